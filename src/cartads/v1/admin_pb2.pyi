@@ -1,0 +1,598 @@
+import datetime
+
+from cartads.v1 import common_pb2 as _common_pb2
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ServingState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SERVING_STATE_UNSPECIFIED: _ClassVar[ServingState]
+    SERVING_STATE_ACTIVE: _ClassVar[ServingState]
+    SERVING_STATE_PAUSED: _ClassVar[ServingState]
+SERVING_STATE_UNSPECIFIED: ServingState
+SERVING_STATE_ACTIVE: ServingState
+SERVING_STATE_PAUSED: ServingState
+
+class Advertiser(_message.Message):
+    __slots__ = ("advertiser_id", "display_name", "create_time")
+    ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    advertiser_id: str
+    display_name: str
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, advertiser_id: _Optional[str] = ..., display_name: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Campaign(_message.Message):
+    __slots__ = ("campaign_id", "advertiser_id", "display_name", "start_time", "end_time", "budget_micros", "state", "create_time")
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_MICROS_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    campaign_id: str
+    advertiser_id: str
+    display_name: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    budget_micros: int
+    state: ServingState
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, campaign_id: _Optional[str] = ..., advertiser_id: _Optional[str] = ..., display_name: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., budget_micros: _Optional[int] = ..., state: _Optional[_Union[ServingState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Targeting(_message.Message):
+    __slots__ = ("product_ids", "brands", "aisle_ids", "department_ids", "zone_ids", "triggers", "store_ids")
+    PRODUCT_IDS_FIELD_NUMBER: _ClassVar[int]
+    BRANDS_FIELD_NUMBER: _ClassVar[int]
+    AISLE_IDS_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    ZONE_IDS_FIELD_NUMBER: _ClassVar[int]
+    TRIGGERS_FIELD_NUMBER: _ClassVar[int]
+    STORE_IDS_FIELD_NUMBER: _ClassVar[int]
+    product_ids: _containers.RepeatedScalarFieldContainer[str]
+    brands: _containers.RepeatedScalarFieldContainer[str]
+    aisle_ids: _containers.RepeatedScalarFieldContainer[str]
+    department_ids: _containers.RepeatedScalarFieldContainer[str]
+    zone_ids: _containers.RepeatedScalarFieldContainer[str]
+    triggers: _containers.RepeatedScalarFieldContainer[_common_pb2.Trigger]
+    store_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, product_ids: _Optional[_Iterable[str]] = ..., brands: _Optional[_Iterable[str]] = ..., aisle_ids: _Optional[_Iterable[str]] = ..., department_ids: _Optional[_Iterable[str]] = ..., zone_ids: _Optional[_Iterable[str]] = ..., triggers: _Optional[_Iterable[_Union[_common_pb2.Trigger, str]]] = ..., store_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class LineItem(_message.Message):
+    __slots__ = ("line_item_id", "campaign_id", "display_name", "pricing_model", "bid_micros", "targeting", "creative_ids", "frequency_cap_per_session", "state", "create_time")
+    LINE_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    PRICING_MODEL_FIELD_NUMBER: _ClassVar[int]
+    BID_MICROS_FIELD_NUMBER: _ClassVar[int]
+    TARGETING_FIELD_NUMBER: _ClassVar[int]
+    CREATIVE_IDS_FIELD_NUMBER: _ClassVar[int]
+    FREQUENCY_CAP_PER_SESSION_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    line_item_id: str
+    campaign_id: str
+    display_name: str
+    pricing_model: _common_pb2.PricingModel
+    bid_micros: int
+    targeting: Targeting
+    creative_ids: _containers.RepeatedScalarFieldContainer[str]
+    frequency_cap_per_session: int
+    state: ServingState
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, line_item_id: _Optional[str] = ..., campaign_id: _Optional[str] = ..., display_name: _Optional[str] = ..., pricing_model: _Optional[_Union[_common_pb2.PricingModel, str]] = ..., bid_micros: _Optional[int] = ..., targeting: _Optional[_Union[Targeting, _Mapping]] = ..., creative_ids: _Optional[_Iterable[str]] = ..., frequency_cap_per_session: _Optional[int] = ..., state: _Optional[_Union[ServingState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreativeSpec(_message.Message):
+    __slots__ = ("creative_id", "advertiser_id", "display_name", "format", "headline", "body", "image_url", "promoted_product_id", "call_to_action", "offer_text", "coupon_code", "create_time")
+    CREATIVE_ID_FIELD_NUMBER: _ClassVar[int]
+    ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    HEADLINE_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_URL_FIELD_NUMBER: _ClassVar[int]
+    PROMOTED_PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+    CALL_TO_ACTION_FIELD_NUMBER: _ClassVar[int]
+    OFFER_TEXT_FIELD_NUMBER: _ClassVar[int]
+    COUPON_CODE_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    creative_id: str
+    advertiser_id: str
+    display_name: str
+    format: _common_pb2.CreativeFormat
+    headline: str
+    body: str
+    image_url: str
+    promoted_product_id: str
+    call_to_action: str
+    offer_text: str
+    coupon_code: str
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, creative_id: _Optional[str] = ..., advertiser_id: _Optional[str] = ..., display_name: _Optional[str] = ..., format: _Optional[_Union[_common_pb2.CreativeFormat, str]] = ..., headline: _Optional[str] = ..., body: _Optional[str] = ..., image_url: _Optional[str] = ..., promoted_product_id: _Optional[str] = ..., call_to_action: _Optional[str] = ..., offer_text: _Optional[str] = ..., coupon_code: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Store(_message.Message):
+    __slots__ = ("store_id", "display_name", "time_zone", "create_time")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    display_name: str
+    time_zone: str
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, store_id: _Optional[str] = ..., display_name: _Optional[str] = ..., time_zone: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Aisle(_message.Message):
+    __slots__ = ("aisle_id", "display_name", "zone_id")
+    AISLE_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ZONE_ID_FIELD_NUMBER: _ClassVar[int]
+    aisle_id: str
+    display_name: str
+    zone_id: str
+    def __init__(self, aisle_id: _Optional[str] = ..., display_name: _Optional[str] = ..., zone_id: _Optional[str] = ...) -> None: ...
+
+class Department(_message.Message):
+    __slots__ = ("department_id", "display_name")
+    DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    department_id: str
+    display_name: str
+    def __init__(self, department_id: _Optional[str] = ..., display_name: _Optional[str] = ...) -> None: ...
+
+class Product(_message.Message):
+    __slots__ = ("product_id", "display_name", "aisle_id", "department_id", "brand", "price_micros")
+    PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    AISLE_ID_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    BRAND_FIELD_NUMBER: _ClassVar[int]
+    PRICE_MICROS_FIELD_NUMBER: _ClassVar[int]
+    product_id: str
+    display_name: str
+    aisle_id: str
+    department_id: str
+    brand: str
+    price_micros: int
+    def __init__(self, product_id: _Optional[str] = ..., display_name: _Optional[str] = ..., aisle_id: _Optional[str] = ..., department_id: _Optional[str] = ..., brand: _Optional[str] = ..., price_micros: _Optional[int] = ...) -> None: ...
+
+class CreateAdvertiserRequest(_message.Message):
+    __slots__ = ("advertiser", "advertiser_id")
+    ADVERTISER_FIELD_NUMBER: _ClassVar[int]
+    ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
+    advertiser: Advertiser
+    advertiser_id: str
+    def __init__(self, advertiser: _Optional[_Union[Advertiser, _Mapping]] = ..., advertiser_id: _Optional[str] = ...) -> None: ...
+
+class CreateAdvertiserResponse(_message.Message):
+    __slots__ = ("advertiser",)
+    ADVERTISER_FIELD_NUMBER: _ClassVar[int]
+    advertiser: Advertiser
+    def __init__(self, advertiser: _Optional[_Union[Advertiser, _Mapping]] = ...) -> None: ...
+
+class GetAdvertiserRequest(_message.Message):
+    __slots__ = ("advertiser_id",)
+    ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
+    advertiser_id: str
+    def __init__(self, advertiser_id: _Optional[str] = ...) -> None: ...
+
+class GetAdvertiserResponse(_message.Message):
+    __slots__ = ("advertiser",)
+    ADVERTISER_FIELD_NUMBER: _ClassVar[int]
+    advertiser: Advertiser
+    def __init__(self, advertiser: _Optional[_Union[Advertiser, _Mapping]] = ...) -> None: ...
+
+class ListAdvertisersRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListAdvertisersResponse(_message.Message):
+    __slots__ = ("advertisers", "next_page_token")
+    ADVERTISERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    advertisers: _containers.RepeatedCompositeFieldContainer[Advertiser]
+    next_page_token: str
+    def __init__(self, advertisers: _Optional[_Iterable[_Union[Advertiser, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class UpdateAdvertiserRequest(_message.Message):
+    __slots__ = ("advertiser", "update_mask")
+    ADVERTISER_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    advertiser: Advertiser
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, advertiser: _Optional[_Union[Advertiser, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class UpdateAdvertiserResponse(_message.Message):
+    __slots__ = ("advertiser",)
+    ADVERTISER_FIELD_NUMBER: _ClassVar[int]
+    advertiser: Advertiser
+    def __init__(self, advertiser: _Optional[_Union[Advertiser, _Mapping]] = ...) -> None: ...
+
+class DeleteAdvertiserRequest(_message.Message):
+    __slots__ = ("advertiser_id",)
+    ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
+    advertiser_id: str
+    def __init__(self, advertiser_id: _Optional[str] = ...) -> None: ...
+
+class DeleteAdvertiserResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CreateCampaignRequest(_message.Message):
+    __slots__ = ("campaign", "campaign_id")
+    CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    campaign: Campaign
+    campaign_id: str
+    def __init__(self, campaign: _Optional[_Union[Campaign, _Mapping]] = ..., campaign_id: _Optional[str] = ...) -> None: ...
+
+class CreateCampaignResponse(_message.Message):
+    __slots__ = ("campaign",)
+    CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
+    campaign: Campaign
+    def __init__(self, campaign: _Optional[_Union[Campaign, _Mapping]] = ...) -> None: ...
+
+class GetCampaignRequest(_message.Message):
+    __slots__ = ("campaign_id",)
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    campaign_id: str
+    def __init__(self, campaign_id: _Optional[str] = ...) -> None: ...
+
+class GetCampaignResponse(_message.Message):
+    __slots__ = ("campaign",)
+    CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
+    campaign: Campaign
+    def __init__(self, campaign: _Optional[_Union[Campaign, _Mapping]] = ...) -> None: ...
+
+class ListCampaignsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "advertiser_id")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    advertiser_id: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., advertiser_id: _Optional[str] = ...) -> None: ...
+
+class ListCampaignsResponse(_message.Message):
+    __slots__ = ("campaigns", "next_page_token")
+    CAMPAIGNS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    campaigns: _containers.RepeatedCompositeFieldContainer[Campaign]
+    next_page_token: str
+    def __init__(self, campaigns: _Optional[_Iterable[_Union[Campaign, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class UpdateCampaignRequest(_message.Message):
+    __slots__ = ("campaign", "update_mask")
+    CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    campaign: Campaign
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, campaign: _Optional[_Union[Campaign, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class UpdateCampaignResponse(_message.Message):
+    __slots__ = ("campaign",)
+    CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
+    campaign: Campaign
+    def __init__(self, campaign: _Optional[_Union[Campaign, _Mapping]] = ...) -> None: ...
+
+class DeleteCampaignRequest(_message.Message):
+    __slots__ = ("campaign_id",)
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    campaign_id: str
+    def __init__(self, campaign_id: _Optional[str] = ...) -> None: ...
+
+class DeleteCampaignResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CreateLineItemRequest(_message.Message):
+    __slots__ = ("line_item", "line_item_id")
+    LINE_ITEM_FIELD_NUMBER: _ClassVar[int]
+    LINE_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    line_item: LineItem
+    line_item_id: str
+    def __init__(self, line_item: _Optional[_Union[LineItem, _Mapping]] = ..., line_item_id: _Optional[str] = ...) -> None: ...
+
+class CreateLineItemResponse(_message.Message):
+    __slots__ = ("line_item",)
+    LINE_ITEM_FIELD_NUMBER: _ClassVar[int]
+    line_item: LineItem
+    def __init__(self, line_item: _Optional[_Union[LineItem, _Mapping]] = ...) -> None: ...
+
+class GetLineItemRequest(_message.Message):
+    __slots__ = ("line_item_id",)
+    LINE_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    line_item_id: str
+    def __init__(self, line_item_id: _Optional[str] = ...) -> None: ...
+
+class GetLineItemResponse(_message.Message):
+    __slots__ = ("line_item",)
+    LINE_ITEM_FIELD_NUMBER: _ClassVar[int]
+    line_item: LineItem
+    def __init__(self, line_item: _Optional[_Union[LineItem, _Mapping]] = ...) -> None: ...
+
+class ListLineItemsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "campaign_id")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    campaign_id: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., campaign_id: _Optional[str] = ...) -> None: ...
+
+class ListLineItemsResponse(_message.Message):
+    __slots__ = ("line_items", "next_page_token")
+    LINE_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    line_items: _containers.RepeatedCompositeFieldContainer[LineItem]
+    next_page_token: str
+    def __init__(self, line_items: _Optional[_Iterable[_Union[LineItem, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class UpdateLineItemRequest(_message.Message):
+    __slots__ = ("line_item", "update_mask")
+    LINE_ITEM_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    line_item: LineItem
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, line_item: _Optional[_Union[LineItem, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class UpdateLineItemResponse(_message.Message):
+    __slots__ = ("line_item",)
+    LINE_ITEM_FIELD_NUMBER: _ClassVar[int]
+    line_item: LineItem
+    def __init__(self, line_item: _Optional[_Union[LineItem, _Mapping]] = ...) -> None: ...
+
+class DeleteLineItemRequest(_message.Message):
+    __slots__ = ("line_item_id",)
+    LINE_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    line_item_id: str
+    def __init__(self, line_item_id: _Optional[str] = ...) -> None: ...
+
+class DeleteLineItemResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CreateCreativeRequest(_message.Message):
+    __slots__ = ("creative", "creative_id")
+    CREATIVE_FIELD_NUMBER: _ClassVar[int]
+    CREATIVE_ID_FIELD_NUMBER: _ClassVar[int]
+    creative: CreativeSpec
+    creative_id: str
+    def __init__(self, creative: _Optional[_Union[CreativeSpec, _Mapping]] = ..., creative_id: _Optional[str] = ...) -> None: ...
+
+class CreateCreativeResponse(_message.Message):
+    __slots__ = ("creative",)
+    CREATIVE_FIELD_NUMBER: _ClassVar[int]
+    creative: CreativeSpec
+    def __init__(self, creative: _Optional[_Union[CreativeSpec, _Mapping]] = ...) -> None: ...
+
+class GetCreativeRequest(_message.Message):
+    __slots__ = ("creative_id",)
+    CREATIVE_ID_FIELD_NUMBER: _ClassVar[int]
+    creative_id: str
+    def __init__(self, creative_id: _Optional[str] = ...) -> None: ...
+
+class GetCreativeResponse(_message.Message):
+    __slots__ = ("creative",)
+    CREATIVE_FIELD_NUMBER: _ClassVar[int]
+    creative: CreativeSpec
+    def __init__(self, creative: _Optional[_Union[CreativeSpec, _Mapping]] = ...) -> None: ...
+
+class ListCreativesRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "advertiser_id")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    advertiser_id: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., advertiser_id: _Optional[str] = ...) -> None: ...
+
+class ListCreativesResponse(_message.Message):
+    __slots__ = ("creatives", "next_page_token")
+    CREATIVES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    creatives: _containers.RepeatedCompositeFieldContainer[CreativeSpec]
+    next_page_token: str
+    def __init__(self, creatives: _Optional[_Iterable[_Union[CreativeSpec, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class UpdateCreativeRequest(_message.Message):
+    __slots__ = ("creative", "update_mask")
+    CREATIVE_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    creative: CreativeSpec
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, creative: _Optional[_Union[CreativeSpec, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class UpdateCreativeResponse(_message.Message):
+    __slots__ = ("creative",)
+    CREATIVE_FIELD_NUMBER: _ClassVar[int]
+    creative: CreativeSpec
+    def __init__(self, creative: _Optional[_Union[CreativeSpec, _Mapping]] = ...) -> None: ...
+
+class DeleteCreativeRequest(_message.Message):
+    __slots__ = ("creative_id",)
+    CREATIVE_ID_FIELD_NUMBER: _ClassVar[int]
+    creative_id: str
+    def __init__(self, creative_id: _Optional[str] = ...) -> None: ...
+
+class DeleteCreativeResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CreateStoreRequest(_message.Message):
+    __slots__ = ("store", "store_id")
+    STORE_FIELD_NUMBER: _ClassVar[int]
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    store: Store
+    store_id: str
+    def __init__(self, store: _Optional[_Union[Store, _Mapping]] = ..., store_id: _Optional[str] = ...) -> None: ...
+
+class CreateStoreResponse(_message.Message):
+    __slots__ = ("store",)
+    STORE_FIELD_NUMBER: _ClassVar[int]
+    store: Store
+    def __init__(self, store: _Optional[_Union[Store, _Mapping]] = ...) -> None: ...
+
+class GetStoreRequest(_message.Message):
+    __slots__ = ("store_id",)
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    def __init__(self, store_id: _Optional[str] = ...) -> None: ...
+
+class GetStoreResponse(_message.Message):
+    __slots__ = ("store",)
+    STORE_FIELD_NUMBER: _ClassVar[int]
+    store: Store
+    def __init__(self, store: _Optional[_Union[Store, _Mapping]] = ...) -> None: ...
+
+class ListStoresRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListStoresResponse(_message.Message):
+    __slots__ = ("stores", "next_page_token")
+    STORES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    stores: _containers.RepeatedCompositeFieldContainer[Store]
+    next_page_token: str
+    def __init__(self, stores: _Optional[_Iterable[_Union[Store, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class UpdateStoreRequest(_message.Message):
+    __slots__ = ("store", "update_mask")
+    STORE_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    store: Store
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, store: _Optional[_Union[Store, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class UpdateStoreResponse(_message.Message):
+    __slots__ = ("store",)
+    STORE_FIELD_NUMBER: _ClassVar[int]
+    store: Store
+    def __init__(self, store: _Optional[_Union[Store, _Mapping]] = ...) -> None: ...
+
+class DeleteStoreRequest(_message.Message):
+    __slots__ = ("store_id",)
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    def __init__(self, store_id: _Optional[str] = ...) -> None: ...
+
+class DeleteStoreResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ImportCatalogRequest(_message.Message):
+    __slots__ = ("store_id", "aisles", "departments", "products")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    AISLES_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENTS_FIELD_NUMBER: _ClassVar[int]
+    PRODUCTS_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    aisles: _containers.RepeatedCompositeFieldContainer[Aisle]
+    departments: _containers.RepeatedCompositeFieldContainer[Department]
+    products: _containers.RepeatedCompositeFieldContainer[Product]
+    def __init__(self, store_id: _Optional[str] = ..., aisles: _Optional[_Iterable[_Union[Aisle, _Mapping]]] = ..., departments: _Optional[_Iterable[_Union[Department, _Mapping]]] = ..., products: _Optional[_Iterable[_Union[Product, _Mapping]]] = ...) -> None: ...
+
+class ImportCatalogResponse(_message.Message):
+    __slots__ = ("aisle_count", "department_count", "product_count")
+    AISLE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    aisle_count: int
+    department_count: int
+    product_count: int
+    def __init__(self, aisle_count: _Optional[int] = ..., department_count: _Optional[int] = ..., product_count: _Optional[int] = ...) -> None: ...
+
+class ListProductsRequest(_message.Message):
+    __slots__ = ("store_id", "page_size", "page_token")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, store_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListProductsResponse(_message.Message):
+    __slots__ = ("products", "next_page_token")
+    PRODUCTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    products: _containers.RepeatedCompositeFieldContainer[Product]
+    next_page_token: str
+    def __init__(self, products: _Optional[_Iterable[_Union[Product, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ListAislesRequest(_message.Message):
+    __slots__ = ("store_id", "page_size", "page_token")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, store_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListAislesResponse(_message.Message):
+    __slots__ = ("aisles", "next_page_token")
+    AISLES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    aisles: _containers.RepeatedCompositeFieldContainer[Aisle]
+    next_page_token: str
+    def __init__(self, aisles: _Optional[_Iterable[_Union[Aisle, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetSpendReportRequest(_message.Message):
+    __slots__ = ("store_id", "advertiser_id")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    advertiser_id: str
+    def __init__(self, store_id: _Optional[str] = ..., advertiser_id: _Optional[str] = ...) -> None: ...
+
+class CampaignSpend(_message.Message):
+    __slots__ = ("campaign_id", "advertiser_id", "display_name", "impressions", "clicks", "spend_micros", "budget_micros")
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    IMPRESSIONS_FIELD_NUMBER: _ClassVar[int]
+    CLICKS_FIELD_NUMBER: _ClassVar[int]
+    SPEND_MICROS_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_MICROS_FIELD_NUMBER: _ClassVar[int]
+    campaign_id: str
+    advertiser_id: str
+    display_name: str
+    impressions: int
+    clicks: int
+    spend_micros: int
+    budget_micros: int
+    def __init__(self, campaign_id: _Optional[str] = ..., advertiser_id: _Optional[str] = ..., display_name: _Optional[str] = ..., impressions: _Optional[int] = ..., clicks: _Optional[int] = ..., spend_micros: _Optional[int] = ..., budget_micros: _Optional[int] = ...) -> None: ...
+
+class GetSpendReportResponse(_message.Message):
+    __slots__ = ("campaigns", "total_spend_micros", "billed_event_count")
+    CAMPAIGNS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SPEND_MICROS_FIELD_NUMBER: _ClassVar[int]
+    BILLED_EVENT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    campaigns: _containers.RepeatedCompositeFieldContainer[CampaignSpend]
+    total_spend_micros: int
+    billed_event_count: int
+    def __init__(self, campaigns: _Optional[_Iterable[_Union[CampaignSpend, _Mapping]]] = ..., total_spend_micros: _Optional[int] = ..., billed_event_count: _Optional[int] = ...) -> None: ...

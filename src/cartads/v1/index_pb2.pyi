@@ -1,0 +1,105 @@
+import datetime
+
+from cartads.v1 import common_pb2 as _common_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class StoreIndex(_message.Message):
+    __slots__ = ("store_id", "version", "compile_time", "settings", "line_items", "creatives", "products", "postings")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    COMPILE_TIME_FIELD_NUMBER: _ClassVar[int]
+    SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    LINE_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    CREATIVES_FIELD_NUMBER: _ClassVar[int]
+    PRODUCTS_FIELD_NUMBER: _ClassVar[int]
+    POSTINGS_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    version: str
+    compile_time: _timestamp_pb2.Timestamp
+    settings: StoreSettings
+    line_items: _containers.RepeatedCompositeFieldContainer[IndexLineItem]
+    creatives: _containers.RepeatedCompositeFieldContainer[_common_pb2.Creative]
+    products: _containers.RepeatedCompositeFieldContainer[IndexProduct]
+    postings: _containers.RepeatedCompositeFieldContainer[PostingList]
+    def __init__(self, store_id: _Optional[str] = ..., version: _Optional[str] = ..., compile_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., settings: _Optional[_Union[StoreSettings, _Mapping]] = ..., line_items: _Optional[_Iterable[_Union[IndexLineItem, _Mapping]]] = ..., creatives: _Optional[_Iterable[_Union[_common_pb2.Creative, _Mapping]]] = ..., products: _Optional[_Iterable[_Union[IndexProduct, _Mapping]]] = ..., postings: _Optional[_Iterable[_Union[PostingList, _Mapping]]] = ...) -> None: ...
+
+class StoreSettings(_message.Message):
+    __slots__ = ("time_zone", "signing_key", "token_ttl_s", "reserve_cpm_micros", "display_name")
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    SIGNING_KEY_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_TTL_S_FIELD_NUMBER: _ClassVar[int]
+    RESERVE_CPM_MICROS_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    time_zone: str
+    signing_key: bytes
+    token_ttl_s: int
+    reserve_cpm_micros: int
+    display_name: str
+    def __init__(self, time_zone: _Optional[str] = ..., signing_key: _Optional[bytes] = ..., token_ttl_s: _Optional[int] = ..., reserve_cpm_micros: _Optional[int] = ..., display_name: _Optional[str] = ...) -> None: ...
+
+class IndexLineItem(_message.Message):
+    __slots__ = ("line_item_id", "campaign_id", "advertiser_id", "pricing_model", "bid_micros", "creative_ids", "start_time", "end_time", "frequency_cap_per_session", "budget_allowance_micros", "predicted_ctr", "predicted_cvr", "promoted_product_ids", "triggers")
+    LINE_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
+    PRICING_MODEL_FIELD_NUMBER: _ClassVar[int]
+    BID_MICROS_FIELD_NUMBER: _ClassVar[int]
+    CREATIVE_IDS_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    FREQUENCY_CAP_PER_SESSION_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_ALLOWANCE_MICROS_FIELD_NUMBER: _ClassVar[int]
+    PREDICTED_CTR_FIELD_NUMBER: _ClassVar[int]
+    PREDICTED_CVR_FIELD_NUMBER: _ClassVar[int]
+    PROMOTED_PRODUCT_IDS_FIELD_NUMBER: _ClassVar[int]
+    TRIGGERS_FIELD_NUMBER: _ClassVar[int]
+    line_item_id: str
+    campaign_id: str
+    advertiser_id: str
+    pricing_model: _common_pb2.PricingModel
+    bid_micros: int
+    creative_ids: _containers.RepeatedScalarFieldContainer[str]
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    frequency_cap_per_session: int
+    budget_allowance_micros: int
+    predicted_ctr: float
+    predicted_cvr: float
+    promoted_product_ids: _containers.RepeatedScalarFieldContainer[str]
+    triggers: _containers.RepeatedScalarFieldContainer[_common_pb2.Trigger]
+    def __init__(self, line_item_id: _Optional[str] = ..., campaign_id: _Optional[str] = ..., advertiser_id: _Optional[str] = ..., pricing_model: _Optional[_Union[_common_pb2.PricingModel, str]] = ..., bid_micros: _Optional[int] = ..., creative_ids: _Optional[_Iterable[str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., frequency_cap_per_session: _Optional[int] = ..., budget_allowance_micros: _Optional[int] = ..., predicted_ctr: _Optional[float] = ..., predicted_cvr: _Optional[float] = ..., promoted_product_ids: _Optional[_Iterable[str]] = ..., triggers: _Optional[_Iterable[_Union[_common_pb2.Trigger, str]]] = ...) -> None: ...
+
+class IndexProduct(_message.Message):
+    __slots__ = ("product_id", "name", "aisle_id", "department_id", "brand", "price_micros", "zone_id", "aisle_name")
+    PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    AISLE_ID_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    BRAND_FIELD_NUMBER: _ClassVar[int]
+    PRICE_MICROS_FIELD_NUMBER: _ClassVar[int]
+    ZONE_ID_FIELD_NUMBER: _ClassVar[int]
+    AISLE_NAME_FIELD_NUMBER: _ClassVar[int]
+    product_id: str
+    name: str
+    aisle_id: str
+    department_id: str
+    brand: str
+    price_micros: int
+    zone_id: str
+    aisle_name: str
+    def __init__(self, product_id: _Optional[str] = ..., name: _Optional[str] = ..., aisle_id: _Optional[str] = ..., department_id: _Optional[str] = ..., brand: _Optional[str] = ..., price_micros: _Optional[int] = ..., zone_id: _Optional[str] = ..., aisle_name: _Optional[str] = ...) -> None: ...
+
+class PostingList(_message.Message):
+    __slots__ = ("key", "line_item_ids")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    LINE_ITEM_IDS_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    line_item_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, key: _Optional[str] = ..., line_item_ids: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -1,0 +1,1 @@
+"""cartads_demo."""

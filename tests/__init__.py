@@ -1,0 +1,1 @@
+"""CartAds test suite."""
