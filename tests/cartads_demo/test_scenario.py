@@ -1,0 +1,25 @@
+"""The demo's advertiser plan."""
+
+from __future__ import annotations
+
+from cartads_demo.instacart import load_catalog, load_orders
+from cartads_demo.scenario import plan_advertisers
+
+
+def test_plan_targets_real_products_and_aisles() -> None:
+    """Every targeted product and aisle exists in the store's catalog, and every id is unique."""
+    catalog = load_catalog()
+    plans = plan_advertisers(catalog, load_orders())
+    products = {p.product_id for p in catalog.products}
+    aisles = {a.aisle_id for a in catalog.aisles}
+    line_items = [li for plan in plans for li in plan.line_items]
+    assert len(plans) == 7
+    assert all(set(li.product_ids) <= products and set(li.aisle_ids) <= aisles for li in line_items)
+    assert len({li.line_item_id for li in line_items}) == len(line_items)
+    assert len({p.advertiser_id for p in plans}) == len(plans)
+
+
+def test_plan_is_deterministic() -> None:
+    """The same sample gives the same plan."""
+    catalog, orders = load_catalog(), load_orders()
+    assert plan_advertisers(catalog, orders) == plan_advertisers(catalog, orders)

@@ -1,0 +1,76 @@
+"""A real cloud and edge on loopback port 0, with the Instacart sample store loaded."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import grpc
+import pytest
+
+from cartads.v1.ad_service_pb2_grpc import AdServiceStub
+from cartads.v1.admin_pb2_grpc import AdminServiceStub
+from cartads_demo.instacart import Catalog, Order, load_catalog, load_orders
+from cartads_demo.scenario import create_advertisers, create_store, plan_advertisers
+from cloud_core.config import CloudConfig
+from cloud_core.server import CloudServer, start_cloud
+from edge_node.config import EdgeConfig
+from edge_node.server import EdgeServer, start_edge
+
+STORE_ID = "store-1"
+
+
+@dataclass
+class Loop:
+    """The running pieces of one ad loop and clients for them."""
+
+    cloud: CloudServer
+    edge: EdgeServer
+    admin: AdminServiceStub
+    ads: AdServiceStub
+    catalog: Catalog
+    orders: list[Order]
+    edge_config: EdgeConfig
+
+
+@pytest.fixture(scope="session")
+def sample() -> tuple[Catalog, list[Order]]:
+    """The shipped Instacart sample, loaded once."""
+    return load_catalog(), load_orders()
+
+
+def edge_config(cloud_port: int, data_dir: Path) -> EdgeConfig:
+    return EdgeConfig(
+        store_id=STORE_ID,
+        edge_id="edge-1",
+        cloud_address=f"127.0.0.1:{cloud_port}",
+        data_dir=str(data_dir),
+        listen_address="127.0.0.1:0",
+        sync_backoff_initial_s=0.05,
+        sync_backoff_max_s=0.5,
+        upload_interval_s=0.05,
+    )
+
+
+@pytest.fixture
+async def loop(tmp_path: Path, sample: tuple[Catalog, list[Order]]) -> AsyncIterator[Loop]:
+    """Cloud with the sample store and advertisers, and an edge that holds its index."""
+    catalog, orders = sample
+    cloud = await start_cloud(CloudConfig(db_path=str(tmp_path / "cloud.sqlite3"), listen_address="127.0.0.1:0"))
+    cloud_channel = grpc.aio.insecure_channel(f"127.0.0.1:{cloud.port}")
+    admin = AdminServiceStub(cloud_channel)
+    await create_store(admin, STORE_ID, "Test Market", "America/Chicago", catalog)
+    await create_advertisers(admin, plan_advertisers(catalog, orders), STORE_ID, datetime.now(UTC))
+    config = edge_config(cloud.port, tmp_path / "edge")
+    edge = await start_edge(config)
+    await edge.wait_for_index(timeout_s=10.0)
+    edge_channel = grpc.aio.insecure_channel(f"127.0.0.1:{edge.port}")
+    try:
+        yield Loop(cloud, edge, admin, AdServiceStub(edge_channel), catalog, orders, config)
+    finally:
+        await edge_channel.close()
+        await cloud_channel.close()
+        await edge.stop(grace_s=0.5)
+        await cloud.stop(grace_s=0.5)
