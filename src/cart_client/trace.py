@@ -1,0 +1,187 @@
+"""Sensor traces: what a cart's sensors saw during one trip, as JSON Lines.
+
+One object per line, ``"type"`` one of ``scan {"product_id"}``, ``weight {"delta_g"}``,
+``zone {"zone_id"}``, ``touch {"slot_id"}``, ``checkout {}``, each with an optional ``"t_ms"``
+(milliseconds since the trip started). Sensors are noisy and files get truncated, so a bad line is
+reported with its line number and skipped rather than ending the trip.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """The barcode scanner read a product."""
+
+    product_id: str
+    t_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Weight:
+    """The basket scale changed by ``delta_g`` grams (negative when something was taken out)."""
+
+    delta_g: float
+    t_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    """In-store location says the cart is now in ``zone_id``."""
+
+    zone_id: str
+    t_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Touch:
+    """The shopper touched the screen slot ``slot_id``."""
+
+    slot_id: str
+    t_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Checkout:
+    """The shopper finished the trip."""
+
+    t_ms: int | None = None
+
+
+SensorEvent = Scan | Weight | Zone | Touch | Checkout
+
+
+@dataclass(frozen=True, slots=True)
+class TraceError:
+    """A trace line that could not be read; ``line_number`` counts from 1."""
+
+    line_number: int
+    message: str
+
+
+class _BadLineError(ValueError):
+    """Internal: why one line is malformed."""
+
+
+def _text_field(obj: dict[str, Any], name: str) -> str:
+    if name not in obj:
+        raise _BadLineError(f"missing field {name!r}")
+    value = obj[name]
+    if not isinstance(value, str):
+        raise _BadLineError(f"field {name!r} must be a string, got {type(value).__name__}")
+    if not value:
+        raise _BadLineError(f"field {name!r} must not be empty")
+    return value
+
+
+def _number_field(obj: dict[str, Any], name: str) -> float:
+    if name not in obj:
+        raise _BadLineError(f"missing field {name!r}")
+    value = obj[name]
+    # bool is an int subclass in Python, but true/false is never a weight.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _BadLineError(f"field {name!r} must be a number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise _BadLineError(f"field {name!r} must be finite")
+    return float(value)
+
+
+def _t_ms(obj: dict[str, Any]) -> int | None:
+    value = obj.get("t_ms")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _BadLineError(f"field 't_ms' must be an integer, got {type(value).__name__}")
+    if value < 0:
+        raise _BadLineError("field 't_ms' must not be negative")
+    return value
+
+
+def parse_event(obj: object) -> SensorEvent:
+    """One decoded JSON value as a sensor event; raises ValueError saying what is wrong."""
+    if not isinstance(obj, dict):
+        raise _BadLineError(f"expected a JSON object, got {type(obj).__name__}")
+    kind = obj.get("type")
+    if kind is None:
+        raise _BadLineError("missing field 'type'")
+    t_ms = _t_ms(obj)
+    if kind == "scan":
+        return Scan(_text_field(obj, "product_id"), t_ms)
+    if kind == "weight":
+        return Weight(_number_field(obj, "delta_g"), t_ms)
+    if kind == "zone":
+        return Zone(_text_field(obj, "zone_id"), t_ms)
+    if kind == "touch":
+        return Touch(_text_field(obj, "slot_id"), t_ms)
+    if kind == "checkout":
+        return Checkout(t_ms)
+    raise _BadLineError(f"unknown event type {kind!r}")
+
+
+def parse_trace_line(line: str, line_number: int) -> SensorEvent | TraceError | None:
+    """One line's event, a TraceError when it is malformed, or None when it is blank."""
+    if not line.strip():
+        return None
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return TraceError(line_number, f"not valid JSON: {exc.msg}")
+    try:
+        return parse_event(obj)
+    except ValueError as exc:
+        return TraceError(line_number, str(exc))
+
+
+def parse_trace_lines(lines: Iterable[str]) -> Iterator[SensorEvent | TraceError]:
+    """Each line's event, or a TraceError for a malformed line; blank lines are skipped silently."""
+    for line_number, line in enumerate(lines, start=1):
+        parsed = parse_trace_line(line, line_number)
+        if parsed is not None:
+            yield parsed
+
+
+def event_to_json(event: SensorEvent) -> dict[str, object]:
+    """The JSON object of one event, as parse_event reads it."""
+    obj: dict[str, object]
+    match event:
+        case Scan(product_id=product_id):
+            obj = {"type": "scan", "product_id": product_id}
+        case Weight(delta_g=delta_g):
+            obj = {"type": "weight", "delta_g": delta_g}
+        case Zone(zone_id=zone_id):
+            obj = {"type": "zone", "zone_id": zone_id}
+        case Touch(slot_id=slot_id):
+            obj = {"type": "touch", "slot_id": slot_id}
+        case Checkout():
+            obj = {"type": "checkout"}
+    if event.t_ms is not None:
+        obj["t_ms"] = event.t_ms
+    return obj
+
+
+def dump_trace(events: Iterable[SensorEvent]) -> Iterator[str]:
+    """One JSON Lines line per event, without the trailing newline."""
+    for event in events:
+        yield json.dumps(event_to_json(event), separators=(",", ":"), ensure_ascii=False)
+
+
+__all__ = [
+    "Checkout",
+    "Scan",
+    "SensorEvent",
+    "Touch",
+    "TraceError",
+    "Weight",
+    "Zone",
+    "dump_trace",
+    "event_to_json",
+    "parse_event",
+    "parse_trace_line",
+    "parse_trace_lines",
+]

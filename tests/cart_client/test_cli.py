@@ -1,0 +1,103 @@
+"""The cartads-cart command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from cart_client.cli import main
+from cart_client.trace import Checkout, Scan, SensorEvent, Touch, Zone, dump_trace
+from cartads.v1 import common_pb2
+from tests.cart_client.fakes import FakeAdService
+from tests.cart_client.grpc_fake import fake_edge
+
+TRACE: list[SensorEvent] = [Zone("zone-24"), Scan("24852"), Touch("slot-0"), Checkout()]
+
+
+async def run_cli(*args: str, stdin: bytes = b"") -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cart_client.cli",
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(stdin), timeout=20)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def test_help_describes_the_options(capsys: pytest.CaptureFixture[str]) -> None:
+    """--help exits 0 and names the edge and trace options."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "--edge" in out
+    assert "--trace" in out
+
+
+def test_edge_is_required(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --edge or CARTADS_EDGE the command refuses to start."""
+    monkeypatch.delenv("CARTADS_EDGE", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--store", "store-1"])
+    assert exit_info.value.code == 2
+    assert "--edge" in capsys.readouterr().err
+
+
+def test_bad_edge_address_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """An --edge that is not HOST:PORT is a usage error naming the value."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--edge", "localhost", "--store", "store-1"])
+    assert exit_info.value.code == 2
+    assert "HOST:PORT" in capsys.readouterr().err
+
+
+async def test_missing_trace_file_is_a_clear_error(tmp_path: Path) -> None:
+    """A trace file that cannot be opened exits 2 with the path in the message."""
+    missing = tmp_path / "nope.jsonl"
+    code, _, err = await run_cli("--edge", "127.0.0.1:1", "--store", "s", "--trace", str(missing))
+    assert code == 2
+    assert str(missing) in err
+
+
+async def test_trace_file_end_to_end_with_json_stats(tmp_path: Path) -> None:
+    """A trace file replays against a real edge; malformed lines are warned about; stats match the edge."""
+    lines = list(dump_trace(TRACE))
+    lines.insert(1, '{"type": "scan"}')
+    trace = tmp_path / "trip.jsonl"
+    trace.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    fake = FakeAdService()
+    async with fake_edge(fake) as edge:
+        code, out, err = await run_cli(
+            "--edge", edge.address, "--store", "store-1", "--cart", "cart-9", "--trace", str(trace), "--json"
+        )
+    assert code == 0, err
+    stats = json.loads(out)
+    assert stats["impressions_reported"] == len(fake.journaled(common_pb2.EVENT_TYPE_IMPRESSION)) == 8
+    assert stats["clicks_reported"] == len(fake.journaled(common_pb2.EVENT_TYPE_CLICK)) == 1
+    assert stats["ad_requests"] == len(fake.get_ads_requests) == 4
+    assert {r.cart_id for r in fake.get_ads_requests} == {"cart-9"}
+    warnings = [json.loads(line) for line in err.splitlines() if "trace_line_skipped" in line]
+    assert [(w["line"], w["level"]) for w in warnings] == [(2, "warning")]
+    assert "missing field 'product_id'" in warnings[0]["error"]
+
+
+async def test_stdin_trace_renders_ads_as_text() -> None:
+    """With the trace on stdin, ads are drawn as text lines and a summary closes the trip."""
+    fake = FakeAdService()
+    trace = ("\n".join(dump_trace(TRACE)) + "\n").encode()
+    async with fake_edge(fake) as edge:
+        code, out, err = await run_cli("--edge", edge.address, "--store", "store-1", stdin=trace)
+    assert code == 0, err
+    ad_lines = [line for line in out.splitlines() if line.startswith("[slot-")]
+    assert len(ad_lines) == 8
+    assert "Fresh Bananas — Sweet and ripe (Add to cart)" in ad_lines[0]
+    assert out.splitlines()[-1].startswith("trip done: 4 ad requests")
