@@ -7,8 +7,10 @@ import asyncio
 import json
 import sys
 
+from cart_client.trace import dump_trace
 from cartads.logs import configure_logging
-from cartads_demo.demo import DemoConfig, run_demo
+from cartads_demo.demo import DemoConfig, run_demo, trace_for_order
+from cartads_demo.instacart import load_catalog, load_orders
 from cartads_demo.summary import render_text
 
 
@@ -32,13 +34,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--trips", type=_positive, default=None, help="orders to replay (default 4 per cart)")
     parser.add_argument("--seed", type=int, default=7, help="random seed for orders and shopper taps")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    parser.add_argument(
+        "--print-trace",
+        metavar="ORDER_ID",
+        help="print the sensor trace (JSON Lines) of one Instacart order and exit, to feed cartads-cart by hand",
+    )
     parser.add_argument("--log-level", default="WARNING", help="log level of the components (default WARNING)")
     return parser
+
+
+def _print_trace(order_id: str, seed: int) -> int:
+    order = next((o for o in load_orders() if o.order_id == order_id), None)
+    if order is None:
+        print(f"error: no order {order_id!r} in the Instacart sample", file=sys.stderr)
+        return 2
+    for line in dump_trace(trace_for_order(order, load_catalog(), seed)):
+        print(line)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(level=args.log_level)
+    if args.print_trace is not None:
+        return _print_trace(args.print_trace, args.seed)
     config = DemoConfig(carts=args.carts, trips=args.trips or 4 * args.carts, seed=args.seed)
     summary = asyncio.run(run_demo(config))
     if args.json:

@@ -15,6 +15,7 @@ from pathlib import Path
 import grpc
 
 from cart_client.runner import TripStats, run_trip
+from cart_client.trace import SensorEvent
 from cart_client.trip_trace import ProductPlacement, trace_from_order
 from cartads.v1 import admin_pb2
 from cartads.v1.ad_service_pb2_grpc import AdServiceStub
@@ -51,15 +52,20 @@ def placements(catalog: Catalog) -> tuple[dict[str, ProductPlacement], list[str]
     return by_product, zone_order
 
 
+def trace_for_order(order: Order, catalog: Catalog, seed: int, click_probability: float = 0.15) -> list[SensorEvent]:
+    """The sensor trace of one real order, the same for the same seed."""
+    by_product, zone_order = placements(catalog)
+    return trace_from_order(
+        order.product_ids, by_product, zone_order, random.Random(seed), click_probability=click_probability
+    )
+
+
 def pick_orders(orders: Sequence[Order], count: int, rng: random.Random) -> list[Order]:
     """A reproducible sample of real orders to replay."""
     return rng.sample(list(orders), min(count, len(orders)))
 
 
-async def _replay(
-    edge_address: str, chosen: Sequence[Order], catalog: Catalog, config: DemoConfig
-) -> list[TripStats]:
-    by_product, zone_order = placements(catalog)
+async def _replay(edge_address: str, chosen: Sequence[Order], catalog: Catalog, config: DemoConfig) -> list[TripStats]:
     queue: asyncio.Queue[tuple[int, Order]] = asyncio.Queue()
     for item in enumerate(chosen):
         queue.put_nowait(item)
@@ -67,15 +73,12 @@ async def _replay(
 
     async def cart(cart_number: int) -> None:
         # Each cart has its own connection, as real carts do.
-        async with grpc.aio.insecure_channel(
-            edge_address, options=[("grpc.use_local_subchannel_pool", 1)]
-        ) as channel:
+        async with grpc.aio.insecure_channel(edge_address, options=[("grpc.use_local_subchannel_pool", 1)]) as channel:
             stub = AdServiceStub(channel)
             while not queue.empty():
                 trip_number, order = queue.get_nowait()
-                rng = random.Random(config.seed * 1_000_003 + trip_number)
-                events = trace_from_order(
-                    order.product_ids, by_product, zone_order, rng, click_probability=config.click_probability
+                events = trace_for_order(
+                    order, catalog, config.seed * 1_000_003 + trip_number, config.click_probability
                 )
                 results.append(
                     await run_trip(

@@ -107,7 +107,8 @@ def render_text(summary: DemoSummary) -> str:
         f"  {'campaign':<36} {'impr':>6} {'clicks':>6} {'spend':>10} {'budget':>10}",
     ]
     lines += [
-        f"  {c.name[:36]:<36} {c.impressions:>6} {c.clicks:>6} {c.spend_micros / 1e6:>10.2f} {c.budget_micros / 1e6:>10.2f}"
+        f"  {c.name[:36]:<36} {c.impressions:>6} {c.clicks:>6} "
+        f"{c.spend_micros / 1e6:>10.2f} {c.budget_micros / 1e6:>10.2f}"
         for c in summary.campaigns
     ]
     verdict = "billed == reported" if summary.billed_matches_reported else "MISMATCH between billed and reported"

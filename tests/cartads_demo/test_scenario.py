@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from cart_client.trace import dump_trace
+from cartads_demo.demo import trace_for_order
 from cartads_demo.instacart import load_catalog, load_orders
 from cartads_demo.scenario import plan_advertisers
 
@@ -23,3 +27,11 @@ def test_plan_is_deterministic() -> None:
     """The same sample gives the same plan."""
     catalog, orders = load_catalog(), load_orders()
     assert plan_advertisers(catalog, orders) == plan_advertisers(catalog, orders)
+
+
+def test_shipped_example_trace_is_current() -> None:
+    """examples/trip-2581.jsonl is exactly what `cartads-demo --print-trace 2581` prints."""
+    order = next(o for o in load_orders() if o.order_id == "2581")
+    expected = list(dump_trace(trace_for_order(order, load_catalog(), seed=7)))
+    shipped = (Path(__file__).resolve().parents[2] / "examples" / "trip-2581.jsonl").read_text().splitlines()
+    assert shipped == expected
