@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
@@ -60,7 +61,8 @@ class RequestLogInterceptor(_ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any]:
         handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
+        # Only coroutine handlers are wrapped: the stock health servicer is synchronous and runs as is.
+        if handler is None or handler.unary_unary is None or not inspect.iscoroutinefunction(handler.unary_unary):
             return handler
         method = handler_call_details.method
         inner = handler.unary_unary

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -12,15 +14,20 @@ from cartads.v1 import ad_service_pb2, admin_pb2
 from tests.integration.conftest import Loop
 
 
-def _services(address: str) -> set[str]:
+def _blocking_services(address: str) -> set[str]:
     with grpc.insecure_channel(address) as channel:
         return set(ProtoReflectionDescriptorDatabase(channel).get_services())
 
 
+async def _services(address: str) -> set[str]:
+    """The reflection client is synchronous: run it off the loop that serves both servers."""
+    return await asyncio.to_thread(_blocking_services, address)
+
+
 async def test_reflection_lists_every_service(loop: Loop) -> None:
     """Reflection on the cloud and the edge lists their CartAds services and health."""
-    cloud = _services(f"127.0.0.1:{loop.cloud.port}")
-    edge = _services(f"127.0.0.1:{loop.edge.port}")
+    cloud = await _services(f"127.0.0.1:{loop.cloud.port}")
+    edge = await _services(f"127.0.0.1:{loop.edge.port}")
     assert {
         "cartads.v1.AdminService",
         "cartads.v1.IndexSyncService",
@@ -47,9 +54,7 @@ async def _expect(call: object, code: grpc.StatusCode) -> list[str]:
 
 async def test_get_ads_without_store_names_the_field(loop: Loop) -> None:
     """GetAds with no store_id is INVALID_ARGUMENT with a store_id field violation."""
-    fields = await _expect(
-        loop.ads.GetAds(ad_service_pb2.GetAdsRequest(cart_id="c")), grpc.StatusCode.INVALID_ARGUMENT
-    )
+    fields = await _expect(loop.ads.GetAds(ad_service_pb2.GetAdsRequest(cart_id="c")), grpc.StatusCode.INVALID_ARGUMENT)
     assert "store_id" in fields
 
 

@@ -1,0 +1,222 @@
+"""Starting and stopping one edge node: AdService, health, reflection, index sync and the uploader."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import grpc
+import structlog
+from grpc_health.v1.health import HealthServicer
+
+from cartads.grpc_runtime import RequestLogInterceptor, enable_health_and_reflection, server_options, set_serving
+from cartads.v1 import ad_service_pb2, ad_service_pb2_grpc
+from edge_node.ad_servicer import AdServicer
+from edge_node.config import EdgeConfig
+from edge_node.errors import IndexRejectedError
+from edge_node.holder import ViewHolder
+from edge_node.index_store import IndexStore
+from edge_node.journal import Journal
+from edge_node.local_state import LocalSpend, SessionFrequency
+from edge_node.sync_client import SyncClient
+from edge_node.uploader import Uploader
+from edge_node.view import ServingView, build_view
+
+AD_SERVICE_NAME: str = ad_service_pb2.DESCRIPTOR.services_by_name["AdService"].full_name
+# How long stop() lets the uploader try to empty the journal before closing it.
+_FINAL_FLUSH_MAX_S = 1.0
+
+_SYNC_TASK = "edge-index-sync"
+
+_log = structlog.get_logger("edge")
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+class EdgeServer:
+    """A running edge node; see docs/INTERFACES.md."""
+
+    def __init__(
+        self,
+        *,
+        config: EdgeConfig,
+        server: grpc.aio.Server,
+        port: int,
+        channel: grpc.aio.Channel,
+        holder: ViewHolder,
+        index_store: IndexStore,
+        journal: Journal,
+        uploader: Uploader,
+        sync_client: SyncClient,
+        health: HealthServicer,
+        on_stop: list[Callable[[], None]],
+    ) -> None:
+        self.config = config
+        self.health = health
+        self.port = port
+        self.uploader = uploader
+        self.sync_client = sync_client
+        self._server = server
+        self._channel = channel
+        self._holder = holder
+        self._index_store = index_store
+        self._journal = journal
+        self._tasks: list[asyncio.Task[None]] = []
+        self._on_stop = on_stop
+        self._stopped = False
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        self._tasks.append(asyncio.create_task(coro, name=name))
+
+    def start_background(self) -> None:
+        """Start index sync and the uploader (start_edge does this)."""
+        self._spawn(self.sync_client.run(), _SYNC_TASK)
+        self._spawn(self.uploader.run(), "edge-uploader")
+
+    @property
+    def index_version(self) -> str:
+        """The index version being served, "" while none is held."""
+        return self._holder.version
+
+    async def wait_for_index(self, version: str | None = None, timeout_s: float = 5.0) -> str:
+        """Wait until the edge serves any index (or ``version``); returns the version served."""
+        return await self._holder.wait_for(version, timeout_s)
+
+    def journal_depth(self) -> int:
+        """Events journaled but not yet acknowledged by the cloud."""
+        return self._journal.depth()
+
+    async def wait_for_upload(self, timeout_s: float = 10.0) -> None:
+        """Wait until every journaled event is acknowledged by the cloud; raises TimeoutError otherwise."""
+        await self.uploader.wait_until_empty(timeout_s)
+
+    async def stop(self, grace_s: float = 1.0) -> None:
+        """Stop accepting calls, drain those in flight, flush the journal briefly, close LMDB."""
+        if self._stopped:
+            return
+        self._stopped = True
+        sync_tasks = [t for t in self._tasks if t.get_name() == _SYNC_TASK]
+        # No index may be installed (and mark the edge ready again) while it shuts down.
+        await _cancel(sync_tasks)
+        for callback in self._on_stop:
+            callback()
+        await self._server.stop(grace_s)
+        # The uploader stops only after in-flight ReportEvents calls have been journaled.
+        await _cancel([t for t in self._tasks if t not in sync_tasks])
+        await self._final_flush(min(grace_s, _FINAL_FLUSH_MAX_S))
+        await self._channel.close(None)
+        # Whatever the cloud has not acknowledged stays journaled and is sent after the next start.
+        left = await asyncio.to_thread(self._journal.depth)
+        await asyncio.to_thread(self._journal.close)
+        await asyncio.to_thread(self._index_store.close)
+        _log.info("edge stopped", store_id=self.config.store_id, unacknowledged_events=left)
+
+    async def _final_flush(self, timeout_s: float) -> None:
+        try:
+            async with asyncio.timeout(timeout_s):
+                while await self.uploader.upload_once():
+                    pass
+        except Exception as exc:
+            # Whatever is left stays in the journal and is sent after the next start.
+            _log.info("final upload incomplete", error=type(exc).__name__)
+
+
+async def _load_last_index(index_store: IndexStore) -> ServingView | None:
+    def load() -> ServingView | None:
+        index = index_store.load()
+        return build_view(index) if index is not None else None
+
+    try:
+        return await asyncio.to_thread(load)
+    except IndexRejectedError as exc:
+        _log.warning("stored index ignored", why=exc.message)
+        return None
+
+
+async def start_edge(config: EdgeConfig, rng: random.Random | None = None) -> EdgeServer:
+    """Open the stores, serve the last good index at once, then start syncing and uploading."""
+    index_store = await asyncio.to_thread(IndexStore.open, config)
+    try:
+        journal = await asyncio.to_thread(Journal.open, config)
+    except BaseException:
+        index_store.close()
+        raise
+    try:
+        return await _start(config, index_store, journal, rng)
+    except BaseException:
+        journal.close()
+        index_store.close()
+        raise
+
+
+async def _start(
+    config: EdgeConfig, index_store: IndexStore, journal: Journal, rng: random.Random | None
+) -> EdgeServer:
+    holder = ViewHolder()
+    spend = LocalSpend(config.max_billed_ads)
+    holder.on_install(lambda view: spend.reset(view.version))
+
+    server = grpc.aio.server(interceptors=[RequestLogInterceptor()], options=server_options(config.max_message_bytes))
+    health = enable_health_and_reflection(server, [AD_SERVICE_NAME])
+    set_serving(health, [AD_SERVICE_NAME], False)
+    # Ready means "holds a valid index", not "connected to the cloud".
+    holder.on_install(lambda _view: set_serving(health, [AD_SERVICE_NAME], True))
+
+    view = await _load_last_index(index_store)
+    if view is not None:
+        holder.install(view)
+        _log.info("serving stored index", version=view.version)
+
+    channel = grpc.aio.insecure_channel(
+        config.cloud_address,
+        options=[
+            ("grpc.max_receive_message_length", config.max_message_bytes),
+            ("grpc.max_send_message_length", config.max_message_bytes),
+        ],
+    )
+    uploader = Uploader(channel, config, journal, rng)
+    sync_client = SyncClient(channel, config, index_store, holder, rng)
+    servicer = AdServicer(
+        config=config,
+        holder=holder,
+        journal=journal,
+        frequency=SessionFrequency(config.max_sessions),
+        spend=spend,
+        on_journaled=uploader.notify,
+    )
+    ad_service_pb2_grpc.add_AdServiceServicer_to_server(servicer, server)
+    try:
+        port = server.add_insecure_port(config.listen_address)
+        await server.start()
+    except BaseException:
+        await channel.close(None)
+        await server.stop(None)
+        raise
+
+    edge = EdgeServer(
+        config=config,
+        server=server,
+        port=port,
+        channel=channel,
+        holder=holder,
+        index_store=index_store,
+        journal=journal,
+        uploader=uploader,
+        sync_client=sync_client,
+        health=health,
+        on_stop=[lambda: set_serving(health, [AD_SERVICE_NAME], False)],
+    )
+    edge.start_background()
+    _log.info(
+        "edge started", store_id=config.store_id, edge_id=config.edge_id, port=port, index_version=edge.index_version
+    )
+    return edge

@@ -1,0 +1,168 @@
+"""The serving view: one index version turned into plain, immutable lookups, built once per version."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TypeVar
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from cartads.v1.index_pb2 import IndexLineItem, StoreIndex
+from cartads.v1.index_pb2 import IndexProduct as PbProduct
+
+
+@dataclass(frozen=True, slots=True)
+class LineItem:
+    """What selection needs to know about one line item."""
+
+    line_item_id: str
+    campaign_id: str = ""
+    advertiser_id: str = ""
+    pricing_model: int = 1
+    bid_micros: int = 0
+    creative_ids: tuple[str, ...] = ()
+    # None means the flight is open on that side.
+    start_unix_ms: int | None = None
+    end_unix_ms: int | None = None
+    frequency_cap_per_session: int = 0
+    budget_allowance_micros: int = 0
+    predicted_ctr: float = 0.0
+    predicted_cvr: float = 0.0
+    promoted_product_ids: frozenset[str] = frozenset()
+    # Empty means every trigger.
+    triggers: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Creative:
+    """What the cart renders for one ad."""
+
+    creative_id: str
+    format: int = 0
+    headline: str = ""
+    body: str = ""
+    image_url: str = ""
+    promoted_product_id: str = ""
+    call_to_action: str = ""
+    location_hint: str = ""
+    price_micros: int = 0
+    offer_text: str = ""
+    coupon_code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """Where a product is in the store and who makes it."""
+
+    product_id: str
+    name: str = ""
+    aisle_id: str = ""
+    department_id: str = ""
+    brand: str = ""
+    zone_id: str = ""
+    aisle_name: str = ""
+    price_micros: int = 0
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _frozen(items: Mapping[_K, _V]) -> Mapping[_K, _V]:
+    return MappingProxyType(dict(items))
+
+
+@dataclass(frozen=True)
+class ServingView:
+    """One index version, read-only; requests hold a reference so they see a single version."""
+
+    version: str
+    store_id: str
+    signing_key: bytes = b""
+    token_ttl_s: int = 0
+    line_items: Mapping[str, LineItem] = field(default_factory=dict)
+    creatives: Mapping[str, Creative] = field(default_factory=dict)
+    products: Mapping[str, Product] = field(default_factory=dict)
+    # Posting key ("product:<id>", "brand:<name>", "aisle:<id>", "department:<id>", "zone:<id>", "all")
+    # to the line item ids it targets.
+    postings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def _unix_ms(timestamp: Timestamp) -> int:
+    return timestamp.seconds * 1000 + timestamp.nanos // 1_000_000
+
+
+def _line_item(pb: IndexLineItem) -> LineItem:
+    return LineItem(
+        line_item_id=pb.line_item_id,
+        campaign_id=pb.campaign_id,
+        advertiser_id=pb.advertiser_id,
+        pricing_model=pb.pricing_model,
+        bid_micros=pb.bid_micros,
+        creative_ids=tuple(pb.creative_ids),
+        start_unix_ms=_unix_ms(pb.start_time) if pb.HasField("start_time") else None,
+        end_unix_ms=_unix_ms(pb.end_time) if pb.HasField("end_time") else None,
+        frequency_cap_per_session=pb.frequency_cap_per_session,
+        budget_allowance_micros=pb.budget_allowance_micros,
+        predicted_ctr=pb.predicted_ctr,
+        predicted_cvr=pb.predicted_cvr,
+        promoted_product_ids=frozenset(pb.promoted_product_ids),
+        triggers=frozenset(int(t) for t in pb.triggers),
+    )
+
+
+def _product(pb: PbProduct) -> Product:
+    return Product(
+        product_id=pb.product_id,
+        name=pb.name,
+        aisle_id=pb.aisle_id,
+        department_id=pb.department_id,
+        brand=pb.brand,
+        zone_id=pb.zone_id,
+        aisle_name=pb.aisle_name,
+        price_micros=pb.price_micros,
+    )
+
+
+def _location_hint(product: Product | None) -> str:
+    if product is None or not product.aisle_id:
+        return ""
+    return f"aisle {product.aisle_id} — {product.aisle_name}" if product.aisle_name else f"aisle {product.aisle_id}"
+
+
+def build_view(index: StoreIndex) -> ServingView:
+    """The serving view of a verified index."""
+    products = {p.product_id: _product(p) for p in index.products}
+    creatives: dict[str, Creative] = {}
+    for c in index.creatives:
+        promoted = products.get(c.promoted_product_id)
+        # The cart renders "where to find it" and the price from the creative alone, so fill them
+        # from the store's catalog when the cloud left them empty.
+        creatives[c.creative_id] = Creative(
+            creative_id=c.creative_id,
+            format=c.format,
+            headline=c.headline,
+            body=c.body,
+            image_url=c.image_url,
+            promoted_product_id=c.promoted_product_id,
+            call_to_action=c.call_to_action,
+            location_hint=c.location_hint or _location_hint(promoted),
+            price_micros=c.price_micros or (promoted.price_micros if promoted else 0),
+            offer_text=c.offer_text,
+            coupon_code=c.coupon_code,
+        )
+    postings: dict[str, tuple[str, ...]] = {}
+    for posting in index.postings:
+        postings[posting.key] = postings.get(posting.key, ()) + tuple(posting.line_item_ids)
+    return ServingView(
+        version=index.version,
+        store_id=index.store_id,
+        signing_key=bytes(index.settings.signing_key),
+        token_ttl_s=index.settings.token_ttl_s,
+        line_items=_frozen({li.line_item_id: _line_item(li) for li in index.line_items}),
+        creatives=_frozen(creatives),
+        products=_frozen(products),
+        postings=_frozen(postings),
+    )
