@@ -10,8 +10,8 @@ import sys
 from cart_client.trace import dump_trace
 from cartads.logs import configure_logging
 from cartads_demo.demo import DemoConfig, run_demo, trace_for_order
-from cartads_demo.instacart import load_catalog, load_orders
 from cartads_demo.summary import render_text
+from cartads_sample.instacart import load_catalog, load_orders
 
 
 def _positive(text: str) -> int:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 
@@ -20,13 +21,16 @@ from cart_client.trip_trace import ProductPlacement, trace_from_order
 from cartads.v1 import admin_pb2
 from cartads.v1.ad_service_pb2_grpc import AdServiceStub
 from cartads.v1.admin_pb2_grpc import AdminServiceStub
-from cartads_demo.instacart import Catalog, Order, load_catalog, load_orders
 from cartads_demo.scenario import create_advertisers, create_store, plan_advertisers
 from cartads_demo.summary import DemoSummary, summarize
+from cartads_sample.instacart import Catalog, Order, load_catalog, load_orders
 from cloud_core.config import CloudConfig
 from cloud_core.server import start_cloud
 from edge_node.config import EdgeConfig
 from edge_node.server import start_edge
+
+if TYPE_CHECKING:
+    from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub
 
 STORE_ID = "store-1"
 
@@ -96,7 +100,7 @@ async def _replay(edge_address: str, chosen: Sequence[Order], catalog: Catalog, 
 
 
 async def _wait_until_billed(
-    admin: AdminServiceStub, expected_events: int, timeout_s: float
+    admin: AdminServiceAsyncStub, expected_events: int, timeout_s: float
 ) -> admin_pb2.GetSpendReportResponse:
     deadline = time.monotonic() + timeout_s
     delay_s = 0.05

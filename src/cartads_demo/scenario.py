@@ -4,38 +4,40 @@ AdminService like an operator would (thin)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from cartads.v1 import admin_pb2, common_pb2
-from cartads.v1.admin_pb2_grpc import AdminServiceStub
-from cartads_demo.instacart import Catalog, Order, Product
+from cartads_sample.catalog_messages import import_catalog_requests
+from cartads_sample.instacart import Catalog, Order, Product
 
-CATALOG_CHUNK = 2_000
+if TYPE_CHECKING:
+    from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub
 
 
 @dataclass(frozen=True)
 class LineItemPlan:
     line_item_id: str
     name: str
-    pricing_model: common_pb2.PricingModel.ValueType
+    pricing_model: common_pb2.PricingModel
     bid_micros: int
     creative_id: str
     product_ids: tuple[str, ...] = ()
     brands: tuple[str, ...] = ()
     aisle_ids: tuple[str, ...] = ()
     department_ids: tuple[str, ...] = ()
-    triggers: tuple[common_pb2.Trigger.ValueType, ...] = ()
+    triggers: tuple[common_pb2.Trigger, ...] = ()
     frequency_cap_per_session: int = 2
 
 
 @dataclass(frozen=True)
 class CreativePlan:
     creative_id: str
-    format: common_pb2.CreativeFormat.ValueType
+    format: common_pb2.CreativeFormat
     headline: str
     body: str
     promoted_product_id: str
@@ -169,34 +171,8 @@ def _timestamp(moment: datetime) -> Timestamp:
     return ts
 
 
-async def _catalog_messages(store_id: str, catalog: Catalog) -> AsyncIterator[admin_pb2.ImportCatalogRequest]:
-    yield admin_pb2.ImportCatalogRequest(
-        store_id=store_id,
-        aisles=[admin_pb2.Aisle(aisle_id=a.aisle_id, display_name=a.name, zone_id=a.zone_id) for a in catalog.aisles],
-        departments=[
-            admin_pb2.Department(department_id=d.department_id, display_name=d.name) for d in catalog.departments
-        ],
-    )
-    for start in range(0, len(catalog.products), CATALOG_CHUNK):
-        chunk = catalog.products[start : start + CATALOG_CHUNK]
-        yield admin_pb2.ImportCatalogRequest(
-            store_id=store_id,
-            products=[
-                admin_pb2.Product(
-                    product_id=p.product_id,
-                    display_name=p.name,
-                    aisle_id=p.aisle_id,
-                    department_id=p.department_id,
-                    brand=p.brand,
-                    price_micros=p.price_micros,
-                )
-                for p in chunk
-            ],
-        )
-
-
 async def create_store(
-    admin: AdminServiceStub, store_id: str, display_name: str, time_zone: str, catalog: Catalog
+    admin: AdminServiceAsyncStub, store_id: str, display_name: str, time_zone: str, catalog: Catalog
 ) -> None:
     """Create the store and import its whole catalog in one streaming call."""
     await admin.CreateStore(
@@ -204,11 +180,11 @@ async def create_store(
             store_id=store_id, store=admin_pb2.Store(display_name=display_name, time_zone=time_zone)
         )
     )
-    await admin.ImportCatalog(_catalog_messages(store_id, catalog))
+    await admin.ImportCatalog(import_catalog_requests(store_id, catalog))
 
 
 async def create_advertisers(
-    admin: AdminServiceStub, plans: Sequence[AdvertiserPlan], store_id: str, now: datetime
+    admin: AdminServiceAsyncStub, plans: Sequence[AdvertiserPlan], store_id: str, now: datetime
 ) -> None:
     """Create each planned advertiser with its campaign, creatives and line items."""
     for plan in plans:

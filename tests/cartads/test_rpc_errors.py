@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import grpc
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
+from google.rpc import error_details_pb2, status_pb2
 
 from cartads.rpc_errors import field_violation_status
 
@@ -14,7 +13,7 @@ def test_status_carries_each_violation() -> None:
     status = field_violation_status(grpc.StatusCode.INVALID_ARGUMENT, "bad", [("a.b", "required"), ("c", "> 0")])
     assert status.code == grpc.StatusCode.INVALID_ARGUMENT
     metadata = dict(status.trailing_metadata)
-    proto = rpc_status.status_pb2.Status.FromString(metadata[rpc_status.GRPC_DETAILS_METADATA_KEY])
+    proto = status_pb2.Status.FromString(metadata["grpc-status-details-bin"])
     bad_request = error_details_pb2.BadRequest()
     proto.details[0].Unpack(bad_request)
     assert [(v.field, v.description) for v in bad_request.field_violations] == [("a.b", "required"), ("c", "> 0")]

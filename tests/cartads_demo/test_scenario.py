@@ -6,8 +6,8 @@ from pathlib import Path
 
 from cart_client.trace import dump_trace
 from cartads_demo.demo import trace_for_order
-from cartads_demo.instacart import load_catalog, load_orders
 from cartads_demo.scenario import plan_advertisers
+from cartads_sample.instacart import load_catalog, load_orders
 
 
 def test_plan_targets_real_products_and_aisles() -> None:

@@ -6,18 +6,23 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 import pytest
 
 from cartads.v1.ad_service_pb2_grpc import AdServiceStub
 from cartads.v1.admin_pb2_grpc import AdminServiceStub
-from cartads_demo.instacart import Catalog, Order, load_catalog, load_orders
 from cartads_demo.scenario import create_advertisers, create_store, plan_advertisers
+from cartads_sample.instacart import Catalog, Order, load_catalog, load_orders
 from cloud_core.config import CloudConfig
 from cloud_core.server import CloudServer, start_cloud
 from edge_node.config import EdgeConfig
 from edge_node.server import EdgeServer, start_edge
+
+if TYPE_CHECKING:
+    from cartads.v1.ad_service_pb2_grpc import AdServiceAsyncStub
+    from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub
 
 STORE_ID = "store-1"
 
@@ -28,8 +33,8 @@ class Loop:
 
     cloud: CloudServer
     edge: EdgeServer
-    admin: AdminServiceStub
-    ads: AdServiceStub
+    admin: AdminServiceAsyncStub
+    ads: AdServiceAsyncStub
     catalog: Catalog
     orders: list[Order]
     edge_config: EdgeConfig
@@ -70,7 +75,7 @@ async def loop(tmp_path: Path, sample: tuple[Catalog, list[Order]]) -> AsyncIter
     try:
         yield Loop(cloud, edge, admin, AdServiceStub(edge_channel), catalog, orders, config)
     finally:
-        await edge_channel.close()
-        await cloud_channel.close()
+        await edge_channel.close(grace=None)
+        await cloud_channel.close(grace=None)
         await edge.stop(grace_s=0.5)
         await cloud.stop(grace_s=0.5)

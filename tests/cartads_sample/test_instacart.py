@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cartads_demo.instacart import derive_brand, derive_price_micros, derive_weight_g, load_catalog, load_orders
+from cartads_sample.instacart import derive_brand, derive_price_micros, derive_weight_g, load_catalog, load_orders
 
 
 def test_catalog_has_the_whole_sample() -> None:

@@ -89,7 +89,7 @@ class Order:
 
 def default_data_dir() -> Path:
     """The copy of the sample inside the installed package."""
-    return Path(str(resources.files("cartads_demo") / "data" / "instacart"))
+    return Path(str(resources.files("cartads_sample") / "data" / "instacart"))
 
 
 def derive_brand(product_name: str) -> str:

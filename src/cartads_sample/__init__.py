@@ -1,0 +1,1 @@
+"""The Instacart sample store shipped with CartAds: a real catalog and real baskets, and their loader."""

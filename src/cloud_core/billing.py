@@ -1,0 +1,90 @@
+"""What one uploaded event is worth: token checks and charges. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from cartads import tracking_token
+from cartads.v1 import common_pb2, event_ingest_pb2, tracking_pb2
+from cloud_core.storage.protocol import EventOutcome
+from cloud_core.timeutil import ts_to_us
+
+BILLABLE_TYPES = frozenset({common_pb2.EVENT_TYPE_IMPRESSION, common_pb2.EVENT_TYPE_CLICK})
+
+
+def charge_micros(pricing_model: int, event_type: int, price_micros: int) -> int:
+    """CPM charges price/1000 per impression, CPC the price per click; every other pairing is free."""
+    if pricing_model == common_pb2.PRICING_MODEL_CPM and event_type == common_pb2.EVENT_TYPE_IMPRESSION:
+        return round(price_micros / 1000)
+    if pricing_model == common_pb2.PRICING_MODEL_CPC and event_type == common_pb2.EVENT_TYPE_CLICK:
+        return price_micros
+    return 0
+
+
+def token_problem(
+    event: common_pb2.CartEvent,
+    payload: tracking_pb2.TrackingTokenPayload,
+    store_id: str,
+    receive_time_us: int,
+    token_ttl_s: int,
+) -> str:
+    """Why a correctly signed token still does not vouch for this event, or "" when it does."""
+    if payload.store_id != store_id:
+        return f"token was issued for store {payload.store_id!r}"
+    if payload.cart_id != event.cart_id:
+        return "token was issued to another cart"
+    if payload.session_id != event.session_id:
+        return "token was issued in another session"
+    if event.ad_id and event.ad_id != payload.ad_id:
+        return "token is for another ad"
+    if not payload.ad_id:
+        return "token has no ad_id"
+    if receive_time_us and payload.issue_time_unix_ms and token_ttl_s > 0:
+        age_ms = receive_time_us // 1000 - payload.issue_time_unix_ms
+        if age_ms > token_ttl_s * 1000:
+            return "token expired"
+    return ""
+
+
+def assess_event(
+    journaled: event_ingest_pb2.JournaledEvent, store_id: str, signing_key: bytes, token_ttl_s: int
+) -> EventOutcome:
+    """The outcome to record for one event: billable, recorded only, or rejected with a reason."""
+    event = journaled.event
+    receive_us = ts_to_us(journaled.receive_time) if journaled.HasField("receive_time") else 0
+    base = EventOutcome(
+        seq=journaled.seq,
+        event_id=event.event_id,
+        event_type=int(event.type),
+        cart_id=event.cart_id,
+        session_id=event.session_id,
+        event_blob=event.SerializeToString(deterministic=True),
+        occur_time_us=ts_to_us(event.occur_time) if event.HasField("occur_time") else 0,
+        receive_time_us=receive_us,
+        ad_id=event.ad_id,
+    )
+    if not event.event_id:
+        return replace(base, reject_reason="missing event_id")
+    if event.type == common_pb2.EVENT_TYPE_UNSPECIFIED or event.type not in common_pb2.EventType.values():
+        return replace(base, reject_reason="unknown event type")
+    billable = event.type in BILLABLE_TYPES
+    if not event.tracking_token:
+        return replace(base, reject_reason="missing tracking_token") if billable else base
+    try:
+        payload = tracking_token.verify(event.tracking_token, signing_key)
+    except tracking_token.InvalidTokenError as exc:
+        # A bad token on an event we do not bill (dismiss, conversion) is kept, just not attributed.
+        return replace(base, reject_reason=f"invalid tracking_token: {exc}") if billable else base
+    problem = token_problem(event, payload, store_id, receive_us, token_ttl_s)
+    if problem:
+        return replace(base, reject_reason=problem) if billable else base
+    return replace(
+        base,
+        ad_id=payload.ad_id,
+        advertiser_id=payload.advertiser_id,
+        campaign_id=payload.campaign_id,
+        line_item_id=payload.line_item_id,
+        pricing_model=int(payload.pricing_model),
+        billable=billable,
+        charge_micros=charge_micros(payload.pricing_model, event.type, payload.price_micros) if billable else 0,
+    )

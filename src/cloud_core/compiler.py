@@ -1,0 +1,197 @@
+"""The index compiler: one store's campaigns and catalog in, that store's StoreIndex out. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from cartads.v1 import admin_pb2, common_pb2, index_pb2
+from cloud_core.timeutil import dt_to_ts, dt_to_us, ts_to_us
+
+# Priors until observed rates are compiled in (a later issue): a typical retail-media CTR and CVR.
+PRIOR_CTR = 0.01
+PRIOR_CVR = 0.02
+ALL_KEY = "all"
+
+
+@dataclass(frozen=True)
+class CompileSettings:
+    """Cloud-wide settings that go into every store's index."""
+
+    token_ttl_s: int = 7200
+    reserve_cpm_micros: int = 0
+
+
+@dataclass(frozen=True)
+class CompileInput:
+    """Plain values the compiler reads for one store."""
+
+    store: admin_pb2.Store
+    signing_key: bytes
+    aisles: Sequence[admin_pb2.Aisle]
+    departments: Sequence[admin_pb2.Department]
+    products: Sequence[admin_pb2.Product]
+    campaigns: Sequence[admin_pb2.Campaign]
+    line_items: Sequence[admin_pb2.LineItem]
+    creatives: Sequence[admin_pb2.CreativeSpec]
+    campaign_spend_micros: Mapping[str, int]
+
+
+def zone_of(aisle: admin_pb2.Aisle) -> str:
+    """The zone an aisle is in: its own, or "zone-<aisle_id>" by default."""
+    return aisle.zone_id or f"zone-{aisle.aisle_id}"
+
+
+def remaining_budget_micros(campaign: admin_pb2.Campaign, spend_micros: Mapping[str, int]) -> int:
+    """Budget not yet spent, never below zero."""
+    return max(0, campaign.budget_micros - spend_micros.get(campaign.campaign_id, 0))
+
+
+def is_live(
+    line_item: admin_pb2.LineItem,
+    campaign: admin_pb2.Campaign,
+    store_id: str,
+    now_us: int,
+    spend_micros: Mapping[str, int],
+) -> bool:
+    """Active, not yet ended (may start later), serving this store, with budget left."""
+    return (
+        line_item.state == admin_pb2.SERVING_STATE_ACTIVE
+        and campaign.state == admin_pb2.SERVING_STATE_ACTIVE
+        and ts_to_us(campaign.end_time) > now_us
+        and (not line_item.targeting.store_ids or store_id in line_item.targeting.store_ids)
+        and remaining_budget_micros(campaign, spend_micros) > 0
+    )
+
+
+def posting_keys(targeting: admin_pb2.Targeting) -> list[str]:
+    """The posting keys a line item is found under; run-of-store when it targets nothing."""
+    keys = [
+        *(f"product:{v}" for v in targeting.product_ids),
+        *(f"brand:{v}" for v in targeting.brands),
+        *(f"aisle:{v}" for v in targeting.aisle_ids),
+        *(f"department:{v}" for v in targeting.department_ids),
+        *(f"zone:{v}" for v in targeting.zone_ids),
+    ]
+    return keys or [ALL_KEY]
+
+
+def _index_products(inp: CompileInput) -> list[index_pb2.IndexProduct]:
+    aisles = {a.aisle_id: a for a in inp.aisles}
+    out = []
+    for p in sorted(inp.products, key=lambda p: p.product_id):
+        aisle = aisles.get(p.aisle_id)
+        out.append(
+            index_pb2.IndexProduct(
+                product_id=p.product_id,
+                name=p.display_name,
+                aisle_id=p.aisle_id,
+                department_id=p.department_id,
+                brand=p.brand,
+                price_micros=p.price_micros,
+                zone_id=zone_of(aisle) if aisle is not None else f"zone-{p.aisle_id}",
+                aisle_name=aisle.display_name if aisle is not None else "",
+            )
+        )
+    return out
+
+
+def _index_creative(
+    spec: admin_pb2.CreativeSpec, products: Mapping[str, admin_pb2.Product], aisles: Mapping[str, admin_pb2.Aisle]
+) -> common_pb2.Creative:
+    product = products.get(spec.promoted_product_id)
+    hint, price = "", 0
+    if product is not None:
+        price = product.price_micros
+        aisle = aisles.get(product.aisle_id)
+        hint = f"aisle {product.aisle_id} — {aisle.display_name}" if aisle is not None else f"aisle {product.aisle_id}"
+    return common_pb2.Creative(
+        creative_id=spec.creative_id,
+        format=spec.format,
+        headline=spec.headline,
+        body=spec.body,
+        image_url=spec.image_url,
+        promoted_product_id=spec.promoted_product_id,
+        call_to_action=spec.call_to_action,
+        location_hint=hint,
+        price_micros=price,
+        offer_text=spec.offer_text,
+        coupon_code=spec.coupon_code,
+    )
+
+
+def _postings(items: Iterable[tuple[str, admin_pb2.Targeting]]) -> list[index_pb2.PostingList]:
+    lists: dict[str, set[str]] = defaultdict(set)
+    for line_item_id, targeting in items:
+        for key in posting_keys(targeting):
+            lists[key].add(line_item_id)
+    return [index_pb2.PostingList(key=k, line_item_ids=sorted(v)) for k, v in sorted(lists.items())]
+
+
+def index_version(index: index_pb2.StoreIndex) -> str:
+    """Hex sha256 of the index with version and compile_time cleared: equal content, equal version."""
+    content = index_pb2.StoreIndex()
+    content.CopyFrom(index)
+    content.ClearField("version")
+    content.ClearField("compile_time")
+    return hashlib.sha256(content.SerializeToString(deterministic=True)).hexdigest()
+
+
+def compile_store_index(inp: CompileInput, settings: CompileSettings, now: datetime) -> index_pb2.StoreIndex:
+    """The store's index at ``now``: its live line items, their creatives, its catalog and postings."""
+    now_us = dt_to_us(now)
+    store_id = inp.store.store_id
+    campaigns = {c.campaign_id: c for c in inp.campaigns}
+    creatives = {c.creative_id: c for c in inp.creatives}
+    products = {p.product_id: p for p in inp.products}
+    aisles = {a.aisle_id: a for a in inp.aisles}
+
+    live: list[tuple[admin_pb2.LineItem, admin_pb2.Campaign, list[admin_pb2.CreativeSpec]]] = []
+    for item in sorted(inp.line_items, key=lambda li: li.line_item_id):
+        campaign = campaigns.get(item.campaign_id)
+        specs = [creatives[cid] for cid in item.creative_ids if cid in creatives]
+        # Without a creative there is nothing to show; such a line item cannot serve.
+        if campaign is None or not specs or not is_live(item, campaign, store_id, now_us, inp.campaign_spend_micros):
+            continue
+        live.append((item, campaign, specs))
+
+    index = index_pb2.StoreIndex(
+        store_id=store_id,
+        compile_time=dt_to_ts(now),
+        settings=index_pb2.StoreSettings(
+            time_zone=inp.store.time_zone,
+            signing_key=inp.signing_key,
+            token_ttl_s=settings.token_ttl_s,
+            reserve_cpm_micros=settings.reserve_cpm_micros,
+            display_name=inp.store.display_name,
+        ),
+        products=_index_products(inp),
+        postings=_postings((item.line_item_id, item.targeting) for item, _, _ in live),
+    )
+    used_creatives: dict[str, admin_pb2.CreativeSpec] = {}
+    for item, campaign, specs in live:
+        used_creatives.update((s.creative_id, s) for s in specs)
+        index.line_items.append(
+            index_pb2.IndexLineItem(
+                line_item_id=item.line_item_id,
+                campaign_id=campaign.campaign_id,
+                advertiser_id=campaign.advertiser_id,
+                pricing_model=item.pricing_model,
+                bid_micros=item.bid_micros,
+                creative_ids=[s.creative_id for s in specs],
+                start_time=campaign.start_time,
+                end_time=campaign.end_time,
+                frequency_cap_per_session=item.frequency_cap_per_session,
+                budget_allowance_micros=remaining_budget_micros(campaign, inp.campaign_spend_micros),
+                predicted_ctr=PRIOR_CTR,
+                predicted_cvr=PRIOR_CVR,
+                promoted_product_ids=sorted({s.promoted_product_id for s in specs if s.promoted_product_id}),
+                triggers=item.targeting.triggers,
+            )
+        )
+    index.creatives.extend(_index_creative(used_creatives[cid], products, aisles) for cid in sorted(used_creatives))
+    index.version = index_version(index)
+    return index

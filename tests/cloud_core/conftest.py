@@ -1,0 +1,42 @@
+"""A real cloud on loopback port 0 with its database in tmp_path."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import grpc
+import pytest
+
+from cartads.v1 import admin_pb2_grpc
+from cloud_core.config import CloudConfig
+from cloud_core.server import CloudServer, start_cloud
+
+if TYPE_CHECKING:
+    from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub
+
+
+@pytest.fixture
+async def cloud(tmp_path: Path) -> AsyncIterator[CloudServer]:
+    server = await start_cloud(
+        CloudConfig(db_path=str(tmp_path / "cloud.sqlite3"), listen_address="127.0.0.1:0", push_delay_s=0.02)
+    )
+    try:
+        yield server
+    finally:
+        await server.stop(grace_s=0.2)
+
+
+@pytest.fixture
+async def channel(cloud: CloudServer) -> AsyncIterator[grpc.aio.Channel]:
+    ch = grpc.aio.insecure_channel(f"127.0.0.1:{cloud.port}")
+    try:
+        yield ch
+    finally:
+        await ch.close(None)
+
+
+@pytest.fixture
+def admin(channel: grpc.aio.Channel) -> AdminServiceAsyncStub:
+    return admin_pb2_grpc.AdminServiceStub(channel)

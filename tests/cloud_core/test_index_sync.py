@@ -1,0 +1,133 @@
+"""IndexSyncService.StreamIndex over a real grpc.aio cloud."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import grpc
+import pytest
+
+from cartads.v1 import admin_pb2, index_sync_pb2, index_sync_pb2_grpc
+from cloud_core.server import CloudServer
+from cloud_core.storage.protocol import EdgeStatus
+from tests.cloud_core.helpers import STORE_ID, line_item, seed
+
+if TYPE_CHECKING:
+    from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub
+
+Call = grpc.aio.StreamStreamCall[index_sync_pb2.StreamIndexRequest, index_sync_pb2.StreamIndexResponse]
+
+
+async def subscribe(channel: grpc.aio.Channel, version: str = "", store_id: str = STORE_ID) -> Call:
+    call: Call = index_sync_pb2_grpc.IndexSyncServiceStub(channel).StreamIndex(None)
+    await call.write(index_sync_pb2.StreamIndexRequest(store_id=store_id, edge_id="edge-1", version=version))
+    return call
+
+
+async def next_update(call: Call, timeout_s: float = 5.0) -> index_sync_pb2.StreamIndexResponse:
+    response = await asyncio.wait_for(call.read(), timeout_s)
+    assert isinstance(response, index_sync_pb2.StreamIndexResponse)
+    return response
+
+
+async def wait_for_status(cloud: CloudServer, predicate: object) -> EdgeStatus:
+    """Poll the edge table until the cloud has recorded what the stream sent (bounded)."""
+    assert callable(predicate)
+    for _ in range(200):
+        statuses = await cloud.store.edge_statuses(STORE_ID)
+        if statuses and predicate(statuses[0]):
+            return statuses[0]
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"edge status never matched: {statuses}")
+
+
+async def test_connect_gets_snapshot(admin: AdminServiceAsyncStub, channel: grpc.aio.Channel) -> None:
+    """A new edge gets a full snapshot whose version and nonce are set."""
+    await seed(admin)
+    call = await subscribe(channel)
+    update = await next_update(call)
+    assert update.version == update.snapshot.version
+    assert len(update.version) == 64
+    assert update.nonce
+    assert update.snapshot.store_id == STORE_ID
+    assert len(update.snapshot.products) == 3
+    call.cancel()
+
+
+async def test_change_pushes_within_a_second(admin: AdminServiceAsyncStub, channel: grpc.aio.Channel) -> None:
+    """Creating a line item pushes a new snapshot holding it in under a second."""
+    await seed(admin)
+    call = await subscribe(channel)
+    first = await next_update(call)
+    assert not first.snapshot.line_items
+    await call.write(index_sync_pb2.StreamIndexRequest(version=first.version, response_nonce=first.nonce))
+    await admin.CreateLineItem(admin_pb2.CreateLineItemRequest(line_item=line_item()))
+    second = await next_update(call, timeout_s=1.0)
+    assert [li.line_item_id for li in second.snapshot.line_items] == ["li1"]
+    assert second.version != first.version
+    assert second.nonce != first.nonce
+    call.cancel()
+
+
+async def test_unchanged_version_is_not_resent(admin: AdminServiceAsyncStub, channel: grpc.aio.Channel) -> None:
+    """An edge already holding the current version gets nothing until the index changes."""
+    await seed(admin)
+    probe = await subscribe(channel)
+    current = (await next_update(probe)).version
+    probe.cancel()
+    call = await subscribe(channel, version=current)
+    await admin.CreateLineItem(admin_pb2.CreateLineItemRequest(line_item=line_item()))
+    update = await next_update(call)
+    # Had the held version been resent, it would have arrived first.
+    assert update.version != current
+    call.cancel()
+
+
+async def test_ack_and_nack_are_recorded(
+    admin: AdminServiceAsyncStub, channel: grpc.aio.Channel, cloud: CloudServer
+) -> None:
+    """The edge's ACK sets its applied version; a NACK records the error."""
+    await seed(admin)
+    call = await subscribe(channel)
+    update = await next_update(call)
+    await call.write(index_sync_pb2.StreamIndexRequest(version=update.version, response_nonce=update.nonce))
+    acked = await wait_for_status(cloud, lambda s: s.applied_version == update.version)
+    assert acked.acked is True
+    assert acked.last_nonce == update.nonce
+    await call.write(
+        index_sync_pb2.StreamIndexRequest(version="old", response_nonce=update.nonce, error_detail="bad checksum")
+    )
+    nacked = await wait_for_status(cloud, lambda s: s.last_error == "bad checksum")
+    assert nacked.acked is False
+    assert nacked.applied_version == "old"
+    call.cancel()
+
+
+async def test_unknown_store_is_not_found(channel: grpc.aio.Channel) -> None:
+    """Subscribing to a store that does not exist ends the stream with NOT_FOUND."""
+    call = await subscribe(channel, store_id="nowhere")
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await next_update(call)
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_missing_edge_id_is_invalid(channel: grpc.aio.Channel) -> None:
+    """A subscription without edge_id ends with INVALID_ARGUMENT."""
+    call: Call = index_sync_pb2_grpc.IndexSyncServiceStub(channel).StreamIndex(None)
+    await call.write(index_sync_pb2.StreamIndexRequest(store_id=STORE_ID))
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await next_update(call)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_half_closed_edge_still_gets_pushes(admin: AdminServiceAsyncStub, channel: grpc.aio.Channel) -> None:
+    """An edge that stops sending after subscribing still receives later updates."""
+    await seed(admin)
+    call = await subscribe(channel)
+    await next_update(call)
+    await call.done_writing()
+    await admin.CreateLineItem(admin_pb2.CreateLineItemRequest(line_item=line_item()))
+    update = await next_update(call, timeout_s=1.0)
+    assert [li.line_item_id for li in update.snapshot.line_items] == ["li1"]
+    call.cancel()
