@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPTS = ["cartads-cloud", "cartads-edge", "cartads-cart", "cartads-admin", "cartads-demo"]
+SCRIPTS = ["cartads-cloud", "cartads-edge", "cartads-cart", "cartads-admin", "cartads-demo", "cartads-bench"]
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
