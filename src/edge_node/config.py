@@ -18,6 +18,8 @@ class EdgeConfig:
     cloud_address: str
     data_dir: str
     listen_address: str = "127.0.0.1:50061"
+    # HTTP /metrics, /healthz, /readyz; None serves no ops endpoint.
+    ops_listen_address: str | None = None
     # Uploader: a batch is at most this many events; an idle uploader polls this often.
     upload_batch_max_events: int = 500
     upload_interval_s: float = 0.5

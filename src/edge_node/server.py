@@ -11,8 +11,10 @@ from typing import Any
 import grpc
 import structlog
 from grpc_health.v1.health import HealthServicer
+from prometheus_client import CollectorRegistry
 
 from cartads.grpc_runtime import RequestLogInterceptor, enable_health_and_reflection, server_options, set_serving
+from cartads.ops_http import CallbackGauges, OpsServer, start_ops_server
 from cartads.v1 import ad_service_pb2, ad_service_pb2_grpc
 from edge_node.ad_servicer import AdServicer
 from edge_node.config import EdgeConfig
@@ -59,6 +61,7 @@ class EdgeServer:
         sync_client: SyncClient,
         health: HealthServicer,
         on_stop: list[Callable[[], None]],
+        metrics: CollectorRegistry,
     ) -> None:
         self.config = config
         self.health = health
@@ -73,6 +76,24 @@ class EdgeServer:
         self._tasks: list[asyncio.Task[None]] = []
         self._on_stop = on_stop
         self._stopped = False
+        # Components add their gauges here; the ops endpoint (if configured) serves them.
+        self.metrics = metrics
+        self._ops: OpsServer | None = None
+
+    @property
+    def ops_port(self) -> int | None:
+        """The port of /metrics, /healthz and /readyz, None when no ops endpoint is configured."""
+        return self._ops.port if self._ops is not None else None
+
+    async def start_ops(self) -> None:
+        """Serve the ops endpoint when the config asks for one (start_edge does this)."""
+        if self.config.ops_listen_address is None:
+            return
+        self._ops = await start_ops_server(self.config.ops_listen_address, self.metrics, self._readiness)
+
+    def _readiness(self) -> tuple[bool, str]:
+        version = self._holder.version
+        return (True, f"serving index {version}") if version else (False, "no index held yet")
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         self._tasks.append(asyncio.create_task(coro, name=name))
@@ -110,6 +131,8 @@ class EdgeServer:
         for callback in self._on_stop:
             callback()
         await self._server.stop(grace_s)
+        if self._ops is not None:
+            await self._ops.stop()
         # The uploader stops only after in-flight ReportEvents calls have been journaled.
         await _cancel([t for t in self._tasks if t not in sync_tasks])
         await self._final_flush(min(grace_s, _FINAL_FLUSH_MAX_S))
@@ -214,7 +237,21 @@ async def _start(
         sync_client=sync_client,
         health=health,
         on_stop=[lambda: set_serving(health, [AD_SERVICE_NAME], False)],
+        metrics=CollectorRegistry(auto_describe=True),
     )
+    edge.metrics.register(
+        CallbackGauges(
+            [
+                ("cartads_edge_index_loaded", "1 when an index is held", lambda: float(bool(holder.version))),
+                ("cartads_edge_journal_depth", "events journaled and not yet acknowledged", journal.depth),
+            ]
+        )
+    )
+    try:
+        await edge.start_ops()
+    except BaseException:
+        await edge.stop(0)
+        raise
     edge.start_background()
     _log.info(
         "edge started", store_id=config.store_id, edge_id=config.edge_id, port=port, index_version=edge.index_version
