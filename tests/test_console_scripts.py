@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-SCRIPTS = ["cartads-cloud", "cartads-edge", "cartads-cart", "cartads-admin", "cartads-demo", "cartads-bench"]
+SCRIPTS = [
+    "cartads-cloud",
+    "cartads-edge",
+    "cartads-cart",
+    "cartads-admin",
+    "cartads-demo",
+    "cartads-bench",
+    "cartads-sim",
+]
 
 
 @pytest.mark.parametrize("script", SCRIPTS)

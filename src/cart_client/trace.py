@@ -1,8 +1,12 @@
 """Sensor traces: what a cart's sensors saw during one trip, as JSON Lines.
 
-One object per line, ``"type"`` one of ``scan {"product_id"}``, ``weight {"delta_g"}``,
-``zone {"zone_id"}``, ``touch {"slot_id"}``, ``checkout {}``, each with an optional ``"t_ms"``
-(milliseconds since the trip started). Sensors are noisy and files get truncated, so a bad line is
+One object per line, ``"type"`` one of ``scan {"product_id" and/or "code"}`` (``code`` is the
+barcode the scanner read), ``weight {"delta_g"}`` (the scale's change in grams), ``vision
+{"product_id", "confidence"}``, ``zone {"zone_id"}``, ``touch {"slot_id" or "button",
+"propensity"?}``, ``checkout {}``, each with an optional ``"t_ms"`` (milliseconds since the trip
+started). A touch with a ``propensity`` (0..1) is a moment the shopper may tap the ad in that slot:
+the simulator cannot know which ad will be shown, so whoever replays the trace decides, against the
+ad actually on screen (see ``cart_client.relevance``). Sensors are noisy and files get truncated, so a bad line is
 reported with its line number and skipped rather than ending the trip.
 """
 
@@ -17,9 +21,19 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class Scan:
-    """The barcode scanner read a product."""
+    """The barcode scanner read a product: its id, its barcode, or both."""
 
     product_id: str
+    t_ms: int | None = None
+    code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Vision:
+    """The basket camera recognised ``product_id`` with ``confidence`` in [0, 1]."""
+
+    product_id: str
+    confidence: float
     t_ms: int | None = None
 
 
@@ -41,10 +55,15 @@ class Zone:
 
 @dataclass(frozen=True, slots=True)
 class Touch:
-    """The shopper touched the screen slot ``slot_id``."""
+    """The shopper touched the screen: the ad slot ``slot_id`` or a ``button``.
+
+    With a ``propensity`` it is only a chance to tap the ad in ``slot_id``, decided at replay.
+    """
 
     slot_id: str
     t_ms: int | None = None
+    button: str = ""
+    propensity: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +73,7 @@ class Checkout:
     t_ms: int | None = None
 
 
-SensorEvent = Scan | Weight | Zone | Touch | Checkout
+SensorEvent = Scan | Weight | Vision | Zone | Touch | Checkout
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +111,34 @@ def _number_field(obj: dict[str, Any], name: str) -> float:
     return float(value)
 
 
+def _optional_text(obj: dict[str, Any], name: str) -> str:
+    return _text_field(obj, name) if name in obj else ""
+
+
+def _unit_field(obj: dict[str, Any], name: str) -> float:
+    value = _number_field(obj, name)
+    if not 0.0 <= value <= 1.0:
+        raise _BadLineError(f"field {name!r} must be within [0, 1], got {value}")
+    return value
+
+
+def _scan(obj: dict[str, Any], t_ms: int | None) -> Scan:
+    product_id, code = _optional_text(obj, "product_id"), _optional_text(obj, "code")
+    if not product_id and not code:
+        raise _BadLineError("a scan needs 'product_id' or 'code'")
+    return Scan(product_id, t_ms, code=code)
+
+
+def _touch(obj: dict[str, Any], t_ms: int | None) -> Touch:
+    slot_id, button = _optional_text(obj, "slot_id"), _optional_text(obj, "button")
+    if bool(slot_id) == bool(button):
+        raise _BadLineError("a touch needs exactly one of 'slot_id' and 'button'")
+    propensity = _unit_field(obj, "propensity") if "propensity" in obj else None
+    if propensity is not None and not slot_id:
+        raise _BadLineError("'propensity' needs a 'slot_id'")
+    return Touch(slot_id, t_ms, button=button, propensity=propensity)
+
+
 def _t_ms(obj: dict[str, Any]) -> int | None:
     value = obj.get("t_ms")
     if value is None:
@@ -112,13 +159,15 @@ def parse_event(obj: object) -> SensorEvent:
         raise _BadLineError("missing field 'type'")
     t_ms = _t_ms(obj)
     if kind == "scan":
-        return Scan(_text_field(obj, "product_id"), t_ms)
+        return _scan(obj, t_ms)
     if kind == "weight":
         return Weight(_number_field(obj, "delta_g"), t_ms)
+    if kind == "vision":
+        return Vision(_text_field(obj, "product_id"), _unit_field(obj, "confidence"), t_ms)
     if kind == "zone":
         return Zone(_text_field(obj, "zone_id"), t_ms)
     if kind == "touch":
-        return Touch(_text_field(obj, "slot_id"), t_ms)
+        return _touch(obj, t_ms)
     if kind == "checkout":
         return Checkout(t_ms)
     raise _BadLineError(f"unknown event type {kind!r}")
@@ -150,14 +199,22 @@ def event_to_json(event: SensorEvent) -> dict[str, object]:
     """The JSON object of one event, as parse_event reads it."""
     obj: dict[str, object]
     match event:
-        case Scan(product_id=product_id):
-            obj = {"type": "scan", "product_id": product_id}
+        case Scan(product_id=product_id, code=code):
+            obj = {"type": "scan"}
+            if product_id:
+                obj["product_id"] = product_id
+            if code:
+                obj["code"] = code
         case Weight(delta_g=delta_g):
             obj = {"type": "weight", "delta_g": delta_g}
+        case Vision(product_id=product_id, confidence=confidence):
+            obj = {"type": "vision", "product_id": product_id, "confidence": confidence}
         case Zone(zone_id=zone_id):
             obj = {"type": "zone", "zone_id": zone_id}
-        case Touch(slot_id=slot_id):
-            obj = {"type": "touch", "slot_id": slot_id}
+        case Touch(slot_id=slot_id, button=button, propensity=propensity):
+            obj = {"type": "touch", "slot_id": slot_id} if slot_id else {"type": "touch", "button": button}
+            if propensity is not None:
+                obj["propensity"] = propensity
         case Checkout():
             obj = {"type": "checkout"}
     if event.t_ms is not None:
@@ -177,6 +234,7 @@ __all__ = [
     "SensorEvent",
     "Touch",
     "TraceError",
+    "Vision",
     "Weight",
     "Zone",
     "dump_trace",

@@ -13,6 +13,7 @@ _TRIGGERS = {
     Trigger.SESSION_START: common_pb2.TRIGGER_SESSION_START,
     Trigger.SCAN: common_pb2.TRIGGER_SCAN,
     Trigger.ZONE_ENTER: common_pb2.TRIGGER_ZONE_ENTER,
+    Trigger.IDLE: common_pb2.TRIGGER_IDLE,
     Trigger.CHECKOUT: common_pb2.TRIGGER_CHECKOUT,
 }
 
@@ -29,6 +30,7 @@ _EVENT_TYPES = {
     EventKind.IMPRESSION: common_pb2.EVENT_TYPE_IMPRESSION,
     EventKind.CLICK: common_pb2.EVENT_TYPE_CLICK,
     EventKind.BASKET_ADD: common_pb2.EVENT_TYPE_BASKET_ADD,
+    EventKind.BASKET_REMOVE: common_pb2.EVENT_TYPE_BASKET_REMOVE,
     EventKind.CHECKOUT: common_pb2.EVENT_TYPE_CHECKOUT,
 }
 
@@ -72,6 +74,7 @@ def screen_ads(response: ad_service_pb2.GetAdsResponse) -> list[ScreenAd]:
                 price_micros=creative.price_micros,
                 offer_text=creative.offer_text,
                 coupon_code=creative.coupon_code,
+                image_url=creative.image_url,
             )
         )
     return out

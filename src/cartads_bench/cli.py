@@ -12,6 +12,7 @@ BENCHMARKS: dict[str, str] = {
     "edge": "edge",
     "sync": "sync",
     "events": "events",
+    "cart": "cart",
 }
 
 

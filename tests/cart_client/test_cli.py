@@ -7,15 +7,23 @@ import json
 import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from cart_client.cli import main
-from cart_client.trace import Checkout, Scan, SensorEvent, Touch, Zone, dump_trace
+from cart_client.trace import Checkout, Scan, SensorEvent, Touch, Weight, Zone, dump_trace
 from cartads.v1 import common_pb2
 from tests.cart_client.fakes import FakeAdService
 from tests.cart_client.grpc_fake import fake_edge
 
-TRACE: list[SensorEvent] = [Zone("zone-24"), Scan("24852"), Touch("slot-0"), Checkout()]
+# Bananas (24852) weigh 456 g in the shipped sample catalog the cart loads by default.
+TRACE: list[SensorEvent] = [
+    Zone("zone-24", 0),
+    Scan("24852", 4_000),
+    Weight(455.0, 5_000),
+    Touch("slot-0", 8_000),
+    Checkout(20_000),
+]
 
 
 async def run_cli(*args: str, stdin: bytes = b"") -> tuple[int, str, str]:
@@ -87,7 +95,9 @@ async def test_trace_file_end_to_end_with_json_stats(tmp_path: Path) -> None:
     assert {r.cart_id for r in fake.get_ads_requests} == {"cart-9"}
     warnings = [json.loads(line) for line in err.splitlines() if "trace_line_skipped" in line]
     assert [(w["line"], w["level"]) for w in warnings] == [(2, "warning")]
-    assert "missing field 'product_id'" in warnings[0]["error"]
+    assert "a scan needs 'product_id' or 'code'" in warnings[0]["error"]
+    assert stats["basket_adds"] == len(fake.journaled(common_pb2.EVENT_TYPE_BASKET_ADD)) == 1
+    assert stats["mismatches"] == 0
 
 
 async def test_stdin_trace_renders_ads_as_text() -> None:
@@ -101,3 +111,45 @@ async def test_stdin_trace_renders_ads_as_text() -> None:
     assert len(ad_lines) == 8
     assert "Fresh Bananas — Sweet and ripe (Add to cart)" in ad_lines[0]
     assert out.splitlines()[-1].startswith("trip done: 4 ad requests")
+
+
+async def test_live_cart_with_screen_and_tcp_sensors() -> None:
+    """--screen and --sensor-port run a live cart: TCP sensors, the page served, events reported, stats at checkout."""
+    fake = FakeAdService()
+    async with fake_edge(fake) as edge:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "cart_client.cli",
+            *("--edge", edge.address, "--store", "store-1", "--cart", "cart-5", "--json"),
+            *("--screen", "127.0.0.1:0", "--sensor-port", "0"),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        assert process.stdout is not None
+        assert process.stderr is not None
+        try:
+            listening = {}
+            while "address" not in listening:
+                listening = json.loads(await asyncio.wait_for(process.stderr.readline(), 20))
+            screen_line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+            assert screen_line.startswith("cart screen: http://127.0.0.1:")
+            url = screen_line.split(": ", 1)[1].strip()
+            async with aiohttp.ClientSession() as http, http.get(f"{url}healthz") as response:
+                assert (await response.json())["ok"] is True
+            host, port = listening["address"].rsplit(":", 1)
+            _, writer = await asyncio.open_connection(host, int(port))
+            writer.write(("\n".join(dump_trace(TRACE)) + "\n").encode())
+            await writer.drain()
+            out, err = await asyncio.wait_for(process.communicate(), 20)
+            writer.close()
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    assert process.returncode == 0, err.decode()
+    stats = json.loads(out.decode().strip().splitlines()[-1])
+    assert stats["basket_adds"] == len(fake.journaled(common_pb2.EVENT_TYPE_BASKET_ADD)) == 1
+    assert len(fake.journaled(common_pb2.EVENT_TYPE_CHECKOUT)) == 1
+    assert stats["ads_served"] > 0
+    assert stats["impressions_reported"] == 0  # nobody looked at the page, so nothing was viewable

@@ -5,12 +5,18 @@ from __future__ import annotations
 import grpc
 
 from cart_client.runner import run_trip
-from cart_client.trace import Checkout, Scan, SensorEvent, Touch, Zone
+from cart_client.trace import Checkout, Scan, SensorEvent, Touch, Weight, Zone
 from cartads.v1 import ad_service_pb2_grpc, common_pb2
 from tests.cart_client.fakes import FakeAdService
 from tests.cart_client.grpc_fake import fake_edge
 
-TRACE: list[SensorEvent] = [Zone("zone-24"), Scan("24852"), Touch("slot-0"), Checkout()]
+TRACE: list[SensorEvent] = [
+    Zone("zone-24", 0),
+    Scan("24852", 4_000),
+    Weight(120.0, 5_000),
+    Touch("slot-0", 8_000),
+    Checkout(20_000),
+]
 
 
 async def test_trip_over_grpc_reports_what_it_counts() -> None:
@@ -43,7 +49,7 @@ async def test_slow_edge_hits_the_deadline_and_the_trip_goes_on() -> None:
             store_id="store-1",
             cart_id="cart-1",
             session_id="trip-1",
-            events=[Scan("24852"), Checkout()],
+            events=[Scan("24852", 0), Weight(120.0, 3_000), Checkout(6_000)],
             render=lambda _line: None,
             deadline_s=0.05,
         )
@@ -68,4 +74,6 @@ async def test_unreachable_edge_does_not_crash_the_trip() -> None:
     assert stats.ad_request_errors == stats.ad_requests == 4
     assert stats.events_reported == 0
     assert stats.events_unreported == 2  # the basket add and the checkout
+    assert stats.house_fills == 2
+    assert stats.clicks_reported == 0
     assert stats.report_errors >= 1

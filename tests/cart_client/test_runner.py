@@ -7,24 +7,27 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 
 import pytest
 
-from cart_client import runner
+from cart_client import session
+from cart_client.catalog import CartCatalog, CatalogItem
 from cart_client.runner import TripStats, run_trip
 from cart_client.trace import Checkout, Scan, SensorEvent, Touch, Weight, Zone
-from cartads.v1 import common_pb2
-from tests.cart_client.fakes import FakeAdService, make_ad
+from cartads.v1 import ad_service_pb2, common_pb2
+from tests.cart_client.fakes import FakeAdService, fill_every_slot, make_ad
 
 CLOCK_S = 1_700_000_000.25
 
+# Dwells of 3 s make each zone's ZONE_ENTER fire before the next scan; each scan is confirmed by the scale.
 TRACE: list[SensorEvent] = [
-    Zone("zone-24"),
-    Scan("24852"),
-    Weight(120.0),
-    Touch("slot-0"),
-    Touch("slot-0"),
-    Zone("zone-84"),
-    Scan("27845"),
-    Touch("slot-1"),
-    Checkout(),
+    Zone("zone-24", 0),
+    Scan("24852", 4_000),
+    Weight(120.0, 5_000),
+    Touch("slot-0", 8_000),
+    Touch("slot-0", 9_000),
+    Zone("zone-84", 20_000),
+    Scan("27845", 30_000),
+    Weight(1030.0, 31_000),
+    Touch("slot-1", 35_000),
+    Checkout(60_000),
 ]
 
 
@@ -37,6 +40,7 @@ async def run(
     events: Iterable[SensorEvent] | AsyncIterable[SensorEvent] = TRACE,
     *,
     deadline_s: float = 0.5,
+    report_deadline_s: float = 0.5,
 ) -> tuple[TripStats, list[str]]:
     lines: list[str] = []
     counter = ids()
@@ -49,6 +53,7 @@ async def run(
         render=lines.append,
         new_id=lambda: next(counter),
         deadline_s=deadline_s,
+        report_deadline_s=report_deadline_s,
         clock=lambda: CLOCK_S,
     )
     return stats, lines
@@ -60,7 +65,7 @@ async def test_counts_match_what_the_edge_received() -> None:
     stats, lines = await run(fake)
     impressions = fake.journaled(common_pb2.EVENT_TYPE_IMPRESSION)
     clicks = fake.journaled(common_pb2.EVENT_TYPE_CLICK)
-    assert stats.ad_requests == len(fake.get_ads_requests) == 6  # start, 2 zones, 2 scans, checkout
+    assert stats.ad_requests == len(fake.get_ads_requests) == 6  # start, 2 zone dwells, 2 confirmed scans, checkout
     assert stats.ads_served == stats.ads_rendered == len(lines) == 12
     assert stats.impressions_reported == len(impressions) == 12
     assert stats.clicks_reported == len(clicks) == 2  # the repeated touch on slot-0 is no second click
@@ -74,6 +79,7 @@ async def test_requests_carry_the_trip_and_the_basket() -> None:
     fake = FakeAdService()
     await run(fake)
     scan = fake.get_ads_requests[2]
+    assert scan.request_id == fake.get_ads_requests[2].request_id
     assert (scan.store_id, scan.cart_id, scan.session_id) == ("store-1", "cart-7", "trip-1")
     assert scan.trigger == common_pb2.TRIGGER_SCAN
     assert scan.scanned_product_id == "24852"
@@ -100,21 +106,27 @@ async def test_request_triggers_follow_the_trip() -> None:
 
 
 async def test_every_call_has_the_deadline() -> None:
-    """Each GetAds and ReportEvents call is made with deadline_s."""
+    """GetAds calls carry deadline_s and ReportEvents calls report_deadline_s."""
     fake = FakeAdService()
-    await run(fake, deadline_s=0.25)
-    assert fake.timeouts
-    assert set(fake.timeouts) == {0.25}
+    await run(fake, deadline_s=0.25, report_deadline_s=0.75)
+    assert set(fake.timeouts) == {0.25, 0.75}
+
+
+async def test_default_ads_deadline_is_50_ms() -> None:
+    """Without a deadline_s the screen waits at most 50 ms for the edge."""
+    fake = FakeAdService()
+    await run_trip(fake, store_id="s", cart_id="c", session_id="t", events=[Checkout()], render=lambda _l: None)
+    assert fake.timeouts[0] == 0.05
 
 
 async def test_one_report_call_per_sensor_event() -> None:
     """A step's basket change, click and impressions go out together in one ReportEvents call."""
     fake = FakeAdService()
     await run(fake)
-    # Every event of TRACE reports something except the weight and the second touch.
+    # Every event of TRACE reports something except the second touch and the second zone (still dwelling).
     assert len(fake.report_requests) == len(TRACE) - 2
-    first_scan_batch = fake.report_requests[1]
-    assert [e.type for e in first_scan_batch.events] == [
+    confirmed_scan_batch = fake.report_requests[2]
+    assert [e.type for e in confirmed_scan_batch.events] == [
         common_pb2.EVENT_TYPE_BASKET_ADD,
         common_pb2.EVENT_TYPE_IMPRESSION,
         common_pb2.EVENT_TYPE_IMPRESSION,
@@ -159,12 +171,15 @@ async def test_rendered_lines_show_the_creative() -> None:
 
 
 async def test_edge_down_for_ads_does_not_end_the_trip() -> None:
-    """Failed GetAds calls are counted, and basket and checkout events are still reported."""
+    """Failed GetAds calls are counted, house content fills the screen, and basket and checkout events still go out."""
     fake = FakeAdService(get_ads_down=True)
     stats, lines = await run(fake)
     assert stats.ad_request_errors == stats.ad_requests == 6
-    assert (stats.ads_served, lines) == (0, [])
+    assert stats.ads_served == 0
+    assert stats.house_fills == 2
+    assert [line.split("]")[0] for line in lines] == ["[slot-0", "[slot-1"]
     assert stats.events_reported == len(fake.journal) == 3
+    assert stats.clicks_reported == 0  # taps on house content bill nobody
 
 
 async def test_queued_events_are_resent_with_the_same_ids() -> None:
@@ -208,7 +223,14 @@ async def test_events_left_when_edge_never_answers() -> None:
 async def test_refused_batch_is_dropped_not_retried() -> None:
     """A batch the edge refuses as invalid is counted as rejected and does not block later events."""
     fake = FakeAdService(ads_for=lambda _request: [], reject_event_type=common_pb2.EVENT_TYPE_BASKET_ADD)
-    stats, _ = await run(fake, events=[Scan("p1"), Scan("p2"), Checkout()])
+    trace: list[SensorEvent] = [
+        Scan("p1", 0),
+        Weight(300.0, 1_000),
+        Scan("p2", 9_000),
+        Weight(500.0, 10_000),
+        Checkout(20_000),
+    ]
+    stats, _ = await run(fake, events=trace)
     assert (stats.events_rejected, stats.report_errors) == (2, 2)
     assert stats.events_reported == len(fake.journal) == 1
     assert stats.events_unreported == 0
@@ -217,14 +239,16 @@ async def test_refused_batch_is_dropped_not_retried() -> None:
 
 async def test_a_long_backlog_goes_out_in_bounded_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     """A queue longer than the batch cap is sent in several calls, oldest first."""
-    monkeypatch.setattr(runner, "MAX_EVENTS_PER_REPORT", 4)
+    monkeypatch.setattr(session, "MAX_EVENTS_PER_REPORT", 4)
     fake = FakeAdService(ads_for=lambda _request: [])
 
     def scans() -> Iterator[SensorEvent]:
         fake.report_down = True
-        yield from (Scan(f"p{n}") for n in range(9))
+        for n in range(9):
+            yield Scan(f"p{n}", n * 10_000)
+            yield Weight(200.0 + n, n * 10_000 + 500)
         fake.report_down = False
-        yield Checkout()
+        yield Checkout(100_000)
 
     stats, _ = await run(fake, events=scans())
     assert [len(r.events) for r in fake.report_requests] == [4, 4, 2]
@@ -249,3 +273,41 @@ def test_stats_total_adds_field_by_field() -> None:
     one = TripStats(ad_requests=2, clicks_reported=1)
     two = TripStats(ad_requests=3, events_unreported=4)
     assert TripStats.total([one, two]) == TripStats(ad_requests=5, clicks_reported=1, events_unreported=4)
+
+
+async def test_replay_fires_dwell_and_idle_at_their_trace_time() -> None:
+    """Timers fire between readings at the trace's own times: the zone after its dwell, idle after a quiet minute."""
+    fake = FakeAdService(ads_for=lambda _request: [])
+    await run(fake, events=[Zone("zone-24", 0), Checkout(200_000)])
+    assert [r.trigger for r in fake.get_ads_requests] == [
+        common_pb2.TRIGGER_SESSION_START,
+        common_pb2.TRIGGER_ZONE_ENTER,
+        common_pb2.TRIGGER_IDLE,
+        common_pb2.TRIGGER_CHECKOUT,
+    ]
+
+
+def promoting_apples(request: ad_service_pb2.GetAdsRequest) -> list[ad_service_pb2.Ad]:
+    ads = fill_every_slot(request)
+    for ad in ads:
+        ad.creative.promoted_product_id = "apple"
+    return ads
+
+
+@pytest.mark.parametrize(("propensity", "clicks"), [(1.0, 1), (0.0, 0)])
+async def test_simulated_touch_is_decided_against_the_ad_on_screen(propensity: float, clicks: int) -> None:
+    """A touch with a propensity taps a relevant ad when certain and never when the shopper has no interest."""
+    catalog = CartCatalog(
+        [CatalogItem("banana", aisle_id="24", weight_g=120.0), CatalogItem("apple", aisle_id="24", weight_g=180.0)]
+    )
+    fake = FakeAdService(ads_for=promoting_apples)
+    trace: list[SensorEvent] = [
+        Scan("banana", 0),
+        Weight(121.0, 500),
+        Touch("slot-0", 3_000, propensity=propensity),
+        Checkout(9_000),
+    ]
+    stats = await run_trip(
+        fake, store_id="s", cart_id="c", session_id="t", events=trace, render=lambda _l: None, catalog=catalog
+    )
+    assert (stats.tap_chances, stats.tap_chances_taken, stats.clicks_reported) == (1, clicks, clicks)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+from cart_client.catalog import CartCatalog, CatalogItem
 from cart_client.trace import Checkout, Scan, SensorEvent, Touch, Weight, Zone
 from cart_client.trip import (
     DEFAULT_SLOTS,
@@ -29,8 +30,10 @@ def ad(slot_id: str, ad_id: str) -> ScreenAd:
 
 
 def started_trip() -> CartTrip:
+    """A trip that entered zone-1 ten seconds ago and already asked about it (nothing is pending at NOW_MS)."""
     trip = new_trip()
-    trip.feed(Zone("zone-1"), NOW_MS)
+    trip.feed(Zone("zone-1"), NOW_MS - 10_000)
+    trip.advance(NOW_MS - 7_000)
     return trip
 
 
@@ -49,29 +52,67 @@ def test_session_start_is_asked_only_once() -> None:
     assert trip.feed(Weight(5.0), NOW_MS).ad_requests == ()
 
 
-def test_scan_adds_to_basket_and_asks_with_the_basket() -> None:
-    """A scan adds the product, reports a basket add and asks SCAN ads with the updated basket and zone."""
+def test_confirmed_scan_adds_to_basket_and_asks_with_the_basket() -> None:
+    """A scan the scale confirms reports a basket add and asks SCAN ads with the updated basket and zone."""
     trip = started_trip()
-    trip.feed(Scan("p1"), NOW_MS)
-    step = trip.feed(Scan("p1"), NOW_MS + 5)
+    trip.feed(Scan("p1"), NOW_MS + 3_000)
+    assert trip.basket == {}
+    step = trip.feed(Weight(250.0), NOW_MS + 4_000)
     (request,) = step.ad_requests
     assert request.trigger is Trigger.SCAN
     assert request.scanned_product_id == "p1"
-    assert request.basket == (("p1", 2),)
+    assert request.basket == (("p1", 1),)
     assert request.zone_id == "zone-1"
     (event,) = step.events
     assert (event.kind, event.product_id, event.quantity, event.occur_unix_ms) == (
         EventKind.BASKET_ADD,
         "p1",
         1,
-        NOW_MS + 5,
+        NOW_MS + 4_000,
     )
 
 
-def test_zone_change_asks_zone_enter() -> None:
-    """Entering a different zone asks ZONE_ENTER ads carrying the new zone."""
+def test_unconfirmed_scan_reports_nothing_and_asks_nothing() -> None:
+    """A scan alone neither adds to the basket nor asks for ads."""
     trip = started_trip()
-    (request,) = trip.feed(Zone("zone-2"), NOW_MS).ad_requests
+    step = trip.feed(Scan("p1"), NOW_MS + 3_000)
+    assert (step.events, step.ad_requests, trip.basket) == ((), (), {})
+
+
+def test_weight_drop_reports_a_basket_remove() -> None:
+    """Taking a confirmed item out reports a basket remove and asks nothing."""
+    trip = started_trip()
+    trip.feed(Scan("p1"), NOW_MS + 3_000)
+    trip.feed(Weight(250.0), NOW_MS + 4_000)
+    step = trip.feed(Weight(-248.0), NOW_MS + 9_000)
+    assert [(e.kind, e.product_id) for e in step.events] == [(EventKind.BASKET_REMOVE, "p1")]
+    assert trip.basket == {}
+
+
+def test_scan_by_barcode_resolves_through_the_catalog() -> None:
+    """A scan carrying only a barcode is the catalog's product for that code."""
+    counter = itertools.count(1)
+    catalog = CartCatalog([CatalogItem("24852", "Banana", weight_g=120.0, tolerance_g=20.0, barcode="2000000248523")])
+    trip = CartTrip(store_id="s", cart_id="c", session_id="t", new_id=lambda: f"id-{next(counter)}", catalog=catalog)
+    trip.feed(Scan("", code="2000000248523"), NOW_MS)
+    trip.feed(Weight(118.0), NOW_MS + 3_000)
+    assert trip.basket == {"24852": 1}
+
+
+def test_unknown_barcode_is_counted_not_added() -> None:
+    """A barcode the catalog does not know adds nothing and is counted."""
+    trip = started_trip()
+    trip.feed(Scan("", code="0000000000000"), NOW_MS + 3_000)
+    assert trip.counters.unknown_codes == 1
+    assert trip.fusion.next_deadline_ms() is None
+
+
+def test_zone_change_asks_zone_enter_after_the_dwell() -> None:
+    """Entering a different zone asks ZONE_ENTER ads carrying the new zone once the cart dwelt there."""
+    trip = started_trip()
+    assert trip.feed(Zone("zone-2"), NOW_MS + 5_000).ad_requests == ()
+    assert trip.next_deadline_ms() == NOW_MS + 8_000
+    (request,) = trip.advance(NOW_MS + 8_000).ad_requests
     assert (request.trigger, request.zone_id) == (Trigger.ZONE_ENTER, "zone-2")
 
 
@@ -81,13 +122,23 @@ def test_same_zone_again_asks_nothing() -> None:
     assert trip.feed(Zone("zone-1"), NOW_MS).ad_requests == ()
 
 
-def test_first_zone_event_asks_session_start_then_zone_enter() -> None:
-    """The opening zone reading starts the session and then enters the zone."""
-    step = new_trip().feed(Zone("zone-1"), NOW_MS)
-    assert [(r.trigger, r.zone_id) for r in step.ad_requests] == [
-        (Trigger.SESSION_START, ""),
-        (Trigger.ZONE_ENTER, "zone-1"),
+def test_first_zone_event_asks_session_start_then_zone_enter_after_dwell() -> None:
+    """The opening zone reading starts the session; the zone itself is asked about after the dwell."""
+    trip = new_trip()
+    step = trip.feed(Zone("zone-1"), NOW_MS)
+    assert [(r.trigger, r.zone_id) for r in step.ad_requests] == [(Trigger.SESSION_START, "")]
+    assert [(r.trigger, r.zone_id) for r in trip.advance(NOW_MS + 3_000).ad_requests] == [
+        (Trigger.ZONE_ENTER, "zone-1")
     ]
+
+
+def test_idle_shopper_gets_one_idle_request() -> None:
+    """A minute without any reading asks IDLE ads once, not again until something happens."""
+    trip = started_trip()
+    trip.advance(NOW_MS + 3_000)
+    (request,) = trip.advance(NOW_MS + 60_000).ad_requests
+    assert request.trigger is Trigger.IDLE
+    assert trip.advance(NOW_MS + 200_000).ad_requests == ()
 
 
 def test_checkout_reports_and_asks_checkout_ads() -> None:
@@ -102,7 +153,7 @@ def test_events_after_checkout_are_ignored() -> None:
     """Once checked out, a stray sensor reading neither asks nor reports anything."""
     trip = started_trip()
     trip.feed(Checkout(), NOW_MS)
-    step = trip.feed(Scan("p1"), NOW_MS)
+    step = trip.feed(Weight(100.0), NOW_MS)
     assert (step.ad_requests, step.events) == ((), ())
     assert trip.counters.events_after_checkout == 1
     assert trip.basket == {}
@@ -177,11 +228,49 @@ def test_every_event_and_request_gets_its_own_id() -> None:
     """Ids of requests and events over a whole trip are all distinct."""
     trip = new_trip()
     ids: list[str] = []
-    trace: list[SensorEvent] = [Zone("z1"), Scan("p1"), Zone("z2"), Scan("p2"), Touch("slot-0"), Checkout()]
-    for sensor_event in trace:
-        step = trip.feed(sensor_event, NOW_MS)
+    trace: list[SensorEvent] = [
+        Zone("z1"),
+        Scan("p1"),
+        Weight(100.0),
+        Zone("z2"),
+        Scan("p2"),
+        Weight(200.0),
+        Touch("slot-0"),
+        Checkout(),
+    ]
+    for n, sensor_event in enumerate(trace):
+        step = trip.feed(sensor_event, NOW_MS + n * 5_000)
         ids += [r.request_id for r in step.ad_requests] + [e.event_id for e in step.events]
         for request in step.ad_requests:
             shown = trip.receive_ads([ad("slot-0", f"ad-{request.request_id}")], NOW_MS)
             ids += [e.event_id for e in shown.events]
     assert len(ids) == len(set(ids)) > 10
+
+
+def test_viewed_ad_earns_one_impression_only_after_a_second() -> None:
+    """On a measuring screen, an ad earns its impression when viewed >= 1 s, once, and never for house content."""
+    counter = itertools.count(1)
+    trip = CartTrip(
+        store_id="s", cart_id="c", session_id="t", new_id=lambda: f"id-{next(counter)}", impressions_on_render=False
+    )
+    assert trip.receive_ads([ad("slot-0", "a1")], NOW_MS).events == ()
+    assert trip.viewed("a1", 999, NOW_MS) is None
+    impression = trip.viewed("a1", 1_200, NOW_MS)
+    assert impression is not None
+    assert (impression.ad_id, impression.visible_duration_ms) == ("a1", 1_200)
+    assert trip.viewed("a1", 5_000, NOW_MS) is None
+    assert trip.viewed("never-shown", 5_000, NOW_MS) is None
+
+
+def test_house_content_fills_only_empty_slots_and_bills_nothing() -> None:
+    """House ads go where nothing is shown; tapping or viewing them reports nothing."""
+    from cart_client.house import house_ads
+
+    trip = started_trip()
+    trip.receive_ads([ad("slot-0", "a1")], NOW_MS)
+    placed = trip.fill_empty_slots(house_ads(trip.slots))
+    assert [p.slot_id for p in placed] == ["slot-1"]
+    assert trip.screen["slot-0"].ad_id == "a1"
+    assert trip.tap_slot("slot-1", NOW_MS) is None
+    assert trip.viewed(placed[0].ad_id, 2_000, NOW_MS) is None
+    assert trip.counters.house_taps == 1

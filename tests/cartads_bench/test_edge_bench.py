@@ -1,0 +1,53 @@
+"""``cartads-bench edge``: its h2load plumbing, and one real --quick run when h2load is installed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+import pytest
+
+from cartads.v1.ad_service_pb2 import GetAdsRequest
+from cartads_bench import edge
+from cartads_bench.h2load import grpc_body, h2load_path, percentile_ms
+
+
+def test_grpc_body_is_length_prefixed() -> None:
+    """A gRPC body is 0x00, a 4-byte big-endian length, then the message."""
+    message = GetAdsRequest(store_id="s", cart_id="c")
+    body = grpc_body(message)
+    assert body[0] == 0
+    assert int.from_bytes(body[1:5], "big") == len(body) - 5
+    assert GetAdsRequest.FromString(body[5:]) == message
+
+
+def test_percentiles_are_nearest_rank_in_ms() -> None:
+    """p50, p99 and p99.9 of microsecond latencies, in milliseconds, by nearest rank."""
+    latencies = list(range(1, 1001))  # 1..1000 us
+    assert (percentile_ms(latencies, 0.5), percentile_ms(latencies, 0.99), percentile_ms(latencies, 0.999)) == (
+        0.5,
+        0.99,
+        0.999,
+    )
+    assert percentile_ms([], 0.99) == 0.0
+
+
+def test_quick_run_reports_every_key(capsys: pytest.CaptureFixture[str]) -> None:
+    """A --quick run against the real edge and the floor prints one JSON object with every key, no errors."""
+    if h2load_path() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("h2load (nghttp2-client) is required under CI")
+        pytest.skip("h2load not installed (apt-get install nghttp2-client)")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--json", action="store_true")
+    edge.add_arguments(parser)
+    assert edge.run(parser.parse_args(["--quick", "--json"])) == 0
+    result = json.loads(capsys.readouterr().out)
+    for key in ("floor_rps", "edge_rps", "throughput_ratio", "edge_p99_ms_at_500rps", "edge_rss_mb", "errors"):
+        assert key in result
+    assert result["errors"] == 0
+    assert result["floor_rps"] > 0
+    assert result["edge_rps"] > 0
+    assert result["line_items"] == 5000
+    assert result["products"] == 9288
