@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import grpc
 
+from cart_client.catalog import CartCatalog
+from cart_client.cli import connect
 from cart_client.runner import TripStats, run_trip
 from cart_client.trace import SensorEvent
 from cart_client.trip_trace import ProductPlacement, trace_from_order
@@ -74,10 +76,12 @@ async def _replay(edge_address: str, chosen: Sequence[Order], catalog: Catalog, 
     for item in enumerate(chosen):
         queue.put_nowait(item)
     results: list[TripStats] = []
+    # Real weights let the cart's scale confirm scans; aisles let it judge an ad's relevance.
+    cart_catalog = CartCatalog.from_sample(catalog)
 
     async def cart(cart_number: int) -> None:
-        # Each cart has its own connection, as real carts do.
-        async with grpc.aio.insecure_channel(edge_address, options=[("grpc.use_local_subchannel_pool", 1)]) as channel:
+        # Each cart has its own connection, as real carts do, opened before the trip starts.
+        async with await connect(edge_address) as channel:
             stub = AdServiceStub(channel)
             while not queue.empty():
                 trip_number, order = queue.get_nowait()
@@ -92,6 +96,7 @@ async def _replay(edge_address: str, chosen: Sequence[Order], catalog: Catalog, 
                         session_id=f"trip-{order.order_id}",
                         events=events,
                         render=lambda _line: None,
+                        catalog=cart_catalog,
                     )
                 )
 
@@ -108,7 +113,9 @@ async def _wait_until_billed(
         report: admin_pb2.GetSpendReportResponse = await admin.GetSpendReport(
             admin_pb2.GetSpendReportRequest(store_id=STORE_ID)
         )
-        if report.billed_event_count >= expected_events or time.monotonic() > deadline:
+        # Impressions and clicks only: conversions are billed too, but no cart reported them.
+        billed = sum(c.impressions + c.clicks for c in report.campaigns)
+        if billed >= expected_events or time.monotonic() > deadline:
             return report
         await asyncio.sleep(delay_s)  # polling a remote report: there is no event to await across gRPC
         delay_s = min(delay_s * 2, 0.5)
