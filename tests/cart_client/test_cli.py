@@ -26,6 +26,11 @@ TRACE: list[SensorEvent] = [
 ]
 
 
+# These tests check what the cart does with answers, not the 50 ms default deadline, which a loaded CI
+# machine can miss on a fresh process's first call.
+_PATIENT = ("--deadline-ms", "5000")
+
+
 async def run_cli(*args: str, stdin: bytes = b"") -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -85,7 +90,7 @@ async def test_trace_file_end_to_end_with_json_stats(tmp_path: Path) -> None:
     fake = FakeAdService()
     async with fake_edge(fake) as edge:
         code, out, err = await run_cli(
-            "--edge", edge.address, "--store", "store-1", "--cart", "cart-9", "--trace", str(trace), "--json"
+            "--edge", edge.address, "--store", "store-1", "--cart", "cart-9", "--trace", str(trace), "--json", *_PATIENT
         )
     assert code == 0, err
     stats = json.loads(out)
@@ -105,7 +110,7 @@ async def test_stdin_trace_renders_ads_as_text() -> None:
     fake = FakeAdService()
     trace = ("\n".join(dump_trace(TRACE)) + "\n").encode()
     async with fake_edge(fake) as edge:
-        code, out, err = await run_cli("--edge", edge.address, "--store", "store-1", stdin=trace)
+        code, out, err = await run_cli("--edge", edge.address, "--store", "store-1", *_PATIENT, stdin=trace)
     assert code == 0, err
     ad_lines = [line for line in out.splitlines() if line.startswith("[slot-")]
     assert len(ad_lines) == 8
