@@ -27,6 +27,7 @@ from typing import Any
 import structlog
 from aiohttp import WSMsgType, web
 
+from cart_client.asset_proxy import AssetProxy
 from cart_client.screen_state import screen_state
 from cart_client.session import CartSession
 from cart_client.trace import SensorEvent
@@ -107,6 +108,7 @@ class CartScreen:
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
         self._port = 0
+        self.assets = AssetProxy()
         session.on_change = self._changed.set
         session.on_queued = self._send_now.set
 
@@ -132,6 +134,7 @@ class CartScreen:
         app.router.add_get("/", self._index)
         app.router.add_get("/ws", self._websocket)
         app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/assets/{sha256}", self._asset)
         app.router.add_static("/static/", static_dir(), append_version=False)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -152,6 +155,7 @@ class CartScreen:
             await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
+        await self.assets.close()
 
     async def run(self, feed: AsyncIterable[SensorEvent]) -> None:
         """Run the trip on live sensor readings until the feed ends or the shopper checks out."""
@@ -234,6 +238,20 @@ class CartScreen:
 
     async def _index(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(static_dir() / "index.html", headers={"Cache-Control": "no-cache"})
+
+    async def _asset(self, request: web.Request) -> web.Response:
+        # Only images of ads this cart was given, fetched from the edge URL each came with.
+        sha = request.match_info["sha256"]
+        asset = self.assets.cached(sha)
+        if asset is None:
+            ad = next((a for a in self.session.trip.screen.values() if a.image_asset_sha256 == sha), None)
+            asset = await self.assets.get(sha, ad.image_url) if ad is not None else None
+        if asset is None:
+            return web.Response(status=404, text="no such image\n")
+        headers = {"Cache-Control": "public, max-age=31536000, immutable", "ETag": f'"{sha}"'}
+        if request.headers.get("If-None-Match") == f'"{sha}"':
+            return web.Response(status=304, headers=headers)
+        return web.Response(body=asset.data, content_type=asset.content_type, headers=headers)
 
     async def _healthz(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "outbox_depth": self.session.outbox.depth()})

@@ -26,6 +26,11 @@ def mismatch_text(mismatch: Mismatch, catalog: CartCatalog) -> str:
             return f"About {grams} g was taken out of the cart that does not match a scanned item."
 
 
+def asset_path(ad: ScreenAd) -> str:
+    """The page's path for the ad's edge-served image, "" when it has none."""
+    return f"/assets/{ad.image_asset_sha256}" if ad.image_asset_sha256 and ad.image_url else ""
+
+
 def ad_json(ad: ScreenAd) -> dict[str, Any]:
     """One creative's fields for the page."""
     return {
@@ -39,8 +44,17 @@ def ad_json(ad: ScreenAd) -> dict[str, Any]:
         "price_text": format_price(ad.price_micros) if ad.price_micros > 0 else "",
         "offer_text": ad.offer_text,
         "coupon_code": ad.coupon_code,
-        # Only assets served by the cart or the edge; the page's policy blocks anything else.
-        "image_url": ad.image_url if ad.image_url.startswith("/") else "",
+        # Only the cart's own origin: an edge asset goes through the cart's /assets/ route (which
+        # fetches it from the edge by hash), and the page's policy blocks anything else.
+        "image_url": asset_path(ad) or (ad.image_url if ad.image_url.startswith("/") else ""),
+        "recipe_items": [
+            {
+                "name": line.name,
+                "location_hint": line.location_hint,
+                "price_text": format_price(line.price_micros) if line.price_micros > 0 else "",
+            }
+            for line in ad.recipe_items
+        ],
         "house": ad.house,
     }
 
@@ -88,4 +102,4 @@ def screen_state(trip: CartTrip, *, edge_reachable: bool = True, store_name: str
     }
 
 
-__all__ = ["ad_json", "mismatch_text", "screen_state"]
+__all__ = ["ad_json", "asset_path", "mismatch_text", "screen_state"]

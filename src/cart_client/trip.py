@@ -71,6 +71,15 @@ class AdRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class RecipeLine:
+    """One product of a recipe card and where to find it in the store."""
+
+    name: str
+    location_hint: str = ""
+    price_micros: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class ScreenAd:
     """One ad on the screen: the edge's choice, or house content (``house``) when the edge is away."""
 
@@ -89,6 +98,9 @@ class ScreenAd:
     offer_text: str = ""
     coupon_code: str = ""
     image_url: str = ""
+    # The image's content hash: the screen shows it through the cart's own /assets/ route.
+    image_asset_sha256: str = ""
+    recipe_items: tuple[RecipeLine, ...] = ()
     # House content is the store's own; it is never billed, so it reports nothing.
     house: bool = False
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from cart_client.trip import AdFormat, AdRequest, EventKind, ScreenAd, Trigger, TripEvent
+from cart_client.trip import AdFormat, AdRequest, EventKind, RecipeLine, ScreenAd, Trigger, TripEvent
 from cartads.v1 import ad_service_pb2, common_pb2
 
 _TRIGGERS = {
@@ -75,6 +75,10 @@ def screen_ads(response: ad_service_pb2.GetAdsResponse) -> list[ScreenAd]:
                 offer_text=creative.offer_text,
                 coupon_code=creative.coupon_code,
                 image_url=creative.image_url,
+                image_asset_sha256=creative.image_asset_sha256,
+                recipe_items=tuple(
+                    RecipeLine(r.name or r.product_id, r.location_hint, r.price_micros) for r in creative.recipe_items
+                ),
             )
         )
     return out

@@ -54,12 +54,17 @@ class RequestLogInterceptor(_ServerInterceptor):
 
     def __init__(self, logger: structlog.typing.FilteringBoundLogger | None = None) -> None:
         self._log = logger or structlog.get_logger("rpc")
+        # Wrapped handlers per method: building one on every call costs the edge's hot path.
+        self._wrapped: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any]:
+        cached = self._wrapped.get(handler_call_details.method)
+        if cached is not None:
+            return cached
         handler = await continuation(handler_call_details)
         # Only coroutine handlers are wrapped: the stock health servicer is synchronous and runs as is.
         if handler is None or handler.unary_unary is None or not inspect.iscoroutinefunction(handler.unary_unary):
@@ -91,8 +96,10 @@ class RequestLogInterceptor(_ServerInterceptor):
                     **fields,
                 )
 
-        return grpc.unary_unary_rpc_method_handler(
+        wrapped = grpc.unary_unary_rpc_method_handler(
             logged,
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+        self._wrapped[method] = wrapped
+        return wrapped

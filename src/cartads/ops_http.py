@@ -6,11 +6,14 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 
 class CallbackGauges(Collector):
@@ -44,6 +47,8 @@ async def start_ops_server(
     address: str, registry: CollectorRegistry, ready: Callable[[], tuple[bool, str]]
 ) -> OpsServer:
     """Serve /metrics, /healthz and /readyz on ``address`` ("host:port", port 0 picks one)."""
+    # Imported here: aiohttp costs ~9 MB per process, and most processes serve no ops endpoint.
+    from aiohttp import web
 
     async def metrics(_: web.Request) -> web.Response:
         body = generate_latest(registry)

@@ -11,7 +11,9 @@ from typing import Any
 import grpc
 
 from cartads.rpc_errors import field_violations
+from cartads.tls_identity import channel_credentials, tls_files
 from cartads.v1 import admin_pb2, admin_pb2_grpc
+from cloud_core.admin_asset_commands import add_assets_group
 from cloud_core.admin_commands import (
     FORMATS,
     PRICING,
@@ -50,6 +52,8 @@ from cloud_core.admin_commands import (
     stores_list,
     stores_update,
 )
+from cloud_core.admin_dead_letter_commands import add_dead_letters_group
+from cloud_core.admin_edge_commands import add_edges_group
 
 DEFAULT_CLOUD = "127.0.0.1:50051"
 
@@ -87,9 +91,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--timeout-s", type=float, default=30.0, help="deadline per call")
+    parser.add_argument(
+        "--tls-ca", default=os.environ.get("CARTADS_TLS_CA"), help="CA (PEM) of the cloud's certificate"
+    )
+    parser.add_argument("--tls-cert", default=os.environ.get("CARTADS_TLS_CERT"), help="client certificate (PEM)")
+    parser.add_argument("--tls-key", default=os.environ.get("CARTADS_TLS_KEY"), help="client private key (PEM)")
     root = parser.add_subparsers(dest="resource", metavar="RESOURCE", required=True)
     for add_group in (_advertisers, _campaigns, _line_items, _creatives, _stores, _catalog, _report):
         add_group(root)
+    add_edges_group(root)
+    add_assets_group(root)
+    add_dead_letters_group(root)
     return parser
 
 
@@ -161,7 +173,11 @@ def _creatives(root: Any) -> None:
     p.add_argument("--format", choices=sorted(FORMATS), default="sponsored-product")
     p.add_argument("--headline")
     p.add_argument("--body")
-    p.add_argument("--image-url")
+    p.add_argument("--image", metavar="FILE", help="upload this image (PNG, JPEG, SVG) and show it")
+    p.add_argument("--image-sha256", help="show this uploaded asset (see assets upload)")
+    p.add_argument(
+        "--recipe-product", action="append", metavar="PRODUCT_ID", help="a recipe's product (repeat, 2 or more)"
+    )
     p.add_argument("--product", help="promoted product id")
     p.add_argument("--cta", help="call to action")
     p.add_argument("--offer", help="coupon offer text")
@@ -217,9 +233,19 @@ def describe_rpc_error(error: grpc.RpcError) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     handler: Handler = args.handler
-    channel = grpc.insecure_channel(args.cloud, options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)])
+    try:
+        files = tls_files(args.tls_cert, args.tls_key, args.tls_ca, "--tls-ca")
+    except ValueError as exc:
+        parser.error(str(exc))
+    options = [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
+    channel = (
+        grpc.insecure_channel(args.cloud, options=options)
+        if files is None
+        else grpc.secure_channel(args.cloud, channel_credentials(files), options=options)
+    )
     try:
         stub = admin_pb2_grpc.AdminServiceStub(channel)
         _with_timeout(stub, args.timeout_s)

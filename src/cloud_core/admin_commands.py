@@ -17,6 +17,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from cartads.v1 import admin_pb2, admin_pb2_grpc, common_pb2
 from cartads_sample.catalog_messages import import_catalog_requests
 from cartads_sample.instacart import load_catalog
+from cloud_core.admin_asset_commands import upload_file
 
 PRICING = {
     "cpm": common_pb2.PRICING_MODEL_CPM,
@@ -290,7 +291,8 @@ def creatives_create(stub: Stub, args: argparse.Namespace) -> None:
         format=FORMATS[args.format],
         headline=args.headline or "",
         body=args.body or "",
-        image_url=args.image_url or "",
+        image_asset_sha256=upload_file(stub, Path(args.image)).sha256 if args.image else (args.image_sha256 or ""),
+        recipe_product_ids=args.recipe_product or [],
         promoted_product_id=args.product or "",
         call_to_action=args.cta or "",
         offer_text=args.offer or "",
@@ -377,6 +379,15 @@ def report_spend(stub: Stub, args: argparse.Namespace) -> None:
     if args.json:
         emit_json_or(args, response, "")
         return
-    cols = ["campaign_id", "advertiser_id", "display_name", "impressions", "clicks", "spend_micros", "budget_micros"]
+    cols = [
+        "campaign_id",
+        "advertiser_id",
+        "display_name",
+        "impressions",
+        "clicks",
+        "conversions",
+        "spend_micros",
+        "budget_micros",
+    ]
     emit(args, list(response.campaigns), cols)
     print(f"total_spend_micros={response.total_spend_micros} billed_event_count={response.billed_event_count}")

@@ -13,12 +13,14 @@ from google.protobuf.message import Message
 
 from cartads.v1 import admin_pb2, admin_pb2_grpc
 from cloud_core import validation as v
+from cloud_core.admin_assets import AssetAdminMixin, check_creative
+from cloud_core.admin_edges import EdgeAdminMixin
 from cloud_core.errors import InvalidArgumentError, NotFoundError
 from cloud_core.notifier import ChangeNotifier
 from cloud_core.pagination import decode_request, next_token
 from cloud_core.rpc import Ctx, maps_errors
 from cloud_core.storage.protocol import CloudStore
-from cloud_core.timeutil import dt_to_ts
+from cloud_core.timeutil import dt_to_ts, us_to_ts
 
 M = TypeVar("M", bound=Message)
 SIGNING_KEY_BYTES = 32
@@ -52,7 +54,7 @@ def _merge(existing: M, patch: M, mask: FieldMask, resource: str) -> M:
     return merged
 
 
-class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
+class AdminServicer(EdgeAdminMixin, AssetAdminMixin, admin_pb2_grpc.AdminServiceServicer):
     """Advertisers, campaigns, line items, creatives, stores, catalogs and the spend report."""
 
     def __init__(
@@ -263,6 +265,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         creative.CopyFrom(request.creative)
         creative.creative_id = _choose_id(request.creative_id, creative.creative_id, "creative_id", "cr")
         _raise_if(v.validate_creative(creative))
+        await check_creative(self._store, creative)
         await self._advertiser(creative.advertiser_id, "creative.advertiser_id")
         creative.create_time.CopyFrom(dt_to_ts(self._clock()))
         await self._store.create_creative(creative)
@@ -296,6 +299,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         existing = await self._creative(request.creative.creative_id, "creative.creative_id")
         merged = _merge(existing, request.creative, request.update_mask, "creative")
         _raise_if(v.validate_creative(merged))
+        await check_creative(self._store, merged)
         await self._store.update_creative(merged)
         self._notifier.notify()
         return admin_pb2.UpdateCreativeResponse(creative=merged)
@@ -427,5 +431,36 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         return admin_pb2.GetSpendReportResponse(
             campaigns=rows,
             total_spend_micros=sum(r.spend_micros for r in rows),
-            billed_event_count=sum(r.impressions + r.clicks for r in rows),
+            billed_event_count=sum(r.impressions + r.clicks + r.conversions for r in rows),
+        )
+
+    @maps_errors
+    async def ListDeadLetters(  # noqa: N802
+        self, request: admin_pb2.ListDeadLettersRequest, context: Ctx
+    ) -> admin_pb2.ListDeadLettersResponse:
+        if not request.store_id:
+            raise InvalidArgumentError([("store_id", "is required")])
+        query = f"dead_letters:{request.store_id}"
+        page = decode_request(request.page_size, request.page_token, query)
+        await self._get_store(request.store_id, "store_id")
+        try:
+            after_id = int(page.after_id or 0)
+        except ValueError as exc:
+            raise InvalidArgumentError([("page_token", "is not a token this server issued")]) from exc
+        rows = await self._store.dead_letters(request.store_id, after_id, page.limit + 1)
+        token = next_token([str(r.dead_letter_id) for r in rows], page.limit, query)
+        return admin_pb2.ListDeadLettersResponse(
+            dead_letters=[
+                admin_pb2.DeadLetter(
+                    store_id=r.store_id,
+                    edge_id=r.edge_id,
+                    seq=r.seq,
+                    event_id=r.event_id,
+                    reason=r.reason,
+                    event_type=r.event_type,  # type: ignore[arg-type]
+                    create_time=us_to_ts(r.create_time_us),
+                )
+                for r in rows[: page.limit]
+            ],
+            next_page_token=token,
         )

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 import structlog
 
 from cartads.logs import configure_logging
+from cartads.tls_identity import tls_files
 from cloud_core.config import CloudConfig
 from cloud_core.server import start_cloud
 
@@ -37,7 +38,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--push-delay-s", type=float, default=0.1, help="coalescing delay before index pushes")
     parser.add_argument("--token-ttl-s", type=int, default=7200, help="tracking token lifetime in seconds")
-    parser.add_argument("--reserve-cpm-micros", type=int, default=0, help="auction reserve price (CPM micros)")
+    parser.add_argument("--reserve-cpm-micros", type=int, default=500_000, help="auction reserve price (CPM micros)")
+    parser.add_argument(
+        "--tls-cert",
+        default=os.environ.get("CARTADS_TLS_CERT"),
+        help="server certificate chain (PEM) for mutual TLS with edges (env CARTADS_TLS_CERT)",
+    )
+    parser.add_argument(
+        "--tls-key", default=os.environ.get("CARTADS_TLS_KEY"), help="server private key (PEM) (env CARTADS_TLS_KEY)"
+    )
+    parser.add_argument(
+        "--tls-client-ca",
+        default=os.environ.get("CARTADS_TLS_CLIENT_CA"),
+        help="CA certificate(s) (PEM) that sign client certificates; with TLS every client needs one "
+        "(env CARTADS_TLS_CLIENT_CA)",
+    )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser.add_argument("--log-json", action="store_true", help="JSON log lines even on a terminal")
     return parser
@@ -50,6 +65,9 @@ def config_from_args(args: argparse.Namespace) -> CloudConfig:
         push_delay_s=args.push_delay_s,
         token_ttl_s=args.token_ttl_s,
         reserve_cpm_micros=args.reserve_cpm_micros,
+        tls_cert_path=args.tls_cert,
+        tls_key_path=args.tls_key,
+        tls_client_ca_path=args.tls_client_ca,
     )
 
 
@@ -88,7 +106,12 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        tls_files(args.tls_cert, args.tls_key, args.tls_client_ca, "--tls-client-ca")
+    except ValueError as exc:
+        parser.error(str(exc))
     configure_logging(level=args.log_level, json=True if args.log_json else None)
     config = config_from_args(args)
     try:

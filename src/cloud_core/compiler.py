@@ -5,16 +5,22 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from cartads.v1 import admin_pb2, common_pb2, index_pb2
-from cloud_core.timeutil import dt_to_ts, dt_to_us, ts_to_us
+from cloud_core.creative_index import creative_asset_fields
+from cloud_core.leases import LeaseSettings, StoreTraffic, lease_for
+from cloud_core.timeutil import dt_to_ts, dt_to_us, ts_to_us, us_to_ts
 
 # Priors until observed rates are compiled in (a later issue): a typical retail-media CTR and CVR.
 PRIOR_CTR = 0.01
 PRIOR_CVR = 0.02
 ALL_KEY = "all"
+# A campaign far ahead of its budget schedule still bids at a tenth of its value, never zero, so
+# that it keeps learning click rates and the schedule can catch up.
+MIN_PACING_FACTOR = 0.1
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,10 @@ class CompileSettings:
 
     token_ttl_s: int = 7200
     reserve_cpm_micros: int = 0
+    # Per cart session (trip): most ads shown, and least time between two ad decisions; 0 = none.
+    max_ads_per_trip: int = 0
+    min_ad_interval_ms: int = 0
+    lease: LeaseSettings = field(default_factory=LeaseSettings)
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,8 @@ class CompileInput:
     line_items: Sequence[admin_pb2.LineItem]
     creatives: Sequence[admin_pb2.CreativeSpec]
     campaign_spend_micros: Mapping[str, int]
+    # Recent events per store, for the traffic share of budget leases; None: this store alone.
+    traffic: StoreTraffic | None = None
 
 
 def zone_of(aisle: admin_pb2.Aisle) -> str:
@@ -76,7 +88,24 @@ def posting_keys(targeting: admin_pb2.Targeting) -> list[str]:
         *(f"department:{v}" for v in targeting.department_ids),
         *(f"zone:{v}" for v in targeting.zone_ids),
     ]
-    return keys or [ALL_KEY]
+    # A line item that names only triggers is found by the request's trigger, not on every request.
+    return keys or [f"trigger:{int(t)}" for t in sorted(set(targeting.triggers))] or [ALL_KEY]
+
+
+def pacing_factor(campaign: admin_pb2.Campaign, spend_micros: Mapping[str, int], now_us: int) -> float:
+    """Below 1 when the campaign has spent a larger share of its budget than of its flight.
+
+    A campaign on or behind schedule bids its full value; one ahead of it is slowed in proportion
+    to how far ahead it is, so its budget lasts the flight instead of running out early.
+    """
+    start_us, end_us = ts_to_us(campaign.start_time), ts_to_us(campaign.end_time)
+    if campaign.budget_micros <= 0 or end_us <= start_us or now_us <= start_us:
+        return 1.0
+    elapsed = min(1.0, (now_us - start_us) / (end_us - start_us))
+    spent = min(1.0, spend_micros.get(campaign.campaign_id, 0) / campaign.budget_micros)
+    if spent <= elapsed or elapsed >= 1.0:
+        return 1.0
+    return max(MIN_PACING_FACTOR, (1.0 - spent) / (1.0 - elapsed))
 
 
 def _index_products(inp: CompileInput) -> list[index_pb2.IndexProduct]:
@@ -120,6 +149,7 @@ def _index_creative(
         price_micros=price,
         offer_text=spec.offer_text,
         coupon_code=spec.coupon_code,
+        **creative_asset_fields(spec, products, aisles),
     )
 
 
@@ -129,6 +159,45 @@ def _postings(items: Iterable[tuple[str, admin_pb2.Targeting]]) -> list[index_pb
         for key in posting_keys(targeting):
             lists[key].add(line_item_id)
     return [index_pb2.PostingList(key=k, line_item_ids=sorted(v)) for k, v in sorted(lists.items())]
+
+
+def campaign_store_targets(line_items: Sequence[admin_pb2.LineItem]) -> dict[str, frozenset[str]]:
+    """Per campaign, the stores its line items target; empty when any of them serves every store."""
+    targets: dict[str, frozenset[str]] = {}
+    everywhere: set[str] = set()
+    for li in line_items:
+        if not li.targeting.store_ids:
+            everywhere.add(li.campaign_id)
+        targets[li.campaign_id] = targets.get(li.campaign_id, frozenset()) | frozenset(li.targeting.store_ids)
+    return {cid: frozenset() if cid in everywhere else stores for cid, stores in targets.items()}
+
+
+def _lease_fields(
+    inp: CompileInput,
+    targeted: frozenset[str],
+    campaign: admin_pb2.Campaign,
+    settings: CompileSettings,
+    now_us: int,
+) -> dict[str, Any]:
+    """budget_allowance_micros and its lease (cloud_core/leases.py): the campaign's, for this store.
+
+    Every line item of a campaign carries the same allowance and lease; the edge compares it with
+    the campaign's local spend under that lease, since the budget belongs to the campaign.
+    """
+    lease = lease_for(
+        store_id=inp.store.store_id,
+        remaining_budget_micros=remaining_budget_micros(campaign, inp.campaign_spend_micros),
+        flight_end_us=ts_to_us(campaign.end_time),
+        targeted_store_ids=targeted,
+        now_us=now_us,
+        settings=settings.lease,
+        traffic=inp.traffic or StoreTraffic(store_ids=frozenset({inp.store.store_id})),
+    )
+    return {
+        "budget_allowance_micros": lease.allowance_micros,
+        "budget_lease_id": lease.lease_id,
+        "budget_lease_expire_time": us_to_ts(lease.expire_us),
+    }
 
 
 def index_version(index: index_pb2.StoreIndex) -> str:
@@ -167,11 +236,14 @@ def compile_store_index(inp: CompileInput, settings: CompileSettings, now: datet
             token_ttl_s=settings.token_ttl_s,
             reserve_cpm_micros=settings.reserve_cpm_micros,
             display_name=inp.store.display_name,
+            max_ads_per_trip=settings.max_ads_per_trip,
+            min_ad_interval_ms=settings.min_ad_interval_ms,
         ),
         products=_index_products(inp),
         postings=_postings((item.line_item_id, item.targeting) for item, _, _ in live),
     )
     used_creatives: dict[str, admin_pb2.CreativeSpec] = {}
+    targets = campaign_store_targets(inp.line_items)
     for item, campaign, specs in live:
         used_creatives.update((s.creative_id, s) for s in specs)
         index.line_items.append(
@@ -185,11 +257,18 @@ def compile_store_index(inp: CompileInput, settings: CompileSettings, now: datet
                 start_time=campaign.start_time,
                 end_time=campaign.end_time,
                 frequency_cap_per_session=item.frequency_cap_per_session,
-                budget_allowance_micros=remaining_budget_micros(campaign, inp.campaign_spend_micros),
+                **_lease_fields(inp, targets.get(campaign.campaign_id, frozenset()), campaign, settings, now_us),
                 predicted_ctr=PRIOR_CTR,
                 predicted_cvr=PRIOR_CVR,
                 promoted_product_ids=sorted({s.promoted_product_id for s in specs if s.promoted_product_id}),
                 triggers=item.targeting.triggers,
+                priority_tier=item.priority_tier,
+                creative_frequency_cap_per_session=item.creative_frequency_cap_per_session,
+                campaign_frequency_cap_per_session=campaign.frequency_cap_per_session,
+                exclusion_label=item.exclusion_label,
+                daypart_hours=sorted(set(item.targeting.daypart_hours)),
+                daypart_weekdays=sorted(set(item.targeting.daypart_weekdays)),
+                pacing_factor=pacing_factor(campaign, inp.campaign_spend_micros, now_us),
             )
         )
     index.creatives.extend(_index_creative(used_creatives[cid], products, aisles) for cid in sorted(used_creatives))

@@ -18,6 +18,24 @@ class CloudConfig:
     # A whole store's index travels in one message, so the cap is well above gRPC's 4 MiB default.
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     token_ttl_s: int = 7200
-    reserve_cpm_micros: int = 0
+    # A lone auction bidder pays the reserve, so it is the floor price of an ad: $0.50 CPM by default.
+    reserve_cpm_micros: int = 500_000
+    # Per cart trip, compiled into every index: most ads shown and least time between ad decisions
+    # (0 = no limit).
+    max_ads_per_trip: int = 0
+    min_ad_interval_ms: int = 0
     # Recompile connected stores this often even without a change, so budget allowances stay fresh.
     index_refresh_s: float = 60.0
+    # Budget leases (cloud_core/leases.py): the window each store's allowance covers, and how long
+    # after its window a lease stays valid so the next index reaches the edge in time.
+    lease_period_s: int = 900
+    lease_grace_s: int = 180
+    # Index distribution: recent versions kept per store to send deltas from, and the snapshot chunk
+    # size (well below gRPC's 4 MiB default message limit).
+    index_history_versions: int = 16
+    index_chunk_bytes: int = 1024 * 1024
+    # Mutual TLS: the server's certificate and key, and the CA that signs client (edge) certificates.
+    # None (all three) serves plaintext, for loopback.
+    tls_cert_path: str | None = None
+    tls_key_path: str | None = None
+    tls_client_ca_path: str | None = None

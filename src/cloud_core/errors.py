@@ -55,6 +55,15 @@ class FailedPreconditionError(CloudError):
     code = grpc.StatusCode.FAILED_PRECONDITION
 
 
+class PermissionDeniedError(CloudError):
+    """The caller's identity (e.g. its client certificate) does not allow this (e.g. another store)."""
+
+    code = grpc.StatusCode.PERMISSION_DENIED
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message, [(field, message)] if field else [])
+
+
 def to_status(error: CloudError) -> grpc.Status:
     """The gRPC status a caller sees for ``error``, with field violations when there are any."""
     if error.violations:

@@ -7,6 +7,7 @@ import structlog
 from cartads.v1 import event_ingest_pb2, event_ingest_pb2_grpc
 from cloud_core.billing import assess_event
 from cloud_core.config import CloudConfig
+from cloud_core.edge_auth import require_store
 from cloud_core.errors import InvalidArgumentError, NotFoundError
 from cloud_core.notifier import ChangeNotifier
 from cloud_core.rpc import Ctx, maps_errors
@@ -30,6 +31,7 @@ class EventIngestServicer(event_ingest_pb2_grpc.EventIngestServiceServicer):
         violations = [(name, "is required") for name in ("store_id", "edge_id") if not getattr(request, name)]
         if violations:
             raise InvalidArgumentError(violations)
+        require_store(context, request.store_id)
         key = await self._store.signing_key(request.store_id)
         if key is None:
             raise NotFoundError(f"store {request.store_id!r} does not exist", "store_id")

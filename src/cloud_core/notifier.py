@@ -29,6 +29,10 @@ class ChangeNotifier(Protocol):
 
     def subscribe(self, store_id: str) -> ChangeSubscription: ...
 
+    def generation(self, store_id: str) -> int:
+        """A counter that grows with every change signalled to the store (so caches know they are stale)."""
+        ...
+
 
 class _Subscription:
     def __init__(self, owner: InProcessNotifier, store_id: str) -> None:
@@ -56,9 +60,20 @@ class InProcessNotifier:
 
     def __init__(self) -> None:
         self._subs: defaultdict[str, set[_Subscription]] = defaultdict(set)
+        self._all_generation = 0
+        self._store_generation: defaultdict[str, int] = defaultdict(int)
+
+    def generation(self, store_id: str) -> int:
+        return self._all_generation + self._store_generation.get(store_id, 0)
 
     def notify(self, store_ids: Iterable[str] | None = None) -> None:
-        targets = self._subs.keys() if store_ids is None else set(store_ids)
+        if store_ids is None:
+            self._all_generation += 1
+        else:
+            store_ids = set(store_ids)
+            for store_id in store_ids:
+                self._store_generation[store_id] += 1
+        targets = self._subs.keys() if store_ids is None else store_ids
         for store_id in list(targets):
             for sub in self._subs.get(store_id, ()):
                 sub.event.set()

@@ -68,7 +68,29 @@ def validate_campaign(campaign: admin_pb2.Campaign, prefix: str = "campaign") ->
             out.append((f"{prefix}.end_time", "must be after start_time"))
     if campaign.budget_micros <= 0:
         out.append((f"{prefix}.budget_micros", "must be > 0"))
+    if campaign.frequency_cap_per_session < 0:
+        out.append((f"{prefix}.frequency_cap_per_session", "must be >= 0"))
     out += _check_state(campaign.state, f"{prefix}.state")
+    return out
+
+
+_MAX_LABEL_CHARS = 64
+
+
+def _validate_serving(line_item: admin_pb2.LineItem, prefix: str) -> list[Violation]:
+    out: list[Violation] = []
+    if line_item.priority_tier not in common_pb2.PriorityTier.values():
+        out.append((f"{prefix}.priority_tier", f"unknown priority tier {line_item.priority_tier}"))
+    if line_item.creative_frequency_cap_per_session < 0:
+        out.append((f"{prefix}.creative_frequency_cap_per_session", "must be >= 0"))
+    if len(line_item.exclusion_label) > _MAX_LABEL_CHARS:
+        out.append((f"{prefix}.exclusion_label", f"is longer than {_MAX_LABEL_CHARS} characters"))
+    for i, hour in enumerate(line_item.targeting.daypart_hours):
+        if not 0 <= hour <= 23:
+            out.append((f"{prefix}.targeting.daypart_hours[{i}]", "must be an hour from 0 to 23"))
+    for i, day in enumerate(line_item.targeting.daypart_weekdays):
+        if not 1 <= day <= 7:
+            out.append((f"{prefix}.targeting.daypart_weekdays[{i}]", "must be an ISO weekday from 1 (Monday) to 7"))
     return out
 
 
@@ -147,6 +169,7 @@ def validate_line_item(
     if len(set(line_item.creative_ids)) != len(line_item.creative_ids):
         out.append((f"{prefix}.creative_ids", "must not repeat a creative"))
     out += _validate_targeting(line_item.targeting, ctx, f"{prefix}.targeting")
+    out += _validate_serving(line_item, prefix)
     out += _check_state(line_item.state, f"{prefix}.state")
     return out
 
@@ -211,10 +234,12 @@ def validate_catalog(
 # Fields an update may change, per resource; an empty update mask means all of them.
 SETTABLE_PATHS: Mapping[str, frozenset[str]] = {
     "advertiser": frozenset({"display_name"}),
-    "campaign": frozenset({"display_name", "start_time", "end_time", "budget_micros", "state"}),
+    "campaign": frozenset(
+        {"display_name", "start_time", "end_time", "budget_micros", "state", "frequency_cap_per_session"}
+    ),
     "line_item": frozenset(
         {"display_name", "pricing_model", "bid_micros", "targeting", "creative_ids", "frequency_cap_per_session"}
-        | {"state"}
+        | {"state", "priority_tier", "creative_frequency_cap_per_session", "exclusion_label"}
         | {f"targeting.{name}" for name in admin_pb2.Targeting.DESCRIPTOR.fields_by_name}
     ),
     "creative": frozenset(
@@ -228,6 +253,8 @@ SETTABLE_PATHS: Mapping[str, frozenset[str]] = {
             "call_to_action",
             "offer_text",
             "coupon_code",
+            "image_asset_sha256",
+            "recipe_product_ids",
         }
     ),
     "store": frozenset({"display_name", "time_zone"}),

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
+import os
+import random
 import time
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import grpc
@@ -21,37 +21,19 @@ from cartads.v1.ad_service_pb2 import (
     ReportEventsResponse,
 )
 from cartads.v1.common_pb2 import Creative as PbCreative
-from cartads.v1.common_pb2 import EventType
 from cartads.v1.tracking_pb2 import TrackingTokenPayload
 from edge_node.config import EdgeConfig
 from edge_node.errors import EdgeError, abort_with
+from edge_node.event_pipeline import EventPipeline
 from edge_node.holder import ViewHolder
-from edge_node.journal import Journal
-from edge_node.local_state import LocalSpend, SessionFrequency
+from edge_node.local_state import SessionFrequency
 from edge_node.selection import SelectedAd, select_ads
 from edge_node.validation import parse_get_ads, parse_report
-from edge_node.view import Creative, ServingView
+from edge_node.view import ServingView
 
 _log = structlog.get_logger("edge.ads")
-_SPEND_EVENT_TYPES = frozenset({EventType.EVENT_TYPE_IMPRESSION, EventType.EVENT_TYPE_CLICK})
 
 Context = grpc.aio.ServicerContext[Any, Any]
-
-
-def _creative_pb(creative: Creative) -> PbCreative:
-    return PbCreative(
-        creative_id=creative.creative_id,
-        format=creative.format,  # type: ignore[arg-type]
-        headline=creative.headline,
-        body=creative.body,
-        image_url=creative.image_url,
-        promoted_product_id=creative.promoted_product_id,
-        call_to_action=creative.call_to_action,
-        location_hint=creative.location_hint,
-        price_micros=creative.price_micros,
-        offer_text=creative.offer_text,
-        coupon_code=creative.coupon_code,
-    )
 
 
 class AdServicer(ad_service_pb2_grpc.AdServiceServicer):
@@ -62,19 +44,20 @@ class AdServicer(ad_service_pb2_grpc.AdServiceServicer):
         *,
         config: EdgeConfig,
         holder: ViewHolder,
-        journal: Journal,
+        events: EventPipeline,
         frequency: SessionFrequency,
-        spend: LocalSpend,
         on_journaled: Callable[[], None],
         clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
     ) -> None:
         self._config = config
         self._holder = holder
-        self._journal = journal
+        self._events = events
         self._frequency = frequency
-        self._spend = spend
         self._on_journaled = on_journaled
         self._clock = clock
+        # Only makes ad ids; seeded from the OS so ids do not repeat across restarts.
+        self._rng = rng or random.Random(int.from_bytes(os.urandom(16), "big"))
 
     async def GetAds(self, request: GetAdsRequest, context: Context) -> GetAdsResponse:  # noqa: N802
         """Choose ads for one moment of a cart's trip."""
@@ -84,13 +67,17 @@ class AdServicer(ad_service_pb2_grpc.AdServiceServicer):
             await abort_with(context, exc)
         view = self._holder.view  # read once: the whole request uses this version
         now_unix_ms = int(self._clock() * 1000)
+        # No await from reading the session to recording the decision: caps cannot be double-booked.
         decision = select_ads(
             view,
             ad_request,
-            frequency=self._frequency.get(request.cart_id, request.session_id),
-            spend_micros=self._spend.spend_micros(),
+            session=self._frequency.session(request.cart_id, request.session_id),
+            # Local spend per budget lease; paid line items read as spent while the journal pushes back.
+            spend_micros=self._events.serving_spend(view, now_unix_ms) if view is not None else {},
             now_unix_ms=now_unix_ms,
             default_max_ads=self._config.default_max_ads,
+            rng=self._rng,
+            budget_share=self._config.budget_share,
         )
         response = GetAdsResponse(
             index_version=view.version if view is not None else "",
@@ -98,15 +85,36 @@ class AdServicer(ad_service_pb2_grpc.AdServiceServicer):
             no_fill_reason=int(decision.no_fill_reason),  # type: ignore[arg-type]
         )
         if view is not None and decision.ads:
-            response.ads.extend(self._ad_pb(view, request, selected, now_unix_ms) for selected in decision.ads)
-            self._frequency.record(
-                request.cart_id, request.session_id, (a.line_item.line_item_id for a in decision.ads)
+            creative_pbs = view.tables.creative_pb
+            for selected in decision.ads:
+                self._fill_ad(
+                    response.ads.add(),
+                    view,
+                    creative_pbs=creative_pbs,
+                    request=request,
+                    selected=selected,
+                    now_unix_ms=now_unix_ms,
+                )
+            self._frequency.record_ads(
+                request.cart_id,
+                request.session_id,
+                [(a.line_item.line_item_id, a.creative.creative_id, a.line_item.campaign_id) for a in decision.ads],
+                now_unix_ms,
             )
         return response
 
-    def _ad_pb(self, view: ServingView, request: GetAdsRequest, selected: SelectedAd, now_unix_ms: int) -> Ad:
+    @staticmethod
+    def _fill_ad(
+        ad: Ad,
+        view: ServingView,
+        *,
+        creative_pbs: Mapping[str, PbCreative],
+        request: GetAdsRequest,
+        selected: SelectedAd,
+        now_unix_ms: int,
+    ) -> None:
         line_item = selected.line_item
-        ad_id = uuid.uuid4().hex
+        ad_id = selected.ad_id
         payload = TrackingTokenPayload(
             ad_id=ad_id,
             store_id=request.store_id,
@@ -121,37 +129,26 @@ class AdServicer(ad_service_pb2_grpc.AdServiceServicer):
             issue_time_unix_ms=now_unix_ms,
             index_version=view.version,
         )
-        return Ad(
-            ad_id=ad_id,
-            campaign_id=line_item.campaign_id,
-            line_item_id=line_item.line_item_id,
-            advertiser_id=line_item.advertiser_id,
-            creative=_creative_pb(selected.creative),
-            slot_id=selected.slot_id,
-            tracking_token=tracking_token.sign(payload, view.signing_key),
-        )
+        ad.ad_id = ad_id
+        ad.campaign_id = line_item.campaign_id
+        ad.line_item_id = line_item.line_item_id
+        ad.advertiser_id = line_item.advertiser_id
+        # Prebuilt once per index version; copying it is far cheaper than building it per request.
+        ad.creative.CopyFrom(creative_pbs[selected.creative.creative_id])
+        ad.slot_id = selected.slot_id
+        ad.tracking_token = tracking_token.sign(payload, view.signing_key)
 
     async def ReportEvents(self, request: ReportEventsRequest, context: Context) -> ReportEventsResponse:  # noqa: N802
-        """Journal the events durably, then answer."""
+        """Journal the events (and the conversions they cause) durably, group-committed, then answer."""
         try:
             events = parse_report(request, self._config)
-            receive_unix_ms = int(self._clock() * 1000)
-            result = await asyncio.to_thread(self._journal.append, events, receive_unix_ms)
+            result = await self._events.record(events, self._holder.view)
         except EdgeError as exc:
             await abort_with(context, exc)
-        if result.accepted:
+        if result.accepted_count or result.conversion_count:
             self._on_journaled()
-        view = self._holder.view
-        if view is not None:
-            for journaled in result.accepted:
-                event = journaled.event
-                if event.type not in _SPEND_EVENT_TYPES:
-                    continue
-                try:
-                    payload = tracking_token.verify(event.tracking_token, view.signing_key)
-                except tracking_token.InvalidTokenError:
-                    # Still journaled: the cloud decides, and dead-letters what it cannot bill.
-                    _log.info("event token does not verify", event_id=event.event_id)
-                    continue
-                self._spend.add(payload, event.type)
-        return ReportEventsResponse(accepted_count=len(result.accepted), duplicate_count=result.duplicate_count)
+        return ReportEventsResponse(
+            accepted_count=result.accepted_count,
+            duplicate_count=result.duplicate_count,
+            conversion_count=result.conversion_count,
+        )

@@ -7,13 +7,14 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
 from collections.abc import Callable, Sequence
 
 import structlog
 
 from cartads.logs import configure_logging
 from edge_node.config import EdgeConfig
-from edge_node.server import start_edge
+from edge_node.workers import run_workers, worker_config
 
 _log = structlog.get_logger("edge")
 
@@ -48,6 +49,38 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HOST:PORT",
         help="address to serve carts on (CARTADS_LISTEN)",
     )
+    parser.add_argument(
+        "--ops-listen",
+        default=_env("OPS_LISTEN"),
+        metavar="HOST:PORT",
+        help="serve /metrics, /healthz and /readyz over HTTP here (CARTADS_OPS_LISTEN; default: not served)",
+    )
+    parser.add_argument(
+        "--assets-listen",
+        default=_env("ASSETS_LISTEN", "127.0.0.1:0"),
+        metavar="HOST:PORT",
+        help="serve creative images to carts over HTTP here; GetAds answers carry the URLs "
+        "(CARTADS_ASSETS_LISTEN; default 127.0.0.1 on a free port)",
+    )
+    parser.add_argument(
+        "--assets-public-url",
+        default=_env("ASSETS_PUBLIC_URL", ""),
+        metavar="URL",
+        help="base URL carts fetch images from, e.g. http://10.1.2.3:50062 (CARTADS_ASSETS_PUBLIC_URL; "
+        "default: http://<the bound --assets-listen address>)",
+    )
+    parser.add_argument(
+        "--tls-cert", default=_env("TLS_CERT"), help="client certificate (PEM) for mutual TLS to the cloud"
+    )
+    parser.add_argument("--tls-key", default=_env("TLS_KEY"), help="client private key (PEM) (CARTADS_TLS_KEY)")
+    parser.add_argument(
+        "--tls-ca", default=_env("TLS_CA"), help="CA (PEM) that signs the cloud's certificate (CARTADS_TLS_CA)"
+    )
+    parser.add_argument(
+        "--tls-server-name",
+        default=_env("TLS_SERVER_NAME"),
+        help="name to verify in the cloud's certificate (CARTADS_TLS_SERVER_NAME; default: the --cloud host)",
+    )
     parser.add_argument("--log-level", default=_env("LOG_LEVEL", "INFO"), help="log level (CARTADS_LOG_LEVEL)")
     parser.add_argument(
         "--log-json",
@@ -55,6 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=_parse_bool(_env("LOG_JSON")),
         help="JSON log lines (CARTADS_LOG_JSON; default: JSON unless stderr is a terminal)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(_env("WORKERS", "1") or "1"),
+        help="worker processes sharing the port with SO_REUSEPORT, each with its own data dir under "
+        "--data-dir (CARTADS_WORKERS; default 1)",
+    )
+    # Set by the supervisor on each worker it starts; not for people.
+    parser.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
     return parser
 
 
@@ -73,11 +115,22 @@ def config_from_args(args: argparse.Namespace) -> EdgeConfig:
         cloud_address=args.cloud,
         data_dir=args.data_dir or f"cartads-edge-{store_id}",
         listen_address=args.listen,
+        ops_listen_address=args.ops_listen,
+        asset_listen_address=args.assets_listen,
+        asset_public_base_url=args.assets_public_url.rstrip("/"),
+        tls_cert_path=args.tls_cert,
+        tls_key_path=args.tls_key,
+        tls_ca_path=args.tls_ca,
+        tls_server_name=args.tls_server_name,
     )
 
 
 async def serve(config: EdgeConfig) -> None:
     """Run the edge until SIGINT or SIGTERM, then stop gracefully."""
+    # Imported here, not at the top: a --workers supervisor never serves, and importing gRPC and
+    # the edge would cost it ~50 MB that it never uses.
+    from edge_node.server import start_edge
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -103,13 +156,36 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``cartads-edge``."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if args.workers > 1 and args.worker_index is None:
+        # The supervisor only starts and signals the workers, which check their flags themselves;
+        # it imports neither gRPC nor the edge (~50 MB it would never use).
+        given = list(sys.argv[1:] if argv is None else argv)
+        return run_workers(
+            lambda i: [sys.executable, "-m", "edge_node.cli", *given, f"--worker-index={i}"], args.workers
+        )
+    from cartads.tls_identity import tls_files  # imports gRPC: see above
+
+    try:
+        tls_files(args.tls_cert, args.tls_key, args.tls_ca, "--tls-ca")
+    except ValueError as exc:
+        parser.error(str(exc))
     configure_logging(level=args.log_level, json=args.log_json)
     config = config_from_args(args)
+    if args.worker_index is not None:
+        config = worker_config(config, args.worker_index, args.workers)
+    with contextlib.suppress(KeyboardInterrupt):
+        _run(config)
+    return 0
+
+
+def _run(config: EdgeConfig) -> None:
     # uvloop gives grpc.aio about 30% more throughput (PERF_NOTES); the server is created inside it.
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(serve(config))
-    return 0
 
 
 if __name__ == "__main__":

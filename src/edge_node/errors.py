@@ -56,6 +56,12 @@ class StoreClosedError(UnavailableError):
     """An LMDB environment was used after it was closed."""
 
 
+class JournalFullError(EdgeError):
+    """The journal holds as many unsent events as it may; the cart keeps them and retries later."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
 def to_status(error: EdgeError) -> grpc.Status:
     """The gRPC status a caller sees for ``error``, with field violations when there are any."""
     if error.violations:

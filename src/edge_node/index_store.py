@@ -12,7 +12,9 @@ from pathlib import Path
 import lmdb
 from google.protobuf.message import DecodeError
 
+from cartads.index_delta import DeltaError, apply_delta
 from cartads.v1.index_pb2 import StoreIndex
+from cartads.v1.index_sync_pb2 import IndexDelta
 from edge_node.config import EdgeConfig
 from edge_node.errors import IndexRejectedError, StoreClosedError
 from edge_node.index_check import check_index
@@ -24,9 +26,10 @@ _VERSION_KEY = b"version"
 class IndexStore:
     """The last good index of one store, durable across restarts."""
 
-    def __init__(self, env: lmdb.Environment, store_id: str) -> None:
+    def __init__(self, env: lmdb.Environment, store_id: str, max_index_bytes: int = 0) -> None:
         self._env: lmdb.Environment | None = env
         self._store_id = store_id
+        self._max_index_bytes = max_index_bytes or env.info()["map_size"] // 2
         self._lock = threading.Lock()
 
     @classmethod
@@ -37,7 +40,7 @@ class IndexStore:
         env = lmdb.open(str(path), map_size=config.index_map_size_bytes, max_readers=config.max_readers)
         # Clear reader slots left by a process that died mid-read, or they pin old pages forever.
         env.reader_check()
-        return cls(env, config.store_id)
+        return cls(env, config.store_id, config.index_cap_bytes)
 
     def _require_env(self) -> lmdb.Environment:
         if self._env is None:
@@ -67,14 +70,55 @@ class IndexStore:
         index = StoreIndex()
         index.CopyFrom(snapshot)
         index.version = version
-        raw = index.SerializeToString(deterministic=True)
+        raw = self._serialize_capped(index)
         with self._lock:
             env = self._require_env()
             # Snapshot and version in one transaction: a crash leaves the old pair or the new one.
             with env.begin(write=True) as txn:
-                txn.put(_SNAPSHOT_KEY, raw)
-                txn.put(_VERSION_KEY, version.encode())
+                self._put(txn, raw, version)
         return index
+
+    def apply_delta(self, delta: IndexDelta, announced_version: str) -> StoreIndex:
+        """Apply ``delta`` to the stored index in one write transaction; the result must hash to
+        ``announced_version``. Raises IndexRejectedError (nothing written) otherwise."""
+        with self._lock:
+            env = self._require_env()
+            with env.begin(write=True) as txn:
+                raw = txn.get(_SNAPSHOT_KEY)
+                stored_version = txn.get(_VERSION_KEY)
+                if raw is None or stored_version is None:
+                    raise IndexRejectedError("delta received but no index is held")
+                base = StoreIndex()
+                try:
+                    base.ParseFromString(raw)
+                except DecodeError as exc:
+                    raise IndexRejectedError("stored index does not parse") from exc
+                base.version = stored_version.decode()
+                try:
+                    merged = apply_delta(base, delta)
+                except DeltaError as exc:
+                    raise IndexRejectedError(str(exc)) from exc
+                # Raising inside the block aborts the transaction: a bad delta writes nothing.
+                version = check_index(merged, announced_version, self._store_id, delta)
+                merged.version = version
+                self._put(txn, self._serialize_capped(merged), version)
+        return merged
+
+    def _serialize_capped(self, index: StoreIndex) -> bytes:
+        raw = index.SerializeToString(deterministic=True)
+        if len(raw) > self._max_index_bytes:
+            raise IndexRejectedError(
+                f"snapshot of {len(raw)} bytes is too big for the map (cap {self._max_index_bytes} bytes)"
+            )
+        return raw
+
+    @staticmethod
+    def _put(txn: lmdb.Transaction, raw: bytes, version: str) -> None:
+        try:
+            txn.put(_SNAPSHOT_KEY, raw)
+            txn.put(_VERSION_KEY, version.encode())
+        except lmdb.MapFullError as exc:
+            raise IndexRejectedError(f"index of {len(raw)} bytes does not fit the LMDB map") from exc
 
     def close(self) -> None:
         """Close the environment; later calls raise StoreClosedError."""

@@ -8,16 +8,36 @@ from types import MappingProxyType
 
 from cartads.v1.common_pb2 import EventType, PricingModel
 from cartads.v1.tracking_pb2 import TrackingTokenPayload
+from edge_node.eligibility import SessionCounts
 
 _EMPTY: Mapping[str, int] = MappingProxyType({})
 
 
+class _Counts:
+    __slots__ = ("ads_served", "campaigns", "creatives", "last_ad_unix_ms", "line_items")
+
+    def __init__(self) -> None:
+        self.line_items: dict[str, int] = {}
+        self.creatives: dict[str, int] = {}
+        self.campaigns: dict[str, int] = {}
+        self.ads_served = 0
+        self.last_ad_unix_ms: int | None = None
+
+
+def _bump(counts: dict[str, int], key: str) -> None:
+    counts[key] = counts.get(key, 0) + 1
+
+
 class SessionFrequency:
-    """How many ads of each line item every cart session was served; the oldest sessions are forgotten."""
+    """What every cart session was served (per ad, line item, campaign; ads and the last ad's time).
+
+    The least recently used sessions are forgotten beyond ``max_sessions``. Reads and the record of
+    a decision happen without an ``await`` between them, so one process never double-books a cap.
+    """
 
     def __init__(self, max_sessions: int) -> None:
         self._max_sessions = max_sessions
-        self._sessions: OrderedDict[tuple[str, str], dict[str, int]] = OrderedDict()
+        self._sessions: OrderedDict[tuple[str, str], _Counts] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -25,19 +45,47 @@ class SessionFrequency:
     def get(self, cart_id: str, session_id: str) -> Mapping[str, int]:
         """Ads served per line item in this session (read-only)."""
         counts = self._sessions.get((cart_id, session_id))
-        return MappingProxyType(counts) if counts is not None else _EMPTY
+        return MappingProxyType(counts.line_items) if counts is not None else _EMPTY
 
-    def record(self, cart_id: str, session_id: str, line_item_ids: Iterable[str]) -> None:
-        """Count one more ad of each line item for this session."""
+    def session(self, cart_id: str, session_id: str) -> SessionCounts:
+        """Everything selection needs about this session (read-only views, no copies)."""
+        counts = self._sessions.get((cart_id, session_id))
+        if counts is None:
+            return SessionCounts()
+        return SessionCounts(
+            line_items=MappingProxyType(counts.line_items),
+            creatives=MappingProxyType(counts.creatives),
+            campaigns=MappingProxyType(counts.campaigns),
+            ads_served=counts.ads_served,
+            last_ad_unix_ms=counts.last_ad_unix_ms,
+        )
+
+    def _counts(self, cart_id: str, session_id: str) -> _Counts:
         key = (cart_id, session_id)
         counts = self._sessions.get(key)
         if counts is None:
-            counts = self._sessions[key] = {}
-        self._sessions.move_to_end(key)
+            counts = self._sessions[key] = _Counts()
+            while len(self._sessions) > self._max_sessions:
+                self._sessions.popitem(last=False)
+        else:
+            self._sessions.move_to_end(key)
+        return counts
+
+    def record(self, cart_id: str, session_id: str, line_item_ids: Iterable[str]) -> None:
+        """Count one more ad of each line item for this session."""
+        counts = self._counts(cart_id, session_id)
         for line_item_id in line_item_ids:
-            counts[line_item_id] = counts.get(line_item_id, 0) + 1
-        while len(self._sessions) > self._max_sessions:
-            self._sessions.popitem(last=False)
+            _bump(counts.line_items, line_item_id)
+
+    def record_ads(self, cart_id: str, session_id: str, ads: Iterable[tuple[str, str, str]], now_unix_ms: int) -> None:
+        """Count ads served now, each (line item id, creative id, campaign id), at every capped level."""
+        counts = self._counts(cart_id, session_id)
+        for line_item_id, creative_id, campaign_id in ads:
+            _bump(counts.line_items, line_item_id)
+            _bump(counts.creatives, creative_id)
+            _bump(counts.campaigns, campaign_id)
+            counts.ads_served += 1
+            counts.last_ad_unix_ms = now_unix_ms
 
 
 class LocalSpend:

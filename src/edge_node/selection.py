@@ -1,20 +1,28 @@
-"""Choosing ads for one request: candidates, eligibility, ranking, one ad per slot.
+"""Choosing ads for one request: candidates, eligibility, ranking, an auction per slot.
 
-Pure: plain values in (serving view, request, the session's frequency state, local spend, ``now``),
-a decision out. No I/O, no clock, no logging, no randomness, so every rule is tested with values.
+Pure: plain values in (serving view, request, the session's counts, local spend, ``now``, a random
+source for ad ids), a decision out. No I/O, no clock, no logging, so every rule is tested with values.
+
+Line items are ranked once per index version (tier, then expected value × pacing, then id; see
+``edge_node.tables``), so a request walks its candidates in that order and stops as soon as every
+slot has a winner and a runner-up, instead of scoring every candidate.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+import heapq
+import random
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
-from cartads.v1.common_pb2 import PricingModel
+from edge_node.auction import clearing_price_micros
+from edge_node.eligibility import Checker, SessionCounts, Stage
+from edge_node.tables import MAX_MICROS, TIER_AUCTION, Entry, ServingTables, units_per_cpm
 from edge_node.view import Creative, LineItem, ServingView
 
-# CPC and CPA bids are compared with CPM bids per thousand impressions.
-_PER_MILLE = 1000.0
+_EMPTY: Mapping[str, int] = MappingProxyType({})
 
 
 class NoFillReason(enum.IntEnum):
@@ -27,6 +35,12 @@ class NoFillReason(enum.IntEnum):
     NOT_ELIGIBLE = 4
     TRIP_CAP = 5
     NO_SLOTS = 6
+    OUT_OF_SCHEDULE = 20
+    BUDGET_EXHAUSTED = 21
+    AD_INTERVAL = 22
+    IN_BASKET = 23
+    BELOW_RESERVE = 24
+    PAUSED = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +72,9 @@ class SelectedAd:
     line_item: LineItem
     creative: Creative
     price_micros: int
+    # The ranking score: expected CPM value × pacing.
     ecpm_micros: float
+    ad_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,85 +87,39 @@ class Decision:
 
 def expected_cpm_micros(line_item: LineItem) -> float:
     """Expected value of one thousand impressions, so bids of every pricing model compare."""
-    if line_item.pricing_model == PricingModel.PRICING_MODEL_CPC:
-        return line_item.bid_micros * line_item.predicted_ctr * _PER_MILLE
-    if line_item.pricing_model == PricingModel.PRICING_MODEL_CPA:
-        return line_item.bid_micros * line_item.predicted_cvr * _PER_MILLE
-    return float(line_item.bid_micros)
+    return line_item.bid_micros * units_per_cpm(line_item)
 
 
-def candidate_keys(view: ServingView, request: AdRequest) -> list[str]:
-    """The posting keys this request touches, from the scanned product, zone, basket and run-of-store."""
-    keys: list[str] = []
+def _candidate_ranks(tables: ServingTables, request: AdRequest) -> Iterable[int]:
+    """Ranks of every line item a posting of this request names, ascending (duplicates adjacent).
+
+    The sorted posting lists are merged lazily: selection usually stops after a few candidates.
+    """
+    lists: list[tuple[int, ...]] = []
+    product_only = tables.product_only
     if request.scanned_product_id:
-        keys.append(f"product:{request.scanned_product_id}")
-        product = view.products.get(request.scanned_product_id)
-        if product is not None:
-            if product.brand:
-                keys.append(f"brand:{product.brand}")
-            if product.aisle_id:
-                keys.append(f"aisle:{product.aisle_id}")
-            if product.department_id:
-                keys.append(f"department:{product.department_id}")
-    if request.zone_id:
-        keys.append(f"zone:{request.zone_id}")
-    for product_id in request.basket_product_ids:
-        keys.append(f"product:{product_id}")
-        product = view.products.get(product_id)
-        if product is not None and product.department_id:
-            keys.append(f"department:{product.department_id}")
-    keys.append("all")
-    return keys
-
-
-def candidates(view: ServingView, request: AdRequest) -> list[LineItem]:
-    """Every line item a posting of this request names, each once, in line item id order."""
-    ids: set[str] = set()
-    for key in candidate_keys(view, request):
-        ids.update(view.postings.get(key, ()))
-    return [view.line_items[i] for i in sorted(ids) if i in view.line_items]
-
-
-def _in_flight(line_item: LineItem, now_unix_ms: int) -> bool:
-    if line_item.start_unix_ms is not None and now_unix_ms < line_item.start_unix_ms:
-        return False
-    return line_item.end_unix_ms is None or now_unix_ms < line_item.end_unix_ms
-
-
-def _servable_creatives(view: ServingView, line_item: LineItem, basket: frozenset[str]) -> list[Creative]:
-    out = []
-    for creative_id in line_item.creative_ids:
-        creative = view.creatives.get(creative_id)
-        if creative is not None and creative.promoted_product_id not in basket:
-            out.append(creative)
-    return out
-
-
-def is_eligible(
-    view: ServingView,
-    line_item: LineItem,
-    request: AdRequest,
-    *,
-    basket: frozenset[str],
-    spend_micros: Mapping[str, int],
-    now_unix_ms: int,
-) -> bool:
-    """Flight, trigger, budget allowance, not promoting what the cart holds, and a creative to show."""
-    if not _in_flight(line_item, now_unix_ms):
-        return False
-    if line_item.triggers and request.trigger not in line_item.triggers:
-        return False
-    if spend_micros.get(line_item.line_item_id, 0) >= line_item.budget_allowance_micros:
-        return False
-    if line_item.promoted_product_ids & basket:
-        return False
-    return bool(_servable_creatives(view, line_item, basket))
-
-
-def is_capped(line_item: LineItem, frequency: Mapping[str, int]) -> bool:
-    """True when this cart session already saw the line item as often as its cap allows."""
-    cap = line_item.frequency_cap_per_session
-    return cap > 0 and frequency.get(line_item.line_item_id, 0) >= cap
+        pid = request.scanned_product_id
+        if reached := tables.scan.get(pid):
+            lists.extend(reached)
+        elif found := product_only.get(pid):  # not in the catalog: only its own postings
+            lists.append(found)
+    if request.zone_id and (found := tables.zone.get(request.zone_id)):
+        lists.append(found)
+    product_department = tables.product_department
+    departments: set[str] = set()
+    for pid in request.basket_product_ids:
+        if found := product_only.get(pid):
+            lists.append(found)
+        if department := product_department.get(pid):
+            departments.add(department)
+    lists.extend(tables.department[d] for d in departments)
+    if request.trigger and (found := tables.trigger.get(request.trigger)):
+        lists.append(found)
+    if tables.run_of_store:
+        lists.append(tables.run_of_store)
+    if len(lists) <= 1:
+        return lists[0] if lists else ()
+    return heapq.merge(*lists)
 
 
 def _slots(request: AdRequest, default_max_ads: int) -> tuple[SlotRequest, ...]:
@@ -159,55 +129,181 @@ def _slots(request: AdRequest, default_max_ads: int) -> tuple[SlotRequest, ...]:
     return tuple(SlotRequest(slot_id=f"slot-{i}") for i in range(count))
 
 
+def _ad_id(rng: random.Random | None) -> str:
+    return f"{rng.getrandbits(128):032x}" if rng is not None else ""
+
+
+class _Pool:
+    """Eligible candidates in rank order, checked lazily: only as far as the slots need."""
+
+    __slots__ = ("_checker", "_entries", "_exhausted", "_last_rank", "_ranks", "eligible", "furthest")
+
+    def __init__(self, entries: tuple[Entry, ...], ranks: Iterable[int], checker: Checker) -> None:
+        self._entries = entries
+        self._ranks = iter(ranks)
+        self._checker = checker
+        self._last_rank = -1
+        self._exhausted = False
+        self.eligible: list[Entry] = []
+        # The furthest eligibility stage an ineligible candidate reached, -1 when none was seen.
+        self.furthest = -1
+
+    def at(self, i: int) -> Entry | None:
+        """The i-th eligible candidate, None when there are fewer."""
+        eligible = self.eligible
+        while i >= len(eligible) and not self._exhausted:
+            self._pull()
+        return eligible[i] if i < len(eligible) else None
+
+    def _pull(self) -> None:
+        check = self._checker.check
+        for rank in self._ranks:
+            if rank == self._last_rank:  # merged lists may name a line item twice, adjacently
+                continue
+            self._last_rank = rank
+            entry = self._entries[rank]
+            stage = check(entry)
+            if stage == Stage.ELIGIBLE:
+                self.eligible.append(entry)
+                return
+            self.furthest = max(self.furthest, stage)
+        self._exhausted = True
+
+
+class _Allocation:
+    """The ads chosen so far in one response, and what they add to the session's counts."""
+
+    __slots__ = ("ads", "campaigns", "creative_caps", "creatives", "labels", "used")
+
+    def __init__(self) -> None:
+        self.ads: list[SelectedAd] = []
+        self.used: set[str] = set()
+        self.labels: set[str] = set()
+        self.campaigns: dict[str, int] = {}
+        self.creatives: dict[str, int] = {}
+        # The tightest cap a chosen ad put on its creative: another line item showing the same
+        # creative in this response must respect it too.
+        self.creative_caps: dict[str, int] = {}
+
+    def blocks(self, entry: Entry, session: SessionCounts) -> bool:
+        li = entry.line_item
+        if li.line_item_id in self.used or (li.exclusion_label and li.exclusion_label in self.labels):
+            return True
+        cap = li.campaign_frequency_cap_per_session
+        return cap > 0 and session.campaigns.get(li.campaign_id, 0) + self.campaigns.get(li.campaign_id, 0) >= cap
+
+    def creative_for(self, entry: Entry, slot_format: int, checker: Checker, session: SessionCounts) -> Creative | None:
+        cap = entry.line_item.creative_frequency_cap_per_session
+        for creative in entry.creatives:
+            if slot_format and creative.format != slot_format:
+                continue
+            if not checker.creative_open(creative, 0):
+                continue
+            cid = creative.creative_id
+            limit = min(cap or MAX_MICROS, self.creative_caps.get(cid, MAX_MICROS))
+            if limit < MAX_MICROS and session.creatives.get(cid, 0) + self.creatives.get(cid, 0) >= limit:
+                continue
+            return creative
+        return None
+
+    def add(self, ad: SelectedAd) -> None:
+        li = ad.line_item
+        self.ads.append(ad)
+        self.used.add(li.line_item_id)
+        if li.exclusion_label:
+            self.labels.add(li.exclusion_label)
+        self.campaigns[li.campaign_id] = self.campaigns.get(li.campaign_id, 0) + 1
+        cid = ad.creative.creative_id
+        self.creatives[cid] = self.creatives.get(cid, 0) + 1
+        if cap := li.creative_frequency_cap_per_session:
+            self.creative_caps[cid] = min(cap, self.creative_caps.get(cid, cap))
+
+
+_STAGE_REASON = {
+    Stage.PAUSED: NoFillReason.PAUSED,
+    Stage.OUT_OF_SCHEDULE: NoFillReason.OUT_OF_SCHEDULE,
+    Stage.UNSERVABLE: NoFillReason.NOT_ELIGIBLE,
+    Stage.BUDGET_EXHAUSTED: NoFillReason.BUDGET_EXHAUSTED,
+    Stage.IN_BASKET: NoFillReason.IN_BASKET,
+    Stage.BELOW_RESERVE: NoFillReason.BELOW_RESERVE,
+    Stage.FREQUENCY_CAPPED: NoFillReason.FREQUENCY_CAPPED,
+}
+
+
 def select_ads(
     view: ServingView | None,
     request: AdRequest,
     *,
-    frequency: Mapping[str, int],
-    spend_micros: Mapping[str, int],
+    frequency: Mapping[str, int] | None = None,
+    spend_micros: Mapping[str, int] | None = None,
     now_unix_ms: int,
     default_max_ads: int = 1,
+    session: SessionCounts | None = None,
+    rng: random.Random | None = None,
+    budget_share: float = 1.0,
 ) -> Decision:
-    """The ads for ``request``: highest expected CPM first, one per slot, each line item at most once.
+    """The ads for ``request``: per slot, sponsorships, then a second-price auction, then house ads.
 
-    ``frequency`` counts ads per line item this cart session has already been served;
-    ``spend_micros`` is this store's local spend per line item under the current index.
+    ``session`` is what this cart session was already served (``frequency`` alone gives its line
+    item counts); ``spend_micros`` is this store's local spend per line item under the current
+    index, of which this process may spend ``budget_share`` of each allowance (worker processes);
+    ``rng`` only makes the ad ids, so equal inputs and seeds give equal decisions.
     """
     if view is None:
         return Decision((), NoFillReason.NO_INDEX)
-    found = candidates(view, request)
-    if not found:
-        return Decision((), NoFillReason.NO_CANDIDATES)
-    basket = frozenset(request.basket_product_ids)
-    eligible = [
-        li
-        for li in found
-        if is_eligible(view, li, request, basket=basket, spend_micros=spend_micros, now_unix_ms=now_unix_ms)
-    ]
-    if not eligible:
-        return Decision((), NoFillReason.NOT_ELIGIBLE)
-    uncapped = [li for li in eligible if not is_capped(li, frequency)]
-    if not uncapped:
-        return Decision((), NoFillReason.FREQUENCY_CAPPED)
-    ranked = sorted(uncapped, key=lambda li: (-expected_cpm_micros(li), li.line_item_id))
-    ads: list[SelectedAd] = []
-    used: set[str] = set()
-    for slot in _slots(request, default_max_ads):
-        for line_item in ranked:
-            if line_item.line_item_id in used:
+    if session is None:
+        session = SessionCounts(line_items=frequency or _EMPTY)
+    slots = _slots(request, default_max_ads)
+    if not slots:
+        return Decision((), NoFillReason.NO_SLOTS)
+    if view.max_ads_per_trip > 0:
+        left = view.max_ads_per_trip - session.ads_served
+        if left <= 0:
+            return Decision((), NoFillReason.TRIP_CAP)
+        slots = slots[:left]
+    last = session.last_ad_unix_ms
+    if view.min_ad_interval_ms > 0 and last is not None and now_unix_ms - last < view.min_ad_interval_ms:
+        return Decision((), NoFillReason.AD_INTERVAL)
+    tables = view.tables
+    checker = Checker(
+        trigger=request.trigger,
+        basket=frozenset(request.basket_product_ids),
+        spend_micros=spend_micros or _EMPTY,
+        session=session,
+        now_unix_ms=now_unix_ms,
+        tz=tables.tz,
+        budget_share=budget_share,
+    )
+    pool = _Pool(tables.entries, _candidate_ranks(tables, request), checker)
+    chosen = _Allocation()
+    for slot in slots:
+        winner: Entry | None = None
+        winner_creative: Creative | None = None
+        runner_up: Entry | None = None
+        i = 0
+        while (entry := pool.at(i)) is not None:
+            i += 1
+            if chosen.blocks(entry, session):
                 continue
-            creative = next(
-                (c for c in _servable_creatives(view, line_item, basket) if slot.format in (0, c.format)),
-                None,
-            )
+            creative = chosen.creative_for(entry, slot.format, checker, session)
             if creative is None:
                 continue
-            used.add(line_item.line_item_id)
-            # First price for now: the auction comes with a later issue.
-            ads.append(
-                SelectedAd(slot.slot_id, line_item, creative, line_item.bid_micros, expected_cpm_micros(line_item))
-            )
-            break
-    if not ads:
+            if winner is None:
+                winner, winner_creative = entry, creative
+                if entry.tier != TIER_AUCTION:
+                    break
+            else:
+                if entry.tier == TIER_AUCTION:
+                    runner_up = entry
+                break
+        if winner is None or winner_creative is None:
+            continue
+        price = clearing_price_micros(winner, runner_up.score if runner_up is not None else None)
+        chosen.add(SelectedAd(slot.slot_id, winner.line_item, winner_creative, price, winner.score, _ad_id(rng)))
+    if chosen.ads:
+        return Decision(tuple(chosen.ads))
+    if pool.eligible:
         return Decision((), NoFillReason.NO_SLOTS)
-    return Decision(tuple(ads))
+    if pool.furthest < 0:
+        return Decision((), NoFillReason.NO_CANDIDATES)
+    return Decision((), _STAGE_REASON[Stage(pool.furthest)])

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import random
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, cast
 
 import grpc
 import structlog
@@ -16,14 +16,20 @@ from prometheus_client import CollectorRegistry
 from cartads.grpc_runtime import RequestLogInterceptor, enable_health_and_reflection, server_options, set_serving
 from cartads.ops_http import CallbackGauges, OpsServer, start_ops_server
 from cartads.v1 import ad_service_pb2, ad_service_pb2_grpc
+from edge_node.access_log import flush_all as flush_request_log
+from edge_node.access_log import request_logger
 from edge_node.ad_servicer import AdServicer
+from edge_node.cloud_channel import open_cloud_channel
 from edge_node.config import EdgeConfig
+from edge_node.edge_assets import EdgeAssets, open_edge_assets
 from edge_node.errors import IndexRejectedError
+from edge_node.event_pipeline import EventPipeline
 from edge_node.holder import ViewHolder
 from edge_node.index_store import IndexStore
 from edge_node.journal import Journal
-from edge_node.local_state import LocalSpend, SessionFrequency
+from edge_node.local_state import SessionFrequency
 from edge_node.sync_client import SyncClient
+from edge_node.sync_metrics import SyncMetrics
 from edge_node.uploader import Uploader
 from edge_node.view import ServingView, build_view
 
@@ -76,9 +82,13 @@ class EdgeServer:
         self._tasks: list[asyncio.Task[None]] = []
         self._on_stop = on_stop
         self._stopped = False
+        # Journal pipeline (group commit, lease spend, attribution); start_edge sets it.
+        self.events: EventPipeline | None = None
         # Components add their gauges here; the ops endpoint (if configured) serves them.
         self.metrics = metrics
         self._ops: OpsServer | None = None
+        # The asset store, its HTTP server and sync hook (edge_node/edge_assets.py); start_edge sets it.
+        self.assets: EdgeAssets | None = None
 
     @property
     def ops_port(self) -> int | None:
@@ -133,6 +143,8 @@ class EdgeServer:
         await self._server.stop(grace_s)
         if self._ops is not None:
             await self._ops.stop()
+        if self.assets is not None:
+            await self.assets.close()
         # The uploader stops only after in-flight ReportEvents calls have been journaled.
         await _cancel([t for t in self._tasks if t not in sync_tasks])
         await self._final_flush(min(grace_s, _FINAL_FLUSH_MAX_S))
@@ -142,6 +154,7 @@ class EdgeServer:
         await asyncio.to_thread(self._journal.close)
         await asyncio.to_thread(self._index_store.close)
         _log.info("edge stopped", store_id=self.config.store_id, unacknowledged_events=left)
+        flush_request_log()
 
     async def _final_flush(self, timeout_s: float) -> None:
         try:
@@ -153,10 +166,16 @@ class EdgeServer:
             _log.info("final upload incomplete", error=type(exc).__name__)
 
 
-async def _load_last_index(index_store: IndexStore) -> ServingView | None:
+def _server_options(config: EdgeConfig) -> list[tuple[str, int]]:
+    # Carts send small requests: the cap is far below the cloud channel's index-sized one.
+    options = [o for o in server_options(config.max_request_bytes) if o[0] != "grpc.so_reuseport"]
+    return [*options, ("grpc.so_reuseport", 1 if config.reuse_port else 0)]
+
+
+async def _load_last_index(index_store: IndexStore, asset_base_url: str = "") -> ServingView | None:
     def load() -> ServingView | None:
         index = index_store.load()
-        return build_view(index) if index is not None else None
+        return build_view(index, asset_base_url) if index is not None else None
 
     try:
         return await asyncio.to_thread(load)
@@ -174,46 +193,49 @@ async def start_edge(config: EdgeConfig, rng: random.Random | None = None) -> Ed
         index_store.close()
         raise
     try:
-        return await _start(config, index_store, journal, rng)
+        assets = await open_edge_assets(config)
     except BaseException:
         journal.close()
         index_store.close()
         raise
+    try:
+        edge = await _start(assets.resolve(config), index_store, journal, rng, assets)
+    except BaseException:
+        await assets.close()
+        journal.close()
+        index_store.close()
+        raise
+    return edge
 
 
 async def _start(
-    config: EdgeConfig, index_store: IndexStore, journal: Journal, rng: random.Random | None
+    config: EdgeConfig, index_store: IndexStore, journal: Journal, rng: random.Random | None, assets: EdgeAssets
 ) -> EdgeServer:
     holder = ViewHolder()
-    spend = LocalSpend(config.max_billed_ads)
-    holder.on_install(lambda view: spend.reset(view.version))
+    events = await asyncio.to_thread(EventPipeline, config, journal)
 
-    server = grpc.aio.server(interceptors=[RequestLogInterceptor()], options=server_options(config.max_message_bytes))
+    # One line per request, batched when the log is JSON (see edge_node.access_log).
+    interceptor = RequestLogInterceptor(cast("structlog.typing.FilteringBoundLogger | None", request_logger()))
+    server = grpc.aio.server(interceptors=[interceptor], options=_server_options(config))
     health = enable_health_and_reflection(server, [AD_SERVICE_NAME])
     set_serving(health, [AD_SERVICE_NAME], False)
     # Ready means "holds a valid index", not "connected to the cloud".
     holder.on_install(lambda _view: set_serving(health, [AD_SERVICE_NAME], True))
 
-    view = await _load_last_index(index_store)
+    view = await _load_last_index(index_store, config.asset_public_base_url)
     if view is not None:
         holder.install(view)
         _log.info("serving stored index", version=view.version)
 
-    channel = grpc.aio.insecure_channel(
-        config.cloud_address,
-        options=[
-            ("grpc.max_receive_message_length", config.max_message_bytes),
-            ("grpc.max_send_message_length", config.max_message_bytes),
-        ],
-    )
-    uploader = Uploader(channel, config, journal, rng)
-    sync_client = SyncClient(channel, config, index_store, holder, rng)
+    channel = open_cloud_channel(config)
+    uploader = Uploader(channel, config, journal, rng, on_acknowledged=events.mark_acknowledged)
+    asset_sync = assets.attach(channel, config, holder)
+    sync_client = SyncClient(channel, config, index_store, holder, rng, prepare=asset_sync.prepare)
     servicer = AdServicer(
         config=config,
         holder=holder,
-        journal=journal,
+        events=events,
         frequency=SessionFrequency(config.max_sessions),
-        spend=spend,
         on_journaled=uploader.notify,
     )
     ad_service_pb2_grpc.add_AdServiceServicer_to_server(servicer, server)
@@ -244,14 +266,37 @@ async def _start(
             [
                 ("cartads_edge_index_loaded", "1 when an index is held", lambda: float(bool(holder.version))),
                 ("cartads_edge_journal_depth", "events journaled and not yet acknowledged", journal.depth),
+                (
+                    "cartads_edge_journal_oldest_unsent_age_seconds",
+                    "how long the oldest unacknowledged event has waited",
+                    events.oldest_unsent_age_s,
+                ),
+                (
+                    "cartads_edge_upload_lag_seconds",
+                    "time since the cloud last acknowledged an upload while events wait",
+                    events.upload_lag_s,
+                ),
+                (
+                    "cartads_edge_paid_ads_allowed",
+                    "0 while journal pushback serves house ads only",
+                    lambda: float(events.paid_ads_allowed()),
+                ),
+                (
+                    "cartads_edge_journal_commits",
+                    "group commits of the journal",
+                    lambda: float(events.committer.commits),
+                ),
             ]
         )
     )
+    edge.metrics.register(SyncMetrics(sync_client, lambda: holder.version))
     try:
         await edge.start_ops()
     except BaseException:
         await edge.stop(0)
         raise
+    edge.events = events
+    edge.assets = assets
     edge.start_background()
     _log.info(
         "edge started", store_id=config.store_id, edge_id=config.edge_id, port=port, index_version=edge.index_version

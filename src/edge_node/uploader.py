@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import grpc
@@ -35,10 +36,12 @@ class Uploader:
         config: EdgeConfig,
         journal: Journal,
         rng: random.Random | None = None,
+        on_acknowledged: Callable[[], None] | None = None,
     ) -> None:
         self._stub: EventIngestServiceAsyncStub = EventIngestServiceStub(channel)
         self._config = config
         self._journal = journal
+        self._on_acknowledged = on_acknowledged
         self._backoff = Backoff(config.upload_backoff_initial_s, config.upload_backoff_max_s, rng)
         self._wake = asyncio.Event()
         self._progress = asyncio.Condition()
@@ -72,6 +75,11 @@ class Uploader:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._config.upload_interval_s)
                 self.idle.clear()
+                # The time bound of a batch: a burst of ReportEvents calls goes up as one upload,
+                # unless it already fills a batch.
+                linger_s = self._config.upload_linger_s
+                if linger_s > 0 and self._journal.depth() < self._config.upload_batch_max_events:
+                    await asyncio.sleep(linger_s)
 
     async def _after_failure(self, exc: Exception) -> None:
         self.failures += 1
@@ -97,6 +105,8 @@ class Uploader:
                 f"cloud acknowledged seq {response.acknowledged_seq}, batch starts at {batch[0].seq}"
             )
         deleted = await asyncio.to_thread(self._journal.acknowledge, watermark)
+        if self._on_acknowledged is not None:
+            self._on_acknowledged()
         async with self._progress:
             self._progress.notify_all()
         _log.debug("uploaded", events=len(batch), acknowledged_seq=watermark, deleted=deleted)

@@ -58,11 +58,18 @@ def parse_get_ads(request: GetAdsRequest, config: EdgeConfig) -> AdRequest:
     violations.check_id("zone_id", request.zone_id, required=False)
     if request.trigger not in _TRIGGERS:
         violations.add("trigger", f"unknown trigger {request.trigger}")
-    if len(request.basket) > config.max_basket_lines:
+    basket = request.basket
+    basket_ids: tuple[str, ...] = ()
+    if len(basket) > config.max_basket_lines:
         violations.add("basket", f"has more than {config.max_basket_lines} lines")
     else:
-        for i, line in enumerate(request.basket):
-            violations.check_id(f"basket[{i}].product_id", line.product_id, required=True)
+        basket_ids = tuple(line.product_id for line in basket)
+        max_chars = config.max_id_chars
+        for i, line in enumerate(basket):
+            product_id = line.product_id
+            # Field names are formatted only for bad lines: this loop runs on every request.
+            if not product_id or len(product_id) > max_chars:
+                violations.check_id(f"basket[{i}].product_id", product_id, required=True)
             if line.quantity <= 0:
                 violations.add(f"basket[{i}].quantity", "must be positive")
     if not 0 <= request.max_ads <= config.max_ads_limit:
@@ -83,7 +90,7 @@ def parse_get_ads(request: GetAdsRequest, config: EdgeConfig) -> AdRequest:
         trigger=request.trigger,
         scanned_product_id=request.scanned_product_id,
         zone_id=request.zone_id,
-        basket_product_ids=tuple(line.product_id for line in request.basket),
+        basket_product_ids=basket_ids,
         slots=tuple(SlotRequest(slot.slot_id, slot.format) for slot in request.slots),
         max_ads=request.max_ads,
     )

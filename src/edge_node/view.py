@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from cartads.v1.index_pb2 import IndexLineItem, StoreIndex
 from cartads.v1.index_pb2 import IndexProduct as PbProduct
+
+if TYPE_CHECKING:
+    from edge_node.tables import ServingTables
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +37,32 @@ class LineItem:
     promoted_product_ids: frozenset[str] = frozenset()
     # Empty means every trigger.
     triggers: frozenset[int] = frozenset()
+    # cartads.v1.PriorityTier; 0 (unspecified) competes in the auction.
+    priority_tier: int = 0
+    creative_frequency_cap_per_session: int = 0
+    campaign_frequency_cap_per_session: int = 0
+    exclusion_label: str = ""
+    # Empty means every hour (0-23) / every ISO weekday (1-7), in the store's time zone.
+    daypart_hours: frozenset[int] = frozenset()
+    daypart_weekdays: frozenset[int] = frozenset()
+    pacing_factor: float = 1.0
+    paused: bool = False
+    campaign_paused: bool = False
+    # The budget lease budget_allowance_micros belongs to ("" for an index without leases) and when
+    # it ends (None: never); see edge_node/leases.py.
+    budget_lease_id: str = ""
+    budget_lease_expire_unix_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecipeItem:
+    """One product of a recipe card, with where to find it in this store."""
+
+    product_id: str
+    name: str = ""
+    aisle_id: str = ""
+    location_hint: str = ""
+    price_micros: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +80,9 @@ class Creative:
     price_micros: int = 0
     offer_text: str = ""
     coupon_code: str = ""
+    # The image's content hash; image_url is where this edge serves it (edge_node/asset_http.py).
+    image_asset_sha256: str = ""
+    recipe_items: tuple[RecipeItem, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +121,18 @@ class ServingView:
     # Posting key ("product:<id>", "brand:<name>", "aisle:<id>", "department:<id>", "zone:<id>", "all")
     # to the line item ids it targets.
     postings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # IANA zone for flights' dayparting; "" means UTC.
+    time_zone: str = ""
+    reserve_cpm_micros: int = 0
+    max_ads_per_trip: int = 0
+    min_ad_interval_ms: int = 0
+
+    @cached_property
+    def tables(self) -> ServingTables:
+        """Lookups precomputed once per version so that a request does as little work as possible."""
+        from edge_node.tables import build_tables  # tables imports this module
+
+        return build_tables(self)
 
 
 def _unix_ms(timestamp: Timestamp) -> int:
@@ -110,6 +155,19 @@ def _line_item(pb: IndexLineItem) -> LineItem:
         predicted_cvr=pb.predicted_cvr,
         promoted_product_ids=frozenset(pb.promoted_product_ids),
         triggers=frozenset(int(t) for t in pb.triggers),
+        priority_tier=pb.priority_tier,
+        creative_frequency_cap_per_session=pb.creative_frequency_cap_per_session,
+        campaign_frequency_cap_per_session=pb.campaign_frequency_cap_per_session,
+        exclusion_label=pb.exclusion_label,
+        daypart_hours=frozenset(pb.daypart_hours),
+        daypart_weekdays=frozenset(pb.daypart_weekdays),
+        pacing_factor=pb.pacing_factor or 1.0,
+        paused=pb.paused,
+        campaign_paused=pb.campaign_paused,
+        budget_lease_id=pb.budget_lease_id,
+        budget_lease_expire_unix_ms=(
+            _unix_ms(pb.budget_lease_expire_time) if pb.HasField("budget_lease_expire_time") else None
+        ),
     )
 
 
@@ -132,8 +190,8 @@ def _location_hint(product: Product | None) -> str:
     return f"aisle {product.aisle_id} — {product.aisle_name}" if product.aisle_name else f"aisle {product.aisle_id}"
 
 
-def build_view(index: StoreIndex) -> ServingView:
-    """The serving view of a verified index."""
+def build_view(index: StoreIndex, asset_base_url: str = "") -> ServingView:
+    """The serving view of a verified index; images get URLs under ``asset_base_url`` (the asset server)."""
     products = {p.product_id: _product(p) for p in index.products}
     creatives: dict[str, Creative] = {}
     for c in index.creatives:
@@ -145,18 +203,22 @@ def build_view(index: StoreIndex) -> ServingView:
             format=c.format,
             headline=c.headline,
             body=c.body,
-            image_url=c.image_url,
+            image_url=f"{asset_base_url}/assets/{c.image_asset_sha256}" if c.image_asset_sha256 else c.image_url,
             promoted_product_id=c.promoted_product_id,
             call_to_action=c.call_to_action,
             location_hint=c.location_hint or _location_hint(promoted),
             price_micros=c.price_micros or (promoted.price_micros if promoted else 0),
             offer_text=c.offer_text,
             coupon_code=c.coupon_code,
+            image_asset_sha256=c.image_asset_sha256,
+            recipe_items=tuple(
+                RecipeItem(r.product_id, r.name, r.aisle_id, r.location_hint, r.price_micros) for r in c.recipe_items
+            ),
         )
     postings: dict[str, tuple[str, ...]] = {}
     for posting in index.postings:
         postings[posting.key] = postings.get(posting.key, ()) + tuple(posting.line_item_ids)
-    return ServingView(
+    view = ServingView(
         version=index.version,
         store_id=index.store_id,
         signing_key=bytes(index.settings.signing_key),
@@ -165,4 +227,11 @@ def build_view(index: StoreIndex) -> ServingView:
         creatives=_frozen(creatives),
         products=_frozen(products),
         postings=_frozen(postings),
+        time_zone=index.settings.time_zone,
+        reserve_cpm_micros=index.settings.reserve_cpm_micros,
+        max_ads_per_trip=index.settings.max_ads_per_trip,
+        min_ad_interval_ms=index.settings.min_ad_interval_ms,
     )
+    # Built here, off the event loop (callers run build_view in a thread), not on the first request.
+    _ = view.tables
+    return view

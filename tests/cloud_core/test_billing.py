@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cartads.v1 import common_pb2, event_ingest_pb2
-from cloud_core.billing import assess_event, charge_micros
+from cloud_core.billing import assess_event, billing_key, charge_micros
 from tests.cloud_core.helpers import ad_event
 
 KEY = b"s" * 32
@@ -88,3 +88,32 @@ def test_event_without_id_is_rejected() -> None:
     """An event without an event_id cannot be deduplicated and is refused."""
     event = ad_event(KEY, event_id="", seq=1)
     assert assess_event(event, "s1", KEY, TTL_S).reject_reason == "missing event_id"
+
+
+def test_cpa_conversion_charges_the_price() -> None:
+    """A CPA conversion costs the price; a conversion of a CPM decision costs nothing."""
+    assert charge_micros(common_pb2.PRICING_MODEL_CPA, common_pb2.EVENT_TYPE_CONVERSION, 900_000) == 900_000
+    assert charge_micros(common_pb2.PRICING_MODEL_CPM, common_pb2.EVENT_TYPE_CONVERSION, 900_000) == 0
+
+
+def test_conversion_billing_key_includes_the_product() -> None:
+    """Conversions are billed once per decision and product; other kinds once per decision."""
+    assert billing_key("ad-1", common_pb2.EVENT_TYPE_CONVERSION, "p1") != billing_key(
+        "ad-1", common_pb2.EVENT_TYPE_CONVERSION, "p2"
+    )
+    assert billing_key("ad-1", common_pb2.EVENT_TYPE_IMPRESSION, "p1") == "ad-1"
+
+
+def test_valid_conversion_is_billable_with_its_product() -> None:
+    """A correctly signed CPA conversion is billable, carrying the product added to the basket."""
+    journaled = ad_event(
+        KEY,
+        event_id="cv",
+        seq=1,
+        event_type=common_pb2.EVENT_TYPE_CONVERSION,
+        pricing_model=common_pb2.PRICING_MODEL_CPA,
+        price_micros=400_000,
+    )
+    journaled.event.product_id = "p9"
+    outcome = assess_event(journaled, "s1", KEY, TTL_S)
+    assert (outcome.billable, outcome.charge_micros, outcome.product_id) == (True, 400_000, "p9")

@@ -89,12 +89,14 @@ def test_line_item_for_another_store_is_left_out() -> None:
 
 
 def test_spent_budget_is_left_out_and_allowance_is_remaining_budget() -> None:
-    """A spent campaign does not serve; otherwise the allowance is what remains of the budget."""
+    """A spent campaign does not serve; otherwise the allowance is a lease on what remains of the budget."""
     spent = base_input(campaign_spend_micros={"c1": 10_000_000})
     partly = base_input(campaign_spend_micros={"c1": 2_500_000})
     assert not compile_store_index(spent, SETTINGS, NOW).line_items
     item = compile_store_index(partly, SETTINGS, NOW).line_items[0]
-    assert item.budget_allowance_micros == 7_500_000
+    assert 0 < item.budget_allowance_micros <= 7_500_000
+    assert item.budget_lease_id
+    assert item.budget_lease_expire_time.seconds > NOW.timestamp()
 
 
 def test_index_line_item_fields() -> None:

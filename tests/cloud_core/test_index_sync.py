@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import grpc
 import pytest
 
 from cartads.v1 import admin_pb2, index_sync_pb2, index_sync_pb2_grpc
+from cloud_core.pagination import PageRequest
 from cloud_core.server import CloudServer
-from cloud_core.storage.protocol import EdgeStatus
 from tests.cloud_core.helpers import STORE_ID, line_item, seed
+from tests.sync_helpers import SyncReader, Update
 
 if TYPE_CHECKING:
     from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub
@@ -25,17 +27,24 @@ async def subscribe(channel: grpc.aio.Channel, version: str = "", store_id: str 
     return call
 
 
-async def next_update(call: Call, timeout_s: float = 5.0) -> index_sync_pb2.StreamIndexResponse:
-    response = await asyncio.wait_for(call.read(), timeout_s)
-    assert isinstance(response, index_sync_pb2.StreamIndexResponse)
-    return response
+_readers: dict[int, SyncReader] = {}
 
 
-async def wait_for_status(cloud: CloudServer, predicate: object) -> EdgeStatus:
+async def next_update(call: Call, timeout_s: float = 5.0) -> Update:
+    """The next whole update on ``call``, verified and applied like an edge does."""
+    reader = _readers.get(id(call))
+    if reader is None or reader.call is not call:
+        reader = _readers[id(call)] = SyncReader(call)
+    return await reader.next(timeout_s)
+
+
+async def wait_for_status(
+    cloud: CloudServer, predicate: Callable[[admin_pb2.EdgeStatus], bool]
+) -> admin_pb2.EdgeStatus:
     """Poll the edge table until the cloud has recorded what the stream sent (bounded)."""
-    assert callable(predicate)
+    statuses: list[admin_pb2.EdgeStatus] = []
     for _ in range(200):
-        statuses = await cloud.store.edge_statuses(STORE_ID)
+        statuses = await cloud.store.list_edges(STORE_ID, PageRequest("", 10))
         if statuses and predicate(statuses[0]):
             return statuses[0]
         await asyncio.sleep(0.01)
@@ -47,11 +56,11 @@ async def test_connect_gets_snapshot(admin: AdminServiceAsyncStub, channel: grpc
     await seed(admin)
     call = await subscribe(channel)
     update = await next_update(call)
-    assert update.version == update.snapshot.version
+    assert update.version == update.index.version
     assert len(update.version) == 64
     assert update.nonce
-    assert update.snapshot.store_id == STORE_ID
-    assert len(update.snapshot.products) == 3
+    assert update.index.store_id == STORE_ID
+    assert len(update.index.products) == 3
     call.cancel()
 
 
@@ -60,11 +69,11 @@ async def test_change_pushes_within_a_second(admin: AdminServiceAsyncStub, chann
     await seed(admin)
     call = await subscribe(channel)
     first = await next_update(call)
-    assert not first.snapshot.line_items
+    assert not first.index.line_items
     await call.write(index_sync_pb2.StreamIndexRequest(version=first.version, response_nonce=first.nonce))
     await admin.CreateLineItem(admin_pb2.CreateLineItemRequest(line_item=line_item()))
     second = await next_update(call, timeout_s=1.0)
-    assert [li.line_item_id for li in second.snapshot.line_items] == ["li1"]
+    assert [li.line_item_id for li in second.index.line_items] == ["li1"]
     assert second.version != first.version
     assert second.nonce != first.nonce
     call.cancel()
@@ -74,13 +83,15 @@ async def test_unchanged_version_is_not_resent(admin: AdminServiceAsyncStub, cha
     """An edge already holding the current version gets nothing until the index changes."""
     await seed(admin)
     probe = await subscribe(channel)
-    current = (await next_update(probe)).version
+    held = await next_update(probe)
     probe.cancel()
-    call = await subscribe(channel, version=current)
+    call = await subscribe(channel, version=held.version)
+    reader = SyncReader(call)
+    reader.index = held.index
     await admin.CreateLineItem(admin_pb2.CreateLineItemRequest(line_item=line_item()))
-    update = await next_update(call)
+    update = await reader.next()
     # Had the held version been resent, it would have arrived first.
-    assert update.version != current
+    assert update.version != held.version
     call.cancel()
 
 
@@ -93,14 +104,21 @@ async def test_ack_and_nack_are_recorded(
     update = await next_update(call)
     await call.write(index_sync_pb2.StreamIndexRequest(version=update.version, response_nonce=update.nonce))
     acked = await wait_for_status(cloud, lambda s: s.applied_version == update.version)
-    assert acked.acked is True
+    assert acked.last_answer == "ACK"
     assert acked.last_nonce == update.nonce
+    assert acked.connected
+    await admin.CreateLineItem(admin_pb2.CreateLineItemRequest(line_item=line_item()))
+    second = await next_update(call)
     await call.write(
-        index_sync_pb2.StreamIndexRequest(version="old", response_nonce=update.nonce, error_detail="bad checksum")
+        index_sync_pb2.StreamIndexRequest(
+            version=update.version, response_nonce=second.nonce, error_detail="bad checksum"
+        )
     )
     nacked = await wait_for_status(cloud, lambda s: s.last_error == "bad checksum")
-    assert nacked.acked is False
-    assert nacked.applied_version == "old"
+    assert nacked.last_answer == "NACK"
+    assert nacked.applied_version == update.version
+    assert nacked.last_nack_version == second.version
+    assert nacked.current_version == second.version
     call.cancel()
 
 
@@ -129,5 +147,46 @@ async def test_half_closed_edge_still_gets_pushes(admin: AdminServiceAsyncStub, 
     await call.done_writing()
     await admin.CreateLineItem(admin_pb2.CreateLineItemRequest(line_item=line_item()))
     update = await next_update(call, timeout_s=1.0)
-    assert [li.line_item_id for li in update.snapshot.line_items] == ["li1"]
+    assert [li.line_item_id for li in update.index.line_items] == ["li1"]
     call.cancel()
+
+
+async def test_list_edges_pages_and_filters(admin: AdminServiceAsyncStub, channel: grpc.aio.Channel) -> None:
+    """ListEdges pages through every edge in (store, edge) order and filters by store."""
+    await seed(admin)
+    calls = []
+    for edge_id in ("edge-a", "edge-b", "edge-c"):
+        call: Call = index_sync_pb2_grpc.IndexSyncServiceStub(channel).StreamIndex(None)
+        await call.write(index_sync_pb2.StreamIndexRequest(store_id=STORE_ID, edge_id=edge_id))
+        await next_update(call)
+        calls.append(call)
+    first = await admin.ListEdges(admin_pb2.ListEdgesRequest(page_size=2))
+    assert [e.edge_id for e in first.edges] == ["edge-a", "edge-b"]
+    rest = await admin.ListEdges(admin_pb2.ListEdgesRequest(page_size=2, page_token=first.next_page_token))
+    assert [e.edge_id for e in rest.edges] == ["edge-c"]
+    assert not rest.next_page_token
+    other = await admin.ListEdges(admin_pb2.ListEdgesRequest(store_id="elsewhere"))
+    assert not other.edges
+    for call in calls:
+        call.cancel()
+
+
+async def test_list_edges_rejects_bad_store_id(admin: AdminServiceAsyncStub) -> None:
+    """A malformed store_id filter is INVALID_ARGUMENT naming store_id."""
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await admin.ListEdges(admin_pb2.ListEdgesRequest(store_id="bad id!"))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "store_id" in (err.value.details() or "")
+
+
+async def test_closed_stream_marks_edge_disconnected(
+    admin: AdminServiceAsyncStub, channel: grpc.aio.Channel, cloud: CloudServer
+) -> None:
+    """When an edge's stream ends, ListEdges shows it disconnected."""
+    await seed(admin)
+    call = await subscribe(channel)
+    await next_update(call)
+    await wait_for_status(cloud, lambda s: s.connected)
+    call.cancel()
+    status = await wait_for_status(cloud, lambda s: not s.connected)
+    assert status.edge_id == "edge-1"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 import grpc
@@ -18,6 +17,7 @@ from cartads.v1 import (
 )
 from cloud_core.server import CloudServer
 from tests.cloud_core.helpers import STORE_ID, ad_event, line_item, seed
+from tests.sync_helpers import SyncReader
 
 if TYPE_CHECKING:
     from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub
@@ -138,11 +138,11 @@ async def test_exhausted_budget_pushes_index_without_the_line_item(
     await admin.CreateLineItem(admin_pb2.CreateLineItemRequest(line_item=line_item()))
     call = index_sync_pb2_grpc.IndexSyncServiceStub(channel).StreamIndex(None)
     await call.write(index_sync_pb2.StreamIndexRequest(store_id=STORE_ID, edge_id="edge-1"))
-    first = await asyncio.wait_for(call.read(), 5.0)
-    assert isinstance(first, index_sync_pb2.StreamIndexResponse)
-    assert len(first.snapshot.line_items) == 1
+    reader = SyncReader(call)
+    first = await reader.next()
+    assert len(first.index.line_items) == 1
+    await call.write(index_sync_pb2.StreamIndexRequest(version=first.version, response_nonce=first.nonce))
     await ingest.UploadEvents(upload(ad_event(await store_key(cloud), event_id="e1", seq=1)))
-    second = await asyncio.wait_for(call.read(), 1.0)
-    assert isinstance(second, index_sync_pb2.StreamIndexResponse)
-    assert not second.snapshot.line_items
+    second = await reader.next(timeout_s=1.0)
+    assert not second.index.line_items
     call.cancel()

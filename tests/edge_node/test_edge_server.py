@@ -28,6 +28,7 @@ from tests.edge_node.helpers import (
     make_index,
     product,
     start_fake_cloud,
+    version_of,
 )
 
 if TYPE_CHECKING:
@@ -108,7 +109,8 @@ async def test_pushed_index_is_acked_and_served_with_verifiable_token(
         "camp-aisle-li",
         "adv-aisle-li",
     )
-    assert (payload.pricing_model, payload.price_micros) == (PricingModel.PRICING_MODEL_CPM, 3_000_000)
+    # Second price: the winner pays the runner-up's (zone-li's) bid.
+    assert (payload.pricing_model, payload.price_micros) == (PricingModel.PRICING_MODEL_CPM, 1_000_000)
     assert payload.index_version == pushed.version
     assert payload.creative_id == "cr-aisle-li"
 
@@ -231,15 +233,18 @@ async def test_local_spend_stops_line_item_at_allowance(
 ) -> None:
     """After impressions spend a line item's allowance, the edge stops serving it."""
     fake, _ = cloud
-    # 2,000,000 micros CPM is 2,000 micros per impression: the allowance covers exactly one.
+    # A lone bidder pays the reserve: 2,000,000 micros CPM is 2,000 micros per impression, and the
+    # allowance covers exactly one.
     index = make_index([line_item("li", 2_000_000, budget_allowance_micros=2_000)], {"all": ["li"]})
+    index.settings.reserve_cpm_micros = 2_000_000
+    index.version = version_of(index)
     edge = await serving_edge(fake, edges, config, index)
     stub = stub_for(edge)
     ad = (await stub.GetAds(scan_request())).ads[0]
     impression = CartEvent(event_id="i-1", type=EventType.EVENT_TYPE_IMPRESSION, tracking_token=ad.tracking_token)
     await stub.ReportEvents(ReportEventsRequest(store_id=STORE_ID, cart_id="cart-1", events=[impression]))
     after = await stub.GetAds(scan_request(session_id="s-2"))
-    assert after.no_fill_reason == NoFillReason.NO_FILL_REASON_NOT_ELIGIBLE
+    assert after.no_fill_reason == NoFillReason.NO_FILL_REASON_BUDGET_EXHAUSTED
 
 
 @pytest.mark.parametrize(

@@ -84,11 +84,11 @@ def test_candidates_from_zone_basket_and_run_of_store() -> None:
 
 
 def test_highest_bid_wins() -> None:
-    """Of two eligible line items the higher bid is served, at its bid."""
+    """Of two eligible line items the higher bid is served, at the runner-up's price (second price)."""
     v = view([li("low", 1000), li("high", 5000)], {"all": ("low", "high")})
     decision = select(v, AdRequest())
     assert served(decision) == ["high"]
-    assert decision.ads[0].price_micros == 5000
+    assert decision.ads[0].price_micros == 1000
 
 
 def test_tie_breaks_by_line_item_id() -> None:
@@ -117,7 +117,7 @@ def test_flight_outside_now_is_not_eligible() -> None:
         [li("future", start_unix_ms=NOW_MS + 1), li("past", end_unix_ms=NOW_MS)],
         {"all": ("future", "past")},
     )
-    assert select(v, AdRequest()).no_fill_reason == NoFillReason.NOT_ELIGIBLE
+    assert select(v, AdRequest()).no_fill_reason == NoFillReason.OUT_OF_SCHEDULE
 
 
 def test_flight_covering_now_serves() -> None:
@@ -155,14 +155,14 @@ def test_never_promotes_product_in_basket() -> None:
 def test_creative_promoting_basket_product_is_skipped() -> None:
     """A creative whose promoted product is in the basket is not shown."""
     v = view([li("a")], {"all": ("a",)}, creatives=[Creative("cr-a", format=BANNER, promoted_product_id="p1")])
-    assert select(v, AdRequest(basket_product_ids=("p1",))).no_fill_reason == NoFillReason.NOT_ELIGIBLE
+    assert select(v, AdRequest(basket_product_ids=("p1",))).no_fill_reason == NoFillReason.IN_BASKET
 
 
 def test_spend_at_allowance_is_not_eligible() -> None:
     """A line item whose local spend reached its allowance stops serving."""
     v = view([li("a", budget_allowance_micros=100)], {"all": ("a",)})
     assert served(select(v, AdRequest(), spend_micros={"a": 99})) == ["a"]
-    assert select(v, AdRequest(), spend_micros={"a": 100}).no_fill_reason == NoFillReason.NOT_ELIGIBLE
+    assert select(v, AdRequest(), spend_micros={"a": 100}).no_fill_reason == NoFillReason.BUDGET_EXHAUSTED
 
 
 def test_one_ad_per_slot_and_line_item_once() -> None:

@@ -84,17 +84,32 @@ function renderAd(ad) {
     grid.appendChild(body);
     card.appendChild(grid);
   } else if (ad.format === "coupon") {
+    if (ad.image_url) { const img = el("img", "coupon-image"); img.src = ad.image_url; img.alt = ""; card.appendChild(img); }
     card.appendChild(el("h3", "", ad.headline));
     if (ad.offer_text) card.appendChild(el("div", "offer", ad.offer_text));
     card.appendChild(el("p", "", ad.body));
     if (ad.coupon_code) { const p = el("p"); p.append("Code "); p.appendChild(el("span", "code", ad.coupon_code)); card.appendChild(p); }
   } else if (ad.format === "recipe") {
     card.appendChild(el("h3", "", ad.headline));
-    const items = (ad.body || "").split(/\s*[·,\n]\s*/).filter(Boolean);
-    if (items.length > 1) { const ul = el("ul"); for (const item of items) ul.appendChild(el("li", "", item)); card.appendChild(ul); }
-    else card.appendChild(el("p", "", ad.body));
+    if (ad.recipe_items && ad.recipe_items.length) {
+      // Each product of the recipe with where to find it in this store.
+      if (ad.body) card.appendChild(el("p", "", ad.body));
+      const ul = el("ul", "recipe-items");
+      for (const item of ad.recipe_items) {
+        const li = el("li", "", item.name);
+        if (item.location_hint) li.appendChild(el("span", "pill where-pill", item.location_hint));
+        if (item.price_text) li.appendChild(el("span", "item-price", item.price_text));
+        ul.appendChild(li);
+      }
+      card.appendChild(ul);
+    } else {
+      const items = (ad.body || "").split(/\s*[·,\n]\s*/).filter(Boolean);
+      if (items.length > 1) { const ul = el("ul"); for (const item of items) ul.appendChild(el("li", "", item)); card.appendChild(ul); }
+      else card.appendChild(el("p", "", ad.body));
+    }
     if (ad.call_to_action) card.appendChild(el("span", "cta", ad.call_to_action));
   } else {
+    if (ad.image_url) { const img = el("img", "banner-image"); img.src = ad.image_url; img.alt = ad.headline || ""; card.appendChild(img); }
     card.appendChild(el("h3", "", ad.headline));
     card.appendChild(el("p", "", ad.body));
     if (ad.call_to_action) card.appendChild(el("span", "cta", ad.call_to_action));

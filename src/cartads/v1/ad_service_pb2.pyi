@@ -17,6 +17,12 @@ class NoFillReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     NO_FILL_REASON_NOT_ELIGIBLE: _ClassVar[NoFillReason]
     NO_FILL_REASON_TRIP_CAP: _ClassVar[NoFillReason]
     NO_FILL_REASON_NO_SLOTS: _ClassVar[NoFillReason]
+    NO_FILL_REASON_OUT_OF_SCHEDULE: _ClassVar[NoFillReason]
+    NO_FILL_REASON_BUDGET_EXHAUSTED: _ClassVar[NoFillReason]
+    NO_FILL_REASON_AD_INTERVAL: _ClassVar[NoFillReason]
+    NO_FILL_REASON_IN_BASKET: _ClassVar[NoFillReason]
+    NO_FILL_REASON_BELOW_RESERVE: _ClassVar[NoFillReason]
+    NO_FILL_REASON_PAUSED: _ClassVar[NoFillReason]
 NO_FILL_REASON_UNSPECIFIED: NoFillReason
 NO_FILL_REASON_NO_INDEX: NoFillReason
 NO_FILL_REASON_NO_CANDIDATES: NoFillReason
@@ -24,6 +30,12 @@ NO_FILL_REASON_FREQUENCY_CAPPED: NoFillReason
 NO_FILL_REASON_NOT_ELIGIBLE: NoFillReason
 NO_FILL_REASON_TRIP_CAP: NoFillReason
 NO_FILL_REASON_NO_SLOTS: NoFillReason
+NO_FILL_REASON_OUT_OF_SCHEDULE: NoFillReason
+NO_FILL_REASON_BUDGET_EXHAUSTED: NoFillReason
+NO_FILL_REASON_AD_INTERVAL: NoFillReason
+NO_FILL_REASON_IN_BASKET: NoFillReason
+NO_FILL_REASON_BELOW_RESERVE: NoFillReason
+NO_FILL_REASON_PAUSED: NoFillReason
 
 class GetAdsRequest(_message.Message):
     __slots__ = ("store_id", "cart_id", "session_id", "request_id", "trigger", "scanned_product_id", "zone_id", "basket", "slots", "max_ads")
@@ -90,9 +102,11 @@ class ReportEventsRequest(_message.Message):
     def __init__(self, store_id: _Optional[str] = ..., cart_id: _Optional[str] = ..., events: _Optional[_Iterable[_Union[_common_pb2.CartEvent, _Mapping]]] = ...) -> None: ...
 
 class ReportEventsResponse(_message.Message):
-    __slots__ = ("accepted_count", "duplicate_count")
+    __slots__ = ("accepted_count", "duplicate_count", "conversion_count")
     ACCEPTED_COUNT_FIELD_NUMBER: _ClassVar[int]
     DUPLICATE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    CONVERSION_COUNT_FIELD_NUMBER: _ClassVar[int]
     accepted_count: int
     duplicate_count: int
-    def __init__(self, accepted_count: _Optional[int] = ..., duplicate_count: _Optional[int] = ...) -> None: ...
+    conversion_count: int
+    def __init__(self, accepted_count: _Optional[int] = ..., duplicate_count: _Optional[int] = ..., conversion_count: _Optional[int] = ...) -> None: ...

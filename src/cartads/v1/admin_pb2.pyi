@@ -1,5 +1,6 @@
 import datetime
 
+from cartads.v1 import asset_pb2 as _asset_pb2
 from cartads.v1 import common_pb2 as _common_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
@@ -32,7 +33,7 @@ class Advertiser(_message.Message):
     def __init__(self, advertiser_id: _Optional[str] = ..., display_name: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Campaign(_message.Message):
-    __slots__ = ("campaign_id", "advertiser_id", "display_name", "start_time", "end_time", "budget_micros", "state", "create_time")
+    __slots__ = ("campaign_id", "advertiser_id", "display_name", "start_time", "end_time", "budget_micros", "state", "create_time", "frequency_cap_per_session")
     CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
     ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -41,6 +42,7 @@ class Campaign(_message.Message):
     BUDGET_MICROS_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    FREQUENCY_CAP_PER_SESSION_FIELD_NUMBER: _ClassVar[int]
     campaign_id: str
     advertiser_id: str
     display_name: str
@@ -49,10 +51,11 @@ class Campaign(_message.Message):
     budget_micros: int
     state: ServingState
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, campaign_id: _Optional[str] = ..., advertiser_id: _Optional[str] = ..., display_name: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., budget_micros: _Optional[int] = ..., state: _Optional[_Union[ServingState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    frequency_cap_per_session: int
+    def __init__(self, campaign_id: _Optional[str] = ..., advertiser_id: _Optional[str] = ..., display_name: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., budget_micros: _Optional[int] = ..., state: _Optional[_Union[ServingState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., frequency_cap_per_session: _Optional[int] = ...) -> None: ...
 
 class Targeting(_message.Message):
-    __slots__ = ("product_ids", "brands", "aisle_ids", "department_ids", "zone_ids", "triggers", "store_ids")
+    __slots__ = ("product_ids", "brands", "aisle_ids", "department_ids", "zone_ids", "triggers", "store_ids", "daypart_hours", "daypart_weekdays")
     PRODUCT_IDS_FIELD_NUMBER: _ClassVar[int]
     BRANDS_FIELD_NUMBER: _ClassVar[int]
     AISLE_IDS_FIELD_NUMBER: _ClassVar[int]
@@ -60,6 +63,8 @@ class Targeting(_message.Message):
     ZONE_IDS_FIELD_NUMBER: _ClassVar[int]
     TRIGGERS_FIELD_NUMBER: _ClassVar[int]
     STORE_IDS_FIELD_NUMBER: _ClassVar[int]
+    DAYPART_HOURS_FIELD_NUMBER: _ClassVar[int]
+    DAYPART_WEEKDAYS_FIELD_NUMBER: _ClassVar[int]
     product_ids: _containers.RepeatedScalarFieldContainer[str]
     brands: _containers.RepeatedScalarFieldContainer[str]
     aisle_ids: _containers.RepeatedScalarFieldContainer[str]
@@ -67,10 +72,12 @@ class Targeting(_message.Message):
     zone_ids: _containers.RepeatedScalarFieldContainer[str]
     triggers: _containers.RepeatedScalarFieldContainer[_common_pb2.Trigger]
     store_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, product_ids: _Optional[_Iterable[str]] = ..., brands: _Optional[_Iterable[str]] = ..., aisle_ids: _Optional[_Iterable[str]] = ..., department_ids: _Optional[_Iterable[str]] = ..., zone_ids: _Optional[_Iterable[str]] = ..., triggers: _Optional[_Iterable[_Union[_common_pb2.Trigger, str]]] = ..., store_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    daypart_hours: _containers.RepeatedScalarFieldContainer[int]
+    daypart_weekdays: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, product_ids: _Optional[_Iterable[str]] = ..., brands: _Optional[_Iterable[str]] = ..., aisle_ids: _Optional[_Iterable[str]] = ..., department_ids: _Optional[_Iterable[str]] = ..., zone_ids: _Optional[_Iterable[str]] = ..., triggers: _Optional[_Iterable[_Union[_common_pb2.Trigger, str]]] = ..., store_ids: _Optional[_Iterable[str]] = ..., daypart_hours: _Optional[_Iterable[int]] = ..., daypart_weekdays: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class LineItem(_message.Message):
-    __slots__ = ("line_item_id", "campaign_id", "display_name", "pricing_model", "bid_micros", "targeting", "creative_ids", "frequency_cap_per_session", "state", "create_time")
+    __slots__ = ("line_item_id", "campaign_id", "display_name", "pricing_model", "bid_micros", "targeting", "creative_ids", "frequency_cap_per_session", "state", "create_time", "priority_tier", "creative_frequency_cap_per_session", "exclusion_label")
     LINE_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
     CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -81,6 +88,9 @@ class LineItem(_message.Message):
     FREQUENCY_CAP_PER_SESSION_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_TIER_FIELD_NUMBER: _ClassVar[int]
+    CREATIVE_FREQUENCY_CAP_PER_SESSION_FIELD_NUMBER: _ClassVar[int]
+    EXCLUSION_LABEL_FIELD_NUMBER: _ClassVar[int]
     line_item_id: str
     campaign_id: str
     display_name: str
@@ -91,10 +101,13 @@ class LineItem(_message.Message):
     frequency_cap_per_session: int
     state: ServingState
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, line_item_id: _Optional[str] = ..., campaign_id: _Optional[str] = ..., display_name: _Optional[str] = ..., pricing_model: _Optional[_Union[_common_pb2.PricingModel, str]] = ..., bid_micros: _Optional[int] = ..., targeting: _Optional[_Union[Targeting, _Mapping]] = ..., creative_ids: _Optional[_Iterable[str]] = ..., frequency_cap_per_session: _Optional[int] = ..., state: _Optional[_Union[ServingState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    priority_tier: _common_pb2.PriorityTier
+    creative_frequency_cap_per_session: int
+    exclusion_label: str
+    def __init__(self, line_item_id: _Optional[str] = ..., campaign_id: _Optional[str] = ..., display_name: _Optional[str] = ..., pricing_model: _Optional[_Union[_common_pb2.PricingModel, str]] = ..., bid_micros: _Optional[int] = ..., targeting: _Optional[_Union[Targeting, _Mapping]] = ..., creative_ids: _Optional[_Iterable[str]] = ..., frequency_cap_per_session: _Optional[int] = ..., state: _Optional[_Union[ServingState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., priority_tier: _Optional[_Union[_common_pb2.PriorityTier, str]] = ..., creative_frequency_cap_per_session: _Optional[int] = ..., exclusion_label: _Optional[str] = ...) -> None: ...
 
 class CreativeSpec(_message.Message):
-    __slots__ = ("creative_id", "advertiser_id", "display_name", "format", "headline", "body", "image_url", "promoted_product_id", "call_to_action", "offer_text", "coupon_code", "create_time")
+    __slots__ = ("creative_id", "advertiser_id", "display_name", "format", "headline", "body", "image_url", "promoted_product_id", "call_to_action", "offer_text", "coupon_code", "create_time", "image_asset_sha256", "recipe_product_ids")
     CREATIVE_ID_FIELD_NUMBER: _ClassVar[int]
     ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -107,6 +120,8 @@ class CreativeSpec(_message.Message):
     OFFER_TEXT_FIELD_NUMBER: _ClassVar[int]
     COUPON_CODE_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_ASSET_SHA256_FIELD_NUMBER: _ClassVar[int]
+    RECIPE_PRODUCT_IDS_FIELD_NUMBER: _ClassVar[int]
     creative_id: str
     advertiser_id: str
     display_name: str
@@ -119,7 +134,9 @@ class CreativeSpec(_message.Message):
     offer_text: str
     coupon_code: str
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, creative_id: _Optional[str] = ..., advertiser_id: _Optional[str] = ..., display_name: _Optional[str] = ..., format: _Optional[_Union[_common_pb2.CreativeFormat, str]] = ..., headline: _Optional[str] = ..., body: _Optional[str] = ..., image_url: _Optional[str] = ..., promoted_product_id: _Optional[str] = ..., call_to_action: _Optional[str] = ..., offer_text: _Optional[str] = ..., coupon_code: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    image_asset_sha256: str
+    recipe_product_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, creative_id: _Optional[str] = ..., advertiser_id: _Optional[str] = ..., display_name: _Optional[str] = ..., format: _Optional[_Union[_common_pb2.CreativeFormat, str]] = ..., headline: _Optional[str] = ..., body: _Optional[str] = ..., image_url: _Optional[str] = ..., promoted_product_id: _Optional[str] = ..., call_to_action: _Optional[str] = ..., offer_text: _Optional[str] = ..., coupon_code: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., image_asset_sha256: _Optional[str] = ..., recipe_product_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Store(_message.Message):
     __slots__ = ("store_id", "display_name", "time_zone", "create_time")
@@ -570,7 +587,7 @@ class GetSpendReportRequest(_message.Message):
     def __init__(self, store_id: _Optional[str] = ..., advertiser_id: _Optional[str] = ...) -> None: ...
 
 class CampaignSpend(_message.Message):
-    __slots__ = ("campaign_id", "advertiser_id", "display_name", "impressions", "clicks", "spend_micros", "budget_micros")
+    __slots__ = ("campaign_id", "advertiser_id", "display_name", "impressions", "clicks", "spend_micros", "budget_micros", "conversions")
     CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
     ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -578,6 +595,7 @@ class CampaignSpend(_message.Message):
     CLICKS_FIELD_NUMBER: _ClassVar[int]
     SPEND_MICROS_FIELD_NUMBER: _ClassVar[int]
     BUDGET_MICROS_FIELD_NUMBER: _ClassVar[int]
+    CONVERSIONS_FIELD_NUMBER: _ClassVar[int]
     campaign_id: str
     advertiser_id: str
     display_name: str
@@ -585,7 +603,8 @@ class CampaignSpend(_message.Message):
     clicks: int
     spend_micros: int
     budget_micros: int
-    def __init__(self, campaign_id: _Optional[str] = ..., advertiser_id: _Optional[str] = ..., display_name: _Optional[str] = ..., impressions: _Optional[int] = ..., clicks: _Optional[int] = ..., spend_micros: _Optional[int] = ..., budget_micros: _Optional[int] = ...) -> None: ...
+    conversions: int
+    def __init__(self, campaign_id: _Optional[str] = ..., advertiser_id: _Optional[str] = ..., display_name: _Optional[str] = ..., impressions: _Optional[int] = ..., clicks: _Optional[int] = ..., spend_micros: _Optional[int] = ..., budget_micros: _Optional[int] = ..., conversions: _Optional[int] = ...) -> None: ...
 
 class GetSpendReportResponse(_message.Message):
     __slots__ = ("campaigns", "total_spend_micros", "billed_event_count")
@@ -596,3 +615,99 @@ class GetSpendReportResponse(_message.Message):
     total_spend_micros: int
     billed_event_count: int
     def __init__(self, campaigns: _Optional[_Iterable[_Union[CampaignSpend, _Mapping]]] = ..., total_spend_micros: _Optional[int] = ..., billed_event_count: _Optional[int] = ...) -> None: ...
+
+class ListDeadLettersRequest(_message.Message):
+    __slots__ = ("store_id", "page_size", "page_token")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, store_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class DeadLetter(_message.Message):
+    __slots__ = ("store_id", "edge_id", "seq", "event_id", "reason", "event_type", "create_time")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    EDGE_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    edge_id: str
+    seq: int
+    event_id: str
+    reason: str
+    event_type: _common_pb2.EventType
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, store_id: _Optional[str] = ..., edge_id: _Optional[str] = ..., seq: _Optional[int] = ..., event_id: _Optional[str] = ..., reason: _Optional[str] = ..., event_type: _Optional[_Union[_common_pb2.EventType, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListDeadLettersResponse(_message.Message):
+    __slots__ = ("dead_letters", "next_page_token")
+    DEAD_LETTERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    dead_letters: _containers.RepeatedCompositeFieldContainer[DeadLetter]
+    next_page_token: str
+    def __init__(self, dead_letters: _Optional[_Iterable[_Union[DeadLetter, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ListEdgesRequest(_message.Message):
+    __slots__ = ("store_id", "page_size", "page_token")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, store_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListEdgesResponse(_message.Message):
+    __slots__ = ("edges", "next_page_token")
+    EDGES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    edges: _containers.RepeatedCompositeFieldContainer[EdgeStatus]
+    next_page_token: str
+    def __init__(self, edges: _Optional[_Iterable[_Union[EdgeStatus, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class EdgeStatus(_message.Message):
+    __slots__ = ("store_id", "edge_id", "applied_version", "current_version", "connected", "last_answer", "last_nonce", "last_ack_time", "last_nack_time", "last_error", "last_nack_version", "last_seen_time")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    EDGE_ID_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CONNECTED_FIELD_NUMBER: _ClassVar[int]
+    LAST_ANSWER_FIELD_NUMBER: _ClassVar[int]
+    LAST_NONCE_FIELD_NUMBER: _ClassVar[int]
+    LAST_ACK_TIME_FIELD_NUMBER: _ClassVar[int]
+    LAST_NACK_TIME_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    LAST_NACK_VERSION_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_TIME_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    edge_id: str
+    applied_version: str
+    current_version: str
+    connected: bool
+    last_answer: str
+    last_nonce: str
+    last_ack_time: _timestamp_pb2.Timestamp
+    last_nack_time: _timestamp_pb2.Timestamp
+    last_error: str
+    last_nack_version: str
+    last_seen_time: _timestamp_pb2.Timestamp
+    def __init__(self, store_id: _Optional[str] = ..., edge_id: _Optional[str] = ..., applied_version: _Optional[str] = ..., current_version: _Optional[str] = ..., connected: _Optional[bool] = ..., last_answer: _Optional[str] = ..., last_nonce: _Optional[str] = ..., last_ack_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_nack_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., last_nack_version: _Optional[str] = ..., last_seen_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class UploadAssetRequest(_message.Message):
+    __slots__ = ("filename", "chunk")
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    filename: str
+    chunk: bytes
+    def __init__(self, filename: _Optional[str] = ..., chunk: _Optional[bytes] = ...) -> None: ...
+
+class UploadAssetResponse(_message.Message):
+    __slots__ = ("asset",)
+    ASSET_FIELD_NUMBER: _ClassVar[int]
+    asset: _asset_pb2.AssetInfo
+    def __init__(self, asset: _Optional[_Union[_asset_pb2.AssetInfo, _Mapping]] = ...) -> None: ...

@@ -180,6 +180,21 @@ class AdminServiceStub:
                 request_serializer=cartads_dot_v1_dot_admin__pb2.GetSpendReportRequest.SerializeToString,
                 response_deserializer=cartads_dot_v1_dot_admin__pb2.GetSpendReportResponse.FromString,
                 _registered_method=True)
+        self.ListEdges = channel.unary_unary(
+                '/cartads.v1.AdminService/ListEdges',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.ListEdgesRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.ListEdgesResponse.FromString,
+                _registered_method=True)
+        self.ListDeadLetters = channel.unary_unary(
+                '/cartads.v1.AdminService/ListDeadLetters',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.ListDeadLettersRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.ListDeadLettersResponse.FromString,
+                _registered_method=True)
+        self.UploadAsset = channel.stream_unary(
+                '/cartads.v1.AdminService/UploadAsset',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.UploadAssetRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.UploadAssetResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -368,6 +383,28 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListEdges(self, request, context):
+        """Each edge's index sync status: the version it serves, its last ACK or NACK, when it was last seen.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDeadLetters(self, request, context):
+        """Events an edge uploaded that were refused for billing (bad or foreign token, ...), with why.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UploadAsset(self, request_iterator, context):
+        """Stores an image (PNG, JPEG or SVG) by its content hash: the first message names the file, the
+        rest carry its bytes in order. SVGs are sanitised first, so their hash is of the safe bytes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -515,6 +552,21 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.GetSpendReport,
                     request_deserializer=cartads_dot_v1_dot_admin__pb2.GetSpendReportRequest.FromString,
                     response_serializer=cartads_dot_v1_dot_admin__pb2.GetSpendReportResponse.SerializeToString,
+            ),
+            'ListEdges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEdges,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.ListEdgesRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.ListEdgesResponse.SerializeToString,
+            ),
+            'ListDeadLetters': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDeadLetters,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.ListDeadLettersRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.ListDeadLettersResponse.SerializeToString,
+            ),
+            'UploadAsset': grpc.stream_unary_rpc_method_handler(
+                    servicer.UploadAsset,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.UploadAssetRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.UploadAssetResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1301,6 +1353,87 @@ class AdminService:
             '/cartads.v1.AdminService/GetSpendReport',
             cartads_dot_v1_dot_admin__pb2.GetSpendReportRequest.SerializeToString,
             cartads_dot_v1_dot_admin__pb2.GetSpendReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEdges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/ListEdges',
+            cartads_dot_v1_dot_admin__pb2.ListEdgesRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.ListEdgesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDeadLetters(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/ListDeadLetters',
+            cartads_dot_v1_dot_admin__pb2.ListDeadLettersRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.ListDeadLettersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadAsset(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/cartads.v1.AdminService/UploadAsset',
+            cartads_dot_v1_dot_admin__pb2.UploadAssetRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.UploadAssetResponse.FromString,
             options,
             channel_credentials,
             insecure,

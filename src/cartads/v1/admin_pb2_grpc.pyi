@@ -71,6 +71,14 @@ class AdminServiceStub:
     ListAisles: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListAislesRequest, _admin_pb2.ListAislesResponse]
     GetSpendReport: _grpc.UnaryUnaryMultiCallable[_admin_pb2.GetSpendReportRequest, _admin_pb2.GetSpendReportResponse]
     """Spend, impressions and clicks per campaign, from billed events."""
+    ListEdges: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListEdgesRequest, _admin_pb2.ListEdgesResponse]
+    """Each edge's index sync status: the version it serves, its last ACK or NACK, when it was last seen."""
+    ListDeadLetters: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListDeadLettersRequest, _admin_pb2.ListDeadLettersResponse]
+    """Events an edge uploaded that were refused for billing (bad or foreign token, ...), with why."""
+    UploadAsset: _grpc.StreamUnaryMultiCallable[_admin_pb2.UploadAssetRequest, _admin_pb2.UploadAssetResponse]
+    """Stores an image (PNG, JPEG or SVG) by its content hash: the first message names the file, the
+    rest carry its bytes in order. SVGs are sanitised first, so their hash is of the safe bytes.
+    """
 
 @_typing.type_check_only
 class AdminServiceAsyncStub(AdminServiceStub):
@@ -115,6 +123,14 @@ class AdminServiceAsyncStub(AdminServiceStub):
     ListAisles: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListAislesRequest, _admin_pb2.ListAislesResponse]  # type: ignore[assignment]
     GetSpendReport: _aio.UnaryUnaryMultiCallable[_admin_pb2.GetSpendReportRequest, _admin_pb2.GetSpendReportResponse]  # type: ignore[assignment]
     """Spend, impressions and clicks per campaign, from billed events."""
+    ListEdges: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListEdgesRequest, _admin_pb2.ListEdgesResponse]  # type: ignore[assignment]
+    """Each edge's index sync status: the version it serves, its last ACK or NACK, when it was last seen."""
+    ListDeadLetters: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListDeadLettersRequest, _admin_pb2.ListDeadLettersResponse]  # type: ignore[assignment]
+    """Events an edge uploaded that were refused for billing (bad or foreign token, ...), with why."""
+    UploadAsset: _aio.StreamUnaryMultiCallable[_admin_pb2.UploadAssetRequest, _admin_pb2.UploadAssetResponse]  # type: ignore[assignment]
+    """Stores an image (PNG, JPEG or SVG) by its content hash: the first message names the file, the
+    rest carry its bytes in order. SVGs are sanitised first, so their hash is of the safe bytes.
+    """
 
 class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
     """Served by the cloud; used by operators and advertisers (cartads-admin)."""
@@ -330,5 +346,31 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_admin_pb2.GetSpendReportResponse, _abc.Awaitable[_admin_pb2.GetSpendReportResponse]]:
         """Spend, impressions and clicks per campaign, from billed events."""
+
+    @_abc_1.abstractmethod
+    def ListEdges(
+        self,
+        request: _admin_pb2.ListEdgesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.ListEdgesResponse, _abc.Awaitable[_admin_pb2.ListEdgesResponse]]:
+        """Each edge's index sync status: the version it serves, its last ACK or NACK, when it was last seen."""
+
+    @_abc_1.abstractmethod
+    def ListDeadLetters(
+        self,
+        request: _admin_pb2.ListDeadLettersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.ListDeadLettersResponse, _abc.Awaitable[_admin_pb2.ListDeadLettersResponse]]:
+        """Events an edge uploaded that were refused for billing (bad or foreign token, ...), with why."""
+
+    @_abc_1.abstractmethod
+    def UploadAsset(
+        self,
+        request_iterator: _MaybeAsyncIterator[_admin_pb2.UploadAssetRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.UploadAssetResponse, _abc.Awaitable[_admin_pb2.UploadAssetResponse]]:
+        """Stores an image (PNG, JPEG or SVG) by its content hash: the first message names the file, the
+        rest carry its bytes in order. SVGs are sanitised first, so their hash is of the safe bytes.
+        """
 
 def add_AdminServiceServicer_to_server(servicer: AdminServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,10 +1,11 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -33,6 +34,13 @@ class PricingModel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PRICING_MODEL_CPC: _ClassVar[PricingModel]
     PRICING_MODEL_CPA: _ClassVar[PricingModel]
 
+class PriorityTier(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PRIORITY_TIER_UNSPECIFIED: _ClassVar[PriorityTier]
+    PRIORITY_TIER_SPONSORSHIP: _ClassVar[PriorityTier]
+    PRIORITY_TIER_AUCTION: _ClassVar[PriorityTier]
+    PRIORITY_TIER_HOUSE: _ClassVar[PriorityTier]
+
 class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     EVENT_TYPE_UNSPECIFIED: _ClassVar[EventType]
@@ -43,6 +51,12 @@ class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_TYPE_BASKET_REMOVE: _ClassVar[EventType]
     EVENT_TYPE_CHECKOUT: _ClassVar[EventType]
     EVENT_TYPE_CONVERSION: _ClassVar[EventType]
+
+class AttributionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ATTRIBUTION_KIND_UNSPECIFIED: _ClassVar[AttributionKind]
+    ATTRIBUTION_KIND_VIEW_THROUGH: _ClassVar[AttributionKind]
+    ATTRIBUTION_KIND_CLICK_THROUGH: _ClassVar[AttributionKind]
 TRIGGER_UNSPECIFIED: Trigger
 TRIGGER_SESSION_START: Trigger
 TRIGGER_SCAN: Trigger
@@ -58,6 +72,10 @@ PRICING_MODEL_UNSPECIFIED: PricingModel
 PRICING_MODEL_CPM: PricingModel
 PRICING_MODEL_CPC: PricingModel
 PRICING_MODEL_CPA: PricingModel
+PRIORITY_TIER_UNSPECIFIED: PriorityTier
+PRIORITY_TIER_SPONSORSHIP: PriorityTier
+PRIORITY_TIER_AUCTION: PriorityTier
+PRIORITY_TIER_HOUSE: PriorityTier
 EVENT_TYPE_UNSPECIFIED: EventType
 EVENT_TYPE_IMPRESSION: EventType
 EVENT_TYPE_CLICK: EventType
@@ -66,6 +84,9 @@ EVENT_TYPE_BASKET_ADD: EventType
 EVENT_TYPE_BASKET_REMOVE: EventType
 EVENT_TYPE_CHECKOUT: EventType
 EVENT_TYPE_CONVERSION: EventType
+ATTRIBUTION_KIND_UNSPECIFIED: AttributionKind
+ATTRIBUTION_KIND_VIEW_THROUGH: AttributionKind
+ATTRIBUTION_KIND_CLICK_THROUGH: AttributionKind
 
 class BasketLine(_message.Message):
     __slots__ = ("product_id", "quantity")
@@ -84,7 +105,7 @@ class Slot(_message.Message):
     def __init__(self, slot_id: _Optional[str] = ..., format: _Optional[_Union[CreativeFormat, str]] = ...) -> None: ...
 
 class Creative(_message.Message):
-    __slots__ = ("creative_id", "format", "headline", "body", "image_url", "promoted_product_id", "call_to_action", "location_hint", "price_micros", "offer_text", "coupon_code")
+    __slots__ = ("creative_id", "format", "headline", "body", "image_url", "promoted_product_id", "call_to_action", "location_hint", "price_micros", "offer_text", "coupon_code", "image_asset_sha256", "recipe_items")
     CREATIVE_ID_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     HEADLINE_FIELD_NUMBER: _ClassVar[int]
@@ -96,6 +117,8 @@ class Creative(_message.Message):
     PRICE_MICROS_FIELD_NUMBER: _ClassVar[int]
     OFFER_TEXT_FIELD_NUMBER: _ClassVar[int]
     COUPON_CODE_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_ASSET_SHA256_FIELD_NUMBER: _ClassVar[int]
+    RECIPE_ITEMS_FIELD_NUMBER: _ClassVar[int]
     creative_id: str
     format: CreativeFormat
     headline: str
@@ -107,10 +130,26 @@ class Creative(_message.Message):
     price_micros: int
     offer_text: str
     coupon_code: str
-    def __init__(self, creative_id: _Optional[str] = ..., format: _Optional[_Union[CreativeFormat, str]] = ..., headline: _Optional[str] = ..., body: _Optional[str] = ..., image_url: _Optional[str] = ..., promoted_product_id: _Optional[str] = ..., call_to_action: _Optional[str] = ..., location_hint: _Optional[str] = ..., price_micros: _Optional[int] = ..., offer_text: _Optional[str] = ..., coupon_code: _Optional[str] = ...) -> None: ...
+    image_asset_sha256: str
+    recipe_items: _containers.RepeatedCompositeFieldContainer[RecipeItem]
+    def __init__(self, creative_id: _Optional[str] = ..., format: _Optional[_Union[CreativeFormat, str]] = ..., headline: _Optional[str] = ..., body: _Optional[str] = ..., image_url: _Optional[str] = ..., promoted_product_id: _Optional[str] = ..., call_to_action: _Optional[str] = ..., location_hint: _Optional[str] = ..., price_micros: _Optional[int] = ..., offer_text: _Optional[str] = ..., coupon_code: _Optional[str] = ..., image_asset_sha256: _Optional[str] = ..., recipe_items: _Optional[_Iterable[_Union[RecipeItem, _Mapping]]] = ...) -> None: ...
+
+class RecipeItem(_message.Message):
+    __slots__ = ("product_id", "name", "aisle_id", "location_hint", "price_micros")
+    PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    AISLE_ID_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_HINT_FIELD_NUMBER: _ClassVar[int]
+    PRICE_MICROS_FIELD_NUMBER: _ClassVar[int]
+    product_id: str
+    name: str
+    aisle_id: str
+    location_hint: str
+    price_micros: int
+    def __init__(self, product_id: _Optional[str] = ..., name: _Optional[str] = ..., aisle_id: _Optional[str] = ..., location_hint: _Optional[str] = ..., price_micros: _Optional[int] = ...) -> None: ...
 
 class CartEvent(_message.Message):
-    __slots__ = ("event_id", "type", "cart_id", "session_id", "tracking_token", "ad_id", "product_id", "quantity", "visible_duration_ms", "occur_time")
+    __slots__ = ("event_id", "type", "cart_id", "session_id", "tracking_token", "ad_id", "product_id", "quantity", "visible_duration_ms", "occur_time", "attribution", "attributed_event_id")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     CART_ID_FIELD_NUMBER: _ClassVar[int]
@@ -121,6 +160,8 @@ class CartEvent(_message.Message):
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     VISIBLE_DURATION_MS_FIELD_NUMBER: _ClassVar[int]
     OCCUR_TIME_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTION_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     type: EventType
     cart_id: str
@@ -131,4 +172,6 @@ class CartEvent(_message.Message):
     quantity: int
     visible_duration_ms: int
     occur_time: _timestamp_pb2.Timestamp
-    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[_Union[EventType, str]] = ..., cart_id: _Optional[str] = ..., session_id: _Optional[str] = ..., tracking_token: _Optional[str] = ..., ad_id: _Optional[str] = ..., product_id: _Optional[str] = ..., quantity: _Optional[int] = ..., visible_duration_ms: _Optional[int] = ..., occur_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    attribution: AttributionKind
+    attributed_event_id: str
+    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[_Union[EventType, str]] = ..., cart_id: _Optional[str] = ..., session_id: _Optional[str] = ..., tracking_token: _Optional[str] = ..., ad_id: _Optional[str] = ..., product_id: _Optional[str] = ..., quantity: _Optional[int] = ..., visible_duration_ms: _Optional[int] = ..., occur_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attribution: _Optional[_Union[AttributionKind, str]] = ..., attributed_event_id: _Optional[str] = ...) -> None: ...

@@ -31,21 +31,25 @@ class StoreIndex(_message.Message):
     def __init__(self, store_id: _Optional[str] = ..., version: _Optional[str] = ..., compile_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., settings: _Optional[_Union[StoreSettings, _Mapping]] = ..., line_items: _Optional[_Iterable[_Union[IndexLineItem, _Mapping]]] = ..., creatives: _Optional[_Iterable[_Union[_common_pb2.Creative, _Mapping]]] = ..., products: _Optional[_Iterable[_Union[IndexProduct, _Mapping]]] = ..., postings: _Optional[_Iterable[_Union[PostingList, _Mapping]]] = ...) -> None: ...
 
 class StoreSettings(_message.Message):
-    __slots__ = ("time_zone", "signing_key", "token_ttl_s", "reserve_cpm_micros", "display_name")
+    __slots__ = ("time_zone", "signing_key", "token_ttl_s", "reserve_cpm_micros", "display_name", "max_ads_per_trip", "min_ad_interval_ms")
     TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     SIGNING_KEY_FIELD_NUMBER: _ClassVar[int]
     TOKEN_TTL_S_FIELD_NUMBER: _ClassVar[int]
     RESERVE_CPM_MICROS_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    MAX_ADS_PER_TRIP_FIELD_NUMBER: _ClassVar[int]
+    MIN_AD_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
     time_zone: str
     signing_key: bytes
     token_ttl_s: int
     reserve_cpm_micros: int
     display_name: str
-    def __init__(self, time_zone: _Optional[str] = ..., signing_key: _Optional[bytes] = ..., token_ttl_s: _Optional[int] = ..., reserve_cpm_micros: _Optional[int] = ..., display_name: _Optional[str] = ...) -> None: ...
+    max_ads_per_trip: int
+    min_ad_interval_ms: int
+    def __init__(self, time_zone: _Optional[str] = ..., signing_key: _Optional[bytes] = ..., token_ttl_s: _Optional[int] = ..., reserve_cpm_micros: _Optional[int] = ..., display_name: _Optional[str] = ..., max_ads_per_trip: _Optional[int] = ..., min_ad_interval_ms: _Optional[int] = ...) -> None: ...
 
 class IndexLineItem(_message.Message):
-    __slots__ = ("line_item_id", "campaign_id", "advertiser_id", "pricing_model", "bid_micros", "creative_ids", "start_time", "end_time", "frequency_cap_per_session", "budget_allowance_micros", "predicted_ctr", "predicted_cvr", "promoted_product_ids", "triggers")
+    __slots__ = ("line_item_id", "campaign_id", "advertiser_id", "pricing_model", "bid_micros", "creative_ids", "start_time", "end_time", "frequency_cap_per_session", "budget_allowance_micros", "predicted_ctr", "predicted_cvr", "promoted_product_ids", "triggers", "budget_lease_id", "budget_lease_expire_time", "priority_tier", "creative_frequency_cap_per_session", "campaign_frequency_cap_per_session", "exclusion_label", "daypart_hours", "daypart_weekdays", "pacing_factor", "paused", "campaign_paused")
     LINE_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
     CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
     ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -60,6 +64,17 @@ class IndexLineItem(_message.Message):
     PREDICTED_CVR_FIELD_NUMBER: _ClassVar[int]
     PROMOTED_PRODUCT_IDS_FIELD_NUMBER: _ClassVar[int]
     TRIGGERS_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_LEASE_ID_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_LEASE_EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_TIER_FIELD_NUMBER: _ClassVar[int]
+    CREATIVE_FREQUENCY_CAP_PER_SESSION_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_FREQUENCY_CAP_PER_SESSION_FIELD_NUMBER: _ClassVar[int]
+    EXCLUSION_LABEL_FIELD_NUMBER: _ClassVar[int]
+    DAYPART_HOURS_FIELD_NUMBER: _ClassVar[int]
+    DAYPART_WEEKDAYS_FIELD_NUMBER: _ClassVar[int]
+    PACING_FACTOR_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_PAUSED_FIELD_NUMBER: _ClassVar[int]
     line_item_id: str
     campaign_id: str
     advertiser_id: str
@@ -74,7 +89,18 @@ class IndexLineItem(_message.Message):
     predicted_cvr: float
     promoted_product_ids: _containers.RepeatedScalarFieldContainer[str]
     triggers: _containers.RepeatedScalarFieldContainer[_common_pb2.Trigger]
-    def __init__(self, line_item_id: _Optional[str] = ..., campaign_id: _Optional[str] = ..., advertiser_id: _Optional[str] = ..., pricing_model: _Optional[_Union[_common_pb2.PricingModel, str]] = ..., bid_micros: _Optional[int] = ..., creative_ids: _Optional[_Iterable[str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., frequency_cap_per_session: _Optional[int] = ..., budget_allowance_micros: _Optional[int] = ..., predicted_ctr: _Optional[float] = ..., predicted_cvr: _Optional[float] = ..., promoted_product_ids: _Optional[_Iterable[str]] = ..., triggers: _Optional[_Iterable[_Union[_common_pb2.Trigger, str]]] = ...) -> None: ...
+    budget_lease_id: str
+    budget_lease_expire_time: _timestamp_pb2.Timestamp
+    priority_tier: _common_pb2.PriorityTier
+    creative_frequency_cap_per_session: int
+    campaign_frequency_cap_per_session: int
+    exclusion_label: str
+    daypart_hours: _containers.RepeatedScalarFieldContainer[int]
+    daypart_weekdays: _containers.RepeatedScalarFieldContainer[int]
+    pacing_factor: float
+    paused: bool
+    campaign_paused: bool
+    def __init__(self, line_item_id: _Optional[str] = ..., campaign_id: _Optional[str] = ..., advertiser_id: _Optional[str] = ..., pricing_model: _Optional[_Union[_common_pb2.PricingModel, str]] = ..., bid_micros: _Optional[int] = ..., creative_ids: _Optional[_Iterable[str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., frequency_cap_per_session: _Optional[int] = ..., budget_allowance_micros: _Optional[int] = ..., predicted_ctr: _Optional[float] = ..., predicted_cvr: _Optional[float] = ..., promoted_product_ids: _Optional[_Iterable[str]] = ..., triggers: _Optional[_Iterable[_Union[_common_pb2.Trigger, str]]] = ..., budget_lease_id: _Optional[str] = ..., budget_lease_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., priority_tier: _Optional[_Union[_common_pb2.PriorityTier, str]] = ..., creative_frequency_cap_per_session: _Optional[int] = ..., campaign_frequency_cap_per_session: _Optional[int] = ..., exclusion_label: _Optional[str] = ..., daypart_hours: _Optional[_Iterable[int]] = ..., daypart_weekdays: _Optional[_Iterable[int]] = ..., pacing_factor: _Optional[float] = ..., paused: _Optional[bool] = ..., campaign_paused: _Optional[bool] = ...) -> None: ...
 
 class IndexProduct(_message.Message):
     __slots__ = ("product_id", "name", "aisle_id", "department_id", "brand", "price_micros", "zone_id", "aisle_name")

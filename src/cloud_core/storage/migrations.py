@@ -168,6 +168,73 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         );
         """,
     ),
+    (
+        2,
+        # Edge sync status (issue 4): whether the stream is open, what the cloud last sent, what a NACK refused.
+        """
+        ALTER TABLE edges ADD COLUMN connected INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE edges ADD COLUMN current_version TEXT NOT NULL DEFAULT '';
+        ALTER TABLE edges ADD COLUMN last_answer TEXT NOT NULL DEFAULT '';
+        ALTER TABLE edges ADD COLUMN last_nack_version TEXT NOT NULL DEFAULT ''
+        """,
+    ),
+    (
+        3,
+        # Billing (issue 5): conversions in the spend rollup, hourly rollups for reports, event
+        # counts per store and hour (each store's share of traffic sizes its budget leases).
+        """
+        ALTER TABLE spend ADD COLUMN conversions INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE hourly_rollups (
+            campaign_id TEXT NOT NULL,
+            line_item_id TEXT NOT NULL,
+            store_id TEXT NOT NULL,
+            hour_start_us INTEGER NOT NULL,
+            impressions INTEGER NOT NULL DEFAULT 0,
+            clicks INTEGER NOT NULL DEFAULT 0,
+            conversions INTEGER NOT NULL DEFAULT 0,
+            spend_micros INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (campaign_id, line_item_id, store_id, hour_start_us)
+        );
+        CREATE INDEX hourly_rollups_by_hour ON hourly_rollups(hour_start_us);
+        CREATE TABLE store_traffic_hourly (
+            store_id TEXT NOT NULL,
+            hour_start_us INTEGER NOT NULL,
+            events INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (store_id, hour_start_us)
+        );
+        CREATE INDEX dead_letters_by_store ON dead_letters(store_id, dead_letter_id)
+        """,
+    ),
+    (
+        4,
+        # Serving rules (issue 3): priority tiers, creative and campaign frequency caps, competitive
+        # exclusion labels. Dayparting lives in targeting_json with the rest of the targeting.
+        """
+        ALTER TABLE line_items ADD COLUMN priority_tier INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE line_items ADD COLUMN creative_frequency_cap_per_session INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE line_items ADD COLUMN exclusion_label TEXT NOT NULL DEFAULT '';
+        ALTER TABLE campaigns ADD COLUMN frequency_cap_per_session INTEGER NOT NULL DEFAULT 0
+        """,
+    ),
+    (
+        5,
+        # Creatives and assets (issue 9): uploaded images stored by content hash, a creative's image
+        # and a recipe's products (a JSON list of product ids).
+        """
+        CREATE TABLE assets (
+            sha256 TEXT PRIMARY KEY,
+            content_type TEXT NOT NULL,
+            width INTEGER NOT NULL,
+            height INTEGER NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            sanitized INTEGER NOT NULL DEFAULT 0,
+            data BLOB NOT NULL,
+            create_time_us INTEGER NOT NULL
+        );
+        ALTER TABLE creatives ADD COLUMN image_asset_sha256 TEXT NOT NULL DEFAULT '';
+        ALTER TABLE creatives ADD COLUMN recipe_product_ids_json TEXT NOT NULL DEFAULT '[]'
+        """,
+    ),
 )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from cartads.v1 import admin_pb2
+from cartads.v1 import admin_pb2, asset_pb2
 from cloud_core.pagination import PageRequest
 from cloud_core.validation import CatalogIds
 
@@ -49,6 +49,8 @@ class EventOutcome:
     charge_micros: int = 0
     # Non-empty when the event goes to the dead-letter table instead.
     reject_reason: str = ""
+    # For conversions: the product added to the basket (one charge per decision and product).
+    product_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,19 +65,6 @@ class IngestResult:
 
 
 @dataclass(frozen=True)
-class EdgeStatus:
-    """What the cloud last heard from one edge on its index stream."""
-
-    store_id: str
-    edge_id: str
-    applied_version: str
-    last_nonce: str = ""
-    last_error: str = ""
-    acked: bool | None = None  # True for an ACK, False for a NACK, None for the subscription
-    seen_time_us: int = 0
-
-
-@dataclass(frozen=True)
 class DeadLetter:
     """An event refused for billing, with why."""
 
@@ -84,6 +73,10 @@ class DeadLetter:
     seq: int
     event_id: str
     reason: str
+    # Position in the table (for paging), the event's kind and when it was refused.
+    dead_letter_id: int = 0
+    event_type: int = 0
+    create_time_us: int = 0
 
 
 class AdvertiserStore(Protocol):
@@ -141,15 +134,34 @@ class CatalogStore(Protocol):
 class LedgerStore(Protocol):
     async def record_events(self, store_id: str, edge_id: str, outcomes: Sequence[EventOutcome]) -> IngestResult: ...
     async def spend_report(self, store_id: str, advertiser_id: str) -> list[admin_pb2.CampaignSpend]: ...
-    async def dead_letters(self, store_id: str) -> list[DeadLetter]: ...
+    async def dead_letters(self, store_id: str, after_id: int = 0, limit: int = 0) -> list[DeadLetter]: ...
+    async def store_traffic(self, since_us: int) -> dict[str, int]: ...
 
 
 class EdgeStatusStore(Protocol):
-    async def record_edge_status(self, status: EdgeStatus) -> None: ...
-    async def edge_statuses(self, store_id: str) -> list[EdgeStatus]: ...
+    """What each edge's index stream last reported; listed by AdminService.ListEdges."""
+
+    async def edge_connected(self, store_id: str, edge_id: str, version: str, now_us: int) -> None: ...
+    async def edge_disconnected(self, store_id: str, edge_id: str, now_us: int) -> None: ...
+    async def disconnect_all_edges(self) -> None: ...
+    async def edge_update_sent(self, store_id: str, edge_id: str, version: str, nonce: str, now_us: int) -> None: ...
+    async def edge_answered(
+        self, store_id: str, edge_id: str, *, version: str, nonce: str, error: str, refused_version: str, now_us: int
+    ) -> None: ...
+    async def list_edges(self, store_id: str, page: PageRequest) -> list[admin_pb2.EdgeStatus]: ...
 
 
-class CloudStore(AdvertiserStore, CampaignStore, CatalogStore, LedgerStore, EdgeStatusStore, Protocol):
+class AssetStore(Protocol):
+    """Uploaded images by content hash (cloud_core/storage/sqlite_assets.py)."""
+
+    async def put_asset(self, asset: asset_pb2.Asset, sanitized: bool, create_time_us: int) -> bool: ...
+    async def get_assets(self, sha256s: Sequence[str]) -> list[asset_pb2.Asset]: ...
+    async def asset_infos(self, sha256s: Sequence[str]) -> dict[str, asset_pb2.AssetInfo]: ...
+    async def known_product_ids(self, product_ids: Sequence[str]) -> frozenset[str]: ...
+    async def card_products(self, store_id: str) -> list[tuple[str, int]]: ...
+
+
+class CloudStore(AdvertiserStore, CampaignStore, CatalogStore, LedgerStore, EdgeStatusStore, AssetStore, Protocol):
     """All of the cloud's storage."""
 
     async def close(self) -> None: ...

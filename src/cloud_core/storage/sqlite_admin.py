@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 
@@ -17,15 +18,17 @@ from cloud_core.validation import CatalogIds
 
 _ADVERTISER_COLS = "advertiser_id, display_name, create_time_us"
 _CAMPAIGN_COLS = (
-    "campaign_id, advertiser_id, display_name, start_time_us, end_time_us, budget_micros, state, create_time_us"
+    "campaign_id, advertiser_id, display_name, start_time_us, end_time_us, budget_micros, state, create_time_us, "
+    "frequency_cap_per_session"
 )
 _LINE_ITEM_COLS = (
     "line_item_id, campaign_id, display_name, pricing_model, bid_micros, targeting_json, "
-    "frequency_cap_per_session, state, create_time_us"
+    "frequency_cap_per_session, state, create_time_us, priority_tier, creative_frequency_cap_per_session, "
+    "exclusion_label"
 )
 _CREATIVE_COLS = (
     "creative_id, advertiser_id, display_name, format, headline, body, image_url, promoted_product_id, "
-    "call_to_action, offer_text, coupon_code, create_time_us"
+    "call_to_action, offer_text, coupon_code, create_time_us, image_asset_sha256, recipe_product_ids_json"
 )
 _STORE_COLS = "store_id, display_name, time_zone, create_time_us"
 
@@ -38,8 +41,9 @@ def _advertiser(row: sqlite3.Row | tuple[object, ...]) -> admin_pb2.Advertiser:
 
 
 def _campaign(row: tuple[object, ...]) -> admin_pb2.Campaign:
-    cid, aid, name, start, end, budget, state, created = row
+    cid, aid, name, start, end, budget, state, created, cap = row
     return admin_pb2.Campaign(
+        frequency_cap_per_session=int(str(cap)),
         campaign_id=str(cid),
         advertiser_id=str(aid),
         display_name=str(name),
@@ -52,8 +56,10 @@ def _campaign(row: tuple[object, ...]) -> admin_pb2.Campaign:
 
 
 def _creative(row: tuple[object, ...]) -> admin_pb2.CreativeSpec:
-    cid, aid, name, fmt, headline, body, image, product, cta, offer, code, created = row
+    cid, aid, name, fmt, headline, body, image, product, cta, offer, code, created, image_sha, recipe_json = row
     return admin_pb2.CreativeSpec(
+        image_asset_sha256=str(image_sha),
+        recipe_product_ids=json.loads(str(recipe_json)),
         creative_id=str(cid),
         advertiser_id=str(aid),
         display_name=str(name),
@@ -162,6 +168,7 @@ class SqliteAdminMixin(SqliteBase):
             c.budget_micros,
             int(c.state),
             ts_to_us(c.create_time),
+            c.frequency_cap_per_session,
         )
 
     async def create_campaign(self, campaign: admin_pb2.Campaign) -> None:
@@ -181,8 +188,10 @@ class SqliteAdminMixin(SqliteBase):
         return [_campaign(r) for r in rows]
 
     async def update_campaign(self, campaign: admin_pb2.Campaign) -> None:
-        values = self._campaign_values(campaign)[:-1]
-        cols = "advertiser_id, display_name, start_time_us, end_time_us, budget_micros, state"
+        values = (*self._campaign_values(campaign)[:-2], campaign.frequency_cap_per_session)
+        cols = (
+            "advertiser_id, display_name, start_time_us, end_time_us, budget_micros, state, frequency_cap_per_session"
+        )
         await self._run(self._update_row, "campaigns", "campaign_id", cols, values, "campaign")
 
     async def delete_campaign(self, campaign_id: str) -> None:
@@ -192,7 +201,7 @@ class SqliteAdminMixin(SqliteBase):
     # ---- line items ----
 
     def _line_item(self, conn: sqlite3.Connection, row: tuple[object, ...]) -> admin_pb2.LineItem:
-        lid, cid, name, model, bid, targeting_json, cap, state, created = row
+        lid, cid, name, model, bid, targeting_json, cap, state, created, tier, creative_cap, label = row
         creative_ids = [
             str(r[0])
             for r in conn.execute(
@@ -209,6 +218,9 @@ class SqliteAdminMixin(SqliteBase):
             frequency_cap_per_session=int(str(cap)),
             state=int(str(state)),  # type: ignore[arg-type]
             create_time=us_to_ts(int(str(created))),
+            priority_tier=int(str(tier)),  # type: ignore[arg-type]
+            creative_frequency_cap_per_session=int(str(creative_cap)),
+            exclusion_label=str(label),
         )
         json_format.Parse(str(targeting_json), item.targeting)
         return item
@@ -224,6 +236,9 @@ class SqliteAdminMixin(SqliteBase):
             item.frequency_cap_per_session,
             int(item.state),
             ts_to_us(item.create_time),
+            int(item.priority_tier),
+            item.creative_frequency_cap_per_session,
+            item.exclusion_label,
         )
         with self._tx() as conn:
             exists = self._exists(conn, "line_items", "line_item_id", item.line_item_id)
@@ -232,12 +247,14 @@ class SqliteAdminMixin(SqliteBase):
             if not create and not exists:
                 raise NotFoundError(f"line item {item.line_item_id!r} does not exist", "line_item_id")
             if create:
-                conn.execute("INSERT INTO line_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+                marks = ", ".join("?" * len(values))
+                conn.execute(f"INSERT INTO line_items ({_LINE_ITEM_COLS}) VALUES ({marks})", values)
             else:
                 conn.execute(
                     "UPDATE line_items SET display_name = ?, pricing_model = ?, bid_micros = ?, targeting_json = ?, "
-                    "frequency_cap_per_session = ?, state = ? WHERE line_item_id = ?",
-                    (*values[2:8], item.line_item_id),
+                    "frequency_cap_per_session = ?, state = ?, priority_tier = ?, "
+                    "creative_frequency_cap_per_session = ?, exclusion_label = ? WHERE line_item_id = ?",
+                    (*values[2:8], *values[9:], item.line_item_id),
                 )
                 conn.execute("DELETE FROM line_item_creatives WHERE line_item_id = ?", (item.line_item_id,))
                 conn.execute("DELETE FROM line_item_stores WHERE line_item_id = ?", (item.line_item_id,))
@@ -296,6 +313,8 @@ class SqliteAdminMixin(SqliteBase):
             c.offer_text,
             c.coupon_code,
             ts_to_us(c.create_time),
+            c.image_asset_sha256,
+            json.dumps(list(c.recipe_product_ids)),
         )
 
     async def create_creative(self, creative: admin_pb2.CreativeSpec) -> None:
@@ -314,8 +333,11 @@ class SqliteAdminMixin(SqliteBase):
         return [_creative(r) for r in rows]
 
     async def update_creative(self, creative: admin_pb2.CreativeSpec) -> None:
-        cols = _CREATIVE_COLS.split(", ", 1)[1].rsplit(", ", 1)[0]
-        values = self._creative_values(creative)[:-1]
+        # Every column but the id (first) and create_time_us (kept): the update's SET list.
+        names = _CREATIVE_COLS.split(", ")
+        keep = [i for i, name in enumerate(names) if name != "create_time_us"]
+        cols = ", ".join(names[i] for i in keep[1:])
+        values = tuple(self._creative_values(creative)[i] for i in keep)
         await self._run(self._update_row, "creatives", "creative_id", cols, values, "creative")
 
     async def delete_creative(self, creative_id: str) -> None:

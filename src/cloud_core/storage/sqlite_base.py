@@ -28,7 +28,9 @@ class SqliteBase:
         # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE in _tx), never implicit.
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False, timeout=30.0)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        # FULL: a commit is on disk before UploadEvents acknowledges it and the edge deletes the events;
+        # NORMAL in WAL mode may lose the last commits on power loss.
+        conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=30000")
         apply_migrations(conn, now_us())

@@ -1,0 +1,381 @@
+"""``cartads-bench edge``: GetAds throughput, latency and memory of the real edge against a floor.
+
+One run: compiles a realistic store index (the whole Instacart sample catalog, 5,000 line items of
+200 advertisers), starts the real edge (``cartads-edge``, own processes) on it and a bare grpc.aio
+AdService that returns a fixed response (the floor, own process), and drives both with h2load:
+at saturation, then open-loop at a fixed rate. Requests come from real baskets, one h2load phase
+per request body (h2load sends one body per run), phases of floor and edge interleaved so that
+drift on a noisy machine hits both. Success is verified on the servers (request log lines of the
+edge, the floor's call counter), since h2load counts gRPC failures as successes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import grpc
+
+from cartads.v1 import ad_service_pb2_grpc
+from cartads.v1.ad_service_pb2 import GetAdsRequest, GetAdsResponse
+from cartads_bench.edge_fixture import STORE_ID, build_edge_index, build_requests
+from cartads_bench.h2load import LoadResult, grpc_body, h2load_path, percentile_ms, run_h2load
+from cartads_sample.instacart import load_catalog, load_orders
+from edge_node.config import EdgeConfig
+from edge_node.index_store import IndexStore
+from edge_node.workers import worker_config
+
+DESCRIPTION = "GetAds of the real edge vs a bare grpc.aio server, driven by h2load (needs nghttp2-client)"
+_URL_PATH = "/cartads.v1.AdService/GetAds"
+_START_TIMEOUT_S = 60.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of ``cartads-bench edge``."""
+    parser.add_argument("--quick", action="store_true", help="a short run (about 20 s): 2 bodies, 1 s phases")
+    parser.add_argument("--line-items", type=int, default=5000, help="line items in the index (default 5000)")
+    parser.add_argument("--bodies", type=int, default=8, help="distinct requests from real baskets (default 8)")
+    parser.add_argument("--edge-workers", type=int, default=2, help="edge worker processes (default 2)")
+    parser.add_argument("--saturation-s", type=float, default=16.0, help="seconds of saturation load per server")
+    parser.add_argument("--open-loop-s", type=float, default=16.0, help="seconds of open-loop load per server")
+    parser.add_argument("--rate", type=int, default=500, help="open-loop requests per second (default 500)")
+    parser.add_argument("--clients", type=int, default=16, help="h2load connections at saturation (default 16)")
+    parser.add_argument("--streams", type=int, default=4, help="h2load streams per connection (default 4)")
+    parser.add_argument("--max-ads", type=int, default=2, help="ads asked for per request (default 2)")
+
+
+@dataclass
+class _Totals:
+    duration_s: float = 0.0
+    succeeded: int = 0
+    failed: int = 0
+    latencies_us: list[int] = field(default_factory=list)
+
+    def add(self, result: LoadResult) -> None:
+        self.duration_s += result.duration_s
+        self.succeeded += result.succeeded
+        self.failed += result.failed
+        self.latencies_us.extend(result.latencies_us)
+
+    @property
+    def rps(self) -> float:
+        return self.succeeded / self.duration_s if self.duration_s > 0 else 0.0
+
+    def summary(self) -> dict[str, float]:
+        lat = self.latencies_us
+        return {
+            "rps": round(self.rps, 1),
+            "p50_ms": percentile_ms(lat, 0.5),
+            "p99_ms": percentile_ms(lat, 0.99),
+            "p999_ms": percentile_ms(lat, 0.999),
+            "requests": self.succeeded,
+            "h2load_failed": self.failed,
+        }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _descendants(pid: int) -> list[int]:
+    out = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return out
+    for child in children:
+        out.extend(_descendants(int(child)))
+    return out
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """VmHWM summed over ``pid`` and its descendants, in MiB."""
+    total_kb = 0
+    for p in _descendants(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total_kb += int(line.split()[1])
+        except OSError:
+            continue
+    return round(total_kb / 1024, 1)
+
+
+def _wait_for_lines(proc: subprocess.Popen[str], needle: str, count: int) -> None:
+    assert proc.stdout is not None
+    deadline = time.monotonic() + _START_TIMEOUT_S
+    seen = 0
+    while seen < count:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"process exited before printing {needle!r} (exit {proc.poll()})")
+        if needle in line:
+            seen += 1
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {needle!r}")
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    src = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def _prepare_edge_dirs(root: Path, workers: int, index_bytes: bytes) -> None:
+    from cartads.v1.index_pb2 import StoreIndex
+
+    index = StoreIndex.FromString(index_bytes)
+    base = EdgeConfig(store_id=STORE_ID, edge_id="bench-edge", cloud_address="127.0.0.1:9", data_dir=str(root))
+    configs = [worker_config(base, i, workers) for i in range(workers)] if workers > 1 else [base]
+    for config in configs:
+        store = IndexStore.open(config)
+        try:
+            store.apply(index, index.version)
+        finally:
+            store.close()
+
+
+def _start_edge(root: Path, port: int, workers: int, log_path: Path) -> subprocess.Popen[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "edge_node.cli",
+        "--store",
+        STORE_ID,
+        "--edge-id",
+        "bench-edge",
+        # Nothing listens there: the edge serves its stored index offline, as after a restart.
+        "--cloud",
+        f"127.0.0.1:{_free_port()}",
+        "--data-dir",
+        str(root),
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--log-json",
+        "--workers",
+        str(workers),
+    ]
+    log = log_path.open("w")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, env=_env())
+    log.close()
+    _wait_for_lines(proc, "cartads-edge serving", workers)
+    return proc
+
+
+def _start_floor(port: int, response_file: Path, count_file: Path) -> subprocess.Popen[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "cartads_bench.floor_server",
+        "--port",
+        str(port),
+        "--response",
+        str(response_file),
+        "--count-file",
+        str(count_file),
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=_env())
+    _wait_for_lines(proc, "floor serving", 1)
+    return proc
+
+
+def _sample_response(port: int, request: GetAdsRequest) -> GetAdsResponse:
+    probe = GetAdsRequest()
+    probe.CopyFrom(request)
+    probe.session_id = "bench-probe"
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        response: GetAdsResponse = ad_service_pb2_grpc.AdServiceStub(channel).GetAds(probe, timeout=10)
+    if not response.ads:
+        raise RuntimeError(f"the edge served no ad to the probe request: {response}")
+    return response
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def _edge_log_counts(log_path: Path) -> tuple[int, int]:
+    """(GetAds calls logged OK, GetAds calls logged with another code) from the edge's request log."""
+    ok = other = 0
+    with log_path.open() as log:
+        for line in log:
+            if _URL_PATH not in line:
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if record.get("code") == "OK":
+                ok += 1
+            else:
+                other += 1
+    return ok, other
+
+
+@dataclass(frozen=True)
+class _Plan:
+    saturation_phase_s: float
+    open_loop_phase_s: float
+    warm_up_s: float
+
+
+def _plan(args: argparse.Namespace, bodies: int) -> _Plan:
+    if args.quick:
+        return _Plan(saturation_phase_s=1.0, open_loop_phase_s=1.0, warm_up_s=0.2)
+    return _Plan(args.saturation_s / bodies, args.open_loop_s / bodies, warm_up_s=0.5)
+
+
+def _drive(
+    work: Path, ports: dict[str, int], body_files: Sequence[Path], args: argparse.Namespace, plan: _Plan
+) -> dict[str, dict[str, _Totals]]:
+    totals = {name: {"saturation": _Totals(), "open_loop": _Totals()} for name in ports}
+    clients_open = 5
+    for body in body_files:
+        for name, port in ports.items():  # interleaved: drift hits floor and edge alike
+            result = run_h2load(
+                url=f"http://127.0.0.1:{port}{_URL_PATH}",
+                body_file=body,
+                log_file=work / f"h2load-{name}.log",
+                duration_s=plan.saturation_phase_s,
+                clients=args.clients,
+                streams=args.streams,
+                warm_up_s=plan.warm_up_s,
+            )
+            totals[name]["saturation"].add(result)
+    for body in body_files:
+        for name, port in ports.items():
+            result = run_h2load(
+                url=f"http://127.0.0.1:{port}{_URL_PATH}",
+                body_file=body,
+                log_file=work / f"h2load-{name}.log",
+                duration_s=plan.open_loop_phase_s,
+                clients=clients_open,
+                streams=1,
+                rps_per_client=max(1, args.rate // clients_open),
+                warm_up_s=plan.warm_up_s,
+            )
+            totals[name]["open_loop"].add(result)
+    return totals
+
+
+def _report(results: dict[str, object], args: argparse.Namespace) -> None:
+    if args.json:
+        print(json.dumps(results, sort_keys=True))
+        return
+    floor, edge = results["floor"], results["edge"]
+    assert isinstance(floor, dict)
+    assert isinstance(edge, dict)
+    print(f"cartads-bench edge  ({results['machine']}, {results['date']})")
+    print(
+        f"index: {results['products']} products, {results['line_items']} line items, "
+        f"{results['advertisers']} advertisers; {results['bodies']} request bodies from real baskets; "
+        f"edge workers: {results['edge_workers']}"
+    )
+    header = f"{'server':<7} {'mode':<22} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'requests':>9}"
+    print(header)
+    print("-" * len(header))
+    for name, data in (("floor", floor), ("edge", edge)):
+        for mode, label in (("saturation", "saturation"), ("open_loop", f"open loop {args.rate}/s")):
+            s = data[mode]
+            print(
+                f"{name:<7} {label:<22} {s['rps']:>9.0f} {s['p50_ms']:>8.2f} {s['p99_ms']:>8.2f} "
+                f"{s['p999_ms']:>9.2f} {s['requests']:>9}"
+            )
+    print(f"peak RSS: floor {floor['rss_mb']} MB, edge {edge['rss_mb']} MB (VmHWM summed over its processes)")
+    print(
+        f"errors: {results['errors']}   throughput ratio edge/floor: {results['throughput_ratio']:.3f}   "
+        f"edge p99 at {args.rate}/s: {results['edge_p99_ms_at_500rps']:.2f} ms"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmark and print its table (or one JSON object with --json)."""
+    if h2load_path() is None:
+        print("cartads-bench edge needs h2load: apt-get install nghttp2-client", file=sys.stderr)
+        return 2
+    bodies = 2 if args.quick else args.bodies
+    workers = args.edge_workers
+    catalog = load_catalog()
+    now = datetime.now(UTC)
+    index = build_edge_index(args.line_items, now, catalog)
+    requests = build_requests(load_orders(), catalog, bodies, args.max_ads)
+    plan = _plan(args, bodies)
+    with tempfile.TemporaryDirectory(prefix="cartads-bench-edge-") as tmp:
+        work = Path(tmp)
+        _prepare_edge_dirs(work / "edge", workers, index.SerializeToString())
+        body_files = []
+        for k, request in enumerate(requests):
+            path = work / f"body-{k}.bin"
+            path.write_bytes(grpc_body(request))
+            body_files.append(path)
+        edge_port, floor_port = _free_port(), _free_port()
+        edge_log = work / "edge.log"
+        edge = _start_edge(work / "edge", edge_port, workers, edge_log)
+        floor: subprocess.Popen[str] | None = None
+        try:
+            sample = _sample_response(edge_port, requests[0])
+            (work / "response.bin").write_bytes(sample.SerializeToString())
+            floor = _start_floor(floor_port, work / "response.bin", work / "floor-count")
+            totals = _drive(work, {"floor": floor_port, "edge": edge_port}, body_files, args, plan)
+            floor_rss, edge_rss = _peak_rss_mb(floor.pid), _peak_rss_mb(edge.pid)
+        finally:
+            if floor is not None:
+                _stop(floor)
+            _stop(edge)
+        floor_calls = int((work / "floor-count").read_text() or 0)
+        edge_ok, edge_not_ok = _edge_log_counts(edge_log)
+    floor_done = sum(t.succeeded for t in totals["floor"].values())
+    edge_done = sum(t.succeeded for t in totals["edge"].values())
+    # h2load's "succeeded" includes gRPC failures: a shortfall of server-side successes is an error.
+    errors = (
+        sum(t.failed for by_mode in totals.values() for t in by_mode.values())
+        + edge_not_ok
+        + max(0, edge_done - edge_ok)
+        + max(0, floor_done - floor_calls)
+    )
+    floor_sum = {mode: t.summary() for mode, t in totals["floor"].items()}
+    edge_sum = {mode: t.summary() for mode, t in totals["edge"].items()}
+    floor_rps = floor_sum["saturation"]["rps"]
+    edge_rps = edge_sum["saturation"]["rps"]
+    results: dict[str, object] = {
+        "machine": f"{os.cpu_count()} CPUs, {os.uname().machine}, Python {sys.version.split()[0]}",
+        "date": now.strftime("%Y-%m-%d %H:%M UTC"),
+        "products": len(index.products),
+        "line_items": len(index.line_items),
+        "advertisers": len({li.advertiser_id for li in index.line_items}),
+        "bodies": bodies,
+        "edge_workers": workers,
+        "floor": {**floor_sum, "rss_mb": floor_rss, "server_calls": floor_calls},
+        "edge": {**edge_sum, "rss_mb": edge_rss, "server_ok": edge_ok, "server_not_ok": edge_not_ok},
+        "floor_rps": floor_rps,
+        "edge_rps": edge_rps,
+        "throughput_ratio": round(edge_rps / floor_rps, 3) if floor_rps else 0.0,
+        "edge_p99_ms_at_500rps": edge_sum["open_loop"]["p99_ms"],
+        "edge_rss_mb": edge_rss,
+        "errors": errors,
+    }
+    _report(results, args)
+    return 0 if errors == 0 else 1

@@ -1,0 +1,74 @@
+"""The floor of ``cartads-bench edge``: a bare grpc.aio AdService on uvloop that answers every GetAds
+with one fixed, pre-serialized response and does nothing else (no validation, no log line).
+
+    python -m cartads_bench.floor_server --port P --response FILE --count-file FILE
+
+It counts the calls it answered and writes the count to ``--count-file`` when it stops (SIGTERM),
+so the benchmark verifies success on the server side (h2load counts gRPC errors as successes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from pathlib import Path
+from typing import Any
+
+import grpc
+import uvloop
+
+from cartads.v1 import ad_service_pb2_grpc
+from cartads.v1.ad_service_pb2 import GetAdsRequest, GetAdsResponse, ReportEventsRequest, ReportEventsResponse
+
+
+class FloorServicer(ad_service_pb2_grpc.AdServiceServicer):
+    """Returns the same response to every call."""
+
+    def __init__(self, response: GetAdsResponse) -> None:
+        self.response = response
+        self.calls = 0
+
+    async def GetAds(self, request: GetAdsRequest, context: grpc.aio.ServicerContext[Any, Any]) -> GetAdsResponse:  # noqa: N802
+        """The fixed response."""
+        self.calls += 1
+        return self.response
+
+    async def ReportEvents(  # noqa: N802
+        self, request: ReportEventsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> ReportEventsResponse:
+        """Not part of the floor: answered empty."""
+        return ReportEventsResponse()
+
+
+async def _serve(port: int, response: GetAdsResponse) -> int:
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    servicer = FloorServicer(response)
+    ad_service_pb2_grpc.add_AdServiceServicer_to_server(servicer, server)
+    bound = server.add_insecure_port(f"127.0.0.1:{port}")
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    print(f"floor serving on port {bound}", flush=True)
+    await stop.wait()
+    await server.stop(0.5)
+    return servicer.calls
+
+
+def main() -> None:
+    """Entry point: serve until SIGTERM."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--response", type=Path, required=True, help="a serialized GetAdsResponse")
+    parser.add_argument("--count-file", type=Path, required=True)
+    args = parser.parse_args()
+    response = GetAdsResponse.FromString(args.response.read_bytes())
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        calls = runner.run(_serve(args.port, response))
+    args.count_file.write_text(str(calls))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""The edge's per-request log line, made cheap: the same JSON line structlog would write, rendered
+with one ``json.dumps`` and written in batches (at most every ``flush_interval_s``), not with one
+processor chain and one write system call per request.
+
+Profiling the edge under h2load showed the structlog line costing ~8% of its throughput. This path
+is used only when logging is configured for JSON (a process whose stderr is not a terminal); on a
+terminal, and for every other line, structlog is used as configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+import structlog
+
+
+def _json_configured() -> bool:
+    processors = structlog.get_config()["processors"]
+    return bool(processors) and isinstance(processors[-1], structlog.processors.JSONRenderer)
+
+
+class BatchedJsonLog:
+    """``info(event, **fields)`` like a structlog logger; lines reach ``stream`` within a flush interval."""
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        flush_interval_s: float = 0.05,
+        max_buffered_lines: int = 256,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._stream = stream
+        self._interval_s = flush_interval_s
+        self._max_lines = max_buffered_lines
+        self._clock = clock
+        self._lines: list[str] = []
+        self._scheduled = False
+        self._second = -1
+        self._second_text = ""
+        self._enabled = structlog.get_logger("rpc").is_enabled_for(logging.INFO)
+
+    def _timestamp(self) -> str:
+        now = self._clock()
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._second_text}.{int((now - second) * 1_000_000):06d}Z"
+
+    def info(self, event: str, **fields: object) -> None:
+        """Queue one line; it is written at the next flush."""
+        if not self._enabled:
+            return
+        fields["event"] = event
+        fields["level"] = "info"
+        fields["timestamp"] = self._timestamp()
+        self._lines.append(json.dumps(fields, default=str))
+        if len(self._lines) >= self._max_lines:
+            self.flush()
+        elif not self._scheduled:
+            try:
+                asyncio.get_running_loop().call_later(self._interval_s, self.flush)
+                self._scheduled = True
+            except RuntimeError:  # no loop (a test calling directly): write at once
+                self.flush()
+
+    def flush(self) -> None:
+        """Write every queued line now."""
+        self._scheduled = False
+        if not self._lines:
+            return
+        text = "\n".join(self._lines) + "\n"
+        self._lines.clear()
+        stream = self._stream or sys.stderr
+        stream.write(text)
+        stream.flush()
+
+
+_LOGGERS: list[BatchedJsonLog] = []
+
+
+def request_logger() -> BatchedJsonLog | None:
+    """The batched logger when logging is JSON, else None (the interceptor then uses structlog)."""
+    if not _json_configured():
+        return None
+    logger = BatchedJsonLog()
+    _LOGGERS.append(logger)
+    return logger
+
+
+def flush_all() -> None:
+    """Write every queued request line (an edge stopping calls this last)."""
+    for logger in _LOGGERS:
+        logger.flush()

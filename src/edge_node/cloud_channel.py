@@ -1,0 +1,22 @@
+"""The edge's channel to the cloud: mutual TLS when certificates are configured, plaintext otherwise."""
+
+from __future__ import annotations
+
+import grpc
+
+from cartads.tls_identity import channel_credentials, tls_files
+from edge_node.config import EdgeConfig
+
+
+def open_cloud_channel(config: EdgeConfig) -> grpc.aio.Channel:
+    """One channel for index sync and uploads, with the edge's message size caps."""
+    options: list[tuple[str, int | str]] = [
+        ("grpc.max_receive_message_length", config.max_message_bytes),
+        ("grpc.max_send_message_length", config.max_message_bytes),
+    ]
+    files = tls_files(config.tls_cert_path, config.tls_key_path, config.tls_ca_path, "--tls-ca")
+    if files is None:
+        return grpc.aio.insecure_channel(config.cloud_address, options=options)
+    if config.tls_server_name:
+        options.append(("grpc.ssl_target_name_override", config.tls_server_name))
+    return grpc.aio.secure_channel(config.cloud_address, channel_credentials(files), options=options)

@@ -1,0 +1,135 @@
+"""Whether one line item may serve one request, and if not, how far it got. Pure.
+
+Checks run in a fixed order; a line item that fails is tagged with the stage it failed at, and a
+request that gets no ad reports the furthest stage any candidate reached, so the no-fill reason
+says what stood closest to an ad (e.g. "frequency capped" rather than "paused" when both occur).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from types import MappingProxyType
+
+from edge_node.tables import Entry
+from edge_node.view import Creative
+
+_EMPTY: Mapping[str, int] = MappingProxyType({})
+
+
+class Stage(enum.IntEnum):
+    """Where a candidate stopped; higher is closer to being served."""
+
+    ELIGIBLE = 0
+    PAUSED = 1
+    OUT_OF_SCHEDULE = 2
+    # Not on this trigger, or nothing to show.
+    UNSERVABLE = 3
+    BUDGET_EXHAUSTED = 4
+    IN_BASKET = 5
+    BELOW_RESERVE = 6
+    FREQUENCY_CAPPED = 7
+
+
+@dataclass(slots=True)
+class SessionCounts:
+    """What one cart session (trip) was already served; selection only reads it."""
+
+    line_items: Mapping[str, int] = field(default_factory=lambda: _EMPTY)
+    creatives: Mapping[str, int] = field(default_factory=lambda: _EMPTY)
+    campaigns: Mapping[str, int] = field(default_factory=lambda: _EMPTY)
+    ads_served: int = 0
+    last_ad_unix_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LocalTime:
+    """The request's moment in the store's time zone."""
+
+    hour: int
+    iso_weekday: int
+
+    @staticmethod
+    def at(now_unix_ms: int, tz: tzinfo) -> LocalTime:
+        """Hour and ISO weekday of ``now_unix_ms`` in ``tz``."""
+        local = datetime.fromtimestamp(now_unix_ms / 1000, tz)
+        return LocalTime(local.hour, local.isoweekday())
+
+
+class Checker:
+    """Eligibility for one request; built per request, used for each candidate it walks."""
+
+    __slots__ = ("_basket", "_budget_share", "_local", "_now", "_session", "_spend", "_trigger", "_tz")
+
+    def __init__(
+        self,
+        *,
+        trigger: int,
+        basket: frozenset[str],
+        spend_micros: Mapping[str, int],
+        session: SessionCounts,
+        now_unix_ms: int,
+        tz: tzinfo,
+        budget_share: float = 1.0,
+    ) -> None:
+        self._trigger = trigger
+        self._basket = basket
+        self._spend = spend_micros
+        self._session = session
+        self._now = now_unix_ms
+        self._tz = tz
+        self._local: LocalTime | None = None
+        self._budget_share = budget_share
+
+    def _in_daypart(self, entry: Entry) -> bool:
+        local = self._local
+        if local is None:
+            local = self._local = LocalTime.at(self._now, self._tz)
+        li = entry.line_item
+        if li.daypart_hours and local.hour not in li.daypart_hours:
+            return False
+        return not li.daypart_weekdays or local.iso_weekday in li.daypart_weekdays
+
+    def creative_open(self, creative: Creative, cap: int) -> bool:
+        """The creative neither promotes something in the basket nor is capped for this session."""
+        if creative.promoted_product_id in self._basket:
+            return False
+        return cap <= 0 or self._session.creatives.get(creative.creative_id, 0) < cap
+
+    def check(self, entry: Entry) -> Stage:
+        """ELIGIBLE, or the stage at which ``entry`` cannot serve this request."""
+        li = entry.line_item
+        if li.paused or li.campaign_paused:
+            return Stage.PAUSED
+        now = self._now
+        if (li.start_unix_ms is not None and now < li.start_unix_ms) or (
+            li.end_unix_ms is not None and now >= li.end_unix_ms
+        ):
+            return Stage.OUT_OF_SCHEDULE
+        if entry.has_daypart and not self._in_daypart(entry):
+            return Stage.OUT_OF_SCHEDULE
+        if (li.triggers and self._trigger not in li.triggers) or not entry.creatives:
+            return Stage.UNSERVABLE
+        allowance = li.budget_allowance_micros * self._budget_share
+        if not entry.is_house and self._spend.get(li.line_item_id, 0) >= allowance:
+            return Stage.BUDGET_EXHAUSTED
+        basket = self._basket
+        if basket and li.promoted_product_ids and not li.promoted_product_ids.isdisjoint(basket):
+            return Stage.IN_BASKET
+        if basket and not any(c.promoted_product_id not in basket for c in entry.creatives):
+            return Stage.IN_BASKET
+        if not entry.is_house and li.bid_micros < entry.reserve_bid_micros:
+            return Stage.BELOW_RESERVE
+        session = self._session
+        cap = li.frequency_cap_per_session
+        if cap > 0 and session.line_items.get(li.line_item_id, 0) >= cap:
+            return Stage.FREQUENCY_CAPPED
+        cap = li.campaign_frequency_cap_per_session
+        if cap > 0 and session.campaigns.get(li.campaign_id, 0) >= cap:
+            return Stage.FREQUENCY_CAPPED
+        cap = li.creative_frequency_cap_per_session
+        if cap > 0 and not any(self.creative_open(c, cap) for c in entry.creatives):
+            return Stage.FREQUENCY_CAPPED
+        return Stage.ELIGIBLE

@@ -1,0 +1,208 @@
+"""Per-version lookups for the hot path: line items in rank order and candidate lists per request key.
+
+Everything that depends only on the index version (expected value, pacing, reserve in the bid's
+unit, the order of line items, the union of the postings a scanned product reaches, the prebuilt
+protobuf creatives) is computed here once, so a request only unions a few small sorted tuples and
+walks candidates in rank order until its slots are filled.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cartads.v1.common_pb2 import Creative as PbCreative
+from cartads.v1.common_pb2 import PricingModel, PriorityTier, RecipeItem
+from edge_node.view import Creative, LineItem, ServingView
+
+# Selection passes: sponsorships fill slots first, then the auction, then house ads.
+TIER_SPONSORSHIP = 0
+TIER_AUCTION = 1
+TIER_HOUSE = 2
+_TIER_ORDER = {
+    PriorityTier.PRIORITY_TIER_SPONSORSHIP: TIER_SPONSORSHIP,
+    PriorityTier.PRIORITY_TIER_UNSPECIFIED: TIER_AUCTION,
+    PriorityTier.PRIORITY_TIER_AUCTION: TIER_AUCTION,
+    PriorityTier.PRIORITY_TIER_HOUSE: TIER_HOUSE,
+}
+# CPC and CPA bids are compared with CPM bids per thousand impressions.
+PER_MILLE = 1000.0
+MAX_MICROS = 2**63 - 1
+
+
+def units_per_cpm(line_item: LineItem) -> float:
+    """Expected events per thousand impressions in the bid's unit (1 for CPM bids)."""
+    if line_item.pricing_model == PricingModel.PRICING_MODEL_CPC:
+        return line_item.predicted_ctr * PER_MILLE
+    if line_item.pricing_model == PricingModel.PRICING_MODEL_CPA:
+        return line_item.predicted_cvr * PER_MILLE
+    return 1.0
+
+
+def reserve_in_bid_units(line_item: LineItem, reserve_cpm_micros: int) -> int:
+    """The least bid, in the line item's own unit, whose expected value reaches the CPM reserve."""
+    if reserve_cpm_micros <= 0:
+        return 0
+    needed = reserve_cpm_micros / units_per_cpm(line_item) if units_per_cpm(line_item) > 0 else math.inf
+    # No (or a vanishing) expected value can never reach a positive reserve.
+    return math.ceil(needed) if needed < MAX_MICROS else MAX_MICROS
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A line item prepared for serving; ``rank`` is its place in the version's static order."""
+
+    rank: int
+    line_item: LineItem
+    tier: int
+    # Expected CPM value without pacing, and the ranking score (value × pacing).
+    value_cpm_micros: float
+    score: float
+    units_per_cpm: float
+    reserve_bid_micros: int
+    creatives: tuple[Creative, ...]
+    # House ads neither pay nor need budget, and are exempt from the reserve.
+    is_house: bool
+    has_daypart: bool
+
+
+@dataclass(frozen=True)
+class ServingTables:
+    """See the module docstring; built by ``build_tables`` once per version."""
+
+    entries: tuple[Entry, ...]
+    # Sorted rank tuples.
+    # A scanned product reaches its own, its brand's, aisle's and department's postings: the
+    # (shared, not copied) rank tuples of those, merged per request.
+    scan: Mapping[str, tuple[tuple[int, ...], ...]]
+    # A basket product reaches its own and its department's postings (merged lazily per request,
+    # each department once, so a big basket does not union thousands of ranks).
+    product_only: Mapping[str, tuple[int, ...]]
+    product_department: Mapping[str, str]
+    department: Mapping[str, tuple[int, ...]]
+    zone: Mapping[str, tuple[int, ...]]
+    trigger: Mapping[int, tuple[int, ...]]
+    run_of_store: tuple[int, ...]
+    tz: tzinfo
+    creative_pb: Mapping[str, PbCreative]
+
+
+def _tz(name: str) -> tzinfo:
+    if not name:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        # The cloud validates zones; an unknown one here must not stop serving, so fall back to UTC.
+        return UTC
+
+
+def _union(postings: Mapping[str, tuple[str, ...]], rank_of: Mapping[str, int], keys: Iterable[str]) -> tuple[int, ...]:
+    ranks: set[int] = set()
+    for key in keys:
+        ranks.update(rank_of[i] for i in postings.get(key, ()) if i in rank_of)
+    return tuple(sorted(ranks))
+
+
+def creative_pb(creative: Creative) -> PbCreative:
+    """The protobuf a response carries for ``creative``."""
+    return PbCreative(
+        creative_id=creative.creative_id,
+        format=creative.format,  # type: ignore[arg-type]
+        headline=creative.headline,
+        body=creative.body,
+        image_url=creative.image_url,
+        promoted_product_id=creative.promoted_product_id,
+        call_to_action=creative.call_to_action,
+        location_hint=creative.location_hint,
+        price_micros=creative.price_micros,
+        offer_text=creative.offer_text,
+        coupon_code=creative.coupon_code,
+        image_asset_sha256=creative.image_asset_sha256,
+        recipe_items=[
+            RecipeItem(
+                product_id=r.product_id,
+                name=r.name,
+                aisle_id=r.aisle_id,
+                location_hint=r.location_hint,
+                price_micros=r.price_micros,
+            )
+            for r in creative.recipe_items
+        ],
+    )
+
+
+def _entries(view: ServingView) -> tuple[Entry, ...]:
+    prepared = []
+    for li in view.line_items.values():
+        per_cpm = units_per_cpm(li)
+        value = li.bid_micros * per_cpm
+        tier = _TIER_ORDER.get(li.priority_tier, TIER_AUCTION)  # type: ignore[call-overload]
+        creatives = tuple(view.creatives[c] for c in li.creative_ids if c in view.creatives)
+        prepared.append((tier, -value * li.pacing_factor, li.line_item_id, li, per_cpm, value, creatives))
+    prepared.sort(key=lambda p: (p[0], p[1], p[2]))
+    return tuple(
+        Entry(
+            rank=rank,
+            line_item=li,
+            tier=tier,
+            value_cpm_micros=value,
+            score=-neg_score,
+            units_per_cpm=per_cpm,
+            reserve_bid_micros=reserve_in_bid_units(li, view.reserve_cpm_micros),
+            creatives=creatives,
+            is_house=tier == TIER_HOUSE,
+            has_daypart=bool(li.daypart_hours or li.daypart_weekdays),
+        )
+        for rank, (tier, neg_score, _, li, per_cpm, value, creatives) in enumerate(prepared)
+    )
+
+
+def build_tables(view: ServingView) -> ServingTables:
+    """The hot-path lookups of ``view``."""
+    entries = _entries(view)
+    rank_of = {e.line_item.line_item_id: e.rank for e in entries}
+    postings = view.postings
+    by_key = {key: ranks for key in postings if (ranks := _union(postings, rank_of, [key]))}
+    scan: dict[str, tuple[tuple[int, ...], ...]] = {}
+    product_department: dict[str, str] = {}
+    for product in view.products.values():
+        keys = [
+            f"product:{product.product_id}",
+            f"brand:{product.brand}",
+            f"aisle:{product.aisle_id}",
+            f"department:{product.department_id}",
+        ]
+        if lists := tuple(by_key[k] for k in keys if k in by_key):
+            scan[product.product_id] = lists
+        if f"department:{product.department_id}" in by_key:
+            product_department[product.product_id] = product.department_id
+    product_only: dict[str, tuple[int, ...]] = {}
+    departments: dict[str, tuple[int, ...]] = {}
+    zone: dict[str, tuple[int, ...]] = {}
+    trigger: dict[int, tuple[int, ...]] = {}
+    for key, ranks in by_key.items():
+        kind, _, value = key.partition(":")
+        if kind == "product":
+            product_only[value] = ranks
+        elif kind == "department":
+            departments[value] = ranks
+        elif kind == "zone":
+            zone[value] = ranks
+        elif kind == "trigger" and value.isdigit():
+            trigger[int(value)] = ranks
+    return ServingTables(
+        entries=entries,
+        scan=scan,
+        product_only=product_only,
+        product_department=product_department,
+        department=departments,
+        zone=zone,
+        trigger=trigger,
+        run_of_store=_union(postings, rank_of, ["all"]),
+        tz=_tz(view.time_zone),
+        creative_pb={cid: creative_pb(c) for cid, c in view.creatives.items()},
+    )

@@ -1,0 +1,85 @@
+"""Edge budget leases: what a charge costs, and when a line item stops."""
+
+from __future__ import annotations
+
+from cartads.v1.common_pb2 import EventType, PricingModel, PriorityTier
+from cartads.v1.tracking_pb2 import TrackingTokenPayload
+from edge_node.journal import LeaseCharge
+from edge_node.leases import (
+    BLOCKED_SPEND_MICROS,
+    LeaseSpend,
+    ServingSpend,
+    charge_for,
+    charge_millimicros,
+    serving_spend_micros,
+)
+from edge_node.view import LineItem, ServingView
+
+CPM = PricingModel.PRICING_MODEL_CPM
+LI = LineItem("li-1", campaign_id="camp-1", budget_allowance_micros=10_000, budget_lease_id="L1")
+
+
+def view(*items: LineItem) -> ServingView:
+    return ServingView(version="v1", store_id="s", line_items={li.line_item_id: li for li in items})
+
+
+def test_charges_follow_the_pricing_model() -> None:
+    """CPM charges impressions, CPC clicks, CPA conversions; other pairings are free."""
+    assert charge_millimicros(CPM, EventType.EVENT_TYPE_IMPRESSION, 2_000_000) == 2_000_000
+    assert charge_millimicros(PricingModel.PRICING_MODEL_CPC, EventType.EVENT_TYPE_CLICK, 300) == 300_000
+    assert charge_millimicros(PricingModel.PRICING_MODEL_CPA, EventType.EVENT_TYPE_CONVERSION, 500) == 500_000
+    assert charge_millimicros(CPM, EventType.EVENT_TYPE_CLICK, 2_000_000) == 0
+
+
+def test_charge_counts_against_the_campaigns_current_lease() -> None:
+    """A charge names the campaign and the lease the index holds for its line item."""
+    payload = TrackingTokenPayload(line_item_id="li-1", pricing_model=CPM, price_micros=4_000_000)
+    charge = charge_for(view(LI), payload, EventType.EVENT_TYPE_IMPRESSION)
+    assert charge == LeaseCharge("camp-1", "L1", 4_000_000, 0)
+
+
+def test_line_item_serves_until_its_allowance_is_spent() -> None:
+    """Spend below the allowance is reported as is; the selection stops the line item at the allowance."""
+    spend = LeaseSpend()
+    spend.add([LeaseCharge("camp-1", "L1", 4_000_000)])
+    assert serving_spend_micros(LI, spend, "v1", 0, paid_allowed=True) == 4_000
+    spend.add([LeaseCharge("camp-1", "L1", 6_000_000)])
+    assert serving_spend_micros(LI, spend, "v1", 0, paid_allowed=True) >= LI.budget_allowance_micros
+
+
+def test_new_lease_starts_a_fresh_count() -> None:
+    """Spend under an old lease does not count against a new one."""
+    spend = LeaseSpend({("camp-1", "L1"): 10_000_000})
+    renewed = LineItem("li-1", campaign_id="camp-1", budget_allowance_micros=10_000, budget_lease_id="L2")
+    assert serving_spend_micros(renewed, spend, "v1", 0, paid_allowed=True) == 0
+
+
+def test_expired_lease_stops_the_line_item() -> None:
+    """After its lease expires a paid line item reads as blocked until a new lease arrives."""
+    item = LineItem("li-1", campaign_id="camp-1", budget_lease_id="L1", budget_lease_expire_unix_ms=1_000)
+    assert serving_spend_micros(item, LeaseSpend(), "v1", 999, paid_allowed=True) == 0
+    assert serving_spend_micros(item, LeaseSpend(), "v1", 1_000, paid_allowed=True) == BLOCKED_SPEND_MICROS
+
+
+def test_pushback_blocks_paid_but_not_house_ads() -> None:
+    """While paid ads are not allowed, paid line items are blocked and house ads are not."""
+    house = LineItem("h", campaign_id="house", priority_tier=PriorityTier.PRIORITY_TIER_HOUSE)
+    assert serving_spend_micros(LI, LeaseSpend(), "v1", 0, paid_allowed=False) == BLOCKED_SPEND_MICROS
+    assert serving_spend_micros(house, LeaseSpend(), "v1", 0, paid_allowed=False) == 0
+
+
+def test_serving_spend_reads_lazily_per_line_item() -> None:
+    """The mapping selection reads answers per line item id and defaults for unknown ids."""
+    spend = LeaseSpend({("camp-1", "L1"): 3_000_000})
+    mapping = ServingSpend(view(LI), spend, 0, paid_allowed=True)
+    assert mapping["li-1"] == 3_000
+    assert mapping.get("nope", 0) == 0
+    assert list(mapping) == ["li-1"]
+
+
+def test_index_without_leases_counts_per_version() -> None:
+    """An index without lease ids counts spend per index version (an older cloud)."""
+    item = LineItem("li-1", campaign_id="camp-1", budget_allowance_micros=10)
+    spend = LeaseSpend({("camp-1", "index:v1"): 5_000})
+    assert serving_spend_micros(item, spend, "v1", 0, paid_allowed=True) == 5
+    assert serving_spend_micros(item, spend, "v2", 0, paid_allowed=True) == 0

@@ -1,0 +1,314 @@
+"""Fault tests of exactly-once billing: SIGKILLed edges and clouds, a journal at its limit.
+
+SLOW: the edge kill test restarts a `python -m edge_node.cli` process 20 times (about 20-40 s on a
+2-vCPU machine); the cloud kill test restarts `python -m cloud_core.cli` 5 times. Every event whose
+ReportEvents call returned OK must end up billed exactly once: 0 lost, 0 duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import signal
+import socket
+import sqlite3
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import grpc
+import pytest
+
+from cartads import tracking_token
+from cartads.v1 import ad_service_pb2_grpc, admin_pb2_grpc
+from cartads.v1.ad_service_pb2 import ReportEventsRequest
+from cartads.v1.common_pb2 import CartEvent, EventType, PricingModel
+from cartads.v1.tracking_pb2 import TrackingTokenPayload
+from cloud_core.config import CloudConfig
+from cloud_core.server import start_cloud
+from edge_node.config import EdgeConfig
+from edge_node.server import start_edge
+from tests.cloud_core.helpers import STORE_ID, seed
+
+if TYPE_CHECKING:
+    from cartads.v1.ad_service_pb2_grpc import AdServiceAsyncStub
+
+EDGE_KILLS = 20
+CLOUD_KILLS = 5
+CALLERS = 6
+EVENTS_PER_CALL = 5
+
+
+def signing_key(db_path: Path) -> bytes:
+    with contextlib.closing(sqlite3.connect(db_path)) as conn:
+        return bytes(conn.execute("SELECT signing_key FROM stores WHERE store_id = ?", (STORE_ID,)).fetchone()[0])
+
+
+def ledger_counts(db_path: Path) -> dict[str, int]:
+    """Ledger entries per event id, read through a separate connection (WAL allows it)."""
+    with contextlib.closing(sqlite3.connect(db_path, timeout=30)) as conn:
+        return {str(r[0]): int(r[1]) for r in conn.execute("SELECT event_id, COUNT(*) FROM ledger GROUP BY event_id")}
+
+
+def impressions(key: bytes, prefix: str) -> list[CartEvent]:
+    out = []
+    for k in range(EVENTS_PER_CALL):
+        ad_id = f"ad-{prefix}-{k}"
+        payload = TrackingTokenPayload(
+            ad_id=ad_id,
+            store_id=STORE_ID,
+            cart_id="cart-1",
+            session_id="sess-1",
+            campaign_id="c1",
+            line_item_id="li1",
+            creative_id="cr1",
+            advertiser_id="acme",
+            pricing_model=PricingModel.PRICING_MODEL_CPM,
+            price_micros=5_000_000,
+        )
+        out.append(
+            CartEvent(
+                event_id=f"ev-{prefix}-{k}",
+                type=EventType.EVENT_TYPE_IMPRESSION,
+                cart_id="cart-1",
+                session_id="sess-1",
+                ad_id=ad_id,
+                tracking_token=tracking_token.sign(payload, key),
+            )
+        )
+    return out
+
+
+async def report_until_failure(stub: AdServiceAsyncStub, key: bytes, prefix: str, ok: set[str]) -> None:
+    """Report batches until a call fails; remember the ids of every call that returned OK."""
+    n = 0
+    while True:
+        events = impressions(key, f"{prefix}-{n}")
+        try:
+            await stub.ReportEvents(ReportEventsRequest(store_id=STORE_ID, cart_id="cart-1", events=events), timeout=5)
+        except grpc.aio.AioRpcError:
+            return
+        ok.update(e.event_id for e in events)
+        n += 1
+
+
+async def wait_until_billed(db_path: Path, ok: set[str], timeout_s: float) -> dict[str, int]:
+    async with asyncio.timeout(timeout_s):
+        while True:
+            counts = await asyncio.to_thread(ledger_counts, db_path)
+            if ok <= counts.keys():
+                return counts
+            await asyncio.sleep(0.2)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Process:
+    """A child process whose first matching output line names its port."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+
+    @classmethod
+    async def start(cls, args: list[str], *, stream: str, marker: str) -> tuple[Process, int]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *args,
+            stdout=asyncio.subprocess.PIPE if stream == "stdout" else asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE if stream == "stderr" else asyncio.subprocess.DEVNULL,
+            env={**os.environ, "CARTADS_LOG_LEVEL": "WARNING"},
+        )
+        reader = proc.stdout if stream == "stdout" else proc.stderr
+        assert reader is not None
+        async with asyncio.timeout(30):
+            while True:
+                line = (await reader.readline()).decode()
+                if not line:
+                    raise RuntimeError(f"{args[1]} exited before it listened")
+                if marker in line:
+                    # Keep draining so the child never blocks on a full pipe.
+                    asyncio.get_running_loop().create_task(_drain(reader))
+                    return cls(proc), int(line.split()[-1])
+
+    async def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.send_signal(signal.SIGKILL)
+        await self.proc.wait()
+
+    async def terminate(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            async with asyncio.timeout(10):
+                await self.proc.wait()
+        except TimeoutError:
+            await self.kill()
+
+
+async def _drain(reader: asyncio.StreamReader) -> None:
+    with contextlib.suppress(Exception):
+        while await reader.read(65536):
+            pass
+
+
+@contextlib.asynccontextmanager
+async def ad_stub(port: int) -> AsyncIterator[AdServiceAsyncStub]:
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    try:
+        yield ad_service_pb2_grpc.AdServiceStub(channel)
+    finally:
+        await channel.close(None)
+
+
+@pytest.mark.timeout(180)
+async def test_edge_killed_at_random_points_bills_every_ok_event_once(tmp_path: Path) -> None:
+    """SLOW (~30 s). SIGKILL the edge 20 times under load: every OK'd event is billed exactly once."""
+    db_path = tmp_path / "cloud.sqlite3"
+    cloud = await start_cloud(CloudConfig(db_path=str(db_path), listen_address="127.0.0.1:0"))
+    rng = random.Random(20)
+    ok: set[str] = set()
+    edge_args = [
+        "-m",
+        "edge_node.cli",
+        "--store",
+        STORE_ID,
+        "--edge-id",
+        "edge-1",
+        "--cloud",
+        f"127.0.0.1:{cloud.port}",
+        "--data-dir",
+        str(tmp_path / "edge"),
+        "--listen",
+        "127.0.0.1:0",
+    ]
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            admin_channel = grpc.aio.insecure_channel(f"127.0.0.1:{cloud.port}")
+            stack.push_async_callback(admin_channel.close, None)
+            await seed(admin_pb2_grpc.AdminServiceStub(admin_channel), budget_micros=10**12)
+        key = signing_key(db_path)
+        for round_no in range(EDGE_KILLS):
+            edge, port = await Process.start(edge_args, stream="stdout", marker="serving store")
+            async with ad_stub(port) as stub:
+                callers = [
+                    asyncio.create_task(report_until_failure(stub, key, f"r{round_no}c{c}", ok)) for c in range(CALLERS)
+                ]
+                await asyncio.sleep(rng.uniform(0.05, 0.6))
+                await edge.kill()
+                await asyncio.gather(*callers)
+        edge, port = await Process.start(edge_args, stream="stdout", marker="serving store")
+        try:
+            counts = await wait_until_billed(db_path, ok, timeout_s=60)
+        finally:
+            await edge.terminate()
+    finally:
+        await cloud.stop(grace_s=0.5)
+    assert len(ok) > EDGE_KILLS * EVENTS_PER_CALL
+    assert {e: n for e, n in counts.items() if n != 1} == {}
+    assert ok <= counts.keys()
+
+
+@pytest.mark.timeout(180)
+async def test_cloud_killed_mid_ingest_bills_every_ok_event_once(tmp_path: Path) -> None:
+    """SLOW (~15 s). SIGKILL the cloud 5 times while the edge uploads: every OK'd event is billed once."""
+    db_path = tmp_path / "cloud.sqlite3"
+    cloud_port = free_port()
+    cloud_args = ["-m", "cloud_core.cli", "--db", str(db_path), "--listen", f"127.0.0.1:{cloud_port}"]
+    cloud, _ = await Process.start(cloud_args, stream="stderr", marker="listening on port")
+    admin_channel = grpc.aio.insecure_channel(f"127.0.0.1:{cloud_port}")
+    try:
+        await seed(admin_pb2_grpc.AdminServiceStub(admin_channel), budget_micros=10**12)
+    finally:
+        await admin_channel.close(None)
+    key = signing_key(db_path)
+    config = EdgeConfig(
+        store_id=STORE_ID,
+        edge_id="edge-1",
+        cloud_address=f"127.0.0.1:{cloud_port}",
+        data_dir=str(tmp_path / "edge"),
+        listen_address="127.0.0.1:0",
+        upload_batch_max_events=40,
+        upload_interval_s=0.02,
+        upload_backoff_initial_s=0.02,
+        upload_backoff_max_s=0.2,
+        sync_backoff_initial_s=0.05,
+        sync_backoff_max_s=0.2,
+    )
+    edge = await start_edge(config)
+    rng = random.Random(7)
+    ok: set[str] = set()
+    try:
+        async with ad_stub(edge.port) as stub:
+            for round_no in range(CLOUD_KILLS):
+                for batch in range(20):
+                    events = impressions(key, f"k{round_no}b{batch}")
+                    await stub.ReportEvents(ReportEventsRequest(store_id=STORE_ID, cart_id="cart-1", events=events))
+                    ok.update(e.event_id for e in events)
+                await asyncio.sleep(rng.uniform(0.0, 0.15))
+                await cloud.kill()
+                cloud, _ = await Process.start(cloud_args, stream="stderr", marker="listening on port")
+        await edge.wait_for_upload(timeout_s=60)
+        counts = await wait_until_billed(db_path, ok, timeout_s=30)
+    finally:
+        await edge.stop(grace_s=0.2)
+        await cloud.terminate()
+    assert {e: n for e, n in counts.items() if n != 1} == {}
+    assert ok <= counts.keys()
+
+
+async def test_full_journal_refuses_explicitly_and_drains_when_the_cloud_returns(tmp_path: Path) -> None:
+    """With the cloud down the journal fills to its limit and says so; nothing OK'd is lost or doubled."""
+    db_path = tmp_path / "cloud.sqlite3"
+    cloud_config = CloudConfig(db_path=str(db_path), listen_address="127.0.0.1:0")
+    cloud = await start_cloud(cloud_config)
+    cloud_port = cloud.port
+    admin_channel = grpc.aio.insecure_channel(f"127.0.0.1:{cloud_port}")
+    try:
+        await seed(admin_pb2_grpc.AdminServiceStub(admin_channel), budget_micros=10**12)
+    finally:
+        await admin_channel.close(None)
+    key = signing_key(db_path)
+    await cloud.stop(grace_s=0.1)
+    config = EdgeConfig(
+        store_id=STORE_ID,
+        edge_id="edge-1",
+        cloud_address=f"127.0.0.1:{cloud_port}",
+        data_dir=str(tmp_path / "edge"),
+        listen_address="127.0.0.1:0",
+        journal_soft_limit_events=20,
+        journal_hard_limit_events=50,
+        upload_interval_s=0.02,
+        upload_backoff_initial_s=0.02,
+        upload_backoff_max_s=0.1,
+    )
+    edge = await start_edge(config)
+    ok: set[str] = set()
+    refused: list[grpc.StatusCode] = []
+    try:
+        async with ad_stub(edge.port) as stub:
+            for n in range(15):
+                events = impressions(key, f"f{n}")
+                try:
+                    await stub.ReportEvents(ReportEventsRequest(store_id=STORE_ID, cart_id="cart-1", events=events))
+                except grpc.aio.AioRpcError as exc:
+                    refused.append(exc.code())
+                    continue
+                ok.update(e.event_id for e in events)
+        assert edge.journal_depth() == 50
+        cloud = await start_cloud(CloudConfig(db_path=str(db_path), listen_address=f"127.0.0.1:{cloud_port}"))
+        await edge.wait_for_upload(timeout_s=30)
+        counts = await asyncio.to_thread(ledger_counts, db_path)
+    finally:
+        await edge.stop(grace_s=0.2)
+        await cloud.stop(grace_s=0.2)
+    assert refused == [grpc.StatusCode.RESOURCE_EXHAUSTED] * 5
+    assert len(ok) == 50
+    assert {e: n for e, n in counts.items() if n != 1} == {}
+    assert ok <= counts.keys()

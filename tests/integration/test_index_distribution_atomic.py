@@ -1,0 +1,102 @@
+"""Applying updates is atomic for requests: GetAds under load while 50 updates land never mixes versions."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from cartads.index_delta import compute_delta
+from cartads.v1 import ad_service_pb2_grpc
+from cartads.v1.ad_service_pb2 import GetAdsRequest
+from cartads.v1.common_pb2 import Trigger
+from cartads.v1.index_pb2 import StoreIndex
+from cartads.v1.index_sync_pb2 import StreamIndexResponse
+from edge_node.server import start_edge
+from tests.edge_node.helpers import STORE_ID, edge_config, line_item, make_index
+from tests.edge_node.sync_fakes import ScriptedCloud, full_update, start_scripted_cloud
+
+UPDATES = 50
+CLIENTS = 8
+LINE_ITEMS_PER_VERSION = 4
+
+
+def version_index(k: int) -> StoreIndex:
+    """Version k: line items named after k with bids unique to k, so a response shows which index it used."""
+    items = [line_item(f"v{k:02d}-li{j}", 1_000_000 + k * 10_000 + j) for j in range(LINE_ITEMS_PER_VERSION)]
+    return make_index(items, {"all": [li.line_item_id for li in items]})
+
+
+@pytest.fixture
+async def scripted() -> AsyncIterator[tuple[ScriptedCloud, int]]:
+    cloud = ScriptedCloud()
+    server, port = await start_scripted_cloud(cloud)
+    yield cloud, port
+    await server.stop(None)
+
+
+async def test_get_ads_under_load_never_mixes_versions(scripted: tuple[ScriptedCloud, int], tmp_path: Path) -> None:
+    """50 updates (snapshots and deltas) applied during GetAds load: zero errors, every response one version."""
+    cloud, port = scripted
+    versions = [version_index(k) for k in range(UPDATES + 1)]
+    prefix_of = {index.version: f"v{k:02d}-" for k, index in enumerate(versions)}
+    edge = await start_edge(edge_config(tmp_path, port))
+    seen: Counter[str] = Counter()
+    errors: list[str] = []
+    mixed: list[str] = []
+    done = asyncio.Event()
+    try:
+        stream = await cloud.next_stream()
+        await stream.answer()
+        stream.send(*full_update(versions[0], "n0"))
+        assert not (await stream.answer()).error_detail
+
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{edge.port}") as channel:
+            stub = ad_service_pb2_grpc.AdServiceStub(channel)
+
+            async def shopper(cart: int) -> None:
+                request_number = 0
+                while not done.is_set():
+                    request_number += 1
+                    request = GetAdsRequest(
+                        store_id=STORE_ID,
+                        cart_id=f"cart-{cart}",
+                        session_id=f"s-{cart}-{request_number}",
+                        trigger=Trigger.TRIGGER_SESSION_START,
+                        max_ads=3,
+                    )
+                    try:
+                        response = await stub.GetAds(request, timeout=5.0)
+                    except grpc.aio.AioRpcError as exc:
+                        errors.append(f"{exc.code().name}: {exc.details()}")
+                        continue
+                    prefix = prefix_of.get(response.index_version)
+                    seen[response.index_version] += 1
+                    if prefix is None or not response.ads:
+                        mixed.append(f"unexpected response {response}")
+                    elif any(not ad.line_item_id.startswith(prefix) for ad in response.ads):
+                        mixed.append(f"{response.index_version}: {[ad.line_item_id for ad in response.ads]}")
+
+            shoppers = [asyncio.create_task(shopper(c)) for c in range(CLIENTS)]
+            for k in range(1, UPDATES + 1):
+                if k % 2:
+                    delta = compute_delta(versions[k - 1], versions[k])
+                    stream.send(StreamIndexResponse(version=versions[k].version, nonce=f"n{k}", delta=delta))
+                else:
+                    stream.send(*full_update(versions[k], f"n{k}"))
+                answer = await stream.answer()
+                assert (answer.version, answer.error_detail) == (versions[k].version, "")
+                # Let requests run against this version before the next update.
+                await asyncio.sleep(0.01)
+            done.set()
+            await asyncio.gather(*shoppers)
+    finally:
+        await edge.stop(grace_s=0.2)
+    assert errors == []
+    assert mixed == []
+    assert len(seen) >= UPDATES // 2, f"requests saw only {len(seen)} versions"
+    assert edge.sync_client.deltas_applied == UPDATES // 2
