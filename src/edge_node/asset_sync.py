@@ -27,6 +27,7 @@ _log = structlog.get_logger("edge.assets")
 
 # The cloud answers at most this many per call (cloud_core/asset_service.py).
 BATCH_ASSETS = 16
+_TRANSIENT = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 
 
 def update_asset_hashes(update: Ready) -> set[str]:
@@ -74,7 +75,7 @@ class AssetSync:
             return
         try:
             async with asyncio.timeout(self._config.asset_fetch_timeout_s):
-                assets = await self._fetch(missing)
+                assets = await self._fetch_retrying(missing)
         except TimeoutError as exc:
             raise IndexRejectedError(f"assets unavailable: fetching {len(missing)} timed out") from exc
         except grpc.aio.AioRpcError as exc:
@@ -86,6 +87,20 @@ class AssetSync:
         await asyncio.to_thread(self._store.put_many, assets)
         self.fetched += len(assets)
         _log.info("assets fetched", count=len(assets), bytes=sum(len(a.data) for a in assets))
+
+    async def _fetch_retrying(self, missing: list[str]) -> list[Asset]:
+        # A cloud that is briefly away is waited for (within the caller's deadline): after a NACK
+        # the cloud would not send this version again until something changes.
+        delay_s = 0.1
+        while True:
+            try:
+                return await self._fetch(missing)
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() not in _TRANSIENT:
+                    raise
+                _log.info("asset fetch retry", code=exc.code().name, delay_s=delay_s)
+            await asyncio.sleep(delay_s)
+            delay_s = min(delay_s * 2, 2.0)
 
     async def _fetch(self, missing: list[str]) -> list[Asset]:
         out: list[Asset] = []

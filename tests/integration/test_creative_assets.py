@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -355,3 +356,40 @@ async def test_upload_over_the_limit_and_bad_creatives_name_the_field(setup: Set
         await _creative(setup.admin, "cr-c", format=common_pb2.CREATIVE_FORMAT_COUPON, offer_text="$1 off")
     assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert [f for f, _ in field_violations(bad.value)] == ["creative.coupon_code"]
+
+
+async def test_index_with_an_unfetchable_asset_is_nacked_and_the_old_one_serves(setup: Setup) -> None:
+    """An update showing an image the cloud cannot provide is NACKed; the edge keeps its last index."""
+    first = (await _upload(setup.admin, png_bytes(32, 32, (1, 1, 1)))).asset
+    second = (await _upload(setup.admin, png_bytes(32, 32, (2, 2, 2)))).asset
+    await _creative(
+        setup.admin, "cr-1", format=common_pb2.CREATIVE_FORMAT_BANNER, headline="x", image_asset_sha256=first.sha256
+    )
+    await _creative(
+        setup.admin, "cr-2", format=common_pb2.CREATIVE_FORMAT_BANNER, headline="y", image_asset_sha256=second.sha256
+    )
+    await _line_item(setup.admin, ["cr-1"])
+    edge = await start_edge(_edge_config(setup))
+    try:
+        served = await edge.wait_for_index(timeout_s=10.0)
+        # The image is lost from the cloud's database after the creative was accepted.
+        with sqlite3.connect(setup.tmp / "cloud.sqlite3") as db:
+            db.execute("DELETE FROM assets WHERE sha256 = ?", (second.sha256,))
+        await setup.admin.UpdateLineItem(
+            admin_pb2.UpdateLineItemRequest(
+                line_item=admin_pb2.LineItem(line_item_id="li", creative_ids=["cr-1", "cr-2"]),
+                update_mask={"paths": ["creative_ids"]},
+            )
+        )
+        started = time.monotonic()
+        while True:
+            (status,) = (await setup.admin.ListEdges(admin_pb2.ListEdgesRequest(store_id=STORE))).edges
+            if status.last_answer == "NACK":
+                break
+            assert time.monotonic() - started < 10.0, "the edge did not answer the update"
+            await asyncio.sleep(0.05)  # ListEdges has no watch; poll it
+        assert "assets unavailable" in status.last_error
+        assert edge.index_version == served
+        assert [ad.creative.creative_id for ad in await _get_ads(edge)] == ["cr-1"]
+    finally:
+        await edge.stop(0.2)
