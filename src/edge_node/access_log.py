@@ -1,5 +1,5 @@
 """The edge's per-request log line, made cheap: the same JSON line structlog would write, rendered
-with one ``json.dumps`` and written in batches (at most every ``flush_interval_s``), not with one
+with one prebuilt C JSON encoder call and written in batches (at most every ``flush_interval_s``), not with one
 processor chain and one write system call per request.
 
 Profiling the edge under h2load showed the structlog line costing ~8% of its throughput. This path
@@ -23,6 +23,26 @@ import structlog
 def _json_configured() -> bool:
     processors = structlog.get_config()["processors"]
     return bool(processors) and isinstance(processors[-1], structlog.processors.JSONRenderer)
+
+
+def _line_encoder() -> Callable[[dict[str, object]], str]:
+    """What json.dumps(fields, default=str) does, without building an encoder for every line.
+
+    JSONEncoder.encode makes a new C encoder on each call; this makes it once, with the same
+    settings (ASCII, ": " and ", " separators, NaN allowed, circular check).
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython always has the C accelerator
+        return json.JSONEncoder(default=str).encode
+    encoder = make({}, str, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True)
+
+    def encode(fields: dict[str, object]) -> str:
+        return "".join(encoder(fields, 0))
+
+    return encode
+
+
+_ENCODE = _line_encoder()
 
 
 class BatchedJsonLog:
@@ -61,7 +81,7 @@ class BatchedJsonLog:
         fields["event"] = event
         fields["level"] = "info"
         fields["timestamp"] = self._timestamp()
-        self._lines.append(json.dumps(fields, default=str))
+        self._lines.append(_ENCODE(fields))
         if len(self._lines) >= self._max_lines:
             self.flush()
         elif not self._scheduled:

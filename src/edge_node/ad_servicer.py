@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -14,13 +14,11 @@ import structlog
 from cartads import tracking_token
 from cartads.v1 import ad_service_pb2_grpc
 from cartads.v1.ad_service_pb2 import (
-    Ad,
     GetAdsRequest,
     GetAdsResponse,
     ReportEventsRequest,
     ReportEventsResponse,
 )
-from cartads.v1.common_pb2 import Creative as PbCreative
 from cartads.v1.tracking_pb2 import TrackingTokenPayload
 from edge_node.config import EdgeConfig
 from edge_node.errors import EdgeError, abort_with
@@ -34,6 +32,26 @@ from edge_node.view import ServingView
 _log = structlog.get_logger("edge.ads")
 
 Context = grpc.aio.ServicerContext[Any, Any]
+
+
+def _token(view: ServingView, request: GetAdsRequest, selected: SelectedAd, now_unix_ms: int) -> str:
+    """The signed tracking token of one ad served now."""
+    line_item = selected.line_item
+    payload = TrackingTokenPayload(
+        ad_id=selected.ad_id,
+        store_id=request.store_id,
+        cart_id=request.cart_id,
+        session_id=request.session_id,
+        campaign_id=line_item.campaign_id,
+        line_item_id=line_item.line_item_id,
+        creative_id=selected.creative.creative_id,
+        advertiser_id=line_item.advertiser_id,
+        pricing_model=line_item.pricing_model,  # type: ignore[arg-type]
+        price_micros=selected.price_micros,
+        issue_time_unix_ms=now_unix_ms,
+        index_version=view.version,
+    )
+    return tracking_token.sign(payload, view.signing_key)
 
 
 class AdServicer(ad_service_pb2_grpc.AdServiceServicer):
@@ -86,14 +104,19 @@ class AdServicer(ad_service_pb2_grpc.AdServiceServicer):
         )
         if view is not None and decision.ads:
             creative_pbs = view.tables.creative_pb
+            add_ad = response.ads.add
             for selected in decision.ads:
-                self._fill_ad(
-                    response.ads.add(),
-                    view,
-                    creative_pbs=creative_pbs,
-                    request=request,
-                    selected=selected,
-                    now_unix_ms=now_unix_ms,
+                line_item = selected.line_item
+                creative_id = selected.creative.creative_id
+                add_ad(
+                    ad_id=selected.ad_id,
+                    campaign_id=line_item.campaign_id,
+                    line_item_id=line_item.line_item_id,
+                    advertiser_id=line_item.advertiser_id,
+                    # Prebuilt once per index version; copying it is far cheaper than building it per request.
+                    creative=creative_pbs[creative_id],
+                    slot_id=selected.slot_id,
+                    tracking_token=_token(view, request, selected, now_unix_ms),
                 )
             self._frequency.record_ads(
                 request.cart_id,
@@ -102,41 +125,6 @@ class AdServicer(ad_service_pb2_grpc.AdServiceServicer):
                 now_unix_ms,
             )
         return response
-
-    @staticmethod
-    def _fill_ad(
-        ad: Ad,
-        view: ServingView,
-        *,
-        creative_pbs: Mapping[str, PbCreative],
-        request: GetAdsRequest,
-        selected: SelectedAd,
-        now_unix_ms: int,
-    ) -> None:
-        line_item = selected.line_item
-        ad_id = selected.ad_id
-        payload = TrackingTokenPayload(
-            ad_id=ad_id,
-            store_id=request.store_id,
-            cart_id=request.cart_id,
-            session_id=request.session_id,
-            campaign_id=line_item.campaign_id,
-            line_item_id=line_item.line_item_id,
-            creative_id=selected.creative.creative_id,
-            advertiser_id=line_item.advertiser_id,
-            pricing_model=line_item.pricing_model,  # type: ignore[arg-type]
-            price_micros=selected.price_micros,
-            issue_time_unix_ms=now_unix_ms,
-            index_version=view.version,
-        )
-        ad.ad_id = ad_id
-        ad.campaign_id = line_item.campaign_id
-        ad.line_item_id = line_item.line_item_id
-        ad.advertiser_id = line_item.advertiser_id
-        # Prebuilt once per index version; copying it is far cheaper than building it per request.
-        ad.creative.CopyFrom(creative_pbs[selected.creative.creative_id])
-        ad.slot_id = selected.slot_id
-        ad.tracking_token = tracking_token.sign(payload, view.signing_key)
 
     async def ReportEvents(self, request: ReportEventsRequest, context: Context) -> ReportEventsResponse:  # noqa: N802
         """Journal the events (and the conversions they cause) durably, group-committed, then answer."""

@@ -129,7 +129,7 @@ async def serve(config: EdgeConfig) -> None:
     """Run the edge until SIGINT or SIGTERM, then stop gracefully."""
     # Imported here, not at the top: a --workers supervisor never serves, and importing gRPC and
     # the edge would cost it ~50 MB that it never uses.
-    from edge_node.server import start_edge
+    from edge_node.server import settle_heap, start_edge
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -137,6 +137,7 @@ async def serve(config: EdgeConfig) -> None:
         with contextlib.suppress(NotImplementedError):  # add_signal_handler is Unix-only
             loop.add_signal_handler(signum, stop.set)
     edge = await start_edge(config)
+    settle_heap()
     print(f"cartads-edge serving store {config.store_id} on port {edge.port}", flush=True)
     try:
         await stop.wait()

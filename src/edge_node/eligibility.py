@@ -8,6 +8,7 @@ says what stood closest to an ad (e.g. "frequency capped" rather than "paused" w
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -54,8 +55,15 @@ class LocalTime:
     @staticmethod
     def at(now_unix_ms: int, tz: tzinfo) -> LocalTime:
         """Hour and ISO weekday of ``now_unix_ms`` in ``tz``."""
-        local = datetime.fromtimestamp(now_unix_ms / 1000, tz)
-        return LocalTime(local.hour, local.isoweekday())
+        # Offsets and their transitions are whole seconds (zoneinfo, UTC), so hour and weekday
+        # depend only on the whole second: one conversion serves every request within it.
+        return _local_time_at_second(now_unix_ms // 1000, tz)
+
+
+@functools.lru_cache(maxsize=16)
+def _local_time_at_second(unix_s: int, tz: tzinfo) -> LocalTime:
+    local = datetime.fromtimestamp(unix_s, tz)
+    return LocalTime(local.hour, local.isoweekday())
 
 
 class Checker:

@@ -20,6 +20,8 @@ from edge_node.view import LineItem, ServingView
 
 # Reported as the "spend" of a line item that must not serve: at or above any allowance.
 BLOCKED_SPEND_MICROS = 1 << 62
+# Enum values read once: each PriorityTier.X is a Python-level __getattr__ on protobuf's enum wrapper.
+_HOUSE = PriorityTier.PRIORITY_TIER_HOUSE
 
 
 def lease_id_of(line_item: LineItem, index_version: str) -> str:
@@ -67,6 +69,10 @@ class LeaseSpend:
             key = (charge.campaign_id, charge.lease_id)
             self._millimicros[key] = self._millimicros.get(key, 0) + charge.millimicros
 
+    def by_lease(self) -> Mapping[tuple[str, str], int]:
+        """Spend per (campaign, lease) in milli-micros: a live read-only view, not a copy."""
+        return self._millimicros
+
     def spend_micros(self, campaign_id: str, lease_id: str) -> int:
         """A campaign's spend under one lease, in micros (rounded down)."""
         return self._millimicros.get((campaign_id, lease_id), 0) // 1000
@@ -81,7 +87,7 @@ def serving_spend_micros(
     journal is above its soft limit) and once their lease has expired.
     """
     used = spend.spend_micros(line_item.campaign_id, lease_id_of(line_item, index_version))
-    if line_item.priority_tier == PriorityTier.PRIORITY_TIER_HOUSE:
+    if line_item.priority_tier == _HOUSE:
         return used
     if not paid_allowed:
         return BLOCKED_SPEND_MICROS
@@ -94,15 +100,29 @@ def serving_spend_micros(
 class ServingSpend(Mapping[str, int]):
     """Spend per line item as selection reads it for one request, computed only for the ids it asks."""
 
+    __slots__ = ("_index_lease", "_line_items", "_millimicros", "_now_unix_ms", "_paid_allowed", "_view")
+
     def __init__(self, view: ServingView, spend: LeaseSpend, now_unix_ms: int, paid_allowed: bool) -> None:
         self._view = view
-        self._spend = spend
+        self._line_items = view.line_items
+        self._millimicros = spend.by_lease()
+        self._index_lease = f"index:{view.version}"
         self._now_unix_ms = now_unix_ms
         self._paid_allowed = paid_allowed
 
     def __getitem__(self, line_item_id: str) -> int:
-        line_item = self._view.line_items[line_item_id]
-        return serving_spend_micros(line_item, self._spend, self._view.version, self._now_unix_ms, self._paid_allowed)
+        # serving_spend_micros inlined: selection asks this for every candidate it checks.
+        line_item = self._line_items[line_item_id]
+        lease_id = line_item.budget_lease_id or self._index_lease
+        used = self._millimicros.get((line_item.campaign_id, lease_id), 0) // 1000
+        if line_item.priority_tier == _HOUSE:
+            return used
+        if not self._paid_allowed:
+            return BLOCKED_SPEND_MICROS
+        expire = line_item.budget_lease_expire_unix_ms
+        if expire is not None and self._now_unix_ms >= expire:
+            return BLOCKED_SPEND_MICROS
+        return used
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._view.line_items)

@@ -11,6 +11,7 @@ slot has a winner and a runner-up, instead of scoring every candidate.
 from __future__ import annotations
 
 import enum
+import functools
 import heapq
 import random
 from collections.abc import Iterable, Mapping
@@ -125,7 +126,12 @@ def _candidate_ranks(tables: ServingTables, request: AdRequest) -> Iterable[int]
 def _slots(request: AdRequest, default_max_ads: int) -> tuple[SlotRequest, ...]:
     if request.slots:
         return request.slots
-    count = request.max_ads or default_max_ads
+    return _default_slots(request.max_ads or default_max_ads)
+
+
+@functools.lru_cache(maxsize=64)
+def _default_slots(count: int) -> tuple[SlotRequest, ...]:
+    # Immutable, so one tuple per count serves every request that names no slots.
     return tuple(SlotRequest(slot_id=f"slot-{i}") for i in range(count))
 
 

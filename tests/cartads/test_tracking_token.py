@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+
 import pytest
 
 from cartads import tracking_token
@@ -57,3 +61,18 @@ def test_malformed_tokens_are_rejected(token: str) -> None:
 def test_peek_reads_without_verifying() -> None:
     """peek gives the store id needed to look up the verifying key."""
     assert tracking_token.peek(tracking_token.sign(_payload(), KEY)).store_id == "store-1"
+
+
+@pytest.mark.parametrize("key_len", [0, 1, 32, 64, 65, 200])
+def test_mac_is_hmac_sha256_truncated_for_any_key_length(key_len: int) -> None:
+    """The cached-key MAC is exactly HMAC-SHA256, also for empty and longer-than-a-block keys."""
+    key = bytes(range(256))[:key_len]
+    for payload in (b"", b"x", bytes(range(256)) * 3):
+        expected = hmac.new(key, payload, hashlib.sha256).digest()[:16]
+        assert tracking_token._mac(key, payload) == expected
+
+
+def test_token_parts_are_unpadded_base64url() -> None:
+    """The C-level encoding equals base64url without padding."""
+    for raw in (b"", b"\xfb\xff", b"\xfb\xff\xfe", bytes(range(256))):
+        assert tracking_token._b64encode(raw) == base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
