@@ -49,6 +49,21 @@ def set_serving(servicer: health.HealthServicer, service_names: Sequence[str], s
         servicer.set(name, status)
 
 
+_FIELDS_OF_TYPE: dict[type, tuple[str, ...]] = {}
+
+
+def _logged_fields(request_type: type) -> tuple[str, ...] | None:
+    """The logged fields a request message type has, looked up once per type: getattr with a default
+    on a field the message lacks raises and formats an AttributeError inside, on every call."""
+    names = _FIELDS_OF_TYPE.get(request_type)
+    if names is None:
+        descriptor = getattr(request_type, "DESCRIPTOR", None)
+        if descriptor is None:  # not a protobuf message: its attributes are not known in advance
+            return None
+        names = _FIELDS_OF_TYPE[request_type] = tuple(n for n in _LOGGED_FIELDS if n in descriptor.fields_by_name)
+    return names
+
+
 def _logged_unary(
     inner: Callable[..., Awaitable[Any]], method: str, log: structlog.typing.FilteringBoundLogger
 ) -> Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]:
@@ -70,7 +85,10 @@ def _logged_unary(
             code = context_code.name if context_code is not None else "UNKNOWN"
             raise
         finally:
-            fields = {name: value for name in _LOGGED_FIELDS if (value := getattr(request, name, ""))}
+            names = _logged_fields(type(request))
+            if names is None:
+                names = _LOGGED_FIELDS
+            fields = {name: value for name in names if (value := getattr(request, name, ""))}
             log.info("rpc", method=method, code=code, latency_ms=round((perf_counter() - start) * 1000, 3), **fields)
 
     return logged

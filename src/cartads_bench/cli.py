@@ -13,6 +13,8 @@ BENCHMARKS: dict[str, str] = {
     "sync": "sync",
     "events": "events",
     "cart": "cart",
+    "economics": "economics",
+    "cloud": "cloud",
 }
 
 

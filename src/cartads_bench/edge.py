@@ -2,11 +2,30 @@
 
 One run: compiles a realistic store index (the whole Instacart sample catalog, 5,000 line items of
 200 advertisers), starts the real edge (``cartads-edge``, own processes) on it and a bare grpc.aio
-AdService that returns a fixed response (the floor, own process), and drives both with h2load:
+AdService that returns a fixed response (the floor, own processes), and drives both with h2load:
 at saturation, then open-loop at a fixed rate. Requests come from real baskets, one h2load phase
 per request body (h2load sends one body per run), phases of floor and edge interleaved so that
 drift on a noisy machine hits both. Success is verified on the servers (request log lines of the
-edge, the floor's call counter), since h2load counts gRPC failures as successes.
+edge, the floor's call counters), since h2load counts gRPC failures as successes.
+
+Fairness, and traps this avoids:
+- The floor runs as many processes on one SO_REUSEPORT port as the edge has workers (the same
+  deployment without the work), registered the same way (GetAds answers pre-serialized bytes), so
+  the throughput ratio measures the edge's work per call, not how many processes were started.
+  ``--floor-workers 1`` gives the single-process floor for comparison.
+- Saturation uses many connections (16 × 4 streams): SO_REUSEPORT spreads connections, not
+  requests, and few connections can leave one worker idle.
+- The open-loop phase uses one connection with one stream at the full rate. h2load's ``--rps``
+  fires each connection's timer in lockstep, and sends up to ``-m`` requests per tick, so N
+  connections (or N streams) at rate/N send bursts of N simultaneous requests: queueing that
+  h2load itself creates (at 500/s, 5 connections put the floor's own p99 near 3 ms against ~1 ms
+  with one; 4 streams on one connection tripled the floor's p50). With one stream a late answer
+  delays the next send instead of queueing behind it, which matters only if answers take longer
+  than the 2 ms between sends.
+- The servers' CPU time per request (utime + stime of their processes during the saturation
+  phases) is printed as well: it drifts less than requests/s when other work shares the machine.
+- No CPU pinning: on two cores, pinning h2load to one core leaves the two server processes one
+  core between them, which is no steadier and measures something else.
 """
 
 from __future__ import annotations
@@ -53,6 +72,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clients", type=int, default=16, help="h2load connections at saturation (default 16)")
     parser.add_argument("--streams", type=int, default=4, help="h2load streams per connection (default 4)")
     parser.add_argument("--max-ads", type=int, default=2, help="ads asked for per request (default 2)")
+    parser.add_argument(
+        "--floor-workers",
+        type=int,
+        default=None,
+        help="floor processes on the port (default: as --edge-workers)",
+    )
+    parser.add_argument(
+        "--open-loop-clients", type=int, default=1, help="h2load connections in the open-loop phase (default 1)"
+    )
+    parser.add_argument(
+        "--open-loop-streams", type=int, default=1, help="h2load streams per connection, open loop (default 1)"
+    )
 
 
 @dataclass
@@ -61,6 +92,8 @@ class _Totals:
     succeeded: int = 0
     failed: int = 0
     latencies_us: list[int] = field(default_factory=list)
+    # CPU seconds the server's processes used during these phases.
+    cpu_s: float = 0.0
 
     def add(self, result: LoadResult) -> None:
         self.duration_s += result.duration_s
@@ -81,6 +114,7 @@ class _Totals:
             "p999_ms": percentile_ms(lat, 0.999),
             "requests": self.succeeded,
             "h2load_failed": self.failed,
+            "cpu_us_per_request": round(self.cpu_s / self.succeeded * 1e6, 1) if self.succeeded else 0.0,
         }
 
 
@@ -113,6 +147,22 @@ def _peak_rss_mb(pid: int) -> float:
         except OSError:
             continue
     return round(total_kb / 1024, 1)
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pids: Sequence[int]) -> float:
+    """CPU time (user + system, every thread) of ``pids`` and their descendants, in seconds."""
+    ticks = 0
+    for root in pids:
+        for p in _descendants(root):
+            try:
+                fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / _CLOCK_TICKS
 
 
 def _wait_for_lines(proc: subprocess.Popen[str], needle: str, count: int) -> None:
@@ -177,21 +227,27 @@ def _start_edge(root: Path, port: int, workers: int, log_path: Path) -> subproce
     return proc
 
 
-def _start_floor(port: int, response_file: Path, count_file: Path) -> subprocess.Popen[str]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "cartads_bench.floor_server",
-        "--port",
-        str(port),
-        "--response",
-        str(response_file),
-        "--count-file",
-        str(count_file),
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=_env())
-    _wait_for_lines(proc, "floor serving", 1)
-    return proc
+def _start_floors(port: int, response_file: Path, count_files: Sequence[Path]) -> list[subprocess.Popen[str]]:
+    """One floor process per count file, all on ``port`` (SO_REUSEPORT when there are several)."""
+    procs = []
+    for count_file in count_files:
+        cmd = [
+            sys.executable,
+            "-m",
+            "cartads_bench.floor_server",
+            "--port",
+            str(port),
+            "--response",
+            str(response_file),
+            "--count-file",
+            str(count_file),
+        ]
+        if len(count_files) > 1:
+            cmd.append("--reuse-port")
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=_env())
+        procs.append(proc)
+        _wait_for_lines(proc, "floor serving", 1)
+    return procs
 
 
 def _sample_response(port: int, request: GetAdsRequest) -> GetAdsResponse:
@@ -248,13 +304,19 @@ def _plan(args: argparse.Namespace, bodies: int) -> _Plan:
     return _Plan(args.saturation_s / bodies, args.open_loop_s / bodies, warm_up_s=0.5)
 
 
-def _drive(
-    work: Path, ports: dict[str, int], body_files: Sequence[Path], args: argparse.Namespace, plan: _Plan
+def _drive(  # noqa: PLR0917 - private, one call site
+    work: Path,
+    ports: dict[str, int],
+    pids: dict[str, list[int]],
+    body_files: Sequence[Path],
+    args: argparse.Namespace,
+    plan: _Plan,
 ) -> dict[str, dict[str, _Totals]]:
     totals = {name: {"saturation": _Totals(), "open_loop": _Totals()} for name in ports}
-    clients_open = 5
+    clients_open = args.open_loop_clients
     for body in body_files:
         for name, port in ports.items():  # interleaved: drift hits floor and edge alike
+            cpu_before = _cpu_s(pids[name])
             result = run_h2load(
                 url=f"http://127.0.0.1:{port}{_URL_PATH}",
                 body_file=body,
@@ -264,6 +326,10 @@ def _drive(
                 streams=args.streams,
                 warm_up_s=plan.warm_up_s,
             )
+            # The warm-up's CPU is in this figure too; its requests are not: scaled to the measured window.
+            cpu_s = _cpu_s(pids[name]) - cpu_before
+            window = result.duration_s / (result.duration_s + plan.warm_up_s) if result.duration_s > 0 else 0.0
+            totals[name]["saturation"].cpu_s += cpu_s * window
             totals[name]["saturation"].add(result)
     for body in body_files:
         for name, port in ports.items():
@@ -273,7 +339,7 @@ def _drive(
                 log_file=work / f"h2load-{name}.log",
                 duration_s=plan.open_loop_phase_s,
                 clients=clients_open,
-                streams=1,
+                streams=args.open_loop_streams,
                 rps_per_client=max(1, args.rate // clients_open),
                 warm_up_s=plan.warm_up_s,
             )
@@ -306,6 +372,11 @@ def _report(results: dict[str, object], args: argparse.Namespace) -> None:
             )
     print(f"peak RSS: floor {floor['rss_mb']} MB, edge {edge['rss_mb']} MB (VmHWM summed over its processes)")
     print(
+        f"server CPU per request at saturation: floor {floor['saturation']['cpu_us_per_request']:.0f} µs, "
+        f"edge {edge['saturation']['cpu_us_per_request']:.0f} µs ({results['floor_workers']} floor processes, "
+        f"{results['edge_workers']} edge workers)"
+    )
+    print(
         f"errors: {results['errors']}   throughput ratio edge/floor: {results['throughput_ratio']:.3f}   "
         f"edge p99 at {args.rate}/s: {results['edge_p99_ms_at_500rps']:.2f} ms"
     )
@@ -318,6 +389,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     bodies = 2 if args.quick else args.bodies
     workers = args.edge_workers
+    floor_workers = args.floor_workers or workers
     catalog = load_catalog()
     now = datetime.now(UTC)
     index = build_edge_index(args.line_items, now, catalog)
@@ -334,18 +406,20 @@ def run(args: argparse.Namespace) -> int:
         edge_port, floor_port = _free_port(), _free_port()
         edge_log = work / "edge.log"
         edge = _start_edge(work / "edge", edge_port, workers, edge_log)
-        floor: subprocess.Popen[str] | None = None
+        floors: list[subprocess.Popen[str]] = []
+        count_files = [work / f"floor-count-{i}" for i in range(floor_workers)]
         try:
             sample = _sample_response(edge_port, requests[0])
             (work / "response.bin").write_bytes(sample.SerializeToString())
-            floor = _start_floor(floor_port, work / "response.bin", work / "floor-count")
-            totals = _drive(work, {"floor": floor_port, "edge": edge_port}, body_files, args, plan)
-            floor_rss, edge_rss = _peak_rss_mb(floor.pid), _peak_rss_mb(edge.pid)
+            floors = _start_floors(floor_port, work / "response.bin", count_files)
+            pids = {"floor": [f.pid for f in floors], "edge": [edge.pid]}
+            totals = _drive(work, {"floor": floor_port, "edge": edge_port}, pids, body_files, args, plan)
+            floor_rss, edge_rss = sum(_peak_rss_mb(f.pid) for f in floors), _peak_rss_mb(edge.pid)
         finally:
-            if floor is not None:
+            for floor in floors:
                 _stop(floor)
             _stop(edge)
-        floor_calls = int((work / "floor-count").read_text() or 0)
+        floor_calls = sum(int(f.read_text() or 0) for f in count_files if f.exists())
         edge_ok, edge_not_ok = _edge_log_counts(edge_log)
     floor_done = sum(t.succeeded for t in totals["floor"].values())
     edge_done = sum(t.succeeded for t in totals["edge"].values())
@@ -368,7 +442,8 @@ def run(args: argparse.Namespace) -> int:
         "advertisers": len({li.advertiser_id for li in index.line_items}),
         "bodies": bodies,
         "edge_workers": workers,
-        "floor": {**floor_sum, "rss_mb": floor_rss, "server_calls": floor_calls},
+        "floor_workers": floor_workers,
+        "floor": {**floor_sum, "rss_mb": round(floor_rss, 1), "server_calls": floor_calls},
         "edge": {**edge_sum, "rss_mb": edge_rss, "server_ok": edge_ok, "server_not_ok": edge_not_ok},
         "floor_rps": floor_rps,
         "edge_rps": edge_rps,

@@ -29,6 +29,7 @@ import grpc
 import lmdb
 
 from cartads import tracking_token
+from cartads.bearer import aio_channel
 from cartads.v1 import ad_service_pb2_grpc, admin_pb2_grpc, event_ingest_pb2_grpc
 from cartads.v1.ad_service_pb2 import GetAdsRequest, GetAdsResponse, ReportEventsRequest, ReportEventsResponse
 from cartads.v1.common_pb2 import CartEvent, EventType, PricingModel
@@ -217,11 +218,15 @@ async def _serve(kind: str, root: str, ports: Any, stop: multiprocessing.synchro
 
         stopper = stop_edge
     elif kind == "cloud":
+        from cloud_core.access_policy import Role
         from cloud_core.config import CloudConfig
         from cloud_core.server import start_cloud
 
-        cloud = await start_cloud(CloudConfig(db_path=str(Path(root) / "cloud.sqlite3"), listen_address="127.0.0.1:0"))
+        cloud = await start_cloud(CloudConfig(db=str(Path(root) / "cloud.sqlite3"), listen_address="127.0.0.1:0"))
         port = cloud.port
+        # The parent reads the operator's and the edges' tokens from here, as they would from token files.
+        (Path(root) / "admin.token").write_text(await cloud.mint_token(Role.ADMIN))
+        (Path(root) / "edge.token").write_text(await cloud.mint_token(Role.EDGE, store_id=STORE_ID))
 
         async def stop_cloud() -> None:
             await cloud.stop(grace_s=0.5)
@@ -314,14 +319,14 @@ async def _report_load(port: int, args: argparse.Namespace, bodies: list[bytes])
     return load
 
 
-async def _seed_cloud(port: int) -> None:
+async def _seed_cloud(port: int, admin_token: str) -> None:
     """The bench store and campaign."""
     from datetime import UTC, datetime, timedelta
 
     from cartads.v1 import admin_pb2
     from cloud_core.timeutil import dt_to_ts
 
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+    async with aio_channel(f"127.0.0.1:{port}", admin_token) as channel:
         admin = admin_pb2_grpc.AdminServiceStub(channel)
         await admin.CreateStore(
             admin_pb2.CreateStoreRequest(
@@ -387,9 +392,12 @@ def _now_ts() -> Any:
     return ts
 
 
-async def _upload_load(port: int, batches: Sequence[Sequence[UploadEventsRequest]]) -> tuple[float, int, int]:
+async def _upload_load(
+    port: int, batches: Sequence[Sequence[UploadEventsRequest]], token: str
+) -> tuple[float, int, int]:
     """Each edge uploads its batches one after another, as the uploader does; (seconds, events, billed)."""
-    channels = [grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=_OPTIONS) for _ in batches]
+    # Both the real cloud and the no-op server get the edge token, so the ratio compares like with like.
+    channels = [aio_channel(f"127.0.0.1:{port}", token, options=_OPTIONS) for _ in batches]
     billed = 0
 
     async def edge(channel: grpc.aio.Channel, mine: Sequence[UploadEventsRequest]) -> None:
@@ -426,14 +434,15 @@ def _measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     results["noop_report_events_per_s"] = floor.events / floor.seconds
     results["journal_vs_noop_report_events"] = results["journal_events_per_s"] / results["noop_report_events_per_s"]
 
-    with _child("noop", root / "noop-ingest") as port:
-        noop_batches = _upload_batches(_KEY, args)
-        noop_s, noop_events, _ = asyncio.run(_upload_load(port, noop_batches))
     with _child("cloud", root / "cloud") as port:
-        asyncio.run(_seed_cloud(port))
+        edge_token = (root / "cloud" / "edge.token").read_text()
+        asyncio.run(_seed_cloud(port, (root / "cloud" / "admin.token").read_text()))
         key = _db_signing_key(root / "cloud")
         batches = _upload_batches(key, args)
-        ingest_s, ingest_events, billed = asyncio.run(_upload_load(port, batches))
+        ingest_s, ingest_events, billed = asyncio.run(_upload_load(port, batches, edge_token))
+    with _child("noop", root / "noop-ingest") as port:
+        noop_batches = _upload_batches(_KEY, args)
+        noop_s, noop_events, _ = asyncio.run(_upload_load(port, noop_batches, edge_token))
     results["ingest_events_per_s"] = ingest_events / ingest_s
     results["ingest_billed_events"] = billed
     results["ingest_events"] = ingest_events

@@ -1,7 +1,10 @@
 """The floor of ``cartads-bench edge``: a bare grpc.aio AdService on uvloop that answers every GetAds
 with one fixed, pre-serialized response and does nothing else (no validation, no log line).
 
-    python -m cartads_bench.floor_server --port P --response FILE --count-file FILE
+It registers AdService as the edge does (``edge_node.response_wire.add_ad_service``: GetAds may
+answer serialized bytes), so the two differ only in the work the edge does per call.
+
+    python -m cartads_bench.floor_server --port P --response FILE --count-file FILE [--reuse-port]
 
 It counts the calls it answered and writes the count to ``--count-file`` when it stops (SIGTERM),
 so the benchmark verifies success on the server side (h2load counts gRPC errors as successes).
@@ -18,19 +21,19 @@ from typing import Any
 import grpc
 import uvloop
 
-from cartads.v1 import ad_service_pb2_grpc
 from cartads.v1.ad_service_pb2 import GetAdsRequest, GetAdsResponse, ReportEventsRequest, ReportEventsResponse
+from edge_node.response_wire import add_ad_service
 
 
-class FloorServicer(ad_service_pb2_grpc.AdServiceServicer):
+class FloorServicer:
     """Returns the same response to every call."""
 
     def __init__(self, response: GetAdsResponse) -> None:
-        self.response = response
+        self.response = response.SerializeToString()
         self.calls = 0
 
-    async def GetAds(self, request: GetAdsRequest, context: grpc.aio.ServicerContext[Any, Any]) -> GetAdsResponse:  # noqa: N802
-        """The fixed response."""
+    async def GetAds(self, request: GetAdsRequest, context: grpc.aio.ServicerContext[Any, Any]) -> bytes:  # noqa: N802
+        """The fixed response, serialized once."""
         self.calls += 1
         return self.response
 
@@ -41,10 +44,11 @@ class FloorServicer(ad_service_pb2_grpc.AdServiceServicer):
         return ReportEventsResponse()
 
 
-async def _serve(port: int, response: GetAdsResponse) -> int:
-    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+async def _serve(port: int, response: GetAdsResponse, reuse_port: bool) -> int:
+    # Like the edge: the port is shared only when several floor processes serve it.
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 1 if reuse_port else 0)])
     servicer = FloorServicer(response)
-    ad_service_pb2_grpc.add_AdServiceServicer_to_server(servicer, server)
+    add_ad_service(servicer, server)
     bound = server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
     stop = asyncio.Event()
@@ -63,10 +67,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--response", type=Path, required=True, help="a serialized GetAdsResponse")
     parser.add_argument("--count-file", type=Path, required=True)
+    parser.add_argument("--reuse-port", action="store_true", help="share the port with other floor processes")
     args = parser.parse_args()
     response = GetAdsResponse.FromString(args.response.read_bytes())
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        calls = runner.run(_serve(args.port, response))
+        calls = runner.run(_serve(args.port, response, args.reuse_port))
     args.count_file.write_text(str(calls))
 
 

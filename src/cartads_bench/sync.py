@@ -25,15 +25,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import grpc
 from google.protobuf.field_mask_pb2 import FieldMask
 
+from cartads.bearer import aio_channel
 from cartads.v1 import admin_pb2
 from cartads.v1.admin_pb2_grpc import AdminServiceStub
 from cartads_bench.index_fixture import build_fixture, populate
 from cartads_bench.sync_apply import measure_apply
 from cartads_bench.sync_edges import WorkerSpec, run_edge_worker
-from cloud_core.storage.sqlite_store import SqliteCloudStore
+from cloud_core.access_policy import Role
+from cloud_core.api_tokens import issue_token
+from cloud_core.storage.cloud_store import SqlCloudStore
+from cloud_core.timeutil import now_us
 
 DESCRIPTION = (
     "index distribution: one cloud process, N simulated edge streams; admin change to last ACK, "
@@ -100,9 +103,11 @@ def _split(total: int, parts: int) -> list[int]:
 async def _bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     now = datetime.now(UTC)
     fixture = build_fixture(args.line_items, now)
-    store = await SqliteCloudStore.open_path(str(work / "cloud.sqlite3"))
+    store = await SqlCloudStore.open(str(work / "cloud.sqlite3"))
     try:
         await populate(store, fixture)
+        _, admin_token = await issue_token(store, Role.ADMIN, now_us(), display_name="bench operator")
+        _, edge_token = await issue_token(store, Role.EDGE, now_us(), store_id=fixture.store.store_id)
     finally:
         await store.close()
     apply = await asyncio.to_thread(measure_apply, fixture, now, work / "edge-apply")
@@ -115,13 +120,21 @@ async def _bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     procs = []
     first_edge = 0
     for index, count in enumerate(_split(args.edges, workers)):
-        spec = WorkerSpec(f"127.0.0.1:{port}", fixture.store.store_id, first_edge, count)
+        spec = WorkerSpec(f"127.0.0.1:{port}", fixture.store.store_id, first_edge, count, edge_token)
         proc = context.Process(target=run_edge_worker, args=(spec, commands[index], results))
         first_edge += count
         proc.start()
         procs.append(proc)
     try:
-        return await _drive(args, port, item=fixture.line_items[0], commands=commands, results=results, apply=apply)
+        return await _drive(
+            args,
+            port,
+            admin_token,
+            item=fixture.line_items[0],
+            commands=commands,
+            results=results,
+            apply=apply,
+        )
     finally:
         for queue in commands:
             queue.put(None)
@@ -148,6 +161,7 @@ async def _collect(results: Any, workers: int, timeout_s: float) -> list[dict[st
 async def _drive(
     args: argparse.Namespace,
     port: int,
+    admin_token: str,
     *,
     item: admin_pb2.LineItem,
     commands: list[Any],
@@ -166,7 +180,7 @@ async def _drive(
     rounds: list[dict[str, float]] = []
     delta_bytes: list[int] = []
     kinds: dict[str, int] = {}
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+    async with aio_channel(f"127.0.0.1:{port}", admin_token) as channel:
         admin = AdminServiceStub(channel)
         for change in range(args.changes):
             for queue in commands:

@@ -17,6 +17,7 @@ from typing import Any
 
 import grpc
 
+from cartads.bearer import aio_channel
 from cartads.index_delta import DeltaError, apply_delta
 from cartads.v1.index_pb2 import StoreIndex
 from cartads.v1.index_sync_pb2 import StreamIndexRequest, StreamIndexResponse
@@ -59,9 +60,9 @@ class SimEdge:
         merged.version = check_index(merged, step.version, self.store_id, step.delta)
         return merged
 
-    async def run(self, address: str) -> None:
+    async def run(self, address: str, token: str) -> None:
         options = [("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES), ("grpc.use_local_subchannel_pool", 1)]
-        async with grpc.aio.insecure_channel(address, options=options) as channel:
+        async with aio_channel(address, token or None, options=options) as channel:
             call = IndexSyncServiceStub(channel).StreamIndex(None)
             await call.write(StreamIndexRequest(store_id=self.store_id, edge_id=self.edge_id, version=self.version))
             assembler = UpdateAssembler(_MAX_MESSAGE_BYTES)
@@ -108,6 +109,8 @@ class WorkerSpec:
     store_id: str
     first_edge: int
     edge_count: int
+    # The store's edge token, sent on every stream as a real edge does.
+    token: str = ""
 
 
 def _forward(commands: Any, loop: asyncio.AbstractEventLoop, pending: asyncio.Queue[dict[str, Any] | None]) -> None:
@@ -120,7 +123,7 @@ def _forward(commands: Any, loop: asyncio.AbstractEventLoop, pending: asyncio.Qu
 async def _worker(spec: WorkerSpec, commands: Any, results: Any) -> None:
     changed = asyncio.Event()
     edges = [SimEdge(spec.store_id, f"sim-edge-{spec.first_edge + i:04d}", changed) for i in range(spec.edge_count)]
-    tasks = [asyncio.create_task(edge.run(spec.address)) for edge in edges]
+    tasks = [asyncio.create_task(edge.run(spec.address, spec.token)) for edge in edges]
     pending: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
     threading.Thread(target=_forward, args=(commands, asyncio.get_running_loop(), pending), daemon=True).start()
     try:

@@ -13,19 +13,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import grpc
-
 from cart_client.catalog import CartCatalog
 from cart_client.cli import connect
 from cart_client.runner import TripStats, run_trip
 from cart_client.trace import SensorEvent
 from cart_client.trip_trace import ProductPlacement, trace_from_order
+from cartads.bearer import aio_channel
 from cartads.v1 import admin_pb2
 from cartads.v1.ad_service_pb2_grpc import AdServiceStub
 from cartads.v1.admin_pb2_grpc import AdminServiceStub
 from cartads_demo.scenario import create_advertisers, create_store, plan_advertisers
 from cartads_demo.summary import DemoSummary, summarize
 from cartads_sample.instacart import Catalog, Order, load_catalog, load_orders
+from cloud_core.access_policy import Role
 from cloud_core.config import CloudConfig
 from cloud_core.server import start_cloud
 from edge_node.config import EdgeConfig
@@ -129,10 +129,13 @@ async def run_demo(config: DemoConfig) -> DemoSummary:
     chosen = pick_orders(orders, config.trips, rng)
     with tempfile.TemporaryDirectory(prefix="cartads-demo-", dir=config.work_dir) as tmp:
         work = Path(tmp)
-        cloud = await start_cloud(CloudConfig(db_path=str(work / "cloud.sqlite3"), listen_address="127.0.0.1:0"))
+        cloud = await start_cloud(CloudConfig(db=str(work / "cloud.sqlite3"), listen_address="127.0.0.1:0"))
         try:
             cloud_address = f"127.0.0.1:{cloud.port}"
-            async with grpc.aio.insecure_channel(cloud_address) as channel:
+            # The operator and the edge each get their own credentials, as in a real deployment.
+            admin_token = await cloud.mint_token(Role.ADMIN, display_name="demo operator")
+            edge_token = await cloud.mint_token(Role.EDGE, store_id=STORE_ID, display_name="demo edge-1")
+            async with aio_channel(cloud_address, admin_token) as channel:
                 admin = AdminServiceStub(channel)
                 await create_store(admin, STORE_ID, "CartAds Demo Market", "America/Chicago", catalog)
                 await create_advertisers(admin, plan_advertisers(catalog, orders), STORE_ID, datetime.now(UTC))
@@ -143,6 +146,7 @@ async def run_demo(config: DemoConfig) -> DemoSummary:
                         cloud_address=cloud_address,
                         data_dir=str(work / "edge"),
                         listen_address="127.0.0.1:0",
+                        cloud_token=edge_token,
                     )
                 )
                 try:

@@ -10,6 +10,7 @@ import structlog
 
 from cartads.v1 import admin_pb2, asset_pb2
 from cloud_core.asset_check import MAX_ASSET_BYTES, AssetError, check_asset
+from cloud_core.auth import scoped_advertiser
 from cloud_core.creative_rules import CreativeContext, referenced_product_ids, validate_creative_format, with_defaults
 from cloud_core.errors import InvalidArgumentError
 from cloud_core.rpc import Ctx, maps_errors
@@ -19,9 +20,13 @@ from cloud_core.timeutil import now_us
 log = structlog.get_logger("cloud.assets")
 
 
+class _AssetAndUploaderStore(AssetStore, Protocol):
+    async def add_asset_uploader(self, sha256: str, advertiser_id: str) -> None: ...
+
+
 class _HasAssetStore(Protocol):
     @property
-    def _store(self) -> AssetStore: ...
+    def _store(self) -> _AssetAndUploaderStore: ...
 
 
 async def check_creative(store: AssetStore, creative: admin_pb2.CreativeSpec) -> None:
@@ -71,6 +76,10 @@ class AssetAdminMixin:
             data=checked.data,
         )
         created = await self._store.put_asset(asset, checked.sanitized, now_us())
+        uploader = scoped_advertiser()
+        if uploader:
+            # An advertiser's creatives may show only assets it uploaded itself (see access_policy).
+            await self._store.add_asset_uploader(sha, uploader)
         log.info(
             "asset_uploaded",
             sha256=sha,

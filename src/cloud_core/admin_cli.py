@@ -10,13 +10,16 @@ from typing import Any
 
 import grpc
 
+from cartads.bearer import read_token, sync_channel
 from cartads.rpc_errors import field_violations
 from cartads.tls_identity import channel_credentials, tls_files
 from cartads.v1 import admin_pb2, admin_pb2_grpc
 from cloud_core.admin_asset_commands import add_assets_group
 from cloud_core.admin_commands import (
     FORMATS,
+    PACING,
     PRICING,
+    TIERS,
     TRIGGERS,
     Handler,
     Stub,
@@ -30,20 +33,18 @@ from cloud_core.admin_commands import (
     campaigns_delete,
     campaigns_get,
     campaigns_list,
-    campaigns_set_state,
+    campaigns_pause,
+    campaigns_resume,
     campaigns_update,
     catalog_aisles,
     catalog_import,
     catalog_products,
-    creatives_create,
-    creatives_delete,
-    creatives_get,
-    creatives_list,
     line_items_create,
     line_items_delete,
     line_items_get,
     line_items_list,
-    line_items_set_state,
+    line_items_pause,
+    line_items_resume,
     line_items_update,
     report_spend,
     stores_create,
@@ -52,8 +53,17 @@ from cloud_core.admin_commands import (
     stores_list,
     stores_update,
 )
+from cloud_core.admin_creative_commands import (
+    creatives_create,
+    creatives_delete,
+    creatives_get,
+    creatives_list,
+    creatives_update,
+)
 from cloud_core.admin_dead_letter_commands import add_dead_letters_group
 from cloud_core.admin_edge_commands import add_edges_group
+from cloud_core.admin_report_commands import add_experiments_group, add_report_run
+from cloud_core.admin_token_commands import add_tokens_group
 
 DEFAULT_CLOUD = "127.0.0.1:50051"
 
@@ -78,6 +88,43 @@ def _add_targeting(p: argparse.ArgumentParser) -> None:
     p.add_argument("--zone", action="append", help="target a store zone id (repeatable)")
     p.add_argument("--trigger", action="append", choices=sorted(TRIGGERS), help="serve only on this trigger")
     p.add_argument("--store", action="append", help="serve only in this store (repeatable)")
+    p.add_argument(
+        "--daypart-hour", action="append", type=int, metavar="H", help="serve only in this hour, 0-23 (repeatable)"
+    )
+    p.add_argument(
+        "--daypart-weekday",
+        action="append",
+        type=int,
+        metavar="D",
+        help="serve only on this ISO weekday, 1 = Monday .. 7 (repeatable)",
+    )
+
+
+def _add_serving(p: argparse.ArgumentParser, creating: bool) -> None:
+    p.add_argument("--cap", type=int, default=0 if creating else None, help="most ads per cart session, 0 = no cap")
+    p.add_argument(
+        "--creative-cap",
+        type=int,
+        default=0 if creating else None,
+        help="most ads of any one creative per cart session, 0 = no cap",
+    )
+    p.add_argument(
+        "--tier",
+        choices=sorted(TIERS),
+        help="priority tier: sponsorship serves before auction, auction before house (default auction)",
+    )
+    p.add_argument("--exclusion-label", help="ads sharing a non-empty label never share a response, e.g. soda")
+    p.add_argument(
+        "--pacing",
+        choices=sorted(PACING),
+        help="even: spread the budget over the flight and each day along the store's traffic (default); "
+        "asap: spend as fast as eligible",
+    )
+    p.add_argument(
+        "--daily-budget-micros",
+        type=int,
+        help="most to spend per local day over all stores; 0 derives it from the campaign's budget and flight",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,12 +143,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--tls-cert", default=os.environ.get("CARTADS_TLS_CERT"), help="client certificate (PEM)")
     parser.add_argument("--tls-key", default=os.environ.get("CARTADS_TLS_KEY"), help="client private key (PEM)")
+    parser.add_argument("--token", help="bearer token (default: --token-file, else env CARTADS_TOKEN)")
+    parser.add_argument(
+        "--token-file", default=os.environ.get("CARTADS_TOKEN_FILE"), help="file holding the bearer token"
+    )
     root = parser.add_subparsers(dest="resource", metavar="RESOURCE", required=True)
     for add_group in (_advertisers, _campaigns, _line_items, _creatives, _stores, _catalog, _report):
         add_group(root)
+    add_tokens_group(root)
     add_edges_group(root)
     add_assets_group(root)
     add_dead_letters_group(root)
+    add_experiments_group(root)
     return parser
 
 
@@ -126,6 +179,7 @@ def _campaigns(root: Any) -> None:
     p.add_argument("--budget-micros", type=int, required=True)
     p.add_argument("--start", required=True, help="flight start, ISO 8601 (UTC when no zone)")
     p.add_argument("--end", required=True, help="flight end, ISO 8601 (UTC when no zone)")
+    p.add_argument("--cap", type=int, default=0, help="most ads of this campaign per cart session, 0 = no cap")
     p.add_argument("--paused", action="store_true", help="create it paused")
     p.add_argument("--id")
     _add(sub, "list", campaigns_list, "list campaigns").add_argument("--advertiser")
@@ -136,8 +190,9 @@ def _campaigns(root: Any) -> None:
     p.add_argument("--budget-micros", type=int)
     p.add_argument("--start")
     p.add_argument("--end")
-    _add(sub, "pause", campaigns_set_state(admin_pb2.SERVING_STATE_PAUSED), "pause a campaign").add_argument("id")
-    _add(sub, "resume", campaigns_set_state(admin_pb2.SERVING_STATE_ACTIVE), "resume a campaign").add_argument("id")
+    p.add_argument("--cap", type=int, help="most ads of this campaign per cart session, 0 = no cap")
+    _add(sub, "pause", campaigns_pause, "pause a campaign").add_argument("id")
+    _add(sub, "resume", campaigns_resume, "resume a campaign (not once it has ended)").add_argument("id")
     _add(sub, "delete", campaigns_delete, "delete a campaign without line items").add_argument("id")
 
 
@@ -149,19 +204,23 @@ def _line_items(root: Any) -> None:
     p.add_argument("--pricing", required=True, choices=sorted(PRICING))
     p.add_argument("--bid-micros", type=int, required=True, help="per thousand impressions (cpm) or per click (cpc)")
     p.add_argument("--creative", action="append", help="creative id (repeatable)")
-    p.add_argument("--cap", type=int, default=0, help="most ads per cart session, 0 = no cap")
+    _add_serving(p, creating=True)
     p.add_argument("--paused", action="store_true")
     p.add_argument("--id")
     _add_targeting(p)
     _add(sub, "list", line_items_list, "list line items").add_argument("--campaign")
     _add(sub, "get", line_items_get, "show one line item").add_argument("id")
-    p = _add(sub, "update", line_items_update, "change a line item")
+    p = _add(sub, "update", line_items_update, "change a line item; a repeatable flag replaces its whole list")
     p.add_argument("id")
     p.add_argument("--name")
+    p.add_argument("--pricing", choices=sorted(PRICING))
     p.add_argument("--bid-micros", type=int)
-    p.add_argument("--cap", type=int)
-    _add(sub, "pause", line_items_set_state(admin_pb2.SERVING_STATE_PAUSED), "pause a line item").add_argument("id")
-    _add(sub, "resume", line_items_set_state(admin_pb2.SERVING_STATE_ACTIVE), "resume a line item").add_argument("id")
+    p.add_argument("--creative", action="append", help="creative id (repeatable; replaces the list)")
+    _add_serving(p, creating=False)
+    _add_targeting(p)
+    p.add_argument("--run-of-store", action="store_true", help="clear all targeting")
+    _add(sub, "pause", line_items_pause, "pause a line item").add_argument("id")
+    _add(sub, "resume", line_items_resume, "resume a line item (not once its campaign has ended)").add_argument("id")
     _add(sub, "delete", line_items_delete, "delete a line item").add_argument("id")
 
 
@@ -182,7 +241,22 @@ def _creatives(root: Any) -> None:
     p.add_argument("--cta", help="call to action")
     p.add_argument("--offer", help="coupon offer text")
     p.add_argument("--coupon-code")
+    p.add_argument("--image-url", help="an image URL instead of an uploaded asset")
     p.add_argument("--id")
+    p = _add(sub, "update", creatives_update, "change a creative")
+    p.add_argument("id")
+    p.add_argument("--name")
+    p.add_argument("--format", choices=sorted(FORMATS))
+    p.add_argument("--headline")
+    p.add_argument("--body")
+    p.add_argument("--image", metavar="FILE", help="upload this image and show it")
+    p.add_argument("--image-sha256", help="show this uploaded asset ('' for none)")
+    p.add_argument("--image-url")
+    p.add_argument("--recipe-product", action="append", metavar="PRODUCT_ID", help="replaces the recipe's products")
+    p.add_argument("--product", help="promoted product id")
+    p.add_argument("--cta", help="call to action")
+    p.add_argument("--offer", help="coupon offer text")
+    p.add_argument("--coupon-code")
     _add(sub, "list", creatives_list, "list creatives").add_argument("--advertiser")
     _add(sub, "get", creatives_get, "show one creative").add_argument("id")
     _add(sub, "delete", creatives_delete, "delete a creative no line item uses").add_argument("id")
@@ -217,6 +291,7 @@ def _report(root: Any) -> None:
     p = _add(sub, "spend", report_spend, "spend, impressions and clicks per campaign")
     p.add_argument("--store")
     p.add_argument("--advertiser")
+    add_report_run(sub)
 
 
 def describe_rpc_error(error: grpc.RpcError) -> str:
@@ -238,14 +313,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         files = tls_files(args.tls_cert, args.tls_key, args.tls_ca, "--tls-ca")
-    except ValueError as exc:
-        parser.error(str(exc))
+        token = read_token(args.token, args.token_file)
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     options = [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
-    channel = (
-        grpc.insecure_channel(args.cloud, options=options)
-        if files is None
-        else grpc.secure_channel(args.cloud, channel_credentials(files), options=options)
-    )
+    credentials = None if files is None else channel_credentials(files)
+    channel = sync_channel(args.cloud, token, credentials=credentials, options=options)
     try:
         stub = admin_pb2_grpc.AdminServiceStub(channel)
         _with_timeout(stub, args.timeout_s)
@@ -253,7 +327,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except grpc.RpcError as exc:
         print(f"error: {describe_rpc_error(exc)}", file=sys.stderr)
         return 2
-    except UsageError as exc:
+    except (UsageError, OSError) as exc:
+        # OSError: a file named on the command line (an image, a catalog directory) cannot be read.
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:

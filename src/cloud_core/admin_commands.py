@@ -17,7 +17,6 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from cartads.v1 import admin_pb2, admin_pb2_grpc, common_pb2
 from cartads_sample.catalog_messages import import_catalog_requests
 from cartads_sample.instacart import load_catalog
-from cloud_core.admin_asset_commands import upload_file
 
 PRICING = {
     "cpm": common_pb2.PRICING_MODEL_CPM,
@@ -30,6 +29,15 @@ TRIGGERS = {
     "zone-enter": common_pb2.TRIGGER_ZONE_ENTER,
     "idle": common_pb2.TRIGGER_IDLE,
     "checkout": common_pb2.TRIGGER_CHECKOUT,
+}
+PACING = {
+    "even": admin_pb2.PACING_TYPE_EVEN,
+    "asap": admin_pb2.PACING_TYPE_ASAP,
+}
+TIERS = {
+    "sponsorship": common_pb2.PRIORITY_TIER_SPONSORSHIP,
+    "auction": common_pb2.PRIORITY_TIER_AUCTION,
+    "house": common_pb2.PRIORITY_TIER_HOUSE,
 }
 FORMATS = {
     "sponsored-product": common_pb2.CREATIVE_FORMAT_SPONSORED_PRODUCT,
@@ -125,7 +133,16 @@ def _list_all(call: Callable[[Any], Any], request: Any, field: str) -> list[Mess
 
 ADV_COLS = ["advertiser_id", "display_name", "create_time"]
 CMP_COLS = ["campaign_id", "advertiser_id", "display_name", "state", "budget_micros", "start_time", "end_time"]
-LI_COLS = ["line_item_id", "campaign_id", "display_name", "state", "pricing_model", "bid_micros", "creative_ids"]
+LI_COLS = [
+    "line_item_id",
+    "campaign_id",
+    "display_name",
+    "state",
+    "priority_tier",
+    "pricing_model",
+    "bid_micros",
+    "creative_ids",
+]
 CR_COLS = ["creative_id", "advertiser_id", "display_name", "format", "headline", "promoted_product_id"]
 STORE_COLS = ["store_id", "display_name", "time_zone", "create_time"]
 
@@ -170,6 +187,7 @@ def campaigns_create(stub: Stub, args: argparse.Namespace) -> None:
         budget_micros=args.budget_micros,
         start_time=parse_time(args.start),
         end_time=parse_time(args.end),
+        frequency_cap_per_session=args.cap,
         state=admin_pb2.SERVING_STATE_PAUSED if args.paused else admin_pb2.SERVING_STATE_ACTIVE,
     )
     req = admin_pb2.CreateCampaignRequest(campaign_id=args.id or "", campaign=campaign)
@@ -192,30 +210,55 @@ def _update_campaign(stub: Stub, args: argparse.Namespace, campaign: admin_pb2.C
 
 def campaigns_update(stub: Stub, args: argparse.Namespace) -> None:
     campaign = admin_pb2.Campaign(
-        campaign_id=args.id, display_name=args.name or "", budget_micros=args.budget_micros or 0
+        campaign_id=args.id,
+        display_name=args.name or "",
+        budget_micros=args.budget_micros or 0,
+        frequency_cap_per_session=args.cap or 0,
     )
     if args.start:
         campaign.start_time.CopyFrom(parse_time(args.start))
     if args.end:
         campaign.end_time.CopyFrom(parse_time(args.end))
     paths = _paths(
-        args, {"name": "display_name", "budget_micros": "budget_micros", "start": "start_time", "end": "end_time"}
+        args,
+        {
+            "name": "display_name",
+            "budget_micros": "budget_micros",
+            "start": "start_time",
+            "end": "end_time",
+            "cap": "frequency_cap_per_session",
+        },
     )
     if not paths:
-        raise UsageError("nothing to update: give --name, --budget-micros, --start or --end")
+        raise UsageError("nothing to update: give --name, --budget-micros, --start, --end or --cap")
     _update_campaign(stub, args, campaign, paths)
 
 
-def campaigns_set_state(state: int) -> Handler:
-    def handler(stub: Stub, args: argparse.Namespace) -> None:
-        _update_campaign(stub, args, admin_pb2.Campaign(campaign_id=args.id, state=state), ["state"])  # type: ignore[arg-type]
+def campaigns_pause(stub: Stub, args: argparse.Namespace) -> None:
+    emit(args, [stub.PauseCampaign(admin_pb2.PauseCampaignRequest(campaign_id=args.id)).campaign], CMP_COLS, True)
 
-    return handler
+
+def campaigns_resume(stub: Stub, args: argparse.Namespace) -> None:
+    emit(args, [stub.ResumeCampaign(admin_pb2.ResumeCampaignRequest(campaign_id=args.id)).campaign], CMP_COLS, True)
 
 
 def campaigns_delete(stub: Stub, args: argparse.Namespace) -> None:
     stub.DeleteCampaign(admin_pb2.DeleteCampaignRequest(campaign_id=args.id))
     print(f"deleted campaign {args.id}")
+
+
+# Targeting flag -> Targeting field.
+TARGETING_FLAGS = {
+    "product": "product_ids",
+    "brand": "brands",
+    "aisle": "aisle_ids",
+    "department": "department_ids",
+    "zone": "zone_ids",
+    "trigger": "triggers",
+    "store": "store_ids",
+    "daypart_hour": "daypart_hours",
+    "daypart_weekday": "daypart_weekdays",
+}
 
 
 def _targeting(args: argparse.Namespace) -> admin_pb2.Targeting:
@@ -227,6 +270,8 @@ def _targeting(args: argparse.Namespace) -> admin_pb2.Targeting:
         zone_ids=args.zone or [],
         triggers=[TRIGGERS[t] for t in args.trigger or []],
         store_ids=args.store or [],
+        daypart_hours=args.daypart_hour or [],
+        daypart_weekdays=args.daypart_weekday or [],
     )
 
 
@@ -239,7 +284,12 @@ def line_items_create(stub: Stub, args: argparse.Namespace) -> None:
         targeting=_targeting(args),
         creative_ids=args.creative or [],
         frequency_cap_per_session=args.cap,
+        creative_frequency_cap_per_session=args.creative_cap,
+        priority_tier=TIERS[args.tier] if args.tier else common_pb2.PRIORITY_TIER_UNSPECIFIED,
+        exclusion_label=args.exclusion_label or "",
         state=admin_pb2.SERVING_STATE_PAUSED if args.paused else admin_pb2.SERVING_STATE_ACTIVE,
+        pacing_type=PACING[args.pacing] if args.pacing else admin_pb2.PACING_TYPE_EVEN,
+        daily_budget_micros=args.daily_budget_micros or 0,
     )
     req = admin_pb2.CreateLineItemRequest(line_item_id=args.id or "", line_item=item)
     emit(args, [stub.CreateLineItem(req).line_item], LI_COLS, single=True)
@@ -260,60 +310,58 @@ def _update_line_item(stub: Stub, args: argparse.Namespace, item: admin_pb2.Line
 
 
 def line_items_update(stub: Stub, args: argparse.Namespace) -> None:
+    """Change the fields whose flags are given; a repeatable flag replaces that whole list."""
     item = admin_pb2.LineItem(
         line_item_id=args.id,
         display_name=args.name or "",
         bid_micros=args.bid_micros or 0,
+        pricing_model=PRICING[args.pricing] if args.pricing else common_pb2.PRICING_MODEL_UNSPECIFIED,
         frequency_cap_per_session=args.cap or 0,
+        creative_frequency_cap_per_session=args.creative_cap or 0,
+        priority_tier=TIERS[args.tier] if args.tier else common_pb2.PRIORITY_TIER_UNSPECIFIED,
+        exclusion_label=args.exclusion_label or "",
+        creative_ids=args.creative or [],
+        targeting=_targeting(args),
+        pacing_type=PACING[args.pacing] if args.pacing else admin_pb2.PACING_TYPE_UNSPECIFIED,
+        daily_budget_micros=args.daily_budget_micros or 0,
     )
-    paths = _paths(args, {"name": "display_name", "bid_micros": "bid_micros", "cap": "frequency_cap_per_session"})
+    paths = _paths(
+        args,
+        {
+            "name": "display_name",
+            "bid_micros": "bid_micros",
+            "pricing": "pricing_model",
+            "cap": "frequency_cap_per_session",
+            "creative_cap": "creative_frequency_cap_per_session",
+            "tier": "priority_tier",
+            "exclusion_label": "exclusion_label",
+            "creative": "creative_ids",
+            "pacing": "pacing_type",
+            "daily_budget_micros": "daily_budget_micros",
+        },
+    )
+    if args.run_of_store:
+        paths.append("targeting")
+    else:
+        paths += [f"targeting.{field}" for flag, field in TARGETING_FLAGS.items() if getattr(args, flag) is not None]
     if not paths:
-        raise UsageError("nothing to update: give --name, --bid-micros or --cap")
+        raise UsageError("nothing to update: give a field flag (see --help)")
     _update_line_item(stub, args, item, paths)
 
 
-def line_items_set_state(state: int) -> Handler:
-    def handler(stub: Stub, args: argparse.Namespace) -> None:
-        _update_line_item(stub, args, admin_pb2.LineItem(line_item_id=args.id, state=state), ["state"])  # type: ignore[arg-type]
+def line_items_pause(stub: Stub, args: argparse.Namespace) -> None:
+    request = admin_pb2.PauseLineItemRequest(line_item_id=args.id)
+    emit(args, [stub.PauseLineItem(request).line_item], LI_COLS, True)
 
-    return handler
+
+def line_items_resume(stub: Stub, args: argparse.Namespace) -> None:
+    request = admin_pb2.ResumeLineItemRequest(line_item_id=args.id)
+    emit(args, [stub.ResumeLineItem(request).line_item], LI_COLS, True)
 
 
 def line_items_delete(stub: Stub, args: argparse.Namespace) -> None:
     stub.DeleteLineItem(admin_pb2.DeleteLineItemRequest(line_item_id=args.id))
     print(f"deleted line item {args.id}")
-
-
-def creatives_create(stub: Stub, args: argparse.Namespace) -> None:
-    creative = admin_pb2.CreativeSpec(
-        advertiser_id=args.advertiser,
-        display_name=args.name,
-        format=FORMATS[args.format],
-        headline=args.headline or "",
-        body=args.body or "",
-        image_asset_sha256=upload_file(stub, Path(args.image)).sha256 if args.image else (args.image_sha256 or ""),
-        recipe_product_ids=args.recipe_product or [],
-        promoted_product_id=args.product or "",
-        call_to_action=args.cta or "",
-        offer_text=args.offer or "",
-        coupon_code=args.coupon_code or "",
-    )
-    req = admin_pb2.CreateCreativeRequest(creative_id=args.id or "", creative=creative)
-    emit(args, [stub.CreateCreative(req).creative], CR_COLS, single=True)
-
-
-def creatives_list(stub: Stub, args: argparse.Namespace) -> None:
-    req = admin_pb2.ListCreativesRequest(page_size=1000, advertiser_id=args.advertiser or "")
-    emit(args, _list_all(stub.ListCreatives, req, "creatives"), CR_COLS)
-
-
-def creatives_get(stub: Stub, args: argparse.Namespace) -> None:
-    emit(args, [stub.GetCreative(admin_pb2.GetCreativeRequest(creative_id=args.id)).creative], CR_COLS, True)
-
-
-def creatives_delete(stub: Stub, args: argparse.Namespace) -> None:
-    stub.DeleteCreative(admin_pb2.DeleteCreativeRequest(creative_id=args.id))
-    print(f"deleted creative {args.id}")
 
 
 def stores_create(stub: Stub, args: argparse.Namespace) -> None:

@@ -9,8 +9,8 @@ from cloud_core import validation as v
 from cloud_core.errors import InvalidArgumentError
 from cloud_core.pagination import decode_request, encode_token
 from cloud_core.rpc import Ctx, maps_errors
+from cloud_core.storage.edges import edge_page_key
 from cloud_core.storage.protocol import EdgeStatusStore
-from cloud_core.storage.sqlite_edges import edge_page_key
 
 
 class _HasEdgeStore(Protocol):

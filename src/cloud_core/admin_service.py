@@ -15,9 +15,13 @@ from cartads.v1 import admin_pb2, admin_pb2_grpc
 from cloud_core import validation as v
 from cloud_core.admin_assets import AssetAdminMixin, check_creative
 from cloud_core.admin_edges import EdgeAdminMixin
-from cloud_core.errors import InvalidArgumentError, NotFoundError
+from cloud_core.admin_experiments import ExperimentAdminMixin
+from cloud_core.admin_serving_state import ServingStateMixin, resume_refusal
+from cloud_core.admin_tokens import TokenAdminMixin
+from cloud_core.auth import scoped_advertiser
+from cloud_core.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError
 from cloud_core.notifier import ChangeNotifier
-from cloud_core.pagination import decode_request, next_token
+from cloud_core.pagination import PageRequest, decode_request, next_token
 from cloud_core.rpc import Ctx, maps_errors
 from cloud_core.storage.protocol import CloudStore
 from cloud_core.timeutil import dt_to_ts, us_to_ts
@@ -54,15 +58,32 @@ def _merge(existing: M, patch: M, mask: FieldMask, resource: str) -> M:
     return merged
 
 
-class AdminServicer(EdgeAdminMixin, AssetAdminMixin, admin_pb2_grpc.AdminServiceServicer):
-    """Advertisers, campaigns, line items, creatives, stores, catalogs and the spend report."""
+def _no_cache(token_ids: Sequence[str]) -> None:
+    del token_ids
+
+
+class AdminServicer(
+    EdgeAdminMixin,
+    AssetAdminMixin,
+    TokenAdminMixin,
+    ServingStateMixin,
+    ExperimentAdminMixin,
+    admin_pb2_grpc.AdminServiceServicer,
+):
+    """Advertisers, campaigns, line items, creatives, stores, catalogs, tokens and the spend report."""
 
     def __init__(
-        self, store: CloudStore, notifier: ChangeNotifier, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self,
+        store: CloudStore,
+        notifier: ChangeNotifier,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_revoke: Callable[[Sequence[str]], None] = _no_cache,
     ) -> None:
         self._store = store
         self._notifier = notifier
         self._clock = clock
+        # Tells the token cache of this replica to forget a token the moment it is revoked.
+        self._on_revoke = on_revoke
 
     # ---- advertisers ----
 
@@ -99,6 +120,11 @@ class AdminServicer(EdgeAdminMixin, AssetAdminMixin, admin_pb2_grpc.AdminService
     ) -> admin_pb2.ListAdvertisersResponse:
         query = "advertisers"
         page = decode_request(request.page_size, request.page_token, query)
+        own = scoped_advertiser()
+        if own:
+            # An advertiser token sees only its own advertiser.
+            adv = await self._store.get_advertiser(own) if own > page.after_id else None
+            return admin_pb2.ListAdvertisersResponse(advertisers=[adv] if adv else [])
         rows = await self._store.list_advertisers(page)
         token = next_token([r.advertiser_id for r in rows], page.limit, query)
         return admin_pb2.ListAdvertisersResponse(advertisers=rows[: page.limit], next_page_token=token)
@@ -169,6 +195,10 @@ class AdminServicer(EdgeAdminMixin, AssetAdminMixin, admin_pb2_grpc.AdminService
         if merged.state == admin_pb2.SERVING_STATE_UNSPECIFIED:
             merged.state = existing.state
         _raise_if(v.validate_campaign(merged))
+        if merged.state == admin_pb2.SERVING_STATE_ACTIVE and existing.state != admin_pb2.SERVING_STATE_ACTIVE:
+            refusal = resume_refusal(merged, self._clock())
+            if refusal is not None:
+                raise refusal
         await self._store.update_campaign(merged)
         self._notifier.notify()
         return admin_pb2.UpdateCampaignResponse(campaign=merged)
@@ -226,11 +256,21 @@ class AdminServicer(EdgeAdminMixin, AssetAdminMixin, admin_pb2_grpc.AdminService
     async def ListLineItems(  # noqa: N802
         self, request: admin_pb2.ListLineItemsRequest, context: Ctx
     ) -> admin_pb2.ListLineItemsResponse:
-        query = f"line_items:{request.campaign_id}"
+        query = f"line_items:{request.campaign_id}:{request.advertiser_id}"
         page = decode_request(request.page_size, request.page_token, query)
-        rows = await self._store.list_line_items(page, request.campaign_id)
+        if request.advertiser_id:
+            rows = await self._advertiser_line_items(request.advertiser_id, request.campaign_id, page)
+        else:
+            rows = await self._store.list_line_items(page, request.campaign_id)
         token = next_token([r.line_item_id for r in rows], page.limit, query)
         return admin_pb2.ListLineItemsResponse(line_items=rows[: page.limit], next_page_token=token)
+
+    async def _advertiser_line_items(
+        self, advertiser_id: str, campaign_id: str, page: PageRequest
+    ) -> list[admin_pb2.LineItem]:
+        ids = await self._store.advertiser_line_item_ids(advertiser_id, campaign_id, page)
+        items = [await self._store.get_line_item(i) for i in ids]
+        return [item for item in items if item is not None]
 
     @maps_errors
     async def UpdateLineItem(  # noqa: N802
@@ -266,10 +306,20 @@ class AdminServicer(EdgeAdminMixin, AssetAdminMixin, admin_pb2_grpc.AdminService
         creative.creative_id = _choose_id(request.creative_id, creative.creative_id, "creative_id", "cr")
         _raise_if(v.validate_creative(creative))
         await check_creative(self._store, creative)
+        await self._check_asset_uploader(creative.image_asset_sha256, "")
         await self._advertiser(creative.advertiser_id, "creative.advertiser_id")
         creative.create_time.CopyFrom(dt_to_ts(self._clock()))
         await self._store.create_creative(creative)
         return admin_pb2.CreateCreativeResponse(creative=creative)
+
+    async def _check_asset_uploader(self, sha256: str, unchanged_sha256: str) -> None:
+        """An advertiser token may show an asset only if it uploaded it (hashes could be learned elsewhere)."""
+        own = scoped_advertiser()
+        if own and sha256 and sha256 != unchanged_sha256 and not await self._store.uploaded_by(sha256, own):
+            raise PermissionDeniedError(
+                f"asset {sha256[:12]}… was not uploaded by advertiser {own!r}; upload it with this token",
+                "creative.image_asset_sha256",
+            )
 
     async def _creative(self, creative_id: str, field: str) -> admin_pb2.CreativeSpec:
         _raise_if(v.check_required_id(creative_id, field))
@@ -300,6 +350,7 @@ class AdminServicer(EdgeAdminMixin, AssetAdminMixin, admin_pb2_grpc.AdminService
         merged = _merge(existing, request.creative, request.update_mask, "creative")
         _raise_if(v.validate_creative(merged))
         await check_creative(self._store, merged)
+        await self._check_asset_uploader(merged.image_asset_sha256, existing.image_asset_sha256)
         await self._store.update_creative(merged)
         self._notifier.notify()
         return admin_pb2.UpdateCreativeResponse(creative=merged)
@@ -357,6 +408,13 @@ class AdminServicer(EdgeAdminMixin, AssetAdminMixin, admin_pb2_grpc.AdminService
     @maps_errors
     async def DeleteStore(self, request: admin_pb2.DeleteStoreRequest, context: Ctx) -> admin_pb2.DeleteStoreResponse:  # noqa: N802
         _raise_if(v.check_required_id(request.store_id, "store_id"))
+        connected = [
+            e.edge_id for e in await self._store.list_edges(request.store_id, PageRequest("", 1000)) if e.connected
+        ]
+        if connected:
+            raise FailedPreconditionError(
+                f"store {request.store_id!r} still has connected edges ({', '.join(connected)}); stop them first"
+            )
         await self._store.delete_store(request.store_id)
         self._notifier.notify([request.store_id])
         return admin_pb2.DeleteStoreResponse()

@@ -24,6 +24,11 @@ def charge_micros(pricing_model: int, event_type: int, price_micros: int) -> int
     return 0
 
 
+def event_value_micros(event: common_pb2.CartEvent) -> int:
+    """What the products of a basket add or conversion are worth at the edge's shelf price."""
+    return max(0, event.unit_price_micros) * max(1, event.quantity)
+
+
 def billing_key(ad_id: str, event_type: int, product_id: str) -> str:
     """What makes a charge unique per kind: the decision, and for conversions also the product."""
     return f"{ad_id}/{product_id}" if event_type == common_pb2.EVENT_TYPE_CONVERSION else ad_id
@@ -105,4 +110,13 @@ def assess_event(
         else 0,
         reject_reason=reason,
         product_id=event.product_id,
+        creative_id=payload.creative_id if payload is not None else "",
+        experiment_arms=tuple(
+            (a.layer_id, a.arm_id) for a in (payload.experiment_arms if payload is not None else event.experiment_arms)
+        ),
+        sales_micros=event_value_micros(event) if event.type == common_pb2.EVENT_TYPE_CONVERSION else 0,
+        advertised_sales_micros=event_value_micros(event)
+        if event.type == common_pb2.EVENT_TYPE_BASKET_ADD and event.advertised_product
+        else 0,
+        trigger=int(payload.trigger) if payload is not None else 0,
     )

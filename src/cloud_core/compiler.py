@@ -11,12 +11,13 @@ from typing import Any
 
 from cartads.v1 import admin_pb2, common_pb2, index_pb2
 from cloud_core.creative_index import creative_asset_fields
-from cloud_core.leases import LeaseSettings, StoreTraffic, lease_for
+from cloud_core.experiment_rules import index_layers
+from cloud_core.leases import LeaseSettings, StoreTraffic, lease_for, lease_window, pacing_fraction
+from cloud_core.pacing import PacingSettings, PacingType, StorePacing, pacing_type_of, shipped_rate, window_fraction
+from cloud_core.predictions import PRIOR_CTR, PRIOR_CVR, Prediction, PredictionSettings, shipped
 from cloud_core.timeutil import dt_to_ts, dt_to_us, ts_to_us, us_to_ts
+from cloud_core.traffic_profile import zone
 
-# Priors until observed rates are compiled in (a later issue): a typical retail-media CTR and CVR.
-PRIOR_CTR = 0.01
-PRIOR_CVR = 0.02
 ALL_KEY = "all"
 # A campaign far ahead of its budget schedule still bids at a tenth of its value, never zero, so
 # that it keeps learning click rates and the schedule can catch up.
@@ -33,6 +34,8 @@ class CompileSettings:
     max_ads_per_trip: int = 0
     min_ad_interval_ms: int = 0
     lease: LeaseSettings = field(default_factory=LeaseSettings)
+    pacing: PacingSettings = field(default_factory=PacingSettings)
+    predictions: PredictionSettings = field(default_factory=PredictionSettings)
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,16 @@ class CompileInput:
     campaign_spend_micros: Mapping[str, int]
     # Recent events per store, for the traffic share of budget leases; None: this store alone.
     traffic: StoreTraffic | None = None
+    # Budget pacing (cloud_core/pacing.py): pass-through rates and line items done for today.
+    # None (no pacing state, e.g. a bare compile) falls back to the flight-level ``pacing_factor``.
+    pacing: StorePacing | None = None
+    # Experiment layers (cloud_core/experiment_rules.py); only the active ones are compiled in.
+    experiment_layers: Sequence[admin_pb2.ExperimentLayer] = ()
+    # The store's hourly traffic profile (cloud_core/traffic_profile.py): EVEN campaigns' leases
+    # follow it; None keeps leases flat over the flight.
+    traffic_profile: Sequence[float] | None = None
+    # Learned rates per line item id (cloud_core/predictions.py); the priors for the others.
+    predictions: Mapping[str, Prediction] | None = None
 
 
 def zone_of(aisle: admin_pb2.Aisle) -> str:
@@ -172,12 +185,76 @@ def campaign_store_targets(line_items: Sequence[admin_pb2.LineItem]) -> dict[str
     return {cid: frozenset() if cid in everywhere else stores for cid, stores in targets.items()}
 
 
+def pacing_kinds(line_items: Sequence[admin_pb2.LineItem]) -> dict[str, frozenset[PacingType]]:
+    """Per campaign, the pacing types of its line items."""
+    kinds: defaultdict[str, set[PacingType]] = defaultdict(set)
+    for li in line_items:
+        kinds[li.campaign_id].add(pacing_type_of(li))
+    return {cid: frozenset(k) for cid, k in kinds.items()}
+
+
+def _lease_fraction(
+    inp: CompileInput,
+    campaign: admin_pb2.Campaign,
+    settings: CompileSettings,
+    now_us: int,
+    kinds: frozenset[PacingType],
+) -> float | None:
+    """With pacing: an EVEN campaign's window follows the traffic profile, an ASAP one may use all.
+
+    A campaign with any ASAP line item is ASAP for its lease (its EVEN line items are still throttled).
+    An EVEN window never gets less than flat even pacing would give it: the throttle sets the pace,
+    the lease only bounds what an offline store can spend, and a quiet hour's tiny plan must not
+    starve the few requests it does get.
+    """
+    if inp.pacing is None or inp.traffic_profile is None:
+        return None
+    if PacingType.ASAP in kinds:
+        return 1.0
+    _, start_us, end_us = lease_window(now_us, settings.lease.lease_period_s)
+    flight_end_us = ts_to_us(campaign.end_time)
+    by_traffic = window_fraction(
+        window_start_us=start_us,
+        window_end_us=end_us,
+        flight_end_us=flight_end_us,
+        profile=inp.traffic_profile,
+        tz=zone(inp.store.time_zone),
+        headroom=settings.pacing.allowance_headroom,
+    )
+    return max(by_traffic, pacing_fraction(start_us, settings.lease.lease_period_s, flight_end_us))
+
+
+def _pacing_fields(
+    inp: CompileInput, item: admin_pb2.LineItem, campaign: admin_pb2.Campaign, now_us: int
+) -> dict[str, Any]:
+    """The throttle's pass-through rate; with it, ranking is not also shaded (pacing_factor 1)."""
+    if inp.pacing is None:
+        return {"pacing_factor": pacing_factor(campaign, inp.campaign_spend_micros, now_us)}
+    return {"pacing_factor": 1.0, "pass_through_rate": shipped_rate(inp.pacing.rates.get(item.line_item_id, 1.0))}
+
+
+def _prediction_fields(inp: CompileInput, line_item_id: str) -> dict[str, Any]:
+    found = inp.predictions.get(line_item_id) if inp.predictions is not None else None
+    if found is None:
+        return {"predicted_ctr": PRIOR_CTR, "predicted_cvr": PRIOR_CVR}
+    return {
+        "predicted_ctr": shipped(found.ctr),
+        "predicted_cvr": shipped(found.cvr),
+        "trigger_rates": [
+            index_pb2.TriggerRates(trigger=t, predicted_ctr=shipped(ctr), predicted_cvr=shipped(cvr))  # type: ignore[arg-type]
+            for t, (ctr, cvr) in sorted(found.by_trigger.items())
+        ],
+    }
+
+
 def _lease_fields(
     inp: CompileInput,
     targeted: frozenset[str],
     campaign: admin_pb2.Campaign,
     settings: CompileSettings,
     now_us: int,
+    *,
+    kinds: frozenset[PacingType],
 ) -> dict[str, Any]:
     """budget_allowance_micros and its lease (cloud_core/leases.py): the campaign's, for this store.
 
@@ -192,6 +269,7 @@ def _lease_fields(
         now_us=now_us,
         settings=settings.lease,
         traffic=inp.traffic or StoreTraffic(store_ids=frozenset({inp.store.store_id})),
+        fraction=_lease_fraction(inp, campaign, settings, now_us, kinds),
     )
     return {
         "budget_allowance_micros": lease.allowance_micros,
@@ -225,6 +303,8 @@ def compile_store_index(inp: CompileInput, settings: CompileSettings, now: datet
         # Without a creative there is nothing to show; such a line item cannot serve.
         if campaign is None or not specs or not is_live(item, campaign, store_id, now_us, inp.campaign_spend_micros):
             continue
+        if inp.pacing is not None and item.line_item_id in inp.pacing.done_today:
+            continue  # spent its part of today's budget in this store
         live.append((item, campaign, specs))
 
     index = index_pb2.StoreIndex(
@@ -241,11 +321,22 @@ def compile_store_index(inp: CompileInput, settings: CompileSettings, now: datet
         ),
         products=_index_products(inp),
         postings=_postings((item.line_item_id, item.targeting) for item, _, _ in live),
+        experiment_layers=index_layers(inp.experiment_layers),
     )
     used_creatives: dict[str, admin_pb2.CreativeSpec] = {}
     targets = campaign_store_targets(inp.line_items)
+    # The lease is the campaign's (every line item of it carries the same): computed once per campaign,
+    # not per line item; the campaigns' pacing types are collected in one pass over the line items.
+    leases: dict[str, dict[str, Any]] = {}
+    kinds = pacing_kinds(inp.line_items) if inp.pacing is not None else {}
     for item, campaign, specs in live:
         used_creatives.update((s.creative_id, s) for s in specs)
+        lease = leases.get(campaign.campaign_id)
+        if lease is None:
+            targeted = targets.get(campaign.campaign_id, frozenset())
+            lease = leases[campaign.campaign_id] = _lease_fields(
+                inp, targeted, campaign, settings, now_us, kinds=kinds.get(campaign.campaign_id, frozenset())
+            )
         index.line_items.append(
             index_pb2.IndexLineItem(
                 line_item_id=item.line_item_id,
@@ -257,9 +348,8 @@ def compile_store_index(inp: CompileInput, settings: CompileSettings, now: datet
                 start_time=campaign.start_time,
                 end_time=campaign.end_time,
                 frequency_cap_per_session=item.frequency_cap_per_session,
-                **_lease_fields(inp, targets.get(campaign.campaign_id, frozenset()), campaign, settings, now_us),
-                predicted_ctr=PRIOR_CTR,
-                predicted_cvr=PRIOR_CVR,
+                **lease,
+                **_prediction_fields(inp, item.line_item_id),
                 promoted_product_ids=sorted({s.promoted_product_id for s in specs if s.promoted_product_id}),
                 triggers=item.targeting.triggers,
                 priority_tier=item.priority_tier,
@@ -268,7 +358,7 @@ def compile_store_index(inp: CompileInput, settings: CompileSettings, now: datet
                 exclusion_label=item.exclusion_label,
                 daypart_hours=sorted(set(item.targeting.daypart_hours)),
                 daypart_weekdays=sorted(set(item.targeting.daypart_weekdays)),
-                pacing_factor=pacing_factor(campaign, inp.campaign_spend_micros, now_us),
+                **_pacing_fields(inp, item, campaign, now_us),
             )
         )
     index.creatives.extend(_index_creative(used_creatives[cid], products, aisles) for cid in sorted(used_creatives))

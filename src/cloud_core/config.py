@@ -11,7 +11,8 @@ DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 class CloudConfig:
     """Everything ``start_cloud`` needs; units are in the names."""
 
-    db_path: str
+    # A SQLite file path (or sqlite:///...) or a PostgreSQL DSN (postgresql://...).
+    db: str
     listen_address: str = "127.0.0.1:50051"
     # How long to wait after a change before recompiling, so a burst of admin calls costs one push.
     push_delay_s: float = 0.1
@@ -39,3 +40,11 @@ class CloudConfig:
     tls_cert_path: str | None = None
     tls_key_path: str | None = None
     tls_client_ca_path: str | None = None
+    # The read-only operator console over HTTP (cloud_core/console_http.py), "HOST:PORT" (port 0 picks
+    # one); "" serves none. Its API takes the same bearer tokens as AdminService (admin or viewer).
+    console_listen_address: str = ""
+    # Names this process among several cloud replicas sharing one database (edge status rows carry it).
+    replica_id: str = ""
+    # How often each replica reads the database's change counters (PostgreSQL also pushes changes at
+    # once with LISTEN/NOTIFY; this is its safety net, and the only path between SQLite processes).
+    change_poll_s: float = 0.5

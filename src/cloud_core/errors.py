@@ -64,6 +64,12 @@ class PermissionDeniedError(CloudError):
         super().__init__(message, [(field, message)] if field else [])
 
 
+class UnauthenticatedError(CloudError):
+    """The call carries no credentials, or ones the cloud does not accept (unknown or revoked token)."""
+
+    code = grpc.StatusCode.UNAUTHENTICATED
+
+
 def to_status(error: CloudError) -> grpc.Status:
     """The gRPC status a caller sees for ``error``, with field violations when there are any."""
     if error.violations:

@@ -12,11 +12,11 @@ import structlog
 from cartads.v1 import index_pb2, index_sync_pb2, index_sync_pb2_grpc
 from cloud_core.compiler import CompileInput, CompileSettings, compile_store_index
 from cloud_core.config import CloudConfig
+from cloud_core.delivery import delivery_inputs
 from cloud_core.edge_auth import require_store
 from cloud_core.errors import CloudError, InvalidArgumentError, NotFoundError, abort_with
 from cloud_core.index_cache import IndexCache
 from cloud_core.index_stream import IndexStream, StoreGoneError, StreamSettings
-from cloud_core.leases import StoreTraffic
 from cloud_core.notifier import ChangeNotifier
 from cloud_core.rpc import Ctx
 from cloud_core.storage.protocol import CloudStore
@@ -41,6 +41,8 @@ class IndexBuilder:
         view = await self._store.load_store_view(store_id)
         if view is None:
             return None
+        # Traffic shares, the pacing controller's step and learned rates (cloud_core/delivery.py).
+        delivery = await delivery_inputs(self._store, view, self._settings, dt_to_us(now))
         inp = CompileInput(
             store=view.store,
             signing_key=view.signing_key,
@@ -51,14 +53,13 @@ class IndexBuilder:
             line_items=view.line_items,
             creatives=view.creatives,
             campaign_spend_micros=view.campaign_spend_micros,
-            traffic=await self._traffic(now),
+            experiment_layers=await self._store.active_experiment_layers(),
+            traffic=delivery.traffic,
+            pacing=delivery.pacing,
+            traffic_profile=delivery.profile,
+            predictions=delivery.predictions,
         )
         return await asyncio.to_thread(compile_store_index, inp, self._settings, now)
-
-    async def _traffic(self, now: datetime) -> StoreTraffic:
-        """Recent events per store, for each store's share of a budget lease."""
-        since_us = dt_to_us(now) - self._settings.lease.traffic_lookback_s * 1_000_000
-        return StoreTraffic(await self._store.store_traffic(since_us), await self._store.store_ids())
 
 
 class IndexSyncServicer(index_sync_pb2_grpc.IndexSyncServiceServicer):

@@ -35,7 +35,19 @@ class EventIngestServicer(event_ingest_pb2_grpc.EventIngestServiceServicer):
         key = await self._store.signing_key(request.store_id)
         if key is None:
             raise NotFoundError(f"store {request.store_id!r} does not exist", "store_id")
-        outcomes = [assess_event(j, request.store_id, key, self._token_ttl_s) for j in request.events]
+        # The edge's own request-count records are not cart events: they go to their own tables,
+        # deduplicated on their id as events are (a record without one is keyed on the edge's seq).
+        counts = [
+            (j.event.event_id or f"{request.edge_id}/seq/{j.seq}", j.request_counts)
+            for j in request.events
+            if j.HasField("request_counts")
+        ]
+        new_counts = await self._store.record_request_counts(request.store_id, request.edge_id, counts) if counts else 0
+        outcomes = [
+            assess_event(j, request.store_id, key, self._token_ttl_s)
+            for j in request.events
+            if not j.HasField("request_counts")
+        ]
         result = await self._store.record_events(request.store_id, request.edge_id, outcomes)
         if result.exhausted_campaign_ids:
             log.info("budget_exhausted", campaign_ids=sorted(result.exhausted_campaign_ids))
@@ -47,6 +59,6 @@ class EventIngestServicer(event_ingest_pb2_grpc.EventIngestServiceServicer):
             acknowledged_seq=max((j.seq for j in request.events), default=0),
             billed_count=result.billed_count,
             duplicate_count=result.duplicate_count,
-            recorded_count=result.recorded_count,
+            recorded_count=result.recorded_count + new_counts,
             rejected_count=result.rejected_count,
         )

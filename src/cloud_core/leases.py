@@ -98,11 +98,18 @@ def lease_for(
     now_us: int,
     settings: LeaseSettings,
     traffic: StoreTraffic,
+    fraction: float | None = None,
 ) -> Lease:
-    """The lease for one store and campaign at ``now_us``."""
+    """The lease for one store and campaign at ``now_us``.
+
+    ``fraction`` is the part of the remaining budget the window may spend (at most 1): given by
+    the campaign's pacing (cloud_core/pacing.py), flat even pacing over the flight when None.
+    """
     number, start_us, end_us = lease_window(now_us, settings.lease_period_s)
     share = store_share(store_id, eligible_stores(targeted_store_ids, traffic), traffic, settings.traffic_prior_events)
-    fraction = pacing_fraction(start_us, settings.lease_period_s, flight_end_us)
+    if fraction is None:
+        fraction = pacing_fraction(start_us, settings.lease_period_s, flight_end_us)
+    fraction = min(1.0, max(0.0, fraction))
     allowance = int(max(0, remaining_budget_micros) * fraction * share)
     return Lease(
         lease_id=f"{settings.lease_period_s}s-{number}",

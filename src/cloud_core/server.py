@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import grpc
 import structlog
@@ -21,15 +21,22 @@ from cartads.v1 import (
     index_sync_pb2,
     index_sync_pb2_grpc,
 )
+from cloud_core.access_policy import Role
 from cloud_core.admin_service import AdminServicer
+from cloud_core.api_tokens import TokenAuthenticator, issue_token
 from cloud_core.asset_service import AssetServicer
+from cloud_core.auth import AuthInterceptor
 from cloud_core.compiler import CompileSettings
 from cloud_core.config import CloudConfig
+from cloud_core.console_experiments import read_experiments
+from cloud_core.console_http import ConsoleBindError, ConsoleServer, operator_token_check, start_console
+from cloud_core.db_notifier import DatabaseNotifier
 from cloud_core.index_sync import IndexBuilder, IndexSyncServicer
 from cloud_core.ingest import EventIngestServicer
 from cloud_core.leases import LeaseSettings
-from cloud_core.notifier import InProcessNotifier
-from cloud_core.storage.sqlite_store import SqliteCloudStore
+from cloud_core.storage.cloud_store import SqlCloudStore
+from cloud_core.storage.db import redact
+from cloud_core.timeutil import now_us
 
 log = structlog.get_logger("cloud")
 
@@ -47,11 +54,27 @@ class CloudServer:
 
     port: int
     config: CloudConfig
-    store: SqliteCloudStore
-    notifier: InProcessNotifier
+    store: SqlCloudStore
+    notifier: DatabaseNotifier
     _server: grpc.aio.Server
     _health: health.HealthServicer
     _stopped: bool = False
+    # The operator console (config.console_listen_address); None when not served.
+    console: ConsoleServer | None = None
+
+    async def mint_token(
+        self, role: Role, *, advertiser_id: str = "", store_id: str = "", display_name: str = ""
+    ) -> str:
+        """A new bearer token's secret, made directly in the database (tests, the demo, benchmarks)."""
+        _, secret = await issue_token(
+            self.store,
+            role,
+            now_us(),
+            advertiser_id=advertiser_id,
+            store_id=store_id,
+            display_name=display_name or f"{role.value} (in-process)",
+        )
+        return secret
 
     async def stop(self, grace_s: float = 1.0) -> None:
         """Stop serving (open streams are cancelled after ``grace_s``), then close the database; idempotent."""
@@ -59,7 +82,10 @@ class CloudServer:
             return
         self._stopped = True
         set_serving(self._health, SERVICE_NAMES, serving=False)
+        if self.console is not None:
+            await self.console.stop()
         await self._server.stop(grace_s)
+        await self.notifier.stop()
         await self.store.close()
         log.info("cloud_stopped", port=self.port)
 
@@ -74,10 +100,10 @@ def _bind(server: grpc.aio.Server, config: CloudConfig) -> int:
 
 async def start_cloud(config: CloudConfig) -> CloudServer:
     """Open the database (migrating it), bind the port and start serving."""
-    db_parent = Path(config.db_path).parent
-    db_parent.mkdir(parents=True, exist_ok=True)
-    store = await SqliteCloudStore.open_path(config.db_path)
-    notifier = InProcessNotifier()
+    # Creates a SQLite file's directory; DatabaseOpenError when the database cannot be opened.
+    store = await SqlCloudStore.open(config.db, replica_id=config.replica_id)
+    # Shared through the database, so index streams on every replica hear of every admin change.
+    notifier = DatabaseNotifier(store.db, poll_interval_s=config.change_poll_s)
     settings = CompileSettings(
         token_ttl_s=config.token_ttl_s,
         max_ads_per_trip=config.max_ads_per_trip,
@@ -85,8 +111,14 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
         reserve_cpm_micros=config.reserve_cpm_micros,
         lease=LeaseSettings(lease_period_s=config.lease_period_s, lease_grace_s=config.lease_grace_s),
     )
-    server = grpc.aio.server(interceptors=[RequestLogInterceptor()], options=server_options(config.max_message_bytes))
-    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(store, notifier), server)
+    # One cache for AdminService and the console, so a revocation here reaches both at once.
+    authenticator = TokenAuthenticator(store, time.monotonic)
+    auth = AuthInterceptor(authenticator, store)
+    # The request log wraps the auth check, so refused calls are logged with their status too.
+    server = grpc.aio.server(
+        interceptors=[RequestLogInterceptor(), auth], options=server_options(config.max_message_bytes)
+    )
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(store, notifier, on_revoke=auth.forget), server)
     index_sync_pb2_grpc.add_IndexSyncServiceServicer_to_server(
         IndexSyncServicer(store, notifier, IndexBuilder(store, settings), config), server
     )
@@ -95,12 +127,24 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
     health_servicer = enable_health_and_reflection(server, SERVICE_NAMES)
     try:
         port = _bind(server, config)
-    except (RuntimeError, OSError):
+        console = None
+        if config.console_listen_address:
+            console = await start_console(
+                config.console_listen_address,
+                store,
+                token_check=operator_token_check(authenticator),
+                experiments=lambda start_us, end_us: read_experiments(store, start_us=start_us, end_us=end_us),
+            )
+    except (RuntimeError, OSError, ConsoleBindError):
+        await server.stop(None)
         await store.close()
         raise
-    # No stream survived the last run; each edge is marked connected again when it reconnects.
+    # No stream of this replica survived its last run; each edge is marked connected again when it reconnects.
     await store.disconnect_all_edges()
+    await notifier.start()
     await server.start()
     set_serving(health_servicer, SERVICE_NAMES, serving=True)
-    log.info("cloud_started", listen=config.listen_address, port=port, db=config.db_path)
-    return CloudServer(port, config, store, notifier, server, health_servicer)
+    log.info("cloud_started", listen=config.listen_address, port=port, db=redact(config.db), replica=config.replica_id)
+    if console is not None:
+        log.info("console_started", url=console.url)
+    return CloudServer(port, config, store, notifier, server, health_servicer, console=console)

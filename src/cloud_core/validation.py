@@ -7,6 +7,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from google.protobuf.timestamp_pb2 import Timestamp
+
 from cartads.v1 import admin_pb2, common_pb2
 
 Violation = tuple[str, str]
@@ -62,6 +64,9 @@ def validate_campaign(campaign: admin_pb2.Campaign, prefix: str = "campaign") ->
         out.append((f"{prefix}.start_time", "is required"))
     if not campaign.HasField("end_time"):
         out.append((f"{prefix}.end_time", "is required"))
+    for name in ("start_time", "end_time"):
+        if campaign.HasField(name):
+            out += _check_timestamp(getattr(campaign, name), f"{prefix}.{name}")
     if campaign.HasField("start_time") and campaign.HasField("end_time"):
         start, end = campaign.start_time, campaign.end_time
         if (end.seconds, end.nanos) <= (start.seconds, start.nanos):
@@ -75,6 +80,24 @@ def validate_campaign(campaign: admin_pb2.Campaign, prefix: str = "campaign") ->
 
 
 _MAX_LABEL_CHARS = 64
+# 1970-01-01 .. 9999-12-31: what the store's microsecond columns and Timestamp's JSON form both hold.
+_MAX_TIMESTAMP_S = 253_402_300_799
+
+
+def _check_timestamp(ts: Timestamp, field_name: str) -> list[Violation]:
+    if not 0 <= ts.seconds <= _MAX_TIMESTAMP_S or not 0 <= ts.nanos < 1_000_000_000:
+        return [(field_name, "must be a time between 1970-01-01 and 9999-12-31")]
+    return []
+
+
+def _check_unique(ids: Sequence[str], field_name: str, id_name: str) -> list[Violation]:
+    seen: set[str] = set()
+    out: list[Violation] = []
+    for i, value in enumerate(ids):
+        if value in seen:
+            out.append((f"{field_name}[{i}].{id_name}", f"{value!r} appears more than once in this import"))
+        seen.add(value)
+    return out
 
 
 def _validate_serving(line_item: admin_pb2.LineItem, prefix: str) -> list[Violation]:
@@ -170,6 +193,10 @@ def validate_line_item(
         out.append((f"{prefix}.creative_ids", "must not repeat a creative"))
     out += _validate_targeting(line_item.targeting, ctx, f"{prefix}.targeting")
     out += _validate_serving(line_item, prefix)
+    if line_item.pacing_type not in admin_pb2.PacingType.values():
+        out.append((f"{prefix}.pacing_type", f"unknown pacing type {line_item.pacing_type}"))
+    if line_item.daily_budget_micros < 0:
+        out.append((f"{prefix}.daily_budget_micros", "must be >= 0 (0 derives it from the campaign)"))
     out += _check_state(line_item.state, f"{prefix}.state")
     return out
 
@@ -213,9 +240,14 @@ def validate_catalog(
 ) -> list[Violation]:
     """Catalog rows need ids and names; products must sit in an aisle and department that exist."""
     out: list[Violation] = []
+    out += _check_unique([a.aisle_id for a in aisles], "aisles", "aisle_id")
+    out += _check_unique([d.department_id for d in departments], "departments", "department_id")
+    out += _check_unique([p.product_id for p in products], "products", "product_id")
     for i, aisle in enumerate(aisles):
         out += check_id(aisle.aisle_id, f"aisles[{i}].aisle_id")
         out += _check_name(aisle.display_name, f"aisles[{i}].display_name")
+        if aisle.zone_id:
+            out += check_id(aisle.zone_id, f"aisles[{i}].zone_id")
     for i, dept in enumerate(departments):
         out += check_id(dept.department_id, f"departments[{i}].department_id")
         out += _check_name(dept.display_name, f"departments[{i}].display_name")
@@ -240,6 +272,7 @@ SETTABLE_PATHS: Mapping[str, frozenset[str]] = {
     "line_item": frozenset(
         {"display_name", "pricing_model", "bid_micros", "targeting", "creative_ids", "frequency_cap_per_session"}
         | {"state", "priority_tier", "creative_frequency_cap_per_session", "exclusion_label"}
+        | {"pacing_type", "daily_budget_micros"}
         | {f"targeting.{name}" for name in admin_pb2.Targeting.DESCRIPTOR.fields_by_name}
     ),
     "creative": frozenset(

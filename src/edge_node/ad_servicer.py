@@ -11,51 +11,31 @@ from typing import Any
 import grpc
 import structlog
 
-from cartads import tracking_token
-from cartads.v1 import ad_service_pb2_grpc
 from cartads.v1.ad_service_pb2 import (
     GetAdsRequest,
-    GetAdsResponse,
     ReportEventsRequest,
     ReportEventsResponse,
 )
-from cartads.v1.tracking_pb2 import TrackingTokenPayload
 from edge_node.config import EdgeConfig
 from edge_node.errors import EdgeError, abort_with
 from edge_node.event_pipeline import EventPipeline
 from edge_node.holder import ViewHolder
 from edge_node.local_state import SessionFrequency
-from edge_node.selection import SelectedAd, select_ads
+from edge_node.request_counts import RequestCounter
+from edge_node.response_wire import ResponseWriter, no_index_response
+from edge_node.selection import select_ads
 from edge_node.validation import parse_get_ads, parse_report
-from edge_node.view import ServingView
 
 _log = structlog.get_logger("edge.ads")
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
-def _token(view: ServingView, request: GetAdsRequest, selected: SelectedAd, now_unix_ms: int) -> str:
-    """The signed tracking token of one ad served now."""
-    line_item = selected.line_item
-    payload = TrackingTokenPayload(
-        ad_id=selected.ad_id,
-        store_id=request.store_id,
-        cart_id=request.cart_id,
-        session_id=request.session_id,
-        campaign_id=line_item.campaign_id,
-        line_item_id=line_item.line_item_id,
-        creative_id=selected.creative.creative_id,
-        advertiser_id=line_item.advertiser_id,
-        pricing_model=line_item.pricing_model,  # type: ignore[arg-type]
-        price_micros=selected.price_micros,
-        issue_time_unix_ms=now_unix_ms,
-        index_version=view.version,
-    )
-    return tracking_token.sign(payload, view.signing_key)
+class AdServicer:
+    """Answers carts from the current serving view and journals their events.
 
-
-class AdServicer(ad_service_pb2_grpc.AdServiceServicer):
-    """Answers carts from the current serving view and journals their events."""
+    Registered with ``response_wire.add_ad_service``: GetAds answers serialized bytes.
+    """
 
     def __init__(
         self,
@@ -67,8 +47,11 @@ class AdServicer(ad_service_pb2_grpc.AdServiceServicer):
         on_journaled: Callable[[], None],
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        counter: RequestCounter | None = None,
     ) -> None:
         self._config = config
+        # GetAds outcomes per hour, journaled and uploaded periodically (edge_node/request_counts.py).
+        self._counter = counter
         self._holder = holder
         self._events = events
         self._frequency = frequency
@@ -76,15 +59,21 @@ class AdServicer(ad_service_pb2_grpc.AdServiceServicer):
         self._clock = clock
         # Only makes ad ids; seeded from the OS so ids do not repeat across restarts.
         self._rng = rng or random.Random(int.from_bytes(os.urandom(16), "big"))
+        self._writer: ResponseWriter | None = None
 
-    async def GetAds(self, request: GetAdsRequest, context: Context) -> GetAdsResponse:  # noqa: N802
-        """Choose ads for one moment of a cart's trip."""
+    async def GetAds(self, request: GetAdsRequest, context: Context) -> bytes:  # noqa: N802
+        """Choose ads for one moment of a cart's trip; answers the serialized GetAdsResponse."""
         try:
             ad_request = parse_get_ads(request, self._config)
         except EdgeError as exc:
             await abort_with(context, exc)
         view = self._holder.view  # read once: the whole request uses this version
+        if view is not None:
+            # The same version, ranked by the learned rates of this request's trigger when it has some.
+            view = view.for_trigger(ad_request.trigger)
         now_unix_ms = int(self._clock() * 1000)
+        # The session's experiment arms: a few hashes and one lookup in tables built at index load.
+        plan = view.experiments.plan_for(request.session_id) if view is not None else None
         # No await from reading the session to recording the decision: caps cannot be double-booked.
         decision = select_ads(
             view,
@@ -96,35 +85,25 @@ class AdServicer(ad_service_pb2_grpc.AdServiceServicer):
             default_max_ads=self._config.default_max_ads,
             rng=self._rng,
             budget_share=self._config.budget_share,
+            plan=plan,
         )
-        response = GetAdsResponse(
-            index_version=view.version if view is not None else "",
-            request_id=request.request_id,
-            no_fill_reason=int(decision.no_fill_reason),  # type: ignore[arg-type]
-        )
-        if view is not None and decision.ads:
-            creative_pbs = view.tables.creative_pb
-            add_ad = response.ads.add
-            for selected in decision.ads:
-                line_item = selected.line_item
-                creative_id = selected.creative.creative_id
-                add_ad(
-                    ad_id=selected.ad_id,
-                    campaign_id=line_item.campaign_id,
-                    line_item_id=line_item.line_item_id,
-                    advertiser_id=line_item.advertiser_id,
-                    # Prebuilt once per index version; copying it is far cheaper than building it per request.
-                    creative=creative_pbs[creative_id],
-                    slot_id=selected.slot_id,
-                    tracking_token=_token(view, request, selected, now_unix_ms),
-                )
+        if self._counter is not None:
+            self._counter.record(now_unix_ms, ad_request.trigger, decision)
+        if view is None:
+            return no_index_response(int(decision.no_fill_reason), request.request_id)
+        # The answer is written as bytes from pieces serialized once per version (edge_node/response_wire.py).
+        writer = self._writer
+        if writer is None or writer.version != view.version:
+            writer = self._writer = ResponseWriter(view.version, view.signing_key, view.tables.creative_pb)
+        if decision.ads:
             self._frequency.record_ads(
                 request.cart_id,
                 request.session_id,
                 [(a.line_item.line_item_id, a.creative.creative_id, a.line_item.campaign_id) for a in decision.ads],
                 now_unix_ms,
             )
-        return response
+        arms = plan.arm_pbs if plan is not None else ()
+        return writer.write(request, decision.ads, int(decision.no_fill_reason), now_unix_ms, arms)
 
     async def ReportEvents(self, request: ReportEventsRequest, context: Context) -> ReportEventsResponse:  # noqa: N802
         """Journal the events (and the conversions they cause) durably, group-committed, then answer."""

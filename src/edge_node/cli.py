@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import structlog
 
@@ -81,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=_env("TLS_SERVER_NAME"),
         help="name to verify in the cloud's certificate (CARTADS_TLS_SERVER_NAME; default: the --cloud host)",
     )
+    parser.add_argument(
+        "--cloud-token-file",
+        default=_env("CLOUD_TOKEN_FILE"),
+        metavar="FILE",
+        help="file holding this store's edge token for the cloud (cartads-admin tokens create --role edge "
+        "--store S); the token itself may be given as CARTADS_CLOUD_TOKEN instead",
+    )
     parser.add_argument("--log-level", default=_env("LOG_LEVEL", "INFO"), help="log level (CARTADS_LOG_LEVEL)")
     parser.add_argument(
         "--log-json",
@@ -122,7 +130,18 @@ def config_from_args(args: argparse.Namespace) -> EdgeConfig:
         tls_key_path=args.tls_key,
         tls_ca_path=args.tls_ca,
         tls_server_name=args.tls_server_name,
+        cloud_token=cloud_token(args.cloud_token_file),
     )
+
+
+def cloud_token(token_file: str | None) -> str | None:
+    """The edge token: the first line of ``token_file``, else $CARTADS_CLOUD_TOKEN, else None."""
+    if token_file:
+        lines = Path(token_file).read_text().strip().splitlines()
+        if not lines:
+            raise ValueError(f"--cloud-token-file {token_file} is empty")
+        return lines[0].strip()
+    return _env("CLOUD_TOKEN", "") or None
 
 
 async def serve(config: EdgeConfig) -> None:
@@ -175,7 +194,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     configure_logging(level=args.log_level, json=args.log_json)
-    config = config_from_args(args)
+    try:
+        config = config_from_args(args)
+    except (OSError, ValueError) as exc:
+        parser.error(f"cannot read the cloud token: {exc}")
     if args.worker_index is not None:
         config = worker_config(config, args.worker_index, args.workers)
     with contextlib.suppress(KeyboardInterrupt):

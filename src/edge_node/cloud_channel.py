@@ -1,9 +1,11 @@
-"""The edge's channel to the cloud: mutual TLS when certificates are configured, plaintext otherwise."""
+"""The edge's channel to the cloud: mutual TLS when certificates are configured, plaintext otherwise;
+either way with the edge token, when one is configured, on every call."""
 
 from __future__ import annotations
 
 import grpc
 
+from cartads.bearer import aio_channel
 from cartads.tls_identity import channel_credentials, tls_files
 from edge_node.config import EdgeConfig
 
@@ -16,7 +18,9 @@ def open_cloud_channel(config: EdgeConfig) -> grpc.aio.Channel:
     ]
     files = tls_files(config.tls_cert_path, config.tls_key_path, config.tls_ca_path, "--tls-ca")
     if files is None:
-        return grpc.aio.insecure_channel(config.cloud_address, options=options)
+        return aio_channel(config.cloud_address, config.cloud_token, options=options)
     if config.tls_server_name:
         options.append(("grpc.ssl_target_name_override", config.tls_server_name))
-    return grpc.aio.secure_channel(config.cloud_address, channel_credentials(files), options=options)
+    return aio_channel(
+        config.cloud_address, config.cloud_token, credentials=channel_credentials(files), options=options
+    )

@@ -28,6 +28,8 @@ class EdgeConfig:
     upload_timeout_s: float = 10.0
     upload_backoff_initial_s: float = 0.2
     upload_backoff_max_s: float = 5.0
+    # GetAds request counts are journaled (and so uploaded) this often (edge_node/request_counts.py).
+    request_counts_flush_s: float = 10.0
     # Index sync client reconnects with jittered exponential backoff between these bounds.
     sync_backoff_initial_s: float = 0.2
     sync_backoff_max_s: float = 5.0
@@ -42,6 +44,9 @@ class EdgeConfig:
     tls_key_path: str | None = None
     tls_ca_path: str | None = None
     tls_server_name: str | None = None
+    # The edge token (role edge, bound to this store) sent as "authorization: Bearer ..." to the cloud;
+    # None sends none, which only a cloud that knows the edge by its mTLS certificate accepts.
+    cloud_token: str | None = None
     journal_map_size_bytes: int = GIB
     max_readers: int = 126
     # How many acknowledged event ids the journal remembers, to count late re-sends as duplicates.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from types import MappingProxyType
@@ -32,6 +32,8 @@ class Stage(enum.IntEnum):
     IN_BASKET = 5
     BELOW_RESERVE = 6
     FREQUENCY_CAPPED = 7
+    # Eligible, but budget pacing held it back from this request (its pass-through rate).
+    THROTTLED = 8
 
 
 @dataclass(slots=True)
@@ -69,7 +71,18 @@ def _local_time_at_second(unix_s: int, tz: tzinfo) -> LocalTime:
 class Checker:
     """Eligibility for one request; built per request, used for each candidate it walks."""
 
-    __slots__ = ("_basket", "_budget_share", "_local", "_now", "_session", "_spend", "_trigger", "_tz")
+    __slots__ = (
+        "_basket",
+        "_budget_share",
+        "_draw",
+        "_local",
+        "_now",
+        "_session",
+        "_spend",
+        "_trigger",
+        "_tz",
+        "throttled",
+    )
 
     def __init__(
         self,
@@ -81,6 +94,7 @@ class Checker:
         now_unix_ms: int,
         tz: tzinfo,
         budget_share: float = 1.0,
+        draw: Callable[[], float] | None = None,
     ) -> None:
         self._trigger = trigger
         self._basket = basket
@@ -90,6 +104,10 @@ class Checker:
         self._tz = tz
         self._local: LocalTime | None = None
         self._budget_share = budget_share
+        # A uniform draw in [0, 1) for the pacing throttle; None serves every line item unthrottled.
+        self._draw = draw
+        # Line items the throttle held back from this request, for the edge's request counts.
+        self.throttled: list[str] = []
 
     def _in_daypart(self, entry: Entry) -> bool:
         local = self._local
@@ -140,4 +158,9 @@ class Checker:
         cap = li.creative_frequency_cap_per_session
         if cap > 0 and not any(self.creative_open(c, cap) for c in entry.creatives):
             return Stage.FREQUENCY_CAPPED
+        # Last, so only otherwise eligible line items are throttled (and counted as such).
+        rate = li.pass_through_rate
+        if rate < 1.0 and self._draw is not None and self._draw() >= rate:
+            self.throttled.append(li.line_item_id)
+            return Stage.THROTTLED
         return Stage.ELIGIBLE

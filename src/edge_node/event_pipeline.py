@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cartads import tracking_token
-from cartads.v1.common_pb2 import CartEvent, EventType
+from cartads.v1.common_pb2 import ArmAssignment, CartEvent, EventType
 from cartads.v1.tracking_pb2 import TrackingTokenPayload
 from edge_node.attribution import AdContext, Attributor
 from edge_node.config import EdgeConfig
@@ -23,6 +23,7 @@ from edge_node.view import ServingView
 
 _AD_TYPES = frozenset({EventType.EVENT_TYPE_IMPRESSION, EventType.EVENT_TYPE_CLICK})
 _CONVERSION = EventType.EVENT_TYPE_CONVERSION
+_BASKET_ADD = EventType.EVENT_TYPE_BASKET_ADD
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,34 @@ def _promoted(view: ServingView, payload: TrackingTokenPayload) -> frozenset[str
         return frozenset({creative.promoted_product_id})
     line_item = view.line_items.get(payload.line_item_id)
     return line_item.promoted_product_ids if line_item is not None else frozenset()
+
+
+def stamp_events(events: Sequence[CartEvent], view: ServingView | None) -> None:
+    """Set the fields only the edge may set, replacing whatever the cart sent: each event's experiment
+    arms (from its session), and on basket adds the product's price and whether it is advertised."""
+    plans: dict[str, tuple[ArmAssignment, ...]] = {}
+    for event in events:
+        event.ClearField("experiment_arms")
+        event.unit_price_micros = 0
+        event.advertised_product = False
+        if view is None:
+            continue
+        arms = plans.get(event.session_id)
+        if arms is None:
+            arms = plans[event.session_id] = view.experiments.plan_for(event.session_id).arm_pbs
+        if arms:
+            event.experiment_arms.extend(arms)
+        if event.type == _BASKET_ADD and event.product_id:
+            product = view.products.get(event.product_id)
+            event.unit_price_micros = product.price_micros if product is not None else 0
+            event.advertised_product = event.product_id in view.experiments.advertised
+
+
+def _stamp_conversion(conversion: CartEvent, view: ServingView, payload: TrackingTokenPayload) -> None:
+    # A conversion belongs to its decision: the arms the token was signed with, not the session's now.
+    conversion.experiment_arms.extend(payload.experiment_arms)
+    product = view.products.get(conversion.product_id)
+    conversion.unit_price_micros = product.price_micros if product is not None else 0
 
 
 class EventPipeline:
@@ -80,6 +109,7 @@ class EventPipeline:
         receive_unix_ms = int(self._clock() * 1000)
         charges: dict[str, LeaseCharge] = {}
         conversions: list[CartEvent] = []
+        stamp_events(events, view)
         if view is not None:
             ads: dict[str, AdContext] = {}
             for event in events:
@@ -95,6 +125,8 @@ class EventPipeline:
             conversions = self.attributor.observe(events, ads, receive_unix_ms)
             for conversion in conversions:
                 payload = _verified(view, self._config.store_id, conversion.tracking_token)
+                if payload is not None:
+                    _stamp_conversion(conversion, view, payload)
                 charge = charge_for(view, payload, conversion.type) if payload is not None else None
                 if charge is not None:
                     charges[conversion.event_id] = charge

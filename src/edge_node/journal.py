@@ -24,6 +24,7 @@ import lmdb
 
 from cartads.v1.common_pb2 import CartEvent
 from cartads.v1.event_ingest_pb2 import JournaledEvent
+from cartads.v1.request_counts_pb2 import RequestCounts
 from edge_node.config import EdgeConfig
 from edge_node.errors import JournalFullError, StoreClosedError
 
@@ -57,6 +58,8 @@ class JournalWrite:
     events: Sequence[CartEvent]
     receive_time_unix_ms: int
     charge: Callable[[CartEvent], LeaseCharge | None] | None = None
+    # The edge's request counts (edge_node/request_counts.py): then ``events`` is one id-only event.
+    request_counts: RequestCounts | None = None
 
 
 def _seq_key(seq: int) -> bytes:
@@ -186,6 +189,8 @@ class Journal:
             fresh.add(id_key)
             journaled = JournaledEvent(seq=next_seq, event=event)
             journaled.receive_time.FromMilliseconds(write.receive_time_unix_ms)
+            if write.request_counts is not None:
+                journaled.request_counts.CopyFrom(write.request_counts)
             seq_key = _seq_key(next_seq)
             txn.put(seq_key, journaled.SerializeToString(deterministic=True), db=self._events)
             txn.put(seq_key, id_key, db=self._id_by_seq, append=True)

@@ -10,16 +10,19 @@ slot has a winner and a runner-up, instead of scoring every candidate.
 
 from __future__ import annotations
 
+import bisect
 import enum
 import functools
 import heapq
+import itertools
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from edge_node.auction import clearing_price_micros
 from edge_node.eligibility import Checker, SessionCounts, Stage
+from edge_node.experiments import ArmPlan
 from edge_node.tables import MAX_MICROS, TIER_AUCTION, Entry, ServingTables, units_per_cpm
 from edge_node.view import Creative, LineItem, ServingView
 
@@ -42,6 +45,8 @@ class NoFillReason(enum.IntEnum):
     IN_BASKET = 23
     BELOW_RESERVE = 24
     PAUSED = 25
+    THROTTLED = 140
+    EXPERIMENT_HOLDOUT = 160
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,8 @@ class Decision:
 
     ads: tuple[SelectedAd, ...]
     no_fill_reason: NoFillReason = NoFillReason.NONE
+    # Line items that were eligible but held back by pacing (edge_node/request_counts.py counts them).
+    throttled: tuple[str, ...] = ()
 
 
 def expected_cpm_micros(line_item: LineItem) -> float:
@@ -120,7 +127,42 @@ def _candidate_ranks(tables: ServingTables, request: AdRequest) -> Iterable[int]
         lists.append(tables.run_of_store)
     if len(lists) <= 1:
         return lists[0] if lists else ()
-    return heapq.merge(*lists)
+    return _merged(lists)
+
+
+# How many ranks of each posting list the first, eager part of a merge takes (see _merged).
+_MERGE_PREFIX = 8
+
+
+def _merged(lists: list[tuple[int, ...]]) -> Iterable[int]:
+    """The ascending union of sorted rank tuples: the smallest ranks at once, the rest only if reached.
+
+    Selection usually looks at a handful of candidates out of hundreds of postings, so the union
+    of each list's first few ranks, sorted in C, serves almost every request; heapq.merge (Python
+    code per list and per rank) takes over only past the point where that union is complete.
+    """
+    prefix = _MERGE_PREFIX
+    head: set[int] = set()
+    # Every rank up to ``bound`` is in ``head``: no list was cut below it.
+    bound = -1
+    for ranks in lists:
+        if len(ranks) > prefix:
+            head.update(ranks[:prefix])
+            last = ranks[prefix - 1]
+            if bound < 0 or last < bound:
+                bound = last
+        else:
+            head.update(ranks)
+    ordered = sorted(head)
+    if bound < 0:
+        return ordered
+    complete = ordered[: bisect.bisect_right(ordered, bound)]
+    return itertools.chain(complete, _merged_after(lists, bound))
+
+
+def _merged_after(lists: list[tuple[int, ...]], bound: int) -> Iterator[int]:
+    # A generator: the tails are cut and merged only when selection walks past ``bound``.
+    yield from heapq.merge(*(ranks[bisect.bisect_right(ranks, bound) :] for ranks in lists))
 
 
 def _slots(request: AdRequest, default_max_ads: int) -> tuple[SlotRequest, ...]:
@@ -233,6 +275,7 @@ _STAGE_REASON = {
     Stage.IN_BASKET: NoFillReason.IN_BASKET,
     Stage.BELOW_RESERVE: NoFillReason.BELOW_RESERVE,
     Stage.FREQUENCY_CAPPED: NoFillReason.FREQUENCY_CAPPED,
+    Stage.THROTTLED: NoFillReason.THROTTLED,
 }
 
 
@@ -247,30 +290,38 @@ def select_ads(
     session: SessionCounts | None = None,
     rng: random.Random | None = None,
     budget_share: float = 1.0,
+    plan: ArmPlan | None = None,
 ) -> Decision:
     """The ads for ``request``: per slot, sponsorships, then a second-price auction, then house ads.
 
     ``session`` is what this cart session was already served (``frequency`` alone gives its line
     item counts); ``spend_micros`` is this store's local spend per line item under the current
     index, of which this process may spend ``budget_share`` of each allowance (worker processes);
-    ``rng`` only makes the ad ids, so equal inputs and seeds give equal decisions.
+    ``plan`` is what the session's experiment arms change (holdout, ranking tables, ads per trip);
+    ``rng`` makes the ad ids and the pacing throttle's draws (none without it: nothing is
+    throttled), so equal inputs and seeds give equal decisions.
     """
     if view is None:
         return Decision((), NoFillReason.NO_INDEX)
+    if plan is not None and plan.holdout:
+        return Decision((), NoFillReason.EXPERIMENT_HOLDOUT)
     if session is None:
         session = SessionCounts(line_items=frequency or _EMPTY)
     slots = _slots(request, default_max_ads)
     if not slots:
         return Decision((), NoFillReason.NO_SLOTS)
-    if view.max_ads_per_trip > 0:
-        left = view.max_ads_per_trip - session.ads_served
+    max_ads_per_trip = view.max_ads_per_trip
+    if plan is not None and plan.max_ads_per_trip is not None:
+        max_ads_per_trip = plan.max_ads_per_trip
+    if max_ads_per_trip > 0:
+        left = max_ads_per_trip - session.ads_served
         if left <= 0:
             return Decision((), NoFillReason.TRIP_CAP)
         slots = slots[:left]
     last = session.last_ad_unix_ms
     if view.min_ad_interval_ms > 0 and last is not None and now_unix_ms - last < view.min_ad_interval_ms:
         return Decision((), NoFillReason.AD_INTERVAL)
-    tables = view.tables
+    tables = plan.tables if plan is not None and plan.tables is not None else view.tables
     checker = Checker(
         trigger=request.trigger,
         basket=frozenset(request.basket_product_ids),
@@ -279,6 +330,7 @@ def select_ads(
         now_unix_ms=now_unix_ms,
         tz=tables.tz,
         budget_share=budget_share,
+        draw=rng.random if rng is not None else None,
     )
     pool = _Pool(tables.entries, _candidate_ranks(tables, request), checker)
     chosen = _Allocation()
@@ -306,10 +358,11 @@ def select_ads(
             continue
         price = clearing_price_micros(winner, runner_up.score if runner_up is not None else None)
         chosen.add(SelectedAd(slot.slot_id, winner.line_item, winner_creative, price, winner.score, _ad_id(rng)))
+    throttled = tuple(checker.throttled) if checker.throttled else ()
     if chosen.ads:
-        return Decision(tuple(chosen.ads))
+        return Decision(tuple(chosen.ads), throttled=throttled)
     if pool.eligible:
-        return Decision((), NoFillReason.NO_SLOTS)
+        return Decision((), NoFillReason.NO_SLOTS, throttled)
     if pool.furthest < 0:
         return Decision((), NoFillReason.NO_CANDIDATES)
-    return Decision((), _STAGE_REASON[Stage(pool.furthest)])
+    return Decision((), _STAGE_REASON[Stage(pool.furthest)], throttled)

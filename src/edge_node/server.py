@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from cartads.grpc_runtime import add_logged_servicer, enable_health_and_reflection, server_options, set_serving
 from cartads.ops_http import CallbackGauges, OpsServer, start_ops_server
-from cartads.v1 import ad_service_pb2, ad_service_pb2_grpc
+from cartads.v1 import ad_service_pb2
 from edge_node.access_log import flush_all as flush_request_log
 from edge_node.access_log import request_logger
 from edge_node.ad_servicer import AdServicer
@@ -29,6 +29,8 @@ from edge_node.holder import ViewHolder
 from edge_node.index_store import IndexStore
 from edge_node.journal import Journal
 from edge_node.local_state import SessionFrequency
+from edge_node.request_counts import RequestCounter, RequestCountFlusher
+from edge_node.response_wire import add_ad_service
 from edge_node.sync_client import SyncClient
 from edge_node.sync_metrics import SyncMetrics
 from edge_node.uploader import Uploader
@@ -90,6 +92,8 @@ class EdgeServer:
         self._ops: OpsServer | None = None
         # The asset store, its HTTP server and sync hook (edge_node/edge_assets.py); start_edge sets it.
         self.assets: EdgeAssets | None = None
+        # Journals GetAds request counts periodically (edge_node/request_counts.py); start_edge sets it.
+        self.request_counts: RequestCountFlusher | None = None
 
     @property
     def ops_port(self) -> int | None:
@@ -113,6 +117,8 @@ class EdgeServer:
         """Start index sync and the uploader (start_edge does this)."""
         self._spawn(self.sync_client.run(), _SYNC_TASK)
         self._spawn(self.uploader.run(), "edge-uploader")
+        if self.request_counts is not None:
+            self._spawn(self.request_counts.run(), "edge-request-counts")
 
     @property
     def index_version(self) -> str:
@@ -148,6 +154,10 @@ class EdgeServer:
             await self.assets.close()
         # The uploader stops only after in-flight ReportEvents calls have been journaled.
         await _cancel([t for t in self._tasks if t not in sync_tasks])
+        if self.request_counts is not None:
+            # No request is in flight any more: the last counts go into the journal and the final upload.
+            with contextlib.suppress(Exception):
+                await self.request_counts.close()
         await self._final_flush(min(grace_s, _FINAL_FLUSH_MAX_S))
         await self._channel.close(None)
         # Whatever the cloud has not acknowledged stays journaled and is sent after the next start.
@@ -246,6 +256,7 @@ async def _start(
 
     channel = open_cloud_channel(config)
     uploader = Uploader(channel, config, journal, rng, on_acknowledged=events.mark_acknowledged)
+    counter = RequestCounter()
     asset_sync = assets.attach(channel, config, holder)
     sync_client = SyncClient(channel, config, index_store, holder, rng, prepare=asset_sync.prepare)
     servicer = AdServicer(
@@ -254,10 +265,12 @@ async def _start(
         events=events,
         frequency=SessionFrequency(config.max_sessions),
         on_journaled=uploader.notify,
+        counter=counter,
     )
     # One line per request, batched when the log is JSON (see edge_node.access_log).
     request_log = cast("structlog.typing.FilteringBoundLogger | None", request_logger())
-    add_logged_servicer(server, ad_service_pb2_grpc.add_AdServiceServicer_to_server, servicer, request_log)
+    # GetAds answers bytes written by edge_node/response_wire.py, which registers it accordingly.
+    add_logged_servicer(server, add_ad_service, servicer, request_log)
     try:
         port = server.add_insecure_port(config.listen_address)
         await server.start()
@@ -316,6 +329,9 @@ async def _start(
         raise
     edge.events = events
     edge.assets = assets
+    edge.request_counts = RequestCountFlusher(
+        counter, events.committer, edge_id=config.edge_id, interval_s=config.request_counts_flush_s
+    )
     edge.start_background()
     _log.info(
         "edge started", store_id=config.store_id, edge_id=config.edge_id, port=port, index_version=edge.index_version

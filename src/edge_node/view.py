@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -12,8 +13,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from cartads.v1.index_pb2 import IndexLineItem, StoreIndex
 from cartads.v1.index_pb2 import IndexProduct as PbProduct
+from edge_node.arms import Layer, layers_from_index
 
 if TYPE_CHECKING:
+    from edge_node.experiments import ExperimentTables
     from edge_node.tables import ServingTables
 
 
@@ -52,6 +55,8 @@ class LineItem:
     # it ends (None: never); see edge_node/leases.py.
     budget_lease_id: str = ""
     budget_lease_expire_unix_ms: int | None = None
+    # Pacing: the probability that the line item takes part in a request it is eligible for.
+    pass_through_rate: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +131,22 @@ class ServingView:
     reserve_cpm_micros: int = 0
     max_ads_per_trip: int = 0
     min_ad_interval_ms: int = 0
+    # Running experiment layers (edge_node/arms.py).
+    experiment_layers: tuple[Layer, ...] = ()
+    # Per trigger with learned rates: this version with the line items' predicted rates on that
+    # trigger, so a request of that trigger is ranked by them (see ``for_trigger``).
+    trigger_views: Mapping[int, ServingView] = field(default_factory=dict)
+
+    def for_trigger(self, trigger: int) -> ServingView:
+        """The view that ranks requests of ``trigger``: its own rates where learned, else this one."""
+        return self.trigger_views.get(trigger, self)
+
+    @cached_property
+    def experiments(self) -> ExperimentTables:
+        """Every arm combination's serving plan, precomputed once per version."""
+        from edge_node.experiments import ExperimentTables  # experiments imports this module
+
+        return ExperimentTables(self, self.experiment_layers)
 
     @cached_property
     def tables(self) -> ServingTables:
@@ -168,6 +189,7 @@ def _line_item(pb: IndexLineItem) -> LineItem:
         budget_lease_expire_unix_ms=(
             _unix_ms(pb.budget_lease_expire_time) if pb.HasField("budget_lease_expire_time") else None
         ),
+        pass_through_rate=pb.pass_through_rate or 1.0,
     )
 
 
@@ -231,7 +253,29 @@ def build_view(index: StoreIndex, asset_base_url: str = "") -> ServingView:
         reserve_cpm_micros=index.settings.reserve_cpm_micros,
         max_ads_per_trip=index.settings.max_ads_per_trip,
         min_ad_interval_ms=index.settings.min_ad_interval_ms,
+        experiment_layers=layers_from_index(index.experiment_layers),
     )
+    view = dataclasses.replace(view, trigger_views=_frozen(_trigger_views(view, index)))
     # Built here, off the event loop (callers run build_view in a thread), not on the first request.
-    _ = view.tables
+    for v in (view, *view.trigger_views.values()):
+        _ = v.tables
+        _ = v.experiments
     return view
+
+
+def _trigger_views(view: ServingView, index: StoreIndex) -> dict[int, ServingView]:
+    """One view per trigger some line item has learned rates for, with those rates in place."""
+    rates: dict[int, dict[str, tuple[float, float]]] = {}
+    for li in index.line_items:
+        for r in li.trigger_rates:
+            rates.setdefault(int(r.trigger), {})[li.line_item_id] = (r.predicted_ctr, r.predicted_cvr)
+    out: dict[int, ServingView] = {}
+    for trigger, by_line_item in sorted(rates.items()):
+        line_items = {
+            lid: dataclasses.replace(li, predicted_ctr=by_line_item[lid][0], predicted_cvr=by_line_item[lid][1])
+            if lid in by_line_item
+            else li
+            for lid, li in view.line_items.items()
+        }
+        out[trigger] = dataclasses.replace(view, line_items=_frozen(line_items))
+    return out

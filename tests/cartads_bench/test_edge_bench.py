@@ -33,6 +33,13 @@ def test_percentiles_are_nearest_rank_in_ms() -> None:
     assert percentile_ms([], 0.99) == 0.0
 
 
+def test_cpu_time_covers_the_process_tree() -> None:
+    """The server CPU figure counts a process's own time (and that of its descendants)."""
+    before = edge._cpu_s([os.getpid()])
+    sum(i * i for i in range(3_000_000))  # burn some CPU
+    assert edge._cpu_s([os.getpid()]) > before
+
+
 def test_quick_run_reports_every_key(capsys: pytest.CaptureFixture[str]) -> None:
     """A --quick run against the real edge and the floor prints one JSON object with every key, no errors."""
     if h2load_path() is None:
@@ -51,3 +58,7 @@ def test_quick_run_reports_every_key(capsys: pytest.CaptureFixture[str]) -> None
     assert result["edge_rps"] > 0
     assert result["line_items"] == 5000
     assert result["products"] == 9288
+    # The floor is the same deployment without the work: as many processes as the edge has workers.
+    assert result["floor_workers"] == result["edge_workers"] == 2
+    assert result["floor"]["saturation"]["cpu_us_per_request"] > 0
+    assert result["edge"]["saturation"]["cpu_us_per_request"] > 0

@@ -9,9 +9,12 @@ from typing import TYPE_CHECKING
 import grpc
 import pytest
 
+from cartads.bearer import aio_channel
 from cartads.v1 import admin_pb2_grpc
+from cloud_core.access_policy import Role
 from cloud_core.config import CloudConfig
 from cloud_core.server import CloudServer, start_cloud
+from tests.cloud_core.helpers import STORE_ID
 
 if TYPE_CHECKING:
     from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub
@@ -20,7 +23,7 @@ if TYPE_CHECKING:
 @pytest.fixture
 async def cloud(tmp_path: Path) -> AsyncIterator[CloudServer]:
     server = await start_cloud(
-        CloudConfig(db_path=str(tmp_path / "cloud.sqlite3"), listen_address="127.0.0.1:0", push_delay_s=0.02)
+        CloudConfig(db=str(tmp_path / "cloud.sqlite3"), listen_address="127.0.0.1:0", push_delay_s=0.02)
     )
     try:
         yield server
@@ -29,8 +32,25 @@ async def cloud(tmp_path: Path) -> AsyncIterator[CloudServer]:
 
 
 @pytest.fixture
-async def channel(cloud: CloudServer) -> AsyncIterator[grpc.aio.Channel]:
-    ch = grpc.aio.insecure_channel(f"127.0.0.1:{cloud.port}")
+async def admin_token(cloud: CloudServer) -> str:
+    """An admin token's secret for ``cloud``."""
+    return await cloud.mint_token(Role.ADMIN)
+
+
+@pytest.fixture
+async def channel(cloud: CloudServer, admin_token: str) -> AsyncIterator[grpc.aio.Channel]:
+    """A channel to ``cloud`` that sends the admin token (for AdminService)."""
+    ch = aio_channel(f"127.0.0.1:{cloud.port}", admin_token)
+    try:
+        yield ch
+    finally:
+        await ch.close(None)
+
+
+@pytest.fixture
+async def edge_channel(cloud: CloudServer) -> AsyncIterator[grpc.aio.Channel]:
+    """A channel to ``cloud`` that sends an edge token of store s1 (for the edge services)."""
+    ch = aio_channel(f"127.0.0.1:{cloud.port}", await cloud.mint_token(Role.EDGE, store_id=STORE_ID))
     try:
         yield ch
     finally:

@@ -13,6 +13,7 @@ import pytest
 import structlog
 
 from cloud_core import admin_cli
+from cloud_core.access_policy import Role
 from cloud_core.server import CloudServer
 from tests.asset_images import png_bytes
 
@@ -29,7 +30,8 @@ def quiet_server_logs() -> Iterator[None]:
 
 
 async def run_admin(cloud: CloudServer, *argv: str) -> int:
-    return await asyncio.to_thread(admin_cli.main, ["--cloud", f"127.0.0.1:{cloud.port}", *argv])
+    secret = await cloud.mint_token(Role.ADMIN)
+    return await asyncio.to_thread(admin_cli.main, ["--cloud", f"127.0.0.1:{cloud.port}", "--token", secret, *argv])
 
 
 async def test_upload_prints_the_hash_and_creative_uses_the_image(

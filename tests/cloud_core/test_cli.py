@@ -14,6 +14,7 @@ import pytest
 import structlog
 
 from cloud_core import admin_cli, cli
+from cloud_core.access_policy import Role
 from cloud_core.server import CloudServer
 
 
@@ -67,9 +68,10 @@ async def test_cloud_process_stops_gracefully_on_sigterm(tmp_path: Path) -> None
     assert (tmp_path / "c.sqlite3").exists()
 
 
-async def run_admin(cloud: CloudServer, *argv: str) -> int:
-    # The admin CLI is synchronous; run it off the loop that serves the cloud.
-    return await asyncio.to_thread(admin_cli.main, ["--cloud", f"127.0.0.1:{cloud.port}", *argv])
+async def run_admin(cloud: CloudServer, *argv: str, token: str = "") -> int:
+    """cartads-admin against ``cloud`` with an admin token (or ``token``), off the loop that serves the cloud."""
+    secret = token or await cloud.mint_token(Role.ADMIN)
+    return await asyncio.to_thread(admin_cli.main, ["--cloud", f"127.0.0.1:{cloud.port}", "--token", secret, *argv])
 
 
 async def test_admin_creates_and_lists_as_json(cloud: CloudServer, capsys: pytest.CaptureFixture[str]) -> None:

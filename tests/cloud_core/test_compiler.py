@@ -6,7 +6,8 @@ from dataclasses import replace
 from datetime import timedelta
 
 from cartads.v1 import admin_pb2, common_pb2, index_pb2
-from cloud_core.compiler import PRIOR_CTR, CompileInput, CompileSettings, compile_store_index
+from cloud_core.compiler import CompileInput, CompileSettings, compile_store_index
+from cloud_core.predictions import PRIOR_CTR
 from tests.cloud_core.helpers import AISLES, DEPARTMENTS, NOW, PRODUCTS, campaign, creative, line_item
 
 SETTINGS = CompileSettings(token_ttl_s=600, reserve_cpm_micros=100)

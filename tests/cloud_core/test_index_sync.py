@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 import grpc
 import pytest
 
+from cartads.bearer import aio_channel
 from cartads.v1 import admin_pb2, index_sync_pb2, index_sync_pb2_grpc
+from cloud_core.access_policy import Role
 from cloud_core.pagination import PageRequest
 from cloud_core.server import CloudServer
 from tests.cloud_core.helpers import STORE_ID, line_item, seed
@@ -51,10 +53,10 @@ async def wait_for_status(
     raise AssertionError(f"edge status never matched: {statuses}")
 
 
-async def test_connect_gets_snapshot(admin: AdminServiceAsyncStub, channel: grpc.aio.Channel) -> None:
+async def test_connect_gets_snapshot(admin: AdminServiceAsyncStub, edge_channel: grpc.aio.Channel) -> None:
     """A new edge gets a full snapshot whose version and nonce are set."""
     await seed(admin)
-    call = await subscribe(channel)
+    call = await subscribe(edge_channel)
     update = await next_update(call)
     assert update.version == update.index.version
     assert len(update.version) == 64
@@ -64,10 +66,10 @@ async def test_connect_gets_snapshot(admin: AdminServiceAsyncStub, channel: grpc
     call.cancel()
 
 
-async def test_change_pushes_within_a_second(admin: AdminServiceAsyncStub, channel: grpc.aio.Channel) -> None:
+async def test_change_pushes_within_a_second(admin: AdminServiceAsyncStub, edge_channel: grpc.aio.Channel) -> None:
     """Creating a line item pushes a new snapshot holding it in under a second."""
     await seed(admin)
-    call = await subscribe(channel)
+    call = await subscribe(edge_channel)
     first = await next_update(call)
     assert not first.index.line_items
     await call.write(index_sync_pb2.StreamIndexRequest(version=first.version, response_nonce=first.nonce))
@@ -79,13 +81,13 @@ async def test_change_pushes_within_a_second(admin: AdminServiceAsyncStub, chann
     call.cancel()
 
 
-async def test_unchanged_version_is_not_resent(admin: AdminServiceAsyncStub, channel: grpc.aio.Channel) -> None:
+async def test_unchanged_version_is_not_resent(admin: AdminServiceAsyncStub, edge_channel: grpc.aio.Channel) -> None:
     """An edge already holding the current version gets nothing until the index changes."""
     await seed(admin)
-    probe = await subscribe(channel)
+    probe = await subscribe(edge_channel)
     held = await next_update(probe)
     probe.cancel()
-    call = await subscribe(channel, version=held.version)
+    call = await subscribe(edge_channel, version=held.version)
     reader = SyncReader(call)
     reader.index = held.index
     await admin.CreateLineItem(admin_pb2.CreateLineItemRequest(line_item=line_item()))
@@ -96,11 +98,11 @@ async def test_unchanged_version_is_not_resent(admin: AdminServiceAsyncStub, cha
 
 
 async def test_ack_and_nack_are_recorded(
-    admin: AdminServiceAsyncStub, channel: grpc.aio.Channel, cloud: CloudServer
+    admin: AdminServiceAsyncStub, edge_channel: grpc.aio.Channel, cloud: CloudServer
 ) -> None:
     """The edge's ACK sets its applied version; a NACK records the error."""
     await seed(admin)
-    call = await subscribe(channel)
+    call = await subscribe(edge_channel)
     update = await next_update(call)
     await call.write(index_sync_pb2.StreamIndexRequest(version=update.version, response_nonce=update.nonce))
     acked = await wait_for_status(cloud, lambda s: s.applied_version == update.version)
@@ -122,27 +124,29 @@ async def test_ack_and_nack_are_recorded(
     call.cancel()
 
 
-async def test_unknown_store_is_not_found(channel: grpc.aio.Channel) -> None:
-    """Subscribing to a store that does not exist ends the stream with NOT_FOUND."""
-    call = await subscribe(channel, store_id="nowhere")
-    with pytest.raises(grpc.aio.AioRpcError) as err:
-        await next_update(call)
+async def test_unknown_store_is_not_found(cloud: CloudServer) -> None:
+    """Subscribing to a store that does not exist (with that store's edge token) ends with NOT_FOUND."""
+    token = await cloud.mint_token(Role.EDGE, store_id="nowhere")
+    async with aio_channel(f"127.0.0.1:{cloud.port}", token) as channel:
+        call = await subscribe(channel, store_id="nowhere")
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await next_update(call)
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-async def test_missing_edge_id_is_invalid(channel: grpc.aio.Channel) -> None:
+async def test_missing_edge_id_is_invalid(edge_channel: grpc.aio.Channel) -> None:
     """A subscription without edge_id ends with INVALID_ARGUMENT."""
-    call: Call = index_sync_pb2_grpc.IndexSyncServiceStub(channel).StreamIndex(None)
+    call: Call = index_sync_pb2_grpc.IndexSyncServiceStub(edge_channel).StreamIndex(None)
     await call.write(index_sync_pb2.StreamIndexRequest(store_id=STORE_ID))
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await next_update(call)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
-async def test_half_closed_edge_still_gets_pushes(admin: AdminServiceAsyncStub, channel: grpc.aio.Channel) -> None:
+async def test_half_closed_edge_still_gets_pushes(admin: AdminServiceAsyncStub, edge_channel: grpc.aio.Channel) -> None:
     """An edge that stops sending after subscribing still receives later updates."""
     await seed(admin)
-    call = await subscribe(channel)
+    call = await subscribe(edge_channel)
     await next_update(call)
     await call.done_writing()
     await admin.CreateLineItem(admin_pb2.CreateLineItemRequest(line_item=line_item()))
@@ -151,12 +155,12 @@ async def test_half_closed_edge_still_gets_pushes(admin: AdminServiceAsyncStub, 
     call.cancel()
 
 
-async def test_list_edges_pages_and_filters(admin: AdminServiceAsyncStub, channel: grpc.aio.Channel) -> None:
+async def test_list_edges_pages_and_filters(admin: AdminServiceAsyncStub, edge_channel: grpc.aio.Channel) -> None:
     """ListEdges pages through every edge in (store, edge) order and filters by store."""
     await seed(admin)
     calls = []
     for edge_id in ("edge-a", "edge-b", "edge-c"):
-        call: Call = index_sync_pb2_grpc.IndexSyncServiceStub(channel).StreamIndex(None)
+        call: Call = index_sync_pb2_grpc.IndexSyncServiceStub(edge_channel).StreamIndex(None)
         await call.write(index_sync_pb2.StreamIndexRequest(store_id=STORE_ID, edge_id=edge_id))
         await next_update(call)
         calls.append(call)
@@ -180,11 +184,11 @@ async def test_list_edges_rejects_bad_store_id(admin: AdminServiceAsyncStub) -> 
 
 
 async def test_closed_stream_marks_edge_disconnected(
-    admin: AdminServiceAsyncStub, channel: grpc.aio.Channel, cloud: CloudServer
+    admin: AdminServiceAsyncStub, edge_channel: grpc.aio.Channel, cloud: CloudServer
 ) -> None:
     """When an edge's stream ends, ListEdges shows it disconnected."""
     await seed(admin)
-    call = await subscribe(channel)
+    call = await subscribe(edge_channel)
     await next_update(call)
     await wait_for_status(cloud, lambda s: s.connected)
     call.cancel()

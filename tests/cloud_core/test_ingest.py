@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import grpc
 import pytest
 
+from cartads.bearer import aio_channel
 from cartads.v1 import (
     admin_pb2,
     common_pb2,
@@ -15,6 +16,7 @@ from cartads.v1 import (
     index_sync_pb2,
     index_sync_pb2_grpc,
 )
+from cloud_core.access_policy import Role
 from cloud_core.server import CloudServer
 from tests.cloud_core.helpers import STORE_ID, ad_event, line_item, seed
 from tests.sync_helpers import SyncReader
@@ -25,8 +27,8 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture
-def ingest(channel: grpc.aio.Channel) -> EventIngestServiceAsyncStub:
-    return event_ingest_pb2_grpc.EventIngestServiceStub(channel)
+def ingest(edge_channel: grpc.aio.Channel) -> EventIngestServiceAsyncStub:
+    return event_ingest_pb2_grpc.EventIngestServiceStub(edge_channel)
 
 
 async def store_key(cloud: CloudServer) -> bytes:
@@ -123,20 +125,27 @@ async def test_missing_ids_are_invalid(ingest: EventIngestServiceAsyncStub) -> N
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
-async def test_unknown_store_is_not_found(ingest: EventIngestServiceAsyncStub) -> None:
-    """An upload for a store that does not exist answers NOT_FOUND."""
-    with pytest.raises(grpc.aio.AioRpcError) as err:
-        await ingest.UploadEvents(event_ingest_pb2.UploadEventsRequest(store_id="nowhere", edge_id="e"))
+async def test_unknown_store_is_not_found(cloud: CloudServer) -> None:
+    """An upload for a store that does not exist (with that store's edge token) answers NOT_FOUND."""
+    token = await cloud.mint_token(Role.EDGE, store_id="nowhere")
+    async with aio_channel(f"127.0.0.1:{cloud.port}", token) as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await event_ingest_pb2_grpc.EventIngestServiceStub(channel).UploadEvents(
+                event_ingest_pb2.UploadEventsRequest(store_id="nowhere", edge_id="e")
+            )
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
 
 
 async def test_exhausted_budget_pushes_index_without_the_line_item(
-    admin: AdminServiceAsyncStub, ingest: EventIngestServiceAsyncStub, channel: grpc.aio.Channel, cloud: CloudServer
+    admin: AdminServiceAsyncStub,
+    ingest: EventIngestServiceAsyncStub,
+    edge_channel: grpc.aio.Channel,
+    cloud: CloudServer,
 ) -> None:
     """Billing that uses up the campaign's budget pushes an index without its line items."""
     await seed(admin, budget_micros=5_000)
     await admin.CreateLineItem(admin_pb2.CreateLineItemRequest(line_item=line_item()))
-    call = index_sync_pb2_grpc.IndexSyncServiceStub(channel).StreamIndex(None)
+    call = index_sync_pb2_grpc.IndexSyncServiceStub(edge_channel).StreamIndex(None)
     await call.write(index_sync_pb2.StreamIndexRequest(store_id=STORE_ID, edge_id="edge-1"))
     reader = SyncReader(call)
     first = await reader.next()

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import grpc
 import pytest
+import sqlalchemy as sa
 
+from cartads.bearer import aio_channel
 from cartads.v1 import admin_pb2, admin_pb2_grpc, common_pb2, event_ingest_pb2, event_ingest_pb2_grpc
 from cloud_core import admin_cli
+from cloud_core.access_policy import Role
 from cloud_core.config import CloudConfig
 from cloud_core.server import CloudServer, start_cloud
+from cloud_core.storage import schema
 from tests.cloud_core.helpers import STORE_ID, ad_event, seed
 
 if TYPE_CHECKING:
@@ -24,8 +28,18 @@ CPA = common_pb2.PRICING_MODEL_CPA
 
 
 @pytest.fixture
-def ingest(channel: grpc.aio.Channel) -> EventIngestServiceAsyncStub:
-    return event_ingest_pb2_grpc.EventIngestServiceStub(channel)
+async def cloud(db_url: str) -> AsyncIterator[CloudServer]:
+    """The cloud of tests/cloud_core/conftest.py, on each storage engine."""
+    server = await start_cloud(CloudConfig(db=db_url, listen_address="127.0.0.1:0", push_delay_s=0.02))
+    try:
+        yield server
+    finally:
+        await server.stop(grace_s=0.2)
+
+
+@pytest.fixture
+def ingest(edge_channel: grpc.aio.Channel) -> EventIngestServiceAsyncStub:
+    return event_ingest_pb2_grpc.EventIngestServiceStub(edge_channel)
 
 
 async def key_of(cloud: CloudServer) -> bytes:
@@ -77,9 +91,9 @@ async def test_billed_events_roll_up_per_hour(
             ad_event(key, event_id="c1", seq=3, ad_id="a2", event_type=common_pb2.EVENT_TYPE_CLICK),
         )
     )
-    rows = cloud.store.conn.execute(
-        "SELECT campaign_id, line_item_id, store_id, impressions, clicks, conversions, spend_micros FROM hourly_rollups"
-    ).fetchall()
+    h = schema.hourly_rollups.c
+    query = sa.select(h.campaign_id, h.line_item_id, h.store_id, h.impressions, h.clicks, h.conversions, h.spend_micros)
+    rows = await cloud.store.db.read(lambda conn: [tuple(r) for r in conn.execute(query)])
     assert rows == [("c1", "li1", STORE_ID, 2, 1, 0, 10_000)]
     assert await cloud.store.store_traffic(0) == {STORE_ID: 3}
 
@@ -119,7 +133,8 @@ async def test_same_batch_from_two_connections_is_billed_once(admin: AdminServic
     key = await key_of(cloud)
     batch = upload(*(ad_event(key, event_id=f"e{i}", seq=i, ad_id=f"a{i}") for i in range(1, 201)))
     options = [("grpc.use_local_subchannel_pool", 1)]
-    channels = [grpc.aio.insecure_channel(f"127.0.0.1:{cloud.port}", options=options) for _ in range(2)]
+    token = await cloud.mint_token(Role.EDGE, store_id=STORE_ID)
+    channels = [aio_channel(f"127.0.0.1:{cloud.port}", token, options=options) for _ in range(2)]
     try:
         stubs = [event_ingest_pb2_grpc.EventIngestServiceStub(c) for c in channels]
         results = await asyncio.gather(*(stub.UploadEvents(batch) for stub in stubs for _ in range(3)))
@@ -132,23 +147,26 @@ async def test_same_batch_from_two_connections_is_billed_once(admin: AdminServic
     assert report.campaigns[0].impressions == 200
 
 
-async def test_dedupe_survives_a_cloud_restart(tmp_path: Path) -> None:
+async def test_dedupe_survives_a_cloud_restart(db_url: str) -> None:
     """A batch resent after the cloud restarted on the same database is not billed again."""
-    config = CloudConfig(db_path=str(tmp_path / "c.sqlite3"), listen_address="127.0.0.1:0")
+    config = CloudConfig(db=db_url, listen_address="127.0.0.1:0")
     batch: event_ingest_pb2.UploadEventsRequest | None = None
     billed = []
     for _ in range(2):
         cloud = await start_cloud(config)
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{cloud.port}")
+        address = f"127.0.0.1:{cloud.port}"
+        channel = aio_channel(address, await cloud.mint_token(Role.ADMIN))
+        edge = aio_channel(address, await cloud.mint_token(Role.EDGE, store_id=STORE_ID))
         try:
             if batch is None:
                 await seed(admin_pb2_grpc.AdminServiceStub(channel))
                 key = await key_of(cloud)
                 batch = upload(*(ad_event(key, event_id=f"e{i}", seq=i, ad_id=f"a{i}") for i in range(1, 11)))
-            result = await event_ingest_pb2_grpc.EventIngestServiceStub(channel).UploadEvents(batch)
+            result = await event_ingest_pb2_grpc.EventIngestServiceStub(edge).UploadEvents(batch)
             billed.append(result.billed_count)
         finally:
             await channel.close(None)
+            await edge.close(None)
             await cloud.stop(grace_s=0.1)
     assert billed == [10, 0]
 
@@ -157,12 +175,13 @@ async def test_admin_cli_lists_dead_letters(
     admin: AdminServiceAsyncStub,
     ingest: EventIngestServiceAsyncStub,
     cloud: CloudServer,
+    admin_token: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """`cartads-admin dead-letters list --store` prints each refused event with its reason."""
     await seed(admin)
     await ingest.UploadEvents(upload(ad_event(b"forged-key", event_id="f1", seq=1, ad_id="a1")))
-    argv = ["--cloud", f"127.0.0.1:{cloud.port}", "dead-letters", "list", "--store", STORE_ID]
+    argv = ["--cloud", f"127.0.0.1:{cloud.port}", "--token", admin_token, "dead-letters", "list", "--store", STORE_ID]
     assert await asyncio.to_thread(admin_cli.main, argv) == 0
     out = capsys.readouterr().out
     assert "f1" in out

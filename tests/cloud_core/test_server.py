@@ -13,7 +13,7 @@ from cloud_core.server import SERVICE_NAMES, start_cloud
 
 async def test_health_serving_then_stop_is_idempotent(tmp_path: Path) -> None:
     """Every cloud service reports SERVING once started, and stopping twice is harmless."""
-    cloud = await start_cloud(CloudConfig(db_path=str(tmp_path / "db" / "c.sqlite3"), listen_address="127.0.0.1:0"))
+    cloud = await start_cloud(CloudConfig(db=str(tmp_path / "db" / "c.sqlite3"), listen_address="127.0.0.1:0"))
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{cloud.port}") as channel:
             stub = health_pb2_grpc.HealthStub(channel)

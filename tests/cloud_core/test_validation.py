@@ -121,3 +121,24 @@ def test_client_ids_are_checked() -> None:
     """Ids with spaces or slashes are refused."""
     assert v.check_id("ok-id_1.2", "x") == []
     assert fields(v.check_id("bad id", "x") + v.check_id("a/b", "y")) == {"x", "y"}
+
+
+def test_campaign_times_must_be_in_range() -> None:
+    """A flight time before 1970 or after 9999 names its field."""
+    bad = campaign()
+    bad.end_time.seconds = 10**12
+    assert fields(v.validate_campaign(bad)) == {"campaign.end_time"}
+
+
+def test_catalog_duplicate_ids_in_one_import_are_named() -> None:
+    """The second occurrence of an id in one import is named by its position."""
+    aisle = admin_pb2.Aisle(aisle_id="24", display_name="fruit")
+    product = admin_pb2.Product(product_id="1", display_name="Banana", aisle_id="24", department_id="4")
+    violations = v.validate_catalog([aisle, aisle], [], [product, product], {"24"}, {"4"})
+    assert fields(violations) == {"aisles[1].aisle_id", "products[1].product_id"}
+
+
+def test_catalog_zone_must_be_an_id() -> None:
+    """An aisle's zone, when given, is an id like the others."""
+    aisle = admin_pb2.Aisle(aisle_id="24", display_name="fruit", zone_id="zone 24!")
+    assert fields(v.validate_catalog([aisle], [], [], {"24"}, set())) == {"aisles[0].zone_id"}

@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING
 import grpc
 import pytest
 
+from cartads.bearer import aio_channel
 from cartads.v1.ad_service_pb2_grpc import AdServiceStub
 from cartads.v1.admin_pb2_grpc import AdminServiceStub
 from cartads_demo.scenario import create_advertisers, create_store, plan_advertisers
 from cartads_sample.instacart import Catalog, Order, load_catalog, load_orders
+from cloud_core.access_policy import Role
 from cloud_core.config import CloudConfig
 from cloud_core.server import CloudServer, start_cloud
 from edge_node.config import EdgeConfig
@@ -38,6 +40,9 @@ class Loop:
     catalog: Catalog
     orders: list[Order]
     edge_config: EdgeConfig
+    # Secrets for cartads-admin (--token) and for extra edges of STORE_ID.
+    admin_token: str = ""
+    edge_token: str = ""
 
 
 @pytest.fixture(scope="session")
@@ -46,8 +51,10 @@ def sample() -> tuple[Catalog, list[Order]]:
     return load_catalog(), load_orders()
 
 
-def edge_config(cloud_port: int, data_dir: Path) -> EdgeConfig:
+def edge_config(cloud_port: int, data_dir: Path, cloud_token: str | None = None) -> EdgeConfig:
+    """An edge of STORE_ID; ``cloud_token`` is its edge token (a plaintext cloud needs one)."""
     return EdgeConfig(
+        cloud_token=cloud_token,
         store_id=STORE_ID,
         edge_id="edge-1",
         cloud_address=f"127.0.0.1:{cloud_port}",
@@ -63,17 +70,19 @@ def edge_config(cloud_port: int, data_dir: Path) -> EdgeConfig:
 async def loop(tmp_path: Path, sample: tuple[Catalog, list[Order]]) -> AsyncIterator[Loop]:
     """Cloud with the sample store and advertisers, and an edge that holds its index."""
     catalog, orders = sample
-    cloud = await start_cloud(CloudConfig(db_path=str(tmp_path / "cloud.sqlite3"), listen_address="127.0.0.1:0"))
-    cloud_channel = grpc.aio.insecure_channel(f"127.0.0.1:{cloud.port}")
+    cloud = await start_cloud(CloudConfig(db=str(tmp_path / "cloud.sqlite3"), listen_address="127.0.0.1:0"))
+    admin_token = await cloud.mint_token(Role.ADMIN)
+    edge_token = await cloud.mint_token(Role.EDGE, store_id=STORE_ID)
+    cloud_channel = aio_channel(f"127.0.0.1:{cloud.port}", admin_token)
     admin = AdminServiceStub(cloud_channel)
     await create_store(admin, STORE_ID, "Test Market", "America/Chicago", catalog)
     await create_advertisers(admin, plan_advertisers(catalog, orders), STORE_ID, datetime.now(UTC))
-    config = edge_config(cloud.port, tmp_path / "edge")
+    config = edge_config(cloud.port, tmp_path / "edge", edge_token)
     edge = await start_edge(config)
     await edge.wait_for_index(timeout_s=10.0)
     edge_channel = grpc.aio.insecure_channel(f"127.0.0.1:{edge.port}")
     try:
-        yield Loop(cloud, edge, admin, AdServiceStub(edge_channel), catalog, orders, config)
+        yield Loop(cloud, edge, admin, AdServiceStub(edge_channel), catalog, orders, config, admin_token, edge_token)
     finally:
         await edge_channel.close(grace=None)
         await cloud_channel.close(grace=None)

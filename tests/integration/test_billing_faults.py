@@ -23,10 +23,12 @@ import grpc
 import pytest
 
 from cartads import tracking_token
+from cartads.bearer import aio_channel
 from cartads.v1 import ad_service_pb2_grpc, admin_pb2_grpc
 from cartads.v1.ad_service_pb2 import ReportEventsRequest
 from cartads.v1.common_pb2 import CartEvent, EventType, PricingModel
 from cartads.v1.tracking_pb2 import TrackingTokenPayload
+from cloud_core.access_policy import Role
 from cloud_core.config import CloudConfig
 from cloud_core.server import start_cloud
 from edge_node.config import EdgeConfig
@@ -167,13 +169,33 @@ async def ad_stub(port: int) -> AsyncIterator[AdServiceAsyncStub]:
         await channel.close(None)
 
 
+async def create_token_cli(db_path: Path, *args: str) -> str:
+    """``cartads-cloud create-token --db DB ARGS``: the secret it prints (how an operator bootstraps)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cloud_core.cli",
+        "create-token",
+        "--db",
+        str(db_path),
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0
+    return out.decode().strip()
+
+
 @pytest.mark.timeout(180)
 async def test_edge_killed_at_random_points_bills_every_ok_event_once(tmp_path: Path) -> None:
     """SLOW (~30 s). SIGKILL the edge 20 times under load: every OK'd event is billed exactly once."""
     db_path = tmp_path / "cloud.sqlite3"
-    cloud = await start_cloud(CloudConfig(db_path=str(db_path), listen_address="127.0.0.1:0"))
+    cloud = await start_cloud(CloudConfig(db=str(db_path), listen_address="127.0.0.1:0"))
     rng = random.Random(20)
     ok: set[str] = set()
+    token_file = tmp_path / "edge.token"
+    token_file.write_text(await cloud.mint_token(Role.EDGE, store_id=STORE_ID) + "\n")
     edge_args = [
         "-m",
         "edge_node.cli",
@@ -187,10 +209,12 @@ async def test_edge_killed_at_random_points_bills_every_ok_event_once(tmp_path: 
         str(tmp_path / "edge"),
         "--listen",
         "127.0.0.1:0",
+        "--cloud-token-file",
+        str(token_file),
     ]
     try:
         async with contextlib.AsyncExitStack() as stack:
-            admin_channel = grpc.aio.insecure_channel(f"127.0.0.1:{cloud.port}")
+            admin_channel = aio_channel(f"127.0.0.1:{cloud.port}", await cloud.mint_token(Role.ADMIN))
             stack.push_async_callback(admin_channel.close, None)
             await seed(admin_pb2_grpc.AdminServiceStub(admin_channel), budget_micros=10**12)
         key = signing_key(db_path)
@@ -222,7 +246,7 @@ async def test_cloud_killed_mid_ingest_bills_every_ok_event_once(tmp_path: Path)
     cloud_port = free_port()
     cloud_args = ["-m", "cloud_core.cli", "--db", str(db_path), "--listen", f"127.0.0.1:{cloud_port}"]
     cloud, _ = await Process.start(cloud_args, stream="stderr", marker="listening on port")
-    admin_channel = grpc.aio.insecure_channel(f"127.0.0.1:{cloud_port}")
+    admin_channel = aio_channel(f"127.0.0.1:{cloud_port}", await create_token_cli(db_path, "--role", "admin"))
     try:
         await seed(admin_pb2_grpc.AdminServiceStub(admin_channel), budget_micros=10**12)
     finally:
@@ -232,6 +256,7 @@ async def test_cloud_killed_mid_ingest_bills_every_ok_event_once(tmp_path: Path)
         store_id=STORE_ID,
         edge_id="edge-1",
         cloud_address=f"127.0.0.1:{cloud_port}",
+        cloud_token=await create_token_cli(db_path, "--role", "edge", "--store", STORE_ID),
         data_dir=str(tmp_path / "edge"),
         listen_address="127.0.0.1:0",
         upload_batch_max_events=40,
@@ -266,15 +291,16 @@ async def test_cloud_killed_mid_ingest_bills_every_ok_event_once(tmp_path: Path)
 async def test_full_journal_refuses_explicitly_and_drains_when_the_cloud_returns(tmp_path: Path) -> None:
     """With the cloud down the journal fills to its limit and says so; nothing OK'd is lost or doubled."""
     db_path = tmp_path / "cloud.sqlite3"
-    cloud_config = CloudConfig(db_path=str(db_path), listen_address="127.0.0.1:0")
+    cloud_config = CloudConfig(db=str(db_path), listen_address="127.0.0.1:0")
     cloud = await start_cloud(cloud_config)
     cloud_port = cloud.port
-    admin_channel = grpc.aio.insecure_channel(f"127.0.0.1:{cloud_port}")
+    admin_channel = aio_channel(f"127.0.0.1:{cloud_port}", await cloud.mint_token(Role.ADMIN))
     try:
         await seed(admin_pb2_grpc.AdminServiceStub(admin_channel), budget_micros=10**12)
     finally:
         await admin_channel.close(None)
     key = signing_key(db_path)
+    edge_token = await cloud.mint_token(Role.EDGE, store_id=STORE_ID)
     await cloud.stop(grace_s=0.1)
     config = EdgeConfig(
         store_id=STORE_ID,
@@ -282,6 +308,7 @@ async def test_full_journal_refuses_explicitly_and_drains_when_the_cloud_returns
         cloud_address=f"127.0.0.1:{cloud_port}",
         data_dir=str(tmp_path / "edge"),
         listen_address="127.0.0.1:0",
+        cloud_token=edge_token,
         journal_soft_limit_events=20,
         journal_hard_limit_events=50,
         upload_interval_s=0.02,
@@ -302,7 +329,7 @@ async def test_full_journal_refuses_explicitly_and_drains_when_the_cloud_returns
                     continue
                 ok.update(e.event_id for e in events)
         assert edge.journal_depth() == 50
-        cloud = await start_cloud(CloudConfig(db_path=str(db_path), listen_address=f"127.0.0.1:{cloud_port}"))
+        cloud = await start_cloud(CloudConfig(db=str(db_path), listen_address=f"127.0.0.1:{cloud_port}"))
         await edge.wait_for_upload(timeout_s=30)
         counts = await asyncio.to_thread(ledger_counts, db_path)
     finally:

@@ -18,10 +18,12 @@ import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from cartads.bearer import aio_channel
 from cartads.rpc_errors import field_violations
 from cartads.v1 import ad_service_pb2, admin_pb2, common_pb2, index_pb2
 from cartads.v1.ad_service_pb2_grpc import AdServiceStub
 from cartads.v1.admin_pb2_grpc import AdminServiceStub
+from cloud_core.access_policy import Role
 from cloud_core.config import CloudConfig
 from cloud_core.product_card import render_product_card
 from cloud_core.server import CloudServer, start_cloud
@@ -44,6 +46,7 @@ class Setup:
     admin: AdminServiceAsyncStub
     channel: grpc.aio.Channel
     tmp: Path
+    edge_token: str = ""
 
 
 def _ts(dt: datetime) -> Timestamp:
@@ -55,8 +58,8 @@ def _ts(dt: datetime) -> Timestamp:
 @pytest.fixture
 async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
     """A cloud with one small store (three products in two aisles), an advertiser and a campaign."""
-    cloud = await start_cloud(CloudConfig(db_path=str(tmp_path / "cloud.sqlite3"), listen_address="127.0.0.1:0"))
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{cloud.port}")
+    cloud = await start_cloud(CloudConfig(db=str(tmp_path / "cloud.sqlite3"), listen_address="127.0.0.1:0"))
+    channel = aio_channel(f"127.0.0.1:{cloud.port}", await cloud.mint_token(Role.ADMIN))
     admin: AdminServiceAsyncStub = AdminServiceStub(channel)
     await admin.CreateStore(admin_pb2.CreateStoreRequest(store_id=STORE, store=admin_pb2.Store(display_name="A")))
 
@@ -99,7 +102,7 @@ async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
         )
     )
     try:
-        yield Setup(cloud, admin, channel, tmp_path)
+        yield Setup(cloud, admin, channel, tmp_path, await cloud.mint_token(Role.EDGE, store_id=STORE))
     finally:
         await channel.close(None)
         await cloud.stop(0.2)
@@ -139,6 +142,7 @@ def _edge_config(setup: Setup) -> EdgeConfig:
         store_id=STORE,
         edge_id="edge-a",
         cloud_address=f"127.0.0.1:{setup.cloud.port}",
+        cloud_token=setup.edge_token,
         data_dir=str(setup.tmp / "edge"),
         listen_address="127.0.0.1:0",
         asset_listen_address="127.0.0.1:0",

@@ -8,13 +8,13 @@ import time
 from pathlib import Path
 
 import aiohttp
-import grpc
 from google.protobuf.field_mask_pb2 import FieldMask
 
+from cartads.bearer import aio_channel
 from cartads.v1 import admin_pb2, index_sync_pb2, index_sync_pb2_grpc
 from cloud_core import admin_cli
 from cloud_core.config import CloudConfig
-from cloud_core.server import CloudServer, start_cloud
+from cloud_core.server import start_cloud
 from edge_node.server import start_edge
 from tests.integration.conftest import STORE_ID, Loop
 from tests.sync_helpers import SyncReader
@@ -30,27 +30,27 @@ async def change_a_bid(loop: Loop, bump_micros: int = 1_000) -> None:
     )
 
 
-async def cloud_version(cloud: CloudServer) -> str:
+async def cloud_version(loop: Loop) -> str:
     """The store's current index version, as the cloud would push it now."""
-    edges = await list_edges(cloud)
+    edges = await list_edges(loop)
     return edges[0].current_version if edges else ""
 
 
-async def list_edges(cloud: CloudServer) -> list[admin_pb2.EdgeStatus]:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{cloud.port}") as channel:
+async def list_edges(loop: Loop) -> list[admin_pb2.EdgeStatus]:
+    async with aio_channel(f"127.0.0.1:{loop.cloud.port}", loop.admin_token) as channel:
         from cartads.v1.admin_pb2_grpc import AdminServiceStub
 
         response = await AdminServiceStub(channel).ListEdges(admin_pb2.ListEdgesRequest(store_id=STORE_ID))
     return list(response.edges)
 
 
-async def wait_for_edge(cloud: CloudServer, predicate: object, timeout_s: float = 5.0) -> admin_pb2.EdgeStatus:
+async def wait_for_edge(loop: Loop, predicate: object, timeout_s: float = 5.0) -> admin_pb2.EdgeStatus:
     """Poll ListEdges until the only edge matches ``predicate``."""
     assert callable(predicate)
     edges: list[admin_pb2.EdgeStatus] = []
     async with asyncio.timeout(timeout_s):
         while True:
-            edges = await list_edges(cloud)
+            edges = await list_edges(loop)
             if edges and predicate(edges[0]):
                 return edges[0]
             await asyncio.sleep(0.02)
@@ -68,7 +68,7 @@ async def test_change_reaches_edge_as_delta_within_a_second(loop: Loop) -> None:
             await asyncio.sleep(0.005)
     assert time.perf_counter() - started < 1.0
     assert loop.edge.sync_client.deltas_applied == applied_before + 1
-    status = await wait_for_edge(loop.cloud, lambda e: e.applied_version == loop.edge.index_version)
+    status = await wait_for_edge(loop, lambda e: e.applied_version == loop.edge.index_version)
     assert status.connected
     assert status.last_answer == "ACK"
     assert status.current_version == status.applied_version
@@ -80,14 +80,12 @@ async def test_edge_offline_through_three_changes_converges(loop: Loop) -> None:
     """An edge stopped while three changes are made catches up to the cloud's version after it restarts."""
     held = loop.edge.index_version
     await loop.edge.stop(grace_s=0.2)
-    await wait_for_edge(loop.cloud, lambda e: not e.connected)
+    await wait_for_edge(loop, lambda e: not e.connected)
     for bump in (1_000, 2_000, 3_000):
         await change_a_bid(loop, bump)
     edge = await start_edge(loop.edge_config)
     try:
-        status = await wait_for_edge(
-            loop.cloud, lambda e: e.connected and e.applied_version == e.current_version != held
-        )
+        status = await wait_for_edge(loop, lambda e: e.connected and e.applied_version == e.current_version != held)
         await edge.wait_for_index(status.current_version, timeout_s=5.0)
         assert edge.index_version == status.current_version
         # The cloud still held the old version, so the catch-up was one delta over the three changes.
@@ -103,13 +101,13 @@ async def test_cloud_restarted_mid_push_converges(loop: Loop, tmp_path: Path) ->
     await change_a_bid(loop)
     await loop.cloud.stop(grace_s=0)
     cloud = await start_cloud(
-        CloudConfig(db_path=str(tmp_path / "cloud.sqlite3"), listen_address=f"127.0.0.1:{port}", push_delay_s=0.02)
+        CloudConfig(db=str(tmp_path / "cloud.sqlite3"), listen_address=f"127.0.0.1:{port}", push_delay_s=0.02)
     )
     loop.cloud = cloud
     try:
         await change_a_bid(loop, 5_000)
         status = await wait_for_edge(
-            cloud, lambda e: e.connected and e.applied_version == e.current_version not in ("", held)
+            loop, lambda e: e.connected and e.applied_version == e.current_version not in ("", held)
         )
         assert loop.edge.index_version == status.current_version
     finally:
@@ -118,7 +116,7 @@ async def test_cloud_restarted_mid_push_converges(loop: Loop, tmp_path: Path) ->
 
 async def test_nacked_delta_is_followed_by_a_full_snapshot(loop: Loop) -> None:
     """When an edge NACKs a delta, the cloud sends the same version again as a full snapshot."""
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{loop.cloud.port}") as channel:
+    async with aio_channel(f"127.0.0.1:{loop.cloud.port}", loop.edge_token) as channel:
         call = index_sync_pb2_grpc.IndexSyncServiceStub(channel).StreamIndex(None)
         await call.write(index_sync_pb2.StreamIndexRequest(store_id=STORE_ID, edge_id="probe"))
         reader = SyncReader(call)
@@ -142,7 +140,7 @@ async def test_nacked_delta_is_followed_by_a_full_snapshot(loop: Loop) -> None:
 
 async def test_answer_with_stale_nonce_is_ignored(loop: Loop) -> None:
     """An answer naming a nonce the cloud is not waiting for changes nothing in the edge's status."""
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{loop.cloud.port}") as channel:
+    async with aio_channel(f"127.0.0.1:{loop.cloud.port}", loop.edge_token) as channel:
         call = index_sync_pb2_grpc.IndexSyncServiceStub(channel).StreamIndex(None)
         await call.write(index_sync_pb2.StreamIndexRequest(store_id=STORE_ID, edge_id="probe"))
         first = await SyncReader(call).next()
@@ -150,11 +148,11 @@ async def test_answer_with_stale_nonce_is_ignored(loop: Loop) -> None:
             index_sync_pb2.StreamIndexRequest(version="bogus", response_nonce="not-a-nonce", error_detail="x")
         )
         await call.write(index_sync_pb2.StreamIndexRequest(version=first.version, response_nonce=first.nonce))
-        edges = {e.edge_id: e for e in await list_edges(loop.cloud)}
+        edges = {e.edge_id: e for e in await list_edges(loop)}
         async with asyncio.timeout(5.0):
             while edges["probe"].last_answer != "ACK":
                 await asyncio.sleep(0.02)
-                edges = {e.edge_id: e for e in await list_edges(loop.cloud)}
+                edges = {e.edge_id: e for e in await list_edges(loop)}
         assert edges["probe"].applied_version == first.version
         assert edges["probe"].last_error == ""
         call.cancel()
@@ -162,9 +160,10 @@ async def test_answer_with_stale_nonce_is_ignored(loop: Loop) -> None:
 
 async def test_admin_cli_lists_edges(loop: Loop, capsys: object) -> None:
     """`cartads-admin edges list --json` prints the edge with its applied version and connection."""
-    await wait_for_edge(loop.cloud, lambda e: e.last_answer == "ACK")
+    await wait_for_edge(loop, lambda e: e.last_answer == "ACK")
     code = await asyncio.to_thread(
-        admin_cli.main, ["--cloud", f"127.0.0.1:{loop.cloud.port}", "--json", "edges", "list", "--store", STORE_ID]
+        admin_cli.main,
+        ["--cloud", f"127.0.0.1:{loop.cloud.port}", "--token", loop.admin_token, "--json", "edges", "list"],
     )
     assert code == 0
     out = capsys.readouterr().out  # type: ignore[attr-defined]

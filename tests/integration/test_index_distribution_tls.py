@@ -10,10 +10,12 @@ from pathlib import Path
 import grpc
 import pytest
 
+from cartads.bearer import aio_channel
 from cartads.tls_identity import TlsFiles, channel_credentials
 from cartads.v1 import admin_pb2, event_ingest_pb2, event_ingest_pb2_grpc, index_sync_pb2, index_sync_pb2_grpc
 from cartads.v1.admin_pb2_grpc import AdminServiceStub
 from cloud_core import admin_cli
+from cloud_core.access_policy import Role
 from cloud_core.config import CloudConfig
 from cloud_core.server import CloudServer, start_cloud
 from edge_node.server import start_edge
@@ -30,6 +32,7 @@ class TlsSetup:
     operator: TlsFiles
     edge: TlsFiles
     other_store_edge: TlsFiles
+    admin_token: str = ""
 
 
 @pytest.fixture
@@ -40,7 +43,7 @@ async def tls(tmp_path: Path) -> AsyncIterator[TlsSetup]:
     server = server_cert(ca, certs)
     cloud = await start_cloud(
         CloudConfig(
-            db_path=str(tmp_path / "cloud.sqlite3"),
+            db=str(tmp_path / "cloud.sqlite3"),
             listen_address="127.0.0.1:0",
             push_delay_s=0.02,
             tls_cert_path=server.cert_path,
@@ -54,8 +57,9 @@ async def tls(tmp_path: Path) -> AsyncIterator[TlsSetup]:
         operator_cert(ca, certs),
         edge_cert(ca, certs, STORE_ID, "edge-1"),
         edge_cert(ca, certs, "store-2", "edge-9"),
+        await cloud.mint_token(Role.ADMIN),
     )
-    async with secure(setup, setup.operator) as channel:
+    async with secure(setup, setup.operator, setup.admin_token) as channel:
         admin = AdminServiceStub(channel)
         for store_id in (STORE_ID, "store-2"):
             await admin.CreateStore(
@@ -67,8 +71,8 @@ async def tls(tmp_path: Path) -> AsyncIterator[TlsSetup]:
         await cloud.stop(grace_s=0.2)
 
 
-def secure(setup: TlsSetup, files: TlsFiles) -> grpc.aio.Channel:
-    return grpc.aio.secure_channel(f"127.0.0.1:{setup.cloud.port}", channel_credentials(files))
+def secure(setup: TlsSetup, files: TlsFiles, token: str | None = None) -> grpc.aio.Channel:
+    return aio_channel(f"127.0.0.1:{setup.cloud.port}", token, credentials=channel_credentials(files))
 
 
 async def subscribe(channel: grpc.aio.Channel, store_id: str) -> index_sync_pb2.StreamIndexResponse:
@@ -131,6 +135,14 @@ async def test_certificate_without_store_cannot_subscribe(tls: TlsSetup) -> None
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
+async def test_operator_certificate_without_token_is_unauthenticated(tls: TlsSetup) -> None:
+    """Over mTLS, AdminService still needs a bearer token: the certificate alone is not an operator."""
+    async with secure(tls, tls.operator) as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await AdminServiceStub(channel).ListStores(admin_pb2.ListStoresRequest(), timeout=5.0)
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
 async def test_client_without_certificate_is_refused(tls: TlsSetup) -> None:
     """A TLS client that presents no certificate does not get a connection."""
     credentials = grpc.ssl_channel_credentials(root_certificates=tls.edge.read()[2])
@@ -159,6 +171,8 @@ async def test_admin_cli_talks_tls_with_operator_certificate(tls: TlsSetup, caps
         tls.operator.cert_path,
         "--tls-key",
         tls.operator.key_path,
+        "--token",
+        tls.admin_token,
         "--json",
         "stores",
         "list",

@@ -23,6 +23,8 @@ class NoFillReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     NO_FILL_REASON_IN_BASKET: _ClassVar[NoFillReason]
     NO_FILL_REASON_BELOW_RESERVE: _ClassVar[NoFillReason]
     NO_FILL_REASON_PAUSED: _ClassVar[NoFillReason]
+    NO_FILL_REASON_THROTTLED: _ClassVar[NoFillReason]
+    NO_FILL_REASON_EXPERIMENT_HOLDOUT: _ClassVar[NoFillReason]
 NO_FILL_REASON_UNSPECIFIED: NoFillReason
 NO_FILL_REASON_NO_INDEX: NoFillReason
 NO_FILL_REASON_NO_CANDIDATES: NoFillReason
@@ -36,6 +38,8 @@ NO_FILL_REASON_AD_INTERVAL: NoFillReason
 NO_FILL_REASON_IN_BASKET: NoFillReason
 NO_FILL_REASON_BELOW_RESERVE: NoFillReason
 NO_FILL_REASON_PAUSED: NoFillReason
+NO_FILL_REASON_THROTTLED: NoFillReason
+NO_FILL_REASON_EXPERIMENT_HOLDOUT: NoFillReason
 
 class GetAdsRequest(_message.Message):
     __slots__ = ("store_id", "cart_id", "session_id", "request_id", "trigger", "scanned_product_id", "zone_id", "basket", "slots", "max_ads")

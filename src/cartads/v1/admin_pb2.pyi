@@ -18,9 +18,50 @@ class ServingState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SERVING_STATE_UNSPECIFIED: _ClassVar[ServingState]
     SERVING_STATE_ACTIVE: _ClassVar[ServingState]
     SERVING_STATE_PAUSED: _ClassVar[ServingState]
+
+class PacingType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PACING_TYPE_UNSPECIFIED: _ClassVar[PacingType]
+    PACING_TYPE_EVEN: _ClassVar[PacingType]
+    PACING_TYPE_ASAP: _ClassVar[PacingType]
+
+class ApiTokenRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    API_TOKEN_ROLE_UNSPECIFIED: _ClassVar[ApiTokenRole]
+    API_TOKEN_ROLE_ADMIN: _ClassVar[ApiTokenRole]
+    API_TOKEN_ROLE_ADVERTISER: _ClassVar[ApiTokenRole]
+    API_TOKEN_ROLE_VIEWER: _ClassVar[ApiTokenRole]
+    API_TOKEN_ROLE_EDGE: _ClassVar[ApiTokenRole]
+
+class ReportDimension(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REPORT_DIMENSION_UNSPECIFIED: _ClassVar[ReportDimension]
+    REPORT_DIMENSION_CAMPAIGN: _ClassVar[ReportDimension]
+    REPORT_DIMENSION_LINE_ITEM: _ClassVar[ReportDimension]
+    REPORT_DIMENSION_CREATIVE: _ClassVar[ReportDimension]
+    REPORT_DIMENSION_STORE: _ClassVar[ReportDimension]
+    REPORT_DIMENSION_DAY: _ClassVar[ReportDimension]
+    REPORT_DIMENSION_HOUR: _ClassVar[ReportDimension]
+    REPORT_DIMENSION_EXPERIMENT_ARM: _ClassVar[ReportDimension]
 SERVING_STATE_UNSPECIFIED: ServingState
 SERVING_STATE_ACTIVE: ServingState
 SERVING_STATE_PAUSED: ServingState
+PACING_TYPE_UNSPECIFIED: PacingType
+PACING_TYPE_EVEN: PacingType
+PACING_TYPE_ASAP: PacingType
+API_TOKEN_ROLE_UNSPECIFIED: ApiTokenRole
+API_TOKEN_ROLE_ADMIN: ApiTokenRole
+API_TOKEN_ROLE_ADVERTISER: ApiTokenRole
+API_TOKEN_ROLE_VIEWER: ApiTokenRole
+API_TOKEN_ROLE_EDGE: ApiTokenRole
+REPORT_DIMENSION_UNSPECIFIED: ReportDimension
+REPORT_DIMENSION_CAMPAIGN: ReportDimension
+REPORT_DIMENSION_LINE_ITEM: ReportDimension
+REPORT_DIMENSION_CREATIVE: ReportDimension
+REPORT_DIMENSION_STORE: ReportDimension
+REPORT_DIMENSION_DAY: ReportDimension
+REPORT_DIMENSION_HOUR: ReportDimension
+REPORT_DIMENSION_EXPERIMENT_ARM: ReportDimension
 
 class Advertiser(_message.Message):
     __slots__ = ("advertiser_id", "display_name", "create_time")
@@ -77,7 +118,7 @@ class Targeting(_message.Message):
     def __init__(self, product_ids: _Optional[_Iterable[str]] = ..., brands: _Optional[_Iterable[str]] = ..., aisle_ids: _Optional[_Iterable[str]] = ..., department_ids: _Optional[_Iterable[str]] = ..., zone_ids: _Optional[_Iterable[str]] = ..., triggers: _Optional[_Iterable[_Union[_common_pb2.Trigger, str]]] = ..., store_ids: _Optional[_Iterable[str]] = ..., daypart_hours: _Optional[_Iterable[int]] = ..., daypart_weekdays: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class LineItem(_message.Message):
-    __slots__ = ("line_item_id", "campaign_id", "display_name", "pricing_model", "bid_micros", "targeting", "creative_ids", "frequency_cap_per_session", "state", "create_time", "priority_tier", "creative_frequency_cap_per_session", "exclusion_label")
+    __slots__ = ("line_item_id", "campaign_id", "display_name", "pricing_model", "bid_micros", "targeting", "creative_ids", "frequency_cap_per_session", "state", "create_time", "priority_tier", "creative_frequency_cap_per_session", "exclusion_label", "pacing_type", "daily_budget_micros")
     LINE_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
     CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -91,6 +132,8 @@ class LineItem(_message.Message):
     PRIORITY_TIER_FIELD_NUMBER: _ClassVar[int]
     CREATIVE_FREQUENCY_CAP_PER_SESSION_FIELD_NUMBER: _ClassVar[int]
     EXCLUSION_LABEL_FIELD_NUMBER: _ClassVar[int]
+    PACING_TYPE_FIELD_NUMBER: _ClassVar[int]
+    DAILY_BUDGET_MICROS_FIELD_NUMBER: _ClassVar[int]
     line_item_id: str
     campaign_id: str
     display_name: str
@@ -104,7 +147,9 @@ class LineItem(_message.Message):
     priority_tier: _common_pb2.PriorityTier
     creative_frequency_cap_per_session: int
     exclusion_label: str
-    def __init__(self, line_item_id: _Optional[str] = ..., campaign_id: _Optional[str] = ..., display_name: _Optional[str] = ..., pricing_model: _Optional[_Union[_common_pb2.PricingModel, str]] = ..., bid_micros: _Optional[int] = ..., targeting: _Optional[_Union[Targeting, _Mapping]] = ..., creative_ids: _Optional[_Iterable[str]] = ..., frequency_cap_per_session: _Optional[int] = ..., state: _Optional[_Union[ServingState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., priority_tier: _Optional[_Union[_common_pb2.PriorityTier, str]] = ..., creative_frequency_cap_per_session: _Optional[int] = ..., exclusion_label: _Optional[str] = ...) -> None: ...
+    pacing_type: PacingType
+    daily_budget_micros: int
+    def __init__(self, line_item_id: _Optional[str] = ..., campaign_id: _Optional[str] = ..., display_name: _Optional[str] = ..., pricing_model: _Optional[_Union[_common_pb2.PricingModel, str]] = ..., bid_micros: _Optional[int] = ..., targeting: _Optional[_Union[Targeting, _Mapping]] = ..., creative_ids: _Optional[_Iterable[str]] = ..., frequency_cap_per_session: _Optional[int] = ..., state: _Optional[_Union[ServingState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., priority_tier: _Optional[_Union[_common_pb2.PriorityTier, str]] = ..., creative_frequency_cap_per_session: _Optional[int] = ..., exclusion_label: _Optional[str] = ..., pacing_type: _Optional[_Union[PacingType, str]] = ..., daily_budget_micros: _Optional[int] = ...) -> None: ...
 
 class CreativeSpec(_message.Message):
     __slots__ = ("creative_id", "advertiser_id", "display_name", "format", "headline", "body", "image_url", "promoted_product_id", "call_to_action", "offer_text", "coupon_code", "create_time", "image_asset_sha256", "recipe_product_ids")
@@ -345,14 +390,16 @@ class GetLineItemResponse(_message.Message):
     def __init__(self, line_item: _Optional[_Union[LineItem, _Mapping]] = ...) -> None: ...
 
 class ListLineItemsRequest(_message.Message):
-    __slots__ = ("page_size", "page_token", "campaign_id")
+    __slots__ = ("page_size", "page_token", "campaign_id", "advertiser_id")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     page_token: str
     campaign_id: str
-    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., campaign_id: _Optional[str] = ...) -> None: ...
+    advertiser_id: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., campaign_id: _Optional[str] = ..., advertiser_id: _Optional[str] = ...) -> None: ...
 
 class ListLineItemsResponse(_message.Message):
     __slots__ = ("line_items", "next_page_token")
@@ -711,3 +758,345 @@ class UploadAssetResponse(_message.Message):
     ASSET_FIELD_NUMBER: _ClassVar[int]
     asset: _asset_pb2.AssetInfo
     def __init__(self, asset: _Optional[_Union[_asset_pb2.AssetInfo, _Mapping]] = ...) -> None: ...
+
+class ApiToken(_message.Message):
+    __slots__ = ("token_id", "role", "advertiser_id", "store_id", "display_name", "create_time", "revoke_time")
+    TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    REVOKE_TIME_FIELD_NUMBER: _ClassVar[int]
+    token_id: str
+    role: ApiTokenRole
+    advertiser_id: str
+    store_id: str
+    display_name: str
+    create_time: _timestamp_pb2.Timestamp
+    revoke_time: _timestamp_pb2.Timestamp
+    def __init__(self, token_id: _Optional[str] = ..., role: _Optional[_Union[ApiTokenRole, str]] = ..., advertiser_id: _Optional[str] = ..., store_id: _Optional[str] = ..., display_name: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoke_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateApiTokenRequest(_message.Message):
+    __slots__ = ("api_token", "token_id")
+    API_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    api_token: ApiToken
+    token_id: str
+    def __init__(self, api_token: _Optional[_Union[ApiToken, _Mapping]] = ..., token_id: _Optional[str] = ...) -> None: ...
+
+class CreateApiTokenResponse(_message.Message):
+    __slots__ = ("api_token", "secret")
+    API_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    api_token: ApiToken
+    secret: str
+    def __init__(self, api_token: _Optional[_Union[ApiToken, _Mapping]] = ..., secret: _Optional[str] = ...) -> None: ...
+
+class ListApiTokensRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListApiTokensResponse(_message.Message):
+    __slots__ = ("api_tokens", "next_page_token")
+    API_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    api_tokens: _containers.RepeatedCompositeFieldContainer[ApiToken]
+    next_page_token: str
+    def __init__(self, api_tokens: _Optional[_Iterable[_Union[ApiToken, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class RevokeApiTokenRequest(_message.Message):
+    __slots__ = ("token_id",)
+    TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    token_id: str
+    def __init__(self, token_id: _Optional[str] = ...) -> None: ...
+
+class RevokeApiTokenResponse(_message.Message):
+    __slots__ = ("api_token",)
+    API_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    api_token: ApiToken
+    def __init__(self, api_token: _Optional[_Union[ApiToken, _Mapping]] = ...) -> None: ...
+
+class PauseCampaignRequest(_message.Message):
+    __slots__ = ("campaign_id",)
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    campaign_id: str
+    def __init__(self, campaign_id: _Optional[str] = ...) -> None: ...
+
+class PauseCampaignResponse(_message.Message):
+    __slots__ = ("campaign",)
+    CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
+    campaign: Campaign
+    def __init__(self, campaign: _Optional[_Union[Campaign, _Mapping]] = ...) -> None: ...
+
+class ResumeCampaignRequest(_message.Message):
+    __slots__ = ("campaign_id",)
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    campaign_id: str
+    def __init__(self, campaign_id: _Optional[str] = ...) -> None: ...
+
+class ResumeCampaignResponse(_message.Message):
+    __slots__ = ("campaign",)
+    CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
+    campaign: Campaign
+    def __init__(self, campaign: _Optional[_Union[Campaign, _Mapping]] = ...) -> None: ...
+
+class PauseLineItemRequest(_message.Message):
+    __slots__ = ("line_item_id",)
+    LINE_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    line_item_id: str
+    def __init__(self, line_item_id: _Optional[str] = ...) -> None: ...
+
+class PauseLineItemResponse(_message.Message):
+    __slots__ = ("line_item",)
+    LINE_ITEM_FIELD_NUMBER: _ClassVar[int]
+    line_item: LineItem
+    def __init__(self, line_item: _Optional[_Union[LineItem, _Mapping]] = ...) -> None: ...
+
+class ResumeLineItemRequest(_message.Message):
+    __slots__ = ("line_item_id",)
+    LINE_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    line_item_id: str
+    def __init__(self, line_item_id: _Optional[str] = ...) -> None: ...
+
+class ResumeLineItemResponse(_message.Message):
+    __slots__ = ("line_item",)
+    LINE_ITEM_FIELD_NUMBER: _ClassVar[int]
+    line_item: LineItem
+    def __init__(self, line_item: _Optional[_Union[LineItem, _Mapping]] = ...) -> None: ...
+
+class ArmOverrides(_message.Message):
+    __slots__ = ("reserve_cpm_micros", "click_rate_weight", "max_ads_per_trip")
+    RESERVE_CPM_MICROS_FIELD_NUMBER: _ClassVar[int]
+    CLICK_RATE_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    MAX_ADS_PER_TRIP_FIELD_NUMBER: _ClassVar[int]
+    reserve_cpm_micros: int
+    click_rate_weight: float
+    max_ads_per_trip: int
+    def __init__(self, reserve_cpm_micros: _Optional[int] = ..., click_rate_weight: _Optional[float] = ..., max_ads_per_trip: _Optional[int] = ...) -> None: ...
+
+class ExperimentArm(_message.Message):
+    __slots__ = ("arm_id", "display_name", "traffic_bps", "holdout", "overrides")
+    ARM_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    TRAFFIC_BPS_FIELD_NUMBER: _ClassVar[int]
+    HOLDOUT_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDES_FIELD_NUMBER: _ClassVar[int]
+    arm_id: str
+    display_name: str
+    traffic_bps: int
+    holdout: bool
+    overrides: ArmOverrides
+    def __init__(self, arm_id: _Optional[str] = ..., display_name: _Optional[str] = ..., traffic_bps: _Optional[int] = ..., holdout: _Optional[bool] = ..., overrides: _Optional[_Union[ArmOverrides, _Mapping]] = ...) -> None: ...
+
+class ExperimentLayer(_message.Message):
+    __slots__ = ("layer_id", "display_name", "salt", "state", "arms", "create_time")
+    LAYER_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    SALT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ARMS_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    layer_id: str
+    display_name: str
+    salt: str
+    state: ServingState
+    arms: _containers.RepeatedCompositeFieldContainer[ExperimentArm]
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, layer_id: _Optional[str] = ..., display_name: _Optional[str] = ..., salt: _Optional[str] = ..., state: _Optional[_Union[ServingState, str]] = ..., arms: _Optional[_Iterable[_Union[ExperimentArm, _Mapping]]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateExperimentLayerRequest(_message.Message):
+    __slots__ = ("experiment_layer", "layer_id")
+    EXPERIMENT_LAYER_FIELD_NUMBER: _ClassVar[int]
+    LAYER_ID_FIELD_NUMBER: _ClassVar[int]
+    experiment_layer: ExperimentLayer
+    layer_id: str
+    def __init__(self, experiment_layer: _Optional[_Union[ExperimentLayer, _Mapping]] = ..., layer_id: _Optional[str] = ...) -> None: ...
+
+class CreateExperimentLayerResponse(_message.Message):
+    __slots__ = ("experiment_layer",)
+    EXPERIMENT_LAYER_FIELD_NUMBER: _ClassVar[int]
+    experiment_layer: ExperimentLayer
+    def __init__(self, experiment_layer: _Optional[_Union[ExperimentLayer, _Mapping]] = ...) -> None: ...
+
+class GetExperimentLayerRequest(_message.Message):
+    __slots__ = ("layer_id",)
+    LAYER_ID_FIELD_NUMBER: _ClassVar[int]
+    layer_id: str
+    def __init__(self, layer_id: _Optional[str] = ...) -> None: ...
+
+class GetExperimentLayerResponse(_message.Message):
+    __slots__ = ("experiment_layer",)
+    EXPERIMENT_LAYER_FIELD_NUMBER: _ClassVar[int]
+    experiment_layer: ExperimentLayer
+    def __init__(self, experiment_layer: _Optional[_Union[ExperimentLayer, _Mapping]] = ...) -> None: ...
+
+class ListExperimentLayersRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListExperimentLayersResponse(_message.Message):
+    __slots__ = ("experiment_layers", "next_page_token")
+    EXPERIMENT_LAYERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    experiment_layers: _containers.RepeatedCompositeFieldContainer[ExperimentLayer]
+    next_page_token: str
+    def __init__(self, experiment_layers: _Optional[_Iterable[_Union[ExperimentLayer, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class UpdateExperimentLayerRequest(_message.Message):
+    __slots__ = ("experiment_layer", "update_mask")
+    EXPERIMENT_LAYER_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    experiment_layer: ExperimentLayer
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, experiment_layer: _Optional[_Union[ExperimentLayer, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class UpdateExperimentLayerResponse(_message.Message):
+    __slots__ = ("experiment_layer",)
+    EXPERIMENT_LAYER_FIELD_NUMBER: _ClassVar[int]
+    experiment_layer: ExperimentLayer
+    def __init__(self, experiment_layer: _Optional[_Union[ExperimentLayer, _Mapping]] = ...) -> None: ...
+
+class DeleteExperimentLayerRequest(_message.Message):
+    __slots__ = ("layer_id",)
+    LAYER_ID_FIELD_NUMBER: _ClassVar[int]
+    layer_id: str
+    def __init__(self, layer_id: _Optional[str] = ...) -> None: ...
+
+class DeleteExperimentLayerResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RunReportRequest(_message.Message):
+    __slots__ = ("dimensions", "start_time", "end_time", "advertiser_id", "campaign_ids", "line_item_ids", "creative_ids", "store_ids", "layer_id", "time_zone")
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_IDS_FIELD_NUMBER: _ClassVar[int]
+    LINE_ITEM_IDS_FIELD_NUMBER: _ClassVar[int]
+    CREATIVE_IDS_FIELD_NUMBER: _ClassVar[int]
+    STORE_IDS_FIELD_NUMBER: _ClassVar[int]
+    LAYER_ID_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    dimensions: _containers.RepeatedScalarFieldContainer[ReportDimension]
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    advertiser_id: str
+    campaign_ids: _containers.RepeatedScalarFieldContainer[str]
+    line_item_ids: _containers.RepeatedScalarFieldContainer[str]
+    creative_ids: _containers.RepeatedScalarFieldContainer[str]
+    store_ids: _containers.RepeatedScalarFieldContainer[str]
+    layer_id: str
+    time_zone: str
+    def __init__(self, dimensions: _Optional[_Iterable[_Union[ReportDimension, str]]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., advertiser_id: _Optional[str] = ..., campaign_ids: _Optional[_Iterable[str]] = ..., line_item_ids: _Optional[_Iterable[str]] = ..., creative_ids: _Optional[_Iterable[str]] = ..., store_ids: _Optional[_Iterable[str]] = ..., layer_id: _Optional[str] = ..., time_zone: _Optional[str] = ...) -> None: ...
+
+class ReportMetrics(_message.Message):
+    __slots__ = ("requests", "impressions", "clicks", "conversions", "spend_micros", "ctr", "conversion_rate", "ecpm_micros", "attributed_sales_micros", "roas")
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    IMPRESSIONS_FIELD_NUMBER: _ClassVar[int]
+    CLICKS_FIELD_NUMBER: _ClassVar[int]
+    CONVERSIONS_FIELD_NUMBER: _ClassVar[int]
+    SPEND_MICROS_FIELD_NUMBER: _ClassVar[int]
+    CTR_FIELD_NUMBER: _ClassVar[int]
+    CONVERSION_RATE_FIELD_NUMBER: _ClassVar[int]
+    ECPM_MICROS_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTED_SALES_MICROS_FIELD_NUMBER: _ClassVar[int]
+    ROAS_FIELD_NUMBER: _ClassVar[int]
+    requests: int
+    impressions: int
+    clicks: int
+    conversions: int
+    spend_micros: int
+    ctr: float
+    conversion_rate: float
+    ecpm_micros: int
+    attributed_sales_micros: int
+    roas: float
+    def __init__(self, requests: _Optional[int] = ..., impressions: _Optional[int] = ..., clicks: _Optional[int] = ..., conversions: _Optional[int] = ..., spend_micros: _Optional[int] = ..., ctr: _Optional[float] = ..., conversion_rate: _Optional[float] = ..., ecpm_micros: _Optional[int] = ..., attributed_sales_micros: _Optional[int] = ..., roas: _Optional[float] = ...) -> None: ...
+
+class ReportRow(_message.Message):
+    __slots__ = ("campaign_id", "line_item_id", "creative_id", "store_id", "day", "hour_start_time", "layer_id", "arm_id", "metrics")
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    LINE_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATIVE_ID_FIELD_NUMBER: _ClassVar[int]
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    DAY_FIELD_NUMBER: _ClassVar[int]
+    HOUR_START_TIME_FIELD_NUMBER: _ClassVar[int]
+    LAYER_ID_FIELD_NUMBER: _ClassVar[int]
+    ARM_ID_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    campaign_id: str
+    line_item_id: str
+    creative_id: str
+    store_id: str
+    day: str
+    hour_start_time: _timestamp_pb2.Timestamp
+    layer_id: str
+    arm_id: str
+    metrics: ReportMetrics
+    def __init__(self, campaign_id: _Optional[str] = ..., line_item_id: _Optional[str] = ..., creative_id: _Optional[str] = ..., store_id: _Optional[str] = ..., day: _Optional[str] = ..., hour_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., layer_id: _Optional[str] = ..., arm_id: _Optional[str] = ..., metrics: _Optional[_Union[ReportMetrics, _Mapping]] = ...) -> None: ...
+
+class LiftEstimate(_message.Message):
+    __slots__ = ("difference", "ci_low", "ci_high", "standard_error", "relative", "significant")
+    DIFFERENCE_FIELD_NUMBER: _ClassVar[int]
+    CI_LOW_FIELD_NUMBER: _ClassVar[int]
+    CI_HIGH_FIELD_NUMBER: _ClassVar[int]
+    STANDARD_ERROR_FIELD_NUMBER: _ClassVar[int]
+    RELATIVE_FIELD_NUMBER: _ClassVar[int]
+    SIGNIFICANT_FIELD_NUMBER: _ClassVar[int]
+    difference: float
+    ci_low: float
+    ci_high: float
+    standard_error: float
+    relative: float
+    significant: bool
+    def __init__(self, difference: _Optional[float] = ..., ci_low: _Optional[float] = ..., ci_high: _Optional[float] = ..., standard_error: _Optional[float] = ..., relative: _Optional[float] = ..., significant: _Optional[bool] = ...) -> None: ...
+
+class ArmOutcome(_message.Message):
+    __slots__ = ("arm_id", "holdout", "trips", "converting_trips", "sales_micros", "conversion_rate", "sales_per_trip_micros")
+    ARM_ID_FIELD_NUMBER: _ClassVar[int]
+    HOLDOUT_FIELD_NUMBER: _ClassVar[int]
+    TRIPS_FIELD_NUMBER: _ClassVar[int]
+    CONVERTING_TRIPS_FIELD_NUMBER: _ClassVar[int]
+    SALES_MICROS_FIELD_NUMBER: _ClassVar[int]
+    CONVERSION_RATE_FIELD_NUMBER: _ClassVar[int]
+    SALES_PER_TRIP_MICROS_FIELD_NUMBER: _ClassVar[int]
+    arm_id: str
+    holdout: bool
+    trips: int
+    converting_trips: int
+    sales_micros: int
+    conversion_rate: float
+    sales_per_trip_micros: float
+    def __init__(self, arm_id: _Optional[str] = ..., holdout: _Optional[bool] = ..., trips: _Optional[int] = ..., converting_trips: _Optional[int] = ..., sales_micros: _Optional[int] = ..., conversion_rate: _Optional[float] = ..., sales_per_trip_micros: _Optional[float] = ...) -> None: ...
+
+class LayerLift(_message.Message):
+    __slots__ = ("layer_id", "arms", "conversion_rate_lift", "sales_per_trip_lift")
+    LAYER_ID_FIELD_NUMBER: _ClassVar[int]
+    ARMS_FIELD_NUMBER: _ClassVar[int]
+    CONVERSION_RATE_LIFT_FIELD_NUMBER: _ClassVar[int]
+    SALES_PER_TRIP_LIFT_FIELD_NUMBER: _ClassVar[int]
+    layer_id: str
+    arms: _containers.RepeatedCompositeFieldContainer[ArmOutcome]
+    conversion_rate_lift: LiftEstimate
+    sales_per_trip_lift: LiftEstimate
+    def __init__(self, layer_id: _Optional[str] = ..., arms: _Optional[_Iterable[_Union[ArmOutcome, _Mapping]]] = ..., conversion_rate_lift: _Optional[_Union[LiftEstimate, _Mapping]] = ..., sales_per_trip_lift: _Optional[_Union[LiftEstimate, _Mapping]] = ...) -> None: ...
+
+class RunReportResponse(_message.Message):
+    __slots__ = ("rows", "totals", "lifts")
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    TOTALS_FIELD_NUMBER: _ClassVar[int]
+    LIFTS_FIELD_NUMBER: _ClassVar[int]
+    rows: _containers.RepeatedCompositeFieldContainer[ReportRow]
+    totals: ReportMetrics
+    lifts: _containers.RepeatedCompositeFieldContainer[LayerLift]
+    def __init__(self, rows: _Optional[_Iterable[_Union[ReportRow, _Mapping]]] = ..., totals: _Optional[_Union[ReportMetrics, _Mapping]] = ..., lifts: _Optional[_Iterable[_Union[LayerLift, _Mapping]]] = ...) -> None: ...

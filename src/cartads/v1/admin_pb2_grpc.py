@@ -195,6 +195,71 @@ class AdminServiceStub:
                 request_serializer=cartads_dot_v1_dot_admin__pb2.UploadAssetRequest.SerializeToString,
                 response_deserializer=cartads_dot_v1_dot_admin__pb2.UploadAssetResponse.FromString,
                 _registered_method=True)
+        self.CreateApiToken = channel.unary_unary(
+                '/cartads.v1.AdminService/CreateApiToken',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.CreateApiTokenRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.CreateApiTokenResponse.FromString,
+                _registered_method=True)
+        self.ListApiTokens = channel.unary_unary(
+                '/cartads.v1.AdminService/ListApiTokens',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.ListApiTokensRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.ListApiTokensResponse.FromString,
+                _registered_method=True)
+        self.RevokeApiToken = channel.unary_unary(
+                '/cartads.v1.AdminService/RevokeApiToken',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.RevokeApiTokenRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.RevokeApiTokenResponse.FromString,
+                _registered_method=True)
+        self.PauseCampaign = channel.unary_unary(
+                '/cartads.v1.AdminService/PauseCampaign',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.PauseCampaignRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.PauseCampaignResponse.FromString,
+                _registered_method=True)
+        self.ResumeCampaign = channel.unary_unary(
+                '/cartads.v1.AdminService/ResumeCampaign',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.ResumeCampaignRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.ResumeCampaignResponse.FromString,
+                _registered_method=True)
+        self.PauseLineItem = channel.unary_unary(
+                '/cartads.v1.AdminService/PauseLineItem',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.PauseLineItemRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.PauseLineItemResponse.FromString,
+                _registered_method=True)
+        self.ResumeLineItem = channel.unary_unary(
+                '/cartads.v1.AdminService/ResumeLineItem',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.ResumeLineItemRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.ResumeLineItemResponse.FromString,
+                _registered_method=True)
+        self.CreateExperimentLayer = channel.unary_unary(
+                '/cartads.v1.AdminService/CreateExperimentLayer',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.CreateExperimentLayerRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.CreateExperimentLayerResponse.FromString,
+                _registered_method=True)
+        self.GetExperimentLayer = channel.unary_unary(
+                '/cartads.v1.AdminService/GetExperimentLayer',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.GetExperimentLayerRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.GetExperimentLayerResponse.FromString,
+                _registered_method=True)
+        self.ListExperimentLayers = channel.unary_unary(
+                '/cartads.v1.AdminService/ListExperimentLayers',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.ListExperimentLayersRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.ListExperimentLayersResponse.FromString,
+                _registered_method=True)
+        self.UpdateExperimentLayer = channel.unary_unary(
+                '/cartads.v1.AdminService/UpdateExperimentLayer',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.UpdateExperimentLayerRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.UpdateExperimentLayerResponse.FromString,
+                _registered_method=True)
+        self.DeleteExperimentLayer = channel.unary_unary(
+                '/cartads.v1.AdminService/DeleteExperimentLayer',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.DeleteExperimentLayerRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.DeleteExperimentLayerResponse.FromString,
+                _registered_method=True)
+        self.RunReport = channel.unary_unary(
+                '/cartads.v1.AdminService/RunReport',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.RunReportRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.RunReportResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -405,6 +470,95 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateApiToken(self, request, context):
+        """Makes a bearer token; the response carries its secret, which is shown only this once (admin only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListApiTokens(self, request, context):
+        """Every token (never its secret), revoked ones included (admin only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeApiToken(self, request, context):
+        """A revoked token is refused from then on, on every replica (admin only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PauseCampaign(self, request, context):
+        """Stops a campaign from serving (AIP-136 custom method); pausing a paused campaign is a no-op.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeCampaign(self, request, context):
+        """Lets a paused campaign serve again; FAILED_PRECONDITION once its flight has ended.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PauseLineItem(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeLineItem(self, request, context):
+        """FAILED_PRECONDITION once the line item's campaign has ended.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateExperimentLayer(self, request, context):
+        """Experiment layers (Tang et al., "Overlapping Experiment Infrastructure"): each running layer
+        puts every trip in one of its arms, which override ranking parameters or hold ads back.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetExperimentLayer(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListExperimentLayers(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateExperimentLayer(self, request, context):
+        """Changes the fields named in update_mask; an empty mask changes every settable field.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteExperimentLayer(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunReport(self, request, context):
+        """Delivery and outcome metrics over a time range by any combination of dimensions, from hourly
+        rollups; with experiment arms, the incremental lift of exposed trips over each layer's holdout.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -567,6 +721,71 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.UploadAsset,
                     request_deserializer=cartads_dot_v1_dot_admin__pb2.UploadAssetRequest.FromString,
                     response_serializer=cartads_dot_v1_dot_admin__pb2.UploadAssetResponse.SerializeToString,
+            ),
+            'CreateApiToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateApiToken,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.CreateApiTokenRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.CreateApiTokenResponse.SerializeToString,
+            ),
+            'ListApiTokens': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListApiTokens,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.ListApiTokensRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.ListApiTokensResponse.SerializeToString,
+            ),
+            'RevokeApiToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeApiToken,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.RevokeApiTokenRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.RevokeApiTokenResponse.SerializeToString,
+            ),
+            'PauseCampaign': grpc.unary_unary_rpc_method_handler(
+                    servicer.PauseCampaign,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.PauseCampaignRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.PauseCampaignResponse.SerializeToString,
+            ),
+            'ResumeCampaign': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeCampaign,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.ResumeCampaignRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.ResumeCampaignResponse.SerializeToString,
+            ),
+            'PauseLineItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.PauseLineItem,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.PauseLineItemRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.PauseLineItemResponse.SerializeToString,
+            ),
+            'ResumeLineItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeLineItem,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.ResumeLineItemRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.ResumeLineItemResponse.SerializeToString,
+            ),
+            'CreateExperimentLayer': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateExperimentLayer,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.CreateExperimentLayerRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.CreateExperimentLayerResponse.SerializeToString,
+            ),
+            'GetExperimentLayer': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetExperimentLayer,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.GetExperimentLayerRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.GetExperimentLayerResponse.SerializeToString,
+            ),
+            'ListExperimentLayers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListExperimentLayers,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.ListExperimentLayersRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.ListExperimentLayersResponse.SerializeToString,
+            ),
+            'UpdateExperimentLayer': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateExperimentLayer,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.UpdateExperimentLayerRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.UpdateExperimentLayerResponse.SerializeToString,
+            ),
+            'DeleteExperimentLayer': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteExperimentLayer,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.DeleteExperimentLayerRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.DeleteExperimentLayerResponse.SerializeToString,
+            ),
+            'RunReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunReport,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.RunReportRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.RunReportResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1434,6 +1653,357 @@ class AdminService:
             '/cartads.v1.AdminService/UploadAsset',
             cartads_dot_v1_dot_admin__pb2.UploadAssetRequest.SerializeToString,
             cartads_dot_v1_dot_admin__pb2.UploadAssetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateApiToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/CreateApiToken',
+            cartads_dot_v1_dot_admin__pb2.CreateApiTokenRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.CreateApiTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListApiTokens(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/ListApiTokens',
+            cartads_dot_v1_dot_admin__pb2.ListApiTokensRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.ListApiTokensResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeApiToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/RevokeApiToken',
+            cartads_dot_v1_dot_admin__pb2.RevokeApiTokenRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.RevokeApiTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PauseCampaign(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/PauseCampaign',
+            cartads_dot_v1_dot_admin__pb2.PauseCampaignRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.PauseCampaignResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeCampaign(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/ResumeCampaign',
+            cartads_dot_v1_dot_admin__pb2.ResumeCampaignRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.ResumeCampaignResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PauseLineItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/PauseLineItem',
+            cartads_dot_v1_dot_admin__pb2.PauseLineItemRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.PauseLineItemResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeLineItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/ResumeLineItem',
+            cartads_dot_v1_dot_admin__pb2.ResumeLineItemRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.ResumeLineItemResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateExperimentLayer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/CreateExperimentLayer',
+            cartads_dot_v1_dot_admin__pb2.CreateExperimentLayerRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.CreateExperimentLayerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetExperimentLayer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/GetExperimentLayer',
+            cartads_dot_v1_dot_admin__pb2.GetExperimentLayerRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.GetExperimentLayerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListExperimentLayers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/ListExperimentLayers',
+            cartads_dot_v1_dot_admin__pb2.ListExperimentLayersRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.ListExperimentLayersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateExperimentLayer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/UpdateExperimentLayer',
+            cartads_dot_v1_dot_admin__pb2.UpdateExperimentLayerRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.UpdateExperimentLayerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteExperimentLayer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/DeleteExperimentLayer',
+            cartads_dot_v1_dot_admin__pb2.DeleteExperimentLayerRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.DeleteExperimentLayerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/RunReport',
+            cartads_dot_v1_dot_admin__pb2.RunReportRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.RunReportResponse.FromString,
             options,
             channel_credentials,
             insecure,

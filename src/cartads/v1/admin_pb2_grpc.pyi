@@ -79,6 +79,32 @@ class AdminServiceStub:
     """Stores an image (PNG, JPEG or SVG) by its content hash: the first message names the file, the
     rest carry its bytes in order. SVGs are sanitised first, so their hash is of the safe bytes.
     """
+    CreateApiToken: _grpc.UnaryUnaryMultiCallable[_admin_pb2.CreateApiTokenRequest, _admin_pb2.CreateApiTokenResponse]
+    """Makes a bearer token; the response carries its secret, which is shown only this once (admin only)."""
+    ListApiTokens: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListApiTokensRequest, _admin_pb2.ListApiTokensResponse]
+    """Every token (never its secret), revoked ones included (admin only)."""
+    RevokeApiToken: _grpc.UnaryUnaryMultiCallable[_admin_pb2.RevokeApiTokenRequest, _admin_pb2.RevokeApiTokenResponse]
+    """A revoked token is refused from then on, on every replica (admin only)."""
+    PauseCampaign: _grpc.UnaryUnaryMultiCallable[_admin_pb2.PauseCampaignRequest, _admin_pb2.PauseCampaignResponse]
+    """Stops a campaign from serving (AIP-136 custom method); pausing a paused campaign is a no-op."""
+    ResumeCampaign: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ResumeCampaignRequest, _admin_pb2.ResumeCampaignResponse]
+    """Lets a paused campaign serve again; FAILED_PRECONDITION once its flight has ended."""
+    PauseLineItem: _grpc.UnaryUnaryMultiCallable[_admin_pb2.PauseLineItemRequest, _admin_pb2.PauseLineItemResponse]
+    ResumeLineItem: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ResumeLineItemRequest, _admin_pb2.ResumeLineItemResponse]
+    """FAILED_PRECONDITION once the line item's campaign has ended."""
+    CreateExperimentLayer: _grpc.UnaryUnaryMultiCallable[_admin_pb2.CreateExperimentLayerRequest, _admin_pb2.CreateExperimentLayerResponse]
+    """Experiment layers (Tang et al., "Overlapping Experiment Infrastructure"): each running layer
+    puts every trip in one of its arms, which override ranking parameters or hold ads back.
+    """
+    GetExperimentLayer: _grpc.UnaryUnaryMultiCallable[_admin_pb2.GetExperimentLayerRequest, _admin_pb2.GetExperimentLayerResponse]
+    ListExperimentLayers: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListExperimentLayersRequest, _admin_pb2.ListExperimentLayersResponse]
+    UpdateExperimentLayer: _grpc.UnaryUnaryMultiCallable[_admin_pb2.UpdateExperimentLayerRequest, _admin_pb2.UpdateExperimentLayerResponse]
+    """Changes the fields named in update_mask; an empty mask changes every settable field."""
+    DeleteExperimentLayer: _grpc.UnaryUnaryMultiCallable[_admin_pb2.DeleteExperimentLayerRequest, _admin_pb2.DeleteExperimentLayerResponse]
+    RunReport: _grpc.UnaryUnaryMultiCallable[_admin_pb2.RunReportRequest, _admin_pb2.RunReportResponse]
+    """Delivery and outcome metrics over a time range by any combination of dimensions, from hourly
+    rollups; with experiment arms, the incremental lift of exposed trips over each layer's holdout.
+    """
 
 @_typing.type_check_only
 class AdminServiceAsyncStub(AdminServiceStub):
@@ -130,6 +156,32 @@ class AdminServiceAsyncStub(AdminServiceStub):
     UploadAsset: _aio.StreamUnaryMultiCallable[_admin_pb2.UploadAssetRequest, _admin_pb2.UploadAssetResponse]  # type: ignore[assignment]
     """Stores an image (PNG, JPEG or SVG) by its content hash: the first message names the file, the
     rest carry its bytes in order. SVGs are sanitised first, so their hash is of the safe bytes.
+    """
+    CreateApiToken: _aio.UnaryUnaryMultiCallable[_admin_pb2.CreateApiTokenRequest, _admin_pb2.CreateApiTokenResponse]  # type: ignore[assignment]
+    """Makes a bearer token; the response carries its secret, which is shown only this once (admin only)."""
+    ListApiTokens: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListApiTokensRequest, _admin_pb2.ListApiTokensResponse]  # type: ignore[assignment]
+    """Every token (never its secret), revoked ones included (admin only)."""
+    RevokeApiToken: _aio.UnaryUnaryMultiCallable[_admin_pb2.RevokeApiTokenRequest, _admin_pb2.RevokeApiTokenResponse]  # type: ignore[assignment]
+    """A revoked token is refused from then on, on every replica (admin only)."""
+    PauseCampaign: _aio.UnaryUnaryMultiCallable[_admin_pb2.PauseCampaignRequest, _admin_pb2.PauseCampaignResponse]  # type: ignore[assignment]
+    """Stops a campaign from serving (AIP-136 custom method); pausing a paused campaign is a no-op."""
+    ResumeCampaign: _aio.UnaryUnaryMultiCallable[_admin_pb2.ResumeCampaignRequest, _admin_pb2.ResumeCampaignResponse]  # type: ignore[assignment]
+    """Lets a paused campaign serve again; FAILED_PRECONDITION once its flight has ended."""
+    PauseLineItem: _aio.UnaryUnaryMultiCallable[_admin_pb2.PauseLineItemRequest, _admin_pb2.PauseLineItemResponse]  # type: ignore[assignment]
+    ResumeLineItem: _aio.UnaryUnaryMultiCallable[_admin_pb2.ResumeLineItemRequest, _admin_pb2.ResumeLineItemResponse]  # type: ignore[assignment]
+    """FAILED_PRECONDITION once the line item's campaign has ended."""
+    CreateExperimentLayer: _aio.UnaryUnaryMultiCallable[_admin_pb2.CreateExperimentLayerRequest, _admin_pb2.CreateExperimentLayerResponse]  # type: ignore[assignment]
+    """Experiment layers (Tang et al., "Overlapping Experiment Infrastructure"): each running layer
+    puts every trip in one of its arms, which override ranking parameters or hold ads back.
+    """
+    GetExperimentLayer: _aio.UnaryUnaryMultiCallable[_admin_pb2.GetExperimentLayerRequest, _admin_pb2.GetExperimentLayerResponse]  # type: ignore[assignment]
+    ListExperimentLayers: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListExperimentLayersRequest, _admin_pb2.ListExperimentLayersResponse]  # type: ignore[assignment]
+    UpdateExperimentLayer: _aio.UnaryUnaryMultiCallable[_admin_pb2.UpdateExperimentLayerRequest, _admin_pb2.UpdateExperimentLayerResponse]  # type: ignore[assignment]
+    """Changes the fields named in update_mask; an empty mask changes every settable field."""
+    DeleteExperimentLayer: _aio.UnaryUnaryMultiCallable[_admin_pb2.DeleteExperimentLayerRequest, _admin_pb2.DeleteExperimentLayerResponse]  # type: ignore[assignment]
+    RunReport: _aio.UnaryUnaryMultiCallable[_admin_pb2.RunReportRequest, _admin_pb2.RunReportResponse]  # type: ignore[assignment]
+    """Delivery and outcome metrics over a time range by any combination of dimensions, from hourly
+    rollups; with experiment arms, the incremental lift of exposed trips over each layer's holdout.
     """
 
 class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -371,6 +423,110 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_admin_pb2.UploadAssetResponse, _abc.Awaitable[_admin_pb2.UploadAssetResponse]]:
         """Stores an image (PNG, JPEG or SVG) by its content hash: the first message names the file, the
         rest carry its bytes in order. SVGs are sanitised first, so their hash is of the safe bytes.
+        """
+
+    @_abc_1.abstractmethod
+    def CreateApiToken(
+        self,
+        request: _admin_pb2.CreateApiTokenRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.CreateApiTokenResponse, _abc.Awaitable[_admin_pb2.CreateApiTokenResponse]]:
+        """Makes a bearer token; the response carries its secret, which is shown only this once (admin only)."""
+
+    @_abc_1.abstractmethod
+    def ListApiTokens(
+        self,
+        request: _admin_pb2.ListApiTokensRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.ListApiTokensResponse, _abc.Awaitable[_admin_pb2.ListApiTokensResponse]]:
+        """Every token (never its secret), revoked ones included (admin only)."""
+
+    @_abc_1.abstractmethod
+    def RevokeApiToken(
+        self,
+        request: _admin_pb2.RevokeApiTokenRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.RevokeApiTokenResponse, _abc.Awaitable[_admin_pb2.RevokeApiTokenResponse]]:
+        """A revoked token is refused from then on, on every replica (admin only)."""
+
+    @_abc_1.abstractmethod
+    def PauseCampaign(
+        self,
+        request: _admin_pb2.PauseCampaignRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.PauseCampaignResponse, _abc.Awaitable[_admin_pb2.PauseCampaignResponse]]:
+        """Stops a campaign from serving (AIP-136 custom method); pausing a paused campaign is a no-op."""
+
+    @_abc_1.abstractmethod
+    def ResumeCampaign(
+        self,
+        request: _admin_pb2.ResumeCampaignRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.ResumeCampaignResponse, _abc.Awaitable[_admin_pb2.ResumeCampaignResponse]]:
+        """Lets a paused campaign serve again; FAILED_PRECONDITION once its flight has ended."""
+
+    @_abc_1.abstractmethod
+    def PauseLineItem(
+        self,
+        request: _admin_pb2.PauseLineItemRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.PauseLineItemResponse, _abc.Awaitable[_admin_pb2.PauseLineItemResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ResumeLineItem(
+        self,
+        request: _admin_pb2.ResumeLineItemRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.ResumeLineItemResponse, _abc.Awaitable[_admin_pb2.ResumeLineItemResponse]]:
+        """FAILED_PRECONDITION once the line item's campaign has ended."""
+
+    @_abc_1.abstractmethod
+    def CreateExperimentLayer(
+        self,
+        request: _admin_pb2.CreateExperimentLayerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.CreateExperimentLayerResponse, _abc.Awaitable[_admin_pb2.CreateExperimentLayerResponse]]:
+        """Experiment layers (Tang et al., "Overlapping Experiment Infrastructure"): each running layer
+        puts every trip in one of its arms, which override ranking parameters or hold ads back.
+        """
+
+    @_abc_1.abstractmethod
+    def GetExperimentLayer(
+        self,
+        request: _admin_pb2.GetExperimentLayerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.GetExperimentLayerResponse, _abc.Awaitable[_admin_pb2.GetExperimentLayerResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListExperimentLayers(
+        self,
+        request: _admin_pb2.ListExperimentLayersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.ListExperimentLayersResponse, _abc.Awaitable[_admin_pb2.ListExperimentLayersResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdateExperimentLayer(
+        self,
+        request: _admin_pb2.UpdateExperimentLayerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.UpdateExperimentLayerResponse, _abc.Awaitable[_admin_pb2.UpdateExperimentLayerResponse]]:
+        """Changes the fields named in update_mask; an empty mask changes every settable field."""
+
+    @_abc_1.abstractmethod
+    def DeleteExperimentLayer(
+        self,
+        request: _admin_pb2.DeleteExperimentLayerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.DeleteExperimentLayerResponse, _abc.Awaitable[_admin_pb2.DeleteExperimentLayerResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RunReport(
+        self,
+        request: _admin_pb2.RunReportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.RunReportResponse, _abc.Awaitable[_admin_pb2.RunReportResponse]]:
+        """Delivery and outcome metrics over a time range by any combination of dimensions, from hourly
+        rollups; with experiment arms, the incremental lift of exposed trips over each layer's holdout.
         """
 
 def add_AdminServiceServicer_to_server(servicer: AdminServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

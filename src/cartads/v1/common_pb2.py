@@ -25,25 +25,25 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63\x61rtads/v1/common.proto\x12\ncartads.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"2\n\nBasketLine\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\"C\n\x04Slot\x12\x0f\n\x07slot_id\x18\x01 \x01(\t\x12*\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1a.cartads.v1.CreativeFormat\"\xd3\x02\n\x08\x43reative\x12\x13\n\x0b\x63reative_id\x18\x01 \x01(\t\x12*\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1a.cartads.v1.CreativeFormat\x12\x10\n\x08headline\x18\x03 \x01(\t\x12\x0c\n\x04\x62ody\x18\x04 \x01(\t\x12\x11\n\timage_url\x18\x05 \x01(\t\x12\x1b\n\x13promoted_product_id\x18\x06 \x01(\t\x12\x16\n\x0e\x63\x61ll_to_action\x18\x07 \x01(\t\x12\x15\n\rlocation_hint\x18\x08 \x01(\t\x12\x14\n\x0cprice_micros\x18\t \x01(\x03\x12\x12\n\noffer_text\x18\n \x01(\t\x12\x13\n\x0b\x63oupon_code\x18\x0b \x01(\t\x12\x1a\n\x12image_asset_sha256\x18\x64 \x01(\t\x12,\n\x0crecipe_items\x18\x65 \x03(\x0b\x32\x16.cartads.v1.RecipeItem\"m\n\nRecipeItem\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08\x61isle_id\x18\x03 \x01(\t\x12\x15\n\rlocation_hint\x18\x04 \x01(\t\x12\x14\n\x0cprice_micros\x18\x05 \x01(\x03\"\xd0\x02\n\tCartEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12#\n\x04type\x18\x02 \x01(\x0e\x32\x15.cartads.v1.EventType\x12\x0f\n\x07\x63\x61rt_id\x18\x03 \x01(\t\x12\x12\n\nsession_id\x18\x04 \x01(\t\x12\x16\n\x0etracking_token\x18\x05 \x01(\t\x12\r\n\x05\x61\x64_id\x18\x06 \x01(\t\x12\x12\n\nproduct_id\x18\x07 \x01(\t\x12\x10\n\x08quantity\x18\x08 \x01(\x05\x12\x1b\n\x13visible_duration_ms\x18\t \x01(\x03\x12.\n\noccur_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0b\x61ttribution\x18< \x01(\x0e\x32\x1b.cartads.v1.AttributionKind\x12\x1b\n\x13\x61ttributed_event_id\x18= \x01(\t*\x8f\x01\n\x07Trigger\x12\x17\n\x13TRIGGER_UNSPECIFIED\x10\x00\x12\x19\n\x15TRIGGER_SESSION_START\x10\x01\x12\x10\n\x0cTRIGGER_SCAN\x10\x02\x12\x16\n\x12TRIGGER_ZONE_ENTER\x10\x03\x12\x10\n\x0cTRIGGER_IDLE\x10\x04\x12\x14\n\x10TRIGGER_CHECKOUT\x10\x05*\xac\x01\n\x0e\x43reativeFormat\x12\x1f\n\x1b\x43REATIVE_FORMAT_UNSPECIFIED\x10\x00\x12%\n!CREATIVE_FORMAT_SPONSORED_PRODUCT\x10\x01\x12\x1a\n\x16\x43REATIVE_FORMAT_BANNER\x10\x02\x12\x1a\n\x16\x43REATIVE_FORMAT_COUPON\x10\x03\x12\x1a\n\x16\x43REATIVE_FORMAT_RECIPE\x10\x04*r\n\x0cPricingModel\x12\x1d\n\x19PRICING_MODEL_UNSPECIFIED\x10\x00\x12\x15\n\x11PRICING_MODEL_CPM\x10\x01\x12\x15\n\x11PRICING_MODEL_CPC\x10\x02\x12\x15\n\x11PRICING_MODEL_CPA\x10\x03*\x80\x01\n\x0cPriorityTier\x12\x1d\n\x19PRIORITY_TIER_UNSPECIFIED\x10\x00\x12\x1d\n\x19PRIORITY_TIER_SPONSORSHIP\x10\x01\x12\x19\n\x15PRIORITY_TIER_AUCTION\x10\x02\x12\x17\n\x13PRIORITY_TIER_HOUSE\x10\x03*\xdd\x01\n\tEventType\x12\x1a\n\x16\x45VENT_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45VENT_TYPE_IMPRESSION\x10\x01\x12\x14\n\x10\x45VENT_TYPE_CLICK\x10\x02\x12\x16\n\x12\x45VENT_TYPE_DISMISS\x10\x03\x12\x19\n\x15\x45VENT_TYPE_BASKET_ADD\x10\x04\x12\x1c\n\x18\x45VENT_TYPE_BASKET_REMOVE\x10\x05\x12\x17\n\x13\x45VENT_TYPE_CHECKOUT\x10\x06\x12\x19\n\x15\x45VENT_TYPE_CONVERSION\x10\x07*z\n\x0f\x41ttributionKind\x12 \n\x1c\x41TTRIBUTION_KIND_UNSPECIFIED\x10\x00\x12!\n\x1d\x41TTRIBUTION_KIND_VIEW_THROUGH\x10\x01\x12\"\n\x1e\x41TTRIBUTION_KIND_CLICK_THROUGH\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63\x61rtads/v1/common.proto\x12\ncartads.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"2\n\nBasketLine\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\"C\n\x04Slot\x12\x0f\n\x07slot_id\x18\x01 \x01(\t\x12*\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1a.cartads.v1.CreativeFormat\"\xd3\x02\n\x08\x43reative\x12\x13\n\x0b\x63reative_id\x18\x01 \x01(\t\x12*\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1a.cartads.v1.CreativeFormat\x12\x10\n\x08headline\x18\x03 \x01(\t\x12\x0c\n\x04\x62ody\x18\x04 \x01(\t\x12\x11\n\timage_url\x18\x05 \x01(\t\x12\x1b\n\x13promoted_product_id\x18\x06 \x01(\t\x12\x16\n\x0e\x63\x61ll_to_action\x18\x07 \x01(\t\x12\x15\n\rlocation_hint\x18\x08 \x01(\t\x12\x14\n\x0cprice_micros\x18\t \x01(\x03\x12\x12\n\noffer_text\x18\n \x01(\t\x12\x13\n\x0b\x63oupon_code\x18\x0b \x01(\t\x12\x1a\n\x12image_asset_sha256\x18\x64 \x01(\t\x12,\n\x0crecipe_items\x18\x65 \x03(\x0b\x32\x16.cartads.v1.RecipeItem\"m\n\nRecipeItem\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08\x61isle_id\x18\x03 \x01(\t\x12\x15\n\rlocation_hint\x18\x04 \x01(\t\x12\x14\n\x0cprice_micros\x18\x05 \x01(\x03\"\xbe\x03\n\tCartEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12#\n\x04type\x18\x02 \x01(\x0e\x32\x15.cartads.v1.EventType\x12\x0f\n\x07\x63\x61rt_id\x18\x03 \x01(\t\x12\x12\n\nsession_id\x18\x04 \x01(\t\x12\x16\n\x0etracking_token\x18\x05 \x01(\t\x12\r\n\x05\x61\x64_id\x18\x06 \x01(\t\x12\x12\n\nproduct_id\x18\x07 \x01(\t\x12\x10\n\x08quantity\x18\x08 \x01(\x05\x12\x1b\n\x13visible_duration_ms\x18\t \x01(\x03\x12.\n\noccur_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0b\x61ttribution\x18< \x01(\x0e\x32\x1b.cartads.v1.AttributionKind\x12\x1b\n\x13\x61ttributed_event_id\x18= \x01(\t\x12\x33\n\x0f\x65xperiment_arms\x18\xa0\x01 \x03(\x0b\x32\x19.cartads.v1.ArmAssignment\x12\x1a\n\x11unit_price_micros\x18\xa1\x01 \x01(\x03\x12\x1b\n\x12\x61\x64vertised_product\x18\xa2\x01 \x01(\x08\"1\n\rArmAssignment\x12\x10\n\x08layer_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61rm_id\x18\x02 \x01(\t*\x8f\x01\n\x07Trigger\x12\x17\n\x13TRIGGER_UNSPECIFIED\x10\x00\x12\x19\n\x15TRIGGER_SESSION_START\x10\x01\x12\x10\n\x0cTRIGGER_SCAN\x10\x02\x12\x16\n\x12TRIGGER_ZONE_ENTER\x10\x03\x12\x10\n\x0cTRIGGER_IDLE\x10\x04\x12\x14\n\x10TRIGGER_CHECKOUT\x10\x05*\xac\x01\n\x0e\x43reativeFormat\x12\x1f\n\x1b\x43REATIVE_FORMAT_UNSPECIFIED\x10\x00\x12%\n!CREATIVE_FORMAT_SPONSORED_PRODUCT\x10\x01\x12\x1a\n\x16\x43REATIVE_FORMAT_BANNER\x10\x02\x12\x1a\n\x16\x43REATIVE_FORMAT_COUPON\x10\x03\x12\x1a\n\x16\x43REATIVE_FORMAT_RECIPE\x10\x04*r\n\x0cPricingModel\x12\x1d\n\x19PRICING_MODEL_UNSPECIFIED\x10\x00\x12\x15\n\x11PRICING_MODEL_CPM\x10\x01\x12\x15\n\x11PRICING_MODEL_CPC\x10\x02\x12\x15\n\x11PRICING_MODEL_CPA\x10\x03*\x80\x01\n\x0cPriorityTier\x12\x1d\n\x19PRIORITY_TIER_UNSPECIFIED\x10\x00\x12\x1d\n\x19PRIORITY_TIER_SPONSORSHIP\x10\x01\x12\x19\n\x15PRIORITY_TIER_AUCTION\x10\x02\x12\x17\n\x13PRIORITY_TIER_HOUSE\x10\x03*\xdd\x01\n\tEventType\x12\x1a\n\x16\x45VENT_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45VENT_TYPE_IMPRESSION\x10\x01\x12\x14\n\x10\x45VENT_TYPE_CLICK\x10\x02\x12\x16\n\x12\x45VENT_TYPE_DISMISS\x10\x03\x12\x19\n\x15\x45VENT_TYPE_BASKET_ADD\x10\x04\x12\x1c\n\x18\x45VENT_TYPE_BASKET_REMOVE\x10\x05\x12\x17\n\x13\x45VENT_TYPE_CHECKOUT\x10\x06\x12\x19\n\x15\x45VENT_TYPE_CONVERSION\x10\x07*z\n\x0f\x41ttributionKind\x12 \n\x1c\x41TTRIBUTION_KIND_UNSPECIFIED\x10\x00\x12!\n\x1d\x41TTRIBUTION_KIND_VIEW_THROUGH\x10\x01\x12\"\n\x1e\x41TTRIBUTION_KIND_CLICK_THROUGH\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cartads.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TRIGGER']._serialized_start=986
-  _globals['_TRIGGER']._serialized_end=1129
-  _globals['_CREATIVEFORMAT']._serialized_start=1132
-  _globals['_CREATIVEFORMAT']._serialized_end=1304
-  _globals['_PRICINGMODEL']._serialized_start=1306
-  _globals['_PRICINGMODEL']._serialized_end=1420
-  _globals['_PRIORITYTIER']._serialized_start=1423
-  _globals['_PRIORITYTIER']._serialized_end=1551
-  _globals['_EVENTTYPE']._serialized_start=1554
-  _globals['_EVENTTYPE']._serialized_end=1775
-  _globals['_ATTRIBUTIONKIND']._serialized_start=1777
-  _globals['_ATTRIBUTIONKIND']._serialized_end=1899
+  _globals['_TRIGGER']._serialized_start=1147
+  _globals['_TRIGGER']._serialized_end=1290
+  _globals['_CREATIVEFORMAT']._serialized_start=1293
+  _globals['_CREATIVEFORMAT']._serialized_end=1465
+  _globals['_PRICINGMODEL']._serialized_start=1467
+  _globals['_PRICINGMODEL']._serialized_end=1581
+  _globals['_PRIORITYTIER']._serialized_start=1584
+  _globals['_PRIORITYTIER']._serialized_end=1712
+  _globals['_EVENTTYPE']._serialized_start=1715
+  _globals['_EVENTTYPE']._serialized_end=1936
+  _globals['_ATTRIBUTIONKIND']._serialized_start=1938
+  _globals['_ATTRIBUTIONKIND']._serialized_end=2060
   _globals['_BASKETLINE']._serialized_start=72
   _globals['_BASKETLINE']._serialized_end=122
   _globals['_SLOT']._serialized_start=124
@@ -53,5 +53,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RECIPEITEM']._serialized_start=535
   _globals['_RECIPEITEM']._serialized_end=644
   _globals['_CARTEVENT']._serialized_start=647
-  _globals['_CARTEVENT']._serialized_end=983
+  _globals['_CARTEVENT']._serialized_end=1093
+  _globals['_ARMASSIGNMENT']._serialized_start=1095
+  _globals['_ARMASSIGNMENT']._serialized_end=1144
 # @@protoc_insertion_point(module_scope)

@@ -149,7 +149,7 @@ class RecipeItem(_message.Message):
     def __init__(self, product_id: _Optional[str] = ..., name: _Optional[str] = ..., aisle_id: _Optional[str] = ..., location_hint: _Optional[str] = ..., price_micros: _Optional[int] = ...) -> None: ...
 
 class CartEvent(_message.Message):
-    __slots__ = ("event_id", "type", "cart_id", "session_id", "tracking_token", "ad_id", "product_id", "quantity", "visible_duration_ms", "occur_time", "attribution", "attributed_event_id")
+    __slots__ = ("event_id", "type", "cart_id", "session_id", "tracking_token", "ad_id", "product_id", "quantity", "visible_duration_ms", "occur_time", "attribution", "attributed_event_id", "experiment_arms", "unit_price_micros", "advertised_product")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     CART_ID_FIELD_NUMBER: _ClassVar[int]
@@ -162,6 +162,9 @@ class CartEvent(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTION_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPERIMENT_ARMS_FIELD_NUMBER: _ClassVar[int]
+    UNIT_PRICE_MICROS_FIELD_NUMBER: _ClassVar[int]
+    ADVERTISED_PRODUCT_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     type: EventType
     cart_id: str
@@ -174,4 +177,15 @@ class CartEvent(_message.Message):
     occur_time: _timestamp_pb2.Timestamp
     attribution: AttributionKind
     attributed_event_id: str
-    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[_Union[EventType, str]] = ..., cart_id: _Optional[str] = ..., session_id: _Optional[str] = ..., tracking_token: _Optional[str] = ..., ad_id: _Optional[str] = ..., product_id: _Optional[str] = ..., quantity: _Optional[int] = ..., visible_duration_ms: _Optional[int] = ..., occur_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attribution: _Optional[_Union[AttributionKind, str]] = ..., attributed_event_id: _Optional[str] = ...) -> None: ...
+    experiment_arms: _containers.RepeatedCompositeFieldContainer[ArmAssignment]
+    unit_price_micros: int
+    advertised_product: bool
+    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[_Union[EventType, str]] = ..., cart_id: _Optional[str] = ..., session_id: _Optional[str] = ..., tracking_token: _Optional[str] = ..., ad_id: _Optional[str] = ..., product_id: _Optional[str] = ..., quantity: _Optional[int] = ..., visible_duration_ms: _Optional[int] = ..., occur_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attribution: _Optional[_Union[AttributionKind, str]] = ..., attributed_event_id: _Optional[str] = ..., experiment_arms: _Optional[_Iterable[_Union[ArmAssignment, _Mapping]]] = ..., unit_price_micros: _Optional[int] = ..., advertised_product: _Optional[bool] = ...) -> None: ...
+
+class ArmAssignment(_message.Message):
+    __slots__ = ("layer_id", "arm_id")
+    LAYER_ID_FIELD_NUMBER: _ClassVar[int]
+    ARM_ID_FIELD_NUMBER: _ClassVar[int]
+    layer_id: str
+    arm_id: str
+    def __init__(self, layer_id: _Optional[str] = ..., arm_id: _Optional[str] = ...) -> None: ...

@@ -1,6 +1,7 @@
 import datetime
 
 from cartads.v1 import common_pb2 as _common_pb2
+from cartads.v1 import request_counts_pb2 as _request_counts_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -11,14 +12,16 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class JournaledEvent(_message.Message):
-    __slots__ = ("seq", "event", "receive_time")
+    __slots__ = ("seq", "event", "receive_time", "request_counts")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     EVENT_FIELD_NUMBER: _ClassVar[int]
     RECEIVE_TIME_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_COUNTS_FIELD_NUMBER: _ClassVar[int]
     seq: int
     event: _common_pb2.CartEvent
     receive_time: _timestamp_pb2.Timestamp
-    def __init__(self, seq: _Optional[int] = ..., event: _Optional[_Union[_common_pb2.CartEvent, _Mapping]] = ..., receive_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    request_counts: _request_counts_pb2.RequestCounts
+    def __init__(self, seq: _Optional[int] = ..., event: _Optional[_Union[_common_pb2.CartEvent, _Mapping]] = ..., receive_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_counts: _Optional[_Union[_request_counts_pb2.RequestCounts, _Mapping]] = ...) -> None: ...
 
 class UploadEventsRequest(_message.Message):
     __slots__ = ("store_id", "edge_id", "events")

@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class StoreIndex(_message.Message):
-    __slots__ = ("store_id", "version", "compile_time", "settings", "line_items", "creatives", "products", "postings")
+    __slots__ = ("store_id", "version", "compile_time", "settings", "line_items", "creatives", "products", "postings", "experiment_layers")
     STORE_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     COMPILE_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -20,6 +20,7 @@ class StoreIndex(_message.Message):
     CREATIVES_FIELD_NUMBER: _ClassVar[int]
     PRODUCTS_FIELD_NUMBER: _ClassVar[int]
     POSTINGS_FIELD_NUMBER: _ClassVar[int]
+    EXPERIMENT_LAYERS_FIELD_NUMBER: _ClassVar[int]
     store_id: str
     version: str
     compile_time: _timestamp_pb2.Timestamp
@@ -28,7 +29,34 @@ class StoreIndex(_message.Message):
     creatives: _containers.RepeatedCompositeFieldContainer[_common_pb2.Creative]
     products: _containers.RepeatedCompositeFieldContainer[IndexProduct]
     postings: _containers.RepeatedCompositeFieldContainer[PostingList]
-    def __init__(self, store_id: _Optional[str] = ..., version: _Optional[str] = ..., compile_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., settings: _Optional[_Union[StoreSettings, _Mapping]] = ..., line_items: _Optional[_Iterable[_Union[IndexLineItem, _Mapping]]] = ..., creatives: _Optional[_Iterable[_Union[_common_pb2.Creative, _Mapping]]] = ..., products: _Optional[_Iterable[_Union[IndexProduct, _Mapping]]] = ..., postings: _Optional[_Iterable[_Union[PostingList, _Mapping]]] = ...) -> None: ...
+    experiment_layers: _containers.RepeatedCompositeFieldContainer[IndexExperimentLayer]
+    def __init__(self, store_id: _Optional[str] = ..., version: _Optional[str] = ..., compile_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., settings: _Optional[_Union[StoreSettings, _Mapping]] = ..., line_items: _Optional[_Iterable[_Union[IndexLineItem, _Mapping]]] = ..., creatives: _Optional[_Iterable[_Union[_common_pb2.Creative, _Mapping]]] = ..., products: _Optional[_Iterable[_Union[IndexProduct, _Mapping]]] = ..., postings: _Optional[_Iterable[_Union[PostingList, _Mapping]]] = ..., experiment_layers: _Optional[_Iterable[_Union[IndexExperimentLayer, _Mapping]]] = ...) -> None: ...
+
+class IndexExperimentLayer(_message.Message):
+    __slots__ = ("layer_id", "salt", "arms")
+    LAYER_ID_FIELD_NUMBER: _ClassVar[int]
+    SALT_FIELD_NUMBER: _ClassVar[int]
+    ARMS_FIELD_NUMBER: _ClassVar[int]
+    layer_id: str
+    salt: str
+    arms: _containers.RepeatedCompositeFieldContainer[IndexExperimentArm]
+    def __init__(self, layer_id: _Optional[str] = ..., salt: _Optional[str] = ..., arms: _Optional[_Iterable[_Union[IndexExperimentArm, _Mapping]]] = ...) -> None: ...
+
+class IndexExperimentArm(_message.Message):
+    __slots__ = ("arm_id", "traffic_bps", "holdout", "reserve_cpm_micros", "click_rate_weight", "max_ads_per_trip")
+    ARM_ID_FIELD_NUMBER: _ClassVar[int]
+    TRAFFIC_BPS_FIELD_NUMBER: _ClassVar[int]
+    HOLDOUT_FIELD_NUMBER: _ClassVar[int]
+    RESERVE_CPM_MICROS_FIELD_NUMBER: _ClassVar[int]
+    CLICK_RATE_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    MAX_ADS_PER_TRIP_FIELD_NUMBER: _ClassVar[int]
+    arm_id: str
+    traffic_bps: int
+    holdout: bool
+    reserve_cpm_micros: int
+    click_rate_weight: float
+    max_ads_per_trip: int
+    def __init__(self, arm_id: _Optional[str] = ..., traffic_bps: _Optional[int] = ..., holdout: _Optional[bool] = ..., reserve_cpm_micros: _Optional[int] = ..., click_rate_weight: _Optional[float] = ..., max_ads_per_trip: _Optional[int] = ...) -> None: ...
 
 class StoreSettings(_message.Message):
     __slots__ = ("time_zone", "signing_key", "token_ttl_s", "reserve_cpm_micros", "display_name", "max_ads_per_trip", "min_ad_interval_ms")
@@ -49,7 +77,7 @@ class StoreSettings(_message.Message):
     def __init__(self, time_zone: _Optional[str] = ..., signing_key: _Optional[bytes] = ..., token_ttl_s: _Optional[int] = ..., reserve_cpm_micros: _Optional[int] = ..., display_name: _Optional[str] = ..., max_ads_per_trip: _Optional[int] = ..., min_ad_interval_ms: _Optional[int] = ...) -> None: ...
 
 class IndexLineItem(_message.Message):
-    __slots__ = ("line_item_id", "campaign_id", "advertiser_id", "pricing_model", "bid_micros", "creative_ids", "start_time", "end_time", "frequency_cap_per_session", "budget_allowance_micros", "predicted_ctr", "predicted_cvr", "promoted_product_ids", "triggers", "budget_lease_id", "budget_lease_expire_time", "priority_tier", "creative_frequency_cap_per_session", "campaign_frequency_cap_per_session", "exclusion_label", "daypart_hours", "daypart_weekdays", "pacing_factor", "paused", "campaign_paused")
+    __slots__ = ("line_item_id", "campaign_id", "advertiser_id", "pricing_model", "bid_micros", "creative_ids", "start_time", "end_time", "frequency_cap_per_session", "budget_allowance_micros", "predicted_ctr", "predicted_cvr", "promoted_product_ids", "triggers", "budget_lease_id", "budget_lease_expire_time", "priority_tier", "creative_frequency_cap_per_session", "campaign_frequency_cap_per_session", "exclusion_label", "daypart_hours", "daypart_weekdays", "pacing_factor", "paused", "campaign_paused", "pass_through_rate", "trigger_rates")
     LINE_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
     CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
     ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -75,6 +103,8 @@ class IndexLineItem(_message.Message):
     PACING_FACTOR_FIELD_NUMBER: _ClassVar[int]
     PAUSED_FIELD_NUMBER: _ClassVar[int]
     CAMPAIGN_PAUSED_FIELD_NUMBER: _ClassVar[int]
+    PASS_THROUGH_RATE_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_RATES_FIELD_NUMBER: _ClassVar[int]
     line_item_id: str
     campaign_id: str
     advertiser_id: str
@@ -100,7 +130,19 @@ class IndexLineItem(_message.Message):
     pacing_factor: float
     paused: bool
     campaign_paused: bool
-    def __init__(self, line_item_id: _Optional[str] = ..., campaign_id: _Optional[str] = ..., advertiser_id: _Optional[str] = ..., pricing_model: _Optional[_Union[_common_pb2.PricingModel, str]] = ..., bid_micros: _Optional[int] = ..., creative_ids: _Optional[_Iterable[str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., frequency_cap_per_session: _Optional[int] = ..., budget_allowance_micros: _Optional[int] = ..., predicted_ctr: _Optional[float] = ..., predicted_cvr: _Optional[float] = ..., promoted_product_ids: _Optional[_Iterable[str]] = ..., triggers: _Optional[_Iterable[_Union[_common_pb2.Trigger, str]]] = ..., budget_lease_id: _Optional[str] = ..., budget_lease_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., priority_tier: _Optional[_Union[_common_pb2.PriorityTier, str]] = ..., creative_frequency_cap_per_session: _Optional[int] = ..., campaign_frequency_cap_per_session: _Optional[int] = ..., exclusion_label: _Optional[str] = ..., daypart_hours: _Optional[_Iterable[int]] = ..., daypart_weekdays: _Optional[_Iterable[int]] = ..., pacing_factor: _Optional[float] = ..., paused: _Optional[bool] = ..., campaign_paused: _Optional[bool] = ...) -> None: ...
+    pass_through_rate: float
+    trigger_rates: _containers.RepeatedCompositeFieldContainer[TriggerRates]
+    def __init__(self, line_item_id: _Optional[str] = ..., campaign_id: _Optional[str] = ..., advertiser_id: _Optional[str] = ..., pricing_model: _Optional[_Union[_common_pb2.PricingModel, str]] = ..., bid_micros: _Optional[int] = ..., creative_ids: _Optional[_Iterable[str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., frequency_cap_per_session: _Optional[int] = ..., budget_allowance_micros: _Optional[int] = ..., predicted_ctr: _Optional[float] = ..., predicted_cvr: _Optional[float] = ..., promoted_product_ids: _Optional[_Iterable[str]] = ..., triggers: _Optional[_Iterable[_Union[_common_pb2.Trigger, str]]] = ..., budget_lease_id: _Optional[str] = ..., budget_lease_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., priority_tier: _Optional[_Union[_common_pb2.PriorityTier, str]] = ..., creative_frequency_cap_per_session: _Optional[int] = ..., campaign_frequency_cap_per_session: _Optional[int] = ..., exclusion_label: _Optional[str] = ..., daypart_hours: _Optional[_Iterable[int]] = ..., daypart_weekdays: _Optional[_Iterable[int]] = ..., pacing_factor: _Optional[float] = ..., paused: _Optional[bool] = ..., campaign_paused: _Optional[bool] = ..., pass_through_rate: _Optional[float] = ..., trigger_rates: _Optional[_Iterable[_Union[TriggerRates, _Mapping]]] = ...) -> None: ...
+
+class TriggerRates(_message.Message):
+    __slots__ = ("trigger", "predicted_ctr", "predicted_cvr")
+    TRIGGER_FIELD_NUMBER: _ClassVar[int]
+    PREDICTED_CTR_FIELD_NUMBER: _ClassVar[int]
+    PREDICTED_CVR_FIELD_NUMBER: _ClassVar[int]
+    trigger: _common_pb2.Trigger
+    predicted_ctr: float
+    predicted_cvr: float
+    def __init__(self, trigger: _Optional[_Union[_common_pb2.Trigger, str]] = ..., predicted_ctr: _Optional[float] = ..., predicted_cvr: _Optional[float] = ...) -> None: ...
 
 class IndexProduct(_message.Message):
     __slots__ = ("product_id", "name", "aisle_id", "department_id", "brand", "price_micros", "zone_id", "aisle_name")

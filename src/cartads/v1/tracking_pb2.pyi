@@ -1,12 +1,14 @@
 from cartads.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class TrackingTokenPayload(_message.Message):
-    __slots__ = ("ad_id", "store_id", "cart_id", "session_id", "campaign_id", "line_item_id", "creative_id", "pricing_model", "price_micros", "issue_time_unix_ms", "index_version", "advertiser_id")
+    __slots__ = ("ad_id", "store_id", "cart_id", "session_id", "campaign_id", "line_item_id", "creative_id", "pricing_model", "price_micros", "issue_time_unix_ms", "index_version", "advertiser_id", "trigger", "experiment_arms")
     AD_ID_FIELD_NUMBER: _ClassVar[int]
     STORE_ID_FIELD_NUMBER: _ClassVar[int]
     CART_ID_FIELD_NUMBER: _ClassVar[int]
@@ -19,6 +21,8 @@ class TrackingTokenPayload(_message.Message):
     ISSUE_TIME_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     INDEX_VERSION_FIELD_NUMBER: _ClassVar[int]
     ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_FIELD_NUMBER: _ClassVar[int]
+    EXPERIMENT_ARMS_FIELD_NUMBER: _ClassVar[int]
     ad_id: str
     store_id: str
     cart_id: str
@@ -31,4 +35,6 @@ class TrackingTokenPayload(_message.Message):
     issue_time_unix_ms: int
     index_version: str
     advertiser_id: str
-    def __init__(self, ad_id: _Optional[str] = ..., store_id: _Optional[str] = ..., cart_id: _Optional[str] = ..., session_id: _Optional[str] = ..., campaign_id: _Optional[str] = ..., line_item_id: _Optional[str] = ..., creative_id: _Optional[str] = ..., pricing_model: _Optional[_Union[_common_pb2.PricingModel, str]] = ..., price_micros: _Optional[int] = ..., issue_time_unix_ms: _Optional[int] = ..., index_version: _Optional[str] = ..., advertiser_id: _Optional[str] = ...) -> None: ...
+    trigger: _common_pb2.Trigger
+    experiment_arms: _containers.RepeatedCompositeFieldContainer[_common_pb2.ArmAssignment]
+    def __init__(self, ad_id: _Optional[str] = ..., store_id: _Optional[str] = ..., cart_id: _Optional[str] = ..., session_id: _Optional[str] = ..., campaign_id: _Optional[str] = ..., line_item_id: _Optional[str] = ..., creative_id: _Optional[str] = ..., pricing_model: _Optional[_Union[_common_pb2.PricingModel, str]] = ..., price_micros: _Optional[int] = ..., issue_time_unix_ms: _Optional[int] = ..., index_version: _Optional[str] = ..., advertiser_id: _Optional[str] = ..., trigger: _Optional[_Union[_common_pb2.Trigger, str]] = ..., experiment_arms: _Optional[_Iterable[_Union[_common_pb2.ArmAssignment, _Mapping]]] = ...) -> None: ...

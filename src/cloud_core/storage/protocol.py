@@ -1,14 +1,23 @@
-"""What the services need from storage, as Protocols; the SQLite store implements all of them."""
+"""What the services need from storage, as Protocols; SqlCloudStore (storage/cloud_store.py) implements all of them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cartads.v1 import admin_pb2, asset_pb2
+from cloud_core.api_tokens import TokenStore
+from cloud_core.console_model import CampaignHours, CampaignTotals, EdgeRow
 from cloud_core.pagination import PageRequest
 from cloud_core.validation import CatalogIds
+
+if TYPE_CHECKING:
+    from cartads.v1.request_counts_pb2 import RequestCounts
+    from cloud_core.pacing import ControllerState
+    from cloud_core.report_math import Delivery, TripSums
+    from cloud_core.storage.pacing_stats import PacingStats, PacingStatsQuery
+    from cloud_core.storage.reports import ReportFilter, ReportQuery
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,15 @@ class EventOutcome:
     reject_reason: str = ""
     # For conversions: the product added to the basket (one charge per decision and product).
     product_id: str = ""
+    # Reports (issue 8): the decision's creative; the trip's (layer_id, arm_id) per experiment layer
+    # (from the verified token for ad events, from the edge's stamp otherwise); a conversion's value
+    # (shelf price × quantity); a basket add's value when the product is advertised, else 0.
+    creative_id: str = ""
+    experiment_arms: tuple[tuple[str, str], ...] = ()
+    sales_micros: int = 0
+    advertised_sales_micros: int = 0
+    # Pacing and predictions (issue 8): the trigger of the request the ad was chosen for (0: unknown).
+    trigger: int = 0
 
 
 @dataclass(frozen=True)
@@ -152,7 +170,7 @@ class EdgeStatusStore(Protocol):
 
 
 class AssetStore(Protocol):
-    """Uploaded images by content hash (cloud_core/storage/sqlite_assets.py)."""
+    """Uploaded images by content hash (cloud_core/storage/assets.py)."""
 
     async def put_asset(self, asset: asset_pb2.Asset, sanitized: bool, create_time_us: int) -> bool: ...
     async def get_assets(self, sha256s: Sequence[str]) -> list[asset_pb2.Asset]: ...
@@ -161,7 +179,70 @@ class AssetStore(Protocol):
     async def card_products(self, store_id: str) -> list[tuple[str, int]]: ...
 
 
-class CloudStore(AdvertiserStore, CampaignStore, CatalogStore, LedgerStore, EdgeStatusStore, AssetStore, Protocol):
+class AccessStore(TokenStore, Protocol):
+    """Bearer tokens, and the line item listing an advertiser token is narrowed to (storage/tokens.py)."""
+
+    async def advertiser_line_item_ids(self, advertiser_id: str, campaign_id: str, page: PageRequest) -> list[str]: ...
+    async def add_asset_uploader(self, sha256: str, advertiser_id: str) -> None: ...
+    async def uploaded_by(self, sha256: str, advertiser_id: str) -> bool: ...
+
+
+class ConsoleReads(Protocol):
+    """What the operator console reads (storage/console.py); every method is one read snapshot."""
+
+    async def console_edges(self) -> list[EdgeRow]: ...
+    async def console_campaigns(self) -> list[CampaignTotals]: ...
+    async def console_campaign(self, campaign_id: str) -> CampaignTotals | None: ...
+    async def console_hourly_spend(self, campaign_id: str, since_us: int = 0) -> CampaignHours: ...
+
+
+class ExperimentStore(Protocol):
+    """Experiment layers (storage/experiments.py)."""
+
+    async def create_experiment_layer(self, layer: admin_pb2.ExperimentLayer) -> None: ...
+    async def get_experiment_layer(self, layer_id: str) -> admin_pb2.ExperimentLayer | None: ...
+    async def list_experiment_layers(self, page: PageRequest) -> list[admin_pb2.ExperimentLayer]: ...
+    async def active_experiment_layers(self) -> list[admin_pb2.ExperimentLayer]: ...
+    async def update_experiment_layer(self, layer: admin_pb2.ExperimentLayer) -> None: ...
+    async def delete_experiment_layer(self, layer_id: str) -> None: ...
+
+
+class ReportStore(Protocol):
+    """Grouped sums of the hourly report rollups (storage/reports.py)."""
+
+    async def report_delivery(self, queries: Sequence[ReportQuery]) -> list[tuple[tuple[Any, ...], Delivery]]: ...
+    async def report_requests(
+        self, where: ReportFilter, columns: Sequence[str]
+    ) -> list[tuple[tuple[Any, ...], int]]: ...
+    async def report_trip_sums(self, where: ReportFilter) -> list[tuple[str, str, TripSums]]: ...
+
+
+class PacingStatsStore(Protocol):
+    """Edges' request counts, pacing inputs and controller state (storage/pacing_stats.py)."""
+
+    async def record_request_counts(
+        self, store_id: str, edge_id: str, records: Sequence[tuple[str, RequestCounts]]
+    ) -> int: ...
+    async def load_pacing_stats(self, query: PacingStatsQuery) -> PacingStats: ...
+    async def save_pacing_states(
+        self, store_id: str, stepped: Mapping[str, ControllerState], previous: Mapping[str, ControllerState]
+    ) -> int: ...
+
+
+class CloudStore(
+    AdvertiserStore,
+    CampaignStore,
+    CatalogStore,
+    LedgerStore,
+    EdgeStatusStore,
+    AssetStore,
+    AccessStore,
+    ExperimentStore,
+    ReportStore,
+    ConsoleReads,
+    PacingStatsStore,
+    Protocol,
+):
     """All of the cloud's storage."""
 
     async def close(self) -> None: ...

@@ -1,0 +1,436 @@
+// The operator console. Reads the cloud's JSON API (with the bearer token kept in sessionStorage
+// when the console asks for one) and draws three things: edges and their index versions, a
+// campaign's cumulative spend by hour against its budget on a <canvas>, and experiment results.
+"use strict";
+
+const TOKEN_KEY = "cartads.console.token";
+const REFRESH_MS = 15000;
+const HOUR_MS = 3600 * 1000;
+
+let authRequired = false;
+let selectedCampaign = sessionStorage.getItem("cartads.console.campaign") || "";
+let timer = null;
+let lastSeries = null;
+
+class AuthError extends Error {}
+
+function $(id) { return document.getElementById(id); }
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  return node;
+}
+
+function money(micros) {
+  const dollars = Math.abs(micros) / 1e6;
+  return (micros < 0 ? "-$" : "$") + dollars.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
+function count(n) { return Number(n).toLocaleString("en-US"); }
+
+function percent(fraction, digits = 1) { return (fraction * 100).toFixed(digits) + "%"; }
+
+function shortVersion(version) { return version ? version.slice(0, 12) : "—"; }
+
+function ago(seconds) {
+  if (seconds === null || seconds === undefined) return "never";
+  if (seconds < 90) return Math.round(seconds) + " s ago";
+  if (seconds < 5400) return Math.round(seconds / 60) + " min ago";
+  if (seconds < 172800) return Math.round(seconds / 3600) + " h ago";
+  return Math.round(seconds / 86400) + " d ago";
+}
+
+function timeText(us) {
+  if (!us) return "—";
+  return new Date(us / 1000).toISOString().replace("T", " ").slice(0, 16) + "Z";
+}
+
+async function api(path) {
+  const headers = { Accept: "application/json" };
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (authRequired && token) headers.Authorization = "Bearer " + token;
+  const response = await fetch(path, { headers, cache: "no-store" });
+  let body = null;
+  try { body = await response.json(); } catch (_) { body = null; }
+  if (response.status === 401 || response.status === 403) {
+    throw new AuthError((body && body.error) || response.statusText);
+  }
+  if (!response.ok) throw new Error((body && body.error) || `${path}: HTTP ${response.status}`);
+  return body;
+}
+
+// --- edges ------------------------------------------------------------------------------------------
+
+function renderEdges(view) {
+  const body = $("edges").querySelector("tbody");
+  body.replaceChildren();
+  let total = 0;
+  for (const store of view.stores) {
+    store.edges.forEach((edge, i) => {
+      total += 1;
+      const row = el("tr");
+      row.dataset.store = edge.store_id;
+      row.dataset.edge = edge.edge_id;
+      if (i === 0) {
+        const cell = el("td", "store", edge.store_id);
+        cell.rowSpan = store.edges.length;
+        cell.append(el("small", null, `${store.connected}/${store.edges.length} connected · ${store.in_sync} in sync`));
+        row.append(cell);
+      }
+      row.append(el("td", "mono", edge.edge_id));
+      const stream = el("td");
+      stream.append(el("span", "pill " + (edge.connected ? "ok" : "off"), edge.connected ? "connected" : "disconnected"));
+      row.append(stream);
+      const serving = el("td", "mono version", shortVersion(edge.applied_version));
+      serving.title = edge.applied_version;
+      if (!edge.in_sync) serving.append(el("span", "pill warn", "behind"));
+      row.append(serving);
+      const sent = el("td", "mono", shortVersion(edge.current_version));
+      sent.title = edge.current_version;
+      row.append(sent);
+      const answer = el("td");
+      if (edge.last_answer) {
+        answer.append(el("span", "pill " + (edge.last_answer === "ACK" ? "ok" : "bad"), edge.last_answer));
+        if (edge.last_answer === "NACK" && edge.last_error) answer.append(el("small", "error-text", edge.last_error));
+      } else {
+        answer.textContent = "—";
+      }
+      row.append(answer);
+      row.append(el("td", null, timeText(edge.last_ack_time_us)));
+      const nack = el("td", null, timeText(edge.last_nack_time_us));
+      if (edge.last_nack_version) nack.title = "refused " + edge.last_nack_version;
+      row.append(nack);
+      const seen = el("td", "seen", ago(edge.seconds_since_seen));
+      seen.dataset.seconds = edge.seconds_since_seen === null ? "" : String(edge.seconds_since_seen);
+      row.append(seen);
+      body.append(row);
+    });
+  }
+  $("edges-empty").hidden = total > 0;
+}
+
+// --- campaigns and the spend chart -------------------------------------------------------------------
+
+function renderCampaigns(view) {
+  const campaigns = view.campaigns;
+  const select = $("campaign");
+  const ids = campaigns.map((c) => c.campaign_id);
+  if (!ids.includes(selectedCampaign)) selectedCampaign = ids[0] || "";
+  select.replaceChildren(...campaigns.map((c) => {
+    const option = el("option", null, `${c.display_name} (${c.campaign_id})`);
+    option.value = c.campaign_id;
+    return option;
+  }));
+  select.value = selectedCampaign;
+
+  const body = $("campaigns").querySelector("tbody");
+  body.replaceChildren();
+  const totals = { budget: 0, spend: 0, impressions: 0, clicks: 0, conversions: 0 };
+  for (const c of campaigns) {
+    const row = el("tr");
+    row.dataset.campaign = c.campaign_id;
+    if (c.campaign_id === selectedCampaign) row.classList.add("selected");
+    row.addEventListener("click", () => selectCampaign(c.campaign_id));
+    const name = el("td", null, c.display_name);
+    name.append(el("small", "mono", c.campaign_id));
+    row.append(name, el("td", "mono", c.advertiser_id));
+    row.append(el("td", null, c.active ? "active" : "paused"));
+    row.append(el("td", "num", money(c.budget_micros)), el("td", "num spend", money(c.spend_micros)));
+    const spent = el("td", "num");
+    const bar = el("span", "bar");
+    const fill = el("span", c.spent_fraction >= 1 ? "fill over" : "fill");
+    fill.style.width = Math.min(100, c.spent_fraction * 100).toFixed(1) + "%";
+    bar.append(fill);
+    spent.append(bar, el("span", null, percent(c.spent_fraction)));
+    row.append(spent);
+    row.append(el("td", "num", count(c.impressions)), el("td", "num", count(c.clicks)), el("td", "num", count(c.conversions)));
+    body.append(row);
+    totals.budget += c.budget_micros; totals.spend += c.spend_micros;
+    totals.impressions += c.impressions; totals.clicks += c.clicks; totals.conversions += c.conversions;
+  }
+  const foot = $("campaigns").querySelector("tfoot");
+  foot.replaceChildren();
+  if (campaigns.length) {
+    const row = el("tr");
+    row.append(el("th", null, `All ${campaigns.length} campaigns`), el("th"), el("th"));
+    row.append(el("th", "num", money(totals.budget)), el("th", "num", money(totals.spend)));
+    row.append(el("th", "num", totals.budget ? percent(totals.spend / totals.budget) : "—"));
+    row.append(el("th", "num", count(totals.impressions)), el("th", "num", count(totals.clicks)), el("th", "num", count(totals.conversions)));
+    foot.append(row);
+  }
+  $("campaigns-empty").hidden = campaigns.length > 0;
+}
+
+function selectCampaign(campaignId) {
+  selectedCampaign = campaignId;
+  sessionStorage.setItem("cartads.console.campaign", campaignId);
+  $("campaign").value = campaignId;
+  for (const row of $("campaigns").querySelectorAll("tbody tr")) {
+    row.classList.toggle("selected", row.dataset.campaign === campaignId);
+  }
+  loadSeries().catch(showError);
+}
+
+async function loadSeries() {
+  if (!selectedCampaign) { lastSeries = null; drawChart(null); return; }
+  lastSeries = await api(`/api/campaigns/${encodeURIComponent(selectedCampaign)}/spend`);
+  drawChart(lastSeries);
+}
+
+function niceStep(range, ticks) {
+  const raw = range / ticks;
+  const power = Math.pow(10, Math.floor(Math.log10(raw)));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * power >= raw) return m * power;
+  return 10 * power;
+}
+
+function drawChart(series) {
+  const canvas = $("chart");
+  const ratio = window.devicePixelRatio || 1;
+  const cssWidth = canvas.clientWidth || 960;
+  const cssHeight = canvas.clientHeight || 320;
+  canvas.width = Math.round(cssWidth * ratio);
+  canvas.height = Math.round(cssHeight * ratio);
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  ctx.clearRect(0, 0, cssWidth, cssHeight);
+  const note = $("chart-note");
+  if (!series || !series.points.length) {
+    canvas.dataset.points = "0";
+    note.textContent = "No campaign to chart.";
+    return;
+  }
+  const points = series.points;
+  const pad = { left: 84, right: 24, top: 18, bottom: 42 };
+  const w = cssWidth - pad.left - pad.right;
+  const h = cssHeight - pad.top - pad.bottom;
+  // x runs from the first hour's start to the last hour's end; each point sits at its hour's end.
+  const x0 = points[0].hour_start_us / 1000;
+  const x1 = points[points.length - 1].hour_start_us / 1000 + HOUR_MS;
+  const last = points[points.length - 1];
+  const yMax = Math.max(series.budget_micros, last.cumulative_spend_micros, last.pace_micros, 1) * 1.08;
+  const X = (ms) => pad.left + ((ms - x0) / (x1 - x0)) * w;
+  const Y = (micros) => pad.top + h - (micros / yMax) * h;
+
+  ctx.font = "12px DejaVu Sans, Liberation Sans, Arial, sans-serif";
+  ctx.fillStyle = "#5b6770";
+  ctx.strokeStyle = "#e4e8ec";
+  ctx.lineWidth = 1;
+  const step = niceStep(yMax, 5);
+  ctx.textAlign = "right";
+  ctx.textBaseline = "middle";
+  for (let v = 0; v <= yMax; v += step) {
+    const y = Math.round(Y(v)) + 0.5;
+    ctx.beginPath(); ctx.moveTo(pad.left, y); ctx.lineTo(pad.left + w, y); ctx.stroke();
+    ctx.fillText(money(v), pad.left - 8, y);
+  }
+  ctx.textAlign = "center";
+  ctx.textBaseline = "top";
+  const hours = (x1 - x0) / HOUR_MS;
+  const every = [1, 2, 3, 6, 12, 24, 48, 96, 168].find((n) => hours / n <= 12) || 336;
+  for (let t = x0; t <= x1; t += every * HOUR_MS) {
+    const d = new Date(t);
+    const label = d.getUTCHours() === 0 || t === x0
+      ? d.toISOString().slice(5, 10) + " " + d.toISOString().slice(11, 13) + "h"
+      : d.toISOString().slice(11, 13) + "h";
+    ctx.fillText(label, X(t), pad.top + h + 8);
+  }
+  ctx.strokeStyle = "#9aa5ad";
+  ctx.beginPath(); ctx.moveTo(pad.left, pad.top + h + 0.5); ctx.lineTo(pad.left + w, pad.top + h + 0.5); ctx.stroke();
+
+  // Even pace: what spreading the budget evenly over the flight would have spent by then.
+  ctx.strokeStyle = "#8a94a6";
+  ctx.setLineDash([2, 4]);
+  ctx.lineWidth = 1.5;
+  ctx.beginPath();
+  ctx.moveTo(X(x0), Y(series.start_pace_micros));
+  for (const p of points) ctx.lineTo(X(p.hour_start_us / 1000 + HOUR_MS), Y(p.pace_micros));
+  ctx.stroke();
+
+  // The budget line.
+  ctx.strokeStyle = "#c2410c";
+  ctx.setLineDash([8, 5]);
+  ctx.lineWidth = 2;
+  ctx.beginPath(); ctx.moveTo(pad.left, Y(series.budget_micros)); ctx.lineTo(pad.left + w, Y(series.budget_micros)); ctx.stroke();
+  ctx.setLineDash([]);
+  ctx.fillStyle = "#c2410c";
+  ctx.textAlign = "right";
+  ctx.textBaseline = "bottom";
+  ctx.fillText("budget " + money(series.budget_micros), pad.left + w, Y(series.budget_micros) - 4);
+
+  // Cumulative spend: each hour's segment rises by what was spent in that hour; filled beneath.
+  const path = new Path2D();
+  path.moveTo(X(x0), Y(series.carried_spend_micros));
+  for (const p of points) path.lineTo(X(p.hour_start_us / 1000 + HOUR_MS), Y(p.cumulative_spend_micros));
+  const area = new Path2D(path);
+  area.lineTo(X(x1), Y(0));
+  area.lineTo(X(x0), Y(0));
+  area.closePath();
+  ctx.fillStyle = "rgba(31, 111, 178, 0.14)";
+  ctx.fill(area);
+  ctx.strokeStyle = "#1f6fb2";
+  ctx.lineWidth = 2.5;
+  ctx.stroke(path);
+  ctx.fillStyle = "#1f6fb2";
+  for (const p of points) {
+    if (p.spend_micros > 0) {
+      ctx.beginPath(); ctx.arc(X(p.hour_start_us / 1000 + HOUR_MS), Y(p.cumulative_spend_micros), 3, 0, 2 * Math.PI); ctx.fill();
+    }
+  }
+
+  canvas.dataset.points = String(points.length);
+  canvas.dataset.campaign = series.campaign.campaign_id;
+  const spent = series.total_spend_micros;
+  let text = `${series.campaign.display_name}: ${money(spent)} of ${money(series.budget_micros)} over ${points.length} hour${points.length === 1 ? "" : "s"}`;
+  if (series.carried_spend_micros > 0) text += ` (${money(series.carried_spend_micros)} before the first hour shown)`;
+  if (series.exhausted_hour_us) text += ` · budget reached in the hour from ${timeText(series.exhausted_hour_us)}`;
+  else if (series.exhausted_earlier) text += " · budget reached before the first hour shown";
+  note.textContent = text + ".";
+}
+
+// --- experiments --------------------------------------------------------------------------------------
+
+function signed(text, value) { return (value >= 0 ? "+" : "") + text; }
+
+function pointsText(fraction) { return (fraction * 100).toFixed(2) + " pp"; }
+
+// A difference with its 95% interval, e.g. "+2.10 pp [0.35 pp, 3.85 pp]".
+function estimateText(estimate, format) {
+  if (!estimate) return "—";
+  return `${signed(format(estimate.difference), estimate.difference)} [${format(estimate.ci_low)}, ${format(estimate.ci_high)}]`;
+}
+
+function liftCell(estimate, format) {
+  const cell = el("td", "num lift", estimate ? signed(format(estimate.difference), estimate.difference) : "—");
+  if (estimate) cell.append(el("small", null, `95% CI ${format(estimate.ci_low)} to ${format(estimate.ci_high)}`));
+  if (estimate && estimate.significant) cell.classList.add(estimate.difference > 0 ? "up" : "down");
+  if (estimate) cell.title = `relative ${signed(percent(estimate.relative), estimate.relative)}; ${estimate.significant ? "the interval excludes 0" : "not significant"}`;
+  return cell;
+}
+
+function renderExperiments(view) {
+  const box = $("experiments");
+  box.replaceChildren();
+  if (!view.available) {
+    box.append(el("p", "empty", "Experiment results are not available from this cloud."));
+    return;
+  }
+  $("experiments-range").textContent = `last ${view.days} days`;
+  if (!view.layers.length) {
+    box.append(el("p", "empty", "No experiment layers yet."));
+    return;
+  }
+  const headings = ["Arm", "Share", "Trips", "Impressions", "Clicks", "Conversions", "Spend", "Trips converting", "Conversion lift", "Sales per trip lift"];
+  for (const layer of view.layers) {
+    const block = el("div", "layer");
+    block.dataset.layer = layer.layer_id;
+    const title = el("h3", null, layer.display_name || layer.layer_id);
+    title.append(el("span", "pill " + (layer.deleted ? "bad" : layer.active ? "ok" : "off"), layer.deleted ? "deleted" : layer.active ? "active" : "paused"));
+    block.append(title);
+    const table = el("table", "grid");
+    const head = el("tr");
+    headings.forEach((name, i) => head.append(el("th", i === 0 ? null : "num", name)));
+    const thead = el("thead");
+    thead.append(head);
+    table.append(thead);
+    const body = el("tbody");
+    for (const arm of layer.arms) {
+      const row = el("tr", arm.holdout ? "holdout" : null);
+      row.dataset.arm = arm.arm_id;
+      const name = el("td", null, arm.display_name || arm.arm_id);
+      if (arm.holdout) name.append(el("span", "pill off", "holdout"));
+      name.append(el("small", "mono", arm.arm_id));
+      row.append(name);
+      row.append(el("td", "num", arm.traffic_share === null ? "—" : percent(arm.traffic_share, 1)));
+      row.append(el("td", "num", count(arm.trips)));
+      row.append(el("td", "num", count(arm.impressions)), el("td", "num", count(arm.clicks)), el("td", "num", count(arm.conversions)));
+      row.append(el("td", "num", money(arm.spend_micros)));
+      row.append(el("td", "num", arm.trips ? percent(arm.trip_conversion_rate, 2) : "—"));
+      if (arm.lift) {
+        row.append(liftCell(arm.lift.conversion_rate, pointsText), liftCell(arm.lift.sales_per_trip_micros, money));
+      } else {
+        row.append(el("td", "num", arm.holdout ? "baseline" : "—"), el("td", "num", arm.holdout ? "baseline" : "—"));
+      }
+      body.append(row);
+    }
+    table.append(body);
+    block.append(table);
+    let note;
+    if (!layer.has_holdout) {
+      note = "This layer has no holdout arm, so there is no lift to measure.";
+    } else if (layer.lift) {
+      note = `All exposed arms against the holdout: conversion rate ${estimateText(layer.lift.conversion_rate, pointsText)}, sales per trip ${estimateText(layer.lift.sales_per_trip_micros, money)}.`;
+    } else {
+      note = "No trips in this layer yet.";
+    }
+    const summary = el("p", "hint layer-lift", note);
+    block.append(summary);
+    box.append(block);
+  }
+}
+
+// --- loading, auth and refresh ----------------------------------------------------------------------
+
+function showError(error) {
+  if (error instanceof AuthError) { askForToken(error.message); return; }
+  const banner = $("banner");
+  banner.textContent = "Could not refresh: " + error.message;
+  banner.hidden = false;
+}
+
+async function refresh() {
+  const [edges, campaigns, experiments] = await Promise.all([api("/api/edges"), api("/api/campaigns"), api("/api/experiments")]);
+  $("banner").hidden = true;
+  renderEdges(edges);
+  renderCampaigns(campaigns);
+  renderExperiments(experiments);
+  await loadSeries();
+  $("updated").textContent = "updated " + new Date().toLocaleTimeString("en-GB") + " · every " + REFRESH_MS / 1000 + " s";
+  document.body.dataset.loaded = "1";
+}
+
+function schedule() {
+  clearTimeout(timer);
+  timer = setTimeout(() => refresh().catch(showError).finally(schedule), REFRESH_MS);
+}
+
+function askForToken(message) {
+  clearTimeout(timer);
+  $("main").hidden = true;
+  $("logout").hidden = true;
+  $("login").hidden = false;
+  $("login-error").textContent = sessionStorage.getItem(TOKEN_KEY) ? message : "";
+  $("token").focus();
+}
+
+async function open() {
+  $("login").hidden = true;
+  $("main").hidden = false;
+  $("logout").hidden = !authRequired;
+  await refresh();
+  schedule();
+}
+
+async function start() {
+  const config = await (await fetch("/config.json", { cache: "no-store" })).json();
+  authRequired = config.auth_required;
+  if (authRequired && !sessionStorage.getItem(TOKEN_KEY)) { askForToken(""); return; }
+  await open();
+}
+
+$("login-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const token = $("token").value.trim();
+  if (!token) return;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  $("token").value = "";
+  open().catch(showError);
+});
+$("logout").addEventListener("click", () => { sessionStorage.removeItem(TOKEN_KEY); askForToken(""); });
+$("refresh").addEventListener("click", () => refresh().catch(showError));
+$("campaign").addEventListener("change", (event) => selectCampaign(event.target.value));
+window.addEventListener("resize", () => { if (lastSeries) drawChart(lastSeries); });
+
+start().catch(showError);
