@@ -43,6 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -76,7 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--floor-workers",
         type=int,
         default=None,
-        help="floor processes on the port (default: as --edge-workers)",
+        help="processes of the second, equally parallel floor (default: as --edge-workers; 0 skips it)",
     )
     parser.add_argument(
         "--open-loop-clients", type=int, default=1, help="h2load connections in the open-loop phase (default 1)"
@@ -363,7 +364,12 @@ def _report(results: dict[str, object], args: argparse.Namespace) -> None:
     header = f"{'server':<7} {'mode':<22} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'requests':>9}"
     print(header)
     print("-" * len(header))
-    for name, data in (("floor", floor), ("edge", edge)):
+    rows: list[tuple[str, dict[str, Any]]] = [("floor", floor)]
+    parallel = results.get("floor_parallel")
+    if isinstance(parallel, dict):
+        rows.append((f"floor×{results['floor_workers']}", parallel))
+    rows.append(("edge", edge))
+    for name, data in rows:
         for mode, label in (("saturation", "saturation"), ("open_loop", f"open loop {args.rate}/s")):
             s = data[mode]
             print(
@@ -372,14 +378,48 @@ def _report(results: dict[str, object], args: argparse.Namespace) -> None:
             )
     print(f"peak RSS: floor {floor['rss_mb']} MB, edge {edge['rss_mb']} MB (VmHWM summed over its processes)")
     print(
-        f"server CPU per request at saturation: floor {floor['saturation']['cpu_us_per_request']:.0f} µs, "
-        f"edge {edge['saturation']['cpu_us_per_request']:.0f} µs ({results['floor_workers']} floor processes, "
-        f"{results['edge_workers']} edge workers)"
+        "server CPU per request at saturation: "
+        + ", ".join(f"{name} {data['saturation']['cpu_us_per_request']:.0f} µs" for name, data in rows)
     )
     print(
         f"errors: {results['errors']}   throughput ratio edge/floor: {results['throughput_ratio']:.3f}   "
         f"edge p99 at {args.rate}/s: {results['edge_p99_ms_at_500rps']:.2f} ms"
     )
+    if "throughput_ratio_vs_parallel_floor" in results:
+        print(
+            f"edge/floor×{results['floor_workers']} (the same number of processes): "
+            f"{results['throughput_ratio_vs_parallel_floor']:.3f}"
+        )
+
+
+def _errors(totals: dict[str, dict[str, _Totals]], floor_calls: dict[str, int], edge_ok: int, edge_not_ok: int) -> int:
+    """h2load's "succeeded" includes gRPC failures: a shortfall of server-side successes is an error."""
+    edge_done = sum(t.succeeded for t in totals["edge"].values())
+    return (
+        sum(t.failed for by_mode in totals.values() for t in by_mode.values())
+        + edge_not_ok
+        + max(0, edge_done - edge_ok)
+        + sum(max(0, sum(t.succeeded for t in totals[name].values()) - calls) for name, calls in floor_calls.items())
+    )
+
+
+def _parallel_floor(
+    totals: dict[str, dict[str, _Totals]], floor_rss: dict[str, float], floor_calls: dict[str, int], edge_rps: float
+) -> dict[str, object]:
+    """The equally parallel floor's figures and the edge's ratio to it (nothing when it was skipped)."""
+    if "floor_parallel" not in totals:
+        return {}
+    summary = {mode: t.summary() for mode, t in totals["floor_parallel"].items()}
+    rps = summary["saturation"]["rps"]
+    return {
+        "floor_parallel": {
+            **summary,
+            "rss_mb": round(floor_rss["floor_parallel"], 1),
+            "server_calls": floor_calls["floor_parallel"],
+        },
+        "floor_parallel_rps": rps,
+        "throughput_ratio_vs_parallel_floor": round(edge_rps / rps, 3) if rps else 0.0,
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -406,34 +446,36 @@ def run(args: argparse.Namespace) -> int:
         edge_port, floor_port = _free_port(), _free_port()
         edge_log = work / "edge.log"
         edge = _start_edge(work / "edge", edge_port, workers, edge_log)
-        floors: list[subprocess.Popen[str]] = []
-        count_files = [work / f"floor-count-{i}" for i in range(floor_workers)]
+        # Two floors: the issue's (one bare grpc.aio process; the edge may add workers to catch up)
+        # and, when asked, one with as many processes as the edge, which prices the edge's work alone.
+        floor_sizes = {"floor": 1} | ({"floor_parallel": floor_workers} if floor_workers else {})
+        floor_ports = {name: (floor_port if name == "floor" else _free_port()) for name in floor_sizes}
+        floors: dict[str, list[subprocess.Popen[str]]] = {}
+        count_files = {name: [work / f"{name}-count-{i}" for i in range(n)] for name, n in floor_sizes.items()}
         try:
             sample = _sample_response(edge_port, requests[0])
             (work / "response.bin").write_bytes(sample.SerializeToString())
-            floors = _start_floors(floor_port, work / "response.bin", count_files)
-            pids = {"floor": [f.pid for f in floors], "edge": [edge.pid]}
-            totals = _drive(work, {"floor": floor_port, "edge": edge_port}, pids, body_files, args, plan)
-            floor_rss, edge_rss = sum(_peak_rss_mb(f.pid) for f in floors), _peak_rss_mb(edge.pid)
+            for name in floor_sizes:
+                floors[name] = _start_floors(floor_ports[name], work / "response.bin", count_files[name])
+            pids = {name: [f.pid for f in procs] for name, procs in floors.items()} | {"edge": [edge.pid]}
+            totals = _drive(work, floor_ports | {"edge": edge_port}, pids, body_files, args, plan)
+            floor_rss = {name: sum(_peak_rss_mb(f.pid) for f in procs) for name, procs in floors.items()}
+            edge_rss = _peak_rss_mb(edge.pid)
         finally:
-            for floor in floors:
-                _stop(floor)
+            for procs in floors.values():
+                for floor in procs:
+                    _stop(floor)
             _stop(edge)
-        floor_calls = sum(int(f.read_text() or 0) for f in count_files if f.exists())
+        floor_calls = {
+            name: sum(int(f.read_text() or 0) for f in files if f.exists()) for name, files in count_files.items()
+        }
         edge_ok, edge_not_ok = _edge_log_counts(edge_log)
-    floor_done = sum(t.succeeded for t in totals["floor"].values())
-    edge_done = sum(t.succeeded for t in totals["edge"].values())
-    # h2load's "succeeded" includes gRPC failures: a shortfall of server-side successes is an error.
-    errors = (
-        sum(t.failed for by_mode in totals.values() for t in by_mode.values())
-        + edge_not_ok
-        + max(0, edge_done - edge_ok)
-        + max(0, floor_done - floor_calls)
-    )
+    errors = _errors(totals, floor_calls, edge_ok, edge_not_ok)
     floor_sum = {mode: t.summary() for mode, t in totals["floor"].items()}
     edge_sum = {mode: t.summary() for mode, t in totals["edge"].items()}
     floor_rps = floor_sum["saturation"]["rps"]
     edge_rps = edge_sum["saturation"]["rps"]
+    parallel = _parallel_floor(totals, floor_rss, floor_calls, edge_rps)
     results: dict[str, object] = {
         "machine": f"{os.cpu_count()} CPUs, {os.uname().machine}, Python {sys.version.split()[0]}",
         "date": now.strftime("%Y-%m-%d %H:%M UTC"),
@@ -443,7 +485,8 @@ def run(args: argparse.Namespace) -> int:
         "bodies": bodies,
         "edge_workers": workers,
         "floor_workers": floor_workers,
-        "floor": {**floor_sum, "rss_mb": round(floor_rss, 1), "server_calls": floor_calls},
+        "floor": {**floor_sum, "rss_mb": round(floor_rss["floor"], 1), "server_calls": floor_calls["floor"]},
+        **parallel,
         "edge": {**edge_sum, "rss_mb": edge_rss, "server_ok": edge_ok, "server_not_ok": edge_not_ok},
         "floor_rps": floor_rps,
         "edge_rps": edge_rps,

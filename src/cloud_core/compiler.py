@@ -63,6 +63,104 @@ class CompileInput:
     traffic_profile: Sequence[float] | None = None
     # Learned rates per line item id (cloud_core/predictions.py); the priors for the others.
     predictions: Mapping[str, Prediction] | None = None
+    # What the compile derives from the cloud-wide rows alone (prepare_shared); None derives it here.
+    # Compiling many stores passes one, so it is derived once for all of them.
+    shared: SharedCompile | None = None
+
+
+@dataclass(frozen=True)
+class SharedCompile:
+    """The store-independent part of compiling ``line_items``: their order, posting keys, campaign
+    targets and pacing kinds, and each servable line item's index fields that no store changes."""
+
+    line_items: Sequence[admin_pb2.LineItem]
+    campaigns: Sequence[admin_pb2.Campaign]
+    creatives: Sequence[admin_pb2.CreativeSpec]
+    # Sorted by id; only those with a campaign and at least one creative (the others cannot serve).
+    servable: tuple[ServableItem, ...]
+    targets: Mapping[str, frozenset[str]]
+    kinds: Mapping[str, frozenset[PacingType]]
+    # creative id -> its serialized index Creative without the fields from a store's catalog.
+    creative_templates: Mapping[str, bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class ServableItem:
+    """A line item that can serve (it has a campaign and a creative), with what every store's compile reads."""
+
+    line_item_id: str
+    item: admin_pb2.LineItem
+    campaign: admin_pb2.Campaign
+    specs: tuple[admin_pb2.CreativeSpec, ...]
+    # Targeted stores (empty: every store), and whether the line item itself is active.
+    store_ids: frozenset[str]
+    active: bool
+    posting_keys: tuple[str, ...]
+    # Its IndexLineItem without the per-store fields (lease, predictions, pacing), serialized: a
+    # store's entry is these bytes followed by its own fields' (parsing merges them).
+    template: bytes
+
+
+def prepare_shared(
+    line_items: Sequence[admin_pb2.LineItem],
+    campaigns: Sequence[admin_pb2.Campaign],
+    creatives: Sequence[admin_pb2.CreativeSpec],
+) -> SharedCompile:
+    """Derive once what every store's compile of these rows needs (see SharedCompile)."""
+    by_campaign = {c.campaign_id: c for c in campaigns}
+    by_creative = {c.creative_id: c for c in creatives}
+    servable = []
+    for item in sorted(line_items, key=lambda li: li.line_item_id):
+        campaign = by_campaign.get(item.campaign_id)
+        specs = tuple(by_creative[cid] for cid in item.creative_ids if cid in by_creative)
+        # Without a creative there is nothing to show; such a line item cannot serve.
+        if campaign is None or not specs:
+            continue
+        servable.append(
+            ServableItem(
+                line_item_id=item.line_item_id,
+                item=item,
+                campaign=campaign,
+                specs=specs,
+                store_ids=frozenset(item.targeting.store_ids),
+                active=item.state == admin_pb2.SERVING_STATE_ACTIVE,
+                posting_keys=tuple(posting_keys(item.targeting)),
+                template=_line_item_template(item, campaign, specs).SerializeToString(),
+            )
+        )
+    return SharedCompile(
+        line_items=line_items,
+        campaigns=campaigns,
+        creatives=creatives,
+        servable=tuple(servable),
+        targets=campaign_store_targets(line_items),
+        kinds=pacing_kinds(line_items),
+        creative_templates={c.creative_id: _creative_template(c) for c in creatives},
+    )
+
+
+def _line_item_template(
+    item: admin_pb2.LineItem, campaign: admin_pb2.Campaign, specs: Sequence[admin_pb2.CreativeSpec]
+) -> index_pb2.IndexLineItem:
+    return index_pb2.IndexLineItem(
+        line_item_id=item.line_item_id,
+        campaign_id=campaign.campaign_id,
+        advertiser_id=campaign.advertiser_id,
+        pricing_model=item.pricing_model,
+        bid_micros=item.bid_micros,
+        creative_ids=[s.creative_id for s in specs],
+        start_time=campaign.start_time,
+        end_time=campaign.end_time,
+        frequency_cap_per_session=item.frequency_cap_per_session,
+        promoted_product_ids=sorted({s.promoted_product_id for s in specs if s.promoted_product_id}),
+        triggers=item.targeting.triggers,
+        priority_tier=item.priority_tier,
+        creative_frequency_cap_per_session=item.creative_frequency_cap_per_session,
+        campaign_frequency_cap_per_session=campaign.frequency_cap_per_session,
+        exclusion_label=item.exclusion_label,
+        daypart_hours=sorted(set(item.targeting.daypart_hours)),
+        daypart_weekdays=sorted(set(item.targeting.daypart_weekdays)),
+    )
 
 
 def zone_of(aisle: admin_pb2.Aisle) -> str:
@@ -121,35 +219,32 @@ def pacing_factor(campaign: admin_pb2.Campaign, spend_micros: Mapping[str, int],
     return max(MIN_PACING_FACTOR, (1.0 - spent) / (1.0 - elapsed))
 
 
-def _index_products(inp: CompileInput) -> list[index_pb2.IndexProduct]:
+# admin Product's fields 1-6 are IndexProduct's 1-6 (display_name is name), number for number and
+# type for type (tests/cloud_core/test_index_batch.py checks it): a Product's bytes are an IndexProduct's.
+PRODUCT_FIELDS_SHARED_WITH_INDEX = 6
+
+
+def _index_products(inp: CompileInput) -> bytes:
+    """The index's products, serialized as StoreIndex.products entries: each the catalog row's own
+    bytes followed by its aisle's zone and name (encoded once per aisle), sorted by product id."""
     aisles = {a.aisle_id: a for a in inp.aisles}
-    out = []
+    by_aisle: dict[str, bytes] = {}
+    parts = []
     for p in sorted(inp.products, key=lambda p: p.product_id):
-        aisle = aisles.get(p.aisle_id)
-        out.append(
-            index_pb2.IndexProduct(
-                product_id=p.product_id,
-                name=p.display_name,
-                aisle_id=p.aisle_id,
-                department_id=p.department_id,
-                brand=p.brand,
-                price_micros=p.price_micros,
+        extra = by_aisle.get(p.aisle_id)
+        if extra is None:
+            aisle = aisles.get(p.aisle_id)
+            extra = by_aisle[p.aisle_id] = index_pb2.IndexProduct(
                 zone_id=zone_of(aisle) if aisle is not None else f"zone-{p.aisle_id}",
                 aisle_name=aisle.display_name if aisle is not None else "",
-            )
-        )
-    return out
+            ).SerializeToString()
+        body = p.SerializeToString() + extra
+        parts.append(_PRODUCT_TAG + _length(len(body)) + body)
+    return b"".join(parts)
 
 
-def _index_creative(
-    spec: admin_pb2.CreativeSpec, products: Mapping[str, admin_pb2.Product], aisles: Mapping[str, admin_pb2.Aisle]
-) -> common_pb2.Creative:
-    product = products.get(spec.promoted_product_id)
-    hint, price = "", 0
-    if product is not None:
-        price = product.price_micros
-        aisle = aisles.get(product.aisle_id)
-        hint = f"aisle {product.aisle_id} — {aisle.display_name}" if aisle is not None else f"aisle {product.aisle_id}"
+def _creative_template(spec: admin_pb2.CreativeSpec) -> bytes:
+    """The index Creative's fields that no store changes, serialized."""
     return common_pb2.Creative(
         creative_id=spec.creative_id,
         format=spec.format,
@@ -158,31 +253,44 @@ def _index_creative(
         image_url=spec.image_url,
         promoted_product_id=spec.promoted_product_id,
         call_to_action=spec.call_to_action,
-        location_hint=hint,
-        price_micros=price,
         offer_text=spec.offer_text,
         coupon_code=spec.coupon_code,
-        **creative_asset_fields(spec, products, aisles),
-    )
+    ).SerializeToString()
 
 
-def _postings(items: Iterable[tuple[str, admin_pb2.Targeting]]) -> list[index_pb2.PostingList]:
+def _creative_store_part(
+    spec: admin_pb2.CreativeSpec, products: Mapping[str, admin_pb2.Product], aisles: Mapping[str, admin_pb2.Aisle]
+) -> bytes:
+    """The index Creative's fields from this store's catalog (where, price, card, recipe), serialized."""
+    product = products.get(spec.promoted_product_id)
+    hint, price = "", 0
+    if product is not None:
+        price = product.price_micros
+        aisle = aisles.get(product.aisle_id)
+        hint = f"aisle {product.aisle_id} — {aisle.display_name}" if aisle is not None else f"aisle {product.aisle_id}"
+    return common_pb2.Creative(
+        location_hint=hint, price_micros=price, **creative_asset_fields(spec, products, aisles)
+    ).SerializeToString()
+
+
+def _postings(items: Iterable[tuple[str, Iterable[str]]]) -> list[index_pb2.PostingList]:
     lists: dict[str, set[str]] = defaultdict(set)
-    for line_item_id, targeting in items:
-        for key in posting_keys(targeting):
+    for line_item_id, keys in items:
+        for key in keys:
             lists[key].add(line_item_id)
     return [index_pb2.PostingList(key=k, line_item_ids=sorted(v)) for k, v in sorted(lists.items())]
 
 
 def campaign_store_targets(line_items: Sequence[admin_pb2.LineItem]) -> dict[str, frozenset[str]]:
     """Per campaign, the stores its line items target; empty when any of them serves every store."""
-    targets: dict[str, frozenset[str]] = {}
+    targets: dict[str, set[str]] = {}
     everywhere: set[str] = set()
     for li in line_items:
-        if not li.targeting.store_ids:
+        store_ids = li.targeting.store_ids
+        if not store_ids:
             everywhere.add(li.campaign_id)
-        targets[li.campaign_id] = targets.get(li.campaign_id, frozenset()) | frozenset(li.targeting.store_ids)
-    return {cid: frozenset() if cid in everywhere else stores for cid, stores in targets.items()}
+        targets.setdefault(li.campaign_id, set()).update(store_ids)
+    return {cid: frozenset() if cid in everywhere else frozenset(stores) for cid, stores in targets.items()}
 
 
 def pacing_kinds(line_items: Sequence[admin_pb2.LineItem]) -> dict[str, frozenset[PacingType]]:
@@ -233,8 +341,39 @@ def _pacing_fields(
     return {"pacing_factor": 1.0, "pass_through_rate": shipped_rate(inp.pacing.rates.get(item.line_item_id, 1.0))}
 
 
-def _prediction_fields(inp: CompileInput, line_item_id: str) -> dict[str, Any]:
-    found = inp.predictions.get(line_item_id) if inp.predictions is not None else None
+def _prediction_part(found: Prediction | None) -> bytes:
+    return _part(_prediction_fields(found))
+
+
+def _part(fields: Mapping[str, Any]) -> bytes:
+    """``fields`` of an IndexLineItem, serialized: one part of a spliced entry."""
+    return index_pb2.IndexLineItem(**fields).SerializeToString()
+
+
+# StoreIndex.line_items is field 5, length-delimited: the tag byte of each spliced entry.
+_LINE_ITEM_TAG = bytes([(index_pb2.StoreIndex.LINE_ITEMS_FIELD_NUMBER << 3) | 2])
+_PRODUCT_TAG = bytes([(index_pb2.StoreIndex.PRODUCTS_FIELD_NUMBER << 3) | 2])
+_CREATIVE_TAG = bytes([(index_pb2.StoreIndex.CREATIVES_FIELD_NUMBER << 3) | 2])
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+# Length prefixes of entries up to 16 KiB (nearly all), encoded once.
+_LENGTHS = tuple(_varint(n) for n in range(1 << 14))
+
+
+def _length(n: int) -> bytes:
+    return _LENGTHS[n] if n < len(_LENGTHS) else _varint(n)
+
+
+def _prediction_fields(found: Prediction | None) -> dict[str, Any]:
     if found is None:
         return {"predicted_ctr": PRIOR_CTR, "predicted_cvr": PRIOR_CVR}
     return {
@@ -291,21 +430,32 @@ def compile_store_index(inp: CompileInput, settings: CompileSettings, now: datet
     """The store's index at ``now``: its live line items, their creatives, its catalog and postings."""
     now_us = dt_to_us(now)
     store_id = inp.store.store_id
-    campaigns = {c.campaign_id: c for c in inp.campaigns}
-    creatives = {c.creative_id: c for c in inp.creatives}
+    shared = inp.shared
+    if shared is None or not (
+        shared.line_items is inp.line_items and shared.campaigns is inp.campaigns and shared.creatives is inp.creatives
+    ):
+        shared = prepare_shared(inp.line_items, inp.campaigns, inp.creatives)
     products = {p.product_id: p for p in inp.products}
     aisles = {a.aisle_id: a for a in inp.aisles}
 
-    live: list[tuple[admin_pb2.LineItem, admin_pb2.Campaign, list[admin_pb2.CreativeSpec]]] = []
-    for item in sorted(inp.line_items, key=lambda li: li.line_item_id):
-        campaign = campaigns.get(item.campaign_id)
-        specs = [creatives[cid] for cid in item.creative_ids if cid in creatives]
-        # Without a creative there is nothing to show; such a line item cannot serve.
-        if campaign is None or not specs or not is_live(item, campaign, store_id, now_us, inp.campaign_spend_micros):
+    live: list[ServableItem] = []
+    # is_live, with its per-campaign half (state, end, budget left) decided once per campaign.
+    campaign_live: dict[str, bool] = {}
+    done_today = inp.pacing.done_today if inp.pacing is not None else frozenset()
+    for entry in shared.servable:
+        campaign = entry.campaign
+        ok = campaign_live.get(campaign.campaign_id)
+        if ok is None:
+            ok = campaign_live[campaign.campaign_id] = (
+                campaign.state == admin_pb2.SERVING_STATE_ACTIVE
+                and ts_to_us(campaign.end_time) > now_us
+                and remaining_budget_micros(campaign, inp.campaign_spend_micros) > 0
+            )
+        if not ok or not entry.active or (entry.store_ids and store_id not in entry.store_ids):
             continue
-        if inp.pacing is not None and item.line_item_id in inp.pacing.done_today:
+        if entry.line_item_id in done_today:
             continue  # spent its part of today's budget in this store
-        live.append((item, campaign, specs))
+        live.append(entry)
 
     index = index_pb2.StoreIndex(
         store_id=store_id,
@@ -319,48 +469,55 @@ def compile_store_index(inp: CompileInput, settings: CompileSettings, now: datet
             max_ads_per_trip=settings.max_ads_per_trip,
             min_ad_interval_ms=settings.min_ad_interval_ms,
         ),
-        products=_index_products(inp),
-        postings=_postings((item.line_item_id, item.targeting) for item, _, _ in live),
+        postings=_postings((entry.line_item_id, entry.posting_keys) for entry in live),
         experiment_layers=index_layers(inp.experiment_layers),
     )
+    index.MergeFromString(_index_products(inp))
     used_creatives: dict[str, admin_pb2.CreativeSpec] = {}
-    targets = campaign_store_targets(inp.line_items)
     # The lease is the campaign's (every line item of it carries the same): computed once per campaign,
-    # not per line item; the campaigns' pacing types are collected in one pass over the line items.
-    leases: dict[str, dict[str, Any]] = {}
-    kinds = pacing_kinds(inp.line_items) if inp.pacing is not None else {}
-    for item, campaign, specs in live:
-        used_creatives.update((s.creative_id, s) for s in specs)
+    # not per line item.
+    leases: dict[str, bytes] = {}
+    kinds = shared.kinds if inp.pacing is not None else {}
+    # Each entry is spliced from serialized parts and parsed once, in C: the shared template, the
+    # campaign's lease, the prediction and the pacing fields. Parsing concatenated parts merges them,
+    # and the parts set disjoint fields, so the entry equals one built field by field.
+    parts: list[bytes] = []
+    pacing_parts: dict[tuple[str, str | float], bytes] = {}
+    prior = _prediction_part(None)
+    predictions = inp.predictions or {}
+    for entry in live:
+        campaign = entry.campaign
+        used_creatives.update((s.creative_id, s) for s in entry.specs)
         lease = leases.get(campaign.campaign_id)
         if lease is None:
-            targeted = targets.get(campaign.campaign_id, frozenset())
-            lease = leases[campaign.campaign_id] = _lease_fields(
-                inp, targeted, campaign, settings, now_us, kinds=kinds.get(campaign.campaign_id, frozenset())
+            targeted = shared.targets.get(campaign.campaign_id, frozenset())
+            lease = leases[campaign.campaign_id] = _part(
+                _lease_fields(
+                    inp, targeted, campaign, settings, now_us, kinds=kinds.get(campaign.campaign_id, frozenset())
+                )
             )
-        index.line_items.append(
-            index_pb2.IndexLineItem(
-                line_item_id=item.line_item_id,
-                campaign_id=campaign.campaign_id,
-                advertiser_id=campaign.advertiser_id,
-                pricing_model=item.pricing_model,
-                bid_micros=item.bid_micros,
-                creative_ids=[s.creative_id for s in specs],
-                start_time=campaign.start_time,
-                end_time=campaign.end_time,
-                frequency_cap_per_session=item.frequency_cap_per_session,
-                **lease,
-                **_prediction_fields(inp, item.line_item_id),
-                promoted_product_ids=sorted({s.promoted_product_id for s in specs if s.promoted_product_id}),
-                triggers=item.targeting.triggers,
-                priority_tier=item.priority_tier,
-                creative_frequency_cap_per_session=item.creative_frequency_cap_per_session,
-                campaign_frequency_cap_per_session=campaign.frequency_cap_per_session,
-                exclusion_label=item.exclusion_label,
-                daypart_hours=sorted(set(item.targeting.daypart_hours)),
-                daypart_weekdays=sorted(set(item.targeting.daypart_weekdays)),
-                **_pacing_fields(inp, item, campaign, now_us),
-            )
+        # Without pacing the factor is the campaign's; with it, the rate is one of a few values.
+        pacing_key = (
+            ("campaign", campaign.campaign_id)
+            if inp.pacing is None
+            else ("rate", inp.pacing.rates.get(entry.line_item_id, 1.0))
         )
-    index.creatives.extend(_index_creative(used_creatives[cid], products, aisles) for cid in sorted(used_creatives))
-    index.version = index_version(index)
+        pacing_part = pacing_parts.get(pacing_key)
+        if pacing_part is None:
+            pacing_part = pacing_parts[pacing_key] = _part(_pacing_fields(inp, entry.item, campaign, now_us))
+        found = predictions.get(entry.line_item_id)
+        body = b"".join((entry.template, lease, prior if found is None else _prediction_part(found), pacing_part))
+        parts.append(_LINE_ITEM_TAG + _length(len(body)) + body)
+    index.MergeFromString(b"".join(parts))
+    # Spliced like the line items: the shared template, then this store's catalog fields.
+    creative_parts = []
+    for cid in sorted(used_creatives):
+        body = shared.creative_templates[cid] + _creative_store_part(used_creatives[cid], products, aisles)
+        creative_parts.append(_CREATIVE_TAG + _length(len(body)) + body)
+    index.MergeFromString(b"".join(creative_parts))
+    # index_version without its copy of the whole index: version is still empty here, and
+    # compile_time is cleared for the hash and set again.
+    index.ClearField("compile_time")
+    index.version = hashlib.sha256(index.SerializeToString(deterministic=True)).hexdigest()
+    index.compile_time.CopyFrom(dt_to_ts(now))
     return index

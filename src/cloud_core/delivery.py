@@ -7,6 +7,7 @@ statistics (storage/pacing_stats.py), steps the pacing controller, persists the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -14,7 +15,7 @@ import structlog
 
 from cloud_core.compiler import CompileSettings, campaign_store_targets
 from cloud_core.leases import StoreTraffic, eligible_stores, store_share
-from cloud_core.pacing import StorePacing, StorePacingInput, plan_store
+from cloud_core.pacing import ControllerState, StorePacing, StorePacingInput, plan_store
 from cloud_core.predictions import Prediction, predict_all
 from cloud_core.storage.pacing_stats import PacingStatsQuery
 from cloud_core.storage.protocol import PacingStatsStore, StoreView
@@ -44,12 +45,24 @@ class DeliveryInputs:
     pacing: StorePacing
     profile: tuple[float, ...]
     predictions: dict[str, Prediction]
+    # The controller states ``pacing.stepped`` was stepped from (what a deferred save compares with).
+    previous_states: Mapping[str, ControllerState]
 
 
 async def delivery_inputs(
-    store: DeliveryStore, view: StoreView, settings: CompileSettings, now_us: int
+    store: DeliveryStore,
+    view: StoreView,
+    settings: CompileSettings,
+    now_us: int,
+    *,
+    targets: Mapping[str, frozenset[str]] | None = None,
+    save: bool = True,
 ) -> DeliveryInputs:
-    """Traffic shares, the store's profile, stepped pacing and learned rates at ``now_us``."""
+    """Traffic shares, the store's profile, stepped pacing and learned rates at ``now_us``.
+
+    ``targets``: campaign_store_targets of the view's line items, when already derived (a batch).
+    ``save=False`` leaves persisting the stepped states to the caller (a batch saves all stores' at once).
+    """
     store_id = view.store.store_id
     tz = zone(view.store.time_zone)
     day_start_us, _ = local_day(now_us, tz)
@@ -72,7 +85,8 @@ async def delivery_inputs(
     profile = hourly_profile(
         requests_by_local_hour(stats.requests_by_hour, tz), GROCERY_PRIOR, settings.pacing.profile_prior_requests
     )
-    targets = campaign_store_targets(view.line_items)
+    if targets is None:
+        targets = campaign_store_targets(view.line_items)
     shares = {
         cid: store_share(store_id, eligible_stores(stores, traffic), traffic, settings.lease.traffic_prior_events)
         for cid, stores in targets.items()
@@ -92,10 +106,13 @@ async def delivery_inputs(
         ),
         settings.pacing,
     )
-    await store.save_pacing_states(store_id, pacing.stepped, stats.states)
+    if save:
+        await store.save_pacing_states(store_id, pacing.stepped, stats.states)
+    # One line per compile at INFO (a store has hundreds of keys); each key's step at DEBUG.
+    _log.info("pacing_steps", store_id=store_id, keys=len(pacing.plans), stepped=len(pacing.stepped))
     for plan in pacing.plans:
         if plan.key in pacing.stepped:
-            _log.info(
+            _log.debug(
                 "pacing_step",
                 store_id=store_id,
                 key=plan.key,
@@ -105,4 +122,4 @@ async def delivery_inputs(
                 planned_by_now_micros=int(plan.planned_micros),
                 today_target_micros=plan.target_micros,
             )
-    return DeliveryInputs(traffic, pacing, profile, predict_all(stats.outcomes, settings.predictions))
+    return DeliveryInputs(traffic, pacing, profile, predict_all(stats.outcomes, settings.predictions), stats.states)

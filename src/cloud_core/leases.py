@@ -43,6 +43,16 @@ class StoreTraffic:
 
     event_counts: Mapping[str, int] = field(default_factory=dict)
     store_ids: frozenset[str] = frozenset()
+    # Sums already taken per set of stores: every campaign of a store's compile asks for the same few
+    # sets (every store, or a campaign's targeted ones), and a set may hold hundreds of stores.
+    _sums: dict[frozenset[str], int] = field(default_factory=dict, compare=False, repr=False)
+
+    def events_in(self, stores: frozenset[str]) -> int:
+        """Recent events over ``stores``."""
+        total = self._sums.get(stores)
+        if total is None:
+            total = self._sums[stores] = sum(self.event_counts.get(s, 0) for s in stores)
+        return total
 
 
 @dataclass(frozen=True)
@@ -75,10 +85,10 @@ def store_share(store_id: str, eligible_store_ids: frozenset[str], traffic: Stor
 
     Equal shares without data; smoothed by ``prior`` so a new or quiet store is never shut out.
     """
-    stores = eligible_store_ids | {store_id}
+    stores = eligible_store_ids if store_id in eligible_store_ids else eligible_store_ids | {store_id}
     if not stores:
         return 1.0
-    total = sum(traffic.event_counts.get(s, 0) for s in stores) + prior * len(stores)
+    total = traffic.events_in(stores) + prior * len(stores)
     if total <= 0:
         return 1.0 / len(stores)
     return (traffic.event_counts.get(store_id, 0) + prior) / total

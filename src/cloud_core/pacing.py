@@ -30,6 +30,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
+from functools import lru_cache
 
 from cartads.v1 import admin_pb2
 from cloud_core.timeutil import ts_to_us
@@ -293,6 +294,7 @@ def plan_store(inp: StorePacingInput, settings: PacingSettings) -> StorePacing:
     return StorePacing(rates, frozenset(done), stepped, tuple(plans))
 
 
+@lru_cache(maxsize=4096)
 def shipped_rate(rate: float) -> float:
     """The rate as the index carries it: three significant digits, so noise does not churn versions."""
     return float(f"{rate:.3g}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from xml.sax.saxutils import escape
 
 CARD_WIDTH_PX = 320
@@ -46,6 +47,8 @@ def price_text(price_micros: int) -> str:
     return f"${cents // 100}.{cents % 100:02d}"
 
 
+# Every store with the product compiles the same card: render each once per process.
+@lru_cache(maxsize=16_384)
 def render_product_card(name: str, price_micros: int) -> ProductCard:
     """The card's SVG bytes (deterministic for equal inputs) and their hash."""
     texts = []

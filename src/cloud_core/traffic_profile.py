@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 HOURS = 24
@@ -96,6 +97,13 @@ def _within_day(start_us: int, end_us: int, profile: Sequence[float], tz: tzinfo
 
 def weight_between(start_us: int, end_us: int, profile: Sequence[float], tz: tzinfo) -> float:
     """How many days of traffic [start, end) holds: whole local days count 1, parts by the profile."""
+    return _weight_between(start_us, end_us, tuple(profile), tz)
+
+
+# Pacing asks the same few spans (today, today so far, the rest of a flight) for every campaign of
+# every store compiled, and each answer walks the day hour by hour in local time: remember them.
+@lru_cache(maxsize=65_536)
+def _weight_between(start_us: int, end_us: int, profile: tuple[float, ...], tz: tzinfo) -> float:
     if end_us <= start_us:
         return 0.0
     _, first_end = local_day(start_us, tz)

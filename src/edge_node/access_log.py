@@ -55,6 +55,7 @@ class BatchedJsonLog:
         flush_interval_s: float = 0.05,
         max_buffered_lines: int = 256,
         clock: Callable[[], float] = time.time,
+        enabled: bool | None = None,
     ) -> None:
         self._stream = stream
         self._interval_s = flush_interval_s
@@ -64,7 +65,8 @@ class BatchedJsonLog:
         self._scheduled = False
         self._second = -1
         self._second_text = ""
-        self._enabled = structlog.get_logger("rpc").is_enabled_for(logging.INFO)
+        # None: follow the process's logging level, as structlog would.
+        self._enabled = structlog.get_logger("rpc").is_enabled_for(logging.INFO) if enabled is None else enabled
 
     def _timestamp(self) -> str:
         now = self._clock()

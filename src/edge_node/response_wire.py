@@ -21,7 +21,8 @@ from typing import Any
 import grpc
 
 from cartads import tracking_token
-from cartads.v1.ad_service_pb2 import GetAdsRequest, GetAdsResponse, ReportEventsRequest, ReportEventsResponse
+from cartads.v1 import ad_service_pb2_grpc
+from cartads.v1.ad_service_pb2 import GetAdsRequest, GetAdsResponse
 from cartads.v1.common_pb2 import ArmAssignment
 from cartads.v1.common_pb2 import Creative as PbCreative
 from edge_node.selection import SelectedAd
@@ -83,6 +84,33 @@ def varint_field(tag: bytes, value: int) -> bytes:
     """A proto3 integer or enum field (omitted when 0, as protobuf does)."""
     return tag + varint(value) if value else b""
 
+
+# The fields this module writes, per message: a test fails when a message gains a field, so that
+# the writer learns it too (a field it did not write would silently be missing from every answer).
+WRITTEN_FIELDS = {
+    "cartads.v1.TrackingTokenPayload": frozenset(
+        {
+            "ad_id",
+            "store_id",
+            "cart_id",
+            "session_id",
+            "campaign_id",
+            "line_item_id",
+            "creative_id",
+            "pricing_model",
+            "price_micros",
+            "issue_time_unix_ms",
+            "index_version",
+            "advertiser_id",
+            "trigger",
+            "experiment_arms",
+        }
+    ),
+    "cartads.v1.Ad": frozenset(
+        {"ad_id", "campaign_id", "line_item_id", "creative", "slot_id", "tracking_token", "advertiser_id"}
+    ),
+    "cartads.v1.GetAdsResponse": frozenset({"ads", "index_version", "no_fill_reason", "request_id"}),
+}
 
 # TrackingTokenPayload
 _T_AD_ID = key(1, _WIRE_LEN)
@@ -283,23 +311,37 @@ def serialize_get_ads(response: GetAdsResponse | bytes) -> bytes:
     return response.SerializeToString()
 
 
+class _Registrar:
+    """Stands in for the server in the generated ``add_AdServiceServicer_to_server``."""
+
+    def __init__(self) -> None:
+        self.service = ""
+        self.handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
+
+    def add_generic_rpc_handlers(self, handlers: Sequence[object]) -> None:
+        """Ignored: the same handlers arrive by name."""
+
+    def add_registered_method_handlers(
+        self, service: str, handlers: dict[str, grpc.RpcMethodHandler[Any, Any]]
+    ) -> None:
+        self.service = service
+        self.handlers.update(handlers)
+
+
 def add_ad_service(servicer: Any, server: Any) -> None:
     """``add_AdServiceServicer_to_server`` (generated), except that GetAds may answer serialized bytes.
 
-    The floor of ``cartads-bench edge`` registers through this too, so both serve the same way.
+    The generated function builds the handlers (so RPCs added to the service later are served
+    too); only GetAds' response serializer is swapped. The floor of ``cartads-bench edge``
+    registers through this as well, so both serve the same way.
     """
-    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
-        "GetAds": grpc.unary_unary_rpc_method_handler(
-            servicer.GetAds,
-            request_deserializer=GetAdsRequest.FromString,
-            response_serializer=serialize_get_ads,
-        ),
-        "ReportEvents": grpc.unary_unary_rpc_method_handler(
-            servicer.ReportEvents,
-            request_deserializer=ReportEventsRequest.FromString,
-            response_serializer=ReportEventsResponse.SerializeToString,
-        ),
-    }
-    service = "cartads.v1.AdService"
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, handlers),))
-    server.add_registered_method_handlers(service, handlers)
+    registrar = _Registrar()
+    ad_service_pb2_grpc.add_AdServiceServicer_to_server(servicer, registrar)  # type: ignore[arg-type]
+    handlers = dict(registrar.handlers)
+    get_ads = handlers["GetAds"]
+    assert get_ads.unary_unary is not None
+    handlers["GetAds"] = grpc.unary_unary_rpc_method_handler(
+        get_ads.unary_unary, request_deserializer=get_ads.request_deserializer, response_serializer=serialize_get_ads
+    )
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(registrar.service, handlers),))
+    server.add_registered_method_handlers(registrar.service, handlers)

@@ -10,13 +10,11 @@ slot has a winner and a runner-up, instead of scoring every candidate.
 
 from __future__ import annotations
 
-import bisect
 import enum
 import functools
 import heapq
-import itertools
 import random
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -127,42 +125,7 @@ def _candidate_ranks(tables: ServingTables, request: AdRequest) -> Iterable[int]
         lists.append(tables.run_of_store)
     if len(lists) <= 1:
         return lists[0] if lists else ()
-    return _merged(lists)
-
-
-# How many ranks of each posting list the first, eager part of a merge takes (see _merged).
-_MERGE_PREFIX = 8
-
-
-def _merged(lists: list[tuple[int, ...]]) -> Iterable[int]:
-    """The ascending union of sorted rank tuples: the smallest ranks at once, the rest only if reached.
-
-    Selection usually looks at a handful of candidates out of hundreds of postings, so the union
-    of each list's first few ranks, sorted in C, serves almost every request; heapq.merge (Python
-    code per list and per rank) takes over only past the point where that union is complete.
-    """
-    prefix = _MERGE_PREFIX
-    head: set[int] = set()
-    # Every rank up to ``bound`` is in ``head``: no list was cut below it.
-    bound = -1
-    for ranks in lists:
-        if len(ranks) > prefix:
-            head.update(ranks[:prefix])
-            last = ranks[prefix - 1]
-            if bound < 0 or last < bound:
-                bound = last
-        else:
-            head.update(ranks)
-    ordered = sorted(head)
-    if bound < 0:
-        return ordered
-    complete = ordered[: bisect.bisect_right(ordered, bound)]
-    return itertools.chain(complete, _merged_after(lists, bound))
-
-
-def _merged_after(lists: list[tuple[int, ...]], bound: int) -> Iterator[int]:
-    # A generator: the tails are cut and merged only when selection walks past ``bound``.
-    yield from heapq.merge(*(ranks[bisect.bisect_right(ranks, bound) :] for ranks in lists))
+    return heapq.merge(*lists)
 
 
 def _slots(request: AdRequest, default_max_ads: int) -> tuple[SlotRequest, ...]:

@@ -75,4 +75,15 @@ def test_mac_is_hmac_sha256_truncated_for_any_key_length(key_len: int) -> None:
 def test_token_parts_are_unpadded_base64url() -> None:
     """The C-level encoding equals base64url without padding."""
     for raw in (b"", b"\xfb\xff", b"\xfb\xff\xfe", bytes(range(256))):
-        assert tracking_token._b64encode(raw) == base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+        assert tracking_token._b64encode_bytes(raw) == base64.urlsafe_b64encode(raw).rstrip(b"=")
+
+
+@pytest.mark.parametrize("key_len", [0, 32, 65])
+def test_signer_signs_like_sign(key_len: int) -> None:
+    """A Signer's token for serialized bytes is sign()'s token, and verifies."""
+    key = bytes(range(256))[:key_len]
+    payload = TrackingTokenPayload(ad_id="a", store_id="s", cart_id="c", price_micros=7)
+    raw = payload.SerializeToString(deterministic=True)
+    token = tracking_token.Signer(key).sign_serialized(raw)
+    assert token.decode("ascii") == tracking_token.sign(payload, key)
+    assert tracking_token.verify(token.decode("ascii"), key) == payload

@@ -58,7 +58,9 @@ def test_quick_run_reports_every_key(capsys: pytest.CaptureFixture[str]) -> None
     assert result["edge_rps"] > 0
     assert result["line_items"] == 5000
     assert result["products"] == 9288
-    # The floor is the same deployment without the work: as many processes as the edge has workers.
+    # The second floor is the same deployment without the work: as many processes as the edge has workers.
     assert result["floor_workers"] == result["edge_workers"] == 2
+    assert result["floor_parallel"]["server_calls"] > 0
+    assert result["throughput_ratio_vs_parallel_floor"] > 0
     assert result["floor"]["saturation"]["cpu_us_per_request"] > 0
     assert result["edge"]["saturation"]["cpu_us_per_request"] > 0

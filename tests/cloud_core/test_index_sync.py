@@ -66,6 +66,7 @@ async def test_connect_gets_snapshot(admin: AdminServiceAsyncStub, edge_channel:
     call.cancel()
 
 
+@pytest.mark.latency
 async def test_change_pushes_within_a_second(admin: AdminServiceAsyncStub, edge_channel: grpc.aio.Channel) -> None:
     """Creating a line item pushes a new snapshot holding it in under a second."""
     await seed(admin)

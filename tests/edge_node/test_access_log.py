@@ -11,7 +11,7 @@ from edge_node.access_log import BatchedJsonLog
 def test_line_is_json_with_event_level_and_timestamp() -> None:
     """Outside an event loop a line is written at once: one JSON object with event, level and timestamp."""
     stream = io.StringIO()
-    log = BatchedJsonLog(stream, clock=lambda: 1_700_000_000.25)
+    log = BatchedJsonLog(stream, clock=lambda: 1_700_000_000.25, enabled=True)
     log.info("rpc", code="OK", cart_id="c-1")
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert lines[0] == {
@@ -26,7 +26,7 @@ def test_line_is_json_with_event_level_and_timestamp() -> None:
 async def test_full_buffer_is_written_at_once() -> None:
     """Inside the event loop a line waits for the timer, but a full buffer is written immediately."""
     stream = io.StringIO()
-    log = BatchedJsonLog(stream, max_buffered_lines=3, flush_interval_s=60)
+    log = BatchedJsonLog(stream, max_buffered_lines=3, flush_interval_s=60, enabled=True)
     log.info("rpc", n=1)
     log.info("rpc", n=2)
     assert stream.getvalue() == ""

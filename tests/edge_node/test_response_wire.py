@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cartads import tracking_token
+from cartads.v1 import ad_service_pb2
 from cartads.v1.ad_service_pb2 import Ad, GetAdsRequest, GetAdsResponse
 from cartads.v1.common_pb2 import ArmAssignment, RecipeItem
 from cartads.v1.common_pb2 import Creative as PbCreative
 from cartads.v1.tracking_pb2 import TrackingTokenPayload
-from edge_node.response_wire import ResponseWriter, no_index_response, serialize_get_ads, varint
+from edge_node.ad_servicer import AdServicer
+from edge_node.response_wire import (
+    WRITTEN_FIELDS,
+    ResponseWriter,
+    add_ad_service,
+    no_index_response,
+    serialize_get_ads,
+    varint,
+)
 from edge_node.selection import SelectedAd
 from edge_node.view import Creative, LineItem
 
@@ -163,3 +173,33 @@ def test_serializer_passes_bytes_through_and_serializes_messages() -> None:
     message = GetAdsResponse(request_id="r")
     assert serialize_get_ads(b"\x22\x01r") == b"\x22\x01r"
     assert serialize_get_ads(message) == message.SerializeToString()
+
+
+class _Server:
+    """Records what add_ad_service registers."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, Any] = {}
+
+    def add_generic_rpc_handlers(self, handlers: object) -> None:
+        """Not inspected."""
+
+    def add_registered_method_handlers(self, service: str, handlers: dict[str, Any]) -> None:
+        self.handlers = {f"{service}/{name}": h for name, h in handlers.items()}
+
+
+def test_every_ad_service_method_is_registered_and_get_ads_takes_bytes() -> None:
+    """add_ad_service serves every AdService RPC; only GetAds' serializer accepts written bytes."""
+    server = _Server()
+    add_ad_service(object.__new__(AdServicer), server)
+    service = ad_service_pb2.DESCRIPTOR.services_by_name["AdService"]
+    assert set(server.handlers) == {f"{service.full_name}/{m.name}" for m in service.methods}
+    get_ads = server.handlers[f"{service.full_name}/GetAds"]
+    assert get_ads.response_serializer(b"\x22\x01r") == b"\x22\x01r"
+
+
+def test_writer_knows_every_field_of_what_it_writes() -> None:
+    """A field added to the token payload, Ad or GetAdsResponse must be added to the writer too."""
+    for message in (TrackingTokenPayload, Ad, GetAdsResponse):
+        descriptor = message.DESCRIPTOR
+        assert {f.name for f in descriptor.fields} == WRITTEN_FIELDS[descriptor.full_name]

@@ -48,6 +48,7 @@ async def test_scan_of_targeted_product_serves_its_line_item(loop: Loop) -> None
     assert response.index_version == loop.edge.index_version
 
 
+@pytest.mark.latency
 async def test_admin_change_reaches_the_edge_within_a_second(loop: Loop) -> None:
     """A line item created in the cloud is served by the connected edge less than a second later."""
     product = loop.catalog.products[0]

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
 
 from cartads.bearer import aio_channel
@@ -56,6 +57,7 @@ async def wait_for_edge(loop: Loop, predicate: object, timeout_s: float = 5.0) -
             await asyncio.sleep(0.02)
 
 
+@pytest.mark.latency
 async def test_change_reaches_edge_as_delta_within_a_second(loop: Loop) -> None:
     """An admin change is pushed as a delta, applied and ACKed in under a second; ListEdges shows it."""
     before = loop.edge.index_version

@@ -130,6 +130,7 @@ async def deployment() -> AsyncIterator[Deployment]:
             yield Deployment(dsn, a, b, admin_b, edge_a, edge_b)
 
 
+@pytest.mark.latency
 async def test_change_through_one_replica_reaches_an_edge_on_the_other(deployment: Deployment) -> None:
     """An edge streaming from A gets the line item changed through B's AdminService within a second."""
     call, reader = await subscribe(deployment.edge_a)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -584,10 +585,41 @@ class AdminTablesMixin(DatabaseMixin):
     async def load_store_view(self, store_id: str) -> StoreView | None:
         return await self.db.read(lambda conn: self._load_store_view(conn, store_id))
 
+    async def load_store_views(self, store_ids: Sequence[str]) -> dict[str, StoreView]:
+        return await self.db.read(lambda conn: self._load_store_views(conn, store_ids))
+
     def _load_store_view(self, conn: Connection, store_id: str) -> StoreView | None:
-        row = conn.execute(sa.select(*_STORE_COLS, _s.signing_key).where(_s.store_id == store_id)).first()
-        if row is None:
-            return None
+        return self._load_store_views(conn, [store_id]).get(store_id)
+
+    def _load_store_views(self, conn: Connection, store_ids: Sequence[str]) -> dict[str, StoreView]:
+        """Each existing store's view; the cloud-wide rows (campaigns, line items, creatives, spend)
+        are read once and shared by all of them, so compiling many stores reads them once."""
+        shared: _SharedRows | None = None
+        views: dict[str, StoreView] = {}
+        for store_id in store_ids:
+            row = conn.execute(sa.select(*_STORE_COLS, _s.signing_key).where(_s.store_id == store_id)).first()
+            if row is None:
+                continue
+            if shared is None:
+                shared = self._shared_rows(conn)
+            aisles, departments, products = self._catalog(conn, store_id)
+            views[store_id] = StoreView(
+                store=_store(row),
+                signing_key=bytes(row[4]),
+                aisles=aisles,
+                departments=departments,
+                products=products,
+                campaigns=shared.campaigns,
+                line_items=shared.line_items,
+                creatives=shared.creatives,
+                campaign_spend_micros=shared.spend,
+            )
+        return views
+
+    @staticmethod
+    def _catalog(
+        conn: Connection, store_id: str
+    ) -> tuple[tuple[admin_pb2.Aisle, ...], tuple[admin_pb2.Department, ...], tuple[admin_pb2.Product, ...]]:
         a, d = t.aisles.c, t.departments.c
         aisles = tuple(
             admin_pb2.Aisle(aisle_id=r[0], display_name=r[1], zone_id=r[2])
@@ -601,10 +633,12 @@ class AdminTablesMixin(DatabaseMixin):
                 sa.select(d.department_id, d.display_name).where(d.store_id == store_id).order_by(d.department_id)
             )
         )
-        products = tuple(
-            _product(r)
-            for r in conn.execute(sa.select(*_PRODUCT_COLS).where(_p.store_id == store_id).order_by(_p.product_id))
-        )
+        # fetchall: a store's catalog is thousands of rows, and fetching them one by one costs more.
+        rows = conn.execute(sa.select(*_PRODUCT_COLS).where(_p.store_id == store_id).order_by(_p.product_id)).all()
+        products = tuple(_product(r) for r in rows)
+        return aisles, departments, products
+
+    def _shared_rows(self, conn: Connection) -> _SharedRows:
         campaigns = tuple(_campaign(r) for r in conn.execute(sa.select(*_CAMPAIGN_COLS).order_by(_c.campaign_id)))
         line_items = tuple(
             self._line_items(conn, list(conn.execute(sa.select(*_LINE_ITEM_COLS).order_by(_l.line_item_id))))
@@ -617,17 +651,17 @@ class AdminTablesMixin(DatabaseMixin):
                 sa.select(sp.campaign_id, sa.func.sum(sp.spend_micros)).group_by(sp.campaign_id)
             )
         }
-        return StoreView(
-            store=_store(row),
-            signing_key=bytes(row[4]),
-            aisles=aisles,
-            departments=departments,
-            products=products,
-            campaigns=campaigns,
-            line_items=line_items,
-            creatives=creatives,
-            campaign_spend_micros=spend,
-        )
+        return _SharedRows(campaigns, line_items, creatives, spend)
+
+
+@dataclass(frozen=True)
+class _SharedRows:
+    """The rows every store's view holds alike."""
+
+    campaigns: tuple[admin_pb2.Campaign, ...]
+    line_items: tuple[admin_pb2.LineItem, ...]
+    creatives: tuple[admin_pb2.CreativeSpec, ...]
+    spend: dict[str, int]
 
 
 def _last_by(items: Sequence[M], key: Callable[[M], str]) -> list[M]:

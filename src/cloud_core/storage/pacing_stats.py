@@ -196,13 +196,29 @@ def _load(conn: Connection, q: PacingStatsQuery) -> PacingStats:
     return PacingStats(requests_by_hour, requests_by_store, line_item_spend, campaign_spend, states, outcomes)
 
 
+@dataclass(frozen=True)
+class PacingStatesSave:
+    """One store's stepped controller states and the states they were stepped from."""
+
+    store_id: str
+    stepped: Mapping[str, ControllerState]
+    previous: Mapping[str, ControllerState]
+
+
 def _save_states(
     conn: Connection, store_id: str, stepped: Mapping[str, ControllerState], previous: Mapping[str, ControllerState]
 ) -> int:
+    """Insert the new keys' states and compare-and-set the others; how many were written.
+
+    Two statements for all keys (a compile steps hundreds), not one per key.
+    """
     ps = t.pacing_state.c
-    written = 0
+    fresh: list[dict[str, Any]] = []
+    seen: list[dict[str, Any]] = []
     for key, state in sorted(stepped.items()):
-        values: dict[str, Any] = {
+        values = {
+            "store_id": store_id,
+            "pacing_key": key,
             "rate": state.rate,
             "updated_us": state.updated_us,
             "spent_micros": state.spent_micros,
@@ -210,15 +226,33 @@ def _save_states(
         }
         before = previous.get(key)
         if before is None:
-            stmt = insert(conn, t.pacing_state).values(store_id=store_id, pacing_key=key, **values)
-            written += len(conn.execute(stmt.on_conflict_do_nothing().returning(ps.pacing_key)).all())
+            fresh.append(values)
         else:
-            # Compare-and-set: another replica that stepped this key since our read wins.
-            written += conn.execute(
-                sa.update(t.pacing_state)
-                .where(ps.store_id == store_id, ps.pacing_key == key, ps.updated_us == before.updated_us)
-                .values(**values)
-            ).rowcount
+            seen.append({**{f"b_{k}": v for k, v in values.items()}, "b_before_us": before.updated_us})
+    written = 0
+    if fresh:
+        stmt = insert(conn, t.pacing_state).on_conflict_do_nothing().returning(ps.pacing_key)
+        written += len(conn.execute(stmt, fresh).all())
+    if seen:
+        # Compare-and-set: another replica that stepped this key since our read wins.
+        cas = (
+            sa.update(t.pacing_state)
+            .where(
+                ps.store_id == sa.bindparam("b_store_id"),
+                ps.pacing_key == sa.bindparam("b_pacing_key"),
+                ps.updated_us == sa.bindparam("b_before_us"),
+            )
+            .values(
+                rate=sa.bindparam("b_rate"),
+                updated_us=sa.bindparam("b_updated_us"),
+                spent_micros=sa.bindparam("b_spent_micros"),
+                day_start_us=sa.bindparam("b_day_start_us"),
+            )
+        )
+        if conn.dialect.supports_sane_multi_rowcount:
+            written += conn.execute(cas, seen).rowcount
+        else:
+            written += sum(conn.execute(cas, row).rowcount for row in seen)
     return written
 
 
@@ -269,6 +303,15 @@ class PacingStatsMixin(DatabaseMixin):
         if not stepped:
             return 0
         return await self.db.write(lambda conn: _save_states(conn, store_id, stepped, previous))
+
+    async def save_pacing_states_many(self, saves: Sequence[PacingStatesSave]) -> int:
+        """``save_pacing_states`` of many stores in one write transaction (one commit, not one per store)."""
+        saves = [save for save in saves if save.stepped]
+        if not saves:
+            return 0
+        return await self.db.write(
+            lambda conn: sum(_save_states(conn, sv.store_id, sv.stepped, sv.previous) for sv in saves)
+        )
 
     async def request_counts(self, store_id: str, since_us: int) -> dict[tuple[int, int, int], tuple[int, int]]:
         """(hour start, trigger, no-fill reason) -> (requests, ads) of one store since ``since_us``."""

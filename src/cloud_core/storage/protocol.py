@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from cartads.v1.request_counts_pb2 import RequestCounts
     from cloud_core.pacing import ControllerState
     from cloud_core.report_math import Delivery, TripSums
-    from cloud_core.storage.pacing_stats import PacingStats, PacingStatsQuery
+    from cloud_core.storage.pacing_stats import PacingStatesSave, PacingStats, PacingStatsQuery
     from cloud_core.storage.reports import ReportFilter, ReportQuery
 
 
@@ -147,6 +147,7 @@ class CatalogStore(Protocol):
     async def list_products(self, store_id: str, page: PageRequest) -> list[admin_pb2.Product]: ...
     async def list_aisles(self, store_id: str, page: PageRequest) -> list[admin_pb2.Aisle]: ...
     async def load_store_view(self, store_id: str) -> StoreView | None: ...
+    async def load_store_views(self, store_ids: Sequence[str]) -> dict[str, StoreView]: ...
 
 
 class LedgerStore(Protocol):
@@ -246,3 +247,5 @@ class CloudStore(
     """All of the cloud's storage."""
 
     async def close(self) -> None: ...
+    # Pacing states of many stores in one transaction (IndexBuilder.build_many).
+    async def save_pacing_states_many(self, saves: Sequence[PacingStatesSave]) -> int: ...
