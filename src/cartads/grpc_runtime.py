@@ -70,6 +70,11 @@ def _logged_unary(
     """``inner`` (a coroutine unary handler) logging one line per call: method, ids, code, latency."""
     perf_counter = time.perf_counter
     ok = grpc.StatusCode.OK
+    # A log with an ``rpc`` method (edge_node.access_log.BatchedJsonLog) renders the same line without
+    # a dict of fields; looked up on the type, as a structlog proxy answers any attribute.
+    rpc_line: Callable[[str, str, float, Any, Sequence[str]], None] | None = (
+        getattr(log, "rpc") if callable(getattr(type(log), "rpc", None)) else None  # noqa: B009
+    )
 
     async def logged(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         start = perf_counter()
@@ -85,11 +90,15 @@ def _logged_unary(
             code = context_code.name if context_code is not None else "UNKNOWN"
             raise
         finally:
+            latency_ms = round((perf_counter() - start) * 1000, 3)
             names = _logged_fields(type(request))
-            if names is None:
-                names = _LOGGED_FIELDS
-            fields = {name: value for name in names if (value := getattr(request, name, ""))}
-            log.info("rpc", method=method, code=code, latency_ms=round((perf_counter() - start) * 1000, 3), **fields)
+            if names is not None and rpc_line is not None:
+                rpc_line(method, code, latency_ms, request, names)
+            else:
+                if names is None:
+                    names = _LOGGED_FIELDS
+                fields = {name: value for name in names if (value := getattr(request, name, ""))}
+                log.info("rpc", method=method, code=code, latency_ms=latency_ms, **fields)
 
     return logged
 

@@ -28,13 +28,12 @@ from typing import Any
 import grpc
 import lmdb
 
-from cartads import tracking_token
 from cartads.bearer import aio_channel
 from cartads.v1 import ad_service_pb2_grpc, admin_pb2_grpc, event_ingest_pb2_grpc
 from cartads.v1.ad_service_pb2 import GetAdsRequest, GetAdsResponse, ReportEventsRequest, ReportEventsResponse
-from cartads.v1.common_pb2 import CartEvent, EventType, PricingModel
+from cartads.v1.common_pb2 import CartEvent
 from cartads.v1.event_ingest_pb2 import JournaledEvent, UploadEventsRequest, UploadEventsResponse
-from cartads.v1.tracking_pb2 import TrackingTokenPayload
+from cartads_bench.signed_events import AdOrigin, signed_impressions
 
 DESCRIPTION = "durable journal (group commit) and cloud ingest throughput, each against a baseline"
 STORE_ID = "bench-store"
@@ -64,35 +63,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 # ---- events ----
 
 
+_ORIGIN = AdOrigin(
+    store_id=STORE_ID,
+    campaign_id="bench-campaign",
+    line_item_id="bench-li",
+    creative_id="bench-cr",
+    advertiser_id="bench-adv",
+    price_micros=2_000_000,
+)
+
+
 def _events(prefix: str, count: int, key: bytes = _KEY) -> list[CartEvent]:
     """Impressions with valid tokens (signed with ``key``), each its own decision."""
-    out = []
-    for i in range(count):
-        ad_id = f"{prefix}-{i}"
-        payload = TrackingTokenPayload(
-            ad_id=ad_id,
-            store_id=STORE_ID,
-            cart_id="cart-1",
-            session_id="sess-1",
-            campaign_id="bench-campaign",
-            line_item_id="bench-li",
-            creative_id="bench-cr",
-            advertiser_id="bench-adv",
-            pricing_model=PricingModel.PRICING_MODEL_CPM,
-            price_micros=2_000_000,
-            issue_time_unix_ms=int(time.time() * 1000),
-        )
-        out.append(
-            CartEvent(
-                event_id=f"ev-{ad_id}",
-                type=EventType.EVENT_TYPE_IMPRESSION,
-                cart_id="cart-1",
-                session_id="sess-1",
-                ad_id=ad_id,
-                tracking_token=tracking_token.sign(payload, key),
-            )
-        )
-    return out
+    return signed_impressions(_ORIGIN, key, prefix, count, issue_time_unix_ms=int(time.time() * 1000))
 
 
 # ---- raw journal append ----

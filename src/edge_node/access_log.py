@@ -14,7 +14,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 import structlog
@@ -25,7 +25,7 @@ def _json_configured() -> bool:
     return bool(processors) and isinstance(processors[-1], structlog.processors.JSONRenderer)
 
 
-def _line_encoder() -> Callable[[dict[str, object]], str]:
+def _line_encoder() -> Callable[[object], str]:
     """What json.dumps(fields, default=str) does, without building an encoder for every line.
 
     JSONEncoder.encode makes a new C encoder on each call; this makes it once, with the same
@@ -36,13 +36,17 @@ def _line_encoder() -> Callable[[dict[str, object]], str]:
         return json.JSONEncoder(default=str).encode
     encoder = make({}, str, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True)
 
-    def encode(fields: dict[str, object]) -> str:
-        return "".join(encoder(fields, 0))
+    def encode(value: object) -> str:
+        return "".join(encoder(value, 0))
 
     return encode
 
 
 _ENCODE = _line_encoder()
+# What the encoder above does with a str and with a finite float, called directly.
+_ENCODE_TEXT: Callable[[str], str] = json.encoder.encode_basestring_ascii
+_ENCODE_FLOAT = float.__repr__
+_RPC_TAIL = ', "event": "rpc", "level": "info", "timestamp": "'
 
 
 class BatchedJsonLog:
@@ -65,6 +69,9 @@ class BatchedJsonLog:
         self._scheduled = False
         self._second = -1
         self._second_text = ""
+        # '{"method": ..., "code": ..., "latency_ms": ' per (method, code), and ', "name": ' per field.
+        self._heads: dict[tuple[str, str], str] = {}
+        self._keys: dict[str, str] = {}
         # None: follow the process's logging level, as structlog would.
         self._enabled = structlog.get_logger("rpc").is_enabled_for(logging.INFO) if enabled is None else enabled
 
@@ -83,7 +90,38 @@ class BatchedJsonLog:
         fields["event"] = event
         fields["level"] = "info"
         fields["timestamp"] = self._timestamp()
-        self._lines.append(_ENCODE(fields))
+        self._queue(_ENCODE(fields))
+
+    def rpc(self, method: str, code: str, latency_ms: float, request: object, names: Sequence[str]) -> None:
+        """``info("rpc", method=..., code=..., latency_ms=..., name=request.name...)`` byte for byte, cheaper.
+
+        The request log's line on every call (``cartads.grpc_runtime`` calls it when the log has it):
+        the constant parts are rendered once, string values go through the C string encoder alone,
+        and no dict is built. Names whose value is empty are left out, as the interceptor does.
+        """
+        if not self._enabled:
+            return
+        head = self._heads.get((method, code))
+        if head is None:
+            head = self._heads[(method, code)] = _ENCODE({"method": method, "code": code})[:-1] + ', "latency_ms": '
+        parts = [head, _ENCODE_FLOAT(latency_ms)]
+        keys = self._keys
+        for name in names:
+            value = getattr(request, name)
+            if not value:
+                continue
+            key = keys.get(name)
+            if key is None:
+                key = keys[name] = f", {_ENCODE_TEXT(name)}: "
+            parts.append(key)
+            parts.append(_ENCODE_TEXT(value) if type(value) is str else _ENCODE(value))
+        parts.append(_RPC_TAIL)
+        parts.append(self._timestamp())
+        parts.append('"}')
+        self._queue("".join(parts))
+
+    def _queue(self, line: str) -> None:
+        self._lines.append(line)
         if len(self._lines) >= self._max_lines:
             self.flush()
         elif not self._scheduled:

@@ -69,18 +69,23 @@ def _local_time_at_second(unix_s: int, tz: tzinfo) -> LocalTime:
 
 
 class Checker:
-    """Eligibility for one request; built per request, used for each candidate it walks."""
+    """Eligibility for one request; built per request, used for each candidate it walks.
+
+    A check reads only the ``Entry`` (the line item's fields unpacked once per index version) and
+    what this object computed once for the request, so each candidate costs a few attribute reads.
+    """
 
     __slots__ = (
-        "_basket",
         "_budget_share",
         "_draw",
+        "_history",
         "_local",
         "_now",
         "_session",
-        "_spend",
+        "_spend_get",
         "_trigger",
         "_tz",
+        "basket",
         "throttled",
     )
 
@@ -97,9 +102,12 @@ class Checker:
         draw: Callable[[], float] | None = None,
     ) -> None:
         self._trigger = trigger
-        self._basket = basket
-        self._spend = spend_micros
+        # The request's basket product ids (selection reads it for each creative it considers).
+        self.basket = basket
+        self._spend_get = spend_micros.get
         self._session = session
+        # A session that was served nothing reaches no cap: its checks are skipped.
+        self._history = bool(session.line_items or session.campaigns or session.creatives)
         self._now = now_unix_ms
         self._tz = tz
         self._local: LocalTime | None = None
@@ -120,47 +128,49 @@ class Checker:
 
     def creative_open(self, creative: Creative, cap: int) -> bool:
         """The creative neither promotes something in the basket nor is capped for this session."""
-        if creative.promoted_product_id in self._basket:
+        if creative.promoted_product_id in self.basket:
             return False
         return cap <= 0 or self._session.creatives.get(creative.creative_id, 0) < cap
 
     def check(self, entry: Entry) -> Stage:
         """ELIGIBLE, or the stage at which ``entry`` cannot serve this request."""
-        li = entry.line_item
-        if li.paused or li.campaign_paused:
+        if entry.paused:
             return Stage.PAUSED
         now = self._now
-        if (li.start_unix_ms is not None and now < li.start_unix_ms) or (
-            li.end_unix_ms is not None and now >= li.end_unix_ms
-        ):
+        if now < entry.start_unix_ms or now >= entry.end_unix_ms:
             return Stage.OUT_OF_SCHEDULE
         if entry.has_daypart and not self._in_daypart(entry):
             return Stage.OUT_OF_SCHEDULE
-        if (li.triggers and self._trigger not in li.triggers) or not entry.creatives:
+        triggers = entry.triggers
+        if (triggers and self._trigger not in triggers) or not entry.creatives:
             return Stage.UNSERVABLE
-        allowance = li.budget_allowance_micros * self._budget_share
-        if not entry.is_house and self._spend.get(li.line_item_id, 0) >= allowance:
+        if (
+            not entry.is_house
+            and self._spend_get(entry.line_item_id, 0) >= entry.budget_allowance_micros * self._budget_share
+        ):
             return Stage.BUDGET_EXHAUSTED
-        basket = self._basket
-        if basket and li.promoted_product_ids and not li.promoted_product_ids.isdisjoint(basket):
+        basket = self.basket
+        # Every creative promoting a basket product leaves nothing to show (creatives are not empty here).
+        if basket and (not entry.promoted_product_ids.isdisjoint(basket) or entry.creative_product_ids <= basket):
             return Stage.IN_BASKET
-        if basket and not any(c.promoted_product_id not in basket for c in entry.creatives):
-            return Stage.IN_BASKET
-        if not entry.is_house and li.bid_micros < entry.reserve_bid_micros:
+        if entry.below_reserve:
             return Stage.BELOW_RESERVE
-        session = self._session
-        cap = li.frequency_cap_per_session
-        if cap > 0 and session.line_items.get(li.line_item_id, 0) >= cap:
-            return Stage.FREQUENCY_CAPPED
-        cap = li.campaign_frequency_cap_per_session
-        if cap > 0 and session.campaigns.get(li.campaign_id, 0) >= cap:
-            return Stage.FREQUENCY_CAPPED
-        cap = li.creative_frequency_cap_per_session
-        if cap > 0 and not any(self.creative_open(c, cap) for c in entry.creatives):
-            return Stage.FREQUENCY_CAPPED
+        if self._history:
+            session = self._session
+            cap = entry.frequency_cap_per_session
+            if cap > 0 and session.line_items.get(entry.line_item_id, 0) >= cap:
+                return Stage.FREQUENCY_CAPPED
+            cap = entry.campaign_frequency_cap_per_session
+            if cap > 0 and session.campaigns.get(entry.campaign_id, 0) >= cap:
+                return Stage.FREQUENCY_CAPPED
+            cap = entry.creative_frequency_cap_per_session
+            if cap > 0 and not any(self.creative_open(c, cap) for c in entry.creatives):
+                return Stage.FREQUENCY_CAPPED
+        # Without history no cap is reached, and a creative promoting a basket product cannot be the
+        # only kind left: a line item whose every creative does so stopped at IN_BASKET above.
         # Last, so only otherwise eligible line items are throttled (and counted as such).
-        rate = li.pass_through_rate
+        rate = entry.pass_through_rate
         if rate < 1.0 and self._draw is not None and self._draw() >= rate:
-            self.throttled.append(li.line_item_id)
+            self.throttled.append(entry.line_item_id)
             return Stage.THROTTLED
         return Stage.ELIGIBLE

@@ -125,10 +125,20 @@ class ServingSpend(Mapping[str, int]):
         return used
 
     def get(self, line_item_id: str, default: int | None = None) -> int | None:  # type: ignore[override]
-        """``self[line_item_id]``, without Mapping.get's extra Python call (selection's hot path)."""
-        if line_item_id not in self._line_items:
+        """``self[line_item_id]`` (inlined: selection asks this for every paid candidate it checks)."""
+        line_item = self._line_items.get(line_item_id)
+        if line_item is None:
             return default
-        return self[line_item_id]
+        lease_id = line_item.budget_lease_id or self._index_lease
+        used = self._millimicros.get((line_item.campaign_id, lease_id), 0) // 1000
+        if line_item.priority_tier == _HOUSE:
+            return used
+        if not self._paid_allowed:
+            return BLOCKED_SPEND_MICROS
+        expire = line_item.budget_lease_expire_unix_ms
+        if expire is not None and self._now_unix_ms >= expire:
+            return BLOCKED_SPEND_MICROS
+        return used
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._view.line_items)

@@ -197,18 +197,21 @@ class _Allocation:
         self.creative_caps: dict[str, int] = {}
 
     def blocks(self, entry: Entry, session: SessionCounts) -> bool:
-        li = entry.line_item
-        if li.line_item_id in self.used or (li.exclusion_label and li.exclusion_label in self.labels):
+        if not self.ads:  # nothing chosen yet adds to the session's counts, which the check applied
+            return False
+        if entry.line_item_id in self.used or (entry.exclusion_label and entry.exclusion_label in self.labels):
             return True
-        cap = li.campaign_frequency_cap_per_session
-        return cap > 0 and session.campaigns.get(li.campaign_id, 0) + self.campaigns.get(li.campaign_id, 0) >= cap
+        cap = entry.campaign_frequency_cap_per_session
+        cid = entry.campaign_id
+        return cap > 0 and session.campaigns.get(cid, 0) + self.campaigns.get(cid, 0) >= cap
 
     def creative_for(self, entry: Entry, slot_format: int, checker: Checker, session: SessionCounts) -> Creative | None:
-        cap = entry.line_item.creative_frequency_cap_per_session
+        cap = entry.creative_frequency_cap_per_session
+        basket = checker.basket
         for creative in entry.creatives:
             if slot_format and creative.format != slot_format:
                 continue
-            if not checker.creative_open(creative, 0):
+            if creative.promoted_product_id in basket:
                 continue
             cid = creative.creative_id
             limit = min(cap or MAX_MICROS, self.creative_caps.get(cid, MAX_MICROS))

@@ -67,6 +67,24 @@ class Entry:
     # House ads neither pay nor need budget, and are exempt from the reserve.
     is_house: bool
     has_daypart: bool
+    # The line item's fields eligibility reads, unpacked here so a check reads one object
+    # (edge_node/eligibility.py): an open flight side is the widest int, caps are 0 when absent.
+    line_item_id: str
+    campaign_id: str
+    paused: bool
+    start_unix_ms: int
+    end_unix_ms: int
+    triggers: frozenset[int]
+    budget_allowance_micros: int
+    promoted_product_ids: frozenset[str]
+    # What the creatives promote: a basket holding all of them leaves nothing to show.
+    creative_product_ids: frozenset[str]
+    below_reserve: bool
+    frequency_cap_per_session: int
+    campaign_frequency_cap_per_session: int
+    creative_frequency_cap_per_session: int
+    exclusion_label: str
+    pass_through_rate: float
 
 
 @dataclass(frozen=True)
@@ -145,19 +163,48 @@ def _entries(view: ServingView) -> tuple[Entry, ...]:
         prepared.append((tier, -value * li.pacing_factor, li.line_item_id, li, per_cpm, value, creatives))
     prepared.sort(key=lambda p: (p[0], p[1], p[2]))
     return tuple(
-        Entry(
-            rank=rank,
-            line_item=li,
-            tier=tier,
-            value_cpm_micros=value,
-            score=-neg_score,
-            units_per_cpm=per_cpm,
-            reserve_bid_micros=reserve_in_bid_units(li, view.reserve_cpm_micros),
-            creatives=creatives,
-            is_house=tier == TIER_HOUSE,
-            has_daypart=bool(li.daypart_hours or li.daypart_weekdays),
-        )
+        _entry(rank, li, tier, value, -neg_score, per_cpm, reserve_in_bid_units(li, view.reserve_cpm_micros), creatives)
         for rank, (tier, neg_score, _, li, per_cpm, value, creatives) in enumerate(prepared)
+    )
+
+
+def _entry(
+    rank: int,
+    li: LineItem,
+    tier: int,
+    value: float,
+    score: float,
+    per_cpm: float,
+    reserve_bid_micros: int,
+    creatives: tuple[Creative, ...],
+) -> Entry:
+    is_house = tier == TIER_HOUSE
+    return Entry(
+        rank=rank,
+        line_item=li,
+        tier=tier,
+        value_cpm_micros=value,
+        score=score,
+        units_per_cpm=per_cpm,
+        reserve_bid_micros=reserve_bid_micros,
+        creatives=creatives,
+        is_house=is_house,
+        has_daypart=bool(li.daypart_hours or li.daypart_weekdays),
+        line_item_id=li.line_item_id,
+        campaign_id=li.campaign_id,
+        paused=li.paused or li.campaign_paused,
+        start_unix_ms=li.start_unix_ms if li.start_unix_ms is not None else -MAX_MICROS,
+        end_unix_ms=li.end_unix_ms if li.end_unix_ms is not None else MAX_MICROS,
+        triggers=li.triggers,
+        budget_allowance_micros=li.budget_allowance_micros,
+        promoted_product_ids=li.promoted_product_ids,
+        creative_product_ids=frozenset(c.promoted_product_id for c in creatives),
+        below_reserve=not is_house and li.bid_micros < reserve_bid_micros,
+        frequency_cap_per_session=li.frequency_cap_per_session,
+        campaign_frequency_cap_per_session=li.campaign_frequency_cap_per_session,
+        creative_frequency_cap_per_session=li.creative_frequency_cap_per_session,
+        exclusion_label=li.exclusion_label,
+        pass_through_rate=li.pass_through_rate,
     )
 
 

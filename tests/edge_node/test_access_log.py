@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 
+from cartads.v1.ad_service_pb2 import GetAdsRequest
 from edge_node.access_log import BatchedJsonLog
 
 
@@ -35,3 +36,31 @@ async def test_full_buffer_is_written_at_once() -> None:
     log.info("rpc", n=4)
     log.flush()
     assert json.loads(stream.getvalue().splitlines()[-1])["n"] == 4
+
+
+def test_rpc_line_equals_the_info_line() -> None:
+    """The request log's fast line is byte for byte the line info() writes for the same fields."""
+    request = GetAdsRequest(request_id='r-\u00e9"1', store_id="s-1", cart_id="c\\1", session_id="")
+    names = ("request_id", "store_id", "cart_id", "session_id")
+    fast, slow = io.StringIO(), io.StringIO()
+    BatchedJsonLog(fast, clock=lambda: 1_700_000_000.25, enabled=True).rpc(
+        "/cartads.v1.AdService/GetAds", "OK", 0.125, request, names
+    )
+    fields = {name: value for name in names if (value := getattr(request, name))}
+    BatchedJsonLog(slow, clock=lambda: 1_700_000_000.25, enabled=True).info(
+        "rpc", method="/cartads.v1.AdService/GetAds", code="OK", latency_ms=0.125, **fields
+    )
+    assert fast.getvalue() == slow.getvalue()
+    line = json.loads(fast.getvalue())
+    assert list(line) == [
+        "method",
+        "code",
+        "latency_ms",
+        "request_id",
+        "store_id",
+        "cart_id",
+        "event",
+        "level",
+        "timestamp",
+    ]
+    assert line["request_id"] == 'r-\u00e9"1'

@@ -22,12 +22,11 @@ from typing import TYPE_CHECKING
 import grpc
 import pytest
 
-from cartads import tracking_token
 from cartads.bearer import aio_channel
 from cartads.v1 import ad_service_pb2_grpc, admin_pb2_grpc
 from cartads.v1.ad_service_pb2 import ReportEventsRequest
-from cartads.v1.common_pb2 import CartEvent, EventType, PricingModel
-from cartads.v1.tracking_pb2 import TrackingTokenPayload
+from cartads.v1.common_pb2 import CartEvent
+from cartads_bench.signed_events import AdOrigin, signed_impressions
 from cloud_core.access_policy import Role
 from cloud_core.config import CloudConfig
 from cloud_core.server import start_cloud
@@ -55,33 +54,18 @@ def ledger_counts(db_path: Path) -> dict[str, int]:
         return {str(r[0]): int(r[1]) for r in conn.execute("SELECT event_id, COUNT(*) FROM ledger GROUP BY event_id")}
 
 
+ORIGIN = AdOrigin(
+    store_id=STORE_ID,
+    campaign_id="c1",
+    line_item_id="li1",
+    creative_id="cr1",
+    advertiser_id="acme",
+    price_micros=5_000_000,
+)
+
+
 def impressions(key: bytes, prefix: str) -> list[CartEvent]:
-    out = []
-    for k in range(EVENTS_PER_CALL):
-        ad_id = f"ad-{prefix}-{k}"
-        payload = TrackingTokenPayload(
-            ad_id=ad_id,
-            store_id=STORE_ID,
-            cart_id="cart-1",
-            session_id="sess-1",
-            campaign_id="c1",
-            line_item_id="li1",
-            creative_id="cr1",
-            advertiser_id="acme",
-            pricing_model=PricingModel.PRICING_MODEL_CPM,
-            price_micros=5_000_000,
-        )
-        out.append(
-            CartEvent(
-                event_id=f"ev-{prefix}-{k}",
-                type=EventType.EVENT_TYPE_IMPRESSION,
-                cart_id="cart-1",
-                session_id="sess-1",
-                ad_id=ad_id,
-                tracking_token=tracking_token.sign(payload, key),
-            )
-        )
-    return out
+    return signed_impressions(ORIGIN, key, f"ad-{prefix}", EVENTS_PER_CALL)
 
 
 async def report_until_failure(stub: AdServiceAsyncStub, key: bytes, prefix: str, ok: set[str]) -> None:

@@ -450,31 +450,36 @@ experiment_layers = Table(
     _big("create_time_us"),
 )
 
+
 # Billed events rolled up per hour, store, creative and arm, in the ledger's transaction, so that
 # reports never read raw events. Every event adds to the layer_id = '' row (all traffic) and to one
 # row per experiment layer its trip was in (layer_id, arm_id).
-report_rollups_hourly = Table(
-    "report_rollups_hourly",
-    metadata,
-    _text("layer_id"),
-    _big("hour_start_us"),
-    _text("store_id"),
-    _text("campaign_id"),
-    _text("line_item_id"),
-    _text("creative_id"),
-    _text("arm_id"),
-    _text("advertiser_id"),
-    _big("impressions", default=0),
-    _big("clicks", default=0),
-    _big("conversions", default=0),
-    _big("spend_micros", default=0),
-    _big("sales_micros", default=0),
-    PrimaryKeyConstraint(
-        "layer_id", "hour_start_us", "store_id", "campaign_id", "line_item_id", "creative_id", "arm_id"
-    ),
-    # Clustered on the key on SQLite, so a report reads its time range sequentially.
-    sqlite_with_rowid=False,
-)
+def _report_rollup_table(name: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        _text("layer_id"),
+        _big("hour_start_us"),
+        _text("store_id"),
+        _text("campaign_id"),
+        _text("line_item_id"),
+        _text("creative_id"),
+        _text("arm_id"),
+        _text("advertiser_id"),
+        _big("impressions", default=0),
+        _big("clicks", default=0),
+        _big("conversions", default=0),
+        _big("spend_micros", default=0),
+        _big("sales_micros", default=0),
+        PrimaryKeyConstraint(
+            "layer_id", "hour_start_us", "store_id", "campaign_id", "line_item_id", "creative_id", "arm_id"
+        ),
+        # Clustered on the key on SQLite, so a report reads its time range sequentially.
+        sqlite_with_rowid=False,
+    )
+
+
+report_rollups_hourly = _report_rollup_table("report_rollups_hourly")
 Index(
     "report_rollups_by_advertiser",
     report_rollups_hourly.c.advertiser_id,
@@ -484,27 +489,7 @@ Index(
 
 # The same sums per UTC day (hour_start_us is the day's first hour): reports over whole days that
 # need no hours read 24 times fewer rows.
-report_rollups_daily = Table(
-    "report_rollups_daily",
-    metadata,
-    _text("layer_id"),
-    _big("hour_start_us"),
-    _text("store_id"),
-    _text("campaign_id"),
-    _text("line_item_id"),
-    _text("creative_id"),
-    _text("arm_id"),
-    _text("advertiser_id"),
-    _big("impressions", default=0),
-    _big("clicks", default=0),
-    _big("conversions", default=0),
-    _big("spend_micros", default=0),
-    _big("sales_micros", default=0),
-    PrimaryKeyConstraint(
-        "layer_id", "hour_start_us", "store_id", "campaign_id", "line_item_id", "creative_id", "arm_id"
-    ),
-    sqlite_with_rowid=False,
-)
+report_rollups_daily = _report_rollup_table("report_rollups_daily")
 Index(
     "report_rollups_daily_by_advertiser",
     report_rollups_daily.c.advertiser_id,

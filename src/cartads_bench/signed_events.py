@@ -1,0 +1,57 @@
+"""Impressions with valid tracking tokens, as an edge would journal them: load for benchmarks and
+fault tests that bill real events without running a real auction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cartads import tracking_token
+from cartads.v1.common_pb2 import CartEvent, EventType, PricingModel
+from cartads.v1.tracking_pb2 import TrackingTokenPayload
+
+
+@dataclass(frozen=True)
+class AdOrigin:
+    """Who the impressions bill: the line item, its campaign and advertiser, and the CPM price."""
+
+    store_id: str
+    campaign_id: str
+    line_item_id: str
+    creative_id: str
+    advertiser_id: str
+    price_micros: int
+    cart_id: str = "cart-1"
+    session_id: str = "sess-1"
+
+
+def signed_impressions(
+    origin: AdOrigin, key: bytes, prefix: str, count: int, issue_time_unix_ms: int = 0
+) -> list[CartEvent]:
+    """``count`` CPM impressions, each its own decision ``{prefix}-{i}``, with tokens signed by ``key``."""
+    out = []
+    for i in range(count):
+        ad_id = f"{prefix}-{i}"
+        payload = TrackingTokenPayload(
+            ad_id=ad_id,
+            store_id=origin.store_id,
+            cart_id=origin.cart_id,
+            session_id=origin.session_id,
+            campaign_id=origin.campaign_id,
+            line_item_id=origin.line_item_id,
+            creative_id=origin.creative_id,
+            advertiser_id=origin.advertiser_id,
+            pricing_model=PricingModel.PRICING_MODEL_CPM,
+            price_micros=origin.price_micros,
+            issue_time_unix_ms=issue_time_unix_ms,
+        )
+        out.append(
+            CartEvent(
+                event_id=f"ev-{ad_id}",
+                type=EventType.EVENT_TYPE_IMPRESSION,
+                cart_id=origin.cart_id,
+                session_id=origin.session_id,
+                ad_id=ad_id,
+                tracking_token=tracking_token.sign(payload, key),
+            )
+        )
+    return out
