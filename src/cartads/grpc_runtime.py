@@ -91,7 +91,7 @@ def _logged_unary(
             raise
         finally:
             latency_ms = round((perf_counter() - start) * 1000, 3)
-            names = _logged_fields(type(request))
+            names = _FIELDS_OF_TYPE.get(type(request)) or _logged_fields(type(request))
             if names is not None and rpc_line is not None:
                 rpc_line(method, code, latency_ms, request, names)
             else:

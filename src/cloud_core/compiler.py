@@ -10,10 +10,18 @@ from datetime import datetime
 from typing import Any
 
 from cartads.v1 import admin_pb2, common_pb2, index_pb2
-from cloud_core.creative_index import creative_asset_fields
+from cloud_core.creative_index import creative_asset_fields, image_sha256
 from cloud_core.experiment_rules import index_layers
 from cloud_core.leases import LeaseSettings, StoreTraffic, lease_for, lease_window, pacing_fraction
-from cloud_core.pacing import PacingSettings, PacingType, StorePacing, pacing_type_of, shipped_rate, window_fraction
+from cloud_core.pacing import (
+    PacingSettings,
+    PacingType,
+    StorePacing,
+    pacing_groups,
+    pacing_type_of,
+    shipped_rate,
+    window_fraction,
+)
 from cloud_core.predictions import PRIOR_CTR, PRIOR_CVR, Prediction, PredictionSettings, shipped
 from cloud_core.timeutil import dt_to_ts, dt_to_us, ts_to_us, us_to_ts
 from cloud_core.traffic_profile import zone
@@ -80,6 +88,8 @@ class SharedCompile:
     servable: tuple[ServableItem, ...]
     targets: Mapping[str, frozenset[str]]
     kinds: Mapping[str, frozenset[PacingType]]
+    # pacing.pacing_groups of the line items: what each store's pacing plan steps.
+    pacing_groups: Mapping[str, Sequence[admin_pb2.LineItem]]
     # creative id -> its serialized index Creative without the fields from a store's catalog.
     creative_templates: Mapping[str, bytes]
 
@@ -92,6 +102,7 @@ class ServableItem:
     item: admin_pb2.LineItem
     campaign: admin_pb2.Campaign
     specs: tuple[admin_pb2.CreativeSpec, ...]
+    creatives_by_id: tuple[tuple[str, admin_pb2.CreativeSpec], ...]
     # Targeted stores (empty: every store), and whether the line item itself is active.
     store_ids: frozenset[str]
     active: bool
@@ -122,6 +133,7 @@ def prepare_shared(
                 item=item,
                 campaign=campaign,
                 specs=specs,
+                creatives_by_id=tuple((spec.creative_id, spec) for spec in specs),
                 store_ids=frozenset(item.targeting.store_ids),
                 active=item.state == admin_pb2.SERVING_STATE_ACTIVE,
                 posting_keys=tuple(posting_keys(item.targeting)),
@@ -135,6 +147,7 @@ def prepare_shared(
         servable=tuple(servable),
         targets=campaign_store_targets(line_items),
         kinds=pacing_kinds(line_items),
+        pacing_groups=pacing_groups(line_items, by_campaign),
         creative_templates={c.creative_id: _creative_template(c) for c in creatives},
     )
 
@@ -268,6 +281,10 @@ def _creative_store_part(
         price = product.price_micros
         aisle = aisles.get(product.aisle_id)
         hint = f"aisle {product.aisle_id} — {aisle.display_name}" if aisle is not None else f"aisle {product.aisle_id}"
+    if not spec.recipe_product_ids:  # most creatives: no recipe items to look up
+        return common_pb2.Creative(
+            location_hint=hint, price_micros=price, image_asset_sha256=image_sha256(spec, products)
+        ).SerializeToString()
     return common_pb2.Creative(
         location_hint=hint, price_micros=price, **creative_asset_fields(spec, products, aisles)
     ).SerializeToString()
@@ -426,18 +443,9 @@ def index_version(index: index_pb2.StoreIndex) -> str:
     return hashlib.sha256(content.SerializeToString(deterministic=True)).hexdigest()
 
 
-def compile_store_index(inp: CompileInput, settings: CompileSettings, now: datetime) -> index_pb2.StoreIndex:
-    """The store's index at ``now``: its live line items, their creatives, its catalog and postings."""
-    now_us = dt_to_us(now)
+def _live_items(inp: CompileInput, shared: SharedCompile, now_us: int) -> list[ServableItem]:
+    """The servable line items live in this store now (is_live, and not done for today)."""
     store_id = inp.store.store_id
-    shared = inp.shared
-    if shared is None or not (
-        shared.line_items is inp.line_items and shared.campaigns is inp.campaigns and shared.creatives is inp.creatives
-    ):
-        shared = prepare_shared(inp.line_items, inp.campaigns, inp.creatives)
-    products = {p.product_id: p for p in inp.products}
-    aisles = {a.aisle_id: a for a in inp.aisles}
-
     live: list[ServableItem] = []
     # is_live, with its per-campaign half (state, end, budget left) decided once per campaign.
     campaign_live: dict[str, bool] = {}
@@ -456,6 +464,22 @@ def compile_store_index(inp: CompileInput, settings: CompileSettings, now: datet
         if entry.line_item_id in done_today:
             continue  # spent its part of today's budget in this store
         live.append(entry)
+    return live
+
+
+def compile_store_index(inp: CompileInput, settings: CompileSettings, now: datetime) -> index_pb2.StoreIndex:
+    """The store's index at ``now``: its live line items, their creatives, its catalog and postings."""
+    now_us = dt_to_us(now)
+    store_id = inp.store.store_id
+    shared = inp.shared
+    if shared is None or not (
+        shared.line_items is inp.line_items and shared.campaigns is inp.campaigns and shared.creatives is inp.creatives
+    ):
+        shared = prepare_shared(inp.line_items, inp.campaigns, inp.creatives)
+    products = {p.product_id: p for p in inp.products}
+    aisles = {a.aisle_id: a for a in inp.aisles}
+
+    live = _live_items(inp, shared, now_us)
 
     index = index_pb2.StoreIndex(
         store_id=store_id,
@@ -482,12 +506,13 @@ def compile_store_index(inp: CompileInput, settings: CompileSettings, now: datet
     # campaign's lease, the prediction and the pacing fields. Parsing concatenated parts merges them,
     # and the parts set disjoint fields, so the entry equals one built field by field.
     parts: list[bytes] = []
-    pacing_parts: dict[tuple[str, str | float], bytes] = {}
+    pacing_parts: dict[str | float, bytes] = {}
+    rates = inp.pacing.rates if inp.pacing is not None else None
     prior = _prediction_part(None)
     predictions = inp.predictions or {}
     for entry in live:
         campaign = entry.campaign
-        used_creatives.update((s.creative_id, s) for s in entry.specs)
+        used_creatives.update(entry.creatives_by_id)
         lease = leases.get(campaign.campaign_id)
         if lease is None:
             targeted = shared.targets.get(campaign.campaign_id, frozenset())
@@ -497,17 +522,14 @@ def compile_store_index(inp: CompileInput, settings: CompileSettings, now: datet
                 )
             )
         # Without pacing the factor is the campaign's; with it, the rate is one of a few values.
-        pacing_key = (
-            ("campaign", campaign.campaign_id)
-            if inp.pacing is None
-            else ("rate", inp.pacing.rates.get(entry.line_item_id, 1.0))
-        )
+        pacing_key = campaign.campaign_id if rates is None else rates.get(entry.line_item_id, 1.0)
         pacing_part = pacing_parts.get(pacing_key)
         if pacing_part is None:
             pacing_part = pacing_parts[pacing_key] = _part(_pacing_fields(inp, entry.item, campaign, now_us))
         found = predictions.get(entry.line_item_id)
-        body = b"".join((entry.template, lease, prior if found is None else _prediction_part(found), pacing_part))
-        parts.append(_LINE_ITEM_TAG + _length(len(body)) + body)
+        prediction = prior if found is None else _prediction_part(found)
+        size = len(entry.template) + len(lease) + len(prediction) + len(pacing_part)
+        parts += (_LINE_ITEM_TAG, _length(size), entry.template, lease, prediction, pacing_part)
     index.MergeFromString(b"".join(parts))
     # Spliced like the line items: the shared template, then this store's catalog fields.
     creative_parts = []

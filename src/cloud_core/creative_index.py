@@ -32,7 +32,6 @@ def creative_asset_fields(
 
     A recipe product missing from this store's catalog is left out rather than shown without an aisle.
     """
-    card = default_card(spec, products)
     items = [
         common_pb2.RecipeItem(
             product_id=p.product_id,
@@ -44,7 +43,13 @@ def creative_asset_fields(
         for pid in spec.recipe_product_ids
         if (p := products.get(pid)) is not None
     ]
-    return {"image_asset_sha256": card.sha256 if card else spec.image_asset_sha256, "recipe_items": items}
+    return {"image_asset_sha256": image_sha256(spec, products), "recipe_items": items}
+
+
+def image_sha256(spec: admin_pb2.CreativeSpec, products: Mapping[str, admin_pb2.Product]) -> str:
+    """The hash of the image the creative shows in this store: its generated card's, else its upload's."""
+    card = default_card(spec, products)
+    return card.sha256 if card else spec.image_asset_sha256
 
 
 def index_asset_hashes(creatives: Iterable[common_pb2.Creative]) -> set[str]:

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import structlog
 
-from cloud_core.compiler import CompileSettings, campaign_store_targets
+from cloud_core.compiler import CompileSettings, SharedCompile, campaign_store_targets
 from cloud_core.leases import StoreTraffic, eligible_stores, store_share
 from cloud_core.pacing import ControllerState, StorePacing, StorePacingInput, plan_store
 from cloud_core.predictions import Prediction, predict_all
@@ -55,12 +55,12 @@ async def delivery_inputs(
     settings: CompileSettings,
     now_us: int,
     *,
-    targets: Mapping[str, frozenset[str]] | None = None,
+    shared: SharedCompile | None = None,
     save: bool = True,
 ) -> DeliveryInputs:
     """Traffic shares, the store's profile, stepped pacing and learned rates at ``now_us``.
 
-    ``targets``: campaign_store_targets of the view's line items, when already derived (a batch).
+    ``shared``: prepare_shared of the view's rows, when already derived (a batch of stores).
     ``save=False`` leaves persisting the stepped states to the caller (a batch saves all stores' at once).
     """
     store_id = view.store.store_id
@@ -85,8 +85,9 @@ async def delivery_inputs(
     profile = hourly_profile(
         requests_by_local_hour(stats.requests_by_hour, tz), GROCERY_PRIOR, settings.pacing.profile_prior_requests
     )
-    if targets is None:
-        targets = campaign_store_targets(view.line_items)
+    if shared is not None and not (shared.line_items is view.line_items and shared.campaigns is view.campaigns):
+        shared = None  # derived from other rows
+    targets = shared.targets if shared is not None else campaign_store_targets(view.line_items)
     shares = {
         cid: store_share(store_id, eligible_stores(stores, traffic), traffic, settings.lease.traffic_prior_events)
         for cid, stores in targets.items()
@@ -103,6 +104,7 @@ async def delivery_inputs(
             campaign_spend_today_micros=stats.campaign_spend_today_micros,
             line_item_spend_today_micros=stats.line_item_spend_today_micros,
             states=stats.states,
+            groups=shared.pacing_groups if shared is not None else None,
         ),
         settings.pacing,
     )

@@ -82,9 +82,7 @@ class IndexBuilder:
         save: bool,
     ) -> tuple[CompileInput, DeliveryInputs]:
         # Traffic shares, the pacing controller's step and learned rates (cloud_core/delivery.py).
-        delivery = await delivery_inputs(
-            self._store, view, self._settings, dt_to_us(now), targets=shared.targets if shared else None, save=save
-        )
+        delivery = await delivery_inputs(self._store, view, self._settings, dt_to_us(now), shared=shared, save=save)
         inp = CompileInput(
             store=view.store,
             signing_key=view.signing_key,

@@ -27,7 +27,7 @@ Any line item that has spent its store's part of today's budget is left out of t
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from functools import lru_cache
@@ -171,6 +171,8 @@ class StorePacingInput:
     line_item_spend_today_micros: Mapping[str, int]
     # Pacing key -> its last state in this store.
     states: Mapping[str, ControllerState]
+    # pacing_groups(line_items, campaigns), when already derived (the same for every store).
+    groups: Mapping[str, Sequence[admin_pb2.LineItem]] | None = None
 
 
 @dataclass(frozen=True)
@@ -256,12 +258,20 @@ def _last_slot(
     return spent - before, max(0, target - before) * share
 
 
+def pacing_groups(
+    line_items: Sequence[admin_pb2.LineItem], campaign_ids: Collection[str]
+) -> dict[str, list[admin_pb2.LineItem]]:
+    """The line items of known campaigns by pacing key, each group in line item id order."""
+    groups: dict[str, list[admin_pb2.LineItem]] = {}
+    for item in sorted(line_items, key=lambda li: li.line_item_id):
+        if item.campaign_id in campaign_ids:
+            groups.setdefault(pacing_key(item), []).append(item)
+    return groups
+
+
 def plan_store(inp: StorePacingInput, settings: PacingSettings) -> StorePacing:
     """Step every pacing key of the store's line items whose interval has passed; rates for all."""
-    groups: dict[str, list[admin_pb2.LineItem]] = {}
-    for item in sorted(inp.line_items, key=lambda li: li.line_item_id):
-        if item.campaign_id in inp.campaigns:
-            groups.setdefault(pacing_key(item), []).append(item)
+    groups = inp.groups if inp.groups is not None else pacing_groups(inp.line_items, inp.campaigns)
     rates: dict[str, float] = {}
     done: set[str] = set()
     stepped: dict[str, ControllerState] = {}

@@ -70,6 +70,8 @@ def local_hour(time_us: int, tz: tzinfo) -> int:
     return datetime.fromtimestamp(time_us / _US_PER_S, tz).hour
 
 
+# Pacing asks for the day of the same few moments (now, flight starts and ends) per campaign.
+@lru_cache(maxsize=8_192)
 def local_day(time_us: int, tz: tzinfo) -> tuple[int, int]:
     """(start, end) in microseconds of the local day holding ``time_us``."""
     local = datetime.fromtimestamp(time_us / _US_PER_S, tz)
@@ -102,7 +104,7 @@ def weight_between(start_us: int, end_us: int, profile: Sequence[float], tz: tzi
 
 # Pacing asks the same few spans (today, today so far, the rest of a flight) for every campaign of
 # every store compiled, and each answer walks the day hour by hour in local time: remember them.
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=8_192)
 def _weight_between(start_us: int, end_us: int, profile: tuple[float, ...], tz: tzinfo) -> float:
     if end_us <= start_us:
         return 0.0

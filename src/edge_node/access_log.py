@@ -118,10 +118,16 @@ class BatchedJsonLog:
         parts.append(_RPC_TAIL)
         parts.append(self._timestamp())
         parts.append('"}')
-        self._queue("".join(parts))
+        lines = self._lines
+        lines.append("".join(parts))
+        if len(lines) >= self._max_lines or not self._scheduled:
+            self._after_append()
 
     def _queue(self, line: str) -> None:
         self._lines.append(line)
+        self._after_append()
+
+    def _after_append(self) -> None:
         if len(self._lines) >= self._max_lines:
             self.flush()
         elif not self._scheduled:

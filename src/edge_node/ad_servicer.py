@@ -72,13 +72,16 @@ class AdServicer:
             # The same version, ranked by the learned rates of this request's trigger when it has some.
             view = view.for_trigger(ad_request.trigger)
         now_unix_ms = int(self._clock() * 1000)
+        # Read once: each read of a protobuf string field makes a new str.
+        cart_id = request.cart_id
+        session_id = request.session_id
         # The session's experiment arms: a few hashes and one lookup in tables built at index load.
-        plan = view.experiments.plan_for(request.session_id) if view is not None else None
+        plan = view.experiments.plan_for(session_id) if view is not None else None
         # No await from reading the session to recording the decision: caps cannot be double-booked.
         decision = select_ads(
             view,
             ad_request,
-            session=self._frequency.session(request.cart_id, request.session_id),
+            session=self._frequency.session(cart_id, session_id),
             # Local spend per budget lease; paid line items read as spent while the journal pushes back.
             spend_micros=self._events.serving_spend(view, now_unix_ms) if view is not None else {},
             now_unix_ms=now_unix_ms,
@@ -97,8 +100,8 @@ class AdServicer:
             writer = self._writer = ResponseWriter(view.version, view.signing_key, view.tables.creative_pb)
         if decision.ads:
             self._frequency.record_ads(
-                request.cart_id,
-                request.session_id,
+                cart_id,
+                session_id,
                 [(a.line_item.line_item_id, a.creative.creative_id, a.line_item.campaign_id) for a in decision.ads],
                 now_unix_ms,
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
+from typing import cast
 
 from cartads.v1.common_pb2 import EventType, PricingModel
 from cartads.v1.tracking_pb2 import TrackingTokenPayload
@@ -13,19 +14,18 @@ from edge_node.eligibility import SessionCounts
 _EMPTY: Mapping[str, int] = MappingProxyType({})
 
 
-class _Counts:
-    __slots__ = ("ads_served", "campaigns", "creatives", "last_ad_unix_ms", "line_items")
-
-    def __init__(self) -> None:
-        self.line_items: dict[str, int] = {}
-        self.creatives: dict[str, int] = {}
-        self.campaigns: dict[str, int] = {}
-        self.ads_served = 0
-        self.last_ad_unix_ms: int | None = None
+def _new_counts() -> SessionCounts:
+    # Plain dicts this module alone updates; selection reads them through the Mapping fields.
+    return SessionCounts(line_items={}, creatives={}, campaigns={})
 
 
-def _bump(counts: dict[str, int], key: str) -> None:
-    counts[key] = counts.get(key, 0) + 1
+def _dict(counts: Mapping[str, int]) -> dict[str, int]:
+    return cast("dict[str, int]", counts)  # made by _new_counts
+
+
+def _bump(counts: Mapping[str, int], key: str) -> None:
+    plain = _dict(counts)
+    plain[key] = plain.get(key, 0) + 1
 
 
 class SessionFrequency:
@@ -37,7 +37,7 @@ class SessionFrequency:
 
     def __init__(self, max_sessions: int) -> None:
         self._max_sessions = max_sessions
-        self._sessions: OrderedDict[tuple[str, str], _Counts] = OrderedDict()
+        self._sessions: OrderedDict[tuple[str, str], SessionCounts] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -48,23 +48,16 @@ class SessionFrequency:
         return MappingProxyType(counts.line_items) if counts is not None else _EMPTY
 
     def session(self, cart_id: str, session_id: str) -> SessionCounts:
-        """Everything selection needs about this session (read-only views, no copies)."""
+        """Everything selection needs about this session: the live counts, not a copy (selection
+        only reads them, and nothing is recorded between this read and the decision)."""
         counts = self._sessions.get((cart_id, session_id))
-        if counts is None:
-            return SessionCounts()
-        return SessionCounts(
-            line_items=MappingProxyType(counts.line_items),
-            creatives=MappingProxyType(counts.creatives),
-            campaigns=MappingProxyType(counts.campaigns),
-            ads_served=counts.ads_served,
-            last_ad_unix_ms=counts.last_ad_unix_ms,
-        )
+        return counts if counts is not None else SessionCounts()
 
-    def _counts(self, cart_id: str, session_id: str) -> _Counts:
+    def _counts(self, cart_id: str, session_id: str) -> SessionCounts:
         key = (cart_id, session_id)
         counts = self._sessions.get(key)
         if counts is None:
-            counts = self._sessions[key] = _Counts()
+            counts = self._sessions[key] = _new_counts()
             while len(self._sessions) > self._max_sessions:
                 self._sessions.popitem(last=False)
         else:
@@ -80,10 +73,11 @@ class SessionFrequency:
     def record_ads(self, cart_id: str, session_id: str, ads: Iterable[tuple[str, str, str]], now_unix_ms: int) -> None:
         """Count ads served now, each (line item id, creative id, campaign id), at every capped level."""
         counts = self._counts(cart_id, session_id)
+        line_items, creatives, campaigns = _dict(counts.line_items), _dict(counts.creatives), _dict(counts.campaigns)
         for line_item_id, creative_id, campaign_id in ads:
-            _bump(counts.line_items, line_item_id)
-            _bump(counts.creatives, creative_id)
-            _bump(counts.campaigns, campaign_id)
+            line_items[line_item_id] = line_items.get(line_item_id, 0) + 1
+            creatives[creative_id] = creatives.get(creative_id, 0) + 1
+            campaigns[campaign_id] = campaigns.get(campaign_id, 0) + 1
             counts.ads_served += 1
             counts.last_ad_unix_ms = now_unix_ms
 

@@ -101,6 +101,8 @@ class ServingTables:
     product_only: Mapping[str, tuple[int, ...]]
     product_department: Mapping[str, str]
     department: Mapping[str, tuple[int, ...]]
+    # Per basket product: its own postings and its department's (each () when none), in one lookup.
+    basket: Mapping[str, tuple[tuple[int, ...], tuple[int, ...]]]
     zone: Mapping[str, tuple[int, ...]]
     trigger: Mapping[int, tuple[int, ...]]
     run_of_store: tuple[int, ...]
@@ -163,7 +165,16 @@ def _entries(view: ServingView) -> tuple[Entry, ...]:
         prepared.append((tier, -value * li.pacing_factor, li.line_item_id, li, per_cpm, value, creatives))
     prepared.sort(key=lambda p: (p[0], p[1], p[2]))
     return tuple(
-        _entry(rank, li, tier, value, -neg_score, per_cpm, reserve_in_bid_units(li, view.reserve_cpm_micros), creatives)
+        _entry(
+            rank,
+            li,
+            tier=tier,
+            value=value,
+            score=-neg_score,
+            per_cpm=per_cpm,
+            reserve_bid_micros=reserve_in_bid_units(li, view.reserve_cpm_micros),
+            creatives=creatives,
+        )
         for rank, (tier, neg_score, _, li, per_cpm, value, creatives) in enumerate(prepared)
     )
 
@@ -171,6 +182,7 @@ def _entries(view: ServingView) -> tuple[Entry, ...]:
 def _entry(
     rank: int,
     li: LineItem,
+    *,
     tier: int,
     value: float,
     score: float,
@@ -241,12 +253,17 @@ def build_tables(view: ServingView) -> ServingTables:
             zone[value] = ranks
         elif kind == "trigger" and value.isdigit():
             trigger[int(value)] = ranks
+    basket = {
+        pid: (product_only.get(pid, ()), departments[product_department[pid]] if pid in product_department else ())
+        for pid in product_only.keys() | product_department.keys()
+    }
     return ServingTables(
         entries=entries,
         scan=scan,
         product_only=product_only,
         product_department=product_department,
         department=departments,
+        basket=basket,
         zone=zone,
         trigger=trigger,
         run_of_store=_union(postings, rank_of, ["all"]),

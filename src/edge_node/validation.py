@@ -47,28 +47,33 @@ def _check_store(violations: _Violations, store_id: str, config: EdgeConfig) -> 
         )
 
 
-def _plainly_valid(request: GetAdsRequest, config: EdgeConfig) -> tuple[str, ...] | None:
-    """The basket's product ids when ``request`` certainly passes every check below, else None.
+def _plain_request(request: GetAdsRequest, config: EdgeConfig) -> AdRequest | None:
+    """The selection request when ``request`` certainly passes every check below, else None.
 
-    The common request (no slots, a small basket) is checked here in one pass without building
-    error messages; anything this does not accept goes through the full check, which names fields.
+    The common request (no slots, a small basket) is checked here in one pass, reading each field
+    once and building no error messages; anything this does not accept goes through the full
+    check, which names fields.
     """
     max_chars = config.max_id_chars
     cart_id = request.cart_id
     store_id = request.store_id
+    scanned_product_id = request.scanned_product_id
+    zone_id = request.zone_id
+    trigger = request.trigger
+    max_ads = request.max_ads
     if (
         request.slots
         or not cart_id
         or len(cart_id) > max_chars
+        or store_id != config.store_id
         or not store_id
         or len(store_id) > max_chars
-        or store_id != config.store_id
         or len(request.session_id) > max_chars
         or len(request.request_id) > max_chars
-        or len(request.scanned_product_id) > max_chars
-        or len(request.zone_id) > max_chars
-        or request.trigger not in _TRIGGERS
-        or not 0 <= request.max_ads <= config.max_ads_limit
+        or len(scanned_product_id) > max_chars
+        or len(zone_id) > max_chars
+        or trigger not in _TRIGGERS
+        or not 0 <= max_ads <= config.max_ads_limit
     ):
         return None
     basket = request.basket
@@ -80,20 +85,14 @@ def _plainly_valid(request: GetAdsRequest, config: EdgeConfig) -> tuple[str, ...
         if not product_id or len(product_id) > max_chars or line.quantity <= 0:
             return None
         ids.append(product_id)
-    return tuple(ids)
+    return AdRequest(trigger, scanned_product_id, zone_id, tuple(ids), (), max_ads)
 
 
 def parse_get_ads(request: GetAdsRequest, config: EdgeConfig) -> AdRequest:
     """The selection request for a valid GetAds call; raises InvalidArgumentError or NotFoundError."""
-    plain_basket = _plainly_valid(request, config)
-    if plain_basket is not None:
-        return AdRequest(
-            trigger=request.trigger,
-            scanned_product_id=request.scanned_product_id,
-            zone_id=request.zone_id,
-            basket_product_ids=plain_basket,
-            max_ads=request.max_ads,
-        )
+    plain = _plain_request(request, config)
+    if plain is not None:
+        return plain
     violations = _Violations(config.max_id_chars)
     violations.check_id("cart_id", request.cart_id, required=True)
     _check_store(violations, request.store_id, config)

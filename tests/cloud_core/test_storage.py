@@ -209,6 +209,17 @@ async def test_record_events_is_idempotent(store: SqlCloudStore) -> None:
     assert (row.impressions, row.spend_micros) == (1, 1_000)
 
 
+async def test_upload_larger_than_one_insert_statement_is_recorded_once(store: SqlCloudStore) -> None:
+    """An upload spread over several multi-row INSERTs bills every event once, and its resend none."""
+    await seeded(store)
+    batch = [impression(f"e{i:05}", f"a{i}", seq=i) for i in range(4_500)]
+    first = await store.record_events("s1", "edge-1", batch)
+    second = await store.record_events("s1", "edge-1", batch)
+    [row] = await store.spend_report("", "")
+    assert (first.billed_count, second.billed_count, second.duplicate_count) == (4_500, 0, 4_500)
+    assert row.impressions == 4_500
+
+
 async def test_second_use_of_a_decision_is_recorded_not_billed(store: SqlCloudStore) -> None:
     """Two events of one decision and kind in one upload: the first uploaded is billed, the other recorded."""
     await seeded(store)

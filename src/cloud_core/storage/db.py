@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -67,6 +68,85 @@ def insert(conn: Connection, table: sa.Table) -> Any:
     if conn.dialect.name == POSTGRESQL:
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+@functools.lru_cache(maxsize=64)
+def _adding_upsert(dialect: str, table: sa.Table, key: tuple[str, ...], columns: tuple[str, ...]) -> Any:
+    # Built once per table and dialect: rebuilding it (``excluded`` proxies, cache key) per upload
+    # costs more than executing it.
+    stmt = postgresql.insert(table) if dialect == POSTGRESQL else sqlite.insert(table)
+    adding = {c: table.c[c] + stmt.excluded[c] for c in columns}
+    return stmt.on_conflict_do_update(index_elements=list(key), set_=adding)
+
+
+def upsert_adding(
+    conn: Connection, table: sa.Table, key: Sequence[str], columns: Sequence[str], rows: Sequence[dict[str, Any]]
+) -> None:
+    """Upsert ``rows``, adding their ``columns`` to an existing row's (atomic ``x = x + excluded.x``,
+    never read-then-write); in key order, so concurrent transactions lock rows in the same order."""
+    if rows:
+        stmt = _adding_upsert(conn.dialect.name, table, tuple(key), tuple(columns))
+        conn.execute(stmt, sorted(rows, key=lambda r: tuple(str(r[k]) for k in key)))
+
+
+# Bound parameters per statement: below SQLite's 32,766 and PostgreSQL's 65,535.
+_MAX_PARAMS = 30_000
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_sql(
+    dialect: sa.engine.Dialect,
+    table: sa.Table,
+    columns: tuple[str, ...],
+    n_rows: int,
+    *,
+    skip_existing: tuple[str, ...],
+    returning: str,
+) -> str:
+    quote = dialect.identifier_preparer.quote
+    # The two drivers' positional placeholders: sqlite3 (qmark) and psycopg (format).
+    mark = "?" if dialect.name == SQLITE else "%s"
+    row = "(" + ", ".join([mark] * len(columns)) + ")"
+    sql = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES " + ", ".join(
+        [row] * n_rows
+    )
+    if skip_existing:
+        sql += f" ON CONFLICT ({', '.join(quote(c) for c in skip_existing)}) DO NOTHING"
+    if returning:
+        sql += f" RETURNING {quote(returning)}"
+    return sql
+
+
+def insert_rows(
+    conn: Connection,
+    table: sa.Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    skip_existing: Sequence[str] = (),
+    returning: str = "",
+) -> list[Any]:
+    """Insert ``rows`` (value tuples in ``columns`` order, plain ints, str and bytes) with multi-row
+    INSERTs; ``skip_existing`` names the unique key whose existing rows are skipped (ON CONFLICT DO
+    NOTHING); the ``returning`` column's value of every row inserted.
+
+    For ingest's bulk rows (events, claims, ledger): the statement text is rendered once per table
+    and row count and goes to the driver as is, because SQLAlchemy's per-row parameter processing
+    (executemany, insertmanyvalues) costs more than SQLite's insert itself. Only for columns without
+    type processing (Text, Integer, BigInteger, LargeBinary).
+    """
+    out: list[Any] = []
+    cols = tuple(columns)
+    per_stmt = max(1, _MAX_PARAMS // len(cols))
+    for i in range(0, len(rows), per_stmt):
+        chunk = rows[i : i + per_stmt]
+        sql = _insert_sql(
+            conn.dialect, table, cols, len(chunk), skip_existing=tuple(skip_existing), returning=returning
+        )
+        result = conn.exec_driver_sql(sql, tuple(itertools.chain.from_iterable(chunk)))
+        if returning:
+            out.extend(result.scalars().all())
+    return out
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any, *, durable: bool = True) -> None:

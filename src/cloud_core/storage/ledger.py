@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import sqlalchemy as sa
 from google.protobuf.message import DecodeError
@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 from cartads.v1 import admin_pb2, common_pb2
 from cloud_core.billing import billing_key
 from cloud_core.storage import schema as t
-from cloud_core.storage.db import insert
+from cloud_core.storage.db import insert, insert_rows, upsert_adding
 from cloud_core.storage.pacing_stats import write_trigger_rollups
 from cloud_core.storage.protocol import DeadLetter, EventOutcome, IngestResult
 from cloud_core.storage.reports import write_report_rollups
@@ -34,8 +34,6 @@ _K = TypeVar("_K")
 _IngestCall = tuple[str, str, Sequence[EventOutcome]]
 # Uploads committed together hold at most this many events (beyond one larger upload).
 _GROUP_MAX_EVENTS = 5_000
-# Rows per multi-row INSERT ... RETURNING (each row binds up to 15 parameters).
-_ROWS_PER_INSERT = 1_000
 
 _HOUR_US = 3600 * 1_000_000
 _COUNT_COLUMNS = ("impressions", "clicks", "conversions", "spend_micros")
@@ -65,26 +63,10 @@ def _add(totals: dict[_K, list[int]], key: _K, counts: tuple[int, ...]) -> None:
             acc[i] += n
 
 
-def _insert_returning(
-    conn: Connection, table: sa.Table, rows: list[dict[str, object]], key: Sequence[str], returning: sa.Column[Any]
-) -> set[Any]:
-    """Insert ``rows`` skipping those whose ``key`` exists; the ``returning`` values of those inserted."""
-    inserted: set[Any] = set()
-    for i in range(0, len(rows), _ROWS_PER_INSERT):
-        stmt = insert(conn, table).values(rows[i : i + _ROWS_PER_INSERT])
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(key)).returning(returning)
-        inserted.update(conn.execute(stmt).scalars())
-    return inserted
-
-
 def _add_counts(conn: Connection, table: sa.Table, key: Sequence[str], rows: list[dict[str, object]]) -> None:
     """Upsert ``rows``, adding their count columns to an existing row's (atomic, never read-then-write)."""
-    if not rows:
-        return
-    stmt = insert(conn, table)
     counts = [c.name for c in table.columns if c.name in {*_COUNT_COLUMNS, "events"}]
-    stmt = stmt.on_conflict_do_update(index_elements=list(key), set_={c: table.c[c] + stmt.excluded[c] for c in counts})
-    conn.execute(stmt, sorted(rows, key=lambda r: tuple(str(r[k]) for k in key)))
+    upsert_adding(conn, table, key, counts, rows)
 
 
 def _campaign_spend(conn: Connection, campaign_ids: Sequence[str]) -> dict[str, int]:
@@ -128,41 +110,74 @@ def _dead_letter_unidentified(
     return rejected, duplicate
 
 
-def _event_row(store_id: str, edge_id: str, o: EventOutcome, ingest_us: int) -> dict[str, object]:
+# Column orders of the value tuples ingest inserts with ``insert_rows``.
+_EVENT_COLUMNS = (
+    "store_id",
+    "event_id",
+    "edge_id",
+    "seq",
+    "event_type",
+    "cart_id",
+    "session_id",
+    "ad_id",
+    "campaign_id",
+    "line_item_id",
+    "outcome",
+    "charge_micros",
+    "occur_time_us",
+    "receive_time_us",
+    "ingest_time_us",
+)
+_CLAIM_COLUMNS = ("ad_id", "event_type", "store_id", "event_id")
+_LEDGER_COLUMNS = (
+    "store_id",
+    "event_id",
+    "ad_id",
+    "event_type",
+    "advertiser_id",
+    "campaign_id",
+    "line_item_id",
+    "pricing_model",
+    "charge_micros",
+    "create_time_us",
+)
+
+
+def _event_row(store_id: str, edge_id: str, o: EventOutcome, ingest_us: int) -> tuple[object, ...]:
     billed = o.billable and not o.reject_reason
-    return {
-        "store_id": store_id,
-        "event_id": o.event_id,
-        "edge_id": edge_id,
-        "seq": o.seq,
-        "event_type": o.event_type,
-        "cart_id": o.cart_id,
-        "session_id": o.session_id,
-        "ad_id": o.ad_id,
-        "campaign_id": o.campaign_id,
-        "line_item_id": o.line_item_id,
+    return (
+        store_id,
+        o.event_id,
+        edge_id,
+        o.seq,
+        o.event_type,
+        o.cart_id,
+        o.session_id,
+        o.ad_id,
+        o.campaign_id,
+        o.line_item_id,
         # Provisional for billable events: corrected when the decision turns out billed before.
-        "outcome": "rejected" if o.reject_reason else "billed" if billed else "recorded",
-        "charge_micros": o.charge_micros if billed else 0,
-        "occur_time_us": o.occur_time_us,
-        "receive_time_us": o.receive_time_us,
-        "ingest_time_us": ingest_us,
-    }
+        "rejected" if o.reject_reason else "billed" if billed else "recorded",
+        o.charge_micros if billed else 0,
+        o.occur_time_us,
+        o.receive_time_us,
+        ingest_us,
+    )
 
 
-def _ledger_row(store_id: str, o: EventOutcome, ingest_us: int) -> dict[str, object]:
-    return {
-        "store_id": store_id,
-        "event_id": o.event_id,
-        "ad_id": o.ad_id,
-        "event_type": o.event_type,
-        "advertiser_id": o.advertiser_id,
-        "campaign_id": o.campaign_id,
-        "line_item_id": o.line_item_id,
-        "pricing_model": o.pricing_model,
-        "charge_micros": o.charge_micros,
-        "create_time_us": ingest_us,
-    }
+def _ledger_row(store_id: str, o: EventOutcome, ingest_us: int) -> tuple[object, ...]:
+    return (
+        store_id,
+        o.event_id,
+        o.ad_id,
+        o.event_type,
+        o.advertiser_id,
+        o.campaign_id,
+        o.line_item_id,
+        o.pricing_model,
+        o.charge_micros,
+        ingest_us,
+    )
 
 
 def _claim(conn: Connection, store_id: str, new: Sequence[EventOutcome], keys: Mapping[str, str]) -> list[EventOutcome]:
@@ -173,11 +188,12 @@ def _claim(conn: Connection, store_id: str, new: Sequence[EventOutcome], keys: M
     candidates = sorted(
         (o for o in new if o.billable and not o.reject_reason), key=lambda o: (keys[o.event_id], o.event_type)
     )
-    claim_rows = [
-        {"ad_id": keys[o.event_id], "event_type": o.event_type, "store_id": store_id, "event_id": o.event_id}
-        for o in candidates
-    ]
-    won = _insert_returning(conn, t.billed_ads, claim_rows, ("ad_id", "event_type"), t.billed_ads.c.event_id)
+    claim_rows = [(keys[o.event_id], o.event_type, store_id, o.event_id) for o in candidates]
+    won = set(
+        insert_rows(
+            conn, t.billed_ads, _CLAIM_COLUMNS, claim_rows, skip_existing=("ad_id", "event_type"), returning="event_id"
+        )
+    )
     lost = [o.event_id for o in candidates if o.event_id not in won]
     ev = t.events.c
     for i in range(0, len(lost), IN_CHUNK):
@@ -205,7 +221,7 @@ def _roll_up(
         _add(spend, (o.campaign_id, o.line_item_id), counts)
         _add(rollups, (o.campaign_id, o.line_item_id, hour), counts)
     if billed:
-        conn.execute(sa.insert(t.ledger), [_ledger_row(store_id, o, ingest_us) for o in billed])
+        insert_rows(conn, t.ledger, _LEDGER_COLUMNS, [_ledger_row(store_id, o, ingest_us) for o in billed])
     _add_counts(
         conn,
         t.spend,
@@ -274,7 +290,11 @@ def record_in_tx(conn: Connection, store_id: str, edge_id: str, outcomes: Sequen
             else:
                 firsts[o.event_id] = o
     event_rows = [_event_row(store_id, edge_id, o, ingest_us) for _, o in sorted(firsts.items())]
-    new_ids = _insert_returning(conn, t.events, event_rows, ("store_id", "event_id"), t.events.c.event_id)
+    new_ids = set(
+        insert_rows(
+            conn, t.events, _EVENT_COLUMNS, event_rows, skip_existing=("store_id", "event_id"), returning="event_id"
+        )
+    )
     duplicate += len(firsts) - len(new_ids)
     # In upload order: of two events claiming one decision, the first uploaded is billed.
     new = [o for o in firsts.values() if o.event_id in new_ids]

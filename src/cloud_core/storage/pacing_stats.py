@@ -23,7 +23,7 @@ from cartads.v1.request_counts_pb2 import RequestCounts
 from cloud_core.pacing import ControllerState
 from cloud_core.predictions import Outcomes
 from cloud_core.storage import schema as t
-from cloud_core.storage.db import insert
+from cloud_core.storage.db import insert, upsert_adding
 from cloud_core.storage.protocol import EventOutcome
 from cloud_core.storage.store_base import DatabaseMixin
 from cloud_core.timeutil import now_us, ts_to_us
@@ -38,13 +38,9 @@ def _hour_floor(time_us: int) -> int:
 def _upsert_adding(
     conn: Connection, table: sa.Table, key: Sequence[str], counts: Sequence[str], rows: list[dict[str, object]]
 ) -> None:
-    """Insert ``rows``, adding the ``counts`` columns to an existing row's (never read-then-write)."""
-    if not rows:
-        return
-    stmt = insert(conn, table)
-    stmt = stmt.on_conflict_do_update(index_elements=list(key), set_={c: table.c[c] + stmt.excluded[c] for c in counts})
-    # Key order, so concurrent transactions lock rows in the same order.
-    conn.execute(stmt, sorted(rows, key=lambda r: tuple(str(r[k]) for k in key)))
+    """Insert ``rows``, adding the ``counts`` columns to an existing row's (never read-then-write), in
+    key order, so concurrent transactions lock rows in the same order."""
+    upsert_adding(conn, table, key, counts, rows)
 
 
 def write_trigger_rollups(conn: Connection, store_id: str, billed: Sequence[EventOutcome], ingest_us: int) -> None:

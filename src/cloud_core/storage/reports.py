@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from cartads.v1 import common_pb2
 from cloud_core.report_math import Delivery, TripSums, trip_cents
 from cloud_core.storage import schema as t
-from cloud_core.storage.db import Database, insert
+from cloud_core.storage.db import Database, insert, upsert_adding
 from cloud_core.storage.protocol import EventOutcome
 from cloud_core.storage.store_base import IN_CHUNK
 
@@ -60,13 +60,7 @@ def _upsert_adding(
     conn: Connection, table: sa.Table, key: Sequence[str], columns: Sequence[str], rows: list[dict[str, Any]]
 ) -> None:
     """Upsert ``rows``, adding ``columns`` to an existing row's; in key order (lock order on PostgreSQL)."""
-    if not rows:
-        return
-    stmt = insert(conn, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(key), set_={c: table.c[c] + stmt.excluded[c] for c in columns}
-    )
-    conn.execute(stmt, sorted(rows, key=lambda r: tuple(str(r[k]) for k in key)))
+    upsert_adding(conn, table, key, columns, rows)
 
 
 def delivery_rollup_rows(store_id: str, billed: Iterable[EventOutcome], ingest_us: int) -> list[dict[str, Any]]:
@@ -191,8 +185,14 @@ def _write_trips(conn: Connection, store_id: str, changes: TripChanges) -> None:
     current: dict[tuple[str, str], tuple[str, int, int]] = {}
     sessions = sorted({s for s, _ in adding})
     for i in range(0, len(sessions), IN_CHUNK):
-        query = sa.select(tr.session_id, tr.layer_id, tr.arm_id, tr.hour_start_us, tr.sales_micros).where(
-            tr.store_id == store_id, tr.session_id.in_(sessions[i : i + IN_CHUNK])
+        # FOR UPDATE: on PostgreSQL two uploads adding sales to one trip at once serialize on the row
+        # (the second re-reads the first's committed sum); SQLite's write lock already does, and
+        # SQLAlchemy leaves the clause out there.
+        query = (
+            sa.select(tr.session_id, tr.layer_id, tr.arm_id, tr.hour_start_us, tr.sales_micros)
+            .where(tr.store_id == store_id, tr.session_id.in_(sessions[i : i + IN_CHUNK]))
+            .order_by(tr.session_id, tr.layer_id)
+            .with_for_update()
         )
         for session_id, layer_id, arm_id, hour, sales in conn.execute(query):
             current[(str(session_id), str(layer_id))] = (str(arm_id), int(hour), int(sales))
