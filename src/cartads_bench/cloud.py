@@ -27,7 +27,6 @@ from typing import Any
 
 import psycopg
 import sqlalchemy as sa
-from google.protobuf import json_format
 
 from cartads.bearer import aio_channel
 from cartads.logs import configure_logging
@@ -39,8 +38,9 @@ from cloud_core.config import CloudConfig
 from cloud_core.index_sync import IndexBuilder
 from cloud_core.server import start_cloud
 from cloud_core.storage import schema as t
+from cloud_core.storage.admin_tables import campaign_row, creative_row, line_item_row
 from cloud_core.storage.cloud_store import SqlCloudStore
-from cloud_core.timeutil import dt_to_ts, ts_to_us
+from cloud_core.timeutil import dt_to_ts
 
 DESCRIPTION = "cloud: compile the indexes of many stores, and admin writes per second on SQLite and PostgreSQL"
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
@@ -63,20 +63,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 # ---- populating a database fast (one transaction, not one per row) ----
-
-
-def _line_item_row(item: admin_pb2.LineItem) -> dict[str, object]:
-    return {
-        "line_item_id": item.line_item_id,
-        "campaign_id": item.campaign_id,
-        "display_name": item.display_name,
-        "pricing_model": int(item.pricing_model),
-        "bid_micros": item.bid_micros,
-        "targeting_json": json_format.MessageToJson(item.targeting, indent=None, sort_keys=True),
-        "frequency_cap_per_session": item.frequency_cap_per_session,
-        "state": int(item.state),
-        "create_time_us": ts_to_us(item.create_time),
-    }
 
 
 def _populate(conn: sa.Connection, fixture: IndexFixture, store_ids: Sequence[str]) -> None:
@@ -128,43 +114,9 @@ def _populate(conn: sa.Connection, fixture: IndexFixture, store_ids: Sequence[st
             for a in fixture.advertisers
         ],
     )
-    conn.execute(
-        sa.insert(t.campaigns),
-        [
-            {
-                "campaign_id": c.campaign_id,
-                "advertiser_id": c.advertiser_id,
-                "display_name": c.display_name,
-                "start_time_us": ts_to_us(c.start_time),
-                "end_time_us": ts_to_us(c.end_time),
-                "budget_micros": c.budget_micros,
-                "state": int(c.state),
-                "create_time_us": 0,
-            }
-            for c in fixture.campaigns
-        ],
-    )
-    conn.execute(
-        sa.insert(t.creatives),
-        [
-            {
-                "creative_id": c.creative_id,
-                "advertiser_id": c.advertiser_id,
-                "display_name": c.display_name,
-                "format": int(c.format),
-                "headline": c.headline,
-                "body": c.body,
-                "image_url": c.image_url,
-                "promoted_product_id": c.promoted_product_id,
-                "call_to_action": c.call_to_action,
-                "offer_text": c.offer_text,
-                "coupon_code": c.coupon_code,
-                "create_time_us": 0,
-            }
-            for c in fixture.creatives
-        ],
-    )
-    conn.execute(sa.insert(t.line_items), [_line_item_row(li) for li in fixture.line_items])
+    conn.execute(sa.insert(t.campaigns), [campaign_row(c) for c in fixture.campaigns])
+    conn.execute(sa.insert(t.creatives), [creative_row(c) for c in fixture.creatives])
+    conn.execute(sa.insert(t.line_items), [line_item_row(li) for li in fixture.line_items])
     conn.execute(
         sa.insert(t.line_item_creatives),
         [

@@ -128,7 +128,8 @@ def _product(r: Sequence[Any]) -> admin_pb2.Product:
     )
 
 
-def _campaign_values(c: admin_pb2.Campaign) -> dict[str, object]:
+def campaign_row(c: admin_pb2.Campaign) -> dict[str, object]:
+    """The campaigns row for ``c`` (also what benchmarks bulk-insert, so they store what the cloud would)."""
     return {
         "campaign_id": c.campaign_id,
         "advertiser_id": c.advertiser_id,
@@ -142,7 +143,8 @@ def _campaign_values(c: admin_pb2.Campaign) -> dict[str, object]:
     }
 
 
-def _creative_values(c: admin_pb2.CreativeSpec) -> dict[str, object]:
+def creative_row(c: admin_pb2.CreativeSpec) -> dict[str, object]:
+    """The creatives row for ``c``."""
     return {
         "creative_id": c.creative_id,
         "advertiser_id": c.advertiser_id,
@@ -161,7 +163,8 @@ def _creative_values(c: admin_pb2.CreativeSpec) -> dict[str, object]:
     }
 
 
-def _line_item_values(item: admin_pb2.LineItem) -> dict[str, object]:
+def line_item_row(item: admin_pb2.LineItem) -> dict[str, object]:
+    """The line_items row for ``item`` (its stores and creatives live in their own tables)."""
     return {
         "line_item_id": item.line_item_id,
         "campaign_id": item.campaign_id,
@@ -299,7 +302,7 @@ class AdminTablesMixin(DatabaseMixin):
     # ---- campaigns ----
 
     async def create_campaign(self, campaign: admin_pb2.Campaign) -> None:
-        values = _campaign_values(campaign)
+        values = campaign_row(campaign)
         await self.db.write(lambda conn: _insert_new(conn, t.campaigns, values, "campaign"))
 
     async def get_campaign(self, campaign_id: str) -> admin_pb2.Campaign | None:
@@ -309,7 +312,7 @@ class AdminTablesMixin(DatabaseMixin):
         return await self._page(_CAMPAIGN_COLS, page, _campaign, [(_c.advertiser_id, advertiser_id)])
 
     async def update_campaign(self, campaign: admin_pb2.Campaign) -> None:
-        values = _campaign_values(campaign)
+        values = campaign_row(campaign)
         # The id and create time never change.
         del values["campaign_id"], values["create_time_us"]
         await self.db.write(lambda conn: _update_row(conn, t.campaigns, campaign.campaign_id, values, "campaign"))
@@ -375,7 +378,7 @@ class AdminTablesMixin(DatabaseMixin):
 
     @staticmethod
     def _write_line_item(conn: Connection, item: admin_pb2.LineItem, create: bool) -> None:
-        values = _line_item_values(item)
+        values = line_item_row(item)
         lid = item.line_item_id
         if create:
             _insert_new(conn, t.line_items, values, "line item")
@@ -420,7 +423,7 @@ class AdminTablesMixin(DatabaseMixin):
     # ---- creatives ----
 
     async def create_creative(self, creative: admin_pb2.CreativeSpec) -> None:
-        values = _creative_values(creative)
+        values = creative_row(creative)
         await self.db.write(lambda conn: _insert_new(conn, t.creatives, values, "creative"))
 
     async def get_creative(self, creative_id: str) -> admin_pb2.CreativeSpec | None:
@@ -430,7 +433,7 @@ class AdminTablesMixin(DatabaseMixin):
         return await self._page(_CREATIVE_COLS, page, _creative, [(_cr.advertiser_id, advertiser_id)])
 
     async def update_creative(self, creative: admin_pb2.CreativeSpec) -> None:
-        values = _creative_values(creative)
+        values = creative_row(creative)
         del values["creative_id"], values["create_time_us"]
         await self.db.write(lambda conn: _update_row(conn, t.creatives, creative.creative_id, values, "creative"))
 
