@@ -20,11 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from cartads.store_time import store_zone
 from cartads.v1 import admin_pb2, common_pb2
 from cloud_core.compiler import CompileInput, CompileSettings, compile_store_index
 from cloud_core.pacing import ControllerState, PacingSettings, StorePacingInput, plan_store
 from cloud_core.timeutil import us_to_ts
-from cloud_core.traffic_profile import HOURS, hourly_profile, local_hour, zone
+from cloud_core.traffic_profile import HOURS, hourly_profile, local_hour
 from edge_node.selection import AdRequest, select_ads
 from edge_node.view import ServingView, build_view
 
@@ -151,7 +152,7 @@ def _requests_per_minute(cfg: PacingSimConfig) -> list[float]:
 def simulate_day(cfg: PacingSimConfig) -> PacingSimResult:
     """Replay one local day; see the module docstring."""
     rng = random.Random(cfg.seed)
-    tz = zone(cfg.time_zone)
+    tz = store_zone(cfg.time_zone)
     day_start = datetime(cfg.day.year, cfg.day.month, cfg.day.day, tzinfo=tz)
     day_start_us = round(day_start.timestamp() * _US_PER_S)
     day_end_us = round(datetime.combine(cfg.day + timedelta(days=1), day_start.timetz()).timestamp() * _US_PER_S)

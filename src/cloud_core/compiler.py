@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cartads.store_time import store_zone
 from cartads.v1 import admin_pb2, common_pb2, index_pb2
 from cloud_core.creative_index import creative_asset_fields, image_sha256
 from cloud_core.experiment_rules import index_layers
@@ -24,7 +25,6 @@ from cloud_core.pacing import (
 )
 from cloud_core.predictions import PRIOR_CTR, PRIOR_CVR, Prediction, PredictionSettings, shipped
 from cloud_core.timeutil import dt_to_ts, dt_to_us, ts_to_us, us_to_ts
-from cloud_core.traffic_profile import zone
 
 ALL_KEY = "all"
 # A campaign far ahead of its budget schedule still bids at a tenth of its value, never zero, so
@@ -343,7 +343,7 @@ def _lease_fraction(
         window_end_us=end_us,
         flight_end_us=flight_end_us,
         profile=inp.traffic_profile,
-        tz=zone(inp.store.time_zone),
+        tz=store_zone(inp.store.time_zone),
         headroom=settings.pacing.allowance_headroom,
     )
     return max(by_traffic, pacing_fraction(start_us, settings.lease.lease_period_s, flight_end_us))

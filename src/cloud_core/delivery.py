@@ -13,13 +13,14 @@ from typing import Protocol
 
 import structlog
 
+from cartads.store_time import store_zone
 from cloud_core.compiler import CompileSettings, SharedCompile, campaign_store_targets
 from cloud_core.leases import StoreTraffic, eligible_stores, store_share
 from cloud_core.pacing import ControllerState, StorePacing, StorePacingInput, plan_store
 from cloud_core.predictions import Prediction, predict_all
 from cloud_core.storage.pacing_stats import PacingStatsQuery
 from cloud_core.storage.protocol import PacingStatsStore, StoreView
-from cloud_core.traffic_profile import GROCERY_PRIOR, hourly_profile, local_day, requests_by_local_hour, zone
+from cloud_core.traffic_profile import GROCERY_PRIOR, hourly_profile, local_day, requests_by_local_hour
 
 _log = structlog.get_logger("cloud.pacing")
 _US_PER_S = 1_000_000
@@ -64,7 +65,7 @@ async def delivery_inputs(
     ``save=False`` leaves persisting the stepped states to the caller (a batch saves all stores' at once).
     """
     store_id = view.store.store_id
-    tz = zone(view.store.time_zone)
+    tz = store_zone(view.store.time_zone)
     day_start_us, _ = local_day(now_us, tz)
     lookback_us = settings.lease.traffic_lookback_s * _US_PER_S
     stats = await store.load_pacing_stats(

@@ -12,9 +12,8 @@ its fraction of the hour's weight. Pacing plans spend along these weights (cloud
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 HOURS = 24
 _US_PER_S = 1_000_000
@@ -53,16 +52,6 @@ def hourly_profile(
     prior = normalized(prior)
     counts = [max(0, requests_by_local_hour.get(h, 0)) for h in range(HOURS)]
     return normalized([counts[h] + prior_requests * prior[h] for h in range(HOURS)])
-
-
-def zone(name: str) -> tzinfo:
-    """The store's zone; UTC when empty or unknown (the cloud validates zones on write)."""
-    if not name:
-        return UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
 
 
 def local_hour(time_us: int, tz: tzinfo) -> int:

@@ -111,17 +111,9 @@ class ServingSpend(Mapping[str, int]):
         self._paid_allowed = paid_allowed
 
     def __getitem__(self, line_item_id: str) -> int:
-        # serving_spend_micros inlined: selection asks this for every candidate it checks.
-        line_item = self._line_items[line_item_id]
-        lease_id = line_item.budget_lease_id or self._index_lease
-        used = self._millimicros.get((line_item.campaign_id, lease_id), 0) // 1000
-        if line_item.priority_tier == _HOUSE:
-            return used
-        if not self._paid_allowed:
-            return BLOCKED_SPEND_MICROS
-        expire = line_item.budget_lease_expire_unix_ms
-        if expire is not None and self._now_unix_ms >= expire:
-            return BLOCKED_SPEND_MICROS
+        used = self.get(line_item_id)
+        if used is None:
+            raise KeyError(line_item_id)
         return used
 
     def get(self, line_item_id: str, default: int | None = None) -> int | None:  # type: ignore[override]

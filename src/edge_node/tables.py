@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import tzinfo
 
+from cartads.store_time import store_zone
 from cartads.v1.common_pb2 import Creative as PbCreative
 from cartads.v1.common_pb2 import PricingModel, PriorityTier, RecipeItem
 from edge_node.view import Creative, LineItem, ServingView
@@ -108,16 +108,6 @@ class ServingTables:
     run_of_store: tuple[int, ...]
     tz: tzinfo
     creative_pb: Mapping[str, PbCreative]
-
-
-def _tz(name: str) -> tzinfo:
-    if not name:
-        return UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        # The cloud validates zones; an unknown one here must not stop serving, so fall back to UTC.
-        return UTC
 
 
 def _union(postings: Mapping[str, tuple[str, ...]], rank_of: Mapping[str, int], keys: Iterable[str]) -> tuple[int, ...]:
@@ -267,6 +257,6 @@ def build_tables(view: ServingView) -> ServingTables:
         zone=zone,
         trigger=trigger,
         run_of_store=_union(postings, rank_of, ["all"]),
-        tz=_tz(view.time_zone),
+        tz=store_zone(view.time_zone),
         creative_pb={cid: creative_pb(c) for cid, c in view.creatives.items()},
     )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import grpc
 import pytest
+import structlog
 
 from cartads.bearer import aio_channel
 from cartads.v1 import admin_pb2_grpc
@@ -60,3 +62,14 @@ async def edge_channel(cloud: CloudServer) -> AsyncIterator[grpc.aio.Channel]:
 @pytest.fixture
 def admin(channel: grpc.aio.Channel) -> AdminServiceAsyncStub:
     return admin_pb2_grpc.AdminServiceStub(channel)
+
+
+@pytest.fixture
+def quiet_server_logs() -> Iterator[None]:
+    """Keep the in-process cloud's logs out of the CLI output under test (``pytestmark`` of CLI tests)."""
+    saved = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
+    try:
+        yield
+    finally:
+        structlog.configure(**saved)

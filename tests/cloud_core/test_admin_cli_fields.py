@@ -4,30 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 
 from cloud_core import admin_cli
 from cloud_core.access_policy import Role
 from cloud_core.server import CloudServer
 
-
-@pytest.fixture(autouse=True)
-def quiet_server_logs() -> Iterator[None]:
-    """Keep the in-process cloud's logs out of the CLI output under test."""
-    saved = structlog.get_config()
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
-    try:
-        yield
-    finally:
-        structlog.configure(**saved)
+pytestmark = pytest.mark.usefixtures("quiet_server_logs")
 
 
 async def admin_cmd(cloud: CloudServer, token: str | None, *argv: str) -> int:

@@ -5,28 +5,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import structlog
 
 from cloud_core import admin_cli
 from cloud_core.access_policy import Role
 from cloud_core.server import CloudServer
 from tests.asset_images import png_bytes
 
-
-@pytest.fixture(autouse=True)
-def quiet_server_logs() -> Iterator[None]:
-    """Keep the in-process cloud's logs out of the CLI output under test."""
-    saved = structlog.get_config()
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
-    try:
-        yield
-    finally:
-        structlog.configure(**saved)
+pytestmark = pytest.mark.usefixtures("quiet_server_logs")
 
 
 async def run_admin(cloud: CloudServer, *argv: str) -> int:

@@ -4,29 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import structlog
 
 from cloud_core import admin_cli, cli
 from cloud_core.access_policy import Role
 from cloud_core.server import CloudServer
 
-
-@pytest.fixture(autouse=True)
-def quiet_server_logs() -> Iterator[None]:
-    """The in-process cloud logs to stdout by default; keep it out of the CLI output under test."""
-    saved = structlog.get_config()
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
-    try:
-        yield
-    finally:
-        structlog.configure(**saved)
+pytestmark = pytest.mark.usefixtures("quiet_server_logs")
 
 
 def test_cloud_help(capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,14 +6,11 @@ import asyncio
 import csv
 import io
 import json
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import grpc
 import pytest
-import structlog
 
 from cartads.v1 import admin_pb2, common_pb2
 from cloud_core import admin_cli, admin_experiments
@@ -27,15 +24,7 @@ if TYPE_CHECKING:
     from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub
 
 
-@pytest.fixture(autouse=True)
-def quiet_server_logs() -> Iterator[None]:
-    """Keep the in-process cloud's logs out of the CLI output under test."""
-    saved = structlog.get_config()
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
-    try:
-        yield
-    finally:
-        structlog.configure(**saved)
+pytestmark = pytest.mark.usefixtures("quiet_server_logs")
 
 
 def _layer(*arms: admin_pb2.ExperimentArm, name: str = "test") -> admin_pb2.ExperimentLayer:

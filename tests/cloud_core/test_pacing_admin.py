@@ -8,10 +8,11 @@ from cartads.v1 import admin_pb2
 from cloud_core import validation as v
 from cloud_core.server import CloudServer
 from tests.cloud_core.helpers import line_item
-from tests.cloud_core.test_admin_cli_fields import admin_cmd, json_of, quiet_server_logs, seeded
+from tests.cloud_core.test_admin_cli_fields import admin_cmd, json_of, seeded
 from tests.cloud_core.test_validation import CTX, fields
 
-__all__ = ["quiet_server_logs", "seeded"]  # fixtures used here by name
+__all__ = ["seeded"]  # a fixture used here by name
+pytestmark = pytest.mark.usefixtures("quiet_server_logs")
 
 
 def test_unknown_pacing_type_is_named() -> None:
