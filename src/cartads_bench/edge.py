@@ -24,6 +24,10 @@ Fairness, and traps this avoids:
   than the 2 ms between sends.
 - The servers' CPU time per request (utime + stime of their processes during the saturation
   phases) is printed as well: it drifts less than requests/s when other work shares the machine.
+- Scheduling policy: the edge serves under SCHED_BATCH by default (edge_node/cpu_policy.py), and
+  so do both floors above, so the ratio does not credit the edge with an OS setting. A third floor,
+  one process under the default policy (the issue's bare server as started plainly), is reported
+  as well; ``--no-batch-scheduling`` runs everything under the default policy instead.
 - No CPU pinning: on two cores, pinning h2load to one core leaves the two server processes one
   core between them, which is no steadier and measures something else.
 """
@@ -78,6 +82,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="processes of the second, equally parallel floor (default: as --edge-workers; 0 skips it)",
+    )
+    parser.add_argument(
+        "--batch-scheduling",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="edge and floors under SCHED_BATCH, plus a default-policy floor for comparison (default on)",
     )
     parser.add_argument(
         "--open-loop-clients", type=int, default=1, help="h2load connections in the open-loop phase (default 1)"
@@ -201,7 +211,7 @@ def _prepare_edge_dirs(root: Path, workers: int, index_bytes: bytes) -> None:
             store.close()
 
 
-def _start_edge(root: Path, port: int, workers: int, log_path: Path) -> subprocess.Popen[str]:
+def _start_edge(root: Path, port: int, workers: int, log_path: Path, batch: bool) -> subprocess.Popen[str]:
     cmd = [
         sys.executable,
         "-m",
@@ -220,6 +230,7 @@ def _start_edge(root: Path, port: int, workers: int, log_path: Path) -> subproce
         "--log-json",
         "--workers",
         str(workers),
+        "--batch-scheduling" if batch else "--no-batch-scheduling",
     ]
     log = log_path.open("w")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, env=_env())
@@ -228,7 +239,9 @@ def _start_edge(root: Path, port: int, workers: int, log_path: Path) -> subproce
     return proc
 
 
-def _start_floors(port: int, response_file: Path, count_files: Sequence[Path]) -> list[subprocess.Popen[str]]:
+def _start_floors(
+    port: int, response_file: Path, count_files: Sequence[Path], batch: bool
+) -> list[subprocess.Popen[str]]:
     """One floor process per count file, all on ``port`` (SO_REUSEPORT when there are several)."""
     procs = []
     for count_file in count_files:
@@ -245,6 +258,8 @@ def _start_floors(port: int, response_file: Path, count_files: Sequence[Path]) -
         ]
         if len(count_files) > 1:
             cmd.append("--reuse-port")
+        if batch:
+            cmd.append("--batch-scheduling")
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=_env())
         procs.append(proc)
         _wait_for_lines(proc, "floor serving", 1)
@@ -368,6 +383,9 @@ def _report(results: dict[str, object], args: argparse.Namespace) -> None:
     parallel = results.get("floor_parallel")
     if isinstance(parallel, dict):
         rows.append((f"floor×{results['floor_workers']}", parallel))
+    plain = results.get("floor_default_policy")
+    if isinstance(plain, dict):
+        rows.append(("floor-d", plain))
     rows.append(("edge", edge))
     for name, data in rows:
         for mode, label in (("saturation", "saturation"), ("open_loop", f"open loop {args.rate}/s")):
@@ -385,10 +403,15 @@ def _report(results: dict[str, object], args: argparse.Namespace) -> None:
         f"errors: {results['errors']}   throughput ratio edge/floor: {results['throughput_ratio']:.3f}   "
         f"edge p99 at {args.rate}/s: {results['edge_p99_ms_at_500rps']:.2f} ms"
     )
-    if "throughput_ratio_vs_parallel_floor" in results:
+    if "throughput_ratio_vs_floor_parallel" in results:
         print(
             f"edge/floor×{results['floor_workers']} (the same number of processes): "
-            f"{results['throughput_ratio_vs_parallel_floor']:.3f}"
+            f"{results['throughput_ratio_vs_floor_parallel']:.3f}"
+        )
+    if "throughput_ratio_vs_floor_default_policy" in results:
+        print(
+            "edge/floor-d (one process under the default CPU policy, not SCHED_BATCH): "
+            f"{results['throughput_ratio_vs_floor_default_policy']:.3f}"
         )
 
 
@@ -403,22 +426,23 @@ def _errors(totals: dict[str, dict[str, _Totals]], floor_calls: dict[str, int], 
     )
 
 
-def _parallel_floor(
-    totals: dict[str, dict[str, _Totals]], floor_rss: dict[str, float], floor_calls: dict[str, int], edge_rps: float
+def _extra_floor(
+    name: str,
+    totals: dict[str, dict[str, _Totals]],
+    floor_rss: dict[str, float],
+    floor_calls: dict[str, int],
+    edge_rps: float,
 ) -> dict[str, object]:
-    """The equally parallel floor's figures and the edge's ratio to it (nothing when it was skipped)."""
-    if "floor_parallel" not in totals:
+    """An extra floor's figures (``name``: floor_parallel, floor_default_policy) and the edge's ratio
+    to it; nothing when it did not run."""
+    if name not in totals:
         return {}
-    summary = {mode: t.summary() for mode, t in totals["floor_parallel"].items()}
+    summary = {mode: t.summary() for mode, t in totals[name].items()}
     rps = summary["saturation"]["rps"]
     return {
-        "floor_parallel": {
-            **summary,
-            "rss_mb": round(floor_rss["floor_parallel"], 1),
-            "server_calls": floor_calls["floor_parallel"],
-        },
-        "floor_parallel_rps": rps,
-        "throughput_ratio_vs_parallel_floor": round(edge_rps / rps, 3) if rps else 0.0,
+        name: {**summary, "rss_mb": round(floor_rss[name], 1), "server_calls": floor_calls[name]},
+        f"{name}_rps": rps,
+        f"throughput_ratio_vs_{name}": round(edge_rps / rps, 3) if rps else 0.0,
     }
 
 
@@ -445,10 +469,14 @@ def run(args: argparse.Namespace) -> int:
             body_files.append(path)
         edge_port, floor_port = _free_port(), _free_port()
         edge_log = work / "edge.log"
-        edge = _start_edge(work / "edge", edge_port, workers, edge_log)
+        edge = _start_edge(work / "edge", edge_port, workers, edge_log, args.batch_scheduling)
         # Two floors: the issue's (one bare grpc.aio process; the edge may add workers to catch up)
         # and, when asked, one with as many processes as the edge, which prices the edge's work alone.
-        floor_sizes = {"floor": 1} | ({"floor_parallel": floor_workers} if floor_workers else {})
+        floor_sizes = (
+            {"floor": 1}
+            | ({"floor_parallel": floor_workers} if floor_workers else {})
+            | ({"floor_default_policy": 1} if args.batch_scheduling else {})
+        )
         floor_ports = {name: (floor_port if name == "floor" else _free_port()) for name in floor_sizes}
         floors: dict[str, list[subprocess.Popen[str]]] = {}
         count_files = {name: [work / f"{name}-count-{i}" for i in range(n)] for name, n in floor_sizes.items()}
@@ -456,7 +484,8 @@ def run(args: argparse.Namespace) -> int:
             sample = _sample_response(edge_port, requests[0])
             (work / "response.bin").write_bytes(sample.SerializeToString())
             for name in floor_sizes:
-                floors[name] = _start_floors(floor_ports[name], work / "response.bin", count_files[name])
+                batch = args.batch_scheduling and name != "floor_default_policy"
+                floors[name] = _start_floors(floor_ports[name], work / "response.bin", count_files[name], batch)
             pids = {name: [f.pid for f in procs] for name, procs in floors.items()} | {"edge": [edge.pid]}
             totals = _drive(work, floor_ports | {"edge": edge_port}, pids, body_files, args, plan)
             floor_rss = {name: sum(_peak_rss_mb(f.pid) for f in procs) for name, procs in floors.items()}
@@ -475,7 +504,10 @@ def run(args: argparse.Namespace) -> int:
     edge_sum = {mode: t.summary() for mode, t in totals["edge"].items()}
     floor_rps = floor_sum["saturation"]["rps"]
     edge_rps = edge_sum["saturation"]["rps"]
-    parallel = _parallel_floor(totals, floor_rss, floor_calls, edge_rps)
+    extra_floors = {
+        **_extra_floor("floor_parallel", totals, floor_rss, floor_calls, edge_rps),
+        **_extra_floor("floor_default_policy", totals, floor_rss, floor_calls, edge_rps),
+    }
     results: dict[str, object] = {
         "machine": f"{os.cpu_count()} CPUs, {os.uname().machine}, Python {sys.version.split()[0]}",
         "date": now.strftime("%Y-%m-%d %H:%M UTC"),
@@ -486,7 +518,8 @@ def run(args: argparse.Namespace) -> int:
         "edge_workers": workers,
         "floor_workers": floor_workers,
         "floor": {**floor_sum, "rss_mb": round(floor_rss["floor"], 1), "server_calls": floor_calls["floor"]},
-        **parallel,
+        "batch_scheduling": args.batch_scheduling,
+        **extra_floors,
         "edge": {**edge_sum, "rss_mb": edge_rss, "server_ok": edge_ok, "server_not_ok": edge_not_ok},
         "floor_rps": floor_rps,
         "edge_rps": edge_rps,

@@ -5,6 +5,7 @@ It registers AdService as the edge does (``edge_node.response_wire.add_ad_servic
 answer serialized bytes), so the two differ only in the work the edge does per call.
 
     python -m cartads_bench.floor_server --port P --response FILE --count-file FILE [--reuse-port]
+        [--batch-scheduling]
 
 It counts the calls it answered and writes the count to ``--count-file`` when it stops (SIGTERM),
 so the benchmark verifies success on the server side (h2load counts gRPC errors as successes).
@@ -22,6 +23,7 @@ import grpc
 import uvloop
 
 from cartads.v1.ad_service_pb2 import GetAdsRequest, GetAdsResponse, ReportEventsRequest, ReportEventsResponse
+from edge_node.cpu_policy import use_batch_scheduling
 from edge_node.response_wire import add_ad_service
 
 
@@ -68,7 +70,12 @@ def main() -> None:
     parser.add_argument("--response", type=Path, required=True, help="a serialized GetAdsResponse")
     parser.add_argument("--count-file", type=Path, required=True)
     parser.add_argument("--reuse-port", action="store_true", help="share the port with other floor processes")
+    parser.add_argument(
+        "--batch-scheduling", action="store_true", help="serve under SCHED_BATCH, as the edge does by default"
+    )
     args = parser.parse_args()
+    if args.batch_scheduling and not use_batch_scheduling():
+        parser.error("SCHED_BATCH is not available on this platform")
     response = GetAdsResponse.FromString(args.response.read_bytes())
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         calls = runner.run(_serve(args.port, response, args.reuse_port))

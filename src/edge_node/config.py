@@ -58,6 +58,8 @@ class EdgeConfig:
     # of a line item's budget allowance, so together they never spend more than the allowance.
     reuse_port: bool = False
     budget_share: float = 1.0
+    # Serve under SCHED_BATCH (Linux): waking threads do not preempt running ones (edge_node/cpu_policy.py).
+    batch_scheduling: bool = True
     # Request limits.
     default_max_ads: int = 1
     max_ads_limit: int = 10

@@ -16,7 +16,7 @@ from datetime import tzinfo
 from cartads.store_time import store_zone
 from cartads.v1.common_pb2 import Creative as PbCreative
 from cartads.v1.common_pb2 import PricingModel, PriorityTier, RecipeItem
-from edge_node.view import Creative, LineItem, ServingView
+from edge_node.view import Creative, LineItem, ServingView, members
 
 # Selection passes: sponsorships fill slots first, then the auction, then house ads.
 TIER_SPONSORSHIP = 0
@@ -200,7 +200,7 @@ def _entry(
         triggers=li.triggers,
         budget_allowance_micros=li.budget_allowance_micros,
         promoted_product_ids=li.promoted_product_ids,
-        creative_product_ids=frozenset(c.promoted_product_id for c in creatives),
+        creative_product_ids=members(c.promoted_product_id for c in creatives),
         below_reserve=not is_house and li.bid_micros < reserve_bid_micros,
         frequency_cap_per_session=li.frequency_cap_per_session,
         campaign_frequency_cap_per_session=li.campaign_frequency_cap_per_session,

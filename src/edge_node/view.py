@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
@@ -156,6 +157,25 @@ class ServingView:
         return build_tables(self)
 
 
+_T = TypeVar("_T")
+_NO_MEMBERS: frozenset[object] = frozenset()
+
+
+def members(values: Iterable[_T]) -> frozenset[_T]:
+    """``frozenset(values)``, but one shared object when empty.
+
+    Most line items name no promoted products, triggers or dayparts: an empty frozenset per field
+    is ~200 bytes, thousands of them per index in every worker process.
+    """
+    found = frozenset(values)
+    return found if found else _NO_MEMBERS  # type: ignore[return-value]
+
+
+# Ids that many records repeat (a product's aisle, department and brand; a line item's campaign,
+# advertiser, label and lease) are read from protobuf as a new str each time: one object per value.
+_shared = sys.intern
+
+
 def _unix_ms(timestamp: Timestamp) -> int:
     return timestamp.seconds * 1000 + timestamp.nanos // 1_000_000
 
@@ -163,8 +183,8 @@ def _unix_ms(timestamp: Timestamp) -> int:
 def _line_item(pb: IndexLineItem) -> LineItem:
     return LineItem(
         line_item_id=pb.line_item_id,
-        campaign_id=pb.campaign_id,
-        advertiser_id=pb.advertiser_id,
+        campaign_id=_shared(pb.campaign_id),
+        advertiser_id=_shared(pb.advertiser_id),
         pricing_model=pb.pricing_model,
         bid_micros=pb.bid_micros,
         creative_ids=tuple(pb.creative_ids),
@@ -174,18 +194,18 @@ def _line_item(pb: IndexLineItem) -> LineItem:
         budget_allowance_micros=pb.budget_allowance_micros,
         predicted_ctr=pb.predicted_ctr,
         predicted_cvr=pb.predicted_cvr,
-        promoted_product_ids=frozenset(pb.promoted_product_ids),
-        triggers=frozenset(int(t) for t in pb.triggers),
+        promoted_product_ids=members(pb.promoted_product_ids),
+        triggers=members(int(t) for t in pb.triggers),
         priority_tier=pb.priority_tier,
         creative_frequency_cap_per_session=pb.creative_frequency_cap_per_session,
         campaign_frequency_cap_per_session=pb.campaign_frequency_cap_per_session,
-        exclusion_label=pb.exclusion_label,
-        daypart_hours=frozenset(pb.daypart_hours),
-        daypart_weekdays=frozenset(pb.daypart_weekdays),
+        exclusion_label=_shared(pb.exclusion_label),
+        daypart_hours=members(pb.daypart_hours),
+        daypart_weekdays=members(pb.daypart_weekdays),
         pacing_factor=pb.pacing_factor or 1.0,
         paused=pb.paused,
         campaign_paused=pb.campaign_paused,
-        budget_lease_id=pb.budget_lease_id,
+        budget_lease_id=_shared(pb.budget_lease_id),
         budget_lease_expire_unix_ms=(
             _unix_ms(pb.budget_lease_expire_time) if pb.HasField("budget_lease_expire_time") else None
         ),
@@ -197,11 +217,11 @@ def _product(pb: PbProduct) -> Product:
     return Product(
         product_id=pb.product_id,
         name=pb.name,
-        aisle_id=pb.aisle_id,
-        department_id=pb.department_id,
-        brand=pb.brand,
-        zone_id=pb.zone_id,
-        aisle_name=pb.aisle_name,
+        aisle_id=_shared(pb.aisle_id),
+        department_id=_shared(pb.department_id),
+        brand=_shared(pb.brand),
+        zone_id=_shared(pb.zone_id),
+        aisle_name=_shared(pb.aisle_name),
         price_micros=pb.price_micros,
     )
 

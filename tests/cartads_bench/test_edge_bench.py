@@ -61,6 +61,10 @@ def test_quick_run_reports_every_key(capsys: pytest.CaptureFixture[str]) -> None
     # The second floor is the same deployment without the work: as many processes as the edge has workers.
     assert result["floor_workers"] == result["edge_workers"] == 2
     assert result["floor_parallel"]["server_calls"] > 0
-    assert result["throughput_ratio_vs_parallel_floor"] > 0
+    assert result["throughput_ratio_vs_floor_parallel"] > 0
+    # Edge and floors serve under SCHED_BATCH; one more floor shows the default policy.
+    assert result["batch_scheduling"] is True
+    assert result["floor_default_policy"]["server_calls"] > 0
+    assert result["throughput_ratio_vs_floor_default_policy"] > 0
     assert result["floor"]["saturation"]["cpu_us_per_request"] > 0
     assert result["edge"]["saturation"]["cpu_us_per_request"] > 0
