@@ -53,7 +53,7 @@ import grpc
 
 from cartads.v1 import ad_service_pb2_grpc
 from cartads.v1.ad_service_pb2 import GetAdsRequest, GetAdsResponse
-from cartads_bench.edge_fixture import STORE_ID, build_edge_index, build_requests
+from cartads_bench.edge_fixture import STORE_ID, add_learned_rates, build_edge_index, build_requests
 from cartads_bench.h2load import LoadResult, grpc_body, h2load_path, percentile_ms, run_h2load
 from cartads_sample.instacart import load_catalog, load_orders
 from edge_node.config import EdgeConfig
@@ -77,6 +77,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clients", type=int, default=16, help="h2load connections at saturation (default 16)")
     parser.add_argument("--streams", type=int, default=4, help="h2load streams per connection (default 4)")
     parser.add_argument("--max-ads", type=int, default=2, help="ads asked for per request (default 2)")
+    parser.add_argument(
+        "--learned-rates",
+        action="store_true",
+        help="every line item carries learned rates per trigger, so the edge holds one ranking per trigger",
+    )
     parser.add_argument(
         "--floor-workers",
         type=int,
@@ -457,6 +462,8 @@ def run(args: argparse.Namespace) -> int:
     catalog = load_catalog()
     now = datetime.now(UTC)
     index = build_edge_index(args.line_items, now, catalog)
+    if args.learned_rates:
+        add_learned_rates(index)
     requests = build_requests(load_orders(), catalog, bodies, args.max_ads)
     plan = _plan(args, bodies)
     with tempfile.TemporaryDirectory(prefix="cartads-bench-edge-") as tmp:
@@ -515,6 +522,7 @@ def run(args: argparse.Namespace) -> int:
         "line_items": len(index.line_items),
         "advertisers": len({li.advertiser_id for li in index.line_items}),
         "bodies": bodies,
+        "learned_rates": args.learned_rates,
         "edge_workers": workers,
         "floor_workers": floor_workers,
         "floor": {**floor_sum, "rss_mb": round(floor_rss["floor"], 1), "server_calls": floor_calls["floor"]},

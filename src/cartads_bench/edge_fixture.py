@@ -4,6 +4,7 @@ labels, compiled by the cloud's own compiler; and GetAds requests made from real
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -11,7 +12,7 @@ from cartads.v1 import admin_pb2, common_pb2, index_pb2
 from cartads.v1.ad_service_pb2 import GetAdsRequest
 from cartads_bench.index_fixture import IndexFixture, build_fixture
 from cartads_sample.instacart import Catalog, Order
-from cloud_core.compiler import CompileSettings, compile_store_index
+from cloud_core.compiler import CompileSettings, compile_store_index, index_version
 
 ADVERTISERS = 200
 STORE_ID = "store-1"
@@ -57,6 +58,24 @@ def _edge_line_item(i: int, item: admin_pb2.LineItem, catalog: Catalog) -> admin
     if i % 40 == 17:
         copy.targeting.daypart_weekdays.extend([6, 7])
     return copy
+
+
+def add_learned_rates(index: index_pb2.StoreIndex, seed: int = 7) -> None:
+    """Give every line item learned click and conversion rates for each trigger, as the cloud ships
+    them once it has enough events per trigger (cloud_core/predictions.py): the edge then ranks
+    each trigger's requests by its own rates, one more ranking per trigger."""
+    rng = random.Random(seed)
+    triggers = [t for t in common_pb2.Trigger.values() if t != common_pb2.TRIGGER_UNSPECIFIED]
+    for line_item in index.line_items:
+        del line_item.trigger_rates[:]
+        for trigger in triggers:
+            line_item.trigger_rates.add(
+                trigger=trigger,
+                predicted_ctr=line_item.predicted_ctr * rng.uniform(0.5, 2.0),
+                predicted_cvr=line_item.predicted_cvr * rng.uniform(0.5, 2.0),
+            )
+    # The version is the content's hash: edges reject an index whose content does not match it.
+    index.version = index_version(index)
 
 
 def build_edge_index(line_items: int, now: datetime, catalog: Catalog) -> index_pb2.StoreIndex:

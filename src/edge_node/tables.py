@@ -16,7 +16,7 @@ from datetime import tzinfo
 from cartads.store_time import store_zone
 from cartads.v1.common_pb2 import Creative as PbCreative
 from cartads.v1.common_pb2 import PricingModel, PriorityTier, RecipeItem
-from edge_node.view import Creative, LineItem, ServingView, members
+from edge_node.view import Creative, LineItem, Product, ServingView, members
 
 # Selection passes: sponsorships fill slots first, then the auction, then house ads.
 TIER_SPONSORSHIP = 0
@@ -145,14 +145,72 @@ def creative_pb(creative: Creative) -> PbCreative:
     )
 
 
-def _entries(view: ServingView) -> tuple[Entry, ...]:
+@dataclass(frozen=True)
+class _VersionParts:
+    """What every ranking of a version shares (see ``edge_node.view.SharedParts``)."""
+
+    # What they were made from: a copy of the view that replaced any of these gets parts of its own.
+    source_creatives: Mapping[str, Creative]
+    source_products: Mapping[str, Product]
+    time_zone: str
+    # Per line item id: the creative ids it names, those creatives, and the products they promote.
+    line_item_creatives: Mapping[str, _LineItemCreatives]
+    creative_pb: Mapping[str, PbCreative]
+    # Per product: its posting keys (product, brand, aisle, department) and its department id.
+    product_keys: Mapping[str, tuple[tuple[str, str, str, str], str]]
+    tz: tzinfo
+
+    def made_from(self, view: ServingView) -> bool:
+        """Whether ``view`` has the catalog, creatives and time zone these parts were made from."""
+        return (
+            self.source_creatives is view.creatives
+            and self.source_products is view.products
+            and self.time_zone == view.time_zone
+        )
+
+
+_LineItemCreatives = tuple[tuple[str, ...], tuple[Creative, ...], frozenset[str]]
+
+
+def _line_item_creatives(view: ServingView, li: LineItem) -> _LineItemCreatives:
+    creatives = tuple(view.creatives[c] for c in li.creative_ids if c in view.creatives)
+    return li.creative_ids, creatives, members(c.promoted_product_id for c in creatives)
+
+
+def _version_parts(view: ServingView) -> _VersionParts:
+    found = view.shared.value
+    if isinstance(found, _VersionParts) and found.made_from(view):
+        return found
+    parts = _VersionParts(
+        source_creatives=view.creatives,
+        source_products=view.products,
+        time_zone=view.time_zone,
+        line_item_creatives={li.line_item_id: _line_item_creatives(view, li) for li in view.line_items.values()},
+        creative_pb={cid: creative_pb(c) for cid, c in view.creatives.items()},
+        product_keys={
+            p.product_id: (
+                (f"product:{p.product_id}", f"brand:{p.brand}", f"aisle:{p.aisle_id}", f"department:{p.department_id}"),
+                p.department_id,
+            )
+            for p in view.products.values()
+        },
+        tz=store_zone(view.time_zone),
+    )
+    if found is None:  # the first ranking of the version made them: the others share them
+        view.shared.value = parts
+    return parts
+
+
+def _entries(view: ServingView, parts: _VersionParts) -> tuple[Entry, ...]:
     prepared = []
     for li in view.line_items.values():
         per_cpm = units_per_cpm(li)
         value = li.bid_micros * per_cpm
         tier = _TIER_ORDER.get(li.priority_tier, TIER_AUCTION)  # type: ignore[call-overload]
-        creatives = tuple(view.creatives[c] for c in li.creative_ids if c in view.creatives)
-        prepared.append((tier, -value * li.pacing_factor, li.line_item_id, li, per_cpm, value, creatives))
+        shared = parts.line_item_creatives.get(li.line_item_id)
+        if shared is None or shared[0] != li.creative_ids:  # changed in a copy of the view: its own
+            shared = _line_item_creatives(view, li)
+        prepared.append((tier, -value * li.pacing_factor, li.line_item_id, li, per_cpm, value, shared))
     prepared.sort(key=lambda p: (p[0], p[1], p[2]))
     return tuple(
         _entry(
@@ -164,8 +222,9 @@ def _entries(view: ServingView) -> tuple[Entry, ...]:
             per_cpm=per_cpm,
             reserve_bid_micros=reserve_in_bid_units(li, view.reserve_cpm_micros),
             creatives=creatives,
+            creative_product_ids=creative_product_ids,
         )
-        for rank, (tier, neg_score, _, li, per_cpm, value, creatives) in enumerate(prepared)
+        for rank, (tier, neg_score, _, li, per_cpm, value, (_, creatives, creative_product_ids)) in enumerate(prepared)
     )
 
 
@@ -179,6 +238,7 @@ def _entry(
     per_cpm: float,
     reserve_bid_micros: int,
     creatives: tuple[Creative, ...],
+    creative_product_ids: frozenset[str],
 ) -> Entry:
     is_house = tier == TIER_HOUSE
     return Entry(
@@ -200,7 +260,7 @@ def _entry(
         triggers=li.triggers,
         budget_allowance_micros=li.budget_allowance_micros,
         promoted_product_ids=li.promoted_product_ids,
-        creative_product_ids=members(c.promoted_product_id for c in creatives),
+        creative_product_ids=creative_product_ids,
         below_reserve=not is_house and li.bid_micros < reserve_bid_micros,
         frequency_cap_per_session=li.frequency_cap_per_session,
         campaign_frequency_cap_per_session=li.campaign_frequency_cap_per_session,
@@ -212,23 +272,18 @@ def _entry(
 
 def build_tables(view: ServingView) -> ServingTables:
     """The hot-path lookups of ``view``."""
-    entries = _entries(view)
+    parts = _version_parts(view)
+    entries = _entries(view, parts)
     rank_of = {e.line_item.line_item_id: e.rank for e in entries}
     postings = view.postings
     by_key = {key: ranks for key in postings if (ranks := _union(postings, rank_of, [key]))}
     scan: dict[str, tuple[tuple[int, ...], ...]] = {}
     product_department: dict[str, str] = {}
-    for product in view.products.values():
-        keys = [
-            f"product:{product.product_id}",
-            f"brand:{product.brand}",
-            f"aisle:{product.aisle_id}",
-            f"department:{product.department_id}",
-        ]
+    for product_id, (keys, department_id) in parts.product_keys.items():
         if lists := tuple(by_key[k] for k in keys if k in by_key):
-            scan[product.product_id] = lists
-        if f"department:{product.department_id}" in by_key:
-            product_department[product.product_id] = product.department_id
+            scan[product_id] = lists
+        if keys[3] in by_key:
+            product_department[product_id] = department_id
     product_only: dict[str, tuple[int, ...]] = {}
     departments: dict[str, tuple[int, ...]] = {}
     zone: dict[str, tuple[int, ...]] = {}
@@ -257,6 +312,6 @@ def build_tables(view: ServingView) -> ServingTables:
         zone=zone,
         trigger=trigger,
         run_of_store=_union(postings, rank_of, ["all"]),
-        tz=store_zone(view.time_zone),
-        creative_pb={cid: creative_pb(c) for cid, c in view.creatives.items()},
+        tz=parts.tz,
+        creative_pb=parts.creative_pb,
     )

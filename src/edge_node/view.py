@@ -113,6 +113,21 @@ def _frozen(items: Mapping[_K, _V]) -> Mapping[_K, _V]:
     return MappingProxyType(dict(items))
 
 
+class SharedParts:
+    """Values that every ranking of one version shares, made once by ``edge_node.tables``.
+
+    Trigger views and experiment variants are copies of the version's view made with
+    ``dataclasses.replace``, which hands them this same object: their rankings differ, but what
+    follows from the catalog and the creatives alone (each line item's creatives, the protobuf
+    creatives, each product's posting keys) is built and held once instead of once per ranking.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value: object = None
+
+
 @dataclass(frozen=True)
 class ServingView:
     """One index version, read-only; requests hold a reference so they see a single version."""
@@ -137,6 +152,7 @@ class ServingView:
     # Per trigger with learned rates: this version with the line items' predicted rates on that
     # trigger, so a request of that trigger is ranked by them (see ``for_trigger``).
     trigger_views: Mapping[int, ServingView] = field(default_factory=dict)
+    shared: SharedParts = field(default_factory=SharedParts, compare=False, repr=False)
 
     def for_trigger(self, trigger: int) -> ServingView:
         """The view that ranks requests of ``trigger``: its own rates where learned, else this one."""

@@ -5,12 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from datetime import UTC, datetime
 
 import pytest
 
+from cartads.v1 import common_pb2
 from cartads.v1.ad_service_pb2 import GetAdsRequest
 from cartads_bench import edge
+from cartads_bench.edge_fixture import add_learned_rates, build_edge_index
 from cartads_bench.h2load import grpc_body, h2load_path, percentile_ms
+from cartads_sample.instacart import load_catalog
+from cloud_core.compiler import index_version
+from edge_node.view import build_view
 
 
 def test_grpc_body_is_length_prefixed() -> None:
@@ -68,3 +74,13 @@ def test_quick_run_reports_every_key(capsys: pytest.CaptureFixture[str]) -> None
     assert result["throughput_ratio_vs_floor_default_policy"] > 0
     assert result["floor"]["saturation"]["cpu_us_per_request"] > 0
     assert result["edge"]["saturation"]["cpu_us_per_request"] > 0
+
+
+def test_learned_rates_give_the_edge_one_ranking_per_trigger() -> None:
+    """--learned-rates puts rates for every trigger on every line item, and the edge ranks each trigger apart."""
+    index = build_edge_index(50, datetime.now(UTC), load_catalog())
+    add_learned_rates(index)
+    triggers = {t for t in common_pb2.Trigger.values() if t != common_pb2.TRIGGER_UNSPECIFIED}
+    assert all({int(r.trigger) for r in li.trigger_rates} == triggers for li in index.line_items)
+    assert set(build_view(index).trigger_views) == triggers
+    assert index.version == index_version(index)  # an edge accepts it

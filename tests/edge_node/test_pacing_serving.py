@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from typing import Any
 
@@ -103,3 +104,23 @@ def test_trigger_views_share_the_version() -> None:
     assert scan.version == v.version
     assert set(scan.line_items) == set(v.line_items)
     assert v.for_trigger(Trigger.TRIGGER_CHECKOUT) is v
+
+
+def test_trigger_rankings_share_what_follows_from_the_catalog() -> None:
+    """Each trigger's ranking holds the version's creative protobufs and line item creatives once, not a copy."""
+    v = build_view(_cpc_index())
+    base, scan = v.tables, v.for_trigger(Trigger.TRIGGER_SCAN).tables
+    assert scan is not base
+    assert scan.creative_pb is base.creative_pb
+    by_id = {e.line_item_id: e for e in base.entries}
+    assert all(e.creatives is by_id[e.line_item_id].creatives for e in scan.entries)
+
+
+def test_a_copy_with_other_creatives_gets_its_own_tables_parts() -> None:
+    """A view copied with other creatives serves those, not the shared parts of the version it came from."""
+    v = build_view(_cpc_index())
+    _ = v.tables
+    other = {cid: dataclasses.replace(c, headline="changed") for cid, c in v.creatives.items()}
+    copy = dataclasses.replace(v, creatives=other)
+    assert {c.headline for e in copy.tables.entries for c in e.creatives} == {"changed"}
+    assert copy.tables.creative_pb["cr-a"].headline == "changed"
