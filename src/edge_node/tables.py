@@ -156,8 +156,6 @@ class _VersionParts:
     # Per line item id: the creative ids it names, those creatives, and the products they promote.
     line_item_creatives: Mapping[str, _LineItemCreatives]
     creative_pb: Mapping[str, PbCreative]
-    # Per product: its posting keys (product, brand, aisle, department) and its department id.
-    product_keys: Mapping[str, tuple[tuple[str, str, str, str], str]]
     tz: tzinfo
 
     def made_from(self, view: ServingView) -> bool:
@@ -187,13 +185,6 @@ def _version_parts(view: ServingView) -> _VersionParts:
         time_zone=view.time_zone,
         line_item_creatives={li.line_item_id: _line_item_creatives(view, li) for li in view.line_items.values()},
         creative_pb={cid: creative_pb(c) for cid, c in view.creatives.items()},
-        product_keys={
-            p.product_id: (
-                (f"product:{p.product_id}", f"brand:{p.brand}", f"aisle:{p.aisle_id}", f"department:{p.department_id}"),
-                p.department_id,
-            )
-            for p in view.products.values()
-        },
         tz=store_zone(view.time_zone),
     )
     if found is None:  # the first ranking of the version made them: the others share them
@@ -279,11 +270,17 @@ def build_tables(view: ServingView) -> ServingTables:
     by_key = {key: ranks for key in postings if (ranks := _union(postings, rank_of, [key]))}
     scan: dict[str, tuple[tuple[int, ...], ...]] = {}
     product_department: dict[str, str] = {}
-    for product_id, (keys, department_id) in parts.product_keys.items():
+    for product in view.products.values():
+        keys = [
+            f"product:{product.product_id}",
+            f"brand:{product.brand}",
+            f"aisle:{product.aisle_id}",
+            f"department:{product.department_id}",
+        ]
         if lists := tuple(by_key[k] for k in keys if k in by_key):
-            scan[product_id] = lists
+            scan[product.product_id] = lists
         if keys[3] in by_key:
-            product_department[product_id] = department_id
+            product_department[product.product_id] = product.department_id
     product_only: dict[str, tuple[int, ...]] = {}
     departments: dict[str, tuple[int, ...]] = {}
     zone: dict[str, tuple[int, ...]] = {}

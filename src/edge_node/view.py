@@ -118,8 +118,8 @@ class SharedParts:
 
     Trigger views and experiment variants are copies of the version's view made with
     ``dataclasses.replace``, which hands them this same object: their rankings differ, but what
-    follows from the catalog and the creatives alone (each line item's creatives, the protobuf
-    creatives, each product's posting keys) is built and held once instead of once per ranking.
+    follows from the creatives alone (each line item's creatives and the products they promote, the
+    protobuf creatives) is built and held once instead of once per ranking.
     """
 
     __slots__ = ("value",)
