@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import os
-import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import structlog
-
-from cartads.logs import configure_logging
 from edge_node.config import EdgeConfig
 from edge_node.cpu_policy import use_batch_scheduling
 from edge_node.workers import run_workers, worker_config
 
-_log = structlog.get_logger("edge")
+if TYPE_CHECKING:
+    import asyncio
+
+# structlog, asyncio and gRPC are imported where the edge serves: a --workers supervisor only
+# starts and signals its workers, and those imports would cost it ~15 MB it never uses.
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -157,6 +157,11 @@ async def serve(config: EdgeConfig) -> None:
     """Run the edge until SIGINT or SIGTERM, then stop gracefully."""
     # Imported here, not at the top: a --workers supervisor never serves, and importing gRPC and
     # the edge would cost it ~50 MB that it never uses.
+    import asyncio
+    import signal
+
+    import structlog
+
     from edge_node.server import settle_heap, start_edge
 
     stop = asyncio.Event()
@@ -170,7 +175,7 @@ async def serve(config: EdgeConfig) -> None:
     try:
         await stop.wait()
     finally:
-        _log.info("stopping edge")
+        structlog.get_logger("edge").info("stopping edge")
         await edge.stop(grace_s=5.0)
 
 
@@ -196,6 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_workers(
             lambda i: [sys.executable, "-m", "edge_node.cli", *given, f"--worker-index={i}"], args.workers
         )
+    from cartads.logs import configure_logging
     from cartads.tls_identity import tls_files  # imports gRPC: see above
 
     try:
@@ -215,9 +221,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(config: EdgeConfig) -> None:
+    import asyncio
+
+    import structlog
+
     # Before the server starts its threads, which inherit the policy.
     if config.batch_scheduling and not use_batch_scheduling():
-        _log.info("SCHED_BATCH is not available here; serving under the default CPU policy")
+        structlog.get_logger("edge").info("SCHED_BATCH is not available here; serving under the default CPU policy")
     # uvloop gives grpc.aio about 30% more throughput (PERF_NOTES); the server is created inside it.
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(serve(config))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from edge_node.cli import build_parser, config_from_args, main
@@ -31,3 +34,10 @@ def test_environment_gives_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CARTADS_DATA_DIR", "/tmp/d")
     config = config_from_args(build_parser().parse_args([]))
     assert (config.store_id, config.cloud_address, config.data_dir) == ("s5", "c:2", "/tmp/d")
+
+
+def test_supervisor_imports_nothing_it_does_not_use() -> None:
+    """The entry point (all a --workers supervisor runs) loads neither gRPC, asyncio nor structlog."""
+    probe = "import sys, edge_node.cli; print(sorted(m for m in ('grpc', 'asyncio', 'structlog') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
