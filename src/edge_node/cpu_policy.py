@@ -32,10 +32,3 @@ def use_batch_scheduling() -> bool:
     except OSError:
         return False
     return True
-
-
-def uses_batch_scheduling() -> bool:
-    """Whether the calling thread runs under SCHED_BATCH."""
-    get_policy = getattr(os, "sched_getscheduler", None)
-    batch = getattr(os, "SCHED_BATCH", None)
-    return get_policy is not None and batch is not None and get_policy(0) == batch

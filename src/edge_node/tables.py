@@ -16,7 +16,7 @@ from datetime import tzinfo
 from cartads.store_time import store_zone
 from cartads.v1.common_pb2 import Creative as PbCreative
 from cartads.v1.common_pb2 import PricingModel, PriorityTier, RecipeItem
-from edge_node.view import Creative, LineItem, Product, ServingView, members
+from edge_node.view import Creative, LineItem, ServingView, members
 
 # Selection passes: sponsorships fill slots first, then the auction, then house ads.
 TIER_SPONSORSHIP = 0
@@ -149,9 +149,8 @@ def creative_pb(creative: Creative) -> PbCreative:
 class _VersionParts:
     """What every ranking of a version shares (see ``edge_node.view.SharedParts``)."""
 
-    # What they were made from: a copy of the view that replaced any of these gets parts of its own.
+    # What they were made from: a copy of the view that replaced either gets parts of its own.
     source_creatives: Mapping[str, Creative]
-    source_products: Mapping[str, Product]
     time_zone: str
     # Per line item id: the creative ids it names, those creatives, and the products they promote.
     line_item_creatives: Mapping[str, _LineItemCreatives]
@@ -159,12 +158,8 @@ class _VersionParts:
     tz: tzinfo
 
     def made_from(self, view: ServingView) -> bool:
-        """Whether ``view`` has the catalog, creatives and time zone these parts were made from."""
-        return (
-            self.source_creatives is view.creatives
-            and self.source_products is view.products
-            and self.time_zone == view.time_zone
-        )
+        """Whether ``view`` has the creatives and time zone these parts were made from."""
+        return self.source_creatives is view.creatives and self.time_zone == view.time_zone
 
 
 _LineItemCreatives = tuple[tuple[str, ...], tuple[Creative, ...], frozenset[str]]
@@ -181,7 +176,6 @@ def _version_parts(view: ServingView) -> _VersionParts:
         return found
     parts = _VersionParts(
         source_creatives=view.creatives,
-        source_products=view.products,
         time_zone=view.time_zone,
         line_item_creatives={li.line_item_id: _line_item_creatives(view, li) for li in view.line_items.values()},
         creative_pb={cid: creative_pb(c) for cid, c in view.creatives.items()},

@@ -187,20 +187,18 @@ def members(values: Iterable[_T]) -> frozenset[_T]:
     return found if found else _NO_MEMBERS  # type: ignore[return-value]
 
 
-# Ids that many records repeat (a product's aisle, department and brand; a line item's campaign,
-# advertiser, label and lease) are read from protobuf as a new str each time: one object per value.
-_shared = sys.intern
-
-
 def _unix_ms(timestamp: Timestamp) -> int:
     return timestamp.seconds * 1000 + timestamp.nanos // 1_000_000
 
 
 def _line_item(pb: IndexLineItem) -> LineItem:
+    # Ids that many records repeat (here a line item's campaign, advertiser, label and lease; a
+    # product's aisle, department and brand) are read from protobuf as a new str each time:
+    # interned, they are one object per value.
     return LineItem(
         line_item_id=pb.line_item_id,
-        campaign_id=_shared(pb.campaign_id),
-        advertiser_id=_shared(pb.advertiser_id),
+        campaign_id=sys.intern(pb.campaign_id),
+        advertiser_id=sys.intern(pb.advertiser_id),
         pricing_model=pb.pricing_model,
         bid_micros=pb.bid_micros,
         creative_ids=tuple(pb.creative_ids),
@@ -215,13 +213,13 @@ def _line_item(pb: IndexLineItem) -> LineItem:
         priority_tier=pb.priority_tier,
         creative_frequency_cap_per_session=pb.creative_frequency_cap_per_session,
         campaign_frequency_cap_per_session=pb.campaign_frequency_cap_per_session,
-        exclusion_label=_shared(pb.exclusion_label),
+        exclusion_label=sys.intern(pb.exclusion_label),
         daypart_hours=members(pb.daypart_hours),
         daypart_weekdays=members(pb.daypart_weekdays),
         pacing_factor=pb.pacing_factor or 1.0,
         paused=pb.paused,
         campaign_paused=pb.campaign_paused,
-        budget_lease_id=_shared(pb.budget_lease_id),
+        budget_lease_id=sys.intern(pb.budget_lease_id),
         budget_lease_expire_unix_ms=(
             _unix_ms(pb.budget_lease_expire_time) if pb.HasField("budget_lease_expire_time") else None
         ),
@@ -233,11 +231,11 @@ def _product(pb: PbProduct) -> Product:
     return Product(
         product_id=pb.product_id,
         name=pb.name,
-        aisle_id=_shared(pb.aisle_id),
-        department_id=_shared(pb.department_id),
-        brand=_shared(pb.brand),
-        zone_id=_shared(pb.zone_id),
-        aisle_name=_shared(pb.aisle_name),
+        aisle_id=sys.intern(pb.aisle_id),
+        department_id=sys.intern(pb.department_id),
+        brand=sys.intern(pb.brand),
+        zone_id=sys.intern(pb.zone_id),
+        aisle_name=sys.intern(pb.aisle_name),
         price_micros=pb.price_micros,
     )
 
