@@ -95,6 +95,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="edge and floors under SCHED_BATCH, plus a default-policy floor for comparison (default on)",
     )
     parser.add_argument(
+        "--helper-thread-nice",
+        type=int,
+        default=10,
+        help="nice value of gRPC's helper threads in the edge and the parallel floor (default 10, as cartads-edge)",
+    )
+    parser.add_argument(
+        "--floor-helper-thread-nice",
+        type=int,
+        default=0,
+        help="the same for the one-process floor (default 0: one process gains nothing from it)",
+    )
+    parser.add_argument(
         "--open-loop-clients", type=int, default=1, help="h2load connections in the open-loop phase (default 1)"
     )
     parser.add_argument(
@@ -216,7 +228,9 @@ def _prepare_edge_dirs(root: Path, workers: int, index_bytes: bytes) -> None:
             store.close()
 
 
-def _start_edge(root: Path, port: int, workers: int, log_path: Path, batch: bool) -> subprocess.Popen[str]:
+def _start_edge(  # noqa: PLR0917 - private, one call site
+    root: Path, port: int, workers: int, log_path: Path, batch: bool, helper_nice: int
+) -> subprocess.Popen[str]:
     cmd = [
         sys.executable,
         "-m",
@@ -236,6 +250,8 @@ def _start_edge(root: Path, port: int, workers: int, log_path: Path, batch: bool
         "--workers",
         str(workers),
         "--batch-scheduling" if batch else "--no-batch-scheduling",
+        "--helper-thread-nice",
+        str(helper_nice),
     ]
     log = log_path.open("w")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, env=_env())
@@ -245,7 +261,7 @@ def _start_edge(root: Path, port: int, workers: int, log_path: Path, batch: bool
 
 
 def _start_floors(
-    port: int, response_file: Path, count_files: Sequence[Path], batch: bool
+    port: int, response_file: Path, count_files: Sequence[Path], batch: bool, helper_nice: int
 ) -> list[subprocess.Popen[str]]:
     """One floor process per count file, all on ``port`` (SO_REUSEPORT when there are several)."""
     procs = []
@@ -265,6 +281,8 @@ def _start_floors(
             cmd.append("--reuse-port")
         if batch:
             cmd.append("--batch-scheduling")
+        if helper_nice:
+            cmd += ["--helper-thread-nice", str(helper_nice)]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=_env())
         procs.append(proc)
         _wait_for_lines(proc, "floor serving", 1)
@@ -451,6 +469,14 @@ def _extra_floor(
     }
 
 
+def _floor_helper_nice(name: str, args: argparse.Namespace) -> int:
+    # The parallel floor is the edge's deployment without the work: its helpers are niced too.
+    # One process gains nothing from it (its serving thread has a core to itself; measured 0 to -5%).
+    if name == "floor_parallel":
+        return int(args.helper_thread_nice)
+    return int(args.floor_helper_thread_nice) if name == "floor" else 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark and print its table (or one JSON object with --json)."""
     if h2load_path() is None:
@@ -476,7 +502,7 @@ def run(args: argparse.Namespace) -> int:
             body_files.append(path)
         edge_port, floor_port = _free_port(), _free_port()
         edge_log = work / "edge.log"
-        edge = _start_edge(work / "edge", edge_port, workers, edge_log, args.batch_scheduling)
+        edge = _start_edge(work / "edge", edge_port, workers, edge_log, args.batch_scheduling, args.helper_thread_nice)
         # Two floors: the issue's (one bare grpc.aio process; the edge may add workers to catch up)
         # and, when asked, one with as many processes as the edge, which prices the edge's work alone.
         floor_sizes = (
@@ -492,7 +518,9 @@ def run(args: argparse.Namespace) -> int:
             (work / "response.bin").write_bytes(sample.SerializeToString())
             for name in floor_sizes:
                 batch = args.batch_scheduling and name != "floor_default_policy"
-                floors[name] = _start_floors(floor_ports[name], work / "response.bin", count_files[name], batch)
+                floors[name] = _start_floors(
+                    floor_ports[name], work / "response.bin", count_files[name], batch, _floor_helper_nice(name, args)
+                )
             pids = {name: [f.pid for f in procs] for name, procs in floors.items()} | {"edge": [edge.pid]}
             totals = _drive(work, floor_ports | {"edge": edge_port}, pids, body_files, args, plan)
             floor_rss = {name: sum(_peak_rss_mb(f.pid) for f in procs) for name, procs in floors.items()}
@@ -527,6 +555,8 @@ def run(args: argparse.Namespace) -> int:
         "floor_workers": floor_workers,
         "floor": {**floor_sum, "rss_mb": round(floor_rss["floor"], 1), "server_calls": floor_calls["floor"]},
         "batch_scheduling": args.batch_scheduling,
+        "helper_thread_nice": args.helper_thread_nice,
+        "floor_helper_thread_nice": args.floor_helper_thread_nice,
         **extra_floors,
         "edge": {**edge_sum, "rss_mb": edge_rss, "server_ok": edge_ok, "server_not_ok": edge_not_ok},
         "floor_rps": floor_rps,

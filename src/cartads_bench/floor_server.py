@@ -5,7 +5,7 @@ It registers AdService as the edge does (``edge_node.response_wire.add_ad_servic
 answer serialized bytes), so the two differ only in the work the edge does per call.
 
     python -m cartads_bench.floor_server --port P --response FILE --count-file FILE [--reuse-port]
-        [--batch-scheduling]
+        [--batch-scheduling] [--helper-thread-nice N]
 
 It counts the calls it answered and writes the count to ``--count-file`` when it stops (SIGTERM),
 so the benchmark verifies success on the server side (h2load counts gRPC errors as successes).
@@ -23,7 +23,7 @@ import grpc
 import uvloop
 
 from cartads.v1.ad_service_pb2 import GetAdsRequest, GetAdsResponse, ReportEventsRequest, ReportEventsResponse
-from edge_node.cpu_policy import use_batch_scheduling
+from edge_node.cpu_policy import keep_helper_threads_niced, use_batch_scheduling
 from edge_node.response_wire import add_ad_service
 
 
@@ -46,19 +46,23 @@ class FloorServicer:
         return ReportEventsResponse()
 
 
-async def _serve(port: int, response: GetAdsResponse, reuse_port: bool) -> int:
+async def _serve(port: int, response: GetAdsResponse, reuse_port: bool, helper_thread_nice: int) -> int:
     # Like the edge: the port is shared only when several floor processes serve it.
     server = grpc.aio.server(options=[("grpc.so_reuseport", 1 if reuse_port else 0)])
     servicer = FloorServicer(response)
     add_ad_service(servicer, server)
     bound = server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
+    # As cartads-edge does (edge_node/cpu_policy.py).
+    helpers = keep_helper_threads_niced(helper_thread_nice) if helper_thread_nice > 0 else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     print(f"floor serving on port {bound}", flush=True)
     await stop.wait()
+    if helpers is not None:
+        helpers.cancel()
     await server.stop(0.5)
     return servicer.calls
 
@@ -73,12 +77,15 @@ def main() -> None:
     parser.add_argument(
         "--batch-scheduling", action="store_true", help="serve under SCHED_BATCH, as the edge does by default"
     )
+    parser.add_argument(
+        "--helper-thread-nice", type=int, default=0, help="nice gRPC's helper threads, as cartads-edge does"
+    )
     args = parser.parse_args()
     if args.batch_scheduling and not use_batch_scheduling():
         parser.error("SCHED_BATCH is not available on this platform")
     response = GetAdsResponse.FromString(args.response.read_bytes())
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        calls = runner.run(_serve(args.port, response, args.reuse_port))
+        calls = runner.run(_serve(args.port, response, args.reuse_port, args.helper_thread_nice))
     args.count_file.write_text(str(calls))
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edge_node.config import EdgeConfig
-from edge_node.cpu_policy import use_batch_scheduling
+from edge_node.cpu_policy import keep_helper_threads_niced, use_batch_scheduling
 from edge_node.workers import run_workers, worker_config
 
 if TYPE_CHECKING:
@@ -111,9 +111,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve under Linux's SCHED_BATCH policy: more requests per CPU when cores are busy, the same "
         "latency when they are not (CARTADS_BATCH_SCHEDULING; default on)",
     )
+    parser.add_argument(
+        "--helper-thread-nice",
+        type=_nice,
+        default=_nice(_env("HELPER_THREAD_NICE", "10") or "10"),
+        metavar="N",
+        help="nice value (0-19) of gRPC's helper threads, so that they wait for the serving thread "
+        "instead of preempting it; 0 leaves them as started (CARTADS_HELPER_THREAD_NICE; default 10)",
+    )
     # Set by the supervisor on each worker it starts; not for people.
     parser.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
     return parser
+
+
+def _nice(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 19:
+        raise argparse.ArgumentTypeError(f"{value} is not a nice value from 0 to 19")
+    return value
 
 
 def _parse_bool(text: str | None) -> bool | None:
@@ -140,6 +155,7 @@ def config_from_args(args: argparse.Namespace) -> EdgeConfig:
         tls_server_name=args.tls_server_name,
         cloud_token=cloud_token(args.cloud_token_file),
         batch_scheduling=args.batch_scheduling,
+        helper_thread_nice=args.helper_thread_nice,
     )
 
 
@@ -171,11 +187,16 @@ async def serve(config: EdgeConfig) -> None:
             loop.add_signal_handler(signum, stop.set)
     edge = await start_edge(config)
     settle_heap()
+    helpers = None
+    if config.helper_thread_nice > 0:
+        helpers = keep_helper_threads_niced(config.helper_thread_nice)
     print(f"cartads-edge serving store {config.store_id} on port {edge.port}", flush=True)
     try:
         await stop.wait()
     finally:
         structlog.get_logger("edge").info("stopping edge")
+        if helpers is not None:
+            helpers.cancel()
         await edge.stop(grace_s=5.0)
 
 

@@ -60,6 +60,9 @@ class EdgeConfig:
     budget_share: float = 1.0
     # Serve under SCHED_BATCH (Linux): waking threads do not preempt running ones (edge_node/cpu_policy.py).
     batch_scheduling: bool = True
+    # Nice value of gRPC's helper threads (poller, event engine) and the executor's: they wait for
+    # the serving thread instead of preempting it (edge_node/cpu_policy.py); 0 leaves them as started.
+    helper_thread_nice: int = 10
     # Request limits.
     default_max_ads: int = 1
     max_ads_limit: int = 10

@@ -1,4 +1,4 @@
-"""The serving processes' CPU scheduling policy: Linux's SCHED_BATCH.
+"""The serving processes' CPU scheduling: Linux's SCHED_BATCH, and gRPC's helper threads niced.
 
 Under the default policy a thread that wakes up (gRPC's poller and event-engine threads wake for
 every request) preempts the thread running on its core. With several worker processes and a load
@@ -10,11 +10,29 @@ switches per request 6 → 3, GetAds throughput +13% (the bare floor gains 8%); 
 cores are idle (the open-loop p99), since a waking thread then finds a free core at once.
 
 Threads inherit the policy of the thread that starts them, so it is set before the server starts.
+
+The serving thread (the event loop's, where every request's Python runs) is the one the others
+wait for. With workers on every core, gRPC's helper threads (the completion-queue poller, the
+event engine's pool) still took a core from a serving thread at each wake-up, waking once per
+event. Niced, they run when a serving thread waits, and then find several events queued: on 2
+cores with 2 workers, the poller's wake-ups per request 3.8 → 1.2, involuntary switches of the
+serving threads 3.5 → 1.0, edge CPU per request -10%, throughput +10%. A single process, whose
+serving thread has a core to itself, gains nothing from it (its floor measured 0 to -5%).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import asyncio
+
+_TASKS = Path("/proc/self/task")
+# gRPC's event engine starts threads as load asks for them: new ones are niced within this time.
+HELPER_RECHECK_S = 2.0
 
 
 def use_batch_scheduling() -> bool:
@@ -32,3 +50,59 @@ def use_batch_scheduling() -> bool:
     except OSError:
         return False
     return True
+
+
+def process_thread_ids() -> list[int]:
+    """The kernel ids of this process's threads; empty where /proc does not list them (not Linux)."""
+    try:
+        return [int(name) for name in os.listdir(_TASKS)]
+    except OSError:
+        return []
+
+
+def set_thread_nice(thread_id: int, nice: int) -> None:
+    """Give one thread ``nice``: on Linux a thread id names that thread alone to setpriority."""
+    os.setpriority(os.PRIO_PROCESS, thread_id, nice)
+
+
+def nice_helper_threads(
+    nice: int,
+    serving_thread_id: int,
+    *,
+    thread_ids: Callable[[], Iterable[int]] = process_thread_ids,
+    set_nice: Callable[[int, int], None] = set_thread_nice,
+) -> int:
+    """Give every thread of the process but the serving one ``nice``; returns how many got it.
+
+    Called again from time to time: gRPC's event engine and the asyncio executor start threads on
+    demand, and one started by the serving thread inherits its priority. Raising a nice value needs
+    no privilege; a thread that exits meanwhile is skipped.
+    """
+    done = 0
+    for thread_id in thread_ids():
+        if thread_id == serving_thread_id:
+            continue
+        try:
+            set_nice(thread_id, nice)
+        except OSError:  # gone since it was listed, or not ours to change
+            continue
+        done += 1
+    return done
+
+
+def keep_helper_threads_niced(nice: int, recheck_s: float = HELPER_RECHECK_S) -> asyncio.Task[None]:
+    """Nice every thread but the calling (serving) one now, and again every ``recheck_s`` seconds
+    in the task returned (cancel it to stop): for the threads gRPC and the executor start later."""
+    # Here, not at the top: a --workers supervisor imports this module and never serves.
+    import asyncio
+    import threading
+
+    serving = threading.get_native_id()
+    nice_helper_threads(nice, serving)
+
+    async def recheck() -> None:
+        while True:
+            await asyncio.sleep(recheck_s)
+            nice_helper_threads(nice, serving)
+
+    return asyncio.create_task(recheck(), name="nice-helper-threads")
