@@ -77,18 +77,21 @@ class AdServicer:
         session_id = request.session_id
         # The session's experiment arms: a few hashes and one lookup in tables built at index load.
         plan = view.experiments.plan_for(session_id) if view is not None else None
+        # Local spend per budget lease; paid line items read as spent while the journal pushes back
+        # and once their leases expire.
+        spend = self._events.serving_spend(view, now_unix_ms) if view is not None else None
         # No await from reading the session to recording the decision: caps cannot be double-booked.
         decision = select_ads(
             view,
             ad_request,
             session=self._frequency.session(cart_id, session_id),
-            # Local spend per budget lease; paid line items read as spent while the journal pushes back.
-            spend_micros=self._events.serving_spend(view, now_unix_ms) if view is not None else {},
+            spend_micros=spend,
             now_unix_ms=now_unix_ms,
             default_max_ads=self._config.default_max_ads,
             rng=self._rng,
             budget_share=self._config.budget_share,
             plan=plan,
+            paid_blocked=spend is not None and spend.paid_blocked,
         )
         if self._counter is not None:
             self._counter.record(now_unix_ms, ad_request.trigger, decision)

@@ -8,7 +8,7 @@ cloud decides what is billed and dead-letters the rest.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cartads import tracking_token
@@ -100,7 +100,7 @@ class EventPipeline:
         """False while the journal is above its soft limit: only house ads serve then."""
         return self._journal.depth() < self._config.journal_soft_limit_events
 
-    def serving_spend(self, view: ServingView, now_unix_ms: int) -> Mapping[str, int]:
+    def serving_spend(self, view: ServingView, now_unix_ms: int) -> ServingSpend:
         """Local spend per line item for selection; stopped line items read as over any allowance."""
         return ServingSpend(view, self.spend, now_unix_ms, self.paid_ads_allowed())
 

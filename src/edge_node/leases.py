@@ -132,6 +132,15 @@ class ServingSpend(Mapping[str, int]):
             return BLOCKED_SPEND_MICROS
         return used
 
+    @property
+    def paid_blocked(self) -> bool:
+        """Every paid line item reads as blocked: journal pushback is on, or every paid lease has
+        expired (an edge offline for longer than its leases). Selection then walks house ads only."""
+        if not self._paid_allowed:
+            return True
+        expire = self._view.tables.paid_leases_expire_unix_ms
+        return expire is not None and self._now_unix_ms >= expire
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._view.line_items)
 

@@ -10,6 +10,7 @@ slot has a winner and a runner-up, instead of scoring every candidate.
 
 from __future__ import annotations
 
+import bisect
 import enum
 import functools
 import heapq
@@ -100,11 +101,8 @@ def expected_cpm_micros(line_item: LineItem) -> float:
     return line_item.bid_micros * units_per_cpm(line_item)
 
 
-def _candidate_ranks(tables: ServingTables, request: AdRequest) -> Iterable[int]:
-    """Ranks of every line item a posting of this request names, ascending (duplicates adjacent).
-
-    The sorted posting lists are merged lazily: selection usually stops after a few candidates.
-    """
+def _candidate_lists(tables: ServingTables, request: AdRequest) -> list[tuple[int, ...]]:
+    """The sorted rank lists of the postings this request names."""
     lists: list[tuple[int, ...]] = []
     product_only = tables.product_only
     if request.scanned_product_id:
@@ -131,9 +129,27 @@ def _candidate_ranks(tables: ServingTables, request: AdRequest) -> Iterable[int]
         lists.append(found)
     if tables.run_of_store:
         lists.append(tables.run_of_store)
+    return lists
+
+
+def _merged(lists: list[tuple[int, ...]]) -> Iterable[int]:
+    """Every rank of ``lists``, ascending (duplicates adjacent); lazily: selection usually stops
+    after a few candidates."""
     if len(lists) <= 1:
         return lists[0] if lists else ()
     return heapq.merge(*lists)
+
+
+def _from_rank(lists: list[tuple[int, ...]], first: int) -> tuple[list[tuple[int, ...]], bool]:
+    """The parts of ``lists`` from rank ``first`` on, and whether any rank before it was dropped."""
+    kept: list[tuple[int, ...]] = []
+    dropped = False
+    for ranks in lists:
+        start = bisect.bisect_left(ranks, first)
+        dropped = dropped or start > 0
+        if start < len(ranks):
+            kept.append(ranks[start:] if start else ranks)
+    return kept, dropped
 
 
 def _slots(request: AdRequest, default_max_ads: int) -> tuple[SlotRequest, ...]:
@@ -240,6 +256,17 @@ class _Allocation:
             self.creative_caps[cid] = min(cap, self.creative_caps.get(cid, cap))
 
 
+def _candidate_pool(tables: ServingTables, request: AdRequest, checker: Checker, paid_blocked: bool) -> _Pool:
+    lists = _candidate_lists(tables, request)
+    passed_over = False
+    if paid_blocked:  # every paid candidate would stop at its budget check: house ads only
+        lists, passed_over = _from_rank(lists, tables.first_house_rank)
+    pool = _Pool(tables.entries, _merged(lists), checker)
+    if passed_over:
+        pool.furthest = Stage.BUDGET_EXHAUSTED
+    return pool
+
+
 _STAGE_REASON = {
     Stage.PAUSED: NoFillReason.PAUSED,
     Stage.OUT_OF_SCHEDULE: NoFillReason.OUT_OF_SCHEDULE,
@@ -264,6 +291,7 @@ def select_ads(
     rng: random.Random | None = None,
     budget_share: float = 1.0,
     plan: ArmPlan | None = None,
+    paid_blocked: bool = False,
 ) -> Decision:
     """The ads for ``request``: per slot, sponsorships, then a second-price auction, then house ads.
 
@@ -272,7 +300,10 @@ def select_ads(
     index, of which this process may spend ``budget_share`` of each allowance (worker processes);
     ``plan`` is what the session's experiment arms change (holdout, ranking tables, ads per trip);
     ``rng`` makes the ad ids and the pacing throttle's draws (none without it: nothing is
-    throttled), so equal inputs and seeds give equal decisions.
+    throttled), so equal inputs and seeds give equal decisions. ``paid_blocked`` says that
+    ``spend_micros`` stops every paid line item (``ServingSpend.paid_blocked``): only house line
+    items are walked, instead of every paid candidate failing its budget check first, and the paid
+    candidates passed over count as stopped at BUDGET_EXHAUSTED for the no-fill reason.
     """
     if view is None:
         return Decision((), NoFillReason.NO_INDEX)
@@ -305,7 +336,7 @@ def select_ads(
         budget_share=budget_share,
         draw=rng.random if rng is not None else None,
     )
-    pool = _Pool(tables.entries, _candidate_ranks(tables, request), checker)
+    pool = _candidate_pool(tables, request, checker, paid_blocked)
     eligible = pool.eligible
     chosen = _Allocation()
     for slot in slots:

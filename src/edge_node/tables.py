@@ -108,6 +108,23 @@ class ServingTables:
     run_of_store: tuple[int, ...]
     tz: tzinfo
     creative_pb: Mapping[str, PbCreative]
+    # Ranks from here on are house line items (tiers are ranked first): len(entries) when none.
+    first_house_rank: int = 0
+    # When the last budget lease of a paid line item expires; None when some paid line item's
+    # lease never does, or there is none (nothing to skip, see ServingSpend.paid_blocked).
+    paid_leases_expire_unix_ms: int | None = None
+
+
+def _paid_leases_expiry(entries: Iterable[Entry]) -> int | None:
+    latest: int | None = None
+    for entry in entries:
+        if entry.is_house:
+            continue
+        expire = entry.line_item.budget_lease_expire_unix_ms
+        if expire is None:
+            return None
+        latest = expire if latest is None else max(latest, expire)
+    return latest
 
 
 def _union(postings: Mapping[str, tuple[str, ...]], rank_of: Mapping[str, int], keys: Iterable[str]) -> tuple[int, ...]:
@@ -305,4 +322,6 @@ def build_tables(view: ServingView) -> ServingTables:
         run_of_store=_union(postings, rank_of, ["all"]),
         tz=parts.tz,
         creative_pb=parts.creative_pb,
+        first_house_rank=next((e.rank for e in entries if e.is_house), len(entries)),
+        paid_leases_expire_unix_ms=_paid_leases_expiry(entries),
     )

@@ -83,3 +83,30 @@ def test_index_without_leases_counts_per_version() -> None:
     spend = LeaseSpend({("camp-1", "index:v1"): 5_000})
     assert serving_spend_micros(item, spend, "v1", 0, paid_allowed=True) == 5
     assert serving_spend_micros(item, spend, "v2", 0, paid_allowed=True) == 0
+
+
+HOUSE = LineItem("house", campaign_id="camp-h", priority_tier=PriorityTier.PRIORITY_TIER_HOUSE)
+
+
+def _leased(line_item_id: str, expire_unix_ms: int | None) -> LineItem:
+    return LineItem(
+        line_item_id, campaign_id="camp-1", budget_lease_id="L1", budget_lease_expire_unix_ms=expire_unix_ms
+    )
+
+
+def test_paid_ads_read_as_blocked_once_every_paid_lease_has_expired() -> None:
+    """paid_blocked turns true when the last paid lease expires; house ads have no lease to wait for."""
+    v = view(_leased("a", 1_000), _leased("b", 2_000), HOUSE)
+    assert ServingSpend(v, LeaseSpend(), 1_999, paid_allowed=True).paid_blocked is False
+    assert ServingSpend(v, LeaseSpend(), 2_000, paid_allowed=True).paid_blocked is True
+
+
+def test_a_paid_lease_without_expiry_keeps_paid_ads_open() -> None:
+    """One paid line item whose lease never expires means paid ads are not all blocked by time."""
+    v = view(_leased("a", 1_000), _leased("b", None))
+    assert ServingSpend(v, LeaseSpend(), 10**12, paid_allowed=True).paid_blocked is False
+
+
+def test_journal_pushback_blocks_every_paid_ad() -> None:
+    """While the journal pushes back (paid_allowed false), paid ads read as blocked whatever the leases."""
+    assert ServingSpend(view(_leased("a", None)), LeaseSpend(), 0, paid_allowed=False).paid_blocked is True

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from cartads.v1.common_pb2 import PricingModel, PriorityTier
 from edge_node.eligibility import SessionCounts
-from edge_node.selection import AdRequest, Decision, SlotRequest, select_ads
+from edge_node.leases import BLOCKED_SPEND_MICROS
+from edge_node.selection import AdRequest, Decision, NoFillReason, SlotRequest, select_ads
 from edge_node.tables import reserve_in_bid_units
 from edge_node.view import Creative, LineItem, ServingView
 
@@ -144,3 +145,37 @@ def test_price_between_reserve_and_bid(scenario: Any) -> None:
 def test_same_input_and_seed_same_decision(scenario: Any, seed: int) -> None:
     """Equal inputs and seeds give equal decisions, ad ids included."""
     assert _decide(scenario, seed) == _decide(scenario, seed)
+
+
+@settings(max_examples=200, deadline=None)
+@given(scenarios(), st.integers(0, 2**32))
+def test_walking_house_ads_only_decides_as_the_full_walk_when_paid_ads_are_blocked(scenario: Any, seed: int) -> None:
+    """With every paid line item over its budget, skipping to the house ads serves exactly what
+    walking every candidate serves, and a no-fill reason is never less specific."""
+    v, request, session, _ = scenario
+    house = PriorityTier.PRIORITY_TIER_HOUSE
+    blocked = {li.line_item_id: BLOCKED_SPEND_MICROS for li in v.line_items.values() if li.priority_tier != house}
+
+    def decide(paid_blocked: bool) -> Decision:
+        return select_ads(
+            v,
+            request,
+            session=session,
+            spend_micros=blocked,
+            now_unix_ms=NOW_MS,
+            rng=random.Random(seed),
+            paid_blocked=paid_blocked,
+        )
+
+    walked, skipped = decide(False), decide(True)
+    assert skipped.ads == walked.ads
+    assert skipped.throttled == walked.throttled
+    # Paid candidates passed over count as stopped at their budget, even one that a full walk finds
+    # stopped earlier (paused, out of schedule, not servable here): a reason at least as far along.
+    if walked.no_fill_reason in _BEFORE_BUDGET:
+        assert skipped.no_fill_reason in {walked.no_fill_reason, NoFillReason.BUDGET_EXHAUSTED}
+    else:
+        assert skipped.no_fill_reason == walked.no_fill_reason
+
+
+_BEFORE_BUDGET = {NoFillReason.PAUSED, NoFillReason.OUT_OF_SCHEDULE, NoFillReason.NOT_ELIGIBLE}
