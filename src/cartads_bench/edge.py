@@ -471,7 +471,7 @@ def _extra_floor(
 
 def _floor_helper_nice(name: str, args: argparse.Namespace) -> int:
     # The parallel floor is the edge's deployment without the work: its helpers are niced too.
-    # One process gains nothing from it (its serving thread has a core to itself; measured 0 to -5%).
+    # One process gains nothing from it (its serving thread has a core to itself; measured 0 to -10%).
     if name == "floor_parallel":
         return int(args.helper_thread_nice)
     return int(args.floor_helper_thread_nice) if name == "floor" else 0

@@ -114,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--helper-thread-nice",
         type=_nice,
-        default=_nice(_env("HELPER_THREAD_NICE", "10") or "10"),
+        # A string: argparse converts it with _nice, so a bad environment value is a usage error too.
+        default=_env("HELPER_THREAD_NICE", "10") or "10",
         metavar="N",
         help="nice value (0-19) of gRPC's helper threads, so that they wait for the serving thread "
         "instead of preempting it; 0 leaves them as started (CARTADS_HELPER_THREAD_NICE; default 10)",

@@ -17,7 +17,7 @@ event engine's pool) still took a core from a serving thread at each wake-up, wa
 event. Niced, they run when a serving thread waits, and then find several events queued: on 2
 cores with 2 workers, the poller's wake-ups per request 3.8 → 1.2, involuntary switches of the
 serving threads 3.5 → 1.0, edge CPU per request -10%, throughput +10%. A single process, whose
-serving thread has a core to itself, gains nothing from it (its floor measured 0 to -5%).
+serving thread has a core to itself, gains nothing from it (its floor measured 0 to -10%).
 """
 
 from __future__ import annotations

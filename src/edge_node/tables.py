@@ -109,10 +109,10 @@ class ServingTables:
     tz: tzinfo
     creative_pb: Mapping[str, PbCreative]
     # Ranks from here on are house line items (tiers are ranked first): len(entries) when none.
-    first_house_rank: int = 0
+    first_house_rank: int
     # When the last budget lease of a paid line item expires; None when some paid line item's
     # lease never does, or there is none (nothing to skip, see ServingSpend.paid_blocked).
-    paid_leases_expire_unix_ms: int | None = None
+    paid_leases_expire_unix_ms: int | None
 
 
 def _paid_leases_expiry(entries: Iterable[Entry]) -> int | None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -83,37 +85,38 @@ def test_a_thread_that_exits_before_it_is_niced_is_skipped() -> None:
 needs_proc_tasks = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
 
 
-@needs_proc_tasks
-def test_the_nice_value_applies_to_that_thread_alone() -> None:
-    """setpriority on a thread id changes that thread, not the caller (Linux threads are tasks)."""
+@contextlib.contextmanager
+def _waiting_thread() -> Iterator[int]:
+    """A started thread that waits until the block ends; yields its kernel thread id."""
     release = threading.Event()
     helper = threading.Thread(target=release.wait)
     helper.start()
     try:
-        own = threading.get_native_id()
         assert helper.native_id is not None
-        niced = nice_helper_threads(7, own, thread_ids=lambda: [own, helper.native_id or 0])
-        assert niced == 1
-        assert os.getpriority(os.PRIO_PROCESS, helper.native_id) == 7
-        assert os.getpriority(os.PRIO_PROCESS, own) == 0
+        yield helper.native_id
     finally:
         release.set()
         helper.join()
+
+
+@needs_proc_tasks
+def test_the_nice_value_applies_to_that_thread_alone() -> None:
+    """setpriority on a thread id changes that thread, not the caller (Linux threads are tasks)."""
+    with _waiting_thread() as helper:
+        own = threading.get_native_id()
+        niced = nice_helper_threads(7, own, thread_ids=lambda: [own, helper])
+        assert niced == 1
+        assert os.getpriority(os.PRIO_PROCESS, helper) == 7
+        assert os.getpriority(os.PRIO_PROCESS, own) == 0
 
 
 @needs_proc_tasks
 def test_process_thread_ids_lists_the_running_threads() -> None:
     """The process's thread ids include the caller's and those of threads it started."""
-    release = threading.Event()
-    helper = threading.Thread(target=release.wait)
-    helper.start()
-    try:
+    with _waiting_thread() as helper:
         ids = process_thread_ids()
         assert threading.get_native_id() in ids
-        assert helper.native_id in ids
-    finally:
-        release.set()
-        helper.join()
+        assert helper in ids
 
 
 async def test_helper_threads_are_niced_again_for_threads_started_later(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -194,3 +197,13 @@ def test_a_running_edge_serves_from_a_thread_of_normal_priority_with_its_helpers
         proc.wait(timeout=30)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_a_nice_value_out_of_range_in_the_environment_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """CARTADS_HELPER_THREAD_NICE is checked like the flag: an error message, not a traceback."""
+    monkeypatch.setenv("CARTADS_HELPER_THREAD_NICE", "25")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--store", "s", "--cloud", "h:1"])
+    assert "not a nice value from 0 to 19" in capsys.readouterr().err
