@@ -25,8 +25,11 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 
 
 def _wanted_stamp() -> str:
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    return f"{digest} {sys.version_info[:2]}"
+    # The build's inputs: a changed C accelerator must be rebuilt, as changed dependencies reinstalled.
+    digest = hashlib.sha256()
+    for path in [ROOT / "pyproject.toml", ROOT / "setup.py", *sorted((ROOT / "src").rglob("*.c"))]:
+        digest.update(path.read_bytes())
+    return f"{digest.hexdigest()} {sys.version_info[:2]}"
 
 
 def ensure_venv() -> None:

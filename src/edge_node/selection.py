@@ -13,7 +13,6 @@ from __future__ import annotations
 import bisect
 import enum
 import functools
-import heapq
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from types import MappingProxyType
 from edge_node.auction import clearing_price_micros
 from edge_node.eligibility import Checker, SessionCounts, Stage
 from edge_node.experiments import ArmPlan
+from edge_node.rank_merge import merge_unique
 from edge_node.tables import MAX_MICROS, TIER_AUCTION, Entry, ServingTables, units_per_cpm
 from edge_node.view import Creative, LineItem, ServingView
 
@@ -133,11 +133,11 @@ def _candidate_lists(tables: ServingTables, request: AdRequest) -> list[tuple[in
 
 
 def _merged(lists: list[tuple[int, ...]]) -> Iterable[int]:
-    """Every rank of ``lists``, ascending (duplicates adjacent); lazily: selection usually stops
-    after a few candidates."""
+    """Every rank of ``lists``, ascending (any duplicates adjacent); lazily: selection usually stops
+    after a few candidates (``edge_node.rank_merge``: in C when it was built)."""
     if len(lists) <= 1:
         return lists[0] if lists else ()
-    return heapq.merge(*lists)
+    return merge_unique(lists)
 
 
 def _from_rank(lists: list[tuple[int, ...]], first: int) -> tuple[list[tuple[int, ...]], bool]:

@@ -1,0 +1,3 @@
+from collections.abc import Iterator, Sequence
+
+def merge_unique(lists: Sequence[tuple[int, ...]]) -> Iterator[int]: ...
