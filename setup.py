@@ -1,7 +1,7 @@
-"""Build hook for the optional C accelerator; everything else is declared in pyproject.toml.
+"""Build hook for the edge's optional C accelerators; everything else is in pyproject.toml.
 
-``optional=True``: on a machine without a C compiler the extension is skipped and the edge uses
-its pure-Python merge (edge_node/rank_merge.py), with the same results.
+``optional=True``: on a machine without a C compiler an extension is skipped and the edge uses
+its pure-Python twin, with the same results (edge_node/accelerators.py).
 """
 
 from setuptools import Extension, setup
@@ -9,5 +9,6 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension("edge_node._rankmerge", ["src/edge_node/_rankmerge.c"], optional=True),
+        Extension("edge_node._response_wire", ["src/edge_node/_response_wire.c"], optional=True),
     ]
 )

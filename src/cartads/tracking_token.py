@@ -76,6 +76,12 @@ class Signer:
     def __init__(self, key: bytes) -> None:
         self._inner, self._outer = _keyed(key)
 
+    @property
+    def keyed_states(self) -> tuple[_Hash, _Hash]:
+        """The SHA-256 states after the inner and outer key blocks, for a signer written in C
+        (edge_node/_response_wire.c): copied, never updated."""
+        return self._inner, self._outer
+
     def sign_serialized(self, raw: bytes) -> bytes:
         """``sign_serialized(raw, key)``: the token of a serialized payload, as ASCII bytes."""
         inner = self._inner.copy()

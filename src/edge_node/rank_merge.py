@@ -1,17 +1,20 @@
 """The ascending union of a request's posting lists, which selection walks lazily.
 
-``merge_unique`` is the C accelerator (``edge_node/_rankmerge.c``, built by ``pip install`` where
-a C compiler is present) or else ``merge_sorted``, ``heapq.merge``: both yield the ranks in
-ascending order, the accelerator each rank once, ``heapq.merge`` with duplicates adjacent (which
-selection skips). Decisions are the same either way; the accelerator saves ~6 µs of a ~40 µs
-GetAds call. ``CARTADS_PURE_PYTHON=1`` uses the Python merge even where the accelerator is built.
+``merge_unique`` is the C accelerator (``edge_node/_rankmerge.c``) when it was built, else
+``merge_sorted`` (``heapq.merge``): both yield the ranks in ascending order, the accelerator each
+rank once, ``heapq.merge`` with duplicates adjacent (which selection skips). Decisions are the
+same either way; the accelerator saves ~6 µs of a ~40 µs GetAds call (see edge_node.accelerators).
 """
 
 from __future__ import annotations
 
 import heapq
-import os
 from collections.abc import Callable, Iterator, Sequence
+from typing import cast
+
+from edge_node import accelerators
+
+Merge = Callable[[Sequence[tuple[int, ...]]], Iterator[int]]
 
 
 def merge_sorted(lists: Sequence[tuple[int, ...]]) -> Iterator[int]:
@@ -19,15 +22,6 @@ def merge_sorted(lists: Sequence[tuple[int, ...]]) -> Iterator[int]:
     return heapq.merge(*lists)
 
 
-def _accelerated() -> Callable[[Sequence[tuple[int, ...]]], Iterator[int]] | None:
-    if os.environ.get("CARTADS_PURE_PYTHON", "") not in ("", "0"):
-        return None
-    try:
-        from edge_node._rankmerge import merge_unique as merge
-    except ImportError:  # not built (no C compiler where it was installed)
-        return None
-    return merge
-
-
-merge_unique = _accelerated() or merge_sorted
-ACCELERATED = merge_unique is not merge_sorted
+_module = accelerators.load("_rankmerge")
+merge_unique: Merge = cast("Merge", _module.merge_unique) if _module is not None else merge_sorted
+ACCELERATED = _module is not None

@@ -15,7 +15,7 @@ so ``cartads.tracking_token.verify`` and the cloud read it as before.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import grpc
@@ -25,8 +25,15 @@ from cartads.v1 import ad_service_pb2_grpc
 from cartads.v1.ad_service_pb2 import GetAdsRequest, GetAdsResponse
 from cartads.v1.common_pb2 import ArmAssignment
 from cartads.v1.common_pb2 import Creative as PbCreative
+from edge_node import accelerators
 from edge_node.selection import SelectedAd
 from edge_node.view import Creative, LineItem
+
+_C_WRITER = accelerators.load("_response_wire")
+# write_ads(inner, outer, ads, version_field, no_fill_reason, request_id, store_id, cart_id,
+#           session_id, request_tail, now_unix_ms) -> bytes (edge_node/_response_wire.c)
+_write_ads: Callable[..., bytes] | None = _C_WRITER.write_ads if _C_WRITER is not None else None
+ACCELERATED = _write_ads is not None
 
 _WIRE_VARINT = 0
 _WIRE_LEN = 2
@@ -191,11 +198,32 @@ class ResponseWriter:
     varies (ids, price, time, token) is joined around them in place.
     """
 
-    __slots__ = ("_arms", "_creative_pbs", "_pairs", "_sign", "_slots", "_version_field", "version")
+    __slots__ = (
+        "_arms",
+        "_c_write",
+        "_creative_pbs",
+        "_keyed",
+        "_pairs",
+        "_sign",
+        "_slots",
+        "_version_field",
+        "version",
+    )
 
-    def __init__(self, version: str, signing_key: bytes, creative_pbs: Mapping[str, PbCreative]) -> None:
+    def __init__(
+        self,
+        version: str,
+        signing_key: bytes,
+        creative_pbs: Mapping[str, PbCreative],
+        *,
+        accelerated: bool = ACCELERATED,
+    ) -> None:
         self.version = version
-        self._sign = tracking_token.Signer(signing_key).sign_serialized
+        signer = tracking_token.Signer(signing_key)
+        self._sign = signer.sign_serialized
+        self._keyed = signer.keyed_states
+        # The C writer when built (and not turned off): the same bytes, a quarter of the time.
+        self._c_write = _write_ads if accelerated else None
         self._creative_pbs = creative_pbs
         self._version_field = string_field(_R_INDEX_VERSION, version)
         self._pairs: dict[tuple[str, str], _Pair] = {}
@@ -241,6 +269,38 @@ class ResponseWriter:
         arm_pbs: Sequence[ArmAssignment] = (),
     ) -> bytes:
         """The serialized GetAdsResponse: ``ads`` with signed tracking tokens, or the no-fill reason."""
+        if ads and self._c_write is not None:
+            request_tail = _T_TRIGGER + varint(request.trigger) if request.trigger else b""
+            if arm_pbs:
+                request_tail += self._arms_field(arm_pbs)
+            parts = []
+            for ad in ads:
+                pair = self._pair(ad.line_item, ad.creative)
+                parts.append(
+                    (
+                        ad.ad_id,
+                        pair.token_middle,
+                        pair.token_tail,
+                        pair.ad_middle,
+                        pair.ad_tail,
+                        ad.price_micros,
+                        self._slot_field(ad.slot_id),
+                    )
+                )
+            inner, outer = self._keyed
+            return self._c_write(
+                inner,
+                outer,
+                parts,
+                self._version_field,
+                no_fill_reason,
+                request.request_id,
+                request.store_id,
+                request.cart_id,
+                request.session_id,
+                request_tail,
+                now_unix_ms,
+            )
         tail = [self._version_field]
         if no_fill_reason:
             tail.append(_R_NO_FILL + varint(no_fill_reason))

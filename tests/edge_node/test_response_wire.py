@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,8 +18,10 @@ from cartads.v1.common_pb2 import Creative as PbCreative
 from cartads.v1.tracking_pb2 import TrackingTokenPayload
 from edge_node.ad_servicer import AdServicer
 from edge_node.response_wire import (
+    ACCELERATED,
     WRITTEN_FIELDS,
     ResponseWriter,
+    _write_ads,
     add_ad_service,
     no_index_response,
     serialize_get_ads,
@@ -90,9 +94,14 @@ _requests = st.builds(
 _arms = st.lists(st.builds(ArmAssignment, layer_id=_text, arm_id=_text), max_size=3).map(tuple)
 
 
-def _writer(version: str) -> ResponseWriter:
+# Both writers: the Python one, and the C accelerator where it was built (edge_node/_response_wire.c).
+_NOT_BUILT = pytest.mark.skipif(not ACCELERATED, reason="the C writer is not built here")
+WRITERS = [pytest.param(False, id="python"), pytest.param(True, id="c", marks=_NOT_BUILT)]
+
+
+def _writer(version: str, accelerated: bool = ACCELERATED) -> ResponseWriter:
     pbs = {cid: _creative_pb(cid, f"Buy {cid}") for cid in ("cr-1", "cr-2", "")}
-    return ResponseWriter(version, KEY, pbs)
+    return ResponseWriter(version, KEY, pbs, accelerated=accelerated)
 
 
 def _payload_bytes(token: str) -> bytes:
@@ -100,17 +109,19 @@ def _payload_bytes(token: str) -> bytes:
     return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
 
 
+@pytest.mark.parametrize("accelerated", WRITERS)
 @settings(max_examples=200)
 @given(request=_requests, ad=_ads, now=_int64, version=_text, arms=_arms)
-def test_payload_bytes_equal_deterministic_serialization(
-    request: GetAdsRequest, ad: SelectedAd, now: int, version: str, arms: tuple[ArmAssignment, ...]
+def test_payload_bytes_equal_deterministic_serialization(  # noqa: PLR0917 - hypothesis passes them by name
+    accelerated: bool, request: GetAdsRequest, ad: SelectedAd, now: int, version: str, arms: tuple[ArmAssignment, ...]
 ) -> None:
     """The token payload is byte for byte TrackingTokenPayload.SerializeToString(deterministic=True)."""
-    written = GetAdsResponse.FromString(_writer(version).write(request, [ad], 0, now, arms))
+    written = GetAdsResponse.FromString(_writer(version, accelerated).write(request, [ad], 0, now, arms))
     raw = _payload_bytes(written.ads[0].tracking_token)
     assert raw == _reference_payload(request, ad, now, version, arms).SerializeToString(deterministic=True)
 
 
+@pytest.mark.parametrize("accelerated", WRITERS)
 @settings(max_examples=100)
 @given(
     request=_requests,
@@ -122,6 +133,7 @@ def test_payload_bytes_equal_deterministic_serialization(
     no_fill=st.integers(min_value=0, max_value=200),
 )
 def test_response_parses_to_the_protobuf_built_answer(  # noqa: PLR0917 - hypothesis passes them by name
+    accelerated: bool,
     request: GetAdsRequest,
     ads: list[SelectedAd],
     now: int,
@@ -130,7 +142,7 @@ def test_response_parses_to_the_protobuf_built_answer(  # noqa: PLR0917 - hypoth
     no_fill: int,
 ) -> None:
     """The written answer parses to the GetAdsResponse built field by field, with verifiable tokens."""
-    raw = _writer(version).write(request, ads, no_fill, now, arms)
+    raw = _writer(version, accelerated).write(request, ads, no_fill, now, arms)
     expected = GetAdsResponse(
         index_version=version,
         request_id=request.request_id,
@@ -154,6 +166,49 @@ def test_response_parses_to_the_protobuf_built_answer(  # noqa: PLR0917 - hypoth
     for ad_pb in parsed.ads:
         assert ad_pb.HasField("creative")
         tracking_token.verify(ad_pb.tracking_token, KEY)
+
+
+@_NOT_BUILT
+@settings(max_examples=200)
+@given(
+    request=_requests,
+    ads=st.lists(_ads, max_size=3, unique_by=lambda ad: ad.line_item.line_item_id),
+    now=_int64,
+    version=_text,
+    arms=_arms,
+    no_fill=st.integers(min_value=0, max_value=200),
+)
+def test_c_writer_writes_the_python_writers_bytes(  # noqa: PLR0917 - hypothesis passes them by name
+    request: GetAdsRequest,
+    ads: list[SelectedAd],
+    now: int,
+    version: str,
+    arms: tuple[ArmAssignment, ...],
+    no_fill: int,
+) -> None:
+    """The C writer's answer is byte for byte the Python writer's, tokens included."""
+    by_c = _writer(version, accelerated=True).write(request, ads, no_fill, now, arms)
+    assert by_c == _writer(version, accelerated=False).write(request, ads, no_fill, now, arms)
+
+
+@_NOT_BUILT
+def test_c_writer_rejects_malformed_parts() -> None:
+    """Parts of the wrong shape are a TypeError from the C writer, not a crash or a wrong answer."""
+    assert _write_ads is not None
+    inner, outer = tracking_token.Signer(KEY).keyed_states
+    good = ("id", b"", b"", b"", b"", 5, b"")
+    args = (b"", 0, "r", "s", "c", "x", b"", 1)
+    assert _write_ads(inner, outer, [good], *args)
+    with pytest.raises(TypeError):
+        _write_ads(inner, outer, [good[:6]], *args)
+    with pytest.raises(TypeError):
+        _write_ads(inner, outer, [("id", "not bytes", b"", b"", b"", 5, b"")], *args)
+    with pytest.raises(TypeError):
+        _write_ads(inner, outer, (good,), *args)
+    with pytest.raises(TypeError, match="digest"):
+        _write_ads(hashlib.blake2b(digest_size=8), outer, [good], *args)
+    with pytest.raises(AttributeError):
+        _write_ads(object(), outer, [good], *args)
 
 
 def test_no_index_answer_carries_reason_and_request_id() -> None:

@@ -1,3 +1,0 @@
-from collections.abc import Iterator, Sequence
-
-def merge_unique(lists: Sequence[tuple[int, ...]]) -> Iterator[int]: ...

@@ -1,0 +1,24 @@
+"""The edge's optional C accelerators, and the switch that turns them off.
+
+``pip install`` builds them where a C compiler is present (setup.py, ``optional=True``); each
+has a pure-Python twin that gives the same results, used when the accelerator was not built or
+when ``CARTADS_PURE_PYTHON=1`` is set (to compare the two, or to rule the C code out).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from types import ModuleType
+
+PURE_PYTHON_ENV = "CARTADS_PURE_PYTHON"
+
+
+def load(name: str) -> ModuleType | None:
+    """The C extension ``edge_node.<name>``; None when it was not built or pure Python is asked for."""
+    if os.environ.get(PURE_PYTHON_ENV, "") not in ("", "0"):
+        return None
+    try:
+        return importlib.import_module(f"edge_node.{name}")
+    except ImportError:  # not built (no C compiler where it was installed)
+        return None
