@@ -45,6 +45,10 @@ def ensure_venv() -> None:
     pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
     subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+    # pip -q hides the build's warning when an optional C extension fails to compile.
+    probe = "import edge_node._rankmerge, edge_node._response_wire"
+    if subprocess.run([str(BIN / "python"), "-c", probe], capture_output=True, check=False).returncode:
+        print("note: the edge's C accelerators were not built (no C compiler?); it uses their Python twins")
     STAMP.write_text(_wanted_stamp())
 
 
