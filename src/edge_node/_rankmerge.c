@@ -25,7 +25,13 @@ typedef struct {
 static int
 load_head(Cursor *c)
 {
-    long long value = PyLong_AsLongLong(PyTuple_GET_ITEM(c->ranks, c->at));
+    PyObject *item = PyTuple_GET_ITEM(c->ranks, c->at);
+    /* Exact ints only: converting anything else could run Python code (__index__) mid-merge. */
+    if (!PyLong_CheckExact(item)) {
+        PyErr_Format(PyExc_TypeError, "merge_unique: ranks must be ints, got %.100s", Py_TYPE(item)->tp_name);
+        return -1;
+    }
+    long long value = PyLong_AsLongLong(item);
     if (value == -1 && PyErr_Occurred()) {
         return -1;
     }
@@ -33,12 +39,20 @@ load_head(Cursor *c)
     return 0;
 }
 
+/* After an error the iterator is exhausted: every cursor is released once. */
 static void
-merge_dealloc(MergeObject *self)
+release_cursors(MergeObject *self)
 {
     for (Py_ssize_t i = 0; i < self->count; i++) {
         Py_DECREF(self->cursors[i].ranks);
     }
+    self->count = 0;
+}
+
+static void
+merge_dealloc(MergeObject *self)
+{
+    release_cursors(self);
     PyMem_Free(self->cursors);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -61,7 +75,7 @@ merge_next(MergeObject *self)
     }
     PyObject *result = PyTuple_GET_ITEM(cursors[low_index].ranks, cursors[low_index].at);
     Py_INCREF(result);
-    /* Advance every list whose head is this rank: a rank named by several lists is yielded once. */
+    /* Advance every list past this rank (repeats within a list too): each rank is yielded once. */
     Py_ssize_t i = 0;
     while (i < count) {
         Cursor *c = &cursors[i];
@@ -72,24 +86,27 @@ merge_next(MergeObject *self)
         c->at++;
         if (c->at < PyTuple_GET_SIZE(c->ranks)) {
             if (load_head(c) < 0) {
-                Py_DECREF(result);
-                return NULL;
+                goto failed;
             }
             if (c->head < low) {
-                Py_DECREF(result);
                 PyErr_SetString(PyExc_ValueError, "merge_unique: a list is not in ascending order");
-                return NULL;
+                goto failed;
             }
-            i++;
+            /* A repeat of ``low`` stays at index i and is advanced again. */
         }
         else { /* exhausted: the last cursor takes its place */
             Py_DECREF(c->ranks);
             count--;
             cursors[i] = cursors[count];
+            self->count = count;
         }
     }
-    self->count = count;
     return result;
+
+failed:
+    Py_DECREF(result);
+    release_cursors(self);
+    return NULL;
 }
 
 static PyTypeObject MergeType = {
@@ -136,15 +153,15 @@ merge_unique(PyObject *Py_UNUSED(module), PyObject *lists)
             continue;
         }
         Cursor *c = &self->cursors[self->count];
+        Py_INCREF(ranks);
         c->ranks = ranks;
         c->at = 0;
+        self->count++; /* owned from here: released by dealloc on any error below */
         if (load_head(c) < 0) {
             Py_DECREF(seq);
             Py_DECREF(self);
             return NULL;
         }
-        Py_INCREF(ranks);
-        self->count++;
     }
     Py_DECREF(seq);
     return (PyObject *)self;

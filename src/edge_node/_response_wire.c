@@ -264,7 +264,7 @@ write_ads(PyObject *Py_UNUSED(module), PyObject *args)
         return NULL;
     }
     Buffer session_part = {NULL, 0, 0}, payload = {NULL, 0, 0}, out = {NULL, 0, 0};
-    PyObject *result = NULL;
+    PyObject *result = NULL, *owned_ads = NULL;
     if (reserve(&session_part, 256) < 0 || reserve(&payload, 512) < 0 || reserve(&out, 2048) < 0) {
         goto done;
     }
@@ -272,9 +272,14 @@ write_ads(PyObject *Py_UNUSED(module), PyObject *args)
         put_text(&session_part, 0x22, session, session_size) < 0) {
         goto done;
     }
-    Py_ssize_t count = PyList_GET_SIZE(ads);
-    for (Py_ssize_t i = 0; i < count; i++) {
-        if (put_ad(&out, &payload, PyList_GET_ITEM(ads, i), inner, outer, &session_part, request_tail, now_ms) < 0) {
+    /* A tuple of our own: hashing calls Python code, which must not free an ad while it is written. */
+    owned_ads = PyList_AsTuple(ads);
+    if (owned_ads == NULL) {
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(owned_ads); i++) {
+        if (put_ad(&out, &payload, PyTuple_GET_ITEM(owned_ads, i), inner, outer, &session_part, request_tail, now_ms) <
+            0) {
             goto done;
         }
     }
@@ -284,6 +289,7 @@ write_ads(PyObject *Py_UNUSED(module), PyObject *args)
     }
     result = PyBytes_FromStringAndSize(out.data, out.size);
 done:
+    Py_XDECREF(owned_ads);
     PyMem_Free(session_part.data);
     PyMem_Free(payload.data);
     PyMem_Free(out.data);

@@ -14,9 +14,14 @@ from types import ModuleType
 PURE_PYTHON_ENV = "CARTADS_PURE_PYTHON"
 
 
+def pure_python_forced() -> bool:
+    """Whether CARTADS_PURE_PYTHON asks for the Python twins (1, true, yes; 0, false, no or unset do not)."""
+    return os.environ.get(PURE_PYTHON_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
 def load(name: str) -> ModuleType | None:
     """The C extension ``edge_node.<name>``; None when it was not built or pure Python is asked for."""
-    if os.environ.get(PURE_PYTHON_ENV, "") not in ("", "0"):
+    if pure_python_forced():
         return None
     try:
         return importlib.import_module(f"edge_node.{name}")

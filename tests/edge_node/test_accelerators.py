@@ -28,6 +28,15 @@ def test_pure_python_switch_turns_every_accelerator_off() -> None:
     assert out.stdout.split() == ["False", "False"]
 
 
+@pytest.mark.parametrize(
+    ("value", "forced"), [("1", True), ("true", True), ("YES", True), ("0", False), ("false", False), ("", False)]
+)
+def test_pure_python_switch_reads_common_spellings(monkeypatch: pytest.MonkeyPatch, value: str, forced: bool) -> None:
+    """CARTADS_PURE_PYTHON=1/true/yes asks for the Python twins; 0, false or empty do not."""
+    monkeypatch.setenv(accelerators.PURE_PYTHON_ENV, value)
+    assert accelerators.pure_python_forced() is forced
+
+
 def test_missing_extension_loads_as_none(monkeypatch: pytest.MonkeyPatch) -> None:
     """An extension that was not built loads as None (the Python twin serves), not an ImportError."""
     monkeypatch.delenv(accelerators.PURE_PYTHON_ENV, raising=False)

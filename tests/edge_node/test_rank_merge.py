@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from itertools import chain, islice
 from typing import Any
@@ -57,13 +58,42 @@ def test_c_merge_is_lazy_and_yields_the_tuples_own_ints() -> None:
     assert ranks[0] is first[0]
 
 
+def test_c_merge_yields_repeats_within_a_list_and_negative_ranks_once() -> None:
+    """A rank repeated inside one list, or negative, is yielded once and in order; no lists yield nothing."""
+    merge = _c_merge()
+    assert list(merge([(-3, 1, 1, 2), (1, 2, 2, 5)])) == [-3, 1, 2, 5]
+    assert list(merge([])) == []
+    assert list(merge([(), ()])) == []
+
+
+def test_c_merge_error_midway_releases_each_list_once() -> None:
+    """An unordered list met while merging raises, exhausts the iterator and drops each list's reference once."""
+    merge = _c_merge()
+    first, second = (5,), (5, 3)
+    before = sys.getrefcount(first), sys.getrefcount(second)
+    merged = merge([first, second])
+    with pytest.raises(ValueError, match="ascending"):
+        next(merged)
+    assert list(merged) == []
+    del merged
+    assert (sys.getrefcount(first), sys.getrefcount(second)) == before
+
+
+def test_c_merge_rejects_ranks_outside_int64() -> None:
+    """A rank beyond 64 bits is an OverflowError, never a wrong order (ranks are list positions)."""
+    with pytest.raises(OverflowError):
+        _c_merge()([(2**63,)])
+
+
 def test_c_merge_rejects_what_is_not_a_tuple_of_ints() -> None:
     """A list, a non-int rank or a descending tuple is a clear error, not a wrong order."""
     merge = _c_merge()
     with pytest.raises(TypeError, match="expected tuples, got list"):
         merge([[1, 2]])  # type: ignore[list-item]
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="ranks must be ints"):
         merge([("a",)])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="ranks must be ints"):
+        merge([(1.0,)])  # type: ignore[list-item]
     with pytest.raises(ValueError, match="ascending"):
         list(merge([(3, 1)]))
     with pytest.raises(TypeError, match="sequence"):

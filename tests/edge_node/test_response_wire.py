@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import sys
 from typing import Any
 
 import pytest
@@ -205,10 +206,28 @@ def test_c_writer_rejects_malformed_parts() -> None:
         _write_ads(inner, outer, [("id", "not bytes", b"", b"", b"", 5, b"")], *args)
     with pytest.raises(TypeError):
         _write_ads(inner, outer, (good,), *args)
+    with pytest.raises(TypeError):  # the second ad is malformed: nothing is written, nothing leaks
+        _write_ads(inner, outer, [good, ("id", b"", b"", b"", b"", "5", b"")], *args)
     with pytest.raises(TypeError, match="digest"):
         _write_ads(hashlib.blake2b(digest_size=8), outer, [good], *args)
     with pytest.raises(AttributeError):
         _write_ads(object(), outer, [good], *args)
+
+
+@_NOT_BUILT
+def test_c_writer_keeps_reference_counts() -> None:
+    """Many answers written (and failed) leave the pieces' reference counts as they were."""
+    assert _write_ads is not None
+    inner, outer = tracking_token.Signer(KEY).keyed_states
+    piece, ad_id = b"piece", "ad-1"
+    ad = (ad_id, piece, piece, piece, piece, 7, piece)
+    args = (piece, 3, "r", "s", "c", "x", piece, 1)
+    before = sys.getrefcount(piece), sys.getrefcount(ad_id), sys.getrefcount(ad), sys.getrefcount(inner)
+    for _ in range(1000):
+        _write_ads(inner, outer, [ad, ad], *args)
+        with pytest.raises(TypeError):
+            _write_ads(inner, outer, [ad, ad[:3]], *args)
+    assert (sys.getrefcount(piece), sys.getrefcount(ad_id), sys.getrefcount(ad), sys.getrefcount(inner)) == before
 
 
 def test_no_index_answer_carries_reason_and_request_id() -> None:
