@@ -252,6 +252,13 @@ class ResponseWriter:
             cached = self._arms[id(arm_pbs)] = (arm_pbs, arms_field(arm_pbs))
         return cached[1]
 
+    def _request_tail(self, request: GetAdsRequest, arm_pbs: Sequence[ArmAssignment]) -> bytes:
+        # The token payload's last fields, the same for every ad of a request: trigger, arms.
+        tail = _T_TRIGGER + varint(request.trigger) if request.trigger else b""
+        if arm_pbs:
+            tail += self._arms_field(arm_pbs)
+        return tail
+
     def _slot_field(self, slot_id: str) -> bytes:
         field = self._slots.get(slot_id)
         if field is None:
@@ -270,9 +277,7 @@ class ResponseWriter:
     ) -> bytes:
         """The serialized GetAdsResponse: ``ads`` with signed tracking tokens, or the no-fill reason."""
         if ads and self._c_write is not None:
-            request_tail = _T_TRIGGER + varint(request.trigger) if request.trigger else b""
-            if arm_pbs:
-                request_tail += self._arms_field(arm_pbs)
+            request_tail = self._request_tail(request, arm_pbs)
             parts = []
             for ad in ads:
                 pair = self._pair(ad.line_item, ad.creative)
@@ -317,9 +322,7 @@ class ResponseWriter:
                 *_text_field(_T_SESSION_ID, request.session_id),
             )
         )
-        request_tail = _T_TRIGGER + varint(request.trigger) if request.trigger else b""
-        if arm_pbs:
-            request_tail += self._arms_field(arm_pbs)
+        request_tail = self._request_tail(request, arm_pbs)
         time_field = _T_ISSUE_TIME + varint(now_unix_ms) if now_unix_ms else b""
         sign = self._sign
         out: list[bytes] = []

@@ -93,6 +93,9 @@ _requests = st.builds(
     trigger=st.integers(min_value=0, max_value=5),
 )
 _arms = st.lists(st.builds(ArmAssignment, layer_id=_text, arm_id=_text), max_size=3).map(tuple)
+# Within one index version a line item id names one line item (the pieces are cached by id).
+_ad_lists = st.lists(_ads, max_size=3, unique_by=lambda ad: ad.line_item.line_item_id)
+_no_fills = st.integers(min_value=0, max_value=200)
 
 
 # Both writers: the Python one, and the C accelerator where it was built (edge_node/_response_wire.c).
@@ -126,12 +129,11 @@ def test_payload_bytes_equal_deterministic_serialization(  # noqa: PLR0917 - hyp
 @settings(max_examples=100)
 @given(
     request=_requests,
-    # Within one index version a line item id names one line item (the pieces are cached by id).
-    ads=st.lists(_ads, max_size=3, unique_by=lambda ad: ad.line_item.line_item_id),
+    ads=_ad_lists,
     now=st.integers(min_value=0, max_value=2**45),
     version=_text,
     arms=_arms,
-    no_fill=st.integers(min_value=0, max_value=200),
+    no_fill=_no_fills,
 )
 def test_response_parses_to_the_protobuf_built_answer(  # noqa: PLR0917 - hypothesis passes them by name
     accelerated: bool,
@@ -173,11 +175,11 @@ def test_response_parses_to_the_protobuf_built_answer(  # noqa: PLR0917 - hypoth
 @settings(max_examples=200)
 @given(
     request=_requests,
-    ads=st.lists(_ads, max_size=3, unique_by=lambda ad: ad.line_item.line_item_id),
+    ads=_ad_lists,
     now=_int64,
     version=_text,
     arms=_arms,
-    no_fill=st.integers(min_value=0, max_value=200),
+    no_fill=_no_fills,
 )
 def test_c_writer_writes_the_python_writers_bytes(  # noqa: PLR0917 - hypothesis passes them by name
     request: GetAdsRequest,
