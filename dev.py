@@ -4,7 +4,7 @@
     python3 dev.py demo [--carts N] [--json]   set up .venv if needed, run the end-to-end demo
     python3 dev.py test [pytest args]          set up .venv if needed, run the test suite
     python3 dev.py lint                        ruff, mypy, buf lint/format, bindings freshness
-    python3 dev.py gen                         regenerate src/cartads/v1 from protos/
+    python3 dev.py gen                         regenerate cartads/v1 from protos/
 
 The virtualenv is (re)installed from pyproject.toml whenever that file changes.
 """
@@ -27,7 +27,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 def _wanted_stamp() -> str:
     # The build's inputs: a changed C accelerator must be rebuilt, as changed dependencies reinstalled.
     digest = hashlib.sha256()
-    for path in [ROOT / "pyproject.toml", ROOT / "setup.py", *sorted((ROOT / "src").rglob("*.c"))]:
+    for path in [ROOT / "pyproject.toml", ROOT / "setup.py", *sorted((ROOT / "edge_node").rglob("*.c"))]:
         digest.update(path.read_bytes())
     return f"{digest.hexdigest()} {sys.version_info[:2]}"
 
@@ -46,7 +46,7 @@ def ensure_venv() -> None:
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
     subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
     # pip -q hides the build's warning when an optional C extension fails to compile.
-    probe = "import edge_node._rankmerge, edge_node._response_wire"
+    probe = "import edge_node.serving._rankmerge, edge_node.serving._response_wire"
     if subprocess.run([str(BIN / "python"), "-c", probe], capture_output=True, check=False).returncode:
         print("note: the edge's C accelerators were not built (no C compiler?); it uses their Python twins")
     STAMP.write_text(_wanted_stamp())

@@ -1,4 +1,4 @@
-"""Regenerate the Python bindings of protos/ into src/cartads/v1, or check that they are fresh.
+"""Regenerate the Python bindings of protos/ into cartads/v1, or check that they are fresh.
 
 python scripts/gen_protos.py           # regenerate
 python scripts/gen_protos.py --check   # exit 1 if the committed bindings differ
@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "protos"
 OUT_PACKAGE = Path("cartads") / "v1"
-OUT_ROOT = ROOT / "src"
+OUT_ROOT = ROOT
 INIT_TEXT = '"""Generated from protos/cartads/v1 by scripts/gen_protos.py; do not edit."""\n'
 
 

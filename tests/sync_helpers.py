@@ -6,9 +6,9 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from cartads.index_delta import apply_delta, content_version
+from cartads.index.delta import apply_delta, content_version
 from cartads.v1 import index_pb2, index_sync_pb2
-from edge_node.update_assembler import Ready, UpdateAssembler
+from edge_node.sync.update_assembler import Ready, UpdateAssembler
 
 
 @dataclass(frozen=True)

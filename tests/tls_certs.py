@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from cartads.tls_identity import TlsFiles, store_uri
+from cartads.rpc.tls import TlsFiles, store_uri
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import grpc
 
-from cartads.grpc_runtime import server_options
+from cartads.rpc.runtime import server_options
 from cartads.v1 import ad_service_pb2, ad_service_pb2_grpc
 from tests.cart_client.fakes import FakeAdService
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import grpc
 
-from cart_client.catalog import CartCatalog, CatalogItem
-from cart_client.outbox import SqliteOutbox
-from cart_client.screen_server import SCREEN_SLOTS, CartScreen, ScreenConfig
-from cart_client.session import CartSession
-from cart_client.trip import CartTrip
+from cart_client.app.outbox import SqliteOutbox
+from cart_client.app.session import CartSession
+from cart_client.screen.server import SCREEN_SLOTS, CartScreen, ScreenConfig
+from cart_client.trip.catalog import CartCatalog, CatalogItem
+from cart_client.trip.core import CartTrip
 from cartads.v1 import ad_service_pb2, ad_service_pb2_grpc, common_pb2
 from tests.cart_client.fakes import FakeAdService
 from tests.cart_client.grpc_fake import RunningFake, fake_edge

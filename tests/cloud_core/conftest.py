@@ -11,11 +11,11 @@ import grpc
 import pytest
 import structlog
 
-from cartads.bearer import aio_channel
+from cartads.rpc.bearer import aio_channel
 from cartads.v1 import admin_pb2_grpc
-from cloud_core.access_policy import Role
+from cloud_core.access.policy import Role
+from cloud_core.app.server import CloudServer, start_cloud
 from cloud_core.config import CloudConfig
-from cloud_core.server import CloudServer, start_cloud
 from tests.cloud_core.helpers import STORE_ID
 
 if TYPE_CHECKING:

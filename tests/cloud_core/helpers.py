@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 import grpc
 
 from cartads import tracking_token
-from cartads.rpc_errors import field_violations
+from cartads.rpc.status import field_violations
+from cartads.time_units import dt_to_ts
 from cartads.v1 import admin_pb2, common_pb2, event_ingest_pb2, tracking_pb2
-from cloud_core.timeutil import dt_to_ts
 
 if TYPE_CHECKING:
     from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub

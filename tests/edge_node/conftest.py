@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from edge_node.app.server import EdgeServer, start_edge
 from edge_node.config import EdgeConfig
-from edge_node.server import EdgeServer, start_edge
 from tests.edge_node.helpers import FakeCloud, edge_config, start_fake_cloud
 
 StartEdge = Callable[[EdgeConfig], Awaitable[EdgeServer]]

@@ -11,7 +11,7 @@ import grpc
 from cartads.v1 import index_sync_pb2_grpc
 from cartads.v1.index_pb2 import StoreIndex
 from cartads.v1.index_sync_pb2 import StreamIndexRequest, StreamIndexResponse
-from cloud_core.index_cache import encode_snapshot
+from cloud_core.sync.index_cache import encode_snapshot
 
 # Ends the stream with UNAVAILABLE when queued as an outgoing message.
 CUT = object()

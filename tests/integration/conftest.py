@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING
 import grpc
 import pytest
 
-from cartads.bearer import aio_channel
+from cartads.demo.scenario import create_advertisers, create_store, plan_advertisers
+from cartads.rpc.bearer import aio_channel
+from cartads.sample.instacart import Catalog, Order, load_catalog, load_orders
 from cartads.v1.ad_service_pb2_grpc import AdServiceStub
 from cartads.v1.admin_pb2_grpc import AdminServiceStub
-from cartads_demo.scenario import create_advertisers, create_store, plan_advertisers
-from cartads_sample.instacart import Catalog, Order, load_catalog, load_orders
-from cloud_core.access_policy import Role
+from cloud_core.access.policy import Role
+from cloud_core.app.server import CloudServer, start_cloud
 from cloud_core.config import CloudConfig
-from cloud_core.server import CloudServer, start_cloud
+from edge_node.app.server import EdgeServer, start_edge
 from edge_node.config import EdgeConfig
-from edge_node.server import EdgeServer, start_edge
 
 if TYPE_CHECKING:
     from cartads.v1.ad_service_pb2_grpc import AdServiceAsyncStub

@@ -9,9 +9,9 @@ import uuid
 import grpc
 import pytest
 
-from cartads.rpc_errors import field_violations
+from cartads.demo.demo import DemoConfig, run_demo
+from cartads.rpc.status import field_violations
 from cartads.v1 import ad_service_pb2, admin_pb2, common_pb2
-from cartads_demo.demo import DemoConfig, run_demo
 from tests.integration.conftest import STORE_ID, Loop
 
 

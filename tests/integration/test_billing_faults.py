@@ -1,7 +1,7 @@
 """Fault tests of exactly-once billing: SIGKILLed edges and clouds, a journal at its limit.
 
-SLOW: the edge kill test restarts a `python -m edge_node.cli` process 20 times (about 20-40 s on a
-2-vCPU machine); the cloud kill test restarts `python -m cloud_core.cli` 5 times. Every event whose
+SLOW: the edge kill test restarts a `python -m edge_node.app.cli` process 20 times (about 20-40 s on a
+2-vCPU machine); the cloud kill test restarts `python -m cloud_core.app.cli` 5 times. Every event whose
 ReportEvents call returned OK must end up billed exactly once: 0 lost, 0 duplicates.
 """
 
@@ -22,16 +22,16 @@ from typing import TYPE_CHECKING
 import grpc
 import pytest
 
-from cartads.bearer import aio_channel
+from cartads.bench.cloud.signed_events import AdOrigin, signed_impressions
+from cartads.rpc.bearer import aio_channel
 from cartads.v1 import ad_service_pb2_grpc, admin_pb2_grpc
 from cartads.v1.ad_service_pb2 import ReportEventsRequest
 from cartads.v1.common_pb2 import CartEvent
-from cartads_bench.signed_events import AdOrigin, signed_impressions
-from cloud_core.access_policy import Role
+from cloud_core.access.policy import Role
+from cloud_core.app.server import start_cloud
 from cloud_core.config import CloudConfig
-from cloud_core.server import start_cloud
+from edge_node.app.server import start_edge
 from edge_node.config import EdgeConfig
-from edge_node.server import start_edge
 from tests.cloud_core.helpers import STORE_ID, seed
 
 if TYPE_CHECKING:
@@ -158,7 +158,7 @@ async def create_token_cli(db_path: Path, *args: str) -> str:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "cloud_core.cli",
+        "cloud_core.app.cli",
         "create-token",
         "--db",
         str(db_path),
@@ -182,7 +182,7 @@ async def test_edge_killed_at_random_points_bills_every_ok_event_once(tmp_path: 
     token_file.write_text(await cloud.mint_token(Role.EDGE, store_id=STORE_ID) + "\n")
     edge_args = [
         "-m",
-        "edge_node.cli",
+        "edge_node.app.cli",
         "--store",
         STORE_ID,
         "--edge-id",
@@ -228,7 +228,7 @@ async def test_cloud_killed_mid_ingest_bills_every_ok_event_once(tmp_path: Path)
     """SLOW (~15 s). SIGKILL the cloud 5 times while the edge uploads: every OK'd event is billed once."""
     db_path = tmp_path / "cloud.sqlite3"
     cloud_port = free_port()
-    cloud_args = ["-m", "cloud_core.cli", "--db", str(db_path), "--listen", f"127.0.0.1:{cloud_port}"]
+    cloud_args = ["-m", "cloud_core.app.cli", "--db", str(db_path), "--listen", f"127.0.0.1:{cloud_port}"]
     cloud, _ = await Process.start(cloud_args, stream="stderr", marker="listening on port")
     admin_channel = aio_channel(f"127.0.0.1:{cloud_port}", await create_token_cli(db_path, "--role", "admin"))
     try:

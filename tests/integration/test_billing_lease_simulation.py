@@ -1,6 +1,6 @@
 """Budget leases under outages, simulated with an injected clock: offline stores never blow the budget.
 
-Pure: the real lease sizing (cloud_core.leases) and the real edge enforcement (edge_node.leases)
+Pure: the real lease sizing (cloud_core.delivery.leases) and the real edge enforcement (edge_node.events.leases)
 drive a minute-by-minute model of several stores whose carts keep shopping while some stores are
 cut off from the cloud for hours. Billed spend is what the cloud has received.
 """
@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cartads.v1.common_pb2 import EventType, PricingModel
-from cloud_core.leases import Lease, LeaseSettings, StoreTraffic, lease_for
-from edge_node.journal import LeaseCharge
-from edge_node.leases import LeaseSpend, charge_millimicros, serving_spend_micros
-from edge_node.view import LineItem
+from cloud_core.delivery.leases import Lease, LeaseSettings, StoreTraffic, lease_for
+from edge_node.events.journal import LeaseCharge
+from edge_node.events.leases import LeaseSpend, charge_millimicros, serving_spend_micros
+from edge_node.index.view import LineItem
 
 MINUTE_US = 60 * 1_000_000
 HOUR_US = 60 * MINUTE_US
@@ -51,7 +51,7 @@ Sizer = Callable[[str, int, int, int, StoreTraffic], Lease]
 
 
 def leases(settings: LeaseSettings) -> Sizer:
-    """The real sizing: cloud_core.leases.lease_for."""
+    """The real sizing: cloud_core.delivery.leases.lease_for."""
 
     def size(store_id: str, remaining: int, now_us: int, end_us: int, traffic: StoreTraffic) -> Lease:
         return lease_for(

@@ -18,19 +18,19 @@ import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from cartads.bearer import aio_channel
-from cartads.rpc_errors import field_violations
+from cartads.rpc.bearer import aio_channel
+from cartads.rpc.status import field_violations
 from cartads.v1 import ad_service_pb2, admin_pb2, common_pb2, index_pb2
 from cartads.v1.ad_service_pb2_grpc import AdServiceStub
 from cartads.v1.admin_pb2_grpc import AdminServiceStub
-from cloud_core.access_policy import Role
+from cloud_core.access.policy import Role
+from cloud_core.app.server import CloudServer, start_cloud
+from cloud_core.compile.product_card import render_product_card
 from cloud_core.config import CloudConfig
-from cloud_core.product_card import render_product_card
-from cloud_core.server import CloudServer, start_cloud
+from edge_node.app.server import EdgeServer, start_edge
 from edge_node.config import EdgeConfig
 from edge_node.errors import IndexRejectedError
-from edge_node.server import EdgeServer, start_edge
-from edge_node.update_assembler import Ready
+from edge_node.sync.update_assembler import Ready
 from tests.asset_images import HOSTILE_SVG, png_bytes
 
 if TYPE_CHECKING:

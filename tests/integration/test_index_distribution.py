@@ -11,12 +11,12 @@ import aiohttp
 import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
 
-from cartads.bearer import aio_channel
+from cartads.rpc.bearer import aio_channel
 from cartads.v1 import admin_pb2, index_sync_pb2, index_sync_pb2_grpc
-from cloud_core import admin_cli
+from cloud_core.admin_cli import main as admin_cli
+from cloud_core.app.server import start_cloud
 from cloud_core.config import CloudConfig
-from cloud_core.server import start_cloud
-from edge_node.server import start_edge
+from edge_node.app.server import start_edge
 from tests.integration.conftest import STORE_ID, Loop
 from tests.sync_helpers import SyncReader
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import grpc
 import pytest
 
-from cartads.index_delta import compute_delta
+from cartads.index.delta import compute_delta
 from cartads.v1 import ad_service_pb2_grpc
 from cartads.v1.ad_service_pb2 import GetAdsRequest
 from cartads.v1.common_pb2 import Trigger
 from cartads.v1.index_pb2 import StoreIndex
 from cartads.v1.index_sync_pb2 import StreamIndexResponse
-from edge_node.server import start_edge
+from edge_node.app.server import start_edge
 from tests.edge_node.helpers import STORE_ID, edge_config, line_item, make_index
 from tests.edge_node.sync_fakes import ScriptedCloud, full_update, start_scripted_cloud
 

@@ -10,15 +10,15 @@ from pathlib import Path
 import grpc
 import pytest
 
-from cartads.bearer import aio_channel
-from cartads.tls_identity import TlsFiles, channel_credentials
+from cartads.rpc.bearer import aio_channel
+from cartads.rpc.tls import TlsFiles, channel_credentials
 from cartads.v1 import admin_pb2, event_ingest_pb2, event_ingest_pb2_grpc, index_sync_pb2, index_sync_pb2_grpc
 from cartads.v1.admin_pb2_grpc import AdminServiceStub
-from cloud_core import admin_cli
-from cloud_core.access_policy import Role
+from cloud_core.access.policy import Role
+from cloud_core.admin_cli import main as admin_cli
+from cloud_core.app.server import CloudServer, start_cloud
 from cloud_core.config import CloudConfig
-from cloud_core.server import CloudServer, start_cloud
-from edge_node.server import start_edge
+from edge_node.app.server import start_edge
 from tests.edge_node.helpers import edge_config
 from tests.tls_certs import edge_cert, make_ca, operator_cert, server_cert
 

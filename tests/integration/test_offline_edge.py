@@ -8,7 +8,7 @@ import grpc
 
 from cartads.v1 import ad_service_pb2, common_pb2
 from cartads.v1.ad_service_pb2_grpc import AdServiceStub
-from edge_node.server import start_edge
+from edge_node.app.server import start_edge
 from tests.integration.conftest import STORE_ID, Loop
 
 

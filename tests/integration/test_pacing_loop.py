@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 from cartads.v1 import ad_service_pb2, common_pb2
-from cloud_core.compiler import CompileSettings
-from cloud_core.index_sync import IndexBuilder
-from cloud_core.predictions import PRIOR_CTR
+from cloud_core.compile.compiler import CompileSettings
+from cloud_core.delivery.predictions import PRIOR_CTR
 from cloud_core.storage.pacing_stats import PacingStatsQuery
+from cloud_core.sync.service import IndexBuilder
 from tests.integration.conftest import STORE_ID, Loop
 
 START = common_pb2.TRIGGER_SESSION_START

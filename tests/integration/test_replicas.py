@@ -15,13 +15,13 @@ import grpc
 import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
 
-from cartads.bearer import aio_channel
+from cartads.rpc.bearer import aio_channel
+from cartads.time_units import now_us
 from cartads.v1 import admin_pb2, admin_pb2_grpc, event_ingest_pb2, event_ingest_pb2_grpc, index_sync_pb2
 from cartads.v1 import index_sync_pb2_grpc as sync_grpc
-from cloud_core.access_policy import Role
-from cloud_core.api_tokens import issue_token
+from cloud_core.access.api_tokens import issue_token
+from cloud_core.access.policy import Role
 from cloud_core.storage.cloud_store import SqlCloudStore
-from cloud_core.timeutil import now_us
 from tests.cloud_core.helpers import STORE_ID, ad_event, line_item, seed
 from tests.storage_engines import fresh_pg_dsn
 from tests.sync_helpers import SyncReader
@@ -47,7 +47,7 @@ async def replica(dsn: str, replica_id: str) -> AsyncIterator[Replica]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "cloud_core.cli",
+        "cloud_core.app.cli",
         *("--db", dsn, "--listen", "127.0.0.1:0", "--replica-id", replica_id),
         *("--push-delay-s", "0.02", "--log-level", "WARNING"),
         stderr=asyncio.subprocess.PIPE,

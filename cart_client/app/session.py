@@ -1,0 +1,253 @@
+"""The async shell around one trip: talks to the edge, fills the screen, queues and reports events.
+
+Shared by the trace replay (``runner.run_trip``) and the live cart with its touchscreen
+(``screen_server``). Every GetAds call has a short deadline (50 ms by default) so that the screen
+never waits on the edge; when the edge does not answer, empty slots get house content. Events go
+into an outbox (on disk for a real cart) before any attempt to send them, and leave it only once the
+edge acknowledged them, so an outage delays events but neither loses nor duplicates them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import grpc
+import structlog
+
+from cart_client.app import wire
+from cart_client.app.outbox import EventOutbox
+from cart_client.sensors.trace import SensorEvent, Touch
+from cart_client.sim.relevance import decides_to_tap, relevance
+from cart_client.trip.core import CartTrip, ScreenAd, Step, TripEvent
+from cart_client.trip.house import house_ads
+from cartads.v1 import ad_service_pb2, common_pb2
+
+# Keeps one call well under the servers' 4 MiB message cap even after a long outage.
+MAX_EVENTS_PER_REPORT = 500
+DEFAULT_ADS_DEADLINE_S = 0.05
+DEFAULT_REPORT_DEADLINE_S = 1.0
+
+# The edge refused the batch itself: sending the same events again cannot succeed, and keeping
+# them would block every later event behind them.
+_PERMANENT_CODES = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.UNAUTHENTICATED,
+        grpc.StatusCode.UNIMPLEMENTED,
+        grpc.StatusCode.OUT_OF_RANGE,
+    }
+)
+
+
+def _log() -> structlog.typing.FilteringBoundLogger:
+    # Looked up per use: logging is configured by whoever runs the trip, possibly after import.
+    return structlog.get_logger("cart_client")  # type: ignore[no-any-return]
+
+
+class AdServiceClient(Protocol):
+    """What a cart needs of an AdService: the generated async stub, or an in-memory fake."""
+
+    def GetAds(  # noqa: N802 - the gRPC method's name
+        self, request: ad_service_pb2.GetAdsRequest, timeout: float | None = None
+    ) -> Awaitable[ad_service_pb2.GetAdsResponse]: ...
+
+    def ReportEvents(  # noqa: N802 - the gRPC method's name
+        self, request: ad_service_pb2.ReportEventsRequest, timeout: float | None = None
+    ) -> Awaitable[ad_service_pb2.ReportEventsResponse]: ...
+
+
+def _describe(exc: grpc.RpcError) -> str:
+    return exc.code().name if isinstance(exc, grpc.aio.AioRpcError) else type(exc).__name__
+
+
+@dataclass
+class Tally:
+    """What the shell did, counted as the edge answered."""
+
+    ad_requests: int = 0
+    ad_request_errors: int = 0
+    ads_served: int = 0
+    ads_rendered: int = 0
+    house_fills: int = 0
+    no_fill_count: int = 0
+    events_reported: int = 0
+    impressions_reported: int = 0
+    clicks_reported: int = 0
+    report_errors: int = 0
+    events_rejected: int = 0
+    events_dropped: int = 0
+    tap_chances: int = 0
+    tap_chances_taken: int = 0
+
+
+class CartSession:
+    """One trip on one cart, with its edge, its outbox and whoever draws the screen."""
+
+    def __init__(
+        self,
+        stub: AdServiceClient,
+        trip: CartTrip,
+        outbox: EventOutbox,
+        *,
+        ads_deadline_s: float = DEFAULT_ADS_DEADLINE_S,
+        report_deadline_s: float = DEFAULT_REPORT_DEADLINE_S,
+        clock: Callable[[], float] = time.time,
+        render: Callable[[ScreenAd], None] | None = None,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
+        self.stub = stub
+        self.trip = trip
+        self.outbox = outbox
+        self.tally = Tally()
+        self.edge_reachable = True
+        self._ads_deadline_s = ads_deadline_s
+        self._report_deadline_s = report_deadline_s
+        self._clock = clock
+        self._render = render
+        self.on_change = on_change
+        # Called when events were queued, so a background sender can wake up (the live screen has one).
+        self.on_queued: Callable[[], None] | None = None
+        self._ids = {"store_id": trip.store_id, "cart_id": trip.cart_id, "session_id": trip.session_id}
+
+    # --- inputs ---------------------------------------------------------------------------------
+
+    async def advance_to(self, trip_ms: int) -> None:
+        """Fire every timer (dwell, idle, overdue scan) due by ``trip_ms``, each at its own time."""
+        while (deadline := self.trip.next_deadline_ms()) is not None and deadline <= trip_ms:
+            await self._perform(self.trip.advance(deadline), deadline)
+            if self.trip.next_deadline_ms() == deadline:
+                break  # nothing moved; never spin
+
+    async def sensor(self, event: SensorEvent, trip_ms: int) -> None:
+        """One sensor reading at trip time ``trip_ms``."""
+        await self.advance_to(trip_ms)
+        if isinstance(event, Touch) and event.propensity is not None:
+            if not self._simulated_tap(event):
+                return
+            event = Touch(event.slot_id, event.t_ms)
+        await self._perform(self.trip.feed(event, trip_ms), trip_ms)
+
+    async def viewed(self, ad_id: str, visible_ms: int, trip_ms: int) -> bool:
+        """The screen measured ``ad_id`` viewable; True when that earned an impression."""
+        event = self.trip.viewed(ad_id, visible_ms, trip_ms)
+        await self._perform(Step(events=(event,) if event else ()), trip_ms)
+        return event is not None
+
+    async def tapped(self, ad_id: str, trip_ms: int) -> bool:
+        """The shopper tapped ``ad_id`` on the screen; True when that made a click."""
+        event = self.trip.tap_ad(ad_id, trip_ms)
+        await self._perform(Step(events=(event,) if event else ()), trip_ms)
+        return event is not None
+
+    # --- reporting --------------------------------------------------------------------------------
+
+    async def flush(self) -> bool:
+        """Send what the outbox holds, oldest first; False when the edge could not be reached."""
+        while batch := self.outbox.peek(MAX_EVENTS_PER_REPORT):
+            request = ad_service_pb2.ReportEventsRequest(
+                store_id=self.trip.store_id, cart_id=self.trip.cart_id, events=batch
+            )
+            ids = [event.event_id for event in batch]
+            try:
+                await self.stub.ReportEvents(request, timeout=self._report_deadline_s)
+            except grpc.RpcError as exc:
+                self.tally.report_errors += 1
+                if isinstance(exc, grpc.aio.AioRpcError) and exc.code() in _PERMANENT_CODES:
+                    self.outbox.ack(ids)
+                    self.tally.events_rejected += len(batch)
+                    _log().error("report_rejected", code=_describe(exc), details=exc.details(), dropped=len(batch))
+                    continue
+                _log().warning("report_failed", code=_describe(exc), queued=self.outbox.depth(), **self._ids)
+                return False
+            self.outbox.ack(ids)
+            self._count(batch)
+        return True
+
+    def _count(self, batch: Sequence[common_pb2.CartEvent]) -> None:
+        self.tally.events_reported += len(batch)
+        self.tally.impressions_reported += sum(1 for e in batch if e.type == common_pb2.EVENT_TYPE_IMPRESSION)
+        self.tally.clicks_reported += sum(1 for e in batch if e.type == common_pb2.EVENT_TYPE_CLICK)
+
+    # --- actions ----------------------------------------------------------------------------------
+
+    def _queue(self, events: Sequence[TripEvent]) -> None:
+        if not events:
+            return
+        # The core's times are the trip clock; the edge and the cloud want the wall clock.
+        now_ms = int(self._clock() * 1000)
+        stamped = [dataclasses.replace(event, occur_unix_ms=now_ms) for event in events]
+        messages = [wire.cart_event(e, cart_id=self.trip.cart_id, session_id=self.trip.session_id) for e in stamped]
+        dropped = self.outbox.append(messages)
+        if self.on_queued is not None:
+            self.on_queued()
+        if dropped:
+            self.tally.events_dropped += dropped
+            _log().error("outbox_full", dropped=dropped, **self._ids)
+
+    async def _perform(self, step: Step, trip_ms: int) -> None:
+        self._queue(step.events)
+        if step.events or step.ad_requests:
+            self._changed()
+        for ad_request in step.ad_requests:
+            self.tally.ad_requests += 1
+            request = wire.get_ads_request(ad_request, **self._ids)
+            try:
+                response = await self.stub.GetAds(request, timeout=self._ads_deadline_s)
+            except grpc.RpcError as exc:
+                self.tally.ad_request_errors += 1
+                self.edge_reachable = False
+                _log().warning("get_ads_failed", code=_describe(exc), trigger=str(ad_request.trigger), **self._ids)
+                placed = self.trip.fill_empty_slots(house_ads(self.trip.slots))
+                self.tally.house_fills += len(placed)
+                if placed:
+                    self._draw(placed)
+                    self._changed()
+                continue
+            self.edge_reachable = True
+            ads = wire.screen_ads(response)
+            self.tally.ads_served += len(ads)
+            if not ads:
+                self.tally.no_fill_count += 1
+            shown = self.trip.receive_ads(ads, trip_ms)
+            self._draw(shown.rendered)
+            self.tally.ads_rendered += len(shown.rendered)
+            self._queue(shown.events)
+            self._changed()
+
+    def _draw(self, ads: Sequence[ScreenAd]) -> None:
+        if self._render is not None:
+            for ad in ads:
+                self._render(ad)
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
+
+    def _simulated_tap(self, touch: Touch) -> bool:
+        ad = self.trip.screen.get(touch.slot_id)
+        if ad is None or ad.house or touch.propensity is None:
+            return False
+        self.tally.tap_chances += 1
+        # The line item, not the per-decision ad id, so the same replay decides the same way.
+        seed = f"{self.trip.session_id}:{self.tally.tap_chances}:{ad.line_item_id or ad.ad_id}"
+        fit = relevance(ad, self.trip.basket, self.trip.catalog)
+        if decides_to_tap(touch.propensity, fit, seed):
+            self.tally.tap_chances_taken += 1
+            return True
+        return False
+
+
+__all__ = [
+    "DEFAULT_ADS_DEADLINE_S",
+    "DEFAULT_REPORT_DEADLINE_S",
+    "MAX_EVENTS_PER_REPORT",
+    "AdServiceClient",
+    "CartSession",
+    "Tally",
+]

@@ -1,0 +1,1 @@
+"""Sensor readings and their sources: the JSON Lines trace format and the feeds that read it."""

@@ -1,0 +1,151 @@
+"""``cartads-sim``: write simulated shopping trips from real orders, or replay them against an edge.
+
+cartads-sim --orders 50 --seed 7 --out trips/          # one JSON Lines trace per trip
+cartads-sim --replay trips/ --edge 127.0.0.1:50061 --store store-1 --carts 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from cart_client.app.cli import address, connect
+from cart_client.app.runner import TripStats, run_trip
+from cart_client.sensors.feed import file_feed
+from cart_client.sensors.trace import TraceError, dump_trace
+from cart_client.sim.simulator import simulate
+from cart_client.trip.catalog import CartCatalog
+from cartads.ops.logs import configure_logging
+from cartads.sample.instacart import load_catalog, load_orders
+from cartads.v1 import ad_service_pb2_grpc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of cartads-sim."""
+    parser = argparse.ArgumentParser(
+        prog="cartads-sim",
+        description=(
+            "Turn real Instacart orders into smart-cart sensor traces (zones in layout order, dwell, "
+            "barcode scans, scale readings with noise, camera sightings, looks at the screen), or "
+            "replay a directory of traces against a store's edge node."
+        ),
+    )
+    parser.add_argument(
+        "--data", type=Path, default=None, help="Instacart-layout data directory (default: shipped sample)"
+    )
+    generate = parser.add_argument_group("generate")
+    generate.add_argument("--orders", type=int, default=10, help="how many trips to generate (default 10)")
+    generate.add_argument("--seed", type=int, default=7, help="random seed; the same seed gives the same trips")
+    generate.add_argument("--out", type=Path, default=None, help="directory to write trip-<order>.jsonl files into")
+    generate.add_argument(
+        "--click-probability", type=float, default=0.15, help="mean chance of tapping an ad after a product"
+    )
+    replay = parser.add_argument_group("replay")
+    replay.add_argument("--replay", type=Path, default=None, metavar="DIR", help="replay the traces in DIR")
+    replay.add_argument("--edge", type=address, default=os.environ.get("CARTADS_EDGE"), metavar="HOST:PORT")
+    replay.add_argument("--store", default=os.environ.get("CARTADS_STORE"))
+    replay.add_argument("--carts", type=int, default=4, help="carts replaying concurrently (default 4)")
+    replay.add_argument("--deadline-ms", type=float, default=50.0, help="GetAds deadline in milliseconds")
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    parser.add_argument("--log-level", type=str.upper, choices=["DEBUG", "INFO", "WARNING", "ERROR"], default="WARNING")
+    return parser
+
+
+def _generate(args: argparse.Namespace) -> int:
+    if args.orders < 0:
+        print("cartads-sim: --orders must not be negative", file=sys.stderr)
+        return 2
+    if not 0.0 <= args.click_probability <= 1.0:
+        print("cartads-sim: --click-probability must be within [0, 1]", file=sys.stderr)
+        return 2
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    trips = simulate(
+        load_orders(args.data),
+        load_catalog(args.data),
+        count=args.orders,
+        seed=args.seed,
+        click_probability=args.click_probability,
+    )
+    for trip in trips:
+        (out / trip.file_name).write_text("\n".join(dump_trace(trip.events)) + "\n", encoding="utf-8")
+    events = sum(len(trip.events) for trip in trips)
+    if args.json:
+        print(json.dumps({"trips": len(trips), "events": events, "out": str(out)}))
+    else:
+        print(f"wrote {len(trips)} trips ({events} sensor events) to {out}")
+    return 0
+
+
+async def _replay(args: argparse.Namespace, files: list[Path], catalog: CartCatalog) -> tuple[list[TripStats], int]:
+    queue: asyncio.Queue[Path] = asyncio.Queue()
+    for path in files:
+        queue.put_nowait(path)
+    results: list[TripStats] = []
+    skipped: list[TraceError] = []
+
+    async def cart(number: int) -> None:
+        # Each cart has its own connection, as real carts do.
+        async with await connect(args.edge) as channel:
+            stub = ad_service_pb2_grpc.AdServiceStub(channel)
+            while not queue.empty():
+                path = queue.get_nowait()
+                results.append(
+                    await run_trip(
+                        stub,
+                        store_id=args.store,
+                        cart_id=f"sim-cart-{number:03d}",
+                        session_id=path.stem,
+                        events=file_feed(path, skipped.append),
+                        render=lambda _line: None,
+                        deadline_s=args.deadline_ms / 1000,
+                        catalog=catalog,
+                    )
+                )
+
+    await asyncio.gather(*(cart(n) for n in range(max(1, args.carts))))
+    return results, len(skipped)
+
+
+def _replay_command(args: argparse.Namespace) -> int:
+    if not args.edge or not args.store:
+        print("cartads-sim: --replay needs --edge and --store (or CARTADS_EDGE, CARTADS_STORE)", file=sys.stderr)
+        return 2
+    files = sorted(args.replay.glob("*.jsonl"))
+    if not files:
+        print(f"cartads-sim: no *.jsonl traces in {args.replay}", file=sys.stderr)
+        return 2
+    catalog = CartCatalog.load(args.data)
+    results, skipped = asyncio.run(_replay(args, files, catalog))
+    total = TripStats.total(results)
+    if args.json:
+        print(json.dumps({"trips": len(results), "lines_skipped": skipped, **total.as_dict()}, sort_keys=True))
+    else:
+        print(
+            f"replayed {len(results)} trips: {total.ad_requests} ad requests, {total.ads_served} ads,"
+            f" {total.basket_adds} basket adds, {total.mismatches} mismatches,"
+            f" {total.impressions_reported} impressions and {total.clicks_reported} clicks reported,"
+            f" {total.events_unreported} unreported"
+        )
+    return 1 if total.events_unreported else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of cartads-sim."""
+    args = build_parser().parse_args(argv)
+    configure_logging(level=args.log_level)
+    if args.replay is not None:
+        return _replay_command(args)
+    if args.out is None:
+        print("cartads-sim: give --out DIR to write trips, or --replay DIR to replay them", file=sys.stderr)
+        return 2
+    return _generate(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

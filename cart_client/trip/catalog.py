@@ -1,0 +1,136 @@
+"""What the cart knows about the store's products: names, prices, unit weights, barcodes, aisles.
+
+The cart needs unit weights to confirm scans on the scale, and names and prices to draw the basket.
+It loads them once at start from a catalog in the Instacart sample's layout (by default the copy
+shipped with CartAds), so it works with the store offline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from cartads.sample.instacart import Catalog, load_catalog
+
+# How far a scale reading may be from a product's catalog weight and still be that product.
+# Loose produce and weighed counters vary far more around their nominal weight than packaged goods.
+DEFAULT_TOLERANCE_FRACTION = 0.10
+DEPARTMENT_TOLERANCE_FRACTION: Mapping[str, float] = {
+    "produce": 0.20,
+    "bulk": 0.20,
+    "meat seafood": 0.15,
+    "deli": 0.15,
+    "bakery": 0.15,
+}
+# A cart scale reads to a few grams, so light items get an absolute floor.
+MIN_TOLERANCE_G = 15.0
+
+# GS1 prefix 200-299 is for in-store numbering, which is what a sample catalog without real GTINs gets.
+_IN_STORE_PREFIX = "200"
+
+
+def ean13_check_digit(first12: str) -> str:
+    """The GS1 check digit of a 12-digit body."""
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(first12))
+    return str((10 - total % 10) % 10)
+
+
+def in_store_barcode(product_id: str) -> str:
+    """The EAN-13 a sample product is labelled with: 200, the id padded to 9 digits, a check digit."""
+    body = _IN_STORE_PREFIX + product_id.zfill(9)
+    if len(body) != 12 or not body.isdigit():
+        raise ValueError(f"product id {product_id!r} does not fit an in-store EAN-13")
+    return body + ean13_check_digit(body)
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogItem:
+    """One product as the cart shows and weighs it."""
+
+    product_id: str
+    name: str = ""
+    price_micros: int = 0
+    weight_g: float = 0.0
+    tolerance_g: float = MIN_TOLERANCE_G
+    department: str = ""
+    aisle_id: str = ""
+    aisle_name: str = ""
+    zone_id: str = ""
+    barcode: str = ""
+
+
+def tolerance_for(weight_g: float, department: str) -> float:
+    """The scale tolerance of a product of this weight in this department."""
+    fraction = DEPARTMENT_TOLERANCE_FRACTION.get(department, DEFAULT_TOLERANCE_FRACTION)
+    return max(MIN_TOLERANCE_G, weight_g * fraction)
+
+
+class CartCatalog:
+    """Products by id and by barcode; unknown products are allowed (the scale then learns their weight)."""
+
+    def __init__(self, items: Iterable[CatalogItem] = ()) -> None:
+        self._by_id: dict[str, CatalogItem] = {}
+        self._by_code: dict[str, str] = {}
+        for item in items:
+            self._by_id[item.product_id] = item
+            if item.barcode:
+                self._by_code[item.barcode] = item.product_id
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def get(self, product_id: str) -> CatalogItem | None:
+        """The product, or None when the catalog does not list it."""
+        return self._by_id.get(product_id)
+
+    def product_for_code(self, code: str) -> str | None:
+        """The product a barcode belongs to, or None."""
+        return self._by_code.get(code)
+
+    def name(self, product_id: str) -> str:
+        """The product's name for the screen, or a placeholder that still identifies it."""
+        item = self._by_id.get(product_id)
+        return item.name if item and item.name else f"Item {product_id}"
+
+    @staticmethod
+    def from_sample(catalog: Catalog) -> CartCatalog:
+        """The cart's view of an Instacart-layout catalog."""
+        departments = {d.department_id: d.name for d in catalog.departments}
+        aisles = {a.aisle_id: a for a in catalog.aisles}
+        items = []
+        for p in catalog.products:
+            department = departments.get(p.department_id, "missing")
+            aisle = aisles.get(p.aisle_id)
+            items.append(
+                CatalogItem(
+                    product_id=p.product_id,
+                    name=p.name,
+                    price_micros=p.price_micros,
+                    weight_g=float(p.weight_g),
+                    tolerance_g=tolerance_for(p.weight_g, department),
+                    department=department,
+                    aisle_id=p.aisle_id,
+                    aisle_name=aisle.name if aisle else "",
+                    zone_id=aisle.zone_id if aisle else "",
+                    barcode=in_store_barcode(p.product_id) if p.product_id.isdigit() else "",
+                )
+            )
+        return CartCatalog(items)
+
+    @staticmethod
+    def load(data_dir: Path | None = None) -> CartCatalog:
+        """Load a catalog directory in the Instacart layout (default: the shipped sample)."""
+        return CartCatalog.from_sample(load_catalog(data_dir))
+
+
+__all__ = [
+    "DEFAULT_TOLERANCE_FRACTION",
+    "DEPARTMENT_TOLERANCE_FRACTION",
+    "MIN_TOLERANCE_G",
+    "CartCatalog",
+    "CatalogItem",
+    "ean13_check_digit",
+    "in_store_barcode",
+    "tolerance_for",
+]

@@ -1,0 +1,13 @@
+"""What cloud, edge and cart share: the contract and the mechanisms written once for all of them.
+
+- ``cartads.v1``: the generated bindings of ``protos/cartads/v1`` (never edited by hand).
+- ``rpc``: gRPC plumbing of every server and client (limits, health, errors with details, bearer, TLS).
+- ``index``: the index format's helpers (content hash, deltas), one copy for the compiler and the edge.
+- ``ops``: structured logs and the ``/metrics`` ``/healthz`` ``/readyz`` endpoint.
+- ``tracking_token``, ``time_units``, ``store_time``: formats and units both ends must agree on.
+- ``sample``: the Instacart sample store (catalog and baskets) and its loaders.
+- ``demo`` and ``bench``: the whole system run on this machine, as a demo and as benchmarks.
+
+Imports: everything but ``demo`` and ``bench`` imports nothing of ``cloud_core``, ``edge_node`` or
+``cart_client``; ``demo`` and ``bench`` run all three and are imported by none of them.
+"""

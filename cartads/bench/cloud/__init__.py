@@ -1,0 +1,1 @@
+"""Cloud benchmarks: index compiles, index distribution, event ingest and reports."""

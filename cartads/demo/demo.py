@@ -1,0 +1,165 @@
+"""The end-to-end demo: cloud, edge and concurrent carts replaying real trips, in one process,
+talking only over real gRPC on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cart_client.app.cli import connect
+from cart_client.app.runner import TripStats, run_trip
+from cart_client.sensors.trace import SensorEvent
+from cart_client.sim.trip_trace import ProductPlacement, trace_from_order
+from cart_client.trip.catalog import CartCatalog
+from cartads.demo.scenario import create_advertisers, create_store, plan_advertisers
+from cartads.demo.summary import DemoSummary, summarize
+from cartads.rpc.bearer import aio_channel
+from cartads.sample.instacart import Catalog, Order, load_catalog, load_orders
+from cartads.v1 import admin_pb2
+from cartads.v1.ad_service_pb2_grpc import AdServiceStub
+from cartads.v1.admin_pb2_grpc import AdminServiceStub
+from cloud_core.access.policy import Role
+from cloud_core.app.server import start_cloud
+from cloud_core.config import CloudConfig
+from edge_node.app.server import start_edge
+from edge_node.config import EdgeConfig
+
+if TYPE_CHECKING:
+    from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub
+
+STORE_ID = "store-1"
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    carts: int = 8
+    trips: int = 32
+    seed: int = 7
+    click_probability: float = 0.15
+    billing_timeout_s: float = 60.0
+    work_dir: Path | None = None
+
+
+def placements(catalog: Catalog) -> tuple[dict[str, ProductPlacement], list[str]]:
+    """Where each product sits and the order a shopper walks the zones (aisle order)."""
+    zone_of = {a.aisle_id: a.zone_id for a in catalog.aisles}
+    by_product = {
+        p.product_id: ProductPlacement(product_id=p.product_id, zone_id=zone_of[p.aisle_id], weight_g=p.weight_g)
+        for p in catalog.products
+    }
+    zone_order = [a.zone_id for a in sorted(catalog.aisles, key=lambda a: int(a.aisle_id))]
+    return by_product, zone_order
+
+
+def trace_for_order(order: Order, catalog: Catalog, seed: int, click_probability: float = 0.15) -> list[SensorEvent]:
+    """The sensor trace of one real order, the same for the same seed."""
+    by_product, zone_order = placements(catalog)
+    return trace_from_order(
+        order.product_ids, by_product, zone_order, random.Random(seed), click_probability=click_probability
+    )
+
+
+def pick_orders(orders: Sequence[Order], count: int, rng: random.Random) -> list[Order]:
+    """A reproducible sample of real orders to replay."""
+    return rng.sample(list(orders), min(count, len(orders)))
+
+
+async def _replay(edge_address: str, chosen: Sequence[Order], catalog: Catalog, config: DemoConfig) -> list[TripStats]:
+    queue: asyncio.Queue[tuple[int, Order]] = asyncio.Queue()
+    for item in enumerate(chosen):
+        queue.put_nowait(item)
+    results: list[TripStats] = []
+    # Real weights let the cart's scale confirm scans; aisles let it judge an ad's relevance.
+    cart_catalog = CartCatalog.from_sample(catalog)
+
+    async def cart(cart_number: int) -> None:
+        # Each cart has its own connection, as real carts do, opened before the trip starts.
+        async with await connect(edge_address) as channel:
+            stub = AdServiceStub(channel)
+            while not queue.empty():
+                trip_number, order = queue.get_nowait()
+                events = trace_for_order(
+                    order, catalog, config.seed * 1_000_003 + trip_number, config.click_probability
+                )
+                results.append(
+                    await run_trip(
+                        stub,
+                        store_id=STORE_ID,
+                        cart_id=f"cart-{cart_number:03d}",
+                        session_id=f"trip-{order.order_id}",
+                        events=events,
+                        render=lambda _line: None,
+                        catalog=cart_catalog,
+                    )
+                )
+
+    await asyncio.gather(*(cart(n) for n in range(config.carts)))
+    return results
+
+
+async def _wait_until_billed(
+    admin: AdminServiceAsyncStub, expected_events: int, timeout_s: float
+) -> admin_pb2.GetSpendReportResponse:
+    deadline = time.monotonic() + timeout_s
+    delay_s = 0.05
+    while True:
+        report: admin_pb2.GetSpendReportResponse = await admin.GetSpendReport(
+            admin_pb2.GetSpendReportRequest(store_id=STORE_ID)
+        )
+        # Impressions and clicks only: conversions are billed too, but no cart reported them.
+        billed = sum(c.impressions + c.clicks for c in report.campaigns)
+        if billed >= expected_events or time.monotonic() > deadline:
+            return report
+        await asyncio.sleep(delay_s)  # polling a remote report: there is no event to await across gRPC
+        delay_s = min(delay_s * 2, 0.5)
+
+
+async def run_demo(config: DemoConfig) -> DemoSummary:
+    """Set up a store and its advertisers, replay trips through an edge, wait for billing, summarize."""
+    catalog = load_catalog()
+    orders = load_orders()
+    rng = random.Random(config.seed)
+    chosen = pick_orders(orders, config.trips, rng)
+    with tempfile.TemporaryDirectory(prefix="cartads-demo-", dir=config.work_dir) as tmp:
+        work = Path(tmp)
+        cloud = await start_cloud(CloudConfig(db=str(work / "cloud.sqlite3"), listen_address="127.0.0.1:0"))
+        try:
+            cloud_address = f"127.0.0.1:{cloud.port}"
+            # The operator and the edge each get their own credentials, as in a real deployment.
+            admin_token = await cloud.mint_token(Role.ADMIN, display_name="demo operator")
+            edge_token = await cloud.mint_token(Role.EDGE, store_id=STORE_ID, display_name="demo edge-1")
+            async with aio_channel(cloud_address, admin_token) as channel:
+                admin = AdminServiceStub(channel)
+                await create_store(admin, STORE_ID, "CartAds Demo Market", "America/Chicago", catalog)
+                await create_advertisers(admin, plan_advertisers(catalog, orders), STORE_ID, datetime.now(UTC))
+                edge = await start_edge(
+                    EdgeConfig(
+                        store_id=STORE_ID,
+                        edge_id="edge-1",
+                        cloud_address=cloud_address,
+                        data_dir=str(work / "edge"),
+                        listen_address="127.0.0.1:0",
+                        cloud_token=edge_token,
+                    )
+                )
+                try:
+                    await edge.wait_for_index(timeout_s=30.0)
+                    started = time.monotonic()
+                    stats = await _replay(f"127.0.0.1:{edge.port}", chosen, catalog, config)
+                    await edge.wait_for_upload(timeout_s=config.billing_timeout_s)
+                    expected = sum(s.impressions_reported + s.clicks_reported for s in stats)
+                    report = await _wait_until_billed(admin, expected, config.billing_timeout_s)
+                    elapsed_s = time.monotonic() - started
+                    version = edge.index_version
+                finally:
+                    await edge.stop(grace_s=1.0)
+        finally:
+            await cloud.stop(grace_s=1.0)
+    return summarize(stats, report, carts=config.carts, index_version=version, elapsed_s=elapsed_s)

@@ -1,0 +1,120 @@
+"""The demo's summary: what carts reported against what the cloud billed (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from cart_client.app.runner import TripStats
+from cartads.v1 import admin_pb2
+
+
+@dataclass(frozen=True)
+class CampaignLine:
+    campaign_id: str
+    name: str
+    impressions: int
+    clicks: int
+    spend_micros: int
+    budget_micros: int
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    trips: int
+    carts: int
+    ad_requests: int
+    ads_served: int
+    no_fill: int
+    impressions_reported: int
+    clicks_reported: int
+    events_reported: int
+    events_billed: int
+    impressions_billed: int
+    clicks_billed: int
+    spend_micros: int
+    index_version: str
+    elapsed_s: float
+    campaigns: Sequence[CampaignLine] = field(default_factory=tuple)
+    # Conversions the edge attributed (add-to-cart after an ad) and the cloud billed; carts report
+    # none of them, so they are not compared with what carts reported.
+    conversions_billed: int = 0
+
+    @property
+    def billed_matches_reported(self) -> bool:
+        """Every impression and click the carts had acknowledged was billed, and nothing else."""
+        return (
+            self.impressions_billed == self.impressions_reported
+            and self.clicks_billed == self.clicks_reported
+            and self.events_billed == self.impressions_reported + self.clicks_reported + self.conversions_billed
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["campaigns"] = [asdict(c) for c in self.campaigns]
+        out["billed_matches_reported"] = self.billed_matches_reported
+        return out
+
+
+def summarize(
+    stats: Iterable[TripStats],
+    report: admin_pb2.GetSpendReportResponse,
+    *,
+    carts: int,
+    index_version: str,
+    elapsed_s: float,
+) -> DemoSummary:
+    """Add up the trips and put the cloud's spend report beside them."""
+    trips = list(stats)
+    campaigns = tuple(
+        CampaignLine(
+            campaign_id=c.campaign_id,
+            name=c.display_name,
+            impressions=c.impressions,
+            clicks=c.clicks,
+            spend_micros=c.spend_micros,
+            budget_micros=c.budget_micros,
+        )
+        for c in sorted(report.campaigns, key=lambda c: (-c.spend_micros, c.campaign_id))
+    )
+    return DemoSummary(
+        trips=len(trips),
+        carts=carts,
+        ad_requests=sum(t.ad_requests for t in trips),
+        ads_served=sum(t.ads_served for t in trips),
+        no_fill=sum(t.no_fill_count for t in trips),
+        impressions_reported=sum(t.impressions_reported for t in trips),
+        clicks_reported=sum(t.clicks_reported for t in trips),
+        events_reported=sum(t.events_reported for t in trips),
+        events_billed=report.billed_event_count,
+        impressions_billed=sum(c.impressions for c in campaigns),
+        clicks_billed=sum(c.clicks for c in campaigns),
+        spend_micros=report.total_spend_micros,
+        index_version=index_version,
+        elapsed_s=round(elapsed_s, 3),
+        campaigns=campaigns,
+        conversions_billed=sum(c.conversions for c in report.campaigns),
+    )
+
+
+def render_text(summary: DemoSummary) -> str:
+    """A short human-readable report."""
+    lines = [
+        f"CartAds demo: {summary.trips} real Instacart trips through {summary.carts} concurrent carts "
+        f"in {summary.elapsed_s:.1f} s (index {summary.index_version[:12]})",
+        f"  ad requests {summary.ad_requests:>7}   ads served {summary.ads_served:>7}   no fill {summary.no_fill}",
+        f"  impressions reported {summary.impressions_reported:>6}   billed {summary.impressions_billed:>6}",
+        f"  clicks reported      {summary.clicks_reported:>6}   billed {summary.clicks_billed:>6}",
+        f"  events billed {summary.events_billed}   spend ${summary.spend_micros / 1e6:,.2f}",
+        "",
+        f"  {'campaign':<36} {'impr':>6} {'clicks':>6} {'spend':>10} {'budget':>10}",
+    ]
+    lines += [
+        f"  {c.name[:36]:<36} {c.impressions:>6} {c.clicks:>6} "
+        f"{c.spend_micros / 1e6:>10.2f} {c.budget_micros / 1e6:>10.2f}"
+        for c in summary.campaigns
+    ]
+    verdict = "billed == reported" if summary.billed_matches_reported else "MISMATCH between billed and reported"
+    lines += ["", f"  {verdict}"]
+    return "\n".join(lines)

@@ -1,0 +1,50 @@
+"""The cloud's configuration, built once at start and passed down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CloudConfig:
+    """Everything ``start_cloud`` needs; units are in the names."""
+
+    # A SQLite file path (or sqlite:///...) or a PostgreSQL DSN (postgresql://...).
+    db: str
+    listen_address: str = "127.0.0.1:50051"
+    # How long to wait after a change before recompiling, so a burst of admin calls costs one push.
+    push_delay_s: float = 0.1
+    # A whole store's index travels in one message, so the cap is well above gRPC's 4 MiB default.
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    token_ttl_s: int = 7200
+    # A lone auction bidder pays the reserve, so it is the floor price of an ad: $0.50 CPM by default.
+    reserve_cpm_micros: int = 500_000
+    # Per cart trip, compiled into every index: most ads shown and least time between ad decisions
+    # (0 = no limit).
+    max_ads_per_trip: int = 0
+    min_ad_interval_ms: int = 0
+    # Recompile connected stores this often even without a change, so budget allowances stay fresh.
+    index_refresh_s: float = 60.0
+    # Budget leases (cloud_core/delivery/leases.py): the window each store's allowance covers, and how long
+    # after its window a lease stays valid so the next index reaches the edge in time.
+    lease_period_s: int = 900
+    lease_grace_s: int = 180
+    # Index distribution: recent versions kept per store to send deltas from, and the snapshot chunk
+    # size (well below gRPC's 4 MiB default message limit).
+    index_history_versions: int = 16
+    index_chunk_bytes: int = 1024 * 1024
+    # Mutual TLS: the server's certificate and key, and the CA that signs client (edge) certificates.
+    # None (all three) serves plaintext, for loopback.
+    tls_cert_path: str | None = None
+    tls_key_path: str | None = None
+    tls_client_ca_path: str | None = None
+    # The read-only operator console over HTTP (cloud_core/console/http.py), "HOST:PORT" (port 0 picks
+    # one); "" serves none. Its API takes the same bearer tokens as AdminService (admin or viewer).
+    console_listen_address: str = ""
+    # Names this process among several cloud replicas sharing one database (edge status rows carry it).
+    replica_id: str = ""
+    # How often each replica reads the database's change counters (PostgreSQL also pushes changes at
+    # once with LISTEN/NOTIFY; this is its safety net, and the only path between SQLite processes).
+    change_poll_s: float = 0.5

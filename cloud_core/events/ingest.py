@@ -1,0 +1,64 @@
+"""EventIngestService: dedupe, verify, bill and record a batch of edge events in one transaction."""
+
+from __future__ import annotations
+
+import structlog
+
+from cartads.v1 import event_ingest_pb2, event_ingest_pb2_grpc
+from cloud_core.access.edge_auth import require_store
+from cloud_core.config import CloudConfig
+from cloud_core.errors import InvalidArgumentError, NotFoundError
+from cloud_core.events.billing import assess_event
+from cloud_core.rpc import Ctx, maps_errors
+from cloud_core.storage.protocol import CloudStore
+from cloud_core.sync.notifier import ChangeNotifier
+
+log = structlog.get_logger("cloud.ingest")
+
+
+class EventIngestServicer(event_ingest_pb2_grpc.EventIngestServiceServicer):
+    """Idempotent uploads: the unique keys in storage make a resent batch cost nothing."""
+
+    def __init__(self, store: CloudStore, notifier: ChangeNotifier, config: CloudConfig) -> None:
+        self._store = store
+        self._notifier = notifier
+        self._token_ttl_s = config.token_ttl_s
+
+    @maps_errors
+    async def UploadEvents(  # noqa: N802
+        self, request: event_ingest_pb2.UploadEventsRequest, context: Ctx
+    ) -> event_ingest_pb2.UploadEventsResponse:
+        violations = [(name, "is required") for name in ("store_id", "edge_id") if not getattr(request, name)]
+        if violations:
+            raise InvalidArgumentError(violations)
+        require_store(context, request.store_id)
+        key = await self._store.signing_key(request.store_id)
+        if key is None:
+            raise NotFoundError(f"store {request.store_id!r} does not exist", "store_id")
+        # The edge's own request-count records are not cart events: they go to their own tables,
+        # deduplicated on their id as events are (a record without one is keyed on the edge's seq).
+        counts = [
+            (j.event.event_id or f"{request.edge_id}/seq/{j.seq}", j.request_counts)
+            for j in request.events
+            if j.HasField("request_counts")
+        ]
+        new_counts = await self._store.record_request_counts(request.store_id, request.edge_id, counts) if counts else 0
+        outcomes = [
+            assess_event(j, request.store_id, key, self._token_ttl_s)
+            for j in request.events
+            if not j.HasField("request_counts")
+        ]
+        result = await self._store.record_events(request.store_id, request.edge_id, outcomes)
+        if result.exhausted_campaign_ids:
+            log.info("budget_exhausted", campaign_ids=sorted(result.exhausted_campaign_ids))
+            # Every store may serve the campaign; those whose index does not change are not re-sent.
+            self._notifier.notify()
+        if result.rejected_count:
+            log.warning("events_rejected", store_id=request.store_id, count=result.rejected_count)
+        return event_ingest_pb2.UploadEventsResponse(
+            acknowledged_seq=max((j.seq for j in request.events), default=0),
+            billed_count=result.billed_count,
+            duplicate_count=result.duplicate_count,
+            recorded_count=result.recorded_count + new_counts,
+            rejected_count=result.rejected_count,
+        )

@@ -1,0 +1,159 @@
+"""Bearer tokens in SQL (table ``api_tokens``), and what advertiser tokens are narrowed to: their line
+items, and the assets they uploaded (table ``asset_uploaders``)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from cloud_core.access.api_tokens import TokenRecord
+from cloud_core.access.policy import Role
+from cloud_core.admin.pagination import PageRequest
+from cloud_core.errors import AlreadyExistsError, NotFoundError
+from cloud_core.storage.db import insert
+from cloud_core.storage.schema import advertisers, api_tokens, asset_uploaders, campaigns, line_items, stores
+from cloud_core.storage.store_base import DatabaseMixin, exists
+
+_T = api_tokens.c
+
+
+def _record(row: RowMapping) -> TokenRecord:
+    return TokenRecord(
+        token_id=row["token_id"],
+        role=Role(row["role"]),
+        advertiser_id=row["advertiser_id"],
+        store_id=row["store_id"],
+        display_name=row["display_name"],
+        create_time_us=int(row["create_time_us"]),
+        revoke_time_us=int(row["revoke_time_us"]),
+    )
+
+
+_COLUMNS = (
+    _T.token_id,
+    _T.role,
+    _T.advertiser_id,
+    _T.store_id,
+    _T.display_name,
+    _T.create_time_us,
+    _T.revoke_time_us,
+)
+
+
+class TokenTablesMixin(DatabaseMixin):
+    """The TokenStore Protocol (cloud_core.access.api_tokens) over ``self.db``."""
+
+    async def create_api_token(self, record: TokenRecord, secret_sha256: str) -> None:
+        def _insert(conn: Connection) -> None:
+            exists = conn.execute(sa.select(_T.token_id).where(_T.token_id == record.token_id)).first()
+            if exists is not None:
+                raise AlreadyExistsError(f"token {record.token_id!r} already exists", "token_id")
+            conn.execute(
+                api_tokens.insert().values(
+                    token_id=record.token_id,
+                    secret_sha256=secret_sha256,
+                    role=record.role.value,
+                    advertiser_id=record.advertiser_id,
+                    store_id=record.store_id,
+                    display_name=record.display_name,
+                    create_time_us=record.create_time_us,
+                    revoke_time_us=record.revoke_time_us,
+                )
+            )
+
+        try:
+            await self.db.write(_insert)
+        except IntegrityError as exc:
+            # Two replicas racing on the same client-given id.
+            raise AlreadyExistsError(f"token {record.token_id!r} already exists", "token_id") from exc
+
+    async def api_token_by_hash(self, secret_sha256: str) -> TokenRecord | None:
+        def _select(conn: Connection) -> TokenRecord | None:
+            row = conn.execute(sa.select(*_COLUMNS).where(_T.secret_sha256 == secret_sha256)).mappings().first()
+            return None if row is None else _record(row)
+
+        return await self.db.read(_select)
+
+    async def get_api_token(self, token_id: str) -> TokenRecord | None:
+        def _select(conn: Connection) -> TokenRecord | None:
+            row = conn.execute(sa.select(*_COLUMNS).where(_T.token_id == token_id)).mappings().first()
+            return None if row is None else _record(row)
+
+        return await self.db.read(_select)
+
+    async def list_api_tokens(self, page: PageRequest) -> list[TokenRecord]:
+        """One page in token id order, with one extra row when there is a next page."""
+
+        def _select(conn: Connection) -> list[TokenRecord]:
+            query = sa.select(*_COLUMNS).where(_T.token_id > page.after_id).order_by(_T.token_id).limit(page.limit + 1)
+            return [_record(row) for row in conn.execute(query).mappings()]
+
+        return await self.db.read(_select)
+
+    async def revoke_api_token(self, token_id: str, now_us: int) -> TokenRecord:
+        """Revoke (idempotently: a second revocation keeps the first time) and return the token."""
+
+        def _revoke(conn: Connection) -> TokenRecord:
+            conn.execute(
+                api_tokens.update().where(_T.token_id == token_id, _T.revoke_time_us == 0).values(revoke_time_us=now_us)
+            )
+            row = conn.execute(sa.select(*_COLUMNS).where(_T.token_id == token_id)).mappings().first()
+            if row is None:
+                raise NotFoundError(f"token {token_id!r} does not exist", "token_id")
+            return _record(row)
+
+        return await self.db.write(_revoke)
+
+    async def advertiser_line_item_ids(self, advertiser_id: str, campaign_id: str, page: PageRequest) -> list[str]:
+        """Ids of the line items of ``advertiser_id``'s campaigns (of one campaign when given), one page + 1."""
+        li, cmp = line_items.c, campaigns.c
+
+        def _select(conn: Connection) -> list[str]:
+            query = (
+                sa.select(li.line_item_id)
+                .join(campaigns, cmp.campaign_id == li.campaign_id)
+                .where(cmp.advertiser_id == advertiser_id, li.line_item_id > page.after_id)
+            )
+            if campaign_id:
+                query = query.where(li.campaign_id == campaign_id)
+            query = query.order_by(li.line_item_id).limit(page.limit + 1)
+            return [str(r[0]) for r in conn.execute(query)]
+
+        return await self.db.read(_select)
+
+    async def add_asset_uploader(self, sha256: str, advertiser_id: str) -> None:
+        """Record that ``advertiser_id`` uploaded the asset (idempotent)."""
+
+        def _insert(conn: Connection) -> None:
+            conn.execute(
+                insert(conn, asset_uploaders)
+                .values(sha256=sha256, advertiser_id=advertiser_id)
+                .on_conflict_do_nothing()
+            )
+
+        await self.db.write(_insert)
+
+    async def uploaded_by(self, sha256: str, advertiser_id: str) -> bool:
+        """Whether ``advertiser_id`` ever uploaded the asset ``sha256``."""
+        c = asset_uploaders.c
+
+        def _select(conn: Connection) -> bool:
+            query = sa.select(c.sha256).where(c.sha256 == sha256, c.advertiser_id == advertiser_id)
+            return conn.execute(query).first() is not None
+
+        return await self.db.read(_select)
+
+
+class SqlTokenStore(TokenTablesMixin):
+    """Just the tokens of a database, and whether a token's binding exists (``cartads-cloud create-token``)."""
+
+    async def binding_exists(self, advertiser_id: str, store_id: str) -> tuple[bool, bool]:
+        """(the advertiser exists or none is named, the store exists or none is named)."""
+
+        def _select(conn: Connection) -> tuple[bool, bool]:
+            adv = not advertiser_id or exists(conn, advertisers.c.advertiser_id, advertiser_id)
+            store = not store_id or exists(conn, stores.c.store_id, store_id)
+            return adv, store
+
+        return await self.db.read(_select)

@@ -1,0 +1,218 @@
+"""IndexSyncService: pushes each connected edge its store's current index (delta or snapshot) after every change."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Protocol
+
+import structlog
+
+from cartads.time_units import dt_to_us, now_us
+from cartads.v1 import admin_pb2, index_pb2, index_sync_pb2, index_sync_pb2_grpc
+from cloud_core.access.edge_auth import require_store
+from cloud_core.compile.compiler import (
+    CompileInput,
+    CompileSettings,
+    SharedCompile,
+    compile_store_index,
+    prepare_shared,
+)
+from cloud_core.compile.store_inputs import DeliveryInputs, delivery_inputs
+from cloud_core.config import CloudConfig
+from cloud_core.errors import CloudError, InvalidArgumentError, NotFoundError, abort_with
+from cloud_core.rpc import Ctx
+from cloud_core.storage.pacing_stats import PacingStatesSave
+from cloud_core.storage.protocol import CloudStore, StoreView
+from cloud_core.sync.index_cache import IndexCache
+from cloud_core.sync.notifier import ChangeNotifier
+from cloud_core.sync.stream import IndexStream, StoreGoneError, StreamSettings
+
+log = structlog.get_logger("cloud.index_sync")
+
+
+class IndexBuilder:
+    """Loads a store's view (DB thread) and compiles it (worker thread), off the event loop."""
+
+    def __init__(
+        self, store: CloudStore, settings: CompileSettings, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self._store = store
+        self._settings = settings
+        self._clock = clock
+
+    async def build(self, store_id: str) -> index_pb2.StoreIndex | None:
+        """The store's index now, or None when the store does not exist."""
+        now = self._clock()
+        view = await self._store.load_store_view(store_id)
+        if view is None:
+            return None
+        inp, _ = await self._input(view, await self._store.active_experiment_layers(), None, now, save=True)
+        return await asyncio.to_thread(compile_store_index, inp, self._settings, now)
+
+    async def build_many(self, store_ids: Sequence[str]) -> dict[str, index_pb2.StoreIndex]:
+        """Indexes of the existing ``store_ids`` now, each as ``build`` makes it alone.
+
+        For recompiling many stores at once: the cloud-wide rows (campaigns, line items, creatives,
+        spend) are read in one transaction and prepared for the compiler once, not once per store.
+        """
+        now = self._clock()
+        views = await self._store.load_store_views(store_ids)
+        if not views:
+            return {}
+        layers = await self._store.active_experiment_layers()
+        first = next(iter(views.values()))
+        shared = await asyncio.to_thread(prepare_shared, first.line_items, first.campaigns, first.creatives)
+        inputs, saves = [], []
+        for view in views.values():
+            inp, delivery = await self._input(view, layers, shared, now, save=False)
+            inputs.append(inp)
+            saves.append(PacingStatesSave(view.store.store_id, delivery.pacing.stepped, delivery.previous_states))
+        # Every store's stepped pacing states in one commit, not one per store.
+        await self._store.save_pacing_states_many(saves)
+
+        def compile_all() -> dict[str, index_pb2.StoreIndex]:
+            return {inp.store.store_id: compile_store_index(inp, self._settings, now) for inp in inputs}
+
+        return await asyncio.to_thread(compile_all)
+
+    async def _input(
+        self,
+        view: StoreView,
+        layers: Sequence[admin_pb2.ExperimentLayer],
+        shared: SharedCompile | None,
+        now: datetime,
+        *,
+        save: bool,
+    ) -> tuple[CompileInput, DeliveryInputs]:
+        # Traffic shares, the pacing controller's step and learned rates (cloud_core/compile/store_inputs.py).
+        delivery = await delivery_inputs(self._store, view, self._settings, dt_to_us(now), shared=shared, save=save)
+        inp = CompileInput(
+            store=view.store,
+            signing_key=view.signing_key,
+            aisles=view.aisles,
+            departments=view.departments,
+            products=view.products,
+            campaigns=view.campaigns,
+            line_items=view.line_items,
+            creatives=view.creatives,
+            campaign_spend_micros=view.campaign_spend_micros,
+            experiment_layers=layers,
+            traffic=delivery.traffic,
+            pacing=delivery.pacing,
+            traffic_profile=delivery.profile,
+            predictions=delivery.predictions,
+            shared=shared,
+        )
+        return inp, delivery
+
+
+class BatchBuilder(Protocol):
+    async def build_many(self, store_ids: Sequence[str]) -> dict[str, index_pb2.StoreIndex]: ...
+
+
+class CoalescingBuilder:
+    """``build(store_id)`` calls made in the same turn of the event loop run as one ``build_many``.
+
+    A change that touches every store (a campaign edit) wakes every store's stream at once; their
+    compiles then read and prepare the cloud-wide rows once instead of once per store.
+    """
+
+    def __init__(self, builder: BatchBuilder) -> None:
+        self._builder = builder
+        self._pending: dict[str, list[asyncio.Future[index_pb2.StoreIndex | None]]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def build(self, store_id: str) -> index_pb2.StoreIndex | None:
+        """The store's index now, or None when the store does not exist."""
+        loop = asyncio.get_running_loop()
+        if not self._pending:
+            loop.call_soon(self._flush)
+        future: asyncio.Future[index_pb2.StoreIndex | None] = loop.create_future()
+        self._pending.setdefault(store_id, []).append(future)
+        return await future
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, {}
+        task = asyncio.get_running_loop().create_task(self._run(pending))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, pending: dict[str, list[asyncio.Future[index_pb2.StoreIndex | None]]]) -> None:
+        try:
+            indexes = await self._builder.build_many(list(pending))
+        except BaseException as exc:  # every waiter of the batch gets the failure
+            for futures in pending.values():
+                for future in futures:
+                    if not future.done():
+                        future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for store_id, futures in pending.items():
+            for future in futures:
+                if not future.done():  # a waiter may have been cancelled meanwhile
+                    future.set_result(indexes.get(store_id))
+
+
+class IndexSyncServicer(index_sync_pb2_grpc.IndexSyncServiceServicer):
+    """One long-lived stream per edge: a delta or chunked snapshot on connect and after each change."""
+
+    def __init__(self, store: CloudStore, notifier: ChangeNotifier, builder: IndexBuilder, config: CloudConfig) -> None:
+        self._store = store
+        self._notifier = notifier
+        self.cache = IndexCache(
+            CoalescingBuilder(builder).build,
+            notifier.generation,
+            history_versions=config.index_history_versions,
+            chunk_bytes=config.index_chunk_bytes,
+        )
+        self._settings = StreamSettings(push_delay_s=config.push_delay_s, refresh_s=config.index_refresh_s)
+
+    async def StreamIndex(  # noqa: N802
+        self, request_iterator: AsyncIterator[index_sync_pb2.StreamIndexRequest], context: Ctx
+    ) -> AsyncIterator[index_sync_pb2.StreamIndexResponse]:
+        requests = request_iterator.__aiter__()
+        try:
+            first = await requests.__anext__()
+        except StopAsyncIteration:
+            return
+        violations = [(name, "is required") for name in ("store_id", "edge_id") if not getattr(first, name)]
+        if violations:
+            await abort_with(context, InvalidArgumentError(violations))
+        store_id, edge_id = first.store_id, first.edge_id
+        try:
+            require_store(context, store_id)
+        except CloudError as error:
+            log.warning("index_subscribe_refused", store_id=store_id, edge_id=edge_id, why=error.message)
+            await abort_with(context, error)
+        if await self._store.get_store(store_id) is None:
+            await abort_with(context, NotFoundError(f"store {store_id!r} does not exist", "store_id"))
+        # Subscribe before the first compile so a change made meanwhile is not missed.
+        subscription = self._notifier.subscribe(store_id)
+        await self._store.edge_connected(store_id, edge_id, first.version, now_us())
+        log.info("index_subscribe", store_id=store_id, edge_id=edge_id, version=first.version)
+        # Headers now tell the edge it is subscribed, even when it already holds the current version.
+        await context.send_initial_metadata(())
+        stream = IndexStream(
+            store_id=store_id,
+            edge_id=edge_id,
+            held_version=first.version,
+            requests=requests,
+            cache=self.cache,
+            subscription=subscription,
+            status=self._store,
+            settings=self._settings,
+        )
+        try:
+            async for message in stream.updates():
+                yield message
+        except StoreGoneError:
+            await abort_with(context, NotFoundError(f"store {store_id!r} was deleted", "store_id"))
+        finally:
+            subscription.close()
+            # The stream may be ending because the cloud is stopping: recording it is best effort.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._store.edge_disconnected(store_id, edge_id, now_us()))

@@ -1,0 +1,97 @@
+"""The edge node's configuration, built once at start and passed down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GIB = 1024 * 1024 * 1024
+# A whole store's index travels in one message, so the cap is well above gRPC's 4 MiB default.
+DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class EdgeConfig:
+    """Everything ``start_edge`` needs; units are in the names."""
+
+    store_id: str
+    edge_id: str
+    cloud_address: str
+    data_dir: str
+    listen_address: str = "127.0.0.1:50061"
+    # HTTP /metrics, /healthz, /readyz; None serves no ops endpoint.
+    ops_listen_address: str | None = None
+    # Uploader: a batch is at most this many events; an idle uploader polls this often.
+    upload_batch_max_events: int = 500
+    upload_interval_s: float = 0.5
+    # After new events wake the uploader it waits this long for more, so a burst is one batch.
+    upload_linger_s: float = 0.02
+    upload_timeout_s: float = 10.0
+    upload_backoff_initial_s: float = 0.2
+    upload_backoff_max_s: float = 5.0
+    # GetAds request counts are journaled (and so uploaded) this often (edge_node/events/request_counts.py).
+    request_counts_flush_s: float = 10.0
+    # Index sync client reconnects with jittered exponential backoff between these bounds.
+    sync_backoff_initial_s: float = 0.2
+    sync_backoff_max_s: float = 5.0
+    # LMDB: map sizes are address space reserved, not disk used.
+    index_map_size_bytes: int = GIB
+    # Largest index accepted; 0 means half the map less a margin, because LMDB keeps the old
+    # version's pages until the write transaction that replaces it commits.
+    index_max_bytes: int = 0
+    # Mutual TLS to the cloud: our certificate and key, the CA that signs the cloud's certificate, and
+    # the name to check it for (default: the host of cloud_address). None (all three) is plaintext.
+    tls_cert_path: str | None = None
+    tls_key_path: str | None = None
+    tls_ca_path: str | None = None
+    tls_server_name: str | None = None
+    # The edge token (role edge, bound to this store) sent as "authorization: Bearer ..." to the cloud;
+    # None sends none, which only a cloud that knows the edge by its mTLS certificate accepts.
+    cloud_token: str | None = None
+    journal_map_size_bytes: int = GIB
+    max_readers: int = 126
+    # How many acknowledged event ids the journal remembers, to count late re-sends as duplicates.
+    journal_dedupe_window_events: int = 100_000
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    # Largest GetAds/ReportEvents request a cart may send; bigger ones get RESOURCE_EXHAUSTED.
+    max_request_bytes: int = 1024 * 1024
+    # Several worker processes share the listening port (SO_REUSEPORT); each may spend this share
+    # of a line item's budget allowance, so together they never spend more than the allowance.
+    reuse_port: bool = False
+    budget_share: float = 1.0
+    # Serve under SCHED_BATCH (Linux): waking threads do not preempt running ones (edge_node/app/cpu_policy.py).
+    batch_scheduling: bool = True
+    # Nice value of gRPC's helper threads (poller, event engine) and the executor's: they wait for
+    # the serving thread instead of preempting it (edge_node/app/cpu_policy.py); 0 leaves them as started.
+    helper_thread_nice: int = 10
+    # Request limits.
+    default_max_ads: int = 1
+    max_ads_limit: int = 10
+    max_slots: int = 10
+    max_basket_lines: int = 500
+    max_events_per_report: int = 1000
+    max_id_chars: int = 128
+    # Frequency state is kept for this many cart sessions; the least recently used are forgotten.
+    max_sessions: int = 100_000
+    # Remembered (ad, event kind) pairs, so a token adds to local spend once per kind.
+    max_billed_ads: int = 200_000
+    # Journal pushback: above the soft limit only house ads serve (no new billable work), above the
+    # hard limit ReportEvents answers RESOURCE_EXHAUSTED; events are never silently dropped.
+    journal_soft_limit_events: int = 200_000
+    journal_hard_limit_events: int = 1_000_000
+    # Group commit: at most this many events go into one durable journal transaction.
+    group_commit_max_events: int = 20_000
+    # An add-to-cart converts an ad seen (or clicked) at most this long before, in the same trip.
+    attribution_window_s: float = 1800.0
+    # Assets (issue 9): the HTTP server carts fetch images from (None: none), the base URL that
+    # GetAds answers put in image_url ("" = http://<bound host:port>, which suits loopback only;
+    # set it to the address carts reach the edge at), the LMDB map of the asset environment, and
+    # how long fetching one index's assets from the cloud may take before the index is NACKed.
+    asset_listen_address: str | None = "127.0.0.1:0"
+    asset_public_base_url: str = ""
+    asset_map_size_bytes: int = GIB
+    asset_fetch_timeout_s: float = 30.0
+
+    @property
+    def index_cap_bytes(self) -> int:
+        """The largest serialized index this edge accepts."""
+        return self.index_max_bytes or max(0, self.index_map_size_bytes // 2 - 256 * 1024)

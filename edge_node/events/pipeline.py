@@ -1,0 +1,153 @@
+"""What happens to reported events at the edge: verify, attribute, price, journal (group commit).
+
+The shell between ReportEvents and the journal. Tokens are checked here only to attribute
+conversions and count local lease spend; every event is journaled whatever its token, because the
+cloud decides what is billed and dead-letters the rest.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from cartads import tracking_token
+from cartads.v1.common_pb2 import ArmAssignment, CartEvent, EventType
+from cartads.v1.tracking_pb2 import TrackingTokenPayload
+from edge_node.config import EdgeConfig
+from edge_node.events.attribution import AdContext, Attributor
+from edge_node.events.group_commit import GroupCommitter
+from edge_node.events.journal import Journal, JournalWrite, LeaseCharge
+from edge_node.events.leases import LeaseSpend, ServingSpend, charge_for
+from edge_node.index.view import ServingView
+
+_AD_TYPES = frozenset({EventType.EVENT_TYPE_IMPRESSION, EventType.EVENT_TYPE_CLICK})
+_CONVERSION = EventType.EVENT_TYPE_CONVERSION
+_BASKET_ADD = EventType.EVENT_TYPE_BASKET_ADD
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """What one ReportEvents call journaled."""
+
+    accepted_count: int
+    duplicate_count: int
+    conversion_count: int
+
+
+def _verified(view: ServingView, store_id: str, token: str) -> TrackingTokenPayload | None:
+    try:
+        payload = tracking_token.verify(token, view.signing_key)
+    except tracking_token.InvalidTokenError:
+        return None
+    return payload if payload.store_id == store_id else None
+
+
+def _promoted(view: ServingView, payload: TrackingTokenPayload) -> frozenset[str]:
+    creative = view.creatives.get(payload.creative_id)
+    if creative is not None and creative.promoted_product_id:
+        return frozenset({creative.promoted_product_id})
+    line_item = view.line_items.get(payload.line_item_id)
+    return line_item.promoted_product_ids if line_item is not None else frozenset()
+
+
+def stamp_events(events: Sequence[CartEvent], view: ServingView | None) -> None:
+    """Set the fields only the edge may set, replacing whatever the cart sent: each event's experiment
+    arms (from its session), and on basket adds the product's price and whether it is advertised."""
+    plans: dict[str, tuple[ArmAssignment, ...]] = {}
+    for event in events:
+        event.ClearField("experiment_arms")
+        event.unit_price_micros = 0
+        event.advertised_product = False
+        if view is None:
+            continue
+        arms = plans.get(event.session_id)
+        if arms is None:
+            arms = plans[event.session_id] = view.experiments.plan_for(event.session_id).arm_pbs
+        if arms:
+            event.experiment_arms.extend(arms)
+        if event.type == _BASKET_ADD and event.product_id:
+            product = view.products.get(event.product_id)
+            event.unit_price_micros = product.price_micros if product is not None else 0
+            event.advertised_product = event.product_id in view.experiments.advertised
+
+
+def _stamp_conversion(conversion: CartEvent, view: ServingView, payload: TrackingTokenPayload) -> None:
+    # A conversion belongs to its decision: the arms the token was signed with, not the session's now.
+    conversion.experiment_arms.extend(payload.experiment_arms)
+    product = view.products.get(conversion.product_id)
+    conversion.unit_price_micros = product.price_micros if product is not None else 0
+
+
+class EventPipeline:
+    """Journals cart events with their conversions and lease spend; answers pushback questions."""
+
+    def __init__(
+        self,
+        config: EdgeConfig,
+        journal: Journal,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._config = config
+        self._journal = journal
+        self._clock = clock
+        self.committer = GroupCommitter(journal, config.group_commit_max_events)
+        self.spend = LeaseSpend(journal.load_lease_spend(int(clock() * 1000)))
+        self.attributor = Attributor(int(config.attribution_window_s * 1000), config.max_sessions)
+        self._last_ack_unix_ms = 0
+
+    def paid_ads_allowed(self) -> bool:
+        """False while the journal is above its soft limit: only house ads serve then."""
+        return self._journal.depth() < self._config.journal_soft_limit_events
+
+    def serving_spend(self, view: ServingView, now_unix_ms: int) -> ServingSpend:
+        """Local spend per line item for selection; stopped line items read as over any allowance."""
+        return ServingSpend(view, self.spend, now_unix_ms, self.paid_ads_allowed())
+
+    async def record(self, events: Sequence[CartEvent], view: ServingView | None) -> RecordResult:
+        """Journal ``events`` and the conversions they cause durably; raises JournalFullError."""
+        receive_unix_ms = int(self._clock() * 1000)
+        charges: dict[str, LeaseCharge] = {}
+        conversions: list[CartEvent] = []
+        stamp_events(events, view)
+        if view is not None:
+            ads: dict[str, AdContext] = {}
+            for event in events:
+                if event.type not in _AD_TYPES:
+                    continue
+                payload = _verified(view, self._config.store_id, event.tracking_token)
+                if payload is None:
+                    continue
+                ads[event.event_id] = AdContext(payload.ad_id, event.tracking_token, _promoted(view, payload))
+                charge = charge_for(view, payload, event.type)
+                if charge is not None:
+                    charges[event.event_id] = charge
+            conversions = self.attributor.observe(events, ads, receive_unix_ms)
+            for conversion in conversions:
+                payload = _verified(view, self._config.store_id, conversion.tracking_token)
+                if payload is not None:
+                    _stamp_conversion(conversion, view, payload)
+                charge = charge_for(view, payload, conversion.type) if payload is not None else None
+                if charge is not None:
+                    charges[conversion.event_id] = charge
+        write = JournalWrite([*events, *conversions], receive_unix_ms, lambda e: charges.get(e.event_id))
+        result = await self.committer.submit(write)
+        self.spend.add(result.charges)
+        made = sum(1 for j in result.accepted if j.event.type == _CONVERSION) if conversions else 0
+        return RecordResult(len(result.accepted) - made, result.duplicate_count, made)
+
+    def mark_acknowledged(self) -> None:
+        """The cloud acknowledged an upload now (for the upload lag metric)."""
+        self._last_ack_unix_ms = int(self._clock() * 1000)
+
+    def oldest_unsent_age_s(self) -> float:
+        """How long the oldest event waiting for the cloud has waited; 0 when none waits."""
+        oldest = self._journal.oldest_receive_unix_ms()
+        return max(0.0, self._clock() - oldest / 1000) if oldest else 0.0
+
+    def upload_lag_s(self) -> float:
+        """Time since the cloud last acknowledged anything while events wait; 0 when none waits."""
+        if self._journal.depth() == 0:
+            return 0.0
+        since_ms = max(self._last_ack_unix_ms, self._journal.oldest_receive_unix_ms())
+        return max(0.0, self._clock() - since_ms / 1000)

@@ -1,0 +1,118 @@
+"""The uploader: sends journaled events to the cloud in seq order and deletes only what it acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import grpc
+import structlog
+
+from cartads.v1.event_ingest_pb2 import UploadEventsRequest
+from cartads.v1.event_ingest_pb2_grpc import EventIngestServiceStub
+from edge_node.cloud_link.backoff import Backoff
+from edge_node.config import EdgeConfig
+from edge_node.events.journal import Journal
+
+if TYPE_CHECKING:
+    from cartads.v1.event_ingest_pb2_grpc import EventIngestServiceAsyncStub
+
+_log = structlog.get_logger("edge.uploader")
+
+
+class UploadRefusedError(Exception):
+    """The cloud answered but acknowledged nothing of the batch."""
+
+
+class Uploader:
+    """Background task: batch, upload, delete through the acknowledged watermark, retry forever."""
+
+    def __init__(
+        self,
+        channel: grpc.aio.Channel,
+        config: EdgeConfig,
+        journal: Journal,
+        rng: random.Random | None = None,
+        on_acknowledged: Callable[[], None] | None = None,
+    ) -> None:
+        self._stub: EventIngestServiceAsyncStub = EventIngestServiceStub(channel)
+        self._config = config
+        self._journal = journal
+        self._on_acknowledged = on_acknowledged
+        self._backoff = Backoff(config.upload_backoff_initial_s, config.upload_backoff_max_s, rng)
+        self._wake = asyncio.Event()
+        self._progress = asyncio.Condition()
+        # Set while the uploader has found the journal empty and waits for new events.
+        self.idle = asyncio.Event()
+        self.batches_sent = 0
+        self.failures = 0
+
+    def notify(self) -> None:
+        """New events were journaled: upload without waiting for the poll interval."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Upload until cancelled. Idle, it waits for ``notify`` or polls every ``upload_interval_s``."""
+        while True:
+            # Clear before reading, so events journaled after the read still wake the wait below.
+            self._wake.clear()
+            try:
+                sent = await self.upload_once()
+            except (grpc.aio.AioRpcError, UploadRefusedError) as exc:
+                await self._after_failure(exc)
+                continue
+            except Exception as exc:
+                # Never give up on billable events: log and retry like any other failure.
+                _log.exception("upload error")
+                await self._after_failure(exc)
+                continue
+            self._backoff.reset()
+            if sent == 0:
+                self.idle.set()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._config.upload_interval_s)
+                self.idle.clear()
+                # The time bound of a batch: a burst of ReportEvents calls goes up as one upload,
+                # unless it already fills a batch.
+                linger_s = self._config.upload_linger_s
+                if linger_s > 0 and self._journal.depth() < self._config.upload_batch_max_events:
+                    await asyncio.sleep(linger_s)
+
+    async def _after_failure(self, exc: Exception) -> None:
+        self.failures += 1
+        delay_s = self._backoff.next_delay_s()
+        detail = exc.code().name if isinstance(exc, grpc.aio.AioRpcError) else str(exc)
+        _log.info("upload failed, retrying", error=detail, retry_in_s=round(delay_s, 3))
+        await asyncio.sleep(delay_s)
+
+    async def upload_once(self) -> int:
+        """Send one batch; returns how many events the cloud acknowledged (0 when there was nothing)."""
+        batch = await asyncio.to_thread(self._journal.read_batch, self._config.upload_batch_max_events)
+        if not batch:
+            return 0
+        response = await self._stub.UploadEvents(
+            UploadEventsRequest(store_id=self._config.store_id, edge_id=self._config.edge_id, events=batch),
+            timeout=self._config.upload_timeout_s,
+        )
+        self.batches_sent += 1
+        # Never trust a watermark beyond what was sent: later events may not even exist yet.
+        watermark = min(response.acknowledged_seq, batch[-1].seq)
+        if watermark < batch[0].seq:
+            raise UploadRefusedError(
+                f"cloud acknowledged seq {response.acknowledged_seq}, batch starts at {batch[0].seq}"
+            )
+        deleted = await asyncio.to_thread(self._journal.acknowledge, watermark)
+        if self._on_acknowledged is not None:
+            self._on_acknowledged()
+        async with self._progress:
+            self._progress.notify_all()
+        _log.debug("uploaded", events=len(batch), acknowledged_seq=watermark, deleted=deleted)
+        return deleted
+
+    async def wait_until_empty(self, timeout_s: float) -> None:
+        """Wait until the journal holds no unacknowledged event; raises TimeoutError otherwise."""
+        async with asyncio.timeout(timeout_s), self._progress:
+            await self._progress.wait_for(lambda: self._journal.depth() == 0)

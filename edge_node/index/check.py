@@ -1,0 +1,76 @@
+"""Verifying an index snapshot before it may be served: content-hash version, store, references."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from cartads.index.delta import KEYED_FIELDS
+from cartads.v1.index_pb2 import IndexLineItem, PostingList, StoreIndex
+from cartads.v1.index_sync_pb2 import IndexDelta
+from edge_node.errors import IndexRejectedError
+
+
+def compute_version(index: StoreIndex) -> str:
+    """The hex sha256 of the index serialized deterministically without version and compile_time.
+
+    This is how the cloud computes versions, so equal content means equal version. The two fields
+    are cleared on ``index`` itself and restored (copying a multi-megabyte index costs more than
+    hashing it), so no other thread may read ``index`` meanwhile.
+    """
+    version = index.version
+    compile_time = Timestamp()
+    had_compile_time = index.HasField("compile_time")
+    compile_time.CopyFrom(index.compile_time)
+    index.ClearField("version")
+    index.ClearField("compile_time")
+    try:
+        return hashlib.sha256(index.SerializeToString(deterministic=True)).hexdigest()
+    finally:
+        index.version = version
+        if had_compile_time:
+            index.compile_time.CopyFrom(compile_time)
+
+
+def check_index(index: StoreIndex, announced_version: str, store_id: str, delta: IndexDelta | None = None) -> str:
+    """The verified version of ``index``; raises IndexRejectedError saying why it must not be served.
+
+    With ``delta`` (the delta that turned a verified index into ``index``), references are checked only
+    where the delta can have broken them, when it removed and replaced nothing.
+    """
+    version = announced_version or index.version
+    if not version:
+        raise IndexRejectedError("update carries no version")
+    if index.version and index.version != version:
+        raise IndexRejectedError(f"snapshot version {index.version} differs from announced {version}")
+    if index.store_id != store_id:
+        raise IndexRejectedError(f"snapshot is for store {index.store_id!r}, this edge serves {store_id!r}")
+    computed = compute_version(index)
+    if computed != version:
+        raise IndexRejectedError(f"version mismatch: announced {version}, content hashes to {computed}")
+    if delta is not None and _only_upserts(delta):
+        _check_references(index, delta.upserted.line_items, delta.upserted.postings)
+    else:
+        _check_references(index, index.line_items, index.postings)
+    return version
+
+
+def _only_upserts(delta: IndexDelta) -> bool:
+    return not delta.removed and not set(delta.replaced_fields) & set(KEYED_FIELDS)
+
+
+def _check_references(index: StoreIndex, line_items: Iterable[IndexLineItem], postings: Iterable[PostingList]) -> None:
+    """Every creative the given line items name, and every line item the given postings name, is in ``index``."""
+    line_items, postings = list(line_items), list(postings)
+    creative_ids = {c.creative_id for c in index.creatives} if line_items else set()
+    for line_item in line_items:
+        for creative_id in line_item.creative_ids:
+            if creative_id not in creative_ids:
+                raise IndexRejectedError(f"line item {line_item.line_item_id} names missing creative {creative_id}")
+    line_item_ids = {li.line_item_id for li in index.line_items} if postings else set()
+    for posting in postings:
+        for line_item_id in posting.line_item_ids:
+            if line_item_id not in line_item_ids:
+                raise IndexRejectedError(f"posting {posting.key} names missing line item {line_item_id}")

@@ -1,0 +1,133 @@
+"""In-memory state the edge keeps between requests: frequency per cart session, local spend per line item."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import cast
+
+from cartads.v1.common_pb2 import EventType, PricingModel
+from cartads.v1.tracking_pb2 import TrackingTokenPayload
+from edge_node.serving.eligibility import SessionCounts
+
+_EMPTY: Mapping[str, int] = MappingProxyType({})
+
+
+def _new_counts() -> SessionCounts:
+    # Plain dicts this module alone updates; selection reads them through the Mapping fields.
+    return SessionCounts(line_items={}, creatives={}, campaigns={})
+
+
+def _dict(counts: Mapping[str, int]) -> dict[str, int]:
+    return cast("dict[str, int]", counts)  # made by _new_counts
+
+
+def _bump(counts: Mapping[str, int], key: str) -> None:
+    plain = _dict(counts)
+    plain[key] = plain.get(key, 0) + 1
+
+
+class SessionFrequency:
+    """What every cart session was served (per ad, line item, campaign; ads and the last ad's time).
+
+    The least recently used sessions are forgotten beyond ``max_sessions``. Reads and the record of
+    a decision happen without an ``await`` between them, so one process never double-books a cap.
+    """
+
+    def __init__(self, max_sessions: int) -> None:
+        self._max_sessions = max_sessions
+        self._sessions: OrderedDict[tuple[str, str], SessionCounts] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def get(self, cart_id: str, session_id: str) -> Mapping[str, int]:
+        """Ads served per line item in this session (read-only)."""
+        counts = self._sessions.get((cart_id, session_id))
+        return MappingProxyType(counts.line_items) if counts is not None else _EMPTY
+
+    def session(self, cart_id: str, session_id: str) -> SessionCounts:
+        """Everything selection needs about this session: the live counts, not a copy (selection
+        only reads them, and nothing is recorded between this read and the decision)."""
+        counts = self._sessions.get((cart_id, session_id))
+        return counts if counts is not None else SessionCounts()
+
+    def _counts(self, cart_id: str, session_id: str) -> SessionCounts:
+        key = (cart_id, session_id)
+        counts = self._sessions.get(key)
+        if counts is None:
+            counts = self._sessions[key] = _new_counts()
+            while len(self._sessions) > self._max_sessions:
+                self._sessions.popitem(last=False)
+        else:
+            self._sessions.move_to_end(key)
+        return counts
+
+    def record(self, cart_id: str, session_id: str, line_item_ids: Iterable[str]) -> None:
+        """Count one more ad of each line item for this session."""
+        counts = self._counts(cart_id, session_id)
+        for line_item_id in line_item_ids:
+            _bump(counts.line_items, line_item_id)
+
+    def record_ads(self, cart_id: str, session_id: str, ads: Iterable[tuple[str, str, str]], now_unix_ms: int) -> None:
+        """Count ads served now, each (line item id, creative id, campaign id), at every capped level."""
+        counts = self._counts(cart_id, session_id)
+        line_items, creatives, campaigns = _dict(counts.line_items), _dict(counts.creatives), _dict(counts.campaigns)
+        for line_item_id, creative_id, campaign_id in ads:
+            line_items[line_item_id] = line_items.get(line_item_id, 0) + 1
+            creatives[creative_id] = creatives.get(creative_id, 0) + 1
+            campaigns[campaign_id] = campaigns.get(campaign_id, 0) + 1
+            counts.ads_served += 1
+            counts.last_ad_unix_ms = now_unix_ms
+
+
+class LocalSpend:
+    """Spend per line item under the current index version, from events whose tokens verified.
+
+    The index's allowance is what this store may spend "before the next index", so spend restarts
+    with each version and only tokens issued under that version count. A token adds once per event
+    kind, as the cloud bills it.
+    """
+
+    def __init__(self, max_billed_ads: int) -> None:
+        self._max_billed = max_billed_ads
+        self._version = ""
+        # Milli-micros, so a CPM impression (price / 1000) adds up without rounding.
+        self._spend_millimicros: dict[str, int] = {}
+        self._spend_micros: dict[str, int] = {}
+        self._billed: OrderedDict[tuple[str, int], None] = OrderedDict()
+
+    def reset(self, version: str) -> None:
+        """Start counting afresh for a new index version."""
+        if version != self._version:
+            self._version = version
+            self._spend_millimicros = {}
+            self._spend_micros = {}
+            self._billed.clear()
+
+    def spend_micros(self) -> Mapping[str, int]:
+        """Spend per line item in micros (read-only)."""
+        return MappingProxyType(self._spend_micros)
+
+    def add(self, payload: TrackingTokenPayload, event_type: int) -> int:
+        """Add the cost of one event; returns the milli-micros added (0 when it does not count)."""
+        if payload.index_version != self._version:
+            return 0
+        if event_type == EventType.EVENT_TYPE_IMPRESSION and payload.pricing_model == PricingModel.PRICING_MODEL_CPM:
+            cost = payload.price_micros
+        elif event_type == EventType.EVENT_TYPE_CLICK and payload.pricing_model == PricingModel.PRICING_MODEL_CPC:
+            cost = payload.price_micros * 1000
+        else:
+            return 0
+        key = (payload.ad_id, event_type)
+        if key in self._billed:
+            return 0
+        self._billed[key] = None
+        while len(self._billed) > self._max_billed:
+            self._billed.popitem(last=False)
+        line_item_id = payload.line_item_id
+        total = self._spend_millimicros.get(line_item_id, 0) + cost
+        self._spend_millimicros[line_item_id] = total
+        self._spend_micros[line_item_id] = total // 1000
+        return cost

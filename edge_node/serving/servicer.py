@@ -1,0 +1,127 @@
+"""AdService: the thin gRPC shell around validation, selection, token signing and the journal."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+import structlog
+
+from cartads.v1.ad_service_pb2 import (
+    GetAdsRequest,
+    ReportEventsRequest,
+    ReportEventsResponse,
+)
+from edge_node.config import EdgeConfig
+from edge_node.errors import EdgeError, abort_with
+from edge_node.events.pipeline import EventPipeline
+from edge_node.events.request_counts import RequestCounter
+from edge_node.index.holder import ViewHolder
+from edge_node.serving.local_state import SessionFrequency
+from edge_node.serving.response_wire import ResponseWriter, no_index_response
+from edge_node.serving.selection import select_ads
+from edge_node.serving.validation import parse_get_ads, parse_report
+
+_log = structlog.get_logger("edge.ads")
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class AdServicer:
+    """Answers carts from the current serving view and journals their events.
+
+    Registered with ``response_wire.add_ad_service``: GetAds answers serialized bytes.
+    """
+
+    def __init__(
+        self,
+        *,
+        config: EdgeConfig,
+        holder: ViewHolder,
+        events: EventPipeline,
+        frequency: SessionFrequency,
+        on_journaled: Callable[[], None],
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+        counter: RequestCounter | None = None,
+    ) -> None:
+        self._config = config
+        # GetAds outcomes per hour, journaled and uploaded periodically (edge_node/events/request_counts.py).
+        self._counter = counter
+        self._holder = holder
+        self._events = events
+        self._frequency = frequency
+        self._on_journaled = on_journaled
+        self._clock = clock
+        # Only makes ad ids; seeded from the OS so ids do not repeat across restarts.
+        self._rng = rng or random.Random(int.from_bytes(os.urandom(16), "big"))
+        self._writer: ResponseWriter | None = None
+
+    async def GetAds(self, request: GetAdsRequest, context: Context) -> bytes:  # noqa: N802
+        """Choose ads for one moment of a cart's trip; answers the serialized GetAdsResponse."""
+        try:
+            ad_request = parse_get_ads(request, self._config)
+        except EdgeError as exc:
+            await abort_with(context, exc)
+        view = self._holder.view  # read once: the whole request uses this version
+        if view is not None:
+            # The same version, ranked by the learned rates of this request's trigger when it has some.
+            view = view.for_trigger(ad_request.trigger)
+        now_unix_ms = int(self._clock() * 1000)
+        # Read once: each read of a protobuf string field makes a new str.
+        cart_id = request.cart_id
+        session_id = request.session_id
+        # The session's experiment arms: a few hashes and one lookup in tables built at index load.
+        plan = view.experiments.plan_for(session_id) if view is not None else None
+        # Local spend per budget lease; paid line items read as spent while the journal pushes back
+        # and once their leases expire.
+        spend = self._events.serving_spend(view, now_unix_ms) if view is not None else None
+        # No await from reading the session to recording the decision: caps cannot be double-booked.
+        decision = select_ads(
+            view,
+            ad_request,
+            session=self._frequency.session(cart_id, session_id),
+            spend_micros=spend,
+            now_unix_ms=now_unix_ms,
+            default_max_ads=self._config.default_max_ads,
+            rng=self._rng,
+            budget_share=self._config.budget_share,
+            plan=plan,
+            paid_blocked=spend is not None and spend.paid_blocked,
+        )
+        if self._counter is not None:
+            self._counter.record(now_unix_ms, ad_request.trigger, decision)
+        if view is None:
+            return no_index_response(int(decision.no_fill_reason), request.request_id)
+        # The answer is written as bytes from pieces serialized once per version (edge_node/serving/response_wire.py).
+        writer = self._writer
+        if writer is None or writer.version != view.version:
+            writer = self._writer = ResponseWriter(view.version, view.signing_key, view.tables.creative_pb)
+        if decision.ads:
+            self._frequency.record_ads(
+                cart_id,
+                session_id,
+                [(a.line_item.line_item_id, a.creative.creative_id, a.line_item.campaign_id) for a in decision.ads],
+                now_unix_ms,
+            )
+        arms = plan.arm_pbs if plan is not None else ()
+        return writer.write(request, decision.ads, int(decision.no_fill_reason), now_unix_ms, arms)
+
+    async def ReportEvents(self, request: ReportEventsRequest, context: Context) -> ReportEventsResponse:  # noqa: N802
+        """Journal the events (and the conversions they cause) durably, group-committed, then answer."""
+        try:
+            events = parse_report(request, self._config)
+            result = await self._events.record(events, self._holder.view)
+        except EdgeError as exc:
+            await abort_with(context, exc)
+        if result.accepted_count or result.conversion_count:
+            self._on_journaled()
+        return ReportEventsResponse(
+            accepted_count=result.accepted_count,
+            duplicate_count=result.duplicate_count,
+            conversion_count=result.conversion_count,
+        )

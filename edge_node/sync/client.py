@@ -1,0 +1,148 @@
+"""The index sync client: keeps a StreamIndex open to the cloud, applies pushed snapshots and deltas,
+ACKs or NACKs each update."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+import grpc
+import structlog
+
+from cartads.v1.index_sync_pb2 import StreamIndexRequest, StreamIndexResponse
+from cartads.v1.index_sync_pb2_grpc import IndexSyncServiceStub
+from edge_node.cloud_link.backoff import Backoff
+from edge_node.config import EdgeConfig
+from edge_node.errors import IndexRejectedError
+from edge_node.index.holder import ViewHolder
+from edge_node.index.store import IndexStore
+from edge_node.index.view import ServingView, build_view
+from edge_node.sync.state import SyncState
+from edge_node.sync.update_assembler import Ready, Refused, Step, UpdateAssembler
+
+if TYPE_CHECKING:
+    from cartads.v1.index_sync_pb2_grpc import IndexSyncServiceAsyncStub
+
+_log = structlog.get_logger("edge.sync")
+
+
+class SyncClient:
+    """Subscribes to this store's index and installs every update that verifies."""
+
+    def __init__(
+        self,
+        channel: grpc.aio.Channel,
+        config: EdgeConfig,
+        store: IndexStore,
+        holder: ViewHolder,
+        rng: random.Random | None = None,
+        *,
+        prepare: Callable[[Ready], Awaitable[None]] | None = None,
+    ) -> None:
+        self._stub: IndexSyncServiceAsyncStub = IndexSyncServiceStub(channel)
+        # Runs before an update is applied (edge_node/assets/sync.py fetches its images); raising
+        # IndexRejectedError NACKs the update and keeps the old index.
+        self._prepare = prepare
+        self._config = config
+        self._store = store
+        self._holder = holder
+        self._backoff = Backoff(config.sync_backoff_initial_s, config.sync_backoff_max_s, rng)
+        self.updates_applied = 0
+        self.updates_rejected = 0
+        # Of updates_applied, how many were deltas (the rest were whole snapshots).
+        self.deltas_applied = 0
+        self.state = SyncState()
+
+    async def run(self) -> None:
+        """Stay subscribed until cancelled, reconnecting with backoff whenever the stream ends or fails."""
+        while True:
+            try:
+                await self._session()
+                _log.info("index stream ended by the cloud")
+            except grpc.aio.AioRpcError as exc:
+                _log.info("index stream failed", code=exc.code().name, detail=exc.details())
+                if exc.code() == grpc.StatusCode.PERMISSION_DENIED:
+                    # Retrying stays right (a replaced certificate fixes it), but an operator must know.
+                    _log.error("cloud refused this edge's store binding", detail=exc.details())
+            except Exception:
+                # A bug or a closed store must not end syncing for good: log it and reconnect.
+                _log.exception("index stream error")
+            delay_s = self._backoff.next_delay_s()
+            await asyncio.sleep(delay_s)
+
+    def _apply(self, update: Ready) -> ServingView:
+        # Runs in a worker thread: verifying, writing LMDB and building the view are all blocking.
+        if update.delta is not None:
+            index = self._store.apply_delta(update.delta, update.version)
+        elif update.snapshot is not None:
+            index = self._store.apply(update.snapshot, update.version)
+        else:
+            raise IndexRejectedError("update carries no snapshot or delta")
+        return build_view(index, self._config.asset_public_base_url)
+
+    async def _session(self) -> None:
+        call = self._stub.StreamIndex(None)
+        assembler = UpdateAssembler(self._config.index_cap_bytes)
+        try:
+            await call.write(
+                StreamIndexRequest(
+                    store_id=self._config.store_id, edge_id=self._config.edge_id, version=self._holder.version
+                )
+            )
+            # The cloud sends its headers as soon as it accepts the subscription.
+            await call.initial_metadata()
+            if not call.done():
+                self.state.mark_connected(True)
+            self._backoff.reset()
+            while True:
+                response = await call.read()
+                if response is grpc.aio.EOF:  # type: ignore[attr-defined]
+                    return
+                assert isinstance(response, StreamIndexResponse)
+                for step in assembler.feed(response):
+                    await call.write(await self._answer(step))
+        finally:
+            self.state.mark_connected(False)
+            call.cancel()
+
+    def _reply(self, nonce: str, version: str, error: str = "") -> StreamIndexRequest:
+        return StreamIndexRequest(
+            store_id=self._config.store_id,
+            edge_id=self._config.edge_id,
+            response_nonce=nonce,
+            version=version,
+            error_detail=error,
+        )
+
+    async def _answer(self, step: Step) -> StreamIndexRequest:
+        held = self._holder.version
+        if isinstance(step, Refused):
+            return self._reject(step.nonce, step.version, held, step.error)
+        if held and step.version == held and step.delta is None:
+            # Already serving it (e.g. pushed again after a reconnect): nothing to write.
+            self.state.mark_synced()
+            return self._reply(step.nonce, held)
+        try:
+            if self._prepare is not None:
+                await self._prepare(step)
+            view = await asyncio.to_thread(self._apply, step)
+        except IndexRejectedError as exc:
+            return self._reject(step.nonce, step.version, held, exc.message)
+        self._holder.install(view)
+        self.updates_applied += 1
+        self.deltas_applied += step.delta is not None
+        self.state.mark_synced()
+        _log.info(
+            "index applied",
+            version=view.version,
+            kind="delta" if step.delta is not None else "snapshot",
+            line_items=len(view.line_items),
+        )
+        return self._reply(step.nonce, view.version)
+
+    def _reject(self, nonce: str, version: str, held: str, error: str) -> StreamIndexRequest:
+        self.updates_rejected += 1
+        _log.warning("index update rejected", version=version, kept=held, why=error)
+        return self._reply(nonce, held, error)

@@ -1,1 +1,0 @@
-"""cartads_demo."""

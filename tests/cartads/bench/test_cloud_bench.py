@@ -1,0 +1,24 @@
+"""`cartads-bench cloud`: a tiny run reports the compile and admin-write numbers (no timing asserted)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cartads.bench.cli import main
+from tests.storage_engines import PG_ADMIN_DSN, require_postgres
+
+
+def test_quick_run_reports_compile_and_write_rates(capsys: pytest.CaptureFixture[str]) -> None:
+    """`cartads-bench cloud --quick --json` prints one object with compile time and writes/s per engine."""
+    require_postgres()
+    argv = ["cloud", "--quick", "--json", "--stores", "2", "--line-items", "20", "--workers", "1"]
+    assert main([*argv, "--writes", "10", "--postgres", PG_ADMIN_DSN]) == 0
+    results = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {"compile_100_stores_s", "admin_writes_per_s_sqlite", "admin_writes_per_s_postgres"} <= set(results)
+    assert results["compile_100_stores_s"] is None  # measured only at 100 stores
+    assert results["compile_stores_s"] > 0
+    assert results["live_line_items_per_index"] == 20
+    assert results["admin_writes_per_s_sqlite"] > 0
+    assert results["admin_writes_per_s_postgres"] > 0

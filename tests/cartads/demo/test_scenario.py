@@ -1,0 +1,37 @@
+"""The demo's advertiser plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cart_client.sensors.trace import dump_trace
+from cartads.demo.demo import trace_for_order
+from cartads.demo.scenario import plan_advertisers
+from cartads.sample.instacart import load_catalog, load_orders
+
+
+def test_plan_targets_real_products_and_aisles() -> None:
+    """Every targeted product and aisle exists in the store's catalog, and every id is unique."""
+    catalog = load_catalog()
+    plans = plan_advertisers(catalog, load_orders())
+    products = {p.product_id for p in catalog.products}
+    aisles = {a.aisle_id for a in catalog.aisles}
+    line_items = [li for plan in plans for li in plan.line_items]
+    assert len(plans) == 7
+    assert all(set(li.product_ids) <= products and set(li.aisle_ids) <= aisles for li in line_items)
+    assert len({li.line_item_id for li in line_items}) == len(line_items)
+    assert len({p.advertiser_id for p in plans}) == len(plans)
+
+
+def test_plan_is_deterministic() -> None:
+    """The same sample gives the same plan."""
+    catalog, orders = load_catalog(), load_orders()
+    assert plan_advertisers(catalog, orders) == plan_advertisers(catalog, orders)
+
+
+def test_shipped_example_trace_is_current() -> None:
+    """examples/trip-2581.jsonl is exactly what `cartads-demo --print-trace 2581` prints."""
+    order = next(o for o in load_orders() if o.order_id == "2581")
+    expected = list(dump_trace(trace_for_order(order, load_catalog(), seed=7)))
+    shipped = (Path(__file__).resolve().parents[3] / "examples" / "trip-2581.jsonl").read_text().splitlines()
+    assert shipped == expected

@@ -1,0 +1,123 @@
+"""The console scripts: cartads-cloud runs and stops on SIGTERM; cartads-admin talks to a real cloud."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from cloud_core.access.policy import Role
+from cloud_core.admin_cli import main as admin_cli
+from cloud_core.app import cli
+from cloud_core.app.server import CloudServer
+
+pytestmark = pytest.mark.usefixtures("quiet_server_logs")
+
+
+def test_cloud_help(capsys: pytest.CaptureFixture[str]) -> None:
+    """cartads-cloud --help describes the flags and exits 0."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "--db" in out
+    assert "--listen" in out
+    assert "CARTADS_DB" in out
+
+
+async def test_cloud_process_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
+    """The cloud process serves on the port it prints and exits 0 on SIGTERM."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cloud_core.app.cli",
+        "--db",
+        str(tmp_path / "c.sqlite3"),
+        "--listen",
+        "127.0.0.1:0",
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    try:
+        while True:
+            line = (await asyncio.wait_for(proc.stderr.readline(), 15.0)).decode()
+            assert line, "cloud exited before listening"
+            if "listening on port" in line:
+                break
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 15.0) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert (tmp_path / "c.sqlite3").exists()
+
+
+async def run_admin(cloud: CloudServer, *argv: str, token: str = "") -> int:
+    """cartads-admin against ``cloud`` with an admin token (or ``token``), off the loop that serves the cloud."""
+    secret = token or await cloud.mint_token(Role.ADMIN)
+    return await asyncio.to_thread(admin_cli.main, ["--cloud", f"127.0.0.1:{cloud.port}", "--token", secret, *argv])
+
+
+async def test_admin_creates_and_lists_as_json(cloud: CloudServer, capsys: pytest.CaptureFixture[str]) -> None:
+    """stores create then stores list --json shows the store."""
+    assert await run_admin(cloud, "stores", "create", "--id", "s1", "--name", "Test Market", "--tz", "UTC") == 0
+    capsys.readouterr()
+    assert await run_admin(cloud, "--json", "stores", "list") == 0
+    stores = json.loads(capsys.readouterr().out)
+    assert [(s["store_id"], s["time_zone"]) for s in stores] == [("s1", "UTC")]
+
+
+async def test_admin_error_is_one_line_with_field(cloud: CloudServer, capsys: pytest.CaptureFixture[str]) -> None:
+    """A rejected campaign prints one error line naming the field and exits 2."""
+    assert await run_admin(cloud, "advertisers", "create", "--id", "acme", "--name", "Acme") == 0
+    capsys.readouterr()
+    code = await run_admin(
+        cloud,
+        *("campaigns", "create", "--advertiser", "acme", "--name", "N", "--budget-micros", "0"),
+        *("--start", "2026-01-01", "--end", "2026-02-01"),
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == "error: INVALID_ARGUMENT: campaign.budget_micros: must be > 0\n"
+
+
+async def test_admin_bad_date_is_usage_error(cloud: CloudServer, capsys: pytest.CaptureFixture[str]) -> None:
+    """A malformed date is reported without a traceback."""
+    code = await run_admin(
+        cloud,
+        *("campaigns", "create", "--advertiser", "a", "--name", "N", "--budget-micros", "1"),
+        *("--start", "yesterday", "--end", "2026-02-01"),
+    )
+    assert code == 2
+    assert capsys.readouterr().err.startswith("error: 'yesterday' is not an ISO 8601")
+
+
+async def test_admin_imports_instacart_catalog(
+    cloud: CloudServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """catalog import reads the Instacart CSVs and derives brand and price."""
+    (tmp_path / "aisles.csv").write_text('"aisle_id","aisle"\n24,"fresh fruits"\n')
+    (tmp_path / "departments.csv").write_text('"department_id","department"\n4,"produce"\n')
+    (tmp_path / "products.csv").write_text(
+        '"product_id","product_name","aisle_id","department_id"\n24852,"Banana Chips",24,4\n'
+    )
+    assert await run_admin(cloud, "stores", "create", "--id", "s1", "--name", "M") == 0
+    assert await run_admin(cloud, "catalog", "import", "--store", "s1", "--instacart", str(tmp_path)) == 0
+    capsys.readouterr()
+    assert await run_admin(cloud, "--json", "catalog", "products", "--store", "s1") == 0
+    [product] = json.loads(capsys.readouterr().out)
+    assert product["brand"] == "Banana"
+    assert int(product["price_micros"]) > 0
+
+
+async def test_admin_spend_report_table(cloud: CloudServer, capsys: pytest.CaptureFixture[str]) -> None:
+    """report spend prints a table and the totals line."""
+    assert await run_admin(cloud, "report", "spend") == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("campaign_id")
+    assert "total_spend_micros=0" in out

@@ -1,0 +1,122 @@
+"""The operator console in headless Chromium against a real cloud with a connected edge and billed spend.
+
+Needs Debian's chromium (/usr/bin/chromium) and the playwright package, like the cart screen's browser
+tests; without them the tests skip locally and fail under CI=true. The screenshot lands in
+artifacts/console.png.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.cart_client.screen.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _require_browser
+from tests.cloud_core.console_fixtures import (
+    CAMPAIGN_ID,
+    IDLE_CAMPAIGN_ID,
+    LAYER_ID,
+    STORE_ID,
+    ConsoleWorld,
+    console_world,
+)
+
+# Without playwright the fixture skips (or fails under CI=true) before any of these names is used.
+with contextlib.suppress(ImportError):
+    from playwright.async_api import Browser, Page, async_playwright
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Headless Debian Chromium driven by Playwright, without Playwright's own browser download."""
+    _require_browser()
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[ConsoleWorld]:
+    async with console_world(tmp_path, str(tmp_path / "cloud.sqlite3")) as w:
+        yield w
+
+
+async def sign_in(browser: Browser, world: ConsoleWorld, token: str) -> Page:
+    page = await browser.new_page(viewport={"width": 1280, "height": 1500})
+    page.set_default_timeout(10_000)
+    await page.goto(world.url)
+    await page.wait_for_selector("#login-form")
+    await page.fill("#token", token)
+    await page.click("#login-form button[type=submit]")
+    return page
+
+
+async def chart_ink(page: Page) -> int:
+    """How many pixels of the chart's canvas are drawn (not transparent)."""
+    return int(
+        await page.evaluate(
+            """() => {
+                const c = document.getElementById("chart");
+                const data = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+                let n = 0;
+                for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
+                return n;
+            }"""
+        )
+    )
+
+
+async def test_console_shows_edges_spend_chart_and_totals(browser: Browser, world: ConsoleWorld) -> None:
+    """After signing in, the page lists the edge and its version, draws the spend chart, totals the
+    campaigns and shows the experiment's arms with their lift."""
+    page = await sign_in(browser, world, world.viewer_token)
+    await page.wait_for_selector("body[data-loaded='1']")
+    row = page.locator(f"#edges tr[data-store='{STORE_ID}'][data-edge='edge-1']")
+    assert "connected" in await row.inner_text()
+    assert world.edge.index_version[:12] in await row.inner_text()
+    assert "ACK" in await row.inner_text()
+    canvas = page.locator("#chart")
+    assert await canvas.get_attribute("data-campaign") == CAMPAIGN_ID
+    assert await canvas.get_attribute("data-points") == "12"
+    assert await chart_ink(page) > 5_000
+    campaigns = await page.eval_on_selector_all("#campaigns tbody tr", "rows => rows.map(r => r.dataset.campaign)")
+    assert campaigns == [CAMPAIGN_ID, IDLE_CAMPAIGN_ID]
+    assert "All 2 campaigns" in await page.inner_text("#campaigns tfoot")
+    exposed = page.locator(f".layer[data-layer='{LAYER_ID}'] tr[data-arm='exposed']")
+    assert "+50.00 pp" in await exposed.inner_text()
+    assert "holdout" in await page.inner_text(f".layer[data-layer='{LAYER_ID}'] tr[data-arm='holdout']")
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "console.png"
+    await page.screenshot(path=str(shot), full_page=True)
+    print(f"screenshot: {shot}")
+    assert shot.stat().st_size > 20_000
+
+
+async def test_picking_a_campaign_redraws_the_chart(browser: Browser, world: ConsoleWorld) -> None:
+    """Choosing another campaign draws its series: the idle campaign's flight hours, with no spend."""
+    page = await sign_in(browser, world, world.viewer_token)
+    await page.wait_for_selector("body[data-loaded='1']")
+    await page.select_option("#campaign", IDLE_CAMPAIGN_ID)
+    await page.wait_for_selector(f"#chart[data-campaign='{IDLE_CAMPAIGN_ID}']")
+    assert await page.get_attribute("#chart", "data-points") == "4"
+    assert "$0.00 of $5.00" in await page.inner_text("#chart-note")
+
+
+async def test_a_wrong_token_keeps_the_login_with_its_reason(browser: Browser, world: ConsoleWorld) -> None:
+    """A token the cloud does not know leaves the console locked and says why."""
+    page = await sign_in(browser, world, "cat_not-a-real-token")
+    await page.wait_for_selector("#login-error:not(:empty)")
+    assert "unknown" in await page.inner_text("#login-error")
+    assert await page.is_hidden("#main")
+
+
+async def test_an_advertiser_token_is_refused(browser: Browser, world: ConsoleWorld) -> None:
+    """An advertiser token signs in to nothing: the console says a viewer token or better is needed."""
+    page = await sign_in(browser, world, world.advertiser_token)
+    await page.wait_for_selector("#login-error:not(:empty)")
+    assert "viewer" in await page.inner_text("#login-error")

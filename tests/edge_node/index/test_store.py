@@ -1,0 +1,94 @@
+"""The LMDB index store: apply, reload, and refusal of updates that fail verification."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cartads.v1.index_pb2 import PostingList
+from edge_node.errors import IndexRejectedError
+from edge_node.index.check import compute_version
+from edge_node.index.store import IndexStore
+from tests.edge_node.helpers import edge_config, line_item, make_index, version_of
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[IndexStore]:
+    s = IndexStore.open(edge_config(tmp_path, 1))
+    yield s
+    s.close()
+
+
+def test_compute_version_matches_cloud_rule() -> None:
+    """The version is sha256 of the deterministic serialization without version and compile_time."""
+    index = make_index([line_item("a")], {"all": ["a"]})
+    other_time = make_index([line_item("a")], {"all": ["a"]})
+    other_time.compile_time.FromSeconds(5)
+    assert compute_version(index) == version_of(index) == compute_version(other_time)
+
+
+def test_empty_store_loads_nothing(store: IndexStore) -> None:
+    """A fresh store holds no index."""
+    assert store.load() is None
+
+
+def test_applied_index_survives_reopen(tmp_path: Path) -> None:
+    """An applied index is loaded again, with its version, after the environment is reopened."""
+    config = edge_config(tmp_path, 1)
+    index = make_index([line_item("a")], {"all": ["a"]})
+    first = IndexStore.open(config)
+    first.apply(index, index.version)
+    first.close()
+    second = IndexStore.open(config)
+    try:
+        loaded = second.load()
+    finally:
+        second.close()
+    assert loaded is not None
+    assert loaded.version == index.version
+    assert [li.line_item_id for li in loaded.line_items] == ["a"]
+
+
+def test_announced_version_is_used_when_snapshot_has_none(store: IndexStore) -> None:
+    """A snapshot without its own version is stored under the announced, verified version."""
+    index = make_index([line_item("a")], {"all": ["a"]}, stamp_version=False)
+    applied = store.apply(index, version_of(index))
+    assert applied.version == version_of(index)
+
+
+def test_version_mismatch_is_rejected_and_old_index_kept(store: IndexStore) -> None:
+    """An update whose content does not hash to its version is refused; the old index stays."""
+    good = make_index([line_item("a")], {"all": ["a"]})
+    store.apply(good, good.version)
+    tampered = make_index([line_item("b")], {"all": ["b"]})
+    tampered.line_items[0].bid_micros = 1  # content changed after the version was computed
+    with pytest.raises(IndexRejectedError, match="version mismatch"):
+        store.apply(tampered, tampered.version)
+    loaded = store.load()
+    assert loaded is not None
+    assert loaded.version == good.version
+
+
+def test_wrong_store_is_rejected(store: IndexStore) -> None:
+    """An index compiled for another store is refused."""
+    other = make_index([line_item("a")], {"all": ["a"]}, store_id="store-2")
+    with pytest.raises(IndexRejectedError, match="store"):
+        store.apply(other, other.version)
+    assert store.load() is None
+
+
+def test_dangling_creative_is_rejected(store: IndexStore) -> None:
+    """A line item naming a creative the index lacks is refused."""
+    index = make_index([line_item("a", creative_ids=["missing"])], {"all": ["a"]}, creatives=[])
+    with pytest.raises(IndexRejectedError, match="missing creative"):
+        store.apply(index, index.version)
+
+
+def test_dangling_posting_is_rejected(store: IndexStore) -> None:
+    """A posting naming a line item the index lacks is refused."""
+    index = make_index([line_item("a")], {"all": ["a"]}, stamp_version=False)
+    index.postings.append(PostingList(key="zone:z", line_item_ids=["ghost"]))
+    with pytest.raises(IndexRejectedError, match="missing line item"):
+        store.apply(index, version_of(index))
