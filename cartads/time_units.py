@@ -33,3 +33,19 @@ def dt_to_us(dt: datetime) -> int:
 def dt_to_ts(dt: datetime) -> Timestamp:
     """An aware datetime as a protobuf Timestamp."""
     return us_to_ts(dt_to_us(dt))
+
+
+US_PER_MS = 1_000
+US_PER_S = 1_000_000
+HOUR_US = 3600 * US_PER_S
+DAY_US = 24 * HOUR_US
+
+
+def hour_start_us(time_us: int) -> int:
+    """The start of the UTC hour ``time_us`` falls in: the key of every hourly rollup."""
+    return time_us - time_us % HOUR_US
+
+
+def day_start_us(time_us: int) -> int:
+    """The start of the UTC day ``time_us`` falls in."""
+    return time_us - time_us % DAY_US

@@ -6,7 +6,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from cartads.index.delta import apply_delta, content_version
+from cartads.index.delta import apply_delta
+from cartads.index.version import content_version
 from cartads.v1 import index_pb2, index_sync_pb2
 from edge_node.sync.update_assembler import Ready, UpdateAssembler
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from cartads.store_time import store_zone
-from cartads.time_units import us_to_ts
+from cartads.time_units import US_PER_S, us_to_ts
 from cartads.v1 import admin_pb2, common_pb2
 from cloud_core.compile.compiler import CompileInput, CompileSettings, compile_store_index
 from cloud_core.delivery.pacing import ControllerState, PacingSettings, StorePacingInput, plan_store
@@ -29,7 +29,6 @@ from cloud_core.delivery.traffic_profile import HOURS, hourly_profile, local_hou
 from edge_node.index.view import ServingView, build_view
 from edge_node.serving.selection import AdRequest, select_ads
 
-_US_PER_S = 1_000_000
 _PACED, _RIVAL = "li-paced", "li-rival"
 
 
@@ -111,7 +110,7 @@ def _poisson(rng: random.Random, lam: float) -> int:
 
 def _catalog(cfg: PacingSimConfig, day_start_us: int) -> tuple[list[admin_pb2.Campaign], list[admin_pb2.LineItem]]:
     # A month-long flight around the day, with a budget that does not bind before the daily one.
-    start, end = us_to_ts(day_start_us - 10 * 86_400 * _US_PER_S), us_to_ts(day_start_us + 20 * 86_400 * _US_PER_S)
+    start, end = us_to_ts(day_start_us - 10 * 86_400 * US_PER_S), us_to_ts(day_start_us + 20 * 86_400 * US_PER_S)
     active = admin_pb2.SERVING_STATE_ACTIVE
     campaigns = [
         admin_pb2.Campaign(
@@ -154,8 +153,8 @@ def simulate_day(cfg: PacingSimConfig) -> PacingSimResult:
     rng = random.Random(cfg.seed)
     tz = store_zone(cfg.time_zone)
     day_start = datetime(cfg.day.year, cfg.day.month, cfg.day.day, tzinfo=tz)
-    day_start_us = round(day_start.timestamp() * _US_PER_S)
-    day_end_us = round(datetime.combine(cfg.day + timedelta(days=1), day_start.timetz()).timestamp() * _US_PER_S)
+    day_start_us = round(day_start.timestamp() * US_PER_S)
+    day_end_us = round(datetime.combine(cfg.day + timedelta(days=1), day_start.timetz()).timestamp() * US_PER_S)
     per_minute = _requests_per_minute(cfg)
     # Yesterday's request counts, as the edges would have uploaded them: today's profile.
     yesterday = {h: sum(_poisson(rng, per_minute[h]) for _ in range(60)) for h in range(HOURS)}
@@ -179,7 +178,7 @@ def simulate_day(cfg: PacingSimConfig) -> PacingSimResult:
     now_us = day_start_us
     while now_us < day_end_us:
         if now_us >= next_compile_us:
-            seen = sum(mm for t, mm in spend_log if t <= now_us - cfg.upload_lag_s * _US_PER_S) // 1000
+            seen = sum(mm for t, mm in spend_log if t <= now_us - cfg.upload_lag_s * US_PER_S) // 1000
             pacing = plan_store(
                 StorePacingInput(
                     now_us=now_us,
@@ -211,13 +210,13 @@ def simulate_day(cfg: PacingSimConfig) -> PacingSimResult:
                     traffic_profile=profile,
                 ),
                 settings,
-                datetime.fromtimestamp(now_us / _US_PER_S, tz),
+                datetime.fromtimestamp(now_us / US_PER_S, tz),
             )
             versions.add(index.version)
             view = build_view(index)
-            next_compile_us += cfg.compile_interval_s * _US_PER_S
+            next_compile_us += cfg.compile_interval_s * US_PER_S
         hour = local_hour(now_us, tz)
-        arrivals = sorted(now_us + int(rng.random() * 60 * _US_PER_S) for _ in range(_poisson(rng, per_minute[hour])))
+        arrivals = sorted(now_us + int(rng.random() * 60 * US_PER_S) for _ in range(_poisson(rng, per_minute[hour])))
         for t in arrivals:
             hourly_requests[hour] += 1
             assert view is not None
@@ -235,7 +234,7 @@ def simulate_day(cfg: PacingSimConfig) -> PacingSimResult:
                 if ad.line_item.line_item_id == _PACED:
                     spend_log.append((t, ad.price_micros))
                     hourly_spend[hour] += ad.price_micros
-        now_us += 60 * _US_PER_S
+        now_us += 60 * US_PER_S
     return PacingSimResult(
         daily_budget_micros=cfg.daily_budget_micros,
         hourly_spend_micros=tuple(mm // 1000 for mm in hourly_spend),

@@ -9,7 +9,6 @@ as the compiler writes them), every other top-level field is replaced whole when
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -30,17 +29,6 @@ _UNHASHED = ("version",)
 
 class DeltaError(ValueError):
     """A delta cannot be applied to the given base (wrong base, malformed)."""
-
-
-def content_version(index: StoreIndex) -> str:
-    """Hex sha256 of the index serialized deterministically without version and compile_time."""
-    if index.version or index.HasField("compile_time"):
-        bare = StoreIndex()
-        bare.CopyFrom(index)
-        bare.ClearField("version")
-        bare.ClearField("compile_time")
-        index = bare
-    return hashlib.sha256(index.SerializeToString(deterministic=True)).hexdigest()
 
 
 def _keys(items: Iterable[Any], key_field: str) -> list[str]:

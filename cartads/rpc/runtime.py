@@ -160,26 +160,49 @@ def add_logged_servicer(
         raise TypeError(f"{add_to_server!r} registered no method handlers by name")
 
 
-class RequestLogInterceptor(_ServerInterceptor):
-    """Logs one canonical line per unary call: method, ids from the request, status code, latency."""
+class MethodWrappingInterceptor(_ServerInterceptor):
+    """A server interceptor that wraps each method's handler once and reuses the wrapper.
 
-    def __init__(self, logger: structlog.typing.FilteringBoundLogger | None = None) -> None:
-        self._log = logger or structlog.get_logger("rpc")
-        # Wrapped handlers per method: building one on every call costs the edge's hot path.
+    Looking up and wrapping a handler on every call costs the edge's hot path; a subclass says how
+    to wrap (``wrap``) and this class keeps one wrapper per method name.
+    """
+
+    def __init__(self) -> None:
         self._wrapped: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
+
+    def wrap(self, handler: grpc.RpcMethodHandler[Any, Any], method: str) -> grpc.RpcMethodHandler[Any, Any] | None:
+        """The handler to run for ``method`` (its full ``/service/Method`` name); None leaves it as is."""
+        raise NotImplementedError
 
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any]:
-        cached = self._wrapped.get(handler_call_details.method)
+        method = handler_call_details.method
+        cached = self._wrapped.get(method)
         if cached is not None:
             return cached
-        handler = await continuation(handler_call_details)
-        # Only coroutine handlers are wrapped: the stock health servicer is synchronous and runs as is.
-        if handler is None or handler.unary_unary is None or not inspect.iscoroutinefunction(handler.unary_unary):
+        # None for a method no servicer has (the stubs say otherwise): grpc answers UNIMPLEMENTED.
+        handler: grpc.RpcMethodHandler[Any, Any] | None = await continuation(handler_call_details)
+        if handler is None:
+            return handler  # type: ignore[return-value]
+        wrapped = self.wrap(handler, method)
+        if wrapped is None:
             return handler
-        wrapped = _with_request_log(handler, handler_call_details.method, self._log)
-        self._wrapped[handler_call_details.method] = wrapped
+        self._wrapped[method] = wrapped
         return wrapped
+
+
+class RequestLogInterceptor(MethodWrappingInterceptor):
+    """Logs one canonical line per unary call: method, ids from the request, status code, latency."""
+
+    def __init__(self, logger: structlog.typing.FilteringBoundLogger | None = None) -> None:
+        super().__init__()
+        self._log = logger or structlog.get_logger("rpc")
+
+    def wrap(self, handler: grpc.RpcMethodHandler[Any, Any], method: str) -> grpc.RpcMethodHandler[Any, Any] | None:
+        # Only coroutine handlers are wrapped: the stock health servicer is synchronous and runs as is.
+        if handler.unary_unary is None or not inspect.iscoroutinefunction(handler.unary_unary):
+            return None
+        return _with_request_log(handler, method, self._log)

@@ -9,11 +9,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from cartads.rpc.errors import AlreadyExistsError, NotFoundError
 from cartads.time_units import us_to_ts
 from cartads.v1 import admin_pb2
 from cloud_core.access.policy import Principal, Role
 from cloud_core.admin.pagination import PageRequest
-from cloud_core.errors import AlreadyExistsError, NotFoundError
 
 SECRET_PREFIX = "cat_"
 SECRET_BYTES = 32

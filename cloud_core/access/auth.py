@@ -12,21 +12,17 @@ from __future__ import annotations
 import contextvars
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import grpc
 import structlog
 
+from cartads.rpc.errors import CartAdsError, PermissionDeniedError, UnauthenticatedError, abort_with
+from cartads.rpc.runtime import MethodWrappingInterceptor
 from cartads.rpc.tls import peer_identity
 from cartads.v1 import admin_pb2
 from cloud_core.access import policy
 from cloud_core.access.api_tokens import TokenAuthenticator
-from cloud_core.errors import CloudError, PermissionDeniedError, UnauthenticatedError, abort_with
-
-if TYPE_CHECKING:
-    _ServerInterceptor = grpc.aio.ServerInterceptor[Any, Any]
-else:
-    _ServerInterceptor = grpc.aio.ServerInterceptor
 
 log = structlog.get_logger("cloud.auth")
 
@@ -59,7 +55,7 @@ def current_edge_caller(context: Ctx) -> policy.EdgeCaller:
 
 
 def raise_for(decision: policy.Decision, field: str = "") -> None:
-    """Raise the CloudError a refused decision stands for."""
+    """Raise the CartAdsError a refused decision stands for."""
     if decision.outcome is policy.Outcome.UNAUTHENTICATED:
         raise UnauthenticatedError(decision.reason)
     if decision.outcome is policy.Outcome.PERMISSION_DENIED:
@@ -111,30 +107,19 @@ def _bearer(context: Ctx) -> str | None:
     return policy.bearer_secret(values)
 
 
-class AuthInterceptor(_ServerInterceptor):
+class AuthInterceptor(MethodWrappingInterceptor):
     """Authenticates each call before its handler runs; see the module docstring for the rules."""
 
     def __init__(self, authenticator: TokenAuthenticator, owners: OwnerLookup) -> None:
+        super().__init__()
         self._authenticator = authenticator
         self._owners = owners
-        self._wrapped: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any]:
-        full = handler_call_details.method
-        cached = self._wrapped.get(full)
-        if cached is not None:
-            return cached
-        handler = await continuation(handler_call_details)
-        service, _, method = full.lstrip("/").rpartition("/")
-        if handler is None or (service != ADMIN_SERVICE and service not in EDGE_SERVICES):
-            return handler
-        wrapped = _wrap(handler, self._checker(service, method))
-        self._wrapped[full] = wrapped
-        return wrapped
+    def wrap(self, handler: grpc.RpcMethodHandler[Any, Any], method: str) -> grpc.RpcMethodHandler[Any, Any] | None:
+        service, _, name = method.lstrip("/").rpartition("/")
+        if service != ADMIN_SERVICE and service not in EDGE_SERVICES:
+            return None  # health and reflection stay open
+        return _wrap(handler, self._checker(service, name))
 
     def _checker(self, service: str, method: str) -> Callable[[object | None, Ctx], Awaitable[None]]:
         async def check(request: object | None, context: Ctx) -> None:
@@ -171,7 +156,7 @@ class AuthInterceptor(_ServerInterceptor):
 async def _checked(check: Callable[[object | None, Ctx], Awaitable[None]], request: object | None, ctx: Ctx) -> None:
     try:
         await check(request, ctx)
-    except CloudError as error:
+    except CartAdsError as error:
         log.info("rpc_refused", code=error.code.name, why=error.message)
         await abort_with(ctx, error)
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from cartads.rpc.errors import Ctx
 from cloud_core.access.auth import current_edge_caller, raise_for
 from cloud_core.access.policy import authorize_edge_store
-from cloud_core.rpc import Ctx
 
 
 def require_store(context: Ctx, store_id: str) -> None:

@@ -8,6 +8,7 @@ from typing import Protocol
 
 import structlog
 
+from cartads.rpc.errors import Ctx, InvalidArgumentError, maps_errors
 from cartads.time_units import now_us
 from cartads.v1 import admin_pb2, asset_pb2
 from cloud_core.access.auth import scoped_advertiser
@@ -18,8 +19,6 @@ from cloud_core.admin.creative_rules import (
     validate_creative_format,
     with_defaults,
 )
-from cloud_core.errors import InvalidArgumentError
-from cloud_core.rpc import Ctx, maps_errors
 from cloud_core.storage.protocol import AssetStore
 
 log = structlog.get_logger("cloud.assets")

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from cartads.rpc.errors import Ctx, InvalidArgumentError, maps_errors
 from cartads.v1 import admin_pb2
 from cloud_core.admin import validation as v
 from cloud_core.admin.pagination import decode_request, encode_token
-from cloud_core.errors import InvalidArgumentError
-from cloud_core.rpc import Ctx, maps_errors
 from cloud_core.storage.edges import edge_page_key
 from cloud_core.storage.protocol import EdgeStatusStore
 

@@ -10,13 +10,13 @@ from typing import Protocol
 
 from google.protobuf.field_mask_pb2 import FieldMask
 
+from cartads.rpc.errors import Ctx, InvalidArgumentError, NotFoundError, maps_errors
 from cartads.time_units import dt_to_ts
 from cartads.v1 import admin_pb2
 from cloud_core.access.auth import scoped_advertiser
 from cloud_core.admin import validation as v
 from cloud_core.admin.pagination import decode_request, next_token
 from cloud_core.compile.experiment_rules import validate_layer
-from cloud_core.errors import InvalidArgumentError, NotFoundError
 from cloud_core.reports.metrics import Delivery
 from cloud_core.reports.query import (
     add_requests,
@@ -28,7 +28,6 @@ from cloud_core.reports.query import (
     request_columns,
     totals_queries,
 )
-from cloud_core.rpc import Ctx, maps_errors
 from cloud_core.storage.protocol import ExperimentStore, ReportStore
 from cloud_core.sync.notifier import ChangeNotifier
 

@@ -7,8 +7,8 @@ import binascii
 import json
 from dataclasses import dataclass
 
+from cartads.rpc.errors import InvalidArgumentError
 from cloud_core.admin.validation import check_page_size
-from cloud_core.errors import InvalidArgumentError
 
 DEFAULT_PAGE_SIZE = 100
 

@@ -11,6 +11,14 @@ from typing import TypeVar
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
 
+from cartads.rpc.errors import (
+    Ctx,
+    FailedPreconditionError,
+    InvalidArgumentError,
+    NotFoundError,
+    PermissionDeniedError,
+    maps_errors,
+)
 from cartads.time_units import dt_to_ts, us_to_ts
 from cartads.v1 import admin_pb2, admin_pb2_grpc
 from cloud_core.access.auth import scoped_advertiser
@@ -21,8 +29,6 @@ from cloud_core.admin.experiments import ExperimentAdminMixin
 from cloud_core.admin.pagination import PageRequest, decode_request, next_token
 from cloud_core.admin.serving_state import ServingStateMixin, resume_refusal
 from cloud_core.admin.tokens import TokenAdminMixin
-from cloud_core.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError
-from cloud_core.rpc import Ctx, maps_errors
 from cloud_core.storage.protocol import CloudStore
 from cloud_core.sync.notifier import ChangeNotifier
 

@@ -6,10 +6,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
+from cartads.rpc.errors import Ctx, FailedPreconditionError, maps_errors
 from cartads.time_units import dt_to_us, ts_to_us
 from cartads.v1 import admin_pb2
-from cloud_core.errors import FailedPreconditionError
-from cloud_core.rpc import Ctx, maps_errors
 from cloud_core.storage.protocol import CampaignStore
 from cloud_core.sync.notifier import ChangeNotifier
 

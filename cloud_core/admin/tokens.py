@@ -6,14 +6,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from cartads.rpc.errors import Ctx, InvalidArgumentError, NotFoundError, maps_errors
 from cartads.time_units import dt_to_us
 from cartads.v1 import admin_pb2
 from cloud_core.access.api_tokens import PROTO_TO_ROLE, TokenStore, issue_token
 from cloud_core.access.policy import Role, validate_new_token
 from cloud_core.admin import validation as v
 from cloud_core.admin.pagination import decode_request, next_token
-from cloud_core.errors import InvalidArgumentError, NotFoundError
-from cloud_core.rpc import Ctx, maps_errors
 
 
 class _ForTokens(Protocol):

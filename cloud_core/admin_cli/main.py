@@ -11,7 +11,7 @@ from typing import Any
 import grpc
 
 from cartads.rpc.bearer import read_token, sync_channel
-from cartads.rpc.status import field_violations
+from cartads.rpc.errors import field_violations
 from cartads.rpc.tls import channel_credentials, tls_files
 from cartads.v1 import admin_pb2, admin_pb2_grpc
 from cloud_core.admin_cli.assets import add_assets_group

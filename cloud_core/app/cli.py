@@ -8,11 +8,12 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
+from cartads.event_loop import loop_factory
 from cartads.ops.logs import configure_logging
 from cartads.rpc.tls import tls_files
 from cloud_core.app.server import start_cloud
@@ -124,15 +125,6 @@ async def serve(config: CloudConfig, grace_s: float = 5.0) -> None:
         await cloud.stop(grace_s)
 
 
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
-    return factory
-
-
 def migrate_main(argv: Sequence[str]) -> int:
     """``cartads-cloud migrate --db DB``: bring the database to the newest schema, then exit."""
     parser = argparse.ArgumentParser(
@@ -179,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(level=args.log_level, json=True if args.log_json else None)
     config = config_from_args(args)
     try:
-        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
             runner.run(serve(config))
     except StartupError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 
 from google.protobuf import json_format
 
+from cartads.rpc.errors import CartAdsError
 from cartads.time_units import now_us
 from cloud_core.access.api_tokens import issue_token
 from cloud_core.access.policy import Role, validate_new_token
-from cloud_core.errors import CloudError
 from cloud_core.storage.db import Database, DatabaseOpenError
 from cloud_core.storage.tokens import SqlTokenStore
 
@@ -89,6 +89,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return asyncio.run(_create(args))
-    except (DatabaseOpenError, CloudError) as exc:
+    except (DatabaseOpenError, CartAdsError) as exc:
         print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 2

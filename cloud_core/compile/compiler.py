@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cartads.index.version import content_version
 from cartads.store_time import store_zone
 from cartads.time_units import dt_to_ts, dt_to_us, ts_to_us, us_to_ts
 from cartads.v1 import admin_pb2, common_pb2, index_pb2
@@ -434,15 +434,6 @@ def _lease_fields(
     }
 
 
-def index_version(index: index_pb2.StoreIndex) -> str:
-    """Hex sha256 of the index with version and compile_time cleared: equal content, equal version."""
-    content = index_pb2.StoreIndex()
-    content.CopyFrom(index)
-    content.ClearField("version")
-    content.ClearField("compile_time")
-    return hashlib.sha256(content.SerializeToString(deterministic=True)).hexdigest()
-
-
 def _live_items(inp: CompileInput, shared: SharedCompile, now_us: int) -> list[ServableItem]:
     """The servable line items live in this store now (is_live, and not done for today)."""
     store_id = inp.store.store_id
@@ -537,9 +528,5 @@ def compile_store_index(inp: CompileInput, settings: CompileSettings, now: datet
         body = shared.creative_templates[cid] + _creative_store_part(used_creatives[cid], products, aisles)
         creative_parts.append(_CREATIVE_TAG + _length(len(body)) + body)
     index.MergeFromString(b"".join(creative_parts))
-    # index_version without its copy of the whole index: version is still empty here, and
-    # compile_time is cleared for the hash and set again.
-    index.ClearField("compile_time")
-    index.version = hashlib.sha256(index.SerializeToString(deterministic=True)).hexdigest()
-    index.compile_time.CopyFrom(dt_to_ts(now))
+    index.version = content_version(index)
     return index

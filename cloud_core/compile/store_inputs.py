@@ -14,6 +14,7 @@ from typing import Protocol
 import structlog
 
 from cartads.store_time import store_zone
+from cartads.time_units import DAY_US, US_PER_S
 from cloud_core.compile.compiler import CompileSettings, SharedCompile, campaign_store_targets
 from cloud_core.delivery.leases import StoreTraffic, eligible_stores, store_share
 from cloud_core.delivery.pacing import ControllerState, StorePacing, StorePacingInput, plan_store
@@ -23,8 +24,6 @@ from cloud_core.storage.pacing_stats import PacingStatsQuery
 from cloud_core.storage.protocol import PacingStatsStore, StoreView
 
 _log = structlog.get_logger("cloud.pacing")
-_US_PER_S = 1_000_000
-_DAY_US = 86_400 * _US_PER_S
 
 
 class EventTraffic(Protocol):
@@ -67,14 +66,14 @@ async def delivery_inputs(
     store_id = view.store.store_id
     tz = store_zone(view.store.time_zone)
     day_start_us, _ = local_day(now_us, tz)
-    lookback_us = settings.lease.traffic_lookback_s * _US_PER_S
+    lookback_us = settings.lease.traffic_lookback_s * US_PER_S
     stats = await store.load_pacing_stats(
         PacingStatsQuery(
             store_id=store_id,
             day_start_us=day_start_us,
-            profile_since_us=now_us - settings.pacing.profile_lookback_days * _DAY_US,
+            profile_since_us=now_us - settings.pacing.profile_lookback_days * DAY_US,
             traffic_since_us=now_us - lookback_us,
-            outcomes_since_us=now_us - settings.predictions.lookback_days * _DAY_US,
+            outcomes_since_us=now_us - settings.predictions.lookback_days * DAY_US,
         )
     )
     store_ids = await store.store_ids()

@@ -21,7 +21,6 @@ from cloud_core.reports.query import plan_report
 _PAGE = 200
 DEFAULT_DAYS = 30
 MAX_DAYS = 400
-DAY_US = 24 * 3600 * 1_000_000
 
 
 def _estimate(e: Estimate | None) -> dict[str, Any] | None:

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import structlog
 from aiohttp import web
 
+from cartads.time_units import DAY_US
 from cartads.time_units import now_us as wall_now_us
 from cloud_core.access.policy import Principal, Role
 from cloud_core.console.model import (
@@ -39,7 +40,6 @@ _CSP = (
 )
 _MAX_ID_CHARS = 256
 _log = structlog.get_logger("cloud.console")
-_DAY_US = 24 * 3600 * 1_000_000
 # Experiment results cover this many days up to now unless ?days= says otherwise.
 DEFAULT_EXPERIMENT_DAYS = 30
 MAX_EXPERIMENT_DAYS = 400
@@ -237,7 +237,7 @@ class _Console:
         if self.experiments is None:
             return web.json_response({"available": False, "layers": []})
         end_us = self.now_us()
-        results = await self.experiments(end_us - int(raw) * _DAY_US, end_us)
+        results = await self.experiments(end_us - int(raw) * DAY_US, end_us)
         return web.json_response({"available": True, "days": int(raw), **results})
 
 

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-HOUR_US = 3600 * 1_000_000
+from cartads.time_units import HOUR_US, hour_start_us
+
 # A chart wider than a month of hours says nothing more; older hours are carried into the first point.
 DEFAULT_MAX_POINTS = 31 * 24
 
@@ -96,11 +97,6 @@ class SpendSeries:
     start_pace_micros: int = 0
     # Spend before the hours read had already reached the budget.
     exhausted_earlier: bool = False
-
-
-def hour_start_us(time_us: int) -> int:
-    """The start of the UTC hour holding ``time_us``."""
-    return time_us - time_us % HOUR_US
 
 
 def _pace_micros(budget_micros: int, start_us: int, end_us: int, at_us: int) -> int:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-_US_PER_S = 1_000_000
+from cartads.time_units import US_PER_S
 
 
 @dataclass(frozen=True)
@@ -66,14 +66,14 @@ class Lease:
 
 def lease_window(now_us: int, lease_period_s: int) -> tuple[int, int, int]:
     """(window number, window start, window end) of the window holding ``now_us``."""
-    period_us = lease_period_s * _US_PER_S
+    period_us = lease_period_s * US_PER_S
     number = now_us // period_us
     return number, number * period_us, (number + 1) * period_us
 
 
 def pacing_fraction(window_start_us: int, lease_period_s: int, flight_end_us: int) -> float:
     """Even pacing: the part of the remaining flight one window is (1 in the flight's last window)."""
-    period_us = lease_period_s * _US_PER_S
+    period_us = lease_period_s * US_PER_S
     remaining_us = flight_end_us - window_start_us
     if remaining_us <= period_us:
         return 1.0
@@ -124,5 +124,5 @@ def lease_for(
     return Lease(
         lease_id=f"{settings.lease_period_s}s-{number}",
         allowance_micros=allowance,
-        expire_us=end_us + settings.lease_grace_s * _US_PER_S,
+        expire_us=end_us + settings.lease_grace_s * US_PER_S,
     )

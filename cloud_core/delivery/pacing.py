@@ -32,11 +32,9 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from functools import lru_cache
 
-from cartads.time_units import ts_to_us
+from cartads.time_units import US_PER_S, ts_to_us
 from cartads.v1 import admin_pb2
 from cloud_core.delivery.traffic_profile import local_day, normalized, weight_between
-
-_US_PER_S = 1_000_000
 
 
 class PacingType(enum.IntEnum):
@@ -276,7 +274,7 @@ def plan_store(inp: StorePacingInput, settings: PacingSettings) -> StorePacing:
     done: set[str] = set()
     stepped: dict[str, ControllerState] = {}
     plans: list[KeyPlan] = []
-    interval_us = settings.interval_s * _US_PER_S
+    interval_us = settings.interval_s * US_PER_S
     for key, items in groups.items():
         campaign = inp.campaigns[items[0].campaign_id]
         kind = pacing_type_of(items[0])

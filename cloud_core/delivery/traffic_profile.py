@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from functools import lru_cache
 
+from cartads.time_units import HOUR_US, US_PER_S
+
 HOURS = 24
-_US_PER_S = 1_000_000
-_HOUR_US = 3600 * _US_PER_S
 
 # Orders per hour of day (0-23) in the Instacart 2017 sample this project ships
 # (cartads/sample/data/instacart/orders.csv, order_hour_of_day, 3,220 orders): a typical
@@ -56,21 +56,21 @@ def hourly_profile(
 
 def local_hour(time_us: int, tz: tzinfo) -> int:
     """The local hour of the day (0-23) at ``time_us``."""
-    return datetime.fromtimestamp(time_us / _US_PER_S, tz).hour
+    return datetime.fromtimestamp(time_us / US_PER_S, tz).hour
 
 
 # Pacing asks for the day of the same few moments (now, flight starts and ends) per campaign.
 @lru_cache(maxsize=8_192)
 def local_day(time_us: int, tz: tzinfo) -> tuple[int, int]:
     """(start, end) in microseconds of the local day holding ``time_us``."""
-    local = datetime.fromtimestamp(time_us / _US_PER_S, tz)
+    local = datetime.fromtimestamp(time_us / US_PER_S, tz)
     start = datetime(local.year, local.month, local.day, tzinfo=tz)
     end = datetime.combine(start.date() + timedelta(days=1), start.timetz())
     return _us(start), _us(end)
 
 
 def _us(dt: datetime) -> int:
-    return round(dt.timestamp() * _US_PER_S)
+    return round(dt.timestamp() * US_PER_S)
 
 
 def _within_day(start_us: int, end_us: int, profile: Sequence[float], tz: tzinfo) -> float:
@@ -78,10 +78,10 @@ def _within_day(start_us: int, end_us: int, profile: Sequence[float], tz: tzinfo
     total = 0.0
     t = start_us
     while t < end_us:
-        local = datetime.fromtimestamp(t / _US_PER_S, tz)
-        into_hour_us = (local.minute * 60 + local.second) * _US_PER_S + local.microsecond
-        segment_end = min(end_us, t + _HOUR_US - into_hour_us)
-        total += profile[local.hour] * (segment_end - t) / _HOUR_US
+        local = datetime.fromtimestamp(t / US_PER_S, tz)
+        into_hour_us = (local.minute * 60 + local.second) * US_PER_S + local.microsecond
+        segment_end = min(end_us, t + HOUR_US - into_hour_us)
+        total += profile[local.hour] * (segment_end - t) / HOUR_US
         t = segment_end
     return total
 
@@ -102,8 +102,8 @@ def _weight_between(start_us: int, end_us: int, profile: tuple[float, ...], tz: 
         return _within_day(start_us, end_us, profile, tz)
     last_start, _ = local_day(end_us, tz)
     whole_days = (
-        datetime.fromtimestamp(last_start / _US_PER_S, tz).date()
-        - datetime.fromtimestamp(first_end / _US_PER_S, tz).date()
+        datetime.fromtimestamp(last_start / US_PER_S, tz).date()
+        - datetime.fromtimestamp(first_end / US_PER_S, tz).date()
     ).days
     return (
         _within_day(start_us, first_end, profile, tz)

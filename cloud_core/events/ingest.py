@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import structlog
 
+from cartads.rpc.errors import Ctx, InvalidArgumentError, NotFoundError, maps_errors
 from cartads.v1 import event_ingest_pb2, event_ingest_pb2_grpc
 from cloud_core.access.edge_auth import require_store
 from cloud_core.config import CloudConfig
-from cloud_core.errors import InvalidArgumentError, NotFoundError
 from cloud_core.events.billing import assess_event
-from cloud_core.rpc import Ctx, maps_errors
 from cloud_core.storage.protocol import CloudStore
 from cloud_core.sync.notifier import ChangeNotifier
 

@@ -11,22 +11,14 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from cartads.time_units import ts_to_us, us_to_ts
+from cartads.time_units import DAY_US, HOUR_US, hour_start_us, ts_to_us, us_to_ts
 from cartads.v1 import admin_pb2
 from cloud_core.admin.validation import Violation, check_id
 from cloud_core.reports.metrics import Delivery, Estimate, TripSums, mean_lift, proportion_lift, rates
-from cloud_core.storage.reports import (
-    CAMPAIGN_LEVEL_COLUMNS,
-    DAY_US,
-    GROUP_COLUMNS,
-    ReportFilter,
-    ReportQuery,
-    hour_start_us,
-)
+from cloud_core.storage.reports import CAMPAIGN_LEVEL_COLUMNS, GROUP_COLUMNS, ReportFilter, ReportQuery
 
-_HOUR_US = 3600 * 1_000_000
 # A report reads at most this much time: hourly rollups over ~13 months.
-MAX_RANGE_US = 400 * 24 * _HOUR_US
+MAX_RANGE_US = 400 * 24 * HOUR_US
 MAX_FILTER_IDS = 500
 
 DIMENSIONS: Mapping[int, str] = {
@@ -95,7 +87,7 @@ def check_report_request(request: admin_pb2.RunReportRequest) -> list[Violation]
         if end <= start:
             out.append(("end_time", "must be after start_time"))
         elif end - start > MAX_RANGE_US:
-            out.append(("end_time", f"a report spans at most {MAX_RANGE_US // (24 * _HOUR_US)} days"))
+            out.append(("end_time", f"a report spans at most {MAX_RANGE_US // (24 * HOUR_US)} days"))
     if _zone(request.time_zone) is None:
         out.append(("time_zone", "is not a known IANA time zone"))
     if request.advertiser_id:
@@ -115,7 +107,7 @@ def plan_report(request: admin_pb2.RunReportRequest) -> ReportPlan:
         columns.extend(c for c in GROUP_COLUMNS[dim] if c not in columns)
     start = hour_start_us(ts_to_us(request.start_time))
     end = ts_to_us(request.end_time)
-    end = hour_start_us(end) + (_HOUR_US if end % _HOUR_US else 0)  # whole hours, rounded out
+    end = hour_start_us(end) + (HOUR_US if end % HOUR_US else 0)  # whole hours, rounded out
     where = ReportFilter(
         start_us=start,
         end_us=end,

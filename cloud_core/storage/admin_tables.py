@@ -12,11 +12,11 @@ from google.protobuf import json_format
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from cartads.rpc.errors import AlreadyExistsError, FailedPreconditionError, NotFoundError
 from cartads.time_units import ts_to_us, us_to_ts
 from cartads.v1 import admin_pb2
 from cloud_core.admin.pagination import PageRequest
 from cloud_core.admin.validation import CatalogIds
-from cloud_core.errors import AlreadyExistsError, FailedPreconditionError, NotFoundError
 from cloud_core.storage import schema as t
 from cloud_core.storage.db import insert
 from cloud_core.storage.protocol import StoreView

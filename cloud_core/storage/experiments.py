@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from google.protobuf import json_format
 from sqlalchemy.engine import Connection
 
+from cartads.rpc.errors import AlreadyExistsError, NotFoundError
 from cartads.time_units import ts_to_us, us_to_ts
 from cartads.v1 import admin_pb2
 from cloud_core.admin.pagination import PageRequest
-from cloud_core.errors import AlreadyExistsError, NotFoundError
 from cloud_core.storage.db import Database
 from cloud_core.storage.schema import experiment_layers
 

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from google.protobuf.message import DecodeError
 from sqlalchemy.engine import Connection
 
-from cartads.time_units import now_us
+from cartads.time_units import hour_start_us, now_us
 from cartads.v1 import admin_pb2, common_pb2
 from cloud_core.events.billing import billing_key
 from cloud_core.storage import schema as t
@@ -35,12 +35,7 @@ _IngestCall = tuple[str, str, Sequence[EventOutcome]]
 # Uploads committed together hold at most this many events (beyond one larger upload).
 _GROUP_MAX_EVENTS = 5_000
 
-_HOUR_US = 3600 * 1_000_000
 _COUNT_COLUMNS = ("impressions", "clicks", "conversions", "spend_micros")
-
-
-def _hour_start_us(time_us: int) -> int:
-    return time_us - time_us % _HOUR_US
 
 
 def _counts(o: EventOutcome) -> tuple[int, int, int, int]:
@@ -213,10 +208,10 @@ def _roll_up(
     rollups: dict[tuple[str, str, int], list[int]] = {}
     traffic: dict[int, int] = {}
     for o in new:
-        hour = _hour_start_us(o.receive_time_us or ingest_us)
+        hour = hour_start_us(o.receive_time_us or ingest_us)
         traffic[hour] = traffic.get(hour, 0) + 1
     for o in billed:
-        hour = _hour_start_us(o.receive_time_us or ingest_us)
+        hour = hour_start_us(o.receive_time_us or ingest_us)
         counts = _counts(o)
         _add(spend, (o.campaign_id, o.line_item_id), counts)
         _add(rollups, (o.campaign_id, o.line_item_id, hour), counts)
@@ -426,7 +421,7 @@ class LedgerMixin(DatabaseMixin):
         s = t.store_traffic_hourly.c
         query = (
             sa.select(s.store_id, sa.func.sum(s.events))
-            .where(s.hour_start_us >= _hour_start_us(since_us))
+            .where(s.hour_start_us >= hour_start_us(since_us))
             .group_by(s.store_id)
         )
         rows = await self.db.read(lambda conn: list(conn.execute(query)))

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cartads.time_units import now_us, ts_to_us
+from cartads.time_units import HOUR_US, now_us, ts_to_us
 from cartads.v1 import common_pb2
 from cartads.v1.request_counts_pb2 import RequestCounts
 from cloud_core.delivery.pacing import ControllerState
@@ -28,11 +28,9 @@ from cloud_core.storage.db import insert, upsert_adding
 from cloud_core.storage.protocol import EventOutcome
 from cloud_core.storage.store_base import DatabaseMixin
 
-_HOUR_US = 3600 * 1_000_000
-
 
 def _hour_floor(time_us: int) -> int:
-    return time_us - time_us % _HOUR_US
+    return time_us - time_us % HOUR_US
 
 
 def _upsert_adding(

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from cartads.time_units import day_start_us, hour_start_us
 from cartads.v1 import common_pb2
 from cloud_core.reports.metrics import Delivery, TripSums, trip_cents
 from cloud_core.storage import schema as t
@@ -22,8 +23,6 @@ from cloud_core.storage.db import Database, insert, upsert_adding
 from cloud_core.storage.protocol import EventOutcome
 from cloud_core.storage.store_base import IN_CHUNK
 
-_HOUR_US = 3600 * 1_000_000
-DAY_US = 24 * _HOUR_US
 ALL_TRAFFIC = ""
 _DELIVERY = ("impressions", "clicks", "conversions", "spend_micros", "sales_micros")
 _TRIP_SUMS = ("trips", "converting_trips", "sales_micros", "sales_sq_cents2")
@@ -35,16 +34,6 @@ _TR_KEY = ("layer_id", "hour_start_us", "store_id", "arm_id")
 _BASKET_TYPES = frozenset(
     {common_pb2.EVENT_TYPE_BASKET_ADD, common_pb2.EVENT_TYPE_BASKET_REMOVE, common_pb2.EVENT_TYPE_CHECKOUT}
 )
-
-
-def hour_start_us(time_us: int) -> int:
-    """The start of the hour ``time_us`` falls in."""
-    return time_us - time_us % _HOUR_US
-
-
-def day_start_us(time_us: int) -> int:
-    """The start of the UTC day ``time_us`` falls in."""
-    return time_us - time_us % DAY_US
 
 
 def _add(totals: dict[Any, list[int]], key: Any, counts: Sequence[int]) -> None:

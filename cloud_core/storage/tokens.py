@@ -7,10 +7,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
+from cartads.rpc.errors import AlreadyExistsError, NotFoundError
 from cloud_core.access.api_tokens import TokenRecord
 from cloud_core.access.policy import Role
 from cloud_core.admin.pagination import PageRequest
-from cloud_core.errors import AlreadyExistsError, NotFoundError
 from cloud_core.storage.db import insert
 from cloud_core.storage.schema import advertisers, api_tokens, asset_uploaders, campaigns, line_items, stores
 from cloud_core.storage.store_base import DatabaseMixin, exists

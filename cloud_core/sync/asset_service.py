@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import structlog
 
+from cartads.rpc.errors import Ctx, InvalidArgumentError, NotFoundError, maps_errors
 from cartads.time_units import now_us
 from cartads.v1 import asset_pb2, asset_pb2_grpc
 from cloud_core.access.edge_auth import require_store
 from cloud_core.admin.creative_rules import is_sha256
 from cloud_core.compile.product_card import CARD_HEIGHT_PX, CARD_WIDTH_PX, render_product_card
-from cloud_core.errors import InvalidArgumentError, NotFoundError
-from cloud_core.rpc import Ctx, maps_errors
 from cloud_core.storage.protocol import CloudStore
 
 log = structlog.get_logger("cloud.assets")

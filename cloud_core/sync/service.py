@@ -10,6 +10,7 @@ from typing import Protocol
 
 import structlog
 
+from cartads.rpc.errors import CartAdsError, Ctx, InvalidArgumentError, NotFoundError, abort_with
 from cartads.time_units import dt_to_us, now_us
 from cartads.v1 import admin_pb2, index_pb2, index_sync_pb2, index_sync_pb2_grpc
 from cloud_core.access.edge_auth import require_store
@@ -22,8 +23,6 @@ from cloud_core.compile.compiler import (
 )
 from cloud_core.compile.store_inputs import DeliveryInputs, delivery_inputs
 from cloud_core.config import CloudConfig
-from cloud_core.errors import CloudError, InvalidArgumentError, NotFoundError, abort_with
-from cloud_core.rpc import Ctx
 from cloud_core.storage.pacing_stats import PacingStatesSave
 from cloud_core.storage.protocol import CloudStore, StoreView
 from cloud_core.sync.index_cache import IndexCache
@@ -185,7 +184,7 @@ class IndexSyncServicer(index_sync_pb2_grpc.IndexSyncServiceServicer):
         store_id, edge_id = first.store_id, first.edge_id
         try:
             require_store(context, store_id)
-        except CloudError as error:
+        except CartAdsError as error:
             log.warning("index_subscribe_refused", store_id=store_id, edge_id=edge_id, why=error.message)
             await abort_with(context, error)
         if await self._store.get_store(store_id) is None:

@@ -6,16 +6,17 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cartads.event_loop import loop_factory
 from edge_node.app.cpu_policy import keep_helper_threads_niced, use_batch_scheduling
 from edge_node.app.workers import run_workers, worker_config
 from edge_node.config import EdgeConfig
 
 if TYPE_CHECKING:
-    import asyncio
+    pass
 
 # structlog, asyncio and gRPC are imported where the edge serves: a --workers supervisor only
 # starts and signals its workers, and those imports would cost it ~15 MB it never uses.
@@ -201,15 +202,6 @@ async def serve(config: EdgeConfig) -> None:
         await edge.stop(grace_s=5.0)
 
 
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
-    return factory
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``cartads-edge``."""
     parser = build_parser()
@@ -251,7 +243,7 @@ def _run(config: EdgeConfig) -> None:
     if config.batch_scheduling and not use_batch_scheduling():
         structlog.get_logger("edge").info("SCHED_BATCH is not available here; serving under the default CPU policy")
     # uvloop gives grpc.aio about 30% more throughput (PERF_NOTES); the server is created inside it.
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
         runner.run(serve(config))
 
 

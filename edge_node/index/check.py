@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from cartads.index.delta import KEYED_FIELDS
+from cartads.index.version import content_version
 from cartads.v1.index_pb2 import IndexLineItem, PostingList, StoreIndex
 from cartads.v1.index_sync_pb2 import IndexDelta
 from edge_node.errors import IndexRejectedError
-
-
-def compute_version(index: StoreIndex) -> str:
-    """The hex sha256 of the index serialized deterministically without version and compile_time.
-
-    This is how the cloud computes versions, so equal content means equal version. The two fields
-    are cleared on ``index`` itself and restored (copying a multi-megabyte index costs more than
-    hashing it), so no other thread may read ``index`` meanwhile.
-    """
-    version = index.version
-    compile_time = Timestamp()
-    had_compile_time = index.HasField("compile_time")
-    compile_time.CopyFrom(index.compile_time)
-    index.ClearField("version")
-    index.ClearField("compile_time")
-    try:
-        return hashlib.sha256(index.SerializeToString(deterministic=True)).hexdigest()
-    finally:
-        index.version = version
-        if had_compile_time:
-            index.compile_time.CopyFrom(compile_time)
 
 
 def check_index(index: StoreIndex, announced_version: str, store_id: str, delta: IndexDelta | None = None) -> str:
@@ -47,7 +24,7 @@ def check_index(index: StoreIndex, announced_version: str, store_id: str, delta:
         raise IndexRejectedError(f"snapshot version {index.version} differs from announced {version}")
     if index.store_id != store_id:
         raise IndexRejectedError(f"snapshot is for store {index.store_id!r}, this edge serves {store_id!r}")
-    computed = compute_version(index)
+    computed = content_version(index)
     if computed != version:
         raise IndexRejectedError(f"version mismatch: announced {version}, content hashes to {computed}")
     if delta is not None and _only_upserts(delta):

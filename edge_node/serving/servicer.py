@@ -11,13 +11,13 @@ from typing import Any
 import grpc
 import structlog
 
+from cartads.rpc.errors import CartAdsError, abort_with
 from cartads.v1.ad_service_pb2 import (
     GetAdsRequest,
     ReportEventsRequest,
     ReportEventsResponse,
 )
 from edge_node.config import EdgeConfig
-from edge_node.errors import EdgeError, abort_with
 from edge_node.events.pipeline import EventPipeline
 from edge_node.events.request_counts import RequestCounter
 from edge_node.index.holder import ViewHolder
@@ -65,7 +65,7 @@ class AdServicer:
         """Choose ads for one moment of a cart's trip; answers the serialized GetAdsResponse."""
         try:
             ad_request = parse_get_ads(request, self._config)
-        except EdgeError as exc:
+        except CartAdsError as exc:
             await abort_with(context, exc)
         view = self._holder.view  # read once: the whole request uses this version
         if view is not None:
@@ -116,7 +116,7 @@ class AdServicer:
         try:
             events = parse_report(request, self._config)
             result = await self._events.record(events, self._holder.view)
-        except EdgeError as exc:
+        except CartAdsError as exc:
             await abort_with(context, exc)
         if result.accepted_count or result.conversion_count:
             self._on_journaled()

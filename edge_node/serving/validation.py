@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from cartads.rpc.errors import InvalidArgumentError, NotFoundError
 from cartads.v1.ad_service_pb2 import GetAdsRequest, ReportEventsRequest
 from cartads.v1.common_pb2 import CartEvent, CreativeFormat, EventType, Trigger
 from edge_node.config import EdgeConfig
-from edge_node.errors import InvalidArgumentError, NotFoundError
 from edge_node.serving.selection import AdRequest, SlotRequest
 
 # Events that refer to a served ad, and so must carry its tracking token.

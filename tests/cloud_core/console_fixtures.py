@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cartads.rpc.bearer import aio_channel
-from cartads.time_units import now_us, us_to_ts
+from cartads.time_units import HOUR_US, hour_start_us, now_us, us_to_ts
 from cartads.v1 import ad_service_pb2, admin_pb2, common_pb2
 from cartads.v1.ad_service_pb2_grpc import AdServiceStub
 from cartads.v1.admin_pb2_grpc import AdminServiceStub
 from cloud_core.access.policy import Role
 from cloud_core.app.server import CloudServer, start_cloud
 from cloud_core.config import CloudConfig
-from cloud_core.console.model import HOUR_US, hour_start_us
 from cloud_core.storage.protocol import EventOutcome
 from edge_node.app.server import EdgeServer, start_edge
 from edge_node.config import EdgeConfig

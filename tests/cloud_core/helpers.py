@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import grpc
 
 from cartads import tracking_token
-from cartads.rpc.status import field_violations
+from cartads.rpc.errors import field_violations
 from cartads.time_units import dt_to_ts
 from cartads.v1 import admin_pb2, common_pb2, event_ingest_pb2, tracking_pb2
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import itertools
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 import grpc
 
+from cartads.index.version import content_version
 from cartads.v1 import event_ingest_pb2_grpc, index_sync_pb2_grpc
 from cartads.v1.common_pb2 import Creative, CreativeFormat, PricingModel
 from cartads.v1.event_ingest_pb2 import JournaledEvent, UploadEventsRequest, UploadEventsResponse
@@ -23,12 +23,8 @@ SIGNING_KEY = b"test-signing-key-0123456789abcdef"
 
 
 def version_of(index: StoreIndex) -> str:
-    """The content version, computed the way the cloud does it."""
-    bare = StoreIndex()
-    bare.CopyFrom(index)
-    bare.ClearField("version")
-    bare.ClearField("compile_time")
-    return hashlib.sha256(bare.SerializeToString(deterministic=True)).hexdigest()
+    """The content version the cloud would announce for ``index``."""
+    return content_version(index)
 
 
 def line_item(

@@ -10,7 +10,7 @@ import grpc
 import pytest
 
 from cartads.demo.demo import DemoConfig, run_demo
-from cartads.rpc.status import field_violations
+from cartads.rpc.errors import field_violations
 from cartads.v1 import ad_service_pb2, admin_pb2, common_pb2
 from tests.integration.conftest import STORE_ID, Loop
 

@@ -9,7 +9,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
-from cartads.rpc.status import field_violations
+from cartads.rpc.errors import field_violations
 from cartads.v1 import ad_service_pb2, admin_pb2
 from tests.integration.conftest import Loop
 

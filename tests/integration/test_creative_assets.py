@@ -19,7 +19,7 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from cartads.rpc.bearer import aio_channel
-from cartads.rpc.status import field_violations
+from cartads.rpc.errors import field_violations
 from cartads.v1 import ad_service_pb2, admin_pb2, common_pb2, index_pb2
 from cartads.v1.ad_service_pb2_grpc import AdServiceStub
 from cartads.v1.admin_pb2_grpc import AdminServiceStub

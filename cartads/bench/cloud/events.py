@@ -29,6 +29,7 @@ import grpc
 import lmdb
 
 from cartads.bench.cloud.signed_events import AdOrigin, signed_impressions
+from cartads.event_loop import loop_factory
 from cartads.rpc.bearer import aio_channel
 from cartads.v1 import ad_service_pb2_grpc, admin_pb2_grpc, event_ingest_pb2_grpc
 from cartads.v1.ad_service_pb2 import GetAdsRequest, GetAdsResponse, ReportEventsRequest, ReportEventsResponse
@@ -147,13 +148,7 @@ def _bench_journal(root: Path, events: int, batch: int) -> dict[str, float]:
 
 
 def _serve_in_child(kind: str, root: str, ports: Any, stop: multiprocessing.synchronize.Event) -> None:
-    try:
-        import uvloop
-
-        factory: Callable[[], asyncio.AbstractEventLoop] | None = uvloop.new_event_loop
-    except ImportError:
-        factory = None
-    with asyncio.Runner(loop_factory=factory) as runner:
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
         runner.run(_serve(kind, root, ports, stop))
 
 

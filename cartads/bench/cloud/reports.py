@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cartads.time_units import us_to_ts
+from cartads.time_units import HOUR_US, us_to_ts
 from cartads.v1 import admin_pb2
 from cloud_core.admin.experiments import run_report
 from cloud_core.reports.metrics import trip_cents
@@ -32,7 +32,6 @@ from cloud_core.storage import schema as t
 from cloud_core.storage.cloud_store import SqlCloudStore
 from cloud_core.storage.reports import campaign_rows, daily_rows
 
-HOUR_US = 3600 * 1_000_000
 # Monday 2026-11-02 00:00 UTC: the data covers whole days from here.
 START_US = 1_793_577_600 * 1_000_000
 STORES = 20

@@ -9,10 +9,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from cartads.bench.cloud.index_fixture import IndexFixture, build_fixture
+from cartads.index.version import content_version
 from cartads.sample.instacart import Catalog, Order
 from cartads.v1 import admin_pb2, common_pb2, index_pb2
 from cartads.v1.ad_service_pb2 import GetAdsRequest
-from cloud_core.compile.compiler import CompileSettings, compile_store_index, index_version
+from cloud_core.compile.compiler import CompileSettings, compile_store_index
 
 ADVERTISERS = 200
 STORE_ID = "store-1"
@@ -75,7 +76,7 @@ def add_learned_rates(index: index_pb2.StoreIndex, seed: int = 7) -> None:
                 predicted_cvr=line_item.predicted_cvr * rng.uniform(0.5, 2.0),
             )
     # The version is the content's hash: edges reject an index whose content does not match it.
-    index.version = index_version(index)
+    index.version = content_version(index)
 
 
 def build_edge_index(line_items: int, now: datetime, catalog: Catalog) -> index_pb2.StoreIndex:

@@ -12,10 +12,10 @@ import pytest
 from cartads.bench.edge import throughput as edge
 from cartads.bench.edge.fixture import add_learned_rates, build_edge_index
 from cartads.bench.edge.h2load import grpc_body, h2load_path, percentile_ms
+from cartads.index.version import content_version
 from cartads.sample.instacart import load_catalog
 from cartads.v1 import common_pb2
 from cartads.v1.ad_service_pb2 import GetAdsRequest
-from cloud_core.compile.compiler import index_version
 from edge_node.index.view import build_view
 
 
@@ -83,4 +83,4 @@ def test_learned_rates_give_the_edge_one_ranking_per_trigger() -> None:
     triggers = {t for t in common_pb2.Trigger.values() if t != common_pb2.TRIGGER_UNSPECIFIED}
     assert all({int(r.trigger) for r in li.trigger_rates} == triggers for li in index.line_items)
     assert set(build_view(index).trigger_views) == triggers
-    assert index.version == index_version(index)  # an edge accepts it
+    assert index.version == content_version(index)  # an edge accepts it

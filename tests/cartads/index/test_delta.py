@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from cartads.bench.cloud.index_fixture import build_fixture
-from cartads.index.delta import DeltaError, apply_delta, compute_delta, content_version, delta_is_empty
+from cartads.index.delta import DeltaError, apply_delta, compute_delta, delta_is_empty
+from cartads.index.version import content_version
 from cartads.v1 import admin_pb2, index_pb2
 from cloud_core.compile.compiler import CompileSettings, compile_store_index
 from tests.edge_node.helpers import creative, line_item, make_index

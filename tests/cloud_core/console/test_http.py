@@ -9,6 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from cartads.time_units import HOUR_US
 from cloud_core.access.api_tokens import InMemoryTokenStore, TokenAuthenticator, issue_token
 from cloud_core.access.policy import Role
 from cloud_core.console.http import (
@@ -19,7 +20,7 @@ from cloud_core.console.http import (
     operator_token_check,
     start_console,
 )
-from cloud_core.console.model import HOUR_US, CampaignHours, CampaignTotals, EdgeRow, HourlySpend
+from cloud_core.console.model import CampaignHours, CampaignTotals, EdgeRow, HourlySpend
 
 NOW_US = 1_780_000_000 * 1_000_000 // HOUR_US * HOUR_US + 30 * 60 * 1_000_000
 

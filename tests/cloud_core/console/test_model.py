@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from cartads.time_units import HOUR_US
 from cloud_core.console.model import (
-    HOUR_US,
     CampaignTotals,
     EdgeRow,
     HourlySpend,

@@ -8,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cloud_core.console.model import HOUR_US, CampaignHours, CampaignTotals, EdgeRow, HourlySpend
+from cartads.time_units import HOUR_US
+from cloud_core.console.model import CampaignHours, CampaignTotals, EdgeRow, HourlySpend
 from cloud_core.storage.console import ConsoleReadsMixin
 from cloud_core.storage.db import Database
 from cloud_core.storage.schema import advertisers, campaigns, edges, hourly_rollups, spend

@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
+from cartads.rpc.errors import AlreadyExistsError, FailedPreconditionError, NotFoundError
 from cartads.v1 import admin_pb2
 from cloud_core.admin.pagination import PageRequest
-from cloud_core.errors import AlreadyExistsError, FailedPreconditionError, NotFoundError
 from cloud_core.storage import schema
 from cloud_core.storage.cloud_store import SqlCloudStore
 from cloud_core.storage.db import Database, DatabaseOpenError, database_url

@@ -11,7 +11,7 @@ import pytest
 from grpc_health.v1 import health_pb2
 
 from cartads import tracking_token
-from cartads.rpc.status import field_violations
+from cartads.rpc.errors import field_violations
 from cartads.v1 import ad_service_pb2_grpc
 from cartads.v1.ad_service_pb2 import GetAdsRequest, NoFillReason, ReportEventsRequest
 from cartads.v1.common_pb2 import BasketLine, CartEvent, EventType, PricingModel, Trigger

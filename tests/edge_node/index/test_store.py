@@ -9,7 +9,6 @@ import pytest
 
 from cartads.v1.index_pb2 import PostingList
 from edge_node.errors import IndexRejectedError
-from edge_node.index.check import compute_version
 from edge_node.index.store import IndexStore
 from tests.edge_node.helpers import edge_config, line_item, make_index, version_of
 
@@ -19,14 +18,6 @@ def store(tmp_path: Path) -> Iterator[IndexStore]:
     s = IndexStore.open(edge_config(tmp_path, 1))
     yield s
     s.close()
-
-
-def test_compute_version_matches_cloud_rule() -> None:
-    """The version is sha256 of the deterministic serialization without version and compile_time."""
-    index = make_index([line_item("a")], {"all": ["a"]})
-    other_time = make_index([line_item("a")], {"all": ["a"]})
-    other_time.compile_time.FromSeconds(5)
-    assert compute_version(index) == version_of(index) == compute_version(other_time)
 
 
 def test_empty_store_loads_nothing(store: IndexStore) -> None:

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cartads.rpc.status import field_violations
+from cartads.rpc.errors import field_violations
 from cartads.v1 import ad_service_pb2_grpc
 from cartads.v1.ad_service_pb2 import GetAdsRequest
 from cartads.v1.common_pb2 import BasketLine, Slot, Trigger

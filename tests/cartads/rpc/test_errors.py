@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 from google.rpc import error_details_pb2, status_pb2
 
-from cartads.rpc.status import field_violation_status
+from cartads.rpc.errors import field_violation_status
 
 
 def test_status_carries_each_violation() -> None:
