@@ -28,6 +28,7 @@ from cloud_core.storage.protocol import CloudStore, StoreView
 from cloud_core.sync.index_cache import IndexCache
 from cloud_core.sync.notifier import ChangeNotifier
 from cloud_core.sync.stream import IndexStream, StoreGoneError, StreamSettings
+from cloud_core.sync.stream_state import IndexStreamState, Reject
 
 log = structlog.get_logger("cloud.index_sync")
 
@@ -178,10 +179,11 @@ class IndexSyncServicer(index_sync_pb2_grpc.IndexSyncServiceServicer):
             first = await requests.__anext__()
         except StopAsyncIteration:
             return
-        violations = [(name, "is required") for name in ("store_id", "edge_id") if not getattr(first, name)]
-        if violations:
-            await abort_with(context, InvalidArgumentError(violations))
-        store_id, edge_id = first.store_id, first.edge_id
+        state = IndexStreamState()
+        hello = state.on_hello(first.store_id, first.edge_id, first.version)
+        if isinstance(hello, Reject):
+            await abort_with(context, InvalidArgumentError(hello.violations))
+        store_id, edge_id = hello.store_id, hello.edge_id
         try:
             require_store(context, store_id)
         except CartAdsError as error:
@@ -191,14 +193,13 @@ class IndexSyncServicer(index_sync_pb2_grpc.IndexSyncServiceServicer):
             await abort_with(context, NotFoundError(f"store {store_id!r} does not exist", "store_id"))
         # Subscribe before the first compile so a change made meanwhile is not missed.
         subscription = self._notifier.subscribe(store_id)
-        await self._store.edge_connected(store_id, edge_id, first.version, now_us())
-        log.info("index_subscribe", store_id=store_id, edge_id=edge_id, version=first.version)
+        connected = state.on_subscribed(now_us())
+        await self._store.edge_connected(connected.store_id, connected.edge_id, connected.version, connected.now_us)
+        log.info("index_subscribe", store_id=store_id, edge_id=edge_id, version=connected.version)
         # Headers now tell the edge it is subscribed, even when it already holds the current version.
         await context.send_initial_metadata(())
         stream = IndexStream(
-            store_id=store_id,
-            edge_id=edge_id,
-            held_version=first.version,
+            state=state,
             requests=requests,
             cache=self.cache,
             subscription=subscription,
@@ -212,6 +213,10 @@ class IndexSyncServicer(index_sync_pb2_grpc.IndexSyncServiceServicer):
             await abort_with(context, NotFoundError(f"store {store_id!r} was deleted", "store_id"))
         finally:
             subscription.close()
-            # The stream may be ending because the cloud is stopping: recording it is best effort.
-            with contextlib.suppress(Exception):
-                await asyncio.shield(self._store.edge_disconnected(store_id, edge_id, now_us()))
+            disconnected = state.on_stream_closed(now_us())
+            if disconnected is not None:
+                # The stream may be ending because the cloud is stopping: recording it is best effort.
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(
+                        self._store.edge_disconnected(disconnected.store_id, disconnected.edge_id, disconnected.now_us)
+                    )

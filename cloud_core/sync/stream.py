@@ -1,5 +1,6 @@
-"""One edge's index stream, xDS style: push the current version as a delta or a chunked snapshot,
-one update in flight at a time, and track the edge's ACKs and NACKs by nonce."""
+"""One edge's index stream, xDS style: the shell around IndexStreamState. It reads the edge's
+answers, the clock and ``secrets``, feeds them to the machine, and performs its decisions: store
+writes, logs, and the updates to push (a delta or a chunked snapshot)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,13 @@ from cartads.v1 import index_pb2, index_sync_pb2
 from cloud_core.storage.protocol import EdgeStatusStore
 from cloud_core.sync.index_cache import IndexCache
 from cloud_core.sync.notifier import ChangeSubscription
+from cloud_core.sync.stream_state import (
+    IgnoreStaleAnswer,
+    IndexStreamState,
+    SendUpdate,
+    UpdateKind,
+    delta_worth_sending,
+)
 
 log = structlog.get_logger("cloud.index_sync")
 
@@ -33,106 +41,99 @@ class StreamSettings:
     refresh_s: float
 
 
-@dataclass
-class _Pending:
-    nonce: str
-    version: str
-    is_delta: bool
-
-
 class IndexStream:
-    """The state of one subscription; ``updates()`` yields what to send until the stream ends."""
+    """One subscription's I/O; ``updates()`` yields what to send until the stream ends.
+
+    ``state`` must be subscribed already (the servicer fed it the edge's hello).
+    """
 
     def __init__(
         self,
         *,
-        store_id: str,
-        edge_id: str,
-        held_version: str,
+        state: IndexStreamState,
         requests: AsyncIterator[index_sync_pb2.StreamIndexRequest],
         cache: IndexCache,
         subscription: ChangeSubscription,
         status: EdgeStatusStore,
         settings: StreamSettings,
     ) -> None:
-        self.store_id = store_id
-        self.edge_id = edge_id
-        self._edge_version = held_version
+        self.store_id = state.store_id
+        self.edge_id = state.edge_id
+        self._state = state
         self._requests = requests
         self._cache = cache
         self._subscription = subscription
         self._status = status
         self._settings = settings
-        self._pending: _Pending | None = None
-        # After a NACK of a full snapshot, that version is not sent again; a new version will be.
-        self._refused_version = ""
-        self._force_full = False
-        self._answers: asyncio.Queue[index_sync_pb2.StreamIndexRequest] = asyncio.Queue()
-        self._half_closed = False
+        # None marks the end of the edge's side of the stream.
+        self._answers: asyncio.Queue[index_sync_pb2.StreamIndexRequest | None] = asyncio.Queue()
 
     async def _read(self) -> None:
         async for request in self._requests:
             await self._answers.put(request)
-        # The edge closed its side: it can no longer answer, so pushes stop waiting for answers.
-        self._half_closed = True
-        await self._answers.put(index_sync_pb2.StreamIndexRequest())
+        await self._answers.put(None)
 
-    async def _handle_answer(self, answer: index_sync_pb2.StreamIndexRequest) -> None:
-        pending = self._pending
-        if self._half_closed and not answer.response_nonce:
-            if pending is not None:
-                self._edge_version, self._pending = pending.version, None
+    async def _handle_answer(self, answer: index_sync_pb2.StreamIndexRequest | None) -> None:
+        if answer is None:
+            self._state.on_edge_done_sending()
             return
-        if pending is None or answer.response_nonce != pending.nonce:
-            # xDS: an answer to an update that is no longer the latest says nothing about the current one.
-            log.info("index_stale_answer", store_id=self.store_id, edge_id=self.edge_id, nonce=answer.response_nonce)
+        decision = self._state.on_answer(answer.version, answer.response_nonce, answer.error_detail, now_us())
+        if isinstance(decision, IgnoreStaleAnswer):
+            log.info("index_stale_answer", store_id=self.store_id, edge_id=self.edge_id, nonce=decision.nonce)
             return
-        self._pending = None
-        self._edge_version = answer.version
-        refused = "" if not answer.error_detail else pending.version
         await self._status.edge_answered(
-            self.store_id,
-            self.edge_id,
-            version=answer.version,
-            nonce=answer.response_nonce,
-            error=answer.error_detail,
-            refused_version=refused,
-            now_us=now_us(),
+            decision.store_id,
+            decision.edge_id,
+            version=decision.version,
+            nonce=decision.nonce,
+            error=decision.error,
+            refused_version=decision.refused_version,
+            now_us=decision.now_us,
         )
-        if not answer.error_detail:
-            self._refused_version, self._force_full = "", False
-            log.info("index_ack", store_id=self.store_id, edge_id=self.edge_id, version=answer.version)
+        if decision.is_ack:
+            log.info("index_ack", store_id=self.store_id, edge_id=self.edge_id, version=decision.version)
             return
         log.warning(
             "index_nack",
             store_id=self.store_id,
             edge_id=self.edge_id,
-            kept=answer.version,
-            refused=pending.version,
-            error=answer.error_detail,
+            kept=decision.version,
+            refused=decision.refused_version,
+            error=decision.error,
         )
-        if pending.is_delta:
-            # The edge could not apply the delta: give it the whole index instead.
-            self._force_full = True
-        else:
-            self._refused_version = pending.version
 
-    def _encode(self, index: index_pb2.StoreIndex) -> tuple[list[index_sync_pb2.StreamIndexResponse], bool]:
-        nonce = secrets.token_hex(8)
-        if self._edge_version and not self._force_full:
-            delta = self._cache.delta(self.store_id, self._edge_version, index)
-            # A delta larger than half the snapshot (or one chunk) saves nothing worth its risk.
+    def _encode(
+        self, index: index_pb2.StoreIndex, push: SendUpdate, nonce: str
+    ) -> tuple[list[index_sync_pb2.StreamIndexResponse], UpdateKind]:
+        if push.base_version:
+            delta = self._cache.delta(self.store_id, push.base_version, index)
             if delta is not None and not delta_is_empty(delta):
-                size = delta.ByteSize()
-                if size * 2 < self._cache.size_bytes(self.store_id, index) and size <= self._cache.chunk_bytes:
+                size = self._cache.size_bytes(self.store_id, index)
+                if delta_worth_sending(delta.ByteSize(), size, self._cache.chunk_bytes):
                     response = index_sync_pb2.StreamIndexResponse(version=index.version, nonce=nonce, delta=delta)
-                    return [response], True
-        return self._cache.snapshot(self.store_id, index).responses(nonce), False
+                    return [response], UpdateKind.DELTA
+        return self._cache.snapshot(self.store_id, index).responses(nonce), UpdateKind.FULL
+
+    async def _push(self, index: index_pb2.StoreIndex, push: SendUpdate) -> list[index_sync_pb2.StreamIndexResponse]:
+        nonce = secrets.token_hex(8)
+        messages, kind = self._encode(index, push, nonce)
+        sent = self._state.on_update_sent(index.version, nonce, kind, now_us())
+        await self._status.edge_update_sent(sent.store_id, sent.edge_id, sent.version, sent.nonce, sent.now_us)
+        log.info(
+            "index_push",
+            store_id=self.store_id,
+            edge_id=self.edge_id,
+            version=sent.version,
+            base=sent.held_version,
+            kind=sent.kind.value,
+            messages=len(messages),
+        )
+        return messages
 
     async def updates(self) -> AsyncGenerator[index_sync_pb2.StreamIndexResponse]:
         """The messages to send to the edge, until the store is deleted or the edge's side fails."""
         reader = asyncio.create_task(self._read())
-        answer: asyncio.Task[index_sync_pb2.StreamIndexRequest] | None = None
+        answer: asyncio.Task[index_sync_pb2.StreamIndexRequest | None] | None = None
         waiter: asyncio.Task[bool] | None = None
         max_age_s = float("inf")
         try:
@@ -140,27 +141,12 @@ class IndexStream:
                 index = await self._cache.current(self.store_id, max_age_s)
                 max_age_s = float("inf")
                 if index is None:
+                    self._state.on_store_deleted()
                     raise StoreGoneError(self.store_id)
-                wanted = index.version not in (self._edge_version, self._refused_version)
-                if self._pending is None and wanted:
-                    messages, is_delta = self._encode(index)
-                    self._pending = _Pending(messages[0].nonce, index.version, is_delta)
-                    await self._status.edge_update_sent(
-                        self.store_id, self.edge_id, index.version, messages[0].nonce, now_us()
-                    )
-                    log.info(
-                        "index_push",
-                        store_id=self.store_id,
-                        edge_id=self.edge_id,
-                        version=index.version,
-                        base=self._edge_version,
-                        kind="delta" if is_delta else "full",
-                        messages=len(messages),
-                    )
-                    for message in messages:
+                push = self._state.on_version(index.version)
+                if push is not None:
+                    for message in await self._push(index, push):
                         yield message
-                    if self._half_closed:
-                        self._edge_version, self._pending = index.version, None
                 # A task that finished while we were compiling keeps its result until it is handled here.
                 if answer is None:
                     answer = asyncio.create_task(self._answers.get())

@@ -9,6 +9,7 @@ from cartads.v1 import index_pb2, index_sync_pb2
 from cloud_core.sync.index_cache import IndexCache
 from cloud_core.sync.notifier import InProcessNotifier
 from cloud_core.sync.stream import IndexStream, StreamSettings
+from cloud_core.sync.stream_state import IndexStreamState
 from tests.edge_node.helpers import line_item, make_index, product
 
 STORE = "store-1"
@@ -63,10 +64,11 @@ class Harness:
             yield request
 
     def stream(self) -> AsyncGenerator[index_sync_pb2.StreamIndexResponse]:
+        state = IndexStreamState()
+        state.on_hello(STORE, "e1", "")
+        state.on_subscribed(now_us=0)
         return IndexStream(
-            store_id=STORE,
-            edge_id="e1",
-            held_version="",
+            state=state,
             requests=self._requests(),
             cache=self.cache,
             subscription=self.notifier.subscribe(STORE),
