@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from cartads.time_units import hour_start_us
 from cartads.v1 import common_pb2
 from cloud_core.events.billing import billing_key
-from cloud_core.events.outcomes import EventOutcome
+from cloud_core.events.outcomes import EventOutcome, IngestResult
 
 _K = TypeVar("_K")
 Row = dict[str, Any]
@@ -270,4 +270,27 @@ def exhausted_campaigns(
         cid
         for cid, delta in added_spend.items()
         if cid in budgets and spend_after.get(cid, 0) - delta < budgets[cid] <= spend_after.get(cid, 0)
+    )
+
+
+def ingest_result(
+    *,
+    unidentified: int,
+    unidentified_new: int,
+    repeated: int,
+    firsts: int,
+    new: Sequence[EventOutcome],
+    billed: int,
+    exhausted: frozenset[str],
+) -> IngestResult:
+    """An upload's counts. Duplicates: events without an id whose dead letter (by seq) existed, later
+    events repeating an id within the upload, and first events whose id was recorded before. Rejected:
+    new dead letters. Recorded: new events neither billed nor rejected."""
+    rejected_new = sum(1 for o in new if o.reject_reason)
+    return IngestResult(
+        billed_count=billed,
+        duplicate_count=(unidentified - unidentified_new) + repeated + (firsts - len(new)),
+        recorded_count=len(new) - billed - rejected_new,
+        rejected_count=unidentified_new + rejected_new,
+        exhausted_campaign_ids=exhausted,
     )

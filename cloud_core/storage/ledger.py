@@ -35,6 +35,7 @@ from cloud_core.events.ledger_math import (
     event_rows,
     exhausted_campaigns,
     first_by_event_id,
+    ingest_result,
     ledger_deltas,
     rejected_dead_letters,
     unidentified_dead_letters,
@@ -111,9 +112,8 @@ def record_in_tx(conn: Connection, upload: Upload, ingest_us: int) -> IngestResu
     decision and kind, roll up spend, hourly rollups and store traffic in the same transaction."""
     store_id, edge_id, outcomes = upload.store_id, upload.edge_id, upload.outcomes
     unidentified = unidentified_dead_letters(store_id, edge_id, outcomes, ingest_us)
-    rejected = _insert_unidentified(conn, unidentified)
-    firsts, duplicate = first_by_event_id(outcomes)
-    duplicate += len(unidentified) - rejected
+    unidentified_new = _insert_unidentified(conn, unidentified)
+    firsts, repeated = first_by_event_id(outcomes)
     new_ids = set(
         insert_rows(
             conn,
@@ -124,7 +124,6 @@ def record_in_tx(conn: Connection, upload: Upload, ingest_us: int) -> IngestResu
             returning="event_id",
         )
     )
-    duplicate += len(firsts) - len(new_ids)
     # In upload order: of two events claiming one decision, the first uploaded is billed.
     new = [o for o in firsts.values() if o.event_id in new_ids]
     dead_rows = rejected_dead_letters(store_id, edge_id, new, ingest_us)
@@ -155,8 +154,15 @@ def record_in_tx(conn: Connection, upload: Upload, ingest_us: int) -> IngestResu
     if deltas.added_spend:
         # Read after writing this upload's share, so the crossing is seen by exactly one upload.
         exhausted = exhausted_campaigns(deltas.added_spend, *_spend_and_budgets(conn, sorted(deltas.added_spend)))
-    recorded = len(new) - len(billed) - len(dead_rows)
-    return IngestResult(len(billed), duplicate, recorded, rejected + len(dead_rows), exhausted)
+    return ingest_result(
+        unidentified=len(unidentified),
+        unidentified_new=unidentified_new,
+        repeated=repeated,
+        firsts=len(firsts),
+        new=new,
+        billed=len(billed),
+        exhausted=exhausted,
+    )
 
 
 def _record_group(conn: Connection, uploads: Sequence[Upload], ingest_us: int) -> list[IngestResult | Exception]:

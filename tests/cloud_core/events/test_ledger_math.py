@@ -10,6 +10,7 @@ from cloud_core.events.ledger_math import (
     event_rows,
     exhausted_campaigns,
     first_by_event_id,
+    ingest_result,
     ledger_deltas,
     rejected_dead_letters,
     unidentified_dead_letters,
@@ -191,3 +192,13 @@ def test_a_campaign_crossing_its_budget_is_exhausted() -> None:
 def test_a_deleted_campaign_is_never_exhausted() -> None:
     """A campaign without a budget row (deleted) is not reported however much it spent."""
     assert exhausted_campaigns({"gone": 500}, {"gone": 500}, {}) == frozenset()
+
+
+def test_upload_counts_split_events_into_billed_recorded_rejected_and_duplicate() -> None:
+    """Each event of an upload counts once: billed, recorded only, rejected, or a duplicate."""
+    new = [outcome("a"), outcome("b", CHECKOUT, billable=False), outcome("c", reject_reason="token expired")]
+    result = ingest_result(
+        unidentified=3, unidentified_new=2, repeated=4, firsts=5, new=new, billed=1, exhausted=frozenset({"c1"})
+    )
+    assert (result.billed_count, result.recorded_count, result.rejected_count, result.duplicate_count) == (1, 1, 3, 7)
+    assert result.exhausted_campaign_ids == frozenset({"c1"})
