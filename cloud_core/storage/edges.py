@@ -94,11 +94,11 @@ class SqlEdges:
 
     def __init__(self, db: Database, replica_id: str = "") -> None:
         self._db = db
-        self.replica_id = replica_id
+        self._replica_id = replica_id
 
     async def edge_connected(self, store_id: str, edge_id: str, version: str, now_us: int) -> None:
         """The edge opened its stream (on this replica) holding ``version``."""
-        replica = self.replica_id
+        replica = self._replica_id
 
         def _upsert(conn: Connection) -> None:
             stmt = insert(conn, t.edges).values(
@@ -128,7 +128,7 @@ class SqlEdges:
         """The edge's stream on this replica ended (a newer stream on another replica is left alone)."""
         query = (
             sa.update(t.edges)
-            .where(_key(store_id, edge_id), _e.replica_id == self.replica_id)
+            .where(_key(store_id, edge_id), _e.replica_id == self._replica_id)
             .values(connected=0, last_seen_us=_seen(now_us))
         )
         await self._db.write(lambda conn: conn.execute(query))
@@ -142,7 +142,7 @@ class SqlEdges:
 
         def _update(conn: Connection) -> None:
             holders = conn.execute(sa.select(_e.replica_id).distinct().where(_e.connected != 0)).scalars()
-            gone = [r for r in holders if r == self.replica_id or _gone_local_process(r)]
+            gone = [r for r in holders if r == self._replica_id or _gone_local_process(r)]
             if gone:
                 conn.execute(sa.update(t.edges).where(_e.connected != 0, _e.replica_id.in_(gone)).values(connected=0))
 

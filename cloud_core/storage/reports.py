@@ -42,7 +42,6 @@ from cloud_core.reports.rollups import (
 )
 from cloud_core.storage import schema as t
 from cloud_core.storage.db import IN_CHUNK, Database, insert, upsert_adding
-from cloud_core.storage.schema import experiment_layers
 
 
 def _write_trips(conn: Connection, store_id: str, changes: TripChanges) -> None:
@@ -204,8 +203,8 @@ class SqlReports:
 
 # ---- experiment layers ----
 
-_X = experiment_layers.c
-_COLUMNS = (_X.layer_id, _X.display_name, _X.salt, _X.state, _X.arms_json, _X.create_time_us)
+_X = t.experiment_layers.c
+_LAYER_COLUMNS = (_X.layer_id, _X.display_name, _X.salt, _X.state, _X.arms_json, _X.create_time_us)
 
 
 def _arms_json(layer: admin_pb2.ExperimentLayer) -> str:
@@ -244,7 +243,7 @@ class SqlExperiments:
             if conn.execute(sa.select(_X.layer_id).where(_X.layer_id == layer.layer_id)).first() is not None:
                 raise AlreadyExistsError(f"experiment layer {layer.layer_id!r} already exists", "layer_id")
             conn.execute(
-                experiment_layers.insert().values(
+                t.experiment_layers.insert().values(
                     layer_id=layer.layer_id, create_time_us=ts_to_us(layer.create_time), **_values(layer)
                 )
             )
@@ -252,25 +251,26 @@ class SqlExperiments:
         await self._db.write(_insert)
 
     async def get_experiment_layer(self, layer_id: str) -> admin_pb2.ExperimentLayer | None:
-        query = sa.select(*_COLUMNS).where(_X.layer_id == layer_id)
+        query = sa.select(*_LAYER_COLUMNS).where(_X.layer_id == layer_id)
         row = await self._db.read(lambda conn: conn.execute(query).first())
         return _layer(row) if row is not None else None
 
     async def list_experiment_layers(self, page: PageRequest) -> list[admin_pb2.ExperimentLayer]:
         """A page in id order, one row more than the limit (the next page's token comes from it)."""
-        query = sa.select(*_COLUMNS).where(_X.layer_id > page.after_id).order_by(_X.layer_id).limit(page.limit + 1)
+        after = _X.layer_id > page.after_id
+        query = sa.select(*_LAYER_COLUMNS).where(after).order_by(_X.layer_id).limit(page.limit + 1)
         rows = await self._db.read(lambda conn: list(conn.execute(query)))
         return [_layer(r) for r in rows]
 
     async def active_experiment_layers(self) -> list[admin_pb2.ExperimentLayer]:
         """Layers in the ACTIVE state, in id order: what every store's index carries."""
-        query = sa.select(*_COLUMNS).where(_X.state == admin_pb2.SERVING_STATE_ACTIVE).order_by(_X.layer_id)
+        query = sa.select(*_LAYER_COLUMNS).where(_X.state == admin_pb2.SERVING_STATE_ACTIVE).order_by(_X.layer_id)
         rows = await self._db.read(lambda conn: list(conn.execute(query)))
         return [_layer(r) for r in rows]
 
     async def update_experiment_layer(self, layer: admin_pb2.ExperimentLayer) -> None:
         def _update(conn: Connection) -> None:
-            stmt = sa.update(experiment_layers).where(_X.layer_id == layer.layer_id).values(**_values(layer))
+            stmt = sa.update(t.experiment_layers).where(_X.layer_id == layer.layer_id).values(**_values(layer))
             if conn.execute(stmt).rowcount == 0:
                 raise NotFoundError(f"experiment layer {layer.layer_id!r} does not exist", "experiment_layer.layer_id")
 
@@ -278,7 +278,7 @@ class SqlExperiments:
 
     async def delete_experiment_layer(self, layer_id: str) -> None:
         def _delete(conn: Connection) -> None:
-            if conn.execute(sa.delete(experiment_layers).where(_X.layer_id == layer_id)).rowcount == 0:
+            if conn.execute(sa.delete(t.experiment_layers).where(_X.layer_id == layer_id)).rowcount == 0:
                 raise NotFoundError(f"experiment layer {layer_id!r} does not exist", "layer_id")
 
         await self._db.write(_delete)
