@@ -4,6 +4,7 @@
 - ``rpc``: gRPC plumbing of every server and client (limits, health, errors with details, bearer, TLS).
 - ``index``: the index format's helpers (content hash, deltas), one copy for the compiler and the edge.
 - ``ops``: structured logs and the ``/metrics`` ``/healthz`` ``/readyz`` endpoint.
+- ``group_commit``: concurrent writers sharing one durable commit (the edge's journal, the cloud's ledger).
 - ``tracking_token``, ``time_units``, ``store_time``: formats and units both ends must agree on.
 - ``sample``: the Instacart sample store (catalog and baskets) and its loaders.
 - ``demo`` and ``bench``: the whole system run on this machine, as a demo and as benchmarks.

@@ -20,7 +20,7 @@ from cartads.time_units import now_us
 from cloud_core.access.api_tokens import issue_token
 from cloud_core.access.policy import Role, validate_new_token
 from cloud_core.storage.db import Database, DatabaseOpenError
-from cloud_core.storage.tokens import SqlTokenStore
+from cloud_core.storage.tokens import SqlTokens
 
 DEFAULT_DB = "./cartads-cloud.sqlite3"
 
@@ -54,7 +54,7 @@ async def _create(args: argparse.Namespace) -> int:
         return 2
     db = await Database.open(args.db)
     try:
-        tokens = SqlTokenStore(db)
+        tokens = SqlTokens(db)
         advertiser_ok, store_ok = await tokens.binding_exists(args.advertiser, args.store)
         if not advertiser_ok:
             print(f"error: NOT_FOUND: advertiser {args.advertiser!r} does not exist", file=sys.stderr)

@@ -18,9 +18,9 @@ from cartads.time_units import DAY_US, US_PER_S
 from cloud_core.compile.compiler import CompileSettings, SharedCompile, campaign_store_targets
 from cloud_core.delivery.leases import StoreTraffic, eligible_stores, store_share
 from cloud_core.delivery.pacing import ControllerState, StorePacing, StorePacingInput, plan_store
+from cloud_core.delivery.pacing_stats import PacingStatsQuery
 from cloud_core.delivery.predictions import Prediction, predict_all
 from cloud_core.delivery.traffic_profile import GROCERY_PRIOR, hourly_profile, local_day, requests_by_local_hour
-from cloud_core.storage.pacing_stats import PacingStatsQuery
 from cloud_core.storage.protocol import PacingStatsStore, StoreView
 
 _log = structlog.get_logger("cloud.pacing")

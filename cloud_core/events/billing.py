@@ -5,7 +5,7 @@ from __future__ import annotations
 from cartads import tracking_token
 from cartads.time_units import ts_to_us
 from cartads.v1 import common_pb2, event_ingest_pb2, tracking_pb2
-from cloud_core.storage.protocol import EventOutcome
+from cloud_core.events.outcomes import EventOutcome
 
 _KNOWN_TYPES = frozenset(common_pb2.EventType.values()) - {common_pb2.EVENT_TYPE_UNSPECIFIED}
 BILLABLE_TYPES = frozenset(

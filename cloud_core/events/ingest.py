@@ -9,7 +9,7 @@ from cartads.v1 import event_ingest_pb2, event_ingest_pb2_grpc
 from cloud_core.access.edge_auth import require_store
 from cloud_core.config import CloudConfig
 from cloud_core.events.billing import assess_event
-from cloud_core.storage.protocol import CloudStore
+from cloud_core.storage.protocol import CatalogStore, LedgerStore, PacingStatsStore
 from cloud_core.sync.notifier import ChangeNotifier
 
 log = structlog.get_logger("cloud.ingest")
@@ -18,8 +18,18 @@ log = structlog.get_logger("cloud.ingest")
 class EventIngestServicer(event_ingest_pb2_grpc.EventIngestServiceServicer):
     """Idempotent uploads: the unique keys in storage make a resent batch cost nothing."""
 
-    def __init__(self, store: CloudStore, notifier: ChangeNotifier, config: CloudConfig) -> None:
-        self._store = store
+    def __init__(
+        self,
+        *,
+        catalog: CatalogStore,
+        ledger: LedgerStore,
+        request_counts: PacingStatsStore,
+        notifier: ChangeNotifier,
+        config: CloudConfig,
+    ) -> None:
+        self._catalog = catalog
+        self._ledger = ledger
+        self._request_counts = request_counts
         self._notifier = notifier
         self._token_ttl_s = config.token_ttl_s
 
@@ -31,7 +41,7 @@ class EventIngestServicer(event_ingest_pb2_grpc.EventIngestServiceServicer):
         if violations:
             raise InvalidArgumentError(violations)
         require_store(context, request.store_id)
-        key = await self._store.signing_key(request.store_id)
+        key = await self._catalog.signing_key(request.store_id)
         if key is None:
             raise NotFoundError(f"store {request.store_id!r} does not exist", "store_id")
         # The edge's own request-count records are not cart events: they go to their own tables,
@@ -41,13 +51,15 @@ class EventIngestServicer(event_ingest_pb2_grpc.EventIngestServiceServicer):
             for j in request.events
             if j.HasField("request_counts")
         ]
-        new_counts = await self._store.record_request_counts(request.store_id, request.edge_id, counts) if counts else 0
+        new_counts = (
+            await self._request_counts.record_request_counts(request.store_id, request.edge_id, counts) if counts else 0
+        )
         outcomes = [
             assess_event(j, request.store_id, key, self._token_ttl_s)
             for j in request.events
             if not j.HasField("request_counts")
         ]
-        result = await self._store.record_events(request.store_id, request.edge_id, outcomes)
+        result = await self._ledger.record_events(request.store_id, request.edge_id, outcomes)
         if result.exhausted_campaign_ids:
             log.info("budget_exhausted", campaign_ids=sorted(result.exhausted_campaign_ids))
             # Every store may serve the campaign; those whose index does not change are not re-sent.

@@ -1,4 +1,5 @@
-"""Reports: RunReport's pure core (request checks, rollup query, grouped sums) and report maths.
+"""Reports: RunReport's pure core (request checks, rollup query, grouped sums), report maths, and the
+rollup rows an upload adds (``rollups``).
 
-Imports no storage module: the rollup rows come in as plain values.
+Imports no storage module: rollup rows come in and go out as plain values.
 """

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 # Two-sided 95% quantile of the standard normal distribution.
 Z_95 = 1.959963984540054
-# Per-trip sales are summed in squared cents (see storage/reports.py): a micro is 1e-4 cent.
+# Per-trip sales are summed in squared cents (see cloud_core/reports/rollups.py): a micro is 1e-4 cent.
 MICROS_PER_CENT = 10_000
 
 

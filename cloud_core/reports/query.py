@@ -15,7 +15,7 @@ from cartads.time_units import DAY_US, HOUR_US, hour_start_us, ts_to_us, us_to_t
 from cartads.v1 import admin_pb2
 from cloud_core.admin.validation import Violation, check_id
 from cloud_core.reports.metrics import Delivery, Estimate, TripSums, mean_lift, proportion_lift, rates
-from cloud_core.storage.reports import CAMPAIGN_LEVEL_COLUMNS, GROUP_COLUMNS, ReportFilter, ReportQuery
+from cloud_core.reports.rollups import CAMPAIGN_LEVEL_COLUMNS, GROUP_COLUMNS, ReportFilter, ReportQuery
 
 # A report reads at most this much time: hourly rollups over ~13 months.
 MAX_RANGE_US = 400 * 24 * HOUR_US

@@ -1,1 +1,7 @@
-"""The cloud's storage: Protocols the services depend on, and their SQLite implementation."""
+"""The cloud's storage: the Protocols services depend on (``protocol``), and their implementation on
+SQLAlchemy Core for both engines, SQLite and PostgreSQL: one store per concern over one shared
+``Database``, held together by ``SqlCloudStore``.
+
+``protocol`` imports value types only; the stores import the pure cores whose rows they write
+(``events.ledger_math``, ``reports.rollups``), never a servicer.
+"""

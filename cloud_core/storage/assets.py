@@ -9,14 +9,16 @@ from sqlalchemy.engine import Connection
 
 from cartads.v1 import asset_pb2, common_pb2
 from cloud_core.storage import schema as t
-from cloud_core.storage.db import insert
-from cloud_core.storage.store_base import DatabaseMixin, chunks
+from cloud_core.storage.db import Database, chunks, insert
 
 _a = t.assets.c
 
 
-class AssetsMixin(DatabaseMixin):
-    """Assets keyed by sha256; every public method runs its SQL on the database's worker thread."""
+class SqlAssets:
+    """The AssetStore Protocol: assets keyed by sha256, and the catalog lookups creatives need."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def put_asset(self, asset: asset_pb2.Asset, sanitized: bool, create_time_us: int) -> bool:
         """Store ``asset`` unless its hash is already stored; True when it was new."""
@@ -35,7 +37,7 @@ class AssetsMixin(DatabaseMixin):
             put = insert(conn, t.assets).values(**values).on_conflict_do_nothing().returning(_a.sha256)
             return conn.execute(put).first() is not None
 
-        return await self.db.write(_put)
+        return await self._db.write(_put)
 
     async def get_assets(self, sha256s: Sequence[str]) -> list[asset_pb2.Asset]:
         """The stored assets among ``sha256s`` (unknown hashes are left out)."""
@@ -50,7 +52,7 @@ class AssetsMixin(DatabaseMixin):
                 )
             return out
 
-        return await self.db.read(_get)
+        return await self._db.read(_get)
 
     async def asset_infos(self, sha256s: Sequence[str]) -> dict[str, asset_pb2.AssetInfo]:
         """Metadata (no bytes) of the stored assets among ``sha256s``."""
@@ -72,7 +74,7 @@ class AssetsMixin(DatabaseMixin):
                     )
             return out
 
-        return await self.db.read(_get)
+        return await self._db.read(_get)
 
     async def known_product_ids(self, product_ids: Sequence[str]) -> frozenset[str]:
         """Of ``product_ids``, those in at least one store's catalog."""
@@ -84,7 +86,7 @@ class AssetsMixin(DatabaseMixin):
                 found.update(conn.execute(sa.select(p.product_id).distinct().where(p.product_id.in_(chunk))).scalars())
             return frozenset(found)
 
-        return await self.db.read(_get)
+        return await self._db.read(_get)
 
     async def card_products(self, store_id: str) -> list[tuple[str, int]]:
         """(name, price) of this store's products that sponsored creatives without an image promote."""
@@ -97,5 +99,5 @@ class AssetsMixin(DatabaseMixin):
             )
             .where(c.format == int(common_pb2.CREATIVE_FORMAT_SPONSORED_PRODUCT), c.image_asset_sha256 == "")
         )
-        rows = await self.db.read(lambda conn: list(conn.execute(query)))
+        rows = await self._db.read(lambda conn: list(conn.execute(query)))
         return [(str(name), int(price)) for name, price in rows]

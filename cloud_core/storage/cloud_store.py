@@ -1,31 +1,36 @@
-"""The cloud's store on SQLAlchemy Core: one class over SQLite or PostgreSQL."""
+"""The cloud's store on SQLAlchemy Core, over SQLite or PostgreSQL: one Database shared by one store
+per concern, each implementing the narrow Protocol(s) of storage/protocol.py its services need."""
 
 from __future__ import annotations
 
-from cloud_core.storage.admin_tables import AdminTablesMixin
-from cloud_core.storage.assets import AssetsMixin
-from cloud_core.storage.console import ConsoleReadsMixin
+from cloud_core.storage.assets import SqlAssets
+from cloud_core.storage.campaigns import SqlAdvertisers, SqlCampaigns
+from cloud_core.storage.catalog import SqlCatalog
+from cloud_core.storage.console import SqlConsoleReads
 from cloud_core.storage.db import Database
-from cloud_core.storage.edges import EdgesMixin
-from cloud_core.storage.experiments import ExperimentTablesMixin
-from cloud_core.storage.ledger import LedgerMixin
-from cloud_core.storage.pacing_stats import PacingStatsMixin
-from cloud_core.storage.reports import ReportTablesMixin
-from cloud_core.storage.tokens import TokenTablesMixin
+from cloud_core.storage.edges import SqlEdges
+from cloud_core.storage.ledger import SqlLedger
+from cloud_core.storage.pacing_stats import SqlPacingStats
+from cloud_core.storage.reports import SqlExperiments, SqlReports
+from cloud_core.storage.tokens import SqlTokens
 
 
-class SqlCloudStore(
-    AdminTablesMixin,
-    LedgerMixin,
-    EdgesMixin,
-    AssetsMixin,
-    ConsoleReadsMixin,
-    ExperimentTablesMixin,
-    ReportTablesMixin,
-    TokenTablesMixin,
-    PacingStatsMixin,
-):
-    """All cloud tables in one database (a SQLite file in WAL mode, or PostgreSQL)."""
+class SqlCloudStore:
+    """All cloud tables in one database (a SQLite file in WAL mode, or PostgreSQL), by concern."""
+
+    def __init__(self, db: Database, *, replica_id: str = "") -> None:
+        self.db = db
+        self.advertisers = SqlAdvertisers(db)
+        self.campaigns = SqlCampaigns(db)
+        self.catalog = SqlCatalog(db)
+        self.ledger = SqlLedger(db)
+        self.edges = SqlEdges(db, replica_id)
+        self.assets = SqlAssets(db)
+        self.tokens = SqlTokens(db)
+        self.experiments = SqlExperiments(db)
+        self.reports = SqlReports(db)
+        self.console = SqlConsoleReads(db)
+        self.pacing_stats = SqlPacingStats(db)
 
     @classmethod
     async def open(cls, db: str, *, replica_id: str = "") -> SqlCloudStore:
@@ -33,6 +38,9 @@ class SqlCloudStore(
 
         ``replica_id`` names this process among several cloud replicas sharing the database.
         """
-        store = cls(await Database.open(db))
-        store.replica_id = replica_id
-        return store
+        return cls(await Database.open(db), replica_id=replica_id)
+
+    async def close(self) -> None:
+        """Let the uploads being recorded commit, then close the database (idempotent)."""
+        await self.ledger.close()
+        await self.db.close()

@@ -1,5 +1,5 @@
-"""The operator console's reads (``cloud_core.console.http.ConsoleReads``): edges, campaigns with their
-spend, and a campaign's hourly rollups. Read-only; each method is one read snapshot.
+"""The operator console's reads (the ConsoleReads Protocol): edges, campaigns with their spend, and a
+campaign's hourly rollups. Read-only; each method is one read snapshot.
 """
 
 from __future__ import annotations
@@ -76,10 +76,11 @@ def _campaign(row: RowMapping) -> CampaignTotals:
     )
 
 
-class ConsoleReadsMixin:
-    """What the operator console reads, over ``self.db``."""
+class SqlConsoleReads:
+    """The ConsoleReads Protocol (storage/protocol.py): what the operator console reads."""
 
-    db: Database
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def console_edges(self) -> list[EdgeRow]:
         """Every edge that ever connected, by store and edge id."""
@@ -115,7 +116,7 @@ class ConsoleReadsMixin:
                 for r in conn.execute(query)
             ]
 
-        return await self.db.read(_read)
+        return await self._db.read(_read)
 
     async def console_campaigns(self) -> list[CampaignTotals]:
         """Every campaign with its budget, flight and delivery summed over stores and line items."""
@@ -123,7 +124,7 @@ class ConsoleReadsMixin:
         def _read(conn: Connection) -> list[CampaignTotals]:
             return [_campaign(r) for r in conn.execute(_campaigns_query()).mappings()]
 
-        return await self.db.read(_read)
+        return await self._db.read(_read)
 
     async def console_campaign(self, campaign_id: str) -> CampaignTotals | None:
         """One campaign's totals, None when it does not exist."""
@@ -132,7 +133,7 @@ class ConsoleReadsMixin:
             row = conn.execute(_campaigns_query().where(_C.campaign_id == campaign_id)).mappings().first()
             return None if row is None else _campaign(row)
 
-        return await self.db.read(_read)
+        return await self._db.read(_read)
 
     async def console_hourly_spend(self, campaign_id: str, since_us: int = 0) -> CampaignHours:
         """A campaign's rollups summed per hour (over line items and stores) from ``since_us`` on,
@@ -169,4 +170,4 @@ class ConsoleReadsMixin:
                 earlier = int(conn.execute(before).scalar_one())
             return CampaignHours(earlier, hours)
 
-        return await self.db.read(_read)
+        return await self._db.read(_read)

@@ -10,7 +10,7 @@ import asyncio
 import functools
 import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -87,6 +87,24 @@ def upsert_adding(
     if rows:
         stmt = _adding_upsert(conn.dialect.name, table, tuple(key), tuple(columns))
         conn.execute(stmt, sorted(rows, key=lambda r: tuple(str(r[k]) for k in key)))
+
+
+# Keeps each IN (...) list well below SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
+IN_CHUNK = 500
+
+
+def chunks(values: Sequence[str], size: int = IN_CHUNK) -> Iterator[list[str]]:
+    """``values`` without duplicates, sorted, in lists of at most ``size``."""
+    unique = sorted(set(values))
+    for i in range(0, len(unique), size):
+        yield unique[i : i + size]
+
+
+def exists(conn: Connection, column: sa.Column[str], value: str) -> bool:
+    """Whether ``column``'s table has a row where ``column = value``."""
+    assert isinstance(column.table, sa.Table)
+    query = sa.select(sa.literal(1)).select_from(column.table).where(column == value).limit(1)
+    return conn.execute(query).first() is not None
 
 
 # Bound parameters per statement: below SQLite's 32,766 and PostgreSQL's 65,535.

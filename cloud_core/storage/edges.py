@@ -14,8 +14,7 @@ from cartads.time_units import us_to_ts
 from cartads.v1 import admin_pb2
 from cloud_core.admin.pagination import PageRequest
 from cloud_core.storage import schema as t
-from cloud_core.storage.db import insert
-from cloud_core.storage.store_base import DatabaseMixin
+from cloud_core.storage.db import Database, insert
 
 ACK = "ACK"
 NACK = "NACK"
@@ -86,18 +85,20 @@ def _seen(now_us: int) -> sa.ColumnElement[int]:
     return sa.case((_e.last_seen_us > now_us, _e.last_seen_us), else_=now_us)
 
 
-class EdgesMixin(DatabaseMixin):
-    """Edge status for AdminService.ListEdges, written by IndexSyncService streams.
+class SqlEdges:
+    """The EdgeStatusStore Protocol: edge status for AdminService.ListEdges, written by IndexSyncService streams.
 
     ``replica_id`` names this cloud process: the rows of the streams it holds carry it, so a replica
     that restarts marks only its own edges disconnected, never those another replica serves.
     """
 
-    replica_id: str = ""
+    def __init__(self, db: Database, replica_id: str = "") -> None:
+        self._db = db
+        self._replica_id = replica_id
 
     async def edge_connected(self, store_id: str, edge_id: str, version: str, now_us: int) -> None:
         """The edge opened its stream (on this replica) holding ``version``."""
-        replica = self.replica_id
+        replica = self._replica_id
 
         def _upsert(conn: Connection) -> None:
             stmt = insert(conn, t.edges).values(
@@ -121,16 +122,16 @@ class EdgesMixin(DatabaseMixin):
             )
             conn.execute(stmt)
 
-        await self.db.write(_upsert)
+        await self._db.write(_upsert)
 
     async def edge_disconnected(self, store_id: str, edge_id: str, now_us: int) -> None:
         """The edge's stream on this replica ended (a newer stream on another replica is left alone)."""
         query = (
             sa.update(t.edges)
-            .where(_key(store_id, edge_id), _e.replica_id == self.replica_id)
+            .where(_key(store_id, edge_id), _e.replica_id == self._replica_id)
             .values(connected=0, last_seen_us=_seen(now_us))
         )
-        await self.db.write(lambda conn: conn.execute(query))
+        await self._db.write(lambda conn: conn.execute(query))
 
     async def disconnect_all_edges(self) -> None:
         """No stream survives a restart: mark this replica's edges disconnected until they come back.
@@ -141,17 +142,17 @@ class EdgesMixin(DatabaseMixin):
 
         def _update(conn: Connection) -> None:
             holders = conn.execute(sa.select(_e.replica_id).distinct().where(_e.connected != 0)).scalars()
-            gone = [r for r in holders if r == self.replica_id or _gone_local_process(r)]
+            gone = [r for r in holders if r == self._replica_id or _gone_local_process(r)]
             if gone:
                 conn.execute(sa.update(t.edges).where(_e.connected != 0, _e.replica_id.in_(gone)).values(connected=0))
 
-        await self.db.write(_update)
+        await self._db.write(_update)
 
     async def edge_update_sent(self, store_id: str, edge_id: str, version: str, nonce: str, now_us: int) -> None:
         """The cloud pushed ``version`` to the edge."""
         values = {"current_version": version, "last_seen_us": _seen(now_us)}
         query = sa.update(t.edges).where(_key(store_id, edge_id)).values(**values)
-        await self.db.write(lambda conn: conn.execute(query))
+        await self._db.write(lambda conn: conn.execute(query))
 
     async def edge_answered(
         self, store_id: str, edge_id: str, *, version: str, nonce: str, error: str, refused_version: str, now_us: int
@@ -172,7 +173,7 @@ class EdgesMixin(DatabaseMixin):
         else:
             values |= {"last_answer": ACK, "last_error": "", "last_ack_time_us": now_us}
         query = sa.update(t.edges).where(_key(store_id, edge_id)).values(**values)
-        await self.db.write(lambda conn: conn.execute(query))
+        await self._db.write(lambda conn: conn.execute(query))
 
     async def list_edges(self, store_id: str, page: PageRequest) -> list[admin_pb2.EdgeStatus]:
         """Edges ordered by (store, edge), optionally of one store; ``page.limit + 1`` rows at most."""
@@ -181,5 +182,5 @@ class EdgesMixin(DatabaseMixin):
         if store_id:
             query = query.where(_e.store_id == store_id)
         query = query.order_by(_e.store_id, _e.edge_id).limit(page.limit + 1)
-        rows = await self.db.read(lambda conn: list(conn.execute(query)))
+        rows = await self._db.read(lambda conn: list(conn.execute(query)))
         return [_row_to_status(r) for r in rows]

@@ -3,77 +3,27 @@
 Request counts arrive as records in the edges' event uploads (edge_node/events/request_counts.py); a
 record's id is inserted first with ON CONFLICT DO NOTHING, and only a record that inserts adds
 its counts, in the same transaction, so a re-sent upload adds nothing (exactly once over the
-uploader's at-least-once). Rollups by trigger are written by the ledger's ingest transaction
-(``write_trigger_rollups``) for the events it bills, so they are exactly once as billing is.
+uploader's at-least-once). Rollups by trigger and store traffic are written by the ledger's ingest
+transaction (storage/ledger.py) for the events it records, so they are exactly once as billing is.
 Controller states are written with a compare-and-set on their last update time, so two replicas
 compiling one store at once step a rate once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cartads.time_units import HOUR_US, now_us, ts_to_us
-from cartads.v1 import common_pb2
+from cartads.time_units import hour_start_us, now_us, ts_to_us
 from cartads.v1.request_counts_pb2 import RequestCounts
 from cloud_core.delivery.pacing import ControllerState
+from cloud_core.delivery.pacing_stats import PacingStatesSave, PacingStats, PacingStatsQuery
 from cloud_core.delivery.predictions import Outcomes
 from cloud_core.storage import schema as t
-from cloud_core.storage.db import insert, upsert_adding
-from cloud_core.storage.protocol import EventOutcome
-from cloud_core.storage.store_base import DatabaseMixin
-
-
-def _hour_floor(time_us: int) -> int:
-    return time_us - time_us % HOUR_US
-
-
-def _upsert_adding(
-    conn: Connection, table: sa.Table, key: Sequence[str], counts: Sequence[str], rows: list[dict[str, object]]
-) -> None:
-    """Insert ``rows``, adding the ``counts`` columns to an existing row's (never read-then-write), in
-    key order, so concurrent transactions lock rows in the same order."""
-    upsert_adding(conn, table, key, counts, rows)
-
-
-def write_trigger_rollups(conn: Connection, store_id: str, billed: Sequence[EventOutcome], ingest_us: int) -> None:
-    """In the ledger's transaction: add newly billed events to the rollups by line item and trigger."""
-    totals: dict[tuple[str, int, int], list[int]] = {}
-    for o in billed:
-        kind = o.event_type
-        counts = (
-            int(kind == common_pb2.EVENT_TYPE_IMPRESSION),
-            int(kind == common_pb2.EVENT_TYPE_CLICK),
-            int(kind == common_pb2.EVENT_TYPE_CONVERSION),
-        )
-        if not any(counts):
-            continue
-        acc = totals.setdefault((o.line_item_id, o.trigger, _hour_floor(o.receive_time_us or ingest_us)), [0, 0, 0])
-        for i, n in enumerate(counts):
-            acc[i] += n
-    _upsert_adding(
-        conn,
-        t.trigger_rollups_hourly,
-        ("line_item_id", "trigger", "store_id", "hour_start_us"),
-        ("impressions", "clicks", "conversions"),
-        [
-            {
-                "line_item_id": lid,
-                "trigger": trigger,
-                "store_id": store_id,
-                "hour_start_us": hour,
-                "impressions": c[0],
-                "clicks": c[1],
-                "conversions": c[2],
-            }
-            for (lid, trigger, hour), c in totals.items()
-        ],
-    )
+from cloud_core.storage.db import Database, insert, upsert_adding
 
 
 def _count_rows(
@@ -102,41 +52,13 @@ def _count_rows(
     )
 
 
-@dataclass(frozen=True)
-class PacingStats:
-    """Everything one store's compile reads for pacing and predictions, from one snapshot."""
-
-    # UTC hour start (µs) -> this store's GetAds requests, over the profile lookback.
-    requests_by_hour: Mapping[int, int] = field(default_factory=dict)
-    # Store id -> requests over the traffic lookback (each store's share of a campaign's traffic).
-    requests_by_store: Mapping[str, int] = field(default_factory=dict)
-    # This store's spend per line item, and every store's per campaign, since ``since_us``.
-    line_item_spend_today_micros: Mapping[str, int] = field(default_factory=dict)
-    campaign_spend_today_micros: Mapping[str, int] = field(default_factory=dict)
-    states: Mapping[str, ControllerState] = field(default_factory=dict)
-    # Line item id -> trigger -> billed outcomes over the prediction lookback, every store.
-    outcomes: Mapping[str, Mapping[int, Outcomes]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class PacingStatsQuery:
-    """Which windows ``load_pacing_stats`` reads (µs since the epoch)."""
-
-    store_id: str
-    # Start of the store's local day: spend "today" counts from the UTC hour holding it.
-    day_start_us: int
-    profile_since_us: int
-    traffic_since_us: int
-    outcomes_since_us: int
-
-
 def _load(conn: Connection, q: PacingStatsQuery) -> PacingStats:
     rc = t.request_counts_hourly.c
     requests_by_hour = {
         int(h): int(n)
         for h, n in conn.execute(
             sa.select(rc.hour_start_us, sa.func.sum(rc.requests))
-            .where(rc.store_id == q.store_id, rc.hour_start_us >= _hour_floor(q.profile_since_us))
+            .where(rc.store_id == q.store_id, rc.hour_start_us >= hour_start_us(q.profile_since_us))
             .group_by(rc.hour_start_us)
         )
     }
@@ -144,12 +66,12 @@ def _load(conn: Connection, q: PacingStatsQuery) -> PacingStats:
         str(s): int(n)
         for s, n in conn.execute(
             sa.select(rc.store_id, sa.func.sum(rc.requests))
-            .where(rc.hour_start_us >= _hour_floor(q.traffic_since_us))
+            .where(rc.hour_start_us >= hour_start_us(q.traffic_since_us))
             .group_by(rc.store_id)
         )
     }
     hr = t.hourly_rollups.c
-    today = hr.hour_start_us >= _hour_floor(q.day_start_us)
+    today = hr.hour_start_us >= hour_start_us(q.day_start_us)
     line_item_spend = {
         str(lid): int(n)
         for lid, n in conn.execute(
@@ -183,20 +105,11 @@ def _load(conn: Connection, q: PacingStatsQuery) -> PacingStats:
             sa.func.sum(tr.clicks),
             sa.func.sum(tr.conversions),
         )
-        .where(tr.hour_start_us >= _hour_floor(q.outcomes_since_us))
+        .where(tr.hour_start_us >= hour_start_us(q.outcomes_since_us))
         .group_by(tr.line_item_id, tr.trigger)
     ):
         outcomes.setdefault(str(lid), {})[int(trigger)] = Outcomes(int(imps), int(clicks), int(convs))
     return PacingStats(requests_by_hour, requests_by_store, line_item_spend, campaign_spend, states, outcomes)
-
-
-@dataclass(frozen=True)
-class PacingStatesSave:
-    """One store's stepped controller states and the states they were stepped from."""
-
-    store_id: str
-    stepped: Mapping[str, ControllerState]
-    previous: Mapping[str, ControllerState]
 
 
 def _save_states(
@@ -250,17 +163,28 @@ def _save_states(
     return written
 
 
-class PacingStatsMixin(DatabaseMixin):
-    """Request counts, pacing inputs and controller states (see the module docstring)."""
+def all_store_ids(conn: Connection) -> frozenset[str]:
+    """The ids of every store."""
+    return frozenset(conn.execute(sa.select(t.stores.c.store_id)).scalars())
+
+
+class SqlPacingStats:
+    """The PacingStatsStore Protocol, and the event traffic per store: everything the delivery
+    inputs of a compile read and write (see the module docstring)."""
+
+    def __init__(self, db: Database, clock: Callable[[], int] = now_us) -> None:
+        self._db = db
+        self._clock = clock
 
     async def record_request_counts(
         self, store_id: str, edge_id: str, records: Sequence[tuple[str, RequestCounts]]
     ) -> int:
         """Add each record (id, counts) not recorded before; returns how many were new."""
+        received_us = self._clock()
 
         def _write(conn: Connection) -> int:
             rows = [
-                {"store_id": store_id, "record_id": rid, "edge_id": edge_id, "create_time_us": now_us()}
+                {"store_id": store_id, "record_id": rid, "edge_id": edge_id, "create_time_us": received_us}
                 for rid in sorted({rid for rid, _ in records})
             ]
             if not rows:
@@ -268,14 +192,14 @@ class PacingStatsMixin(DatabaseMixin):
             stmt = insert(conn, t.request_count_records).values(rows).on_conflict_do_nothing()
             fresh = set(conn.execute(stmt.returning(t.request_count_records.c.record_id)).scalars())
             request_rows, line_item_rows = _count_rows(store_id, [c for rid, c in records if rid in fresh])
-            _upsert_adding(
+            upsert_adding(
                 conn,
                 t.request_counts_hourly,
                 ("store_id", "hour_start_us", "trigger", "no_fill_reason"),
                 ("requests", "ads"),
                 request_rows,
             )
-            _upsert_adding(
+            upsert_adding(
                 conn,
                 t.line_item_requests_hourly,
                 ("store_id", "line_item_id", "hour_start_us"),
@@ -284,11 +208,11 @@ class PacingStatsMixin(DatabaseMixin):
             )
             return len(fresh)
 
-        return await self.db.write(_write)
+        return await self._db.write(_write)
 
     async def load_pacing_stats(self, query: PacingStatsQuery) -> PacingStats:
         """What the store's compile needs for pacing and predictions, from one snapshot."""
-        return await self.db.read(lambda conn: _load(conn, query))
+        return await self._db.read(lambda conn: _load(conn, query))
 
     async def save_pacing_states(
         self, store_id: str, stepped: Mapping[str, ControllerState], previous: Mapping[str, ControllerState]
@@ -296,14 +220,14 @@ class PacingStatsMixin(DatabaseMixin):
         """Persist stepped controller states (compare-and-set on ``previous``); returns rows written."""
         if not stepped:
             return 0
-        return await self.db.write(lambda conn: _save_states(conn, store_id, stepped, previous))
+        return await self._db.write(lambda conn: _save_states(conn, store_id, stepped, previous))
 
     async def save_pacing_states_many(self, saves: Sequence[PacingStatesSave]) -> int:
         """``save_pacing_states`` of many stores in one write transaction (one commit, not one per store)."""
         saves = [save for save in saves if save.stepped]
         if not saves:
             return 0
-        return await self.db.write(
+        return await self._db.write(
             lambda conn: sum(_save_states(conn, sv.store_id, sv.stepped, sv.previous) for sv in saves)
         )
 
@@ -313,11 +237,11 @@ class PacingStatsMixin(DatabaseMixin):
         def _read(conn: Connection) -> dict[tuple[int, int, int], tuple[int, int]]:
             rc = t.request_counts_hourly.c
             query = sa.select(rc.hour_start_us, rc.trigger, rc.no_fill_reason, rc.requests, rc.ads).where(
-                rc.store_id == store_id, rc.hour_start_us >= _hour_floor(since_us)
+                rc.store_id == store_id, rc.hour_start_us >= hour_start_us(since_us)
             )
             return {(int(h), int(tr), int(r)): (int(n), int(a)) for h, tr, r, n, a in conn.execute(query)}
 
-        return await self.db.read(_read)
+        return await self._db.read(_read)
 
     async def line_item_request_counts(self, store_id: str, since_us: int) -> dict[tuple[str, int], tuple[int, int]]:
         """(line item, hour start) -> (ads, throttled) of one store since ``since_us``."""
@@ -325,8 +249,23 @@ class PacingStatsMixin(DatabaseMixin):
         def _read(conn: Connection) -> dict[tuple[str, int], tuple[int, int]]:
             li = t.line_item_requests_hourly.c
             query = sa.select(li.line_item_id, li.hour_start_us, li.ads, li.throttled).where(
-                li.store_id == store_id, li.hour_start_us >= _hour_floor(since_us)
+                li.store_id == store_id, li.hour_start_us >= hour_start_us(since_us)
             )
             return {(str(lid), int(h)): (int(a), int(th)) for lid, h, a, th in conn.execute(query)}
 
-        return await self.db.read(_read)
+        return await self._db.read(_read)
+
+    async def store_traffic(self, since_us: int) -> dict[str, int]:
+        """Events recorded per store since ``since_us`` (hour granularity), for budget lease shares."""
+        s = t.store_traffic_hourly.c
+        query = (
+            sa.select(s.store_id, sa.func.sum(s.events))
+            .where(s.hour_start_us >= hour_start_us(since_us))
+            .group_by(s.store_id)
+        )
+        rows = await self._db.read(lambda conn: list(conn.execute(query)))
+        return {str(sid): int(n) for sid, n in rows}
+
+    async def store_ids(self) -> frozenset[str]:
+        """Every store's id: the stores a campaign's traffic is shared among."""
+        return await self._db.read(all_store_ids)

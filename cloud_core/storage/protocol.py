@@ -1,23 +1,26 @@
-"""What the services need from storage, as Protocols; SqlCloudStore (storage/cloud_store.py) implements all of them."""
+"""What the services need from storage, as narrow Protocols over plain values.
+
+Each concern's store of SqlCloudStore (storage/cloud_store.py) implements the Protocol(s) of its
+concern; a service takes only the Protocols it uses. Imports value types only, never a store.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from cartads.v1 import admin_pb2, asset_pb2
+from cartads.v1.request_counts_pb2 import RequestCounts
 from cloud_core.access.api_tokens import TokenStore
 from cloud_core.admin.pagination import PageRequest
 from cloud_core.admin.validation import CatalogIds
 from cloud_core.console.model import CampaignHours, CampaignTotals, EdgeRow
-
-if TYPE_CHECKING:
-    from cartads.v1.request_counts_pb2 import RequestCounts
-    from cloud_core.delivery.pacing import ControllerState
-    from cloud_core.reports.metrics import Delivery, TripSums
-    from cloud_core.storage.pacing_stats import PacingStatesSave, PacingStats, PacingStatsQuery
-    from cloud_core.storage.reports import ReportFilter, ReportQuery
+from cloud_core.delivery.pacing import ControllerState
+from cloud_core.delivery.pacing_stats import PacingStatesSave, PacingStats, PacingStatsQuery
+from cloud_core.events.outcomes import DeadLetter, EventOutcome, IngestResult
+from cloud_core.reports.metrics import Delivery, TripSums
+from cloud_core.reports.rollups import ReportFilter, ReportQuery
 
 
 @dataclass(frozen=True)
@@ -34,67 +37,6 @@ class StoreView:
     creatives: tuple[admin_pb2.CreativeSpec, ...]
     # campaign id -> spend so far over all stores
     campaign_spend_micros: dict[str, int]
-
-
-@dataclass(frozen=True)
-class EventOutcome:
-    """One uploaded event after its token was checked: what to record and whether to bill it."""
-
-    seq: int
-    event_id: str
-    event_type: int
-    cart_id: str
-    session_id: str
-    event_blob: bytes
-    occur_time_us: int = 0
-    receive_time_us: int = 0
-    # Set for ad events whose token verified.
-    ad_id: str = ""
-    advertiser_id: str = ""
-    campaign_id: str = ""
-    line_item_id: str = ""
-    pricing_model: int = 0
-    billable: bool = False
-    charge_micros: int = 0
-    # Non-empty when the event goes to the dead-letter table instead.
-    reject_reason: str = ""
-    # For conversions: the product added to the basket (one charge per decision and product).
-    product_id: str = ""
-    # Reports (issue 8): the decision's creative; the trip's (layer_id, arm_id) per experiment layer
-    # (from the verified token for ad events, from the edge's stamp otherwise); a conversion's value
-    # (shelf price × quantity); a basket add's value when the product is advertised, else 0.
-    creative_id: str = ""
-    experiment_arms: tuple[tuple[str, str], ...] = ()
-    sales_micros: int = 0
-    advertised_sales_micros: int = 0
-    # Pacing and predictions (issue 8): the trigger of the request the ad was chosen for (0: unknown).
-    trigger: int = 0
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    """Counts of one upload, and the campaigns whose budget this upload used up."""
-
-    billed_count: int = 0
-    duplicate_count: int = 0
-    recorded_count: int = 0
-    rejected_count: int = 0
-    exhausted_campaign_ids: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    """An event refused for billing, with why."""
-
-    store_id: str
-    edge_id: str
-    seq: int
-    event_id: str
-    reason: str
-    # Position in the table (for paging), the event's kind and when it was refused.
-    dead_letter_id: int = 0
-    event_type: int = 0
-    create_time_us: int = 0
 
 
 class AdvertiserStore(Protocol):
@@ -151,10 +93,11 @@ class CatalogStore(Protocol):
 
 
 class LedgerStore(Protocol):
+    """Uploads recorded and billed exactly once, spend and dead letters (storage/ledger.py)."""
+
     async def record_events(self, store_id: str, edge_id: str, outcomes: Sequence[EventOutcome]) -> IngestResult: ...
     async def spend_report(self, store_id: str, advertiser_id: str) -> list[admin_pb2.CampaignSpend]: ...
     async def dead_letters(self, store_id: str, after_id: int = 0, limit: int = 0) -> list[DeadLetter]: ...
-    async def store_traffic(self, since_us: int) -> dict[str, int]: ...
 
 
 class EdgeStatusStore(Protocol):
@@ -198,7 +141,7 @@ class ConsoleReads(Protocol):
 
 
 class ExperimentStore(Protocol):
-    """Experiment layers (storage/experiments.py)."""
+    """Experiment layers (storage/reports.py)."""
 
     async def create_experiment_layer(self, layer: admin_pb2.ExperimentLayer) -> None: ...
     async def get_experiment_layer(self, layer_id: str) -> admin_pb2.ExperimentLayer | None: ...
@@ -228,6 +171,8 @@ class PacingStatsStore(Protocol):
     async def save_pacing_states(
         self, store_id: str, stepped: Mapping[str, ControllerState], previous: Mapping[str, ControllerState]
     ) -> int: ...
+    # Pacing states of many stores in one transaction (IndexBuilder.build_many).
+    async def save_pacing_states_many(self, saves: Sequence[PacingStatesSave]) -> int: ...
 
 
 class CloudStore(
@@ -244,8 +189,4 @@ class CloudStore(
     PacingStatsStore,
     Protocol,
 ):
-    """All of the cloud's storage."""
-
-    async def close(self) -> None: ...
-    # Pacing states of many stores in one transaction (IndexBuilder.build_many).
-    async def save_pacing_states_many(self, saves: Sequence[PacingStatesSave]) -> int: ...
+    """All of the cloud's storage, for AdminService until it takes the narrow Protocols it uses."""

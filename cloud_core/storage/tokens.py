@@ -11,9 +11,8 @@ from cartads.rpc.errors import AlreadyExistsError, NotFoundError
 from cloud_core.access.api_tokens import TokenRecord
 from cloud_core.access.policy import Role
 from cloud_core.admin.pagination import PageRequest
-from cloud_core.storage.db import insert
+from cloud_core.storage.db import Database, exists, insert
 from cloud_core.storage.schema import advertisers, api_tokens, asset_uploaders, campaigns, line_items, stores
-from cloud_core.storage.store_base import DatabaseMixin, exists
 
 _T = api_tokens.c
 
@@ -41,8 +40,12 @@ _COLUMNS = (
 )
 
 
-class TokenTablesMixin(DatabaseMixin):
-    """The TokenStore Protocol (cloud_core.access.api_tokens) over ``self.db``."""
+class SqlTokens:
+    """The AccessStore Protocol (storage/protocol.py): bearer tokens (the TokenStore of
+    cloud_core.access.api_tokens), and what advertiser tokens are narrowed to."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def create_api_token(self, record: TokenRecord, secret_sha256: str) -> None:
         def _insert(conn: Connection) -> None:
@@ -63,7 +66,7 @@ class TokenTablesMixin(DatabaseMixin):
             )
 
         try:
-            await self.db.write(_insert)
+            await self._db.write(_insert)
         except IntegrityError as exc:
             # Two replicas racing on the same client-given id.
             raise AlreadyExistsError(f"token {record.token_id!r} already exists", "token_id") from exc
@@ -73,14 +76,14 @@ class TokenTablesMixin(DatabaseMixin):
             row = conn.execute(sa.select(*_COLUMNS).where(_T.secret_sha256 == secret_sha256)).mappings().first()
             return None if row is None else _record(row)
 
-        return await self.db.read(_select)
+        return await self._db.read(_select)
 
     async def get_api_token(self, token_id: str) -> TokenRecord | None:
         def _select(conn: Connection) -> TokenRecord | None:
             row = conn.execute(sa.select(*_COLUMNS).where(_T.token_id == token_id)).mappings().first()
             return None if row is None else _record(row)
 
-        return await self.db.read(_select)
+        return await self._db.read(_select)
 
     async def list_api_tokens(self, page: PageRequest) -> list[TokenRecord]:
         """One page in token id order, with one extra row when there is a next page."""
@@ -89,7 +92,7 @@ class TokenTablesMixin(DatabaseMixin):
             query = sa.select(*_COLUMNS).where(_T.token_id > page.after_id).order_by(_T.token_id).limit(page.limit + 1)
             return [_record(row) for row in conn.execute(query).mappings()]
 
-        return await self.db.read(_select)
+        return await self._db.read(_select)
 
     async def revoke_api_token(self, token_id: str, now_us: int) -> TokenRecord:
         """Revoke (idempotently: a second revocation keeps the first time) and return the token."""
@@ -103,7 +106,7 @@ class TokenTablesMixin(DatabaseMixin):
                 raise NotFoundError(f"token {token_id!r} does not exist", "token_id")
             return _record(row)
 
-        return await self.db.write(_revoke)
+        return await self._db.write(_revoke)
 
     async def advertiser_line_item_ids(self, advertiser_id: str, campaign_id: str, page: PageRequest) -> list[str]:
         """Ids of the line items of ``advertiser_id``'s campaigns (of one campaign when given), one page + 1."""
@@ -120,7 +123,7 @@ class TokenTablesMixin(DatabaseMixin):
             query = query.order_by(li.line_item_id).limit(page.limit + 1)
             return [str(r[0]) for r in conn.execute(query)]
 
-        return await self.db.read(_select)
+        return await self._db.read(_select)
 
     async def add_asset_uploader(self, sha256: str, advertiser_id: str) -> None:
         """Record that ``advertiser_id`` uploaded the asset (idempotent)."""
@@ -132,7 +135,7 @@ class TokenTablesMixin(DatabaseMixin):
                 .on_conflict_do_nothing()
             )
 
-        await self.db.write(_insert)
+        await self._db.write(_insert)
 
     async def uploaded_by(self, sha256: str, advertiser_id: str) -> bool:
         """Whether ``advertiser_id`` ever uploaded the asset ``sha256``."""
@@ -142,18 +145,15 @@ class TokenTablesMixin(DatabaseMixin):
             query = sa.select(c.sha256).where(c.sha256 == sha256, c.advertiser_id == advertiser_id)
             return conn.execute(query).first() is not None
 
-        return await self.db.read(_select)
-
-
-class SqlTokenStore(TokenTablesMixin):
-    """Just the tokens of a database, and whether a token's binding exists (``cartads-cloud create-token``)."""
+        return await self._db.read(_select)
 
     async def binding_exists(self, advertiser_id: str, store_id: str) -> tuple[bool, bool]:
-        """(the advertiser exists or none is named, the store exists or none is named)."""
+        """(the advertiser exists or none is named, the store exists or none is named): what
+        ``cartads-cloud create-token`` checks before binding a token."""
 
         def _select(conn: Connection) -> tuple[bool, bool]:
             adv = not advertiser_id or exists(conn, advertisers.c.advertiser_id, advertiser_id)
             store = not store_id or exists(conn, stores.c.store_id, store_id)
             return adv, store
 
-        return await self.db.read(_select)
+        return await self._db.read(_select)

@@ -10,7 +10,7 @@ from cartads.v1 import asset_pb2, asset_pb2_grpc
 from cloud_core.access.edge_auth import require_store
 from cloud_core.admin.creative_rules import is_sha256
 from cloud_core.compile.product_card import CARD_HEIGHT_PX, CARD_WIDTH_PX, render_product_card
-from cloud_core.storage.protocol import CloudStore
+from cloud_core.storage.protocol import AssetStore, CatalogStore
 
 log = structlog.get_logger("cloud.assets")
 
@@ -21,8 +21,9 @@ MAX_BATCH_ASSETS = 16
 class AssetServicer(asset_pb2_grpc.AssetServiceServicer):
     """Uploaded assets from the database; generated product cards made again on first request."""
 
-    def __init__(self, store: CloudStore) -> None:
-        self._store = store
+    def __init__(self, *, catalog: CatalogStore, assets: AssetStore) -> None:
+        self._catalog = catalog
+        self._assets = assets
 
     @maps_errors
     async def BatchGetAssets(  # noqa: N802
@@ -36,10 +37,10 @@ class AssetServicer(asset_pb2_grpc.AssetServiceServicer):
         for i, sha in enumerate(request.sha256s):
             if not is_sha256(sha):
                 raise InvalidArgumentError([(f"sha256s[{i}]", "must be a lowercase hex sha256")])
-        if await self._store.get_store(request.store_id) is None:
+        if await self._catalog.get_store(request.store_id) is None:
             raise NotFoundError(f"store {request.store_id!r} does not exist", "store_id")
         wanted = list(dict.fromkeys(request.sha256s))
-        found = {a.sha256: a for a in await self._store.get_assets(wanted)}
+        found = {a.sha256: a for a in await self._assets.get_assets(wanted)}
         missing = [sha for sha in wanted if sha not in found]
         if missing:
             found.update(await self._generated_cards(request.store_id, set(missing)))
@@ -48,7 +49,7 @@ class AssetServicer(asset_pb2_grpc.AssetServiceServicer):
     async def _generated_cards(self, store_id: str, wanted: set[str]) -> dict[str, asset_pb2.Asset]:
         """This store's default product cards among ``wanted``, stored so the next edge finds them."""
         out: dict[str, asset_pb2.Asset] = {}
-        for name, price_micros in await self._store.card_products(store_id):
+        for name, price_micros in await self._assets.card_products(store_id):
             card = render_product_card(name, price_micros)
             if card.sha256 not in wanted or card.sha256 in out:
                 continue
@@ -59,7 +60,7 @@ class AssetServicer(asset_pb2_grpc.AssetServiceServicer):
                 height=CARD_HEIGHT_PX,
                 data=card.data,
             )
-            await self._store.put_asset(asset, False, now_us())
+            await self._assets.put_asset(asset, False, now_us())
             out[card.sha256] = asset
         if out:
             log.info("product_cards_generated", store_id=store_id, count=len(out))

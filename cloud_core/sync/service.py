@@ -21,10 +21,10 @@ from cloud_core.compile.compiler import (
     compile_store_index,
     prepare_shared,
 )
-from cloud_core.compile.store_inputs import DeliveryInputs, delivery_inputs
+from cloud_core.compile.store_inputs import DeliveryInputs, DeliveryStore, delivery_inputs
 from cloud_core.config import CloudConfig
-from cloud_core.storage.pacing_stats import PacingStatesSave
-from cloud_core.storage.protocol import CloudStore, StoreView
+from cloud_core.delivery.pacing_stats import PacingStatesSave
+from cloud_core.storage.protocol import CatalogStore, EdgeStatusStore, ExperimentStore, StoreView
 from cloud_core.sync.index_cache import IndexCache
 from cloud_core.sync.notifier import ChangeNotifier
 from cloud_core.sync.stream import IndexStream, StoreGoneError, StreamSettings
@@ -37,19 +37,27 @@ class IndexBuilder:
     """Loads a store's view (DB thread) and compiles it (worker thread), off the event loop."""
 
     def __init__(
-        self, store: CloudStore, settings: CompileSettings, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self,
+        *,
+        catalog: CatalogStore,
+        experiments: ExperimentStore,
+        delivery: DeliveryStore,
+        settings: CompileSettings,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._store = store
+        self._catalog = catalog
+        self._experiments = experiments
+        self._delivery = delivery
         self._settings = settings
         self._clock = clock
 
     async def build(self, store_id: str) -> index_pb2.StoreIndex | None:
         """The store's index now, or None when the store does not exist."""
         now = self._clock()
-        view = await self._store.load_store_view(store_id)
+        view = await self._catalog.load_store_view(store_id)
         if view is None:
             return None
-        inp, _ = await self._input(view, await self._store.active_experiment_layers(), None, now, save=True)
+        inp, _ = await self._input(view, await self._experiments.active_experiment_layers(), None, now, save=True)
         return await asyncio.to_thread(compile_store_index, inp, self._settings, now)
 
     async def build_many(self, store_ids: Sequence[str]) -> dict[str, index_pb2.StoreIndex]:
@@ -59,10 +67,10 @@ class IndexBuilder:
         spend) are read in one transaction and prepared for the compiler once, not once per store.
         """
         now = self._clock()
-        views = await self._store.load_store_views(store_ids)
+        views = await self._catalog.load_store_views(store_ids)
         if not views:
             return {}
-        layers = await self._store.active_experiment_layers()
+        layers = await self._experiments.active_experiment_layers()
         first = next(iter(views.values()))
         shared = await asyncio.to_thread(prepare_shared, first.line_items, first.campaigns, first.creatives)
         inputs, saves = [], []
@@ -71,7 +79,7 @@ class IndexBuilder:
             inputs.append(inp)
             saves.append(PacingStatesSave(view.store.store_id, delivery.pacing.stepped, delivery.previous_states))
         # Every store's stepped pacing states in one commit, not one per store.
-        await self._store.save_pacing_states_many(saves)
+        await self._delivery.save_pacing_states_many(saves)
 
         def compile_all() -> dict[str, index_pb2.StoreIndex]:
             return {inp.store.store_id: compile_store_index(inp, self._settings, now) for inp in inputs}
@@ -88,7 +96,7 @@ class IndexBuilder:
         save: bool,
     ) -> tuple[CompileInput, DeliveryInputs]:
         # Traffic shares, the pacing controller's step and learned rates (cloud_core/compile/store_inputs.py).
-        delivery = await delivery_inputs(self._store, view, self._settings, dt_to_us(now), shared=shared, save=save)
+        delivery = await delivery_inputs(self._delivery, view, self._settings, dt_to_us(now), shared=shared, save=save)
         inp = CompileInput(
             store=view.store,
             signing_key=view.signing_key,
@@ -160,8 +168,17 @@ class CoalescingBuilder:
 class IndexSyncServicer(index_sync_pb2_grpc.IndexSyncServiceServicer):
     """One long-lived stream per edge: a delta or chunked snapshot on connect and after each change."""
 
-    def __init__(self, store: CloudStore, notifier: ChangeNotifier, builder: IndexBuilder, config: CloudConfig) -> None:
-        self._store = store
+    def __init__(
+        self,
+        *,
+        catalog: CatalogStore,
+        edges: EdgeStatusStore,
+        notifier: ChangeNotifier,
+        builder: IndexBuilder,
+        config: CloudConfig,
+    ) -> None:
+        self._catalog = catalog
+        self._edges = edges
         self._notifier = notifier
         self.cache = IndexCache(
             CoalescingBuilder(builder).build,
@@ -189,12 +206,12 @@ class IndexSyncServicer(index_sync_pb2_grpc.IndexSyncServiceServicer):
         except CartAdsError as error:
             log.warning("index_subscribe_refused", store_id=store_id, edge_id=edge_id, why=error.message)
             await abort_with(context, error)
-        if await self._store.get_store(store_id) is None:
+        if await self._catalog.get_store(store_id) is None:
             await abort_with(context, NotFoundError(f"store {store_id!r} does not exist", "store_id"))
         # Subscribe before the first compile so a change made meanwhile is not missed.
         subscription = self._notifier.subscribe(store_id)
         connected = state.on_subscribed(now_us())
-        await self._store.edge_connected(connected.store_id, connected.edge_id, connected.version, connected.now_us)
+        await self._edges.edge_connected(connected.store_id, connected.edge_id, connected.version, connected.now_us)
         log.info("index_subscribe", store_id=store_id, edge_id=edge_id, version=connected.version)
         # Headers now tell the edge it is subscribed, even when it already holds the current version.
         await context.send_initial_metadata(())
@@ -203,7 +220,7 @@ class IndexSyncServicer(index_sync_pb2_grpc.IndexSyncServiceServicer):
             requests=requests,
             cache=self.cache,
             subscription=subscription,
-            status=self._store,
+            status=self._edges,
             settings=self._settings,
         )
         try:
@@ -218,5 +235,5 @@ class IndexSyncServicer(index_sync_pb2_grpc.IndexSyncServiceServicer):
                 # The stream may be ending because the cloud is stopping: recording it is best effort.
                 with contextlib.suppress(Exception):
                     await asyncio.shield(
-                        self._store.edge_disconnected(disconnected.store_id, disconnected.edge_id, disconnected.now_us)
+                        self._edges.edge_disconnected(disconnected.store_id, disconnected.edge_id, disconnected.now_us)
                     )

@@ -24,7 +24,7 @@ from cartads.v1.admin_pb2_grpc import AdminServiceStub
 from cloud_core.access.policy import Role
 from cloud_core.app.server import CloudServer, start_cloud
 from cloud_core.config import CloudConfig
-from cloud_core.storage.protocol import EventOutcome
+from cloud_core.events.outcomes import EventOutcome
 from edge_node.app.server import EdgeServer, start_edge
 from edge_node.config import EdgeConfig
 from edge_node.index.arms import Arm, Layer, assign
@@ -282,7 +282,7 @@ async def _late_upload(cloud: CloudServer, now: int) -> None:
                     charge_micros=charge,
                 )
             )
-    await cloud.store.record_events(STORE_ID, "edge-offline", outcomes)
+    await cloud.store.ledger.record_events(STORE_ID, "edge-offline", outcomes)
 
 
 @asynccontextmanager

@@ -343,7 +343,7 @@ async def test_hostile_svg_upload_is_stored_sanitised(setup: Setup) -> None:
     info = (await _upload(setup.admin, HOSTILE_SVG)).asset
     assert info.sanitized
     assert info.content_type == "image/svg+xml"
-    stored = await setup.cloud.store.get_assets([info.sha256])
+    stored = await setup.cloud.store.assets.get_assets([info.sha256])
     text = stored[0].data.decode().lower()
     assert hashlib.sha256(stored[0].data).hexdigest() == info.sha256
     for bad in ("<script", "onload", "evil.example"):

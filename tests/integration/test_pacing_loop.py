@@ -6,8 +6,8 @@ import uuid
 
 from cartads.v1 import ad_service_pb2, common_pb2
 from cloud_core.compile.compiler import CompileSettings
+from cloud_core.delivery.pacing_stats import PacingStatsQuery
 from cloud_core.delivery.predictions import PRIOR_CTR
-from cloud_core.storage.pacing_stats import PacingStatsQuery
 from cloud_core.sync.service import IndexBuilder
 from tests.integration.conftest import STORE_ID, Loop
 
@@ -33,7 +33,7 @@ async def _get_ads(loop: Loop, n: int, trigger: int = START) -> list[tuple[str, 
 
 
 async def _requests_in_cloud(loop: Loop) -> int:
-    counts = await loop.cloud.store.request_counts(STORE_ID, 0)
+    counts = await loop.cloud.store.pacing_stats.request_counts(STORE_ID, 0)
     return sum(n for n, _ in counts.values())
 
 
@@ -48,7 +48,7 @@ async def test_request_counts_reach_the_cloud_once(loop: Loop) -> None:
     await loop.edge.wait_for_upload(timeout_s=10.0)
     assert await _requests_in_cloud(loop) == 7
     # The records are the edge's own, not cart events: none is refused as an unknown event.
-    assert await loop.cloud.store.dead_letters(STORE_ID) == []
+    assert await loop.cloud.store.ledger.dead_letters(STORE_ID) == []
 
 
 async def test_graceful_stop_uploads_the_last_counts(loop: Loop) -> None:
@@ -78,13 +78,17 @@ async def test_compile_carries_pacing_and_learned_click_rates(loop: Loop) -> Non
             )
     await loop.ads.ReportEvents(ad_service_pb2.ReportEventsRequest(store_id=STORE_ID, cart_id="cart-1", events=events))
     await loop.edge.wait_for_upload(timeout_s=10.0)
-    index = await IndexBuilder(loop.cloud.store, CompileSettings()).build(STORE_ID)
+    store = loop.cloud.store
+    builder = IndexBuilder(
+        catalog=store.catalog, experiments=store.experiments, delivery=store.pacing_stats, settings=CompileSettings()
+    )
+    index = await builder.build(STORE_ID)
     assert index is not None
     clicked = next(li for li in index.line_items if li.line_item_id == ads[0][1].line_item_id)
     assert clicked.predicted_ctr > PRIOR_CTR
     assert [r.trigger for r in clicked.trigger_rates] == [START]
     assert all(0 < li.pass_through_rate <= 1 for li in index.line_items)
-    stats = await loop.cloud.store.load_pacing_stats(
+    stats = await loop.cloud.store.pacing_stats.load_pacing_stats(
         PacingStatsQuery(STORE_ID, day_start_us=0, profile_since_us=0, traffic_since_us=0, outcomes_since_us=0)
     )
     assert stats.states

@@ -87,7 +87,7 @@ async def create_token(dsn: str, role: Role, store_id: str = "") -> str:
     """A token's secret, made directly in the database (as `cartads-cloud create-token` does)."""
     store = await SqlCloudStore.open(dsn)
     try:
-        _, secret = await issue_token(store, role, now_us(), store_id=store_id)
+        _, secret = await issue_token(store.tokens, role, now_us(), store_id=store_id)
     finally:
         await store.close()
     return secret
@@ -171,7 +171,7 @@ async def test_batch_uploaded_to_both_replicas_is_billed_once(deployment: Deploy
     """The same batch uploaded to A and B at once is billed once in total, and the spend report says so."""
     store = await SqlCloudStore.open(deployment.dsn)
     try:
-        key = await store.signing_key(STORE_ID)
+        key = await store.catalog.signing_key(STORE_ID)
     finally:
         await store.close()
     assert key is not None

@@ -38,7 +38,7 @@ from cloud_core.app.server import start_cloud
 from cloud_core.compile.compiler import CompileSettings
 from cloud_core.config import CloudConfig
 from cloud_core.storage import schema as t
-from cloud_core.storage.admin_tables import campaign_row, creative_row, line_item_row
+from cloud_core.storage.admin_rows import campaign_row, creative_row, line_item_row
 from cloud_core.storage.cloud_store import SqlCloudStore
 from cloud_core.sync.service import IndexBuilder
 
@@ -129,6 +129,14 @@ def _populate(conn: sa.Connection, fixture: IndexFixture, store_ids: Sequence[st
 
 # ---- compiling (worker processes) ----
 
+
+def _index_builder(store: SqlCloudStore) -> IndexBuilder:
+    """The cloud's own index builder over ``store``."""
+    return IndexBuilder(
+        catalog=store.catalog, experiments=store.experiments, delivery=store.pacing_stats, settings=CompileSettings()
+    )
+
+
 _WORKER_STORE: SqlCloudStore | None = None
 _WORKER_LOOP: asyncio.AbstractEventLoop | None = None
 
@@ -151,7 +159,7 @@ def _compile(store_ids: list[str]) -> tuple[list[int], float]:
     assert _WORKER_STORE is not None
     assert _WORKER_LOOP is not None
     cpu_started = time.process_time()
-    indexes = _WORKER_LOOP.run_until_complete(IndexBuilder(_WORKER_STORE, CompileSettings()).build_many(store_ids))
+    indexes = _WORKER_LOOP.run_until_complete(_index_builder(_WORKER_STORE).build_many(store_ids))
     assert len(indexes) == len(store_ids)
     return [index.ByteSize() for index in indexes.values()], time.process_time() - cpu_started
 
@@ -160,7 +168,7 @@ async def _compile_one(db: str, store_id: str) -> tuple[float, int, int]:
     store = await SqlCloudStore.open(db)
     try:
         started = time.perf_counter()
-        index = await IndexBuilder(store, CompileSettings()).build(store_id)
+        index = await _index_builder(store).build(store_id)
         elapsed = time.perf_counter() - started
     finally:
         await store.close()

@@ -8,6 +8,9 @@ Each number comes with a baseline measured in the same run:
   no-op AdService that answers ReportEvents without journaling (own process, same load);
 - UploadEvents (the real cloud in its own process: token check, dedupe, ledger, rollups in SQLite)
   against a no-op EventIngestService (own process, same batches).
+
+The edge half is ``events_journal``, the cloud half ``events_ingest``; both send the impressions of
+``events_fixture``. This module runs the servers in their own processes and reports.
 """
 
 from __future__ import annotations
@@ -19,27 +22,21 @@ import json
 import multiprocessing
 import multiprocessing.synchronize
 import tempfile
-import time
-from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import grpc
-import lmdb
 
-from cartads.bench.cloud.signed_events import AdOrigin, signed_impressions
+from cartads.bench.cloud.events_fixture import BENCH_KEY, STORE_ID
+from cartads.bench.cloud.events_ingest import db_signing_key, seed_cloud, upload_batches, upload_load
+from cartads.bench.cloud.events_journal import bench_journal, report_bodies, report_load
 from cartads.event_loop import loop_factory
-from cartads.rpc.bearer import aio_channel
-from cartads.v1 import ad_service_pb2_grpc, admin_pb2_grpc, event_ingest_pb2_grpc
+from cartads.v1 import ad_service_pb2_grpc, event_ingest_pb2_grpc
 from cartads.v1.ad_service_pb2 import GetAdsRequest, GetAdsResponse, ReportEventsRequest, ReportEventsResponse
-from cartads.v1.common_pb2 import CartEvent
-from cartads.v1.event_ingest_pb2 import JournaledEvent, UploadEventsRequest, UploadEventsResponse
+from cartads.v1.event_ingest_pb2 import UploadEventsRequest, UploadEventsResponse
 
 DESCRIPTION = "durable journal (group commit) and cloud ingest throughput, each against a baseline"
-STORE_ID = "bench-store"
-_KEY = b"bench-signing-key-0123456789abcdef"
-_OPTIONS = [("grpc.so_reuseport", 0), ("grpc.use_local_subchannel_pool", 1)]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,89 +56,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ingest-events", type=int, default=60_000, help="events uploaded to the cloud")
     parser.add_argument("--ingest-batch", type=int, default=500, help="events per UploadEvents call")
     parser.add_argument("--ingest-edges", type=int, default=2, help="edges uploading concurrently (default 2)")
-
-
-# ---- events ----
-
-
-_ORIGIN = AdOrigin(
-    store_id=STORE_ID,
-    campaign_id="bench-campaign",
-    line_item_id="bench-li",
-    creative_id="bench-cr",
-    advertiser_id="bench-adv",
-    price_micros=2_000_000,
-)
-
-
-def _events(prefix: str, count: int, key: bytes = _KEY) -> list[CartEvent]:
-    """Impressions with valid tokens (signed with ``key``), each its own decision."""
-    return signed_impressions(_ORIGIN, key, prefix, count, issue_time_unix_ms=int(time.time() * 1000))
-
-
-# ---- raw journal append ----
-
-
-def _bench_journal(root: Path, events: int, batch: int) -> dict[str, float]:
-    """Group appends of ``batch`` events to the real journal vs bare synced LMDB puts of the same bytes."""
-    from edge_node.config import EdgeConfig
-    from edge_node.events.journal import Journal, JournalWrite
-
-    sample = _events("j", batch)
-    blobs = [JournaledEvent(seq=i, event=e).SerializeToString() for i, e in enumerate(sample)]
-    rounds = max(1, events // batch)
-
-    root.mkdir(parents=True, exist_ok=True)
-    bare = lmdb.open(str(root / "bare"), map_size=1 << 32, sync=True, metasync=True)
-    start = time.perf_counter()
-    seq = 0
-    for _ in range(rounds):
-        with bare.begin(write=True) as txn:
-            for blob in blobs:
-                seq += 1
-                txn.put(seq.to_bytes(8, "big"), blob)
-    bare_s = time.perf_counter() - start
-    bare.close()
-
-    config = EdgeConfig(
-        store_id=STORE_ID,
-        edge_id="bench",
-        cloud_address="127.0.0.1:1",
-        data_dir=str(root / "edge"),
-        journal_map_size_bytes=1 << 32,
-        journal_hard_limit_events=10**9,
-    )
-    journal = Journal.open(config)
-    writes = []
-    for r in range(rounds):
-        copies = []
-        for e in sample:
-            c = CartEvent()
-            c.CopyFrom(e)
-            c.event_id = f"{e.event_id}-{r}"
-            copies.append(c)
-        writes.append(JournalWrite(copies, 0))
-    start = time.perf_counter()
-    for write in writes:
-        journal.append_group([write])
-    journal_s = time.perf_counter() - start
-    # Without group commit: one durable transaction per 5-event call.
-    small = [JournalWrite(w.events[i : i + 5], 0) for w in writes[: max(1, rounds // 20)] for i in range(0, batch, 5)]
-    for w in small:
-        for e in w.events:
-            e.event_id += "-single"
-    start = time.perf_counter()
-    for write in small:
-        journal.append_group([write])
-    single_s = time.perf_counter() - start
-    journal.close()
-    total = rounds * batch
-    return {
-        "journal_append_events_per_s": total / journal_s,
-        "bare_lmdb_events_per_s": total / bare_s,
-        "journal_append_vs_bare_lmdb": bare_s / journal_s,
-        "journal_commit_per_5_events_events_per_s": sum(len(w.events) for w in small) / single_s,
-    }
 
 
 # ---- servers in their own processes ----
@@ -242,170 +156,17 @@ def _child(kind: str, root: Path) -> Any:
             proc.kill()
 
 
-# ---- load ----
-
-
-@dataclass
-class _Load:
-    calls: int = 0
-    events: int = 0
-    errors: int = 0
-    seconds: float = 0.0
-
-
-def _report_bodies(args: argparse.Namespace, tag: str) -> list[bytes]:
-    """Serialized ReportEvents requests, built before the clock starts; every event id is new."""
-    template = _events(tag, args.events_per_call)
-    request = ReportEventsRequest(store_id=STORE_ID, cart_id="cart-1", events=template)
-    bodies = []
-    for call in range(args.calls):
-        for event, original in zip(request.events, template, strict=True):
-            event.event_id = f"{original.event_id}-{call}"
-        bodies.append(request.SerializeToString())
-    return bodies
-
-
-async def _report_load(port: int, args: argparse.Namespace, bodies: list[bytes]) -> _Load:
-    """Callers send the prepared requests as fast as answers come back; raw bytes keep the client cheap."""
-    channels = [grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=_OPTIONS) for _ in range(args.channels)]
-    # Raw bytes in and out: no client-side (de)serialization in the measured loop.
-    calls = [c.unary_unary("/cartads.v1.AdService/ReportEvents", None, None) for c in channels]
-    load = _Load()
-    queue = iter(bodies)
-
-    async def caller(n: int) -> None:
-        call = calls[n % len(calls)]
-        for body in queue:
-            try:
-                await call(body)
-            except grpc.aio.AioRpcError:
-                load.errors += 1
-                continue
-            load.calls += 1
-            load.events += args.events_per_call
-
-    try:
-        for call in calls:  # connect first: connection setup is not what is measured
-            with contextlib.suppress(grpc.aio.AioRpcError):
-                await call(b"")
-        start = time.perf_counter()
-        await asyncio.gather(*(caller(n) for n in range(args.callers)))
-        load.seconds = time.perf_counter() - start
-    finally:
-        for channel in channels:
-            await channel.close(None)
-    return load
-
-
-async def _seed_cloud(port: int, admin_token: str) -> None:
-    """The bench store and campaign."""
-    from datetime import UTC, datetime, timedelta
-
-    from cartads.time_units import dt_to_ts
-    from cartads.v1 import admin_pb2
-
-    async with aio_channel(f"127.0.0.1:{port}", admin_token) as channel:
-        admin = admin_pb2_grpc.AdminServiceStub(channel)
-        await admin.CreateStore(
-            admin_pb2.CreateStoreRequest(
-                store_id=STORE_ID, store=admin_pb2.Store(display_name="Bench", time_zone="UTC")
-            )
-        )
-        await admin.CreateAdvertiser(
-            admin_pb2.CreateAdvertiserRequest(
-                advertiser_id="bench-adv", advertiser=admin_pb2.Advertiser(display_name="B")
-            )
-        )
-        now = datetime.now(UTC)
-        await admin.CreateCampaign(
-            admin_pb2.CreateCampaignRequest(
-                campaign=admin_pb2.Campaign(
-                    campaign_id="bench-campaign",
-                    advertiser_id="bench-adv",
-                    display_name="Bench",
-                    budget_micros=10**15,
-                    start_time=dt_to_ts(now - timedelta(days=1)),
-                    end_time=dt_to_ts(now + timedelta(days=30)),
-                    state=admin_pb2.SERVING_STATE_ACTIVE,
-                )
-            )
-        )
-
-
-def _db_signing_key(root: Path) -> bytes:
-    import sqlite3
-
-    with contextlib.closing(sqlite3.connect(root / "cloud.sqlite3")) as conn:
-        row = conn.execute("SELECT signing_key FROM stores WHERE store_id = ?", (STORE_ID,)).fetchone()
-    return bytes(row[0])
-
-
-def _upload_batches(key: bytes, args: argparse.Namespace) -> list[list[UploadEventsRequest]]:
-    """Per edge, its batches of journaled events (built before the clock starts)."""
-    per_edge = max(args.ingest_batch, args.ingest_events // args.ingest_edges)
-    out = []
-    for edge in range(args.ingest_edges):
-        events = _events(f"u{edge}", per_edge, key)
-        batches = []
-        for start in range(0, per_edge, args.ingest_batch):
-            chunk = events[start : start + args.ingest_batch]
-            batches.append(
-                UploadEventsRequest(
-                    store_id=STORE_ID,
-                    edge_id=f"edge-{edge}",
-                    events=[
-                        JournaledEvent(seq=start + i + 1, event=e, receive_time=_now_ts()) for i, e in enumerate(chunk)
-                    ],
-                )
-            )
-        out.append(batches)
-    return out
-
-
-def _now_ts() -> Any:
-    from google.protobuf.timestamp_pb2 import Timestamp
-
-    ts = Timestamp()
-    ts.GetCurrentTime()
-    return ts
-
-
-async def _upload_load(
-    port: int, batches: Sequence[Sequence[UploadEventsRequest]], token: str
-) -> tuple[float, int, int]:
-    """Each edge uploads its batches one after another, as the uploader does; (seconds, events, billed)."""
-    # Both the real cloud and the no-op server get the edge token, so the ratio compares like with like.
-    channels = [aio_channel(f"127.0.0.1:{port}", token, options=_OPTIONS) for _ in batches]
-    billed = 0
-
-    async def edge(channel: grpc.aio.Channel, mine: Sequence[UploadEventsRequest]) -> None:
-        nonlocal billed
-        stub = event_ingest_pb2_grpc.EventIngestServiceStub(channel)
-        for request in mine:
-            response = await stub.UploadEvents(request, timeout=60)
-            billed += response.billed_count
-
-    try:
-        start = time.perf_counter()
-        await asyncio.gather(*(edge(c, m) for c, m in zip(channels, batches, strict=True)))
-        seconds = time.perf_counter() - start
-    finally:
-        for channel in channels:
-            await channel.close(None)
-    return seconds, sum(len(r.events) for m in batches for r in m), billed
-
-
 # ---- run ----
 
 
 def _measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    results.update(_bench_journal(root / "raw", args.journal_events, args.journal_batch))
+    results.update(bench_journal(root / "raw", args.journal_events, args.journal_batch))
 
     with _child("noop", root / "noop") as port:
-        floor = asyncio.run(_report_load(port, args, _report_bodies(args, "floor")))
+        floor = asyncio.run(report_load(port, args, report_bodies(args, "floor")))
     with _child("edge", root / "edge") as port:
-        real = asyncio.run(_report_load(port, args, _report_bodies(args, "edge")))
+        real = asyncio.run(report_load(port, args, report_bodies(args, "edge")))
     results["journal_events_per_s"] = real.events / real.seconds
     results["report_events_calls_per_s"] = real.calls / real.seconds
     results["report_events_errors"] = real.errors
@@ -414,13 +175,13 @@ def _measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
 
     with _child("cloud", root / "cloud") as port:
         edge_token = (root / "cloud" / "edge.token").read_text()
-        asyncio.run(_seed_cloud(port, (root / "cloud" / "admin.token").read_text()))
-        key = _db_signing_key(root / "cloud")
-        batches = _upload_batches(key, args)
-        ingest_s, ingest_events, billed = asyncio.run(_upload_load(port, batches, edge_token))
+        asyncio.run(seed_cloud(port, (root / "cloud" / "admin.token").read_text()))
+        key = db_signing_key(root / "cloud")
+        batches = upload_batches(key, args)
+        ingest_s, ingest_events, billed = asyncio.run(upload_load(port, batches, edge_token))
     with _child("noop", root / "noop-ingest") as port:
-        noop_batches = _upload_batches(_KEY, args)
-        noop_s, noop_events, _ = asyncio.run(_upload_load(port, noop_batches, edge_token))
+        noop_batches = upload_batches(BENCH_KEY, args)
+        noop_s, noop_events, _ = asyncio.run(upload_load(port, noop_batches, edge_token))
     results["ingest_events_per_s"] = ingest_events / ingest_s
     results["ingest_billed_events"] = billed
     results["ingest_events"] = ingest_events

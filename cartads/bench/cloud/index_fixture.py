@@ -12,7 +12,7 @@ from cartads.sample.instacart import Catalog, load_catalog
 from cartads.time_units import dt_to_ts
 from cartads.v1 import admin_pb2, common_pb2
 from cloud_core.compile.compiler import CompileInput
-from cloud_core.storage.protocol import CloudStore
+from cloud_core.storage.protocol import AdvertiserStore, CampaignStore, CatalogStore
 
 LINE_ITEMS_PER_CAMPAIGN = 10
 CAMPAIGNS_PER_ADVERTISER = 10
@@ -149,15 +149,17 @@ def build_fixture(
     )
 
 
-async def populate(store: CloudStore, fixture: IndexFixture) -> None:
-    """Write the fixture into the cloud's store, as AdminService would (ids already valid)."""
-    await store.create_store(fixture.store, fixture.signing_key)
-    await store.import_catalog(fixture.store.store_id, fixture.aisles, fixture.departments, fixture.products)
+async def populate(
+    catalog: CatalogStore, advertisers: AdvertiserStore, campaigns: CampaignStore, fixture: IndexFixture
+) -> None:
+    """Write the fixture into the cloud's stores, as AdminService would (ids already valid)."""
+    await catalog.create_store(fixture.store, fixture.signing_key)
+    await catalog.import_catalog(fixture.store.store_id, fixture.aisles, fixture.departments, fixture.products)
     for advertiser in fixture.advertisers:
-        await store.create_advertiser(advertiser)
+        await advertisers.create_advertiser(advertiser)
     for campaign in fixture.campaigns:
-        await store.create_campaign(campaign)
+        await campaigns.create_campaign(campaign)
     for creative in fixture.creatives:
-        await store.create_creative(creative)
+        await campaigns.create_creative(creative)
     for item in fixture.line_items:
-        await store.create_line_item(item)
+        await campaigns.create_line_item(item)

@@ -27,10 +27,11 @@ from sqlalchemy.engine import Connection
 from cartads.time_units import HOUR_US, us_to_ts
 from cartads.v1 import admin_pb2
 from cloud_core.admin.experiments import run_report
+from cloud_core.console.experiments import ReportReads
 from cloud_core.reports.metrics import trip_cents
+from cloud_core.reports.rollups import campaign_rows, daily_rows
 from cloud_core.storage import schema as t
 from cloud_core.storage.cloud_store import SqlCloudStore
-from cloud_core.storage.reports import campaign_rows, daily_rows
 
 # Monday 2026-11-02 00:00 UTC: the data covers whole days from here.
 START_US = 1_793_577_600 * 1_000_000
@@ -222,16 +223,17 @@ async def _measure(db_path: str, runs: int, seed: int, target_events: int, scale
         started = time.perf_counter()
         rows, events = _rows(target_events, seed, scale)
         await store.db.write(lambda conn: _load(conn, rows, seed, scale))
-        await store.create_experiment_layer(_layer())
+        await store.experiments.create_experiment_layer(_layer())
         load_s = time.perf_counter() - started
         medians: dict[str, float] = {}
         cpu_medians: dict[str, float] = {}
         row_counts: dict[str, int] = {}
+        reads = ReportReads(store.experiments, store.reports)
         for name, request in representative_reports(scale.days).items():
             times, cpu = [], []
             for _ in range(runs):
                 t0, c0 = time.perf_counter(), time.process_time()
-                response = await run_report(store, request)
+                response = await run_report(reads, request)
                 times.append((time.perf_counter() - t0) * 1000)
                 cpu.append((time.process_time() - c0) * 1000)
             medians[name] = round(statistics.median(times), 2)

@@ -105,9 +105,9 @@ async def _bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     fixture = build_fixture(args.line_items, now)
     store = await SqlCloudStore.open(str(work / "cloud.sqlite3"))
     try:
-        await populate(store, fixture)
-        _, admin_token = await issue_token(store, Role.ADMIN, now_us(), display_name="bench operator")
-        _, edge_token = await issue_token(store, Role.EDGE, now_us(), store_id=fixture.store.store_id)
+        await populate(store.catalog, store.advertisers, store.campaigns, fixture)
+        _, admin_token = await issue_token(store.tokens, Role.ADMIN, now_us(), display_name="bench operator")
+        _, edge_token = await issue_token(store.tokens, Role.EDGE, now_us(), store_id=fixture.store.store_id)
     finally:
         await store.close()
     apply = await asyncio.to_thread(measure_apply, fixture, now, work / "edge-apply")

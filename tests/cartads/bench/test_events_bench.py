@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cartads.bench.cli import build_parser
-from cartads.bench.cloud import events
+from cartads.bench.cloud.events_journal import bench_journal
 
 
 def test_events_benchmark_is_registered_with_its_flags() -> None:
@@ -16,7 +16,7 @@ def test_events_benchmark_is_registered_with_its_flags() -> None:
 
 def test_raw_journal_measurement_reports_rates_and_baseline(tmp_path: Path) -> None:
     """The raw append measurement returns journal and bare-LMDB rates and their ratio."""
-    results = events._bench_journal(tmp_path, 1_000, 100)
+    results = bench_journal(tmp_path, 1_000, 100)
     assert results["journal_append_events_per_s"] > 0
     assert results["bare_lmdb_events_per_s"] > 0
     assert results["journal_append_vs_bare_lmdb"] > 0

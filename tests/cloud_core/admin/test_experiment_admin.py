@@ -18,7 +18,7 @@ from cloud_core.access.policy import Role
 from cloud_core.admin import experiments as admin_experiments
 from cloud_core.admin_cli import main as admin_cli
 from cloud_core.app.server import CloudServer
-from cloud_core.storage.protocol import EventOutcome
+from cloud_core.events.outcomes import EventOutcome
 from tests.cloud_core.helpers import violations_of
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ async def _billed(cloud: CloudServer) -> None:
             [(common_pb2.EVENT_TYPE_IMPRESSION, "c1", 1000), (common_pb2.EVENT_TYPE_IMPRESSION, "c2", 3000)]
         )
     ]
-    await cloud.store.record_events("s1", "edge", events)
+    await cloud.store.ledger.record_events("s1", "edge", events)
 
 
 async def _admin_cli(cloud: CloudServer, *argv: str) -> int:

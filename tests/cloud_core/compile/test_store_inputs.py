@@ -13,9 +13,9 @@ from cartads.v1.request_counts_pb2 import RequestCounts
 from cloud_core.compile.compiler import CompileSettings
 from cloud_core.compile.store_inputs import delivery_inputs
 from cloud_core.delivery.pacing import ControllerState
+from cloud_core.delivery.pacing_stats import PacingStatesSave, PacingStats, PacingStatsQuery
 from cloud_core.delivery.predictions import Outcomes
 from cloud_core.delivery.traffic_profile import GROCERY_PRIOR
-from cloud_core.storage.pacing_stats import PacingStats, PacingStatsQuery
 from cloud_core.storage.protocol import StoreView
 from tests.cloud_core.helpers import campaign, line_item
 
@@ -43,6 +43,9 @@ class FakeStore:
     async def record_request_counts(
         self, store_id: str, edge_id: str, records: Sequence[tuple[str, RequestCounts]]
     ) -> int:
+        raise AssertionError("not used")
+
+    async def save_pacing_states_many(self, saves: Sequence[PacingStatesSave]) -> int:
         raise AssertionError("not used")
 
     async def store_traffic(self, since_us: int) -> dict[str, int]:

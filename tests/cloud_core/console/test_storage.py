@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from cartads.time_units import HOUR_US
 from cloud_core.console.model import CampaignHours, CampaignTotals, EdgeRow, HourlySpend
-from cloud_core.storage.console import ConsoleReadsMixin
+from cloud_core.storage.console import SqlConsoleReads
 from cloud_core.storage.db import Database
 from cloud_core.storage.schema import advertisers, campaigns, edges, hourly_rollups, spend
 
@@ -18,19 +18,19 @@ T0 = 1_780_000_000 * 1_000_000 // HOUR_US * HOUR_US
 BIG = 3_000_000_000_000  # beyond 32 bits: micros and counters are 64-bit on both engines
 
 
-class _Reads(ConsoleReadsMixin):
-    def __init__(self, db: Database) -> None:
-        self.db = db
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[Database]:
+    opened = await Database.open(db_url)
+    try:
+        await opened.write(_seed)
+        yield opened
+    finally:
+        await opened.close()
 
 
 @pytest.fixture
-async def reads(db_url: str) -> AsyncIterator[_Reads]:
-    db = await Database.open(db_url)
-    try:
-        await db.write(_seed)
-        yield _Reads(db)
-    finally:
-        await db.close()
+def reads(db: Database) -> SqlConsoleReads:
+    return SqlConsoleReads(db)
 
 
 def _seed(conn: Connection) -> None:
@@ -100,7 +100,7 @@ def _seed(conn: Connection) -> None:
     )
 
 
-async def test_edges_are_read_in_store_order_with_their_status(reads: _Reads) -> None:
+async def test_edges_are_read_in_store_order_with_their_status(reads: SqlConsoleReads) -> None:
     """Every edge row is read with connection, versions, last answer and times, ordered by store and edge."""
     rows = await reads.console_edges()
     assert [(r.store_id, r.edge_id) for r in rows] == [("s0", "e9"), ("s1", "e1")]
@@ -108,7 +108,7 @@ async def test_edges_are_read_in_store_order_with_their_status(reads: _Reads) ->
     assert rows[0].connected is False
 
 
-async def test_campaigns_sum_spend_over_stores_and_line_items(reads: _Reads) -> None:
+async def test_campaigns_sum_spend_over_stores_and_line_items(reads: SqlConsoleReads) -> None:
     """A campaign's totals add up every store and line item; a campaign without spend reads zeros."""
     by_id = {c.campaign_id: c for c in await reads.console_campaigns()}
     assert by_id["cmp-1"] == CampaignTotals(
@@ -117,31 +117,31 @@ async def test_campaigns_sum_spend_over_stores_and_line_items(reads: _Reads) -> 
     assert (by_id["cmp-2"].spend_micros, by_id["cmp-2"].impressions, by_id["cmp-2"].active) == (0, 0, False)
 
 
-async def test_one_campaign_reads_like_the_list(reads: _Reads) -> None:
+async def test_one_campaign_reads_like_the_list(reads: SqlConsoleReads) -> None:
     """Reading one campaign gives the same totals as its row in the list; an unknown id gives None."""
     listed = {c.campaign_id: c for c in await reads.console_campaigns()}
     assert await reads.console_campaign("cmp-1") == listed["cmp-1"]
     assert await reads.console_campaign("nope") is None
 
 
-async def test_hourly_spend_is_summed_per_hour_oldest_first(reads: _Reads) -> None:
+async def test_hourly_spend_is_summed_per_hour_oldest_first(reads: SqlConsoleReads) -> None:
     """Hourly rollups of one campaign are summed over stores and line items per hour, oldest first."""
     read = await reads.console_hourly_spend("cmp-1")
     assert read == CampaignHours(0, (HourlySpend(T0, 2, 1, 0, 7), HourlySpend(T0 + HOUR_US, 4, 2, 0, BIG + 300)))
     assert await reads.console_hourly_spend("cmp-2") == CampaignHours(0, ())
 
 
-async def test_hours_before_since_are_one_sum(reads: _Reads) -> None:
+async def test_hours_before_since_are_one_sum(reads: SqlConsoleReads) -> None:
     """Hours before ``since_us`` come back as one spend sum, later hours one by one."""
     read = await reads.console_hourly_spend("cmp-1", T0 + HOUR_US)
     assert read == CampaignHours(7, (HourlySpend(T0 + HOUR_US, 4, 2, 0, BIG + 300),))
 
 
-async def test_migrations_create_the_campaign_hour_index(reads: _Reads) -> None:
+async def test_migrations_create_the_campaign_hour_index(db: Database) -> None:
     """Revision 0005 gives hourly_rollups the (campaign, hour) index the spend chart reads through."""
 
     def _indexes(conn: Connection) -> dict[str, list[str | None]]:
         return {str(i["name"]): list(i["column_names"]) for i in sa.inspect(conn).get_indexes("hourly_rollups")}
 
-    indexes = await reads.db.read(_indexes)
+    indexes = await db.read(_indexes)
     assert indexes["hourly_rollups_by_campaign_hour"] == ["campaign_id", "hour_start_us"]

@@ -32,7 +32,7 @@ def ingest(edge_channel: grpc.aio.Channel) -> EventIngestServiceAsyncStub:
 
 
 async def store_key(cloud: CloudServer) -> bytes:
-    key = await cloud.store.signing_key(STORE_ID)
+    key = await cloud.store.catalog.signing_key(STORE_ID)
     assert key is not None
     return key
 
@@ -98,7 +98,7 @@ async def test_forged_token_goes_to_dead_letters(
     await seed(admin)
     response = await ingest.UploadEvents(upload(ad_event(b"f" * 32, event_id="forged", seq=7)))
     assert (response.rejected_count, response.billed_count, response.acknowledged_seq) == (1, 0, 7)
-    [dead] = await cloud.store.dead_letters(STORE_ID)
+    [dead] = await cloud.store.ledger.dead_letters(STORE_ID)
     assert dead.event_id == "forged"
     assert dead.reason.startswith("invalid tracking_token")
     report = await admin.GetSpendReport(admin_pb2.GetSpendReportRequest())

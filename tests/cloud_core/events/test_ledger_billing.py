@@ -43,7 +43,7 @@ def ingest(edge_channel: grpc.aio.Channel) -> EventIngestServiceAsyncStub:
 
 
 async def key_of(cloud: CloudServer) -> bytes:
-    key = await cloud.store.signing_key(STORE_ID)
+    key = await cloud.store.catalog.signing_key(STORE_ID)
     assert key is not None
     return key
 
@@ -95,7 +95,7 @@ async def test_billed_events_roll_up_per_hour(
     query = sa.select(h.campaign_id, h.line_item_id, h.store_id, h.impressions, h.clicks, h.conversions, h.spend_micros)
     rows = await cloud.store.db.read(lambda conn: [tuple(r) for r in conn.execute(query)])
     assert rows == [("c1", "li1", STORE_ID, 2, 1, 0, 10_000)]
-    assert await cloud.store.store_traffic(0) == {STORE_ID: 3}
+    assert await cloud.store.pacing_stats.store_traffic(0) == {STORE_ID: 3}
 
 
 async def test_dead_letters_are_listed_with_reasons_and_pages(

@@ -12,11 +12,12 @@ import sqlalchemy as sa
 from cartads.v1 import admin_pb2, common_pb2
 from cloud_core.admin.experiments import run_report
 from cloud_core.admin.pagination import PageRequest
+from cloud_core.console.experiments import ReportReads
+from cloud_core.events.outcomes import EventOutcome
 from cloud_core.reports.metrics import Delivery, TripSums
+from cloud_core.reports.rollups import ReportFilter, ReportQuery
 from cloud_core.storage import schema as t
 from cloud_core.storage.cloud_store import SqlCloudStore
-from cloud_core.storage.protocol import EventOutcome
-from cloud_core.storage.reports import ReportFilter, ReportQuery
 
 HOUR_US = 3600 * 1_000_000
 T0 = 1_800_000_000 * 1_000_000 // HOUR_US * HOUR_US
@@ -27,6 +28,11 @@ IMPRESSION, CLICK, CONVERSION = (
 )
 BASKET_ADD, CHECKOUT = common_pb2.EVENT_TYPE_BASKET_ADD, common_pb2.EVENT_TYPE_CHECKOUT
 EXPOSED, HOLDOUT = (("L", "exposed"),), (("L", "holdout"),)
+
+
+def _reads(store: SqlCloudStore) -> ReportReads:
+    """RunReport's source over the store's layers and rollups."""
+    return ReportReads(store.experiments, store.reports)
 
 
 @pytest.fixture
@@ -78,7 +84,7 @@ def _where(**fields: Any) -> ReportFilter:
 
 
 async def _seed(store: SqlCloudStore) -> None:
-    await store.record_events(
+    await store.ledger.record_events(
         "s1",
         "e1",
         [
@@ -93,7 +99,7 @@ async def _seed(store: SqlCloudStore) -> None:
 async def test_delivery_grouped_by_campaign(store: SqlCloudStore) -> None:
     """Billed events roll up per campaign with spend and the conversion's sales."""
     await _seed(store)
-    rows = dict(await store.report_delivery([ReportQuery(("campaign_id",), _where())]))
+    rows = dict(await store.reports.report_delivery([ReportQuery(("campaign_id",), _where())]))
     assert rows[("c1",)] == Delivery(0, 1, 1, 1, 2_000, 7_000_000)
     assert rows[("c2",)] == Delivery(0, 1, 0, 0, 3_000, 0)
 
@@ -102,18 +108,18 @@ async def test_delivery_by_arm_and_hour(store: SqlCloudStore) -> None:
     """Rows by arm carry each event under its layer and arm; hours split as received."""
     await _seed(store)
     query = ReportQuery(("hour_start_us", "layer_id", "arm_id"), _where(), by_arm=True)
-    rows = {k: d.impressions for k, d in await store.report_delivery([query])}
+    rows = {k: d.impressions for k, d in await store.reports.report_delivery([query])}
     assert rows == {(T0, "L", "exposed"): 1, (T0 + HOUR_US, "L", "exposed"): 1}
 
 
 async def test_filters_and_time_range(store: SqlCloudStore) -> None:
     """Advertiser, campaign and time filters narrow the rows read."""
     await _seed(store)
-    only_c2 = await store.report_delivery([ReportQuery((), _where(campaign_ids=("c2",)))])
+    only_c2 = await store.reports.report_delivery([ReportQuery((), _where(campaign_ids=("c2",)))])
     assert only_c2[0][1].spend_micros == 3_000
     first_hour = ReportFilter(start_us=T0, end_us=T0 + HOUR_US)
-    assert (await store.report_delivery([ReportQuery((), first_hour)]))[0][1].impressions == 1
-    other = await store.report_delivery([ReportQuery((), _where(advertiser_id="someone-else"))])
+    assert (await store.reports.report_delivery([ReportQuery((), first_hour)]))[0][1].impressions == 1
+    other = await store.reports.report_delivery([ReportQuery((), _where(advertiser_id="someone-else"))])
     assert other[0][1] == Delivery()
 
 
@@ -121,13 +127,13 @@ async def test_a_resent_upload_is_rolled_up_once(store: SqlCloudStore) -> None:
     """Uploading the same events again changes no rollup (dedupe happens first)."""
     await _seed(store)
     await _seed(store)
-    total = (await store.report_delivery([ReportQuery((), _where())]))[0][1]
+    total = (await store.reports.report_delivery([ReportQuery((), _where())]))[0][1]
     assert (total.impressions, total.spend_micros, total.sales_micros) == (2, 5_000, 7_000_000)
 
 
 async def test_trip_sums_per_arm(store: SqlCloudStore) -> None:
     """Basket events make trips per arm: counted once each, with converting trips and squared sales."""
-    await store.record_events(
+    await store.ledger.record_events(
         "s1",
         "e1",
         [
@@ -139,8 +145,8 @@ async def test_trip_sums_per_arm(store: SqlCloudStore) -> None:
         ],
     )
     # A later upload adds to trip t2: it becomes a converting trip, but not a new one.
-    await store.record_events("s1", "e1", [_basket("b6", "t2", EXPOSED, 500_000)])
-    sums = {arm: s for _, arm, s in await store.report_trip_sums(_where())}
+    await store.ledger.record_events("s1", "e1", [_basket("b6", "t2", EXPOSED, 500_000)])
+    sums = {arm: s for _, arm, s in await store.reports.report_trip_sums(_where())}
     assert sums["exposed"] == TripSums(2, 2, 3_500_000, 300 * 300 + 50 * 50)
     assert sums["holdout"] == TripSums(2, 1, 1_000_000, 100 * 100)
 
@@ -157,8 +163,8 @@ async def test_checkout_alone_counts_a_trip(store: SqlCloudStore) -> None:
         receive_time_us=T0,
         experiment_arms=HOLDOUT,
     )
-    await store.record_events("s1", "e1", [checkout])
-    assert await store.report_trip_sums(_where()) == [("L", "holdout", TripSums(1, 0, 0, 0))]
+    await store.ledger.record_events("s1", "e1", [checkout])
+    assert await store.reports.report_trip_sums(_where()) == [("L", "holdout", TripSums(1, 0, 0, 0))]
 
 
 async def test_experiment_layer_round_trip(store: SqlCloudStore) -> None:
@@ -169,18 +175,18 @@ async def test_experiment_layer_round_trip(store: SqlCloudStore) -> None:
     arm = layer.arms.add(arm_id="high", traffic_bps=5000)
     arm.overrides.reserve_cpm_micros = 0
     layer.arms.add(arm_id="hold", traffic_bps=1000, holdout=True)
-    await store.create_experiment_layer(layer)
-    got = await store.get_experiment_layer("L")
+    await store.experiments.create_experiment_layer(layer)
+    got = await store.experiments.get_experiment_layer("L")
     assert got is not None
     assert got.arms[0].overrides.HasField("reserve_cpm_micros")
     assert not got.arms[0].overrides.HasField("click_rate_weight")
     assert got.arms[1].holdout
-    assert [x.layer_id for x in await store.list_experiment_layers(PageRequest("", 10))] == ["L"]
+    assert [x.layer_id for x in await store.experiments.list_experiment_layers(PageRequest("", 10))] == ["L"]
     got.state = admin_pb2.SERVING_STATE_PAUSED
-    await store.update_experiment_layer(got)
-    assert await store.active_experiment_layers() == []
-    await store.delete_experiment_layer("L")
-    assert await store.get_experiment_layer("L") is None
+    await store.experiments.update_experiment_layer(got)
+    assert await store.experiments.active_experiment_layers() == []
+    await store.experiments.delete_experiment_layer("L")
+    assert await store.experiments.get_experiment_layer("L") is None
 
 
 async def test_report_over_days_equals_the_same_report_by_hour(store: SqlCloudStore) -> None:
@@ -194,7 +200,7 @@ async def test_report_over_days_equals_the_same_report_by_hour(store: SqlCloudSt
     outcomes = [
         dataclasses.replace(o, receive_time_us=day0 + h * HOUR_US) for o, h in zip(outcomes, hours, strict=True)
     ]
-    await store.record_events("s1", "e1", outcomes)
+    await store.ledger.record_events("s1", "e1", outcomes)
 
     def request(*dims: int) -> admin_pb2.RunReportRequest:
         r = admin_pb2.RunReportRequest(dimensions=list(dims))  # type: ignore[arg-type]
@@ -202,8 +208,10 @@ async def test_report_over_days_equals_the_same_report_by_hour(store: SqlCloudSt
         r.end_time.FromMicroseconds(day0 + 74 * HOUR_US)
         return r
 
-    by_campaign = await run_report(store, request(admin_pb2.REPORT_DIMENSION_CAMPAIGN))
-    by_hour = await run_report(store, request(admin_pb2.REPORT_DIMENSION_CAMPAIGN, admin_pb2.REPORT_DIMENSION_HOUR))
+    by_campaign = await run_report(_reads(store), request(admin_pb2.REPORT_DIMENSION_CAMPAIGN))
+    by_hour = await run_report(
+        _reads(store), request(admin_pb2.REPORT_DIMENSION_CAMPAIGN, admin_pb2.REPORT_DIMENSION_HOUR)
+    )
     summed: dict[str, int] = {}
     for row in by_hour.rows:
         summed[row.campaign_id] = summed.get(row.campaign_id, 0) + row.metrics.spend_micros
@@ -226,10 +234,10 @@ async def test_requests_appear_by_store_but_not_by_campaign(store: SqlCloudStore
         r.end_time.FromMicroseconds(T0 + 2 * HOUR_US)
         return r
 
-    by_store = await run_report(store, request(admin_pb2.REPORT_DIMENSION_STORE))
+    by_store = await run_report(_reads(store), request(admin_pb2.REPORT_DIMENSION_STORE))
     assert {r.store_id: (r.metrics.requests, r.metrics.impressions) for r in by_store.rows} == {
         "s1": (10, 2),
         "s2": (5, 0),
     }
-    by_campaign = await run_report(store, request(admin_pb2.REPORT_DIMENSION_CAMPAIGN))
+    by_campaign = await run_report(_reads(store), request(admin_pb2.REPORT_DIMENSION_CAMPAIGN))
     assert {r.metrics.requests for r in by_campaign.rows} == {0}

@@ -17,7 +17,7 @@ from cloud_core.reports.query import (
     split_by_days,
     totals_queries,
 )
-from cloud_core.storage.reports import ReportFilter, ReportQuery
+from cloud_core.reports.rollups import ReportFilter, ReportQuery
 
 HOUR_US = 3_600_000_000
 DAY_US = 24 * HOUR_US

@@ -16,11 +16,11 @@ from alembic import command
 from cartads.rpc.errors import AlreadyExistsError, FailedPreconditionError, NotFoundError
 from cartads.v1 import admin_pb2
 from cloud_core.admin.pagination import PageRequest
+from cloud_core.events.outcomes import EventOutcome
 from cloud_core.storage import schema
 from cloud_core.storage.cloud_store import SqlCloudStore
 from cloud_core.storage.db import Database, DatabaseOpenError, database_url
 from cloud_core.storage.migrate import alembic_config, head_revision, upgrade_to_head
-from cloud_core.storage.protocol import EventOutcome
 from tests.cloud_core.helpers import campaign
 
 IMPRESSION = 1
@@ -36,8 +36,8 @@ async def store(db_url: str) -> AsyncIterator[SqlCloudStore]:
 
 
 async def seeded(store: SqlCloudStore, budget_micros: int = 10**12) -> None:
-    await store.create_advertiser(admin_pb2.Advertiser(advertiser_id="acme", display_name="Acme"))
-    await store.create_campaign(campaign(budget_micros=budget_micros))
+    await store.advertisers.create_advertiser(admin_pb2.Advertiser(advertiser_id="acme", display_name="Acme"))
+    await store.campaigns.create_campaign(campaign(budget_micros=budget_micros))
 
 
 def impression(event_id: str, ad_id: str, seq: int = 1, charge_micros: int = 1_000) -> EventOutcome:
@@ -129,8 +129,8 @@ async def test_sqlite3_era_file_is_adopted(tmp_path: Path) -> None:
     assert upgrade_to_head(str(path)) == head_revision()
     store = await SqlCloudStore.open(str(path))
     try:
-        advertiser = await store.get_advertiser("acme")
-        await store.edge_connected("s1", "e1", "v1", 5)
+        advertiser = await store.advertisers.get_advertiser("acme")
+        await store.edges.edge_connected("s1", "e1", "v1", 5)
     finally:
         await store.close()
     assert advertiser is not None
@@ -150,7 +150,7 @@ async def test_unreachable_postgres_is_a_one_line_error() -> None:
 async def test_large_integers_round_trip(store: SqlCloudStore) -> None:
     """Budgets and times beyond 2**31 are stored exactly (BIGINT on PostgreSQL)."""
     await seeded(store, budget_micros=5 * 10**15)
-    got = await store.get_campaign("c1")
+    got = await store.campaigns.get_campaign("c1")
     assert got is not None
     assert got.budget_micros == 5 * 10**15
 
@@ -159,8 +159,8 @@ async def test_create_twice_is_already_exists(store: SqlCloudStore) -> None:
     """A taken id is refused by its key, not overwritten."""
     await seeded(store)
     with pytest.raises(AlreadyExistsError):
-        await store.create_campaign(campaign(budget_micros=7))
-    got = await store.get_campaign("c1")
+        await store.campaigns.create_campaign(campaign(budget_micros=7))
+    got = await store.campaigns.get_campaign("c1")
     assert got is not None
     assert got.budget_micros == 10**12
 
@@ -168,31 +168,33 @@ async def test_create_twice_is_already_exists(store: SqlCloudStore) -> None:
 async def test_update_of_missing_row_is_not_found(store: SqlCloudStore) -> None:
     """Updating an id that does not exist raises NotFoundError."""
     with pytest.raises(NotFoundError):
-        await store.update_advertiser(admin_pb2.Advertiser(advertiser_id="nobody", display_name="x"))
+        await store.advertisers.update_advertiser(admin_pb2.Advertiser(advertiser_id="nobody", display_name="x"))
 
 
 async def test_delete_parent_with_children_fails(store: SqlCloudStore) -> None:
     """An advertiser with a campaign cannot be deleted."""
     await seeded(store)
     with pytest.raises(FailedPreconditionError):
-        await store.delete_advertiser("acme")
+        await store.advertisers.delete_advertiser("acme")
 
 
 async def test_pages_follow_id_order(store: SqlCloudStore) -> None:
     """Listing pages by id returns ``limit + 1`` rows after the resume id, in id order."""
     for name in ["b", "a", "d", "c"]:
-        await store.create_advertiser(admin_pb2.Advertiser(advertiser_id=name, display_name=name.upper()))
-    page = await store.list_advertisers(PageRequest(after_id="a", limit=1))
+        await store.advertisers.create_advertiser(admin_pb2.Advertiser(advertiser_id=name, display_name=name.upper()))
+    page = await store.advertisers.list_advertisers(PageRequest(after_id="a", limit=1))
     assert [a.advertiser_id for a in page] == ["b", "c"]
 
 
 async def test_catalog_import_replaces_rows_by_key(store: SqlCloudStore) -> None:
     """Importing a catalog twice overwrites products by id instead of failing."""
-    await store.create_store(admin_pb2.Store(store_id="s1", display_name="S", time_zone="UTC"), b"k" * 32)
+    await store.catalog.create_store(admin_pb2.Store(store_id="s1", display_name="S", time_zone="UTC"), b"k" * 32)
     for price in (100, 200):
         product = admin_pb2.Product(product_id="p1", display_name="P", aisle_id="a1", price_micros=price)
-        await store.import_catalog("s1", [admin_pb2.Aisle(aisle_id="a1", display_name="A")], [], [product, product])
-    [product] = await store.list_products("s1", PageRequest(after_id="", limit=10))
+        await store.catalog.import_catalog(
+            "s1", [admin_pb2.Aisle(aisle_id="a1", display_name="A")], [], [product, product]
+        )
+    [product] = await store.catalog.list_products("s1", PageRequest(after_id="", limit=10))
     assert product.price_micros == 200
 
 
@@ -200,9 +202,9 @@ async def test_record_events_is_idempotent(store: SqlCloudStore) -> None:
     """Recording the same billable outcome twice charges once and counts a duplicate."""
     await seeded(store, budget_micros=1_000)
     outcome = impression("e1", "ad-1")
-    first = await store.record_events("s1", "edge-1", [outcome])
-    second = await store.record_events("s1", "edge-1", [outcome])
-    [row] = await store.spend_report("", "")
+    first = await store.ledger.record_events("s1", "edge-1", [outcome])
+    second = await store.ledger.record_events("s1", "edge-1", [outcome])
+    [row] = await store.ledger.spend_report("", "")
     assert (first.billed_count, second.duplicate_count, second.billed_count) == (1, 1, 0)
     assert first.exhausted_campaign_ids == frozenset({"c1"})
     assert not second.exhausted_campaign_ids
@@ -213,9 +215,9 @@ async def test_upload_larger_than_one_insert_statement_is_recorded_once(store: S
     """An upload spread over several multi-row INSERTs bills every event once, and its resend none."""
     await seeded(store)
     batch = [impression(f"e{i:05}", f"a{i}", seq=i) for i in range(4_500)]
-    first = await store.record_events("s1", "edge-1", batch)
-    second = await store.record_events("s1", "edge-1", batch)
-    [row] = await store.spend_report("", "")
+    first = await store.ledger.record_events("s1", "edge-1", batch)
+    second = await store.ledger.record_events("s1", "edge-1", batch)
+    [row] = await store.ledger.spend_report("", "")
     assert (first.billed_count, second.billed_count, second.duplicate_count) == (4_500, 0, 4_500)
     assert row.impressions == 4_500
 
@@ -223,8 +225,10 @@ async def test_upload_larger_than_one_insert_statement_is_recorded_once(store: S
 async def test_second_use_of_a_decision_is_recorded_not_billed(store: SqlCloudStore) -> None:
     """Two events of one decision and kind in one upload: the first uploaded is billed, the other recorded."""
     await seeded(store)
-    result = await store.record_events("s1", "edge-1", [impression("e2", "ad-1"), impression("e1", "ad-1", seq=2)])
-    [row] = await store.spend_report("", "")
+    result = await store.ledger.record_events(
+        "s1", "edge-1", [impression("e2", "ad-1"), impression("e1", "ad-1", seq=2)]
+    )
+    [row] = await store.ledger.spend_report("", "")
     assert (result.billed_count, result.recorded_count, result.duplicate_count) == (1, 1, 0)
     assert row.impressions == 1
     outcomes = await store.db.read(
@@ -239,9 +243,9 @@ async def test_rejected_events_go_to_dead_letters_once(store: SqlCloudStore) -> 
     bad = EventOutcome(
         seq=3, event_id="bad", event_type=IMPRESSION, cart_id="c", session_id="s", event_blob=b"", reject_reason="nope"
     )
-    first = await store.record_events("s1", "edge-1", [bad])
-    second = await store.record_events("s1", "edge-1", [bad])
-    letters = await store.dead_letters("s1")
+    first = await store.ledger.record_events("s1", "edge-1", [bad])
+    second = await store.ledger.record_events("s1", "edge-1", [bad])
+    letters = await store.ledger.dead_letters("s1")
     assert (first.rejected_count, second.duplicate_count) == (1, 1)
     assert [(d.event_id, d.reason) for d in letters] == [("bad", "nope")]
 
@@ -253,9 +257,9 @@ async def test_concurrent_writers_bill_each_event_once(db_url: str) -> None:
         await seeded(stores[0])
         batches = [[impression(f"e{i}", f"a{i}", seq=i) for i in range(n, n + 300)] for n in (0, 150, 0)]
         results = await asyncio.gather(
-            *(stores[i % 2].record_events("s1", "edge-1", batch) for i, batch in enumerate(batches))
+            *(stores[i % 2].ledger.record_events("s1", "edge-1", batch) for i, batch in enumerate(batches))
         )
-        [row] = await stores[1].spend_report("", "")
+        [row] = await stores[1].ledger.spend_report("", "")
     finally:
         for s in stores:
             await s.close()
@@ -269,10 +273,10 @@ async def test_disconnect_all_marks_only_this_replicas_edges(db_url: str) -> Non
     a = await SqlCloudStore.open(db_url, replica_id="a")
     b = await SqlCloudStore.open(db_url, replica_id="b")
     try:
-        await a.edge_connected("s1", "e-a", "v1", 10)
-        await b.edge_connected("s1", "e-b", "v1", 10)
-        await a.disconnect_all_edges()
-        edges = await b.list_edges("", PageRequest(after_id="", limit=10))
+        await a.edges.edge_connected("s1", "e-a", "v1", 10)
+        await b.edges.edge_connected("s1", "e-b", "v1", 10)
+        await a.edges.disconnect_all_edges()
+        edges = await b.edges.list_edges("", PageRequest(after_id="", limit=10))
     finally:
         await a.close()
         await b.close()
@@ -284,10 +288,10 @@ async def test_stream_end_on_old_replica_keeps_the_new_one_connected(db_url: str
     a = await SqlCloudStore.open(db_url, replica_id="a")
     b = await SqlCloudStore.open(db_url, replica_id="b")
     try:
-        await a.edge_connected("s1", "e1", "v1", 10)
-        await b.edge_connected("s1", "e1", "v1", 20)
-        await a.edge_disconnected("s1", "e1", 30)
-        [edge] = await b.list_edges("s1", PageRequest(after_id="", limit=10))
+        await a.edges.edge_connected("s1", "e1", "v1", 10)
+        await b.edges.edge_connected("s1", "e1", "v1", 20)
+        await a.edges.edge_disconnected("s1", "e1", 30)
+        [edge] = await b.edges.list_edges("s1", PageRequest(after_id="", limit=10))
     finally:
         await a.close()
         await b.close()
@@ -304,10 +308,10 @@ async def test_restart_also_disconnects_edges_of_exited_processes_of_this_host(d
     far = await SqlCloudStore.open(db_url, replica_id="elsewhere:1")
     new = await SqlCloudStore.open(db_url, replica_id=f"{host}:{os.getpid()}")
     try:
-        await old.edge_connected("s1", "e-old", "v1", 10)
-        await far.edge_connected("s1", "e-far", "v1", 10)
-        await new.disconnect_all_edges()
-        edges = await new.list_edges("", PageRequest(after_id="", limit=10))
+        await old.edges.edge_connected("s1", "e-old", "v1", 10)
+        await far.edges.edge_connected("s1", "e-far", "v1", 10)
+        await new.edges.disconnect_all_edges()
+        edges = await new.edges.list_edges("", PageRequest(after_id="", limit=10))
     finally:
         for s in (old, far, new):
             await s.close()

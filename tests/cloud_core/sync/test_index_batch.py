@@ -41,13 +41,15 @@ async def store(tmp_path: Path) -> AsyncIterator[SqlCloudStore]:
     """A SQLite cloud store with the three stores and line items targeted in different ways."""
     db = await SqlCloudStore.open(str(tmp_path / "cloud.sqlite3"))
     for store_id, (aisles, products, tz) in CATALOGS.items():
-        await db.create_store(admin_pb2.Store(store_id=store_id, display_name=store_id, time_zone=tz), b"k" * 32)
-        await db.import_catalog(store_id, aisles, DEPARTMENTS, products)
-    await db.create_advertiser(admin_pb2.Advertiser(advertiser_id="acme", display_name="Acme"))
-    await db.create_creative(creative("cr1"))
-    await db.create_creative(creative("cr2", product_id="21903"))
-    await db.create_campaign(campaign("c1", start=NOW - timedelta(days=1)))
-    await db.create_campaign(campaign("c2", budget_micros=50_000_000))
+        await db.catalog.create_store(
+            admin_pb2.Store(store_id=store_id, display_name=store_id, time_zone=tz), b"k" * 32
+        )
+        await db.catalog.import_catalog(store_id, aisles, DEPARTMENTS, products)
+    await db.advertisers.create_advertiser(admin_pb2.Advertiser(advertiser_id="acme", display_name="Acme"))
+    await db.campaigns.create_creative(creative("cr1"))
+    await db.campaigns.create_creative(creative("cr2", product_id="21903"))
+    await db.campaigns.create_campaign(campaign("c1", start=NOW - timedelta(days=1)))
+    await db.campaigns.create_campaign(campaign("c2", budget_micros=50_000_000))
     items = [
         line_item("li-all"),
         line_item("li-s1", targeting=admin_pb2.Targeting(store_ids=["s1"]), creative_ids=("cr2",)),
@@ -63,16 +65,26 @@ async def store(tmp_path: Path) -> AsyncIterator[SqlCloudStore]:
     items[2].pacing_type = admin_pb2.PACING_TYPE_EVEN
     items[2].daily_budget_micros = 2_000_000
     for item in items:
-        await db.create_line_item(item)
+        await db.campaigns.create_line_item(item)
     try:
         yield db
     finally:
         await db.close()
 
 
+def _builder(store: SqlCloudStore) -> IndexBuilder:
+    return IndexBuilder(
+        catalog=store.catalog,
+        experiments=store.experiments,
+        delivery=store.pacing_stats,
+        settings=CompileSettings(),
+        clock=lambda: NOW,
+    )
+
+
 async def test_batch_indexes_equal_single_store_compiles(store: SqlCloudStore) -> None:
     """Each store's index from build_many serializes to the same bytes as build of that store alone."""
-    builder = IndexBuilder(store, CompileSettings(), clock=lambda: NOW)
+    builder = _builder(store)
     single = {sid: await builder.build(sid) for sid in CATALOGS}
     batch = await builder.build_many(list(CATALOGS))
     assert set(batch) == set(CATALOGS)
@@ -87,7 +99,7 @@ async def test_batch_indexes_equal_single_store_compiles(store: SqlCloudStore) -
 
 async def test_batch_skips_unknown_stores(store: SqlCloudStore) -> None:
     """A store id that does not exist is left out of the batch, like build returns None for it."""
-    builder = IndexBuilder(store, CompileSettings(), clock=lambda: NOW)
+    builder = _builder(store)
     assert set(await builder.build_many(["s2", "gone"])) == {"s2"}
     assert await builder.build_many(["gone"]) == {}
 

@@ -46,7 +46,7 @@ async def wait_for_status(
     """Poll the edge table until the cloud has recorded what the stream sent (bounded)."""
     statuses: list[admin_pb2.EdgeStatus] = []
     for _ in range(200):
-        statuses = await cloud.store.list_edges(STORE_ID, PageRequest("", 10))
+        statuses = await cloud.store.edges.list_edges(STORE_ID, PageRequest("", 10))
         if statuses and predicate(statuses[0]):
             return statuses[0]
         await asyncio.sleep(0.01)

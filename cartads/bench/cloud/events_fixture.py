@@ -1,0 +1,28 @@
+"""The events both halves of ``cartads-bench events`` send: impressions with valid tokens, billed to
+one bench store's campaign."""
+
+from __future__ import annotations
+
+import time
+
+from cartads.bench.cloud.signed_events import AdOrigin, signed_impressions
+from cartads.v1.common_pb2 import CartEvent
+
+STORE_ID = "bench-store"
+BENCH_KEY = b"bench-signing-key-0123456789abcdef"
+# Client channels of their own, each with its own connection.
+CHANNEL_OPTIONS = [("grpc.so_reuseport", 0), ("grpc.use_local_subchannel_pool", 1)]
+
+_ORIGIN = AdOrigin(
+    store_id=STORE_ID,
+    campaign_id="bench-campaign",
+    line_item_id="bench-li",
+    creative_id="bench-cr",
+    advertiser_id="bench-adv",
+    price_micros=2_000_000,
+)
+
+
+def bench_impressions(prefix: str, count: int, key: bytes = BENCH_KEY) -> list[CartEvent]:
+    """Impressions with valid tokens (signed with ``key``), each its own decision."""
+    return signed_impressions(_ORIGIN, key, prefix, count, issue_time_unix_ms=int(time.time() * 1000))

@@ -1,0 +1,66 @@
+"""What ingest decides about each uploaded event and what recording an upload answers, as plain values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EventOutcome:
+    """One uploaded event after its token was checked: what to record and whether to bill it."""
+
+    seq: int
+    event_id: str
+    event_type: int
+    cart_id: str
+    session_id: str
+    event_blob: bytes
+    occur_time_us: int = 0
+    receive_time_us: int = 0
+    # Set for ad events whose token verified.
+    ad_id: str = ""
+    advertiser_id: str = ""
+    campaign_id: str = ""
+    line_item_id: str = ""
+    pricing_model: int = 0
+    billable: bool = False
+    charge_micros: int = 0
+    # Non-empty when the event goes to the dead-letter table instead.
+    reject_reason: str = ""
+    # For conversions: the product added to the basket (one charge per decision and product).
+    product_id: str = ""
+    # Reports: the decision's creative; the trip's (layer_id, arm_id) per experiment layer (from the
+    # verified token for ad events, from the edge's stamp otherwise); a conversion's value (shelf
+    # price × quantity); a basket add's value when the product is advertised, else 0.
+    creative_id: str = ""
+    experiment_arms: tuple[tuple[str, str], ...] = ()
+    sales_micros: int = 0
+    advertised_sales_micros: int = 0
+    # Pacing and predictions: the trigger of the request the ad was chosen for (0: unknown).
+    trigger: int = 0
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """Counts of one upload, and the campaigns whose budget this upload used up."""
+
+    billed_count: int = 0
+    duplicate_count: int = 0
+    recorded_count: int = 0
+    rejected_count: int = 0
+    exhausted_campaign_ids: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """An event refused for billing, with why."""
+
+    store_id: str
+    edge_id: str
+    seq: int
+    event_id: str
+    reason: str
+    # Position in the table (for paging), the event's kind and when it was refused.
+    dead_letter_id: int = 0
+    event_type: int = 0
+    create_time_us: int = 0
