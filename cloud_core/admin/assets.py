@@ -1,50 +1,21 @@
-"""AdminService.UploadAsset and the per-format creative checks that need the store (assets, catalog)."""
+"""AdminService.UploadAsset: an image checked (and an SVG sanitised), then stored by content hash."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
-from typing import Protocol
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 
 import structlog
 
-from cartads.rpc.errors import Ctx, InvalidArgumentError, maps_errors
-from cartads.time_units import now_us
+from cartads.rpc.errors import InvalidArgumentError
+from cartads.time_units import dt_to_us
 from cartads.v1 import admin_pb2, asset_pb2
 from cloud_core.access.auth import scoped_advertiser
 from cloud_core.admin.asset_check import MAX_ASSET_BYTES, AssetError, check_asset
-from cloud_core.admin.creative_rules import (
-    CreativeContext,
-    referenced_product_ids,
-    validate_creative_format,
-    with_defaults,
-)
-from cloud_core.storage.protocol import AssetStore
+from cloud_core.storage.protocol import AccessStore, AssetStore
 
 log = structlog.get_logger("cloud.assets")
-
-
-class _AssetAndUploaderStore(AssetStore, Protocol):
-    async def add_asset_uploader(self, sha256: str, advertiser_id: str) -> None: ...
-
-
-class _HasAssetStore(Protocol):
-    @property
-    def _store(self) -> _AssetAndUploaderStore: ...
-
-
-async def check_creative(store: AssetStore, creative: admin_pb2.CreativeSpec) -> None:
-    """Fill format defaults, then raise InvalidArgumentError naming each field a format rule refuses."""
-    with_defaults(creative)
-    products = referenced_product_ids(creative)
-    sha = creative.image_asset_sha256
-    ctx = CreativeContext(
-        known_product_ids=await store.known_product_ids(products) if products else frozenset(),
-        assets=await store.asset_infos([sha]) if sha else {},
-    )
-    violations = validate_creative_format(creative, ctx)
-    if violations:
-        raise InvalidArgumentError(violations)
 
 
 async def _read_upload(request: AsyncIterator[admin_pb2.UploadAssetRequest], max_bytes: int) -> tuple[str, bytes]:
@@ -59,13 +30,15 @@ async def _read_upload(request: AsyncIterator[admin_pb2.UploadAssetRequest], max
     return filename, b"".join(parts)
 
 
-class AssetAdminMixin:
-    """Mixed into AdminServicer, whose ``_store`` it reads."""
+class AssetAdmin:
+    """The asset upload; an advertiser token's uploads are remembered as its own."""
 
-    @maps_errors
-    async def UploadAsset(  # noqa: N802
-        self: _HasAssetStore, request: AsyncIterator[admin_pb2.UploadAssetRequest], context: Ctx
-    ) -> admin_pb2.UploadAssetResponse:
+    def __init__(self, assets: AssetStore, access: AccessStore, clock: Callable[[], datetime]) -> None:
+        self._assets = assets
+        self._access = access
+        self._clock = clock
+
+    async def upload(self, request: AsyncIterator[admin_pb2.UploadAssetRequest]) -> admin_pb2.UploadAssetResponse:
         filename, data = await _read_upload(request, MAX_ASSET_BYTES)
         try:
             checked = check_asset(data)
@@ -79,11 +52,11 @@ class AssetAdminMixin:
             height=checked.height,
             data=checked.data,
         )
-        created = await self._store.put_asset(asset, checked.sanitized, now_us())
+        created = await self._assets.put_asset(asset, checked.sanitized, dt_to_us(self._clock()))
         uploader = scoped_advertiser()
         if uploader:
-            # An advertiser's creatives may show only assets it uploaded itself (see access_policy).
-            await self._store.add_asset_uploader(sha, uploader)
+            # An advertiser's creatives may show only assets it uploaded itself (``access.policy``).
+            await self._access.add_asset_uploader(sha, uploader)
         log.info(
             "asset_uploaded",
             sha256=sha,

@@ -25,7 +25,7 @@ from cartads.v1 import (
 from cloud_core.access.api_tokens import TokenAuthenticator, issue_token
 from cloud_core.access.auth import AuthInterceptor
 from cloud_core.access.policy import Role
-from cloud_core.admin.service import AdminServicer
+from cloud_core.admin.service import AdminServicer, AdminStorage
 from cloud_core.compile.compiler import CompileSettings
 from cloud_core.config import CloudConfig
 from cloud_core.console.experiments import read_experiments
@@ -118,7 +118,20 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
     server = grpc.aio.server(
         interceptors=[RequestLogInterceptor(), auth], options=server_options(config.max_message_bytes)
     )
-    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(store, notifier, on_revoke=auth.forget), server)
+    admin_storage = AdminStorage(
+        advertisers=store,
+        campaigns=store,
+        catalog=store,
+        assets=store,
+        access=store,
+        edges=store,
+        experiments=store,
+        reports=store,
+        ledger=store,
+    )
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(
+        AdminServicer(admin_storage, notifier, on_revoke=auth.forget), server
+    )
     index_sync_pb2_grpc.add_IndexSyncServiceServicer_to_server(
         IndexSyncServicer(store, notifier, IndexBuilder(store, settings), config), server
     )

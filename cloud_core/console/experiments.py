@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 from cartads.time_units import us_to_ts
 from cartads.v1 import admin_pb2
-from cloud_core.admin.experiments import ReportSource, run_report
 from cloud_core.admin.pagination import PageRequest
+from cloud_core.admin.reports import ReportSource, run_report
 from cloud_core.reports.metrics import Estimate, TripSums, mean_lift, proportion_lift
 from cloud_core.reports.query import plan_report
 

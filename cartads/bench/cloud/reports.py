@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 
 from cartads.time_units import HOUR_US, us_to_ts
 from cartads.v1 import admin_pb2
-from cloud_core.admin.experiments import run_report
+from cloud_core.admin.reports import run_report
 from cloud_core.reports.metrics import trip_cents
 from cloud_core.storage import schema as t
 from cloud_core.storage.cloud_store import SqlCloudStore

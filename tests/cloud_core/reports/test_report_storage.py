@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from cartads.v1 import admin_pb2, common_pb2
-from cloud_core.admin.experiments import run_report
 from cloud_core.admin.pagination import PageRequest
+from cloud_core.admin.reports import run_report
 from cloud_core.reports.metrics import Delivery, TripSums
 from cloud_core.storage import schema as t
 from cloud_core.storage.cloud_store import SqlCloudStore
