@@ -1,16 +1,21 @@
-"""AdminService's creatives: create, get, list, update, delete, with the per-format checks that read
-the catalog and the uploaded assets."""
+"""AdminService's creatives (create, get, list, update, delete, with the per-format checks that read the
+catalog and the uploaded assets) and the images they show (UploadAsset: checked, an SVG sanitised, then
+stored by content hash)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
-from cartads.rpc.errors import PermissionDeniedError
-from cartads.time_units import dt_to_ts
-from cartads.v1 import admin_pb2
+import structlog
+
+from cartads.rpc.errors import InvalidArgumentError, PermissionDeniedError
+from cartads.time_units import dt_to_ts, dt_to_us
+from cartads.v1 import admin_pb2, asset_pb2
 from cloud_core.access.auth import scoped_advertiser
 from cloud_core.admin import validation as v
+from cloud_core.admin.asset_check import MAX_ASSET_BYTES, AssetError, check_asset
 from cloud_core.admin.creative_rules import (
     CreativeContext,
     referenced_product_ids,
@@ -21,6 +26,8 @@ from cloud_core.admin.pagination import decode_request, next_token
 from cloud_core.admin.request_checks import choose_id, existing, merge, raise_if
 from cloud_core.storage.protocol import AccessStore, AdvertiserStore, AssetStore, CampaignStore
 from cloud_core.sync.notifier import ChangeNotifier
+
+log = structlog.get_logger("cloud.assets")
 
 
 async def check_creative(assets: AssetStore, creative: admin_pb2.CreativeSpec) -> None:
@@ -103,3 +110,63 @@ class CreativeAdmin:
                 f"asset {sha256[:12]}… was not uploaded by advertiser {own!r}; upload it with this token",
                 "creative.image_asset_sha256",
             )
+
+
+async def _read_upload(request: AsyncIterator[admin_pb2.UploadAssetRequest], max_bytes: int) -> tuple[str, bytes]:
+    filename, parts, size = "", [], 0
+    async for message in request:
+        filename = filename or message.filename
+        size += len(message.chunk)
+        # Refused as soon as it is too big: a huge upload is never held in memory whole.
+        if size > max_bytes:
+            raise InvalidArgumentError([("chunk", f"the file is larger than the {max_bytes} bytes allowed")])
+        parts.append(message.chunk)
+    return filename, b"".join(parts)
+
+
+class AssetAdmin:
+    """The asset upload; an advertiser token's uploads are remembered as its own."""
+
+    def __init__(self, assets: AssetStore, access: AccessStore, clock: Callable[[], datetime]) -> None:
+        self._assets = assets
+        self._access = access
+        self._clock = clock
+
+    async def upload(self, request: AsyncIterator[admin_pb2.UploadAssetRequest]) -> admin_pb2.UploadAssetResponse:
+        filename, data = await _read_upload(request, MAX_ASSET_BYTES)
+        try:
+            checked = check_asset(data)
+        except AssetError as exc:
+            raise InvalidArgumentError([("chunk", f"the file {exc!s}")]) from exc
+        sha = hashlib.sha256(checked.data).hexdigest()
+        asset = asset_pb2.Asset(
+            sha256=sha,
+            content_type=checked.content_type,
+            width=checked.width,
+            height=checked.height,
+            data=checked.data,
+        )
+        created = await self._assets.put_asset(asset, checked.sanitized, dt_to_us(self._clock()))
+        uploader = scoped_advertiser()
+        if uploader:
+            # An advertiser's creatives may show only assets it uploaded itself (``access.policy``).
+            await self._access.add_asset_uploader(sha, uploader)
+        log.info(
+            "asset_uploaded",
+            sha256=sha,
+            filename=filename,
+            content_type=checked.content_type,
+            size_bytes=len(checked.data),
+            sanitized=checked.sanitized,
+            new=created,
+        )
+        return admin_pb2.UploadAssetResponse(
+            asset=asset_pb2.AssetInfo(
+                sha256=sha,
+                content_type=checked.content_type,
+                width=checked.width,
+                height=checked.height,
+                size_bytes=len(checked.data),
+                sanitized=checked.sanitized,
+            )
+        )

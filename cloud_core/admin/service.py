@@ -1,8 +1,9 @@
 # ruff: noqa: N802 - the methods are named by the proto
 """AdminService over gRPC: every method hands its request to the part that owns the resource.
 
-The parts (one class per resource, in the module of that name) hold the logic and take only the
-storage Protocols they need; this servicer only wires them and maps their errors to gRPC statuses.
+The parts (one class per resource, in the module of that name; assets sit with creatives, catalogs
+with stores) hold the logic and take only the storage Protocols they need; this servicer only wires
+them and maps their errors to gRPC statuses.
 """
 
 from __future__ import annotations
@@ -14,15 +15,13 @@ from datetime import UTC, datetime
 from cartads.rpc.errors import Ctx, maps_errors
 from cartads.v1 import admin_pb2, admin_pb2_grpc
 from cloud_core.admin.advertisers import AdvertiserAdmin
-from cloud_core.admin.assets import AssetAdmin
 from cloud_core.admin.campaigns import CampaignAdmin
-from cloud_core.admin.catalog import CatalogAdmin
-from cloud_core.admin.creatives import CreativeAdmin
+from cloud_core.admin.creatives import AssetAdmin, CreativeAdmin
 from cloud_core.admin.edges import EdgeAdmin
 from cloud_core.admin.experiments import ExperimentAdmin
 from cloud_core.admin.line_items import LineItemAdmin
 from cloud_core.admin.reports import ReportAdmin, ReportSource
-from cloud_core.admin.stores import StoreAdmin
+from cloud_core.admin.stores import CatalogAdmin, StoreAdmin
 from cloud_core.admin.tokens import TokenAdmin
 from cloud_core.storage.protocol import (
     AccessStore,
