@@ -1,4 +1,11 @@
 """``cartads-admin``: operate the cloud's AdminService from a shell.
 
-A gRPC client only: it imports the contract and ``cartads.rpc``, never the cloud's server rooms.
+One module per resource (``advertisers``, ``campaigns``, ``line_items``, ``creatives``, ``stores`` with
+the catalog, ``reports``, ``tokens``, ``edges``, ``assets``, ``dead_letters``, ``experiments``) holds
+its command handlers and a ``register`` that adds its group with ``command.add_group`` and
+``command.add_command``; ``main`` calls every ``register``, then runs the chosen handler. ``output``
+prints tables and JSON.
+
+A gRPC client only: it imports ``cartads`` (the contract, ``cartads.rpc``, the sample catalog reader),
+never the cloud's server rooms.
 """

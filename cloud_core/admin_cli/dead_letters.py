@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-from cartads.v1 import admin_pb2, admin_pb2_grpc, common_pb2
-from cloud_core.admin_cli.commands import emit
+from cartads.v1 import admin_pb2, common_pb2
+from cloud_core.admin_cli.command import Stub, Subcommands, add_command, add_group, list_all
+from cloud_core.admin_cli.output import emit
 
 COLUMNS = ["edge_id", "seq", "event_id", "event_type", "reason", "create_time"]
 
 
-def _all_dead_letters(stub: admin_pb2_grpc.AdminServiceStub, store_id: str) -> list[admin_pb2.DeadLetter]:
-    request = admin_pb2.ListDeadLettersRequest(store_id=store_id, page_size=1000)
-    rows: list[admin_pb2.DeadLetter] = []
-    while True:
-        response = stub.ListDeadLetters(request)
-        rows.extend(response.dead_letters)
-        if not response.next_page_token:
-            return rows
-        request.page_token = response.next_page_token
-
-
-def dead_letters_list(stub: admin_pb2_grpc.AdminServiceStub, args: argparse.Namespace) -> None:
+def dead_letters_list(stub: Stub, args: argparse.Namespace) -> None:
     """Print a store's dead letters, oldest first."""
-    rows = _all_dead_letters(stub, args.store)
+    request = admin_pb2.ListDeadLettersRequest(store_id=args.store, page_size=1000)
+    rows: list[admin_pb2.DeadLetter] = list_all(stub.ListDeadLetters, request, "dead_letters")
     if args.json:
         emit(args, rows, COLUMNS)
         return
@@ -51,10 +41,7 @@ def _by_type(rows: list[admin_pb2.DeadLetter]) -> dict[int, int]:
     return out
 
 
-def add_dead_letters_group(root: Any) -> None:
-    """Register ``dead-letters list`` on the cartads-admin parser."""
-    group = root.add_parser("dead-letters", help="events refused for billing", description="events refused for billing")
-    sub = group.add_subparsers(dest="action", metavar="ACTION", required=True)
-    p = sub.add_parser("list", help="a store's dead letters, with the reason each was refused")
-    p.set_defaults(handler=dead_letters_list)
-    p.add_argument("--store", required=True)
+def register(root: Subcommands) -> None:
+    group = add_group(root, "dead-letters", "events refused for billing")
+    text = "a store's dead letters, with the reason each was refused"
+    add_command(group, "list", dead_letters_list, text).add_argument("--store", required=True)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
-from typing import Any
 
-from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from cartads.v1 import admin_pb2, admin_pb2_grpc
+from cartads.v1 import admin_pb2
+from cloud_core.admin_cli.command import Stub, Subcommands, add_command, add_group, list_all
+from cloud_core.admin_cli.output import emit, print_table
 
 COLUMNS = ["store_id", "edge_id", "connected", "in_sync", "applied", "current", "last_answer", "last_seen", "error"]
 
@@ -38,31 +37,17 @@ def edge_row(edge: admin_pb2.EdgeStatus) -> list[str]:
     ]
 
 
-def edges_list(stub: admin_pb2_grpc.AdminServiceStub, args: argparse.Namespace) -> None:
-    """Print every edge (of one store with --store), following pages."""
+def edges_list(stub: Stub, args: argparse.Namespace) -> None:
+    """Print every edge (of one store with --store)."""
     request = admin_pb2.ListEdgesRequest(store_id=args.store or "", page_size=500)
-    edges: list[admin_pb2.EdgeStatus] = []
-    while True:
-        response = stub.ListEdges(request)
-        edges.extend(response.edges)
-        if not response.next_page_token:
-            break
-        request.page_token = response.next_page_token
+    edges: list[admin_pb2.EdgeStatus] = list_all(stub.ListEdges, request, "edges")
     if args.json:
-        rows = [json_format.MessageToDict(e, preserving_proto_field_name=True) for e in edges]
-        print(json.dumps(rows, indent=2, sort_keys=True))
+        emit(args, edges, COLUMNS)
         return
-    table = [COLUMNS] + [edge_row(e) for e in edges]
-    widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
-    for row in table:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print_table([COLUMNS] + [edge_row(e) for e in edges])
 
 
-def add_edges_group(root: Any) -> None:
-    """Register ``edges list`` on the cartads-admin subcommand parser."""
-    parser = root.add_parser("edges", help="edge nodes", description="edge nodes and their index sync status")
-    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+def register(root: Subcommands) -> None:
+    group = add_group(root, "edges", "edge nodes", "edge nodes and their index sync status")
     text = "each edge's index version, last ACK/NACK and whether it is connected"
-    listing = sub.add_parser("list", help=text, description=text)
-    listing.add_argument("--store", help="only this store's edges")
-    listing.set_defaults(handler=edges_list)
+    add_command(group, "list", edges_list, text).add_argument("--store", help="only this store's edges")

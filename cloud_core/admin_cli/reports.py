@@ -1,20 +1,17 @@
-"""``cartads-admin report run`` (table, CSV or JSON export) and ``cartads-admin experiments ...``."""
+"""``cartads-admin report spend`` and ``report run`` (a table, or a CSV or JSON export)."""
 
 from __future__ import annotations
 
 import argparse
 import csv
 import io
-import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from google.protobuf import json_format
 
 from cartads.v1 import admin_pb2
-from cloud_core.admin_cli.commands import Stub, UsageError, emit, parse_time
+from cloud_core.admin_cli.command import Stub, Subcommands, UsageError, add_command, add_group, parse_time
+from cloud_core.admin_cli.output import emit, emit_json_or, message_json, table_lines
 
 DIMENSIONS = {
     "campaign": admin_pb2.REPORT_DIMENSION_CAMPAIGN,
@@ -123,6 +120,26 @@ def _lift_text(lift: admin_pb2.LayerLift) -> list[str]:
     return lines
 
 
+def report_spend(stub: Stub, args: argparse.Namespace) -> None:
+    req = admin_pb2.GetSpendReportRequest(store_id=args.store or "", advertiser_id=args.advertiser or "")
+    response = stub.GetSpendReport(req)
+    if args.json:
+        emit_json_or(args, response, "")
+        return
+    cols = [
+        "campaign_id",
+        "advertiser_id",
+        "display_name",
+        "impressions",
+        "clicks",
+        "conversions",
+        "spend_micros",
+        "budget_micros",
+    ]
+    emit(args, list(response.campaigns), cols)
+    print(f"total_spend_micros={response.total_spend_micros} billed_event_count={response.billed_event_count}")
+
+
 def report_run(stub: Stub, args: argparse.Namespace) -> None:
     """Run a report and print it as a table, CSV or JSON (to --output when given)."""
     request = report_request(args)
@@ -130,9 +147,7 @@ def report_run(stub: Stub, args: argparse.Namespace) -> None:
     dimensions = parse_dimensions(args.by or "")
     fmt = "json" if args.json else args.format
     if fmt == "json":
-        text = json.dumps(
-            json_format.MessageToDict(response, preserving_proto_field_name=True), indent=2, sort_keys=True
-        )
+        text = message_json(response)
     elif fmt == "csv":
         text = report_csv(response, dimensions).rstrip("\n")
     else:
@@ -150,115 +165,19 @@ def _table(response: admin_pb2.RunReportResponse, dimensions: Sequence[str]) -> 
     rows = [columns] + [[_cell(r, c) for c in columns] for r in response.rows]
     total = admin_pb2.ReportRow(metrics=response.totals)
     rows.append(["total" if c not in METRIC_COLUMNS else _cell(total, c) for c in columns])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(columns))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines = table_lines(rows)
     for lift in response.lifts:
         lines.extend(_lift_text(lift))
     return "\n".join(lines)
 
 
-# ---- experiments ----
-
-_OVERRIDE_TYPES = {"reserve_cpm_micros": int, "click_rate_weight": float, "max_ads_per_trip": int}
-
-
-def parse_arm(text: str) -> admin_pb2.ExperimentArm:
-    """``ID:BPS``, ``ID:BPS:holdout`` or ``ID:BPS:key=value,key=value`` (reserve_cpm_micros,
-    click_rate_weight, max_ads_per_trip)."""
-    parts = text.split(":")
-    if len(parts) not in (2, 3) or not parts[0]:
-        raise UsageError(f"--arm {text!r}: expected ID:BPS[:holdout|key=value,...]")
-    try:
-        arm = admin_pb2.ExperimentArm(arm_id=parts[0], traffic_bps=int(parts[1]))
-    except ValueError as exc:
-        raise UsageError(f"--arm {text!r}: traffic share must be whole basis points") from exc
-    if len(parts) == 3:
-        if parts[2] == "holdout":
-            arm.holdout = True
-            return arm
-        for pair in parts[2].split(","):
-            key, sep, value = pair.partition("=")
-            if not sep or key not in _OVERRIDE_TYPES:
-                raise UsageError(f"--arm {text!r}: overrides are {', '.join(_OVERRIDE_TYPES)} (key=value)")
-            try:
-                setattr(arm.overrides, key, _OVERRIDE_TYPES[key](value))
-            except ValueError as exc:
-                raise UsageError(f"--arm {text!r}: {key} needs a number") from exc
-    return arm
-
-
-def _arms_summary(layer: admin_pb2.ExperimentLayer) -> str:
-    out = []
-    for arm in layer.arms:
-        extra = ["holdout"] if arm.holdout else []
-        extra += [f"{k}={getattr(arm.overrides, k):g}" for k in _OVERRIDE_TYPES if arm.overrides.HasField(k)]
-        out.append(f"{arm.arm_id}:{arm.traffic_bps}" + (f"({','.join(extra)})" if extra else ""))
-    return " ".join(out)
-
-
-def _print_layers(args: argparse.Namespace, layers: Sequence[admin_pb2.ExperimentLayer], single: bool = False) -> None:
-    if args.json:
-        emit(args, layers, [], single=single)
-        return
-    for layer in layers:
-        state = admin_pb2.ServingState.Name(layer.state).removeprefix("SERVING_STATE_").lower()
-        print(f"{layer.layer_id}  {state}  {layer.display_name}  salt={layer.salt}  arms: {_arms_summary(layer)}")
-
-
-def experiments_create(stub: Stub, args: argparse.Namespace) -> None:
-    layer = admin_pb2.ExperimentLayer(
-        display_name=args.name, salt=args.salt or "", arms=[parse_arm(a) for a in args.arm or []]
-    )
-    if args.paused:
-        layer.state = admin_pb2.SERVING_STATE_PAUSED
-    response = stub.CreateExperimentLayer(
-        admin_pb2.CreateExperimentLayerRequest(experiment_layer=layer, layer_id=args.id or "")
-    )
-    _print_layers(args, [response.experiment_layer], single=True)
-
-
-def experiments_get(stub: Stub, args: argparse.Namespace) -> None:
-    response = stub.GetExperimentLayer(admin_pb2.GetExperimentLayerRequest(layer_id=args.id))
-    _print_layers(args, [response.experiment_layer], single=True)
-
-
-def experiments_list(stub: Stub, args: argparse.Namespace) -> None:
-    request = admin_pb2.ListExperimentLayersRequest(page_size=1000)
-    layers: list[admin_pb2.ExperimentLayer] = []
-    while True:
-        response = stub.ListExperimentLayers(request)
-        layers.extend(response.experiment_layers)
-        if not response.next_page_token:
-            break
-        request.page_token = response.next_page_token
-    _print_layers(args, layers)
-
-
-def _set_state(stub: Stub, args: argparse.Namespace, state: int) -> None:
-    layer = admin_pb2.ExperimentLayer(layer_id=args.id, state=state)  # type: ignore[arg-type]
-    request = admin_pb2.UpdateExperimentLayerRequest(experiment_layer=layer)
-    request.update_mask.paths.append("state")
-    _print_layers(args, [stub.UpdateExperimentLayer(request).experiment_layer], single=True)
-
-
-def experiments_pause(stub: Stub, args: argparse.Namespace) -> None:
-    _set_state(stub, args, admin_pb2.SERVING_STATE_PAUSED)
-
-
-def experiments_resume(stub: Stub, args: argparse.Namespace) -> None:
-    _set_state(stub, args, admin_pb2.SERVING_STATE_ACTIVE)
-
-
-def experiments_delete(stub: Stub, args: argparse.Namespace) -> None:
-    stub.DeleteExperimentLayer(admin_pb2.DeleteExperimentLayerRequest(layer_id=args.id))
-    print(f"deleted experiment layer {args.id}")
-
-
-def add_report_run(sub: Any) -> None:
-    """Register ``report run`` in the ``report`` group's subparsers."""
-    help_text = "metrics by any of campaign, line item, creative, store, day, hour and arm, with lift"
-    p = sub.add_parser("run", help=help_text, description=help_text)
-    p.set_defaults(handler=report_run)
+def register(root: Subcommands) -> None:
+    group = add_group(root, "report", "reports")
+    p = add_command(group, "spend", report_spend, "spend, impressions and clicks per campaign")
+    p.add_argument("--store")
+    p.add_argument("--advertiser")
+    text = "metrics by any of campaign, line item, creative, store, day, hour and arm, with lift"
+    p = add_command(group, "run", report_run, text)
     p.add_argument("--by", default="", help=f"comma-separated dimensions: {', '.join(DIMENSIONS)}")
     p.add_argument("--from", dest="start", help="start time, ISO 8601 (default: 24 hours ago)")
     p.add_argument("--to", dest="end", help="end time, ISO 8601 (default: now)")
@@ -271,32 +190,3 @@ def add_report_run(sub: Any) -> None:
     p.add_argument("--time-zone", help="IANA zone of the day dimension (default UTC)")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--output", help="write the export to this file instead of stdout")
-
-
-def add_experiments_group(root: Any) -> None:
-    """Register ``experiments create|get|list|pause|resume|delete``."""
-    help_text = "layered experiments: arms with traffic shares, overrides and holdouts"
-    group = root.add_parser("experiments", help=help_text, description=help_text)
-    sub = group.add_subparsers(dest="action", metavar="ACTION", required=True)
-    p = sub.add_parser("create", help="create a layer (active unless --paused)")
-    p.set_defaults(handler=experiments_create)
-    p.add_argument("--id")
-    p.add_argument("--name", required=True)
-    p.add_argument("--salt", help="hash salt (default: a random one)")
-    p.add_argument("--paused", action="store_true")
-    p.add_argument(
-        "--arm",
-        action="append",
-        required=True,
-        help="ID:BPS, ID:BPS:holdout or ID:BPS:reserve_cpm_micros=N,click_rate_weight=X,max_ads_per_trip=N",
-    )
-    for name, handler, text in (
-        ("get", experiments_get, "show a layer"),
-        ("pause", experiments_pause, "stop a layer (its trips serve normally)"),
-        ("resume", experiments_resume, "start a paused layer again"),
-        ("delete", experiments_delete, "delete a layer"),
-    ):
-        q = sub.add_parser(name, help=text)
-        q.set_defaults(handler=handler)
-        q.add_argument("id")
-    sub.add_parser("list", help="every layer").set_defaults(handler=experiments_list)

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from typing import Any
 
-from google.protobuf import json_format
-
-from cartads.v1 import admin_pb2, admin_pb2_grpc
-from cloud_core.admin_cli.commands import emit
+from cartads.v1 import admin_pb2
+from cloud_core.admin_cli.command import Stub, Subcommands, add_command, add_group, list_all
+from cloud_core.admin_cli.output import emit, message_json, print_table
 
 ROLES = {
     "admin": admin_pb2.API_TOKEN_ROLE_ADMIN,
@@ -19,8 +16,6 @@ ROLES = {
     "edge": admin_pb2.API_TOKEN_ROLE_EDGE,
 }
 COLUMNS = ["token_id", "role", "advertiser_id", "store_id", "display_name", "create_time", "revoke_time"]
-
-Stub = admin_pb2_grpc.AdminServiceStub
 
 
 def tokens_create(stub: Stub, args: argparse.Namespace) -> None:
@@ -33,7 +28,7 @@ def tokens_create(stub: Stub, args: argparse.Namespace) -> None:
     )
     response = stub.CreateApiToken(admin_pb2.CreateApiTokenRequest(token_id=args.id or "", api_token=token))
     if args.json:
-        print(json.dumps(json_format.MessageToDict(response, preserving_proto_field_name=True), sort_keys=True))
+        print(message_json(response, indent=None))
         return
     print(response.secret)
     print(
@@ -60,21 +55,12 @@ def _emit_tokens(args: argparse.Namespace, tokens: list[admin_pb2.ApiToken], sin
         ]
         for t in tokens
     ]
-    widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
-    for row in table:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print_table(table)
 
 
 def tokens_list(stub: Stub, args: argparse.Namespace) -> None:
     request = admin_pb2.ListApiTokensRequest(page_size=1000)
-    rows: list[admin_pb2.ApiToken] = []
-    while True:
-        response = stub.ListApiTokens(request)
-        rows.extend(response.api_tokens)
-        if not response.next_page_token:
-            break
-        request.page_token = response.next_page_token
-    _emit_tokens(args, rows)
+    _emit_tokens(args, list_all(stub.ListApiTokens, request, "api_tokens"))
 
 
 def tokens_revoke(stub: Stub, args: argparse.Namespace) -> None:
@@ -82,20 +68,14 @@ def tokens_revoke(stub: Stub, args: argparse.Namespace) -> None:
     _emit_tokens(args, [token], single=True)
 
 
-def add_tokens_group(root: Any) -> None:
-    """Register ``tokens create|list|revoke`` on the cartads-admin parser (admin tokens only)."""
-    group = root.add_parser("tokens", help="bearer tokens", description="bearer tokens (needs an admin token)")
-    sub = group.add_subparsers(dest="action", metavar="ACTION", required=True)
-    text = "create a token; prints its secret once"
-    p = sub.add_parser("create", help=text, description=text)
+def register(root: Subcommands) -> None:
+    """Admin tokens only: the cloud refuses the others."""
+    group = add_group(root, "tokens", "bearer tokens", "bearer tokens (needs an admin token)")
+    p = add_command(group, "create", tokens_create, "create a token; prints its secret once")
     p.add_argument("--role", required=True, choices=sorted(ROLES))
     p.add_argument("--advertiser", help="the advertiser an advertiser token may act for")
     p.add_argument("--store", help="the store an edge token may act for")
     p.add_argument("--name", help="who or what the token is for")
     p.add_argument("--id", help="token id (server-made when omitted)")
-    p.set_defaults(handler=tokens_create)
-    p = sub.add_parser("list", help="every token (never a secret), revoked ones included")
-    p.set_defaults(handler=tokens_list)
-    p = sub.add_parser("revoke", help="revoke a token; it is refused from then on")
-    p.add_argument("id")
-    p.set_defaults(handler=tokens_revoke)
+    add_command(group, "list", tokens_list, "every token (never a secret), revoked ones included")
+    add_command(group, "revoke", tokens_revoke, "revoke a token; it is refused from then on").add_argument("id")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import grpc
 import structlog
@@ -26,7 +25,7 @@ from cartads.v1 import (
 from cloud_core.access.api_tokens import TokenAuthenticator, issue_token
 from cloud_core.access.auth import AuthInterceptor
 from cloud_core.access.policy import Role
-from cloud_core.admin.service import AdminServicer
+from cloud_core.admin.service import AdminServicer, AdminStorage
 from cloud_core.compile.compiler import CompileSettings
 from cloud_core.config import CloudConfig
 from cloud_core.console.experiments import read_experiments
@@ -91,34 +90,6 @@ class CloudServer:
         log.info("cloud_stopped", port=self.port)
 
 
-class _AdminStore:
-    """The one CloudStore AdminServicer still takes: each method found on the concern's store holding it.
-
-    A stopgap: it goes once AdminServicer takes the narrow Protocols it uses.
-    """
-
-    def __init__(self, store: SqlCloudStore) -> None:
-        self._parts = (
-            store.advertisers,
-            store.campaigns,
-            store.catalog,
-            store.ledger,
-            store.edges,
-            store.assets,
-            store.tokens,
-            store.experiments,
-            store.reports,
-            store.console,
-            store.pacing_stats,
-        )
-
-    def __getattr__(self, name: str) -> Any:
-        for part in self._parts:
-            if hasattr(part, name):
-                return getattr(part, name)
-        raise AttributeError(name)
-
-
 def _bind(server: grpc.aio.Server, config: CloudConfig) -> int:
     """Listen with mutual TLS when certificates are configured, in plaintext otherwise."""
     files = tls_files(config.tls_cert_path, config.tls_key_path, config.tls_client_ca_path, "--tls-client-ca")
@@ -147,8 +118,19 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
     server = grpc.aio.server(
         interceptors=[RequestLogInterceptor(), auth], options=server_options(config.max_message_bytes)
     )
+    admin_storage = AdminStorage(
+        advertisers=store.advertisers,
+        campaigns=store.campaigns,
+        catalog=store.catalog,
+        assets=store.assets,
+        access=store.tokens,
+        edges=store.edges,
+        experiments=store.experiments,
+        reports=store.reports,
+        ledger=store.ledger,
+    )
     admin_pb2_grpc.add_AdminServiceServicer_to_server(
-        AdminServicer(_AdminStore(store), notifier, on_revoke=auth.forget), server
+        AdminServicer(admin_storage, notifier, on_revoke=auth.forget), server
     )
     builder = IndexBuilder(
         catalog=store.catalog, experiments=store.experiments, delivery=store.pacing_stats, settings=settings

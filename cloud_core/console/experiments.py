@@ -9,16 +9,14 @@ per arm, and adds each exposed arm's own lift against the holdout (``cloud_core.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cartads.time_units import us_to_ts
 from cartads.v1 import admin_pb2
-from cloud_core.admin.experiments import run_report
 from cloud_core.admin.pagination import PageRequest
-from cloud_core.reports.metrics import Delivery, Estimate, TripSums, mean_lift, proportion_lift
+from cloud_core.admin.reports import run_report
+from cloud_core.reports.metrics import Estimate, TripSums, mean_lift, proportion_lift
 from cloud_core.reports.query import plan_report
-from cloud_core.reports.rollups import ReportFilter, ReportQuery
 from cloud_core.storage.protocol import ReportStore
 
 _PAGE = 200
@@ -134,26 +132,6 @@ class ExperimentLayers(Protocol):
     async def get_experiment_layer(self, layer_id: str) -> admin_pb2.ExperimentLayer | None: ...
 
 
-@dataclass(frozen=True)
-class ReportReads:
-    """RunReport's source (the rollups, and the layers for which arms are holdouts) over both stores."""
-
-    layers: ExperimentLayers
-    reports: ReportStore
-
-    async def report_delivery(self, queries: Sequence[ReportQuery]) -> list[tuple[tuple[Any, ...], Delivery]]:
-        return await self.reports.report_delivery(queries)
-
-    async def report_requests(self, where: ReportFilter, columns: Sequence[str]) -> list[tuple[tuple[Any, ...], int]]:
-        return await self.reports.report_requests(where, columns)
-
-    async def report_trip_sums(self, where: ReportFilter) -> list[tuple[str, str, TripSums]]:
-        return await self.reports.report_trip_sums(where)
-
-    async def get_experiment_layer(self, layer_id: str) -> admin_pb2.ExperimentLayer | None:
-        return await self.layers.get_experiment_layer(layer_id)
-
-
 async def read_experiments(
     layers: ExperimentLayers, reports: ReportStore, *, start_us: int, end_us: int
 ) -> dict[str, Any]:
@@ -169,6 +147,6 @@ async def read_experiments(
     request = admin_pb2.RunReportRequest(
         dimensions=[admin_pb2.REPORT_DIMENSION_EXPERIMENT_ARM], start_time=us_to_ts(start_us), end_time=us_to_ts(end_us)
     )
-    report = await run_report(ReportReads(layers, reports), request)
+    report = await run_report(reports, layers, request)
     trip_sums = await reports.report_trip_sums(plan_report(request).query.where)
     return experiments_json(listed, report, trip_sums, start_us=start_us, end_us=end_us)

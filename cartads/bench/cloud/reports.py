@@ -26,8 +26,7 @@ from sqlalchemy.engine import Connection
 
 from cartads.time_units import HOUR_US, us_to_ts
 from cartads.v1 import admin_pb2
-from cloud_core.admin.experiments import run_report
-from cloud_core.console.experiments import ReportReads
+from cloud_core.admin.reports import run_report
 from cloud_core.reports.metrics import trip_cents
 from cloud_core.reports.rollups import campaign_rows, daily_rows
 from cloud_core.storage import schema as t
@@ -228,12 +227,11 @@ async def _measure(db_path: str, runs: int, seed: int, target_events: int, scale
         medians: dict[str, float] = {}
         cpu_medians: dict[str, float] = {}
         row_counts: dict[str, int] = {}
-        reads = ReportReads(store.experiments, store.reports)
         for name, request in representative_reports(scale.days).items():
             times, cpu = [], []
             for _ in range(runs):
                 t0, c0 = time.perf_counter(), time.process_time()
-                response = await run_report(reads, request)
+                response = await run_report(store.reports, store.experiments, request)
                 times.append((time.perf_counter() - t0) * 1000)
                 cpu.append((time.process_time() - c0) * 1000)
             medians[name] = round(statistics.median(times), 2)

@@ -15,7 +15,7 @@ import pytest
 from cartads.time_units import now_us
 from cartads.v1 import admin_pb2, common_pb2
 from cloud_core.access.policy import Role
-from cloud_core.admin import experiments as admin_experiments
+from cloud_core.admin import reports as admin_reports
 from cloud_core.admin_cli import main as admin_cli
 from cloud_core.app.server import CloudServer
 from cloud_core.events.outcomes import EventOutcome
@@ -195,7 +195,7 @@ async def test_report_too_large_for_one_response_is_refused(
     cloud: CloudServer, admin: AdminServiceAsyncStub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A report with more rows than one response may carry is INVALID_ARGUMENT on dimensions."""
-    monkeypatch.setattr(admin_experiments, "MAX_REPORT_ROWS", 1)
+    monkeypatch.setattr(admin_reports, "MAX_REPORT_ROWS", 1)
     await _billed(cloud)
     request = admin_pb2.RunReportRequest(dimensions=[admin_pb2.REPORT_DIMENSION_CAMPAIGN])
     request.start_time.FromMicroseconds(now_us() - 3_600_000_000)

@@ -10,9 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from cartads.v1 import admin_pb2, common_pb2
-from cloud_core.admin.experiments import run_report
 from cloud_core.admin.pagination import PageRequest
-from cloud_core.console.experiments import ReportReads
+from cloud_core.admin.reports import run_report
 from cloud_core.events.outcomes import EventOutcome
 from cloud_core.reports.metrics import Delivery, TripSums
 from cloud_core.reports.rollups import ReportFilter, ReportQuery
@@ -28,11 +27,6 @@ IMPRESSION, CLICK, CONVERSION = (
 )
 BASKET_ADD, CHECKOUT = common_pb2.EVENT_TYPE_BASKET_ADD, common_pb2.EVENT_TYPE_CHECKOUT
 EXPOSED, HOLDOUT = (("L", "exposed"),), (("L", "holdout"),)
-
-
-def _reads(store: SqlCloudStore) -> ReportReads:
-    """RunReport's source over the store's layers and rollups."""
-    return ReportReads(store.experiments, store.reports)
 
 
 @pytest.fixture
@@ -208,9 +202,9 @@ async def test_report_over_days_equals_the_same_report_by_hour(store: SqlCloudSt
         r.end_time.FromMicroseconds(day0 + 74 * HOUR_US)
         return r
 
-    by_campaign = await run_report(_reads(store), request(admin_pb2.REPORT_DIMENSION_CAMPAIGN))
+    by_campaign = await run_report(store.reports, store.experiments, request(admin_pb2.REPORT_DIMENSION_CAMPAIGN))
     by_hour = await run_report(
-        _reads(store), request(admin_pb2.REPORT_DIMENSION_CAMPAIGN, admin_pb2.REPORT_DIMENSION_HOUR)
+        store.reports, store.experiments, request(admin_pb2.REPORT_DIMENSION_CAMPAIGN, admin_pb2.REPORT_DIMENSION_HOUR)
     )
     summed: dict[str, int] = {}
     for row in by_hour.rows:
@@ -234,10 +228,10 @@ async def test_requests_appear_by_store_but_not_by_campaign(store: SqlCloudStore
         r.end_time.FromMicroseconds(T0 + 2 * HOUR_US)
         return r
 
-    by_store = await run_report(_reads(store), request(admin_pb2.REPORT_DIMENSION_STORE))
+    by_store = await run_report(store.reports, store.experiments, request(admin_pb2.REPORT_DIMENSION_STORE))
     assert {r.store_id: (r.metrics.requests, r.metrics.impressions) for r in by_store.rows} == {
         "s1": (10, 2),
         "s2": (5, 0),
     }
-    by_campaign = await run_report(_reads(store), request(admin_pb2.REPORT_DIMENSION_CAMPAIGN))
+    by_campaign = await run_report(store.reports, store.experiments, request(admin_pb2.REPORT_DIMENSION_CAMPAIGN))
     assert {r.metrics.requests for r in by_campaign.rows} == {0}
