@@ -21,6 +21,7 @@ from pathlib import Path
 import grpc
 import structlog
 
+from cart_client.app.catalog_loader import load_cart_catalog
 from cart_client.app.outbox import EventOutbox, MemoryOutbox, SqliteOutbox
 from cart_client.app.runner import TripStats, run_trip
 from cart_client.app.session import CartSession
@@ -218,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cartads-cart: cannot read trace {args.trace}: no such file", file=sys.stderr)
         return 2
     try:
-        catalog = None if args.no_catalog else CartCatalog.load(args.catalog)
+        catalog = None if args.no_catalog else load_cart_catalog(args.catalog)
     except OSError as exc:
         print(f"cartads-cart: cannot read catalog {args.catalog}: {exc.strerror or exc}", file=sys.stderr)
         return 2
