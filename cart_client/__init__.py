@@ -4,6 +4,8 @@ Rooms:
 - ``trip``: the pure core of one trip (fusion of sensors into a basket, when to ask for ads).
 - ``sensors``: where readings come from (trace files, standard input, a local socket).
 - ``screen``: the touchscreen page and the text renderer, and the cart's copy of creative images.
-- ``app``: ``cartads-cart``: the live session with the edge, the outbox, the trace runner.
-- ``sim``: ``cartads-sim``: real orders turned into trips and replayed; imported by nothing live.
+- ``app``: ``cartads-cart``: the live session with the edge, the outbox, the trace runner, the
+  catalog read at start.
+- ``sim``: ``cartads-sim``: real orders turned into trips and replayed with simulated shoppers, whom
+  the session takes as its tap decider; imported by nothing live.
 """

@@ -21,6 +21,7 @@ from pathlib import Path
 import grpc
 import structlog
 
+from cart_client.app.catalog_loader import load_cart_catalog
 from cart_client.app.outbox import EventOutbox, MemoryOutbox, SqliteOutbox
 from cart_client.app.runner import TripStats, run_trip
 from cart_client.app.session import CartSession
@@ -35,20 +36,21 @@ from cartads.v1 import ad_service_pb2_grpc
 _log = structlog.get_logger("cart_client.app.cli")
 
 
-def address(text: str) -> str:
-    """A HOST:PORT argument."""
+def _host_port(text: str, *, lowest_port: int) -> str:
     host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not port.isdigit() or not lowest_port <= int(port) < 65536:
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
     return text
+
+
+def address(text: str) -> str:
+    """A HOST:PORT argument."""
+    return _host_port(text, lowest_port=1)
 
 
 def listen_address(text: str) -> str:
     """A HOST:PORT to listen on; port 0 picks a free port."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
-    return text
+    return _host_port(text, lowest_port=0)
 
 
 async def connect(address: str, timeout_s: float = 2.0) -> grpc.aio.Channel:
@@ -218,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cartads-cart: cannot read trace {args.trace}: no such file", file=sys.stderr)
         return 2
     try:
-        catalog = None if args.no_catalog else CartCatalog.load(args.catalog)
+        catalog = None if args.no_catalog else load_cart_catalog(args.catalog)
     except OSError as exc:
         print(f"cartads-cart: cannot read catalog {args.catalog}: {exc.strerror or exc}", file=sys.stderr)
         return 2

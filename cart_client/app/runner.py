@@ -26,6 +26,7 @@ from cart_client.app.session import (
     MAX_EVENTS_PER_REPORT,
     AdServiceClient,
     CartSession,
+    TapDecider,
 )
 from cart_client.screen.text import ad_line
 from cart_client.sensors.trace import SensorEvent
@@ -50,6 +51,7 @@ class TripStats:
     basket_adds: int = 0
     basket_removes: int = 0
     mismatches: int = 0
+    # The chances to tap a simulated shopper had and took (``cart_client.sim``); a real cart has none.
     tap_chances: int = 0
     tap_chances_taken: int = 0
     events_reported: int = 0
@@ -92,8 +94,6 @@ class TripStats:
             basket_adds=counters.basket_adds,
             basket_removes=counters.basket_removes,
             mismatches=counters.mismatches,
-            tap_chances=tally.tap_chances,
-            tap_chances_taken=tally.tap_chances_taken,
             events_reported=tally.events_reported,
             impressions_reported=tally.impressions_reported,
             clicks_reported=tally.clicks_reported,
@@ -134,11 +134,13 @@ async def run_trip(
     outbox: EventOutbox | None = None,
     fusion: FusionConfig | None = None,
     policy: RequestPolicyConfig | None = None,
+    taps: TapDecider | None = None,
 ) -> TripStats:
     """Replay one trip's sensor events against an AdService; ``clock`` gives Unix seconds.
 
     ``deadline_s`` bounds each GetAds call, ``report_deadline_s`` each ReportEvents call. Without a
-    ``catalog`` the scale learns each product's weight from the scan it confirms.
+    ``catalog`` the scale learns each product's weight from the scan it confirms. ``taps`` decides
+    which touches are taps (default: every touch a real screen reports).
     """
     trip = CartTrip(
         store_id=store_id,
@@ -158,6 +160,7 @@ async def run_trip(
         report_deadline_s=report_deadline_s,
         clock=clock,
         render=lambda ad: render(ad_line(ad)),
+        taps=taps,
     )
     started_s = clock()
     trip_ms = 0

@@ -1,7 +1,9 @@
 """The async shell around one trip: talks to the edge, fills the screen, queues and reports events.
 
 Shared by the trace replay (``runner.run_trip``) and the live cart with its touchscreen
-(``screen_server``). Every GetAds call has a short deadline (50 ms by default) so that the screen
+(``screen.server``). Whether a touch on the screen is a tap is not the session's to decide: a
+real cart's touchscreen reports taps (``TouchscreenTaps``), and a simulator passes its simulated
+shoppers in instead. Every GetAds call has a short deadline (50 ms by default) so that the screen
 never waits on the edge; when the edge does not answer, empty slots get house content. Events go
 into an outbox (on disk for a real cart) before any attempt to send them, and leave it only once the
 edge acknowledged them, so an outage delays events but neither loses nor duplicates them.
@@ -21,7 +23,6 @@ import structlog
 from cart_client.app import wire
 from cart_client.app.outbox import EventOutbox
 from cart_client.sensors.trace import SensorEvent, Touch
-from cart_client.sim.relevance import decides_to_tap, relevance
 from cart_client.trip.core import CartTrip, ScreenAd, Step, TripEvent
 from cart_client.trip.house import house_ads
 from cartads.v1 import ad_service_pb2, common_pb2
@@ -62,6 +63,26 @@ class AdServiceClient(Protocol):
     ) -> Awaitable[ad_service_pb2.ReportEventsResponse]: ...
 
 
+class TapDecider(Protocol):
+    """Who decides that a touch on the screen taps the ad in its slot."""
+
+    def is_tap(self, touch: Touch, trip: CartTrip) -> bool:
+        """Whether ``touch`` taps the ad ``trip`` shows in its slot; ``trip`` is read, never changed."""
+        ...
+
+
+class TouchscreenTaps:
+    """A real cart's: a touch the screen reported is the shopper's tap.
+
+    A touch carrying a ``propensity`` is only a chance to tap that a simulator wrote into a trace;
+    without a simulated shopper to take it, nobody taps, so a real cart never bills an invented click.
+    """
+
+    def is_tap(self, touch: Touch, trip: CartTrip) -> bool:
+        """True for every touch but a simulated chance to tap."""
+        return touch.propensity is None
+
+
 def _describe(exc: grpc.RpcError) -> str:
     return exc.code().name if isinstance(exc, grpc.aio.AioRpcError) else type(exc).__name__
 
@@ -82,8 +103,6 @@ class Tally:
     report_errors: int = 0
     events_rejected: int = 0
     events_dropped: int = 0
-    tap_chances: int = 0
-    tap_chances_taken: int = 0
 
 
 class CartSession:
@@ -100,6 +119,7 @@ class CartSession:
         clock: Callable[[], float] = time.time,
         render: Callable[[ScreenAd], None] | None = None,
         on_change: Callable[[], None] | None = None,
+        taps: TapDecider | None = None,
     ) -> None:
         self.stub = stub
         self.trip = trip
@@ -110,6 +130,7 @@ class CartSession:
         self._report_deadline_s = report_deadline_s
         self._clock = clock
         self._render = render
+        self._taps = taps if taps is not None else TouchscreenTaps()
         self.on_change = on_change
         # Called when events were queued, so a background sender can wake up (the live screen has one).
         self.on_queued: Callable[[], None] | None = None
@@ -127,10 +148,8 @@ class CartSession:
     async def sensor(self, event: SensorEvent, trip_ms: int) -> None:
         """One sensor reading at trip time ``trip_ms``."""
         await self.advance_to(trip_ms)
-        if isinstance(event, Touch) and event.propensity is not None:
-            if not self._simulated_tap(event):
-                return
-            event = Touch(event.slot_id, event.t_ms)
+        if isinstance(event, Touch) and not self._taps.is_tap(event, self.trip):
+            return
         await self._perform(self.trip.feed(event, trip_ms), trip_ms)
 
     async def viewed(self, ad_id: str, visible_ms: int, trip_ms: int) -> bool:
@@ -229,19 +248,6 @@ class CartSession:
         if self.on_change is not None:
             self.on_change()
 
-    def _simulated_tap(self, touch: Touch) -> bool:
-        ad = self.trip.screen.get(touch.slot_id)
-        if ad is None or ad.house or touch.propensity is None:
-            return False
-        self.tally.tap_chances += 1
-        # The line item, not the per-decision ad id, so the same replay decides the same way.
-        seed = f"{self.trip.session_id}:{self.tally.tap_chances}:{ad.line_item_id or ad.ad_id}"
-        fit = relevance(ad, self.trip.basket, self.trip.catalog)
-        if decides_to_tap(touch.propensity, fit, seed):
-            self.tally.tap_chances_taken += 1
-            return True
-        return False
-
 
 __all__ = [
     "DEFAULT_ADS_DEADLINE_S",
@@ -250,4 +256,6 @@ __all__ = [
     "AdServiceClient",
     "CartSession",
     "Tally",
+    "TapDecider",
+    "TouchscreenTaps",
 ]

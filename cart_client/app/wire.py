@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from cart_client.trip.core import AdFormat, AdRequest, EventKind, RecipeLine, ScreenAd, Trigger, TripEvent
@@ -99,15 +97,4 @@ def cart_event(event: TripEvent, *, cart_id: str, session_id: str) -> common_pb2
         quantity=event.quantity,
         visible_duration_ms=event.visible_duration_ms,
         occur_time=occur_time,
-    )
-
-
-def report_events_request(
-    events: Sequence[TripEvent], *, store_id: str, cart_id: str, session_id: str
-) -> ad_service_pb2.ReportEventsRequest:
-    """One ReportEventsRequest carrying a batch of the trip's events."""
-    return ad_service_pb2.ReportEventsRequest(
-        store_id=store_id,
-        cart_id=cart_id,
-        events=[cart_event(event, cart_id=cart_id, session_id=session_id) for event in events],
     )

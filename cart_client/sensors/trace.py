@@ -5,9 +5,10 @@ barcode the scanner read), ``weight {"delta_g"}`` (the scale's change in grams),
 {"product_id", "confidence"}``, ``zone {"zone_id"}``, ``touch {"slot_id" or "button",
 "propensity"?}``, ``checkout {}``, each with an optional ``"t_ms"`` (milliseconds since the trip
 started). A touch with a ``propensity`` (0..1) is a moment the shopper may tap the ad in that slot:
-the simulator cannot know which ad will be shown, so whoever replays the trace decides, against the
-ad actually on screen (see ``cart_client.sim.relevance``). Sensors are noisy and files get truncated, so a bad line is
-reported with its line number and skipped rather than ending the trip.
+the simulator cannot know which ad will be shown, so a simulated shopper decides at replay, against
+the ad actually on screen (see ``cart_client.sim.relevance``); a real cart takes no such chance.
+Sensors are noisy and files get truncated, so a bad line is reported with its line number and
+skipped rather than ending the trip.
 """
 
 from __future__ import annotations

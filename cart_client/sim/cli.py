@@ -14,15 +14,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from cart_client.app.cli import address, connect
-from cart_client.app.runner import TripStats, run_trip
+from cart_client.app.catalog_loader import load_cart_catalog
+from cart_client.app.cli import address
+from cart_client.app.runner import TripStats
 from cart_client.sensors.feed import file_feed
 from cart_client.sensors.trace import TraceError, dump_trace
+from cart_client.sim.replay import replay_trips
 from cart_client.sim.simulator import simulate
-from cart_client.trip.catalog import CartCatalog
 from cartads.ops.logs import configure_logging
 from cartads.sample.instacart import load_catalog, load_orders
-from cartads.v1 import ad_service_pb2_grpc
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,36 +82,6 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _replay(args: argparse.Namespace, files: list[Path], catalog: CartCatalog) -> tuple[list[TripStats], int]:
-    queue: asyncio.Queue[Path] = asyncio.Queue()
-    for path in files:
-        queue.put_nowait(path)
-    results: list[TripStats] = []
-    skipped: list[TraceError] = []
-
-    async def cart(number: int) -> None:
-        # Each cart has its own connection, as real carts do.
-        async with await connect(args.edge) as channel:
-            stub = ad_service_pb2_grpc.AdServiceStub(channel)
-            while not queue.empty():
-                path = queue.get_nowait()
-                results.append(
-                    await run_trip(
-                        stub,
-                        store_id=args.store,
-                        cart_id=f"sim-cart-{number:03d}",
-                        session_id=path.stem,
-                        events=file_feed(path, skipped.append),
-                        render=lambda _line: None,
-                        deadline_s=args.deadline_ms / 1000,
-                        catalog=catalog,
-                    )
-                )
-
-    await asyncio.gather(*(cart(n) for n in range(max(1, args.carts))))
-    return results, len(skipped)
-
-
 def _replay_command(args: argparse.Namespace) -> int:
     if not args.edge or not args.store:
         print("cartads-sim: --replay needs --edge and --store (or CARTADS_EDGE, CARTADS_STORE)", file=sys.stderr)
@@ -120,11 +90,23 @@ def _replay_command(args: argparse.Namespace) -> int:
     if not files:
         print(f"cartads-sim: no *.jsonl traces in {args.replay}", file=sys.stderr)
         return 2
-    catalog = CartCatalog.load(args.data)
-    results, skipped = asyncio.run(_replay(args, files, catalog))
+    catalog = load_cart_catalog(args.data)
+    skipped: list[TraceError] = []
+    trips = [(path.stem, file_feed(path, skipped.append)) for path in files]
+    results = asyncio.run(
+        replay_trips(
+            args.edge,
+            trips,
+            store_id=args.store,
+            carts=args.carts,
+            cart_id_prefix="sim-cart-",
+            catalog=catalog,
+            deadline_s=args.deadline_ms / 1000,
+        )
+    )
     total = TripStats.total(results)
     if args.json:
-        print(json.dumps({"trips": len(results), "lines_skipped": skipped, **total.as_dict()}, sort_keys=True))
+        print(json.dumps({"trips": len(results), "lines_skipped": len(skipped), **total.as_dict()}, sort_keys=True))
     else:
         print(
             f"replayed {len(results)} trips: {total.ad_requests} ad requests, {total.ads_served} ads,"

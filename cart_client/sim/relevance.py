@@ -2,7 +2,8 @@
 
 The simulator writes a trace before any ad exists, so a touch in a simulated trace carries only
 the shopper's ``propensity`` to tap. Whoever replays the trace decides the tap against the ad that
-is actually on screen: the more the ad fits the basket, the likelier the tap.
+is actually on screen: the more the ad fits the basket, the likelier the tap. ``SimulatedShopper``
+is that decision as the cart's session asks for it.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 
+from cart_client.sensors.trace import Touch
 from cart_client.trip.catalog import CartCatalog
-from cart_client.trip.core import ScreenAd
+from cart_client.trip.core import CartTrip, ScreenAd
 
 # An ad that promotes nothing the catalog knows (a banner, a brand message) is mildly relevant.
 _UNKNOWN_PRODUCT_RELEVANCE = 0.2
@@ -40,4 +42,31 @@ def decides_to_tap(propensity: float, ad_relevance: float, seed: str) -> bool:
     return random.Random(seed).random() < tap_probability(propensity, ad_relevance)
 
 
-__all__ = ["decides_to_tap", "relevance", "tap_probability"]
+class SimulatedShopper:
+    """One simulated trip's shopper: takes or lets pass the chances to tap its trace's touches carry.
+
+    Counts them, and numbers them into each decision's seed, so it serves one trip only.
+    """
+
+    def __init__(self) -> None:
+        self.tap_chances = 0
+        self.tap_chances_taken = 0
+
+    def is_tap(self, touch: Touch, trip: CartTrip) -> bool:
+        """A touch without a propensity is a plain tap; one with a propensity is decided against the
+        ad in its slot (no ad, or house content, is nothing to tap)."""
+        if touch.propensity is None:
+            return True
+        ad = trip.screen.get(touch.slot_id)
+        if ad is None or ad.house:
+            return False
+        self.tap_chances += 1
+        # The line item, not the per-decision ad id, so the same replay decides the same way.
+        seed = f"{trip.session_id}:{self.tap_chances}:{ad.line_item_id or ad.ad_id}"
+        if decides_to_tap(touch.propensity, relevance(ad, trip.basket, trip.catalog), seed):
+            self.tap_chances_taken += 1
+            return True
+        return False
+
+
+__all__ = ["SimulatedShopper", "decides_to_tap", "relevance", "tap_probability"]

@@ -1,17 +1,13 @@
 """What the cart knows about the store's products: names, prices, unit weights, barcodes, aisles.
 
 The cart needs unit weights to confirm scans on the scale, and names and prices to draw the basket.
-It loads them once at start from a catalog in the Instacart sample's layout (by default the copy
-shipped with CartAds), so it works with the store offline.
+The shell loads them once at start (``cart_client.app.catalog_loader``); here they are plain values.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-
-from cartads.sample.instacart import Catalog, load_catalog
 
 # How far a scale reading may be from a product's catalog weight and still be that product.
 # Loose produce and weighed counters vary far more around their nominal weight than packaged goods.
@@ -92,36 +88,6 @@ class CartCatalog:
         """The product's name for the screen, or a placeholder that still identifies it."""
         item = self._by_id.get(product_id)
         return item.name if item and item.name else f"Item {product_id}"
-
-    @staticmethod
-    def from_sample(catalog: Catalog) -> CartCatalog:
-        """The cart's view of an Instacart-layout catalog."""
-        departments = {d.department_id: d.name for d in catalog.departments}
-        aisles = {a.aisle_id: a for a in catalog.aisles}
-        items = []
-        for p in catalog.products:
-            department = departments.get(p.department_id, "missing")
-            aisle = aisles.get(p.aisle_id)
-            items.append(
-                CatalogItem(
-                    product_id=p.product_id,
-                    name=p.name,
-                    price_micros=p.price_micros,
-                    weight_g=float(p.weight_g),
-                    tolerance_g=tolerance_for(p.weight_g, department),
-                    department=department,
-                    aisle_id=p.aisle_id,
-                    aisle_name=aisle.name if aisle else "",
-                    zone_id=aisle.zone_id if aisle else "",
-                    barcode=in_store_barcode(p.product_id) if p.product_id.isdigit() else "",
-                )
-            )
-        return CartCatalog(items)
-
-    @staticmethod
-    def load(data_dir: Path | None = None) -> CartCatalog:
-        """Load a catalog directory in the Instacart layout (default: the shipped sample)."""
-        return CartCatalog.from_sample(load_catalog(data_dir))
 
 
 __all__ = [

@@ -6,6 +6,7 @@ stable) during an outage instead of leaving holes where ads were.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from cart_client.trip.core import AdFormat, ScreenAd, SlotSpec
@@ -57,25 +58,12 @@ _HOUSE_BY_FORMAT: dict[AdFormat, ScreenAd] = {
 
 def house_ads(slots: Sequence[SlotSpec]) -> tuple[ScreenAd, ...]:
     """One house creative per slot, in the slot's format (a banner for unknown formats)."""
-    out = []
-    for slot in slots:
-        template = _HOUSE_BY_FORMAT.get(slot.format, _HOUSE_BY_FORMAT[AdFormat.BANNER])
-        out.append(
-            ScreenAd(
-                ad_id=f"{template.ad_id}-{slot.slot_id}",
-                slot_id=slot.slot_id,
-                tracking_token="",
-                format=template.format,
-                headline=template.headline,
-                body=template.body,
-                call_to_action=template.call_to_action,
-                location_hint=template.location_hint,
-                offer_text=template.offer_text,
-                coupon_code=template.coupon_code,
-                house=True,
-            )
-        )
-    return tuple(out)
+    return tuple(_house_ad(slot) for slot in slots)
+
+
+def _house_ad(slot: SlotSpec) -> ScreenAd:
+    template = _HOUSE_BY_FORMAT.get(slot.format, _HOUSE_BY_FORMAT[AdFormat.BANNER])
+    return dataclasses.replace(template, ad_id=f"{template.ad_id}-{slot.slot_id}", slot_id=slot.slot_id)
 
 
 __all__ = ["house_ads"]

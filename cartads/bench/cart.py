@@ -17,10 +17,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from cart_client.app.catalog_loader import cart_catalog_from_sample
 from cart_client.app.outbox import EventOutbox, MemoryOutbox, SqliteOutbox
 from cart_client.sensors.trace import TraceError, dump_trace, parse_trace_lines
 from cart_client.sim.simulator import simulate
-from cart_client.trip.catalog import CartCatalog
 from cart_client.trip.core import CartTrip
 from cartads.sample.instacart import load_catalog, load_orders
 from cartads.v1 import common_pb2
@@ -47,7 +47,7 @@ def _median_s(rounds: int, work: Callable[[], None]) -> float:
 
 def _core(args: argparse.Namespace) -> dict[str, float]:
     sample = load_catalog()
-    catalog = CartCatalog.from_sample(sample)
+    catalog = cart_catalog_from_sample(sample)
     trips = simulate(load_orders(), sample, count=args.trips, seed=args.seed)
     lines = [list(dump_trace(trip.events)) for trip in trips]
     readings = sum(len(trip_lines) for trip_lines in lines)

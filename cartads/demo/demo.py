@@ -7,23 +7,21 @@ import asyncio
 import random
 import tempfile
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cart_client.app.cli import connect
-from cart_client.app.runner import TripStats, run_trip
+from cart_client.app.catalog_loader import cart_catalog_from_sample
 from cart_client.sensors.trace import SensorEvent
-from cart_client.sim.trip_trace import ProductPlacement, trace_from_order
-from cart_client.trip.catalog import CartCatalog
+from cart_client.sim.replay import replay_trips
+from cart_client.sim.simulator import simulate, store_layout
+from cart_client.sim.trip_trace import trace_from_order
 from cartads.demo.scenario import create_advertisers, create_store, plan_advertisers
 from cartads.demo.summary import DemoSummary, summarize
 from cartads.rpc.bearer import aio_channel
 from cartads.sample.instacart import Catalog, Order, load_catalog, load_orders
 from cartads.v1 import admin_pb2
-from cartads.v1.ad_service_pb2_grpc import AdServiceStub
 from cartads.v1.admin_pb2_grpc import AdminServiceStub
 from cloud_core.access.policy import Role
 from cloud_core.app.server import start_cloud
@@ -47,61 +45,12 @@ class DemoConfig:
     work_dir: Path | None = None
 
 
-def placements(catalog: Catalog) -> tuple[dict[str, ProductPlacement], list[str]]:
-    """Where each product sits and the order a shopper walks the zones (aisle order)."""
-    zone_of = {a.aisle_id: a.zone_id for a in catalog.aisles}
-    by_product = {
-        p.product_id: ProductPlacement(product_id=p.product_id, zone_id=zone_of[p.aisle_id], weight_g=p.weight_g)
-        for p in catalog.products
-    }
-    zone_order = [a.zone_id for a in sorted(catalog.aisles, key=lambda a: int(a.aisle_id))]
-    return by_product, zone_order
-
-
 def trace_for_order(order: Order, catalog: Catalog, seed: int, click_probability: float = 0.15) -> list[SensorEvent]:
     """The sensor trace of one real order, the same for the same seed."""
-    by_product, zone_order = placements(catalog)
+    placements, zone_order = store_layout(catalog, barcodes=False)
     return trace_from_order(
-        order.product_ids, by_product, zone_order, random.Random(seed), click_probability=click_probability
+        order.product_ids, placements, zone_order, random.Random(seed), click_probability=click_probability
     )
-
-
-def pick_orders(orders: Sequence[Order], count: int, rng: random.Random) -> list[Order]:
-    """A reproducible sample of real orders to replay."""
-    return rng.sample(list(orders), min(count, len(orders)))
-
-
-async def _replay(edge_address: str, chosen: Sequence[Order], catalog: Catalog, config: DemoConfig) -> list[TripStats]:
-    queue: asyncio.Queue[tuple[int, Order]] = asyncio.Queue()
-    for item in enumerate(chosen):
-        queue.put_nowait(item)
-    results: list[TripStats] = []
-    # Real weights let the cart's scale confirm scans; aisles let it judge an ad's relevance.
-    cart_catalog = CartCatalog.from_sample(catalog)
-
-    async def cart(cart_number: int) -> None:
-        # Each cart has its own connection, as real carts do, opened before the trip starts.
-        async with await connect(edge_address) as channel:
-            stub = AdServiceStub(channel)
-            while not queue.empty():
-                trip_number, order = queue.get_nowait()
-                events = trace_for_order(
-                    order, catalog, config.seed * 1_000_003 + trip_number, config.click_probability
-                )
-                results.append(
-                    await run_trip(
-                        stub,
-                        store_id=STORE_ID,
-                        cart_id=f"cart-{cart_number:03d}",
-                        session_id=f"trip-{order.order_id}",
-                        events=events,
-                        render=lambda _line: None,
-                        catalog=cart_catalog,
-                    )
-                )
-
-    await asyncio.gather(*(cart(n) for n in range(config.carts)))
-    return results
 
 
 async def _wait_until_billed(
@@ -125,8 +74,14 @@ async def run_demo(config: DemoConfig) -> DemoSummary:
     """Set up a store and its advertisers, replay trips through an edge, wait for billing, summarize."""
     catalog = load_catalog()
     orders = load_orders()
-    rng = random.Random(config.seed)
-    chosen = pick_orders(orders, config.trips, rng)
+    trips = simulate(
+        orders,
+        catalog,
+        count=config.trips,
+        seed=config.seed,
+        click_probability=config.click_probability,
+        barcodes=False,
+    )
     with tempfile.TemporaryDirectory(prefix="cartads-demo-", dir=config.work_dir) as tmp:
         work = Path(tmp)
         cloud = await start_cloud(CloudConfig(db=str(work / "cloud.sqlite3"), listen_address="127.0.0.1:0"))
@@ -152,7 +107,15 @@ async def run_demo(config: DemoConfig) -> DemoSummary:
                 try:
                     await edge.wait_for_index(timeout_s=30.0)
                     started = time.monotonic()
-                    stats = await _replay(f"127.0.0.1:{edge.port}", chosen, catalog, config)
+                    stats = await replay_trips(
+                        f"127.0.0.1:{edge.port}",
+                        [(f"trip-{trip.order_id}", trip.events) for trip in trips],
+                        store_id=STORE_ID,
+                        carts=config.carts,
+                        cart_id_prefix="cart-",
+                        # Real weights let the cart's scale confirm scans; aisles let it judge an ad's relevance.
+                        catalog=cart_catalog_from_sample(catalog),
+                    )
                     await edge.wait_for_upload(timeout_s=config.billing_timeout_s)
                     expected = sum(s.impressions_reported + s.clicks_reported for s in stats)
                     report = await _wait_until_billed(admin, expected, config.billing_timeout_s)

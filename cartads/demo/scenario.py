@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from cartads.sample.catalog_messages import import_catalog_requests
 from cartads.sample.instacart import Catalog, Order, Product
+from cartads.time_units import dt_to_ts
 from cartads.v1 import admin_pb2, common_pb2
 
 if TYPE_CHECKING:
@@ -165,12 +164,6 @@ def plan_advertisers(catalog: Catalog, orders: Sequence[Order], count: int = 6) 
     return plans
 
 
-def _timestamp(moment: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(moment)
-    return ts
-
-
 async def create_store(
     admin: AdminServiceAsyncStub, store_id: str, display_name: str, time_zone: str, catalog: Catalog
 ) -> None:
@@ -199,8 +192,8 @@ async def create_advertisers(
                 campaign=admin_pb2.Campaign(
                     advertiser_id=plan.advertiser_id,
                     display_name=plan.campaign_name,
-                    start_time=_timestamp(now - timedelta(days=1)),
-                    end_time=_timestamp(now + timedelta(days=30)),
+                    start_time=dt_to_ts(now - timedelta(days=1)),
+                    end_time=dt_to_ts(now + timedelta(days=30)),
                     budget_micros=plan.budget_micros,
                     state=admin_pb2.SERVING_STATE_ACTIVE,
                 ),

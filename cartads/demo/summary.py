@@ -67,6 +67,7 @@ def summarize(
 ) -> DemoSummary:
     """Add up the trips and put the cloud's spend report beside them."""
     trips = list(stats)
+    total = TripStats.total(trips)
     campaigns = tuple(
         CampaignLine(
             campaign_id=c.campaign_id,
@@ -81,12 +82,12 @@ def summarize(
     return DemoSummary(
         trips=len(trips),
         carts=carts,
-        ad_requests=sum(t.ad_requests for t in trips),
-        ads_served=sum(t.ads_served for t in trips),
-        no_fill=sum(t.no_fill_count for t in trips),
-        impressions_reported=sum(t.impressions_reported for t in trips),
-        clicks_reported=sum(t.clicks_reported for t in trips),
-        events_reported=sum(t.events_reported for t in trips),
+        ad_requests=total.ad_requests,
+        ads_served=total.ads_served,
+        no_fill=total.no_fill_count,
+        impressions_reported=total.impressions_reported,
+        clicks_reported=total.clicks_reported,
+        events_reported=total.events_reported,
         events_billed=report.billed_event_count,
         impressions_billed=sum(c.impressions for c in campaigns),
         clicks_billed=sum(c.clicks for c in campaigns),

@@ -10,9 +10,8 @@ import pytest
 from cart_client.app import session
 from cart_client.app.runner import TripStats, run_trip
 from cart_client.sensors.trace import Checkout, Scan, SensorEvent, Touch, Weight, Zone
-from cart_client.trip.catalog import CartCatalog, CatalogItem
-from cartads.v1 import ad_service_pb2, common_pb2
-from tests.cart_client.fakes import FakeAdService, fill_every_slot, make_ad
+from cartads.v1 import common_pb2
+from tests.cart_client.fakes import FakeAdService, make_ad
 
 CLOCK_S = 1_700_000_000.25
 
@@ -287,27 +286,11 @@ async def test_replay_fires_dwell_and_idle_at_their_trace_time() -> None:
     ]
 
 
-def promoting_apples(request: ad_service_pb2.GetAdsRequest) -> list[ad_service_pb2.Ad]:
-    ads = fill_every_slot(request)
-    for ad in ads:
-        ad.creative.promoted_product_id = "apple"
-    return ads
-
-
-@pytest.mark.parametrize(("propensity", "clicks"), [(1.0, 1), (0.0, 0)])
-async def test_simulated_touch_is_decided_against_the_ad_on_screen(propensity: float, clicks: int) -> None:
-    """A touch with a propensity taps a relevant ad when certain and never when the shopper has no interest."""
-    catalog = CartCatalog(
-        [CatalogItem("banana", aisle_id="24", weight_g=120.0), CatalogItem("apple", aisle_id="24", weight_g=180.0)]
-    )
-    fake = FakeAdService(ads_for=promoting_apples)
-    trace: list[SensorEvent] = [
-        Scan("banana", 0),
-        Weight(121.0, 500),
-        Touch("slot-0", 3_000, propensity=propensity),
-        Checkout(9_000),
-    ]
-    stats = await run_trip(
-        fake, store_id="s", cart_id="c", session_id="t", events=trace, render=lambda _l: None, catalog=catalog
-    )
-    assert (stats.tap_chances, stats.tap_chances_taken, stats.clicks_reported) == (1, clicks, clicks)
+async def test_a_real_cart_takes_no_simulated_chance_to_tap() -> None:
+    """Without a simulated shopper, a touch that is only a chance to tap clicks nothing, however certain."""
+    fake = FakeAdService()
+    trace: list[SensorEvent] = [Scan("24852", 0), Touch("slot-0", 3_000, propensity=1.0), Checkout(9_000)]
+    stats = await run_trip(fake, store_id="s", cart_id="c", session_id="t", events=trace, render=lambda _l: None)
+    assert stats.ads_served > 0
+    assert (stats.tap_chances, stats.clicks_reported) == (0, 0)
+    assert fake.journaled(common_pb2.EVENT_TYPE_CLICK) == []

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from cart_client.app.catalog_loader import cart_catalog_from_sample
 from cart_client.sensors.trace import Checkout, Scan, Touch, Weight, parse_trace_lines
 from cart_client.sim.cli import main
 from cart_client.sim.simulator import simulate, store_layout
-from cart_client.trip.catalog import CartCatalog, in_store_barcode
+from cart_client.trip.catalog import in_store_barcode
 from cartads.sample.instacart import Catalog, Order, load_catalog, load_orders
 from cartads.v1 import common_pb2
 from tests.cart_client.fakes import FakeAdService
@@ -50,7 +51,7 @@ def test_trip_scans_the_order_by_barcode_in_layout_order(sample: tuple[Catalog, 
 def test_scale_readings_are_plausible_for_the_catalog(sample: tuple[Catalog, list[Order]]) -> None:
     """Nearly every positive scale reading is within the catalog tolerance of the scanned product's weight."""
     catalog, orders = sample
-    cart_catalog = CartCatalog.from_sample(catalog)
+    cart_catalog = cart_catalog_from_sample(catalog)
     checked = within = 0
     for trip in simulate(orders, catalog, count=20, seed=5):
         for before, after in zip(trip.events, trip.events[1:], strict=False):

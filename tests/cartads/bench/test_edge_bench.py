@@ -12,6 +12,7 @@ import pytest
 from cartads.bench.edge import throughput as edge
 from cartads.bench.edge.fixture import add_learned_rates, build_edge_index
 from cartads.bench.edge.h2load import grpc_body, h2load_path, percentile_ms
+from cartads.bench.edge.servers import cpu_s
 from cartads.index.version import content_version
 from cartads.sample.instacart import load_catalog
 from cartads.v1 import common_pb2
@@ -41,9 +42,9 @@ def test_percentiles_are_nearest_rank_in_ms() -> None:
 
 def test_cpu_time_covers_the_process_tree() -> None:
     """The server CPU figure counts a process's own time (and that of its descendants)."""
-    before = edge._cpu_s([os.getpid()])
+    before = cpu_s([os.getpid()])
     sum(i * i for i in range(3_000_000))  # burn some CPU
-    assert edge._cpu_s([os.getpid()]) > before
+    assert cpu_s([os.getpid()]) > before
 
 
 def test_quick_run_reports_every_key(capsys: pytest.CaptureFixture[str]) -> None:
