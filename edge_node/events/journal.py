@@ -27,6 +27,7 @@ from cartads.v1.event_ingest_pb2 import JournaledEvent
 from cartads.v1.request_counts_pb2 import RequestCounts
 from edge_node.config import EdgeConfig
 from edge_node.errors import JournalFullError, StoreClosedError
+from edge_node.events.leases import LeaseCharge
 
 _SEQ = struct.Struct(">Q")  # big-endian so LMDB's byte order is seq order
 _NEXT_SEQ_KEY = b"next_seq"
@@ -34,16 +35,6 @@ _NEXT_SEQ_KEY = b"next_seq"
 _SPEND = struct.Struct(">qq")
 # Spend of leases that expired this long ago is forgotten when the journal opens.
 _SPEND_KEEP_MS = 7 * 24 * 3600 * 1000
-
-
-@dataclass(frozen=True)
-class LeaseCharge:
-    """What one journaled event adds to the local spend of a budget lease (the campaign's budget)."""
-
-    campaign_id: str
-    lease_id: str
-    millimicros: int
-    expire_unix_ms: int = 0
 
 
 def _spend_key(campaign_id: str, lease_id: str) -> bytes:

@@ -17,7 +17,7 @@ from cartads.v1.index_pb2 import StoreIndex
 from cartads.v1.index_sync_pb2 import IndexDelta
 from edge_node.config import EdgeConfig
 from edge_node.errors import IndexRejectedError, StoreClosedError
-from edge_node.index.check import check_index
+from edge_node.index.check import IndexCheckError, check_index
 
 _SNAPSHOT_KEY = b"snapshot"
 _VERSION_KEY = b"version"
@@ -61,12 +61,12 @@ class IndexStore:
             index.ParseFromString(raw)
         except DecodeError as exc:
             raise IndexRejectedError("stored index does not parse") from exc
-        index.version = check_index(index, version.decode(), self._store_id)
+        index.version = self._check(index, version.decode())
         return index
 
     def apply(self, snapshot: StoreIndex, announced_version: str) -> StoreIndex:
         """Verify ``snapshot`` and make it current; raises IndexRejectedError (nothing written) if bad."""
-        version = check_index(snapshot, announced_version, self._store_id)
+        version = self._check(snapshot, announced_version)
         index = StoreIndex()
         index.CopyFrom(snapshot)
         index.version = version
@@ -99,10 +99,16 @@ class IndexStore:
                 except DeltaError as exc:
                     raise IndexRejectedError(str(exc)) from exc
                 # Raising inside the block aborts the transaction: a bad delta writes nothing.
-                version = check_index(merged, announced_version, self._store_id, delta)
+                version = self._check(merged, announced_version, delta)
                 merged.version = version
                 self._put(txn, self._serialize_capped(merged), version)
         return merged
+
+    def _check(self, index: StoreIndex, announced_version: str, delta: IndexDelta | None = None) -> str:
+        try:
+            return check_index(index, announced_version, self._store_id, delta)
+        except IndexCheckError as exc:
+            raise IndexRejectedError(str(exc)) from exc
 
     def _serialize_capped(self, index: StoreIndex) -> bytes:
         raw = index.SerializeToString(deterministic=True)

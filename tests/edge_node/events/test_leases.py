@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from cartads.v1.common_pb2 import EventType, PricingModel, PriorityTier
 from cartads.v1.tracking_pb2 import TrackingTokenPayload
-from edge_node.events.journal import LeaseCharge
 from edge_node.events.leases import (
     BLOCKED_SPEND_MICROS,
+    LeaseCharge,
     LeaseSpend,
     ServingSpend,
     charge_for,
