@@ -31,6 +31,23 @@ def test_charges_follow_the_pricing_model() -> None:
     assert charge_millimicros(CPM, EventType.EVENT_TYPE_CLICK, 2_000_000) == 0
 
 
+def test_cpm_impressions_add_up_exactly_per_mille() -> None:
+    """A CPM impression costs price / 1000 of a micro; such fractions add up without rounding."""
+    spend = LeaseSpend()
+    impression = charge_millimicros(CPM, EventType.EVENT_TYPE_IMPRESSION, 1500)
+    spend.add([LeaseCharge("camp-1", "L1", impression), LeaseCharge("camp-1", "L1", impression)])
+    assert spend.spend_micros("camp-1", "L1") == 3
+
+
+def test_cpc_spends_on_the_click_and_not_the_impression() -> None:
+    """A CPC line item's impression adds nothing to its lease; its click adds the price."""
+    spend = LeaseSpend()
+    cpc = PricingModel.PRICING_MODEL_CPC
+    for event_type in (EventType.EVENT_TYPE_IMPRESSION, EventType.EVENT_TYPE_CLICK):
+        spend.add([LeaseCharge("camp-1", "L1", charge_millimicros(cpc, event_type, 300_000))])
+    assert spend.spend_micros("camp-1", "L1") == 300_000
+
+
 def test_charge_counts_against_the_campaigns_current_lease() -> None:
     """A charge names the campaign and the lease the index holds for its line item."""
     payload = TrackingTokenPayload(line_item_id="li-1", pricing_model=CPM, price_micros=4_000_000)
