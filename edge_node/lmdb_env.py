@@ -60,7 +60,7 @@ class LmdbEnv:
             yield self.require()
 
     @contextmanager
-    def transaction(self, *, write: bool = False) -> Iterator[lmdb.Transaction]:
+    def transaction(self, *, write: bool = False) -> Iterator[lmdb.Transaction[bytes]]:
         """One transaction under the lock; a write commits when the block ends and aborts if it raises."""
         with self._lock, self.require().begin(write=write) as txn:
             yield txn

@@ -13,8 +13,8 @@ from edge_node.lmdb_env import LmdbEnv
 MAP_SIZE = 1 << 22
 
 
-def _open(tmp_path: Path, **options: int) -> LmdbEnv:
-    return LmdbEnv.open(tmp_path / "env", "test store", map_size_bytes=MAP_SIZE, max_readers=8, **options)
+def _open(tmp_path: Path, max_dbs: int = 0) -> LmdbEnv:
+    return LmdbEnv.open(tmp_path / "env", "test store", map_size_bytes=MAP_SIZE, max_readers=8, max_dbs=max_dbs)
 
 
 def test_open_creates_the_folder_with_the_given_options(tmp_path: Path) -> None:
