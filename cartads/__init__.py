@@ -6,6 +6,7 @@
 - ``ops``: structured logs and the ``/metrics`` ``/healthz`` ``/readyz`` endpoint.
 - ``group_commit``: concurrent writers sharing one durable commit (the edge's journal, the cloud's ledger).
 - ``tracking_token``, ``time_units``, ``store_time``: formats and units both ends must agree on.
+- ``protowire``: protobuf's wire format written by hand, for the compiler's and the edge's spliced messages.
 - ``sample``: the Instacart sample store (catalog and baskets) and its loaders.
 - ``demo`` and ``bench``: the whole system run on this machine, as a demo and as benchmarks.
 

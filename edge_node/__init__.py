@@ -1,6 +1,7 @@
 """The store's edge node: answers carts in about a millisecond and journals every event durably.
 
-Rooms, and what each may import (besides ``cartads`` and the package's ``config`` and ``errors``):
+Rooms, and what each may import (besides ``cartads`` and the package's ``config``, ``errors`` and
+``lmdb_env``, the one way the rooms that keep LMDB open and close it):
 - ``index``: one index version: checked, kept in LMDB, turned into serving lookups.
 - ``serving``: AdService; selection, eligibility and the auction are pure over ``index`` lookups.
 - ``events``: the LMDB journal, group commit, attribution, budget leases, request counts, uploader.

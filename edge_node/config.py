@@ -72,8 +72,6 @@ class EdgeConfig:
     max_id_chars: int = 128
     # Frequency state is kept for this many cart sessions; the least recently used are forgotten.
     max_sessions: int = 100_000
-    # Remembered (ad, event kind) pairs, so a token adds to local spend once per kind.
-    max_billed_ads: int = 200_000
     # Journal pushback: above the soft limit only house ads serve (no new billable work), above the
     # hard limit ReportEvents answers RESOURCE_EXHAUSTED; events are never silently dropped.
     journal_soft_limit_events: int = 200_000

@@ -1,4 +1,8 @@
-"""The index compiler: one store's campaigns and catalog in, that store's StoreIndex out. Pure."""
+"""The index compiler: one store's campaigns and catalog in, that store's StoreIndex out. Pure.
+
+Each entry is spliced from serialized parts (``templates``: what every store repeats; here: what
+this store adds) and the whole index parsed once.
+"""
 
 from __future__ import annotations
 
@@ -9,24 +13,23 @@ from datetime import datetime
 from typing import Any
 
 from cartads.index.version import content_version
+from cartads.protowire import LEN, delimited, field_key, varint
 from cartads.store_time import store_zone
 from cartads.time_units import dt_to_ts, dt_to_us, ts_to_us, us_to_ts
 from cartads.v1 import admin_pb2, common_pb2, index_pb2
-from cloud_core.compile.creative_index import creative_asset_fields, image_sha256
+from cloud_core.compile.creative_index import aisle_hint, creative_asset_fields, image_sha256
 from cloud_core.compile.experiment_rules import index_layers
+from cloud_core.compile.templates import ServableItem, SharedCompile, prepare_shared
 from cloud_core.delivery.leases import LeaseSettings, StoreTraffic, lease_for, lease_window, pacing_fraction
 from cloud_core.delivery.pacing import (
     PacingSettings,
     PacingType,
     StorePacing,
-    pacing_groups,
-    pacing_type_of,
     shipped_rate,
     window_fraction,
 )
 from cloud_core.delivery.predictions import PRIOR_CTR, PRIOR_CVR, Prediction, PredictionSettings, shipped
 
-ALL_KEY = "all"
 # A campaign far ahead of its budget schedule still bids at a tenth of its value, never zero, so
 # that it keeps learning click rates and the schedule can catch up.
 MIN_PACING_FACTOR = 0.1
@@ -76,106 +79,6 @@ class CompileInput:
     shared: SharedCompile | None = None
 
 
-@dataclass(frozen=True)
-class SharedCompile:
-    """The store-independent part of compiling ``line_items``: their order, posting keys, campaign
-    targets and pacing kinds, and each servable line item's index fields that no store changes."""
-
-    line_items: Sequence[admin_pb2.LineItem]
-    campaigns: Sequence[admin_pb2.Campaign]
-    creatives: Sequence[admin_pb2.CreativeSpec]
-    # Sorted by id; only those with a campaign and at least one creative (the others cannot serve).
-    servable: tuple[ServableItem, ...]
-    targets: Mapping[str, frozenset[str]]
-    kinds: Mapping[str, frozenset[PacingType]]
-    # pacing.pacing_groups of the line items: what each store's pacing plan steps.
-    pacing_groups: Mapping[str, Sequence[admin_pb2.LineItem]]
-    # creative id -> its serialized index Creative without the fields from a store's catalog.
-    creative_templates: Mapping[str, bytes]
-
-
-@dataclass(frozen=True, slots=True)
-class ServableItem:
-    """A line item that can serve (it has a campaign and a creative), with what every store's compile reads."""
-
-    line_item_id: str
-    item: admin_pb2.LineItem
-    campaign: admin_pb2.Campaign
-    specs: tuple[admin_pb2.CreativeSpec, ...]
-    creatives_by_id: tuple[tuple[str, admin_pb2.CreativeSpec], ...]
-    # Targeted stores (empty: every store), and whether the line item itself is active.
-    store_ids: frozenset[str]
-    active: bool
-    posting_keys: tuple[str, ...]
-    # Its IndexLineItem without the per-store fields (lease, predictions, pacing), serialized: a
-    # store's entry is these bytes followed by its own fields' (parsing merges them).
-    template: bytes
-
-
-def prepare_shared(
-    line_items: Sequence[admin_pb2.LineItem],
-    campaigns: Sequence[admin_pb2.Campaign],
-    creatives: Sequence[admin_pb2.CreativeSpec],
-) -> SharedCompile:
-    """Derive once what every store's compile of these rows needs (see SharedCompile)."""
-    by_campaign = {c.campaign_id: c for c in campaigns}
-    by_creative = {c.creative_id: c for c in creatives}
-    servable = []
-    for item in sorted(line_items, key=lambda li: li.line_item_id):
-        campaign = by_campaign.get(item.campaign_id)
-        specs = tuple(by_creative[cid] for cid in item.creative_ids if cid in by_creative)
-        # Without a creative there is nothing to show; such a line item cannot serve.
-        if campaign is None or not specs:
-            continue
-        servable.append(
-            ServableItem(
-                line_item_id=item.line_item_id,
-                item=item,
-                campaign=campaign,
-                specs=specs,
-                creatives_by_id=tuple((spec.creative_id, spec) for spec in specs),
-                store_ids=frozenset(item.targeting.store_ids),
-                active=item.state == admin_pb2.SERVING_STATE_ACTIVE,
-                posting_keys=tuple(posting_keys(item.targeting)),
-                template=_line_item_template(item, campaign, specs).SerializeToString(),
-            )
-        )
-    return SharedCompile(
-        line_items=line_items,
-        campaigns=campaigns,
-        creatives=creatives,
-        servable=tuple(servable),
-        targets=campaign_store_targets(line_items),
-        kinds=pacing_kinds(line_items),
-        pacing_groups=pacing_groups(line_items, by_campaign),
-        creative_templates={c.creative_id: _creative_template(c) for c in creatives},
-    )
-
-
-def _line_item_template(
-    item: admin_pb2.LineItem, campaign: admin_pb2.Campaign, specs: Sequence[admin_pb2.CreativeSpec]
-) -> index_pb2.IndexLineItem:
-    return index_pb2.IndexLineItem(
-        line_item_id=item.line_item_id,
-        campaign_id=campaign.campaign_id,
-        advertiser_id=campaign.advertiser_id,
-        pricing_model=item.pricing_model,
-        bid_micros=item.bid_micros,
-        creative_ids=[s.creative_id for s in specs],
-        start_time=campaign.start_time,
-        end_time=campaign.end_time,
-        frequency_cap_per_session=item.frequency_cap_per_session,
-        promoted_product_ids=sorted({s.promoted_product_id for s in specs if s.promoted_product_id}),
-        triggers=item.targeting.triggers,
-        priority_tier=item.priority_tier,
-        creative_frequency_cap_per_session=item.creative_frequency_cap_per_session,
-        campaign_frequency_cap_per_session=campaign.frequency_cap_per_session,
-        exclusion_label=item.exclusion_label,
-        daypart_hours=sorted(set(item.targeting.daypart_hours)),
-        daypart_weekdays=sorted(set(item.targeting.daypart_weekdays)),
-    )
-
-
 def zone_of(aisle: admin_pb2.Aisle) -> str:
     """The zone an aisle is in: its own, or "zone-<aisle_id>" by default."""
     return aisle.zone_id or f"zone-{aisle.aisle_id}"
@@ -186,34 +89,13 @@ def remaining_budget_micros(campaign: admin_pb2.Campaign, spend_micros: Mapping[
     return max(0, campaign.budget_micros - spend_micros.get(campaign.campaign_id, 0))
 
 
-def is_live(
-    line_item: admin_pb2.LineItem,
-    campaign: admin_pb2.Campaign,
-    store_id: str,
-    now_us: int,
-    spend_micros: Mapping[str, int],
-) -> bool:
-    """Active, not yet ended (may start later), serving this store, with budget left."""
+def campaign_live(campaign: admin_pb2.Campaign, now_us: int, spend_micros: Mapping[str, int]) -> bool:
+    """Active, not yet ended (it may start later), with budget left: its line items may be compiled in."""
     return (
-        line_item.state == admin_pb2.SERVING_STATE_ACTIVE
-        and campaign.state == admin_pb2.SERVING_STATE_ACTIVE
+        campaign.state == admin_pb2.SERVING_STATE_ACTIVE
         and ts_to_us(campaign.end_time) > now_us
-        and (not line_item.targeting.store_ids or store_id in line_item.targeting.store_ids)
         and remaining_budget_micros(campaign, spend_micros) > 0
     )
-
-
-def posting_keys(targeting: admin_pb2.Targeting) -> list[str]:
-    """The posting keys a line item is found under; run-of-store when it targets nothing."""
-    keys = [
-        *(f"product:{v}" for v in targeting.product_ids),
-        *(f"brand:{v}" for v in targeting.brands),
-        *(f"aisle:{v}" for v in targeting.aisle_ids),
-        *(f"department:{v}" for v in targeting.department_ids),
-        *(f"zone:{v}" for v in targeting.zone_ids),
-    ]
-    # A line item that names only triggers is found by the request's trigger, not on every request.
-    return keys or [f"trigger:{int(t)}" for t in sorted(set(targeting.triggers))] or [ALL_KEY]
 
 
 def pacing_factor(campaign: admin_pb2.Campaign, spend_micros: Mapping[str, int], now_us: int) -> float:
@@ -252,23 +134,8 @@ def _index_products(inp: CompileInput) -> bytes:
                 aisle_name=aisle.display_name if aisle is not None else "",
             ).SerializeToString()
         body = p.SerializeToString() + extra
-        parts.append(_PRODUCT_TAG + _length(len(body)) + body)
+        parts.append(delimited(_PRODUCT_TAG, body))
     return b"".join(parts)
-
-
-def _creative_template(spec: admin_pb2.CreativeSpec) -> bytes:
-    """The index Creative's fields that no store changes, serialized."""
-    return common_pb2.Creative(
-        creative_id=spec.creative_id,
-        format=spec.format,
-        headline=spec.headline,
-        body=spec.body,
-        image_url=spec.image_url,
-        promoted_product_id=spec.promoted_product_id,
-        call_to_action=spec.call_to_action,
-        offer_text=spec.offer_text,
-        coupon_code=spec.coupon_code,
-    ).SerializeToString()
 
 
 def _creative_store_part(
@@ -279,8 +146,7 @@ def _creative_store_part(
     hint, price = "", 0
     if product is not None:
         price = product.price_micros
-        aisle = aisles.get(product.aisle_id)
-        hint = f"aisle {product.aisle_id} — {aisle.display_name}" if aisle is not None else f"aisle {product.aisle_id}"
+        hint = aisle_hint(product, aisles)
     if not spec.recipe_product_ids:  # most creatives: no recipe items to look up
         return common_pb2.Creative(
             location_hint=hint, price_micros=price, image_asset_sha256=image_sha256(spec, products)
@@ -296,26 +162,6 @@ def _postings(items: Iterable[tuple[str, Iterable[str]]]) -> list[index_pb2.Post
         for key in keys:
             lists[key].add(line_item_id)
     return [index_pb2.PostingList(key=k, line_item_ids=sorted(v)) for k, v in sorted(lists.items())]
-
-
-def campaign_store_targets(line_items: Sequence[admin_pb2.LineItem]) -> dict[str, frozenset[str]]:
-    """Per campaign, the stores its line items target; empty when any of them serves every store."""
-    targets: dict[str, set[str]] = {}
-    everywhere: set[str] = set()
-    for li in line_items:
-        store_ids = li.targeting.store_ids
-        if not store_ids:
-            everywhere.add(li.campaign_id)
-        targets.setdefault(li.campaign_id, set()).update(store_ids)
-    return {cid: frozenset() if cid in everywhere else frozenset(stores) for cid, stores in targets.items()}
-
-
-def pacing_kinds(line_items: Sequence[admin_pb2.LineItem]) -> dict[str, frozenset[PacingType]]:
-    """Per campaign, the pacing types of its line items."""
-    kinds: defaultdict[str, set[PacingType]] = defaultdict(set)
-    for li in line_items:
-        kinds[li.campaign_id].add(pacing_type_of(li))
-    return {cid: frozenset(k) for cid, k in kinds.items()}
 
 
 def _lease_fraction(
@@ -367,27 +213,10 @@ def _part(fields: Mapping[str, Any]) -> bytes:
     return index_pb2.IndexLineItem(**fields).SerializeToString()
 
 
-# StoreIndex.line_items is field 5, length-delimited: the tag byte of each spliced entry.
-_LINE_ITEM_TAG = bytes([(index_pb2.StoreIndex.LINE_ITEMS_FIELD_NUMBER << 3) | 2])
-_PRODUCT_TAG = bytes([(index_pb2.StoreIndex.PRODUCTS_FIELD_NUMBER << 3) | 2])
-_CREATIVE_TAG = bytes([(index_pb2.StoreIndex.CREATIVES_FIELD_NUMBER << 3) | 2])
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-# Length prefixes of entries up to 16 KiB (nearly all), encoded once.
-_LENGTHS = tuple(_varint(n) for n in range(1 << 14))
-
-
-def _length(n: int) -> bytes:
-    return _LENGTHS[n] if n < len(_LENGTHS) else _varint(n)
+# StoreIndex's repeated message fields that each spliced entry is written to.
+_LINE_ITEM_TAG = field_key(index_pb2.StoreIndex.LINE_ITEMS_FIELD_NUMBER, LEN)
+_PRODUCT_TAG = field_key(index_pb2.StoreIndex.PRODUCTS_FIELD_NUMBER, LEN)
+_CREATIVE_TAG = field_key(index_pb2.StoreIndex.CREATIVES_FIELD_NUMBER, LEN)
 
 
 def _prediction_fields(found: Prediction | None) -> dict[str, Any]:
@@ -435,21 +264,18 @@ def _lease_fields(
 
 
 def _live_items(inp: CompileInput, shared: SharedCompile, now_us: int) -> list[ServableItem]:
-    """The servable line items live in this store now (is_live, and not done for today)."""
+    """The servable line items live in this store now: active, serving this store, their campaign
+    live (campaign_live), and not done for today."""
     store_id = inp.store.store_id
     live: list[ServableItem] = []
-    # is_live, with its per-campaign half (state, end, budget left) decided once per campaign.
-    campaign_live: dict[str, bool] = {}
+    # Decided once per campaign, not per line item.
+    live_campaigns: dict[str, bool] = {}
     done_today = inp.pacing.done_today if inp.pacing is not None else frozenset()
     for entry in shared.servable:
         campaign = entry.campaign
-        ok = campaign_live.get(campaign.campaign_id)
+        ok = live_campaigns.get(campaign.campaign_id)
         if ok is None:
-            ok = campaign_live[campaign.campaign_id] = (
-                campaign.state == admin_pb2.SERVING_STATE_ACTIVE
-                and ts_to_us(campaign.end_time) > now_us
-                and remaining_budget_micros(campaign, inp.campaign_spend_micros) > 0
-            )
+            ok = live_campaigns[campaign.campaign_id] = campaign_live(campaign, now_us, inp.campaign_spend_micros)
         if not ok or not entry.active or (entry.store_ids and store_id not in entry.store_ids):
             continue
         if entry.line_item_id in done_today:
@@ -520,13 +346,13 @@ def compile_store_index(inp: CompileInput, settings: CompileSettings, now: datet
         found = predictions.get(entry.line_item_id)
         prediction = prior if found is None else _prediction_part(found)
         size = len(entry.template) + len(lease) + len(prediction) + len(pacing_part)
-        parts += (_LINE_ITEM_TAG, _length(size), entry.template, lease, prediction, pacing_part)
+        parts += (_LINE_ITEM_TAG, varint(size), entry.template, lease, prediction, pacing_part)
     index.MergeFromString(b"".join(parts))
     # Spliced like the line items: the shared template, then this store's catalog fields.
     creative_parts = []
     for cid in sorted(used_creatives):
         body = shared.creative_templates[cid] + _creative_store_part(used_creatives[cid], products, aisles)
-        creative_parts.append(_CREATIVE_TAG + _length(len(body)) + body)
+        creative_parts.append(delimited(_CREATIVE_TAG, body))
     index.MergeFromString(b"".join(creative_parts))
     index.version = content_version(index)
     return index

@@ -15,7 +15,8 @@ import structlog
 
 from cartads.store_time import store_zone
 from cartads.time_units import DAY_US, US_PER_S
-from cloud_core.compile.compiler import CompileSettings, SharedCompile, campaign_store_targets
+from cloud_core.compile.compiler import CompileSettings
+from cloud_core.compile.templates import SharedCompile, campaign_store_targets
 from cloud_core.delivery.leases import StoreTraffic, eligible_stores, store_share
 from cloud_core.delivery.pacing import ControllerState, StorePacing, StorePacingInput, plan_store
 from cloud_core.delivery.pacing_stats import PacingStatsQuery

@@ -14,14 +14,9 @@ from cartads.rpc.errors import CartAdsError, Ctx, InvalidArgumentError, NotFound
 from cartads.time_units import dt_to_us, now_us
 from cartads.v1 import admin_pb2, index_pb2, index_sync_pb2, index_sync_pb2_grpc
 from cloud_core.access.edge_auth import require_store
-from cloud_core.compile.compiler import (
-    CompileInput,
-    CompileSettings,
-    SharedCompile,
-    compile_store_index,
-    prepare_shared,
-)
+from cloud_core.compile.compiler import CompileInput, CompileSettings, compile_store_index
 from cloud_core.compile.store_inputs import DeliveryInputs, DeliveryStore, delivery_inputs
+from cloud_core.compile.templates import SharedCompile, prepare_shared
 from cloud_core.config import CloudConfig
 from cloud_core.delivery.pacing_stats import PacingStatesSave
 from cloud_core.storage.protocol import CatalogStore, EdgeStatusStore, ExperimentStore, StoreView

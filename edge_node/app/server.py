@@ -31,7 +31,7 @@ from edge_node.index.view import ServingView, build_view
 from edge_node.serving.access_log import flush_all as flush_request_log
 from edge_node.serving.access_log import request_logger
 from edge_node.serving.local_state import SessionFrequency
-from edge_node.serving.response_wire import add_ad_service
+from edge_node.serving.registration import add_ad_service
 from edge_node.serving.servicer import AdServicer
 from edge_node.sync.client import SyncClient
 from edge_node.sync.metrics import SyncMetrics
@@ -269,7 +269,7 @@ async def _start(
     )
     # One line per request, batched when the log is JSON (see edge_node.serving.access_log).
     request_log = cast("structlog.typing.FilteringBoundLogger | None", request_logger())
-    # GetAds answers bytes written by edge_node/serving/response_wire.py, which registers it accordingly.
+    # GetAds answers bytes (edge_node/serving/response_wire.py); edge_node/serving/registration.py registers it so.
     add_logged_servicer(server, add_ad_service, servicer, request_log)
     try:
         port = server.add_insecure_port(config.listen_address)

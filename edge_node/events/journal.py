@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import struct
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,9 @@ from cartads.v1.common_pb2 import CartEvent
 from cartads.v1.event_ingest_pb2 import JournaledEvent
 from cartads.v1.request_counts_pb2 import RequestCounts
 from edge_node.config import EdgeConfig
-from edge_node.errors import JournalFullError, StoreClosedError
+from edge_node.errors import JournalFullError
+from edge_node.events.leases import LeaseCharge
+from edge_node.lmdb_env import LmdbEnv
 
 _SEQ = struct.Struct(">Q")  # big-endian so LMDB's byte order is seq order
 _NEXT_SEQ_KEY = b"next_seq"
@@ -34,16 +35,6 @@ _NEXT_SEQ_KEY = b"next_seq"
 _SPEND = struct.Struct(">qq")
 # Spend of leases that expired this long ago is forgotten when the journal opens.
 _SPEND_KEEP_MS = 7 * 24 * 3600 * 1000
-
-
-@dataclass(frozen=True)
-class LeaseCharge:
-    """What one journaled event adds to the local spend of a budget lease (the campaign's budget)."""
-
-    campaign_id: str
-    lease_id: str
-    millimicros: int
-    expire_unix_ms: int = 0
 
 
 def _spend_key(campaign_id: str, lease_id: str) -> bytes:
@@ -84,45 +75,39 @@ class AppendResult:
 class Journal:
     """Durable, ordered, deduplicated storage of cart events until the cloud acknowledges them."""
 
-    def __init__(self, env: lmdb.Environment, dedupe_window_events: int, hard_limit_events: int = 1_000_000) -> None:
-        self._env: lmdb.Environment | None = env
-        self._events = env.open_db(b"events")
-        self._ids = env.open_db(b"ids")
-        self._id_by_seq = env.open_db(b"id_by_seq")
-        with env.begin(write=True) as txn:
-            # Older journals kept an LMDB index of ids; id_by_seq holds the same hashes.
-            txn.drop(self._ids, delete=False)
-            self._known_ids = {bytes(v) for v in txn.cursor(db=self._id_by_seq).iternext(keys=False, values=True)}
-        self._meta = env.open_db(b"meta")
-        self._lease_spend = env.open_db(b"lease_spend")
+    def __init__(self, env: LmdbEnv, dedupe_window_events: int, hard_limit_events: int = 1_000_000) -> None:
+        self._env = env
         self._dedupe_window = dedupe_window_events
-        self._lock = threading.Lock()
         self.hard_limit_events = hard_limit_events
-        # Cached so metrics and every GetAds (pushback) read them without a transaction.
-        with env.begin() as txn:
-            self._depth = int(txn.stat(self._events)["entries"])
-        self._oldest_receive_unix_ms = self._read_oldest()
+        with env.locked() as lmdb_env:
+            self._events = lmdb_env.open_db(b"events")
+            self._ids = lmdb_env.open_db(b"ids")
+            self._id_by_seq = lmdb_env.open_db(b"id_by_seq")
+            with lmdb_env.begin(write=True) as txn:
+                # Older journals kept an LMDB index of ids; id_by_seq holds the same hashes.
+                txn.drop(self._ids, delete=False)
+                self._known_ids = {bytes(v) for v in txn.cursor(db=self._id_by_seq).iternext(keys=False, values=True)}
+            self._meta = lmdb_env.open_db(b"meta")
+            self._lease_spend = lmdb_env.open_db(b"lease_spend")
+            # Cached so metrics and every GetAds (pushback) read them without a transaction.
+            with lmdb_env.begin() as txn:
+                self._depth = int(txn.stat(self._events)["entries"])
+            self._oldest_receive_unix_ms = self._read_oldest(lmdb_env)
 
     @classmethod
     def open(cls, config: EdgeConfig) -> Journal:
         """Open (creating) the journal environment under ``data_dir/journal``."""
-        path = Path(config.data_dir) / "journal"
-        path.mkdir(parents=True, exist_ok=True)
-        env = lmdb.open(
-            str(path),
-            map_size=config.journal_map_size_bytes,
+        env = LmdbEnv.open(
+            Path(config.data_dir) / "journal",
+            "journal",
+            map_size_bytes=config.journal_map_size_bytes,
             max_readers=config.max_readers,
             max_dbs=6,
+            # Full durability, said out loud: an event is on disk before its cart hears back.
             sync=True,
             metasync=True,
         )
-        env.reader_check()
         return cls(env, config.journal_dedupe_window_events, config.journal_hard_limit_events)
-
-    def _require_env(self) -> lmdb.Environment:
-        if self._env is None:
-            raise StoreClosedError("journal is closed")
-        return self._env
 
     def append(self, events: Sequence[CartEvent], receive_time_unix_ms: int) -> AppendResult:
         """Journal every event whose id is new, in order, in one durable write transaction."""
@@ -138,8 +123,7 @@ class Journal:
         nothing; the others commit. If the map itself is full, the whole group fails with one.
         """
         results: list[AppendResult | JournalFullError] = []
-        with self._lock:
-            env = self._require_env()
+        with self._env.locked() as env:
             depth = self._depth
             try:
                 with env.begin(write=True) as txn:
@@ -167,7 +151,7 @@ class Journal:
             self._known_ids |= fresh  # only once committed
             was_empty, self._depth = self._depth == 0, depth
             if was_empty and depth:
-                self._oldest_receive_unix_ms = self._read_oldest()
+                self._oldest_receive_unix_ms = self._read_oldest(env)
         return results
 
     def _append_one(
@@ -209,31 +193,26 @@ class Journal:
 
     def lease_spend(self, campaign_id: str, lease_id: str) -> int:
         """Milli-micros journaled against one campaign's lease, as committed (survives restarts)."""
-        with self._lock:
-            env = self._require_env()
-            with env.begin() as txn:
-                raw = txn.get(_spend_key(campaign_id, lease_id), db=self._lease_spend)
+        with self._env.transaction() as txn:
+            raw = txn.get(_spend_key(campaign_id, lease_id), db=self._lease_spend)
         return _SPEND.unpack(raw)[0] if raw is not None else 0
 
     def load_lease_spend(self, now_unix_ms: int) -> Mapping[tuple[str, str], int]:
         """Committed spend per (campaign, lease) in milli-micros; forgets leases long expired."""
         out: dict[tuple[str, str], int] = {}
-        with self._lock:
-            env = self._require_env()
-            with env.begin(write=True) as txn:
-                cursor = txn.cursor(db=self._lease_spend)
-                for key, raw in list(cursor.iternext()):
-                    millimicros, expire_ms = _SPEND.unpack(raw)
-                    if expire_ms and expire_ms + _SPEND_KEEP_MS < now_unix_ms:
-                        txn.delete(key, db=self._lease_spend)
-                        continue
-                    campaign_id, _, lease_id = bytes(key).decode().partition("\x00")
-                    out[(campaign_id, lease_id)] = millimicros
+        with self._env.transaction(write=True) as txn:
+            cursor = txn.cursor(db=self._lease_spend)
+            for key, raw in list(cursor.iternext()):
+                millimicros, expire_ms = _SPEND.unpack(raw)
+                if expire_ms and expire_ms + _SPEND_KEEP_MS < now_unix_ms:
+                    txn.delete(key, db=self._lease_spend)
+                    continue
+                campaign_id, _, lease_id = bytes(key).decode().partition("\x00")
+                out[(campaign_id, lease_id)] = millimicros
         return out
 
-    def _read_oldest(self) -> int:
+    def _read_oldest(self, env: lmdb.Environment) -> int:
         """Receive time (unix ms) of the oldest unacknowledged event, 0 when there is none."""
-        env = self._require_env()
         with env.begin(db=self._events) as txn:
             cursor = txn.cursor()
             if not cursor.first():
@@ -249,15 +228,13 @@ class Journal:
     def read_batch(self, max_events: int) -> list[JournaledEvent]:
         """Up to ``max_events`` unacknowledged events, lowest seq first."""
         out: list[JournaledEvent] = []
-        with self._lock:
-            env = self._require_env()
-            with env.begin(db=self._events) as txn:
-                for _, raw in txn.cursor():
-                    event = JournaledEvent()
-                    event.ParseFromString(raw)
-                    out.append(event)
-                    if len(out) >= max_events:
-                        break
+        with self._env.transaction() as txn:
+            for _, raw in txn.cursor(db=self._events):
+                event = JournaledEvent()
+                event.ParseFromString(raw)
+                out.append(event)
+                if len(out) >= max_events:
+                    break
         return out
 
     def acknowledge(self, acknowledged_seq: int) -> int:
@@ -269,8 +246,7 @@ class Journal:
         deleted = 0
         forgotten: list[bytes] = []
         forget_through = acknowledged_seq - self._dedupe_window
-        with self._lock:
-            env = self._require_env()
+        with self._env.locked() as env:
             with env.begin(write=True) as txn:
                 cursor = txn.cursor(db=self._events)
                 while cursor.first() and _SEQ.unpack(cursor.key())[0] <= acknowledged_seq:
@@ -283,17 +259,14 @@ class Journal:
                         ids.delete()
             self._known_ids.difference_update(forgotten)
             self._depth = max(0, self._depth - deleted)
-            self._oldest_receive_unix_ms = self._read_oldest()
+            self._oldest_receive_unix_ms = self._read_oldest(env)
         return deleted
 
     def depth(self) -> int:
         """How many events wait for the cloud's acknowledgement."""
-        self._require_env()
+        self._env.require()
         return self._depth
 
     def close(self) -> None:
         """Close the environment; later calls raise StoreClosedError."""
-        with self._lock:
-            if self._env is not None:
-                self._env.close()
-                self._env = None
+        self._env.close()

@@ -12,16 +12,26 @@ spend per index version, as before.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 
 from cartads.v1.common_pb2 import EventType, PricingModel, PriorityTier
 from cartads.v1.tracking_pb2 import TrackingTokenPayload
-from edge_node.events.journal import LeaseCharge
 from edge_node.index.view import LineItem, ServingView
 
 # Reported as the "spend" of a line item that must not serve: at or above any allowance.
 BLOCKED_SPEND_MICROS = 1 << 62
 # Enum values read once: each PriorityTier.X is a Python-level __getattr__ on protobuf's enum wrapper.
 _HOUSE = PriorityTier.PRIORITY_TIER_HOUSE
+
+
+@dataclass(frozen=True)
+class LeaseCharge:
+    """What one journaled event adds to the local spend of a budget lease (the campaign's budget)."""
+
+    campaign_id: str
+    lease_id: str
+    millimicros: int
+    expire_unix_ms: int = 0
 
 
 def lease_id_of(line_item: LineItem, index_version: str) -> str:

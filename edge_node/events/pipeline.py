@@ -17,8 +17,8 @@ from cartads.v1.tracking_pb2 import TrackingTokenPayload
 from edge_node.config import EdgeConfig
 from edge_node.events.attribution import AdContext, Attributor
 from edge_node.events.group_commit import GroupCommitter
-from edge_node.events.journal import Journal, JournalWrite, LeaseCharge
-from edge_node.events.leases import LeaseSpend, ServingSpend, charge_for
+from edge_node.events.journal import Journal, JournalWrite
+from edge_node.events.leases import LeaseCharge, LeaseSpend, ServingSpend, charge_for
 from edge_node.index.view import ServingView
 
 _AD_TYPES = frozenset({EventType.EVENT_TYPE_IMPRESSION, EventType.EVENT_TYPE_CLICK})

@@ -16,13 +16,10 @@ so ``cartads.tracking_token.verify`` and the cloud read it as before.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
-
-import grpc
 
 from cartads import tracking_token
-from cartads.v1 import ad_service_pb2_grpc
-from cartads.v1.ad_service_pb2 import GetAdsRequest, GetAdsResponse
+from cartads.protowire import LEN, SMALL_VARINTS, VARINT, delimited, field_key, string_field, varint, varint_field
+from cartads.v1.ad_service_pb2 import GetAdsRequest
 from cartads.v1.common_pb2 import ArmAssignment
 from cartads.v1.common_pb2 import Creative as PbCreative
 from edge_node.index.view import Creative, LineItem
@@ -35,62 +32,10 @@ _C_WRITER = accelerators.load("_response_wire")
 _write_ads: Callable[..., bytes] | None = _C_WRITER.write_ads if _C_WRITER is not None else None
 ACCELERATED = _write_ads is not None
 
-_WIRE_VARINT = 0
-_WIRE_LEN = 2
-_VARINT_1 = [bytes((i,)) for i in range(128)]
 _MAX_CACHED_ARMS = 1024
 _MAX_CACHED_SLOTS = 1024
-_VARINTS: dict[int, bytes] = {}
-_MAX_CACHED_VARINTS = 4096
-
-
-def varint(value: int) -> bytes:
-    """The base-128 varint of ``value``; negative values as 64-bit two's complement (int64 fields)."""
-    if 0 <= value < 128:
-        return _VARINT_1[value]
-    # Prices and times repeat from request to request (the same winners and runners-up, the same
-    # millisecond for every ad of a request): encoding is a dict hit most of the time.
-    encoded = _VARINTS.get(value)
-    if encoded is None:
-        if len(_VARINTS) >= _MAX_CACHED_VARINTS:
-            _VARINTS.clear()
-        encoded = _VARINTS[value] = _encode_varint(value)
-    return encoded
-
-
-def _encode_varint(value: int) -> bytes:
-    if value < 0:
-        value += 1 << 64
-    out = bytearray()
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def key(field_number: int, wire_type: int) -> bytes:
-    """A field's key (tag) bytes."""
-    return varint(field_number << 3 | wire_type)
-
-
-def length_field(tag: bytes, data: bytes) -> bytes:
-    """A length-delimited field (string, bytes, message) with its key ``tag``; empty when ``data`` is."""
-    if not data:
-        return b""
-    size = len(data)
-    return tag + (_VARINT_1[size] if size < 128 else varint(size)) + data
-
-
-def string_field(tag: bytes, text: str) -> bytes:
-    """A proto3 string field (omitted when empty, as protobuf does)."""
-    return length_field(tag, text.encode()) if text else b""
-
-
-def varint_field(tag: bytes, value: int) -> bytes:
-    """A proto3 integer or enum field (omitted when 0, as protobuf does)."""
-    return tag + varint(value) if value else b""
-
+# ``varint`` of a length, inlined where every ad writes a few: a tuple index below this, not a call.
+_SMALL_LIMIT = len(SMALL_VARINTS)
 
 # The fields this module writes, per message: a test fails when a message gains a field, so that
 # the writer learns it too (a field it did not write would silently be missing from every answer).
@@ -120,32 +65,32 @@ WRITTEN_FIELDS = {
 }
 
 # TrackingTokenPayload
-_T_AD_ID = key(1, _WIRE_LEN)
-_T_STORE_ID = key(2, _WIRE_LEN)
-_T_CART_ID = key(3, _WIRE_LEN)
-_T_SESSION_ID = key(4, _WIRE_LEN)
-_T_CAMPAIGN_ID = key(5, _WIRE_LEN)
-_T_LINE_ITEM_ID = key(6, _WIRE_LEN)
-_T_CREATIVE_ID = key(7, _WIRE_LEN)
-_T_PRICING_MODEL = key(8, _WIRE_VARINT)
-_T_PRICE = key(9, _WIRE_VARINT)
-_T_ISSUE_TIME = key(10, _WIRE_VARINT)
-_T_INDEX_VERSION = key(11, _WIRE_LEN)
-_T_ADVERTISER_ID = key(12, _WIRE_LEN)
-_T_TRIGGER = key(140, _WIRE_VARINT)
-_T_ARMS = key(160, _WIRE_LEN)
+_T_AD_ID = field_key(1, LEN)
+_T_STORE_ID = field_key(2, LEN)
+_T_CART_ID = field_key(3, LEN)
+_T_SESSION_ID = field_key(4, LEN)
+_T_CAMPAIGN_ID = field_key(5, LEN)
+_T_LINE_ITEM_ID = field_key(6, LEN)
+_T_CREATIVE_ID = field_key(7, LEN)
+_T_PRICING_MODEL = field_key(8, VARINT)
+_T_PRICE = field_key(9, VARINT)
+_T_ISSUE_TIME = field_key(10, VARINT)
+_T_INDEX_VERSION = field_key(11, LEN)
+_T_ADVERTISER_ID = field_key(12, LEN)
+_T_TRIGGER = field_key(140, VARINT)
+_T_ARMS = field_key(160, LEN)
 # Ad
-_A_CAMPAIGN_ID = key(2, _WIRE_LEN)
-_A_LINE_ITEM_ID = key(3, _WIRE_LEN)
-_A_CREATIVE = key(4, _WIRE_LEN)
-_A_SLOT_ID = key(5, _WIRE_LEN)
-_A_TOKEN = key(6, _WIRE_LEN)
-_A_ADVERTISER_ID = key(7, _WIRE_LEN)
+_A_CAMPAIGN_ID = field_key(2, LEN)
+_A_LINE_ITEM_ID = field_key(3, LEN)
+_A_CREATIVE = field_key(4, LEN)
+_A_SLOT_ID = field_key(5, LEN)
+_A_TOKEN = field_key(6, LEN)
+_A_ADVERTISER_ID = field_key(7, LEN)
 # GetAdsResponse
-_R_AD = key(1, _WIRE_LEN)
-_R_INDEX_VERSION = key(2, _WIRE_LEN)
-_R_NO_FILL = key(3, _WIRE_VARINT)
-_R_REQUEST_ID = key(4, _WIRE_LEN)
+_R_AD = field_key(1, LEN)
+_R_INDEX_VERSION = field_key(2, LEN)
+_R_NO_FILL = field_key(3, VARINT)
+_R_REQUEST_ID = field_key(4, LEN)
 
 
 class _Pair:
@@ -160,9 +105,7 @@ class _Pair:
             string_field(_A_CAMPAIGN_ID, line_item.campaign_id)
             + string_field(_A_LINE_ITEM_ID, line_item.line_item_id)
             # A set message field is written even when empty, as the protobuf-built answer did.
-            + _A_CREATIVE
-            + varint(len(creative_bytes))
-            + creative_bytes
+            + delimited(_A_CREATIVE, creative_bytes)
         )
         self.ad_tail = string_field(_A_ADVERTISER_ID, line_item.advertiser_id)
         # Payload: [ad_id store cart session] campaign line_item creative pricing [price time] version advertiser
@@ -179,7 +122,7 @@ class _Pair:
 
 def arms_field(arms: Iterable[ArmAssignment]) -> bytes:
     """The payload's experiment_arms, one encoded element after the other."""
-    return b"".join(_T_ARMS + varint(arm.ByteSize()) + arm.SerializeToString(deterministic=True) for arm in arms)
+    return b"".join(delimited(_T_ARMS, arm.SerializeToString(deterministic=True)) for arm in arms)
 
 
 def _text_field(tag: bytes, text: str) -> tuple[bytes, ...]:
@@ -188,7 +131,7 @@ def _text_field(tag: bytes, text: str) -> tuple[bytes, ...]:
         return ()
     data = text.encode()
     size = len(data)
-    return (tag, _VARINT_1[size] if size < 128 else varint(size), data)
+    return (tag, SMALL_VARINTS[size] if size < _SMALL_LIMIT else varint(size), data)
 
 
 class ResponseWriter:
@@ -350,13 +293,13 @@ class ResponseWriter:
                     pair.ad_middle,
                     self._slot_field(ad.slot_id),
                     _A_TOKEN,
-                    _VARINT_1[size] if size < 128 else varint(size),
+                    SMALL_VARINTS[size] if size < _SMALL_LIMIT else varint(size),
                     token,
                     pair.ad_tail,
                 )
             )
             size = len(body)
-            out += (_R_AD, _VARINT_1[size] if size < 128 else varint(size), body)
+            out += (_R_AD, SMALL_VARINTS[size] if size < _SMALL_LIMIT else varint(size), body)
         out += tail
         return b"".join(out)
 
@@ -364,47 +307,3 @@ class ResponseWriter:
 def no_index_response(no_fill_reason: int, request_id: str) -> bytes:
     """The serialized answer of an edge that holds no index yet."""
     return varint_field(_R_NO_FILL, no_fill_reason) + string_field(_R_REQUEST_ID, request_id)
-
-
-def serialize_get_ads(response: GetAdsResponse | bytes) -> bytes:
-    """GetAds' response serializer: answers already serialized pass through as they are."""
-    if type(response) is bytes:
-        return response
-    assert isinstance(response, GetAdsResponse)
-    return response.SerializeToString()
-
-
-class _Registrar:
-    """Stands in for the server in the generated ``add_AdServiceServicer_to_server``."""
-
-    def __init__(self) -> None:
-        self.service = ""
-        self.handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
-
-    def add_generic_rpc_handlers(self, handlers: Sequence[object]) -> None:
-        """Ignored: the same handlers arrive by name."""
-
-    def add_registered_method_handlers(
-        self, service: str, handlers: dict[str, grpc.RpcMethodHandler[Any, Any]]
-    ) -> None:
-        self.service = service
-        self.handlers.update(handlers)
-
-
-def add_ad_service(servicer: Any, server: Any) -> None:
-    """``add_AdServiceServicer_to_server`` (generated), except that GetAds may answer serialized bytes.
-
-    The generated function builds the handlers (so RPCs added to the service later are served
-    too); only GetAds' response serializer is swapped. The floor of ``cartads-bench edge``
-    registers through this as well, so both serve the same way.
-    """
-    registrar = _Registrar()
-    ad_service_pb2_grpc.add_AdServiceServicer_to_server(servicer, registrar)  # type: ignore[arg-type]
-    handlers = dict(registrar.handlers)
-    get_ads = handlers["GetAds"]
-    assert get_ads.unary_unary is not None
-    handlers["GetAds"] = grpc.unary_unary_rpc_method_handler(
-        get_ads.unary_unary, request_deserializer=get_ads.request_deserializer, response_serializer=serialize_get_ads
-    )
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(registrar.service, handlers),))
-    server.add_registered_method_handlers(registrar.service, handlers)

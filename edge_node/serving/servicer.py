@@ -34,7 +34,7 @@ Context = grpc.aio.ServicerContext[Any, Any]
 class AdServicer:
     """Answers carts from the current serving view and journals their events.
 
-    Registered with ``response_wire.add_ad_service``: GetAds answers serialized bytes.
+    Registered with ``registration.add_ad_service``: GetAds answers serialized bytes.
     """
 
     def __init__(

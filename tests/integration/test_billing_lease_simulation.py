@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 
 from cartads.v1.common_pb2 import EventType, PricingModel
 from cloud_core.delivery.leases import Lease, LeaseSettings, StoreTraffic, lease_for
-from edge_node.events.journal import LeaseCharge
-from edge_node.events.leases import LeaseSpend, charge_millimicros, serving_spend_micros
+from edge_node.events.leases import LeaseCharge, LeaseSpend, charge_millimicros, serving_spend_micros
 from edge_node.index.view import LineItem
 
 MINUTE_US = 60 * 1_000_000

@@ -23,7 +23,7 @@ from cartads.v1.index_pb2 import StoreIndex
 from cartads.v1.index_sync_pb2 import StreamIndexRequest, StreamIndexResponse
 from cartads.v1.index_sync_pb2_grpc import IndexSyncServiceStub
 from edge_node.errors import IndexRejectedError
-from edge_node.index.check import check_index
+from edge_node.index.check import IndexCheckError, check_index
 from edge_node.sync.update_assembler import Ready, Refused, UpdateAssembler
 
 _MAX_MESSAGE_BYTES = 64 * 1024 * 1024
@@ -85,8 +85,8 @@ class SimEdge:
         if isinstance(step, Ready):
             try:
                 self.index = self._apply(step)
-            except IndexRejectedError as exc:
-                error = exc.message
+            except (IndexRejectedError, IndexCheckError) as exc:
+                error = str(exc)
             else:
                 self.version = step.version
                 self.ack_time_s = time.monotonic()

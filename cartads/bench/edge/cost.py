@@ -51,7 +51,7 @@ from edge_node.index.holder import ViewHolder
 from edge_node.index.view import build_view
 from edge_node.serving.access_log import BatchedJsonLog
 from edge_node.serving.local_state import SessionFrequency
-from edge_node.serving.response_wire import add_ad_service
+from edge_node.serving.registration import add_ad_service
 from edge_node.serving.servicer import AdServicer
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """The floor of ``cartads-bench edge``: a bare grpc.aio AdService on uvloop that answers every GetAds
 with one fixed, pre-serialized response and does nothing else (no validation, no log line).
 
-It registers AdService as the edge does (``edge_node.serving.response_wire.add_ad_service``: GetAds may
+It registers AdService as the edge does (``edge_node.serving.registration.add_ad_service``: GetAds may
 answer serialized bytes), so the two differ only in the work the edge does per call.
 
     python -m cartads.bench.edge.floor_server --port P --response FILE --count-file FILE [--reuse-port]
@@ -24,7 +24,7 @@ import uvloop
 
 from cartads.v1.ad_service_pb2 import GetAdsRequest, GetAdsResponse, ReportEventsRequest, ReportEventsResponse
 from edge_node.app.cpu_policy import keep_helper_threads_niced, use_batch_scheduling
-from edge_node.serving.response_wire import add_ad_service
+from edge_node.serving.registration import add_ad_service
 
 
 class FloorServicer:

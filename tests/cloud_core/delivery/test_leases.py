@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cartads.v1 import admin_pb2
-from cloud_core.compile.compiler import campaign_store_targets
+from cloud_core.compile.templates import campaign_store_targets
 from cloud_core.delivery.leases import (
     LeaseSettings,
     StoreTraffic,

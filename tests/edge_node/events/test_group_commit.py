@@ -10,7 +10,8 @@ import pytest
 from cartads.v1.common_pb2 import CartEvent, EventType
 from edge_node.errors import JournalFullError
 from edge_node.events.group_commit import GroupCommitter
-from edge_node.events.journal import Journal, JournalWrite, LeaseCharge
+from edge_node.events.journal import Journal, JournalWrite
+from edge_node.events.leases import LeaseCharge
 from tests.edge_node.helpers import edge_config
 
 

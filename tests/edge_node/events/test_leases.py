@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from cartads.v1.common_pb2 import EventType, PricingModel, PriorityTier
 from cartads.v1.tracking_pb2 import TrackingTokenPayload
-from edge_node.events.journal import LeaseCharge
 from edge_node.events.leases import (
     BLOCKED_SPEND_MICROS,
+    LeaseCharge,
     LeaseSpend,
     ServingSpend,
     charge_for,
@@ -29,6 +29,23 @@ def test_charges_follow_the_pricing_model() -> None:
     assert charge_millimicros(PricingModel.PRICING_MODEL_CPC, EventType.EVENT_TYPE_CLICK, 300) == 300_000
     assert charge_millimicros(PricingModel.PRICING_MODEL_CPA, EventType.EVENT_TYPE_CONVERSION, 500) == 500_000
     assert charge_millimicros(CPM, EventType.EVENT_TYPE_CLICK, 2_000_000) == 0
+
+
+def test_cpm_impressions_add_up_exactly_per_mille() -> None:
+    """A CPM impression costs price / 1000 of a micro; such fractions add up without rounding."""
+    spend = LeaseSpend()
+    impression = charge_millimicros(CPM, EventType.EVENT_TYPE_IMPRESSION, 1500)
+    spend.add([LeaseCharge("camp-1", "L1", impression), LeaseCharge("camp-1", "L1", impression)])
+    assert spend.spend_micros("camp-1", "L1") == 3
+
+
+def test_cpc_spends_on_the_click_and_not_the_impression() -> None:
+    """A CPC line item's impression adds nothing to its lease; its click adds the price."""
+    spend = LeaseSpend()
+    cpc = PricingModel.PRICING_MODEL_CPC
+    for event_type in (EventType.EVENT_TYPE_IMPRESSION, EventType.EVENT_TYPE_CLICK):
+        spend.add([LeaseCharge("camp-1", "L1", charge_millimicros(cpc, event_type, 300_000))])
+    assert spend.spend_micros("camp-1", "L1") == 300_000
 
 
 def test_charge_counts_against_the_campaigns_current_lease() -> None:

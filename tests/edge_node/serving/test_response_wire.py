@@ -5,14 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import sys
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cartads import tracking_token
-from cartads.v1 import ad_service_pb2
 from cartads.v1.ad_service_pb2 import Ad, GetAdsRequest, GetAdsResponse
 from cartads.v1.common_pb2 import ArmAssignment, RecipeItem
 from cartads.v1.common_pb2 import Creative as PbCreative
@@ -23,13 +21,9 @@ from edge_node.serving.response_wire import (
     WRITTEN_FIELDS,
     ResponseWriter,
     _write_ads,
-    add_ad_service,
     no_index_response,
-    serialize_get_ads,
-    varint,
 )
 from edge_node.serving.selection import SelectedAd
-from edge_node.serving.servicer import AdServicer
 
 KEY = b"wire-test-key"
 _text = st.text(max_size=150)
@@ -236,42 +230,6 @@ def test_no_index_answer_carries_reason_and_request_id() -> None:
     """An edge without an index answers only the no-fill reason and the request id."""
     parsed = GetAdsResponse.FromString(no_index_response(1, "req-9"))
     assert parsed == GetAdsResponse(no_fill_reason=1, request_id="req-9")  # type: ignore[arg-type]
-
-
-@given(_int64.filter(bool))
-def test_varint_matches_protobuf(value: int) -> None:
-    """varint encodes like protobuf's int64 fields (negative values as ten bytes)."""
-    assert TrackingTokenPayload(price_micros=value).SerializeToString() == b"\x48" + varint(value)
-
-
-def test_serializer_passes_bytes_through_and_serializes_messages() -> None:
-    """GetAds' response serializer accepts the written bytes and plain messages alike."""
-    message = GetAdsResponse(request_id="r")
-    assert serialize_get_ads(b"\x22\x01r") == b"\x22\x01r"
-    assert serialize_get_ads(message) == message.SerializeToString()
-
-
-class _Server:
-    """Records what add_ad_service registers."""
-
-    def __init__(self) -> None:
-        self.handlers: dict[str, Any] = {}
-
-    def add_generic_rpc_handlers(self, handlers: object) -> None:
-        """Not inspected."""
-
-    def add_registered_method_handlers(self, service: str, handlers: dict[str, Any]) -> None:
-        self.handlers = {f"{service}/{name}": h for name, h in handlers.items()}
-
-
-def test_every_ad_service_method_is_registered_and_get_ads_takes_bytes() -> None:
-    """add_ad_service serves every AdService RPC; only GetAds' serializer accepts written bytes."""
-    server = _Server()
-    add_ad_service(object.__new__(AdServicer), server)
-    service = ad_service_pb2.DESCRIPTOR.services_by_name["AdService"]
-    assert set(server.handlers) == {f"{service.full_name}/{m.name}" for m in service.methods}
-    get_ads = server.handlers[f"{service.full_name}/GetAds"]
-    assert get_ads.response_serializer(b"\x22\x01r") == b"\x22\x01r"
 
 
 def test_writer_knows_every_field_of_what_it_writes() -> None:
