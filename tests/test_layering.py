@@ -207,6 +207,27 @@ def test_a_room_imports_only_the_rooms_it_may(room: str) -> None:
     assert _violations(ROOM_IMPORTS[room], modules, COMPONENTS) == []
 
 
+# The cloud's modules that may reach SQL: the storage room, the process that opens it, and the
+# change notifier whose replicas meet in the database's own change table (LISTEN/NOTIFY on PostgreSQL).
+SQL_MODULES = ("cloud_core.storage", "cloud_core.app", "cloud_core.sync.db_notifier")
+
+
+def test_only_storage_touches_the_database() -> None:
+    """Every other cloud room sees storage through ``storage.protocol`` only: no concrete store, no SQL library."""
+    problems = []
+    for module in project_modules():
+        if not _within(module, "cloud_core") or any(_within(module, m) for m in SQL_MODULES):
+            continue
+        for target in imports_of(module):
+            concrete = _within(target, "cloud_core.storage") and target not in (
+                "cloud_core.storage",
+                "cloud_core.storage.protocol",
+            )
+            if concrete or target.split(".")[0] in ("sqlalchemy", "psycopg", "alembic"):
+                problems.append(f"{module} imports {target}")
+    assert problems == []
+
+
 def test_every_module_is_small() -> None:
     """No module of the four packages is over the line limit (the SQL schema aside)."""
     big = {

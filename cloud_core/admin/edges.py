@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from cartads.v1 import admin_pb2
 from cloud_core.admin import validation as v
-from cloud_core.admin.pagination import decode_request, encode_token
+from cloud_core.admin.pagination import decode_request, edge_page_key, encode_token
 from cloud_core.admin.request_checks import raise_if
-from cloud_core.storage.edges import edge_page_key
 from cloud_core.storage.protocol import EdgeStatusStore
 
 

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 
 from cartads.rpc.errors import InvalidArgumentError
+from cartads.v1 import admin_pb2
 from cloud_core.admin.validation import check_page_size
 
 DEFAULT_PAGE_SIZE = 100
@@ -51,3 +52,18 @@ def next_token(ids: list[str], limit: int, query_key: str) -> str:
     if len(ids) <= limit:
         return ""
     return encode_token(ids[limit - 1], query_key)
+
+
+# Separates store and edge id in an edge page's resume key; ids never hold it (they are validated).
+_EDGE_KEY_SEP = "\n"
+
+
+def edge_page_key(status: admin_pb2.EdgeStatus) -> str:
+    """The resume key of an edge list page ending at ``status``."""
+    return f"{status.store_id}{_EDGE_KEY_SEP}{status.edge_id}"
+
+
+def split_edge_page_key(after_id: str) -> tuple[str, str]:
+    """The (store_id, edge_id) an edge list page resumes after."""
+    store_id, _, edge_id = after_id.partition(_EDGE_KEY_SEP)
+    return store_id, edge_id

@@ -12,14 +12,13 @@ from sqlalchemy.engine import Connection
 
 from cartads.time_units import us_to_ts
 from cartads.v1 import admin_pb2
-from cloud_core.admin.pagination import PageRequest
+from cloud_core.admin.pagination import PageRequest, split_edge_page_key
 from cloud_core.storage import schema as t
 from cloud_core.storage.db import Database, insert
 
 ACK = "ACK"
 NACK = "NACK"
 # Separates store and edge id in a page token's resume key; ids never hold it (they are validated).
-_KEY_SEP = "\n"
 
 _e = t.edges.c
 _COLUMNS = (
@@ -36,11 +35,6 @@ _COLUMNS = (
     _e.last_nack_version,
     _e.last_seen_us,
 )
-
-
-def edge_page_key(status: admin_pb2.EdgeStatus) -> str:
-    """The resume key of a page ending at ``status``."""
-    return f"{status.store_id}{_KEY_SEP}{status.edge_id}"
 
 
 def _row_to_status(row: Sequence[Any]) -> admin_pb2.EdgeStatus:
@@ -177,7 +171,7 @@ class SqlEdges:
 
     async def list_edges(self, store_id: str, page: PageRequest) -> list[admin_pb2.EdgeStatus]:
         """Edges ordered by (store, edge), optionally of one store; ``page.limit + 1`` rows at most."""
-        after_store, _, after_edge = page.after_id.partition(_KEY_SEP)
+        after_store, after_edge = split_edge_page_key(page.after_id)
         query = sa.select(*_COLUMNS).where(sa.tuple_(_e.store_id, _e.edge_id) > sa.tuple_(after_store, after_edge))
         if store_id:
             query = query.where(_e.store_id == store_id)
