@@ -80,7 +80,7 @@ class EdgeConfig:
     group_commit_max_events: int = 20_000
     # An add-to-cart converts an ad seen (or clicked) at most this long before, in the same trip.
     attribution_window_s: float = 1800.0
-    # Assets (issue 9): the HTTP server carts fetch images from (None: none), the base URL that
+    # Assets: the HTTP server carts fetch images from (None: none), the base URL that
     # GetAds answers put in image_url ("" = http://<bound host:port>, which suits loopback only;
     # set it to the address carts reach the edge at), the LMDB map of the asset environment, and
     # how long fetching one index's assets from the cloud may take before the index is NACKed.

@@ -24,7 +24,11 @@ _LOGGED_FIELDS = ("request_id", "store_id", "cart_id", "session_id", "edge_id")
 
 
 def server_options(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> list[tuple[str, int]]:
-    """Options for grpc.aio.server: message size caps, and no silent port sharing (see PERF_NOTES)."""
+    """Options for grpc.aio.server: message size caps, and no silent port sharing.
+
+    grpc enables SO_REUSEPORT by default on Linux, so a second server started on a taken port binds
+    without an error and takes part of the traffic; the edge's ``--workers`` asks for it explicitly.
+    """
     return [
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.max_send_message_length", max_message_bytes),

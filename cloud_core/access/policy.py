@@ -139,7 +139,7 @@ METHOD_RULES: Mapping[str, MethodRule] = {
     "ListProducts": MethodRule(_R, _SHARED),
     "ListAisles": MethodRule(_R, _SHARED),
     "GetSpendReport": MethodRule(_R, _OWN),
-    # issue 8's report: an advertiser token's advertiser_id filter is forced to its own.
+    # An advertiser token's advertiser_id filter is forced to its own.
     "RunReport": MethodRule(_R, _OWN),
     "ListEdges": MethodRule(_R),
     "ListDeadLetters": MethodRule(_R),

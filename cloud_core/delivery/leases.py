@@ -13,7 +13,7 @@ sees is at most its first one, and the first ones of all stores add up to at mos
 budget (shares sum to one, the pacing fraction is at most one). An offline edge stops when its
 lease expires, so the only spend the cloud did not know about when it sized a window is spend under
 leases whose events have not been uploaded yet: billed spend never exceeds the budget by more than
-those outstanding allowances. See tests/cloud_core/test_lease_simulation.py.
+those outstanding allowances. ``tests/integration/test_billing_lease_simulation.py`` replays it.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ _SCRIPTS = Path(__file__).resolve().parent / "alembic"
 # Any constant shared by every replica: the key of the advisory lock migrations hold.
 _PG_MIGRATION_LOCK = 0x0CA57AD5
 # The sqlite3-era schema (hand-written migrations 1..5 recorded in schema_version) is revision 0001
-# less issue 6's additions, which _adopt_legacy adds before stamping it.
+# less the replica and token additions, which _adopt_legacy adds before stamping it.
 _LEGACY_VERSION = 5
 
 

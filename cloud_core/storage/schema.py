@@ -2,7 +2,7 @@
 
 The tables here are what queries are written against; the DDL that creates them lives in the
 Alembic revisions under ``storage/alembic/versions`` (which never import this module), and
-``tests/cloud_core/test_schema.py`` checks that the two agree.
+``tests/cloud_core/storage/test_migrations.py`` checks that the two agree.
 
 Integers that can exceed 2**31 (micros, microsecond times, counters, sequence numbers) are
 BigInteger. SQLite stores every integer in up to 8 bytes anyway; its autoincrement keys must be
@@ -112,7 +112,7 @@ line_items = Table(
     _int("priority_tier", default=0),
     _int("creative_frequency_cap_per_session", default=0),
     _text("exclusion_label", default=""),
-    # Pacing (issue 8, H3; migration 0003): cartads.v1.PacingType, and the daily budget (0: derived).
+    # Pacing (migration 0003): cartads.v1.PacingType, and the daily budget (0: derived).
     _int("pacing_type", default=0),
     _big("daily_budget_micros", default=0),
     CheckConstraint("bid_micros > 0", name="line_items_bid_positive"),
@@ -326,7 +326,7 @@ assets = Table(
     _big("create_time_us"),
 )
 
-# ---- cross-replica change notification (issue 6, H1) ----
+# ---- cross-replica change notification (migration 0001) ----
 
 # One row per store ('' = every store): bumped in the transaction of each index-affecting change,
 # polled by every replica so a change made through one reaches the index streams of all.
@@ -337,7 +337,7 @@ index_changes = Table(
     _big("generation", default=0),
 )
 
-# ---- auth tokens (issue 6, H2) ----
+# ---- auth tokens (migration 0002) ----
 
 # Bearer tokens; only the SHA-256 of each secret is kept (see cloud_core/access/api_tokens.py for why).
 api_tokens = Table(
@@ -365,7 +365,7 @@ asset_uploaders = Table(
     PrimaryKeyConstraint("sha256", "advertiser_id"),
 )
 
-# ---- pacing and request counts (issue 8, H3) ----
+# ---- pacing and request counts (migration 0003) ----
 
 # Billed impressions, clicks and conversions per line item, trigger and store per hour, written in
 # the ledger's transaction (so exactly once): what learned click rates per trigger come from.
@@ -435,7 +435,7 @@ pacing_state = Table(
     PrimaryKeyConstraint("store_id", "pacing_key"),
 )
 
-# ---- experiments and reports (issue 8, H4) ----
+# ---- experiments and reports (migration 0004) ----
 
 # Layers of overlapping experiments; their arms (ExperimentArm messages) as a JSON list, like a
 # line item's targeting.
@@ -560,7 +560,7 @@ experiment_trip_rollups_hourly = Table(
     sqlite_with_rowid=False,
 )
 
-# ---- operator console (issue 8, H6) ----
+# ---- operator console (migration 0005) ----
 
 # The console's spend chart sums one campaign's rollups by hour: one ordered range (revision 0005).
 Index("hourly_rollups_by_campaign_hour", hourly_rollups.c.campaign_id, hourly_rollups.c.hour_start_us)

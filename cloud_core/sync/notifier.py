@@ -1,5 +1,8 @@
-"""Tells index streams that a store's index may have changed. In-process now; a Protocol so a
-multi-replica deployment can swap in a shared bus (e.g. PostgreSQL LISTEN/NOTIFY) later."""
+"""Tells index streams that a store's index may have changed: the Protocol, and its in-process form.
+
+Several replicas share changes through the database instead (``db_notifier``: change counters,
+and LISTEN/NOTIFY on PostgreSQL).
+"""
 
 from __future__ import annotations
 

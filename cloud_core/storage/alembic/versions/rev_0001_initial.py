@@ -1,4 +1,4 @@
-"""The whole schema of the sqlite3-era migrations 1-5, plus the replica columns of issue 6.
+"""The whole schema of the sqlite3-era migrations 1-5, plus the columns several replicas need.
 
 Revision ID: 0001_initial
 Revises:

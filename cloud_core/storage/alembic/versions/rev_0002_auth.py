@@ -1,4 +1,4 @@
-"""auth tokens (issue 6, H2): bearer tokens (stored by the SHA-256 of their secret) and asset uploaders.
+"""auth tokens: bearer tokens (stored by the SHA-256 of their secret) and asset uploaders.
 
 Revision ID: 0002_auth
 Revises: 0001_initial

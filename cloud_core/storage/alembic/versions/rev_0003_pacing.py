@@ -1,4 +1,4 @@
-"""pacing and request counts (issue 8, H3): line items' pacing type and daily budget, rollups by
+"""pacing and request counts: line items' pacing type and daily budget, rollups by
 trigger (learned click rates), the edges' hourly request counts (traffic profiles), and the pacing
 controller's state.
 

@@ -1,4 +1,4 @@
-"""experiments and reports (issue 8, H4): experiment layers, report rollups by creative and arm,
+"""experiments and reports: experiment layers, report rollups by creative and arm,
 and the per-trip outcomes experiment lift is computed from.
 
 Revision ID: 0004_experiments

@@ -1,4 +1,4 @@
-"""operator console (issue 8): an index for its spend chart. The console only reads tables that exist
+"""operator console: an index for its spend chart. The console only reads tables that exist
 (edges, campaigns, spend, hourly_rollups and the report rollups); summing one campaign's hourly
 rollups by hour through the primary key (campaign, line item, store, hour) needs a temporary B-tree
 and a lookup per row (1.4 s for 186,000 rows on SQLite), through (campaign, hour) it is one ordered
