@@ -1,4 +1,7 @@
+import datetime
+
 from cartads.v1 import common_pb2 as _common_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -25,6 +28,7 @@ class NoFillReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     NO_FILL_REASON_PAUSED: _ClassVar[NoFillReason]
     NO_FILL_REASON_THROTTLED: _ClassVar[NoFillReason]
     NO_FILL_REASON_EXPERIMENT_HOLDOUT: _ClassVar[NoFillReason]
+    NO_FILL_REASON_JOURNAL_FULL: _ClassVar[NoFillReason]
 NO_FILL_REASON_UNSPECIFIED: NoFillReason
 NO_FILL_REASON_NO_INDEX: NoFillReason
 NO_FILL_REASON_NO_CANDIDATES: NoFillReason
@@ -40,9 +44,10 @@ NO_FILL_REASON_BELOW_RESERVE: NoFillReason
 NO_FILL_REASON_PAUSED: NoFillReason
 NO_FILL_REASON_THROTTLED: NoFillReason
 NO_FILL_REASON_EXPERIMENT_HOLDOUT: NoFillReason
+NO_FILL_REASON_JOURNAL_FULL: NoFillReason
 
 class GetAdsRequest(_message.Message):
-    __slots__ = ("store_id", "cart_id", "session_id", "request_id", "trigger", "scanned_product_id", "zone_id", "basket", "slots", "max_ads")
+    __slots__ = ("store_id", "cart_id", "session_id", "request_id", "trigger", "scanned_product_id", "zone_id", "basket", "slots", "max_ads", "cart_credential")
     STORE_ID_FIELD_NUMBER: _ClassVar[int]
     CART_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -53,6 +58,7 @@ class GetAdsRequest(_message.Message):
     BASKET_FIELD_NUMBER: _ClassVar[int]
     SLOTS_FIELD_NUMBER: _ClassVar[int]
     MAX_ADS_FIELD_NUMBER: _ClassVar[int]
+    CART_CREDENTIAL_FIELD_NUMBER: _ClassVar[int]
     store_id: str
     cart_id: str
     session_id: str
@@ -63,7 +69,8 @@ class GetAdsRequest(_message.Message):
     basket: _containers.RepeatedCompositeFieldContainer[_common_pb2.BasketLine]
     slots: _containers.RepeatedCompositeFieldContainer[_common_pb2.Slot]
     max_ads: int
-    def __init__(self, store_id: _Optional[str] = ..., cart_id: _Optional[str] = ..., session_id: _Optional[str] = ..., request_id: _Optional[str] = ..., trigger: _Optional[_Union[_common_pb2.Trigger, str]] = ..., scanned_product_id: _Optional[str] = ..., zone_id: _Optional[str] = ..., basket: _Optional[_Iterable[_Union[_common_pb2.BasketLine, _Mapping]]] = ..., slots: _Optional[_Iterable[_Union[_common_pb2.Slot, _Mapping]]] = ..., max_ads: _Optional[int] = ...) -> None: ...
+    cart_credential: str
+    def __init__(self, store_id: _Optional[str] = ..., cart_id: _Optional[str] = ..., session_id: _Optional[str] = ..., request_id: _Optional[str] = ..., trigger: _Optional[_Union[_common_pb2.Trigger, str]] = ..., scanned_product_id: _Optional[str] = ..., zone_id: _Optional[str] = ..., basket: _Optional[_Iterable[_Union[_common_pb2.BasketLine, _Mapping]]] = ..., slots: _Optional[_Iterable[_Union[_common_pb2.Slot, _Mapping]]] = ..., max_ads: _Optional[int] = ..., cart_credential: _Optional[str] = ...) -> None: ...
 
 class Ad(_message.Message):
     __slots__ = ("ad_id", "campaign_id", "line_item_id", "creative", "slot_id", "tracking_token", "advertiser_id")
@@ -96,14 +103,18 @@ class GetAdsResponse(_message.Message):
     def __init__(self, ads: _Optional[_Iterable[_Union[Ad, _Mapping]]] = ..., index_version: _Optional[str] = ..., no_fill_reason: _Optional[_Union[NoFillReason, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class ReportEventsRequest(_message.Message):
-    __slots__ = ("store_id", "cart_id", "events")
+    __slots__ = ("store_id", "cart_id", "events", "cart_credential", "send_time")
     STORE_ID_FIELD_NUMBER: _ClassVar[int]
     CART_ID_FIELD_NUMBER: _ClassVar[int]
     EVENTS_FIELD_NUMBER: _ClassVar[int]
+    CART_CREDENTIAL_FIELD_NUMBER: _ClassVar[int]
+    SEND_TIME_FIELD_NUMBER: _ClassVar[int]
     store_id: str
     cart_id: str
     events: _containers.RepeatedCompositeFieldContainer[_common_pb2.CartEvent]
-    def __init__(self, store_id: _Optional[str] = ..., cart_id: _Optional[str] = ..., events: _Optional[_Iterable[_Union[_common_pb2.CartEvent, _Mapping]]] = ...) -> None: ...
+    cart_credential: str
+    send_time: _timestamp_pb2.Timestamp
+    def __init__(self, store_id: _Optional[str] = ..., cart_id: _Optional[str] = ..., events: _Optional[_Iterable[_Union[_common_pb2.CartEvent, _Mapping]]] = ..., cart_credential: _Optional[str] = ..., send_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ReportEventsResponse(_message.Message):
     __slots__ = ("accepted_count", "duplicate_count", "conversion_count")

@@ -25,6 +25,23 @@ class PacingType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PACING_TYPE_EVEN: _ClassVar[PacingType]
     PACING_TYPE_ASAP: _ClassVar[PacingType]
 
+class DeadLetterReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DEAD_LETTER_REASON_UNSPECIFIED: _ClassVar[DeadLetterReason]
+    DEAD_LETTER_REASON_MALFORMED: _ClassVar[DeadLetterReason]
+    DEAD_LETTER_REASON_TOKEN_SIGNATURE: _ClassVar[DeadLetterReason]
+    DEAD_LETTER_REASON_UNKNOWN_SIGNING_KEY: _ClassVar[DeadLetterReason]
+    DEAD_LETTER_REASON_REVOKED_SIGNING_KEY: _ClassVar[DeadLetterReason]
+    DEAD_LETTER_REASON_FOREIGN_STORE: _ClassVar[DeadLetterReason]
+    DEAD_LETTER_REASON_VERSION_NOT_SENT: _ClassVar[DeadLetterReason]
+    DEAD_LETTER_REASON_LINE_ITEM_NOT_IN_VERSION: _ClassVar[DeadLetterReason]
+    DEAD_LETTER_REASON_CREATIVE_NOT_IN_LINE_ITEM: _ClassVar[DeadLetterReason]
+    DEAD_LETTER_REASON_OWNER_MISMATCH: _ClassVar[DeadLetterReason]
+    DEAD_LETTER_REASON_PRICE_ABOVE_TERMS: _ClassVar[DeadLetterReason]
+    DEAD_LETTER_REASON_OUTSIDE_FLIGHT: _ClassVar[DeadLetterReason]
+    DEAD_LETTER_REASON_LEGACY_TOKEN: _ClassVar[DeadLetterReason]
+    DEAD_LETTER_REASON_INGEST_FAILURE: _ClassVar[DeadLetterReason]
+
 class ApiTokenRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     API_TOKEN_ROLE_UNSPECIFIED: _ClassVar[ApiTokenRole]
@@ -43,12 +60,27 @@ class ReportDimension(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REPORT_DIMENSION_DAY: _ClassVar[ReportDimension]
     REPORT_DIMENSION_HOUR: _ClassVar[ReportDimension]
     REPORT_DIMENSION_EXPERIMENT_ARM: _ClassVar[ReportDimension]
+    REPORT_DIMENSION_INVALID_TRAFFIC_RULE: _ClassVar[ReportDimension]
 SERVING_STATE_UNSPECIFIED: ServingState
 SERVING_STATE_ACTIVE: ServingState
 SERVING_STATE_PAUSED: ServingState
 PACING_TYPE_UNSPECIFIED: PacingType
 PACING_TYPE_EVEN: PacingType
 PACING_TYPE_ASAP: PacingType
+DEAD_LETTER_REASON_UNSPECIFIED: DeadLetterReason
+DEAD_LETTER_REASON_MALFORMED: DeadLetterReason
+DEAD_LETTER_REASON_TOKEN_SIGNATURE: DeadLetterReason
+DEAD_LETTER_REASON_UNKNOWN_SIGNING_KEY: DeadLetterReason
+DEAD_LETTER_REASON_REVOKED_SIGNING_KEY: DeadLetterReason
+DEAD_LETTER_REASON_FOREIGN_STORE: DeadLetterReason
+DEAD_LETTER_REASON_VERSION_NOT_SENT: DeadLetterReason
+DEAD_LETTER_REASON_LINE_ITEM_NOT_IN_VERSION: DeadLetterReason
+DEAD_LETTER_REASON_CREATIVE_NOT_IN_LINE_ITEM: DeadLetterReason
+DEAD_LETTER_REASON_OWNER_MISMATCH: DeadLetterReason
+DEAD_LETTER_REASON_PRICE_ABOVE_TERMS: DeadLetterReason
+DEAD_LETTER_REASON_OUTSIDE_FLIGHT: DeadLetterReason
+DEAD_LETTER_REASON_LEGACY_TOKEN: DeadLetterReason
+DEAD_LETTER_REASON_INGEST_FAILURE: DeadLetterReason
 API_TOKEN_ROLE_UNSPECIFIED: ApiTokenRole
 API_TOKEN_ROLE_ADMIN: ApiTokenRole
 API_TOKEN_ROLE_ADVERTISER: ApiTokenRole
@@ -62,6 +94,7 @@ REPORT_DIMENSION_STORE: ReportDimension
 REPORT_DIMENSION_DAY: ReportDimension
 REPORT_DIMENSION_HOUR: ReportDimension
 REPORT_DIMENSION_EXPERIMENT_ARM: ReportDimension
+REPORT_DIMENSION_INVALID_TRAFFIC_RULE: ReportDimension
 
 class Advertiser(_message.Message):
     __slots__ = ("advertiser_id", "display_name", "create_time")
@@ -634,7 +667,7 @@ class GetSpendReportRequest(_message.Message):
     def __init__(self, store_id: _Optional[str] = ..., advertiser_id: _Optional[str] = ...) -> None: ...
 
 class CampaignSpend(_message.Message):
-    __slots__ = ("campaign_id", "advertiser_id", "display_name", "impressions", "clicks", "spend_micros", "budget_micros", "conversions")
+    __slots__ = ("campaign_id", "advertiser_id", "display_name", "impressions", "clicks", "spend_micros", "budget_micros", "conversions", "invalid_events", "invalid_traffic_rate", "over_delivery_micros")
     CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
     ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -643,6 +676,9 @@ class CampaignSpend(_message.Message):
     SPEND_MICROS_FIELD_NUMBER: _ClassVar[int]
     BUDGET_MICROS_FIELD_NUMBER: _ClassVar[int]
     CONVERSIONS_FIELD_NUMBER: _ClassVar[int]
+    INVALID_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    INVALID_TRAFFIC_RATE_FIELD_NUMBER: _ClassVar[int]
+    OVER_DELIVERY_MICROS_FIELD_NUMBER: _ClassVar[int]
     campaign_id: str
     advertiser_id: str
     display_name: str
@@ -651,7 +687,10 @@ class CampaignSpend(_message.Message):
     spend_micros: int
     budget_micros: int
     conversions: int
-    def __init__(self, campaign_id: _Optional[str] = ..., advertiser_id: _Optional[str] = ..., display_name: _Optional[str] = ..., impressions: _Optional[int] = ..., clicks: _Optional[int] = ..., spend_micros: _Optional[int] = ..., budget_micros: _Optional[int] = ..., conversions: _Optional[int] = ...) -> None: ...
+    invalid_events: int
+    invalid_traffic_rate: float
+    over_delivery_micros: int
+    def __init__(self, campaign_id: _Optional[str] = ..., advertiser_id: _Optional[str] = ..., display_name: _Optional[str] = ..., impressions: _Optional[int] = ..., clicks: _Optional[int] = ..., spend_micros: _Optional[int] = ..., budget_micros: _Optional[int] = ..., conversions: _Optional[int] = ..., invalid_events: _Optional[int] = ..., invalid_traffic_rate: _Optional[float] = ..., over_delivery_micros: _Optional[int] = ...) -> None: ...
 
 class GetSpendReportResponse(_message.Message):
     __slots__ = ("campaigns", "total_spend_micros", "billed_event_count")
@@ -664,17 +703,21 @@ class GetSpendReportResponse(_message.Message):
     def __init__(self, campaigns: _Optional[_Iterable[_Union[CampaignSpend, _Mapping]]] = ..., total_spend_micros: _Optional[int] = ..., billed_event_count: _Optional[int] = ...) -> None: ...
 
 class ListDeadLettersRequest(_message.Message):
-    __slots__ = ("store_id", "page_size", "page_token")
+    __slots__ = ("store_id", "page_size", "page_token", "edge_id", "reason_code")
     STORE_ID_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    EDGE_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_CODE_FIELD_NUMBER: _ClassVar[int]
     store_id: str
     page_size: int
     page_token: str
-    def __init__(self, store_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    edge_id: str
+    reason_code: DeadLetterReason
+    def __init__(self, store_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., edge_id: _Optional[str] = ..., reason_code: _Optional[_Union[DeadLetterReason, str]] = ...) -> None: ...
 
 class DeadLetter(_message.Message):
-    __slots__ = ("store_id", "edge_id", "seq", "event_id", "reason", "event_type", "create_time")
+    __slots__ = ("store_id", "edge_id", "seq", "event_id", "reason", "event_type", "create_time", "reason_code", "signing_key_id", "claimed_charge_micros")
     STORE_ID_FIELD_NUMBER: _ClassVar[int]
     EDGE_ID_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
@@ -682,6 +725,9 @@ class DeadLetter(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    REASON_CODE_FIELD_NUMBER: _ClassVar[int]
+    SIGNING_KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    CLAIMED_CHARGE_MICROS_FIELD_NUMBER: _ClassVar[int]
     store_id: str
     edge_id: str
     seq: int
@@ -689,7 +735,10 @@ class DeadLetter(_message.Message):
     reason: str
     event_type: _common_pb2.EventType
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, store_id: _Optional[str] = ..., edge_id: _Optional[str] = ..., seq: _Optional[int] = ..., event_id: _Optional[str] = ..., reason: _Optional[str] = ..., event_type: _Optional[_Union[_common_pb2.EventType, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    reason_code: DeadLetterReason
+    signing_key_id: str
+    claimed_charge_micros: int
+    def __init__(self, store_id: _Optional[str] = ..., edge_id: _Optional[str] = ..., seq: _Optional[int] = ..., event_id: _Optional[str] = ..., reason: _Optional[str] = ..., event_type: _Optional[_Union[_common_pb2.EventType, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason_code: _Optional[_Union[DeadLetterReason, str]] = ..., signing_key_id: _Optional[str] = ..., claimed_charge_micros: _Optional[int] = ...) -> None: ...
 
 class ListDeadLettersResponse(_message.Message):
     __slots__ = ("dead_letters", "next_page_token")
@@ -718,7 +767,7 @@ class ListEdgesResponse(_message.Message):
     def __init__(self, edges: _Optional[_Iterable[_Union[EdgeStatus, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class EdgeStatus(_message.Message):
-    __slots__ = ("store_id", "edge_id", "applied_version", "current_version", "connected", "last_answer", "last_nonce", "last_ack_time", "last_nack_time", "last_error", "last_nack_version", "last_seen_time")
+    __slots__ = ("store_id", "edge_id", "applied_version", "current_version", "connected", "last_answer", "last_nonce", "last_ack_time", "last_nack_time", "last_error", "last_nack_version", "last_seen_time", "flagged", "flag_reason", "flag_time", "flag_count", "ivt_disagreements", "signing_keys")
     STORE_ID_FIELD_NUMBER: _ClassVar[int]
     EDGE_ID_FIELD_NUMBER: _ClassVar[int]
     APPLIED_VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -731,6 +780,12 @@ class EdgeStatus(_message.Message):
     LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
     LAST_NACK_VERSION_FIELD_NUMBER: _ClassVar[int]
     LAST_SEEN_TIME_FIELD_NUMBER: _ClassVar[int]
+    FLAGGED_FIELD_NUMBER: _ClassVar[int]
+    FLAG_REASON_FIELD_NUMBER: _ClassVar[int]
+    FLAG_TIME_FIELD_NUMBER: _ClassVar[int]
+    FLAG_COUNT_FIELD_NUMBER: _ClassVar[int]
+    IVT_DISAGREEMENTS_FIELD_NUMBER: _ClassVar[int]
+    SIGNING_KEYS_FIELD_NUMBER: _ClassVar[int]
     store_id: str
     edge_id: str
     applied_version: str
@@ -743,7 +798,149 @@ class EdgeStatus(_message.Message):
     last_error: str
     last_nack_version: str
     last_seen_time: _timestamp_pb2.Timestamp
-    def __init__(self, store_id: _Optional[str] = ..., edge_id: _Optional[str] = ..., applied_version: _Optional[str] = ..., current_version: _Optional[str] = ..., connected: _Optional[bool] = ..., last_answer: _Optional[str] = ..., last_nonce: _Optional[str] = ..., last_ack_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_nack_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., last_nack_version: _Optional[str] = ..., last_seen_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    flagged: bool
+    flag_reason: str
+    flag_time: _timestamp_pb2.Timestamp
+    flag_count: int
+    ivt_disagreements: int
+    signing_keys: _containers.RepeatedCompositeFieldContainer[EdgeSigningKeyInfo]
+    def __init__(self, store_id: _Optional[str] = ..., edge_id: _Optional[str] = ..., applied_version: _Optional[str] = ..., current_version: _Optional[str] = ..., connected: _Optional[bool] = ..., last_answer: _Optional[str] = ..., last_nonce: _Optional[str] = ..., last_ack_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_nack_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., last_nack_version: _Optional[str] = ..., last_seen_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., flagged: _Optional[bool] = ..., flag_reason: _Optional[str] = ..., flag_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., flag_count: _Optional[int] = ..., ivt_disagreements: _Optional[int] = ..., signing_keys: _Optional[_Iterable[_Union[EdgeSigningKeyInfo, _Mapping]]] = ...) -> None: ...
+
+class EdgeSigningKeyInfo(_message.Message):
+    __slots__ = ("key_id", "store_id", "edge_id", "registered_by", "create_time", "revoke_time")
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    EDGE_ID_FIELD_NUMBER: _ClassVar[int]
+    REGISTERED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    REVOKE_TIME_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    store_id: str
+    edge_id: str
+    registered_by: str
+    create_time: _timestamp_pb2.Timestamp
+    revoke_time: _timestamp_pb2.Timestamp
+    def __init__(self, key_id: _Optional[str] = ..., store_id: _Optional[str] = ..., edge_id: _Optional[str] = ..., registered_by: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoke_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Cart(_message.Message):
+    __slots__ = ("store_id", "cart_id", "display_name", "traffic_class", "credential_id", "create_time", "revoke_time")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    CART_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    TRAFFIC_CLASS_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    REVOKE_TIME_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    cart_id: str
+    display_name: str
+    traffic_class: _common_pb2.CartTrafficClass
+    credential_id: str
+    create_time: _timestamp_pb2.Timestamp
+    revoke_time: _timestamp_pb2.Timestamp
+    def __init__(self, store_id: _Optional[str] = ..., cart_id: _Optional[str] = ..., display_name: _Optional[str] = ..., traffic_class: _Optional[_Union[_common_pb2.CartTrafficClass, str]] = ..., credential_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoke_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateCartRequest(_message.Message):
+    __slots__ = ("cart",)
+    CART_FIELD_NUMBER: _ClassVar[int]
+    cart: Cart
+    def __init__(self, cart: _Optional[_Union[Cart, _Mapping]] = ...) -> None: ...
+
+class CreateCartResponse(_message.Message):
+    __slots__ = ("cart", "credential")
+    CART_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_FIELD_NUMBER: _ClassVar[int]
+    cart: Cart
+    credential: str
+    def __init__(self, cart: _Optional[_Union[Cart, _Mapping]] = ..., credential: _Optional[str] = ...) -> None: ...
+
+class GetCartRequest(_message.Message):
+    __slots__ = ("store_id", "cart_id")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    CART_ID_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    cart_id: str
+    def __init__(self, store_id: _Optional[str] = ..., cart_id: _Optional[str] = ...) -> None: ...
+
+class GetCartResponse(_message.Message):
+    __slots__ = ("cart",)
+    CART_FIELD_NUMBER: _ClassVar[int]
+    cart: Cart
+    def __init__(self, cart: _Optional[_Union[Cart, _Mapping]] = ...) -> None: ...
+
+class ListCartsRequest(_message.Message):
+    __slots__ = ("store_id", "page_size", "page_token", "show_revoked")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    SHOW_REVOKED_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    page_size: int
+    page_token: str
+    show_revoked: bool
+    def __init__(self, store_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., show_revoked: _Optional[bool] = ...) -> None: ...
+
+class ListCartsResponse(_message.Message):
+    __slots__ = ("carts", "next_page_token")
+    CARTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    carts: _containers.RepeatedCompositeFieldContainer[Cart]
+    next_page_token: str
+    def __init__(self, carts: _Optional[_Iterable[_Union[Cart, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class UpdateCartRequest(_message.Message):
+    __slots__ = ("cart", "update_mask")
+    CART_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    cart: Cart
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, cart: _Optional[_Union[Cart, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class UpdateCartResponse(_message.Message):
+    __slots__ = ("cart",)
+    CART_FIELD_NUMBER: _ClassVar[int]
+    cart: Cart
+    def __init__(self, cart: _Optional[_Union[Cart, _Mapping]] = ...) -> None: ...
+
+class RevokeCartRequest(_message.Message):
+    __slots__ = ("store_id", "cart_id")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    CART_ID_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    cart_id: str
+    def __init__(self, store_id: _Optional[str] = ..., cart_id: _Optional[str] = ...) -> None: ...
+
+class RevokeCartResponse(_message.Message):
+    __slots__ = ("cart",)
+    CART_FIELD_NUMBER: _ClassVar[int]
+    cart: Cart
+    def __init__(self, cart: _Optional[_Union[Cart, _Mapping]] = ...) -> None: ...
+
+class RevokeEdgeSigningKeyRequest(_message.Message):
+    __slots__ = ("key_id",)
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    def __init__(self, key_id: _Optional[str] = ...) -> None: ...
+
+class RevokeEdgeSigningKeyResponse(_message.Message):
+    __slots__ = ("key",)
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    key: EdgeSigningKeyInfo
+    def __init__(self, key: _Optional[_Union[EdgeSigningKeyInfo, _Mapping]] = ...) -> None: ...
+
+class ClearEdgeFlagRequest(_message.Message):
+    __slots__ = ("store_id", "edge_id")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    EDGE_ID_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    edge_id: str
+    def __init__(self, store_id: _Optional[str] = ..., edge_id: _Optional[str] = ...) -> None: ...
+
+class ClearEdgeFlagResponse(_message.Message):
+    __slots__ = ("edge",)
+    EDGE_FIELD_NUMBER: _ClassVar[int]
+    edge: EdgeStatus
+    def __init__(self, edge: _Optional[_Union[EdgeStatus, _Mapping]] = ...) -> None: ...
 
 class UploadAssetRequest(_message.Message):
     __slots__ = ("filename", "chunk")
@@ -976,7 +1173,7 @@ class DeleteExperimentLayerResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class RunReportRequest(_message.Message):
-    __slots__ = ("dimensions", "start_time", "end_time", "advertiser_id", "campaign_ids", "line_item_ids", "creative_ids", "store_ids", "layer_id", "time_zone")
+    __slots__ = ("dimensions", "start_time", "end_time", "advertiser_id", "campaign_ids", "line_item_ids", "creative_ids", "store_ids", "layer_id", "time_zone", "invalid_traffic_rules")
     DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -987,6 +1184,7 @@ class RunReportRequest(_message.Message):
     STORE_IDS_FIELD_NUMBER: _ClassVar[int]
     LAYER_ID_FIELD_NUMBER: _ClassVar[int]
     TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    INVALID_TRAFFIC_RULES_FIELD_NUMBER: _ClassVar[int]
     dimensions: _containers.RepeatedScalarFieldContainer[ReportDimension]
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
@@ -997,10 +1195,11 @@ class RunReportRequest(_message.Message):
     store_ids: _containers.RepeatedScalarFieldContainer[str]
     layer_id: str
     time_zone: str
-    def __init__(self, dimensions: _Optional[_Iterable[_Union[ReportDimension, str]]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., advertiser_id: _Optional[str] = ..., campaign_ids: _Optional[_Iterable[str]] = ..., line_item_ids: _Optional[_Iterable[str]] = ..., creative_ids: _Optional[_Iterable[str]] = ..., store_ids: _Optional[_Iterable[str]] = ..., layer_id: _Optional[str] = ..., time_zone: _Optional[str] = ...) -> None: ...
+    invalid_traffic_rules: _containers.RepeatedScalarFieldContainer[_common_pb2.InvalidTrafficRule]
+    def __init__(self, dimensions: _Optional[_Iterable[_Union[ReportDimension, str]]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., advertiser_id: _Optional[str] = ..., campaign_ids: _Optional[_Iterable[str]] = ..., line_item_ids: _Optional[_Iterable[str]] = ..., creative_ids: _Optional[_Iterable[str]] = ..., store_ids: _Optional[_Iterable[str]] = ..., layer_id: _Optional[str] = ..., time_zone: _Optional[str] = ..., invalid_traffic_rules: _Optional[_Iterable[_Union[_common_pb2.InvalidTrafficRule, str]]] = ...) -> None: ...
 
 class ReportMetrics(_message.Message):
-    __slots__ = ("requests", "impressions", "clicks", "conversions", "spend_micros", "ctr", "conversion_rate", "ecpm_micros", "attributed_sales_micros", "roas")
+    __slots__ = ("requests", "impressions", "clicks", "conversions", "spend_micros", "ctr", "conversion_rate", "ecpm_micros", "attributed_sales_micros", "roas", "invalid_impressions", "invalid_clicks", "invalid_conversions", "invalid_events", "invalid_traffic_rate", "over_delivery_micros", "over_delivered_events")
     REQUESTS_FIELD_NUMBER: _ClassVar[int]
     IMPRESSIONS_FIELD_NUMBER: _ClassVar[int]
     CLICKS_FIELD_NUMBER: _ClassVar[int]
@@ -1011,6 +1210,13 @@ class ReportMetrics(_message.Message):
     ECPM_MICROS_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTED_SALES_MICROS_FIELD_NUMBER: _ClassVar[int]
     ROAS_FIELD_NUMBER: _ClassVar[int]
+    INVALID_IMPRESSIONS_FIELD_NUMBER: _ClassVar[int]
+    INVALID_CLICKS_FIELD_NUMBER: _ClassVar[int]
+    INVALID_CONVERSIONS_FIELD_NUMBER: _ClassVar[int]
+    INVALID_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    INVALID_TRAFFIC_RATE_FIELD_NUMBER: _ClassVar[int]
+    OVER_DELIVERY_MICROS_FIELD_NUMBER: _ClassVar[int]
+    OVER_DELIVERED_EVENTS_FIELD_NUMBER: _ClassVar[int]
     requests: int
     impressions: int
     clicks: int
@@ -1021,10 +1227,17 @@ class ReportMetrics(_message.Message):
     ecpm_micros: int
     attributed_sales_micros: int
     roas: float
-    def __init__(self, requests: _Optional[int] = ..., impressions: _Optional[int] = ..., clicks: _Optional[int] = ..., conversions: _Optional[int] = ..., spend_micros: _Optional[int] = ..., ctr: _Optional[float] = ..., conversion_rate: _Optional[float] = ..., ecpm_micros: _Optional[int] = ..., attributed_sales_micros: _Optional[int] = ..., roas: _Optional[float] = ...) -> None: ...
+    invalid_impressions: int
+    invalid_clicks: int
+    invalid_conversions: int
+    invalid_events: int
+    invalid_traffic_rate: float
+    over_delivery_micros: int
+    over_delivered_events: int
+    def __init__(self, requests: _Optional[int] = ..., impressions: _Optional[int] = ..., clicks: _Optional[int] = ..., conversions: _Optional[int] = ..., spend_micros: _Optional[int] = ..., ctr: _Optional[float] = ..., conversion_rate: _Optional[float] = ..., ecpm_micros: _Optional[int] = ..., attributed_sales_micros: _Optional[int] = ..., roas: _Optional[float] = ..., invalid_impressions: _Optional[int] = ..., invalid_clicks: _Optional[int] = ..., invalid_conversions: _Optional[int] = ..., invalid_events: _Optional[int] = ..., invalid_traffic_rate: _Optional[float] = ..., over_delivery_micros: _Optional[int] = ..., over_delivered_events: _Optional[int] = ...) -> None: ...
 
 class ReportRow(_message.Message):
-    __slots__ = ("campaign_id", "line_item_id", "creative_id", "store_id", "day", "hour_start_time", "layer_id", "arm_id", "metrics")
+    __slots__ = ("campaign_id", "line_item_id", "creative_id", "store_id", "day", "hour_start_time", "layer_id", "arm_id", "metrics", "invalid_traffic_rule")
     CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
     LINE_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
     CREATIVE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -1034,6 +1247,7 @@ class ReportRow(_message.Message):
     LAYER_ID_FIELD_NUMBER: _ClassVar[int]
     ARM_ID_FIELD_NUMBER: _ClassVar[int]
     METRICS_FIELD_NUMBER: _ClassVar[int]
+    INVALID_TRAFFIC_RULE_FIELD_NUMBER: _ClassVar[int]
     campaign_id: str
     line_item_id: str
     creative_id: str
@@ -1043,7 +1257,8 @@ class ReportRow(_message.Message):
     layer_id: str
     arm_id: str
     metrics: ReportMetrics
-    def __init__(self, campaign_id: _Optional[str] = ..., line_item_id: _Optional[str] = ..., creative_id: _Optional[str] = ..., store_id: _Optional[str] = ..., day: _Optional[str] = ..., hour_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., layer_id: _Optional[str] = ..., arm_id: _Optional[str] = ..., metrics: _Optional[_Union[ReportMetrics, _Mapping]] = ...) -> None: ...
+    invalid_traffic_rule: _common_pb2.InvalidTrafficRule
+    def __init__(self, campaign_id: _Optional[str] = ..., line_item_id: _Optional[str] = ..., creative_id: _Optional[str] = ..., store_id: _Optional[str] = ..., day: _Optional[str] = ..., hour_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., layer_id: _Optional[str] = ..., arm_id: _Optional[str] = ..., metrics: _Optional[_Union[ReportMetrics, _Mapping]] = ..., invalid_traffic_rule: _Optional[_Union[_common_pb2.InvalidTrafficRule, str]] = ...) -> None: ...
 
 class LiftEstimate(_message.Message):
     __slots__ = ("difference", "ci_low", "ci_high", "standard_error", "relative", "significant")

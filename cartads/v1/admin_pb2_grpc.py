@@ -260,6 +260,41 @@ class AdminServiceStub:
                 request_serializer=cartads_dot_v1_dot_admin__pb2.RunReportRequest.SerializeToString,
                 response_deserializer=cartads_dot_v1_dot_admin__pb2.RunReportResponse.FromString,
                 _registered_method=True)
+        self.CreateCart = channel.unary_unary(
+                '/cartads.v1.AdminService/CreateCart',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.CreateCartRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.CreateCartResponse.FromString,
+                _registered_method=True)
+        self.GetCart = channel.unary_unary(
+                '/cartads.v1.AdminService/GetCart',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.GetCartRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.GetCartResponse.FromString,
+                _registered_method=True)
+        self.ListCarts = channel.unary_unary(
+                '/cartads.v1.AdminService/ListCarts',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.ListCartsRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.ListCartsResponse.FromString,
+                _registered_method=True)
+        self.UpdateCart = channel.unary_unary(
+                '/cartads.v1.AdminService/UpdateCart',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.UpdateCartRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.UpdateCartResponse.FromString,
+                _registered_method=True)
+        self.RevokeCart = channel.unary_unary(
+                '/cartads.v1.AdminService/RevokeCart',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.RevokeCartRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.RevokeCartResponse.FromString,
+                _registered_method=True)
+        self.RevokeEdgeSigningKey = channel.unary_unary(
+                '/cartads.v1.AdminService/RevokeEdgeSigningKey',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.RevokeEdgeSigningKeyRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.RevokeEdgeSigningKeyResponse.FromString,
+                _registered_method=True)
+        self.ClearEdgeFlag = channel.unary_unary(
+                '/cartads.v1.AdminService/ClearEdgeFlag',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.ClearEdgeFlagRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.ClearEdgeFlagResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -559,6 +594,58 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateCart(self, request, context):
+        """Carts (cartads-admin carts enroll|list|update|revoke): admin tokens write, viewer tokens read,
+        advertiser tokens neither.
+        Enrols a cart to its store; the response carries the cart's credential, shown only this once.
+        ALREADY_EXISTS for an enrolled cart; a revoked cart is enrolled again with a new credential.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCart(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCarts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateCart(self, request, context):
+        """Changes display_name and traffic_class (the fields named in update_mask; empty: both).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeCart(self, request, context):
+        """Revokes the cart's credential (AIP-136 custom method): the edge refuses it once its next index
+        arrives, within seconds, and the cloud judges events received after it invalid.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeEdgeSigningKey(self, request, context):
+        """Refuses tracking tokens signed with an edge's key from now on, by the cloud's clock (admin only);
+        the edge makes a new key when it next connects.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClearEdgeFlag(self, request, context):
+        """Clears an edge's flag (the count of what flagged it stays).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -786,6 +873,41 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.RunReport,
                     request_deserializer=cartads_dot_v1_dot_admin__pb2.RunReportRequest.FromString,
                     response_serializer=cartads_dot_v1_dot_admin__pb2.RunReportResponse.SerializeToString,
+            ),
+            'CreateCart': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateCart,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.CreateCartRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.CreateCartResponse.SerializeToString,
+            ),
+            'GetCart': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCart,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.GetCartRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.GetCartResponse.SerializeToString,
+            ),
+            'ListCarts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCarts,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.ListCartsRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.ListCartsResponse.SerializeToString,
+            ),
+            'UpdateCart': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateCart,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.UpdateCartRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.UpdateCartResponse.SerializeToString,
+            ),
+            'RevokeCart': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeCart,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.RevokeCartRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.RevokeCartResponse.SerializeToString,
+            ),
+            'RevokeEdgeSigningKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeEdgeSigningKey,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.RevokeEdgeSigningKeyRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.RevokeEdgeSigningKeyResponse.SerializeToString,
+            ),
+            'ClearEdgeFlag': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClearEdgeFlag,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.ClearEdgeFlagRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.ClearEdgeFlagResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -2004,6 +2126,195 @@ class AdminService:
             '/cartads.v1.AdminService/RunReport',
             cartads_dot_v1_dot_admin__pb2.RunReportRequest.SerializeToString,
             cartads_dot_v1_dot_admin__pb2.RunReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateCart(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/CreateCart',
+            cartads_dot_v1_dot_admin__pb2.CreateCartRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.CreateCartResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCart(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/GetCart',
+            cartads_dot_v1_dot_admin__pb2.GetCartRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.GetCartResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCarts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/ListCarts',
+            cartads_dot_v1_dot_admin__pb2.ListCartsRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.ListCartsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateCart(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/UpdateCart',
+            cartads_dot_v1_dot_admin__pb2.UpdateCartRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.UpdateCartResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeCart(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/RevokeCart',
+            cartads_dot_v1_dot_admin__pb2.RevokeCartRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.RevokeCartResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeEdgeSigningKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/RevokeEdgeSigningKey',
+            cartads_dot_v1_dot_admin__pb2.RevokeEdgeSigningKeyRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.RevokeEdgeSigningKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClearEdgeFlag(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/ClearEdgeFlag',
+            cartads_dot_v1_dot_admin__pb2.ClearEdgeFlagRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.ClearEdgeFlagResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -105,6 +105,26 @@ class AdminServiceStub:
     """Delivery and outcome metrics over a time range by any combination of dimensions, from hourly
     rollups; with experiment arms, the incremental lift of exposed trips over each layer's holdout.
     """
+    CreateCart: _grpc.UnaryUnaryMultiCallable[_admin_pb2.CreateCartRequest, _admin_pb2.CreateCartResponse]
+    """Carts (cartads-admin carts enroll|list|update|revoke): admin tokens write, viewer tokens read,
+    advertiser tokens neither.
+    Enrols a cart to its store; the response carries the cart's credential, shown only this once.
+    ALREADY_EXISTS for an enrolled cart; a revoked cart is enrolled again with a new credential.
+    """
+    GetCart: _grpc.UnaryUnaryMultiCallable[_admin_pb2.GetCartRequest, _admin_pb2.GetCartResponse]
+    ListCarts: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListCartsRequest, _admin_pb2.ListCartsResponse]
+    UpdateCart: _grpc.UnaryUnaryMultiCallable[_admin_pb2.UpdateCartRequest, _admin_pb2.UpdateCartResponse]
+    """Changes display_name and traffic_class (the fields named in update_mask; empty: both)."""
+    RevokeCart: _grpc.UnaryUnaryMultiCallable[_admin_pb2.RevokeCartRequest, _admin_pb2.RevokeCartResponse]
+    """Revokes the cart's credential (AIP-136 custom method): the edge refuses it once its next index
+    arrives, within seconds, and the cloud judges events received after it invalid.
+    """
+    RevokeEdgeSigningKey: _grpc.UnaryUnaryMultiCallable[_admin_pb2.RevokeEdgeSigningKeyRequest, _admin_pb2.RevokeEdgeSigningKeyResponse]
+    """Refuses tracking tokens signed with an edge's key from now on, by the cloud's clock (admin only);
+    the edge makes a new key when it next connects.
+    """
+    ClearEdgeFlag: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ClearEdgeFlagRequest, _admin_pb2.ClearEdgeFlagResponse]
+    """Clears an edge's flag (the count of what flagged it stays)."""
 
 @_typing.type_check_only
 class AdminServiceAsyncStub(AdminServiceStub):
@@ -183,6 +203,26 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """Delivery and outcome metrics over a time range by any combination of dimensions, from hourly
     rollups; with experiment arms, the incremental lift of exposed trips over each layer's holdout.
     """
+    CreateCart: _aio.UnaryUnaryMultiCallable[_admin_pb2.CreateCartRequest, _admin_pb2.CreateCartResponse]  # type: ignore[assignment]
+    """Carts (cartads-admin carts enroll|list|update|revoke): admin tokens write, viewer tokens read,
+    advertiser tokens neither.
+    Enrols a cart to its store; the response carries the cart's credential, shown only this once.
+    ALREADY_EXISTS for an enrolled cart; a revoked cart is enrolled again with a new credential.
+    """
+    GetCart: _aio.UnaryUnaryMultiCallable[_admin_pb2.GetCartRequest, _admin_pb2.GetCartResponse]  # type: ignore[assignment]
+    ListCarts: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListCartsRequest, _admin_pb2.ListCartsResponse]  # type: ignore[assignment]
+    UpdateCart: _aio.UnaryUnaryMultiCallable[_admin_pb2.UpdateCartRequest, _admin_pb2.UpdateCartResponse]  # type: ignore[assignment]
+    """Changes display_name and traffic_class (the fields named in update_mask; empty: both)."""
+    RevokeCart: _aio.UnaryUnaryMultiCallable[_admin_pb2.RevokeCartRequest, _admin_pb2.RevokeCartResponse]  # type: ignore[assignment]
+    """Revokes the cart's credential (AIP-136 custom method): the edge refuses it once its next index
+    arrives, within seconds, and the cloud judges events received after it invalid.
+    """
+    RevokeEdgeSigningKey: _aio.UnaryUnaryMultiCallable[_admin_pb2.RevokeEdgeSigningKeyRequest, _admin_pb2.RevokeEdgeSigningKeyResponse]  # type: ignore[assignment]
+    """Refuses tracking tokens signed with an edge's key from now on, by the cloud's clock (admin only);
+    the edge makes a new key when it next connects.
+    """
+    ClearEdgeFlag: _aio.UnaryUnaryMultiCallable[_admin_pb2.ClearEdgeFlagRequest, _admin_pb2.ClearEdgeFlagResponse]  # type: ignore[assignment]
+    """Clears an edge's flag (the count of what flagged it stays)."""
 
 class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
     """Served by the cloud; used by operators and advertisers (cartads-admin)."""
@@ -528,5 +568,67 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         """Delivery and outcome metrics over a time range by any combination of dimensions, from hourly
         rollups; with experiment arms, the incremental lift of exposed trips over each layer's holdout.
         """
+
+    @_abc_1.abstractmethod
+    def CreateCart(
+        self,
+        request: _admin_pb2.CreateCartRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.CreateCartResponse, _abc.Awaitable[_admin_pb2.CreateCartResponse]]:
+        """Carts (cartads-admin carts enroll|list|update|revoke): admin tokens write, viewer tokens read,
+        advertiser tokens neither.
+        Enrols a cart to its store; the response carries the cart's credential, shown only this once.
+        ALREADY_EXISTS for an enrolled cart; a revoked cart is enrolled again with a new credential.
+        """
+
+    @_abc_1.abstractmethod
+    def GetCart(
+        self,
+        request: _admin_pb2.GetCartRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.GetCartResponse, _abc.Awaitable[_admin_pb2.GetCartResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListCarts(
+        self,
+        request: _admin_pb2.ListCartsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.ListCartsResponse, _abc.Awaitable[_admin_pb2.ListCartsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdateCart(
+        self,
+        request: _admin_pb2.UpdateCartRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.UpdateCartResponse, _abc.Awaitable[_admin_pb2.UpdateCartResponse]]:
+        """Changes display_name and traffic_class (the fields named in update_mask; empty: both)."""
+
+    @_abc_1.abstractmethod
+    def RevokeCart(
+        self,
+        request: _admin_pb2.RevokeCartRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.RevokeCartResponse, _abc.Awaitable[_admin_pb2.RevokeCartResponse]]:
+        """Revokes the cart's credential (AIP-136 custom method): the edge refuses it once its next index
+        arrives, within seconds, and the cloud judges events received after it invalid.
+        """
+
+    @_abc_1.abstractmethod
+    def RevokeEdgeSigningKey(
+        self,
+        request: _admin_pb2.RevokeEdgeSigningKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.RevokeEdgeSigningKeyResponse, _abc.Awaitable[_admin_pb2.RevokeEdgeSigningKeyResponse]]:
+        """Refuses tracking tokens signed with an edge's key from now on, by the cloud's clock (admin only);
+        the edge makes a new key when it next connects.
+        """
+
+    @_abc_1.abstractmethod
+    def ClearEdgeFlag(
+        self,
+        request: _admin_pb2.ClearEdgeFlagRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.ClearEdgeFlagResponse, _abc.Awaitable[_admin_pb2.ClearEdgeFlagResponse]]:
+        """Clears an edge's flag (the count of what flagged it stays)."""
 
 def add_AdminServiceServicer_to_server(servicer: AdminServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

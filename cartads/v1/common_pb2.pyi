@@ -57,6 +57,28 @@ class AttributionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ATTRIBUTION_KIND_UNSPECIFIED: _ClassVar[AttributionKind]
     ATTRIBUTION_KIND_VIEW_THROUGH: _ClassVar[AttributionKind]
     ATTRIBUTION_KIND_CLICK_THROUGH: _ClassVar[AttributionKind]
+
+class InvalidTrafficRule(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INVALID_TRAFFIC_RULE_UNSPECIFIED: _ClassVar[InvalidTrafficRule]
+    INVALID_TRAFFIC_RULE_CLICK_WITHOUT_IMPRESSION: _ClassVar[InvalidTrafficRule]
+    INVALID_TRAFFIC_RULE_TOO_FAST: _ClassVar[InvalidTrafficRule]
+    INVALID_TRAFFIC_RULE_VISIBLE_DURATION: _ClassVar[InvalidTrafficRule]
+    INVALID_TRAFFIC_RULE_CLICK_CAP: _ClassVar[InvalidTrafficRule]
+    INVALID_TRAFFIC_RULE_EVENT_TIME: _ClassVar[InvalidTrafficRule]
+    INVALID_TRAFFIC_RULE_OUT_OF_BOUNDS: _ClassVar[InvalidTrafficRule]
+    INVALID_TRAFFIC_RULE_NON_PRODUCTION_CART: _ClassVar[InvalidTrafficRule]
+    INVALID_TRAFFIC_RULE_CLICK_RATE_OUTLIER: _ClassVar[InvalidTrafficRule]
+    INVALID_TRAFFIC_RULE_TOKEN: _ClassVar[InvalidTrafficRule]
+    INVALID_TRAFFIC_RULE_CONVERSION: _ClassVar[InvalidTrafficRule]
+    INVALID_TRAFFIC_RULE_UNENROLLED_CART: _ClassVar[InvalidTrafficRule]
+
+class CartTrafficClass(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CART_TRAFFIC_CLASS_UNSPECIFIED: _ClassVar[CartTrafficClass]
+    CART_TRAFFIC_CLASS_PRODUCTION: _ClassVar[CartTrafficClass]
+    CART_TRAFFIC_CLASS_TEST: _ClassVar[CartTrafficClass]
+    CART_TRAFFIC_CLASS_STAFF: _ClassVar[CartTrafficClass]
 TRIGGER_UNSPECIFIED: Trigger
 TRIGGER_SESSION_START: Trigger
 TRIGGER_SCAN: Trigger
@@ -87,6 +109,22 @@ EVENT_TYPE_CONVERSION: EventType
 ATTRIBUTION_KIND_UNSPECIFIED: AttributionKind
 ATTRIBUTION_KIND_VIEW_THROUGH: AttributionKind
 ATTRIBUTION_KIND_CLICK_THROUGH: AttributionKind
+INVALID_TRAFFIC_RULE_UNSPECIFIED: InvalidTrafficRule
+INVALID_TRAFFIC_RULE_CLICK_WITHOUT_IMPRESSION: InvalidTrafficRule
+INVALID_TRAFFIC_RULE_TOO_FAST: InvalidTrafficRule
+INVALID_TRAFFIC_RULE_VISIBLE_DURATION: InvalidTrafficRule
+INVALID_TRAFFIC_RULE_CLICK_CAP: InvalidTrafficRule
+INVALID_TRAFFIC_RULE_EVENT_TIME: InvalidTrafficRule
+INVALID_TRAFFIC_RULE_OUT_OF_BOUNDS: InvalidTrafficRule
+INVALID_TRAFFIC_RULE_NON_PRODUCTION_CART: InvalidTrafficRule
+INVALID_TRAFFIC_RULE_CLICK_RATE_OUTLIER: InvalidTrafficRule
+INVALID_TRAFFIC_RULE_TOKEN: InvalidTrafficRule
+INVALID_TRAFFIC_RULE_CONVERSION: InvalidTrafficRule
+INVALID_TRAFFIC_RULE_UNENROLLED_CART: InvalidTrafficRule
+CART_TRAFFIC_CLASS_UNSPECIFIED: CartTrafficClass
+CART_TRAFFIC_CLASS_PRODUCTION: CartTrafficClass
+CART_TRAFFIC_CLASS_TEST: CartTrafficClass
+CART_TRAFFIC_CLASS_STAFF: CartTrafficClass
 
 class BasketLine(_message.Message):
     __slots__ = ("product_id", "quantity")

@@ -27,7 +27,7 @@ from cartads.v1 import request_counts_pb2 as cartads_dot_v1_dot_request__counts_
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x63\x61rtads/v1/event_ingest.proto\x12\ncartads.v1\x1a\x17\x63\x61rtads/v1/common.proto\x1a\x1f\x63\x61rtads/v1/request_counts.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa9\x01\n\x0eJournaledEvent\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12$\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x15.cartads.v1.CartEvent\x12\x30\n\x0creceive_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0erequest_counts\x18\x8c\x01 \x01(\x0b\x32\x19.cartads.v1.RequestCounts\"d\n\x13UploadEventsRequest\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12\x0f\n\x07\x65\x64ge_id\x18\x02 \x01(\t\x12*\n\x06\x65vents\x18\x03 \x03(\x0b\x32\x1a.cartads.v1.JournaledEvent\"\x8f\x01\n\x14UploadEventsResponse\x12\x18\n\x10\x61\x63knowledged_seq\x18\x01 \x01(\x04\x12\x14\n\x0c\x62illed_count\x18\x02 \x01(\x05\x12\x17\n\x0f\x64uplicate_count\x18\x03 \x01(\x05\x12\x16\n\x0erecorded_count\x18\x04 \x01(\x05\x12\x16\n\x0erejected_count\x18\x05 \x01(\x05\x32g\n\x12\x45ventIngestService\x12Q\n\x0cUploadEvents\x12\x1f.cartads.v1.UploadEventsRequest\x1a .cartads.v1.UploadEventsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x63\x61rtads/v1/event_ingest.proto\x12\ncartads.v1\x1a\x17\x63\x61rtads/v1/common.proto\x1a\x1f\x63\x61rtads/v1/request_counts.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\x02\n\x0eJournaledEvent\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12$\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x15.cartads.v1.CartEvent\x12\x30\n\x0creceive_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0erequest_counts\x18\x8c\x01 \x01(\x0b\x32\x19.cartads.v1.RequestCounts\x12\x1b\n\x12\x63\x61rt_credential_id\x18\xaa\x01 \x01(\t\x12\x35\n\x0cinvalid_rule\x18\xab\x01 \x01(\x0e\x32\x1e.cartads.v1.InvalidTrafficRule\x12\x1d\n\x14\x63\x61rt_clock_offset_ms\x18\xac\x01 \x01(\x03\"d\n\x13UploadEventsRequest\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12\x0f\n\x07\x65\x64ge_id\x18\x02 \x01(\t\x12*\n\x06\x65vents\x18\x03 \x03(\x0b\x32\x1a.cartads.v1.JournaledEvent\"\xc6\x01\n\x14UploadEventsResponse\x12\x18\n\x10\x61\x63knowledged_seq\x18\x01 \x01(\x04\x12\x14\n\x0c\x62illed_count\x18\x02 \x01(\x05\x12\x17\n\x0f\x64uplicate_count\x18\x03 \x01(\x05\x12\x16\n\x0erecorded_count\x18\x04 \x01(\x05\x12\x16\n\x0erejected_count\x18\x05 \x01(\x05\x12\x16\n\rinvalid_count\x18\xaa\x01 \x01(\x05\x12\x1d\n\x14over_delivered_count\x18\xab\x01 \x01(\x05\x32g\n\x12\x45ventIngestService\x12Q\n\x0cUploadEvents\x12\x1f.cartads.v1.UploadEventsRequest\x1a .cartads.v1.UploadEventsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,11 +35,11 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cartads.v1.event_ingest_pb2
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_JOURNALEDEVENT']._serialized_start=137
-  _globals['_JOURNALEDEVENT']._serialized_end=306
-  _globals['_UPLOADEVENTSREQUEST']._serialized_start=308
-  _globals['_UPLOADEVENTSREQUEST']._serialized_end=408
-  _globals['_UPLOADEVENTSRESPONSE']._serialized_start=411
-  _globals['_UPLOADEVENTSRESPONSE']._serialized_end=554
-  _globals['_EVENTINGESTSERVICE']._serialized_start=556
-  _globals['_EVENTINGESTSERVICE']._serialized_end=659
+  _globals['_JOURNALEDEVENT']._serialized_end=421
+  _globals['_UPLOADEVENTSREQUEST']._serialized_start=423
+  _globals['_UPLOADEVENTSREQUEST']._serialized_end=523
+  _globals['_UPLOADEVENTSRESPONSE']._serialized_start=526
+  _globals['_UPLOADEVENTSRESPONSE']._serialized_end=724
+  _globals['_EVENTINGESTSERVICE']._serialized_start=726
+  _globals['_EVENTINGESTSERVICE']._serialized_end=829
 # @@protoc_insertion_point(module_scope)

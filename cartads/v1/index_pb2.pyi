@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class StoreIndex(_message.Message):
-    __slots__ = ("store_id", "version", "compile_time", "settings", "line_items", "creatives", "products", "postings", "experiment_layers")
+    __slots__ = ("store_id", "version", "compile_time", "settings", "line_items", "creatives", "products", "postings", "experiment_layers", "carts")
     STORE_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     COMPILE_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -21,6 +21,7 @@ class StoreIndex(_message.Message):
     PRODUCTS_FIELD_NUMBER: _ClassVar[int]
     POSTINGS_FIELD_NUMBER: _ClassVar[int]
     EXPERIMENT_LAYERS_FIELD_NUMBER: _ClassVar[int]
+    CARTS_FIELD_NUMBER: _ClassVar[int]
     store_id: str
     version: str
     compile_time: _timestamp_pb2.Timestamp
@@ -30,7 +31,70 @@ class StoreIndex(_message.Message):
     products: _containers.RepeatedCompositeFieldContainer[IndexProduct]
     postings: _containers.RepeatedCompositeFieldContainer[PostingList]
     experiment_layers: _containers.RepeatedCompositeFieldContainer[IndexExperimentLayer]
-    def __init__(self, store_id: _Optional[str] = ..., version: _Optional[str] = ..., compile_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., settings: _Optional[_Union[StoreSettings, _Mapping]] = ..., line_items: _Optional[_Iterable[_Union[IndexLineItem, _Mapping]]] = ..., creatives: _Optional[_Iterable[_Union[_common_pb2.Creative, _Mapping]]] = ..., products: _Optional[_Iterable[_Union[IndexProduct, _Mapping]]] = ..., postings: _Optional[_Iterable[_Union[PostingList, _Mapping]]] = ..., experiment_layers: _Optional[_Iterable[_Union[IndexExperimentLayer, _Mapping]]] = ...) -> None: ...
+    carts: _containers.RepeatedCompositeFieldContainer[IndexCart]
+    def __init__(self, store_id: _Optional[str] = ..., version: _Optional[str] = ..., compile_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., settings: _Optional[_Union[StoreSettings, _Mapping]] = ..., line_items: _Optional[_Iterable[_Union[IndexLineItem, _Mapping]]] = ..., creatives: _Optional[_Iterable[_Union[_common_pb2.Creative, _Mapping]]] = ..., products: _Optional[_Iterable[_Union[IndexProduct, _Mapping]]] = ..., postings: _Optional[_Iterable[_Union[PostingList, _Mapping]]] = ..., experiment_layers: _Optional[_Iterable[_Union[IndexExperimentLayer, _Mapping]]] = ..., carts: _Optional[_Iterable[_Union[IndexCart, _Mapping]]] = ...) -> None: ...
+
+class IndexCart(_message.Message):
+    __slots__ = ("credential_id", "cart_id", "secret_sha256", "traffic_class")
+    CREDENTIAL_ID_FIELD_NUMBER: _ClassVar[int]
+    CART_ID_FIELD_NUMBER: _ClassVar[int]
+    SECRET_SHA256_FIELD_NUMBER: _ClassVar[int]
+    TRAFFIC_CLASS_FIELD_NUMBER: _ClassVar[int]
+    credential_id: str
+    cart_id: str
+    secret_sha256: bytes
+    traffic_class: _common_pb2.CartTrafficClass
+    def __init__(self, credential_id: _Optional[str] = ..., cart_id: _Optional[str] = ..., secret_sha256: _Optional[bytes] = ..., traffic_class: _Optional[_Union[_common_pb2.CartTrafficClass, str]] = ...) -> None: ...
+
+class CartLimits(_message.Message):
+    __slots__ = ("calls_per_s", "call_burst", "events_per_s", "event_burst", "journal_share_bps", "sessions_per_cart")
+    CALLS_PER_S_FIELD_NUMBER: _ClassVar[int]
+    CALL_BURST_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_PER_S_FIELD_NUMBER: _ClassVar[int]
+    EVENT_BURST_FIELD_NUMBER: _ClassVar[int]
+    JOURNAL_SHARE_BPS_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_PER_CART_FIELD_NUMBER: _ClassVar[int]
+    calls_per_s: float
+    call_burst: int
+    events_per_s: float
+    event_burst: int
+    journal_share_bps: int
+    sessions_per_cart: int
+    def __init__(self, calls_per_s: _Optional[float] = ..., call_burst: _Optional[int] = ..., events_per_s: _Optional[float] = ..., event_burst: _Optional[int] = ..., journal_share_bps: _Optional[int] = ..., sessions_per_cart: _Optional[int] = ...) -> None: ...
+
+class IvtPolicy(_message.Message):
+    __slots__ = ("viewability_min_ms", "min_impression_after_decision_ms", "min_click_after_decision_ms", "max_visible_ms", "visible_slack_ms", "max_clicks_per_session", "max_clicks_per_ad", "max_clock_offset_ms", "event_time_slack_ms", "max_quantity", "max_event_value_micros", "outlier_window_s", "outlier_min_clicks", "outlier_max_ctr", "max_conversions_per_session")
+    VIEWABILITY_MIN_MS_FIELD_NUMBER: _ClassVar[int]
+    MIN_IMPRESSION_AFTER_DECISION_MS_FIELD_NUMBER: _ClassVar[int]
+    MIN_CLICK_AFTER_DECISION_MS_FIELD_NUMBER: _ClassVar[int]
+    MAX_VISIBLE_MS_FIELD_NUMBER: _ClassVar[int]
+    VISIBLE_SLACK_MS_FIELD_NUMBER: _ClassVar[int]
+    MAX_CLICKS_PER_SESSION_FIELD_NUMBER: _ClassVar[int]
+    MAX_CLICKS_PER_AD_FIELD_NUMBER: _ClassVar[int]
+    MAX_CLOCK_OFFSET_MS_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TIME_SLACK_MS_FIELD_NUMBER: _ClassVar[int]
+    MAX_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    MAX_EVENT_VALUE_MICROS_FIELD_NUMBER: _ClassVar[int]
+    OUTLIER_WINDOW_S_FIELD_NUMBER: _ClassVar[int]
+    OUTLIER_MIN_CLICKS_FIELD_NUMBER: _ClassVar[int]
+    OUTLIER_MAX_CTR_FIELD_NUMBER: _ClassVar[int]
+    MAX_CONVERSIONS_PER_SESSION_FIELD_NUMBER: _ClassVar[int]
+    viewability_min_ms: int
+    min_impression_after_decision_ms: int
+    min_click_after_decision_ms: int
+    max_visible_ms: int
+    visible_slack_ms: int
+    max_clicks_per_session: int
+    max_clicks_per_ad: int
+    max_clock_offset_ms: int
+    event_time_slack_ms: int
+    max_quantity: int
+    max_event_value_micros: int
+    outlier_window_s: int
+    outlier_min_clicks: int
+    outlier_max_ctr: float
+    max_conversions_per_session: int
+    def __init__(self, viewability_min_ms: _Optional[int] = ..., min_impression_after_decision_ms: _Optional[int] = ..., min_click_after_decision_ms: _Optional[int] = ..., max_visible_ms: _Optional[int] = ..., visible_slack_ms: _Optional[int] = ..., max_clicks_per_session: _Optional[int] = ..., max_clicks_per_ad: _Optional[int] = ..., max_clock_offset_ms: _Optional[int] = ..., event_time_slack_ms: _Optional[int] = ..., max_quantity: _Optional[int] = ..., max_event_value_micros: _Optional[int] = ..., outlier_window_s: _Optional[int] = ..., outlier_min_clicks: _Optional[int] = ..., outlier_max_ctr: _Optional[float] = ..., max_conversions_per_session: _Optional[int] = ...) -> None: ...
 
 class IndexExperimentLayer(_message.Message):
     __slots__ = ("layer_id", "salt", "arms")
@@ -59,7 +123,7 @@ class IndexExperimentArm(_message.Message):
     def __init__(self, arm_id: _Optional[str] = ..., traffic_bps: _Optional[int] = ..., holdout: _Optional[bool] = ..., reserve_cpm_micros: _Optional[int] = ..., click_rate_weight: _Optional[float] = ..., max_ads_per_trip: _Optional[int] = ...) -> None: ...
 
 class StoreSettings(_message.Message):
-    __slots__ = ("time_zone", "signing_key", "token_ttl_s", "reserve_cpm_micros", "display_name", "max_ads_per_trip", "min_ad_interval_ms")
+    __slots__ = ("time_zone", "signing_key", "token_ttl_s", "reserve_cpm_micros", "display_name", "max_ads_per_trip", "min_ad_interval_ms", "cart_limits", "ivt_policy")
     TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     SIGNING_KEY_FIELD_NUMBER: _ClassVar[int]
     TOKEN_TTL_S_FIELD_NUMBER: _ClassVar[int]
@@ -67,6 +131,8 @@ class StoreSettings(_message.Message):
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     MAX_ADS_PER_TRIP_FIELD_NUMBER: _ClassVar[int]
     MIN_AD_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
+    CART_LIMITS_FIELD_NUMBER: _ClassVar[int]
+    IVT_POLICY_FIELD_NUMBER: _ClassVar[int]
     time_zone: str
     signing_key: bytes
     token_ttl_s: int
@@ -74,7 +140,9 @@ class StoreSettings(_message.Message):
     display_name: str
     max_ads_per_trip: int
     min_ad_interval_ms: int
-    def __init__(self, time_zone: _Optional[str] = ..., signing_key: _Optional[bytes] = ..., token_ttl_s: _Optional[int] = ..., reserve_cpm_micros: _Optional[int] = ..., display_name: _Optional[str] = ..., max_ads_per_trip: _Optional[int] = ..., min_ad_interval_ms: _Optional[int] = ...) -> None: ...
+    cart_limits: CartLimits
+    ivt_policy: IvtPolicy
+    def __init__(self, time_zone: _Optional[str] = ..., signing_key: _Optional[bytes] = ..., token_ttl_s: _Optional[int] = ..., reserve_cpm_micros: _Optional[int] = ..., display_name: _Optional[str] = ..., max_ads_per_trip: _Optional[int] = ..., min_ad_interval_ms: _Optional[int] = ..., cart_limits: _Optional[_Union[CartLimits, _Mapping]] = ..., ivt_policy: _Optional[_Union[IvtPolicy, _Mapping]] = ...) -> None: ...
 
 class IndexLineItem(_message.Message):
     __slots__ = ("line_item_id", "campaign_id", "advertiser_id", "pricing_model", "bid_micros", "creative_ids", "start_time", "end_time", "frequency_cap_per_session", "budget_allowance_micros", "predicted_ctr", "predicted_cvr", "promoted_product_ids", "triggers", "budget_lease_id", "budget_lease_expire_time", "priority_tier", "creative_frequency_cap_per_session", "campaign_frequency_cap_per_session", "exclusion_label", "daypart_hours", "daypart_weekdays", "pacing_factor", "paused", "campaign_paused", "pass_through_rate", "trigger_rates")

@@ -25,23 +25,25 @@ _sym_db = _symbol_database.Default()
 from cartads.v1 import index_pb2 as cartads_dot_v1_dot_index__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x63\x61rtads/v1/index_sync.proto\x12\ncartads.v1\x1a\x16\x63\x61rtads/v1/index.proto\"v\n\x12StreamIndexRequest\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12\x0f\n\x07\x65\x64ge_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x16\n\x0eresponse_nonce\x18\x04 \x01(\t\x12\x14\n\x0c\x65rror_detail\x18\x05 \x01(\t\"\xc0\x01\n\x13StreamIndexResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\r\n\x05nonce\x18\x02 \x01(\t\x12*\n\x08snapshot\x18\x03 \x01(\x0b\x32\x16.cartads.v1.StoreIndexH\x00\x12\'\n\x05\x64\x65lta\x18( \x01(\x0b\x32\x16.cartads.v1.IndexDeltaH\x00\x12*\n\x05\x63hunk\x18) \x01(\x0b\x32\x19.cartads.v1.SnapshotChunkH\x00\x42\x08\n\x06update\"l\n\rSnapshotChunk\x12\x13\n\x0b\x63hunk_index\x18\x01 \x01(\x05\x12\x13\n\x0b\x63hunk_count\x18\x02 \x01(\x05\x12\x13\n\x0btotal_bytes\x18\x03 \x01(\x03\x12\x0e\n\x06sha256\x18\x04 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\"\xb9\x01\n\nIndexDelta\x12\x14\n\x0c\x62\x61se_version\x18\x01 \x01(\t\x12\x17\n\x0freplaced_fields\x18\x02 \x03(\t\x12(\n\x08replaced\x18\x03 \x01(\x0b\x32\x16.cartads.v1.StoreIndex\x12(\n\x08upserted\x18\x04 \x01(\x0b\x32\x16.cartads.v1.StoreIndex\x12(\n\x07removed\x18\x05 \x03(\x0b\x32\x17.cartads.v1.RemovedKeys\"*\n\x0bRemovedKeys\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0c\n\x04keys\x18\x02 \x03(\t2f\n\x10IndexSyncService\x12R\n\x0bStreamIndex\x12\x1e.cartads.v1.StreamIndexRequest\x1a\x1f.cartads.v1.StreamIndexResponse(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x63\x61rtads/v1/index_sync.proto\x12\ncartads.v1\x1a\x16\x63\x61rtads/v1/index.proto\"\xa8\x01\n\x12StreamIndexRequest\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12\x0f\n\x07\x65\x64ge_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x16\n\x0eresponse_nonce\x18\x04 \x01(\t\x12\x14\n\x0c\x65rror_detail\x18\x05 \x01(\t\x12\x30\n\x0bsigning_key\x18\xaa\x01 \x01(\x0b\x32\x1a.cartads.v1.EdgeSigningKey\"-\n\x0e\x45\x64geSigningKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\x0c\"\xc0\x01\n\x13StreamIndexResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\r\n\x05nonce\x18\x02 \x01(\t\x12*\n\x08snapshot\x18\x03 \x01(\x0b\x32\x16.cartads.v1.StoreIndexH\x00\x12\'\n\x05\x64\x65lta\x18( \x01(\x0b\x32\x16.cartads.v1.IndexDeltaH\x00\x12*\n\x05\x63hunk\x18) \x01(\x0b\x32\x19.cartads.v1.SnapshotChunkH\x00\x42\x08\n\x06update\"l\n\rSnapshotChunk\x12\x13\n\x0b\x63hunk_index\x18\x01 \x01(\x05\x12\x13\n\x0b\x63hunk_count\x18\x02 \x01(\x05\x12\x13\n\x0btotal_bytes\x18\x03 \x01(\x03\x12\x0e\n\x06sha256\x18\x04 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\"\xb9\x01\n\nIndexDelta\x12\x14\n\x0c\x62\x61se_version\x18\x01 \x01(\t\x12\x17\n\x0freplaced_fields\x18\x02 \x03(\t\x12(\n\x08replaced\x18\x03 \x01(\x0b\x32\x16.cartads.v1.StoreIndex\x12(\n\x08upserted\x18\x04 \x01(\x0b\x32\x16.cartads.v1.StoreIndex\x12(\n\x07removed\x18\x05 \x03(\x0b\x32\x17.cartads.v1.RemovedKeys\"*\n\x0bRemovedKeys\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0c\n\x04keys\x18\x02 \x03(\t2f\n\x10IndexSyncService\x12R\n\x0bStreamIndex\x12\x1e.cartads.v1.StreamIndexRequest\x1a\x1f.cartads.v1.StreamIndexResponse(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cartads.v1.index_sync_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_STREAMINDEXREQUEST']._serialized_start=67
-  _globals['_STREAMINDEXREQUEST']._serialized_end=185
-  _globals['_STREAMINDEXRESPONSE']._serialized_start=188
-  _globals['_STREAMINDEXRESPONSE']._serialized_end=380
-  _globals['_SNAPSHOTCHUNK']._serialized_start=382
-  _globals['_SNAPSHOTCHUNK']._serialized_end=490
-  _globals['_INDEXDELTA']._serialized_start=493
-  _globals['_INDEXDELTA']._serialized_end=678
-  _globals['_REMOVEDKEYS']._serialized_start=680
-  _globals['_REMOVEDKEYS']._serialized_end=722
-  _globals['_INDEXSYNCSERVICE']._serialized_start=724
-  _globals['_INDEXSYNCSERVICE']._serialized_end=826
+  _globals['_STREAMINDEXREQUEST']._serialized_start=68
+  _globals['_STREAMINDEXREQUEST']._serialized_end=236
+  _globals['_EDGESIGNINGKEY']._serialized_start=238
+  _globals['_EDGESIGNINGKEY']._serialized_end=283
+  _globals['_STREAMINDEXRESPONSE']._serialized_start=286
+  _globals['_STREAMINDEXRESPONSE']._serialized_end=478
+  _globals['_SNAPSHOTCHUNK']._serialized_start=480
+  _globals['_SNAPSHOTCHUNK']._serialized_end=588
+  _globals['_INDEXDELTA']._serialized_start=591
+  _globals['_INDEXDELTA']._serialized_end=776
+  _globals['_REMOVEDKEYS']._serialized_start=778
+  _globals['_REMOVEDKEYS']._serialized_end=820
+  _globals['_INDEXSYNCSERVICE']._serialized_start=822
+  _globals['_INDEXSYNCSERVICE']._serialized_end=924
 # @@protoc_insertion_point(module_scope)

@@ -8,18 +8,28 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class StreamIndexRequest(_message.Message):
-    __slots__ = ("store_id", "edge_id", "version", "response_nonce", "error_detail")
+    __slots__ = ("store_id", "edge_id", "version", "response_nonce", "error_detail", "signing_key")
     STORE_ID_FIELD_NUMBER: _ClassVar[int]
     EDGE_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     RESPONSE_NONCE_FIELD_NUMBER: _ClassVar[int]
     ERROR_DETAIL_FIELD_NUMBER: _ClassVar[int]
+    SIGNING_KEY_FIELD_NUMBER: _ClassVar[int]
     store_id: str
     edge_id: str
     version: str
     response_nonce: str
     error_detail: str
-    def __init__(self, store_id: _Optional[str] = ..., edge_id: _Optional[str] = ..., version: _Optional[str] = ..., response_nonce: _Optional[str] = ..., error_detail: _Optional[str] = ...) -> None: ...
+    signing_key: EdgeSigningKey
+    def __init__(self, store_id: _Optional[str] = ..., edge_id: _Optional[str] = ..., version: _Optional[str] = ..., response_nonce: _Optional[str] = ..., error_detail: _Optional[str] = ..., signing_key: _Optional[_Union[EdgeSigningKey, _Mapping]] = ...) -> None: ...
+
+class EdgeSigningKey(_message.Message):
+    __slots__ = ("key_id", "key")
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    key: bytes
+    def __init__(self, key_id: _Optional[str] = ..., key: _Optional[bytes] = ...) -> None: ...
 
 class StreamIndexResponse(_message.Message):
     __slots__ = ("version", "nonce", "snapshot", "delta", "chunk")

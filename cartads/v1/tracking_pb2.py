@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from cartads.v1 import common_pb2 as cartads_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63\x61rtads/v1/tracking.proto\x12\ncartads.v1\x1a\x17\x63\x61rtads/v1/common.proto\"\x89\x03\n\x14TrackingTokenPayload\x12\r\n\x05\x61\x64_id\x18\x01 \x01(\t\x12\x10\n\x08store_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63\x61rt_id\x18\x03 \x01(\t\x12\x12\n\nsession_id\x18\x04 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x05 \x01(\t\x12\x14\n\x0cline_item_id\x18\x06 \x01(\t\x12\x13\n\x0b\x63reative_id\x18\x07 \x01(\t\x12/\n\rpricing_model\x18\x08 \x01(\x0e\x32\x18.cartads.v1.PricingModel\x12\x14\n\x0cprice_micros\x18\t \x01(\x03\x12\x1a\n\x12issue_time_unix_ms\x18\n \x01(\x03\x12\x15\n\rindex_version\x18\x0b \x01(\t\x12\x15\n\radvertiser_id\x18\x0c \x01(\t\x12%\n\x07trigger\x18\x8c\x01 \x01(\x0e\x32\x13.cartads.v1.Trigger\x12\x33\n\x0f\x65xperiment_arms\x18\xa0\x01 \x03(\x0b\x32\x19.cartads.v1.ArmAssignmentb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63\x61rtads/v1/tracking.proto\x12\ncartads.v1\x1a\x17\x63\x61rtads/v1/common.proto\"\xa2\x03\n\x14TrackingTokenPayload\x12\r\n\x05\x61\x64_id\x18\x01 \x01(\t\x12\x10\n\x08store_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63\x61rt_id\x18\x03 \x01(\t\x12\x12\n\nsession_id\x18\x04 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x05 \x01(\t\x12\x14\n\x0cline_item_id\x18\x06 \x01(\t\x12\x13\n\x0b\x63reative_id\x18\x07 \x01(\t\x12/\n\rpricing_model\x18\x08 \x01(\x0e\x32\x18.cartads.v1.PricingModel\x12\x14\n\x0cprice_micros\x18\t \x01(\x03\x12\x1a\n\x12issue_time_unix_ms\x18\n \x01(\x03\x12\x15\n\rindex_version\x18\x0b \x01(\t\x12\x15\n\radvertiser_id\x18\x0c \x01(\t\x12%\n\x07trigger\x18\x8c\x01 \x01(\x0e\x32\x13.cartads.v1.Trigger\x12\x33\n\x0f\x65xperiment_arms\x18\xa0\x01 \x03(\x0b\x32\x19.cartads.v1.ArmAssignment\x12\x17\n\x0esigning_key_id\x18\xaa\x01 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,5 +33,5 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cartads.v1.tracking_pb2', _
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_TRACKINGTOKENPAYLOAD']._serialized_start=67
-  _globals['_TRACKINGTOKENPAYLOAD']._serialized_end=460
+  _globals['_TRACKINGTOKENPAYLOAD']._serialized_end=485
 # @@protoc_insertion_point(module_scope)

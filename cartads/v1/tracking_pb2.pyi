@@ -8,7 +8,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class TrackingTokenPayload(_message.Message):
-    __slots__ = ("ad_id", "store_id", "cart_id", "session_id", "campaign_id", "line_item_id", "creative_id", "pricing_model", "price_micros", "issue_time_unix_ms", "index_version", "advertiser_id", "trigger", "experiment_arms")
+    __slots__ = ("ad_id", "store_id", "cart_id", "session_id", "campaign_id", "line_item_id", "creative_id", "pricing_model", "price_micros", "issue_time_unix_ms", "index_version", "advertiser_id", "trigger", "experiment_arms", "signing_key_id")
     AD_ID_FIELD_NUMBER: _ClassVar[int]
     STORE_ID_FIELD_NUMBER: _ClassVar[int]
     CART_ID_FIELD_NUMBER: _ClassVar[int]
@@ -23,6 +23,7 @@ class TrackingTokenPayload(_message.Message):
     ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
     TRIGGER_FIELD_NUMBER: _ClassVar[int]
     EXPERIMENT_ARMS_FIELD_NUMBER: _ClassVar[int]
+    SIGNING_KEY_ID_FIELD_NUMBER: _ClassVar[int]
     ad_id: str
     store_id: str
     cart_id: str
@@ -37,4 +38,5 @@ class TrackingTokenPayload(_message.Message):
     advertiser_id: str
     trigger: _common_pb2.Trigger
     experiment_arms: _containers.RepeatedCompositeFieldContainer[_common_pb2.ArmAssignment]
-    def __init__(self, ad_id: _Optional[str] = ..., store_id: _Optional[str] = ..., cart_id: _Optional[str] = ..., session_id: _Optional[str] = ..., campaign_id: _Optional[str] = ..., line_item_id: _Optional[str] = ..., creative_id: _Optional[str] = ..., pricing_model: _Optional[_Union[_common_pb2.PricingModel, str]] = ..., price_micros: _Optional[int] = ..., issue_time_unix_ms: _Optional[int] = ..., index_version: _Optional[str] = ..., advertiser_id: _Optional[str] = ..., trigger: _Optional[_Union[_common_pb2.Trigger, str]] = ..., experiment_arms: _Optional[_Iterable[_Union[_common_pb2.ArmAssignment, _Mapping]]] = ...) -> None: ...
+    signing_key_id: str
+    def __init__(self, ad_id: _Optional[str] = ..., store_id: _Optional[str] = ..., cart_id: _Optional[str] = ..., session_id: _Optional[str] = ..., campaign_id: _Optional[str] = ..., line_item_id: _Optional[str] = ..., creative_id: _Optional[str] = ..., pricing_model: _Optional[_Union[_common_pb2.PricingModel, str]] = ..., price_micros: _Optional[int] = ..., issue_time_unix_ms: _Optional[int] = ..., index_version: _Optional[str] = ..., advertiser_id: _Optional[str] = ..., trigger: _Optional[_Union[_common_pb2.Trigger, str]] = ..., experiment_arms: _Optional[_Iterable[_Union[_common_pb2.ArmAssignment, _Mapping]]] = ..., signing_key_id: _Optional[str] = ...) -> None: ...

@@ -147,6 +147,14 @@ METHOD_RULES: Mapping[str, MethodRule] = {
     "CreateApiToken": MethodRule(Kind.SECRET),
     "ListApiTokens": MethodRule(Kind.SECRET),
     "RevokeApiToken": MethodRule(Kind.SECRET),
+    # Carts and edges belong to the operator: an advertiser may not even learn which exist.
+    "CreateCart": MethodRule(_W),
+    "GetCart": MethodRule(_R),
+    "ListCarts": MethodRule(_R),
+    "UpdateCart": MethodRule(_W),
+    "RevokeCart": MethodRule(_W),
+    "RevokeEdgeSigningKey": MethodRule(_W),
+    "ClearEdgeFlag": MethodRule(_W),
 }
 
 _READ_PREFIXES = ("Get", "List", "BatchGet", "Search")

@@ -111,6 +111,9 @@ class ReportAdmin:
     async def dead_letters(self, request: admin_pb2.ListDeadLettersRequest) -> admin_pb2.ListDeadLettersResponse:
         if not request.store_id:
             raise InvalidArgumentError([("store_id", "is required")])
+        # Refused rather than ignored: an unfiltered answer would pass for a filtered one.
+        unserved = [name for name in ("edge_id", "reason_code") if getattr(request, name)]
+        raise_if([(name, "filtering by it is not served by this version of the cloud") for name in unserved])
         query = f"dead_letters:{request.store_id}"
         page = decode_request(request.page_size, request.page_token, query)
         await existing("store", request.store_id, "store_id", self._catalog.get_store)

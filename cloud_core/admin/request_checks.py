@@ -1,5 +1,6 @@
 """What every part of AdminService does with a request: raise its violations, choose the new resource's
-id, apply an update's field mask, and find the resource a request names (or answer NOT_FOUND)."""
+id, apply an update's field mask, and find the resource a request names (or answer NOT_FOUND); and
+the answer of a method the contract has and this cloud does not serve yet."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
+import grpc
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
 
-from cartads.rpc.errors import InvalidArgumentError, NotFoundError
+from cartads.rpc.errors import CartAdsError, InvalidArgumentError, NotFoundError
 from cloud_core.admin import validation as v
 
 M = TypeVar("M", bound=Message)
@@ -54,3 +56,13 @@ async def existing(kind: str, resource_id: str, field: str, get: Callable[[str],
     if found is None:
         raise NotFoundError(f"{kind} {resource_id!r} does not exist", field)
     return found
+
+
+class NotServedYetError(CartAdsError):
+    """A method of the contract that this cloud does not serve yet."""
+
+    code = grpc.StatusCode.UNIMPLEMENTED
+
+    def __init__(self, method: str) -> None:
+        # Said plainly, so a caller knows the server is older than its contract, not that it erred.
+        super().__init__(f"{method} is not served by this version of the cloud")

@@ -21,6 +21,7 @@ from cloud_core.admin.edges import EdgeAdmin
 from cloud_core.admin.experiments import ExperimentAdmin
 from cloud_core.admin.line_items import LineItemAdmin
 from cloud_core.admin.reports import ReportAdmin
+from cloud_core.admin.request_checks import NotServedYetError
 from cloud_core.admin.stores import CatalogAdmin, StoreAdmin
 from cloud_core.admin.tokens import TokenAdmin
 from cloud_core.storage.protocol import (
@@ -357,3 +358,37 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.RevokeApiTokenRequest, context: Ctx
     ) -> admin_pb2.RevokeApiTokenResponse:
         return await self._tokens.revoke(request)
+
+    # ---- carts, edge signing keys and flags: in the contract, not served yet ----
+
+    @maps_errors
+    async def CreateCart(self, request: admin_pb2.CreateCartRequest, context: Ctx) -> admin_pb2.CreateCartResponse:
+        raise NotServedYetError("CreateCart")
+
+    @maps_errors
+    async def GetCart(self, request: admin_pb2.GetCartRequest, context: Ctx) -> admin_pb2.GetCartResponse:
+        raise NotServedYetError("GetCart")
+
+    @maps_errors
+    async def ListCarts(self, request: admin_pb2.ListCartsRequest, context: Ctx) -> admin_pb2.ListCartsResponse:
+        raise NotServedYetError("ListCarts")
+
+    @maps_errors
+    async def UpdateCart(self, request: admin_pb2.UpdateCartRequest, context: Ctx) -> admin_pb2.UpdateCartResponse:
+        raise NotServedYetError("UpdateCart")
+
+    @maps_errors
+    async def RevokeCart(self, request: admin_pb2.RevokeCartRequest, context: Ctx) -> admin_pb2.RevokeCartResponse:
+        raise NotServedYetError("RevokeCart")
+
+    @maps_errors
+    async def RevokeEdgeSigningKey(
+        self, request: admin_pb2.RevokeEdgeSigningKeyRequest, context: Ctx
+    ) -> admin_pb2.RevokeEdgeSigningKeyResponse:
+        raise NotServedYetError("RevokeEdgeSigningKey")
+
+    @maps_errors
+    async def ClearEdgeFlag(
+        self, request: admin_pb2.ClearEdgeFlagRequest, context: Ctx
+    ) -> admin_pb2.ClearEdgeFlagResponse:
+        raise NotServedYetError("ClearEdgeFlag")

@@ -96,6 +96,9 @@ def check_report_request(request: admin_pb2.RunReportRequest) -> list[Violation]
         out += check_id(request.layer_id, "layer_id")
     for name in ("campaign_ids", "line_item_ids", "creative_ids", "store_ids"):
         out += _check_ids(list(getattr(request, name)), name)
+    if request.invalid_traffic_rules:
+        # Refused rather than ignored: an unfiltered answer would pass for a filtered one.
+        out.append(("invalid_traffic_rules", "filtering by it is not served by this version of the cloud"))
     return out
 
 

@@ -56,6 +56,7 @@ WRITTEN_FIELDS = {
             "advertiser_id",
             "trigger",
             "experiment_arms",
+            "signing_key_id",
         }
     ),
     "cartads.v1.Ad": frozenset(
@@ -79,6 +80,7 @@ _T_INDEX_VERSION = field_key(11, LEN)
 _T_ADVERTISER_ID = field_key(12, LEN)
 _T_TRIGGER = field_key(140, VARINT)
 _T_ARMS = field_key(160, LEN)
+_T_SIGNING_KEY_ID = field_key(170, LEN)
 # Ad
 _A_CAMPAIGN_ID = field_key(2, LEN)
 _A_LINE_ITEM_ID = field_key(3, LEN)
@@ -145,6 +147,7 @@ class ResponseWriter:
         "_arms",
         "_c_write",
         "_creative_pbs",
+        "_key_id_field",
         "_keyed",
         "_pairs",
         "_sign",
@@ -159,10 +162,13 @@ class ResponseWriter:
         signing_key: bytes,
         creative_pbs: Mapping[str, PbCreative],
         *,
+        signing_key_id: str = "",
         accelerated: bool = ACCELERATED,
     ) -> None:
         self.version = version
         signer = tracking_token.Signer(signing_key)
+        # The payload's last field, the same in every token of the writer: which key signed it.
+        self._key_id_field = string_field(_T_SIGNING_KEY_ID, signing_key_id)
         self._sign = signer.sign_serialized
         self._keyed = signer.keyed_states
         # The C writer when built (and not turned off): the same bytes, a quarter of the time.
@@ -196,10 +202,12 @@ class ResponseWriter:
         return cached[1]
 
     def _request_tail(self, request: GetAdsRequest, arm_pbs: Sequence[ArmAssignment]) -> bytes:
-        # The token payload's last fields, the same for every ad of a request: trigger, arms.
+        # The token payload's last fields, the same for every ad of a request: trigger, arms, key id.
         tail = _T_TRIGGER + varint(request.trigger) if request.trigger else b""
         if arm_pbs:
             tail += self._arms_field(arm_pbs)
+        if self._key_id_field:
+            tail += self._key_id_field
         return tail
 
     def _slot_field(self, slot_id: str) -> bytes:
@@ -257,7 +265,7 @@ class ResponseWriter:
             return b"".join(tail)
         # The token payload's fields in field-number order (what deterministic serialization writes):
         # ad_id | store cart session | campaign line_item creative pricing | price time | version
-        # advertiser | trigger arms. What is the same for every ad of the request is joined once.
+        # advertiser | trigger arms key_id. What is the same for every ad of the request is joined once.
         session_part = b"".join(
             (
                 *_text_field(_T_STORE_ID, request.store_id),

@@ -121,6 +121,21 @@ def test_payload_bytes_equal_deterministic_serialization(  # noqa: PLR0917 - hyp
 
 @pytest.mark.parametrize("accelerated", WRITERS)
 @settings(max_examples=100)
+@given(request=_requests, ad=_ads, now=_int64, arms=_arms, key_id=st.text(max_size=40))
+def test_signing_key_id_is_written_into_every_payload(  # noqa: PLR0917 - hypothesis passes them by name
+    accelerated: bool, request: GetAdsRequest, ad: SelectedAd, now: int, arms: tuple[ArmAssignment, ...], key_id: str
+) -> None:
+    """A writer given its key's id writes it last in each payload, as deterministic serialization does."""
+    pbs = {cid: _creative_pb(cid, f"Buy {cid}") for cid in ("cr-1", "cr-2", "")}
+    writer = ResponseWriter("v1", KEY, pbs, signing_key_id=key_id, accelerated=accelerated)
+    written = GetAdsResponse.FromString(writer.write(request, [ad], 0, now, arms))
+    expected = _reference_payload(request, ad, now, "v1", arms)
+    expected.signing_key_id = key_id
+    assert _payload_bytes(written.ads[0].tracking_token) == expected.SerializeToString(deterministic=True)
+
+
+@pytest.mark.parametrize("accelerated", WRITERS)
+@settings(max_examples=100)
 @given(
     request=_requests,
     ads=_ad_lists,

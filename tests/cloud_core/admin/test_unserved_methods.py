@@ -1,0 +1,92 @@
+"""Methods and filters the contract has before this cloud serves them answer plainly, never as if served."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import grpc
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from cartads.rpc.bearer import aio_channel
+from cartads.v1 import admin_pb2, admin_pb2_grpc, common_pb2
+from cloud_core.access.policy import Role
+from cloud_core.app.server import CloudServer
+from tests.cloud_core.helpers import STORE_ID, violations_of
+
+if TYPE_CHECKING:
+    from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub
+
+UNSERVED: list[tuple[str, Any]] = [
+    ("CreateCart", admin_pb2.CreateCartRequest(cart=admin_pb2.Cart(store_id=STORE_ID, cart_id="cart-01"))),
+    ("GetCart", admin_pb2.GetCartRequest(store_id=STORE_ID, cart_id="cart-01")),
+    ("ListCarts", admin_pb2.ListCartsRequest(store_id=STORE_ID)),
+    ("UpdateCart", admin_pb2.UpdateCartRequest(cart=admin_pb2.Cart(store_id=STORE_ID, cart_id="cart-01"))),
+    ("RevokeCart", admin_pb2.RevokeCartRequest(store_id=STORE_ID, cart_id="cart-01")),
+    ("RevokeEdgeSigningKey", admin_pb2.RevokeEdgeSigningKeyRequest(key_id="0123456789abcdef")),
+    ("ClearEdgeFlag", admin_pb2.ClearEdgeFlagRequest(store_id=STORE_ID, edge_id="edge-1")),
+]
+
+
+@pytest.mark.parametrize(("method", "request_pb"), UNSERVED, ids=[m for m, _ in UNSERVED])
+async def test_unserved_method_answers_unimplemented_by_name(
+    admin: AdminServiceAsyncStub, method: str, request_pb: Any
+) -> None:
+    """An admin calling a method not served yet gets UNIMPLEMENTED naming it, not UNKNOWN or a fake answer."""
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await getattr(admin, method)(request_pb)
+    assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert err.value.details() == f"{method} is not served by this version of the cloud"
+
+
+async def test_advertiser_is_refused_before_learning_anything(cloud: CloudServer) -> None:
+    """An advertiser token asking to enrol a cart is PERMISSION_DENIED, served or not."""
+    channel = aio_channel(f"127.0.0.1:{cloud.port}", await cloud.mint_token(Role.ADVERTISER, advertiser_id="acme"))
+    try:
+        stub = admin_pb2_grpc.AdminServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await stub.CreateCart(admin_pb2.CreateCartRequest(cart=admin_pb2.Cart(store_id=STORE_ID, cart_id="c")))
+    finally:
+        await channel.close(None)
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{"edge_id": "edge-1"}, {"reason_code": admin_pb2.DEAD_LETTER_REASON_PRICE_ABOVE_TERMS}],
+    ids=["edge_id", "reason_code"],
+)
+async def test_dead_letter_filters_not_served_are_refused(
+    admin: AdminServiceAsyncStub, filters: dict[str, Any]
+) -> None:
+    """A dead-letter filter this cloud cannot apply is INVALID_ARGUMENT on it, never an unfiltered list."""
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await admin.ListDeadLetters(admin_pb2.ListDeadLettersRequest(store_id=STORE_ID, **filters))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(violations_of(err.value)) == set(filters)
+
+
+async def test_report_rule_filter_not_served_is_refused(admin: AdminServiceAsyncStub) -> None:
+    """A report filtered by invalid traffic rule is INVALID_ARGUMENT on the filter, never an unfiltered report."""
+    request = admin_pb2.RunReportRequest(
+        start_time=Timestamp(seconds=1_700_000_000),
+        end_time=Timestamp(seconds=1_700_003_600),
+        invalid_traffic_rules=[common_pb2.INVALID_TRAFFIC_RULE_TOO_FAST],
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await admin.RunReport(request)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(violations_of(err.value)) == {"invalid_traffic_rules"}
+
+
+async def test_report_by_rule_not_served_is_refused(admin: AdminServiceAsyncStub) -> None:
+    """Grouping a report by invalid traffic rule is INVALID_ARGUMENT on the dimension until it is served."""
+    request = admin_pb2.RunReportRequest(
+        start_time=Timestamp(seconds=1_700_000_000),
+        end_time=Timestamp(seconds=1_700_003_600),
+        dimensions=[admin_pb2.REPORT_DIMENSION_INVALID_TRAFFIC_RULE],
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await admin.RunReport(request)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(violations_of(err.value)) == {"dimensions[0]"}
