@@ -2,6 +2,10 @@
 
 The edge signs a token for every ad it serves; the cloud verifies it before billing an event, so
 a cart cannot invent ads, change the price, or replay one store's decisions in another.
+
+Each edge signs with its own key, named in the payload's ``signing_key_id`` (so the MAC covers the
+name too): ``verify_with`` picks the key by that name. Tokens signed before per-edge keys name none
+(``""``); a caller that still accepts them maps ``""`` to the store's shared key.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import binascii
 import functools
 import hashlib
 import hmac
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from google.protobuf.message import DecodeError
@@ -24,6 +29,14 @@ _MAC_BYTES = 16
 
 class InvalidTokenError(ValueError):
     """The token is malformed or its signature does not match."""
+
+
+class UnknownSigningKeyError(InvalidTokenError):
+    """The token names a signing key the verifier does not hold: another edge's, or none it knows."""
+
+    def __init__(self, key_id: str) -> None:
+        super().__init__("token is signed with a key not known here")
+        self.key_id = key_id
 
 
 # base64 to base64url, done in C (base64.urlsafe_b64encode does the same in several Python calls).
@@ -138,3 +151,25 @@ def verify(token: str, key: bytes) -> TrackingTokenPayload:
     if not hmac.compare_digest(mac, _mac(key, raw)):
         raise InvalidTokenError("token signature does not match")
     return _parse(raw)
+
+
+def peek_key_id(token: str) -> str:
+    """The id of the key a token claims to be signed with, unverified ("" for tokens of the store's
+    shared key); raises InvalidTokenError when it is not a token. For loading the keys to verify with."""
+    return peek(token).signing_key_id
+
+
+def verify_with(token: str, keys: Mapping[str, bytes]) -> TrackingTokenPayload:
+    """The payload of a token whose signature matches the key its ``signing_key_id`` names in ``keys``.
+
+    Raises UnknownSigningKeyError when ``keys`` lacks that id, InvalidTokenError when the token is
+    malformed or the MAC does not match (e.g. a key id swapped into another token's payload).
+    """
+    raw, mac = _split(token)
+    payload = _parse(raw)
+    key = keys.get(payload.signing_key_id)
+    if key is None:
+        raise UnknownSigningKeyError(payload.signing_key_id)
+    if not hmac.compare_digest(mac, _mac(key, raw)):
+        raise InvalidTokenError("token signature does not match")
+    return payload
