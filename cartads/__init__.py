@@ -6,6 +6,9 @@
 - ``ops``: structured logs and the ``/metrics`` ``/healthz`` ``/readyz`` endpoint.
 - ``group_commit``: concurrent writers sharing one durable commit (the edge's journal, the cloud's ledger).
 - ``tracking_token``, ``time_units``, ``store_time``: formats and units both ends must agree on.
+- ``cart_credential``: the enrolled cart's credential (made by the cloud, checked by the edge).
+- ``ivt``: the invalid traffic rules, judged by the edge and again by the cloud; ``cart_limits``:
+  what one cart may ask of its edge. Both with the defaults the index's copies fall back to.
 - ``protowire``: protobuf's wire format written by hand, for the compiler's and the edge's spliced messages.
 - ``sample``: the Instacart sample store (catalog and baskets) and its loaders.
 - ``demo`` and ``bench``: the whole system run on this machine, as a demo and as benchmarks.

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from cartads.cart_limits import PerCartLimits
+from cartads.ivt import IvtPolicy
 
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
@@ -48,3 +51,16 @@ class CloudConfig:
     # How often each replica reads the database's change counters (PostgreSQL also pushes changes at
     # once with LISTEN/NOTIFY; this is its safety net, and the only path between SQLite processes).
     change_poll_s: float = 0.5
+    # What one cart may ask of its store's edge (calls and events per second, its share of the
+    # journal), compiled into every index.
+    cart_limits: PerCartLimits = field(default_factory=PerCartLimits)
+    # The invalid traffic rules' thresholds (cartads/ivt.py), compiled into every index, so the edge
+    # judges with the numbers the cloud re-checks with.
+    ivt_policy: IvtPolicy = field(default_factory=IvtPolicy)
+    # Tokens signed with a store's shared key (no signing_key_id) are billed until this time, in
+    # microseconds since the epoch, and dead-lettered after it. None: token_ttl_s after the database
+    # was migrated to per-edge keys, so tokens issued before the upgrade still bill.
+    legacy_store_key_tokens_until_us: int | None = None
+    # How long the record of each index version sent to a store (and the terms it allowed) is kept:
+    # an event uploaded later than this under such a version is not billed.
+    terms_retention_days: int = 35

@@ -48,8 +48,11 @@ IO_MODULES = frozenset(
 
 # The decision logic of each component: plain values in, plain values out.
 PURE_CORES = (
+    "cartads.cart_credential",
+    "cartads.cart_limits",
     "cartads.index.delta",
     "cartads.index.version",
+    "cartads.ivt",
     "cartads.tracking_token",
     "cloud_core.access.policy",
     "cloud_core.admin.asset_check",

@@ -110,6 +110,8 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
         min_ad_interval_ms=config.min_ad_interval_ms,
         reserve_cpm_micros=config.reserve_cpm_micros,
         lease=LeaseSettings(lease_period_s=config.lease_period_s, lease_grace_s=config.lease_grace_s),
+        cart_limits=config.cart_limits,
+        ivt_policy=config.ivt_policy,
     )
     # One cache for AdminService and the console, so a revocation here reaches both at once.
     authenticator = TokenAuthenticator(store.tokens, time.monotonic)

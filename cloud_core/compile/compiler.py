@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cartads.cart_limits import PerCartLimits, limits_to_pb
 from cartads.index.version import content_version
+from cartads.ivt import IvtPolicy, policy_to_pb
 from cartads.protowire import LEN, delimited, field_key, varint
 from cartads.store_time import store_zone
 from cartads.time_units import dt_to_ts, dt_to_us, ts_to_us, us_to_ts
@@ -47,6 +49,9 @@ class CompileSettings:
     lease: LeaseSettings = field(default_factory=LeaseSettings)
     pacing: PacingSettings = field(default_factory=PacingSettings)
     predictions: PredictionSettings = field(default_factory=PredictionSettings)
+    # Carried to the edge as they are: what one cart may ask, and the invalid traffic thresholds.
+    cart_limits: PerCartLimits = field(default_factory=PerCartLimits)
+    ivt_policy: IvtPolicy = field(default_factory=IvtPolicy)
 
 
 @dataclass(frozen=True)
@@ -309,6 +314,8 @@ def compile_store_index(inp: CompileInput, settings: CompileSettings, now: datet
             display_name=inp.store.display_name,
             max_ads_per_trip=settings.max_ads_per_trip,
             min_ad_interval_ms=settings.min_ad_interval_ms,
+            cart_limits=limits_to_pb(settings.cart_limits),
+            ivt_policy=policy_to_pb(settings.ivt_policy),
         ),
         postings=_postings((entry.line_item_id, entry.posting_keys) for entry in live),
         experiment_layers=index_layers(inp.experiment_layers),

@@ -163,7 +163,7 @@ def test_matching_compares_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> 
         calls.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr(cc.hmac, "compare_digest", spy)
+    monkeypatch.setattr(hmac, "compare_digest", spy)
     digest = cc.secret_digest(SECRET)
     assert cc.matches(SECRET, digest)
     assert calls == [(digest, digest)]
