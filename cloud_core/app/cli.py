@@ -138,7 +138,7 @@ def migrate_main(argv: Sequence[str]) -> int:
         help="SQLite file or PostgreSQL DSN (env CARTADS_DB; default %(default)s)",
     )
     args = parser.parse_args(argv)
-    from cloud_core.storage.migrate import upgrade_to_head
+    from cloud_core.storage.cloud_store import upgrade_to_head
 
     try:
         revision = upgrade_to_head(args.db)

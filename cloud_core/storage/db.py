@@ -21,6 +21,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
+from cloud_core.storage.schema import index_changes
+
 T = TypeVar("T")
 
 SQLITE = "sqlite"
@@ -98,6 +100,33 @@ def chunks(values: Sequence[str], size: int = IN_CHUNK) -> Iterator[list[str]]:
     unique = sorted(set(values))
     for i in range(0, len(unique), size):
         yield unique[i : i + size]
+
+
+# Replicas LISTEN on it (PostgreSQL): a committed change to ``index_changes`` is announced here.
+INDEX_CHANGES_CHANNEL = "cartads_index_changes"
+
+
+def count_index_changes(conn: Connection, store_ids: Sequence[str]) -> dict[str, int]:
+    """Count one index-affecting change for each of ``store_ids`` ('' = every store) in ``conn``'s
+    transaction; the new counters.
+
+    Every replica watches these counters (sync/db_notifier.py): counted in the transaction of the
+    change itself, a change reaches every replica's index streams even when the process that made
+    it stops right after committing. On PostgreSQL the replicas are also told at commit (NOTIFY).
+    """
+    table = index_changes
+    out: dict[str, int] = {}
+    # In key order, so that concurrent transactions lock the rows in the same order (no deadlocks).
+    for store_id in sorted(set(store_ids)):
+        stmt = insert(conn, table).values(store_id=store_id, generation=1)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["store_id"], set_={"generation": table.c.generation + 1}
+        ).returning(table.c.generation)
+        out[store_id] = int(conn.execute(stmt).scalar_one())
+    if out and conn.dialect.name == POSTGRESQL:
+        # Delivered to the listeners when (and only if) this transaction commits.
+        conn.execute(sa.select(sa.func.pg_notify(INDEX_CHANGES_CHANNEL, "")))
+    return out
 
 
 def exists(conn: Connection, column: sa.Column[str], value: str) -> bool:
@@ -303,7 +332,7 @@ class Database:
 
 
 def _migrate(engine: Engine) -> None:
-    from cloud_core.storage.migrate import upgrade_engine
+    from cloud_core.storage.cloud_store import upgrade_engine
 
     path = engine.url.database
     if engine.dialect.name == SQLITE and path and path != ":memory:":

@@ -9,6 +9,11 @@ and signals its own index streams when one grows:
   replica reaches the others' streams within milliseconds;
 - on both engines the counters are also polled every ``poll_interval_s``: the safety net for a lost
   notification or connection, and the only path for SQLite (several processes on one file).
+
+A change recorded here is recorded after its own commit, so a process that stops in between leaves
+the other replicas to notice at their next periodic refresh. Writes that must not wait that long (a
+cart's revocation) count their change in their own transaction instead (``storage.db.count_index_changes``);
+the replicas see it as any other counter that grew.
 """
 
 from __future__ import annotations
@@ -23,12 +28,12 @@ import structlog
 from sqlalchemy.engine import Connection
 
 from cloud_core.storage import schema as t
-from cloud_core.storage.db import POSTGRESQL, Database, insert
+from cloud_core.storage.db import INDEX_CHANGES_CHANNEL, POSTGRESQL, Database, count_index_changes
 from cloud_core.sync.notifier import ChangeSubscription, InProcessNotifier
 
 log = structlog.get_logger("cloud.notifier")
 
-CHANNEL = "cartads_index_changes"
+CHANNEL = INDEX_CHANGES_CHANNEL
 ALL_STORES = ""
 _RECONNECT_S = 1.0
 _LISTEN_READY_S = 5.0
@@ -39,22 +44,12 @@ def changed_stores(seen: Mapping[str, int], now: Mapping[str, int]) -> set[str]:
     return {store_id for store_id, generation in now.items() if generation > seen.get(store_id, 0)}
 
 
-def _bump(conn: Connection, store_ids: list[str], notify: bool) -> dict[str, int]:
-    """Count one change for each of ``store_ids`` (in key order: no deadlocks); the new counters."""
-    out: dict[str, int] = {}
-    if notify:
+def _bump(conn: Connection, store_ids: list[str], postgresql: bool) -> dict[str, int]:
+    """Count one change for each of ``store_ids``; the new counters."""
+    if postgresql:
         # A lost counter only delays a notification until the next poll or refresh: no flush to disk.
         conn.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
-    for store_id in sorted(store_ids):
-        stmt = insert(conn, t.index_changes).values(store_id=store_id, generation=1)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["store_id"], set_={"generation": t.index_changes.c.generation + 1}
-        ).returning(t.index_changes.c.generation)
-        out[store_id] = int(conn.execute(stmt).scalar_one())
-    if notify:
-        # Delivered to the listeners when (and only if) this transaction commits.
-        conn.execute(sa.select(sa.func.pg_notify(CHANNEL, "")))
-    return out
+    return count_index_changes(conn, store_ids)
 
 
 def _read(conn: Connection) -> dict[str, int]:

@@ -1,6 +1,6 @@
-"""Alembic environment: runs on the connection ``cloud_core.storage.migrate`` hands over.
+"""Alembic environment: runs on the connection ``cloud_core.storage.cloud_store`` hands over.
 
-``migrate.upgrade_engine`` opens the connection, takes the migration lock and begins the
+``cloud_store.upgrade_engine`` opens the connection, takes the migration lock and begins the
 transaction; every revision then runs inside it (SQLite and PostgreSQL both have transactional DDL),
 so a failed migration leaves the database as it was.
 """

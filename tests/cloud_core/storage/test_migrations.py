@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from cloud_core.storage.cloud_store import upgrade_to_head
 from cloud_core.storage.db import create_engine, database_url
-from cloud_core.storage.migrate import upgrade_to_head
 from cloud_core.storage.schema import metadata
 
 
