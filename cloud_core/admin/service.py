@@ -1,21 +1,21 @@
-# ruff: noqa: N802 - the methods are named by the proto
 """AdminService over gRPC: every method hands its request to the part that owns the resource.
 
-The parts (one class per resource, in the module of that name; assets sit with creatives, catalogs
-with stores) hold the logic and take only the storage Protocols they need; this servicer only wires
-them and maps their errors to gRPC statuses.
+The parts (one class per resource, in the module of that name; advertisers sit with campaigns, assets
+with creatives, catalogs with stores) hold the logic and take only the storage Protocols they need;
+this servicer only wires them and maps their errors to gRPC statuses. Its methods are a table, one
+line per RPC naming the request type and the part's method that serves it.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, NoReturn, TypeVar
 
 from cartads.rpc.errors import Ctx, maps_errors
 from cartads.v1 import admin_pb2, admin_pb2_grpc
-from cloud_core.admin.advertisers import AdvertiserAdmin
-from cloud_core.admin.campaigns import CampaignAdmin
+from cloud_core.admin.campaigns import AdvertiserAdmin, CampaignAdmin
 from cloud_core.admin.creatives import AssetAdmin, CreativeAdmin
 from cloud_core.admin.edges import EdgeAdmin
 from cloud_core.admin.experiments import ExperimentAdmin
@@ -58,6 +58,42 @@ class AdminStorage:
     ledger: LedgerStore
 
 
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+
+
+# The table's entries are typed Any: mypy cannot check a class attribute against the generated base
+# class's method. What it does check is the ``request_type`` the entry names against the parameter
+# of the part's method, so a part is never handed another method's request.
+def _served_by(request_type: type[Req], part: Callable[[AdminServicer], Callable[[Req], Awaitable[Resp]]]) -> Any:
+    """The RPC method handing its ``request_type`` request to the part method ``part`` picks."""
+
+    async def method(self: AdminServicer, request: Req, context: Ctx) -> Resp:
+        return await part(self)(request)
+
+    return maps_errors(method)
+
+
+def _stream_served_by(
+    request_type: type[Req], part: Callable[[AdminServicer], Callable[[AsyncIterator[Req]], Awaitable[Resp]]]
+) -> Any:
+    """``_served_by`` for a client-streaming RPC: the part reads the stream of ``request_type``."""
+
+    async def method(self: AdminServicer, requests: AsyncIterator[Req], context: Ctx) -> Resp:
+        return await part(self)(requests)
+
+    return maps_errors(method)
+
+
+def _not_served(name: str) -> Any:
+    """The RPC method of the contract this cloud does not serve yet: UNIMPLEMENTED, by name."""
+
+    async def method(self: AdminServicer, request: object, context: Ctx) -> NoReturn:
+        raise NotServedYetError(name)
+
+    return maps_errors(method)
+
+
 def _no_cache(token_ids: Sequence[str]) -> None:
     del token_ids
 
@@ -94,301 +130,73 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self._tokens = TokenAdmin(storage.access, storage.advertisers, storage.catalog, clock, on_revoke)
 
     # ---- advertisers ----
-
-    @maps_errors
-    async def CreateAdvertiser(
-        self, request: admin_pb2.CreateAdvertiserRequest, context: Ctx
-    ) -> admin_pb2.CreateAdvertiserResponse:
-        return await self._advertisers.create(request)
-
-    @maps_errors
-    async def GetAdvertiser(
-        self, request: admin_pb2.GetAdvertiserRequest, context: Ctx
-    ) -> admin_pb2.GetAdvertiserResponse:
-        return await self._advertisers.get(request)
-
-    @maps_errors
-    async def ListAdvertisers(
-        self, request: admin_pb2.ListAdvertisersRequest, context: Ctx
-    ) -> admin_pb2.ListAdvertisersResponse:
-        return await self._advertisers.list_page(request)
-
-    @maps_errors
-    async def UpdateAdvertiser(
-        self, request: admin_pb2.UpdateAdvertiserRequest, context: Ctx
-    ) -> admin_pb2.UpdateAdvertiserResponse:
-        return await self._advertisers.update(request)
-
-    @maps_errors
-    async def DeleteAdvertiser(
-        self, request: admin_pb2.DeleteAdvertiserRequest, context: Ctx
-    ) -> admin_pb2.DeleteAdvertiserResponse:
-        return await self._advertisers.delete(request)
+    CreateAdvertiser = _served_by(admin_pb2.CreateAdvertiserRequest, lambda s: s._advertisers.create)
+    GetAdvertiser = _served_by(admin_pb2.GetAdvertiserRequest, lambda s: s._advertisers.get)
+    ListAdvertisers = _served_by(admin_pb2.ListAdvertisersRequest, lambda s: s._advertisers.list_page)
+    UpdateAdvertiser = _served_by(admin_pb2.UpdateAdvertiserRequest, lambda s: s._advertisers.update)
+    DeleteAdvertiser = _served_by(admin_pb2.DeleteAdvertiserRequest, lambda s: s._advertisers.delete)
 
     # ---- campaigns ----
-
-    @maps_errors
-    async def CreateCampaign(
-        self, request: admin_pb2.CreateCampaignRequest, context: Ctx
-    ) -> admin_pb2.CreateCampaignResponse:
-        return await self._campaigns.create(request)
-
-    @maps_errors
-    async def GetCampaign(self, request: admin_pb2.GetCampaignRequest, context: Ctx) -> admin_pb2.GetCampaignResponse:
-        return await self._campaigns.get(request)
-
-    @maps_errors
-    async def ListCampaigns(
-        self, request: admin_pb2.ListCampaignsRequest, context: Ctx
-    ) -> admin_pb2.ListCampaignsResponse:
-        return await self._campaigns.list_page(request)
-
-    @maps_errors
-    async def UpdateCampaign(
-        self, request: admin_pb2.UpdateCampaignRequest, context: Ctx
-    ) -> admin_pb2.UpdateCampaignResponse:
-        return await self._campaigns.update(request)
-
-    @maps_errors
-    async def DeleteCampaign(
-        self, request: admin_pb2.DeleteCampaignRequest, context: Ctx
-    ) -> admin_pb2.DeleteCampaignResponse:
-        return await self._campaigns.delete(request)
-
-    @maps_errors
-    async def PauseCampaign(
-        self, request: admin_pb2.PauseCampaignRequest, context: Ctx
-    ) -> admin_pb2.PauseCampaignResponse:
-        return await self._campaigns.pause(request)
-
-    @maps_errors
-    async def ResumeCampaign(
-        self, request: admin_pb2.ResumeCampaignRequest, context: Ctx
-    ) -> admin_pb2.ResumeCampaignResponse:
-        return await self._campaigns.resume(request)
+    CreateCampaign = _served_by(admin_pb2.CreateCampaignRequest, lambda s: s._campaigns.create)
+    GetCampaign = _served_by(admin_pb2.GetCampaignRequest, lambda s: s._campaigns.get)
+    ListCampaigns = _served_by(admin_pb2.ListCampaignsRequest, lambda s: s._campaigns.list_page)
+    UpdateCampaign = _served_by(admin_pb2.UpdateCampaignRequest, lambda s: s._campaigns.update)
+    DeleteCampaign = _served_by(admin_pb2.DeleteCampaignRequest, lambda s: s._campaigns.delete)
+    PauseCampaign = _served_by(admin_pb2.PauseCampaignRequest, lambda s: s._campaigns.pause)
+    ResumeCampaign = _served_by(admin_pb2.ResumeCampaignRequest, lambda s: s._campaigns.resume)
 
     # ---- line items ----
-
-    @maps_errors
-    async def CreateLineItem(
-        self, request: admin_pb2.CreateLineItemRequest, context: Ctx
-    ) -> admin_pb2.CreateLineItemResponse:
-        return await self._line_items.create(request)
-
-    @maps_errors
-    async def GetLineItem(self, request: admin_pb2.GetLineItemRequest, context: Ctx) -> admin_pb2.GetLineItemResponse:
-        return await self._line_items.get(request)
-
-    @maps_errors
-    async def ListLineItems(
-        self, request: admin_pb2.ListLineItemsRequest, context: Ctx
-    ) -> admin_pb2.ListLineItemsResponse:
-        return await self._line_items.list_page(request)
-
-    @maps_errors
-    async def UpdateLineItem(
-        self, request: admin_pb2.UpdateLineItemRequest, context: Ctx
-    ) -> admin_pb2.UpdateLineItemResponse:
-        return await self._line_items.update(request)
-
-    @maps_errors
-    async def DeleteLineItem(
-        self, request: admin_pb2.DeleteLineItemRequest, context: Ctx
-    ) -> admin_pb2.DeleteLineItemResponse:
-        return await self._line_items.delete(request)
-
-    @maps_errors
-    async def PauseLineItem(
-        self, request: admin_pb2.PauseLineItemRequest, context: Ctx
-    ) -> admin_pb2.PauseLineItemResponse:
-        return await self._line_items.pause(request)
-
-    @maps_errors
-    async def ResumeLineItem(
-        self, request: admin_pb2.ResumeLineItemRequest, context: Ctx
-    ) -> admin_pb2.ResumeLineItemResponse:
-        return await self._line_items.resume(request)
+    CreateLineItem = _served_by(admin_pb2.CreateLineItemRequest, lambda s: s._line_items.create)
+    GetLineItem = _served_by(admin_pb2.GetLineItemRequest, lambda s: s._line_items.get)
+    ListLineItems = _served_by(admin_pb2.ListLineItemsRequest, lambda s: s._line_items.list_page)
+    UpdateLineItem = _served_by(admin_pb2.UpdateLineItemRequest, lambda s: s._line_items.update)
+    DeleteLineItem = _served_by(admin_pb2.DeleteLineItemRequest, lambda s: s._line_items.delete)
+    PauseLineItem = _served_by(admin_pb2.PauseLineItemRequest, lambda s: s._line_items.pause)
+    ResumeLineItem = _served_by(admin_pb2.ResumeLineItemRequest, lambda s: s._line_items.resume)
 
     # ---- creatives and their images ----
-
-    @maps_errors
-    async def CreateCreative(
-        self, request: admin_pb2.CreateCreativeRequest, context: Ctx
-    ) -> admin_pb2.CreateCreativeResponse:
-        return await self._creatives.create(request)
-
-    @maps_errors
-    async def GetCreative(self, request: admin_pb2.GetCreativeRequest, context: Ctx) -> admin_pb2.GetCreativeResponse:
-        return await self._creatives.get(request)
-
-    @maps_errors
-    async def ListCreatives(
-        self, request: admin_pb2.ListCreativesRequest, context: Ctx
-    ) -> admin_pb2.ListCreativesResponse:
-        return await self._creatives.list_page(request)
-
-    @maps_errors
-    async def UpdateCreative(
-        self, request: admin_pb2.UpdateCreativeRequest, context: Ctx
-    ) -> admin_pb2.UpdateCreativeResponse:
-        return await self._creatives.update(request)
-
-    @maps_errors
-    async def DeleteCreative(
-        self, request: admin_pb2.DeleteCreativeRequest, context: Ctx
-    ) -> admin_pb2.DeleteCreativeResponse:
-        return await self._creatives.delete(request)
-
-    @maps_errors
-    async def UploadAsset(
-        self, request: AsyncIterator[admin_pb2.UploadAssetRequest], context: Ctx
-    ) -> admin_pb2.UploadAssetResponse:
-        return await self._assets.upload(request)
+    CreateCreative = _served_by(admin_pb2.CreateCreativeRequest, lambda s: s._creatives.create)
+    GetCreative = _served_by(admin_pb2.GetCreativeRequest, lambda s: s._creatives.get)
+    ListCreatives = _served_by(admin_pb2.ListCreativesRequest, lambda s: s._creatives.list_page)
+    UpdateCreative = _served_by(admin_pb2.UpdateCreativeRequest, lambda s: s._creatives.update)
+    DeleteCreative = _served_by(admin_pb2.DeleteCreativeRequest, lambda s: s._creatives.delete)
+    UploadAsset = _stream_served_by(admin_pb2.UploadAssetRequest, lambda s: s._assets.upload)
 
     # ---- stores and their catalogs ----
-
-    @maps_errors
-    async def CreateStore(self, request: admin_pb2.CreateStoreRequest, context: Ctx) -> admin_pb2.CreateStoreResponse:
-        return await self._stores.create(request)
-
-    @maps_errors
-    async def GetStore(self, request: admin_pb2.GetStoreRequest, context: Ctx) -> admin_pb2.GetStoreResponse:
-        return await self._stores.get(request)
-
-    @maps_errors
-    async def ListStores(self, request: admin_pb2.ListStoresRequest, context: Ctx) -> admin_pb2.ListStoresResponse:
-        return await self._stores.list_page(request)
-
-    @maps_errors
-    async def UpdateStore(self, request: admin_pb2.UpdateStoreRequest, context: Ctx) -> admin_pb2.UpdateStoreResponse:
-        return await self._stores.update(request)
-
-    @maps_errors
-    async def DeleteStore(self, request: admin_pb2.DeleteStoreRequest, context: Ctx) -> admin_pb2.DeleteStoreResponse:
-        return await self._stores.delete(request)
-
-    @maps_errors
-    async def ImportCatalog(
-        self, request: AsyncIterator[admin_pb2.ImportCatalogRequest], context: Ctx
-    ) -> admin_pb2.ImportCatalogResponse:
-        return await self._catalog.import_catalog(request)
-
-    @maps_errors
-    async def ListProducts(
-        self, request: admin_pb2.ListProductsRequest, context: Ctx
-    ) -> admin_pb2.ListProductsResponse:
-        return await self._catalog.list_products(request)
-
-    @maps_errors
-    async def ListAisles(self, request: admin_pb2.ListAislesRequest, context: Ctx) -> admin_pb2.ListAislesResponse:
-        return await self._catalog.list_aisles(request)
+    CreateStore = _served_by(admin_pb2.CreateStoreRequest, lambda s: s._stores.create)
+    GetStore = _served_by(admin_pb2.GetStoreRequest, lambda s: s._stores.get)
+    ListStores = _served_by(admin_pb2.ListStoresRequest, lambda s: s._stores.list_page)
+    UpdateStore = _served_by(admin_pb2.UpdateStoreRequest, lambda s: s._stores.update)
+    DeleteStore = _served_by(admin_pb2.DeleteStoreRequest, lambda s: s._stores.delete)
+    ImportCatalog = _stream_served_by(admin_pb2.ImportCatalogRequest, lambda s: s._catalog.import_catalog)
+    ListProducts = _served_by(admin_pb2.ListProductsRequest, lambda s: s._catalog.list_products)
+    ListAisles = _served_by(admin_pb2.ListAislesRequest, lambda s: s._catalog.list_aisles)
 
     # ---- edges ----
-
-    @maps_errors
-    async def ListEdges(self, request: admin_pb2.ListEdgesRequest, context: Ctx) -> admin_pb2.ListEdgesResponse:
-        return await self._edges.list_page(request)
+    ListEdges = _served_by(admin_pb2.ListEdgesRequest, lambda s: s._edges.list_page)
 
     # ---- experiment layers ----
-
-    @maps_errors
-    async def CreateExperimentLayer(
-        self, request: admin_pb2.CreateExperimentLayerRequest, context: Ctx
-    ) -> admin_pb2.CreateExperimentLayerResponse:
-        return await self._experiments.create(request)
-
-    @maps_errors
-    async def GetExperimentLayer(
-        self, request: admin_pb2.GetExperimentLayerRequest, context: Ctx
-    ) -> admin_pb2.GetExperimentLayerResponse:
-        return await self._experiments.get(request)
-
-    @maps_errors
-    async def ListExperimentLayers(
-        self, request: admin_pb2.ListExperimentLayersRequest, context: Ctx
-    ) -> admin_pb2.ListExperimentLayersResponse:
-        return await self._experiments.list_page(request)
-
-    @maps_errors
-    async def UpdateExperimentLayer(
-        self, request: admin_pb2.UpdateExperimentLayerRequest, context: Ctx
-    ) -> admin_pb2.UpdateExperimentLayerResponse:
-        return await self._experiments.update(request)
-
-    @maps_errors
-    async def DeleteExperimentLayer(
-        self, request: admin_pb2.DeleteExperimentLayerRequest, context: Ctx
-    ) -> admin_pb2.DeleteExperimentLayerResponse:
-        return await self._experiments.delete(request)
+    CreateExperimentLayer = _served_by(admin_pb2.CreateExperimentLayerRequest, lambda s: s._experiments.create)
+    GetExperimentLayer = _served_by(admin_pb2.GetExperimentLayerRequest, lambda s: s._experiments.get)
+    ListExperimentLayers = _served_by(admin_pb2.ListExperimentLayersRequest, lambda s: s._experiments.list_page)
+    UpdateExperimentLayer = _served_by(admin_pb2.UpdateExperimentLayerRequest, lambda s: s._experiments.update)
+    DeleteExperimentLayer = _served_by(admin_pb2.DeleteExperimentLayerRequest, lambda s: s._experiments.delete)
 
     # ---- reports ----
-
-    @maps_errors
-    async def RunReport(self, request: admin_pb2.RunReportRequest, context: Ctx) -> admin_pb2.RunReportResponse:
-        return await self._reports.run(request)
-
-    @maps_errors
-    async def GetSpendReport(
-        self, request: admin_pb2.GetSpendReportRequest, context: Ctx
-    ) -> admin_pb2.GetSpendReportResponse:
-        return await self._reports.spend(request)
-
-    @maps_errors
-    async def ListDeadLetters(
-        self, request: admin_pb2.ListDeadLettersRequest, context: Ctx
-    ) -> admin_pb2.ListDeadLettersResponse:
-        return await self._reports.dead_letters(request)
+    RunReport = _served_by(admin_pb2.RunReportRequest, lambda s: s._reports.run)
+    GetSpendReport = _served_by(admin_pb2.GetSpendReportRequest, lambda s: s._reports.spend)
+    ListDeadLetters = _served_by(admin_pb2.ListDeadLettersRequest, lambda s: s._reports.dead_letters)
 
     # ---- API tokens ----
-
-    @maps_errors
-    async def CreateApiToken(
-        self, request: admin_pb2.CreateApiTokenRequest, context: Ctx
-    ) -> admin_pb2.CreateApiTokenResponse:
-        return await self._tokens.create(request)
-
-    @maps_errors
-    async def ListApiTokens(
-        self, request: admin_pb2.ListApiTokensRequest, context: Ctx
-    ) -> admin_pb2.ListApiTokensResponse:
-        return await self._tokens.list_page(request)
-
-    @maps_errors
-    async def RevokeApiToken(
-        self, request: admin_pb2.RevokeApiTokenRequest, context: Ctx
-    ) -> admin_pb2.RevokeApiTokenResponse:
-        return await self._tokens.revoke(request)
+    CreateApiToken = _served_by(admin_pb2.CreateApiTokenRequest, lambda s: s._tokens.create)
+    ListApiTokens = _served_by(admin_pb2.ListApiTokensRequest, lambda s: s._tokens.list_page)
+    RevokeApiToken = _served_by(admin_pb2.RevokeApiTokenRequest, lambda s: s._tokens.revoke)
 
     # ---- carts, edge signing keys and flags: in the contract, not served yet ----
-
-    @maps_errors
-    async def CreateCart(self, request: admin_pb2.CreateCartRequest, context: Ctx) -> admin_pb2.CreateCartResponse:
-        raise NotServedYetError("CreateCart")
-
-    @maps_errors
-    async def GetCart(self, request: admin_pb2.GetCartRequest, context: Ctx) -> admin_pb2.GetCartResponse:
-        raise NotServedYetError("GetCart")
-
-    @maps_errors
-    async def ListCarts(self, request: admin_pb2.ListCartsRequest, context: Ctx) -> admin_pb2.ListCartsResponse:
-        raise NotServedYetError("ListCarts")
-
-    @maps_errors
-    async def UpdateCart(self, request: admin_pb2.UpdateCartRequest, context: Ctx) -> admin_pb2.UpdateCartResponse:
-        raise NotServedYetError("UpdateCart")
-
-    @maps_errors
-    async def RevokeCart(self, request: admin_pb2.RevokeCartRequest, context: Ctx) -> admin_pb2.RevokeCartResponse:
-        raise NotServedYetError("RevokeCart")
-
-    @maps_errors
-    async def RevokeEdgeSigningKey(
-        self, request: admin_pb2.RevokeEdgeSigningKeyRequest, context: Ctx
-    ) -> admin_pb2.RevokeEdgeSigningKeyResponse:
-        raise NotServedYetError("RevokeEdgeSigningKey")
-
-    @maps_errors
-    async def ClearEdgeFlag(
-        self, request: admin_pb2.ClearEdgeFlagRequest, context: Ctx
-    ) -> admin_pb2.ClearEdgeFlagResponse:
-        raise NotServedYetError("ClearEdgeFlag")
+    CreateCart = _not_served("CreateCart")
+    GetCart = _not_served("GetCart")
+    ListCarts = _not_served("ListCarts")
+    UpdateCart = _not_served("UpdateCart")
+    RevokeCart = _not_served("RevokeCart")
+    RevokeEdgeSigningKey = _not_served("RevokeEdgeSigningKey")
+    ClearEdgeFlag = _not_served("ClearEdgeFlag")
