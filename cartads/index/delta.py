@@ -22,6 +22,8 @@ KEYED_FIELDS: dict[str, str] = {
     "creatives": "creative_id",
     "products": "product_id",
     "postings": "key",
+    # A cart enrolled or revoked changes one entry, not the whole list.
+    "carts": "credential_id",
 }
 # Not part of the content: the version is the hash of everything else.
 _UNHASHED = ("version",)

@@ -135,7 +135,11 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
         AdminServicer(admin_storage, notifier, on_revoke=auth.forget), server
     )
     builder = IndexBuilder(
-        catalog=store.catalog, experiments=store.experiments, delivery=store.pacing_stats, settings=settings
+        catalog=store.catalog,
+        experiments=store.experiments,
+        delivery=store.pacing_stats,
+        carts=store.carts,
+        settings=settings,
     )
     index_sync_pb2_grpc.add_IndexSyncServiceServicer_to_server(
         IndexSyncServicer(catalog=store.catalog, edges=store.edges, notifier=notifier, builder=builder, config=config),

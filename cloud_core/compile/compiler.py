@@ -19,6 +19,7 @@ from cartads.protowire import LEN, delimited, field_key, varint
 from cartads.store_time import store_zone
 from cartads.time_units import dt_to_ts, dt_to_us, ts_to_us, us_to_ts
 from cartads.v1 import admin_pb2, common_pb2, index_pb2
+from cloud_core.compile.carts import EnrolledCart, index_carts
 from cloud_core.compile.creative_index import aisle_hint, creative_asset_fields, image_sha256
 from cloud_core.compile.experiment_rules import index_layers
 from cloud_core.compile.templates import ServableItem, SharedCompile, prepare_shared
@@ -79,6 +80,8 @@ class CompileInput:
     traffic_profile: Sequence[float] | None = None
     # Learned rates per line item id (cloud_core/delivery/predictions.py); the priors for the others.
     predictions: Mapping[str, Prediction] | None = None
+    # The store's enrolled carts: only their credentials' digests go into the index.
+    carts: Sequence[EnrolledCart] = ()
     # What the compile derives from the cloud-wide rows alone (prepare_shared); None derives it here.
     # Compiling many stores passes one, so it is derived once for all of them.
     shared: SharedCompile | None = None
@@ -319,6 +322,7 @@ def compile_store_index(inp: CompileInput, settings: CompileSettings, now: datet
         ),
         postings=_postings((entry.line_item_id, entry.posting_keys) for entry in live),
         experiment_layers=index_layers(inp.experiment_layers),
+        carts=index_carts(inp.carts),
     )
     index.MergeFromString(_index_products(inp))
     used_creatives: dict[str, admin_pb2.CreativeSpec] = {}

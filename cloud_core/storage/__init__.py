@@ -4,5 +4,5 @@ SQLAlchemy Core for both engines, SQLite and PostgreSQL: one store per concern o
 with Alembic when it opens it).
 
 ``protocol`` imports value types only; the stores import the pure cores whose rows they write
-(``events.ledger_math``, ``reports.rollups``), never a servicer.
+(``events.ledger_math``, ``reports.rollups``, ``compile.carts``), never a servicer.
 """

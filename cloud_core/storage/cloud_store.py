@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from cloud_core.storage.assets import SqlAssets
 from cloud_core.storage.campaigns import SqlAdvertisers, SqlCampaigns
+from cloud_core.storage.carts import SqlCarts
 from cloud_core.storage.catalog import SqlCatalog
 from cloud_core.storage.console import SqlConsoleReads
 from cloud_core.storage.db import POSTGRESQL, SQLITE, Database, create_engine, database_url
@@ -48,6 +49,7 @@ class SqlCloudStore:
         self.reports = SqlReports(db)
         self.console = SqlConsoleReads(db)
         self.pacing_stats = SqlPacingStats(db)
+        self.carts = SqlCarts(db)
 
     @classmethod
     async def open(cls, db: str, *, replica_id: str = "") -> SqlCloudStore:

@@ -10,11 +10,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from cartads.v1 import admin_pb2, asset_pb2
+from cartads.v1 import admin_pb2, asset_pb2, common_pb2
 from cartads.v1.request_counts_pb2 import RequestCounts
 from cloud_core.access.api_tokens import TokenStore
 from cloud_core.admin.pagination import PageRequest
 from cloud_core.admin.validation import CatalogIds
+from cloud_core.compile.carts import EnrolledCart
 from cloud_core.console.model import CampaignHours, CampaignTotals, EdgeRow
 from cloud_core.delivery.pacing import ControllerState
 from cloud_core.delivery.pacing_stats import PacingStatesSave, PacingStats, PacingStatsQuery
@@ -37,6 +38,24 @@ class StoreView:
     creatives: tuple[admin_pb2.CreativeSpec, ...]
     # campaign id -> spend so far over all stores
     campaign_spend_micros: dict[str, int]
+
+
+@dataclass(frozen=True)
+class CredentialRecord:
+    """A credential issued to a cart, revoked or not: what an event's credential is judged by."""
+
+    credential_id: str
+    store_id: str
+    cart_id: str
+    create_time_us: int
+    # 0 while the credential is valid.
+    revoke_time_us: int
+    # The cart's traffic class now.
+    traffic_class: common_pb2.CartTrafficClass
+
+    def valid_at(self, time_us: int) -> bool:
+        """Whether the credential was issued and not yet revoked at ``time_us``."""
+        return self.create_time_us <= time_us and (self.revoke_time_us == 0 or time_us < self.revoke_time_us)
 
 
 class AdvertiserStore(Protocol):
@@ -175,6 +194,24 @@ class PacingStatsStore(Protocol):
     async def save_pacing_states_many(self, saves: Sequence[PacingStatesSave]) -> int: ...
 
 
+class CartStore(Protocol):
+    """Carts enrolled to stores and every credential issued to them (storage/carts.py). Each write
+    counts an index change of the cart's store in its own transaction, so every replica pushes the
+    store's next index (the cart added or gone) to its edges."""
+
+    async def create_cart(
+        self, cart: admin_pb2.Cart, credential_id: str, secret_sha256: bytes, now_us: int
+    ) -> admin_pb2.Cart: ...
+    async def get_cart(self, store_id: str, cart_id: str) -> admin_pb2.Cart | None: ...
+    async def list_carts(self, store_id: str, page: PageRequest, show_revoked: bool) -> list[admin_pb2.Cart]: ...
+    async def update_cart(self, cart: admin_pb2.Cart, paths: Sequence[str]) -> admin_pb2.Cart | None: ...
+    async def revoke_cart(self, store_id: str, cart_id: str, now_us: int) -> admin_pb2.Cart | None: ...
+    # The enrolled (unrevoked) carts of each store, for the index compiler.
+    async def enrolled_carts(self, store_ids: Sequence[str]) -> dict[str, tuple[EnrolledCart, ...]]: ...
+    # The store's credentials among ``credential_ids``, revoked ones included, for ingest.
+    async def credentials(self, store_id: str, credential_ids: Sequence[str]) -> dict[str, CredentialRecord]: ...
+
+
 class CloudStore(
     AdvertiserStore,
     CampaignStore,
@@ -187,6 +224,7 @@ class CloudStore(
     ReportStore,
     ConsoleReads,
     PacingStatsStore,
+    CartStore,
     Protocol,
 ):
     """All of the cloud's storage, for AdminService until it takes the narrow Protocols it uses."""

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Column,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -149,6 +150,47 @@ stores = Table(
     Column("signing_key", LargeBinary, nullable=False),
     _big("create_time_us"),
 )
+
+# ---- enrolled carts (migration 0006) ----
+
+# A cart enrolled to a store; revoked carts stay (revoke_time_us set), so that enrolling one again
+# keeps its history. ``credential_id`` is its current credential's.
+carts = Table(
+    "carts",
+    metadata,
+    Column("store_id", Text, ForeignKey("stores.store_id", ondelete="CASCADE"), nullable=False),
+    _text("cart_id"),
+    _text("display_name", default=""),
+    _int("traffic_class"),
+    _text("credential_id"),
+    # When the current credential was issued (a cart enrolled again starts anew).
+    _big("create_time_us"),
+    # 0 while the cart is enrolled.
+    _big("revoke_time_us", default=0),
+    PrimaryKeyConstraint("store_id", "cart_id"),
+)
+
+# Every credential ever issued to a cart, revoked ones included: the cloud judges an event by whether
+# its credential was the store's cart's, unrevoked, when the event was received. Only the SHA-256 of
+# the secret is kept (cartads/cart_credential.py: 256 random bits need no slow hash).
+cart_credentials = Table(
+    "cart_credentials",
+    metadata,
+    Column("credential_id", Text, primary_key=True),
+    _text("store_id"),
+    _text("cart_id"),
+    Column("secret_sha256", LargeBinary, nullable=False),
+    _big("create_time_us"),
+    # 0 while the credential is valid.
+    _big("revoke_time_us", default=0),
+    ForeignKeyConstraint(
+        ["store_id", "cart_id"],
+        ["carts.store_id", "carts.cart_id"],
+        ondelete="CASCADE",
+        name="cart_credentials_cart_fkey",
+    ),
+)
+Index("cart_credentials_by_cart", cart_credentials.c.store_id, cart_credentials.c.cart_id)
 
 aisles = Table(
     "aisles",

@@ -14,12 +14,13 @@ from cartads.rpc.errors import CartAdsError, Ctx, InvalidArgumentError, NotFound
 from cartads.time_units import dt_to_us, now_us
 from cartads.v1 import admin_pb2, index_pb2, index_sync_pb2, index_sync_pb2_grpc
 from cloud_core.access.edge_auth import require_store
+from cloud_core.compile.carts import EnrolledCart
 from cloud_core.compile.compiler import CompileInput, CompileSettings, compile_store_index
 from cloud_core.compile.store_inputs import DeliveryInputs, DeliveryStore, delivery_inputs
 from cloud_core.compile.templates import SharedCompile, prepare_shared
 from cloud_core.config import CloudConfig
 from cloud_core.delivery.pacing_stats import PacingStatesSave
-from cloud_core.storage.protocol import CatalogStore, EdgeStatusStore, ExperimentStore, StoreView
+from cloud_core.storage.protocol import CartStore, CatalogStore, EdgeStatusStore, ExperimentStore, StoreView
 from cloud_core.sync.index_cache import IndexCache
 from cloud_core.sync.notifier import ChangeNotifier
 from cloud_core.sync.stream import IndexStream, StoreGoneError, StreamSettings
@@ -29,7 +30,8 @@ log = structlog.get_logger("cloud.index_sync")
 
 
 class IndexBuilder:
-    """Loads a store's view (DB thread) and compiles it (worker thread), off the event loop."""
+    """Loads a store's view and enrolled carts (DB thread) and compiles them (worker thread), off the
+    event loop."""
 
     def __init__(
         self,
@@ -37,12 +39,14 @@ class IndexBuilder:
         catalog: CatalogStore,
         experiments: ExperimentStore,
         delivery: DeliveryStore,
+        carts: CartStore,
         settings: CompileSettings,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._catalog = catalog
         self._experiments = experiments
         self._delivery = delivery
+        self._carts = carts
         self._settings = settings
         self._clock = clock
 
@@ -52,7 +56,9 @@ class IndexBuilder:
         view = await self._catalog.load_store_view(store_id)
         if view is None:
             return None
-        inp, _ = await self._input(view, await self._experiments.active_experiment_layers(), None, now, save=True)
+        layers = await self._experiments.active_experiment_layers()
+        carts = (await self._carts.enrolled_carts([store_id])).get(store_id, ())
+        inp, _ = await self._input(view, layers, carts, None, now, save=True)
         return await asyncio.to_thread(compile_store_index, inp, self._settings, now)
 
     async def build_many(self, store_ids: Sequence[str]) -> dict[str, index_pb2.StoreIndex]:
@@ -66,11 +72,13 @@ class IndexBuilder:
         if not views:
             return {}
         layers = await self._experiments.active_experiment_layers()
+        carts = await self._carts.enrolled_carts(list(views))
         first = next(iter(views.values()))
         shared = await asyncio.to_thread(prepare_shared, first.line_items, first.campaigns, first.creatives)
         inputs, saves = [], []
         for view in views.values():
-            inp, delivery = await self._input(view, layers, shared, now, save=False)
+            store_carts = carts.get(view.store.store_id, ())
+            inp, delivery = await self._input(view, layers, store_carts, shared, now, save=False)
             inputs.append(inp)
             saves.append(PacingStatesSave(view.store.store_id, delivery.pacing.stepped, delivery.previous_states))
         # Every store's stepped pacing states in one commit, not one per store.
@@ -85,6 +93,7 @@ class IndexBuilder:
         self,
         view: StoreView,
         layers: Sequence[admin_pb2.ExperimentLayer],
+        carts: Sequence[EnrolledCart],
         shared: SharedCompile | None,
         now: datetime,
         *,
@@ -107,6 +116,7 @@ class IndexBuilder:
             pacing=delivery.pacing,
             traffic_profile=delivery.profile,
             predictions=delivery.predictions,
+            carts=carts,
             shared=shared,
         )
         return inp, delivery

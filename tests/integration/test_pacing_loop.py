@@ -80,7 +80,11 @@ async def test_compile_carries_pacing_and_learned_click_rates(loop: Loop) -> Non
     await loop.edge.wait_for_upload(timeout_s=10.0)
     store = loop.cloud.store
     builder = IndexBuilder(
-        catalog=store.catalog, experiments=store.experiments, delivery=store.pacing_stats, settings=CompileSettings()
+        catalog=store.catalog,
+        experiments=store.experiments,
+        delivery=store.pacing_stats,
+        carts=store.carts,
+        settings=CompileSettings(),
     )
     index = await builder.build(STORE_ID)
     assert index is not None

@@ -133,7 +133,11 @@ def _populate(conn: sa.Connection, fixture: IndexFixture, store_ids: Sequence[st
 def _index_builder(store: SqlCloudStore) -> IndexBuilder:
     """The cloud's own index builder over ``store``."""
     return IndexBuilder(
-        catalog=store.catalog, experiments=store.experiments, delivery=store.pacing_stats, settings=CompileSettings()
+        catalog=store.catalog,
+        experiments=store.experiments,
+        delivery=store.pacing_stats,
+        carts=store.carts,
+        settings=CompileSettings(),
     )
 
 

@@ -77,6 +77,7 @@ def _builder(store: SqlCloudStore) -> IndexBuilder:
         catalog=store.catalog,
         experiments=store.experiments,
         delivery=store.pacing_stats,
+        carts=store.carts,
         settings=CompileSettings(),
         clock=lambda: NOW,
     )
