@@ -16,6 +16,7 @@ from typing import Any, NoReturn, TypeVar
 from cartads.rpc.errors import Ctx, maps_errors
 from cartads.v1 import admin_pb2, admin_pb2_grpc
 from cloud_core.admin.campaigns import AdvertiserAdmin, CampaignAdmin
+from cloud_core.admin.carts import CartAdmin
 from cloud_core.admin.creatives import AssetAdmin, CreativeAdmin
 from cloud_core.admin.edges import EdgeAdmin
 from cloud_core.admin.experiments import ExperimentAdmin
@@ -29,6 +30,7 @@ from cloud_core.storage.protocol import (
     AdvertiserStore,
     AssetStore,
     CampaignStore,
+    CartStore,
     CatalogStore,
     EdgeStatusStore,
     ExperimentStore,
@@ -56,6 +58,8 @@ class AdminStorage:
     reports: ReportStore
     # Spend and the dead letters.
     ledger: LedgerStore
+    # Carts enrolled to stores, and their credentials.
+    carts: CartStore
 
 
 Req = TypeVar("Req")
@@ -99,7 +103,8 @@ def _no_cache(token_ids: Sequence[str]) -> None:
 
 
 class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
-    """Advertisers, campaigns, line items, creatives, stores, catalogs, edges, experiments, reports, tokens."""
+    """Advertisers, campaigns, line items, creatives, stores, catalogs, edges, experiments, reports,
+    tokens, carts."""
 
     def __init__(
         self,
@@ -128,6 +133,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             storage.reports, storage.experiments, storage.ledger, storage.advertisers, storage.catalog
         )
         self._tokens = TokenAdmin(storage.access, storage.advertisers, storage.catalog, clock, on_revoke)
+        self._carts = CartAdmin(storage.carts, storage.catalog, notifier, clock)
 
     # ---- advertisers ----
     CreateAdvertiser = _served_by(admin_pb2.CreateAdvertiserRequest, lambda s: s._advertisers.create)
@@ -192,11 +198,13 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     ListApiTokens = _served_by(admin_pb2.ListApiTokensRequest, lambda s: s._tokens.list_page)
     RevokeApiToken = _served_by(admin_pb2.RevokeApiTokenRequest, lambda s: s._tokens.revoke)
 
-    # ---- carts, edge signing keys and flags: in the contract, not served yet ----
-    CreateCart = _not_served("CreateCart")
-    GetCart = _not_served("GetCart")
-    ListCarts = _not_served("ListCarts")
-    UpdateCart = _not_served("UpdateCart")
-    RevokeCart = _not_served("RevokeCart")
+    # ---- carts ----
+    CreateCart = _served_by(admin_pb2.CreateCartRequest, lambda s: s._carts.create)
+    GetCart = _served_by(admin_pb2.GetCartRequest, lambda s: s._carts.get)
+    ListCarts = _served_by(admin_pb2.ListCartsRequest, lambda s: s._carts.list_page)
+    UpdateCart = _served_by(admin_pb2.UpdateCartRequest, lambda s: s._carts.update)
+    RevokeCart = _served_by(admin_pb2.RevokeCartRequest, lambda s: s._carts.revoke)
+
+    # ---- edge signing keys and flags: in the contract, not served yet ----
     RevokeEdgeSigningKey = _not_served("RevokeEdgeSigningKey")
     ClearEdgeFlag = _not_served("ClearEdgeFlag")

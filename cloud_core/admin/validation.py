@@ -263,6 +263,22 @@ def validate_catalog(
     return out
 
 
+def validate_cart(cart: admin_pb2.Cart, prefix: str = "cart") -> list[Violation]:
+    """Ids of its store and itself (they go into its credential, so ':' never occurs in them), a
+    display name of a bounded length (it may be empty), a known traffic class."""
+    out = check_id(cart.store_id, f"{prefix}.store_id") + check_id(cart.cart_id, f"{prefix}.cart_id")
+    if len(cart.display_name) > MAX_NAME_CHARS:
+        out.append((f"{prefix}.display_name", f"must be at most {MAX_NAME_CHARS} characters"))
+    if cart.traffic_class not in common_pb2.CartTrafficClass.values():
+        out.append((f"{prefix}.traffic_class", "must be PRODUCTION, TEST or STAFF"))
+    return out
+
+
+def check_cart_name(store_id: str, cart_id: str, prefix: str = "") -> list[Violation]:
+    """The store and cart a request names (``prefix``: of the message holding them, e.g. "cart.")."""
+    return check_id(store_id, f"{prefix}store_id") + check_id(cart_id, f"{prefix}cart_id")
+
+
 # Fields an update may change, per resource; an empty update mask means all of them.
 SETTABLE_PATHS: Mapping[str, frozenset[str]] = {
     "advertiser": frozenset({"display_name"}),
@@ -291,6 +307,7 @@ SETTABLE_PATHS: Mapping[str, frozenset[str]] = {
         }
     ),
     "store": frozenset({"display_name", "time_zone"}),
+    "cart": frozenset({"display_name", "traffic_class"}),
 }
 
 

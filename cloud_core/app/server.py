@@ -130,6 +130,7 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
         experiments=store.experiments,
         reports=store.reports,
         ledger=store.ledger,
+        carts=store.carts,
     )
     admin_pb2_grpc.add_AdminServiceServicer_to_server(
         AdminServicer(admin_storage, notifier, on_revoke=auth.forget), server

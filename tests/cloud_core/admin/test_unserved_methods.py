@@ -18,11 +18,6 @@ if TYPE_CHECKING:
     from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub
 
 UNSERVED: list[tuple[str, Any]] = [
-    ("CreateCart", admin_pb2.CreateCartRequest(cart=admin_pb2.Cart(store_id=STORE_ID, cart_id="cart-01"))),
-    ("GetCart", admin_pb2.GetCartRequest(store_id=STORE_ID, cart_id="cart-01")),
-    ("ListCarts", admin_pb2.ListCartsRequest(store_id=STORE_ID)),
-    ("UpdateCart", admin_pb2.UpdateCartRequest(cart=admin_pb2.Cart(store_id=STORE_ID, cart_id="cart-01"))),
-    ("RevokeCart", admin_pb2.RevokeCartRequest(store_id=STORE_ID, cart_id="cart-01")),
     ("RevokeEdgeSigningKey", admin_pb2.RevokeEdgeSigningKeyRequest(key_id="0123456789abcdef")),
     ("ClearEdgeFlag", admin_pb2.ClearEdgeFlagRequest(store_id=STORE_ID, edge_id="edge-1")),
 ]
