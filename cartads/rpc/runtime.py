@@ -1,16 +1,21 @@
-"""Plumbing every CartAds gRPC server shares: size limits, health, reflection, one log line per call."""
+"""Plumbing every CartAds gRPC server shares: size limits, health, reflection, one log line per call,
+and the guard that answers bad bytes INVALID_ARGUMENT and a handler's bug INTERNAL, never UNKNOWN."""
 
 from __future__ import annotations
 
 import inspect
+import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import grpc
 import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+
+from cartads.ops.logs import LogBudget, clip
+from cartads.rpc.errors import CartAdsError, InvalidArgumentError, abort_with
 
 if TYPE_CHECKING:
     _ServerInterceptor = grpc.aio.ServerInterceptor[Any, Any]
@@ -18,6 +23,7 @@ else:
     _ServerInterceptor = grpc.aio.ServerInterceptor
 
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+_AbortError = grpc.aio.AbortError
 
 # Fields whose values identify a request in the log line, when the request has them.
 _LOGGED_FIELDS = ("request_id", "store_id", "cart_id", "session_id", "edge_id")
@@ -68,12 +74,76 @@ def _logged_fields(request_type: type) -> tuple[str, ...] | None:
     return names
 
 
+class CorruptRequest:
+    """What a request that does not parse deserializes to, so its handler can answer INVALID_ARGUMENT.
+
+    grpc.aio answers a deserializer's exception with UNKNOWN and the exception's class name; the
+    handlers wrapped here see this instead and refuse the call themselves.
+    """
+
+    __slots__ = ("size", "type_name")
+
+    def __init__(self, size: int, type_name: str) -> None:
+        self.size = size
+        self.type_name = type_name
+
+    def error(self) -> InvalidArgumentError:
+        """The refusal: a violation on the request as a whole (field "")."""
+        return InvalidArgumentError([("", f"request does not parse as {self.type_name} ({self.size} bytes)")])
+
+
+class CorruptRequestError(InvalidArgumentError):
+    """A message of a request stream did not parse."""
+
+
+def tolerant_deserializer(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """``deserializer`` answering ``CorruptRequest`` instead of raising on bytes that do not parse."""
+    if deserializer is None:
+        return None
+    owner = getattr(deserializer, "__self__", None)
+    descriptor = getattr(owner, "DESCRIPTOR", None)
+    type_name = str(getattr(descriptor, "full_name", "the request message"))
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception:  # DecodeError, and anything else a parser of hostile bytes may raise
+            return CorruptRequest(len(data), type_name)
+
+    return deserialize
+
+
+_errors = structlog.get_logger("rpc")
+
+
+async def abort_unexpected(context: grpc.aio.ServicerContext[Any, Any], error: Exception, method: str) -> NoReturn:
+    """End a call whose handler failed unexpectedly: INTERNAL with a short reference, never the
+    exception's class or message; the traceback is logged at error under the same reference."""
+    ref = os.urandom(4).hex()
+    _errors.error("rpc_internal_error", method=method, ref=ref, exc_info=error)
+    await context.abort(grpc.StatusCode.INTERNAL, f"internal error (ref {ref})")
+
+
+def _log_suppressed(log: structlog.typing.FilteringBoundLogger) -> Callable[[Hashable, int], None]:
+    def report(key: Hashable, count: int) -> None:
+        method, code = key if isinstance(key, tuple) else (str(key), "")
+        log.info("rpc_suppressed", method=method, code=code, count=count)
+
+    return report
+
+
 def _logged_unary(
     inner: Callable[..., Awaitable[Any]], method: str, log: structlog.typing.FilteringBoundLogger
 ) -> Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]:
-    """``inner`` (a coroutine unary handler) logging one line per call: method, ids, code, latency."""
+    """``inner`` (a coroutine unary handler) logging one line per call: method, ids, code, latency.
+
+    A request that did not parse is refused with INVALID_ARGUMENT, and an exception the handler did
+    not turn into a status answers INTERNAL with a reference; lines of failed calls are limited per
+    code (``LogBudget``), and every string a caller sent is clipped.
+    """
     perf_counter = time.perf_counter
     ok = grpc.StatusCode.OK
+    budget = LogBudget(_log_suppressed(log))
     # A log with an ``rpc`` method (edge_node.serving.access_log.BatchedJsonLog) renders the same line without
     # a dict of fields; looked up on the type, as a structlog proxy answers any attribute.
     rpc_line: Callable[[str, str, float, Any, Sequence[str]], None] | None = (
@@ -84,7 +154,16 @@ def _logged_unary(
         start = perf_counter()
         code = "OK"
         try:
-            response = await inner(request, context)
+            if type(request) is CorruptRequest:
+                await abort_with(context, request.error())
+            try:
+                response = await inner(request, context)
+            except _AbortError:
+                raise
+            except CartAdsError as error:
+                await abort_with(context, error)
+            except Exception as error:
+                await abort_unexpected(context, error, method)
             context_code = context.code()
             if context_code is not None and context_code != ok:
                 code = context_code.name
@@ -94,30 +173,104 @@ def _logged_unary(
             code = context_code.name if context_code is not None else "UNKNOWN"
             raise
         finally:
-            latency_ms = round((perf_counter() - start) * 1000, 3)
-            names = _FIELDS_OF_TYPE.get(type(request)) or _logged_fields(type(request))
-            if names is not None and rpc_line is not None:
-                rpc_line(method, code, latency_ms, request, names)
-            else:
-                if names is None:
-                    names = _LOGGED_FIELDS
-                fields = {name: value for name in names if (value := getattr(request, name, ""))}
-                log.info("rpc", method=method, code=code, latency_ms=latency_ms, **fields)
+            if code == "OK" or budget.allow((method, code)):
+                latency_ms = round((perf_counter() - start) * 1000, 3)
+                names = _FIELDS_OF_TYPE.get(type(request)) or _logged_fields(type(request))
+                if names is not None and rpc_line is not None:
+                    rpc_line(method, code, latency_ms, request, names)
+                else:
+                    if names is None:
+                        names = _LOGGED_FIELDS
+                    fields = {
+                        name: clip(value) if type(value) is str else value
+                        for name in names
+                        if (value := getattr(request, name, ""))
+                    }
+                    log.info("rpc", method=method, code=code, latency_ms=latency_ms, **fields)
 
     return logged
+
+
+async def _checked_requests(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async for request in requests:
+        if type(request) is CorruptRequest:
+            raise CorruptRequestError(request.error().violations)
+        yield request
+
+
+def _guarded_stream(inner: Any, method: str, *, request_streaming: bool) -> Any:
+    """A streaming behaviour that refuses corrupt requests with INVALID_ARGUMENT (a corrupt message
+    anywhere in a request stream ends the call so) and answers INTERNAL with a reference for any
+    exception its handler did not turn into a status; an async generator when ``inner`` is one."""
+
+    def requests_of(request: Any) -> Any:
+        return _checked_requests(request) if request_streaming else request
+
+    async def refuse(context: grpc.aio.ServicerContext[Any, Any], error: Exception) -> NoReturn:
+        if isinstance(error, _AbortError):
+            raise error
+        if isinstance(error, CartAdsError):
+            await abort_with(context, error)
+        await abort_unexpected(context, error, method)
+
+    if inspect.isasyncgenfunction(inner):
+
+        async def generator(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
+            if type(request) is CorruptRequest:
+                await abort_with(context, request.error())
+            try:
+                async for response in inner(requests_of(request), context):
+                    yield response
+            except Exception as error:
+                await refuse(context, error)
+
+        return generator
+
+    async def coroutine(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        if type(request) is CorruptRequest:
+            await abort_with(context, request.error())
+        try:
+            return await inner(requests_of(request), context)
+        except Exception as error:
+            await refuse(context, error)
+
+    return coroutine
+
+
+def _is_async(behaviour: Any) -> bool:
+    return inspect.iscoroutinefunction(behaviour) or inspect.isasyncgenfunction(behaviour)
+
+
+def guarded_handler(
+    handler: grpc.RpcMethodHandler[Any, Any], method: str, log: structlog.typing.FilteringBoundLogger
+) -> grpc.RpcMethodHandler[Any, Any] | None:
+    """``handler`` as every CartAds server runs it: requests that do not parse answer INVALID_ARGUMENT,
+    unexpected exceptions INTERNAL with a reference, and unary calls log one line each. None for a
+    handler left as it is (synchronous ones, such as the stock health servicer's)."""
+    ser: dict[str, Any] = {
+        "request_deserializer": tolerant_deserializer(handler.request_deserializer),
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.unary_unary is not None:
+        if not inspect.iscoroutinefunction(handler.unary_unary):
+            return None
+        return grpc.unary_unary_rpc_method_handler(_logged_unary(handler.unary_unary, method, log), **ser)
+    if handler.stream_unary is not None and _is_async(handler.stream_unary):
+        guarded = _guarded_stream(handler.stream_unary, method, request_streaming=True)
+        return grpc.stream_unary_rpc_method_handler(guarded, **ser)
+    if handler.unary_stream is not None and _is_async(handler.unary_stream):
+        guarded = _guarded_stream(handler.unary_stream, method, request_streaming=False)
+        return grpc.unary_stream_rpc_method_handler(guarded, **ser)
+    if handler.stream_stream is not None and _is_async(handler.stream_stream):
+        guarded = _guarded_stream(handler.stream_stream, method, request_streaming=True)
+        return grpc.stream_stream_rpc_method_handler(guarded, **ser)
+    return None
 
 
 def _with_request_log(
     handler: grpc.RpcMethodHandler[Any, Any], method: str, log: structlog.typing.FilteringBoundLogger
 ) -> grpc.RpcMethodHandler[Any, Any]:
-    # Only coroutine unary handlers are wrapped: the stock health servicer is synchronous and runs as is.
-    if handler.unary_unary is None or not inspect.iscoroutinefunction(handler.unary_unary):
-        return handler
-    return grpc.unary_unary_rpc_method_handler(
-        _logged_unary(handler.unary_unary, method, log),
-        request_deserializer=handler.request_deserializer,
-        response_serializer=handler.response_serializer,
-    )
+    return guarded_handler(handler, method, log) or handler
 
 
 class _LoggingRegistrar:
@@ -199,14 +352,12 @@ class MethodWrappingInterceptor(_ServerInterceptor):
 
 
 class RequestLogInterceptor(MethodWrappingInterceptor):
-    """Logs one canonical line per unary call: method, ids from the request, status code, latency."""
+    """Logs one canonical line per unary call (method, ids from the request, status code, latency), and
+    guards every method: see ``guarded_handler``."""
 
     def __init__(self, logger: structlog.typing.FilteringBoundLogger | None = None) -> None:
         super().__init__()
         self._log = logger or structlog.get_logger("rpc")
 
     def wrap(self, handler: grpc.RpcMethodHandler[Any, Any], method: str) -> grpc.RpcMethodHandler[Any, Any] | None:
-        # Only coroutine handlers are wrapped: the stock health servicer is synchronous and runs as is.
-        if handler.unary_unary is None or not inspect.iscoroutinefunction(handler.unary_unary):
-            return None
-        return _with_request_log(handler, method, self._log)
+        return guarded_handler(handler, method, self._log)
