@@ -33,6 +33,8 @@ class EdgeConfig:
     # Index sync client reconnects with jittered exponential backoff between these bounds.
     sync_backoff_initial_s: float = 0.2
     sync_backoff_max_s: float = 5.0
+    # A stream open this long (or one that brought an update) counts as healthy: the backoff restarts.
+    sync_healthy_after_s: float = 30.0
     # LMDB: map sizes are address space reserved, not disk used.
     index_map_size_bytes: int = GIB
     # Largest index accepted; 0 means half the map less a margin, because LMDB keeps the old

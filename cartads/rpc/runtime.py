@@ -3,6 +3,7 @@ and the guard that answers bad bytes INVALID_ARGUMENT and a handler's bug INTERN
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import time
@@ -120,7 +121,8 @@ async def abort_unexpected(context: grpc.aio.ServicerContext[Any, Any], error: E
     """End a call whose handler failed unexpectedly: INTERNAL with a short reference, never the
     exception's class or message; the traceback is logged at error under the same reference."""
     ref = os.urandom(4).hex()
-    _errors.error("rpc_internal_error", method=method, ref=ref, exc_info=error)
+    with contextlib.suppress(Exception):  # a log that cannot be written must not change the answer
+        _errors.error("rpc_internal_error", method=method, ref=ref, exc_info=error)
     await context.abort(grpc.StatusCode.INTERNAL, f"internal error (ref {ref})")
 
 

@@ -27,7 +27,12 @@ from tests.integration.conftest import STORE_ID, Loop
 CORRUPT = b"\x0a\x05ab"
 EDGE_SERVICES = frozenset({"cartads.v1.AdService"})
 CLOUD_SERVICES = frozenset(
-    {"cartads.v1.AdminService", "cartads.v1.IndexSyncService", "cartads.v1.EventIngestService", "cartads.v1.AssetService"}
+    {
+        "cartads.v1.AdminService",
+        "cartads.v1.IndexSyncService",
+        "cartads.v1.EventIngestService",
+        "cartads.v1.AssetService",
+    }
 )
 
 
@@ -55,23 +60,28 @@ def test_the_corrupt_bytes_parse_as_no_request_type() -> None:
             GetMessageClass(method.input_type).FromString(CORRUPT)
 
 
-async def _call_with_corrupt_bytes(channel: grpc.aio.Channel, method: MethodDescriptor) -> grpc.aio.AioRpcError:
+async def _send_corrupt_bytes(channel: grpc.aio.Channel, method: MethodDescriptor) -> None:
+    """Call ``method`` with a request (or a request stream) of corrupt bytes, reading every answer."""
     path = f"/{method.containing_service.full_name}/{method.name}"
 
     async def requests() -> AsyncIterator[bytes]:
         yield CORRUPT
 
+    if method.client_streaming and method.server_streaming:
+        async for _ in channel.stream_stream(path, None, None)(requests()):
+            pass
+    elif method.client_streaming:
+        await channel.stream_unary(path, None, None)(requests())
+    elif method.server_streaming:
+        async for _ in channel.unary_stream(path, None, None)(CORRUPT):
+            pass
+    else:
+        await channel.unary_unary(path, None, None)(CORRUPT)
+
+
+async def _call_with_corrupt_bytes(channel: grpc.aio.Channel, method: MethodDescriptor) -> grpc.aio.AioRpcError:
     with pytest.raises(grpc.aio.AioRpcError) as raised:
-        if method.client_streaming and method.server_streaming:
-            async for _ in channel.stream_stream(path)(requests()):
-                pass
-        elif method.client_streaming:
-            await channel.stream_unary(path)(requests())
-        elif method.server_streaming:
-            async for _ in channel.unary_stream(path)(CORRUPT):
-                pass
-        else:
-            await channel.unary_unary(path)(CORRUPT)
+        await _send_corrupt_bytes(channel, method)
     return raised.value
 
 
