@@ -59,6 +59,7 @@ PURE_CORES = (
     "cloud_core.console.model",
     "cloud_core.delivery",
     "cloud_core.events.billing",
+    "cloud_core.events.isolate",
     "cloud_core.reports",
     "edge_node.events.attribution",
     "edge_node.events.leases",

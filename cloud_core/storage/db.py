@@ -16,10 +16,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from google.protobuf.message import DecodeError
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+
+from cartads.ops.logs import clip
 
 T = TypeVar("T")
 
@@ -33,6 +37,10 @@ _PG_WORKERS = 4
 
 class DatabaseOpenError(Exception):
     """The database could not be opened (bad path or DSN, server down, migration failed)."""
+
+
+class DatabaseClosedError(RuntimeError):
+    """A query was asked of a Database already closed (the process is stopping)."""
 
 
 def database_url(db: str) -> URL:
@@ -207,6 +215,40 @@ def create_engine(url: URL, *, durable: bool = True) -> Engine:
     )
 
 
+# Failures of the data written, not of the database: the same write fails the same way every time.
+_DATA_ERRORS = (sa_exc.DataError, sa_exc.IntegrityError, OverflowError, ValueError, TypeError, DecodeError)
+# The database is away or busy (a lock, a lost connection, a pool exhausted, a replica shutting down):
+# the same write may well succeed later.
+_TRANSIENT_ERRORS = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+    ConnectionError,
+)
+
+
+def is_transient_error(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot write now, rather than that this write is wrong."""
+    if isinstance(error, (*_TRANSIENT_ERRORS, DatabaseClosedError)):
+        return True
+    return isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
+
+
+def is_data_error(error: BaseException) -> bool:
+    """Whether ``error`` is a refusal of the data written (an overflow, a value no column holds)."""
+    if is_transient_error(error):
+        return False
+    if isinstance(error, _DATA_ERRORS):
+        return True
+    return isinstance(error, sa_exc.StatementError) and isinstance(error.orig, _DATA_ERRORS)
+
+
+def failure_text(error: BaseException) -> str:
+    """``Class: first line of the message``, short and free of what PostgreSQL text cannot hold."""
+    return clip(f"{type(error).__name__}: {first_line(error)}", 200).replace("\x00", "\\0")
+
+
 def _retryable(exc: DBAPIError) -> bool:
     return getattr(exc.orig, "sqlstate", None) in _RETRYABLE_PG
 
@@ -254,7 +296,7 @@ class Database:
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` on the worker thread (no transaction of its own)."""
         if self._closed:
-            raise RuntimeError("database is closed")
+            raise DatabaseClosedError("database is closed")
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     async def write(self, fn: Callable[[Connection], T]) -> T:
