@@ -9,11 +9,11 @@ import pytest
 from cloud_core.events.isolate import isolate
 
 
-class Poison(Exception):
+class PoisonError(Exception):
     """A write refused for its data."""
 
 
-class Away(Exception):
+class AwayError(Exception):
     """The database is away."""
 
 
@@ -29,15 +29,15 @@ class Store:
     async def attempt(self, part: Sequence[int]) -> int:
         self.attempts.append(tuple(part))
         if self.away_after is not None and len(self.attempts) > self.away_after:
-            raise Away()
+            raise AwayError()
         if self.poison & set(part):
-            raise Poison(f"refused {sorted(self.poison & set(part))}")
+            raise PoisonError(f"refused {sorted(self.poison & set(part))}")
         self.committed.extend(part)
         return len(part)
 
 
 def is_poison(error: BaseException) -> bool:
-    return isinstance(error, Poison)
+    return isinstance(error, PoisonError)
 
 
 async def test_a_clean_batch_is_one_attempt() -> None:
@@ -80,7 +80,7 @@ async def test_commits_keep_the_items_order() -> None:
 async def test_an_error_that_is_not_poison_propagates() -> None:
     """A database that goes away mid-way ends isolation with its error; what was committed stays."""
     store = Store({9}, away_after=3)
-    with pytest.raises(Away):
+    with pytest.raises(AwayError):
         await isolate(list(range(10)), store.attempt, is_poison)
     assert store.committed == [0, 1, 2, 3, 4]
 

@@ -76,7 +76,8 @@ async def test_the_poison_event_alone_is_dead_lettered_and_the_rest_billed(db: D
     assert await billed_ids(db) == {f"e{seq}" for seq in range(1, 41) if seq != 23}
     [(seq, event_id, reason)] = await dead_letters(db)
     assert (seq, event_id) == (23, "e23")
-    assert reason.startswith("ingest failure: ") and len(reason) <= 220
+    assert reason.startswith("ingest failure: ")
+    assert len(reason) <= 220
 
 
 async def test_the_poison_event_is_logged_at_error_with_its_identity(db: Database) -> None:
