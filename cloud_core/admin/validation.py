@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from cartads import bounds
 from cartads.v1 import admin_pb2, common_pb2
 
 Violation = tuple[str, str]
 
-MAX_PAGE_SIZE = 1000
+MAX_PAGE_SIZE = bounds.MAX_PAGE_SIZE
 MAX_NAME_CHARS = 200
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -66,28 +67,30 @@ def validate_campaign(campaign: admin_pb2.Campaign, prefix: str = "campaign") ->
         out.append((f"{prefix}.end_time", "is required"))
     for name in ("start_time", "end_time"):
         if campaign.HasField(name):
-            out += _check_timestamp(getattr(campaign, name), f"{prefix}.{name}")
+            out += check_timestamp(getattr(campaign, name), f"{prefix}.{name}")
     if campaign.HasField("start_time") and campaign.HasField("end_time"):
         start, end = campaign.start_time, campaign.end_time
         if (end.seconds, end.nanos) <= (start.seconds, start.nanos):
             out.append((f"{prefix}.end_time", "must be after start_time"))
-    if campaign.budget_micros <= 0:
-        out.append((f"{prefix}.budget_micros", "must be > 0"))
-    if campaign.frequency_cap_per_session < 0:
-        out.append((f"{prefix}.frequency_cap_per_session", "must be >= 0"))
+    out += bounds.check_range(campaign.budget_micros, 1, bounds.MAX_BUDGET_MICROS, f"{prefix}.budget_micros")
+    out += _check_cap(campaign.frequency_cap_per_session, f"{prefix}.frequency_cap_per_session")
     out += _check_state(campaign.state, f"{prefix}.state")
     return out
 
 
 _MAX_LABEL_CHARS = 64
-# 1970-01-01 .. 9999-12-31: what the store's microsecond columns and Timestamp's JSON form both hold.
-_MAX_TIMESTAMP_S = 253_402_300_799
 
 
-def _check_timestamp(ts: Timestamp, field_name: str) -> list[Violation]:
-    if not 0 <= ts.seconds <= _MAX_TIMESTAMP_S or not 0 <= ts.nanos < 1_000_000_000:
-        return [(field_name, "must be a time between 1970-01-01 and 9999-12-31")]
-    return []
+def check_timestamp(ts: Timestamp, field_name: str) -> list[Violation]:
+    """An operator's time (a flight, a report range): 2000-01-01 up to 2100-01-01."""
+    return bounds.check_timestamp(
+        ts.seconds, ts.nanos, field_name, low_s=bounds.MIN_ADMIN_TIME_S, high_s=bounds.MAX_ADMIN_TIME_S
+    )
+
+
+def _check_cap(value: int, field_name: str) -> list[Violation]:
+    """A frequency cap: 0 (none) up to MAX_FREQUENCY_CAP."""
+    return bounds.check_range(value, 0, bounds.MAX_FREQUENCY_CAP, field_name)
 
 
 def _check_unique(ids: Sequence[str], field_name: str, id_name: str) -> list[Violation]:
@@ -104,8 +107,7 @@ def _validate_serving(line_item: admin_pb2.LineItem, prefix: str) -> list[Violat
     out: list[Violation] = []
     if line_item.priority_tier not in common_pb2.PriorityTier.values():
         out.append((f"{prefix}.priority_tier", f"unknown priority tier {line_item.priority_tier}"))
-    if line_item.creative_frequency_cap_per_session < 0:
-        out.append((f"{prefix}.creative_frequency_cap_per_session", "must be >= 0"))
+    out += _check_cap(line_item.creative_frequency_cap_per_session, f"{prefix}.creative_frequency_cap_per_session")
     if len(line_item.exclusion_label) > _MAX_LABEL_CHARS:
         out.append((f"{prefix}.exclusion_label", f"is longer than {_MAX_LABEL_CHARS} characters"))
     for i, hour in enumerate(line_item.targeting.daypart_hours):
@@ -177,10 +179,8 @@ def validate_line_item(
     model = line_item.pricing_model
     if model == common_pb2.PRICING_MODEL_UNSPECIFIED or model not in common_pb2.PricingModel.values():
         out.append((f"{prefix}.pricing_model", "must be CPM, CPC or CPA"))
-    if line_item.bid_micros <= 0:
-        out.append((f"{prefix}.bid_micros", "must be > 0"))
-    if line_item.frequency_cap_per_session < 0:
-        out.append((f"{prefix}.frequency_cap_per_session", "must be >= 0"))
+    out += bounds.check_range(line_item.bid_micros, 1, bounds.MAX_BID_MICROS, f"{prefix}.bid_micros")
+    out += _check_cap(line_item.frequency_cap_per_session, f"{prefix}.frequency_cap_per_session")
     if not line_item.creative_ids:
         out.append((f"{prefix}.creative_ids", "at least one creative is required"))
     for i, creative_id in enumerate(line_item.creative_ids):
@@ -195,8 +195,10 @@ def validate_line_item(
     out += _validate_serving(line_item, prefix)
     if line_item.pacing_type not in admin_pb2.PacingType.values():
         out.append((f"{prefix}.pacing_type", f"unknown pacing type {line_item.pacing_type}"))
-    if line_item.daily_budget_micros < 0:
-        out.append((f"{prefix}.daily_budget_micros", "must be >= 0 (0 derives it from the campaign)"))
+    # 0 derives the daily budget from the campaign's.
+    out += bounds.check_range(
+        line_item.daily_budget_micros, 0, bounds.MAX_BUDGET_MICROS, f"{prefix}.daily_budget_micros"
+    )
     out += _check_state(line_item.state, f"{prefix}.state")
     return out
 
@@ -258,8 +260,9 @@ def validate_catalog(
             out.append((f"products[{i}].aisle_id", f"aisle {product.aisle_id!r} is not in the catalog"))
         if product.department_id not in known_department_ids:
             out.append((f"products[{i}].department_id", f"department {product.department_id!r} is not in the catalog"))
-        if product.price_micros < 0:
-            out.append((f"products[{i}].price_micros", "must be >= 0"))
+        out += bounds.check_range(
+            product.price_micros, 0, bounds.MAX_PRODUCT_PRICE_MICROS, f"products[{i}].price_micros"
+        )
     return out
 
 

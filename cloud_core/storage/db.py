@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+import structlog
 from google.protobuf.message import DecodeError
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
@@ -23,9 +24,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
+from cartads.bounds import ROLLUP_SATURATION
 from cartads.ops.logs import clip
 
 T = TypeVar("T")
+_log = structlog.get_logger("cloud.storage")
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
@@ -78,23 +81,44 @@ def insert(conn: Connection, table: sa.Table) -> Any:
     return sqlite.insert(table)
 
 
+def _saturation(column: sa.Column[Any]) -> int:
+    """Where adds to ``column`` stop: far enough below its type's maximum that no add overflows it."""
+    return ROLLUP_SATURATION if isinstance(column.type, sa.BigInteger) else 2**30
+
+
 @functools.lru_cache(maxsize=64)
 def _adding_upsert(dialect: str, table: sa.Table, key: tuple[str, ...], columns: tuple[str, ...]) -> Any:
     # Built once per table and dialect: rebuilding it (``excluded`` proxies, cache key) per upload
     # costs more than executing it.
     stmt = postgresql.insert(table) if dialect == POSTGRESQL else sqlite.insert(table)
-    adding = {c: table.c[c] + stmt.excluded[c] for c in columns}
-    return stmt.on_conflict_do_update(index_elements=list(key), set_=adding)
+    adding = {}
+    full = []
+    for name in columns:
+        current, added = table.c[name], stmt.excluded[name]
+        cap = sa.literal_column(str(_saturation(current)), current.type)
+        # Saturate rather than overflow: SQLite would turn the sum into a REAL without a word,
+        # PostgreSQL would fail the whole ingest transaction.
+        adding[name] = sa.case((current > cap - added, cap), else_=current + added)
+        full.append(current >= cap)
+    upsert = stmt.on_conflict_do_update(index_elements=list(key), set_=adding)
+    return upsert.returning(*(table.c[k] for k in key), sa.or_(*full).label("saturated"))
 
 
 def upsert_adding(
     conn: Connection, table: sa.Table, key: Sequence[str], columns: Sequence[str], rows: Sequence[dict[str, Any]]
 ) -> None:
     """Upsert ``rows``, adding their ``columns`` to an existing row's (atomic ``x = x + excluded.x``,
-    never read-then-write); in key order, so concurrent transactions lock rows in the same order."""
+    never read-then-write); in key order, so concurrent transactions lock rows in the same order.
+
+    A sum that would pass ``ROLLUP_SATURATION`` stays there, and the row is logged at error
+    (``rollup_saturated``): with every input bounded it takes billions of maximal events in one row.
+    """
     if rows:
         stmt = _adding_upsert(conn.dialect.name, table, tuple(key), tuple(columns))
-        conn.execute(stmt, sorted(rows, key=lambda r: tuple(str(r[k]) for k in key)))
+        result = conn.execute(stmt, sorted(rows, key=lambda r: tuple(str(r[k]) for k in key)))
+        saturated = [tuple(row[: len(key)]) for row in result if row[-1]]
+        if saturated:
+            _log.error("rollup_saturated", table=table.name, key=list(key), rows=saturated[:10], count=len(saturated))
 
 
 # Keeps each IN (...) list well below SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
