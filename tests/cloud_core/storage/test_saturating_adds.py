@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from structlog.testing import capture_logs
 
 from cartads.bounds import ROLLUP_SATURATION
@@ -24,11 +26,15 @@ async def db(db_url: str) -> AsyncIterator[Database]:
         await opened.close()
 
 
+def _add(conn: Connection, rows: list[dict[str, object]]) -> None:
+    upsert_adding(conn, t.store_traffic_hourly, KEY, ("events",), rows)
+
+
 async def add_events(db: Database, *counts: int) -> int:
     """Add each count to one store_traffic_hourly row in turn; the row's total."""
     for count in counts:
-        row = {"store_id": "s1", "hour_start_us": 0, "events": count}
-        await db.write(lambda conn, row=row: upsert_adding(conn, t.store_traffic_hourly, KEY, ("events",), [row]))
+        rows = [{"store_id": "s1", "hour_start_us": 0, "events": count}]
+        await db.write(functools.partial(_add, rows=rows))
     query = sa.select(t.store_traffic_hourly.c.events)
     return int(await db.read(lambda conn: conn.execute(query).scalar_one()))
 
