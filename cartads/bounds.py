@@ -196,6 +196,13 @@ def event_violations(
     """
     if event_within_bounds(event, from_cart=from_cart, max_id_chars=max_id_chars):
         return []
+    return event_field_violations(event, prefix, from_cart=from_cart, max_id_chars=max_id_chars)
+
+
+def event_field_violations(
+    event: common_pb2.CartEvent, prefix: str, *, from_cart: bool, max_id_chars: int = MAX_ID_CHARS
+) -> list[Violation]:
+    """``event_violations`` without its cheap first check: every field checked and named."""
     out = check_id(event.event_id, f"{prefix}.event_id", required=True, max_chars=max_id_chars)
     for name in ("cart_id", "session_id", "ad_id", "product_id"):
         out += check_id(getattr(event, name), f"{prefix}.{name}", max_chars=max_id_chars)
