@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import grpc
 import structlog
 
+from cartads import bounds
+from cartads.ops.logs import clip
 from cartads.v1.index_sync_pb2 import StreamIndexRequest, StreamIndexResponse
 from cartads.v1.index_sync_pb2_grpc import IndexSyncServiceStub
 from edge_node.cloud_link.backoff import Backoff
@@ -127,7 +129,8 @@ class SyncClient:
             edge_id=self._config.edge_id,
             response_nonce=nonce,
             version=version,
-            error_detail=error,
+            # The cloud refuses (and ends the stream on) a detail over its bound.
+            error_detail=clip(error, bounds.MAX_ERROR_DETAIL_CHARS - 16),
         )
 
     async def _answer(self, step: Step) -> StreamIndexRequest:
