@@ -11,6 +11,7 @@ from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
 
 from cartads.rpc.errors import InvalidArgumentError, NotFoundError
+from cloud_core.access.auth import scoped_advertiser
 from cloud_core.admin import validation as v
 
 M = TypeVar("M", bound=Message)
@@ -29,10 +30,16 @@ def raise_if(violations: Sequence[v.Violation]) -> None:
 
 
 def choose_id(request_id: str, body_id: str, field: str, prefix: str) -> str:
-    """The id the caller gave (in the request or the body), checked; else a new one."""
+    """The id the caller gave (in the request or the body), checked; else a new one.
+
+    An advertiser token may not choose: "already exists" would tell it that another advertiser
+    holds that id, so ids of its resources are always made here. Admin tokens may.
+    """
     given = request_id or body_id
     if not given:
         return new_id(prefix)
+    if scoped_advertiser():
+        raise_if([(field, f"ids are made by the server for advertiser tokens; leave {field} empty")])
     raise_if(v.check_id(given, field))
     return given
 

@@ -184,11 +184,10 @@ def validate_line_item(
     if not line_item.creative_ids:
         out.append((f"{prefix}.creative_ids", "at least one creative is required"))
     for i, creative_id in enumerate(line_item.creative_ids):
-        owner = ctx.creative_advertisers.get(creative_id)
-        if owner is None:
-            out.append((f"{prefix}.creative_ids[{i}]", f"creative {creative_id!r} does not exist"))
-        elif owner != ctx.campaign_advertiser_id:
-            out.append((f"{prefix}.creative_ids[{i}]", "creative belongs to another advertiser"))
+        # One answer for "no such creative" and "another advertiser's": an advertiser token must not
+        # learn which creative ids exist.
+        if ctx.creative_advertisers.get(creative_id) != ctx.campaign_advertiser_id:
+            out.append((f"{prefix}.creative_ids[{i}]", "is not a creative of this campaign's advertiser"))
     if len(set(line_item.creative_ids)) != len(line_item.creative_ids):
         out.append((f"{prefix}.creative_ids", "must not repeat a creative"))
     out += _validate_targeting(line_item.targeting, ctx, f"{prefix}.targeting")
