@@ -65,8 +65,8 @@ def id_fields(message: type[Message]) -> Iterator[IdField]:
             kind = field.name[:-1] if repeated else field.name
             if kind in OWN_AND_OTHERS:
                 yield IdField((), field.name, repeated)
-        elif field.type == FieldDescriptor.TYPE_MESSAGE and not repeated and field.message_type is not None:
-            for inner in id_fields(GetMessageClass(field.message_type)):
+        elif field.type == FieldDescriptor.TYPE_MESSAGE and not repeated:
+            for inner in id_fields(type(getattr(message(), field.name))):
                 if not inner.path:
                     yield IdField((field.name,), inner.name, inner.repeated)
 
