@@ -70,7 +70,21 @@ MAX_TRIP_SALES_MICROS = 10**11
 # Rollup adds saturate here instead of overflowing (leaving room below BIGINT's 2^63 - 1).
 ROLLUP_SATURATION = 2**62
 
+# Caller-supplied strings in a log line or an error message are cut to this many characters.
+MAX_LOGGED_CHARS = 128
+
 _BASKET_TYPES = frozenset({common_pb2.EVENT_TYPE_BASKET_ADD, common_pb2.EVENT_TYPE_BASKET_REMOVE})
+
+
+def clip(text: str, max_chars: int = MAX_LOGGED_CHARS) -> str:
+    """``text`` cut to ``max_chars`` characters, saying how many were left out.
+
+    For every string a caller chose that reaches a log line or an error message: a 1 MB id must
+    cost a log line what a short one does.
+    """
+    if len(text) <= max_chars:
+        return text
+    return f"{text[:max_chars]}…(+{len(text) - max_chars})"
 
 
 def check_range(value: float, low: float, high: float, field: str) -> list[Violation]:

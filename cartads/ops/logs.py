@@ -10,6 +10,11 @@ from collections.abc import Callable, Hashable
 
 import structlog
 
+# Caller-supplied strings reach log lines and error messages clipped (pure, so pure cores use it too).
+from cartads.bounds import MAX_LOGGED_CHARS, clip
+
+__all__ = ["MAX_LOGGED_CHARS", "REFUSAL_LINES_PER_S", "LogBudget", "clip", "configure_logging"]
+
 
 class _CurrentStderr:
     """Writes to whatever ``sys.stderr`` is at the moment of writing.
@@ -46,21 +51,8 @@ def configure_logging(*, level: str = "INFO", json: bool | None = None) -> None:
     )
 
 
-# Caller-supplied strings in a log line (ids, names) are cut to this many characters.
-MAX_LOGGED_CHARS = 128
 # Refused or failed calls logged per second for one (method, code); the rest are only counted.
 REFUSAL_LINES_PER_S = 20
-
-
-def clip(text: str, max_chars: int = MAX_LOGGED_CHARS) -> str:
-    """``text`` cut to ``max_chars`` characters, saying how many were left out.
-
-    For every string a caller chose that reaches a log line or an error message: a 1 MB id must
-    cost a log line what a short one does.
-    """
-    if len(text) <= max_chars:
-        return text
-    return f"{text[:max_chars]}…(+{len(text) - max_chars})"
 
 
 class LogBudget:

@@ -10,6 +10,7 @@ from typing import TypeVar
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
 
+from cartads.bounds import clip
 from cartads.rpc.errors import InvalidArgumentError, NotFoundError
 from cloud_core.access.auth import scoped_advertiser
 from cloud_core.admin import validation as v
@@ -59,5 +60,5 @@ async def existing(kind: str, resource_id: str, field: str, get: Callable[[str],
     raise_if(v.check_required_id(resource_id, field))
     found = await get(resource_id)
     if found is None:
-        raise NotFoundError(f"{kind} {resource_id!r} does not exist", field)
+        raise NotFoundError(f"{kind} {clip(resource_id)!r} does not exist", field)
     return found

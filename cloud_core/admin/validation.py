@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from cartads import bounds
+from cartads.bounds import clip
 from cartads.v1 import admin_pb2, common_pb2
 
 Violation = tuple[str, str]
@@ -98,7 +99,7 @@ def _check_unique(ids: Sequence[str], field_name: str, id_name: str) -> list[Vio
     out: list[Violation] = []
     for i, value in enumerate(ids):
         if value in seen:
-            out.append((f"{field_name}[{i}].{id_name}", f"{value!r} appears more than once in this import"))
+            out.append((f"{field_name}[{i}].{id_name}", f"{clip(value)!r} appears more than once in this import"))
         seen.add(value)
     return out
 
@@ -146,7 +147,7 @@ def _check_members(values: Sequence[str], known: Collection[str], field_name: st
         if not value:
             out.append((f"{field_name}[{i}]", "must not be empty"))
         elif value not in known:
-            out.append((f"{field_name}[{i}]", f"{what} {value!r} is not in the targeted stores' catalogs"))
+            out.append((f"{field_name}[{i}]", f"{what} {clip(value)!r} is not in the targeted stores' catalogs"))
     return out
 
 
@@ -154,7 +155,7 @@ def _validate_targeting(targeting: admin_pb2.Targeting, ctx: LineItemContext, pr
     out: list[Violation] = []
     for i, store_id in enumerate(targeting.store_ids):
         if store_id not in ctx.known_store_ids:
-            out.append((f"{prefix}.store_ids[{i}]", f"store {store_id!r} does not exist"))
+            out.append((f"{prefix}.store_ids[{i}]", f"store {clip(store_id)!r} does not exist"))
     out += _check_members(targeting.product_ids, ctx.catalog.product_ids, f"{prefix}.product_ids", "product")
     out += _check_members(targeting.aisle_ids, ctx.catalog.aisle_ids, f"{prefix}.aisle_ids", "aisle")
     out += _check_members(
@@ -221,7 +222,7 @@ def check_time_zone(name: str, field_name: str) -> list[Violation]:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        return [(field_name, f"{name!r} is not a known IANA time zone")]
+        return [(field_name, f"{clip(name)!r} is not a known IANA time zone")]
     return []
 
 
@@ -256,9 +257,11 @@ def validate_catalog(
         out += check_id(product.product_id, f"products[{i}].product_id")
         out += _check_name(product.display_name, f"products[{i}].display_name")
         if product.aisle_id not in known_aisle_ids:
-            out.append((f"products[{i}].aisle_id", f"aisle {product.aisle_id!r} is not in the catalog"))
+            out.append((f"products[{i}].aisle_id", f"aisle {clip(product.aisle_id)!r} is not in the catalog"))
         if product.department_id not in known_department_ids:
-            out.append((f"products[{i}].department_id", f"department {product.department_id!r} is not in the catalog"))
+            out.append(
+                (f"products[{i}].department_id", f"department {clip(product.department_id)!r} is not in the catalog")
+            )
         out += bounds.check_range(
             product.price_micros, 0, bounds.MAX_PRODUCT_PRICE_MICROS, f"products[{i}].price_micros"
         )
@@ -299,7 +302,11 @@ SETTABLE_PATHS: Mapping[str, frozenset[str]] = {
 def check_update_mask(paths: Sequence[str], resource: str) -> list[Violation]:
     """Every path must be a settable field of the resource."""
     allowed = SETTABLE_PATHS[resource]
-    return [("update_mask", f"{path!r} is not a settable field of {resource}") for path in paths if path not in allowed]
+    return [
+        ("update_mask", f"{clip(path)!r} is not a settable field of {resource}")
+        for path in paths
+        if path not in allowed
+    ]
 
 
 def effective_paths(paths: Sequence[str], resource: str) -> list[str]:

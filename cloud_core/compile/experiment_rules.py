@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from cartads import bounds
+from cartads.bounds import clip
 from cartads.v1 import admin_pb2, index_pb2
 from cloud_core.admin.validation import MAX_NAME_CHARS, Violation, check_id
 
@@ -55,7 +56,7 @@ def _check_arms(arms: Sequence[admin_pb2.ExperimentArm], prefix: str) -> list[Vi
         field = f"{prefix}.arms[{i}]"
         out += check_id(arm.arm_id, f"{field}.arm_id")
         if arm.arm_id in seen:
-            out.append((f"{field}.arm_id", f"{arm.arm_id!r} is used by another arm of this layer"))
+            out.append((f"{field}.arm_id", f"{clip(arm.arm_id)!r} is used by another arm of this layer"))
         seen.add(arm.arm_id)
         if len(arm.display_name) > MAX_NAME_CHARS:
             out.append((f"{field}.display_name", f"must be at most {MAX_NAME_CHARS} characters"))
