@@ -60,7 +60,7 @@ def test_the_corrupt_bytes_parse_as_no_request_type() -> None:
             GetMessageClass(method.input_type).FromString(CORRUPT)
 
 
-async def _send_corrupt_bytes(channel: grpc.aio.Channel, method: MethodDescriptor) -> None:
+async def send_corrupt_bytes(channel: grpc.aio.Channel, method: MethodDescriptor) -> None:
     """Call ``method`` with a request (or a request stream) of corrupt bytes, reading every answer."""
     path = f"/{method.containing_service.full_name}/{method.name}"
 
@@ -81,7 +81,7 @@ async def _send_corrupt_bytes(channel: grpc.aio.Channel, method: MethodDescripto
 
 async def _call_with_corrupt_bytes(channel: grpc.aio.Channel, method: MethodDescriptor) -> grpc.aio.AioRpcError:
     with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await _send_corrupt_bytes(channel, method)
+        await send_corrupt_bytes(channel, method)
     return raised.value
 
 
