@@ -390,3 +390,29 @@ async def test_corrupt_bytes_to_every_cloud_method_of_a_real_process(servers: Se
             assert isinstance(answer, grpc.aio.AioRpcError)
             assert answer.code() == grpc.StatusCode.INVALID_ARGUMENT
     await assert_healthy_end(servers)
+
+
+@pytest.mark.timeout(120)
+async def test_megabyte_ids_make_small_logs_in_both_processes(servers: Servers) -> None:
+    """200 GetAds with a 1 MB cart_id to the edge and 200 UploadEvents with a 1 MB edge_id to the cloud:
+    each refused with INVALID_ARGUMENT, and each process writes less than 1 MB of log for them."""
+    edge_before = sum(len(line) for line in servers.edge.lines)
+    cloud_before = sum(len(line) for line in servers.cloud.lines)
+    huge = "x" * 1_000_000
+    async with cart(servers) as ads:
+        for _ in range(200):
+            answer = await servers.observe(ads.GetAds(GetAdsRequest(store_id=STORE_ID, cart_id=huge)))
+            assert isinstance(answer, grpc.aio.AioRpcError)
+            assert answer.code() == grpc.StatusCode.INVALID_ARGUMENT
+    async with aio_channel(f"127.0.0.1:{servers.cloud_port}", servers.edge_token) as channel:
+        ingest = event_ingest_pb2_grpc.EventIngestServiceStub(channel)
+        for _ in range(200):
+            answer = await servers.observe(ingest.UploadEvents(UploadEventsRequest(store_id=STORE_ID, edge_id=huge)))
+            assert isinstance(answer, grpc.aio.AioRpcError)
+            assert answer.code() == grpc.StatusCode.INVALID_ARGUMENT
+    await assert_healthy_end(servers)
+    # Stopped, each process has written every line it had (the edge batches its request lines).
+    await servers.edge.stop()
+    await servers.cloud.stop()
+    assert sum(len(line) for line in servers.edge.lines) - edge_before < 1_000_000
+    assert sum(len(line) for line in servers.cloud.lines) - cloud_before < 1_000_000
