@@ -48,6 +48,7 @@ IO_MODULES = frozenset(
 
 # The decision logic of each component: plain values in, plain values out.
 PURE_CORES = (
+    "cartads.bounds",
     "cartads.index.delta",
     "cartads.index.version",
     "cartads.tracking_token",
@@ -60,6 +61,7 @@ PURE_CORES = (
     "cloud_core.delivery",
     "cloud_core.events.billing",
     "cloud_core.events.isolate",
+    "cloud_core.events.upload_checks",
     "cloud_core.reports",
     "edge_node.events.attribution",
     "edge_node.events.leases",

@@ -97,13 +97,17 @@ class CorruptRequestError(InvalidArgumentError):
     """A message of a request stream did not parse."""
 
 
+def _message_name(deserializer: Callable[[bytes], Any] | None) -> str:
+    """The full name of the message a generated deserializer (``Message.FromString``) parses."""
+    descriptor = getattr(getattr(deserializer, "__self__", None), "DESCRIPTOR", None)
+    return str(getattr(descriptor, "full_name", "the request message"))
+
+
 def tolerant_deserializer(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
     """``deserializer`` answering ``CorruptRequest`` instead of raising on bytes that do not parse."""
     if deserializer is None:
         return None
-    owner = getattr(deserializer, "__self__", None)
-    descriptor = getattr(owner, "DESCRIPTOR", None)
-    type_name = str(getattr(descriptor, "full_name", "the request message"))
+    type_name = _message_name(deserializer)
 
     def deserialize(data: bytes) -> Any:
         try:
@@ -135,14 +139,21 @@ def _log_suppressed(log: structlog.typing.FilteringBoundLogger) -> Callable[[Has
 
 
 def _logged_unary(
-    inner: Callable[..., Awaitable[Any]], method: str, log: structlog.typing.FilteringBoundLogger
+    inner: Callable[..., Awaitable[Any]],
+    method: str,
+    log: structlog.typing.FilteringBoundLogger,
+    parse: Callable[[bytes], Any] | None = None,
 ) -> Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]:
     """``inner`` (a coroutine unary handler) logging one line per call: method, ids, code, latency.
 
-    A request that did not parse is refused with INVALID_ARGUMENT, and an exception the handler did
-    not turn into a status answers INTERNAL with a reference; lines of failed calls are limited per
-    code (``LogBudget``), and every string a caller sent is clipped.
+    The request arrives as bytes and is parsed here with ``parse`` (grpc gets no deserializer: one
+    that raised would make it answer UNKNOWN with the exception's class, and one that caught would
+    cost the hot path a Python call of its own). A request that does not parse is refused with
+    INVALID_ARGUMENT, and an exception the handler did not turn into a status answers INTERNAL with
+    a reference; lines of failed calls are limited per code (``LogBudget``), and every string a
+    caller sent is clipped.
     """
+    type_name = _message_name(parse)
     perf_counter = time.perf_counter
     ok = grpc.StatusCode.OK
     budget = LogBudget(_log_suppressed(log))
@@ -152,10 +163,16 @@ def _logged_unary(
         getattr(log, "rpc") if callable(getattr(type(log), "rpc", None)) else None  # noqa: B009
     )
 
-    async def logged(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+    async def logged(data: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         start = perf_counter()
         code = "OK"
+        request = data
         try:
+            if parse is not None:
+                try:
+                    request = parse(data)
+                except Exception:  # DecodeError, and anything else a parser of hostile bytes may raise
+                    request = CorruptRequest(len(data), type_name)
             if type(request) is CorruptRequest:
                 await abort_with(context, request.error())
             try:
@@ -249,14 +266,15 @@ def guarded_handler(
     """``handler`` as every CartAds server runs it: requests that do not parse answer INVALID_ARGUMENT,
     unexpected exceptions INTERNAL with a reference, and unary calls log one line each. None for a
     handler left as it is (synchronous ones, such as the stock health servicer's)."""
+    if handler.unary_unary is not None:
+        if not inspect.iscoroutinefunction(handler.unary_unary):
+            return None
+        logged = _logged_unary(handler.unary_unary, method, log, handler.request_deserializer)
+        return grpc.unary_unary_rpc_method_handler(logged, response_serializer=handler.response_serializer)
     ser: dict[str, Any] = {
         "request_deserializer": tolerant_deserializer(handler.request_deserializer),
         "response_serializer": handler.response_serializer,
     }
-    if handler.unary_unary is not None:
-        if not inspect.iscoroutinefunction(handler.unary_unary):
-            return None
-        return grpc.unary_unary_rpc_method_handler(_logged_unary(handler.unary_unary, method, log), **ser)
     if handler.stream_unary is not None and _is_async(handler.stream_unary):
         guarded = _guarded_stream(handler.stream_unary, method, request_streaming=True)
         return grpc.stream_unary_rpc_method_handler(guarded, **ser)

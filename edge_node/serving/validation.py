@@ -87,9 +87,10 @@ def _plain_request(request: GetAdsRequest, config: EdgeConfig) -> AdRequest | No
     if len(basket) > config.max_basket_lines:
         return None
     ids = []
+    max_quantity = _MAX_QUANTITY
     for line in basket:
         product_id = line.product_id
-        if not product_id or len(product_id) > max_chars or not 0 < line.quantity <= _MAX_QUANTITY:
+        if not product_id or len(product_id) > max_chars or not 0 < line.quantity <= max_quantity:
             return None
         ids.append(product_id)
     return AdRequest(trigger, scanned_product_id, zone_id, tuple(ids), (), max_ads)

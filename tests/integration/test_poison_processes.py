@@ -407,9 +407,9 @@ async def test_megabyte_ids_make_small_logs_in_both_processes(servers: Servers) 
     async with aio_channel(f"127.0.0.1:{servers.cloud_port}", servers.edge_token) as channel:
         ingest = event_ingest_pb2_grpc.EventIngestServiceStub(channel)
         for _ in range(200):
-            answer = await servers.observe(ingest.UploadEvents(UploadEventsRequest(store_id=STORE_ID, edge_id=huge)))
-            assert isinstance(answer, grpc.aio.AioRpcError)
-            assert answer.code() == grpc.StatusCode.INVALID_ARGUMENT
+            refusal = await servers.observe(ingest.UploadEvents(UploadEventsRequest(store_id=STORE_ID, edge_id=huge)))
+            assert isinstance(refusal, grpc.aio.AioRpcError)
+            assert refusal.code() == grpc.StatusCode.INVALID_ARGUMENT
     await assert_healthy_end(servers)
     # Stopped, each process has written every line it had (the edge batches its request lines).
     await servers.edge.stop()
