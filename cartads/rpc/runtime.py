@@ -3,20 +3,28 @@ and the guard that answers bad bytes INVALID_ARGUMENT and a handler's bug INTERN
 
 from __future__ import annotations
 
-import contextlib
 import inspect
-import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import grpc
 import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
+from grpc_reflection.v1alpha._async import ReflectionServicer
 
 from cartads.ops.logs import LogBudget, clip
-from cartads.rpc.errors import CartAdsError, InvalidArgumentError, abort_with
+from cartads.rpc.errors import CartAdsError, abort_with
+from cartads.rpc.guard import (
+    CorruptRequest,
+    GuardingRegistrar,
+    abort_unexpected,
+    guarded_stream,
+    is_async,
+    message_name,
+    tolerant_deserializer,
+)
 
 if TYPE_CHECKING:
     _ServerInterceptor = grpc.aio.ServerInterceptor[Any, Any]
@@ -27,6 +35,7 @@ DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 _AbortError = grpc.aio.AbortError
 
 # Fields whose values identify a request in the log line, when the request has them.
+_STOCK_SERVICES = (f"/{health.SERVICE_NAME}/", f"/{reflection.SERVICE_NAME}/")
 _LOGGED_FIELDS = ("request_id", "store_id", "cart_id", "session_id", "edge_id")
 
 
@@ -44,12 +53,19 @@ def server_options(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> list[t
 
 
 def enable_health_and_reflection(server: grpc.aio.Server, service_names: Sequence[str]) -> health.HealthServicer:
-    """Serve grpc.health.v1.Health and server reflection; every named service starts NOT_SERVING."""
+    """Serve grpc.health.v1.Health and server reflection; every named service starts NOT_SERVING.
+
+    Both are registered under the guard (``cartads.rpc.guard``), so their requests that do not
+    parse answer INVALID_ARGUMENT as every CartAds method's do.
+    """
     servicer = health.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    registrar: Any = GuardingRegistrar(server)
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, registrar)
     for name in service_names:
         servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
-    reflection.enable_server_reflection([*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    names = [*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME]
+    # The servicer reflection.enable_server_reflection gives a grpc.aio server, registered here.
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(ReflectionServicer(names), registrar)
     return servicer
 
 
@@ -75,61 +91,6 @@ def _logged_fields(request_type: type) -> tuple[str, ...] | None:
     return names
 
 
-class CorruptRequest:
-    """What a request that does not parse deserializes to, so its handler can answer INVALID_ARGUMENT.
-
-    grpc.aio answers a deserializer's exception with UNKNOWN and the exception's class name; the
-    handlers wrapped here see this instead and refuse the call themselves.
-    """
-
-    __slots__ = ("size", "type_name")
-
-    def __init__(self, size: int, type_name: str) -> None:
-        self.size = size
-        self.type_name = type_name
-
-    def error(self) -> InvalidArgumentError:
-        """The refusal: a violation on the request as a whole (field "")."""
-        return InvalidArgumentError([("", f"request does not parse as {self.type_name} ({self.size} bytes)")])
-
-
-class CorruptRequestError(InvalidArgumentError):
-    """A message of a request stream did not parse."""
-
-
-def _message_name(deserializer: Callable[[bytes], Any] | None) -> str:
-    """The full name of the message a generated deserializer (``Message.FromString``) parses."""
-    descriptor = getattr(getattr(deserializer, "__self__", None), "DESCRIPTOR", None)
-    return str(getattr(descriptor, "full_name", "the request message"))
-
-
-def tolerant_deserializer(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
-    """``deserializer`` answering ``CorruptRequest`` instead of raising on bytes that do not parse."""
-    if deserializer is None:
-        return None
-    type_name = _message_name(deserializer)
-
-    def deserialize(data: bytes) -> Any:
-        try:
-            return deserializer(data)
-        except Exception:  # DecodeError, and anything else a parser of hostile bytes may raise
-            return CorruptRequest(len(data), type_name)
-
-    return deserialize
-
-
-_errors = structlog.get_logger("rpc")
-
-
-async def abort_unexpected(context: grpc.aio.ServicerContext[Any, Any], error: Exception, method: str) -> NoReturn:
-    """End a call whose handler failed unexpectedly: INTERNAL with a short reference, never the
-    exception's class or message; the traceback is logged at error under the same reference."""
-    ref = os.urandom(4).hex()
-    with contextlib.suppress(Exception):  # a log that cannot be written must not change the answer
-        _errors.error("rpc_internal_error", method=method, ref=ref, exc_info=error)
-    await context.abort(grpc.StatusCode.INTERNAL, f"internal error (ref {ref})")
-
-
 def _log_suppressed(log: structlog.typing.FilteringBoundLogger) -> Callable[[Hashable, int], None]:
     def report(key: Hashable, count: int) -> None:
         method, code = key if isinstance(key, tuple) else (str(key), "")
@@ -153,7 +114,7 @@ def _logged_unary(
     a reference; lines of failed calls are limited per code (``LogBudget``), and every string a
     caller sent is clipped.
     """
-    type_name = _message_name(parse)
+    type_name = message_name(parse)
     perf_counter = time.perf_counter
     ok = grpc.StatusCode.OK
     budget = LogBudget(_log_suppressed(log))
@@ -210,56 +171,6 @@ def _logged_unary(
     return logged
 
 
-async def _checked_requests(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
-    async for request in requests:
-        if type(request) is CorruptRequest:
-            raise CorruptRequestError(request.error().violations)
-        yield request
-
-
-def _guarded_stream(inner: Any, method: str, *, request_streaming: bool) -> Any:
-    """A streaming behaviour that refuses corrupt requests with INVALID_ARGUMENT (a corrupt message
-    anywhere in a request stream ends the call so) and answers INTERNAL with a reference for any
-    exception its handler did not turn into a status; an async generator when ``inner`` is one."""
-
-    def requests_of(request: Any) -> Any:
-        return _checked_requests(request) if request_streaming else request
-
-    async def refuse(context: grpc.aio.ServicerContext[Any, Any], error: Exception) -> NoReturn:
-        if isinstance(error, _AbortError):
-            raise error
-        if isinstance(error, CartAdsError):
-            await abort_with(context, error)
-        await abort_unexpected(context, error, method)
-
-    if inspect.isasyncgenfunction(inner):
-
-        async def generator(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
-            if type(request) is CorruptRequest:
-                await abort_with(context, request.error())
-            try:
-                async for response in inner(requests_of(request), context):
-                    yield response
-            except Exception as error:
-                await refuse(context, error)
-
-        return generator
-
-    async def coroutine(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        if type(request) is CorruptRequest:
-            await abort_with(context, request.error())
-        try:
-            return await inner(requests_of(request), context)
-        except Exception as error:
-            await refuse(context, error)
-
-    return coroutine
-
-
-def _is_async(behaviour: Any) -> bool:
-    return inspect.iscoroutinefunction(behaviour) or inspect.isasyncgenfunction(behaviour)
-
-
 def guarded_handler(
     handler: grpc.RpcMethodHandler[Any, Any], method: str, log: structlog.typing.FilteringBoundLogger
 ) -> grpc.RpcMethodHandler[Any, Any] | None:
@@ -275,14 +186,14 @@ def guarded_handler(
         "request_deserializer": tolerant_deserializer(handler.request_deserializer),
         "response_serializer": handler.response_serializer,
     }
-    if handler.stream_unary is not None and _is_async(handler.stream_unary):
-        guarded = _guarded_stream(handler.stream_unary, method, request_streaming=True)
+    if handler.stream_unary is not None and is_async(handler.stream_unary):
+        guarded = guarded_stream(handler.stream_unary, method, request_streaming=True)
         return grpc.stream_unary_rpc_method_handler(guarded, **ser)
-    if handler.unary_stream is not None and _is_async(handler.unary_stream):
-        guarded = _guarded_stream(handler.unary_stream, method, request_streaming=False)
+    if handler.unary_stream is not None and is_async(handler.unary_stream):
+        guarded = guarded_stream(handler.unary_stream, method, request_streaming=False)
         return grpc.unary_stream_rpc_method_handler(guarded, **ser)
-    if handler.stream_stream is not None and _is_async(handler.stream_stream):
-        guarded = _guarded_stream(handler.stream_stream, method, request_streaming=True)
+    if handler.stream_stream is not None and is_async(handler.stream_stream):
+        guarded = guarded_stream(handler.stream_stream, method, request_streaming=True)
         return grpc.stream_stream_rpc_method_handler(guarded, **ser)
     return None
 
@@ -380,4 +291,6 @@ class RequestLogInterceptor(MethodWrappingInterceptor):
         self._log = logger or structlog.get_logger("rpc")
 
     def wrap(self, handler: grpc.RpcMethodHandler[Any, Any], method: str) -> grpc.RpcMethodHandler[Any, Any] | None:
+        if method.startswith(_STOCK_SERVICES):
+            return None  # guarded where enable_health_and_reflection registers them; probes are not logged
         return guarded_handler(handler, method, self._log)

@@ -16,6 +16,8 @@ import pytest
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import DecodeError
 from google.protobuf.message_factory import GetMessageClass
+from grpc_health.v1 import health_pb2
+from grpc_reflection.v1alpha import reflection_pb2
 
 import cartads.v1
 from cartads.rpc.bearer import aio_channel
@@ -119,3 +121,23 @@ async def test_servers_answer_after_corrupt_bytes(loop: Loop) -> None:
     assert response.index_version
     stores = await loop.admin.ListStores(ListStoresRequest())
     assert [s.store_id for s in stores.stores] == [STORE_ID]
+
+
+def stock_methods() -> list[MethodDescriptor]:
+    """The methods of the health and reflection services every server also serves."""
+    services = [
+        health_pb2.DESCRIPTOR.services_by_name["Health"],
+        reflection_pb2.DESCRIPTOR.services_by_name["ServerReflection"],
+    ]
+    return [m for s in services for m in s.methods]
+
+
+async def test_corrupt_bytes_to_health_and_reflection_answer_invalid_argument(loop: Loop) -> None:
+    """The stock health and reflection services of edge and cloud refuse corrupt bytes the same way."""
+    codes: dict[str, grpc.StatusCode] = {}
+    for name, port in (("edge", loop.edge.port), ("cloud", loop.cloud.port)):
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            for method in stock_methods():
+                codes[f"{name} {method.full_name}"] = (await _call_with_corrupt_bytes(channel, method)).code()
+    assert len(codes) == 2 * len(stock_methods())
+    assert {where for where, code in codes.items() if code != grpc.StatusCode.INVALID_ARGUMENT} == set()
