@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from google.protobuf.message import Message
+
 from cartads.time_units import DAY_US, HOUR_US, US_PER_S
 from cartads.v1 import common_pb2
 
@@ -128,6 +130,25 @@ def check_text(value: str, max_chars: int, field: str, *, required: bool = False
     if "\x00" in value:
         return [(field, "must not contain NUL characters")]
     return []
+
+
+def nul_violations(message: Message, prefix: str = "") -> list[Violation]:
+    """Every text field of ``message`` (at any depth) holding a NUL, which PostgreSQL text cannot store.
+
+    For requests whose strings are stored as they come (an operator's names, headlines, labels):
+    without this, such a request would fail in the database instead of naming its field.
+    """
+    out: list[Violation] = []
+    for field, value in message.ListFields():
+        name = f"{prefix}{field.name}"
+        values = list(value) if field.is_repeated else [value]
+        for i, item in enumerate(values):
+            where = f"{name}[{i}]" if field.is_repeated else name
+            if field.type == field.TYPE_STRING and "\x00" in item:
+                out.append((where, "must not contain NUL characters"))
+            elif field.type == field.TYPE_MESSAGE:
+                out += nul_violations(item, f"{where}.")
+    return out
 
 
 def check_id(value: str, field: str, *, required: bool = False, max_chars: int = MAX_ID_CHARS) -> list[Violation]:

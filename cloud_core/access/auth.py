@@ -16,9 +16,17 @@ from typing import Any, Protocol
 
 import grpc
 import structlog
+from google.protobuf.message import Message
 
+from cartads import bounds
 from cartads.ops.logs import LogBudget, clip
-from cartads.rpc.errors import CartAdsError, PermissionDeniedError, UnauthenticatedError, abort_with
+from cartads.rpc.errors import (
+    CartAdsError,
+    InvalidArgumentError,
+    PermissionDeniedError,
+    UnauthenticatedError,
+    abort_with,
+)
 from cartads.rpc.runtime import MethodWrappingInterceptor
 from cartads.rpc.tls import peer_identity
 from cartads.v1 import admin_pb2
@@ -128,6 +136,9 @@ class AuthInterceptor(MethodWrappingInterceptor):
             _principal.set(principal)
             if service == ADMIN_SERVICE:
                 raise_for(policy.authorize_admin_call(principal, method))
+                if isinstance(request, Message) and (text_problems := bounds.nul_violations(request)):
+                    # An operator's strings are stored as sent: one PostgreSQL cannot hold is bad input.
+                    raise InvalidArgumentError(text_problems[:20])
                 if principal is not None and request is not None:
                     await check_advertiser_request(self._owners, principal, method, request)
                 return

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cartads import bounds
+from cartads.v1 import admin_pb2
 from cartads.v1.common_pb2 import AttributionKind, CartEvent, EventType
 
 NOW_S = 1_780_000_000
@@ -96,3 +97,13 @@ def test_the_cheap_check_agrees_with_the_named_one(
         event.occur_time.seconds, event.occur_time.nanos = occur
     within = bounds.event_within_bounds(event, from_cart=from_cart)
     assert within == (bounds.event_field_violations(event, "e", from_cart=from_cart) == [])
+
+
+def test_nul_in_nested_and_repeated_text_is_found() -> None:
+    """Every text field holding a NUL is named, however deep or repeated."""
+    item = admin_pb2.LineItem(display_name="ok", creative_ids=["a", "b\x00"])
+    item.targeting.brands.append("x\x00")
+    assert sorted(bounds.nul_violations(admin_pb2.CreateLineItemRequest(line_item=item))) == [
+        ("line_item.creative_ids[1]", "must not contain NUL characters"),
+        ("line_item.targeting.brands[0]", "must not contain NUL characters"),
+    ]
