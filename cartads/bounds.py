@@ -217,7 +217,12 @@ def event_within_bounds(event: common_pb2.CartEvent, *, from_cart: bool, max_id_
             return False
     if (event.attribution or event.attributed_event_id) and (from_cart or kind != common_pb2.EVENT_TYPE_CONVERSION):
         return False
-    return from_cart or 0 <= event.unit_price_micros <= MAX_UNIT_PRICE_MICROS
+    if from_cart:
+        return True  # the edge overwrites the rest (shelf price, experiment arms) before journaling
+    for arm in event.experiment_arms:
+        if not (_plain_text(arm.layer_id, max_id_chars) and _plain_text(arm.arm_id, max_id_chars)):
+            return False
+    return 0 <= event.unit_price_micros <= MAX_UNIT_PRICE_MICROS
 
 
 def event_violations(
@@ -249,6 +254,9 @@ def event_field_violations(
     out += _attribution(event, prefix, from_cart=from_cart)
     if not from_cart:
         out += check_range(event.unit_price_micros, 0, MAX_UNIT_PRICE_MICROS, f"{prefix}.unit_price_micros")
+        for i, arm in enumerate(event.experiment_arms):
+            out += check_id(arm.layer_id, f"{prefix}.experiment_arms[{i}].layer_id", max_chars=max_id_chars)
+            out += check_id(arm.arm_id, f"{prefix}.experiment_arms[{i}].arm_id", max_chars=max_id_chars)
     return out
 
 
