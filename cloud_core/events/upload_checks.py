@@ -53,23 +53,23 @@ def _count_rows_violations(counts: request_counts_pb2.RequestCounts, prefix: str
 
 def journaled_violations(journaled: event_ingest_pb2.JournaledEvent, index: int, now_us: int) -> list[Violation]:
     """An uploaded event's (or request-count record's) content within bounds, its receive time included;
-    fields are named as ``events[index].quantity`` (the event is what a reader looks for)."""
+    fields are named as ``events[index].quantity`` (the event is what a reader looks for).
+
+    A receive time of zero is no receive time (ingest then uses its own clock), set or not.
+    """
     high_s = (now_us + bounds.MAX_RECEIVE_AHEAD_US) // 1_000_000
     event, received = journaled.event, journaled.receive_time
+    seconds, nanos = received.seconds, received.nanos
+    received_ok = (seconds == 0 and nanos == 0) or (
+        bounds.MIN_EVENT_TIME_S <= seconds < high_s and 0 <= nanos <= bounds.MAX_NANOS
+    )
     counts = journaled.HasField("request_counts")
-    if (
-        bounds.event_within_bounds(event, from_cart=False)
-        and not counts
-        and (
-            not journaled.HasField("receive_time")
-            or (bounds.MIN_EVENT_TIME_S <= received.seconds < high_s and 0 <= received.nanos <= bounds.MAX_NANOS)
-        )
-    ):
+    if received_ok and not counts and bounds.event_within_bounds(event, from_cart=False):
         return []
     prefix = f"events[{index}]"
     out = bounds.event_violations(event, prefix, from_cart=False)
-    if journaled.HasField("receive_time"):
-        out += bounds.check_timestamp(received.seconds, received.nanos, f"{prefix}.receive_time", high_s=high_s)
+    if not received_ok:
+        out += bounds.check_timestamp(seconds, nanos, f"{prefix}.receive_time", high_s=high_s)
     if counts:
         out += _count_rows_violations(journaled.request_counts, f"{prefix}.request_counts", now_us)
     return out

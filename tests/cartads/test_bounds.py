@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from cartads import bounds
 from cartads.v1 import admin_pb2
-from cartads.v1.common_pb2 import ArmAssignment, AttributionKind, CartEvent, EventType
+from cartads.v1.common_pb2 import AttributionKind, CartEvent, EventType
 
 NOW_S = 1_780_000_000
 
@@ -85,7 +85,6 @@ _EVENTS = st.builds(
     attribution=st.sampled_from(list(AttributionKind.values())),
     attributed_event_id=st.sampled_from(["", "x"]),
     unit_price_micros=st.sampled_from([-1, 0, 10**9, 10**9 + 1]),
-    experiment_arms=st.lists(st.builds(ArmAssignment, layer_id=_TEXT, arm_id=_TEXT), max_size=2),
 )
 
 
