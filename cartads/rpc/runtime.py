@@ -34,8 +34,9 @@ else:
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 _AbortError = grpc.aio.AbortError
 
-# Fields whose values identify a request in the log line, when the request has them.
+# Health and reflection: guarded where they are registered, and not logged (probes call them often).
 _STOCK_SERVICES = (f"/{health.SERVICE_NAME}/", f"/{reflection.SERVICE_NAME}/")
+# Fields whose values identify a request in the log line, when the request has them.
 _LOGGED_FIELDS = ("request_id", "store_id", "cart_id", "session_id", "edge_id")
 
 
