@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cartads import bounds
+
 GIB = 1024 * 1024 * 1024
 # A whole store's index travels in one message, so the cap is well above gRPC's 4 MiB default.
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
@@ -33,6 +35,8 @@ class EdgeConfig:
     # Index sync client reconnects with jittered exponential backoff between these bounds.
     sync_backoff_initial_s: float = 0.2
     sync_backoff_max_s: float = 5.0
+    # A stream open this long (or one that brought an update) counts as healthy: the backoff restarts.
+    sync_healthy_after_s: float = 30.0
     # LMDB: map sizes are address space reserved, not disk used.
     index_map_size_bytes: int = GIB
     # Largest index accepted; 0 means half the map less a margin, because LMDB keeps the old
@@ -63,13 +67,13 @@ class EdgeConfig:
     # Nice value of gRPC's helper threads (poller, event engine) and the executor's: they wait for
     # the serving thread instead of preempting it (edge_node/app/cpu_policy.py); 0 leaves them as started.
     helper_thread_nice: int = 10
-    # Request limits.
+    # Request limits (their defaults are the contract's bounds, cartads/bounds.py).
     default_max_ads: int = 1
-    max_ads_limit: int = 10
-    max_slots: int = 10
-    max_basket_lines: int = 500
-    max_events_per_report: int = 1000
-    max_id_chars: int = 128
+    max_ads_limit: int = bounds.MAX_ADS
+    max_slots: int = bounds.MAX_SLOTS
+    max_basket_lines: int = bounds.MAX_BASKET_LINES
+    max_events_per_report: int = bounds.MAX_EVENTS_PER_REPORT
+    max_id_chars: int = bounds.MAX_ID_CHARS
     # Frequency state is kept for this many cart sessions; the least recently used are forgotten.
     max_sessions: int = 100_000
     # Journal pushback: above the soft limit only house ads serve (no new billable work), above the

@@ -48,6 +48,7 @@ IO_MODULES = frozenset(
 
 # The decision logic of each component: plain values in, plain values out.
 PURE_CORES = (
+    "cartads.bounds",
     "cartads.cart_credential",
     "cartads.cart_limits",
     "cartads.index.delta",
@@ -62,6 +63,8 @@ PURE_CORES = (
     "cloud_core.console.model",
     "cloud_core.delivery",
     "cloud_core.events.billing",
+    "cloud_core.events.isolate",
+    "cloud_core.events.upload_checks",
     "cloud_core.reports",
     "edge_node.events.attribution",
     "edge_node.events.leases",

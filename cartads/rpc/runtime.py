@@ -1,16 +1,30 @@
-"""Plumbing every CartAds gRPC server shares: size limits, health, reflection, one log line per call."""
+"""Plumbing every CartAds gRPC server shares: size limits, health, reflection, one log line per call,
+and the guard that answers bad bytes INVALID_ARGUMENT and a handler's bug INTERNAL, never UNKNOWN."""
 
 from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import grpc
 import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
+from grpc_reflection.v1alpha._async import ReflectionServicer
+
+from cartads.ops.logs import LogBudget, clip
+from cartads.rpc.errors import CartAdsError, abort_with
+from cartads.rpc.guard import (
+    CorruptRequest,
+    GuardingRegistrar,
+    abort_unexpected,
+    guarded_stream,
+    is_async,
+    message_name,
+    tolerant_deserializer,
+)
 
 if TYPE_CHECKING:
     _ServerInterceptor = grpc.aio.ServerInterceptor[Any, Any]
@@ -18,7 +32,10 @@ else:
     _ServerInterceptor = grpc.aio.ServerInterceptor
 
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+_AbortError = grpc.aio.AbortError
 
+# Health and reflection: guarded where they are registered, and not logged (probes call them often).
+_STOCK_SERVICES = (f"/{health.SERVICE_NAME}/", f"/{reflection.SERVICE_NAME}/")
 # Fields whose values identify a request in the log line, when the request has them.
 _LOGGED_FIELDS = ("request_id", "store_id", "cart_id", "session_id", "edge_id")
 
@@ -37,12 +54,19 @@ def server_options(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> list[t
 
 
 def enable_health_and_reflection(server: grpc.aio.Server, service_names: Sequence[str]) -> health.HealthServicer:
-    """Serve grpc.health.v1.Health and server reflection; every named service starts NOT_SERVING."""
+    """Serve grpc.health.v1.Health and server reflection; every named service starts NOT_SERVING.
+
+    Both are registered under the guard (``cartads.rpc.guard``), so their requests that do not
+    parse answer INVALID_ARGUMENT as every CartAds method's do.
+    """
     servicer = health.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    registrar: Any = GuardingRegistrar(server)
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, registrar)
     for name in service_names:
         servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
-    reflection.enable_server_reflection([*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    names = [*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME]
+    # The servicer reflection.enable_server_reflection gives a grpc.aio server, registered here.
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(ReflectionServicer(names), registrar)
     return servicer
 
 
@@ -68,23 +92,59 @@ def _logged_fields(request_type: type) -> tuple[str, ...] | None:
     return names
 
 
+def _log_suppressed(log: structlog.typing.FilteringBoundLogger) -> Callable[[Hashable, int], None]:
+    def report(key: Hashable, count: int) -> None:
+        method, code = key if isinstance(key, tuple) else (str(key), "")
+        log.info("rpc_suppressed", method=method, code=code, count=count)
+
+    return report
+
+
 def _logged_unary(
-    inner: Callable[..., Awaitable[Any]], method: str, log: structlog.typing.FilteringBoundLogger
+    inner: Callable[..., Awaitable[Any]],
+    method: str,
+    log: structlog.typing.FilteringBoundLogger,
+    parse: Callable[[bytes], Any] | None = None,
 ) -> Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]:
-    """``inner`` (a coroutine unary handler) logging one line per call: method, ids, code, latency."""
+    """``inner`` (a coroutine unary handler) logging one line per call: method, ids, code, latency.
+
+    The request arrives as bytes and is parsed here with ``parse`` (grpc gets no deserializer: one
+    that raised would make it answer UNKNOWN with the exception's class, and one that caught would
+    cost the hot path a Python call of its own). A request that does not parse is refused with
+    INVALID_ARGUMENT, and an exception the handler did not turn into a status answers INTERNAL with
+    a reference; lines of failed calls are limited per code (``LogBudget``), and every string a
+    caller sent is clipped.
+    """
+    type_name = message_name(parse)
     perf_counter = time.perf_counter
     ok = grpc.StatusCode.OK
+    budget = LogBudget(_log_suppressed(log))
     # A log with an ``rpc`` method (edge_node.serving.access_log.BatchedJsonLog) renders the same line without
     # a dict of fields; looked up on the type, as a structlog proxy answers any attribute.
     rpc_line: Callable[[str, str, float, Any, Sequence[str]], None] | None = (
         getattr(log, "rpc") if callable(getattr(type(log), "rpc", None)) else None  # noqa: B009
     )
 
-    async def logged(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+    async def logged(data: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         start = perf_counter()
         code = "OK"
+        request = data
         try:
-            response = await inner(request, context)
+            if parse is not None:
+                try:
+                    request = parse(data)
+                except Exception:  # DecodeError, and anything else a parser of hostile bytes may raise
+                    request = CorruptRequest(len(data), type_name)
+            if type(request) is CorruptRequest:
+                await abort_with(context, request.error())
+            try:
+                response = await inner(request, context)
+            except _AbortError:
+                raise
+            except CartAdsError as error:
+                await abort_with(context, error)
+            except Exception as error:
+                await abort_unexpected(context, error, method)
             context_code = context.code()
             if context_code is not None and context_code != ok:
                 code = context_code.name
@@ -94,30 +154,55 @@ def _logged_unary(
             code = context_code.name if context_code is not None else "UNKNOWN"
             raise
         finally:
-            latency_ms = round((perf_counter() - start) * 1000, 3)
-            names = _FIELDS_OF_TYPE.get(type(request)) or _logged_fields(type(request))
-            if names is not None and rpc_line is not None:
-                rpc_line(method, code, latency_ms, request, names)
-            else:
-                if names is None:
-                    names = _LOGGED_FIELDS
-                fields = {name: value for name in names if (value := getattr(request, name, ""))}
-                log.info("rpc", method=method, code=code, latency_ms=latency_ms, **fields)
+            if code == "OK" or budget.allow((method, code)):
+                latency_ms = round((perf_counter() - start) * 1000, 3)
+                names = _FIELDS_OF_TYPE.get(type(request)) or _logged_fields(type(request))
+                if names is not None and rpc_line is not None:
+                    rpc_line(method, code, latency_ms, request, names)
+                else:
+                    if names is None:
+                        names = _LOGGED_FIELDS
+                    fields = {
+                        name: clip(value) if type(value) is str else value
+                        for name in names
+                        if (value := getattr(request, name, ""))
+                    }
+                    log.info("rpc", method=method, code=code, latency_ms=latency_ms, **fields)
 
     return logged
+
+
+def guarded_handler(
+    handler: grpc.RpcMethodHandler[Any, Any], method: str, log: structlog.typing.FilteringBoundLogger
+) -> grpc.RpcMethodHandler[Any, Any] | None:
+    """``handler`` as every CartAds server runs it: requests that do not parse answer INVALID_ARGUMENT,
+    unexpected exceptions INTERNAL with a reference, and unary calls log one line each. None for a
+    handler left as it is (synchronous ones, such as the stock health servicer's)."""
+    if handler.unary_unary is not None:
+        if not inspect.iscoroutinefunction(handler.unary_unary):
+            return None
+        logged = _logged_unary(handler.unary_unary, method, log, handler.request_deserializer)
+        return grpc.unary_unary_rpc_method_handler(logged, response_serializer=handler.response_serializer)
+    ser: dict[str, Any] = {
+        "request_deserializer": tolerant_deserializer(handler.request_deserializer),
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.stream_unary is not None and is_async(handler.stream_unary):
+        guarded = guarded_stream(handler.stream_unary, method, request_streaming=True)
+        return grpc.stream_unary_rpc_method_handler(guarded, **ser)
+    if handler.unary_stream is not None and is_async(handler.unary_stream):
+        guarded = guarded_stream(handler.unary_stream, method, request_streaming=False)
+        return grpc.unary_stream_rpc_method_handler(guarded, **ser)
+    if handler.stream_stream is not None and is_async(handler.stream_stream):
+        guarded = guarded_stream(handler.stream_stream, method, request_streaming=True)
+        return grpc.stream_stream_rpc_method_handler(guarded, **ser)
+    return None
 
 
 def _with_request_log(
     handler: grpc.RpcMethodHandler[Any, Any], method: str, log: structlog.typing.FilteringBoundLogger
 ) -> grpc.RpcMethodHandler[Any, Any]:
-    # Only coroutine unary handlers are wrapped: the stock health servicer is synchronous and runs as is.
-    if handler.unary_unary is None or not inspect.iscoroutinefunction(handler.unary_unary):
-        return handler
-    return grpc.unary_unary_rpc_method_handler(
-        _logged_unary(handler.unary_unary, method, log),
-        request_deserializer=handler.request_deserializer,
-        response_serializer=handler.response_serializer,
-    )
+    return guarded_handler(handler, method, log) or handler
 
 
 class _LoggingRegistrar:
@@ -199,14 +284,14 @@ class MethodWrappingInterceptor(_ServerInterceptor):
 
 
 class RequestLogInterceptor(MethodWrappingInterceptor):
-    """Logs one canonical line per unary call: method, ids from the request, status code, latency."""
+    """Logs one canonical line per unary call (method, ids from the request, status code, latency), and
+    guards every method: see ``guarded_handler``."""
 
     def __init__(self, logger: structlog.typing.FilteringBoundLogger | None = None) -> None:
         super().__init__()
         self._log = logger or structlog.get_logger("rpc")
 
     def wrap(self, handler: grpc.RpcMethodHandler[Any, Any], method: str) -> grpc.RpcMethodHandler[Any, Any] | None:
-        # Only coroutine handlers are wrapped: the stock health servicer is synchronous and runs as is.
-        if handler.unary_unary is None or not inspect.iscoroutinefunction(handler.unary_unary):
-            return None
-        return _with_request_log(handler, method, self._log)
+        if method.startswith(_STOCK_SERVICES):
+            return None  # guarded where enable_health_and_reflection registers them; probes are not logged
+        return guarded_handler(handler, method, self._log)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from cartads.bounds import clip
 from cartads.rpc.errors import AlreadyExistsError, NotFoundError
 from cartads.time_units import us_to_ts
 from cartads.v1 import admin_pb2
@@ -104,7 +105,7 @@ class InMemoryTokenStore:
 
     async def create_api_token(self, record: TokenRecord, secret_sha256: str) -> None:
         if record.token_id in self.by_id:
-            raise AlreadyExistsError(f"token {record.token_id!r} already exists", "token_id")
+            raise AlreadyExistsError(f"token {clip(record.token_id)!r} already exists", "token_id")
         self.by_id[record.token_id] = record
         self.hashes[secret_sha256] = record.token_id
 
@@ -123,7 +124,7 @@ class InMemoryTokenStore:
     async def revoke_api_token(self, token_id: str, now_us: int) -> TokenRecord:
         record = self.by_id.get(token_id)
         if record is None:
-            raise NotFoundError(f"token {token_id!r} does not exist", "token_id")
+            raise NotFoundError(f"token {clip(token_id)!r} does not exist", "token_id")
         if not record.revoked:
             record = self.by_id[token_id] = replace(record, revoke_time_us=now_us)
         return record

@@ -11,13 +11,22 @@ from __future__ import annotations
 
 import contextvars
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from typing import Any, Protocol
 
 import grpc
 import structlog
+from google.protobuf.message import Message
 
-from cartads.rpc.errors import CartAdsError, PermissionDeniedError, UnauthenticatedError, abort_with
+from cartads import bounds
+from cartads.ops.logs import LogBudget, clip
+from cartads.rpc.errors import (
+    CartAdsError,
+    InvalidArgumentError,
+    PermissionDeniedError,
+    UnauthenticatedError,
+    abort_with,
+)
 from cartads.rpc.runtime import MethodWrappingInterceptor
 from cartads.rpc.tls import peer_identity
 from cartads.v1 import admin_pb2
@@ -119,7 +128,7 @@ class AuthInterceptor(MethodWrappingInterceptor):
         service, _, name = method.lstrip("/").rpartition("/")
         if service != ADMIN_SERVICE and service not in EDGE_SERVICES:
             return None  # health and reflection stay open
-        return _wrap(handler, self._checker(service, name))
+        return _wrap(handler, self._checker(service, name), method)
 
     def _checker(self, service: str, method: str) -> Callable[[object | None, Ctx], Awaitable[None]]:
         async def check(request: object | None, context: Ctx) -> None:
@@ -127,6 +136,9 @@ class AuthInterceptor(MethodWrappingInterceptor):
             _principal.set(principal)
             if service == ADMIN_SERVICE:
                 raise_for(policy.authorize_admin_call(principal, method))
+                if isinstance(request, Message) and (text_problems := bounds.nul_violations(request)):
+                    # An operator's strings are stored as sent: one PostgreSQL cannot hold is bad input.
+                    raise InvalidArgumentError(text_problems[:20])
                 if principal is not None and request is not None:
                     await check_advertiser_request(self._owners, principal, method, request)
                 return
@@ -153,17 +165,28 @@ class AuthInterceptor(MethodWrappingInterceptor):
         self._authenticator.forget(token_ids)
 
 
-async def _checked(check: Callable[[object | None, Ctx], Awaitable[None]], request: object | None, ctx: Ctx) -> None:
+def _report_suppressed(key: Hashable, count: int) -> None:
+    method, code = key if isinstance(key, tuple) else ("", str(key))
+    log.info("rpc_refused_suppressed", method=method, code=code, count=count)
+
+
+# A flood of refused calls (a wrong token in a loop) logs at most a few lines a second per method and code.
+_refusal_lines = LogBudget(_report_suppressed)
+
+
+Check = Callable[[object | None, Ctx], Awaitable[None]]
+
+
+async def _checked(check: Check, request: object | None, ctx: Ctx, method: str) -> None:
     try:
         await check(request, ctx)
     except CartAdsError as error:
-        log.info("rpc_refused", code=error.code.name, why=error.message)
+        if _refusal_lines.allow((method, error.code.name)):
+            log.info("rpc_refused", method=method, code=error.code.name, why=clip(error.message))
         await abort_with(ctx, error)
 
 
-def _wrap(
-    handler: grpc.RpcMethodHandler[Any, Any], check: Callable[[object | None, Ctx], Awaitable[None]]
-) -> grpc.RpcMethodHandler[Any, Any]:
+def _wrap(handler: grpc.RpcMethodHandler[Any, Any], check: Check, method: str) -> grpc.RpcMethodHandler[Any, Any]:
     """``handler`` with ``check`` run first (on the request, for unary requests) in the handler's own task."""
     ser = {"request_deserializer": handler.request_deserializer, "response_serializer": handler.response_serializer}
     if handler.unary_unary is not None:
@@ -171,7 +194,7 @@ def _wrap(
         inner_uu: Any = handler.unary_unary
 
         async def unary_unary(request: Any, ctx: Ctx) -> Any:
-            await _checked(check, request, ctx)
+            await _checked(check, request, ctx, method)
             return await inner_uu(request, ctx)
 
         return grpc.unary_unary_rpc_method_handler(unary_unary, **ser)
@@ -179,29 +202,29 @@ def _wrap(
         inner_su: Any = handler.stream_unary
 
         async def stream_unary(requests: AsyncIterator[Any], ctx: Ctx) -> Any:
-            await _checked(check, None, ctx)
+            await _checked(check, None, ctx, method)
             return await inner_su(requests, ctx)
 
         return grpc.stream_unary_rpc_method_handler(stream_unary, **ser)
     if handler.unary_stream is not None:
-        return grpc.unary_stream_rpc_method_handler(_streaming(handler.unary_stream, check, unary=True), **ser)
+        return grpc.unary_stream_rpc_method_handler(_streaming(handler.unary_stream, check, method, unary=True), **ser)
     assert handler.stream_stream is not None
-    return grpc.stream_stream_rpc_method_handler(_streaming(handler.stream_stream, check, unary=False), **ser)
+    return grpc.stream_stream_rpc_method_handler(_streaming(handler.stream_stream, check, method, unary=False), **ser)
 
 
-def _streaming(inner: Any, check: Callable[[object | None, Ctx], Awaitable[None]], *, unary: bool) -> Any:
+def _streaming(inner: Any, check: Check, method: str, *, unary: bool) -> Any:
     """A response-streaming behaviour: an async generator when ``inner`` is one, else a coroutine."""
     if inspect.isasyncgenfunction(inner):
 
         async def generator(request: Any, ctx: Ctx) -> AsyncIterator[Any]:
-            await _checked(check, request if unary else None, ctx)
+            await _checked(check, request if unary else None, ctx, method)
             async for response in inner(request, ctx):
                 yield response
 
         return generator
 
     async def coroutine(request: Any, ctx: Ctx) -> Any:
-        await _checked(check, request if unary else None, ctx)
+        await _checked(check, request if unary else None, ctx, method)
         return await inner(request, ctx)
 
     return coroutine

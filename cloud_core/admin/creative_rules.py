@@ -12,6 +12,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
+from cartads.bounds import clip
 from cartads.v1 import admin_pb2, asset_pb2, common_pb2
 
 Violation = tuple[str, str]
@@ -77,7 +78,7 @@ def _check_image(creative: admin_pb2.CreativeSpec, ctx: CreativeContext, prefix:
 
 def _check_product(product_id: str, ctx: CreativeContext, field_name: str) -> list[Violation]:
     if product_id not in ctx.known_product_ids:
-        return [(field_name, f"product {product_id!r} is not in any store's catalog")]
+        return [(field_name, f"product {clip(product_id)!r} is not in any store's catalog")]
     return []
 
 

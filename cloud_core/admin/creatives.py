@@ -10,6 +10,7 @@ from datetime import datetime
 
 import structlog
 
+from cartads import bounds
 from cartads.rpc.errors import InvalidArgumentError, PermissionDeniedError
 from cartads.time_units import dt_to_ts, dt_to_us
 from cartads.v1 import admin_pb2, asset_pb2
@@ -115,6 +116,7 @@ class CreativeAdmin:
 async def _read_upload(request: AsyncIterator[admin_pb2.UploadAssetRequest], max_bytes: int) -> tuple[str, bytes]:
     filename, parts, size = "", [], 0
     async for message in request:
+        raise_if(bounds.nul_violations(message))
         filename = filename or message.filename
         size += len(message.chunk)
         # Refused as soon as it is too big: a huge upload is never held in memory whole.

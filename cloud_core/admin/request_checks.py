@@ -12,7 +12,9 @@ import grpc
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
 
+from cartads.bounds import clip
 from cartads.rpc.errors import CartAdsError, InvalidArgumentError, NotFoundError
+from cloud_core.access.auth import scoped_advertiser
 from cloud_core.admin import validation as v
 
 M = TypeVar("M", bound=Message)
@@ -31,10 +33,16 @@ def raise_if(violations: Sequence[v.Violation]) -> None:
 
 
 def choose_id(request_id: str, body_id: str, field: str, prefix: str) -> str:
-    """The id the caller gave (in the request or the body), checked; else a new one."""
+    """The id the caller gave (in the request or the body), checked; else a new one.
+
+    An advertiser token may not choose: "already exists" would tell it that another advertiser
+    holds that id, so ids of its resources are always made here. Admin tokens may.
+    """
     given = request_id or body_id
     if not given:
         return new_id(prefix)
+    if scoped_advertiser():
+        raise_if([(field, f"ids are made by the server for advertiser tokens; leave {field} empty")])
     raise_if(v.check_id(given, field))
     return given
 
@@ -54,7 +62,7 @@ async def existing(kind: str, resource_id: str, field: str, get: Callable[[str],
     raise_if(v.check_required_id(resource_id, field))
     found = await get(resource_id)
     if found is None:
-        raise NotFoundError(f"{kind} {resource_id!r} does not exist", field)
+        raise NotFoundError(f"{kind} {clip(resource_id)!r} does not exist", field)
     return found
 
 

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
+from cartads import bounds
 from cartads.rpc.errors import FailedPreconditionError, InvalidArgumentError
 from cartads.time_units import dt_to_ts
 from cartads.v1 import admin_pb2
@@ -102,6 +103,7 @@ class CatalogAdmin:
             if store_id and message.store_id != store_id:
                 raise InvalidArgumentError([("store_id", "every message must name the same store")])
             store_id = message.store_id
+            raise_if(bounds.nul_violations(message)[:20])
             aisles.extend(message.aisles)
             departments.extend(message.departments)
             products.extend(message.products)

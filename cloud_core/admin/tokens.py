@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from cartads.bounds import clip
 from cartads.rpc.errors import InvalidArgumentError, NotFoundError
 from cartads.time_units import dt_to_us
 from cartads.v1 import admin_pb2
@@ -25,9 +26,9 @@ async def check_token_binding(advertisers: AdvertiserStore, catalog: CatalogStor
     raise_if(violations)
     assert role is not None
     if token.advertiser_id and await advertisers.get_advertiser(token.advertiser_id) is None:
-        raise NotFoundError(f"advertiser {token.advertiser_id!r} does not exist", "api_token.advertiser_id")
+        raise NotFoundError(f"advertiser {clip(token.advertiser_id)!r} does not exist", "api_token.advertiser_id")
     if token.store_id and await catalog.get_store(token.store_id) is None:
-        raise NotFoundError(f"store {token.store_id!r} does not exist", "api_token.store_id")
+        raise NotFoundError(f"store {clip(token.store_id)!r} does not exist", "api_token.store_id")
     return role
 
 

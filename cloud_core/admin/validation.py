@@ -9,11 +9,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from cartads import bounds
+from cartads.bounds import clip
 from cartads.v1 import admin_pb2, common_pb2
 
 Violation = tuple[str, str]
 
-MAX_PAGE_SIZE = 1000
+MAX_PAGE_SIZE = bounds.MAX_PAGE_SIZE
 MAX_NAME_CHARS = 200
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -66,28 +68,30 @@ def validate_campaign(campaign: admin_pb2.Campaign, prefix: str = "campaign") ->
         out.append((f"{prefix}.end_time", "is required"))
     for name in ("start_time", "end_time"):
         if campaign.HasField(name):
-            out += _check_timestamp(getattr(campaign, name), f"{prefix}.{name}")
+            out += check_timestamp(getattr(campaign, name), f"{prefix}.{name}")
     if campaign.HasField("start_time") and campaign.HasField("end_time"):
         start, end = campaign.start_time, campaign.end_time
         if (end.seconds, end.nanos) <= (start.seconds, start.nanos):
             out.append((f"{prefix}.end_time", "must be after start_time"))
-    if campaign.budget_micros <= 0:
-        out.append((f"{prefix}.budget_micros", "must be > 0"))
-    if campaign.frequency_cap_per_session < 0:
-        out.append((f"{prefix}.frequency_cap_per_session", "must be >= 0"))
+    out += bounds.check_range(campaign.budget_micros, 1, bounds.MAX_BUDGET_MICROS, f"{prefix}.budget_micros")
+    out += _check_cap(campaign.frequency_cap_per_session, f"{prefix}.frequency_cap_per_session")
     out += _check_state(campaign.state, f"{prefix}.state")
     return out
 
 
 _MAX_LABEL_CHARS = 64
-# 1970-01-01 .. 9999-12-31: what the store's microsecond columns and Timestamp's JSON form both hold.
-_MAX_TIMESTAMP_S = 253_402_300_799
 
 
-def _check_timestamp(ts: Timestamp, field_name: str) -> list[Violation]:
-    if not 0 <= ts.seconds <= _MAX_TIMESTAMP_S or not 0 <= ts.nanos < 1_000_000_000:
-        return [(field_name, "must be a time between 1970-01-01 and 9999-12-31")]
-    return []
+def check_timestamp(ts: Timestamp, field_name: str) -> list[Violation]:
+    """An operator's time (a flight, a report range): 2000-01-01 up to 2100-01-01."""
+    return bounds.check_timestamp(
+        ts.seconds, ts.nanos, field_name, low_s=bounds.MIN_ADMIN_TIME_S, high_s=bounds.MAX_ADMIN_TIME_S
+    )
+
+
+def _check_cap(value: int, field_name: str) -> list[Violation]:
+    """A frequency cap: 0 (none) up to MAX_FREQUENCY_CAP."""
+    return bounds.check_range(value, 0, bounds.MAX_FREQUENCY_CAP, field_name)
 
 
 def _check_unique(ids: Sequence[str], field_name: str, id_name: str) -> list[Violation]:
@@ -95,7 +99,7 @@ def _check_unique(ids: Sequence[str], field_name: str, id_name: str) -> list[Vio
     out: list[Violation] = []
     for i, value in enumerate(ids):
         if value in seen:
-            out.append((f"{field_name}[{i}].{id_name}", f"{value!r} appears more than once in this import"))
+            out.append((f"{field_name}[{i}].{id_name}", f"{clip(value)!r} appears more than once in this import"))
         seen.add(value)
     return out
 
@@ -104,8 +108,7 @@ def _validate_serving(line_item: admin_pb2.LineItem, prefix: str) -> list[Violat
     out: list[Violation] = []
     if line_item.priority_tier not in common_pb2.PriorityTier.values():
         out.append((f"{prefix}.priority_tier", f"unknown priority tier {line_item.priority_tier}"))
-    if line_item.creative_frequency_cap_per_session < 0:
-        out.append((f"{prefix}.creative_frequency_cap_per_session", "must be >= 0"))
+    out += _check_cap(line_item.creative_frequency_cap_per_session, f"{prefix}.creative_frequency_cap_per_session")
     if len(line_item.exclusion_label) > _MAX_LABEL_CHARS:
         out.append((f"{prefix}.exclusion_label", f"is longer than {_MAX_LABEL_CHARS} characters"))
     for i, hour in enumerate(line_item.targeting.daypart_hours):
@@ -144,7 +147,7 @@ def _check_members(values: Sequence[str], known: Collection[str], field_name: st
         if not value:
             out.append((f"{field_name}[{i}]", "must not be empty"))
         elif value not in known:
-            out.append((f"{field_name}[{i}]", f"{what} {value!r} is not in the targeted stores' catalogs"))
+            out.append((f"{field_name}[{i}]", f"{what} {clip(value)!r} is not in the targeted stores' catalogs"))
     return out
 
 
@@ -152,7 +155,7 @@ def _validate_targeting(targeting: admin_pb2.Targeting, ctx: LineItemContext, pr
     out: list[Violation] = []
     for i, store_id in enumerate(targeting.store_ids):
         if store_id not in ctx.known_store_ids:
-            out.append((f"{prefix}.store_ids[{i}]", f"store {store_id!r} does not exist"))
+            out.append((f"{prefix}.store_ids[{i}]", f"store {clip(store_id)!r} does not exist"))
     out += _check_members(targeting.product_ids, ctx.catalog.product_ids, f"{prefix}.product_ids", "product")
     out += _check_members(targeting.aisle_ids, ctx.catalog.aisle_ids, f"{prefix}.aisle_ids", "aisle")
     out += _check_members(
@@ -177,26 +180,25 @@ def validate_line_item(
     model = line_item.pricing_model
     if model == common_pb2.PRICING_MODEL_UNSPECIFIED or model not in common_pb2.PricingModel.values():
         out.append((f"{prefix}.pricing_model", "must be CPM, CPC or CPA"))
-    if line_item.bid_micros <= 0:
-        out.append((f"{prefix}.bid_micros", "must be > 0"))
-    if line_item.frequency_cap_per_session < 0:
-        out.append((f"{prefix}.frequency_cap_per_session", "must be >= 0"))
+    out += bounds.check_range(line_item.bid_micros, 1, bounds.MAX_BID_MICROS, f"{prefix}.bid_micros")
+    out += _check_cap(line_item.frequency_cap_per_session, f"{prefix}.frequency_cap_per_session")
     if not line_item.creative_ids:
         out.append((f"{prefix}.creative_ids", "at least one creative is required"))
     for i, creative_id in enumerate(line_item.creative_ids):
-        owner = ctx.creative_advertisers.get(creative_id)
-        if owner is None:
-            out.append((f"{prefix}.creative_ids[{i}]", f"creative {creative_id!r} does not exist"))
-        elif owner != ctx.campaign_advertiser_id:
-            out.append((f"{prefix}.creative_ids[{i}]", "creative belongs to another advertiser"))
+        # One answer for "no such creative" and "another advertiser's": an advertiser token must not
+        # learn which creative ids exist.
+        if ctx.creative_advertisers.get(creative_id) != ctx.campaign_advertiser_id:
+            out.append((f"{prefix}.creative_ids[{i}]", "is not a creative of this campaign's advertiser"))
     if len(set(line_item.creative_ids)) != len(line_item.creative_ids):
         out.append((f"{prefix}.creative_ids", "must not repeat a creative"))
     out += _validate_targeting(line_item.targeting, ctx, f"{prefix}.targeting")
     out += _validate_serving(line_item, prefix)
     if line_item.pacing_type not in admin_pb2.PacingType.values():
         out.append((f"{prefix}.pacing_type", f"unknown pacing type {line_item.pacing_type}"))
-    if line_item.daily_budget_micros < 0:
-        out.append((f"{prefix}.daily_budget_micros", "must be >= 0 (0 derives it from the campaign)"))
+    # 0 derives the daily budget from the campaign's.
+    out += bounds.check_range(
+        line_item.daily_budget_micros, 0, bounds.MAX_BUDGET_MICROS, f"{prefix}.daily_budget_micros"
+    )
     out += _check_state(line_item.state, f"{prefix}.state")
     return out
 
@@ -220,7 +222,7 @@ def check_time_zone(name: str, field_name: str) -> list[Violation]:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        return [(field_name, f"{name!r} is not a known IANA time zone")]
+        return [(field_name, f"{clip(name)!r} is not a known IANA time zone")]
     return []
 
 
@@ -255,11 +257,14 @@ def validate_catalog(
         out += check_id(product.product_id, f"products[{i}].product_id")
         out += _check_name(product.display_name, f"products[{i}].display_name")
         if product.aisle_id not in known_aisle_ids:
-            out.append((f"products[{i}].aisle_id", f"aisle {product.aisle_id!r} is not in the catalog"))
+            out.append((f"products[{i}].aisle_id", f"aisle {clip(product.aisle_id)!r} is not in the catalog"))
         if product.department_id not in known_department_ids:
-            out.append((f"products[{i}].department_id", f"department {product.department_id!r} is not in the catalog"))
-        if product.price_micros < 0:
-            out.append((f"products[{i}].price_micros", "must be >= 0"))
+            out.append(
+                (f"products[{i}].department_id", f"department {clip(product.department_id)!r} is not in the catalog")
+            )
+        out += bounds.check_range(
+            product.price_micros, 0, bounds.MAX_PRODUCT_PRICE_MICROS, f"products[{i}].price_micros"
+        )
     return out
 
 
@@ -314,7 +319,11 @@ SETTABLE_PATHS: Mapping[str, frozenset[str]] = {
 def check_update_mask(paths: Sequence[str], resource: str) -> list[Violation]:
     """Every path must be a settable field of the resource."""
     allowed = SETTABLE_PATHS[resource]
-    return [("update_mask", f"{path!r} is not a settable field of {resource}") for path in paths if path not in allowed]
+    return [
+        ("update_mask", f"{clip(path)!r} is not a settable field of {resource}")
+        for path in paths
+        if path not in allowed
+    ]
 
 
 def effective_paths(paths: Sequence[str], resource: str) -> list[str]:

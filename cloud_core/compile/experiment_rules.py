@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from cartads import bounds
+from cartads.bounds import clip
 from cartads.v1 import admin_pb2, index_pb2
 from cloud_core.admin.validation import MAX_NAME_CHARS, Violation, check_id
 
@@ -16,8 +18,8 @@ TOTAL_BPS = 10_000
 MAX_ARMS = 20
 MAX_ACTIVE_LAYERS = 8
 MAX_SALT_CHARS = 64
-MAX_CLICK_RATE_WEIGHT = 100.0
-MAX_ADS_PER_TRIP = 100
+MAX_CLICK_RATE_WEIGHT = bounds.MAX_CLICK_RATE_WEIGHT
+MAX_ADS_PER_TRIP = bounds.MAX_ADS_PER_TRIP
 OVERRIDES = ("reserve_cpm_micros", "click_rate_weight", "max_ads_per_trip")
 
 
@@ -31,8 +33,10 @@ def _check_overrides(arm: admin_pb2.ExperimentArm, prefix: str) -> list[Violatio
     o = arm.overrides
     if arm.holdout and any(o.HasField(name) for name in OVERRIDES):
         out.append((f"{prefix}.overrides", "a holdout arm shows no ads, so it cannot override how they are chosen"))
-    if o.HasField("reserve_cpm_micros") and o.reserve_cpm_micros < 0:
-        out.append((f"{prefix}.overrides.reserve_cpm_micros", "must be >= 0"))
+    if o.HasField("reserve_cpm_micros"):
+        out += bounds.check_range(
+            o.reserve_cpm_micros, 0, bounds.MAX_BID_MICROS, f"{prefix}.overrides.reserve_cpm_micros"
+        )
     if o.HasField("click_rate_weight") and not 0 < o.click_rate_weight <= MAX_CLICK_RATE_WEIGHT:
         out.append((f"{prefix}.overrides.click_rate_weight", f"must be > 0 and <= {MAX_CLICK_RATE_WEIGHT:g}"))
     if o.HasField("max_ads_per_trip") and not 0 <= o.max_ads_per_trip <= MAX_ADS_PER_TRIP:
@@ -52,7 +56,7 @@ def _check_arms(arms: Sequence[admin_pb2.ExperimentArm], prefix: str) -> list[Vi
         field = f"{prefix}.arms[{i}]"
         out += check_id(arm.arm_id, f"{field}.arm_id")
         if arm.arm_id in seen:
-            out.append((f"{field}.arm_id", f"{arm.arm_id!r} is used by another arm of this layer"))
+            out.append((f"{field}.arm_id", f"{clip(arm.arm_id)!r} is used by another arm of this layer"))
         seen.add(arm.arm_id)
         if len(arm.display_name) > MAX_NAME_CHARS:
             out.append((f"{field}.display_name", f"must be at most {MAX_NAME_CHARS} characters"))

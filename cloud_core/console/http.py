@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import structlog
 from aiohttp import web
 
+from cartads.bounds import clip
 from cartads.time_units import DAY_US
 from cartads.time_units import now_us as wall_now_us
 from cloud_core.access.policy import Principal, Role
@@ -210,7 +211,7 @@ class _Console:
             return _error(400, f"campaign_id: must be at most {_MAX_ID_CHARS} characters")
         campaign = await self.reads.console_campaign(campaign_id)
         if campaign is None:
-            return _error(404, f"campaign {campaign_id!r} not found")
+            return _error(404, f"campaign {clip(campaign_id)!r} not found")
         now = self.now_us()
         since = window_start_us(
             flight_start_us=campaign.start_time_us,

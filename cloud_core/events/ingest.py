@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import structlog
 
 from cartads.rpc.errors import Ctx, InvalidArgumentError, NotFoundError, maps_errors
+from cartads.time_units import now_us
 from cartads.v1 import event_ingest_pb2, event_ingest_pb2_grpc
 from cloud_core.access.edge_auth import require_store
 from cloud_core.config import CloudConfig
 from cloud_core.events.billing import assess_event
+from cloud_core.events.upload_checks import journaled_violations, malformed_outcome, malformed_reason, upload_violations
 from cloud_core.storage.protocol import CatalogStore, LedgerStore, PacingStatsStore
 from cloud_core.sync.notifier import ChangeNotifier
 
@@ -26,38 +30,46 @@ class EventIngestServicer(event_ingest_pb2_grpc.EventIngestServiceServicer):
         request_counts: PacingStatsStore,
         notifier: ChangeNotifier,
         config: CloudConfig,
+        clock: Callable[[], int] = now_us,
     ) -> None:
         self._catalog = catalog
         self._ledger = ledger
         self._request_counts = request_counts
         self._notifier = notifier
         self._token_ttl_s = config.token_ttl_s
+        self._clock = clock
 
     @maps_errors
     async def UploadEvents(  # noqa: N802
         self, request: event_ingest_pb2.UploadEventsRequest, context: Ctx
     ) -> event_ingest_pb2.UploadEventsResponse:
-        violations = [(name, "is required") for name in ("store_id", "edge_id") if not getattr(request, name)]
+        violations = upload_violations(request)
         if violations:
-            raise InvalidArgumentError(violations)
+            raise InvalidArgumentError(violations[:20])
         require_store(context, request.store_id)
         key = await self._catalog.signing_key(request.store_id)
         if key is None:
             raise NotFoundError(f"store {request.store_id!r} does not exist", "store_id")
+        # Bounds first, before any value is converted or written: an event outside them is
+        # dead-lettered with the field that broke them, and never stops the rest of the upload.
+        now = self._clock()
+        problems = [journaled_violations(j, i, now) for i, j in enumerate(request.events)]
         # The edge's own request-count records are not cart events: they go to their own tables,
         # deduplicated on their id as events are (a record without one is keyed on the edge's seq).
         counts = [
             (j.event.event_id or f"{request.edge_id}/seq/{j.seq}", j.request_counts)
-            for j in request.events
-            if j.HasField("request_counts")
+            for j, problem in zip(request.events, problems, strict=True)
+            if j.HasField("request_counts") and not problem
         ]
         new_counts = (
             await self._request_counts.record_request_counts(request.store_id, request.edge_id, counts) if counts else 0
         )
         outcomes = [
-            assess_event(j, request.store_id, key, self._token_ttl_s)
-            for j in request.events
-            if not j.HasField("request_counts")
+            malformed_outcome(j, malformed_reason(problem))
+            if problem
+            else assess_event(j, request.store_id, key, self._token_ttl_s)
+            for j, problem in zip(request.events, problems, strict=True)
+            if problem or not j.HasField("request_counts")
         ]
         result = await self._ledger.record_events(request.store_id, request.edge_id, outcomes)
         if result.exhausted_campaign_ids:
@@ -65,7 +77,8 @@ class EventIngestServicer(event_ingest_pb2_grpc.EventIngestServiceServicer):
             # Every store may serve the campaign; those whose index does not change are not re-sent.
             self._notifier.notify()
         if result.rejected_count:
-            log.warning("events_rejected", store_id=request.store_id, count=result.rejected_count)
+            malformed = sum(1 for problem in problems if problem)
+            log.warning("events_rejected", store_id=request.store_id, count=result.rejected_count, malformed=malformed)
         return event_ingest_pb2.UploadEventsResponse(
             acknowledged_seq=max((j.seq for j in request.events), default=0),
             billed_count=result.billed_count,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -49,6 +50,18 @@ class IngestResult:
     recorded_count: int = 0
     rejected_count: int = 0
     exhausted_campaign_ids: frozenset[str] = frozenset()
+
+    @classmethod
+    def combined(cls, parts: Sequence[IngestResult], *, dead_new: int = 0, dead_again: int = 0) -> IngestResult:
+        """One upload recorded in ``parts``, plus events dead-lettered alone: ``dead_new`` newly, and
+        ``dead_again`` whose dead letter an earlier upload of the same events already wrote."""
+        return cls(
+            billed_count=sum(p.billed_count for p in parts),
+            duplicate_count=sum(p.duplicate_count for p in parts) + dead_again,
+            recorded_count=sum(p.recorded_count for p in parts),
+            rejected_count=sum(p.rejected_count for p in parts) + dead_new,
+            exhausted_campaign_ids=frozenset().union(*(p.exhausted_campaign_ids for p in parts)),
+        )
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,15 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cartads import bounds
 from cartads.time_units import DAY_US, HOUR_US, hour_start_us, ts_to_us, us_to_ts
 from cartads.v1 import admin_pb2
-from cloud_core.admin.validation import Violation, check_id
+from cloud_core.admin.validation import Violation, check_id, check_timestamp
 from cloud_core.reports.metrics import Delivery, Estimate, TripSums, mean_lift, proportion_lift, rates
 from cloud_core.reports.rollups import CAMPAIGN_LEVEL_COLUMNS, GROUP_COLUMNS, ReportFilter, ReportQuery
 
 # A report reads at most this much time: hourly rollups over ~13 months.
-MAX_RANGE_US = 400 * 24 * HOUR_US
+MAX_RANGE_US = bounds.MAX_REPORT_DAYS * DAY_US
 MAX_FILTER_IDS = 500
 
 DIMENSIONS: Mapping[int, str] = {
@@ -79,10 +80,15 @@ def check_report_request(request: admin_pb2.RunReportRequest) -> list[Violation]
         elif dim in seen:
             out.append((f"dimensions[{i}]", "is named twice"))
         seen.add(dim)
+    times_valid = True
     for name in ("start_time", "end_time"):
         if not request.HasField(name):
             out.append((name, "is required"))
-    if request.HasField("start_time") and request.HasField("end_time"):
+            continue
+        problems = check_timestamp(getattr(request, name), name)
+        out += problems
+        times_valid = times_valid and not problems
+    if times_valid and request.HasField("start_time") and request.HasField("end_time"):
         start, end = ts_to_us(request.start_time), ts_to_us(request.end_time)
         if end <= start:
             out.append(("end_time", "must be after start_time"))

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cartads import bounds
 from cartads.time_units import day_start_us, hour_start_us
 from cartads.v1 import common_pb2
 from cloud_core.events.outcomes import EventOutcome
@@ -185,7 +186,8 @@ def trip_update(
         delta = changes.deltas[key]
         trip = stored.get(key, StoredTrip(delta.arm_id, delta.hour_start_us, 0))
         before = trip.sales_micros
-        after = before + delta.added_sales_micros
+        # Clamped before it is squared below: the variance sums must not overflow their column.
+        after = max(before, min(before + delta.added_sales_micros, bounds.MAX_TRIP_SALES_MICROS))
         if after != before:
             sales.append((key[0], key[1], after))
         _add(

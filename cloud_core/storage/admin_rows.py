@@ -17,6 +17,7 @@ from google.protobuf import json_format
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from cartads.bounds import clip
 from cartads.rpc.errors import AlreadyExistsError, FailedPreconditionError, NotFoundError
 from cartads.time_units import ts_to_us, us_to_ts
 from cartads.v1 import admin_pb2
@@ -38,14 +39,14 @@ def insert_new(conn: Connection, table: sa.Table, values: Mapping[str, object], 
     # RETURNING, not rowcount: drivers report -1 for an INSERT ... ON CONFLICT that did nothing.
     stmt = insert(conn, table).values(**values).on_conflict_do_nothing(index_elements=[pk.name]).returning(pk)
     if conn.execute(stmt).first() is None:
-        raise AlreadyExistsError(f"{what} {values[pk.name]!r} already exists", pk.name)
+        raise AlreadyExistsError(f"{what} {clip(str(values[pk.name]))!r} already exists", pk.name)
 
 
 def update_row(conn: Connection, table: sa.Table, key: str, values: Mapping[str, object], what: str) -> None:
     """Update the row with id ``key``; NOT_FOUND when there is none."""
     pk = _pk(table)
     if conn.execute(sa.update(table).where(pk == key).values(**values)).rowcount == 0:
-        raise NotFoundError(f"{what} {key!r} does not exist", pk.name)
+        raise NotFoundError(f"{what} {clip(key)!r} does not exist", pk.name)
 
 
 def delete_row(conn: Connection, table: sa.Table, key: str, what: str, children: Sequence[sa.Column[str]] = ()) -> None:
@@ -53,16 +54,16 @@ def delete_row(conn: Connection, table: sa.Table, key: str, what: str, children:
     of ``children`` still refers to it."""
     pk = _pk(table)
     if not exists(conn, pk, key):
-        raise NotFoundError(f"{what} {key!r} does not exist", pk.name)
+        raise NotFoundError(f"{what} {clip(key)!r} does not exist", pk.name)
     for child in children:
         if exists(conn, child, key):
             assert isinstance(child.table, sa.Table)
-            raise FailedPreconditionError(f"{what} {key!r} still has {child.table.name}; delete them first")
+            raise FailedPreconditionError(f"{what} {clip(key)!r} still has {child.table.name}; delete them first")
     try:
         conn.execute(sa.delete(table).where(pk == key))
     except IntegrityError:
         # A child created by another replica between the check and the delete.
-        raise FailedPreconditionError(f"{what} {key!r} still has dependent rows; delete them first") from None
+        raise FailedPreconditionError(f"{what} {clip(key)!r} still has dependent rows; delete them first") from None
 
 
 def select_page(

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from cartads.bounds import clip
 from cartads.rpc.errors import NotFoundError
 from cartads.time_units import ts_to_us, us_to_ts
 from cartads.v1 import admin_pb2
@@ -83,7 +84,7 @@ def _import_catalog(
     products: Sequence[admin_pb2.Product],
 ) -> None:
     if not exists(conn, _s.store_id, store_id):
-        raise NotFoundError(f"store {store_id!r} does not exist", "store_id")
+        raise NotFoundError(f"store {clip(store_id)!r} does not exist", "store_id")
     _replace_rows(
         conn,
         t.aisles,

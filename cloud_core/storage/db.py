@@ -16,14 +16,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+import structlog
+from google.protobuf.message import DecodeError
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
+from cartads.bounds import ROLLUP_SATURATION
+from cartads.ops.logs import clip
 from cloud_core.storage.schema import index_changes
 
 T = TypeVar("T")
+_log = structlog.get_logger("cloud.storage")
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
@@ -35,6 +41,10 @@ _PG_WORKERS = 4
 
 class DatabaseOpenError(Exception):
     """The database could not be opened (bad path or DSN, server down, migration failed)."""
+
+
+class DatabaseClosedError(RuntimeError):
+    """A query was asked of a Database already closed (the process is stopping)."""
 
 
 def database_url(db: str) -> URL:
@@ -72,23 +82,44 @@ def insert(conn: Connection, table: sa.Table) -> Any:
     return sqlite.insert(table)
 
 
+def _saturation(column: sa.Column[Any]) -> int:
+    """Where adds to ``column`` stop: far enough below its type's maximum that no add overflows it."""
+    return ROLLUP_SATURATION if isinstance(column.type, sa.BigInteger) else 2**30
+
+
 @functools.lru_cache(maxsize=64)
 def _adding_upsert(dialect: str, table: sa.Table, key: tuple[str, ...], columns: tuple[str, ...]) -> Any:
     # Built once per table and dialect: rebuilding it (``excluded`` proxies, cache key) per upload
     # costs more than executing it.
     stmt = postgresql.insert(table) if dialect == POSTGRESQL else sqlite.insert(table)
-    adding = {c: table.c[c] + stmt.excluded[c] for c in columns}
-    return stmt.on_conflict_do_update(index_elements=list(key), set_=adding)
+    adding = {}
+    full = []
+    for name in columns:
+        current, added = table.c[name], stmt.excluded[name]
+        cap = sa.literal_column(str(_saturation(current)), current.type)
+        # Saturate rather than overflow: SQLite would turn the sum into a REAL without a word,
+        # PostgreSQL would fail the whole ingest transaction.
+        adding[name] = sa.case((current > cap - added, cap), else_=current + added)
+        full.append(current >= cap)
+    upsert = stmt.on_conflict_do_update(index_elements=list(key), set_=adding)
+    return upsert.returning(*(table.c[k] for k in key), sa.or_(*full).label("saturated"))
 
 
 def upsert_adding(
     conn: Connection, table: sa.Table, key: Sequence[str], columns: Sequence[str], rows: Sequence[dict[str, Any]]
 ) -> None:
     """Upsert ``rows``, adding their ``columns`` to an existing row's (atomic ``x = x + excluded.x``,
-    never read-then-write); in key order, so concurrent transactions lock rows in the same order."""
+    never read-then-write); in key order, so concurrent transactions lock rows in the same order.
+
+    A sum that would pass ``ROLLUP_SATURATION`` stays there, and the row is logged at error
+    (``rollup_saturated``): with every input bounded it takes billions of maximal events in one row.
+    """
     if rows:
         stmt = _adding_upsert(conn.dialect.name, table, tuple(key), tuple(columns))
-        conn.execute(stmt, sorted(rows, key=lambda r: tuple(str(r[k]) for k in key)))
+        result = conn.execute(stmt, sorted(rows, key=lambda r: tuple(str(r[k]) for k in key)))
+        saturated = [tuple(row[: len(key)]) for row in result if row[-1]]
+        if saturated:
+            _log.error("rollup_saturated", table=table.name, key=list(key), rows=saturated[:10], count=len(saturated))
 
 
 # Keeps each IN (...) list well below SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
@@ -236,6 +267,40 @@ def create_engine(url: URL, *, durable: bool = True) -> Engine:
     )
 
 
+# Failures of the data written, not of the database: the same write fails the same way every time.
+_DATA_ERRORS = (sa_exc.DataError, sa_exc.IntegrityError, OverflowError, ValueError, TypeError, DecodeError)
+# The database is away or busy (a lock, a lost connection, a pool exhausted, a replica shutting down):
+# the same write may well succeed later.
+_TRANSIENT_ERRORS = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+    ConnectionError,
+)
+
+
+def is_transient_error(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot write now, rather than that this write is wrong."""
+    if isinstance(error, (*_TRANSIENT_ERRORS, DatabaseClosedError)):
+        return True
+    return isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
+
+
+def is_data_error(error: BaseException) -> bool:
+    """Whether ``error`` is a refusal of the data written (an overflow, a value no column holds)."""
+    if is_transient_error(error):
+        return False
+    if isinstance(error, _DATA_ERRORS):
+        return True
+    return isinstance(error, sa_exc.StatementError) and isinstance(error.orig, _DATA_ERRORS)
+
+
+def failure_text(error: BaseException) -> str:
+    """``Class: first line of the message``, short and free of what PostgreSQL text cannot hold."""
+    return clip(f"{type(error).__name__}: {first_line(error)}", 200).replace("\x00", "\\0")
+
+
 def _retryable(exc: DBAPIError) -> bool:
     return getattr(exc.orig, "sqlstate", None) in _RETRYABLE_PG
 
@@ -283,7 +348,7 @@ class Database:
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` on the worker thread (no transaction of its own)."""
         if self._closed:
-            raise RuntimeError("database is closed")
+            raise DatabaseClosedError("database is closed")
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     async def write(self, fn: Callable[[Connection], T]) -> T:

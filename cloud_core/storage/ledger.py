@@ -14,17 +14,22 @@ calls it and writes.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+import structlog
 from google.protobuf.message import DecodeError
 from sqlalchemy.engine import Connection
 
 from cartads.group_commit import GroupCommitter
+from cartads.ops.logs import clip
+from cartads.rpc.errors import UnavailableError
 from cartads.time_units import now_us
 from cartads.v1 import admin_pb2, common_pb2
+from cloud_core.events.isolate import isolate
 from cloud_core.events.ledger_math import (
     CLAIM_COLUMNS,
     COUNT_COLUMNS,
@@ -42,11 +47,22 @@ from cloud_core.events.ledger_math import (
 )
 from cloud_core.events.outcomes import DeadLetter, EventOutcome, IngestResult
 from cloud_core.storage import schema as t
-from cloud_core.storage.db import IN_CHUNK, Database, insert, insert_rows, upsert_adding
+from cloud_core.storage.db import (
+    IN_CHUNK,
+    Database,
+    failure_text,
+    insert,
+    insert_rows,
+    is_data_error,
+    is_transient_error,
+    upsert_adding,
+)
 from cloud_core.storage.reports import write_report_rollups
 
 # Uploads committed together hold at most this many events (beyond one larger upload).
 GROUP_MAX_EVENTS = 5_000
+
+log = structlog.get_logger("cloud.ledger")
 
 
 @dataclass(frozen=True)
@@ -170,6 +186,24 @@ def _record_group(conn: Connection, uploads: Sequence[Upload], ingest_us: int) -
     return [record_in_tx(conn, upload, ingest_us) for upload in uploads]
 
 
+def _dead_letter_alone(conn: Connection, upload: Upload, outcome: EventOutcome, reason: str, ingest_us: int) -> int:
+    """The dead letter of an event the database refused; 1 when new, 0 when it was already there."""
+    row = {
+        "store_id": upload.store_id,
+        "edge_id": upload.edge_id,
+        "seq": outcome.seq,
+        "event_id": outcome.event_id,
+        "reason": reason,
+        "event_blob": outcome.event_blob,
+        "create_time_us": ingest_us,
+    }
+    return _insert_unidentified(conn, [row])
+
+
+def _unavailable(error: BaseException) -> UnavailableError:
+    return UnavailableError(f"the event store cannot write now ({type(error).__name__}); retry later")
+
+
 class SqlLedger:
     """The LedgerStore Protocol: exactly-once billing, every group of uploads one transaction keyed on
     durable unique constraints; concurrent uploads (several edges) are group-committed together."""
@@ -182,9 +216,62 @@ class SqlLedger:
         )
 
     async def _commit(self, uploads: list[Upload]) -> list[IngestResult | Exception]:
-        # Nothing of a failed group commits: every upload in it fails and is retried by its edge.
         ingest_us = self._clock()
-        return await self._db.write(functools.partial(_record_group, uploads=uploads, ingest_us=ingest_us))
+        try:
+            return await self._db.write(functools.partial(_record_group, uploads=uploads, ingest_us=ingest_us))
+        except Exception as error:
+            # Nothing of a failed group committed. A database that is away fails every upload of it
+            # (UNAVAILABLE: its edge resends); data one event made fail is isolated upload by upload.
+            if is_transient_error(error):
+                log.warning("ingest_unavailable", uploads=len(uploads), error=failure_text(error))
+                return [_unavailable(error)] * len(uploads)
+            if not is_data_error(error):
+                raise
+            log.warning("ingest_group_failed", uploads=len(uploads), error=failure_text(error))
+        return [await self._isolated(upload, ingest_us) for upload in uploads]
+
+    async def _isolated(self, upload: Upload, ingest_us: int) -> IngestResult | Exception:
+        """``upload`` on its own, then in halves until each event the database refuses stands alone;
+        those are dead-lettered one by one (each in its own transaction), the rest are recorded."""
+
+        async def attempt(part: Sequence[EventOutcome]) -> IngestResult:
+            alone = Upload(upload.store_id, upload.edge_id, part)
+            return await self._db.write(functools.partial(record_in_tx, upload=alone, ingest_us=ingest_us))
+
+        try:
+            results, poison = await isolate(upload.outcomes, attempt, is_data_error)
+            dead_new = 0
+            for outcome, error in poison:
+                reason = f"ingest failure: {failure_text(error)}"
+                dead_new += await self._dead_letter(upload, outcome, reason, ingest_us)
+                log.error(
+                    "ingest_isolated",
+                    store_id=upload.store_id,
+                    edge_id=upload.edge_id,
+                    seq=outcome.seq,
+                    event_id=clip(outcome.event_id),
+                    reason=reason,
+                )
+        except Exception as error:
+            return _unavailable(error) if is_transient_error(error) else error
+        return IngestResult.combined(results, dead_new=dead_new, dead_again=len(poison) - dead_new)
+
+    async def _dead_letter(self, upload: Upload, outcome: EventOutcome, reason: str, ingest_us: int) -> int:
+        """Dead-letter one event the database refused, in its own transaction; 1 when new."""
+        try:
+            return await self._db.write(
+                functools.partial(
+                    _dead_letter_alone, upload=upload, outcome=outcome, reason=reason, ingest_us=ingest_us
+                )
+            )
+        except Exception as error:
+            if not is_data_error(error):
+                raise
+        # Not even its id can be stored (a NUL in PostgreSQL text): keyed on the edge's seq alone.
+        bare = dataclasses.replace(outcome, event_id="")
+        return await self._db.write(
+            functools.partial(_dead_letter_alone, upload=upload, outcome=bare, reason=reason, ingest_us=ingest_us)
+        )
 
     async def record_events(self, store_id: str, edge_id: str, outcomes: Sequence[EventOutcome]) -> IngestResult:
         """Record one upload once it committed with the uploads pending beside it."""

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from google.protobuf import json_format
 from sqlalchemy.engine import Connection
 
+from cartads.bounds import clip
 from cartads.rpc.errors import AlreadyExistsError, NotFoundError
 from cartads.time_units import ts_to_us, us_to_ts
 from cartads.v1 import admin_pb2
@@ -272,13 +273,15 @@ class SqlExperiments:
         def _update(conn: Connection) -> None:
             stmt = sa.update(t.experiment_layers).where(_X.layer_id == layer.layer_id).values(**_values(layer))
             if conn.execute(stmt).rowcount == 0:
-                raise NotFoundError(f"experiment layer {layer.layer_id!r} does not exist", "experiment_layer.layer_id")
+                raise NotFoundError(
+                    f"experiment layer {clip(layer.layer_id)!r} does not exist", "experiment_layer.layer_id"
+                )
 
         await self._db.write(_update)
 
     async def delete_experiment_layer(self, layer_id: str) -> None:
         def _delete(conn: Connection) -> None:
             if conn.execute(sa.delete(t.experiment_layers).where(_X.layer_id == layer_id)).rowcount == 0:
-                raise NotFoundError(f"experiment layer {layer_id!r} does not exist", "layer_id")
+                raise NotFoundError(f"experiment layer {clip(layer_id)!r} does not exist", "layer_id")
 
         await self._db.write(_delete)

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
+from cartads.bounds import clip
 from cartads.rpc.errors import AlreadyExistsError, NotFoundError
 from cloud_core.access.api_tokens import TokenRecord
 from cloud_core.access.policy import Role
@@ -51,7 +52,7 @@ class SqlTokens:
         def _insert(conn: Connection) -> None:
             exists = conn.execute(sa.select(_T.token_id).where(_T.token_id == record.token_id)).first()
             if exists is not None:
-                raise AlreadyExistsError(f"token {record.token_id!r} already exists", "token_id")
+                raise AlreadyExistsError(f"token {clip(record.token_id)!r} already exists", "token_id")
             conn.execute(
                 api_tokens.insert().values(
                     token_id=record.token_id,
@@ -69,7 +70,7 @@ class SqlTokens:
             await self._db.write(_insert)
         except IntegrityError as exc:
             # Two replicas racing on the same client-given id.
-            raise AlreadyExistsError(f"token {record.token_id!r} already exists", "token_id") from exc
+            raise AlreadyExistsError(f"token {clip(record.token_id)!r} already exists", "token_id") from exc
 
     async def api_token_by_hash(self, secret_sha256: str) -> TokenRecord | None:
         def _select(conn: Connection) -> TokenRecord | None:
@@ -103,7 +104,7 @@ class SqlTokens:
             )
             row = conn.execute(sa.select(*_COLUMNS).where(_T.token_id == token_id)).mappings().first()
             if row is None:
-                raise NotFoundError(f"token {token_id!r} does not exist", "token_id")
+                raise NotFoundError(f"token {clip(token_id)!r} does not exist", "token_id")
             return _record(row)
 
         return await self._db.write(_revoke)

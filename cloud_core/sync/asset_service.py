@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import structlog
 
+from cartads import bounds
 from cartads.rpc.errors import Ctx, InvalidArgumentError, NotFoundError, maps_errors
 from cartads.time_units import now_us
 from cartads.v1 import asset_pb2, asset_pb2_grpc
@@ -29,8 +30,9 @@ class AssetServicer(asset_pb2_grpc.AssetServiceServicer):
     async def BatchGetAssets(  # noqa: N802
         self, request: asset_pb2.BatchGetAssetsRequest, context: Ctx
     ) -> asset_pb2.BatchGetAssetsResponse:
-        if not request.store_id:
-            raise InvalidArgumentError([("store_id", "is required")])
+        violations = bounds.check_id(request.store_id, "store_id", required=True)
+        if violations:
+            raise InvalidArgumentError(violations)
         require_store(context, request.store_id)
         if len(request.sha256s) > MAX_BATCH_ASSETS:
             raise InvalidArgumentError([("sha256s", f"at most {MAX_BATCH_ASSETS} per call")])

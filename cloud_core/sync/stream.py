@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import structlog
 
 from cartads.index.delta import delta_is_empty
+from cartads.rpc.errors import InvalidArgumentError
 from cartads.time_units import now_us
 from cartads.v1 import index_pb2, index_sync_pb2
 from cloud_core.storage.protocol import EdgeStatusStore
@@ -21,6 +22,7 @@ from cloud_core.sync.notifier import ChangeSubscription
 from cloud_core.sync.stream_state import (
     IgnoreStaleAnswer,
     IndexStreamState,
+    Reject,
     SendUpdate,
     UpdateKind,
     delta_worth_sending,
@@ -78,6 +80,8 @@ class IndexStream:
             self._state.on_edge_done_sending()
             return
         decision = self._state.on_answer(answer.version, answer.response_nonce, answer.error_detail, now_us())
+        if isinstance(decision, Reject):
+            raise InvalidArgumentError(decision.violations)
         if isinstance(decision, IgnoreStaleAnswer):
             log.info("index_stale_answer", store_id=self.store_id, edge_id=self.edge_id, nonce=decision.nonce)
             return

@@ -50,6 +50,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from cartads import bounds
+
 
 class StreamPhase(enum.Enum):
     AWAITING_HELLO = "awaiting hello"
@@ -220,8 +222,11 @@ class IndexStreamState:
     def on_hello(self, store_id: str, edge_id: str, version: str) -> Reject | Subscribe:
         """The edge's first message: which store it serves, who it is, and the version it holds."""
         self._require("hello", StreamPhase.AWAITING_HELLO)
-        named = (("store_id", store_id), ("edge_id", edge_id))
-        violations = tuple((name, "is required") for name, value in named if not value)
+        violations = (
+            *bounds.check_id(store_id, "store_id", required=True),
+            *bounds.check_id(edge_id, "edge_id", required=True),
+            *bounds.check_text(version, bounds.MAX_VERSION_CHARS, "version"),
+        )
         if violations:
             self._phase = StreamPhase.CLOSED
             return Reject(violations)
@@ -264,9 +269,21 @@ class IndexStreamState:
             self._phase = StreamPhase.AWAITING_ANSWER
         return sent
 
-    def on_answer(self, version: str, nonce: str, error: str, now_us: int) -> RecordAnswer | IgnoreStaleAnswer:
-        """The edge answered ``nonce``: holding ``version``, and refusing the update when ``error`` is set."""
+    def on_answer(self, version: str, nonce: str, error: str, now_us: int) -> RecordAnswer | IgnoreStaleAnswer | Reject:
+        """The edge answered ``nonce``: holding ``version``, and refusing the update when ``error`` is set.
+
+        An answer whose fields are out of bounds (they are stored in the edge's status) ends the stream.
+        """
         self._require("an answer", StreamPhase.IDLE, StreamPhase.AWAITING_ANSWER)
+        violations = (
+            *bounds.check_text(version, bounds.MAX_VERSION_CHARS, "version"),
+            *bounds.check_text(nonce, bounds.MAX_NONCE_CHARS, "response_nonce"),
+            *bounds.check_text(error, bounds.MAX_ERROR_DETAIL_CHARS, "error_detail"),
+        )
+        if violations:
+            self._phase = StreamPhase.CLOSED
+            self._in_flight = self._offer = None
+            return Reject(violations)
         pending = self._in_flight
         if pending is None or nonce != pending.nonce:
             return IgnoreStaleAnswer(nonce)

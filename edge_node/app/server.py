@@ -299,6 +299,11 @@ async def _start(
                 ("cartads_edge_index_loaded", "1 when an index is held", lambda: float(bool(holder.version))),
                 ("cartads_edge_journal_depth", "events journaled and not yet acknowledged", journal.depth),
                 (
+                    "cartads_edge_journal_quarantined",
+                    "journal entries that did not parse, set aside instead of uploaded",
+                    journal.quarantined,
+                ),
+                (
                     "cartads_edge_journal_oldest_unsent_age_seconds",
                     "how long the oldest unacknowledged event has waited",
                     events.oldest_unsent_age_s,

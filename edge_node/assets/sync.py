@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+import random
+from collections.abc import Awaitable, Callable, Iterable
 
 import grpc
 import structlog
 
+from cartads.ops.logs import clip
 from cartads.v1.asset_pb2 import Asset, BatchGetAssetsRequest
 from cartads.v1.asset_pb2_grpc import AssetServiceStub
 from cartads.v1.common_pb2 import Creative as PbCreative
 from edge_node.assets.store import AssetStore, verified
+from edge_node.cloud_link.backoff import Backoff
+from edge_node.cloud_link.refusals import log_call_failure
 from edge_node.config import EdgeConfig
 from edge_node.errors import IndexRejectedError
 from edge_node.index.view import ServingView
@@ -51,9 +55,19 @@ def view_asset_hashes(view: ServingView) -> set[str]:
 class AssetSync:
     """Fetches an update's missing assets before it is applied; collects unused ones after."""
 
-    def __init__(self, channel: grpc.aio.Channel, config: EdgeConfig, store: AssetStore) -> None:
+    def __init__(
+        self,
+        channel: grpc.aio.Channel,
+        config: EdgeConfig,
+        store: AssetStore,
+        rng: random.Random | None = None,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self._stub = AssetServiceStub(channel)
         self._config = config
+        self._rng = rng
+        self._sleep = sleep
         self._store = store
         # Fetched for an update not yet installed: garbage collection must not take them.
         self._pending: set[str] = set()
@@ -79,7 +93,8 @@ class AssetSync:
         except TimeoutError as exc:
             raise IndexRejectedError(f"assets unavailable: fetching {len(missing)} timed out") from exc
         except grpc.aio.AioRpcError as exc:
-            raise IndexRejectedError(f"assets unavailable: {exc.code().name} {exc.details()}") from exc
+            log_call_failure(_log, "asset fetch failed", exc, count=len(missing))
+            raise IndexRejectedError(f"assets unavailable: {exc.code().name} {clip(exc.details() or '')}") from exc
         got = {a.sha256 for a in assets}
         absent = [sha for sha in missing if sha not in got]
         if absent:
@@ -90,17 +105,18 @@ class AssetSync:
 
     async def _fetch_retrying(self, missing: list[str]) -> list[Asset]:
         # A cloud that is briefly away is waited for (within the caller's deadline): after a NACK
-        # the cloud would not send this version again until something changes.
-        delay_s = 0.1
+        # the cloud would not send this version again until something changes. Any other failure
+        # (a refused credential above all) ends the wait at once.
+        backoff = Backoff(self._config.sync_backoff_initial_s, self._config.sync_backoff_max_s, self._rng)
         while True:
             try:
                 return await self._fetch(missing)
             except grpc.aio.AioRpcError as exc:
                 if exc.code() not in _TRANSIENT:
                     raise
-                _log.info("asset fetch retry", code=exc.code().name, delay_s=delay_s)
-            await asyncio.sleep(delay_s)
-            delay_s = min(delay_s * 2, 2.0)
+                delay_s = backoff.next_delay_s()
+                log_call_failure(_log, "asset fetch retry", exc, retry_in_s=round(delay_s, 3))
+            await self._sleep(delay_s)
 
     async def _fetch(self, missing: list[str]) -> list[Asset]:
         out: list[Asset] = []

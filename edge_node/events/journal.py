@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import lmdb
+import structlog
+from google.protobuf.message import DecodeError
 
 from cartads.v1.common_pb2 import CartEvent
 from cartads.v1.event_ingest_pb2 import JournaledEvent
@@ -29,6 +31,7 @@ from edge_node.errors import JournalFullError
 from edge_node.events.leases import LeaseCharge
 from edge_node.lmdb_env import LmdbEnv
 
+_log = structlog.get_logger("edge.journal")
 _SEQ = struct.Struct(">Q")  # big-endian so LMDB's byte order is seq order
 _NEXT_SEQ_KEY = b"next_seq"
 # Lease spend value: milli-micros spent, and the lease's expiry (unix ms) for pruning.
@@ -89,9 +92,12 @@ class Journal:
                 self._known_ids = {bytes(v) for v in txn.cursor(db=self._id_by_seq).iternext(keys=False, values=True)}
             self._meta = lmdb_env.open_db(b"meta")
             self._lease_spend = lmdb_env.open_db(b"lease_spend")
+            # Entries that did not parse, set aside (by seq) so they never block the ones behind them.
+            self._quarantine = lmdb_env.open_db(b"quarantine")
             # Cached so metrics and every GetAds (pushback) read them without a transaction.
             with lmdb_env.begin() as txn:
                 self._depth = int(txn.stat(self._events)["entries"])
+                self._quarantined = int(txn.stat(self._quarantine)["entries"])
             self._oldest_receive_unix_ms = self._read_oldest(lmdb_env)
 
     @classmethod
@@ -212,13 +218,16 @@ class Journal:
         return out
 
     def _read_oldest(self, env: lmdb.Environment) -> int:
-        """Receive time (unix ms) of the oldest unacknowledged event, 0 when there is none."""
+        """Receive time (unix ms) of the oldest unacknowledged event, 0 when there is none (or it does not parse)."""
         with env.begin(db=self._events) as txn:
             cursor = txn.cursor()
             if not cursor.first():
                 return 0
             event = JournaledEvent()
-            event.ParseFromString(cursor.value())
+            try:
+                event.ParseFromString(cursor.value())
+            except DecodeError:
+                return 0  # set aside by the next read_batch
             return int(event.receive_time.ToMilliseconds())
 
     def oldest_receive_unix_ms(self) -> int:
@@ -226,16 +235,45 @@ class Journal:
         return self._oldest_receive_unix_ms if self._depth else 0
 
     def read_batch(self, max_events: int) -> list[JournaledEvent]:
-        """Up to ``max_events`` unacknowledged events, lowest seq first."""
+        """Up to ``max_events`` unacknowledged events, lowest seq first.
+
+        An entry that does not parse (a torn or corrupted write) would fail every upload after it
+        forever: it is moved to the quarantine database, logged at error, and left out.
+        """
         out: list[JournaledEvent] = []
+        corrupt: list[tuple[bytes, bytes]] = []
         with self._env.transaction() as txn:
-            for _, raw in txn.cursor(db=self._events):
+            for key, raw in txn.cursor(db=self._events):
                 event = JournaledEvent()
-                event.ParseFromString(raw)
+                try:
+                    event.ParseFromString(raw)
+                except DecodeError:
+                    corrupt.append((bytes(key), bytes(raw)))
+                    continue
                 out.append(event)
                 if len(out) >= max_events:
                     break
+        if corrupt:
+            self._set_aside(corrupt)
         return out
+
+    def _set_aside(self, entries: Sequence[tuple[bytes, bytes]]) -> None:
+        moved = 0
+        with self._env.locked() as env:
+            with env.begin(write=True) as txn:
+                for key, raw in entries:
+                    if txn.delete(key, db=self._events):
+                        txn.put(key, raw, db=self._quarantine)
+                        moved += 1
+            self._depth = max(0, self._depth - moved)
+            self._quarantined += moved
+            self._oldest_receive_unix_ms = self._read_oldest(env)
+        for key, raw in entries:
+            _log.error("journal entry does not parse; quarantined", seq=_SEQ.unpack(key)[0], size_bytes=len(raw))
+
+    def quarantined(self) -> int:
+        """How many journal entries were set aside because they did not parse."""
+        return self._quarantined
 
     def acknowledge(self, acknowledged_seq: int) -> int:
         """Delete events with seq <= ``acknowledged_seq``; returns how many were deleted.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import grpc
@@ -14,6 +14,7 @@ import structlog
 from cartads.v1.event_ingest_pb2 import UploadEventsRequest
 from cartads.v1.event_ingest_pb2_grpc import EventIngestServiceStub
 from edge_node.cloud_link.backoff import Backoff
+from edge_node.cloud_link.refusals import CREDENTIAL_REFUSALS, log_call_failure
 from edge_node.config import EdgeConfig
 from edge_node.events.journal import Journal
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from cartads.v1.event_ingest_pb2_grpc import EventIngestServiceAsyncStub
 
 _log = structlog.get_logger("edge.uploader")
+_REFUSALS = CREDENTIAL_REFUSALS | {grpc.StatusCode.INVALID_ARGUMENT}
 
 
 class UploadRefusedError(Exception):
@@ -37,12 +39,15 @@ class Uploader:
         journal: Journal,
         rng: random.Random | None = None,
         on_acknowledged: Callable[[], None] | None = None,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._stub: EventIngestServiceAsyncStub = EventIngestServiceStub(channel)
         self._config = config
         self._journal = journal
         self._on_acknowledged = on_acknowledged
         self._backoff = Backoff(config.upload_backoff_initial_s, config.upload_backoff_max_s, rng)
+        self._sleep = sleep
         self._wake = asyncio.Event()
         self._progress = asyncio.Condition()
         # Set while the uploader has found the journal empty and waits for new events.
@@ -84,9 +89,12 @@ class Uploader:
     async def _after_failure(self, exc: Exception) -> None:
         self.failures += 1
         delay_s = self._backoff.next_delay_s()
-        detail = exc.code().name if isinstance(exc, grpc.aio.AioRpcError) else str(exc)
-        _log.info("upload failed, retrying", error=detail, retry_in_s=round(delay_s, 3))
-        await asyncio.sleep(delay_s)
+        if isinstance(exc, grpc.aio.AioRpcError):
+            # A refused credential, or a batch the cloud calls malformed (a broken edge), needs an operator.
+            log_call_failure(_log, "upload failed, retrying", exc, refusals=_REFUSALS, retry_in_s=round(delay_s, 3))
+        else:
+            _log.info("upload failed, retrying", error=str(exc), retry_in_s=round(delay_s, 3))
+        await self._sleep(delay_s)
 
     async def upload_once(self) -> int:
         """Send one batch; returns how many events the cloud acknowledged (0 when there was nothing)."""

@@ -19,6 +19,8 @@ from typing import TextIO
 
 import structlog
 
+from cartads.ops.logs import MAX_LOGGED_CHARS, clip
+
 
 def _json_configured() -> bool:
     processors = structlog.get_config()["processors"]
@@ -97,7 +99,8 @@ class BatchedJsonLog:
 
         The request log's line on every call (``cartads.rpc.runtime`` calls it when the log has it):
         the constant parts are rendered once, string values go through the C string encoder alone,
-        and no dict is built. Names whose value is empty are left out, as the interceptor does.
+        and no dict is built. Names whose value is empty are left out, and long strings clipped, as the
+        interceptor does.
         """
         if not self._enabled:
             return
@@ -114,7 +117,11 @@ class BatchedJsonLog:
             if key is None:
                 key = keys[name] = f", {_ENCODE_TEXT(name)}: "
             parts.append(key)
-            parts.append(_ENCODE_TEXT(value) if type(value) is str else _ENCODE(value))
+            if type(value) is str:
+                # A caller's id may be a megabyte long: the line carries its first characters only.
+                parts.append(_ENCODE_TEXT(value if len(value) <= MAX_LOGGED_CHARS else clip(value)))
+            else:
+                parts.append(_ENCODE(value))
         parts.append(_RPC_TAIL)
         parts.append(self._timestamp())
         parts.append('"}')

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from cartads import bounds
+from cartads.ops.logs import clip
 from cartads.rpc.errors import InvalidArgumentError, NotFoundError
 from cartads.v1.ad_service_pb2 import GetAdsRequest, ReportEventsRequest
 from cartads.v1.common_pb2 import CartEvent, CreativeFormat, EventType, Trigger
@@ -13,6 +15,7 @@ AD_EVENT_TYPES = frozenset({EventType.EVENT_TYPE_IMPRESSION, EventType.EVENT_TYP
 # Conversions are made by the edge's attribution, never reported by a cart.
 _CART_EVENT_TYPES = frozenset(EventType.values()) - {EventType.EVENT_TYPE_UNSPECIFIED, EventType.EVENT_TYPE_CONVERSION}
 _MAX_VIOLATIONS = 20
+_MAX_QUANTITY = bounds.MAX_QUANTITY
 _TRIGGERS = frozenset(Trigger.values())
 _FORMATS = frozenset(CreativeFormat.values())
 
@@ -33,6 +36,10 @@ class _Violations:
         elif len(value) > self._max_id_chars:
             self.add(field, f"is longer than {self._max_id_chars} characters")
 
+    def extend(self, violations: list[tuple[str, str]]) -> None:
+        for field, why in violations:
+            self.add(field, why)
+
     def raise_if_any(self) -> None:
         if self.items:
             raise InvalidArgumentError(self.items)
@@ -43,7 +50,7 @@ def _check_store(violations: _Violations, store_id: str, config: EdgeConfig) -> 
     violations.raise_if_any()
     if store_id != config.store_id:
         raise NotFoundError(
-            f"store_id {store_id!r} is not served by this edge (it serves {config.store_id!r})", "store_id"
+            f"store_id {clip(store_id)!r} is not served by this edge (it serves {config.store_id!r})", "store_id"
         )
 
 
@@ -80,9 +87,10 @@ def _plain_request(request: GetAdsRequest, config: EdgeConfig) -> AdRequest | No
     if len(basket) > config.max_basket_lines:
         return None
     ids = []
+    max_quantity = _MAX_QUANTITY
     for line in basket:
         product_id = line.product_id
-        if not product_id or len(product_id) > max_chars or line.quantity <= 0:
+        if not product_id or len(product_id) > max_chars or not 0 < line.quantity <= max_quantity:
             return None
         ids.append(product_id)
     return AdRequest(trigger, scanned_product_id, zone_id, tuple(ids), (), max_ads)
@@ -114,8 +122,10 @@ def parse_get_ads(request: GetAdsRequest, config: EdgeConfig) -> AdRequest:
             # Field names are formatted only for bad lines: this loop runs on every request.
             if not product_id or len(product_id) > max_chars:
                 violations.check_id(f"basket[{i}].product_id", product_id, required=True)
-            if line.quantity <= 0:
-                violations.add(f"basket[{i}].quantity", "must be positive")
+            if not 0 < line.quantity <= _MAX_QUANTITY:
+                violations.extend(
+                    bounds.check_range(line.quantity, bounds.MIN_QUANTITY, _MAX_QUANTITY, f"basket[{i}].quantity")
+                )
     if not 0 <= request.max_ads <= config.max_ads_limit:
         violations.add("max_ads", f"must be between 0 and {config.max_ads_limit}")
     if len(request.slots) > config.max_slots:
@@ -125,7 +135,7 @@ def parse_get_ads(request: GetAdsRequest, config: EdgeConfig) -> AdRequest:
         for i, slot in enumerate(request.slots):
             violations.check_id(f"slots[{i}].slot_id", slot.slot_id, required=True)
             if slot.slot_id in seen:
-                violations.add(f"slots[{i}].slot_id", f"repeats slot {slot.slot_id!r}")
+                violations.add(f"slots[{i}].slot_id", f"repeats slot {clip(slot.slot_id)!r}")
             seen.add(slot.slot_id)
             if slot.format not in _FORMATS:
                 violations.add(f"slots[{i}].format", f"unknown format {slot.format}")
@@ -147,17 +157,17 @@ def parse_report(request: ReportEventsRequest, config: EdgeConfig) -> list[CartE
     """
     violations = _Violations(config.max_id_chars)
     _check_store(violations, request.store_id, config)
-    violations.check_id("cart_id", request.cart_id, required=False)
+    violations.extend(bounds.check_id(request.cart_id, "cart_id", max_chars=config.max_id_chars))
     if not request.events:
         violations.add("events", "is empty")
     if len(request.events) > config.max_events_per_report:
         violations.add("events", f"has more than {config.max_events_per_report} events")
     violations.raise_if_any()
     events: list[CartEvent] = []
+    max_id_chars = config.max_id_chars
     for i, event in enumerate(request.events):
-        violations.check_id(f"events[{i}].event_id", event.event_id, required=True)
-        violations.check_id(f"events[{i}].cart_id", event.cart_id, required=False)
-        violations.check_id(f"events[{i}].session_id", event.session_id, required=False)
+        # Numbers, times, lengths, and no edge-made field: checked before anything reads them.
+        violations.extend(bounds.event_violations(event, f"events[{i}]", from_cart=True, max_id_chars=max_id_chars))
         if event.type not in _CART_EVENT_TYPES:
             violations.add(f"events[{i}].type", f"unknown or not reportable event type {event.type}")
         if event.type in AD_EVENT_TYPES and not event.tracking_token:

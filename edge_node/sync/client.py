@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import grpc
 import structlog
 
+from cartads import bounds
+from cartads.ops.logs import clip
 from cartads.v1.index_sync_pb2 import StreamIndexRequest, StreamIndexResponse
 from cartads.v1.index_sync_pb2_grpc import IndexSyncServiceStub
 from edge_node.cloud_link.backoff import Backoff
+from edge_node.cloud_link.refusals import log_call_failure
 from edge_node.config import EdgeConfig
 from edge_node.errors import IndexRejectedError
 from edge_node.index.holder import ViewHolder
@@ -40,6 +44,8 @@ class SyncClient:
         rng: random.Random | None = None,
         *,
         prepare: Callable[[Ready], Awaitable[None]] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._stub: IndexSyncServiceAsyncStub = IndexSyncServiceStub(channel)
         # Runs before an update is applied (edge_node/assets/sync.py fetches its images); raising
@@ -49,6 +55,10 @@ class SyncClient:
         self._store = store
         self._holder = holder
         self._backoff = Backoff(config.sync_backoff_initial_s, config.sync_backoff_max_s, rng)
+        self._sleep = sleep
+        self._clock = clock
+        # Streams opened (each after the backoff delay of the one before).
+        self.attempts = 0
         self.updates_applied = 0
         self.updates_rejected = 0
         # Of updates_applied, how many were deltas (the rest were whole snapshots).
@@ -56,21 +66,28 @@ class SyncClient:
         self.state = SyncState()
 
     async def run(self) -> None:
-        """Stay subscribed until cancelled, reconnecting with backoff whenever the stream ends or fails."""
+        """Stay subscribed until cancelled, reconnecting with backoff whenever the stream ends or fails.
+
+        Every end of a stream, an error or not, is followed by the next backoff delay. The delay goes
+        back to its start only on evidence of a healthy stream (an update answered, or a stream open
+        for ``sync_healthy_after_s``): grpc.aio hands out initial metadata also for a call that then
+        fails, so reaching it proves nothing, and a cloud that refuses or is down must not be redialled
+        several times a second.
+        """
         while True:
+            self.attempts += 1
+            opened_s = self._clock()
             try:
                 await self._session()
                 _log.info("index stream ended by the cloud")
             except grpc.aio.AioRpcError as exc:
-                _log.info("index stream failed", code=exc.code().name, detail=exc.details())
-                if exc.code() == grpc.StatusCode.PERMISSION_DENIED:
-                    # Retrying stays right (a replaced certificate fixes it), but an operator must know.
-                    _log.error("cloud refused this edge's store binding", detail=exc.details())
+                log_call_failure(_log, "index stream failed", exc)
             except Exception:
                 # A bug or a closed store must not end syncing for good: log it and reconnect.
                 _log.exception("index stream error")
-            delay_s = self._backoff.next_delay_s()
-            await asyncio.sleep(delay_s)
+            if self._clock() - opened_s >= self._config.sync_healthy_after_s:
+                self._backoff.reset()
+            await self._sleep(self._backoff.next_delay_s())
 
     def _apply(self, update: Ready) -> ServingView:
         # Runs in a worker thread: verifying, writing LMDB and building the view are all blocking.
@@ -95,7 +112,6 @@ class SyncClient:
             await call.initial_metadata()
             if not call.done():
                 self.state.mark_connected(True)
-            self._backoff.reset()
             while True:
                 response = await call.read()
                 if response is grpc.aio.EOF:  # type: ignore[attr-defined]
@@ -113,10 +129,13 @@ class SyncClient:
             edge_id=self._config.edge_id,
             response_nonce=nonce,
             version=version,
-            error_detail=error,
+            # The cloud refuses (and ends the stream on) a detail over its bound.
+            error_detail=clip(error, bounds.MAX_ERROR_DETAIL_CHARS - 16),
         )
 
     async def _answer(self, step: Step) -> StreamIndexRequest:
+        # An update reached this edge: the stream works, whatever the answer (ACK or NACK) will be.
+        self._backoff.reset()
         held = self._holder.version
         if isinstance(step, Refused):
             return self._reject(step.nonce, step.version, held, step.error)

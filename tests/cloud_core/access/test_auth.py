@@ -162,8 +162,8 @@ async def test_advertiser_is_denied_other_advertisers_resources(cloud: CloudServ
 async def test_advertiser_edits_its_own(cloud: CloudServer, two_advertisers: None) -> None:
     """An advertiser token creates and pauses its own campaigns and reads its own spend report."""
     async with admin_as(cloud, await cloud.mint_token(Role.ADVERTISER, advertiser_id="acme")) as acme:
-        await acme.CreateCampaign(admin_pb2.CreateCampaignRequest(campaign=campaign("c-new")))
-        paused = await acme.PauseCampaign(admin_pb2.PauseCampaignRequest(campaign_id="c-new"))
+        created = await acme.CreateCampaign(admin_pb2.CreateCampaignRequest(campaign=campaign("")))
+        paused = await acme.PauseCampaign(admin_pb2.PauseCampaignRequest(campaign_id=created.campaign.campaign_id))
         report = await acme.GetSpendReport(admin_pb2.GetSpendReportRequest())
         stores = await acme.ListStores(admin_pb2.ListStoresRequest())
     assert paused.campaign.state == admin_pb2.SERVING_STATE_PAUSED
@@ -239,12 +239,12 @@ async def _upload_image(stub: AdminServiceAsyncStub, data: bytes) -> str:
     return (await stub.UploadAsset(chunks())).asset.sha256
 
 
-def _banner(creative_id: str, sha256: str) -> admin_pb2.CreateCreativeRequest:
+def _banner(name: str, sha256: str) -> admin_pb2.CreateCreativeRequest:
+    # No creative_id: an advertiser token's ids are made by the server.
     return admin_pb2.CreateCreativeRequest(
-        creative_id=creative_id,
         creative=admin_pb2.CreativeSpec(
             advertiser_id="acme",
-            display_name=creative_id,
+            display_name=name,
             format=common_pb2.CREATIVE_FORMAT_BANNER,
             headline="Hi",
             image_asset_sha256=sha256,

@@ -64,7 +64,7 @@ def test_line_item_creative_must_exist() -> None:
 def test_line_item_creative_must_belong_to_campaign_advertiser() -> None:
     """Another advertiser's creative is refused."""
     found = v.validate_line_item(line_item(creative_ids=("cr1", "other")), CTX)
-    assert found == [("line_item.creative_ids[1]", "creative belongs to another advertiser")]
+    assert found == [("line_item.creative_ids[1]", "is not a creative of this campaign's advertiser")]
 
 
 def test_line_item_targeting_must_exist_in_catalog() -> None:

@@ -93,7 +93,9 @@ async def test_basket_add_after_impression_journals_a_conversion(
     edge = await edges(edge_config(tmp_path, port))
     fake.push(leased_index(1_000_000_000))  # type: ignore[arg-type]
     await edge.wait_for_index()
-    add = CartEvent(event_id="add-1", type=EventType.EVENT_TYPE_BASKET_ADD, session_id="s-1", product_id="p1")
+    add = CartEvent(
+        event_id="add-1", type=EventType.EVENT_TYPE_BASKET_ADD, session_id="s-1", product_id="p1", quantity=1
+    )
     response = await stubs(edge).ReportEvents(report(impression("imp-1", "ad-1"), add))
     assert (response.accepted_count, response.conversion_count) == (2, 1)
     await fake.wait_for_events(3)
@@ -164,7 +166,9 @@ async def test_cpa_conversion_charges_the_lease(
     fake.push(make_index(items, {"all": ["li"]}, creatives=[creative("cr-li", promoted_product_id="p1")]))
     await edge.wait_for_index()
     cpa = {"price_micros": 700, "pricing": PricingModel.PRICING_MODEL_CPA}
-    add = CartEvent(event_id="add-1", type=EventType.EVENT_TYPE_BASKET_ADD, session_id="s-1", product_id="p1")
+    add = CartEvent(
+        event_id="add-1", type=EventType.EVENT_TYPE_BASKET_ADD, session_id="s-1", product_id="p1", quantity=1
+    )
     await stubs(edge).ReportEvents(report(impression("imp-1", "ad-1", **cpa), add))
     assert edge.events is not None
     assert edge.events.spend.spend_micros("camp-li", "L1") == 700
