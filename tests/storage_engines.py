@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from cloud_core.storage.cloud_store import head_revision, upgrade_to_head
+from cloud_core.storage.sql.migrations import head_revision, upgrade_to_head
 
 PG_SERVER = "127.0.0.1:5432"
 PG_ADMIN_DSN = f"postgresql://postgres@{PG_SERVER}/test"

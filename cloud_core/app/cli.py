@@ -19,7 +19,7 @@ from cartads.rpc.tls import tls_files
 from cloud_core.app.server import start_cloud
 from cloud_core.config import CloudConfig
 from cloud_core.console.http import ConsoleBindError, split_address
-from cloud_core.storage.db import DatabaseOpenError, first_line, redact
+from cloud_core.storage.sql.database import DatabaseOpenError, first_line, redact
 
 DEFAULT_DB = "./cartads-cloud.sqlite3"
 DEFAULT_LISTEN = "127.0.0.1:50051"
@@ -138,7 +138,7 @@ def migrate_main(argv: Sequence[str]) -> int:
         help="SQLite file or PostgreSQL DSN (env CARTADS_DB; default %(default)s)",
     )
     args = parser.parse_args(argv)
-    from cloud_core.storage.cloud_store import upgrade_to_head
+    from cloud_core.storage.sql.migrations import upgrade_to_head
 
     try:
         revision = upgrade_to_head(args.db)

@@ -33,7 +33,7 @@ from cloud_core.console.http import ConsoleBindError, ConsoleServer, operator_to
 from cloud_core.delivery.leases import LeaseSettings
 from cloud_core.events.ingest import EventIngestServicer
 from cloud_core.storage.cloud_store import SqlCloudStore
-from cloud_core.storage.db import redact
+from cloud_core.storage.sql.database import redact
 from cloud_core.sync.asset_service import AssetServicer
 from cloud_core.sync.db_notifier import DatabaseNotifier
 from cloud_core.sync.service import IndexBuilder, IndexSyncServicer

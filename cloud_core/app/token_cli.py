@@ -19,7 +19,7 @@ from cartads.rpc.errors import CartAdsError
 from cartads.time_units import now_us
 from cloud_core.access.api_tokens import issue_token
 from cloud_core.access.policy import Role, validate_new_token
-from cloud_core.storage.db import Database, DatabaseOpenError
+from cloud_core.storage.sql.database import Database, DatabaseOpenError
 from cloud_core.storage.tokens import SqlTokens
 
 DEFAULT_DB = "./cartads-cloud.sqlite3"

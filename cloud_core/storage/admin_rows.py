@@ -23,7 +23,8 @@ from cartads.time_units import ts_to_us, us_to_ts
 from cartads.v1 import admin_pb2
 from cloud_core.admin.pagination import PageRequest
 from cloud_core.storage import schema as t
-from cloud_core.storage.db import IN_CHUNK, Database, exists, insert
+from cloud_core.storage.sql.database import Database
+from cloud_core.storage.sql.rows import IN_CHUNK, exists, insert
 
 M = TypeVar("M")
 

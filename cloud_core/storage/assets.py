@@ -9,7 +9,8 @@ from sqlalchemy.engine import Connection
 
 from cartads.v1 import asset_pb2, common_pb2
 from cloud_core.storage import schema as t
-from cloud_core.storage.db import Database, chunks, insert
+from cloud_core.storage.sql.database import Database
+from cloud_core.storage.sql.rows import chunks, insert
 
 _a = t.assets.c
 

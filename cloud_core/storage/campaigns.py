@@ -31,7 +31,8 @@ from cloud_core.storage.admin_rows import (
     select_page,
     update_row,
 )
-from cloud_core.storage.db import Database, chunks, insert
+from cloud_core.storage.sql.database import Database
+from cloud_core.storage.sql.rows import chunks, insert
 
 _a = t.advertisers.c
 _ADVERTISER_COLUMNS = (_a.advertiser_id, _a.display_name, _a.create_time_us)

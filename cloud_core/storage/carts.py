@@ -24,8 +24,9 @@ from cartads.v1 import admin_pb2
 from cloud_core.admin.pagination import PageRequest
 from cloud_core.compile.carts import EnrolledCart
 from cloud_core.storage import schema as t
-from cloud_core.storage.db import Database, chunks, count_index_changes, exists
 from cloud_core.storage.protocol import CredentialRecord
+from cloud_core.storage.sql.database import Database
+from cloud_core.storage.sql.rows import chunks, count_index_changes, exists
 
 _c = t.carts.c
 _k = t.cart_credentials.c

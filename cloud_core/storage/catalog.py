@@ -30,8 +30,9 @@ from cloud_core.storage.admin_rows import (
     read_page,
     update_row,
 )
-from cloud_core.storage.db import Database, exists, insert
 from cloud_core.storage.protocol import StoreView
+from cloud_core.storage.sql.database import Database
+from cloud_core.storage.sql.rows import exists, insert
 
 M = TypeVar("M")
 

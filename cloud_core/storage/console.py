@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from cloud_core.console.model import CampaignHours, CampaignTotals, EdgeRow, HourlySpend
-from cloud_core.storage.db import Database
 from cloud_core.storage.schema import campaigns, edges, hourly_rollups, spend
+from cloud_core.storage.sql.database import Database
 
 _E = edges.c
 _C = campaigns.c

@@ -14,7 +14,8 @@ from cartads.time_units import us_to_ts
 from cartads.v1 import admin_pb2
 from cloud_core.admin.pagination import PageRequest, split_edge_page_key
 from cloud_core.storage import schema as t
-from cloud_core.storage.db import Database, insert
+from cloud_core.storage.sql.database import Database
+from cloud_core.storage.sql.rows import insert
 
 ACK = "ACK"
 NACK = "NACK"

@@ -47,17 +47,9 @@ from cloud_core.events.ledger_math import (
 )
 from cloud_core.events.outcomes import DeadLetter, EventOutcome, IngestResult
 from cloud_core.storage import schema as t
-from cloud_core.storage.db import (
-    IN_CHUNK,
-    Database,
-    failure_text,
-    insert,
-    insert_rows,
-    is_data_error,
-    is_transient_error,
-    upsert_adding,
-)
 from cloud_core.storage.reports import write_report_rollups
+from cloud_core.storage.sql.database import Database, failure_text, is_data_error, is_transient_error
+from cloud_core.storage.sql.rows import IN_CHUNK, insert, insert_rows, upsert_adding
 
 # Uploads committed together hold at most this many events (beyond one larger upload).
 GROUP_MAX_EVENTS = 5_000

@@ -23,7 +23,8 @@ from cloud_core.delivery.pacing import ControllerState
 from cloud_core.delivery.pacing_stats import PacingStatesSave, PacingStats, PacingStatsQuery
 from cloud_core.delivery.predictions import Outcomes
 from cloud_core.storage import schema as t
-from cloud_core.storage.db import Database, insert, upsert_adding
+from cloud_core.storage.sql.database import Database
+from cloud_core.storage.sql.rows import insert, upsert_adding
 
 
 def _count_rows(

@@ -42,7 +42,8 @@ from cloud_core.reports.rollups import (
     trip_update,
 )
 from cloud_core.storage import schema as t
-from cloud_core.storage.db import IN_CHUNK, Database, insert, upsert_adding
+from cloud_core.storage.sql.database import Database
+from cloud_core.storage.sql.rows import IN_CHUNK, insert, upsert_adding
 
 
 def _write_trips(conn: Connection, store_id: str, changes: TripChanges) -> None:

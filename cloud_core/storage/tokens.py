@@ -12,8 +12,9 @@ from cartads.rpc.errors import AlreadyExistsError, NotFoundError
 from cloud_core.access.api_tokens import TokenRecord
 from cloud_core.access.policy import Role
 from cloud_core.admin.pagination import PageRequest
-from cloud_core.storage.db import Database, exists, insert
 from cloud_core.storage.schema import advertisers, api_tokens, asset_uploaders, campaigns, line_items, stores
+from cloud_core.storage.sql.database import Database
+from cloud_core.storage.sql.rows import exists, insert
 
 _T = api_tokens.c
 

@@ -12,7 +12,7 @@ and signals its own index streams when one grows:
 
 A change recorded here is recorded after its own commit, so a process that stops in between leaves
 the other replicas to notice at their next periodic refresh. Writes that must not wait that long (a
-cart's revocation) count their change in their own transaction instead (``storage.db.count_index_changes``);
+cart's revocation) count their change in their own transaction instead (``storage.sql.rows.count_index_changes``);
 the replicas see it as any other counter that grew.
 """
 
@@ -28,7 +28,8 @@ import structlog
 from sqlalchemy.engine import Connection
 
 from cloud_core.storage import schema as t
-from cloud_core.storage.db import INDEX_CHANGES_CHANNEL, POSTGRESQL, Database, count_index_changes
+from cloud_core.storage.sql.database import POSTGRESQL, Database
+from cloud_core.storage.sql.rows import INDEX_CHANGES_CHANNEL, count_index_changes
 from cloud_core.sync.notifier import ChangeSubscription, InProcessNotifier
 
 log = structlog.get_logger("cloud.notifier")

@@ -12,8 +12,8 @@ from cartads.rpc.errors import AlreadyExistsError, NotFoundError
 from cloud_core.access.api_tokens import TokenRecord, issue_token, secret_hash
 from cloud_core.access.policy import Role
 from cloud_core.admin.pagination import PageRequest
-from cloud_core.storage.db import Database
 from cloud_core.storage.schema import api_tokens
+from cloud_core.storage.sql.database import Database
 from cloud_core.storage.tokens import SqlTokens
 
 

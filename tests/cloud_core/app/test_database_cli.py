@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from cloud_core.app import cli
-from cloud_core.storage.cloud_store import head_revision
-from cloud_core.storage.db import Database
+from cloud_core.storage.sql.database import Database
+from cloud_core.storage.sql.migrations import head_revision
 from tests.storage_engines import fresh_pg_dsn
 
 

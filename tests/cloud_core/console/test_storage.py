@@ -11,8 +11,8 @@ from sqlalchemy.engine import Connection
 from cartads.time_units import HOUR_US
 from cloud_core.console.model import CampaignHours, CampaignTotals, EdgeRow, HourlySpend
 from cloud_core.storage.console import SqlConsoleReads
-from cloud_core.storage.db import Database
 from cloud_core.storage.schema import advertisers, campaigns, edges, hourly_rollups, spend
+from cloud_core.storage.sql.database import Database
 
 T0 = 1_780_000_000 * 1_000_000 // HOUR_US * HOUR_US
 BIG = 3_000_000_000_000  # beyond 32 bits: micros and counters are 64-bit on both engines

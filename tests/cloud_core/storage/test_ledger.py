@@ -14,9 +14,9 @@ from cartads.v1 import common_pb2
 from cloud_core.events.outcomes import EventOutcome
 from cloud_core.storage import schema
 from cloud_core.storage.admin_rows import campaign_row
-from cloud_core.storage.db import Database
 from cloud_core.storage.ledger import SqlLedger
 from cloud_core.storage.pacing_stats import SqlPacingStats
+from cloud_core.storage.sql.database import Database
 from tests.cloud_core.helpers import campaign
 
 INGEST_US = 1_780_000_000 * 1_000_000 // HOUR_US * HOUR_US + 17

@@ -17,8 +17,8 @@ from cartads.rpc.errors import UnavailableError
 from cartads.v1 import common_pb2
 from cloud_core.events.outcomes import EventOutcome
 from cloud_core.storage import schema
-from cloud_core.storage.db import Database
 from cloud_core.storage.ledger import SqlLedger
+from cloud_core.storage.sql.database import Database
 
 T = TypeVar("T")
 # A time no BIGINT column holds: the event's own row cannot be written, on either engine.

@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from cloud_core.storage.cloud_store import upgrade_to_head
-from cloud_core.storage.db import create_engine, database_url
 from cloud_core.storage.schema import metadata
+from cloud_core.storage.sql.database import create_engine, database_url
+from cloud_core.storage.sql.migrations import upgrade_to_head
 
 
 def test_migrated_database_matches_schema_module(db_url: str) -> None:

@@ -12,7 +12,8 @@ from structlog.testing import capture_logs
 
 from cartads.bounds import ROLLUP_SATURATION
 from cloud_core.storage import schema as t
-from cloud_core.storage.db import Database, upsert_adding
+from cloud_core.storage.sql.database import Database
+from cloud_core.storage.sql.rows import upsert_adding
 
 KEY = ("store_id", "hour_start_us")
 

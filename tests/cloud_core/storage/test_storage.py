@@ -18,8 +18,9 @@ from cartads.v1 import admin_pb2
 from cloud_core.admin.pagination import PageRequest
 from cloud_core.events.outcomes import EventOutcome
 from cloud_core.storage import schema
-from cloud_core.storage.cloud_store import SqlCloudStore, alembic_config, head_revision, upgrade_to_head
-from cloud_core.storage.db import Database, DatabaseOpenError, database_url
+from cloud_core.storage.cloud_store import SqlCloudStore
+from cloud_core.storage.sql.database import Database, DatabaseOpenError, database_url
+from cloud_core.storage.sql.migrations import alembic_config, head_revision, upgrade_to_head
 from tests.cloud_core.helpers import campaign
 
 IMPRESSION = 1

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import psycopg
 import pytest
 
-from cloud_core.storage.db import Database
+from cloud_core.storage.sql.database import Database
 from cloud_core.sync.db_notifier import DatabaseNotifier, changed_stores
 from tests.storage_engines import pg_dsn
 
