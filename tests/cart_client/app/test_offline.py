@@ -12,7 +12,7 @@ from cart_client.sensors.trace import Checkout, Scan, SensorEvent, Touch, Weight
 from cartads.v1 import ad_service_pb2_grpc, common_pb2
 from tests.cart_client.fakes import FakeAdService
 from tests.cart_client.grpc_fake import fake_edge
-from tests.cart_client.screen_fixtures import live_cart
+from tests.cart_client.live_cart import live_cart
 
 TRACE: list[SensorEvent] = [
     Zone("zone-24", 0),

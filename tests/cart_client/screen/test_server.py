@@ -14,7 +14,7 @@ from cart_client.screen.server import PageMessageError, parse_page_message
 from cart_client.sensors.trace import Checkout, Scan, SensorEvent, Weight, Zone
 from cart_client.trip.policy import RequestPolicyConfig
 from cartads.v1 import common_pb2
-from tests.cart_client.screen_fixtures import LiveCart, live_cart
+from tests.cart_client.live_cart import LiveCart, live_cart
 
 
 @pytest.mark.parametrize(
