@@ -190,10 +190,10 @@ async def test_list_products_of_unknown_store_is_not_found(admin: AdminServiceAs
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-async def test_store_signing_key_stays_private(admin: AdminServiceAsyncStub, cloud: CloudServer) -> None:
+async def test_store_signing_key_stays_private(admin: AdminServiceAsyncStub, cloud_server: CloudServer) -> None:
     """The store's signing key exists in storage but appears in no AdminService answer."""
     await seed(admin)
-    key = await cloud.store.catalog.signing_key(STORE_ID)
+    key = await cloud_server.store.catalog.signing_key(STORE_ID)
     assert key is not None
     assert len(key) == 32
     got = await admin.GetStore(admin_pb2.GetStoreRequest(store_id=STORE_ID))

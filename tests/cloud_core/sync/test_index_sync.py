@@ -41,12 +41,12 @@ async def next_update(call: Call, timeout_s: float = 5.0) -> Update:
 
 
 async def wait_for_status(
-    cloud: CloudServer, predicate: Callable[[admin_pb2.EdgeStatus], bool]
+    cloud_server: CloudServer, predicate: Callable[[admin_pb2.EdgeStatus], bool]
 ) -> admin_pb2.EdgeStatus:
     """Poll the edge table until the cloud has recorded what the stream sent (bounded)."""
     statuses: list[admin_pb2.EdgeStatus] = []
     for _ in range(200):
-        statuses = await cloud.store.edges.list_edges(STORE_ID, PageRequest("", 10))
+        statuses = await cloud_server.store.edges.list_edges(STORE_ID, PageRequest("", 10))
         if statuses and predicate(statuses[0]):
             return statuses[0]
         await asyncio.sleep(0.01)
@@ -99,14 +99,14 @@ async def test_unchanged_version_is_not_resent(admin: AdminServiceAsyncStub, edg
 
 
 async def test_ack_and_nack_are_recorded(
-    admin: AdminServiceAsyncStub, edge_channel: grpc.aio.Channel, cloud: CloudServer
+    admin: AdminServiceAsyncStub, edge_channel: grpc.aio.Channel, cloud_server: CloudServer
 ) -> None:
     """The edge's ACK sets its applied version; a NACK records the error."""
     await seed(admin)
     call = await subscribe(edge_channel)
     update = await next_update(call)
     await call.write(index_sync_pb2.StreamIndexRequest(version=update.version, response_nonce=update.nonce))
-    acked = await wait_for_status(cloud, lambda s: s.applied_version == update.version)
+    acked = await wait_for_status(cloud_server, lambda s: s.applied_version == update.version)
     assert acked.last_answer == "ACK"
     assert acked.last_nonce == update.nonce
     assert acked.connected
@@ -117,7 +117,7 @@ async def test_ack_and_nack_are_recorded(
             version=update.version, response_nonce=second.nonce, error_detail="bad checksum"
         )
     )
-    nacked = await wait_for_status(cloud, lambda s: s.last_error == "bad checksum")
+    nacked = await wait_for_status(cloud_server, lambda s: s.last_error == "bad checksum")
     assert nacked.last_answer == "NACK"
     assert nacked.applied_version == update.version
     assert nacked.last_nack_version == second.version
@@ -125,10 +125,10 @@ async def test_ack_and_nack_are_recorded(
     call.cancel()
 
 
-async def test_unknown_store_is_not_found(cloud: CloudServer) -> None:
+async def test_unknown_store_is_not_found(cloud_server: CloudServer) -> None:
     """Subscribing to a store that does not exist (with that store's edge token) ends with NOT_FOUND."""
-    token = await cloud.mint_token(Role.EDGE, store_id="nowhere")
-    async with aio_channel(f"127.0.0.1:{cloud.port}", token) as channel:
+    token = await cloud_server.mint_token(Role.EDGE, store_id="nowhere")
+    async with aio_channel(f"127.0.0.1:{cloud_server.port}", token) as channel:
         call = await subscribe(channel, store_id="nowhere")
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await next_update(call)
@@ -185,13 +185,13 @@ async def test_list_edges_rejects_bad_store_id(admin: AdminServiceAsyncStub) -> 
 
 
 async def test_closed_stream_marks_edge_disconnected(
-    admin: AdminServiceAsyncStub, edge_channel: grpc.aio.Channel, cloud: CloudServer
+    admin: AdminServiceAsyncStub, edge_channel: grpc.aio.Channel, cloud_server: CloudServer
 ) -> None:
     """When an edge's stream ends, ListEdges shows it disconnected."""
     await seed(admin)
     call = await subscribe(edge_channel)
     await next_update(call)
-    await wait_for_status(cloud, lambda s: s.connected)
+    await wait_for_status(cloud_server, lambda s: s.connected)
     call.cancel()
-    status = await wait_for_status(cloud, lambda s: not s.connected)
+    status = await wait_for_status(cloud_server, lambda s: not s.connected)
     assert status.edge_id == "edge-1"
