@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
@@ -16,10 +16,18 @@ from cartads.v1.common_pb2 import Creative, CreativeFormat, PricingModel
 from cartads.v1.event_ingest_pb2 import JournaledEvent, UploadEventsRequest, UploadEventsResponse
 from cartads.v1.index_pb2 import IndexLineItem, IndexProduct, PostingList, StoreIndex, StoreSettings
 from cartads.v1.index_sync_pb2 import StreamIndexRequest, StreamIndexResponse
+from edge_node.app.server import EdgeServer
 from edge_node.config import EdgeConfig
+
+if TYPE_CHECKING:
+    from cartads.v1.ad_service_pb2_grpc import AdServiceAsyncStub
 
 STORE_ID = "store-1"
 SIGNING_KEY = b"test-signing-key-0123456789abcdef"
+
+# The ``edges`` and ``ad_stub_for`` fixtures: start an edge (stopped after the test), make a client of one.
+StartEdge = Callable[[EdgeConfig], Awaitable[EdgeServer]]
+AdStubFor = Callable[[EdgeServer], "AdServiceAsyncStub"]
 
 
 def version_of(index: StoreIndex) -> str:
@@ -102,7 +110,9 @@ def product(product_id: str, aisle_id: str = "24", department_id: str = "4", bra
 
 
 def edge_config(tmp_path: Path, cloud_port: int, **overrides: Any) -> EdgeConfig:
-    """An edge config for tests: loopback, port 0, short intervals."""
+    """Edge edge-1 of STORE_ID for tests: data in tmp_path/edge, serving on loopback port 0, talking to
+    the cloud at ``cloud_port``, with short intervals and small maps; ``overrides`` set any other field
+    (``cloud_token`` for a real cloud)."""
     fields: dict[str, Any] = {
         "store_id": STORE_ID,
         "edge_id": "edge-1",

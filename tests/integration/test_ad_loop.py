@@ -12,7 +12,7 @@ import pytest
 from cartads.demo.demo import DemoConfig, run_demo
 from cartads.rpc.errors import field_violations
 from cartads.v1 import ad_service_pb2, admin_pb2, common_pb2
-from tests.integration.conftest import STORE_ID, Loop
+from tests.integration.whole_loop import STORE_ID, Loop
 
 
 async def test_demo_bills_exactly_what_carts_reported() -> None:

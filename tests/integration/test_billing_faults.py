@@ -31,8 +31,8 @@ from cloud_core.access.policy import Role
 from cloud_core.app.server import start_cloud
 from cloud_core.config import CloudConfig
 from edge_node.app.server import start_edge
-from edge_node.config import EdgeConfig
 from tests.cloud_core.helpers import STORE_ID, seed
+from tests.edge_node.helpers import edge_config
 
 if TYPE_CHECKING:
     from cartads.v1.ad_service_pb2_grpc import AdServiceAsyncStub
@@ -236,13 +236,11 @@ async def test_cloud_killed_mid_ingest_bills_every_ok_event_once(tmp_path: Path)
     finally:
         await admin_channel.close(None)
     key = signing_key(db_path)
-    config = EdgeConfig(
+    config = edge_config(
+        tmp_path,
+        cloud_port,
         store_id=STORE_ID,
-        edge_id="edge-1",
-        cloud_address=f"127.0.0.1:{cloud_port}",
         cloud_token=await create_token_cli(db_path, "--role", "edge", "--store", STORE_ID),
-        data_dir=str(tmp_path / "edge"),
-        listen_address="127.0.0.1:0",
         upload_batch_max_events=40,
         upload_interval_s=0.02,
         upload_backoff_initial_s=0.02,
@@ -286,12 +284,10 @@ async def test_full_journal_refuses_explicitly_and_drains_when_the_cloud_returns
     key = signing_key(db_path)
     edge_token = await cloud.mint_token(Role.EDGE, store_id=STORE_ID)
     await cloud.stop(grace_s=0.1)
-    config = EdgeConfig(
+    config = edge_config(
+        tmp_path,
+        cloud_port,
         store_id=STORE_ID,
-        edge_id="edge-1",
-        cloud_address=f"127.0.0.1:{cloud_port}",
-        data_dir=str(tmp_path / "edge"),
-        listen_address="127.0.0.1:0",
         cloud_token=edge_token,
         journal_soft_limit_events=20,
         journal_hard_limit_events=50,

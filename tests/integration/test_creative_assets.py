@@ -32,6 +32,7 @@ from edge_node.config import EdgeConfig
 from edge_node.errors import IndexRejectedError
 from edge_node.sync.update_assembler import Ready
 from tests.asset_images import HOSTILE_SVG, png_bytes
+from tests.edge_node.helpers import edge_config
 
 if TYPE_CHECKING:
     from cartads.v1.ad_service_pb2_grpc import AdServiceAsyncStub
@@ -138,16 +139,13 @@ async def _line_item(admin: AdminServiceAsyncStub, creative_ids: list[str]) -> N
 
 
 def _edge_config(setup: Setup) -> EdgeConfig:
-    return EdgeConfig(
+    """The store's edge, serving its assets over HTTP too."""
+    return edge_config(
+        setup.tmp,
+        setup.cloud.port,
         store_id=STORE,
-        edge_id="edge-a",
-        cloud_address=f"127.0.0.1:{setup.cloud.port}",
         cloud_token=setup.edge_token,
-        data_dir=str(setup.tmp / "edge"),
-        listen_address="127.0.0.1:0",
         asset_listen_address="127.0.0.1:0",
-        sync_backoff_initial_s=0.05,
-        sync_backoff_max_s=0.2,
     )
 
 

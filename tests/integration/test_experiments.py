@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from cartads import tracking_token
 from cartads.v1 import ad_service_pb2, admin_pb2, common_pb2
 from edge_node.index.arms import Arm, Layer, assign
-from tests.integration.conftest import STORE_ID, Loop
+from tests.integration.whole_loop import STORE_ID, Loop
 
 LAYER = "ads-lift"
 SALT = "integration"

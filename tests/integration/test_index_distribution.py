@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ from cloud_core.admin_cli import main as admin_cli
 from cloud_core.app.server import start_cloud
 from cloud_core.config import CloudConfig
 from edge_node.app.server import start_edge
-from tests.integration.conftest import STORE_ID, Loop
+from tests.integration.whole_loop import STORE_ID, Loop
 from tests.sync_helpers import SyncReader
 
 
@@ -179,7 +180,7 @@ async def test_admin_cli_lists_edges(loop: Loop, capsys: object) -> None:
 async def test_edge_exports_sync_metrics(loop: Loop, tmp_path: Path) -> None:
     """The edge's /metrics shows the version it serves, that it is connected, and 0 s since sync."""
     await loop.edge.stop(grace_s=0.2)
-    config = loop.edge_config.__class__(**{**loop.edge_config.__dict__, "ops_listen_address": "127.0.0.1:0"})
+    config = dataclasses.replace(loop.edge_config, ops_listen_address="127.0.0.1:0")
     edge = await start_edge(config)
     try:
         await edge.sync_client.state.wait_connected(timeout_s=5.0)

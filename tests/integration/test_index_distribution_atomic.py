@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
-import pytest
 
 from cartads.index.delta import compute_delta
 from cartads.v1 import ad_service_pb2_grpc
@@ -18,7 +16,7 @@ from cartads.v1.index_pb2 import StoreIndex
 from cartads.v1.index_sync_pb2 import StreamIndexResponse
 from edge_node.app.server import start_edge
 from tests.edge_node.helpers import STORE_ID, edge_config, line_item, make_index
-from tests.edge_node.sync_fakes import ScriptedCloud, full_update, start_scripted_cloud
+from tests.edge_node.sync_fakes import ScriptedCloud, full_update
 
 UPDATES = 50
 CLIENTS = 8
@@ -31,17 +29,11 @@ def version_index(k: int) -> StoreIndex:
     return make_index(items, {"all": [li.line_item_id for li in items]})
 
 
-@pytest.fixture
-async def scripted() -> AsyncIterator[tuple[ScriptedCloud, int]]:
-    cloud = ScriptedCloud()
-    server, port = await start_scripted_cloud(cloud)
-    yield cloud, port
-    await server.stop(None)
-
-
-async def test_get_ads_under_load_never_mixes_versions(scripted: tuple[ScriptedCloud, int], tmp_path: Path) -> None:
+async def test_get_ads_under_load_never_mixes_versions(
+    scripted_cloud: tuple[ScriptedCloud, int], tmp_path: Path
+) -> None:
     """50 updates (snapshots and deltas) applied during GetAds load: zero errors, every response one version."""
-    cloud, port = scripted
+    cloud, port = scripted_cloud
     versions = [version_index(k) for k in range(UPDATES + 1)]
     prefix_of = {index.version: f"v{k:02d}-" for k, index in enumerate(versions)}
     edge = await start_edge(edge_config(tmp_path, port))

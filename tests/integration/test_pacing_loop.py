@@ -9,7 +9,7 @@ from cloud_core.compile.compiler import CompileSettings
 from cloud_core.delivery.pacing_stats import PacingStatsQuery
 from cloud_core.delivery.predictions import PRIOR_CTR
 from cloud_core.sync.service import IndexBuilder
-from tests.integration.conftest import STORE_ID, Loop
+from tests.integration.whole_loop import STORE_ID, Loop
 
 START = common_pb2.TRIGGER_SESSION_START
 

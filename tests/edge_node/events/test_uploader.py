@@ -46,10 +46,10 @@ async def running(uploader: Uploader) -> AsyncIterator[None]:
 
 
 async def test_deletes_only_acknowledged_events(
-    cloud: tuple[FakeCloud, int], config: EdgeConfig, journal: Journal, channel: grpc.aio.Channel
+    fake_cloud: tuple[FakeCloud, int], config: EdgeConfig, journal: Journal, channel: grpc.aio.Channel
 ) -> None:
     """When the cloud acknowledges part of a batch, only that part leaves the journal."""
-    fake, _ = cloud
+    fake, _ = fake_cloud
     fake.acknowledge = lambda request: request.events[0].seq + 1
     journal.append(events("e1", "e2", "e3", "e4"), 0)
     uploader = Uploader(channel, config, journal)
@@ -59,10 +59,10 @@ async def test_deletes_only_acknowledged_events(
 
 
 async def test_retries_until_cloud_accepts(
-    cloud: tuple[FakeCloud, int], config: EdgeConfig, journal: Journal, channel: grpc.aio.Channel
+    fake_cloud: tuple[FakeCloud, int], config: EdgeConfig, journal: Journal, channel: grpc.aio.Channel
 ) -> None:
     """Failed uploads keep every event and are retried until the cloud acknowledges them."""
-    fake, _ = cloud
+    fake, _ = fake_cloud
     fake.fail_next_uploads = 2
     journal.append(events("e1", "e2"), 0)
     uploader = Uploader(channel, config, journal)
@@ -75,10 +75,10 @@ async def test_retries_until_cloud_accepts(
 
 
 async def test_failed_upload_deletes_nothing(
-    cloud: tuple[FakeCloud, int], config: EdgeConfig, journal: Journal, channel: grpc.aio.Channel
+    fake_cloud: tuple[FakeCloud, int], config: EdgeConfig, journal: Journal, channel: grpc.aio.Channel
 ) -> None:
     """An upload the cloud refuses leaves the journal as it was."""
-    fake, _ = cloud
+    fake, _ = fake_cloud
     fake.fail_next_uploads = 1
     journal.append(events("e1"), 0)
     uploader = Uploader(channel, config, journal)
@@ -88,10 +88,10 @@ async def test_failed_upload_deletes_nothing(
 
 
 async def test_batches_are_bounded_and_in_seq_order(
-    cloud: tuple[FakeCloud, int], config: EdgeConfig, journal: Journal, channel: grpc.aio.Channel
+    fake_cloud: tuple[FakeCloud, int], config: EdgeConfig, journal: Journal, channel: grpc.aio.Channel
 ) -> None:
     """Events go up in batches of at most upload_batch_max_events, in increasing seq order."""
-    fake, _ = cloud
+    fake, _ = fake_cloud
     journal.append(events(*(f"e{i}" for i in range(5))), 0)
     small = EdgeConfig(**{**config.__dict__, "upload_batch_max_events": 2})
     uploader = Uploader(channel, small, journal)
@@ -102,10 +102,10 @@ async def test_batches_are_bounded_and_in_seq_order(
 
 
 async def test_new_events_wake_the_uploader(
-    cloud: tuple[FakeCloud, int], config: EdgeConfig, journal: Journal, channel: grpc.aio.Channel
+    fake_cloud: tuple[FakeCloud, int], config: EdgeConfig, journal: Journal, channel: grpc.aio.Channel
 ) -> None:
     """An idle uploader sends soon after notify, without waiting a long poll interval."""
-    fake, _ = cloud
+    fake, _ = fake_cloud
     slow_poll = EdgeConfig(**{**config.__dict__, "upload_interval_s": 60.0})
     uploader = Uploader(channel, slow_poll, journal)
     async with running(uploader):
