@@ -14,8 +14,8 @@ from typing import TypeVar, overload
 T = TypeVar("T")
 
 
-def _describe(predicate: Callable[[], object]) -> str:
-    """The predicate's source line (a lambda's is the clearest description of what was awaited)."""
+def describe(predicate: Callable[..., object]) -> str:
+    """A predicate's source (a lambda's is the clearest description of what was awaited)."""
     try:
         return " ".join(inspect.getsource(predicate).split())
     except (OSError, TypeError):
@@ -24,13 +24,13 @@ def _describe(predicate: Callable[[], object]) -> str:
 
 @overload
 async def eventually(
-    predicate: Callable[[], Awaitable[T]], *, timeout_s: float = ..., interval_s: float = ..., what: str = ...
+    predicate: Callable[[], Awaitable[T | None]], *, timeout_s: float = ..., interval_s: float = ..., what: str = ...
 ) -> T: ...
 
 
 @overload
 async def eventually(
-    predicate: Callable[[], T], *, timeout_s: float = ..., interval_s: float = ..., what: str = ...
+    predicate: Callable[[], T | None], *, timeout_s: float = ..., interval_s: float = ..., what: str = ...
 ) -> T: ...
 
 
@@ -61,4 +61,4 @@ async def eventually(
     except TimeoutError:
         if not deadline.expired():
             raise
-    raise AssertionError(f"not within {timeout_s} s: {what or _describe(predicate)} (last value: {last!r})")
+    raise AssertionError(f"not within {timeout_s} s: {what or describe(predicate)} (last value: {last!r})")

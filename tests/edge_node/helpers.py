@@ -18,6 +18,7 @@ from cartads.v1.index_pb2 import IndexLineItem, IndexProduct, PostingList, Store
 from cartads.v1.index_sync_pb2 import StreamIndexRequest, StreamIndexResponse
 from edge_node.app.server import EdgeServer
 from edge_node.config import EdgeConfig
+from tests.eventually import eventually
 
 if TYPE_CHECKING:
     from cartads.v1.ad_service_pb2_grpc import AdServiceAsyncStub
@@ -144,7 +145,6 @@ class FakeCloud(index_sync_pb2_grpc.IndexSyncServiceServicer, event_ingest_pb2_g
         self.acknowledge: Callable[[UploadEventsRequest], int] | None = None
         self._streams: list[asyncio.Queue[StreamIndexResponse]] = []
         self._nonces = itertools.count(1)
-        self._changed = asyncio.Condition()
 
     def push(self, index: StoreIndex, version: str | None = None) -> StreamIndexResponse:
         """Send ``index`` to every connected edge, and to each edge that connects later."""
@@ -178,8 +178,6 @@ class FakeCloud(index_sync_pb2_grpc.IndexSyncServiceServicer, event_ingest_pb2_g
     async def UploadEvents(self, request: UploadEventsRequest, context: Any) -> UploadEventsResponse:  # noqa: N802
         """Record the batch and acknowledge it (all of it unless ``acknowledge`` says otherwise)."""
         self.uploads.append(request)
-        async with self._changed:
-            self._changed.notify_all()
         if self.fail_next_uploads > 0:
             self.fail_next_uploads -= 1
             await context.abort(grpc.StatusCode.UNAVAILABLE, "fake cloud outage")
@@ -187,19 +185,15 @@ class FakeCloud(index_sync_pb2_grpc.IndexSyncServiceServicer, event_ingest_pb2_g
         for journaled in request.events:
             if journaled.seq <= watermark:
                 self.events.setdefault(journaled.event.event_id, journaled)
-        async with self._changed:
-            self._changed.notify_all()
         return UploadEventsResponse(acknowledged_seq=watermark, billed_count=len(request.events))
 
     async def wait_for_events(self, count: int, timeout_s: float = 5.0) -> None:
         """Wait until ``count`` distinct events were acknowledged."""
-        async with asyncio.timeout(timeout_s), self._changed:
-            await self._changed.wait_for(lambda: len(self.events) >= count)
+        await eventually(lambda: len(self.events) >= count, timeout_s=timeout_s, what=f"{count} events acknowledged")
 
     async def wait_for_uploads(self, count: int, timeout_s: float = 5.0) -> None:
         """Wait until ``count`` UploadEvents calls arrived (failed ones included)."""
-        async with asyncio.timeout(timeout_s), self._changed:
-            await self._changed.wait_for(lambda: len(self.uploads) >= count)
+        await eventually(lambda: len(self.uploads) >= count, timeout_s=timeout_s, what=f"{count} uploads")
 
     async def next_answer(self, timeout_s: float = 5.0) -> StreamIndexRequest:
         """The next message an edge sent on StreamIndex, skipping nothing."""

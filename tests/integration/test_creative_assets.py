@@ -3,7 +3,6 @@ HTTP, keeps being served with the cloud stopped, and GetAds points at it."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import sqlite3
 import time
@@ -33,6 +32,7 @@ from edge_node.errors import IndexRejectedError
 from edge_node.sync.update_assembler import Ready
 from tests.asset_images import HOSTILE_SVG, png_bytes
 from tests.edge_node.helpers import edge_config
+from tests.eventually import eventually
 
 if TYPE_CHECKING:
     from cartads.v1.ad_service_pb2_grpc import AdServiceAsyncStub
@@ -308,11 +308,15 @@ async def test_unreferenced_assets_are_collected_after_an_update(setup: Setup) -
                 update_mask={"paths": ["image_asset_sha256"]},
             )
         )
-        started = time.monotonic()
-        while edge.index_version == before or first.sha256 in edge.assets.store.hashes():
-            assert time.monotonic() - started < 10.0, "the unused asset was not collected"
-            await asyncio.sleep(0.02)  # the edge exposes no event for collection; poll its store
-        assert edge.assets.store.hashes() == [second.sha256]
+        store = edge.assets.store
+        # The edge announces no collection: poll its store.
+        await eventually(
+            lambda: edge.index_version != before and first.sha256 not in store.hashes(),
+            timeout_s=10.0,
+            interval_s=0.02,
+            what="the unused asset collected",
+        )
+        assert store.hashes() == [second.sha256]
         status, _, _ = await _fetch(f"http://127.0.0.1:{edge.assets.port}/assets/{first.sha256}")
         assert status == 404
     finally:
@@ -383,13 +387,13 @@ async def test_index_with_an_unfetchable_asset_is_nacked_and_the_old_one_serves(
                 update_mask={"paths": ["creative_ids"]},
             )
         )
-        started = time.monotonic()
-        while True:
+
+        async def nacked() -> admin_pb2.EdgeStatus | None:
             (status,) = (await setup.admin.ListEdges(admin_pb2.ListEdgesRequest(store_id=STORE))).edges
-            if status.last_answer == "NACK":
-                break
-            assert time.monotonic() - started < 10.0, "the edge did not answer the update"
-            await asyncio.sleep(0.05)  # ListEdges has no watch; poll it
+            return status if status.last_answer == "NACK" else None
+
+        # ListEdges has no watch: poll it.
+        status = await eventually(nacked, timeout_s=10.0, interval_s=0.05, what="the edge's NACK of the update")
         assert "assets unavailable" in status.last_error
         assert edge.index_version == served
         assert [ad.creative.creative_id for ad in await _get_ads(edge)] == ["cr-1"]

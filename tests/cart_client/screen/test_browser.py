@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from cart_client.sensors.trace import Scan, Weight, Zone
 from cartads.v1 import common_pb2
 from tests.cart_client.live_cart import LiveCart, live_cart
+from tests.eventually import eventually
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
@@ -71,7 +72,7 @@ async def test_tap_on_an_ad_reaches_the_edge_as_one_click(browser: Browser, tmp_
         ad_id = await card.get_attribute("data-ad-id")
         await card.click()
         await card.click()
-        await cart.edge.servicer.wait_for(lambda: len(journaled(cart, common_pb2.EVENT_TYPE_CLICK)) >= 1)
+        await eventually(lambda: len(journaled(cart, common_pb2.EVENT_TYPE_CLICK)) >= 1, timeout_s=10.0)
         (click,) = journaled(cart, common_pb2.EVENT_TYPE_CLICK)
         assert click.ad_id == ad_id
         assert click.tracking_token == cart.session.trip.screen["slot-0"].tracking_token
@@ -87,8 +88,9 @@ async def test_ad_scrolled_out_of_view_gets_no_impression(browser: Browser, tmp_
         await page.wait_for_selector(".ad.recipe")
         recipe_id = await page.locator(".ad.recipe").get_attribute("data-ad-id")
         product_id = await page.locator(".ad.sponsored_product").get_attribute("data-ad-id")
-        await cart.edge.servicer.wait_for(
-            lambda: any(e.ad_id == product_id for e in journaled(cart, common_pb2.EVENT_TYPE_IMPRESSION))
+        await eventually(
+            lambda: any(e.ad_id == product_id for e in journaled(cart, common_pb2.EVENT_TYPE_IMPRESSION)),
+            timeout_s=10.0,
         )
         # The page reports an ad one second after a view timer it starts when the ad comes into view;
         # no timer running or spent for the recipe means no impression of it can follow.
@@ -98,6 +100,6 @@ async def test_ad_scrolled_out_of_view_gets_no_impression(browser: Browser, tmp_
         assert all(e.visible_duration_ms >= 1000 for e in impressions)
         # Scrolled into view, it earns its impression after one continuous second.
         await page.locator(".ad.recipe").scroll_into_view_if_needed()
-        await cart.edge.servicer.wait_for(
-            lambda: any(e.ad_id == recipe_id for e in journaled(cart, common_pb2.EVENT_TYPE_IMPRESSION))
+        await eventually(
+            lambda: any(e.ad_id == recipe_id for e in journaled(cart, common_pb2.EVENT_TYPE_IMPRESSION)), timeout_s=10.0
         )

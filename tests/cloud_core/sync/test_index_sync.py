@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -15,6 +14,7 @@ from cloud_core.access.policy import Role
 from cloud_core.admin.pagination import PageRequest
 from cloud_core.app.server import CloudServer
 from tests.cloud_core.helpers import STORE_ID, line_item, seed
+from tests.eventually import describe, eventually
 from tests.sync_helpers import SyncReader, Update
 
 if TYPE_CHECKING:
@@ -43,14 +43,13 @@ async def next_update(call: Call, timeout_s: float = 5.0) -> Update:
 async def wait_for_status(
     cloud_server: CloudServer, predicate: Callable[[admin_pb2.EdgeStatus], bool]
 ) -> admin_pb2.EdgeStatus:
-    """Poll the edge table until the cloud has recorded what the stream sent (bounded)."""
-    statuses: list[admin_pb2.EdgeStatus] = []
-    for _ in range(200):
+    """The edge's status once the cloud has recorded what the stream sent (the table has no watch)."""
+
+    async def matching() -> admin_pb2.EdgeStatus | None:
         statuses = await cloud_server.store.edges.list_edges(STORE_ID, PageRequest("", 10))
-        if statuses and predicate(statuses[0]):
-            return statuses[0]
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"edge status never matched: {statuses}")
+        return statuses[0] if statuses and predicate(statuses[0]) else None
+
+    return await eventually(matching, what=f"an edge with {describe(predicate)}")
 
 
 async def test_connect_gets_snapshot(admin: AdminServiceAsyncStub, edge_channel: grpc.aio.Channel) -> None:
