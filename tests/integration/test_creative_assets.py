@@ -226,6 +226,7 @@ async def test_an_edge_restarted_offline_still_serves_its_assets(setup: Setup) -
         await edge.stop(0.2)
 
 
+@pytest.mark.latency
 async def test_etag_revalidation_answers_304_and_a_missing_hash_404(setup: Setup) -> None:
     """If-None-Match with the hash is a 304; an unknown hash is a quick 404, a malformed one too."""
     uploaded = (await _upload(setup.admin, png_bytes())).asset

@@ -137,6 +137,6 @@ async def test_exhausted_budget_pushes_index_without_the_line_item(
     assert len(first.index.line_items) == 1
     await call.write(index_sync_pb2.StreamIndexRequest(version=first.version, response_nonce=first.nonce))
     await ingest.UploadEvents(upload(ad_event(await signing_key_of(cloud_server), event_id="e1", seq=1)))
-    second = await reader.next(timeout_s=1.0)
+    second = await reader.next()
     assert not second.index.line_items
     call.cancel()

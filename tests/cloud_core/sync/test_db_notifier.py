@@ -64,8 +64,11 @@ async def test_own_change_is_signalled_once(two_replicas: tuple[DatabaseNotifier
     """The replica that made a change signals its streams at once, and not again when it reads the counter back."""
     a, _ = two_replicas
     subscription = a.subscribe("s1")
+    before = a.generation("s1")
     a.notify(["s1"])
-    assert await subscription.wait(timeout_s=1.0)
+    # Signalled in notify's own step, before any round trip to the database.
+    assert a.generation("s1") == before + 1
+    assert await subscription.wait(timeout_s=5.0)
     signalled = a.generation("s1")
     await a.flush()
     await a.poll()
