@@ -19,9 +19,9 @@ async def test_demo_bills_exactly_what_carts_reported() -> None:
     """Replayed trips through concurrent carts are billed, impression for impression and click for click."""
     summary = await run_demo(DemoConfig(carts=3, trips=6, seed=3, click_probability=0.5))
     assert summary.trips == 6
-    assert summary.ads_served > 0
-    assert summary.impressions_reported > 0
-    assert summary.clicks_reported > 0
+    # Carts show every ad they are served, once, and click only ads they showed.
+    assert summary.impressions_reported == summary.ads_served > 0
+    assert 0 < summary.clicks_reported <= summary.impressions_reported
     assert summary.billed_matches_reported
     assert summary.spend_micros > 0
     assert sum(c.spend_micros for c in summary.campaigns) == summary.spend_micros

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
@@ -19,12 +20,13 @@ if TYPE_CHECKING:
 
 async def test_advertiser_create_get_delete(admin: AdminServiceAsyncStub) -> None:
     """An advertiser can be created, read back and deleted; then it is NOT_FOUND."""
+    before_s = int(time.time())
     created = await admin.CreateAdvertiser(
         admin_pb2.CreateAdvertiserRequest(advertiser=admin_pb2.Advertiser(display_name="Acme"))
     )
     adv_id = created.advertiser.advertiser_id
     assert adv_id.startswith("adv-")
-    assert created.advertiser.create_time.seconds > 0
+    assert before_s <= created.advertiser.create_time.seconds <= time.time()
     got = await admin.GetAdvertiser(admin_pb2.GetAdvertiserRequest(advertiser_id=adv_id))
     assert got.advertiser == created.advertiser
     await admin.DeleteAdvertiser(admin_pb2.DeleteAdvertiserRequest(advertiser_id=adv_id))

@@ -14,6 +14,7 @@ import pytest
 from cartads.time_units import now_us
 from cartads.v1 import admin_pb2, common_pb2
 from cloud_core.admin import reports as admin_reports
+from cloud_core.admin.experiments import SALT_BYTES
 from cloud_core.app.server import CloudServer
 from cloud_core.events.outcomes import EventOutcome
 from tests.cloud_core.helpers import run_admin_cli_as_admin, violations_of
@@ -43,8 +44,11 @@ async def _create(admin: AdminServiceAsyncStub, layer_id: str, layer: admin_pb2.
 async def test_create_fills_salt_and_state(admin: AdminServiceAsyncStub) -> None:
     """A new layer gets a random salt and starts ACTIVE; Get returns its arms."""
     await _create(admin, "L1", _layer(_arm("a", 5000), _arm("b", 5000, click_rate_weight=1.5)))
+    await _create(admin, "L2", _layer(_arm("a", 5000)))
     got = (await admin.GetExperimentLayer(admin_pb2.GetExperimentLayerRequest(layer_id="L1"))).experiment_layer
-    assert got.salt
+    other = (await admin.GetExperimentLayer(admin_pb2.GetExperimentLayerRequest(layer_id="L2"))).experiment_layer
+    assert len(got.salt) == 2 * SALT_BYTES  # hex
+    assert got.salt != other.salt
     assert got.state == admin_pb2.SERVING_STATE_ACTIVE
     assert got.arms[1].overrides.click_rate_weight == pytest.approx(1.5)
 

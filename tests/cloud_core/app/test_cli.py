@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from cartads.sample.instacart import derive_price_micros
 from cloud_core.app import cli
 from cloud_core.app.server import CloudServer
 from tests.cloud_core.helpers import run_admin_cli_as_admin
@@ -115,7 +116,7 @@ async def test_admin_imports_instacart_catalog(
     assert await run_admin_cli_as_admin(cloud_server, "--json", "catalog", "products", "--store", "s1") == 0
     [product] = json.loads(capsys.readouterr().out)
     assert product["brand"] == "Banana"
-    assert int(product["price_micros"]) > 0
+    assert int(product["price_micros"]) == derive_price_micros("24852", "produce")
 
 
 async def test_admin_spend_report_table(cloud_server: CloudServer, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -122,14 +123,19 @@ async def test_full_journal_pushes_back_then_drains(
     await edge.wait_for_index()
     stub = ad_stub_for(edge)
     assert (await stub.GetAds(get_ads())).ads[0].line_item_id == "li"
+    first_reported = time.time()
     await stub.ReportEvents(report(impression("i-1", "a-1"), impression("i-2", "a-2")))
+    first_answered = time.time()
     assert (await stub.GetAds(get_ads("s-2"))).ads[0].line_item_id == "house"
     await stub.ReportEvents(report(impression("i-3", "a-3"), impression("i-4", "a-4")))
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await stub.ReportEvents(report(impression("i-5", "a-5")))
     assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert edge.events is not None
-    assert edge.events.oldest_unsent_age_s() >= 0
+    # The oldest waiting events are the first reported: received between these two readings of the clock.
+    since_answered = time.time() - first_answered
+    age = edge.events.oldest_unsent_age_s()
+    assert since_answered <= age <= time.time() - first_reported + 0.001  # receive times are whole ms
     fake.fail_next_uploads = 0
     await edge.wait_for_upload(timeout_s=10)
     assert sorted(fake.events) == ["i-1", "i-2", "i-3", "i-4"]
