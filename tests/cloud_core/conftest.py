@@ -18,6 +18,7 @@ from cloud_core.access.policy import Role
 from cloud_core.app.server import CloudServer, start_cloud
 from cloud_core.config import CloudConfig
 from cloud_core.storage.cloud_store import SqlCloudStore
+from cloud_core.storage.db import Database
 from tests.cloud_core.helpers import STORE_ID, run_admin_cli
 
 if TYPE_CHECKING:
@@ -73,6 +74,16 @@ def admin(channel: grpc.aio.Channel) -> AdminServiceAsyncStub:
 def ingest(edge_channel: grpc.aio.Channel) -> EventIngestServiceAsyncStub:
     """EventIngestService of ``cloud_server``, called as an edge of store s1."""
     return event_ingest_pb2_grpc.EventIngestServiceStub(edge_channel)
+
+
+@pytest.fixture
+async def database(db_url: str) -> AsyncIterator[Database]:
+    """The cloud's database opened directly on ``db_url`` (each storage engine), with no rows."""
+    opened = await Database.open(db_url)
+    try:
+        yield opened
+    finally:
+        await opened.close()
 
 
 @pytest.fixture

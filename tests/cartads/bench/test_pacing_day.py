@@ -11,11 +11,13 @@ from cartads.v1 import admin_pb2
 
 @pytest.fixture(scope="module")
 def even_day() -> PacingSimResult:
+    """A replayed store day of an EVEN line item (module-wide: the simulation takes seconds)."""
     return simulate_day(PacingSimConfig(hourly_weights=instacart_orders_by_hour(), seed=11))
 
 
 @pytest.fixture(scope="module")
 def asap_day() -> PacingSimResult:
+    """The same day with the line item paced ASAP."""
     return simulate_day(
         PacingSimConfig(hourly_weights=instacart_orders_by_hour(), pacing_type=admin_pb2.PACING_TYPE_ASAP, seed=11)
     )

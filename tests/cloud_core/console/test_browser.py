@@ -55,8 +55,7 @@ async def chart_ink(page: Page) -> int:
 async def test_console_shows_edges_spend_chart_and_totals(
     browser: Browser, world: ConsoleWorld, artifacts: Path
 ) -> None:
-    """After signing in, the page lists the edge and its version, draws the spend chart, totals the
-    campaigns and shows the experiment's arms with their lift."""
+    """A signed-in viewer sees the world's state: the edge and its version, spend chart, totals and lift."""
     page = await sign_in(browser, world, world.viewer_token)
     await page.wait_for_selector("body[data-loaded='1']")
     row = page.locator(f"#edges tr[data-store='{STORE_ID}'][data-edge='edge-1']")

@@ -22,6 +22,7 @@ def test_changed_stores_are_those_whose_counter_grew() -> None:
 
 @pytest.fixture
 async def two_replicas(db_url: str) -> AsyncIterator[tuple[DatabaseNotifier, DatabaseNotifier]]:
+    """Two started notifiers on one database, as two replicas run them (polling slowly on PostgreSQL)."""
     poll_s = SLOW_POLL_S if db_url.startswith("postgresql") else 0.05
     dbs = [await Database.open(db_url) for _ in range(2)]
     notifiers = [DatabaseNotifier(db, poll_interval_s=poll_s) for db in dbs]
