@@ -191,10 +191,6 @@ class FakeCloud(index_sync_pb2_grpc.IndexSyncServiceServicer, event_ingest_pb2_g
         """Wait until ``count`` distinct events were acknowledged."""
         await eventually(lambda: len(self.events) >= count, timeout_s=timeout_s, what=f"{count} events acknowledged")
 
-    async def wait_for_uploads(self, count: int, timeout_s: float = 5.0) -> None:
-        """Wait until ``count`` UploadEvents calls arrived (failed ones included)."""
-        await eventually(lambda: len(self.uploads) >= count, timeout_s=timeout_s, what=f"{count} uploads")
-
     async def next_answer(self, timeout_s: float = 5.0) -> StreamIndexRequest:
         """The next message an edge sent on StreamIndex, skipping nothing."""
         async with asyncio.timeout(timeout_s):

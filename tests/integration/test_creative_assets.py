@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 import aiohttp
 import grpc
 import pytest
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from cartads.rpc.bearer import aio_channel
 from cartads.rpc.errors import field_violations
+from cartads.time_units import dt_to_ts
 from cartads.v1 import ad_service_pb2, admin_pb2, common_pb2, index_pb2
 from cartads.v1.ad_service_pb2_grpc import AdServiceStub
 from cartads.v1.admin_pb2_grpc import AdminServiceStub
@@ -48,12 +48,6 @@ class Setup:
     channel: grpc.aio.Channel
     tmp: Path
     edge_token: str = ""
-
-
-def _ts(dt: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(dt)
-    return ts
 
 
 @pytest.fixture
@@ -96,8 +90,8 @@ async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
             campaign=admin_pb2.Campaign(
                 advertiser_id="adv",
                 display_name="Cmp",
-                start_time=_ts(now - timedelta(days=1)),
-                end_time=_ts(now + timedelta(days=10)),
+                start_time=dt_to_ts(now - timedelta(days=1)),
+                end_time=dt_to_ts(now + timedelta(days=10)),
                 budget_micros=100_000_000,
             ),
         )
