@@ -1,5 +1,6 @@
-"""Storage tests run on both engines: a SQLite file in tmp_path, and a fresh database on the PostgreSQL
-server at 127.0.0.1:5432 (skipped with a clear message when it is down, a failure under CI=true).
+"""PostgreSQL for the tests: storage tests run on both engines (the ``db_url`` fixture of the top-level
+conftest), a SQLite file in tmp_path and a fresh database on the PostgreSQL server at 127.0.0.1:5432
+(skipped with a clear message when it is down, a failure under CI=true).
 
 On this server creating the schema, and creating or dropping a database, each cost 0.5-10 s (DDL and
 checkpoints), while deleting every row costs ~30 ms. So each test process keeps ONE database of its
@@ -16,7 +17,6 @@ import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -122,16 +122,3 @@ def fresh_pg_dsn(*, empty: bool = False) -> Iterator[str]:
     name = _pool_database()
     _reset(name, empty=empty)
     yield pg_dsn(name)
-
-
-ENGINES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-
-
-@pytest.fixture(params=ENGINES)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh database: a SQLite file path in tmp_path, or the DSN of an emptied PostgreSQL database."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "cloud.sqlite3")
-        return
-    with fresh_pg_dsn() as dsn:
-        yield dsn

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -20,10 +20,6 @@ class FakeAdServicer(ad_service_pb2_grpc.AdServiceServicer):
 
     fake: FakeAdService
     get_ads_open: asyncio.Event = field(default_factory=asyncio.Event)
-    # Notified after every ReportEvents call, so tests await what reaches the edge instead of sleeping.
-    reported: asyncio.Condition = field(default_factory=asyncio.Condition)
-    # Notified after every GetAds call.
-    asked: asyncio.Condition = field(default_factory=asyncio.Condition)
     # While set, every call fails with UNAVAILABLE, as an edge that went away does.
     down: bool = False
 
@@ -36,32 +32,14 @@ class FakeAdServicer(ad_service_pb2_grpc.AdServiceServicer):
         if self.down:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "edge is down")
         await self.get_ads_open.wait()
-        try:
-            return await self.fake.GetAds(request)
-        finally:
-            async with self.asked:
-                self.asked.notify_all()
+        return await self.fake.GetAds(request)
 
     async def ReportEvents(  # noqa: N802 - the gRPC method's name
         self, request: ad_service_pb2.ReportEventsRequest, context: grpc.aio.ServicerContext[object, object]
     ) -> ad_service_pb2.ReportEventsResponse:
         if self.down:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "edge is down")
-        try:
-            return await self.fake.ReportEvents(request)
-        finally:
-            async with self.reported:
-                self.reported.notify_all()
-
-    async def wait_for_ads(self, predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
-        """Until ``predicate`` holds after some GetAds call (or already holds)."""
-        async with self.asked:
-            await asyncio.wait_for(self.asked.wait_for(predicate), timeout_s)
-
-    async def wait_for(self, predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
-        """Until ``predicate`` holds after some ReportEvents call (or already holds)."""
-        async with self.reported:
-            await asyncio.wait_for(self.reported.wait_for(predicate), timeout_s)
+        return await self.fake.ReportEvents(request)
 
 
 @dataclass(frozen=True)

@@ -36,14 +36,27 @@ def committer(recorder: Recorder, max_group_size: int = 100) -> GroupCommitter[s
     return GroupCommitter(recorder.commit, size=len, max_group_size=max_group_size, name="test-writer")
 
 
+async def submitted(group: GroupCommitter[str, str], *writes: str) -> list[asyncio.Task[str]]:
+    """Tasks submitting ``writes`` in order, returned once every write is queued."""
+    queued = [asyncio.Event() for _ in writes]
+
+    async def submit(write: str, event: asyncio.Event) -> str:
+        event.set()  # submit() queues the write before it first waits, in this same step
+        return await group.submit(write)
+
+    tasks = [asyncio.create_task(submit(w, e)) for w, e in zip(writes, queued, strict=True)]
+    for event in queued:
+        await event.wait()
+    return tasks
+
+
 async def test_concurrent_writes_share_commits() -> None:
     """Writes submitted while a commit runs go together into the next one, each caller getting its own result."""
     recorder = Recorder(hold=True)
     group = committer(recorder)
     first = asyncio.create_task(group.submit("a"))
     await recorder.started.wait()
-    rest = [asyncio.create_task(group.submit(w)) for w in ("b", "c", "d")]
-    await asyncio.sleep(0)  # one loop turn: the new tasks enqueue their writes
+    rest = await submitted(group, "b", "c", "d")
     recorder.release.set()
     assert await asyncio.gather(first, *rest) == ["A", "B", "C", "D"]
     assert recorder.groups == [["a"], ["b", "c", "d"]]
@@ -67,8 +80,7 @@ async def test_groups_are_bounded_by_the_size_function() -> None:
     group = committer(recorder, max_group_size=4)
     first = asyncio.create_task(group.submit("x"))
     await recorder.started.wait()
-    rest = [asyncio.create_task(group.submit(w)) for w in ("aa", "bb", "cc", "huge-write", "d")]
-    await asyncio.sleep(0)  # one loop turn: the new tasks enqueue their writes
+    rest = await submitted(group, "aa", "bb", "cc", "huge-write", "d")
     recorder.release.set()
     await asyncio.gather(first, *rest)
     assert recorder.groups == [["x"], ["aa", "bb"], ["cc"], ["huge-write"], ["d"]]
@@ -78,10 +90,12 @@ async def test_failed_commit_fails_every_caller_of_its_group() -> None:
     """When the commit raises, each caller of that group gets the exception, and later groups still commit."""
     calls: list[list[str]] = []
     gate = asyncio.Event()
+    started = asyncio.Event()
 
     async def commit(writes: list[str]) -> Sequence[str | Exception]:
         calls.append(list(writes))
         if len(calls) == 1:
+            started.set()
             await gate.wait()
             return list(writes)
         if len(calls) == 2:
@@ -90,9 +104,8 @@ async def test_failed_commit_fails_every_caller_of_its_group() -> None:
 
     group: GroupCommitter[str, str] = GroupCommitter(commit, size=len, max_group_size=100)
     first = asyncio.create_task(group.submit("a"))
-    await asyncio.sleep(0)  # one loop turn: the new tasks enqueue their writes
-    failing = [asyncio.create_task(group.submit(w)) for w in ("b", "c")]
-    await asyncio.sleep(0)  # one loop turn: the new tasks enqueue their writes
+    await started.wait()
+    failing = await submitted(group, "b", "c")
     gate.set()
     assert await first == "a"
     outcomes = await asyncio.gather(*failing, return_exceptions=True)
@@ -107,9 +120,7 @@ async def test_a_write_refused_alone_raises_for_its_caller_only() -> None:
     group = committer(recorder)
     first = asyncio.create_task(group.submit("a"))
     await recorder.started.wait()
-    refused = asyncio.create_task(group.submit("refuse-me"))
-    kept = asyncio.create_task(group.submit("b"))
-    await asyncio.sleep(0)  # one loop turn: the new tasks enqueue their writes
+    refused, kept = await submitted(group, "refuse-me", "b")
     recorder.release.set()
     assert await first == "A"
     with pytest.raises(RefusedError):
@@ -124,9 +135,7 @@ async def test_cancelled_caller_is_skipped() -> None:
     group = committer(recorder)
     first = asyncio.create_task(group.submit("a"))
     await recorder.started.wait()
-    gone = asyncio.create_task(group.submit("gone"))
-    kept = asyncio.create_task(group.submit("b"))
-    await asyncio.sleep(0)  # one loop turn: the new tasks enqueue their writes
+    gone, kept = await submitted(group, "gone", "b")
     gone.cancel()
     recorder.release.set()
     assert list(await asyncio.gather(first, kept)) == ["A", "B"]
@@ -153,12 +162,20 @@ async def test_close_waits_for_the_commit_and_refuses_new_writes() -> None:
     group = committer(recorder)
     call = asyncio.create_task(group.submit("a"))
     await recorder.started.wait()
-    closing = asyncio.create_task(group.close())
-    await asyncio.sleep(0)  # one loop turn: the new tasks enqueue their writes
+    close_called = asyncio.Event()
+    committed_when_closed: list[list[list[str]]] = []
+
+    async def close() -> None:
+        close_called.set()  # close() starts waiting for the commit in this same step
+        await group.close()
+        committed_when_closed.append(list(recorder.groups))
+
+    closing = asyncio.create_task(close())
+    await close_called.wait()
     assert not closing.done()
     recorder.release.set()
     await closing
-    assert recorder.groups == [["a"]]
+    assert committed_when_closed == [[["a"]]]
     assert await call == "A"
     with pytest.raises(GroupCommitterClosedError):
         await group.submit("b")

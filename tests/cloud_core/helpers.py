@@ -1,17 +1,25 @@
-"""Builders of plain values and small seeded catalogs shared by cloud_core tests."""
+"""Builders of plain values and small seeded catalogs shared by cloud_core tests, and the calls tests
+make of a running cloud (cartads-admin, uploads, the store's signing key)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import grpc
+import pytest
 
 from cartads import tracking_token
 from cartads.rpc.errors import field_violations
 from cartads.time_units import dt_to_ts
 from cartads.v1 import admin_pb2, common_pb2, event_ingest_pb2, tracking_pb2
+from cloud_core.access.policy import Role
+from cloud_core.admin import validation
+from cloud_core.admin_cli import main as admin_cli
+from cloud_core.app.server import CloudServer
 
 if TYPE_CHECKING:
     from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub
@@ -50,6 +58,26 @@ PRODUCTS = [
         price_micros=3_490_000,
     ),
 ]
+
+
+# What validate_line_item knows of the world around a line item: its campaign's advertiser, the
+# creatives' advertisers, the stores and the catalog.
+LINE_ITEM_CONTEXT = validation.LineItemContext(
+    campaign_advertiser_id="acme",
+    creative_advertisers={"cr1": "acme", "other": "globex"},
+    known_store_ids=frozenset({"s1"}),
+    catalog=validation.CatalogIds(
+        product_ids=frozenset({"24852"}),
+        aisle_ids=frozenset({"24"}),
+        department_ids=frozenset({"4"}),
+        zone_ids=frozenset({"zone-24"}),
+    ),
+)
+
+
+def violated_fields(violations: list[validation.Violation]) -> set[str]:
+    """The fields named by validation violations."""
+    return {field for field, _ in violations}
 
 
 def campaign(
@@ -177,3 +205,36 @@ def ad_event(
         ),
         receive_time=dt_to_ts(datetime.now(UTC)),
     )
+
+
+def upload(*events: event_ingest_pb2.JournaledEvent) -> event_ingest_pb2.UploadEventsRequest:
+    """An UploadEvents request of edge-1 of store s1."""
+    return event_ingest_pb2.UploadEventsRequest(store_id=STORE_ID, edge_id="edge-1", events=events)
+
+
+async def signing_key_of(cloud_server: CloudServer) -> bytes:
+    """Store s1's tracking-token signing key, as the cloud holds it."""
+    key = await cloud_server.store.catalog.signing_key(STORE_ID)
+    assert key is not None
+    return key
+
+
+async def run_admin_cli(cloud_server: CloudServer, token: str | None, *argv: str) -> int:
+    """cartads-admin's exit code against ``cloud_server`` (no --token when ``token`` is None).
+
+    It runs in a thread: the CLI blocks, and the loop it would block serves the cloud.
+    """
+    flags = ["--cloud", f"127.0.0.1:{cloud_server.port}"] + (["--token", token] if token is not None else [])
+    return await asyncio.to_thread(admin_cli.main, [*flags, *argv])
+
+
+async def run_admin_cli_as_admin(cloud_server: CloudServer, *argv: str) -> int:
+    """cartads-admin's exit code against ``cloud_server`` with a newly minted admin token."""
+    return await run_admin_cli(cloud_server, await cloud_server.mint_token(Role.ADMIN), *argv)
+
+
+async def admin_cli_json(cloud_server: CloudServer, token: str, capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
+    """What ``cartads-admin --json ARGV`` prints, parsed; the command must succeed."""
+    capsys.readouterr()
+    assert await run_admin_cli(cloud_server, token, "--json", *argv) == 0
+    return json.loads(capsys.readouterr().out)

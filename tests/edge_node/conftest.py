@@ -1,22 +1,27 @@
-"""Fixtures for edge tests: a fake cloud on a loopback port, edges that are always stopped."""
+"""Fixtures of the edge tests: a fake cloud on a loopback port, edges that are always stopped, and
+AdService clients of them that are always closed."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import grpc
 import pytest
 
+from cartads.v1 import ad_service_pb2_grpc
 from edge_node.app.server import EdgeServer, start_edge
 from edge_node.config import EdgeConfig
-from tests.edge_node.helpers import FakeCloud, edge_config, start_fake_cloud
+from tests.edge_node.helpers import AdStubFor, FakeCloud, StartEdge, edge_config, start_fake_cloud
 
-StartEdge = Callable[[EdgeConfig], Awaitable[EdgeServer]]
+if TYPE_CHECKING:
+    from cartads.v1.ad_service_pb2_grpc import AdServiceAsyncStub
 
 
 @pytest.fixture
-async def cloud() -> AsyncIterator[tuple[FakeCloud, int]]:
-    """A running fake cloud and its port."""
+async def fake_cloud() -> AsyncIterator[tuple[FakeCloud, int]]:
+    """A running fake cloud (index pushes and upload records in memory) and its port."""
     fake = FakeCloud()
     server, port = await start_fake_cloud(fake)
     yield fake, port
@@ -39,6 +44,21 @@ async def edges() -> AsyncIterator[StartEdge]:
 
 
 @pytest.fixture
-def config(tmp_path: Path, cloud: tuple[FakeCloud, int]) -> EdgeConfig:
+async def ad_stub_for() -> AsyncIterator[AdStubFor]:
+    """Makes an AdService client of an edge; every channel it opened is closed at the end of the test."""
+    channels: list[grpc.aio.Channel] = []
+
+    def make(edge: EdgeServer) -> AdServiceAsyncStub:
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{edge.port}")
+        channels.append(channel)
+        return ad_service_pb2_grpc.AdServiceStub(channel)
+
+    yield make
+    for channel in channels:
+        await channel.close(None)
+
+
+@pytest.fixture
+def config(tmp_path: Path, fake_cloud: tuple[FakeCloud, int]) -> EdgeConfig:
     """An edge config pointing at the fake cloud."""
-    return edge_config(tmp_path, cloud[1])
+    return edge_config(tmp_path, fake_cloud[1])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
@@ -16,10 +16,19 @@ from cartads.v1.common_pb2 import Creative, CreativeFormat, PricingModel
 from cartads.v1.event_ingest_pb2 import JournaledEvent, UploadEventsRequest, UploadEventsResponse
 from cartads.v1.index_pb2 import IndexLineItem, IndexProduct, PostingList, StoreIndex, StoreSettings
 from cartads.v1.index_sync_pb2 import StreamIndexRequest, StreamIndexResponse
+from edge_node.app.server import EdgeServer
 from edge_node.config import EdgeConfig
+from tests.eventually import eventually
+
+if TYPE_CHECKING:
+    from cartads.v1.ad_service_pb2_grpc import AdServiceAsyncStub
 
 STORE_ID = "store-1"
 SIGNING_KEY = b"test-signing-key-0123456789abcdef"
+
+# The ``edges`` and ``ad_stub_for`` fixtures: start an edge (stopped after the test), make a client of one.
+StartEdge = Callable[[EdgeConfig], Awaitable[EdgeServer]]
+AdStubFor = Callable[[EdgeServer], "AdServiceAsyncStub"]
 
 
 def version_of(index: StoreIndex) -> str:
@@ -102,7 +111,9 @@ def product(product_id: str, aisle_id: str = "24", department_id: str = "4", bra
 
 
 def edge_config(tmp_path: Path, cloud_port: int, **overrides: Any) -> EdgeConfig:
-    """An edge config for tests: loopback, port 0, short intervals."""
+    """Edge edge-1 of STORE_ID for tests: data in tmp_path/edge, serving on loopback port 0, talking to
+    the cloud at ``cloud_port``, with short intervals and small maps; ``overrides`` set any other field
+    (``cloud_token`` for a real cloud)."""
     fields: dict[str, Any] = {
         "store_id": STORE_ID,
         "edge_id": "edge-1",
@@ -134,7 +145,6 @@ class FakeCloud(index_sync_pb2_grpc.IndexSyncServiceServicer, event_ingest_pb2_g
         self.acknowledge: Callable[[UploadEventsRequest], int] | None = None
         self._streams: list[asyncio.Queue[StreamIndexResponse]] = []
         self._nonces = itertools.count(1)
-        self._changed = asyncio.Condition()
 
     def push(self, index: StoreIndex, version: str | None = None) -> StreamIndexResponse:
         """Send ``index`` to every connected edge, and to each edge that connects later."""
@@ -168,8 +178,6 @@ class FakeCloud(index_sync_pb2_grpc.IndexSyncServiceServicer, event_ingest_pb2_g
     async def UploadEvents(self, request: UploadEventsRequest, context: Any) -> UploadEventsResponse:  # noqa: N802
         """Record the batch and acknowledge it (all of it unless ``acknowledge`` says otherwise)."""
         self.uploads.append(request)
-        async with self._changed:
-            self._changed.notify_all()
         if self.fail_next_uploads > 0:
             self.fail_next_uploads -= 1
             await context.abort(grpc.StatusCode.UNAVAILABLE, "fake cloud outage")
@@ -177,19 +185,11 @@ class FakeCloud(index_sync_pb2_grpc.IndexSyncServiceServicer, event_ingest_pb2_g
         for journaled in request.events:
             if journaled.seq <= watermark:
                 self.events.setdefault(journaled.event.event_id, journaled)
-        async with self._changed:
-            self._changed.notify_all()
         return UploadEventsResponse(acknowledged_seq=watermark, billed_count=len(request.events))
 
     async def wait_for_events(self, count: int, timeout_s: float = 5.0) -> None:
         """Wait until ``count`` distinct events were acknowledged."""
-        async with asyncio.timeout(timeout_s), self._changed:
-            await self._changed.wait_for(lambda: len(self.events) >= count)
-
-    async def wait_for_uploads(self, count: int, timeout_s: float = 5.0) -> None:
-        """Wait until ``count`` UploadEvents calls arrived (failed ones included)."""
-        async with asyncio.timeout(timeout_s), self._changed:
-            await self._changed.wait_for(lambda: len(self.uploads) >= count)
+        await eventually(lambda: len(self.events) >= count, timeout_s=timeout_s, what=f"{count} events acknowledged")
 
     async def next_answer(self, timeout_s: float = 5.0) -> StreamIndexRequest:
         """The next message an edge sent on StreamIndex, skipping nothing."""

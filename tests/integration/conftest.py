@@ -3,67 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import grpc
 import pytest
 
 from cartads.demo.scenario import create_advertisers, create_store, plan_advertisers
 from cartads.rpc.bearer import aio_channel
-from cartads.sample.instacart import Catalog, Order, load_catalog, load_orders
+from cartads.sample.instacart import Catalog, Order
 from cartads.v1.ad_service_pb2_grpc import AdServiceStub
 from cartads.v1.admin_pb2_grpc import AdminServiceStub
 from cloud_core.access.policy import Role
-from cloud_core.app.server import CloudServer, start_cloud
+from cloud_core.app.server import start_cloud
 from cloud_core.config import CloudConfig
-from edge_node.app.server import EdgeServer, start_edge
-from edge_node.config import EdgeConfig
-
-if TYPE_CHECKING:
-    from cartads.v1.ad_service_pb2_grpc import AdServiceAsyncStub
-    from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub
-
-STORE_ID = "store-1"
-
-
-@dataclass
-class Loop:
-    """The running pieces of one ad loop and clients for them."""
-
-    cloud: CloudServer
-    edge: EdgeServer
-    admin: AdminServiceAsyncStub
-    ads: AdServiceAsyncStub
-    catalog: Catalog
-    orders: list[Order]
-    edge_config: EdgeConfig
-    # Secrets for cartads-admin (--token) and for extra edges of STORE_ID.
-    admin_token: str = ""
-    edge_token: str = ""
-
-
-@pytest.fixture(scope="session")
-def sample() -> tuple[Catalog, list[Order]]:
-    """The shipped Instacart sample, loaded once."""
-    return load_catalog(), load_orders()
-
-
-def edge_config(cloud_port: int, data_dir: Path, cloud_token: str | None = None) -> EdgeConfig:
-    """An edge of STORE_ID; ``cloud_token`` is its edge token (a plaintext cloud needs one)."""
-    return EdgeConfig(
-        cloud_token=cloud_token,
-        store_id=STORE_ID,
-        edge_id="edge-1",
-        cloud_address=f"127.0.0.1:{cloud_port}",
-        data_dir=str(data_dir),
-        listen_address="127.0.0.1:0",
-        sync_backoff_initial_s=0.05,
-        sync_backoff_max_s=0.5,
-        upload_interval_s=0.05,
-    )
+from edge_node.app.server import start_edge
+from tests.edge_node.helpers import edge_config
+from tests.integration.whole_loop import STORE_ID, Loop
 
 
 @pytest.fixture
@@ -77,7 +33,7 @@ async def loop(tmp_path: Path, sample: tuple[Catalog, list[Order]]) -> AsyncIter
     admin = AdminServiceStub(cloud_channel)
     await create_store(admin, STORE_ID, "Test Market", "America/Chicago", catalog)
     await create_advertisers(admin, plan_advertisers(catalog, orders), STORE_ID, datetime.now(UTC))
-    config = edge_config(cloud.port, tmp_path / "edge", edge_token)
+    config = edge_config(tmp_path, cloud.port, cloud_token=edge_token)
     edge = await start_edge(config)
     await edge.wait_for_index(timeout_s=10.0)
     edge_channel = grpc.aio.insecure_channel(f"127.0.0.1:{edge.port}")

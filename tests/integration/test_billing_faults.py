@@ -31,8 +31,9 @@ from cloud_core.access.policy import Role
 from cloud_core.app.server import start_cloud
 from cloud_core.config import CloudConfig
 from edge_node.app.server import start_edge
-from edge_node.config import EdgeConfig
 from tests.cloud_core.helpers import STORE_ID, seed
+from tests.edge_node.helpers import edge_config
+from tests.eventually import eventually
 
 if TYPE_CHECKING:
     from cartads.v1.ad_service_pb2_grpc import AdServiceAsyncStub
@@ -82,12 +83,15 @@ async def report_until_failure(stub: AdServiceAsyncStub, key: bytes, prefix: str
 
 
 async def wait_until_billed(db_path: Path, ok: set[str], timeout_s: float) -> dict[str, int]:
-    async with asyncio.timeout(timeout_s):
-        while True:
-            counts = await asyncio.to_thread(ledger_counts, db_path)
-            if ok <= counts.keys():
-                return counts
-            await asyncio.sleep(0.2)
+    """The ledger's entries per event id once every event in ``ok`` has one (another process writes it)."""
+
+    async def counts_once_billed() -> dict[str, int] | None:
+        counts = await asyncio.to_thread(ledger_counts, db_path)
+        return counts if ok <= counts.keys() else None
+
+    return await eventually(
+        counts_once_billed, timeout_s=timeout_s, interval_s=0.2, what=f"all {len(ok)} OK'd events billed"
+    )
 
 
 def free_port() -> int:
@@ -208,6 +212,7 @@ async def test_edge_killed_at_random_points_bills_every_ok_event_once(tmp_path: 
                 callers = [
                     asyncio.create_task(report_until_failure(stub, key, f"r{round_no}c{c}", ok)) for c in range(CALLERS)
                 ]
+                # Not a wait for anything: the kill lands at a random point of the load.
                 await asyncio.sleep(rng.uniform(0.05, 0.6))
                 await edge.kill()
                 await asyncio.gather(*callers)
@@ -236,13 +241,11 @@ async def test_cloud_killed_mid_ingest_bills_every_ok_event_once(tmp_path: Path)
     finally:
         await admin_channel.close(None)
     key = signing_key(db_path)
-    config = EdgeConfig(
+    config = edge_config(
+        tmp_path,
+        cloud_port,
         store_id=STORE_ID,
-        edge_id="edge-1",
-        cloud_address=f"127.0.0.1:{cloud_port}",
         cloud_token=await create_token_cli(db_path, "--role", "edge", "--store", STORE_ID),
-        data_dir=str(tmp_path / "edge"),
-        listen_address="127.0.0.1:0",
         upload_batch_max_events=40,
         upload_interval_s=0.02,
         upload_backoff_initial_s=0.02,
@@ -260,6 +263,7 @@ async def test_cloud_killed_mid_ingest_bills_every_ok_event_once(tmp_path: Path)
                     events = impressions(key, f"k{round_no}b{batch}")
                     await stub.ReportEvents(ReportEventsRequest(store_id=STORE_ID, cart_id="cart-1", events=events))
                     ok.update(e.event_id for e in events)
+                # Not a wait for anything: the kill lands at a random point of the uploads.
                 await asyncio.sleep(rng.uniform(0.0, 0.15))
                 await cloud.kill()
                 cloud, _ = await Process.start(cloud_args, stream="stderr", marker="listening on port")
@@ -286,12 +290,10 @@ async def test_full_journal_refuses_explicitly_and_drains_when_the_cloud_returns
     key = signing_key(db_path)
     edge_token = await cloud.mint_token(Role.EDGE, store_id=STORE_ID)
     await cloud.stop(grace_s=0.1)
-    config = EdgeConfig(
+    config = edge_config(
+        tmp_path,
+        cloud_port,
         store_id=STORE_ID,
-        edge_id="edge-1",
-        cloud_address=f"127.0.0.1:{cloud_port}",
-        data_dir=str(tmp_path / "edge"),
-        listen_address="127.0.0.1:0",
         cloud_token=edge_token,
         journal_soft_limit_events=20,
         journal_hard_limit_events=50,

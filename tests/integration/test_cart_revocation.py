@@ -20,7 +20,7 @@ from cloud_core.access.policy import Role
 from cloud_core.storage.carts import SqlCarts
 from cloud_core.storage.cloud_store import SqlCloudStore
 from tests.cloud_core.helpers import STORE_ID, seed
-from tests.integration.test_replicas import Call, create_token, replica, subscribe
+from tests.cloud_replicas import Call, create_token, replica, subscribe
 from tests.sync_helpers import SyncReader, Update
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 
 from cartads.rpc.errors import field_violations
 from cartads.v1 import ad_service_pb2, admin_pb2
-from tests.integration.conftest import Loop
+from tests.integration.whole_loop import Loop
 
 
 def _blocking_services(address: str) -> set[str]:

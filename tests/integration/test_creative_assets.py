@@ -3,7 +3,6 @@ HTTP, keeps being served with the cloud stopped, and GetAds points at it."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import sqlite3
 import time
@@ -16,10 +15,10 @@ from typing import TYPE_CHECKING
 import aiohttp
 import grpc
 import pytest
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from cartads.rpc.bearer import aio_channel
 from cartads.rpc.errors import field_violations
+from cartads.time_units import dt_to_ts
 from cartads.v1 import ad_service_pb2, admin_pb2, common_pb2, index_pb2
 from cartads.v1.ad_service_pb2_grpc import AdServiceStub
 from cartads.v1.admin_pb2_grpc import AdminServiceStub
@@ -32,6 +31,8 @@ from edge_node.config import EdgeConfig
 from edge_node.errors import IndexRejectedError
 from edge_node.sync.update_assembler import Ready
 from tests.asset_images import HOSTILE_SVG, png_bytes
+from tests.edge_node.helpers import edge_config
+from tests.eventually import eventually
 
 if TYPE_CHECKING:
     from cartads.v1.ad_service_pb2_grpc import AdServiceAsyncStub
@@ -47,12 +48,6 @@ class Setup:
     channel: grpc.aio.Channel
     tmp: Path
     edge_token: str = ""
-
-
-def _ts(dt: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(dt)
-    return ts
 
 
 @pytest.fixture
@@ -95,8 +90,8 @@ async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
             campaign=admin_pb2.Campaign(
                 advertiser_id="adv",
                 display_name="Cmp",
-                start_time=_ts(now - timedelta(days=1)),
-                end_time=_ts(now + timedelta(days=10)),
+                start_time=dt_to_ts(now - timedelta(days=1)),
+                end_time=dt_to_ts(now + timedelta(days=10)),
                 budget_micros=100_000_000,
             ),
         )
@@ -138,16 +133,13 @@ async def _line_item(admin: AdminServiceAsyncStub, creative_ids: list[str]) -> N
 
 
 def _edge_config(setup: Setup) -> EdgeConfig:
-    return EdgeConfig(
+    """The store's edge, serving its assets over HTTP too."""
+    return edge_config(
+        setup.tmp,
+        setup.cloud.port,
         store_id=STORE,
-        edge_id="edge-a",
-        cloud_address=f"127.0.0.1:{setup.cloud.port}",
         cloud_token=setup.edge_token,
-        data_dir=str(setup.tmp / "edge"),
-        listen_address="127.0.0.1:0",
         asset_listen_address="127.0.0.1:0",
-        sync_backoff_initial_s=0.05,
-        sync_backoff_max_s=0.2,
     )
 
 
@@ -228,6 +220,7 @@ async def test_an_edge_restarted_offline_still_serves_its_assets(setup: Setup) -
         await edge.stop(0.2)
 
 
+@pytest.mark.latency
 async def test_etag_revalidation_answers_304_and_a_missing_hash_404(setup: Setup) -> None:
     """If-None-Match with the hash is a 304; an unknown hash is a quick 404, a malformed one too."""
     uploaded = (await _upload(setup.admin, png_bytes())).asset
@@ -310,11 +303,15 @@ async def test_unreferenced_assets_are_collected_after_an_update(setup: Setup) -
                 update_mask={"paths": ["image_asset_sha256"]},
             )
         )
-        started = time.monotonic()
-        while edge.index_version == before or first.sha256 in edge.assets.store.hashes():
-            assert time.monotonic() - started < 10.0, "the unused asset was not collected"
-            await asyncio.sleep(0.02)  # the edge exposes no event for collection; poll its store
-        assert edge.assets.store.hashes() == [second.sha256]
+        store = edge.assets.store
+        # The edge announces no collection: poll its store.
+        await eventually(
+            lambda: edge.index_version != before and first.sha256 not in store.hashes(),
+            timeout_s=10.0,
+            interval_s=0.02,
+            what="the unused asset collected",
+        )
+        assert store.hashes() == [second.sha256]
         status, _, _ = await _fetch(f"http://127.0.0.1:{edge.assets.port}/assets/{first.sha256}")
         assert status == 404
     finally:
@@ -385,13 +382,13 @@ async def test_index_with_an_unfetchable_asset_is_nacked_and_the_old_one_serves(
                 update_mask={"paths": ["creative_ids"]},
             )
         )
-        started = time.monotonic()
-        while True:
+
+        async def nacked() -> admin_pb2.EdgeStatus | None:
             (status,) = (await setup.admin.ListEdges(admin_pb2.ListEdgesRequest(store_id=STORE))).edges
-            if status.last_answer == "NACK":
-                break
-            assert time.monotonic() - started < 10.0, "the edge did not answer the update"
-            await asyncio.sleep(0.05)  # ListEdges has no watch; poll it
+            return status if status.last_answer == "NACK" else None
+
+        # ListEdges has no watch: poll it.
+        status = await eventually(nacked, timeout_s=10.0, interval_s=0.05, what="the edge's NACK of the update")
         assert "assets unavailable" in status.last_error
         assert edge.index_version == served
         assert [ad.creative.creative_id for ad in await _get_ads(edge)] == ["cr-1"]

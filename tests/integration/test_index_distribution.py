@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -17,7 +19,8 @@ from cloud_core.admin_cli import main as admin_cli
 from cloud_core.app.server import start_cloud
 from cloud_core.config import CloudConfig
 from edge_node.app.server import start_edge
-from tests.integration.conftest import STORE_ID, Loop
+from tests.eventually import describe, eventually
+from tests.integration.whole_loop import STORE_ID, Loop
 from tests.sync_helpers import SyncReader
 
 
@@ -45,16 +48,16 @@ async def list_edges(loop: Loop) -> list[admin_pb2.EdgeStatus]:
     return list(response.edges)
 
 
-async def wait_for_edge(loop: Loop, predicate: object, timeout_s: float = 5.0) -> admin_pb2.EdgeStatus:
-    """Poll ListEdges until the only edge matches ``predicate``."""
-    assert callable(predicate)
-    edges: list[admin_pb2.EdgeStatus] = []
-    async with asyncio.timeout(timeout_s):
-        while True:
-            edges = await list_edges(loop)
-            if edges and predicate(edges[0]):
-                return edges[0]
-            await asyncio.sleep(0.02)
+async def wait_for_edge(
+    loop: Loop, predicate: Callable[[admin_pb2.EdgeStatus], bool], timeout_s: float = 5.0
+) -> admin_pb2.EdgeStatus:
+    """The only edge's status once ListEdges shows it matching ``predicate`` (ListEdges has no watch)."""
+
+    async def matching() -> admin_pb2.EdgeStatus | None:
+        edges = await list_edges(loop)
+        return edges[0] if edges and predicate(edges[0]) else None
+
+    return await eventually(matching, timeout_s=timeout_s, interval_s=0.02, what=f"an edge with {describe(predicate)}")
 
 
 @pytest.mark.latency
@@ -64,10 +67,8 @@ async def test_change_reaches_edge_as_delta_within_a_second(loop: Loop) -> None:
     applied_before = loop.edge.sync_client.deltas_applied
     started = time.perf_counter()
     await change_a_bid(loop)
-    async with asyncio.timeout(1.0):
-        # The new version is unknown until the cloud compiles it, so poll the served version.
-        while loop.edge.index_version == before:  # noqa: ASYNC110
-            await asyncio.sleep(0.005)
+    # The new version is unknown until the cloud compiles it, and the edge announces no change: poll it.
+    await eventually(lambda: loop.edge.index_version != before, interval_s=0.005, what="a new version served")
     assert time.perf_counter() - started < 1.0
     assert loop.edge.sync_client.deltas_applied == applied_before + 1
     status = await wait_for_edge(loop, lambda e: e.applied_version == loop.edge.index_version)
@@ -150,13 +151,14 @@ async def test_answer_with_stale_nonce_is_ignored(loop: Loop) -> None:
             index_sync_pb2.StreamIndexRequest(version="bogus", response_nonce="not-a-nonce", error_detail="x")
         )
         await call.write(index_sync_pb2.StreamIndexRequest(version=first.version, response_nonce=first.nonce))
-        edges = {e.edge_id: e for e in await list_edges(loop)}
-        async with asyncio.timeout(5.0):
-            while edges["probe"].last_answer != "ACK":
-                await asyncio.sleep(0.02)
-                edges = {e.edge_id: e for e in await list_edges(loop)}
-        assert edges["probe"].applied_version == first.version
-        assert edges["probe"].last_error == ""
+
+        async def probe_acked() -> admin_pb2.EdgeStatus | None:
+            probe = next(e for e in await list_edges(loop) if e.edge_id == "probe")
+            return probe if probe.last_answer == "ACK" else None
+
+        probe = await eventually(probe_acked, interval_s=0.02)
+        assert probe.applied_version == first.version
+        assert probe.last_error == ""
         call.cancel()
 
 
@@ -179,7 +181,7 @@ async def test_admin_cli_lists_edges(loop: Loop, capsys: object) -> None:
 async def test_edge_exports_sync_metrics(loop: Loop, tmp_path: Path) -> None:
     """The edge's /metrics shows the version it serves, that it is connected, and 0 s since sync."""
     await loop.edge.stop(grace_s=0.2)
-    config = loop.edge_config.__class__(**{**loop.edge_config.__dict__, "ops_listen_address": "127.0.0.1:0"})
+    config = dataclasses.replace(loop.edge_config, ops_listen_address="127.0.0.1:0")
     edge = await start_edge(config)
     try:
         await edge.sync_client.state.wait_connected(timeout_s=5.0)

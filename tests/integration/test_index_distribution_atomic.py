@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
-import pytest
 
 from cartads.index.delta import compute_delta
 from cartads.v1 import ad_service_pb2_grpc
@@ -18,7 +16,8 @@ from cartads.v1.index_pb2 import StoreIndex
 from cartads.v1.index_sync_pb2 import StreamIndexResponse
 from edge_node.app.server import start_edge
 from tests.edge_node.helpers import STORE_ID, edge_config, line_item, make_index
-from tests.edge_node.sync_fakes import ScriptedCloud, full_update, start_scripted_cloud
+from tests.edge_node.sync_fakes import ScriptedCloud, full_update
+from tests.eventually import eventually
 
 UPDATES = 50
 CLIENTS = 8
@@ -31,17 +30,11 @@ def version_index(k: int) -> StoreIndex:
     return make_index(items, {"all": [li.line_item_id for li in items]})
 
 
-@pytest.fixture
-async def scripted() -> AsyncIterator[tuple[ScriptedCloud, int]]:
-    cloud = ScriptedCloud()
-    server, port = await start_scripted_cloud(cloud)
-    yield cloud, port
-    await server.stop(None)
-
-
-async def test_get_ads_under_load_never_mixes_versions(scripted: tuple[ScriptedCloud, int], tmp_path: Path) -> None:
+async def test_get_ads_under_load_never_mixes_versions(
+    scripted_cloud: tuple[ScriptedCloud, int], tmp_path: Path
+) -> None:
     """50 updates (snapshots and deltas) applied during GetAds load: zero errors, every response one version."""
-    cloud, port = scripted
+    cloud, port = scripted_cloud
     versions = [version_index(k) for k in range(UPDATES + 1)]
     prefix_of = {index.version: f"v{k:02d}-" for k, index in enumerate(versions)}
     edge = await start_edge(edge_config(tmp_path, port))
@@ -81,7 +74,11 @@ async def test_get_ads_under_load_never_mixes_versions(scripted: tuple[ScriptedC
                     elif any(not ad.line_item_id.startswith(prefix) for ad in response.ads):
                         mixed.append(f"{response.index_version}: {[ad.line_item_id for ad in response.ads]}")
 
+            async def served(version: str) -> None:
+                await eventually(lambda: seen[version], what=f"a response from version {version[:12]}")
+
             shoppers = [asyncio.create_task(shopper(c)) for c in range(CLIENTS)]
+            await served(versions[0].version)
             for k in range(1, UPDATES + 1):
                 if k % 2:
                     delta = compute_delta(versions[k - 1], versions[k])
@@ -90,13 +87,13 @@ async def test_get_ads_under_load_never_mixes_versions(scripted: tuple[ScriptedC
                     stream.send(*full_update(versions[k], f"n{k}"))
                 answer = await stream.answer()
                 assert (answer.version, answer.error_detail) == (versions[k].version, "")
-                # Let requests run against this version before the next update.
-                await asyncio.sleep(0.01)
+                # Requests run against every version before the next update replaces it.
+                await served(versions[k].version)
             done.set()
             await asyncio.gather(*shoppers)
     finally:
         await edge.stop(grace_s=0.2)
     assert errors == []
     assert mixed == []
-    assert len(seen) >= UPDATES // 2, f"requests saw only {len(seen)} versions"
+    assert set(seen) == set(prefix_of)
     assert edge.sync_client.deltas_applied == UPDATES // 2

@@ -96,7 +96,10 @@ async def test_edge_with_its_store_certificate_syncs(tls: TlsSetup, tmp_path: Pa
     edge = await start_edge(config)
     try:
         await edge.wait_for_index(timeout_s=5.0)
-        assert edge.index_version
+        async with secure(tls, tls.operator, tls.admin_token) as channel:
+            listed = await AdminServiceStub(channel).ListEdges(admin_pb2.ListEdgesRequest(store_id=STORE_ID))
+        assert [(e.edge_id, e.current_version) for e in listed.edges] == [("edge-1", edge.index_version)]
+        assert len(edge.index_version) == 64  # a sha256: the index itself, not an empty placeholder
     finally:
         await edge.stop(grace_s=0.2)
 

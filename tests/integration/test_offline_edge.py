@@ -9,7 +9,7 @@ import grpc
 from cartads.v1 import ad_service_pb2, common_pb2
 from cartads.v1.ad_service_pb2_grpc import AdServiceStub
 from edge_node.app.server import start_edge
-from tests.integration.conftest import STORE_ID, Loop
+from tests.integration.whole_loop import STORE_ID, Loop
 
 
 async def test_edge_restarted_with_cloud_down_serves_last_index(loop: Loop, tmp_path: Path) -> None:

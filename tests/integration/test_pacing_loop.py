@@ -6,10 +6,11 @@ import uuid
 
 from cartads.v1 import ad_service_pb2, common_pb2
 from cloud_core.compile.compiler import CompileSettings
+from cloud_core.delivery.pacing import shipped_rate
 from cloud_core.delivery.pacing_stats import PacingStatsQuery
 from cloud_core.delivery.predictions import PRIOR_CTR
 from cloud_core.sync.service import IndexBuilder
-from tests.integration.conftest import STORE_ID, Loop
+from tests.integration.whole_loop import STORE_ID, Loop
 
 START = common_pb2.TRIGGER_SESSION_START
 
@@ -59,10 +60,9 @@ async def test_graceful_stop_uploads_the_last_counts(loop: Loop) -> None:
 
 
 async def test_compile_carries_pacing_and_learned_click_rates(loop: Loop) -> None:
-    """After clicked session-start ads are billed, the next compile ships pass-through rates, a learned click rate
-    and a session-start rate for the clicked line item, and the pacing state is persisted."""
+    """After clicked session-start ads are billed, the next compile ships the learned and pacing rates it persisted."""
     ads = await _get_ads(loop, 6, START)
-    assert ads
+    assert len(ads) == 6  # run-of-store house ads fill every session start
     events = []
     for session_id, ad in ads:
         for kind in (common_pb2.EVENT_TYPE_IMPRESSION, common_pb2.EVENT_TYPE_CLICK):
@@ -95,4 +95,9 @@ async def test_compile_carries_pacing_and_learned_click_rates(loop: Loop) -> Non
     stats = await loop.cloud.store.pacing_stats.load_pacing_stats(
         PacingStatsQuery(STORE_ID, day_start_us=0, profile_since_us=0, traffic_since_us=0, outcomes_since_us=0)
     )
-    assert stats.states
+    # No line item here has a daily budget of its own: each paces with its campaign, at the rate persisted.
+    assert set(stats.states) == {f"campaign:{li.campaign_id}" for li in index.line_items}
+    shipped = {li.line_item_id: li.pass_through_rate for li in index.line_items}
+    assert shipped == {
+        li.line_item_id: shipped_rate(stats.states[f"campaign:{li.campaign_id}"].rate) for li in index.line_items
+    }

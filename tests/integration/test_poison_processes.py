@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import grpc
 import pytest
@@ -31,7 +31,8 @@ from cartads.v1 import ad_service_pb2_grpc, admin_pb2, admin_pb2_grpc, common_pb
 from cartads.v1.ad_service_pb2 import GetAdsRequest, ReportEventsRequest
 from cartads.v1.event_ingest_pb2 import JournaledEvent, UploadEventsRequest
 from tests.cloud_core.helpers import STORE_ID, line_item, seed
-from tests.integration.test_poison_requests import CLOUD_SERVICES, contract_methods, send_corrupt_bytes
+from tests.corrupt_requests import CLOUD_SERVICES, contract_methods, send_corrupt_bytes
+from tests.eventually import eventually
 
 if TYPE_CHECKING:
     from cartads.v1.ad_service_pb2_grpc import AdServiceAsyncStub
@@ -174,15 +175,6 @@ class Servers:
             return {str(r[0]): str(r[1]) for r in conn.execute("SELECT event_id, reason FROM dead_letters")}
 
 
-async def until(condition: Any, timeout_s: float = 30.0) -> None:
-    """Wait for another process's state: it offers no event to await, so it is read every 0.1 s."""
-    async with asyncio.timeout(timeout_s):
-        while True:
-            if await asyncio.to_thread(condition):
-                return
-            await asyncio.sleep(0.1)
-
-
 def signing_key(db_path: Path) -> bytes:
     with contextlib.closing(sqlite3.connect(db_path)) as conn:
         return bytes(conn.execute("SELECT signing_key FROM stores WHERE store_id = ?", (STORE_ID,)).fetchone()[0])
@@ -273,7 +265,11 @@ async def test_an_event_the_database_refuses_is_dead_lettered_and_the_rest_bille
             request = ReportEventsRequest(store_id=STORE_ID, cart_id="cart-1", events=events[start : start + 10])
             assert not isinstance(await servers.observe(ads.ReportEvents(request)), grpc.aio.AioRpcError)
     others = {e.event_id for e in events} - {POISON_EVENT_ID}
-    await until(lambda: others <= servers.ledger_counts().keys() and servers.journal_depth() == 0)
+    await eventually(
+        lambda: asyncio.to_thread(lambda: others <= servers.ledger_counts().keys() and servers.journal_depth() == 0),
+        timeout_s=30,
+        interval_s=0.1,
+    )
     counts = servers.ledger_counts()
     assert {event_id: n for event_id, n in counts.items() if n != 1} == {}
     assert set(counts) == others
@@ -368,7 +364,7 @@ async def test_a_database_that_is_away_answers_unavailable_and_dead_letters_noth
     assert unavailable.code() == grpc.StatusCode.UNAVAILABLE
     assert servers.journal_depth() == 10
     servers.down_file.unlink()
-    await until(lambda: servers.journal_depth() == 0)
+    await eventually(lambda: asyncio.to_thread(lambda: servers.journal_depth() == 0), timeout_s=30, interval_s=0.1)
     assert servers.ledger_counts() == {e.event_id: 1 for e in events}
     assert servers.dead_letters() == {}
     await assert_healthy_end(servers)

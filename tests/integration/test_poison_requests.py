@@ -7,47 +7,26 @@ covered without touching this test.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-from collections.abc import AsyncIterator, Iterator
-
 import grpc
 import pytest
-from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
+from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import DecodeError
 from google.protobuf.message_factory import GetMessageClass
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2
 
-import cartads.v1
 from cartads.rpc.bearer import aio_channel
 from cartads.v1.ad_service_pb2 import GetAdsRequest
 from cartads.v1.admin_pb2 import ListStoresRequest
-from tests.integration.conftest import STORE_ID, Loop
-
-# A length-delimited field 1 that claims 5 bytes and has 2: no message type parses it.
-CORRUPT = b"\x0a\x05ab"
-EDGE_SERVICES = frozenset({"cartads.v1.AdService"})
-CLOUD_SERVICES = frozenset(
-    {
-        "cartads.v1.AdminService",
-        "cartads.v1.IndexSyncService",
-        "cartads.v1.EventIngestService",
-        "cartads.v1.AssetService",
-    }
+from tests.corrupt_requests import (
+    CLOUD_SERVICES,
+    CORRUPT,
+    EDGE_SERVICES,
+    contract_methods,
+    contract_services,
+    send_corrupt_bytes,
 )
-
-
-def contract_services() -> Iterator[ServiceDescriptor]:
-    """Every service of the generated contract."""
-    for module in pkgutil.iter_modules(cartads.v1.__path__):
-        if module.name.endswith("_pb2"):
-            descriptor = importlib.import_module(f"cartads.v1.{module.name}").DESCRIPTOR
-            yield from descriptor.services_by_name.values()
-
-
-def contract_methods() -> list[MethodDescriptor]:
-    return sorted((m for s in contract_services() for m in s.methods), key=lambda m: m.full_name)
+from tests.integration.whole_loop import STORE_ID, Loop
 
 
 def test_every_service_is_served_by_the_edge_or_the_cloud() -> None:
@@ -60,25 +39,6 @@ def test_the_corrupt_bytes_parse_as_no_request_type() -> None:
     for method in contract_methods():
         with pytest.raises(DecodeError):
             GetMessageClass(method.input_type).FromString(CORRUPT)
-
-
-async def send_corrupt_bytes(channel: grpc.aio.Channel, method: MethodDescriptor) -> None:
-    """Call ``method`` with a request (or a request stream) of corrupt bytes, reading every answer."""
-    path = f"/{method.containing_service.full_name}/{method.name}"
-
-    async def requests() -> AsyncIterator[bytes]:
-        yield CORRUPT
-
-    if method.client_streaming and method.server_streaming:
-        async for _ in channel.stream_stream(path, None, None)(requests()):
-            pass
-    elif method.client_streaming:
-        await channel.stream_unary(path, None, None)(requests())
-    elif method.server_streaming:
-        async for _ in channel.unary_stream(path, None, None)(CORRUPT):
-            pass
-    else:
-        await channel.unary_unary(path, None, None)(CORRUPT)
 
 
 async def _call_with_corrupt_bytes(channel: grpc.aio.Channel, method: MethodDescriptor) -> grpc.aio.AioRpcError:

@@ -76,4 +76,5 @@ async def test_unreachable_edge_does_not_crash_the_trip() -> None:
     assert stats.events_unreported == 2  # the basket add and the checkout
     assert stats.house_fills == 2
     assert stats.clicks_reported == 0
-    assert stats.report_errors >= 1
+    # Every step from the basket add on tries the queue again (weight, touch, checkout), then the final flush.
+    assert stats.report_errors == 4

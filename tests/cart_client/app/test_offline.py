@@ -12,7 +12,8 @@ from cart_client.sensors.trace import Checkout, Scan, SensorEvent, Touch, Weight
 from cartads.v1 import ad_service_pb2_grpc, common_pb2
 from tests.cart_client.fakes import FakeAdService
 from tests.cart_client.grpc_fake import fake_edge
-from tests.cart_client.screen_fixtures import live_cart
+from tests.cart_client.live_cart import live_cart
+from tests.eventually import eventually
 
 TRACE: list[SensorEvent] = [
     Zone("zone-24", 0),
@@ -78,7 +79,7 @@ async def test_live_cart_shows_house_content_offline_and_drains_when_the_edge_re
         queued = cart.session.outbox.depth()
         assert queued == 1  # the basket add; house content reports nothing
         cart.edge.servicer.down = False
-        await cart.edge.servicer.wait_for(lambda: len(cart.fake.journal) == queued)
+        await eventually(lambda: len(cart.fake.journal) == queued, timeout_s=10.0)
         assert await cart.screen.drained(timeout_s=5.0)
         assert cart.screen.state()["edge_reachable"] is True
         sent = [e.event_id for r in cart.fake.report_requests for e in r.events]

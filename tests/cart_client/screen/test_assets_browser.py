@@ -1,7 +1,7 @@
 """The cart's page draws edge-served images and recipe items, and loads nothing from off the machine.
 
 Every request the page makes is checked: any to a host outside loopback fails the test. Needs
-Debian's chromium and playwright like test_screen_browser.py (skips locally without them, fails
+Debian's chromium and playwright like the other browser tests (skips locally without them, fails
 under CI=true).
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
@@ -19,35 +20,21 @@ from cartads.v1 import ad_service_pb2, asset_pb2, common_pb2
 from cloud_core.admin.asset_check import check_asset
 from edge_node.assets.http import AssetHttpServer, start_asset_server
 from edge_node.assets.store import AssetStore
-from edge_node.config import EdgeConfig
 from tests.asset_images import HOSTILE_SVG, png_bytes
 from tests.cart_client.fakes import FakeAdService
-from tests.cart_client.screen.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, HAVE_PLAYWRIGHT, _require_browser
-from tests.cart_client.screen_fixtures import live_cart
+from tests.cart_client.live_cart import live_cart
+from tests.edge_node.helpers import edge_config
 
-if HAVE_PLAYWRIGHT:
-    from playwright.async_api import Browser, Request, Route, async_playwright
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, Request, Route
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 @pytest.fixture
-async def chromium() -> AsyncIterator[Browser]:
-    """Headless Debian Chromium."""
-    _require_browser()
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
-
-
-@pytest.fixture
 async def edge_assets(tmp_path: Path) -> AsyncIterator[tuple[AssetHttpServer, dict[str, str]]]:
     """The edge's asset server with a PNG and a (sanitised) hostile SVG; their hashes by name."""
-    config = EdgeConfig(store_id="s", edge_id="e", cloud_address="127.0.0.1:1", data_dir=str(tmp_path / "edge"))
-    store = AssetStore.open(config)
+    store = AssetStore.open(edge_config(tmp_path, 1))
     hashes: dict[str, str] = {}
     for name, data in (("png", png_bytes(96, 96, (250, 180, 0))), ("svg", check_asset(HOSTILE_SVG).data)):
         sha = hashlib.sha256(data).hexdigest()
@@ -63,7 +50,7 @@ async def edge_assets(tmp_path: Path) -> AsyncIterator[tuple[AssetHttpServer, di
 
 
 async def test_page_draws_edge_images_and_recipe_items_from_loopback_only(
-    chromium: Browser, tmp_path: Path, edge_assets: tuple[AssetHttpServer, dict[str, str]]
+    browser: Browser, tmp_path: Path, artifacts: Path, edge_assets: tuple[AssetHttpServer, dict[str, str]]
 ) -> None:
     """Images reach the page through the cart from the edge; recipe items show aisles; no request leaves loopback."""
     server, hashes = edge_assets
@@ -108,7 +95,7 @@ async def test_page_draws_edge_images_and_recipe_items_from_loopback_only(
     off_machine: list[str] = []
     async with live_cart(tmp_path, FakeAdService(ads_for=ads_for)) as cart:
         await cart.session.sensor(Zone("zone-24"), 0)
-        page = await chromium.new_page(viewport={"width": 1280, "height": 1400})
+        page = await browser.new_page(viewport={"width": 1280, "height": 1400})
         page.set_default_timeout(10_000)
 
         async def guard(route: Route, request: Request) -> None:
@@ -133,7 +120,6 @@ async def test_page_draws_edge_images_and_recipe_items_from_loopback_only(
             "Lime aisle 83 — fresh vegetables",
         ]
         assert cart.screen.assets.fetches == 2
-        ARTIFACTS.mkdir(exist_ok=True)
-        await page.screenshot(path=str(ARTIFACTS / "cart-screen-assets.png"))
+        await page.screenshot(path=str(artifacts / "cart-screen-assets.png"))
         await page.close()
     assert off_machine == []

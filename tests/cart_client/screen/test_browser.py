@@ -6,60 +6,16 @@ locally and fail under CI=true. The screenshot lands in artifacts/cart-screen.pn
 
 from __future__ import annotations
 
-import asyncio
-import os
-import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
+from typing import TYPE_CHECKING
 
 from cart_client.sensors.trace import Scan, Weight, Zone
 from cartads.v1 import common_pb2
-from tests.cart_client.screen_fixtures import LiveCart, live_cart
+from tests.cart_client.live_cart import LiveCart, live_cart
+from tests.eventually import eventually
 
-CHROMIUM = os.environ.get("CARTADS_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[3] / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-try:
-    from playwright.async_api import Browser, Page, async_playwright
-
-    HAVE_PLAYWRIGHT = True
-except ImportError:  # pragma: no cover - depends on the machine
-    HAVE_PLAYWRIGHT = False
-
-
-def _require_browser() -> None:
-    missing = []
-    if not HAVE_PLAYWRIGHT:
-        missing.append("the playwright package (pip install -e '.[dev]')")
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        missing.append(f"Chromium at {CHROMIUM} (apt-get install chromium, or set CARTADS_CHROMIUM)")
-    if missing:
-        message = "browser tests need " + " and ".join(missing)
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """Headless Debian Chromium driven by Playwright, without Playwright's own browser download."""
-    _require_browser()
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, Page
 
 
 async def shop(cart: LiveCart, *, more: bool = False) -> None:
@@ -86,7 +42,7 @@ def journaled(cart: LiveCart, event_type: common_pb2.EventType) -> list[common_p
     return cart.fake.journaled(event_type)
 
 
-async def test_page_shows_basket_total_and_every_ad_format(browser: Browser, tmp_path: Path) -> None:
+async def test_page_shows_basket_total_and_every_ad_format(browser: Browser, tmp_path: Path, artifacts: Path) -> None:
     """The page lists confirmed items, the total and a mismatch warning, and draws all four creative formats."""
     async with live_cart(tmp_path) as cart:
         await shop(cart, more=True)
@@ -101,8 +57,7 @@ async def test_page_shows_basket_total_and_every_ad_format(browser: Browser, tmp
         assert [f.split()[1] for f in formats] == ["sponsored_product", "banner", "coupon", "recipe"]
         assert "aisle 24 — fresh fruits" in await page.inner_text(".ad.sponsored_product")
         assert "MILK100" in await page.inner_text(".ad.coupon")
-        ARTIFACTS.mkdir(exist_ok=True)
-        shot = ARTIFACTS / "cart-screen.png"
+        shot = artifacts / "cart-screen.png"
         await page.screenshot(path=str(shot))
         print(f"screenshot: {shot}")
         assert shot.stat().st_size > 10_000
@@ -117,7 +72,7 @@ async def test_tap_on_an_ad_reaches_the_edge_as_one_click(browser: Browser, tmp_
         ad_id = await card.get_attribute("data-ad-id")
         await card.click()
         await card.click()
-        await cart.edge.servicer.wait_for(lambda: len(journaled(cart, common_pb2.EVENT_TYPE_CLICK)) >= 1)
+        await eventually(lambda: len(journaled(cart, common_pb2.EVENT_TYPE_CLICK)) >= 1, timeout_s=10.0)
         (click,) = journaled(cart, common_pb2.EVENT_TYPE_CLICK)
         assert click.ad_id == ad_id
         assert click.tracking_token == cart.session.trip.screen["slot-0"].tracking_token
@@ -133,16 +88,18 @@ async def test_ad_scrolled_out_of_view_gets_no_impression(browser: Browser, tmp_
         await page.wait_for_selector(".ad.recipe")
         recipe_id = await page.locator(".ad.recipe").get_attribute("data-ad-id")
         product_id = await page.locator(".ad.sponsored_product").get_attribute("data-ad-id")
-        await cart.edge.servicer.wait_for(
-            lambda: any(e.ad_id == product_id for e in journaled(cart, common_pb2.EVENT_TYPE_IMPRESSION))
+        await eventually(
+            lambda: any(e.ad_id == product_id for e in journaled(cart, common_pb2.EVENT_TYPE_IMPRESSION)),
+            timeout_s=10.0,
         )
-        # Everything was drawn at once, so a visible recipe would have been reported by now; allow a margin.
-        await asyncio.sleep(0.5)
+        # The page reports an ad one second after a view timer it starts when the ad comes into view;
+        # no timer running or spent for the recipe means no impression of it can follow.
+        assert await page.evaluate("id => !viewTimers.has(id) && !reportedViews.has(id)", recipe_id)
         impressions = journaled(cart, common_pb2.EVENT_TYPE_IMPRESSION)
         assert recipe_id not in {e.ad_id for e in impressions}
         assert all(e.visible_duration_ms >= 1000 for e in impressions)
         # Scrolled into view, it earns its impression after one continuous second.
         await page.locator(".ad.recipe").scroll_into_view_if_needed()
-        await cart.edge.servicer.wait_for(
-            lambda: any(e.ad_id == recipe_id for e in journaled(cart, common_pb2.EVENT_TYPE_IMPRESSION))
+        await eventually(
+            lambda: any(e.ad_id == recipe_id for e in journaled(cart, common_pb2.EVENT_TYPE_IMPRESSION)), timeout_s=10.0
         )

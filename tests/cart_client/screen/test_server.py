@@ -14,7 +14,8 @@ from cart_client.screen.server import PageMessageError, parse_page_message
 from cart_client.sensors.trace import Checkout, Scan, SensorEvent, Weight, Zone
 from cart_client.trip.policy import RequestPolicyConfig
 from cartads.v1 import common_pb2
-from tests.cart_client.screen_fixtures import LiveCart, live_cart
+from tests.cart_client.live_cart import LiveCart, live_cart
+from tests.eventually import eventually
 
 
 @pytest.mark.parametrize(
@@ -63,7 +64,7 @@ async def test_websocket_pushes_state_and_turns_page_reports_into_events(tmp_pat
             while (reply := json.loads((await ws.receive()).data))["type"] != "error":
                 pass
             assert "not valid JSON" in reply["error"]
-        await cart.edge.servicer.wait_for(lambda: len(cart.fake.journaled(common_pb2.EVENT_TYPE_CLICK)) == 1)
+        await eventually(lambda: len(cart.fake.journaled(common_pb2.EVENT_TYPE_CLICK)) == 1, timeout_s=10.0)
         (impression,) = cart.fake.journaled(common_pb2.EVENT_TYPE_IMPRESSION)
         assert (impression.ad_id, impression.visible_duration_ms) == (ad_id, 1_000)
         assert cart.screen.page_messages_rejected == 1
@@ -97,7 +98,7 @@ async def test_live_run_fires_the_dwell_on_the_wall_clock_and_ends_at_checkout(t
             yield Checkout()
 
         runner = asyncio.create_task(cart.screen.run(sensors()))
-        await cart.edge.servicer.wait_for_ads(lambda: any(r.trigger == common_pb2.TRIGGER_ZONE_ENTER for r in requests))
+        await eventually(lambda: any(r.trigger == common_pb2.TRIGGER_ZONE_ENTER for r in requests), timeout_s=10.0)
         checkout.set()
         await asyncio.wait_for(runner, 10)
     assert [r.trigger for r in requests] == [

@@ -19,11 +19,6 @@ from tests.cart_client.fakes import FakeAdService
 from tests.cart_client.grpc_fake import fake_edge
 
 
-@pytest.fixture(scope="module")
-def sample() -> tuple[Catalog, list[Order]]:
-    return load_catalog(), load_orders()
-
-
 def test_same_seed_same_trips(sample: tuple[Catalog, list[Order]]) -> None:
     """A seed fixes which orders are chosen and every trace; another seed changes them."""
     catalog, orders = sample

@@ -61,20 +61,26 @@ def test_quick_run_reports_every_key(capsys: pytest.CaptureFixture[str]) -> None
     for key in ("floor_rps", "edge_rps", "throughput_ratio", "edge_p99_ms_at_500rps", "edge_rss_mb", "errors"):
         assert key in result
     assert result["errors"] == 0
-    assert result["floor_rps"] > 0
-    assert result["edge_rps"] > 0
     assert result["line_items"] == 5000
     assert result["products"] == 9288
     # The second floor is the same deployment without the work: as many processes as the edge has workers.
     assert result["floor_workers"] == result["edge_workers"] == 2
-    assert result["floor_parallel"]["server_calls"] > 0
-    assert result["throughput_ratio_vs_floor_parallel"] > 0
     # Edge and floors serve under SCHED_BATCH; one more floor shows the default policy.
     assert result["batch_scheduling"] is True
-    assert result["floor_default_policy"]["server_calls"] > 0
-    assert result["throughput_ratio_vs_floor_default_policy"] > 0
-    assert result["floor"]["saturation"]["cpu_us_per_request"] > 0
-    assert result["edge"]["saturation"]["cpu_us_per_request"] > 0
+    servers = ("floor", "floor_parallel", "floor_default_policy", "edge")
+    saturation = {name: result[name]["saturation"] for name in servers}
+    for name, phase in saturation.items():
+        # A --quick saturation phase lasts one second per request body: the rate is requests over that.
+        assert phase["rps"] == pytest.approx(phase["requests"] / result["bodies"], rel=0.1), name
+        # A request costs a Python gRPC server tenths of a millisecond of CPU, not micro- or whole seconds.
+        assert 10 < phase["cpu_us_per_request"] < 10_000, name
+    assert (result["floor_rps"], result["edge_rps"]) == (saturation["floor"]["rps"], saturation["edge"]["rps"])
+    for name in servers[:-1]:
+        # A floor counts every call it served, h2load's warm-up too, which h2load's totals leave out.
+        assert result[name]["server_calls"] >= saturation[name]["requests"] + result[name]["open_loop"]["requests"]
+    for name in servers[1:-1]:
+        assert result[f"throughput_ratio_vs_{name}"] == round(result["edge_rps"] / result[f"{name}_rps"], 3)
+    assert result["throughput_ratio"] == round(result["edge_rps"] / result["floor_rps"], 3)
 
 
 def test_learned_rates_give_the_edge_one_ranking_per_trigger() -> None:

@@ -11,11 +11,13 @@ from cartads.v1 import admin_pb2
 
 @pytest.fixture(scope="module")
 def even_day() -> PacingSimResult:
+    """A replayed store day of an EVEN line item (module-wide: the simulation takes seconds)."""
     return simulate_day(PacingSimConfig(hourly_weights=instacart_orders_by_hour(), seed=11))
 
 
 @pytest.fixture(scope="module")
 def asap_day() -> PacingSimResult:
+    """The same day with the line item paced ASAP."""
     return simulate_day(
         PacingSimConfig(hourly_weights=instacart_orders_by_hour(), pacing_type=admin_pb2.PACING_TYPE_ASAP, seed=11)
     )
@@ -51,5 +53,9 @@ def test_asap_spends_out_early(asap_day: PacingSimResult, even_day: PacingSimRes
 def test_bench_summary_has_the_issue_fields() -> None:
     """run_pacing_sim reports the daily spend error (a fraction) and ASAP's spent-out hour."""
     out = run_pacing_sim(requests_per_day=8_000, daily_budget_micros=5_000_000, seed=3)
-    assert 0 <= out["even_daily_spend_error"] <= 0.05
-    assert isinstance(out["asap_spent_out_hour"], int)
+    error = abs(out["even_daily_spend_micros"] - 5_000_000) / 5_000_000
+    assert out["even_daily_spend_error"] == pytest.approx(error, abs=1e-5)
+    assert out["even_daily_spend_error"] <= 0.05
+    hourly = out["asap_hourly_spend_micros"]
+    assert out["asap_spent_out_hour"] == max(hour for hour, spend in enumerate(hourly) if spend)
+    assert out["asap_spent_out_hour"] <= 13

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from cart_client.sensors.trace import dump_trace
@@ -24,9 +27,23 @@ def test_plan_targets_real_products_and_aisles() -> None:
 
 
 def test_plan_is_deterministic() -> None:
-    """The same sample gives the same plan."""
-    catalog, orders = load_catalog(), load_orders()
-    assert plan_advertisers(catalog, orders) == plan_advertisers(catalog, orders)
+    """The same sample gives the same plan in every process, whatever its hash seed."""
+    code = (
+        "from cartads.demo.scenario import plan_advertisers\n"
+        "from cartads.sample.instacart import load_catalog, load_orders\n"
+        "print(repr(plan_advertisers(load_catalog(), load_orders())))"
+    )
+    plans = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for hash_seed in ("1", "2")
+    }
+    assert plans == {repr(plan_advertisers(load_catalog(), load_orders()))}
 
 
 def test_shipped_example_trace_is_current() -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from cartads.rpc.bearer import aio_channel, read_token, sync_channel
 from edge_node.cloud_link.channel import open_cloud_channel
-from edge_node.config import EdgeConfig
+from tests.edge_node.helpers import edge_config
 
 Seen = list[str]
 
@@ -98,9 +98,7 @@ async def test_edge_cloud_channel_carries_the_edge_token(tmp_path: Path) -> None
     """The edge's channel to the cloud sends EdgeConfig.cloud_token."""
     seen: Seen = []
     server, port = await _echo_server(seen)
-    config = EdgeConfig(
-        store_id="s1", edge_id="e1", cloud_address=f"127.0.0.1:{port}", data_dir=str(tmp_path), cloud_token="edge-tok"
-    )
+    config = edge_config(tmp_path, port, cloud_token="edge-tok")
     try:
         async with open_cloud_channel(config) as channel:
             await _call_all(channel)

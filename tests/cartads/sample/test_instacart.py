@@ -31,9 +31,7 @@ def test_brand_skips_a_generic_first_word() -> None:
 
 
 def test_derived_price_and_weight_are_stable_and_plausible() -> None:
-    """The same product always gets the same whole-cent price and a positive weight."""
-    price = derive_price_micros("123", "dairy eggs")
-    assert price == derive_price_micros("123", "dairy eggs")
-    assert price % 10_000 == 0
-    assert 1_000_000 < price < 10_000_000
-    assert derive_weight_g("123", "dairy eggs") > 0
+    """A product's derived price (in whole cents) and weight follow from its id and department, in any process."""
+    # Pinned: a derivation seeded per process (say, by hash()) would give other values in another run.
+    assert derive_price_micros("123", "dairy eggs") == 2_730_000
+    assert derive_weight_g("123", "dairy eggs") == 553

@@ -52,7 +52,7 @@ async def test_revoked_token_is_refused_once_forgotten() -> None:
     store = InMemoryTokenStore()
     record, secret = await issue_token(store, Role.VIEWER, 1)
     auth = TokenAuthenticator(store, Clock(), ttl_s=60.0)
-    assert await auth.authenticate(secret) is not None
+    assert await auth.authenticate(secret) == Principal(record.token_id, Role.VIEWER)
     await store.revoke_api_token(record.token_id, 5)
     auth.forget([record.token_id])
     assert await auth.authenticate(secret) is None

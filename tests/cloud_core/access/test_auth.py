@@ -34,8 +34,8 @@ DENIED = grpc.StatusCode.PERMISSION_DENIED
 
 
 @asynccontextmanager
-async def admin_as(cloud: CloudServer, token: str | None) -> AsyncIterator[AdminServiceAsyncStub]:
-    async with aio_channel(f"127.0.0.1:{cloud.port}", token) as channel:
+async def admin_as(cloud_server: CloudServer, token: str | None) -> AsyncIterator[AdminServiceAsyncStub]:
+    async with aio_channel(f"127.0.0.1:{cloud_server.port}", token) as channel:
         yield admin_pb2_grpc.AdminServiceStub(channel)
 
 
@@ -57,21 +57,21 @@ async def two_advertisers(admin: AdminServiceAsyncStub) -> None:
     await admin.CreateCampaign(admin_pb2.CreateCampaignRequest(campaign=campaign("gx-c", advertiser_id="globex")))
 
 
-async def test_admin_service_without_token_is_unauthenticated(cloud: CloudServer) -> None:
+async def test_admin_service_without_token_is_unauthenticated(cloud_server: CloudServer) -> None:
     """No authorization header: UNAUTHENTICATED."""
-    async with admin_as(cloud, None) as stub:
+    async with admin_as(cloud_server, None) as stub:
         assert await code_of(stub.ListStores(admin_pb2.ListStoresRequest())) == UNAUTHENTICATED
 
 
-async def test_unknown_token_is_unauthenticated(cloud: CloudServer) -> None:
+async def test_unknown_token_is_unauthenticated(cloud_server: CloudServer) -> None:
     """A secret the cloud never issued: UNAUTHENTICATED."""
-    async with admin_as(cloud, "cat_not-a-real-token") as stub:
+    async with admin_as(cloud_server, "cat_not-a-real-token") as stub:
         assert await code_of(stub.ListStores(admin_pb2.ListStoresRequest())) == UNAUTHENTICATED
 
 
-async def test_malformed_header_is_unauthenticated(cloud: CloudServer) -> None:
+async def test_malformed_header_is_unauthenticated(cloud_server: CloudServer) -> None:
     """An authorization header that is not 'Bearer <token>': UNAUTHENTICATED."""
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{cloud.port}") as channel:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{cloud_server.port}") as channel:
         call = admin_pb2_grpc.AdminServiceStub(channel).ListStores(
             admin_pb2.ListStoresRequest(), metadata=[("authorization", "Basic dXNlcjpwdw==")]
         )
@@ -79,13 +79,13 @@ async def test_malformed_header_is_unauthenticated(cloud: CloudServer) -> None:
 
 
 async def test_created_token_works_and_revoked_token_is_refused_at_once(
-    cloud: CloudServer, admin: AdminServiceAsyncStub
+    cloud_server: CloudServer, admin: AdminServiceAsyncStub
 ) -> None:
     """CreateApiToken's secret authenticates; after RevokeApiToken the same secret is UNAUTHENTICATED."""
     created = await admin.CreateApiToken(
         admin_pb2.CreateApiTokenRequest(api_token=admin_pb2.ApiToken(role=admin_pb2.API_TOKEN_ROLE_VIEWER))
     )
-    async with admin_as(cloud, created.secret) as viewer:
+    async with admin_as(cloud_server, created.secret) as viewer:
         await viewer.ListStores(admin_pb2.ListStoresRequest())
         await admin.RevokeApiToken(admin_pb2.RevokeApiTokenRequest(token_id=created.api_token.token_id))
         assert await code_of(viewer.ListStores(admin_pb2.ListStoresRequest())) == UNAUTHENTICATED
@@ -121,9 +121,9 @@ async def test_token_binding_is_checked(admin: AdminServiceAsyncStub) -> None:
     )
 
 
-async def test_viewer_reads_but_cannot_write_or_mint(cloud: CloudServer, two_advertisers: None) -> None:
+async def test_viewer_reads_but_cannot_write_or_mint(cloud_server: CloudServer, two_advertisers: None) -> None:
     """A viewer lists campaigns of everyone, but creating anything or a token is PERMISSION_DENIED."""
-    async with admin_as(cloud, await cloud.mint_token(Role.VIEWER)) as viewer:
+    async with admin_as(cloud_server, await cloud_server.mint_token(Role.VIEWER)) as viewer:
         listed = await viewer.ListCampaigns(admin_pb2.ListCampaignsRequest())
         assert {c.campaign_id for c in listed.campaigns} == {"c1", "gx-c"}
         assert await code_of(viewer.PauseCampaign(admin_pb2.PauseCampaignRequest(campaign_id="c1"))) == DENIED
@@ -131,9 +131,9 @@ async def test_viewer_reads_but_cannot_write_or_mint(cloud: CloudServer, two_adv
         assert await code_of(viewer.CreateApiToken(admin_pb2.CreateApiTokenRequest(api_token=token))) == DENIED
 
 
-async def test_advertiser_lists_only_its_own(cloud: CloudServer, two_advertisers: None) -> None:
+async def test_advertiser_lists_only_its_own(cloud_server: CloudServer, two_advertisers: None) -> None:
     """An advertiser token's lists hold only its advertiser's rows."""
-    async with admin_as(cloud, await cloud.mint_token(Role.ADVERTISER, advertiser_id="acme")) as acme:
+    async with admin_as(cloud_server, await cloud_server.mint_token(Role.ADVERTISER, advertiser_id="acme")) as acme:
         advertisers = (await acme.ListAdvertisers(admin_pb2.ListAdvertisersRequest())).advertisers
         campaigns = (await acme.ListCampaigns(admin_pb2.ListCampaignsRequest())).campaigns
         creatives = (await acme.ListCreatives(admin_pb2.ListCreativesRequest())).creatives
@@ -144,9 +144,11 @@ async def test_advertiser_lists_only_its_own(cloud: CloudServer, two_advertisers
     assert [i.line_item_id for i in items] == ["li1"]
 
 
-async def test_advertiser_is_denied_other_advertisers_resources(cloud: CloudServer, two_advertisers: None) -> None:
+async def test_advertiser_is_denied_other_advertisers_resources(
+    cloud_server: CloudServer, two_advertisers: None
+) -> None:
     """Another advertiser's campaign, a missing one, or a filter naming another: all PERMISSION_DENIED."""
-    async with admin_as(cloud, await cloud.mint_token(Role.ADVERTISER, advertiser_id="acme")) as acme:
+    async with admin_as(cloud_server, await cloud_server.mint_token(Role.ADVERTISER, advertiser_id="acme")) as acme:
         assert await code_of(acme.GetCampaign(admin_pb2.GetCampaignRequest(campaign_id="gx-c"))) == DENIED
         assert await code_of(acme.GetCampaign(admin_pb2.GetCampaignRequest(campaign_id="no-such"))) == DENIED
         assert await code_of(acme.DeleteCreative(admin_pb2.DeleteCreativeRequest(creative_id="gx-cr"))) == DENIED
@@ -159,9 +161,9 @@ async def test_advertiser_is_denied_other_advertisers_resources(cloud: CloudServ
         assert await code_of(acme.ListEdges(admin_pb2.ListEdgesRequest())) == DENIED
 
 
-async def test_advertiser_edits_its_own(cloud: CloudServer, two_advertisers: None) -> None:
+async def test_advertiser_edits_its_own(cloud_server: CloudServer, two_advertisers: None) -> None:
     """An advertiser token creates and pauses its own campaigns and reads its own spend report."""
-    async with admin_as(cloud, await cloud.mint_token(Role.ADVERTISER, advertiser_id="acme")) as acme:
+    async with admin_as(cloud_server, await cloud_server.mint_token(Role.ADVERTISER, advertiser_id="acme")) as acme:
         created = await acme.CreateCampaign(admin_pb2.CreateCampaignRequest(campaign=campaign("")))
         paused = await acme.PauseCampaign(admin_pb2.PauseCampaignRequest(campaign_id=created.campaign.campaign_id))
         report = await acme.GetSpendReport(admin_pb2.GetSpendReportRequest())
@@ -171,9 +173,9 @@ async def test_advertiser_edits_its_own(cloud: CloudServer, two_advertisers: Non
     assert [s.store_id for s in stores.stores] == [STORE_ID]
 
 
-async def test_edge_token_on_admin_service_is_denied(cloud: CloudServer) -> None:
+async def test_edge_token_on_admin_service_is_denied(cloud_server: CloudServer) -> None:
     """An edge token is not an operator: PERMISSION_DENIED on AdminService."""
-    async with admin_as(cloud, await cloud.mint_token(Role.EDGE, store_id=STORE_ID)) as stub:
+    async with admin_as(cloud_server, await cloud_server.mint_token(Role.EDGE, store_id=STORE_ID)) as stub:
         assert await code_of(stub.ListStores(admin_pb2.ListStoresRequest())) == DENIED
 
 
@@ -208,27 +210,29 @@ async def _edge_calls(channel: grpc.aio.Channel, store_id: str = STORE_ID) -> li
     return codes
 
 
-async def test_edge_services_need_credentials(cloud: CloudServer, admin: AdminServiceAsyncStub) -> None:
+async def test_edge_services_need_credentials(cloud_server: CloudServer, admin: AdminServiceAsyncStub) -> None:
     """Plaintext with no certificate and no token: every edge service is UNAUTHENTICATED."""
     await seed(admin)
-    async with aio_channel(f"127.0.0.1:{cloud.port}") as channel:
+    async with aio_channel(f"127.0.0.1:{cloud_server.port}") as channel:
         assert await _edge_calls(channel) == [UNAUTHENTICATED] * 3
 
 
-async def test_edge_token_serves_its_store_only(cloud: CloudServer, admin: AdminServiceAsyncStub) -> None:
+async def test_edge_token_serves_its_store_only(cloud_server: CloudServer, admin: AdminServiceAsyncStub) -> None:
     """An edge token works for its store and is PERMISSION_DENIED for another."""
     await seed(admin)
     await admin.CreateStore(admin_pb2.CreateStoreRequest(store_id="s2", store=admin_pb2.Store(display_name="S2")))
-    token = await cloud.mint_token(Role.EDGE, store_id=STORE_ID)
-    async with aio_channel(f"127.0.0.1:{cloud.port}", token) as channel:
+    token = await cloud_server.mint_token(Role.EDGE, store_id=STORE_ID)
+    async with aio_channel(f"127.0.0.1:{cloud_server.port}", token) as channel:
         assert await _edge_calls(channel) == [grpc.StatusCode.OK] * 3
         assert await _edge_calls(channel, "s2") == [DENIED] * 3
 
 
-async def test_operator_token_on_edge_services_is_denied(cloud: CloudServer, admin: AdminServiceAsyncStub) -> None:
+async def test_operator_token_on_edge_services_is_denied(
+    cloud_server: CloudServer, admin: AdminServiceAsyncStub
+) -> None:
     """An admin token is never an edge credential: PERMISSION_DENIED on every edge service."""
     await seed(admin)
-    async with aio_channel(f"127.0.0.1:{cloud.port}", await cloud.mint_token(Role.ADMIN)) as channel:
+    async with aio_channel(f"127.0.0.1:{cloud_server.port}", await cloud_server.mint_token(Role.ADMIN)) as channel:
         assert await _edge_calls(channel) == [DENIED] * 3
 
 
@@ -253,11 +257,11 @@ def _banner(name: str, sha256: str) -> admin_pb2.CreateCreativeRequest:
 
 
 async def test_advertiser_shows_only_assets_it_uploaded(
-    cloud: CloudServer, admin: AdminServiceAsyncStub, two_advertisers: None
+    cloud_server: CloudServer, admin: AdminServiceAsyncStub, two_advertisers: None
 ) -> None:
     """An advertiser's creative may use an image it uploaded, not one somebody else uploaded."""
     theirs = await _upload_image(admin, png_bytes(300, 100))
-    async with admin_as(cloud, await cloud.mint_token(Role.ADVERTISER, advertiser_id="acme")) as acme:
+    async with admin_as(cloud_server, await cloud_server.mint_token(Role.ADVERTISER, advertiser_id="acme")) as acme:
         mine = await _upload_image(acme, png_bytes(300, 120))
         await acme.CreateCreative(_banner("own-image", mine))
         assert await code_of(acme.CreateCreative(_banner("their-image", theirs))) == DENIED

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -18,17 +16,9 @@ from cloud_core.storage.tokens import SqlTokens
 
 
 @pytest.fixture
-async def db(db_url: str) -> AsyncIterator[Database]:
-    opened = await Database.open(db_url)
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
-@pytest.fixture
-def tokens(db: Database) -> SqlTokens:
-    return SqlTokens(db)
+def tokens(database: Database) -> SqlTokens:
+    """The SQL token store on each engine."""
+    return SqlTokens(database)
 
 
 async def test_token_is_found_by_the_hash_of_its_secret(tokens: SqlTokens) -> None:
@@ -39,14 +29,14 @@ async def test_token_is_found_by_the_hash_of_its_secret(tokens: SqlTokens) -> No
     assert await tokens.api_token_by_hash(secret_hash(secret + "x")) is None
 
 
-async def test_secret_is_not_stored(tokens: SqlTokens, db: Database) -> None:
+async def test_secret_is_not_stored(tokens: SqlTokens, database: Database) -> None:
     """Nothing in the table contains the secret itself."""
     _, secret = await issue_token(tokens, Role.ADMIN, 5)
 
     def dump(conn: Connection) -> str:
         return repr(list(conn.execute(sa.select(api_tokens))))
 
-    assert secret not in await db.read(dump)
+    assert secret not in await database.read(dump)
 
 
 async def test_duplicate_token_id_is_already_exists(tokens: SqlTokens) -> None:

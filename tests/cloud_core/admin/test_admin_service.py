@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
@@ -19,12 +20,13 @@ if TYPE_CHECKING:
 
 async def test_advertiser_create_get_delete(admin: AdminServiceAsyncStub) -> None:
     """An advertiser can be created, read back and deleted; then it is NOT_FOUND."""
+    before_s = int(time.time())
     created = await admin.CreateAdvertiser(
         admin_pb2.CreateAdvertiserRequest(advertiser=admin_pb2.Advertiser(display_name="Acme"))
     )
     adv_id = created.advertiser.advertiser_id
     assert adv_id.startswith("adv-")
-    assert created.advertiser.create_time.seconds > 0
+    assert before_s <= created.advertiser.create_time.seconds <= time.time()
     got = await admin.GetAdvertiser(admin_pb2.GetAdvertiserRequest(advertiser_id=adv_id))
     assert got.advertiser == created.advertiser
     await admin.DeleteAdvertiser(admin_pb2.DeleteAdvertiserRequest(advertiser_id=adv_id))
@@ -190,10 +192,10 @@ async def test_list_products_of_unknown_store_is_not_found(admin: AdminServiceAs
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-async def test_store_signing_key_stays_private(admin: AdminServiceAsyncStub, cloud: CloudServer) -> None:
+async def test_store_signing_key_stays_private(admin: AdminServiceAsyncStub, cloud_server: CloudServer) -> None:
     """The store's signing key exists in storage but appears in no AdminService answer."""
     await seed(admin)
-    key = await cloud.store.catalog.signing_key(STORE_ID)
+    key = await cloud_server.store.catalog.signing_key(STORE_ID)
     assert key is not None
     assert len(key) == 32
     got = await admin.GetStore(admin_pb2.GetStoreRequest(store_id=STORE_ID))

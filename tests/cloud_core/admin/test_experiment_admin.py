@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
@@ -14,12 +13,11 @@ import pytest
 
 from cartads.time_units import now_us
 from cartads.v1 import admin_pb2, common_pb2
-from cloud_core.access.policy import Role
 from cloud_core.admin import reports as admin_reports
-from cloud_core.admin_cli import main as admin_cli
+from cloud_core.admin.experiments import SALT_BYTES
 from cloud_core.app.server import CloudServer
 from cloud_core.events.outcomes import EventOutcome
-from tests.cloud_core.helpers import violations_of
+from tests.cloud_core.helpers import run_admin_cli_as_admin, violations_of
 
 if TYPE_CHECKING:
     from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub
@@ -46,8 +44,11 @@ async def _create(admin: AdminServiceAsyncStub, layer_id: str, layer: admin_pb2.
 async def test_create_fills_salt_and_state(admin: AdminServiceAsyncStub) -> None:
     """A new layer gets a random salt and starts ACTIVE; Get returns its arms."""
     await _create(admin, "L1", _layer(_arm("a", 5000), _arm("b", 5000, click_rate_weight=1.5)))
+    await _create(admin, "L2", _layer(_arm("a", 5000)))
     got = (await admin.GetExperimentLayer(admin_pb2.GetExperimentLayerRequest(layer_id="L1"))).experiment_layer
-    assert got.salt
+    other = (await admin.GetExperimentLayer(admin_pb2.GetExperimentLayerRequest(layer_id="L2"))).experiment_layer
+    assert len(got.salt) == 2 * SALT_BYTES  # hex
+    assert got.salt != other.salt
     assert got.state == admin_pb2.SERVING_STATE_ACTIVE
     assert got.arms[1].overrides.click_rate_weight == pytest.approx(1.5)
 
@@ -111,7 +112,7 @@ async def test_report_with_repeated_dimension_is_invalid(admin: AdminServiceAsyn
     assert {"dimensions[1]", "time_zone"} <= set(violations_of(caught.value))
 
 
-async def _billed(cloud: CloudServer) -> None:
+async def _billed(cloud_server: CloudServer) -> None:
     hour = now_us() - now_us() % 3_600_000_000
     events = [
         EventOutcome(
@@ -136,18 +137,13 @@ async def _billed(cloud: CloudServer) -> None:
             [(common_pb2.EVENT_TYPE_IMPRESSION, "c1", 1000), (common_pb2.EVENT_TYPE_IMPRESSION, "c2", 3000)]
         )
     ]
-    await cloud.store.ledger.record_events("s1", "edge", events)
+    await cloud_server.store.ledger.record_events("s1", "edge", events)
 
 
-async def _admin_cli(cloud: CloudServer, *argv: str) -> int:
-    secret = await cloud.mint_token(Role.ADMIN)
-    return await asyncio.to_thread(admin_cli.main, ["--cloud", f"127.0.0.1:{cloud.port}", "--token", secret, *argv])
-
-
-async def test_report_csv_export(cloud: CloudServer, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_report_csv_export(cloud_server: CloudServer, capsys: pytest.CaptureFixture[str]) -> None:
     """report run --by campaign --format csv prints a header, a row per campaign and the totals."""
-    await _billed(cloud)
-    assert await _admin_cli(cloud, "report", "run", "--by", "campaign", "--format", "csv") == 0
+    await _billed(cloud_server)
+    assert await run_admin_cli_as_admin(cloud_server, "report", "run", "--by", "campaign", "--format", "csv") == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [(r["campaign_id"], r["impressions"], r["spend_micros"]) for r in rows] == [
         ("c1", "1", "1000"),
@@ -158,45 +154,52 @@ async def test_report_csv_export(cloud: CloudServer, capsys: pytest.CaptureFixtu
 
 
 async def test_report_json_export_to_file(
-    cloud: CloudServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cloud_server: CloudServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """report run --by arm --format json --output writes the whole response as JSON."""
-    await _billed(cloud)
+    await _billed(cloud_server)
     out = tmp_path / "report.json"
-    assert await _admin_cli(cloud, "report", "run", "--by", "arm", "--format", "json", "--output", str(out)) == 0
+    assert (
+        await run_admin_cli_as_admin(
+            cloud_server, "report", "run", "--by", "arm", "--format", "json", "--output", str(out)
+        )
+        == 0
+    )
     report = json.loads(out.read_text())
     assert [(r["layer_id"], r["arm_id"], r["metrics"]["impressions"]) for r in report["rows"]] == [("L1", "a", "2")]
     assert capsys.readouterr().err.startswith("wrote 1 rows")
 
 
-async def test_experiments_cli_creates_and_lists(cloud: CloudServer, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_experiments_cli_creates_and_lists(cloud_server: CloudServer, capsys: pytest.CaptureFixture[str]) -> None:
     """experiments create parses arms with overrides and holdouts; list --json shows them."""
-    code = await _admin_cli(
-        cloud,
+    code = await run_admin_cli_as_admin(
+        cloud_server,
         *("experiments", "create", "--id", "L9", "--name", "reserve"),
         *("--arm", "ctl:4000", "--arm", "hi:4000:reserve_cpm_micros=2000000", "--arm", "hold:1000:holdout"),
     )
     assert code == 0
     capsys.readouterr()
-    assert await _admin_cli(cloud, "--json", "experiments", "list") == 0
+    assert await run_admin_cli_as_admin(cloud_server, "--json", "experiments", "list") == 0
     (layer,) = json.loads(capsys.readouterr().out)
     assert [a["arm_id"] for a in layer["arms"]] == ["ctl", "hi", "hold"]
     assert layer["arms"][1]["overrides"]["reserve_cpm_micros"] == "2000000"
     assert layer["arms"][2]["holdout"] is True
 
 
-async def test_experiments_cli_bad_arm_is_usage_error(cloud: CloudServer, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_experiments_cli_bad_arm_is_usage_error(
+    cloud_server: CloudServer, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A malformed --arm is a one-line usage error, not a traceback."""
-    assert await _admin_cli(cloud, "experiments", "create", "--name", "x", "--arm", "a:lots") == 2
+    assert await run_admin_cli_as_admin(cloud_server, "experiments", "create", "--name", "x", "--arm", "a:lots") == 2
     assert "whole basis points" in capsys.readouterr().err
 
 
 async def test_report_too_large_for_one_response_is_refused(
-    cloud: CloudServer, admin: AdminServiceAsyncStub, monkeypatch: pytest.MonkeyPatch
+    cloud_server: CloudServer, admin: AdminServiceAsyncStub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A report with more rows than one response may carry is INVALID_ARGUMENT on dimensions."""
     monkeypatch.setattr(admin_reports, "MAX_REPORT_ROWS", 1)
-    await _billed(cloud)
+    await _billed(cloud_server)
     request = admin_pb2.RunReportRequest(dimensions=[admin_pb2.REPORT_DIMENSION_CAMPAIGN])
     request.start_time.FromMicroseconds(now_us() - 3_600_000_000)
     request.end_time.FromMicroseconds(now_us() + 3_600_000_000)

@@ -37,14 +37,14 @@ def _admin_process(argv: list[str], stdout: int, unbuffered: bool) -> subprocess
 # Buffered, the output meets the closed pipe at the final flush; unbuffered, in the middle of the command.
 @pytest.mark.parametrize("unbuffered", [False, True])
 async def test_closed_stdout_ends_quietly_with_status_0(
-    cloud: CloudServer, admin: AdminServiceAsyncStub, admin_token: str, unbuffered: bool
+    cloud_server: CloudServer, admin: AdminServiceAsyncStub, admin_token: str, unbuffered: bool
 ) -> None:
     """Piped into a reader that has gone (as `| head` does), the command exits 0 and prints nothing on stderr."""
     await admin.CreateStore(admin_pb2.CreateStoreRequest(store_id="s1", store=admin_pb2.Store(display_name="Market")))
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
-        argv = ["--cloud", f"127.0.0.1:{cloud.port}", "--token", admin_token, "stores", "list"]
+        argv = ["--cloud", f"127.0.0.1:{cloud_server.port}", "--token", admin_token, "stores", "list"]
         result = await asyncio.to_thread(_admin_process, argv, write_end, unbuffered)
     finally:
         os.close(write_end)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from cloud_core.access.policy import Role
-from cloud_core.admin_cli import main as admin_cli
+from cartads.sample.instacart import derive_price_micros
 from cloud_core.app import cli
 from cloud_core.app.server import CloudServer
+from tests.cloud_core.helpers import run_admin_cli_as_admin
 
 pytestmark = pytest.mark.usefixtures("quiet_server_logs")
 
@@ -57,27 +57,28 @@ async def test_cloud_process_stops_gracefully_on_sigterm(tmp_path: Path) -> None
     assert (tmp_path / "c.sqlite3").exists()
 
 
-async def run_admin(cloud: CloudServer, *argv: str, token: str = "") -> int:
-    """cartads-admin against ``cloud`` with an admin token (or ``token``), off the loop that serves the cloud."""
-    secret = token or await cloud.mint_token(Role.ADMIN)
-    return await asyncio.to_thread(admin_cli.main, ["--cloud", f"127.0.0.1:{cloud.port}", "--token", secret, *argv])
-
-
-async def test_admin_creates_and_lists_as_json(cloud: CloudServer, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_admin_creates_and_lists_as_json(cloud_server: CloudServer, capsys: pytest.CaptureFixture[str]) -> None:
     """stores create then stores list --json shows the store."""
-    assert await run_admin(cloud, "stores", "create", "--id", "s1", "--name", "Test Market", "--tz", "UTC") == 0
+    assert (
+        await run_admin_cli_as_admin(
+            cloud_server, "stores", "create", "--id", "s1", "--name", "Test Market", "--tz", "UTC"
+        )
+        == 0
+    )
     capsys.readouterr()
-    assert await run_admin(cloud, "--json", "stores", "list") == 0
+    assert await run_admin_cli_as_admin(cloud_server, "--json", "stores", "list") == 0
     stores = json.loads(capsys.readouterr().out)
     assert [(s["store_id"], s["time_zone"]) for s in stores] == [("s1", "UTC")]
 
 
-async def test_admin_error_is_one_line_with_field(cloud: CloudServer, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_admin_error_is_one_line_with_field(
+    cloud_server: CloudServer, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A rejected campaign prints one error line naming the field and exits 2."""
-    assert await run_admin(cloud, "advertisers", "create", "--id", "acme", "--name", "Acme") == 0
+    assert await run_admin_cli_as_admin(cloud_server, "advertisers", "create", "--id", "acme", "--name", "Acme") == 0
     capsys.readouterr()
-    code = await run_admin(
-        cloud,
+    code = await run_admin_cli_as_admin(
+        cloud_server,
         *("campaigns", "create", "--advertiser", "acme", "--name", "N", "--budget-micros", "0"),
         *("--start", "2026-01-01", "--end", "2026-02-01"),
     )
@@ -86,10 +87,10 @@ async def test_admin_error_is_one_line_with_field(cloud: CloudServer, capsys: py
     assert err == "error: INVALID_ARGUMENT: campaign.budget_micros: must be > 0\n"
 
 
-async def test_admin_bad_date_is_usage_error(cloud: CloudServer, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_admin_bad_date_is_usage_error(cloud_server: CloudServer, capsys: pytest.CaptureFixture[str]) -> None:
     """A malformed date is reported without a traceback."""
-    code = await run_admin(
-        cloud,
+    code = await run_admin_cli_as_admin(
+        cloud_server,
         *("campaigns", "create", "--advertiser", "a", "--name", "N", "--budget-micros", "1"),
         *("--start", "yesterday", "--end", "2026-02-01"),
     )
@@ -98,7 +99,7 @@ async def test_admin_bad_date_is_usage_error(cloud: CloudServer, capsys: pytest.
 
 
 async def test_admin_imports_instacart_catalog(
-    cloud: CloudServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cloud_server: CloudServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """catalog import reads the Instacart CSVs and derives brand and price."""
     (tmp_path / "aisles.csv").write_text('"aisle_id","aisle"\n24,"fresh fruits"\n')
@@ -106,18 +107,21 @@ async def test_admin_imports_instacart_catalog(
     (tmp_path / "products.csv").write_text(
         '"product_id","product_name","aisle_id","department_id"\n24852,"Banana Chips",24,4\n'
     )
-    assert await run_admin(cloud, "stores", "create", "--id", "s1", "--name", "M") == 0
-    assert await run_admin(cloud, "catalog", "import", "--store", "s1", "--instacart", str(tmp_path)) == 0
+    assert await run_admin_cli_as_admin(cloud_server, "stores", "create", "--id", "s1", "--name", "M") == 0
+    assert (
+        await run_admin_cli_as_admin(cloud_server, "catalog", "import", "--store", "s1", "--instacart", str(tmp_path))
+        == 0
+    )
     capsys.readouterr()
-    assert await run_admin(cloud, "--json", "catalog", "products", "--store", "s1") == 0
+    assert await run_admin_cli_as_admin(cloud_server, "--json", "catalog", "products", "--store", "s1") == 0
     [product] = json.loads(capsys.readouterr().out)
     assert product["brand"] == "Banana"
-    assert int(product["price_micros"]) > 0
+    assert int(product["price_micros"]) == derive_price_micros("24852", "produce")
 
 
-async def test_admin_spend_report_table(cloud: CloudServer, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_admin_spend_report_table(cloud_server: CloudServer, capsys: pytest.CaptureFixture[str]) -> None:
     """report spend prints a table and the totals line."""
-    assert await run_admin(cloud, "report", "spend") == 0
+    assert await run_admin_cli_as_admin(cloud_server, "report", "spend") == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0].startswith("campaign_id")
     assert "total_spend_micros=0" in out

@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
+
 from cartads.v1 import admin_pb2, common_pb2, index_pb2
 from cloud_core.compile.compiler import CompileInput, CompileSettings, compile_store_index
+from cloud_core.delivery.leases import lease_window
 from cloud_core.delivery.predictions import PRIOR_CTR
 from tests.cloud_core.helpers import AISLES, DEPARTMENTS, NOW, PRODUCTS, campaign, creative, line_item
 
@@ -96,7 +99,11 @@ def test_spent_budget_is_left_out_and_allowance_is_remaining_budget() -> None:
     assert not compile_store_index(spent, SETTINGS, NOW).line_items
     item = compile_store_index(partly, SETTINGS, NOW).line_items[0]
     assert 0 < item.budget_allowance_micros <= 7_500_000
-    assert item.budget_lease_id
+    # The same window's part of what remains: three quarters of what the untouched budget would lease.
+    untouched = compile_store_index(base_input(), SETTINGS, NOW).line_items[0]
+    assert item.budget_allowance_micros == pytest.approx(0.75 * untouched.budget_allowance_micros, abs=1)
+    window, _, _ = lease_window(int(NOW.timestamp()) * 1_000_000, SETTINGS.lease.lease_period_s)
+    assert item.budget_lease_id == f"{SETTINGS.lease.lease_period_s}s-{window}"
     assert item.budget_lease_expire_time.seconds > NOW.timestamp()
 
 

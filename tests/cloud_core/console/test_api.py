@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -11,7 +9,7 @@ import pytest
 
 from cartads.time_units import us_to_ts
 from cartads.v1 import admin_pb2
-from tests.cloud_core.console_fixtures import (
+from tests.cloud_core.console.world import (
     BUDGET_MICROS,
     CAMPAIGN_ID,
     IDLE_CAMPAIGN_ID,
@@ -21,14 +19,7 @@ from tests.cloud_core.console_fixtures import (
     STORE_ID,
     TRIPS_PER_ARM,
     ConsoleWorld,
-    console_world,
 )
-
-
-@pytest.fixture
-async def world(tmp_path: Path, db_url: str) -> AsyncIterator[ConsoleWorld]:
-    async with console_world(tmp_path, db_url) as w:
-        yield w
 
 
 async def _get(world: ConsoleWorld, path: str, token: str | None) -> tuple[int, Any]:

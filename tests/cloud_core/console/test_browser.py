@@ -7,43 +7,24 @@ artifacts/console.png.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.cart_client.screen.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _require_browser
-from tests.cloud_core.console_fixtures import (
+from tests.cloud_core.console.world import (
     CAMPAIGN_ID,
     IDLE_CAMPAIGN_ID,
     LAYER_ID,
     STORE_ID,
     ConsoleWorld,
-    console_world,
 )
 
-# Without playwright the fixture skips (or fails under CI=true) before any of these names is used.
-with contextlib.suppress(ImportError):
-    from playwright.async_api import Browser, Page, async_playwright
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, Page
 
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """Headless Debian Chromium driven by Playwright, without Playwright's own browser download."""
-    _require_browser()
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[ConsoleWorld]:
-    async with console_world(tmp_path, str(tmp_path / "cloud.sqlite3")) as w:
-        yield w
+# One engine is enough here: the console's queries run on both in test_api.py.
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
 async def sign_in(browser: Browser, world: ConsoleWorld, token: str) -> Page:
@@ -71,9 +52,10 @@ async def chart_ink(page: Page) -> int:
     )
 
 
-async def test_console_shows_edges_spend_chart_and_totals(browser: Browser, world: ConsoleWorld) -> None:
-    """After signing in, the page lists the edge and its version, draws the spend chart, totals the
-    campaigns and shows the experiment's arms with their lift."""
+async def test_console_shows_edges_spend_chart_and_totals(
+    browser: Browser, world: ConsoleWorld, artifacts: Path
+) -> None:
+    """A signed-in viewer sees the world's state: the edge and its version, spend chart, totals and lift."""
     page = await sign_in(browser, world, world.viewer_token)
     await page.wait_for_selector("body[data-loaded='1']")
     row = page.locator(f"#edges tr[data-store='{STORE_ID}'][data-edge='edge-1']")
@@ -90,8 +72,7 @@ async def test_console_shows_edges_spend_chart_and_totals(browser: Browser, worl
     exposed = page.locator(f".layer[data-layer='{LAYER_ID}'] tr[data-arm='exposed']")
     assert "+50.00 pp" in await exposed.inner_text()
     assert "holdout" in await page.inner_text(f".layer[data-layer='{LAYER_ID}'] tr[data-arm='holdout']")
-    ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / "console.png"
+    shot = artifacts / "console.png"
     await page.screenshot(path=str(shot), full_page=True)
     print(f"screenshot: {shot}")
     assert shot.stat().st_size > 20_000

@@ -69,6 +69,7 @@ async def _tokens(token: str) -> Access:
 
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """An HTTP client session, closed after the test."""
     async with aiohttp.ClientSession() as session:
         yield session
 

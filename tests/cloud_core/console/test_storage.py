@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -19,17 +17,15 @@ BIG = 3_000_000_000_000  # beyond 32 bits: micros and counters are 64-bit on bot
 
 
 @pytest.fixture
-async def db(db_url: str) -> AsyncIterator[Database]:
-    opened = await Database.open(db_url)
-    try:
-        await opened.write(_seed)
-        yield opened
-    finally:
-        await opened.close()
+async def db(database: Database) -> Database:
+    """The database with an advertiser, two campaigns, edges and billed spend (see _seed)."""
+    await database.write(_seed)
+    return database
 
 
 @pytest.fixture
 def reads(db: Database) -> SqlConsoleReads:
+    """The console's SQL reads over the seeded database."""
     return SqlConsoleReads(db)
 
 

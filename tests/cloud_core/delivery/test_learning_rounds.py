@@ -66,8 +66,7 @@ def _round(predictions: dict[str, object], outcomes: dict[str, dict[int, list[in
 
 
 def test_high_click_rate_line_item_wins_more_often_over_time() -> None:
-    """With equal bids and equal priors the low-CTR line item first wins every trip's first ad; once
-    clicks are rolled up and recompiled, the high-CTR one does."""
+    """Of two equal bids the low-CTR line item wins first, the high-CTR one once their clicks are learned."""
     rng = random.Random(42)
     outcomes: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     shares = []

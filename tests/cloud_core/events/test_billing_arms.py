@@ -33,10 +33,9 @@ def _token(arm_id: str) -> str:
     return tracking_token.sign(payload, KEY)
 
 
-def test_ad_event_takes_its_arms_from_the_signed_token() -> None:
-    """A conversion's arms come from its verified token, not the (edge-stamped) event; it is worth
-    its shelf price times quantity."""
-    event = common_pb2.CartEvent(
+def _conversion() -> common_pb2.CartEvent:
+    """A conversion of three at $2.50 whose token was signed in arm "signed" but whose event says "unsigned"."""
+    return common_pb2.CartEvent(
         event_id="cv",
         type=common_pb2.EVENT_TYPE_CONVERSION,
         cart_id="cart",
@@ -48,9 +47,19 @@ def test_ad_event_takes_its_arms_from_the_signed_token() -> None:
         tracking_token=_token("signed"),
         experiment_arms=[common_pb2.ArmAssignment(layer_id="L", arm_id="unsigned")],
     )
-    outcome = assess_event(_journaled(event), "s1", KEY, 7200)
+
+
+def test_ad_event_takes_its_arms_from_the_signed_token() -> None:
+    """A conversion's arms come from its verified token, not from the (edge-stamped) event."""
+    outcome = assess_event(_journaled(_conversion()), "s1", KEY, 7200)
     assert outcome.billable
     assert outcome.experiment_arms == (("L", "signed"),)
+
+
+def test_conversion_is_worth_its_shelf_price_times_quantity() -> None:
+    """A billed conversion is worth the product's shelf price times the quantity added, for its creative."""
+    outcome = assess_event(_journaled(_conversion()), "s1", KEY, 7200)
+    assert outcome.billable
     assert (outcome.creative_id, outcome.sales_micros) == ("cr1", 7_500_000)
 
 

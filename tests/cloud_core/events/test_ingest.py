@@ -18,7 +18,7 @@ from cartads.v1 import (
 )
 from cloud_core.access.policy import Role
 from cloud_core.app.server import CloudServer
-from tests.cloud_core.helpers import STORE_ID, ad_event, line_item, seed
+from tests.cloud_core.helpers import STORE_ID, ad_event, line_item, seed, signing_key_of, upload
 from tests.sync_helpers import SyncReader
 
 if TYPE_CHECKING:
@@ -26,27 +26,12 @@ if TYPE_CHECKING:
     from cartads.v1.event_ingest_pb2_grpc import EventIngestServiceAsyncStub
 
 
-@pytest.fixture
-def ingest(edge_channel: grpc.aio.Channel) -> EventIngestServiceAsyncStub:
-    return event_ingest_pb2_grpc.EventIngestServiceStub(edge_channel)
-
-
-async def store_key(cloud: CloudServer) -> bytes:
-    key = await cloud.store.catalog.signing_key(STORE_ID)
-    assert key is not None
-    return key
-
-
-def upload(*events: event_ingest_pb2.JournaledEvent) -> event_ingest_pb2.UploadEventsRequest:
-    return event_ingest_pb2.UploadEventsRequest(store_id=STORE_ID, edge_id="edge-1", events=events)
-
-
 async def test_batch_sent_twice_is_billed_once(
-    admin: AdminServiceAsyncStub, ingest: EventIngestServiceAsyncStub, cloud: CloudServer
+    admin: AdminServiceAsyncStub, ingest: EventIngestServiceAsyncStub, cloud_server: CloudServer
 ) -> None:
     """The same batch uploaded twice bills once; the second upload counts only duplicates."""
     await seed(admin)
-    key = await store_key(cloud)
+    key = await signing_key_of(cloud_server)
     batch = upload(
         ad_event(key, event_id="e1", seq=1, ad_id="ad-1"),
         ad_event(key, event_id="e2", seq=2, ad_id="ad-2"),
@@ -63,11 +48,11 @@ async def test_batch_sent_twice_is_billed_once(
 
 
 async def test_same_ad_is_billed_once_per_kind(
-    admin: AdminServiceAsyncStub, ingest: EventIngestServiceAsyncStub, cloud: CloudServer
+    admin: AdminServiceAsyncStub, ingest: EventIngestServiceAsyncStub, cloud_server: CloudServer
 ) -> None:
     """A second impression of the same ad under a new event id is recorded, not billed."""
     await seed(admin)
-    key = await store_key(cloud)
+    key = await signing_key_of(cloud_server)
     response = await ingest.UploadEvents(
         upload(ad_event(key, event_id="e1", seq=1), ad_event(key, event_id="e1-replay", seq=2))
     )
@@ -75,11 +60,11 @@ async def test_same_ad_is_billed_once_per_kind(
 
 
 async def test_cpc_click_charges_the_bid_price(
-    admin: AdminServiceAsyncStub, ingest: EventIngestServiceAsyncStub, cloud: CloudServer
+    admin: AdminServiceAsyncStub, ingest: EventIngestServiceAsyncStub, cloud_server: CloudServer
 ) -> None:
     """On a CPC line item the click costs its price and the impression costs nothing."""
     await seed(admin)
-    key = await store_key(cloud)
+    key = await signing_key_of(cloud_server)
     cpc = {"pricing_model": common_pb2.PRICING_MODEL_CPC, "price_micros": 300_000}
     await ingest.UploadEvents(
         upload(
@@ -92,13 +77,13 @@ async def test_cpc_click_charges_the_bid_price(
 
 
 async def test_forged_token_goes_to_dead_letters(
-    admin: AdminServiceAsyncStub, ingest: EventIngestServiceAsyncStub, cloud: CloudServer
+    admin: AdminServiceAsyncStub, ingest: EventIngestServiceAsyncStub, cloud_server: CloudServer
 ) -> None:
     """An impression signed with a wrong key is rejected into dead letters and never billed."""
     await seed(admin)
     response = await ingest.UploadEvents(upload(ad_event(b"f" * 32, event_id="forged", seq=7)))
     assert (response.rejected_count, response.billed_count, response.acknowledged_seq) == (1, 0, 7)
-    [dead] = await cloud.store.ledger.dead_letters(STORE_ID)
+    [dead] = await cloud_server.store.ledger.dead_letters(STORE_ID)
     assert dead.event_id == "forged"
     assert dead.reason.startswith("invalid tracking_token")
     report = await admin.GetSpendReport(admin_pb2.GetSpendReportRequest())
@@ -125,10 +110,10 @@ async def test_missing_ids_are_invalid(ingest: EventIngestServiceAsyncStub) -> N
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
-async def test_unknown_store_is_not_found(cloud: CloudServer) -> None:
+async def test_unknown_store_is_not_found(cloud_server: CloudServer) -> None:
     """An upload for a store that does not exist (with that store's edge token) answers NOT_FOUND."""
-    token = await cloud.mint_token(Role.EDGE, store_id="nowhere")
-    async with aio_channel(f"127.0.0.1:{cloud.port}", token) as channel:
+    token = await cloud_server.mint_token(Role.EDGE, store_id="nowhere")
+    async with aio_channel(f"127.0.0.1:{cloud_server.port}", token) as channel:
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await event_ingest_pb2_grpc.EventIngestServiceStub(channel).UploadEvents(
                 event_ingest_pb2.UploadEventsRequest(store_id="nowhere", edge_id="e")
@@ -140,7 +125,7 @@ async def test_exhausted_budget_pushes_index_without_the_line_item(
     admin: AdminServiceAsyncStub,
     ingest: EventIngestServiceAsyncStub,
     edge_channel: grpc.aio.Channel,
-    cloud: CloudServer,
+    cloud_server: CloudServer,
 ) -> None:
     """Billing that uses up the campaign's budget pushes an index without its line items."""
     await seed(admin, budget_micros=5_000)
@@ -151,7 +136,7 @@ async def test_exhausted_budget_pushes_index_without_the_line_item(
     first = await reader.next()
     assert len(first.index.line_items) == 1
     await call.write(index_sync_pb2.StreamIndexRequest(version=first.version, response_nonce=first.nonce))
-    await ingest.UploadEvents(upload(ad_event(await store_key(cloud), event_id="e1", seq=1)))
-    second = await reader.next(timeout_s=1.0)
+    await ingest.UploadEvents(upload(ad_event(await signing_key_of(cloud_server), event_id="e1", seq=1)))
+    second = await reader.next()
     assert not second.index.line_items
     call.cancel()

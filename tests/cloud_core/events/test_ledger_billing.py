@@ -13,11 +13,10 @@ import sqlalchemy as sa
 from cartads.rpc.bearer import aio_channel
 from cartads.v1 import admin_pb2, admin_pb2_grpc, common_pb2, event_ingest_pb2, event_ingest_pb2_grpc
 from cloud_core.access.policy import Role
-from cloud_core.admin_cli import main as admin_cli
 from cloud_core.app.server import CloudServer, start_cloud
 from cloud_core.config import CloudConfig
 from cloud_core.storage import schema
-from tests.cloud_core.helpers import STORE_ID, ad_event, seed
+from tests.cloud_core.helpers import STORE_ID, ad_event, run_admin_cli, seed, signing_key_of, upload
 
 if TYPE_CHECKING:
     from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub
@@ -28,28 +27,13 @@ CPA = common_pb2.PRICING_MODEL_CPA
 
 
 @pytest.fixture
-async def cloud(db_url: str) -> AsyncIterator[CloudServer]:
-    """The cloud of tests/cloud_core/conftest.py, on each storage engine."""
+async def cloud_server(db_url: str) -> AsyncIterator[CloudServer]:
+    """The ``cloud_server`` of the cloud_core conftest, on each storage engine."""
     server = await start_cloud(CloudConfig(db=db_url, listen_address="127.0.0.1:0", push_delay_s=0.02))
     try:
         yield server
     finally:
         await server.stop(grace_s=0.2)
-
-
-@pytest.fixture
-def ingest(edge_channel: grpc.aio.Channel) -> EventIngestServiceAsyncStub:
-    return event_ingest_pb2_grpc.EventIngestServiceStub(edge_channel)
-
-
-async def key_of(cloud: CloudServer) -> bytes:
-    key = await cloud.store.catalog.signing_key(STORE_ID)
-    assert key is not None
-    return key
-
-
-def upload(*events: event_ingest_pb2.JournaledEvent) -> event_ingest_pb2.UploadEventsRequest:
-    return event_ingest_pb2.UploadEventsRequest(store_id=STORE_ID, edge_id="edge-1", events=events)
 
 
 def conversion(key: bytes, event_id: str, seq: int, ad_id: str, product_id: str) -> event_ingest_pb2.JournaledEvent:
@@ -61,11 +45,11 @@ def conversion(key: bytes, event_id: str, seq: int, ad_id: str, product_id: str)
 
 
 async def test_cpa_conversion_is_billed_once_per_decision_and_product(
-    admin: AdminServiceAsyncStub, ingest: EventIngestServiceAsyncStub, cloud: CloudServer
+    admin: AdminServiceAsyncStub, ingest: EventIngestServiceAsyncStub, cloud_server: CloudServer
 ) -> None:
     """Conversions charge the CPA price once per decision and product, and show in the report."""
     await seed(admin)
-    key = await key_of(cloud)
+    key = await signing_key_of(cloud_server)
     result = await ingest.UploadEvents(
         upload(
             conversion(key, "cv-1", 1, "ad-1", "p1"),
@@ -79,11 +63,11 @@ async def test_cpa_conversion_is_billed_once_per_decision_and_product(
 
 
 async def test_billed_events_roll_up_per_hour(
-    admin: AdminServiceAsyncStub, ingest: EventIngestServiceAsyncStub, cloud: CloudServer
+    admin: AdminServiceAsyncStub, ingest: EventIngestServiceAsyncStub, cloud_server: CloudServer
 ) -> None:
     """Impressions, clicks, conversions and spend land in the hourly rollup of their line item and store."""
     await seed(admin)
-    key = await key_of(cloud)
+    key = await signing_key_of(cloud_server)
     await ingest.UploadEvents(
         upload(
             ad_event(key, event_id="i1", seq=1, ad_id="a1"),
@@ -93,18 +77,18 @@ async def test_billed_events_roll_up_per_hour(
     )
     h = schema.hourly_rollups.c
     query = sa.select(h.campaign_id, h.line_item_id, h.store_id, h.impressions, h.clicks, h.conversions, h.spend_micros)
-    rows = await cloud.store.db.read(lambda conn: [tuple(r) for r in conn.execute(query)])
+    rows = await cloud_server.store.db.read(lambda conn: [tuple(r) for r in conn.execute(query)])
     assert rows == [("c1", "li1", STORE_ID, 2, 1, 0, 10_000)]
-    assert await cloud.store.pacing_stats.store_traffic(0) == {STORE_ID: 3}
+    assert await cloud_server.store.pacing_stats.store_traffic(0) == {STORE_ID: 3}
 
 
 async def test_dead_letters_are_listed_with_reasons_and_pages(
-    admin: AdminServiceAsyncStub, ingest: EventIngestServiceAsyncStub, cloud: CloudServer
+    admin: AdminServiceAsyncStub, ingest: EventIngestServiceAsyncStub, cloud_server: CloudServer
 ) -> None:
     """Refused events are listed by AdminService with their reason, a page at a time."""
     await seed(admin)
     forged = [ad_event(b"not-the-store-key", event_id=f"f{i}", seq=i, ad_id=f"a{i}") for i in range(1, 4)]
-    foreign = ad_event(await key_of(cloud), event_id="x1", seq=4, ad_id="ax", store_id="other-store")
+    foreign = ad_event(await signing_key_of(cloud_server), event_id="x1", seq=4, ad_id="ax", store_id="other-store")
     result = await ingest.UploadEvents(upload(*forged, foreign))
     assert result.rejected_count == 4
     first = await admin.ListDeadLetters(admin_pb2.ListDeadLettersRequest(store_id=STORE_ID, page_size=3))
@@ -127,14 +111,16 @@ async def test_dead_letters_need_a_store(admin: AdminServiceAsyncStub) -> None:
     assert "store_id" in (error.value.details() or "")
 
 
-async def test_same_batch_from_two_connections_is_billed_once(admin: AdminServiceAsyncStub, cloud: CloudServer) -> None:
+async def test_same_batch_from_two_connections_is_billed_once(
+    admin: AdminServiceAsyncStub, cloud_server: CloudServer
+) -> None:
     """The same batch uploaded concurrently over two connections bills each event once."""
     await seed(admin)
-    key = await key_of(cloud)
+    key = await signing_key_of(cloud_server)
     batch = upload(*(ad_event(key, event_id=f"e{i}", seq=i, ad_id=f"a{i}") for i in range(1, 201)))
     options = [("grpc.use_local_subchannel_pool", 1)]
-    token = await cloud.mint_token(Role.EDGE, store_id=STORE_ID)
-    channels = [aio_channel(f"127.0.0.1:{cloud.port}", token, options=options) for _ in range(2)]
+    token = await cloud_server.mint_token(Role.EDGE, store_id=STORE_ID)
+    channels = [aio_channel(f"127.0.0.1:{cloud_server.port}", token, options=options) for _ in range(2)]
     try:
         stubs = [event_ingest_pb2_grpc.EventIngestServiceStub(c) for c in channels]
         results = await asyncio.gather(*(stub.UploadEvents(batch) for stub in stubs for _ in range(3)))
@@ -160,7 +146,7 @@ async def test_dedupe_survives_a_cloud_restart(db_url: str) -> None:
         try:
             if batch is None:
                 await seed(admin_pb2_grpc.AdminServiceStub(channel))
-                key = await key_of(cloud)
+                key = await signing_key_of(cloud)
                 batch = upload(*(ad_event(key, event_id=f"e{i}", seq=i, ad_id=f"a{i}") for i in range(1, 11)))
             result = await event_ingest_pb2_grpc.EventIngestServiceStub(edge).UploadEvents(batch)
             billed.append(result.billed_count)
@@ -174,15 +160,14 @@ async def test_dedupe_survives_a_cloud_restart(db_url: str) -> None:
 async def test_admin_cli_lists_dead_letters(
     admin: AdminServiceAsyncStub,
     ingest: EventIngestServiceAsyncStub,
-    cloud: CloudServer,
+    cloud_server: CloudServer,
     admin_token: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """`cartads-admin dead-letters list --store` prints each refused event with its reason."""
     await seed(admin)
     await ingest.UploadEvents(upload(ad_event(b"forged-key", event_id="f1", seq=1, ad_id="a1")))
-    argv = ["--cloud", f"127.0.0.1:{cloud.port}", "--token", admin_token, "dead-letters", "list", "--store", STORE_ID]
-    assert await asyncio.to_thread(admin_cli.main, argv) == 0
+    assert await run_admin_cli(cloud_server, admin_token, "dead-letters", "list", "--store", STORE_ID) == 0
     out = capsys.readouterr().out
     assert "f1" in out
     assert "invalid tracking_token" in out

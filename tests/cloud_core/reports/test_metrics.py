@@ -60,6 +60,8 @@ def test_large_samples_make_the_same_lift_significant() -> None:
     est = proportion_lift(TripSums(100_000, 12_000), TripSums(100_000, 10_000))
     assert est is not None
     assert est.significant
+    standard_error = math.sqrt(0.12 * 0.88 / 100_000 + 0.1 * 0.9 / 100_000)
+    assert est.ci_low == pytest.approx(0.02 - 1.959963984540054 * standard_error)
     assert est.ci_low > 0
 
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from cartads.v1 import admin_pb2, common_pb2
@@ -27,15 +25,6 @@ IMPRESSION, CLICK, CONVERSION = (
 )
 BASKET_ADD, CHECKOUT = common_pb2.EVENT_TYPE_BASKET_ADD, common_pb2.EVENT_TYPE_CHECKOUT
 EXPOSED, HOLDOUT = (("L", "exposed"),), (("L", "holdout"),)
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[SqlCloudStore]:
-    s = await SqlCloudStore.open(db_url)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 def _ad_event(event_id: str, kind: int, *, ad: str, hour: int = 0, **fields: Any) -> EventOutcome:

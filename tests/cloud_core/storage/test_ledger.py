@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 import sqlalchemy as sa
@@ -34,17 +33,14 @@ class CountingClock:
 
 
 @pytest.fixture
-async def db(db_url: str) -> AsyncIterator[Database]:
-    opened = await Database.open(db_url)
-    try:
-        await opened.write(
-            lambda conn: conn.execute(
-                schema.advertisers.insert().values(advertiser_id="acme", display_name="Acme", create_time_us=0)
-            )
+async def db(database: Database) -> Database:
+    """The database with advertiser acme, whom the ledger's rows name."""
+    await database.write(
+        lambda conn: conn.execute(
+            schema.advertisers.insert().values(advertiser_id="acme", display_name="Acme", create_time_us=0)
         )
-        yield opened
-    finally:
-        await opened.close()
+    )
+    return database
 
 
 def impression(event_id: str) -> EventOutcome:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from cartads.time_units import us_to_ts
 from cartads.v1 import admin_pb2, common_pb2
 from cartads.v1.request_counts_pb2 import LineItemCountRow, RequestCountRow, RequestCounts
@@ -18,15 +14,6 @@ from tests.cloud_core.helpers import campaign, creative, line_item
 
 HOUR_US = 3600 * 1_000_000
 H0 = 490_000 * HOUR_US
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[SqlCloudStore]:
-    opened = await SqlCloudStore.open(db_url)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 def counts(requests: int, hour_us: int = H0, trigger: int = 2) -> RequestCounts:

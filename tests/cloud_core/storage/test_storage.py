@@ -6,7 +6,6 @@ import asyncio
 import os
 import socket
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -24,15 +23,6 @@ from cloud_core.storage.sql.migrations import alembic_config, head_revision, upg
 from tests.cloud_core.helpers import campaign
 
 IMPRESSION = 1
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[SqlCloudStore]:
-    opened = await SqlCloudStore.open(db_url)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def seeded(store: SqlCloudStore, budget_micros: int = 10**12) -> None:

@@ -22,6 +22,7 @@ def test_changed_stores_are_those_whose_counter_grew() -> None:
 
 @pytest.fixture
 async def two_replicas(db_url: str) -> AsyncIterator[tuple[DatabaseNotifier, DatabaseNotifier]]:
+    """Two started notifiers on one database, as two replicas run them (polling slowly on PostgreSQL)."""
     poll_s = SLOW_POLL_S if db_url.startswith("postgresql") else 0.05
     dbs = [await Database.open(db_url) for _ in range(2)]
     notifiers = [DatabaseNotifier(db, poll_interval_s=poll_s) for db in dbs]
@@ -38,12 +39,17 @@ async def two_replicas(db_url: str) -> AsyncIterator[tuple[DatabaseNotifier, Dat
 async def test_change_on_one_replica_reaches_the_other(two_replicas: tuple[DatabaseNotifier, DatabaseNotifier]) -> None:
     """A store's change notified on replica B wakes replica A's subscription to that store only."""
     a, b = two_replicas
-    watched, other = a.subscribe("s1"), a.subscribe("s2")
-    before = a.generation("s1")
+    watched = a.subscribe("s1")
+    a.subscribe("s2")  # a stream of another store, which must not wake
+    before = {store_id: a.generation(store_id) for store_id in ("s1", "s2")}
     b.notify(["s1"])
     assert await watched.wait(timeout_s=5.0)
-    assert not await other.wait(timeout_s=0.2)
-    assert a.generation("s1") > before
+    # A replica signals a store's subscriptions and grows its generation in one step, so once s1's
+    # subscription woke, a signal to s2 would show in s2's generation already.
+    assert {store_id: a.generation(store_id) for store_id in ("s1", "s2")} == {
+        "s1": before["s1"] + 1,
+        "s2": before["s2"],
+    }
 
 
 async def test_change_to_every_store_reaches_every_subscription(
@@ -60,11 +66,16 @@ async def test_own_change_is_signalled_once(two_replicas: tuple[DatabaseNotifier
     """The replica that made a change signals its streams at once, and not again when it reads the counter back."""
     a, _ = two_replicas
     subscription = a.subscribe("s1")
+    before = a.generation("s1")
     a.notify(["s1"])
-    assert await subscription.wait(timeout_s=1.0)
+    # Signalled in notify's own step, before any round trip to the database.
+    assert a.generation("s1") == before + 1
+    assert await subscription.wait(timeout_s=5.0)
+    signalled = a.generation("s1")
     await a.flush()
     await a.poll()
-    assert not await subscription.wait(timeout_s=0.2)
+    # poll() signals what it reads before it returns; a second signal would have grown the generation.
+    assert a.generation("s1") == signalled
 
 
 @pytest.mark.postgres

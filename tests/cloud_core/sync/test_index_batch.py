@@ -37,7 +37,7 @@ CATALOGS = {
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqlCloudStore]:
+async def seeded_store(tmp_path: Path) -> AsyncIterator[SqlCloudStore]:
     """A SQLite cloud store with the three stores and line items targeted in different ways."""
     db = await SqlCloudStore.open(str(tmp_path / "cloud.sqlite3"))
     for store_id, (aisles, products, tz) in CATALOGS.items():
@@ -72,20 +72,20 @@ async def store(tmp_path: Path) -> AsyncIterator[SqlCloudStore]:
         await db.close()
 
 
-def _builder(store: SqlCloudStore) -> IndexBuilder:
+def _builder(seeded_store: SqlCloudStore) -> IndexBuilder:
     return IndexBuilder(
-        catalog=store.catalog,
-        experiments=store.experiments,
-        delivery=store.pacing_stats,
-        carts=store.carts,
+        catalog=seeded_store.catalog,
+        experiments=seeded_store.experiments,
+        delivery=seeded_store.pacing_stats,
+        carts=seeded_store.carts,
         settings=CompileSettings(),
         clock=lambda: NOW,
     )
 
 
-async def test_batch_indexes_equal_single_store_compiles(store: SqlCloudStore) -> None:
+async def test_batch_indexes_equal_single_store_compiles(seeded_store: SqlCloudStore) -> None:
     """Each store's index from build_many serializes to the same bytes as build of that store alone."""
-    builder = _builder(store)
+    builder = _builder(seeded_store)
     single = {sid: await builder.build(sid) for sid in CATALOGS}
     batch = await builder.build_many(list(CATALOGS))
     assert set(batch) == set(CATALOGS)
@@ -98,9 +98,9 @@ async def test_batch_indexes_equal_single_store_compiles(store: SqlCloudStore) -
     assert "li-s1" not in {li.line_item_id for li in batch["s2"].line_items}
 
 
-async def test_batch_skips_unknown_stores(store: SqlCloudStore) -> None:
+async def test_batch_skips_unknown_stores(seeded_store: SqlCloudStore) -> None:
     """A store id that does not exist is left out of the batch, like build returns None for it."""
-    builder = _builder(store)
+    builder = _builder(seeded_store)
     assert set(await builder.build_many(["s2", "gone"])) == {"s2"}
     assert await builder.build_many(["gone"]) == {}
 

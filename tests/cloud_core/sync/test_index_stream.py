@@ -20,6 +20,8 @@ class FakeStatus:
 
     def __init__(self) -> None:
         self.answers: list[tuple[str, str]] = []
+        # Set once an answer is recorded, so a test knows the stream has handled it.
+        self.answered = asyncio.Event()
 
     async def edge_connected(self, store_id: str, edge_id: str, version: str, now_us: int) -> None:
         pass
@@ -37,6 +39,7 @@ class FakeStatus:
         self, store_id: str, edge_id: str, *, version: str, nonce: str, error: str, refused_version: str, now_us: int
     ) -> None:
         self.answers.append((version, error))
+        self.answered.set()
 
     async def list_edges(self, store_id: str, page: object) -> list[object]:
         return []
@@ -50,17 +53,25 @@ class Harness:
         self.current = 0
         self.compile_gate = asyncio.Event()
         self.compile_gate.set()
+        # Set when a compile starts (and waits at the gate).
+        self.compiling = asyncio.Event()
         self.notifier = InProcessNotifier()
         self.requests: asyncio.Queue[index_sync_pb2.StreamIndexRequest | None] = asyncio.Queue()
         self.status = FakeStatus()
         self.cache = IndexCache(self._compile, self.notifier.generation, history_versions=4, chunk_bytes=1 << 20)
 
     async def _compile(self, store_id: str) -> index_pb2.StoreIndex:
+        self.compiling.set()
         await self.compile_gate.wait()
         return self.versions[self.current]
 
     async def _requests(self) -> AsyncIterator[index_sync_pb2.StreamIndexRequest]:
-        while (request := await self.requests.get()) is not None:
+        # task_done() once the stream takes a request: ``requests.join()`` returns when it has read them all.
+        while True:
+            request = await self.requests.get()
+            self.requests.task_done()
+            if request is None:
+                return
             yield request
 
     def stream(self) -> AsyncGenerator[index_sync_pb2.StreamIndexResponse]:
@@ -96,11 +107,12 @@ async def test_ack_arriving_during_a_compile_is_not_lost() -> None:
     updates = harness.stream()
     first = await anext(updates)
     harness.compile_gate.clear()
+    harness.compiling.clear()
     harness.change()
     next_update = asyncio.create_task(anext(updates))
-    await asyncio.sleep(0.01)  # the stream is now blocked in the gated compile
+    await harness.compiling.wait()
     harness.requests.put_nowait(ack(first))
-    await asyncio.sleep(0.01)
+    await harness.requests.join()  # the stream has read the ACK while its compile waits at the gate
     harness.compile_gate.set()
     second = await asyncio.wait_for(next_update, 2.0)
     assert harness.status.answers == [(V[0].version, "")]
@@ -135,8 +147,9 @@ async def test_nacked_full_snapshot_is_not_resent() -> None:
         index_sync_pb2.StreamIndexRequest(version="", response_nonce=first.nonce, error_detail="too big")
     )
     pending = asyncio.create_task(anext(updates))
-    await asyncio.sleep(0.05)
+    await harness.status.answered.wait()
     assert not pending.done()
+    # Had the NACK led to a resend, that resend would come before the update to the change made now.
     harness.change()
     update = await asyncio.wait_for(pending, 2.0)
     assert update.version == V[1].version

@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from edge_node.app.cpu_policy import (
     process_thread_ids,
     use_batch_scheduling,
 )
+from tests.eventually import eventually
 
 needs_sched_batch = pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="no SCHED_BATCH on this platform")
 
@@ -162,41 +161,29 @@ def _thread_nice(pid: int) -> dict[int, int]:
 
 
 @needs_proc_tasks
-def test_a_running_edge_serves_from_a_thread_of_normal_priority_with_its_helpers_niced(tmp_path: Path) -> None:
+async def test_a_running_edge_serves_from_a_thread_of_normal_priority_with_its_helpers_niced(tmp_path: Path) -> None:
     """In a real cartads-edge process the main (serving) thread keeps nice 0; every other thread has 10."""
-    cmd = [
+    argv = ["--store", "s1", "--cloud", "127.0.0.1:9", "--data-dir", str(tmp_path), "--listen", "127.0.0.1:0"]
+    proc = await asyncio.create_subprocess_exec(
         sys.executable,
-        "-m",
-        "edge_node.app.cli",
-        "--store",
-        "s1",
-        "--cloud",
-        "127.0.0.1:9",
-        "--data-dir",
-        str(tmp_path),
-        "--listen",
-        "127.0.0.1:0",
-        "--log-json",
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        *("-m", "edge_node.app.cli", *argv, "--log-json"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     try:
         assert proc.stdout is not None
-        assert "cartads-edge serving" in proc.stdout.readline()
+        assert "cartads-edge serving" in (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+
         # Threads started after the line (the executor's, on demand) are niced at the next recheck.
-        deadline = time.monotonic() + 10 * HELPER_RECHECK_S
-        while True:
-            helpers = _thread_nice(proc.pid)
-            serving = helpers.pop(proc.pid)
-            if set(helpers.values()) == {10} or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        assert serving == 0
-        assert set(helpers.values()) == {10}
+        def helpers_niced() -> dict[int, int] | None:
+            nice = _thread_nice(proc.pid)
+            return nice if {n for tid, n in nice.items() if tid != proc.pid} == {10} else None
+
+        nice = await eventually(helpers_niced, timeout_s=10 * HELPER_RECHECK_S, interval_s=0.05)
+        assert nice[proc.pid] == 0
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        await asyncio.wait_for(proc.wait(), 30)
 
 
 def test_a_nice_value_out_of_range_in_the_environment_is_a_usage_error(

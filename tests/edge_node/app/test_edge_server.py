@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,17 +11,17 @@ from grpc_health.v1 import health_pb2
 
 from cartads import tracking_token
 from cartads.rpc.errors import field_violations
-from cartads.v1 import ad_service_pb2_grpc
 from cartads.v1.ad_service_pb2 import GetAdsRequest, NoFillReason, ReportEventsRequest
 from cartads.v1.common_pb2 import BasketLine, CartEvent, EventType, PricingModel, Trigger
 from cartads.v1.index_pb2 import StoreIndex
 from edge_node.app.server import AD_SERVICE_NAME, EdgeServer
 from edge_node.config import EdgeConfig
-from tests.edge_node.conftest import StartEdge
 from tests.edge_node.helpers import (
     SIGNING_KEY,
     STORE_ID,
+    AdStubFor,
     FakeCloud,
+    StartEdge,
     edge_config,
     line_item,
     make_index,
@@ -32,9 +31,7 @@ from tests.edge_node.helpers import (
 )
 
 if TYPE_CHECKING:
-    from cartads.v1.ad_service_pb2_grpc import AdServiceAsyncStub
-
-StubFor = Callable[[EdgeServer], "AdServiceAsyncStub"]
+    pass
 
 
 def health_status(edge: EdgeServer) -> int:
@@ -62,32 +59,18 @@ def standard_index(**li_fields: Any) -> StoreIndex:
     )
 
 
-@pytest.fixture
-async def stub_for() -> AsyncIterator[StubFor]:
-    channels: list[grpc.aio.Channel] = []
-
-    def make(edge: EdgeServer) -> AdServiceAsyncStub:
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{edge.port}")
-        channels.append(channel)
-        return ad_service_pb2_grpc.AdServiceStub(channel)
-
-    yield make
-    for channel in channels:
-        await channel.close(None)
-
-
-async def serving_edge(cloud: FakeCloud, edges: StartEdge, config: EdgeConfig, index: StoreIndex) -> EdgeServer:
+async def serving_edge(fake_cloud: FakeCloud, edges: StartEdge, config: EdgeConfig, index: StoreIndex) -> EdgeServer:
     edge = await edges(config)
-    cloud.push(index)
+    fake_cloud.push(index)
     await edge.wait_for_index(timeout_s=5.0)
     return edge
 
 
 async def test_pushed_index_is_acked_and_served_with_verifiable_token(
-    cloud: tuple[FakeCloud, int], edges: StartEdge, config: EdgeConfig, stub_for: StubFor
+    fake_cloud: tuple[FakeCloud, int], edges: StartEdge, config: EdgeConfig, ad_stub_for: AdStubFor
 ) -> None:
     """A pushed snapshot is ACKed, then GetAds serves its best ad with a token the store key verifies."""
-    fake, _ = cloud
+    fake, _ = fake_cloud
     index = standard_index()
     edge = await edges(config)
     subscription = await fake.next_answer()
@@ -97,7 +80,7 @@ async def test_pushed_index_is_acked_and_served_with_verifiable_token(
     assert (ack.response_nonce, ack.version, ack.error_detail) == (pushed.nonce, pushed.version, "")
     assert edge.index_version == pushed.version
 
-    response = await stub_for(edge).GetAds(scan_request(zone_id="zone-24", max_ads=2))
+    response = await ad_stub_for(edge).GetAds(scan_request(zone_id="zone-24", max_ads=2))
     assert response.index_version == pushed.version
     assert response.request_id == "r-1"
     assert [ad.line_item_id for ad in response.ads] == ["aisle-li", "zone-li"]
@@ -115,21 +98,21 @@ async def test_pushed_index_is_acked_and_served_with_verifiable_token(
     assert payload.creative_id == "cr-aisle-li"
 
 
-async def test_no_index_means_no_fill(edges: StartEdge, config: EdgeConfig, stub_for: StubFor) -> None:
+async def test_no_index_means_no_fill(edges: StartEdge, config: EdgeConfig, ad_stub_for: AdStubFor) -> None:
     """Before any index arrives GetAds answers with NO_INDEX and an empty version."""
     edge = await edges(config)
-    response = await stub_for(edge).GetAds(scan_request())
+    response = await ad_stub_for(edge).GetAds(scan_request())
     assert response.no_fill_reason == NoFillReason.NO_FILL_REASON_NO_INDEX
     assert response.index_version == ""
 
 
 async def test_reported_events_reach_the_cloud(
-    cloud: tuple[FakeCloud, int], edges: StartEdge, config: EdgeConfig, stub_for: StubFor
+    fake_cloud: tuple[FakeCloud, int], edges: StartEdge, config: EdgeConfig, ad_stub_for: AdStubFor
 ) -> None:
     """ReportEvents journals the events and the uploader delivers them to the cloud."""
-    fake, _ = cloud
+    fake, _ = fake_cloud
     edge = await serving_edge(fake, edges, config, standard_index())
-    stub = stub_for(edge)
+    stub = ad_stub_for(edge)
     ad = (await stub.GetAds(scan_request())).ads[0]
     report = ReportEventsRequest(
         store_id=STORE_ID,
@@ -151,7 +134,9 @@ async def test_reported_events_reach_the_cloud(
     assert (again.accepted_count, again.duplicate_count) == (0, 2)
 
 
-async def test_restart_with_cloud_down_serves_last_index(tmp_path: Path, edges: StartEdge, stub_for: StubFor) -> None:
+async def test_restart_with_cloud_down_serves_last_index(
+    tmp_path: Path, edges: StartEdge, ad_stub_for: AdStubFor
+) -> None:
     """An edge restarted while the cloud is down serves its last index at once and reports SERVING."""
     fake = FakeCloud()
     server, port = await start_fake_cloud(fake)
@@ -163,13 +148,13 @@ async def test_restart_with_cloud_down_serves_last_index(tmp_path: Path, edges: 
 
     second = await edges(config)
     assert second.index_version == version
-    response = await stub_for(second).GetAds(scan_request())
+    response = await ad_stub_for(second).GetAds(scan_request())
     assert [ad.line_item_id for ad in response.ads] == ["aisle-li"]
     assert health_status(second) == health_pb2.HealthCheckResponse.SERVING
 
 
 async def test_unacknowledged_events_are_sent_after_restart(
-    tmp_path: Path, edges: StartEdge, stub_for: StubFor
+    tmp_path: Path, edges: StartEdge, ad_stub_for: AdStubFor
 ) -> None:
     """Events journaled while the cloud is down are uploaded once it is back, even across a restart."""
     fake = FakeCloud()
@@ -180,7 +165,7 @@ async def test_unacknowledged_events_are_sent_after_restart(
     report = ReportEventsRequest(
         store_id=STORE_ID, cart_id="cart-1", events=[CartEvent(event_id="b-1", type=EventType.EVENT_TYPE_CHECKOUT)]
     )
-    await stub_for(first).ReportEvents(report)
+    await ad_stub_for(first).ReportEvents(report)
     await first.stop(grace_s=0.1)
     assert fake.events == {}
 
@@ -194,10 +179,10 @@ async def test_unacknowledged_events_are_sent_after_restart(
 
 
 async def test_nack_keeps_serving_old_index(
-    cloud: tuple[FakeCloud, int], edges: StartEdge, config: EdgeConfig, stub_for: StubFor
+    fake_cloud: tuple[FakeCloud, int], edges: StartEdge, config: EdgeConfig, ad_stub_for: AdStubFor
 ) -> None:
     """A snapshot that fails verification is NACKed with a reason and the old version keeps serving."""
-    fake, _ = cloud
+    fake, _ = fake_cloud
     edge = await edges(config)
     await fake.next_answer()  # subscription
     good = fake.push(standard_index())
@@ -210,18 +195,18 @@ async def test_nack_keeps_serving_old_index(
     assert nack.version == good.version
     assert "version mismatch" in nack.error_detail
     assert edge.index_version == good.version
-    response = await stub_for(edge).GetAds(scan_request())
+    response = await ad_stub_for(edge).GetAds(scan_request())
     assert [ad.line_item_id for ad in response.ads] == ["aisle-li"]
 
 
 async def test_frequency_cap_across_requests(
-    cloud: tuple[FakeCloud, int], edges: StartEdge, config: EdgeConfig, stub_for: StubFor
+    fake_cloud: tuple[FakeCloud, int], edges: StartEdge, config: EdgeConfig, ad_stub_for: AdStubFor
 ) -> None:
     """A line item capped at one per session is not served twice to a session, but is to another."""
-    fake, _ = cloud
+    fake, _ = fake_cloud
     index = make_index([line_item("once", frequency_cap_per_session=1)], {"all": ["once"]})
     edge = await serving_edge(fake, edges, config, index)
-    stub = stub_for(edge)
+    stub = ad_stub_for(edge)
     assert len((await stub.GetAds(scan_request())).ads) == 1
     capped = await stub.GetAds(scan_request())
     assert capped.no_fill_reason == NoFillReason.NO_FILL_REASON_FREQUENCY_CAPPED
@@ -229,17 +214,17 @@ async def test_frequency_cap_across_requests(
 
 
 async def test_local_spend_stops_line_item_at_allowance(
-    cloud: tuple[FakeCloud, int], edges: StartEdge, config: EdgeConfig, stub_for: StubFor
+    fake_cloud: tuple[FakeCloud, int], edges: StartEdge, config: EdgeConfig, ad_stub_for: AdStubFor
 ) -> None:
     """After impressions spend a line item's allowance, the edge stops serving it."""
-    fake, _ = cloud
+    fake, _ = fake_cloud
     # A lone bidder pays the reserve: 2,000,000 micros CPM is 2,000 micros per impression, and the
     # allowance covers exactly one.
     index = make_index([line_item("li", 2_000_000, budget_allowance_micros=2_000)], {"all": ["li"]})
     index.settings.reserve_cpm_micros = 2_000_000
     index.version = version_of(index)
     edge = await serving_edge(fake, edges, config, index)
-    stub = stub_for(edge)
+    stub = ad_stub_for(edge)
     ad = (await stub.GetAds(scan_request())).ads[0]
     impression = CartEvent(event_id="i-1", type=EventType.EVENT_TYPE_IMPRESSION, tracking_token=ad.tracking_token)
     await stub.ReportEvents(ReportEventsRequest(store_id=STORE_ID, cart_id="cart-1", events=[impression]))
@@ -258,37 +243,39 @@ async def test_local_spend_stops_line_item_at_allowance(
     ],
 )
 async def test_bad_get_ads_is_invalid_argument_naming_field(
-    edges: StartEdge, config: EdgeConfig, stub_for: StubFor, fields: dict[str, object], field: str
+    edges: StartEdge, config: EdgeConfig, ad_stub_for: AdStubFor, fields: dict[str, object], field: str
 ) -> None:
     """Malformed GetAds requests fail with INVALID_ARGUMENT and a field violation naming the field."""
     edge = await edges(config)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await stub_for(edge).GetAds(scan_request(**fields))
+        await ad_stub_for(edge).GetAds(scan_request(**fields))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert field in [f for f, _ in field_violations(caught.value)]
 
 
-async def test_bad_basket_line_is_invalid_argument(edges: StartEdge, config: EdgeConfig, stub_for: StubFor) -> None:
+async def test_bad_basket_line_is_invalid_argument(
+    edges: StartEdge, config: EdgeConfig, ad_stub_for: AdStubFor
+) -> None:
     """A basket line with a non-positive quantity is named in the violation."""
     edge = await edges(config)
     request = scan_request()
     request.basket.extend([BasketLine(product_id="p1", quantity=1), BasketLine(product_id="p2", quantity=0)])
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await stub_for(edge).GetAds(request)
+        await ad_stub_for(edge).GetAds(request)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert [f for f, _ in field_violations(caught.value)] == ["basket[1].quantity"]
 
 
-async def test_unknown_store_is_not_found(edges: StartEdge, config: EdgeConfig, stub_for: StubFor) -> None:
+async def test_unknown_store_is_not_found(edges: StartEdge, config: EdgeConfig, ad_stub_for: AdStubFor) -> None:
     """GetAds for a store this edge does not serve is NOT_FOUND naming store_id."""
     edge = await edges(config)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await stub_for(edge).GetAds(scan_request(store_id="store-999"))
+        await ad_stub_for(edge).GetAds(scan_request(store_id="store-999"))
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     assert [f for f, _ in field_violations(caught.value)] == ["store_id"]
 
 
-async def test_bad_event_rejects_whole_report(edges: StartEdge, config: EdgeConfig, stub_for: StubFor) -> None:
+async def test_bad_event_rejects_whole_report(edges: StartEdge, config: EdgeConfig, ad_stub_for: AdStubFor) -> None:
     """One event without an id rejects the call, names events[i].event_id, and journals nothing."""
     edge = await edges(config)
     report = ReportEventsRequest(
@@ -300,20 +287,20 @@ async def test_bad_event_rejects_whole_report(edges: StartEdge, config: EdgeConf
         ],
     )
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await stub_for(edge).ReportEvents(report)
+        await ad_stub_for(edge).ReportEvents(report)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert [f for f, _ in field_violations(caught.value)] == ["events[1].event_id"]
     assert edge.journal_depth() == 0
 
 
-async def test_ad_event_without_token_is_rejected(edges: StartEdge, config: EdgeConfig, stub_for: StubFor) -> None:
+async def test_ad_event_without_token_is_rejected(edges: StartEdge, config: EdgeConfig, ad_stub_for: AdStubFor) -> None:
     """An impression without a tracking token is INVALID_ARGUMENT naming events[0].tracking_token."""
     edge = await edges(config)
     report = ReportEventsRequest(
         store_id=STORE_ID, cart_id="c", events=[CartEvent(event_id="i", type=EventType.EVENT_TYPE_IMPRESSION)]
     )
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await stub_for(edge).ReportEvents(report)
+        await ad_stub_for(edge).ReportEvents(report)
     assert [f for f, _ in field_violations(caught.value)] == ["events[0].tracking_token"]
 
 

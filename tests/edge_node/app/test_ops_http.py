@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from edge_node.app.server import start_edge
-from edge_node.config import EdgeConfig
+from tests.edge_node.helpers import edge_config
 
 
 def _get(url: str) -> tuple[int, str]:
@@ -22,15 +21,7 @@ def _get(url: str) -> tuple[int, str]:
 
 async def test_ops_endpoint_reports_not_ready_without_index(tmp_path: Path) -> None:
     """/healthz is 200, /readyz is 503 without an index, /metrics has the edge gauges."""
-    config = EdgeConfig(
-        store_id="s1",
-        edge_id="e1",
-        cloud_address="127.0.0.1:1",
-        data_dir=str(tmp_path),
-        listen_address="127.0.0.1:0",
-        ops_listen_address="127.0.0.1:0",
-    )
-    edge = await start_edge(config)
+    edge = await start_edge(edge_config(tmp_path, 1, ops_listen_address="127.0.0.1:0"))
     try:
         base = f"http://127.0.0.1:{edge.ops_port}"
         assert await asyncio.to_thread(_get, f"{base}/healthz") == (200, "ok\n")
@@ -46,10 +37,7 @@ async def test_ops_endpoint_reports_not_ready_without_index(tmp_path: Path) -> N
 
 async def test_no_ops_endpoint_unless_configured(tmp_path: Path) -> None:
     """Without ops_listen_address the edge opens no HTTP port."""
-    config = EdgeConfig(
-        store_id="s1", edge_id="e1", cloud_address="127.0.0.1:1", data_dir=str(tmp_path), listen_address="127.0.0.1:0"
-    )
-    edge = await start_edge(dataclasses.replace(config))
+    edge = await start_edge(edge_config(tmp_path, 1))
     try:
         assert edge.ops_port is None
     finally:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import urllib.request
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,32 +12,23 @@ import grpc
 import pytest
 
 from cartads import tracking_token
-from cartads.v1 import ad_service_pb2_grpc
 from cartads.v1.ad_service_pb2 import GetAdsRequest, NoFillReason, ReportEventsRequest
 from cartads.v1.common_pb2 import CartEvent, EventType, PricingModel, PriorityTier, Trigger
 from cartads.v1.tracking_pb2 import TrackingTokenPayload
-from edge_node.app.server import EdgeServer
-from tests.edge_node.conftest import StartEdge
-from tests.edge_node.helpers import SIGNING_KEY, STORE_ID, FakeCloud, creative, edge_config, line_item, make_index
+from tests.edge_node.helpers import (
+    SIGNING_KEY,
+    STORE_ID,
+    AdStubFor,
+    FakeCloud,
+    StartEdge,
+    creative,
+    edge_config,
+    line_item,
+    make_index,
+)
 
 if TYPE_CHECKING:
-    from cartads.v1.ad_service_pb2_grpc import AdServiceAsyncStub
-
-Stubs = Callable[[EdgeServer], "AdServiceAsyncStub"]
-
-
-@pytest.fixture
-async def stubs() -> AsyncIterator[Stubs]:
-    channels: list[grpc.aio.Channel] = []
-
-    def make(edge: EdgeServer) -> AdServiceAsyncStub:
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{edge.port}")
-        channels.append(channel)
-        return ad_service_pb2_grpc.AdServiceStub(channel)
-
-    yield make
-    for channel in channels:
-        await channel.close(None)
+    pass
 
 
 def token(ad_id: str, line_item_id: str = "li", price_micros: int = 4_000_000, pricing: int = 1) -> str:
@@ -86,17 +77,17 @@ def leased_index(allowance_micros: int, *, house: bool = False) -> object:
 
 
 async def test_basket_add_after_impression_journals_a_conversion(
-    cloud: tuple[FakeCloud, int], edges: StartEdge, tmp_path: Path, stubs: Stubs
+    fake_cloud: tuple[FakeCloud, int], edges: StartEdge, tmp_path: Path, ad_stub_for: AdStubFor
 ) -> None:
     """An add-to-cart of the promoted product after an impression is journaled as one conversion."""
-    fake, port = cloud
+    fake, port = fake_cloud
     edge = await edges(edge_config(tmp_path, port))
     fake.push(leased_index(1_000_000_000))  # type: ignore[arg-type]
     await edge.wait_for_index()
     add = CartEvent(
         event_id="add-1", type=EventType.EVENT_TYPE_BASKET_ADD, session_id="s-1", product_id="p1", quantity=1
     )
-    response = await stubs(edge).ReportEvents(report(impression("imp-1", "ad-1"), add))
+    response = await ad_stub_for(edge).ReportEvents(report(impression("imp-1", "ad-1"), add))
     assert (response.accepted_count, response.conversion_count) == (2, 1)
     await fake.wait_for_events(3)
     conversion = next(j.event for j in fake.events.values() if j.event.type == EventType.EVENT_TYPE_CONVERSION)
@@ -104,44 +95,49 @@ async def test_basket_add_after_impression_journals_a_conversion(
 
 
 async def test_lease_spend_survives_an_edge_restart(
-    cloud: tuple[FakeCloud, int], edges: StartEdge, tmp_path: Path, stubs: Stubs
+    fake_cloud: tuple[FakeCloud, int], edges: StartEdge, tmp_path: Path, ad_stub_for: AdStubFor
 ) -> None:
     """Spend that used up the lease is still counted after a restart, so the line item stays stopped."""
-    fake, port = cloud
+    fake, port = fake_cloud
     config = edge_config(tmp_path, port)
     edge = await edges(config)
     fake.push(leased_index(4_000))  # type: ignore[arg-type]  # one 4,000,000 CPM impression = 4,000 micros
     await edge.wait_for_index()
-    assert len((await stubs(edge).GetAds(get_ads())).ads) == 1
-    await stubs(edge).ReportEvents(report(impression("imp-1", "ad-1")))
+    assert len((await ad_stub_for(edge).GetAds(get_ads())).ads) == 1
+    await ad_stub_for(edge).ReportEvents(report(impression("imp-1", "ad-1")))
     await edge.stop(grace_s=0.1)
     restarted = await edges(config)
     await restarted.wait_for_index()
-    after = await stubs(restarted).GetAds(get_ads("s-10"))
+    after = await ad_stub_for(restarted).GetAds(get_ads("s-10"))
     assert not after.ads
     assert after.no_fill_reason == NoFillReason.Value("NO_FILL_REASON_BUDGET_EXHAUSTED")
 
 
 async def test_full_journal_pushes_back_then_drains(
-    cloud: tuple[FakeCloud, int], edges: StartEdge, tmp_path: Path, stubs: Stubs
+    fake_cloud: tuple[FakeCloud, int], edges: StartEdge, tmp_path: Path, ad_stub_for: AdStubFor
 ) -> None:
     """Above the soft limit only house ads serve, above the hard limit RESOURCE_EXHAUSTED; then it drains."""
-    fake, port = cloud
+    fake, port = fake_cloud
     fake.fail_next_uploads = 1_000_000
     config = edge_config(tmp_path, port, journal_soft_limit_events=2, journal_hard_limit_events=4)
     edge = await edges(config)
     fake.push(leased_index(1_000_000_000, house=True))  # type: ignore[arg-type]
     await edge.wait_for_index()
-    stub = stubs(edge)
+    stub = ad_stub_for(edge)
     assert (await stub.GetAds(get_ads())).ads[0].line_item_id == "li"
+    first_reported = time.time()
     await stub.ReportEvents(report(impression("i-1", "a-1"), impression("i-2", "a-2")))
+    first_answered = time.time()
     assert (await stub.GetAds(get_ads("s-2"))).ads[0].line_item_id == "house"
     await stub.ReportEvents(report(impression("i-3", "a-3"), impression("i-4", "a-4")))
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await stub.ReportEvents(report(impression("i-5", "a-5")))
     assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert edge.events is not None
-    assert edge.events.oldest_unsent_age_s() >= 0
+    # The oldest waiting events are the first reported: received between these two readings of the clock.
+    since_answered = time.time() - first_answered
+    age = edge.events.oldest_unsent_age_s()
+    assert since_answered <= age <= time.time() - first_reported + 0.001  # receive times are whole ms
     fake.fail_next_uploads = 0
     await edge.wait_for_upload(timeout_s=10)
     assert sorted(fake.events) == ["i-1", "i-2", "i-3", "i-4"]
@@ -149,10 +145,10 @@ async def test_full_journal_pushes_back_then_drains(
 
 
 async def test_cpa_conversion_charges_the_lease(
-    cloud: tuple[FakeCloud, int], edges: StartEdge, tmp_path: Path, stubs: Stubs
+    fake_cloud: tuple[FakeCloud, int], edges: StartEdge, tmp_path: Path, ad_stub_for: AdStubFor
 ) -> None:
     """A CPA decision's conversion adds its price to the campaign's local spend."""
-    fake, port = cloud
+    fake, port = fake_cloud
     edge = await edges(edge_config(tmp_path, port))
     items = [
         line_item(
@@ -169,19 +165,19 @@ async def test_cpa_conversion_charges_the_lease(
     add = CartEvent(
         event_id="add-1", type=EventType.EVENT_TYPE_BASKET_ADD, session_id="s-1", product_id="p1", quantity=1
     )
-    await stubs(edge).ReportEvents(report(impression("imp-1", "ad-1", **cpa), add))
+    await ad_stub_for(edge).ReportEvents(report(impression("imp-1", "ad-1", **cpa), add))
     assert edge.events is not None
     assert edge.events.spend.spend_micros("camp-li", "L1") == 700
 
 
 async def test_journal_metrics_on_the_ops_endpoint(
-    cloud: tuple[FakeCloud, int], edges: StartEdge, tmp_path: Path, stubs: Stubs
+    fake_cloud: tuple[FakeCloud, int], edges: StartEdge, tmp_path: Path, ad_stub_for: AdStubFor
 ) -> None:
     """/metrics shows journal depth, oldest unsent age, upload lag and pushback while the cloud is down."""
-    fake, port = cloud
+    fake, port = fake_cloud
     fake.fail_next_uploads = 1_000_000
     edge = await edges(edge_config(tmp_path, port, ops_listen_address="127.0.0.1:0", journal_soft_limit_events=1))
-    await stubs(edge).ReportEvents(report(impression("i-1", "a-1")))
+    await ad_stub_for(edge).ReportEvents(report(impression("i-1", "a-1")))
     url = f"http://127.0.0.1:{edge.ops_port}/metrics"
 
     def fetch() -> str:

@@ -18,17 +18,18 @@ def events(*ids: str) -> list[CartEvent]:
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> EdgeConfig:
+def journal_config(tmp_path: Path) -> EdgeConfig:
+    """An edge config whose journal lives in tmp_path; no cloud is needed to journal."""
     return edge_config(tmp_path, 1)
 
 
-def test_events_survive_reopen_in_seq_order(config: EdgeConfig) -> None:
+def test_events_survive_reopen_in_seq_order(journal_config: EdgeConfig) -> None:
     """Journaled events read back after a reopen, in seq order, with receive time."""
-    journal = Journal.open(config)
+    journal = Journal.open(journal_config)
     journal.append(events("e1", "e2"), 1000)
     journal.append(events("e3"), 2000)
     journal.close()
-    reopened = Journal.open(config)
+    reopened = Journal.open(journal_config)
     try:
         batch = reopened.read_batch(10)
     finally:
@@ -37,13 +38,13 @@ def test_events_survive_reopen_in_seq_order(config: EdgeConfig) -> None:
     assert batch[2].receive_time.ToMilliseconds() == 2000
 
 
-def test_seq_continues_after_reopen(config: EdgeConfig) -> None:
+def test_seq_continues_after_reopen(journal_config: EdgeConfig) -> None:
     """The seq counter is persisted, so seqs keep increasing across restarts and acknowledgements."""
-    journal = Journal.open(config)
+    journal = Journal.open(journal_config)
     journal.append(events("e1", "e2"), 0)
     journal.acknowledge(2)
     journal.close()
-    reopened = Journal.open(config)
+    reopened = Journal.open(journal_config)
     try:
         result = reopened.append(events("e3"), 0)
     finally:
@@ -51,9 +52,9 @@ def test_seq_continues_after_reopen(config: EdgeConfig) -> None:
     assert [j.seq for j in result.accepted] == [3]
 
 
-def test_duplicate_event_ids_are_counted_not_journaled(config: EdgeConfig) -> None:
+def test_duplicate_event_ids_are_counted_not_journaled(journal_config: EdgeConfig) -> None:
     """An event id seen before (in an earlier call or the same one) is a duplicate."""
-    journal = Journal.open(config)
+    journal = Journal.open(journal_config)
     try:
         journal.append(events("e1"), 0)
         result = journal.append(events("e1", "e2", "e2"), 0)
@@ -64,9 +65,9 @@ def test_duplicate_event_ids_are_counted_not_journaled(config: EdgeConfig) -> No
         journal.close()
 
 
-def test_duplicate_detected_after_acknowledgement(config: EdgeConfig) -> None:
+def test_duplicate_detected_after_acknowledgement(journal_config: EdgeConfig) -> None:
     """An event re-sent after the cloud acknowledged it is still a duplicate within the window."""
-    journal = Journal.open(config)
+    journal = Journal.open(journal_config)
     try:
         journal.append(events("e1"), 0)
         journal.acknowledge(1)
@@ -75,9 +76,9 @@ def test_duplicate_detected_after_acknowledgement(config: EdgeConfig) -> None:
         journal.close()
 
 
-def test_acknowledge_deletes_only_through_watermark(config: EdgeConfig) -> None:
+def test_acknowledge_deletes_only_through_watermark(journal_config: EdgeConfig) -> None:
     """Events with seq above the acknowledged one stay in the journal."""
-    journal = Journal.open(config)
+    journal = Journal.open(journal_config)
     try:
         journal.append(events("e1", "e2", "e3"), 0)
         assert journal.acknowledge(2) == 2
@@ -87,9 +88,9 @@ def test_acknowledge_deletes_only_through_watermark(config: EdgeConfig) -> None:
         journal.close()
 
 
-def test_read_batch_is_bounded(config: EdgeConfig) -> None:
+def test_read_batch_is_bounded(journal_config: EdgeConfig) -> None:
     """A batch holds at most the requested number of events, oldest first."""
-    journal = Journal.open(config)
+    journal = Journal.open(journal_config)
     try:
         journal.append(events(*(f"e{i}" for i in range(5))), 0)
         assert [j.seq for j in journal.read_batch(2)] == [1, 2]
@@ -97,9 +98,9 @@ def test_read_batch_is_bounded(config: EdgeConfig) -> None:
         journal.close()
 
 
-def test_closed_journal_raises(config: EdgeConfig) -> None:
+def test_closed_journal_raises(journal_config: EdgeConfig) -> None:
     """Using a closed journal is a clear error, not a crash in LMDB."""
-    journal = Journal.open(config)
+    journal = Journal.open(journal_config)
     journal.close()
     with pytest.raises(StoreClosedError):
         journal.depth()

@@ -55,7 +55,9 @@ def test_drain_empties_the_counter() -> None:
     """What was drained is not drained again; nothing counted drains to None."""
     counter = RequestCounter()
     counter.record(T0, 1, Decision(()))
-    assert counter.drain() is not None
+    drained = counter.drain()
+    assert drained is not None
+    assert rows(drained) == {(T0, 1, int(NoFillReason.NONE)): (1, 0)}
     assert counter.drain() is None
 
 

@@ -22,13 +22,15 @@ def events(*ids: str) -> list[CartEvent]:
 
 @pytest.fixture
 async def journal(config: EdgeConfig) -> AsyncIterator[Journal]:
+    """The edge's journal, closed after the test."""
     j = Journal.open(config)
     yield j
     j.close()
 
 
 @pytest.fixture
-async def channel(config: EdgeConfig) -> AsyncIterator[grpc.aio.Channel]:
+async def cloud_channel(config: EdgeConfig) -> AsyncIterator[grpc.aio.Channel]:
+    """A plaintext channel to the fake cloud, as the uploader uses."""
     ch = grpc.aio.insecure_channel(config.cloud_address)
     yield ch
     await ch.close(None)
@@ -46,26 +48,26 @@ async def running(uploader: Uploader) -> AsyncIterator[None]:
 
 
 async def test_deletes_only_acknowledged_events(
-    cloud: tuple[FakeCloud, int], config: EdgeConfig, journal: Journal, channel: grpc.aio.Channel
+    fake_cloud: tuple[FakeCloud, int], config: EdgeConfig, journal: Journal, cloud_channel: grpc.aio.Channel
 ) -> None:
     """When the cloud acknowledges part of a batch, only that part leaves the journal."""
-    fake, _ = cloud
+    fake, _ = fake_cloud
     fake.acknowledge = lambda request: request.events[0].seq + 1
     journal.append(events("e1", "e2", "e3", "e4"), 0)
-    uploader = Uploader(channel, config, journal)
+    uploader = Uploader(cloud_channel, config, journal)
     assert await uploader.upload_once() == 2
     assert [j.event.event_id for j in journal.read_batch(10)] == ["e3", "e4"]
     assert set(fake.events) == {"e1", "e2"}
 
 
 async def test_retries_until_cloud_accepts(
-    cloud: tuple[FakeCloud, int], config: EdgeConfig, journal: Journal, channel: grpc.aio.Channel
+    fake_cloud: tuple[FakeCloud, int], config: EdgeConfig, journal: Journal, cloud_channel: grpc.aio.Channel
 ) -> None:
     """Failed uploads keep every event and are retried until the cloud acknowledges them."""
-    fake, _ = cloud
+    fake, _ = fake_cloud
     fake.fail_next_uploads = 2
     journal.append(events("e1", "e2"), 0)
-    uploader = Uploader(channel, config, journal)
+    uploader = Uploader(cloud_channel, config, journal)
     async with running(uploader):
         await fake.wait_for_events(2)
         await uploader.wait_until_empty(5.0)
@@ -75,26 +77,26 @@ async def test_retries_until_cloud_accepts(
 
 
 async def test_failed_upload_deletes_nothing(
-    cloud: tuple[FakeCloud, int], config: EdgeConfig, journal: Journal, channel: grpc.aio.Channel
+    fake_cloud: tuple[FakeCloud, int], config: EdgeConfig, journal: Journal, cloud_channel: grpc.aio.Channel
 ) -> None:
     """An upload the cloud refuses leaves the journal as it was."""
-    fake, _ = cloud
+    fake, _ = fake_cloud
     fake.fail_next_uploads = 1
     journal.append(events("e1"), 0)
-    uploader = Uploader(channel, config, journal)
+    uploader = Uploader(cloud_channel, config, journal)
     with pytest.raises(grpc.aio.AioRpcError):
         await uploader.upload_once()
     assert journal.depth() == 1
 
 
 async def test_batches_are_bounded_and_in_seq_order(
-    cloud: tuple[FakeCloud, int], config: EdgeConfig, journal: Journal, channel: grpc.aio.Channel
+    fake_cloud: tuple[FakeCloud, int], config: EdgeConfig, journal: Journal, cloud_channel: grpc.aio.Channel
 ) -> None:
     """Events go up in batches of at most upload_batch_max_events, in increasing seq order."""
-    fake, _ = cloud
+    fake, _ = fake_cloud
     journal.append(events(*(f"e{i}" for i in range(5))), 0)
     small = EdgeConfig(**{**config.__dict__, "upload_batch_max_events": 2})
-    uploader = Uploader(channel, small, journal)
+    uploader = Uploader(cloud_channel, small, journal)
     while await uploader.upload_once():
         pass
     assert [[j.seq for j in u.events] for u in fake.uploads] == [[1, 2], [3, 4], [5]]
@@ -102,12 +104,12 @@ async def test_batches_are_bounded_and_in_seq_order(
 
 
 async def test_new_events_wake_the_uploader(
-    cloud: tuple[FakeCloud, int], config: EdgeConfig, journal: Journal, channel: grpc.aio.Channel
+    fake_cloud: tuple[FakeCloud, int], config: EdgeConfig, journal: Journal, cloud_channel: grpc.aio.Channel
 ) -> None:
     """An idle uploader sends soon after notify, without waiting a long poll interval."""
-    fake, _ = cloud
+    fake, _ = fake_cloud
     slow_poll = EdgeConfig(**{**config.__dict__, "upload_interval_s": 60.0})
-    uploader = Uploader(channel, slow_poll, journal)
+    uploader = Uploader(cloud_channel, slow_poll, journal)
     async with running(uploader):
         await asyncio.wait_for(uploader.idle.wait(), 5.0)
         journal.append(events("e1"), 0)

@@ -14,15 +14,16 @@ from tests.edge_node.helpers import edge_config, line_item, make_index, version_
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[IndexStore]:
+def index_store(tmp_path: Path) -> Iterator[IndexStore]:
+    """An empty LMDB index store in tmp_path, closed after the test."""
     s = IndexStore.open(edge_config(tmp_path, 1))
     yield s
     s.close()
 
 
-def test_empty_store_loads_nothing(store: IndexStore) -> None:
+def test_empty_store_loads_nothing(index_store: IndexStore) -> None:
     """A fresh store holds no index."""
-    assert store.load() is None
+    assert index_store.load() is None
 
 
 def test_applied_index_survives_reopen(tmp_path: Path) -> None:
@@ -42,44 +43,44 @@ def test_applied_index_survives_reopen(tmp_path: Path) -> None:
     assert [li.line_item_id for li in loaded.line_items] == ["a"]
 
 
-def test_announced_version_is_used_when_snapshot_has_none(store: IndexStore) -> None:
+def test_announced_version_is_used_when_snapshot_has_none(index_store: IndexStore) -> None:
     """A snapshot without its own version is stored under the announced, verified version."""
     index = make_index([line_item("a")], {"all": ["a"]}, stamp_version=False)
-    applied = store.apply(index, version_of(index))
+    applied = index_store.apply(index, version_of(index))
     assert applied.version == version_of(index)
 
 
-def test_version_mismatch_is_rejected_and_old_index_kept(store: IndexStore) -> None:
+def test_version_mismatch_is_rejected_and_old_index_kept(index_store: IndexStore) -> None:
     """An update whose content does not hash to its version is refused; the old index stays."""
     good = make_index([line_item("a")], {"all": ["a"]})
-    store.apply(good, good.version)
+    index_store.apply(good, good.version)
     tampered = make_index([line_item("b")], {"all": ["b"]})
     tampered.line_items[0].bid_micros = 1  # content changed after the version was computed
     with pytest.raises(IndexRejectedError, match="version mismatch"):
-        store.apply(tampered, tampered.version)
-    loaded = store.load()
+        index_store.apply(tampered, tampered.version)
+    loaded = index_store.load()
     assert loaded is not None
     assert loaded.version == good.version
 
 
-def test_wrong_store_is_rejected(store: IndexStore) -> None:
+def test_wrong_store_is_rejected(index_store: IndexStore) -> None:
     """An index compiled for another store is refused."""
     other = make_index([line_item("a")], {"all": ["a"]}, store_id="store-2")
     with pytest.raises(IndexRejectedError, match="store"):
-        store.apply(other, other.version)
-    assert store.load() is None
+        index_store.apply(other, other.version)
+    assert index_store.load() is None
 
 
-def test_dangling_creative_is_rejected(store: IndexStore) -> None:
+def test_dangling_creative_is_rejected(index_store: IndexStore) -> None:
     """A line item naming a creative the index lacks is refused."""
     index = make_index([line_item("a", creative_ids=["missing"])], {"all": ["a"]}, creatives=[])
     with pytest.raises(IndexRejectedError, match="missing creative"):
-        store.apply(index, index.version)
+        index_store.apply(index, index.version)
 
 
-def test_dangling_posting_is_rejected(store: IndexStore) -> None:
+def test_dangling_posting_is_rejected(index_store: IndexStore) -> None:
     """A posting naming a line item the index lacks is refused."""
     index = make_index([line_item("a")], {"all": ["a"]}, stamp_version=False)
     index.postings.append(PostingList(key="zone:z", line_item_ids=["ghost"]))
     with pytest.raises(IndexRejectedError, match="missing line item"):
-        store.apply(index, version_of(index))
+        index_store.apply(index, version_of(index))

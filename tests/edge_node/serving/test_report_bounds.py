@@ -14,8 +14,7 @@ from cartads.v1.ad_service_pb2 import GetAdsRequest, ReportEventsRequest
 from cartads.v1.common_pb2 import ATTRIBUTION_KIND_CLICK_THROUGH, BasketLine, CartEvent, EventType
 from edge_node.config import EdgeConfig
 from edge_node.serving.validation import parse_get_ads, parse_report
-from tests.edge_node.conftest import StartEdge
-from tests.edge_node.helpers import STORE_ID, FakeCloud, edge_config
+from tests.edge_node.helpers import STORE_ID, FakeCloud, StartEdge, edge_config
 
 CONFIG = EdgeConfig(store_id=STORE_ID, edge_id="e1", cloud_address="127.0.0.1:1", data_dir="/nonexistent")
 NOW_S = 1_780_000_000

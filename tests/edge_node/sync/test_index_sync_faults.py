@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
@@ -15,20 +15,11 @@ from cartads.v1.common_pb2 import Trigger
 from cartads.v1.index_pb2 import IndexProduct, StoreIndex
 from cartads.v1.index_sync_pb2 import StreamIndexResponse
 from edge_node.app.server import EdgeServer
-from tests.edge_node.conftest import StartEdge
-from tests.edge_node.helpers import STORE_ID, creative, edge_config, line_item, make_index, version_of
-from tests.edge_node.sync_fakes import ScriptedCloud, ScriptedStream, full_update, start_scripted_cloud
+from tests.edge_node.helpers import STORE_ID, StartEdge, creative, edge_config, line_item, make_index, version_of
+from tests.edge_node.sync_fakes import ScriptedCloud, ScriptedStream, full_update
 
 V1 = make_index([line_item("v1-a", 1_000_000)], {"all": ["v1-a"]})
 V2 = make_index([line_item("v2-a", 2_000_000)], {"all": ["v2-a"]})
-
-
-@pytest.fixture
-async def scripted() -> AsyncIterator[tuple[ScriptedCloud, int]]:
-    cloud = ScriptedCloud()
-    server, port = await start_scripted_cloud(cloud)
-    yield cloud, port
-    await server.stop(None)
 
 
 async def served_version(edge: EdgeServer) -> str:
@@ -42,9 +33,9 @@ async def served_version(edge: EdgeServer) -> str:
 
 
 async def edge_on_v1(
-    scripted: tuple[ScriptedCloud, int], edges: StartEdge, tmp_path: Path, **overrides: int
+    scripted_cloud: tuple[ScriptedCloud, int], edges: StartEdge, tmp_path: Path, **overrides: int
 ) -> tuple[EdgeServer, ScriptedStream]:
-    cloud, port = scripted
+    cloud, port = scripted_cloud
     edge = await edges(edge_config(tmp_path, port, **overrides))
     stream = await cloud.next_stream()
     subscription = await stream.answer()
@@ -126,11 +117,11 @@ FAULTS: dict[str, tuple[Callable[[], list[StreamIndexResponse]], str]] = {
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 async def test_bad_update_is_nacked_and_next_good_one_acked(
-    fault: str, scripted: tuple[ScriptedCloud, int], edges: StartEdge, tmp_path: Path
+    fault: str, scripted_cloud: tuple[ScriptedCloud, int], edges: StartEdge, tmp_path: Path
 ) -> None:
     """Each kind of bad update is NACKed keeping V1 served, and the next good update is ACKed."""
     build, why = FAULTS[fault]
-    edge, stream = await edge_on_v1(scripted, edges, tmp_path)
+    edge, stream = await edge_on_v1(scripted_cloud, edges, tmp_path)
     stream.send(*build())
     stream.send(*full_update(V2, "n2"))
     nack = await stream.answer()
@@ -145,10 +136,10 @@ async def test_bad_update_is_nacked_and_next_good_one_acked(
 
 
 async def test_nacked_update_leaves_old_index_serving(
-    scripted: tuple[ScriptedCloud, int], edges: StartEdge, tmp_path: Path
+    scripted_cloud: tuple[ScriptedCloud, int], edges: StartEdge, tmp_path: Path
 ) -> None:
     """Between a NACK and the next good update, GetAds is still answered from the old version."""
-    edge, stream = await edge_on_v1(scripted, edges, tmp_path)
+    edge, stream = await edge_on_v1(scripted_cloud, edges, tmp_path)
     stream.send(*corrupt_checksum())
     assert (await stream.answer()).error_detail
     assert await served_version(edge) == V1.version
@@ -156,10 +147,10 @@ async def test_nacked_update_leaves_old_index_serving(
 
 
 async def test_snapshot_too_big_for_the_map_is_nacked_before_writing(
-    scripted: tuple[ScriptedCloud, int], edges: StartEdge, tmp_path: Path
+    scripted_cloud: tuple[ScriptedCloud, int], edges: StartEdge, tmp_path: Path
 ) -> None:
     """An index larger than the map allows is NACKed from its first chunk; the next small one is ACKed."""
-    edge, stream = await edge_on_v1(scripted, edges, tmp_path, index_map_size_bytes=1024 * 1024)
+    edge, stream = await edge_on_v1(scripted_cloud, edges, tmp_path, index_map_size_bytes=1024 * 1024)
     cap = edge.config.index_cap_bytes
     huge = make_index(
         [line_item("big")],
@@ -179,11 +170,11 @@ async def test_snapshot_too_big_for_the_map_is_nacked_before_writing(
 
 
 async def test_stream_cut_mid_update_converges_after_reconnect(
-    scripted: tuple[ScriptedCloud, int], edges: StartEdge, tmp_path: Path
+    scripted_cloud: tuple[ScriptedCloud, int], edges: StartEdge, tmp_path: Path
 ) -> None:
     """A stream cut after the first chunk leaves V1 serving; the edge reconnects holding V1 and takes V2."""
-    cloud, _ = scripted
-    edge, stream = await edge_on_v1(scripted, edges, tmp_path)
+    cloud, _ = scripted_cloud
+    edge, stream = await edge_on_v1(scripted_cloud, edges, tmp_path)
     parts = full_update(V2, "n2", chunk_bytes=64)
     stream.send(parts[0])
     stream.cut()
@@ -198,10 +189,10 @@ async def test_stream_cut_mid_update_converges_after_reconnect(
 
 
 async def test_delta_is_applied_and_acked(
-    scripted: tuple[ScriptedCloud, int], edges: StartEdge, tmp_path: Path
+    scripted_cloud: tuple[ScriptedCloud, int], edges: StartEdge, tmp_path: Path
 ) -> None:
     """A delta from the held version is applied in place, ACKed, and survives a restart."""
-    edge, stream = await edge_on_v1(scripted, edges, tmp_path)
+    edge, stream = await edge_on_v1(scripted_cloud, edges, tmp_path)
     stream.send(StreamIndexResponse(version=V2.version, nonce="n2", delta=compute_delta(V1, V2)))
     ack = await stream.answer()
     assert (ack.version, ack.error_detail) == (V2.version, "")

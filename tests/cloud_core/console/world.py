@@ -26,8 +26,8 @@ from cloud_core.app.server import CloudServer, start_cloud
 from cloud_core.config import CloudConfig
 from cloud_core.events.outcomes import EventOutcome
 from edge_node.app.server import EdgeServer, start_edge
-from edge_node.config import EdgeConfig
 from edge_node.index.arms import Arm, Layer, assign
+from tests.edge_node.helpers import edge_config
 
 if TYPE_CHECKING:
     from cartads.v1.ad_service_pb2_grpc import AdServiceAsyncStub
@@ -307,17 +307,7 @@ async def console_world(tmp_path: Path, db: str) -> AsyncIterator[ConsoleWorld]:
             admin = AdminServiceStub(channel)
             await _seed_admin(admin, now)
             edge = await start_edge(
-                EdgeConfig(
-                    store_id=STORE_ID,
-                    edge_id="edge-1",
-                    cloud_address=f"127.0.0.1:{cloud.port}",
-                    data_dir=str(tmp_path / "edge"),
-                    listen_address="127.0.0.1:0",
-                    cloud_token=await cloud.mint_token(Role.EDGE, store_id=STORE_ID),
-                    sync_backoff_initial_s=0.05,
-                    sync_backoff_max_s=0.5,
-                    upload_interval_s=0.05,
-                )
+                edge_config(tmp_path, cloud.port, cloud_token=await cloud.mint_token(Role.EDGE, store_id=STORE_ID))
             )
             await edge.wait_for_index(timeout_s=10.0)
             await _shop(edge)
