@@ -119,7 +119,7 @@ CASES = cases()
 
 
 @pytest.fixture
-async def acme(cloud: CloudServer, admin: AdminServiceAsyncStub) -> AsyncIterator[grpc.aio.Channel]:
+async def acme(cloud_server: CloudServer, admin: AdminServiceAsyncStub) -> AsyncIterator[grpc.aio.Channel]:
     """Advertiser acme (campaign c1, line item li1, creative cr1) and globex (gx-c, gx-li, gx-cr), and a
     channel carrying acme's token."""
     await seed(admin)
@@ -133,7 +133,7 @@ async def acme(cloud: CloudServer, admin: AdminServiceAsyncStub) -> AsyncIterato
         admin_pb2.CreateLineItemRequest(line_item=line_item("gx-li", campaign_id="gx-c", creative_ids=("gx-cr",)))
     )
     async with aio_channel(
-        f"127.0.0.1:{cloud.port}", await cloud.mint_token(Role.ADVERTISER, advertiser_id="acme")
+        f"127.0.0.1:{cloud_server.port}", await cloud_server.mint_token(Role.ADVERTISER, advertiser_id="acme")
     ) as ch:
         yield ch
 

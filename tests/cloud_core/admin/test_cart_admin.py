@@ -220,17 +220,17 @@ async def test_listing_a_missing_store_is_not_found(carts: AdminServiceAsyncStub
 
 
 @pytest.fixture
-async def stub_as(cloud: CloudServer) -> AsyncIterator[Callable[[str], Awaitable[AdminServiceAsyncStub]]]:
+async def stub_as(cloud_server: CloudServer) -> AsyncIterator[Callable[[str], Awaitable[AdminServiceAsyncStub]]]:
     """Stubs of AdminService authenticated as a token of the given role."""
     channels: list[grpc.aio.Channel] = []
 
     async def make(role: str) -> AdminServiceAsyncStub:
-        token = await cloud.mint_token(
+        token = await cloud_server.mint_token(
             Role(role),
             advertiser_id="acme" if role == "advertiser" else "",
             store_id=STORE_ID if role == "edge" else "",
         )
-        channel = aio_channel(f"127.0.0.1:{cloud.port}", token)
+        channel = aio_channel(f"127.0.0.1:{cloud_server.port}", token)
         channels.append(channel)
         return admin_pb2_grpc.AdminServiceStub(channel)
 
@@ -292,9 +292,9 @@ async def test_a_viewer_may_not_enrol_change_or_revoke(
     assert list(listed.carts) == [enrolled]
 
 
-async def test_no_token_enrols_nothing(cloud: CloudServer, carts: AdminServiceAsyncStub) -> None:
+async def test_no_token_enrols_nothing(cloud_server: CloudServer, carts: AdminServiceAsyncStub) -> None:
     """A caller without a token is UNAUTHENTICATED and enrols no cart."""
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{cloud.port}")
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{cloud_server.port}")
     try:
         err = await refusal(admin_pb2_grpc.AdminServiceStub(channel).CreateCart(create("cart-rogue")))
     finally:

@@ -34,9 +34,11 @@ async def test_unserved_method_answers_unimplemented_by_name(
     assert err.value.details() == f"{method} is not served by this version of the cloud"
 
 
-async def test_advertiser_is_refused_before_learning_anything(cloud: CloudServer) -> None:
+async def test_advertiser_is_refused_before_learning_anything(cloud_server: CloudServer) -> None:
     """An advertiser token asking to enrol a cart is PERMISSION_DENIED, served or not."""
-    channel = aio_channel(f"127.0.0.1:{cloud.port}", await cloud.mint_token(Role.ADVERTISER, advertiser_id="acme"))
+    channel = aio_channel(
+        f"127.0.0.1:{cloud_server.port}", await cloud_server.mint_token(Role.ADVERTISER, advertiser_id="acme")
+    )
     try:
         stub = admin_pb2_grpc.AdminServiceStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as err:

@@ -26,10 +26,10 @@ def ingest(edge_channel: grpc.aio.Channel) -> EventIngestServiceAsyncStub:
 
 
 @pytest.fixture
-async def key(admin: AdminServiceAsyncStub, cloud: CloudServer) -> bytes:
+async def key(admin: AdminServiceAsyncStub, cloud_server: CloudServer) -> bytes:
     await seed(admin)
     await admin.CreateLineItem(admin_pb2.CreateLineItemRequest(line_item=line_item()))
-    found = await cloud.store.catalog.signing_key(STORE_ID)
+    found = await cloud_server.store.catalog.signing_key(STORE_ID)
     assert found is not None
     return found
 
@@ -45,12 +45,12 @@ def basket_add(seq: int, quantity: int) -> event_ingest_pb2.JournaledEvent:
     return event_ingest_pb2.JournaledEvent(seq=seq, event=event, receive_time=dt_to_ts(datetime.now(UTC)))
 
 
-async def dead_letter_reasons(cloud: CloudServer) -> dict[int, str]:
-    return {d.seq: d.reason for d in await cloud.store.ledger.dead_letters(STORE_ID)}
+async def dead_letter_reasons(cloud_server: CloudServer) -> dict[int, str]:
+    return {d.seq: d.reason for d in await cloud_server.store.ledger.dead_letters(STORE_ID)}
 
 
 async def test_an_event_out_of_bounds_is_dead_lettered_and_the_rest_billed(
-    ingest: EventIngestServiceAsyncStub, cloud: CloudServer, key: bytes
+    ingest: EventIngestServiceAsyncStub, cloud_server: CloudServer, key: bytes
 ) -> None:
     """A basket add of quantity 2^31 - 1 amid impressions: the impressions are billed, it is a malformed dead letter."""
     response = await ingest.UploadEvents(
@@ -61,7 +61,7 @@ async def test_an_event_out_of_bounds_is_dead_lettered_and_the_rest_billed(
         )
     )
     assert (response.acknowledged_seq, response.billed_count, response.rejected_count) == (3, 2, 1)
-    assert await dead_letter_reasons(cloud) == {2: "malformed: events[1].quantity must be at most 999"}
+    assert await dead_letter_reasons(cloud_server) == {2: "malformed: events[1].quantity must be at most 999"}
 
 
 @pytest.mark.parametrize(
@@ -69,7 +69,7 @@ async def test_an_event_out_of_bounds_is_dead_lettered_and_the_rest_billed(
     [(10**15, 0, "receive_time"), (1_780_000_000, -1, "receive_time"), (10**15, 0, "occur_time")],
 )
 async def test_times_out_of_range_are_malformed_not_unknown(
-    ingest: EventIngestServiceAsyncStub, cloud: CloudServer, key: bytes, bad_time: tuple[int, int, str]
+    ingest: EventIngestServiceAsyncStub, cloud_server: CloudServer, key: bytes, bad_time: tuple[int, int, str]
 ) -> None:
     """Seconds of 10^15 or nanos of -1 make a malformed dead letter naming the time, never an error answer."""
     seconds, nanos, field = bad_time
@@ -78,13 +78,13 @@ async def test_times_out_of_range_are_malformed_not_unknown(
     target.CopyFrom(Timestamp(seconds=seconds, nanos=nanos))
     response = await ingest.UploadEvents(upload(event))
     assert (response.acknowledged_seq, response.billed_count, response.rejected_count) == (1, 0, 1)
-    [reason] = (await dead_letter_reasons(cloud)).values()
+    [reason] = (await dead_letter_reasons(cloud_server)).values()
     expected = "events[0].receive_time" if field == "receive_time" else "events[0].occur_time"
     assert reason.startswith(f"malformed: {expected} ")
 
 
 async def test_a_receive_time_far_ahead_of_the_cloud_is_malformed(
-    ingest: EventIngestServiceAsyncStub, cloud: CloudServer, key: bytes
+    ingest: EventIngestServiceAsyncStub, cloud_server: CloudServer, key: bytes
 ) -> None:
     """An edge clock more than ten minutes ahead of the cloud's cannot place its events: dead letter."""
     event = ad_event(key, event_id="i1", seq=1)
@@ -94,7 +94,7 @@ async def test_a_receive_time_far_ahead_of_the_cloud_is_malformed(
 
 
 async def test_an_out_of_bounds_count_record_is_dead_lettered(
-    ingest: EventIngestServiceAsyncStub, cloud: CloudServer, key: bytes
+    ingest: EventIngestServiceAsyncStub, cloud_server: CloudServer, key: bytes
 ) -> None:
     """An edge's request-count row claiming 10^12 requests is dead-lettered, not added to the counts."""
     hour = int(datetime.now(UTC).timestamp()) // 3600 * 3600
@@ -106,7 +106,7 @@ async def test_an_out_of_bounds_count_record_is_dead_lettered(
     )
     response = await ingest.UploadEvents(upload(record))
     assert (response.acknowledged_seq, response.rejected_count) == (1, 1)
-    assert await dead_letter_reasons(cloud) == {
+    assert await dead_letter_reasons(cloud_server) == {
         1: "malformed: events[0].request_counts.rows[0].requests must be at most 1,000,000,000"
     }
 

@@ -72,10 +72,10 @@ def test_the_quarantine_survives_a_reopen(tmp_path: Path, journal_with_a_corrupt
 
 
 async def test_the_journal_drains_past_a_corrupt_entry(
-    tmp_path: Path, cloud: tuple[FakeCloud, int], journal_with_a_corrupt_entry: Journal
+    tmp_path: Path, fake_cloud: tuple[FakeCloud, int], journal_with_a_corrupt_entry: Journal
 ) -> None:
     """The uploader sends the entries that parse and the journal empties."""
-    fake, port = cloud
+    fake, port = fake_cloud
     config = edge_config(tmp_path, port)
     async with grpc.aio.insecure_channel(config.cloud_address) as channel:
         uploader = Uploader(channel, config, journal_with_a_corrupt_entry)

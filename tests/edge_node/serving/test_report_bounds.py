@@ -104,10 +104,10 @@ def test_a_basket_line_quantity_of_two_to_the_31_is_refused() -> None:
 
 
 async def test_out_of_bounds_events_reach_no_journal(
-    tmp_path: Path, cloud: tuple[FakeCloud, int], edges: StartEdge
+    tmp_path: Path, fake_cloud: tuple[FakeCloud, int], edges: StartEdge
 ) -> None:
     """A real edge answers a hostile ReportEvents with INVALID_ARGUMENT and journals nothing: 0 billable."""
-    edge = await edges(edge_config(tmp_path, cloud[1]))
+    edge = await edges(edge_config(tmp_path, fake_cloud[1]))
     hostile = [
         basket_add(event_id="q", quantity=2**31 - 1),
         basket_add(event_id="t", occur_time=Timestamp(seconds=10**15)),
