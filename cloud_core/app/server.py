@@ -143,7 +143,15 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
         settings=settings,
     )
     index_sync_pb2_grpc.add_IndexSyncServiceServicer_to_server(
-        IndexSyncServicer(catalog=store.catalog, edges=store.edges, notifier=notifier, builder=builder, config=config),
+        IndexSyncServicer(
+            catalog=store.catalog,
+            edges=store.edges,
+            notifier=notifier,
+            builder=builder,
+            config=config,
+            keys=store.signing_keys,
+            terms=store.terms,
+        ),
         server,
     )
     event_ingest_pb2_grpc.add_EventIngestServiceServicer_to_server(
@@ -153,6 +161,8 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
             request_counts=store.pacing_stats,
             notifier=notifier,
             config=config,
+            terms=store.terms,
+            keys=store.signing_keys,
         ),
         server,
     )

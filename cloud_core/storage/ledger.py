@@ -188,6 +188,9 @@ def _dead_letter_alone(conn: Connection, upload: Upload, outcome: EventOutcome, 
         "reason": reason,
         "event_blob": outcome.event_blob,
         "create_time_us": ingest_us,
+        "reason_code": admin_pb2.DEAD_LETTER_REASON_INGEST_FAILURE,
+        "signing_key_id": outcome.signing_key_id,
+        "claimed_charge_micros": 0,
     }
     return _insert_unidentified(conn, [row])
 
@@ -314,15 +317,22 @@ class SqlLedger:
             for r in rows
         ]
 
-    async def dead_letters(self, store_id: str, after_id: int = 0, limit: int = 0) -> list[DeadLetter]:
+    async def dead_letters(
+        self, store_id: str, after_id: int = 0, limit: int = 0, *, edge_id: str = "", reason_code: int = 0
+    ) -> list[DeadLetter]:
         d = t.dead_letters.c
         query = (
             sa.select(
                 d.store_id, d.edge_id, d.seq, d.event_id, d.reason, d.dead_letter_id, d.event_blob, d.create_time_us
             )
+            .add_columns(d.reason_code, d.signing_key_id, d.claimed_charge_micros)
             .where(d.store_id == store_id, d.dead_letter_id > after_id)
             .order_by(d.dead_letter_id)
         )
+        if edge_id:
+            query = query.where(d.edge_id == edge_id)
+        if reason_code:
+            query = query.where(d.reason_code == reason_code)
         if limit > 0:
             query = query.limit(limit)
         rows = await self._db.read(lambda conn: list(conn.execute(query)))
@@ -331,5 +341,9 @@ class SqlLedger:
             event = common_pb2.CartEvent()
             with contextlib.suppress(DecodeError):
                 event.ParseFromString(bytes(r[6]))
-            out.append(DeadLetter(r[0], r[1], int(r[2]), r[3], r[4], int(r[5]), event.type, int(r[7])))
+            out.append(
+                DeadLetter(
+                    r[0], r[1], int(r[2]), r[3], r[4], int(r[5]), event.type, int(r[7]), int(r[8]), r[9], int(r[10])
+                )
+            )
         return out

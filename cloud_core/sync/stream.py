@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import structlog
@@ -58,6 +58,7 @@ class IndexStream:
         subscription: ChangeSubscription,
         status: EdgeStatusStore,
         settings: StreamSettings,
+        on_send: Callable[[index_pb2.StoreIndex], Awaitable[None]] | None = None,
     ) -> None:
         self.store_id = state.store_id
         self.edge_id = state.edge_id
@@ -67,6 +68,9 @@ class IndexStream:
         self._subscription = subscription
         self._status = status
         self._settings = settings
+        # Runs before a version is sent (it records the version's terms): no edge holds a version
+        # whose terms the cloud did not record first.
+        self._on_send = on_send
         # None marks the end of the edge's side of the stream.
         self._answers: asyncio.Queue[index_sync_pb2.StreamIndexRequest | None] = asyncio.Queue()
 
@@ -119,6 +123,8 @@ class IndexStream:
         return self._cache.snapshot(self.store_id, index).responses(nonce), UpdateKind.FULL
 
     async def _push(self, index: index_pb2.StoreIndex, push: SendUpdate) -> list[index_sync_pb2.StreamIndexResponse]:
+        if self._on_send is not None:
+            await self._on_send(index)
         nonce = secrets.token_hex(8)
         messages, kind = self._encode(index, push, nonce)
         sent = self._state.on_update_sent(index.version, nonce, kind, now_us())
