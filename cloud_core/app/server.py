@@ -131,6 +131,7 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
         reports=store.reports,
         ledger=store.ledger,
         carts=store.carts,
+        signing_keys=store.signing_keys,
     )
     admin_pb2_grpc.add_AdminServiceServicer_to_server(
         AdminServicer(admin_storage, notifier, on_revoke=auth.forget), server

@@ -110,7 +110,9 @@ def verify_token(token: str, policy: ChargePolicy, records: ChargeRecords) -> To
         return TokenVerdict(None, code, refusal(code, str(exc)), key_id)
     if payload.store_id != policy.store_id:
         code = R.DEAD_LETTER_REASON_FOREIGN_STORE
-        return TokenVerdict(None, code, refusal(code, f"the token was issued for store {payload.store_id[:64]!r}"), key_id)
+        return TokenVerdict(
+            None, code, refusal(code, f"the token was issued for store {payload.store_id[:64]!r}"), key_id
+        )
     return TokenVerdict(payload, OK, "", key_id)
 
 

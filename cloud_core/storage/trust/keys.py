@@ -8,8 +8,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cartads.time_units import us_to_ts
-from cartads.v1 import admin_pb2
 from cloud_core.events.charges import SigningKeyRecord
 from cloud_core.storage import schema as t
 from cloud_core.storage.protocol import Registration
@@ -34,20 +32,6 @@ def _record(row: Sequence[Any]) -> SigningKeyRecord:
     return SigningKeyRecord(
         str(key_id), str(store_id), str(edge_id), bytes(key), int(create_us), int(revoke_us), str(by)
     )
-
-
-def key_info(record: SigningKeyRecord) -> admin_pb2.EdgeSigningKeyInfo:
-    """The key as admins see it: never its bytes."""
-    info = admin_pb2.EdgeSigningKeyInfo(
-        key_id=record.key_id,
-        store_id=record.store_id,
-        edge_id=record.edge_id,
-        registered_by=record.registered_by,
-        create_time=us_to_ts(record.create_time_us),
-    )
-    if record.revoke_time_us:
-        info.revoke_time.CopyFrom(us_to_ts(record.revoke_time_us))
-    return info
 
 
 class SqlSigningKeys:
