@@ -14,6 +14,7 @@ from cloud_core.admin.pagination import decode_request, edge_page_key, encode_to
 from cloud_core.admin.request_checks import raise_if
 from cloud_core.events.charges import SigningKeyRecord
 from cloud_core.storage.protocol import EdgeStatusStore, SigningKeyStore
+from cloud_core.sync.notifier import ChangeNotifier
 
 _KEY_ID = re.compile(r"[0-9a-f]{16}")
 
@@ -35,9 +36,16 @@ def key_info(record: SigningKeyRecord) -> admin_pb2.EdgeSigningKeyInfo:
 class EdgeAdmin:
     """The edge listing (of every store or of one), key revocation and flag clearing."""
 
-    def __init__(self, edges: EdgeStatusStore, keys: SigningKeyStore, clock: Callable[[], int] = now_us) -> None:
+    def __init__(
+        self,
+        edges: EdgeStatusStore,
+        keys: SigningKeyStore,
+        notifier: ChangeNotifier,
+        clock: Callable[[], int] = now_us,
+    ) -> None:
         self._edges = edges
         self._keys = keys
+        self._notifier = notifier
         self._clock = clock
 
     async def list_page(self, request: admin_pb2.ListEdgesRequest) -> admin_pb2.ListEdgesResponse:
@@ -63,6 +71,9 @@ class EdgeAdmin:
         record = await self._keys.revoke_key(request.key_id, self._clock())
         if record is None:
             raise NotFoundError(f"signing key {request.key_id!r} does not exist", "key_id")
+        # Wakes the store's index streams on every replica: the one holding this key ends, and its
+        # edge makes a new key at once.
+        self._notifier.notify([record.store_id])
         return admin_pb2.RevokeEdgeSigningKeyResponse(key=key_info(record))
 
     async def clear_flag(self, request: admin_pb2.ClearEdgeFlagRequest) -> admin_pb2.ClearEdgeFlagResponse:

@@ -130,7 +130,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self._assets = AssetAdmin(storage.assets, storage.access, clock)
         self._stores = StoreAdmin(storage.catalog, storage.edges, notifier, clock)
         self._catalog = CatalogAdmin(storage.catalog, notifier)
-        self._edges = EdgeAdmin(storage.edges, storage.signing_keys)
+        self._edges = EdgeAdmin(storage.edges, storage.signing_keys, notifier)
         self._experiments = ExperimentAdmin(storage.experiments, notifier, clock)
         self._reports = ReportAdmin(
             storage.reports, storage.experiments, storage.ledger, storage.advertisers, storage.catalog

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -40,7 +41,18 @@ def key_violations(key: index_sync_pb2.EdgeSigningKey) -> list[tuple[str, str]]:
     return out
 
 
-async def _abort_revoked(context: Ctx, key_id: str) -> None:
+def key_still_valid(keys: SigningKeyStore, key_id: str) -> Callable[[], Awaitable[bool]]:
+    """Whether ``key_id`` is still unrevoked, read from storage (any replica may have revoked it)."""
+
+    async def check() -> bool:
+        record = (await keys.signing_keys([key_id])).get(key_id)
+        return record is not None and not record.revoke_time_us
+
+    return check
+
+
+async def abort_revoked(context: Ctx, key_id: str) -> None:
+    """End the stream: FAILED_PRECONDITION with google.rpc.ErrorInfo reason SIGNING_KEY_REVOKED."""
     info = error_details_pb2.ErrorInfo(reason=REVOKED_REASON, domain="cartads.v1", metadata={"key_id": key_id})
     status = status_pb2.Status(
         code=grpc.StatusCode.FAILED_PRECONDITION.value[0],
@@ -67,7 +79,7 @@ async def register_edge_key(
         )
     if registered.record.revoke_time_us:
         log.warning("signing_key_revoked_refused", store_id=store_id, edge_id=edge_id, key_id=key.key_id)
-        await _abort_revoked(context, key.key_id)
+        await abort_revoked(context, key.key_id)
     return [(KEY_ID_HEADER, key.key_id)]
 
 

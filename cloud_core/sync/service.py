@@ -29,10 +29,10 @@ from cloud_core.storage.protocol import (
     StoreView,
     TermsStore,
 )
-from cloud_core.sync.charge_records import TermsRecorder, register_edge_key
+from cloud_core.sync.charge_records import TermsRecorder, abort_revoked, key_still_valid, register_edge_key
 from cloud_core.sync.index_cache import IndexCache
 from cloud_core.sync.notifier import ChangeNotifier
-from cloud_core.sync.stream import IndexStream, StoreGoneError, StreamSettings
+from cloud_core.sync.stream import IndexStream, KeyRevokedError, StoreGoneError, StreamSettings
 from cloud_core.sync.stream_state import IndexStreamState, Reject
 
 log = structlog.get_logger("cloud.index_sync")
@@ -244,12 +244,16 @@ class IndexSyncServicer(index_sync_pb2_grpc.IndexSyncServiceServicer):
             status=self._edges,
             settings=self._settings,
             on_send=self._terms.sent,
+            key_valid=key_still_valid(self._keys, first.signing_key.key_id) if headers else None,
         )
         try:
             async for message in stream.updates():
                 yield message
         except StoreGoneError:
             await abort_with(context, NotFoundError(f"store {store_id!r} was deleted", "store_id"))
+        except KeyRevokedError:
+            log.warning("signing_key_revoked", store_id=store_id, edge_id=edge_id, key_id=first.signing_key.key_id)
+            await abort_revoked(context, first.signing_key.key_id)
         finally:
             subscription.close()
             disconnected = state.on_stream_closed(now_us())

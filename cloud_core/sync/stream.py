@@ -35,6 +35,10 @@ class StoreGoneError(Exception):
     """The store was deleted while an edge was subscribed."""
 
 
+class KeyRevokedError(Exception):
+    """The key the edge registered on this stream was revoked while it was subscribed."""
+
+
 @dataclass(frozen=True)
 class StreamSettings:
     """How a stream paces pushes; see CloudConfig."""
@@ -59,6 +63,7 @@ class IndexStream:
         status: EdgeStatusStore,
         settings: StreamSettings,
         on_send: Callable[[index_pb2.StoreIndex], Awaitable[None]] | None = None,
+        key_valid: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self.store_id = state.store_id
         self.edge_id = state.edge_id
@@ -71,6 +76,9 @@ class IndexStream:
         # Runs before a version is sent (it records the version's terms): no edge holds a version
         # whose terms the cloud did not record first.
         self._on_send = on_send
+        # Asked after every change signalled to the store (a revocation signals one): False ends the
+        # stream, so the edge makes a new key at once instead of signing on with a revoked one.
+        self._key_valid = key_valid
         # None marks the end of the edge's side of the stream.
         self._answers: asyncio.Queue[index_sync_pb2.StreamIndexRequest | None] = asyncio.Queue()
 
@@ -171,6 +179,8 @@ class IndexStream:
                     await self._handle_answer(received)
                 if waiter in done:
                     signalled, waiter = waiter.result(), None
+                    if signalled and self._key_valid is not None and not await self._key_valid():
+                        raise KeyRevokedError(self.edge_id)
                     if signalled:
                         # Coalesce a burst of changes into one compile and one push.
                         await asyncio.sleep(self._settings.push_delay_s)

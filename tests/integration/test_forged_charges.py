@@ -220,3 +220,32 @@ async def test_forger_gets_nothing_and_honest_events_are_billed_once(strict_loop
     assert edges[ROGUE_EDGE].flagged
     assert edges[ROGUE_EDGE].flag_count == len(cases)
     assert not edges[loop.edge_config.edge_id].flagged
+
+
+async def test_revoked_key_is_replaced_and_its_tokens_no_longer_bill(strict_loop: Loop) -> None:
+    """After an admin revokes the edge's key, the edge signs with a new one; old-key tokens are refused."""
+    loop = strict_loop
+    old_event = await served_ad(loop)
+    old_key_id, _ = stolen_key(loop)
+    revoked = await loop.admin.RevokeEdgeSigningKey(admin_pb2.RevokeEdgeSigningKeyRequest(key_id=old_key_id))
+    assert revoked.key.HasField("revoke_time")
+
+    async def rotated() -> bool:
+        return stolen_key(loop)[0] != old_key_id
+
+    await eventually(rotated, what="the edge's new key")
+    new_key_id, _ = stolen_key(loop)
+
+    async def registered() -> bool:
+        listed = await loop.admin.ListEdges(admin_pb2.ListEdgesRequest(store_id=STORE_ID))
+        return new_key_id in [k.key_id for e in listed.edges for k in e.signing_keys]
+
+    await eventually(registered, what="the new key registered")
+    new_event = await served_ad(loop)
+    assert tracking_token.peek(new_event.tracking_token).signing_key_id == new_key_id
+    result = await upload(loop, [old_event, new_event])
+    assert (result.billed_count, result.rejected_count) == (1, 1)
+    dead = await loop.admin.ListDeadLetters(admin_pb2.ListDeadLettersRequest(store_id=STORE_ID, edge_id=ROGUE_EDGE))
+    assert [(d.event_id, d.reason_code) for d in dead.dead_letters] == [
+        (old_event.event_id, R.DEAD_LETTER_REASON_REVOKED_SIGNING_KEY)
+    ]
