@@ -92,4 +92,5 @@ class EventIngestServicer(event_ingest_pb2_grpc.EventIngestServiceServicer):
             duplicate_count=result.duplicate_count,
             recorded_count=result.recorded_count + new_counts,
             rejected_count=result.rejected_count,
+            over_delivered_count=result.over_delivered_count,
         )

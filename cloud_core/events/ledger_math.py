@@ -293,6 +293,7 @@ def ingest_result(
     new: Sequence[EventOutcome],
     billed: int,
     exhausted: frozenset[str],
+    over_delivered: int = 0,
 ) -> IngestResult:
     """An upload's counts. Duplicates: events without an id whose dead letter (by seq) existed, later
     events repeating an id within the upload, and first events whose id was recorded before. Rejected:
@@ -305,4 +306,5 @@ def ingest_result(
         rejected_count=unidentified_new + rejected_new,
         exhausted_campaign_ids=exhausted,
         rejected_codes=tuple(o.reject_code for o in new if o.reject_reason),
+        over_delivered_count=over_delivered,
     )

@@ -57,6 +57,8 @@ class IngestResult:
     exhausted_campaign_ids: frozenset[str] = frozenset()
     # The reason codes of the events this upload dead-lettered for the first time, in upload order.
     rejected_codes: tuple[int, ...] = ()
+    # Billed events charged less than their price (often nothing) because their budget ran out.
+    over_delivered_count: int = 0
 
     @classmethod
     def combined(cls, parts: Sequence[IngestResult], *, dead_new: int = 0, dead_again: int = 0) -> IngestResult:
@@ -69,6 +71,7 @@ class IngestResult:
             rejected_count=sum(p.rejected_count for p in parts) + dead_new,
             exhausted_campaign_ids=frozenset().union(*(p.exhausted_campaign_ids for p in parts)),
             rejected_codes=tuple(c for p in parts for c in p.rejected_codes),
+            over_delivered_count=sum(p.over_delivered_count for p in parts),
         )
 
 

@@ -50,6 +50,7 @@ from cloud_core.storage import schema as t
 from cloud_core.storage.reports import write_report_rollups
 from cloud_core.storage.sql.database import Database, failure_text, is_data_error, is_transient_error
 from cloud_core.storage.sql.rows import IN_CHUNK, insert, insert_rows, upsert_adding
+from cloud_core.storage.trust.budget import cap_billed, record_over_delivery
 
 # Uploads committed together hold at most this many events (beyond one larger upload).
 GROUP_MAX_EVENTS = 5_000
@@ -137,7 +138,9 @@ def record_in_tx(conn: Connection, upload: Upload, ingest_us: int) -> IngestResu
     dead_rows = rejected_dead_letters(store_id, edge_id, new, ingest_us)
     if dead_rows:
         conn.execute(insert(conn, t.dead_letters).on_conflict_do_nothing(), dead_rows)
-    billed = _claim(conn, store_id, new)
+    # Claims are decided before budgets: an over-delivered decision is still used up.
+    billed, over = cap_billed(conn, _claim(conn, store_id, new))
+    record_over_delivery(conn, store_id, over)
     deltas = ledger_deltas(store_id, new, billed, ingest_us)
     if deltas.ledger_rows:
         insert_rows(conn, t.ledger, LEDGER_COLUMNS, deltas.ledger_rows)
@@ -170,6 +173,7 @@ def record_in_tx(conn: Connection, upload: Upload, ingest_us: int) -> IngestResu
         new=new,
         billed=len(billed),
         exhausted=exhausted,
+        over_delivered=len(over),
     )
 
 
@@ -295,6 +299,7 @@ class SqlLedger:
                 total(s.clicks),
                 total(s.spend_micros),
                 total(s.conversions),
+                total(s.over_delivery_micros),
             )
             .select_from(t.campaigns.outerjoin(t.spend, on))
             .group_by(c.campaign_id, c.advertiser_id, c.display_name, c.budget_micros)
@@ -313,6 +318,7 @@ class SqlLedger:
                 clicks=int(r[5]),
                 spend_micros=int(r[6]),
                 conversions=int(r[7]),
+                over_delivery_micros=int(r[8]),
             )
             for r in rows
         ]
