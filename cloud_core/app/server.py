@@ -167,7 +167,9 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
         ),
         server,
     )
-    asset_pb2_grpc.add_AssetServiceServicer_to_server(AssetServicer(catalog=store.catalog, assets=store.assets), server)
+    asset_pb2_grpc.add_AssetServiceServicer_to_server(
+        AssetServicer(catalog=store.catalog, assets=store.assets, terms=store.terms), server
+    )
     health_servicer = enable_health_and_reflection(server, SERVICE_NAMES)
     try:
         port = _bind(server, config)

@@ -43,6 +43,8 @@ class VersionTerms:
     version: str
     store_id: str
     line_items: Mapping[str, LineItemTerms]
+    # The images (sha256) its creatives show: the assets the store's edges may fetch.
+    assets: frozenset[str] = frozenset()
 
 
 def max_price_micros(line_item: index_pb2.IndexLineItem) -> int:
@@ -67,7 +69,8 @@ def index_terms(index: index_pb2.StoreIndex) -> VersionTerms:
             start_us=ts_to_us(li.start_time) if li.HasField("start_time") else 0,
             end_us=ts_to_us(li.end_time) if li.HasField("end_time") else OPEN_END_US,
         )
-    return VersionTerms(index.version, index.store_id, items)
+    assets = frozenset(c.image_asset_sha256 for c in index.creatives if c.image_asset_sha256)
+    return VersionTerms(index.version, index.store_id, items, assets)
 
 
 def encode_terms(terms: VersionTerms) -> bytes:
@@ -75,6 +78,7 @@ def encode_terms(terms: VersionTerms) -> bytes:
     doc = {
         "version": terms.version,
         "store_id": terms.store_id,
+        "assets": sorted(terms.assets),
         "line_items": {
             lid: [
                 t.campaign_id,
@@ -98,4 +102,4 @@ def decode_terms(raw: bytes) -> VersionTerms:
         lid: LineItemTerms(lid, str(c), str(a), frozenset(map(str, cr)), int(pm), int(mx), int(s), int(e))
         for lid, (c, a, cr, pm, mx, s, e) in doc["line_items"].items()
     }
-    return VersionTerms(str(doc["version"]), str(doc["store_id"]), items)
+    return VersionTerms(str(doc["version"]), str(doc["store_id"]), items, frozenset(map(str, doc.get("assets", ()))))

@@ -406,6 +406,16 @@ index_versions_sent = Table(
 )
 Index("index_versions_sent_by_time", index_versions_sent.c.last_sent_us)
 
+# The assets an index version sent to a store referenced: all that store's edges may fetch.
+store_assets = Table(
+    "store_assets",
+    metadata,
+    _text("store_id"),
+    _text("sha256"),
+    _big("create_time_us"),
+    PrimaryKeyConstraint("store_id", "sha256"),
+)
+
 # Named integers the cloud keeps about itself, e.g. when per-edge keys began (legacy token cut-over).
 cloud_settings = Table(
     "cloud_settings",

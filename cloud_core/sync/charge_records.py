@@ -89,13 +89,15 @@ class TermsRecorder:
     def __init__(self, terms: TermsStore, retention_days: int) -> None:
         self._terms = terms
         self._retention_us = retention_days * 86_400 * 1_000_000
-        self._encoded: OrderedDict[str, bytes] = OrderedDict()
+        self._encoded: OrderedDict[str, tuple[bytes, list[str]]] = OrderedDict()
 
     async def sent(self, index: index_pb2.StoreIndex) -> None:
         """``index`` is about to be sent to its store's edge."""
-        encoded = self._encoded.get(index.version)
-        if encoded is None:
-            encoded = self._encoded[index.version] = encode_terms(index_terms(index))
+        found = self._encoded.get(index.version)
+        if found is None:
+            terms = index_terms(index)
+            found = self._encoded[index.version] = (encode_terms(terms), sorted(terms.assets))
             while len(self._encoded) > _ENCODED_VERSIONS:
                 self._encoded.popitem(last=False)
-        await self._terms.record_sent(index.store_id, index.version, encoded, now_us(), self._retention_us)
+        encoded, assets = found
+        await self._terms.record_sent(index.store_id, index.version, encoded, assets, now_us(), self._retention_us)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import stat
 import uuid
 from collections.abc import AsyncIterator
@@ -20,14 +21,16 @@ from cartads.demo.scenario import create_advertisers, create_store, plan_adverti
 from cartads.rpc.bearer import aio_channel
 from cartads.sample.instacart import Catalog, Order
 from cartads.time_units import dt_to_ts
-from cartads.v1 import ad_service_pb2, admin_pb2, common_pb2, event_ingest_pb2
+from cartads.v1 import ad_service_pb2, admin_pb2, asset_pb2, common_pb2, event_ingest_pb2
 from cartads.v1.ad_service_pb2_grpc import AdServiceStub
 from cartads.v1.admin_pb2_grpc import AdminServiceStub
+from cartads.v1.asset_pb2_grpc import AssetServiceStub
 from cartads.v1.event_ingest_pb2_grpc import EventIngestServiceStub
 from cloud_core.access.policy import Role
 from cloud_core.app.server import start_cloud
 from cloud_core.config import CloudConfig
 from edge_node.app.server import start_edge
+from tests.asset_images import png_bytes
 from tests.edge_node.helpers import edge_config
 from tests.eventually import eventually
 from tests.integration.whole_loop import STORE_ID, Loop
@@ -249,3 +252,30 @@ async def test_revoked_key_is_replaced_and_its_tokens_no_longer_bill(strict_loop
     assert [(d.event_id, d.reason_code) for d in dead.dead_letters] == [
         (old_event.event_id, R.DEAD_LETTER_REASON_REVOKED_SIGNING_KEY)
     ]
+
+
+async def test_edge_gets_only_the_assets_its_store_was_sent(strict_loop: Loop) -> None:
+    """An edge credential fetches the images its store's indexes show; any other hash is as absent."""
+    loop = strict_loop
+
+    async def requests() -> AsyncIterator[admin_pb2.UploadAssetRequest]:
+        yield admin_pb2.UploadAssetRequest(filename="secret.png", chunk=png_bytes(40, 30))
+
+    unreferenced = (await loop.admin.UploadAsset(requests())).asset.sha256
+    db = sqlite3.connect(Path(loop.edge_config.data_dir).parent / "cloud.sqlite3")
+    try:
+        (referenced,) = db.execute("SELECT sha256 FROM store_assets WHERE store_id = ? LIMIT 1", (STORE_ID,)).fetchone()
+    finally:
+        db.close()
+    channel = aio_channel(f"127.0.0.1:{loop.cloud.port}", loop.edge_token)
+    try:
+        stub = AssetServiceStub(channel)
+        got = await stub.BatchGetAssets(
+            asset_pb2.BatchGetAssetsRequest(store_id=STORE_ID, sha256s=[referenced, unreferenced])
+        )
+        missing = await stub.BatchGetAssets(asset_pb2.BatchGetAssetsRequest(store_id=STORE_ID, sha256s=["0" * 64]))
+        refused = await stub.BatchGetAssets(asset_pb2.BatchGetAssetsRequest(store_id=STORE_ID, sha256s=[unreferenced]))
+    finally:
+        await channel.close(None)
+    assert [a.sha256 for a in got.assets] == [referenced]
+    assert refused == missing == asset_pb2.BatchGetAssetsResponse()

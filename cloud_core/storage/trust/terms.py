@@ -31,13 +31,22 @@ class SqlTerms:
         self._keys = keys
         self._cache: OrderedDict[str, VersionTerms] = OrderedDict()
 
-    async def record_sent(
-        self, store_id: str, version: str, encoded_terms: bytes, now_us: int, retention_us: int
+    async def record_sent(  # noqa: PLR0917 - the version, its terms and assets, when, for how long
+        self,
+        store_id: str,
+        version: str,
+        encoded_terms: bytes,
+        assets: Sequence[str],
+        now_us: int,
+        retention_us: int,
     ) -> None:
-        """``version`` (with its terms) was sent to ``store_id`` at ``now_us``; records older than the
-        retention are dropped on the way."""
+        """``version`` (with its terms and assets) was sent to ``store_id`` at ``now_us``; records older
+        than the retention are dropped on the way."""
 
         def _record(conn: Connection) -> None:
+            if assets:
+                rows = [{"store_id": store_id, "sha256": sha, "create_time_us": now_us} for sha in sorted(set(assets))]
+                conn.execute(insert(conn, t.store_assets).on_conflict_do_nothing(), rows)
             terms = insert(conn, t.index_terms).values(
                 version=version, store_id=store_id, terms=encoded_terms, create_time_us=now_us
             )
@@ -56,6 +65,12 @@ class SqlTerms:
             conn.execute(sa.delete(t.index_terms).where(_terms.create_time_us < cutoff, _terms.version.not_in(kept)))
 
         await self._db.write(_record)
+
+    async def referenced_assets(self, store_id: str, sha256s: Sequence[str]) -> set[str]:
+        """Those of ``sha256s`` that an index version sent to ``store_id`` referenced."""
+        a = t.store_assets.c
+        query = sa.select(a.sha256).where(a.store_id == store_id, a.sha256.in_(sorted(set(sha256s))))
+        return {str(s) for s in await self._db.read(lambda conn: list(conn.execute(query).scalars()))}
 
     async def legacy_since_us(self, now_us: int) -> int:
         """When this database began recording per-edge keys: set by migration 0007, or ``now_us`` by

@@ -1,5 +1,5 @@
-"""charges: per-edge signing keys, the terms of every index version sent to a store, flagged edges,
-dead-letter reason codes and over-delivery.
+"""charges: per-edge signing keys, the terms of every index version sent to a store (and the assets
+it referenced), flagged edges, dead-letter reason codes and over-delivery.
 
 Revision ID: 0007_charges
 Revises: 0006_carts
@@ -57,6 +57,13 @@ def upgrade() -> None:
     )
     op.create_index("index_versions_sent_by_time", "index_versions_sent", ["last_sent_us"])
     op.create_table(
+        "store_assets",
+        _text("store_id"),
+        _text("sha256"),
+        _big("create_time_us"),
+        sa.PrimaryKeyConstraint("store_id", "sha256"),
+    )
+    op.create_table(
         "cloud_settings",
         sa.Column("name", sa.Text(), primary_key=True),
         _big("value"),
@@ -92,6 +99,7 @@ def downgrade() -> None:
         batch.drop_column("flag_reason")
         batch.drop_column("flagged")
     op.drop_table("cloud_settings")
+    op.drop_table("store_assets")
     op.drop_index("index_versions_sent_by_time", table_name="index_versions_sent")
     op.drop_table("index_versions_sent")
     op.drop_table("index_terms")
