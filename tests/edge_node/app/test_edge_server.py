@@ -86,7 +86,7 @@ async def test_pushed_index_is_acked_and_served_with_verifiable_token(
     assert response.request_id == "r-1"
     assert [ad.line_item_id for ad in response.ads] == ["aisle-li", "zone-li"]
     registered = subscription.signing_key
-    assert len(registered.key_id) == 16 and len(registered.key) == 32
+    assert (len(registered.key_id), len(registered.key)) == (16, 32)
     with pytest.raises(tracking_token.InvalidTokenError):
         tracking_token.verify(response.ads[0].tracking_token, SIGNING_KEY)
     payload = tracking_token.verify_with(response.ads[0].tracking_token, {registered.key_id: registered.key})
