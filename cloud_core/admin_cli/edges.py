@@ -35,7 +35,7 @@ def _time(ts: Timestamp) -> str:
 
 
 def _flag(edge: admin_pb2.EdgeStatus) -> str:
-    """ "FLAGGED <reason> x<count>" while flagged; "cleared x<count>" after an admin cleared it."""
+    """FLAGGED <reason> x<count> while flagged; cleared x<count> after an admin cleared it."""
     if edge.flagged:
         return f"FLAGGED {edge.flag_reason} x{edge.flag_count}"
     return f"cleared x{edge.flag_count}" if edge.flag_count else ""
@@ -54,9 +54,7 @@ def edge_row(edge: admin_pb2.EdgeStatus) -> list[str]:
         edge.last_answer,
         _time(edge.last_seen_time),
         edge.last_error,
-        f"FLAGGED {edge.flag_reason} x{edge.flag_count}"
-        if edge.flagged
-        else (f"was x{edge.flag_count}" if edge.flag_count else ""),
+        _flag(edge),
         ",".join(k.key_id + (" (revoked)" if k.HasField("revoke_time") else "") for k in edge.signing_keys),
     ]
 
