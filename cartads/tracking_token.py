@@ -153,6 +153,13 @@ def verify(token: str, key: bytes) -> TrackingTokenPayload:
     return _parse(raw)
 
 
+def mac_matches(token: str, key: bytes) -> bool:
+    """Whether the token's MAC is ``key``'s over its payload bytes, without parsing the payload: for a
+    verifier that already peeked the payload to choose the key (cloud ingest parses each token once)."""
+    raw, mac = _split(token)
+    return hmac.compare_digest(mac, _mac(key, raw))
+
+
 def peek_key_id(token: str) -> str:
     """The id of the key a token claims to be signed with, unverified ("" for tokens of the store's
     shared key); raises InvalidTokenError when it is not a token. For loading the keys to verify with."""

@@ -72,7 +72,7 @@ def _judge(
     billable = event.type in BILLABLE_TYPES
     if not event.tracking_token:
         return ("missing tracking_token" if billable else ""), 0, "", None
-    verdict = verify_token(event.tracking_token, policy, records)
+    verdict = verify_token(event.tracking_token, policy, records, records.peeked.get(event.tracking_token))
     payload = verdict.payload
     if payload is None:
         # A bad token on an event we do not bill (e.g. a dismiss) is kept, just not attributed.

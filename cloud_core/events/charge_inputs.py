@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import structlog
 
 from cartads import tracking_token
-from cartads.v1 import admin_pb2, event_ingest_pb2
+from cartads.v1 import admin_pb2, event_ingest_pb2, tracking_pb2
 from cloud_core.config import CloudConfig
 from cloud_core.events.billing import BILLABLE_TYPES
 from cloud_core.events.charges import FLAGGING_REASONS, ChargePolicy, ChargeRecords
@@ -20,10 +21,12 @@ log = structlog.get_logger("cloud.ingest")
 
 def named_records(
     events: Sequence[event_ingest_pb2.JournaledEvent], problems: Sequence[list[Violation]]
-) -> tuple[list[str], list[str]]:
-    """The key ids and index versions the billable events' tokens name (unverified: what to load)."""
+) -> tuple[list[str], list[str], dict[str, tracking_pb2.TrackingTokenPayload]]:
+    """The key ids and index versions the billable events' tokens name (unverified: what to load), and
+    the payloads parsed to find them, by token."""
     key_ids: set[str] = set()
     versions: set[str] = set()
+    peeked: dict[str, tracking_pb2.TrackingTokenPayload] = {}
     for journaled, problem in zip(events, problems, strict=True):
         event = journaled.event
         if problem or not event.tracking_token or event.type not in BILLABLE_TYPES:
@@ -32,10 +35,11 @@ def named_records(
             payload = tracking_token.peek(event.tracking_token)
         except tracking_token.InvalidTokenError:
             continue
+        peeked[event.tracking_token] = payload
         if payload.signing_key_id:
             key_ids.add(payload.signing_key_id)
             versions.add(payload.index_version)
-    return sorted(key_ids), sorted(versions)
+    return sorted(key_ids), sorted(versions), peeked
 
 
 class ChargeGate:
@@ -62,12 +66,13 @@ class ChargeGate:
         now_us: int,
     ) -> tuple[ChargePolicy, ChargeRecords]:
         """The policy and records to judge ``request``'s charges with."""
-        key_ids, versions = named_records(request.events, problems)
+        key_ids, versions, peeked = named_records(request.events, problems)
         records = (
             await self._terms.charge_records(request.store_id, key_ids, versions)
             if key_ids or versions
             else ChargeRecords()
         )
+        records = dataclasses.replace(records, peeked=peeked)
         policy = ChargePolicy(request.store_id, legacy_key, await self._legacy_until(now_us), now_us)
         return policy, records
 

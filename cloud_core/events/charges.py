@@ -47,6 +47,9 @@ class ChargeRecords:
     keys: Mapping[str, SigningKeyRecord] = field(default_factory=dict)
     sent_us: Mapping[str, int] = field(default_factory=dict)
     terms: Mapping[str, VersionTerms] = field(default_factory=dict)
+    # The upload's tokens' payloads as parsed (unverified) to find what to load, by token: each token
+    # is parsed once per upload.
+    peeked: Mapping[str, tracking_pb2.TrackingTokenPayload] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -79,18 +82,25 @@ def refusal(code: int, detail: str) -> str:
     return f"{_name(code)}: {detail}"
 
 
-def verify_token(token: str, policy: ChargePolicy, records: ChargeRecords) -> TokenVerdict:
-    """The token's payload when its MAC verifies under a key this store may sign with."""
+def verify_token(
+    token: str,
+    policy: ChargePolicy,
+    records: ChargeRecords,
+    peeked: tracking_pb2.TrackingTokenPayload | None = None,
+) -> TokenVerdict:
+    """The token's payload when its MAC verifies under a key this store may sign with (``peeked``: its
+    payload parsed already, unverified, so it is parsed once)."""
     try:
-        key_id = tracking_token.peek_key_id(token)
+        payload = peeked if peeked is not None else tracking_token.peek(token)
     except tracking_token.InvalidTokenError as exc:
         code = R.DEAD_LETTER_REASON_TOKEN_SIGNATURE
         return TokenVerdict(None, code, refusal(code, str(exc)))
+    key_id = payload.signing_key_id
     if not key_id:
         if policy.now_us >= policy.legacy_until_us:
             code = R.DEAD_LETTER_REASON_LEGACY_TOKEN
             return TokenVerdict(None, code, refusal(code, "the store's shared key is no longer accepted"))
-        keys = {"": policy.legacy_key}
+        key = policy.legacy_key
     else:
         record = records.keys.get(key_id)
         if record is None:
@@ -102,12 +112,16 @@ def verify_token(token: str, policy: ChargePolicy, records: ChargeRecords) -> To
         if record.revoke_time_us and policy.now_us >= record.revoke_time_us:
             code = R.DEAD_LETTER_REASON_REVOKED_SIGNING_KEY
             return TokenVerdict(None, code, refusal(code, "the token's key was revoked"), key_id)
-        keys = {key_id: record.key}
+        key = record.key
     try:
-        payload = tracking_token.verify_with(token, keys)
+        matches = tracking_token.mac_matches(token, key)
     except tracking_token.InvalidTokenError as exc:
+        matches, detail = False, str(exc)
+    else:
+        detail = "token signature does not match"
+    if not matches:
         code = R.DEAD_LETTER_REASON_TOKEN_SIGNATURE
-        return TokenVerdict(None, code, refusal(code, str(exc)), key_id)
+        return TokenVerdict(None, code, refusal(code, detail), key_id)
     if payload.store_id != policy.store_id:
         code = R.DEAD_LETTER_REASON_FOREIGN_STORE
         return TokenVerdict(
