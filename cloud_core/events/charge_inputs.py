@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import structlog
 
 from cartads import tracking_token
-from cartads.v1 import admin_pb2, event_ingest_pb2, tracking_pb2
+from cartads.v1 import admin_pb2, event_ingest_pb2
 from cloud_core.config import CloudConfig
 from cloud_core.events.billing import BILLABLE_TYPES
 from cloud_core.events.charges import FLAGGING_REASONS, ChargePolicy, ChargeRecords
@@ -21,21 +21,22 @@ log = structlog.get_logger("cloud.ingest")
 
 def named_records(
     events: Sequence[event_ingest_pb2.JournaledEvent], problems: Sequence[list[Violation]]
-) -> tuple[list[str], list[str], dict[str, tracking_pb2.TrackingTokenPayload]]:
+) -> tuple[list[str], list[str], dict[str, tracking_token.OpenedToken]]:
     """The key ids and index versions the billable events' tokens name (unverified: what to load), and
     the payloads parsed to find them, by token."""
     key_ids: set[str] = set()
     versions: set[str] = set()
-    peeked: dict[str, tracking_pb2.TrackingTokenPayload] = {}
+    peeked: dict[str, tracking_token.OpenedToken] = {}
     for journaled, problem in zip(events, problems, strict=True):
         event = journaled.event
         if problem or not event.tracking_token or event.type not in BILLABLE_TYPES:
             continue
         try:
-            payload = tracking_token.peek(event.tracking_token)
+            opened = tracking_token.open_token(event.tracking_token)
         except tracking_token.InvalidTokenError:
             continue
-        peeked[event.tracking_token] = payload
+        peeked[event.tracking_token] = opened
+        payload = opened.payload
         if payload.signing_key_id:
             key_ids.add(payload.signing_key_id)
             versions.add(payload.index_version)

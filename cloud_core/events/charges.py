@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from cartads import tracking_token
 from cartads.v1 import admin_pb2, tracking_pb2
@@ -49,7 +50,7 @@ class ChargeRecords:
     terms: Mapping[str, VersionTerms] = field(default_factory=dict)
     # The upload's tokens' payloads as parsed (unverified) to find what to load, by token: each token
     # is parsed once per upload.
-    peeked: Mapping[str, tracking_pb2.TrackingTokenPayload] = field(default_factory=dict)
+    peeked: Mapping[str, tracking_token.OpenedToken] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,9 @@ class ChargePolicy:
     now_us: int
 
 
-@dataclass(frozen=True)
-class TokenVerdict:
-    """A token's payload when it verified (else None), and why not as a reason code and text."""
+class TokenVerdict(NamedTuple):
+    """A token's payload when it verified (else None), and why not as a reason code and text (a tuple:
+    one is made per uploaded event)."""
 
     payload: tracking_pb2.TrackingTokenPayload | None
     code: int = OK
@@ -86,15 +87,17 @@ def verify_token(
     token: str,
     policy: ChargePolicy,
     records: ChargeRecords,
-    peeked: tracking_pb2.TrackingTokenPayload | None = None,
+    opened: tracking_token.OpenedToken | None = None,
 ) -> TokenVerdict:
-    """The token's payload when its MAC verifies under a key this store may sign with (``peeked``: its
-    payload parsed already, unverified, so it is parsed once)."""
+    """The token's payload when its MAC verifies under a key this store may sign with (``opened``: the
+    token decoded already, unverified, so it is decoded once)."""
     try:
-        payload = peeked if peeked is not None else tracking_token.peek(token)
+        if opened is None:
+            opened = tracking_token.open_token(token)
     except tracking_token.InvalidTokenError as exc:
         code = R.DEAD_LETTER_REASON_TOKEN_SIGNATURE
         return TokenVerdict(None, code, refusal(code, str(exc)))
+    payload = opened.payload
     key_id = payload.signing_key_id
     if not key_id:
         if policy.now_us >= policy.legacy_until_us:
@@ -113,15 +116,9 @@ def verify_token(
             code = R.DEAD_LETTER_REASON_REVOKED_SIGNING_KEY
             return TokenVerdict(None, code, refusal(code, "the token's key was revoked"), key_id)
         key = record.key
-    try:
-        matches = tracking_token.mac_matches(token, key)
-    except tracking_token.InvalidTokenError as exc:
-        matches, detail = False, str(exc)
-    else:
-        detail = "token signature does not match"
-    if not matches:
+    if not opened.mac_matches(key):
         code = R.DEAD_LETTER_REASON_TOKEN_SIGNATURE
-        return TokenVerdict(None, code, refusal(code, detail), key_id)
+        return TokenVerdict(None, code, refusal(code, "token signature does not match"), key_id)
     if payload.store_id != policy.store_id:
         code = R.DEAD_LETTER_REASON_FOREIGN_STORE
         return TokenVerdict(

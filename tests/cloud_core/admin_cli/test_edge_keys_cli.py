@@ -27,7 +27,7 @@ async def test_edges_list_shows_keys_and_flags_and_revoke_key_revokes(
 ) -> None:
     """After a forged upload the edge is listed FLAGGED with its key; revoke-key and clear-flag act on it."""
     await seed(admin)
-    call = index_sync_pb2_grpc.IndexSyncServiceStub(edge_channel).StreamIndex()
+    call = index_sync_pb2_grpc.IndexSyncServiceStub(edge_channel).StreamIndex(None)
     key = index_sync_pb2.EdgeSigningKey(key_id=KEY_ID, key=b"k" * 32)
     await call.write(index_sync_pb2.StreamIndexRequest(store_id=STORE_ID, edge_id="edge-1", signing_key=key))
     await call.initial_metadata()

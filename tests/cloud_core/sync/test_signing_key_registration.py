@@ -20,7 +20,7 @@ KEY_ID = "0123456789abcdef"
 async def subscribe(
     edge_channel: grpc.aio.Channel, edge_id: str, key_id: str = KEY_ID, key: bytes = b"k" * 32
 ) -> grpc.aio.StreamStreamCall:  # type: ignore[type-arg]
-    call = index_sync_pb2_grpc.IndexSyncServiceStub(edge_channel).StreamIndex()
+    call = index_sync_pb2_grpc.IndexSyncServiceStub(edge_channel).StreamIndex(None)
     signing_key = index_sync_pb2.EdgeSigningKey(key_id=key_id, key=key)
     await call.write(index_sync_pb2.StreamIndexRequest(store_id=STORE_ID, edge_id=edge_id, signing_key=signing_key))
     return call
