@@ -64,6 +64,7 @@ PURE_CORES = (
     "cloud_core.delivery",
     "cloud_core.events.billing",
     "cloud_core.events.charges",
+    "cloud_core.events.budget_cap",
     "cloud_core.events.isolate",
     "cloud_core.events.upload_checks",
     "cloud_core.reports",
