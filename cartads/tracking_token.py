@@ -153,6 +153,28 @@ def verify(token: str, key: bytes) -> TrackingTokenPayload:
     return _parse(raw)
 
 
+class OpenedToken:
+    """A token split and its payload parsed, not yet verified: for a verifier that reads the payload to
+    choose the key (cloud ingest decodes each token once)."""
+
+    __slots__ = ("mac", "payload", "raw")
+
+    def __init__(self, payload: TrackingTokenPayload, raw: bytes, mac: bytes) -> None:
+        self.payload = payload
+        self.raw = raw
+        self.mac = mac
+
+    def mac_matches(self, key: bytes) -> bool:
+        """Whether the token's MAC is ``key``'s over its payload bytes."""
+        return hmac.compare_digest(self.mac, _mac(key, self.raw))
+
+
+def open_token(token: str) -> OpenedToken:
+    """The token split and parsed, unverified; raises InvalidTokenError when it is not a token."""
+    raw, mac = _split(token)
+    return OpenedToken(_parse(raw), raw, mac)
+
+
 def peek_key_id(token: str) -> str:
     """The id of the key a token claims to be signed with, unverified ("" for tokens of the store's
     shared key); raises InvalidTokenError when it is not a token. For loading the keys to verify with."""

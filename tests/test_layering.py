@@ -63,6 +63,8 @@ PURE_CORES = (
     "cloud_core.console.model",
     "cloud_core.delivery",
     "cloud_core.events.billing",
+    "cloud_core.events.charges",
+    "cloud_core.events.budget_cap",
     "cloud_core.events.isolate",
     "cloud_core.events.upload_checks",
     "cloud_core.reports",

@@ -9,6 +9,7 @@ from cartads.rpc.errors import InvalidArgumentError
 from cartads.time_units import us_to_ts
 from cartads.v1 import admin_pb2
 from cloud_core.access.auth import scoped_advertiser
+from cloud_core.admin import validation as v
 from cloud_core.admin.pagination import decode_request, next_token
 from cloud_core.admin.request_checks import existing, raise_if
 from cloud_core.reports.metrics import Delivery
@@ -111,17 +112,20 @@ class ReportAdmin:
     async def dead_letters(self, request: admin_pb2.ListDeadLettersRequest) -> admin_pb2.ListDeadLettersResponse:
         if not request.store_id:
             raise InvalidArgumentError([("store_id", "is required")])
-        # Refused rather than ignored: an unfiltered answer would pass for a filtered one.
-        unserved = [name for name in ("edge_id", "reason_code") if getattr(request, name)]
-        raise_if([(name, "filtering by it is not served by this version of the cloud") for name in unserved])
-        query = f"dead_letters:{request.store_id}"
+        if request.edge_id:
+            raise_if(v.check_id(request.edge_id, "edge_id"))
+        if request.reason_code not in admin_pb2.DeadLetterReason.values():
+            raise_if([("reason_code", "is not a DeadLetterReason")])
+        query = f"dead_letters:{request.store_id}:{request.edge_id}:{int(request.reason_code)}"
         page = decode_request(request.page_size, request.page_token, query)
         await existing("store", request.store_id, "store_id", self._catalog.get_store)
         try:
             after_id = int(page.after_id or 0)
         except ValueError as exc:
             raise InvalidArgumentError([("page_token", "is not a token this server issued")]) from exc
-        rows = await self._ledger.dead_letters(request.store_id, after_id, page.limit + 1)
+        rows = await self._ledger.dead_letters(
+            request.store_id, after_id, page.limit + 1, edge_id=request.edge_id, reason_code=int(request.reason_code)
+        )
         token = next_token([str(r.dead_letter_id) for r in rows], page.limit, query)
         return admin_pb2.ListDeadLettersResponse(
             dead_letters=[
@@ -133,6 +137,9 @@ class ReportAdmin:
                     reason=r.reason,
                     event_type=r.event_type,  # type: ignore[arg-type]
                     create_time=us_to_ts(r.create_time_us),
+                    reason_code=r.reason_code,  # type: ignore[arg-type]
+                    signing_key_id=r.signing_key_id,
+                    claimed_charge_micros=r.claimed_charge_micros,
                 )
                 for r in rows[: page.limit]
             ],

@@ -36,6 +36,7 @@ from cloud_core.storage.protocol import (
     ExperimentStore,
     LedgerStore,
     ReportStore,
+    SigningKeyStore,
 )
 from cloud_core.sync.notifier import ChangeNotifier
 
@@ -60,6 +61,8 @@ class AdminStorage:
     ledger: LedgerStore
     # Carts enrolled to stores, and their credentials.
     carts: CartStore
+    # Edges' tracking token keys and flags.
+    signing_keys: SigningKeyStore
 
 
 Req = TypeVar("Req")
@@ -127,7 +130,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self._assets = AssetAdmin(storage.assets, storage.access, clock)
         self._stores = StoreAdmin(storage.catalog, storage.edges, notifier, clock)
         self._catalog = CatalogAdmin(storage.catalog, notifier)
-        self._edges = EdgeAdmin(storage.edges)
+        self._edges = EdgeAdmin(storage.edges, storage.signing_keys, notifier)
         self._experiments = ExperimentAdmin(storage.experiments, notifier, clock)
         self._reports = ReportAdmin(
             storage.reports, storage.experiments, storage.ledger, storage.advertisers, storage.catalog
@@ -205,6 +208,6 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     UpdateCart = _served_by(admin_pb2.UpdateCartRequest, lambda s: s._carts.update)
     RevokeCart = _served_by(admin_pb2.RevokeCartRequest, lambda s: s._carts.revoke)
 
-    # ---- edge signing keys and flags: in the contract, not served yet ----
-    RevokeEdgeSigningKey = _not_served("RevokeEdgeSigningKey")
-    ClearEdgeFlag = _not_served("ClearEdgeFlag")
+    # ---- edge signing keys and flags ----
+    RevokeEdgeSigningKey = _served_by(admin_pb2.RevokeEdgeSigningKeyRequest, lambda s: s._edges.revoke_key)
+    ClearEdgeFlag = _served_by(admin_pb2.ClearEdgeFlagRequest, lambda s: s._edges.clear_flag)

@@ -1,4 +1,5 @@
-"""``cartads-admin edges list``: each edge's index sync status."""
+"""``cartads-admin edges list|revoke-key|clear-flag``: each edge's index sync status, its signing keys
+and whether it uploaded forged charges; revoking a key, clearing a flag."""
 
 from __future__ import annotations
 
@@ -8,9 +9,21 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from cartads.v1 import admin_pb2
 from cloud_core.admin_cli.command import Stub, Subcommands, add_command, add_group, list_all
-from cloud_core.admin_cli.output import emit, print_table
+from cloud_core.admin_cli.output import emit, emit_json_or, print_table
 
-COLUMNS = ["store_id", "edge_id", "connected", "in_sync", "applied", "current", "last_answer", "last_seen", "error"]
+COLUMNS = [
+    "store_id",
+    "edge_id",
+    "connected",
+    "in_sync",
+    "applied",
+    "current",
+    "last_answer",
+    "last_seen",
+    "error",
+    "flagged",
+    "keys",
+]
 
 
 def _short(version: str) -> str:
@@ -19,6 +32,13 @@ def _short(version: str) -> str:
 
 def _time(ts: Timestamp) -> str:
     return ts.ToJsonString() if ts.seconds or ts.nanos else ""
+
+
+def _flag(edge: admin_pb2.EdgeStatus) -> str:
+    """FLAGGED <reason> x<count> while flagged; cleared x<count> after an admin cleared it."""
+    if edge.flagged:
+        return f"FLAGGED {edge.flag_reason} x{edge.flag_count}"
+    return f"cleared x{edge.flag_count}" if edge.flag_count else ""
 
 
 def edge_row(edge: admin_pb2.EdgeStatus) -> list[str]:
@@ -34,6 +54,8 @@ def edge_row(edge: admin_pb2.EdgeStatus) -> list[str]:
         edge.last_answer,
         _time(edge.last_seen_time),
         edge.last_error,
+        _flag(edge),
+        ",".join(k.key_id + (" (revoked)" if k.HasField("revoke_time") else "") for k in edge.signing_keys),
     ]
 
 
@@ -47,7 +69,26 @@ def edges_list(stub: Stub, args: argparse.Namespace) -> None:
     print_table([COLUMNS] + [edge_row(e) for e in edges])
 
 
+def edges_revoke_key(stub: Stub, args: argparse.Namespace) -> None:
+    """Revoke one signing key: tokens under it received from now on are not billed."""
+    response = stub.RevokeEdgeSigningKey(admin_pb2.RevokeEdgeSigningKeyRequest(key_id=args.key_id))
+    key = response.key
+    emit_json_or(args, key, f"revoked key {key.key_id} of edge {key.edge_id} (store {key.store_id})")
+
+
+def edges_clear_flag(stub: Stub, args: argparse.Namespace) -> None:
+    """Clear an edge's flag once its forged charges are explained (the count stays)."""
+    response = stub.ClearEdgeFlag(admin_pb2.ClearEdgeFlagRequest(store_id=args.store, edge_id=args.edge))
+    edge = response.edge
+    emit_json_or(args, edge, f"cleared the flag of edge {edge.edge_id} (flagged {edge.flag_count} times so far)")
+
+
 def register(root: Subcommands) -> None:
     group = add_group(root, "edges", "edge nodes", "edge nodes and their index sync status")
     text = "each edge's index version, last ACK/NACK and whether it is connected"
     add_command(group, "list", edges_list, text).add_argument("--store", help="only this store's edges")
+    revoke = add_command(group, "revoke-key", edges_revoke_key, "refuse tokens signed with an edge's key from now on")
+    revoke.add_argument("key_id", help="the key's 16 hex characters, as edges list shows them")
+    clear = add_command(group, "clear-flag", edges_clear_flag, "clear an edge's forged-charge flag")
+    clear.add_argument("--store", required=True)
+    clear.add_argument("--edge", required=True)

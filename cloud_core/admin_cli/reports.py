@@ -135,6 +135,8 @@ def report_spend(stub: Stub, args: argparse.Namespace) -> None:
         "conversions",
         "spend_micros",
         "budget_micros",
+        # Delivered past the budget, at the price it would have cost: never charged.
+        "over_delivery_micros",
     ]
     emit(args, list(response.campaigns), cols)
     print(f"total_spend_micros={response.total_spend_micros} billed_event_count={response.billed_event_count}")

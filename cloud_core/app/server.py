@@ -131,6 +131,7 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
         reports=store.reports,
         ledger=store.ledger,
         carts=store.carts,
+        signing_keys=store.signing_keys,
     )
     admin_pb2_grpc.add_AdminServiceServicer_to_server(
         AdminServicer(admin_storage, notifier, on_revoke=auth.forget), server
@@ -143,7 +144,15 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
         settings=settings,
     )
     index_sync_pb2_grpc.add_IndexSyncServiceServicer_to_server(
-        IndexSyncServicer(catalog=store.catalog, edges=store.edges, notifier=notifier, builder=builder, config=config),
+        IndexSyncServicer(
+            catalog=store.catalog,
+            edges=store.edges,
+            notifier=notifier,
+            builder=builder,
+            config=config,
+            keys=store.signing_keys,
+            terms=store.terms,
+        ),
         server,
     )
     event_ingest_pb2_grpc.add_EventIngestServiceServicer_to_server(
@@ -153,10 +162,14 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
             request_counts=store.pacing_stats,
             notifier=notifier,
             config=config,
+            terms=store.terms,
+            keys=store.signing_keys,
         ),
         server,
     )
-    asset_pb2_grpc.add_AssetServiceServicer_to_server(AssetServicer(catalog=store.catalog, assets=store.assets), server)
+    asset_pb2_grpc.add_AssetServiceServicer_to_server(
+        AssetServicer(catalog=store.catalog, assets=store.assets, terms=store.terms), server
+    )
     health_servicer = enable_health_and_reflection(server, SERVICE_NAMES)
     try:
         port = _bind(server, config)

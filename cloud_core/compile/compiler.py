@@ -60,6 +60,8 @@ class CompileInput:
     """Plain values the compiler reads for one store."""
 
     store: admin_pb2.Store
+    # The store's shared tracking token key: no longer compiled into the index (each edge signs with
+    # its own key, registered with the cloud), so an index or an edge's disk bills for no other edge.
     signing_key: bytes
     aisles: Sequence[admin_pb2.Aisle]
     departments: Sequence[admin_pb2.Department]
@@ -311,7 +313,6 @@ def compile_store_index(inp: CompileInput, settings: CompileSettings, now: datet
         compile_time=dt_to_ts(now),
         settings=index_pb2.StoreSettings(
             time_zone=inp.store.time_zone,
-            signing_key=inp.signing_key,
             token_ttl_s=settings.token_ttl_s,
             reserve_cpm_micros=settings.reserve_cpm_micros,
             display_name=inp.store.display_name,

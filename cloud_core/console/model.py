@@ -32,6 +32,10 @@ class EdgeRow:
     last_error: str
     last_nack_version: str
     last_seen_us: int
+    # Set while the edge stands flagged for uploading charges the cloud never issued terms for.
+    flagged: bool = False
+    flag_reason: str = ""
+    flag_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +204,9 @@ def edge_json(row: EdgeRow, now_us: int) -> dict[str, Any]:
         "last_nack_version": row.last_nack_version,
         "last_seen_us": row.last_seen_us or None,
         "seconds_since_seen": seconds_since(row.last_seen_us, now_us),
+        "flagged": row.flagged,
+        "flag_reason": row.flag_reason,
+        "flag_count": row.flag_count,
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from cartads import tracking_token
 from cartads.time_units import ts_to_us
 from cartads.v1 import common_pb2, event_ingest_pb2, tracking_pb2
+from cloud_core.events.charges import ChargePolicy, ChargeRecords, terms_problem, verify_token
 from cloud_core.events.outcomes import EventOutcome
 
 _KNOWN_TYPES = frozenset(common_pb2.EventType.values()) - {common_pb2.EVENT_TYPE_UNSPECIFIED}
@@ -60,34 +61,48 @@ def token_problem(
 
 
 def _judge(
-    event: common_pb2.CartEvent, store_id: str, signing_key: bytes, receive_us: int, token_ttl_s: int
-) -> tuple[str, tracking_pb2.TrackingTokenPayload | None]:
-    """(reject reason or "", the verified token payload when there is one)."""
+    event: common_pb2.CartEvent, policy: ChargePolicy, records: ChargeRecords, receive_us: int, token_ttl_s: int
+) -> tuple[str, int, str, tracking_pb2.TrackingTokenPayload | None]:
+    """(reject reason or "", its DeadLetterReason, the token's key id, the verified token payload when
+    there is one)."""
     if not event.event_id:
-        return "missing event_id", None
+        return "missing event_id", 0, "", None
     if event.type not in _KNOWN_TYPES:
-        return "unknown event type", None
+        return "unknown event type", 0, "", None
     billable = event.type in BILLABLE_TYPES
     if not event.tracking_token:
-        return ("missing tracking_token" if billable else ""), None
-    try:
-        payload = tracking_token.verify(event.tracking_token, signing_key)
-    except tracking_token.InvalidTokenError as exc:
+        return ("missing tracking_token" if billable else ""), 0, "", None
+    verdict = verify_token(event.tracking_token, policy, records, records.peeked.get(event.tracking_token))
+    payload = verdict.payload
+    if payload is None:
         # A bad token on an event we do not bill (e.g. a dismiss) is kept, just not attributed.
-        return (f"invalid tracking_token: {exc}" if billable else ""), None
-    problem = token_problem(event, payload, store_id, receive_us, token_ttl_s)
+        return (verdict.reason if billable else ""), (verdict.code if billable else 0), verdict.key_id, None
+    problem = token_problem(event, payload, policy.store_id, receive_us, token_ttl_s)
     if problem:
-        return (problem if billable else ""), None
-    return "", payload
+        return (problem if billable else ""), 0, verdict.key_id, None
+    if billable:
+        code, text = terms_problem(payload, policy, records)
+        if code:
+            return text, code, verdict.key_id, None
+    return "", 0, verdict.key_id, payload
+
+
+def _claimed(event: common_pb2.CartEvent) -> int:
+    """What a refused event's token would have charged (unverified: for the dead letter only)."""
+    try:
+        payload = tracking_token.peek(event.tracking_token)
+    except tracking_token.InvalidTokenError:
+        return 0
+    return charge_micros(payload.pricing_model, event.type, payload.price_micros)
 
 
 def assess_event(
-    journaled: event_ingest_pb2.JournaledEvent, store_id: str, signing_key: bytes, token_ttl_s: int
+    journaled: event_ingest_pb2.JournaledEvent, policy: ChargePolicy, records: ChargeRecords, token_ttl_s: int
 ) -> EventOutcome:
     """The outcome to record for one event: billable, recorded only, or rejected with a reason."""
     event = journaled.event
     receive_us = ts_to_us(journaled.receive_time) if journaled.HasField("receive_time") else 0
-    reason, payload = _judge(event, store_id, signing_key, receive_us, token_ttl_s)
+    reason, code, key_id, payload = _judge(event, policy, records, receive_us, token_ttl_s)
     # Built once (no dataclasses.replace): ingest assesses tens of thousands of events a second.
     billable = payload is not None and event.type in BILLABLE_TYPES
     return EventOutcome(
@@ -119,4 +134,7 @@ def assess_event(
         if event.type == common_pb2.EVENT_TYPE_BASKET_ADD and event.advertised_product
         else 0,
         trigger=int(payload.trigger) if payload is not None else 0,
+        reject_code=code,
+        signing_key_id=key_id,
+        claimed_charge_micros=_claimed(event) if reason and event.tracking_token else 0,
     )

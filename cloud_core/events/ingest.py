@@ -12,8 +12,9 @@ from cartads.v1 import event_ingest_pb2, event_ingest_pb2_grpc
 from cloud_core.access.edge_auth import require_store
 from cloud_core.config import CloudConfig
 from cloud_core.events.billing import assess_event
+from cloud_core.events.charge_inputs import ChargeGate
 from cloud_core.events.upload_checks import journaled_violations, malformed_outcome, malformed_reason, upload_violations
-from cloud_core.storage.protocol import CatalogStore, LedgerStore, PacingStatsStore
+from cloud_core.storage.protocol import CatalogStore, LedgerStore, PacingStatsStore, SigningKeyStore, TermsStore
 from cloud_core.sync.notifier import ChangeNotifier
 
 log = structlog.get_logger("cloud.ingest")
@@ -30,6 +31,8 @@ class EventIngestServicer(event_ingest_pb2_grpc.EventIngestServiceServicer):
         request_counts: PacingStatsStore,
         notifier: ChangeNotifier,
         config: CloudConfig,
+        terms: TermsStore,
+        keys: SigningKeyStore,
         clock: Callable[[], int] = now_us,
     ) -> None:
         self._catalog = catalog
@@ -38,6 +41,7 @@ class EventIngestServicer(event_ingest_pb2_grpc.EventIngestServiceServicer):
         self._notifier = notifier
         self._token_ttl_s = config.token_ttl_s
         self._clock = clock
+        self._gate = ChargeGate(terms, keys, config)
 
     @maps_errors
     async def UploadEvents(  # noqa: N802
@@ -64,14 +68,17 @@ class EventIngestServicer(event_ingest_pb2_grpc.EventIngestServiceServicer):
         new_counts = (
             await self._request_counts.record_request_counts(request.store_id, request.edge_id, counts) if counts else 0
         )
+        # Every charge is judged against the keys and terms the cloud itself recorded (events/charges.py).
+        policy, records = await self._gate.inputs(request, problems, key, now)
         outcomes = [
             malformed_outcome(j, malformed_reason(problem))
             if problem
-            else assess_event(j, request.store_id, key, self._token_ttl_s)
+            else assess_event(j, policy, records, self._token_ttl_s)
             for j, problem in zip(request.events, problems, strict=True)
             if problem or not j.HasField("request_counts")
         ]
         result = await self._ledger.record_events(request.store_id, request.edge_id, outcomes)
+        await self._gate.flag(request.store_id, request.edge_id, result.rejected_codes, now)
         if result.exhausted_campaign_ids:
             log.info("budget_exhausted", campaign_ids=sorted(result.exhausted_campaign_ids))
             # Every store may serve the campaign; those whose index does not change are not re-sent.
@@ -85,4 +92,5 @@ class EventIngestServicer(event_ingest_pb2_grpc.EventIngestServiceServicer):
             duplicate_count=result.duplicate_count,
             recorded_count=result.recorded_count + new_counts,
             rejected_count=result.rejected_count,
+            over_delivered_count=result.over_delivered_count,
         )

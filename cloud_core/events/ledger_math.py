@@ -79,6 +79,15 @@ def _billed_now(o: EventOutcome) -> bool:
     return o.billable and not o.reject_reason
 
 
+def dead_letter_codes(o: EventOutcome) -> Row:
+    """The coded columns of a dead letter: its reason code, the key its token names, its claimed charge."""
+    return {
+        "reason_code": o.reject_code,
+        "signing_key_id": o.signing_key_id,
+        "claimed_charge_micros": o.claimed_charge_micros,
+    }
+
+
 def unidentified_dead_letters(
     store_id: str, edge_id: str, outcomes: Iterable[EventOutcome], ingest_us: int
 ) -> list[Row]:
@@ -93,6 +102,7 @@ def unidentified_dead_letters(
             "reason": o.reject_reason or "missing event_id",
             "event_blob": o.event_blob,
             "create_time_us": ingest_us,
+            **dead_letter_codes(o),
         }
         for o in outcomes
         if not o.event_id
@@ -154,6 +164,7 @@ def rejected_dead_letters(store_id: str, edge_id: str, new: Iterable[EventOutcom
             "reason": o.reject_reason,
             "event_blob": o.event_blob,
             "create_time_us": ingest_us,
+            **dead_letter_codes(o),
         }
         for o in new
         if o.reject_reason
@@ -282,6 +293,7 @@ def ingest_result(
     new: Sequence[EventOutcome],
     billed: int,
     exhausted: frozenset[str],
+    over_delivered: int = 0,
 ) -> IngestResult:
     """An upload's counts. Duplicates: events without an id whose dead letter (by seq) existed, later
     events repeating an id within the upload, and first events whose id was recorded before. Rejected:
@@ -293,4 +305,6 @@ def ingest_result(
         recorded_count=len(new) - billed - rejected_new,
         rejected_count=unidentified_new + rejected_new,
         exhausted_campaign_ids=exhausted,
+        rejected_codes=tuple(o.reject_code for o in new if o.reject_reason),
+        over_delivered_count=over_delivered,
     )

@@ -39,6 +39,11 @@ class EventOutcome:
     advertised_sales_micros: int = 0
     # Pacing and predictions: the trigger of the request the ad was chosen for (0: unknown).
     trigger: int = 0
+    # Refused events: why as a DeadLetterReason (0: a reason without a code), the key their token
+    # names, and what the token would have charged.
+    reject_code: int = 0
+    signing_key_id: str = ""
+    claimed_charge_micros: int = 0
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,10 @@ class IngestResult:
     recorded_count: int = 0
     rejected_count: int = 0
     exhausted_campaign_ids: frozenset[str] = frozenset()
+    # The reason codes of the events this upload dead-lettered for the first time, in upload order.
+    rejected_codes: tuple[int, ...] = ()
+    # Billed events charged less than their price (often nothing) because their budget ran out.
+    over_delivered_count: int = 0
 
     @classmethod
     def combined(cls, parts: Sequence[IngestResult], *, dead_new: int = 0, dead_again: int = 0) -> IngestResult:
@@ -61,6 +70,8 @@ class IngestResult:
             recorded_count=sum(p.recorded_count for p in parts),
             rejected_count=sum(p.rejected_count for p in parts) + dead_new,
             exhausted_campaign_ids=frozenset().union(*(p.exhausted_campaign_ids for p in parts)),
+            rejected_codes=tuple(c for p in parts for c in p.rejected_codes),
+            over_delivered_count=sum(p.over_delivered_count for p in parts),
         )
 
 
@@ -77,3 +88,7 @@ class DeadLetter:
     dead_letter_id: int = 0
     event_type: int = 0
     create_time_us: int = 0
+    # admin_pb2.DeadLetterReason (0 for a reason without a code), the token's key, its claimed charge.
+    reason_code: int = 0
+    signing_key_id: str = ""
+    claimed_charge_micros: int = 0

@@ -10,7 +10,7 @@ never refuses a whole upload for one event's content, or the edge would resend i
 from __future__ import annotations
 
 from cartads import bounds
-from cartads.v1 import event_ingest_pb2, request_counts_pb2
+from cartads.v1 import admin_pb2, event_ingest_pb2, request_counts_pb2
 from cloud_core.events.outcomes import EventOutcome
 
 Violation = bounds.Violation
@@ -95,4 +95,5 @@ def malformed_outcome(journaled: event_ingest_pb2.JournaledEvent, reason: str) -
         session_id="",
         event_blob=event.SerializeToString(),
         reject_reason=reason,
+        reject_code=admin_pb2.DEAD_LETTER_REASON_MALFORMED,
     )

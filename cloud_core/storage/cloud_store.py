@@ -16,6 +16,8 @@ from cloud_core.storage.pacing_stats import SqlPacingStats
 from cloud_core.storage.reports import SqlExperiments, SqlReports
 from cloud_core.storage.sql.database import Database
 from cloud_core.storage.tokens import SqlTokens
+from cloud_core.storage.trust.keys import SqlSigningKeys
+from cloud_core.storage.trust.terms import SqlTerms
 
 
 class SqlCloudStore:
@@ -35,6 +37,8 @@ class SqlCloudStore:
         self.console = SqlConsoleReads(db)
         self.pacing_stats = SqlPacingStats(db)
         self.carts = SqlCarts(db)
+        self.signing_keys = SqlSigningKeys(db)
+        self.terms = SqlTerms(db, self.signing_keys)
 
     @classmethod
     async def open(cls, db: str, *, replica_id: str = "") -> SqlCloudStore:

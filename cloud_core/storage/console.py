@@ -98,6 +98,9 @@ class SqlConsoleReads:
                 _E.last_error,
                 _E.last_nack_version,
                 _E.last_seen_us,
+                _E.flagged,
+                _E.flag_reason,
+                _E.flag_count,
             ).order_by(_E.store_id, _E.edge_id)
             return [
                 EdgeRow(
@@ -112,6 +115,9 @@ class SqlConsoleReads:
                     last_error=r.last_error,
                     last_nack_version=r.last_nack_version,
                     last_seen_us=int(r.last_seen_us),
+                    flagged=bool(r.flagged),
+                    flag_reason=r.flag_reason,
+                    flag_count=int(r.flag_count),
                 )
                 for r in conn.execute(query)
             ]

@@ -35,12 +35,22 @@ _COLUMNS = (
     _e.last_error,
     _e.last_nack_version,
     _e.last_seen_us,
+    _e.flagged,
+    _e.flag_reason,
+    _e.flag_time_us,
+    _e.flag_count,
 )
 
 
 def _row_to_status(row: Sequence[Any]) -> admin_pb2.EdgeStatus:
-    (store_id, edge_id, applied, current, connected, answer, nonce, ack_us, nack_us, error, nack_version, seen_us) = row
+    (store_id, edge_id, applied, current, connected, answer, nonce, ack_us, nack_us, error, nack_version, seen_us) = (
+        row[:12]
+    )
+    flagged, flag_reason, flag_us, flag_count = row[12:]
     status = admin_pb2.EdgeStatus(
+        flagged=bool(flagged),
+        flag_reason=flag_reason,
+        flag_count=int(flag_count),
         store_id=store_id,
         edge_id=edge_id,
         applied_version=applied,
@@ -51,7 +61,13 @@ def _row_to_status(row: Sequence[Any]) -> admin_pb2.EdgeStatus:
         last_error=error,
         last_nack_version=nack_version,
     )
-    for name, value in (("last_ack_time", ack_us), ("last_nack_time", nack_us), ("last_seen_time", seen_us)):
+    times = (
+        ("last_ack_time", ack_us),
+        ("last_nack_time", nack_us),
+        ("last_seen_time", seen_us),
+        ("flag_time", flag_us),
+    )
+    for name, value in times:
         if value:
             getattr(status, name).CopyFrom(us_to_ts(int(value)))
     return status

@@ -50,6 +50,7 @@ from cloud_core.storage import schema as t
 from cloud_core.storage.reports import write_report_rollups
 from cloud_core.storage.sql.database import Database, failure_text, is_data_error, is_transient_error
 from cloud_core.storage.sql.rows import IN_CHUNK, insert, insert_rows, upsert_adding
+from cloud_core.storage.trust.budget import cap_billed, record_over_delivery
 
 # Uploads committed together hold at most this many events (beyond one larger upload).
 GROUP_MAX_EVENTS = 5_000
@@ -137,7 +138,9 @@ def record_in_tx(conn: Connection, upload: Upload, ingest_us: int) -> IngestResu
     dead_rows = rejected_dead_letters(store_id, edge_id, new, ingest_us)
     if dead_rows:
         conn.execute(insert(conn, t.dead_letters).on_conflict_do_nothing(), dead_rows)
-    billed = _claim(conn, store_id, new)
+    # Claims are decided before budgets: an over-delivered decision is still used up.
+    billed, over = cap_billed(conn, _claim(conn, store_id, new))
+    record_over_delivery(conn, store_id, over)
     deltas = ledger_deltas(store_id, new, billed, ingest_us)
     if deltas.ledger_rows:
         insert_rows(conn, t.ledger, LEDGER_COLUMNS, deltas.ledger_rows)
@@ -170,6 +173,7 @@ def record_in_tx(conn: Connection, upload: Upload, ingest_us: int) -> IngestResu
         new=new,
         billed=len(billed),
         exhausted=exhausted,
+        over_delivered=len(over),
     )
 
 
@@ -188,6 +192,9 @@ def _dead_letter_alone(conn: Connection, upload: Upload, outcome: EventOutcome, 
         "reason": reason,
         "event_blob": outcome.event_blob,
         "create_time_us": ingest_us,
+        "reason_code": admin_pb2.DEAD_LETTER_REASON_INGEST_FAILURE,
+        "signing_key_id": outcome.signing_key_id,
+        "claimed_charge_micros": 0,
     }
     return _insert_unidentified(conn, [row])
 
@@ -292,6 +299,7 @@ class SqlLedger:
                 total(s.clicks),
                 total(s.spend_micros),
                 total(s.conversions),
+                total(s.over_delivery_micros),
             )
             .select_from(t.campaigns.outerjoin(t.spend, on))
             .group_by(c.campaign_id, c.advertiser_id, c.display_name, c.budget_micros)
@@ -310,19 +318,27 @@ class SqlLedger:
                 clicks=int(r[5]),
                 spend_micros=int(r[6]),
                 conversions=int(r[7]),
+                over_delivery_micros=int(r[8]),
             )
             for r in rows
         ]
 
-    async def dead_letters(self, store_id: str, after_id: int = 0, limit: int = 0) -> list[DeadLetter]:
+    async def dead_letters(
+        self, store_id: str, after_id: int = 0, limit: int = 0, *, edge_id: str = "", reason_code: int = 0
+    ) -> list[DeadLetter]:
         d = t.dead_letters.c
         query = (
             sa.select(
                 d.store_id, d.edge_id, d.seq, d.event_id, d.reason, d.dead_letter_id, d.event_blob, d.create_time_us
             )
+            .add_columns(d.reason_code, d.signing_key_id, d.claimed_charge_micros)
             .where(d.store_id == store_id, d.dead_letter_id > after_id)
             .order_by(d.dead_letter_id)
         )
+        if edge_id:
+            query = query.where(d.edge_id == edge_id)
+        if reason_code:
+            query = query.where(d.reason_code == reason_code)
         if limit > 0:
             query = query.limit(limit)
         rows = await self._db.read(lambda conn: list(conn.execute(query)))
@@ -331,5 +347,9 @@ class SqlLedger:
             event = common_pb2.CartEvent()
             with contextlib.suppress(DecodeError):
                 event.ParseFromString(bytes(r[6]))
-            out.append(DeadLetter(r[0], r[1], int(r[2]), r[3], r[4], int(r[5]), event.type, int(r[7])))
+            out.append(
+                DeadLetter(
+                    r[0], r[1], int(r[2]), r[3], r[4], int(r[5]), event.type, int(r[7]), int(r[8]), r[9], int(r[10])
+                )
+            )
         return out

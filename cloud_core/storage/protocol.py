@@ -19,6 +19,7 @@ from cloud_core.compile.carts import EnrolledCart
 from cloud_core.console.model import CampaignHours, CampaignTotals, EdgeRow
 from cloud_core.delivery.pacing import ControllerState
 from cloud_core.delivery.pacing_stats import PacingStatesSave, PacingStats, PacingStatsQuery
+from cloud_core.events.charges import ChargeRecords, SigningKeyRecord
 from cloud_core.events.outcomes import DeadLetter, EventOutcome, IngestResult
 from cloud_core.reports.metrics import Delivery, TripSums
 from cloud_core.reports.rollups import ReportFilter, ReportQuery
@@ -116,7 +117,9 @@ class LedgerStore(Protocol):
 
     async def record_events(self, store_id: str, edge_id: str, outcomes: Sequence[EventOutcome]) -> IngestResult: ...
     async def spend_report(self, store_id: str, advertiser_id: str) -> list[admin_pb2.CampaignSpend]: ...
-    async def dead_letters(self, store_id: str, after_id: int = 0, limit: int = 0) -> list[DeadLetter]: ...
+    async def dead_letters(
+        self, store_id: str, after_id: int = 0, limit: int = 0, *, edge_id: str = "", reason_code: int = 0
+    ) -> list[DeadLetter]: ...
 
 
 class EdgeStatusStore(Protocol):
@@ -130,6 +133,45 @@ class EdgeStatusStore(Protocol):
         self, store_id: str, edge_id: str, *, version: str, nonce: str, error: str, refused_version: str, now_us: int
     ) -> None: ...
     async def list_edges(self, store_id: str, page: PageRequest) -> list[admin_pb2.EdgeStatus]: ...
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What registering a signing key found: the key as recorded (the first registration's when it
+    existed), and whether it belongs to another store or edge, or to this one under other bytes."""
+
+    record: SigningKeyRecord
+    conflict: bool
+
+
+class SigningKeyStore(Protocol):
+    """Edge tracking token keys and the flags of edges that uploaded refused charges (storage/trust/keys.py)."""
+
+    async def register_key(  # noqa: PLR0917 - one positional per column of the key's row
+        self, store_id: str, edge_id: str, key_id: str, key: bytes, registered_by: str, now_us: int
+    ) -> Registration: ...
+    async def signing_keys(self, key_ids: Sequence[str]) -> dict[str, SigningKeyRecord]: ...
+    async def edge_keys(self, store_id: str = "") -> list[SigningKeyRecord]: ...
+    async def revoke_key(self, key_id: str, now_us: int) -> SigningKeyRecord | None: ...
+    async def flag_edge(self, store_id: str, edge_id: str, reason: str, count: int, now_us: int) -> None: ...
+    async def clear_flag(self, store_id: str, edge_id: str) -> bool: ...
+
+
+class TermsStore(Protocol):
+    """The index versions sent to each store and their terms (storage/trust/terms.py)."""
+
+    async def record_sent(  # noqa: PLR0917 - the version, its terms and assets, when, for how long
+        self,
+        store_id: str,
+        version: str,
+        encoded_terms: bytes,
+        assets: Sequence[str],
+        now_us: int,
+        retention_us: int,
+    ) -> None: ...
+    async def referenced_assets(self, store_id: str, sha256s: Sequence[str]) -> set[str]: ...
+    async def legacy_since_us(self, now_us: int) -> int: ...
+    async def charge_records(self, store_id: str, key_ids: Sequence[str], versions: Sequence[str]) -> ChargeRecords: ...
 
 
 class AssetStore(Protocol):

@@ -287,6 +287,9 @@ spend = Table(
     _big("clicks", default=0),
     _big("spend_micros", default=0),
     _big("conversions", default=0),
+    # Delivery past the campaign's budget (migration 0007): what it would have cost, never charged.
+    _big("over_delivery_micros", default=0),
+    _big("over_delivered", default=0),
     PrimaryKeyConstraint("store_id", "campaign_id", "line_item_id"),
 )
 Index("spend_by_campaign", spend.c.campaign_id)
@@ -302,6 +305,11 @@ dead_letters = Table(
     _text("reason"),
     Column("event_blob", LargeBinary, nullable=False),
     _big("create_time_us"),
+    # Migration 0007: why as a DeadLetterReason (0 for dead letters recorded before codes), the key
+    # the event's token names, and what it would have charged.
+    _int("reason_code", default=0),
+    _text("signing_key_id", default=""),
+    _big("claimed_charge_micros", default=0),
     UniqueConstraint("store_id", "edge_id", "seq", "event_id", name="dead_letters_identity_key"),
     sqlite_autoincrement=True,
 )
@@ -350,7 +358,70 @@ edges = Table(
     _text("last_nack_version", default=""),
     # The cloud replica whose index stream holds the edge (several replicas share one database).
     _text("replica_id", default=""),
+    # Migration 0007: set when the edge uploaded an event no honest edge sends (a forged charge);
+    # flag_count keeps counting after an admin clears the flag.
+    _int("flagged", default=0),
+    _text("flag_reason", default=""),
+    _big("flag_time_us", default=0),
+    _big("flag_count", default=0),
     PrimaryKeyConstraint("store_id", "edge_id"),
+)
+
+# ---- charges the cloud can vouch for (migration 0007) ----
+
+# Tracking token keys, one per edge (or several after rotation); the key bytes never leave the cloud
+# again. A key id is registered once: to one store and edge, by one credential.
+edge_signing_keys = Table(
+    "edge_signing_keys",
+    metadata,
+    Column("key_id", Text, primary_key=True),
+    _text("store_id"),
+    _text("edge_id"),
+    Column("signing_key", LargeBinary, nullable=False),
+    _text("registered_by"),
+    _big("create_time_us"),
+    _big("revoke_time_us", default=0),
+)
+Index("edge_signing_keys_by_edge", edge_signing_keys.c.store_id, edge_signing_keys.c.edge_id)
+
+# What each index version allowed (cloud_core/compile/terms.py, encoded), keyed by its content hash.
+index_terms = Table(
+    "index_terms",
+    metadata,
+    Column("version", Text, primary_key=True),
+    _text("store_id"),
+    Column("terms", LargeBinary, nullable=False),
+    _big("create_time_us"),
+)
+
+# Which versions the cloud sent to which store, and when (kept CloudConfig.terms_retention_days).
+index_versions_sent = Table(
+    "index_versions_sent",
+    metadata,
+    _text("store_id"),
+    _text("version"),
+    _big("first_sent_us"),
+    _big("last_sent_us"),
+    PrimaryKeyConstraint("store_id", "version"),
+)
+Index("index_versions_sent_by_time", index_versions_sent.c.last_sent_us)
+
+# The assets an index version sent to a store referenced: all that store's edges may fetch.
+store_assets = Table(
+    "store_assets",
+    metadata,
+    _text("store_id"),
+    _text("sha256"),
+    _big("create_time_us"),
+    PrimaryKeyConstraint("store_id", "sha256"),
+)
+
+# Named integers the cloud keeps about itself, e.g. when per-edge keys began (legacy token cut-over).
+cloud_settings = Table(
+    "cloud_settings",
+    metadata,
+    Column("name", Text, primary_key=True),
+    _big("value"),
 )
 
 # ---- assets (migration 5) ----

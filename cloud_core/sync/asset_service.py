@@ -11,7 +11,7 @@ from cartads.v1 import asset_pb2, asset_pb2_grpc
 from cloud_core.access.edge_auth import require_store
 from cloud_core.admin.creative_rules import is_sha256
 from cloud_core.compile.product_card import CARD_HEIGHT_PX, CARD_WIDTH_PX, render_product_card
-from cloud_core.storage.protocol import AssetStore, CatalogStore
+from cloud_core.storage.protocol import AssetStore, CatalogStore, TermsStore
 
 log = structlog.get_logger("cloud.assets")
 
@@ -22,9 +22,10 @@ MAX_BATCH_ASSETS = 16
 class AssetServicer(asset_pb2_grpc.AssetServiceServicer):
     """Uploaded assets from the database; generated product cards made again on first request."""
 
-    def __init__(self, *, catalog: CatalogStore, assets: AssetStore) -> None:
+    def __init__(self, *, catalog: CatalogStore, assets: AssetStore, terms: TermsStore) -> None:
         self._catalog = catalog
         self._assets = assets
+        self._terms = terms
 
     @maps_errors
     async def BatchGetAssets(  # noqa: N802
@@ -41,7 +42,11 @@ class AssetServicer(asset_pb2_grpc.AssetServiceServicer):
                 raise InvalidArgumentError([(f"sha256s[{i}]", "must be a lowercase hex sha256")])
         if await self._catalog.get_store(request.store_id) is None:
             raise NotFoundError(f"store {request.store_id!r} does not exist", "store_id")
-        wanted = list(dict.fromkeys(request.sha256s))
+        asked = list(dict.fromkeys(request.sha256s))
+        # Only what an index sent to this store shows: another store's (or advertiser's) uploads are
+        # answered exactly as assets that do not exist, so an edge credential learns nothing of them.
+        referenced = await self._terms.referenced_assets(request.store_id, asked) if asked else set()
+        wanted = [sha for sha in asked if sha in referenced]
         found = {a.sha256: a for a in await self._assets.get_assets(wanted)}
         missing = [sha for sha in wanted if sha not in found]
         if missing:

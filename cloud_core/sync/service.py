@@ -20,10 +20,19 @@ from cloud_core.compile.store_inputs import DeliveryInputs, DeliveryStore, deliv
 from cloud_core.compile.templates import SharedCompile, prepare_shared
 from cloud_core.config import CloudConfig
 from cloud_core.delivery.pacing_stats import PacingStatesSave
-from cloud_core.storage.protocol import CartStore, CatalogStore, EdgeStatusStore, ExperimentStore, StoreView
+from cloud_core.storage.protocol import (
+    CartStore,
+    CatalogStore,
+    EdgeStatusStore,
+    ExperimentStore,
+    SigningKeyStore,
+    StoreView,
+    TermsStore,
+)
+from cloud_core.sync.charge_records import TermsRecorder, abort_revoked, key_still_valid, register_edge_key
 from cloud_core.sync.index_cache import IndexCache
 from cloud_core.sync.notifier import ChangeNotifier
-from cloud_core.sync.stream import IndexStream, StoreGoneError, StreamSettings
+from cloud_core.sync.stream import IndexStream, KeyRevokedError, StoreGoneError, StreamSettings
 from cloud_core.sync.stream_state import IndexStreamState, Reject
 
 log = structlog.get_logger("cloud.index_sync")
@@ -181,8 +190,12 @@ class IndexSyncServicer(index_sync_pb2_grpc.IndexSyncServiceServicer):
         notifier: ChangeNotifier,
         builder: IndexBuilder,
         config: CloudConfig,
+        keys: SigningKeyStore,
+        terms: TermsStore,
     ) -> None:
         self._catalog = catalog
+        self._keys = keys
+        self._terms = TermsRecorder(terms, config.terms_retention_days)
         self._edges = edges
         self._notifier = notifier
         self.cache = IndexCache(
@@ -213,13 +226,16 @@ class IndexSyncServicer(index_sync_pb2_grpc.IndexSyncServiceServicer):
             await abort_with(context, error)
         if await self._catalog.get_store(store_id) is None:
             await abort_with(context, NotFoundError(f"store {store_id!r} does not exist", "store_id"))
+        headers: list[tuple[str, str]] = []
+        if first.HasField("signing_key"):
+            headers = await register_edge_key(self._keys, context, store_id, edge_id, first.signing_key)
         # Subscribe before the first compile so a change made meanwhile is not missed.
         subscription = self._notifier.subscribe(store_id)
         connected = state.on_subscribed(now_us())
         await self._edges.edge_connected(connected.store_id, connected.edge_id, connected.version, connected.now_us)
         log.info("index_subscribe", store_id=store_id, edge_id=edge_id, version=connected.version)
         # Headers now tell the edge it is subscribed, even when it already holds the current version.
-        await context.send_initial_metadata(())
+        await context.send_initial_metadata(headers)
         stream = IndexStream(
             state=state,
             requests=requests,
@@ -227,12 +243,17 @@ class IndexSyncServicer(index_sync_pb2_grpc.IndexSyncServiceServicer):
             subscription=subscription,
             status=self._edges,
             settings=self._settings,
+            on_send=self._terms.sent,
+            key_valid=key_still_valid(self._keys, first.signing_key.key_id) if headers else None,
         )
         try:
             async for message in stream.updates():
                 yield message
         except StoreGoneError:
             await abort_with(context, NotFoundError(f"store {store_id!r} was deleted", "store_id"))
+        except KeyRevokedError:
+            log.warning("signing_key_revoked", store_id=store_id, edge_id=edge_id, key_id=first.signing_key.key_id)
+            await abort_revoked(context, first.signing_key.key_id)
         finally:
             subscription.close()
             disconnected = state.on_stream_closed(now_us())

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import structlog
@@ -35,6 +35,10 @@ class StoreGoneError(Exception):
     """The store was deleted while an edge was subscribed."""
 
 
+class KeyRevokedError(Exception):
+    """The key the edge registered on this stream was revoked while it was subscribed."""
+
+
 @dataclass(frozen=True)
 class StreamSettings:
     """How a stream paces pushes; see CloudConfig."""
@@ -58,6 +62,8 @@ class IndexStream:
         subscription: ChangeSubscription,
         status: EdgeStatusStore,
         settings: StreamSettings,
+        on_send: Callable[[index_pb2.StoreIndex], Awaitable[None]] | None = None,
+        key_valid: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self.store_id = state.store_id
         self.edge_id = state.edge_id
@@ -67,6 +73,12 @@ class IndexStream:
         self._subscription = subscription
         self._status = status
         self._settings = settings
+        # Runs before a version is sent (it records the version's terms): no edge holds a version
+        # whose terms the cloud did not record first.
+        self._on_send = on_send
+        # Asked after every change signalled to the store (a revocation signals one): False ends the
+        # stream, so the edge makes a new key at once instead of signing on with a revoked one.
+        self._key_valid = key_valid
         # None marks the end of the edge's side of the stream.
         self._answers: asyncio.Queue[index_sync_pb2.StreamIndexRequest | None] = asyncio.Queue()
 
@@ -119,6 +131,8 @@ class IndexStream:
         return self._cache.snapshot(self.store_id, index).responses(nonce), UpdateKind.FULL
 
     async def _push(self, index: index_pb2.StoreIndex, push: SendUpdate) -> list[index_sync_pb2.StreamIndexResponse]:
+        if self._on_send is not None:
+            await self._on_send(index)
         nonce = secrets.token_hex(8)
         messages, kind = self._encode(index, push, nonce)
         sent = self._state.on_update_sent(index.version, nonce, kind, now_us())
@@ -165,6 +179,8 @@ class IndexStream:
                     await self._handle_answer(received)
                 if waiter in done:
                     signalled, waiter = waiter.result(), None
+                    if signalled and self._key_valid is not None and not await self._key_valid():
+                        raise KeyRevokedError(self.edge_id)
                     if signalled:
                         # Coalesce a burst of changes into one compile and one push.
                         await asyncio.sleep(self._settings.push_delay_s)

@@ -35,6 +35,7 @@ from edge_node.serving.registration import add_ad_service
 from edge_node.serving.servicer import AdServicer
 from edge_node.sync.client import SyncClient
 from edge_node.sync.metrics import SyncMetrics
+from edge_node.sync.signing_keys import Keyring
 
 AD_SERVICE_NAME: str = ad_service_pb2.DESCRIPTOR.services_by_name["AdService"].full_name
 # How long stop() lets the uploader try to empty the journal before closing it.
@@ -238,7 +239,9 @@ async def start_edge(config: EdgeConfig, rng: random.Random | None = None) -> Ed
 async def _start(
     config: EdgeConfig, index_store: IndexStore, journal: Journal, rng: random.Random | None, assets: EdgeAssets
 ) -> EdgeServer:
-    holder = ViewHolder()
+    # This edge's own tracking token keys, made on first start (edge_node/sync/signing_keys.py).
+    keyring = await asyncio.to_thread(Keyring.open, config.data_dir)
+    holder = ViewHolder(keyring.current)
     events = await asyncio.to_thread(EventPipeline, config, journal)
 
     # No interceptor: grpc.aio runs an interceptor pipeline (one more coroutine) on every call of a
@@ -258,7 +261,7 @@ async def _start(
     uploader = Uploader(channel, config, journal, rng, on_acknowledged=events.mark_acknowledged)
     counter = RequestCounter()
     asset_sync = assets.attach(channel, config, holder)
-    sync_client = SyncClient(channel, config, index_store, holder, rng, prepare=asset_sync.prepare)
+    sync_client = SyncClient(channel, config, index_store, holder, rng, prepare=asset_sync.prepare, keyring=keyring)
     servicer = AdServicer(
         config=config,
         holder=holder,

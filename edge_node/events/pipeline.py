@@ -8,7 +8,7 @@ cloud decides what is billed and dead-letters the rest.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cartads import tracking_token
@@ -19,6 +19,7 @@ from edge_node.events.attribution import AdContext, Attributor
 from edge_node.events.group_commit import GroupCommitter
 from edge_node.events.journal import Journal, JournalWrite
 from edge_node.events.leases import LeaseCharge, LeaseSpend, ServingSpend, charge_for
+from edge_node.index.holder import SigningKeys, verify_keys
 from edge_node.index.view import ServingView
 
 _AD_TYPES = frozenset({EventType.EVENT_TYPE_IMPRESSION, EventType.EVENT_TYPE_CLICK})
@@ -35,9 +36,9 @@ class RecordResult:
     conversion_count: int
 
 
-def _verified(view: ServingView, store_id: str, token: str) -> TrackingTokenPayload | None:
+def _verified(keys: Mapping[str, bytes], store_id: str, token: str) -> TrackingTokenPayload | None:
     try:
-        payload = tracking_token.verify(token, view.signing_key)
+        payload = tracking_token.verify_with(token, keys)
     except tracking_token.InvalidTokenError:
         return None
     return payload if payload.store_id == store_id else None
@@ -104,18 +105,23 @@ class EventPipeline:
         """Local spend per line item for selection; stopped line items read as over any allowance."""
         return ServingSpend(view, self.spend, now_unix_ms, self.paid_ads_allowed())
 
-    async def record(self, events: Sequence[CartEvent], view: ServingView | None) -> RecordResult:
-        """Journal ``events`` and the conversions they cause durably; raises JournalFullError."""
+    async def record(
+        self, events: Sequence[CartEvent], view: ServingView | None, keys: SigningKeys | None = None
+    ) -> RecordResult:
+        """Journal ``events`` and the conversions they cause durably; raises JournalFullError.
+
+        Tokens are verified with this edge's own ``keys`` (and the index's shared key of older versions)."""
         receive_unix_ms = int(self._clock() * 1000)
         charges: dict[str, LeaseCharge] = {}
         conversions: list[CartEvent] = []
         stamp_events(events, view)
         if view is not None:
+            verify = verify_keys(view, keys)
             ads: dict[str, AdContext] = {}
             for event in events:
                 if event.type not in _AD_TYPES:
                     continue
-                payload = _verified(view, self._config.store_id, event.tracking_token)
+                payload = _verified(verify, self._config.store_id, event.tracking_token)
                 if payload is None:
                     continue
                 ads[event.event_id] = AdContext(payload.ad_id, event.tracking_token, _promoted(view, payload))
@@ -124,7 +130,7 @@ class EventPipeline:
                     charges[event.event_id] = charge
             conversions = self.attributor.observe(events, ads, receive_unix_ms)
             for conversion in conversions:
-                payload = _verified(view, self._config.store_id, conversion.tracking_token)
+                payload = _verified(verify, self._config.store_id, conversion.tracking_token)
                 if payload is not None:
                     _stamp_conversion(conversion, view, payload)
                 charge = charge_for(view, payload, conversion.type) if payload is not None else None

@@ -153,6 +153,7 @@ class ResponseWriter:
         "_sign",
         "_slots",
         "_version_field",
+        "signing_key_id",
         "version",
     )
 
@@ -166,6 +167,7 @@ class ResponseWriter:
         accelerated: bool = ACCELERATED,
     ) -> None:
         self.version = version
+        self.signing_key_id = signing_key_id
         signer = tracking_token.Signer(signing_key)
         # The payload's last field, the same in every token of the writer: which key signed it.
         self._key_id_field = string_field(_T_SIGNING_KEY_ID, signing_key_id)

@@ -99,8 +99,10 @@ class AdServicer:
             return no_index_response(int(decision.no_fill_reason), request.request_id)
         # The answer is written as bytes from pieces serialized once per version (edge_node/serving/response_wire.py).
         writer = self._writer
-        if writer is None or writer.version != view.version:
-            writer = self._writer = ResponseWriter(view.version, view.signing_key, view.tables.creative_pb)
+        keys = self._holder.keys
+        key, key_id = (keys.key, keys.key_id) if keys is not None else (view.signing_key, "")
+        if writer is None or writer.version != view.version or writer.signing_key_id != key_id:
+            writer = self._writer = ResponseWriter(view.version, key, view.tables.creative_pb, signing_key_id=key_id)
         if decision.ads:
             self._frequency.record_ads(
                 cart_id,
@@ -115,7 +117,7 @@ class AdServicer:
         """Journal the events (and the conversions they cause) durably, group-committed, then answer."""
         try:
             events = parse_report(request, self._config)
-            result = await self._events.record(events, self._holder.view)
+            result = await self._events.record(events, self._holder.view, self._holder.keys)
         except CartAdsError as exc:
             await abort_with(context, exc)
         if result.accepted_count or result.conversion_count:

@@ -14,15 +14,16 @@ import structlog
 
 from cartads import bounds
 from cartads.ops.logs import clip
-from cartads.v1.index_sync_pb2 import StreamIndexRequest, StreamIndexResponse
+from cartads.v1.index_sync_pb2 import EdgeSigningKey, StreamIndexRequest, StreamIndexResponse
 from cartads.v1.index_sync_pb2_grpc import IndexSyncServiceStub
 from edge_node.cloud_link.backoff import Backoff
-from edge_node.cloud_link.refusals import log_call_failure
+from edge_node.cloud_link.refusals import CREDENTIAL_REFUSALS, log_call_failure
 from edge_node.config import EdgeConfig
 from edge_node.errors import IndexRejectedError
 from edge_node.index.holder import ViewHolder
 from edge_node.index.store import IndexStore
 from edge_node.index.view import ServingView, build_view
+from edge_node.sync.signing_keys import Keyring
 from edge_node.sync.state import SyncState
 from edge_node.sync.update_assembler import Ready, Refused, Step, UpdateAssembler
 
@@ -30,6 +31,17 @@ if TYPE_CHECKING:
     from cartads.v1.index_sync_pb2_grpc import IndexSyncServiceAsyncStub
 
 _log = structlog.get_logger("edge.sync")
+# A revoked or conflicting signing key is refused like a credential: logged at error.
+_REFUSALS = CREDENTIAL_REFUSALS | {grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.ALREADY_EXISTS}
+_REVOKED = "SIGNING_KEY_REVOKED"
+
+
+def key_refused(error: grpc.aio.AioRpcError) -> bool:
+    """Whether the cloud ended the stream because of this edge's signing key: revoked, or its id taken
+    by another edge (a disk copied to a second box): either way the edge needs a new key."""
+    if error.code() == grpc.StatusCode.ALREADY_EXISTS:
+        return "signing key" in (error.details() or "")
+    return error.code() == grpc.StatusCode.FAILED_PRECONDITION and _REVOKED in (error.details() or "")
 
 
 class SyncClient:
@@ -44,6 +56,7 @@ class SyncClient:
         rng: random.Random | None = None,
         *,
         prepare: Callable[[Ready], Awaitable[None]] | None = None,
+        keyring: Keyring | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -51,6 +64,10 @@ class SyncClient:
         # Runs before an update is applied (edge_node/assets/sync.py fetches its images); raising
         # IndexRejectedError NACKs the update and keeps the old index.
         self._prepare = prepare
+        # This edge's own token keys, registered on every stream (None: sign with the index's key).
+        self._keyring = keyring
+        if keyring is not None:
+            holder.keys = keyring.current
         self._config = config
         self._store = store
         self._holder = holder
@@ -81,7 +98,11 @@ class SyncClient:
                 await self._session()
                 _log.info("index stream ended by the cloud")
             except grpc.aio.AioRpcError as exc:
-                log_call_failure(_log, "index stream failed", exc)
+                log_call_failure(_log, "index stream failed", exc, refusals=_REFUSALS)
+                if self._keyring is not None and key_refused(exc):
+                    # Tokens under the old key no longer bill: sign with a new one, registered next stream.
+                    self._holder.keys = self._keyring.rotate()
+                    _log.error("signing key refused by the cloud; made a new one", key_id=self._holder.keys.key_id)
             except Exception:
                 # A bug or a closed store must not end syncing for good: log it and reconnect.
                 _log.exception("index stream error")
@@ -103,11 +124,13 @@ class SyncClient:
         call = self._stub.StreamIndex(None)
         assembler = UpdateAssembler(self._config.index_cap_bytes)
         try:
-            await call.write(
-                StreamIndexRequest(
-                    store_id=self._config.store_id, edge_id=self._config.edge_id, version=self._holder.version
-                )
+            hello = StreamIndexRequest(
+                store_id=self._config.store_id, edge_id=self._config.edge_id, version=self._holder.version
             )
+            keys = self._holder.keys
+            if self._keyring is not None and keys is not None:
+                hello.signing_key.CopyFrom(EdgeSigningKey(key_id=keys.key_id, key=keys.key))
+            await call.write(hello)
             # The cloud sends its headers as soon as it accepts the subscription.
             await call.initial_metadata()
             if not call.done():

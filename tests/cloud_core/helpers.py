@@ -20,6 +20,7 @@ from cloud_core.access.policy import Role
 from cloud_core.admin import validation
 from cloud_core.admin_cli import main as admin_cli
 from cloud_core.app.server import CloudServer
+from cloud_core.events.charges import ChargePolicy, ChargeRecords
 
 if TYPE_CHECKING:
     from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub
@@ -238,3 +239,8 @@ async def admin_cli_json(cloud_server: CloudServer, token: str, capsys: pytest.C
     capsys.readouterr()
     assert await run_admin_cli(cloud_server, token, "--json", *argv) == 0
     return json.loads(capsys.readouterr().out)
+
+
+def legacy_judging(key: bytes, store_id: str = STORE_ID) -> tuple[ChargePolicy, ChargeRecords]:
+    """How ingest judges tokens of the store's shared ``key`` before the cut-over (nothing recorded)."""
+    return ChargePolicy(store_id, key, legacy_until_us=2**62, now_us=0), ChargeRecords()

@@ -29,7 +29,15 @@ from typing import Any
 import grpc
 
 from cartads.bench.cloud.events_fixture import BENCH_KEY, STORE_ID
-from cartads.bench.cloud.events_ingest import db_signing_key, seed_cloud, upload_batches, upload_load
+from cartads.bench.cloud.events_ingest import (
+    EdgeKey,
+    db_signing_key,
+    register_edge_key,
+    seed_cloud,
+    seed_line_item,
+    upload_batches,
+    upload_load,
+)
 from cartads.bench.cloud.events_journal import bench_journal, report_bodies, report_load
 from cartads.event_loop import loop_factory
 from cartads.v1 import ad_service_pb2_grpc, event_ingest_pb2_grpc
@@ -56,6 +64,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ingest-events", type=int, default=60_000, help="events uploaded to the cloud")
     parser.add_argument("--ingest-batch", type=int, default=500, help="events per UploadEvents call")
     parser.add_argument("--ingest-edges", type=int, default=2, help="edges uploading concurrently (default 2)")
+    parser.add_argument(
+        "--legacy-tokens",
+        action="store_true",
+        help="upload tokens of the store's shared key (before per-edge keys) instead of registered edge keys",
+    )
 
 
 # ---- servers in their own processes ----
@@ -175,9 +188,18 @@ def _measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
 
     with _child("cloud", root / "cloud") as port:
         edge_token = (root / "cloud" / "edge.token").read_text()
-        asyncio.run(seed_cloud(port, (root / "cloud" / "admin.token").read_text()))
+        admin_token = (root / "cloud" / "admin.token").read_text()
+        asyncio.run(seed_cloud(port, admin_token))
         key = db_signing_key(root / "cloud")
-        batches = upload_batches(key, args)
+        edge_keys: list[EdgeKey] = []
+        if not args.legacy_tokens:
+            # As edges do: each registers its own key on its index stream and signs with it; the cloud
+            # checks every charge against the terms of the version it sent.
+            asyncio.run(seed_line_item(port, admin_token))
+            edge_keys = [
+                asyncio.run(register_edge_key(port, edge_token, f"edge-{e}")) for e in range(args.ingest_edges)
+            ]
+        batches = upload_batches(key, args, edge_keys)
         ingest_s, ingest_events, billed = asyncio.run(upload_load(port, batches, edge_token))
     with _child("noop", root / "noop-ingest") as port:
         noop_batches = upload_batches(BENCH_KEY, args)
@@ -195,6 +217,7 @@ def _measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         "journal_batch": args.journal_batch,
         "ingest_batch": args.ingest_batch,
         "ingest_edges": args.ingest_edges,
+        "ingest_tokens": "store key (legacy)" if args.legacy_tokens else "per-edge keys, terms checked",
     }
     return results
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import secrets
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,64 @@ async def seed_cloud(port: int, admin_token: str) -> None:
         )
 
 
+async def seed_line_item(port: int, admin_token: str) -> None:
+    """The bench line item and its creative, so the impressions' terms are in the store's index."""
+    from cartads.v1 import admin_pb2, common_pb2
+
+    async with aio_channel(f"127.0.0.1:{port}", admin_token) as channel:
+        admin = admin_pb2_grpc.AdminServiceStub(channel)
+        await admin.CreateCreative(
+            admin_pb2.CreateCreativeRequest(
+                creative_id="bench-cr",
+                creative=admin_pb2.CreativeSpec(
+                    advertiser_id="bench-adv",
+                    display_name="Bench",
+                    format=common_pb2.CREATIVE_FORMAT_BANNER,
+                    headline="Bench",
+                    body="Bench",
+                ),
+            )
+        )
+        await admin.CreateLineItem(
+            admin_pb2.CreateLineItemRequest(
+                line_item_id="bench-li",
+                line_item=admin_pb2.LineItem(
+                    campaign_id="bench-campaign",
+                    display_name="Bench",
+                    pricing_model=common_pb2.PRICING_MODEL_CPM,
+                    bid_micros=5_000_000,
+                    creative_ids=["bench-cr"],
+                    state=admin_pb2.SERVING_STATE_ACTIVE,
+                ),
+            )
+        )
+
+
+async def register_edge_key(port: int, edge_token: str, edge_id: str) -> EdgeKey:
+    """Register a new key for ``edge_id`` on its index stream, as the edge does, and the version the
+    cloud sends it (whose terms it records before sending)."""
+    from cartads.v1 import index_sync_pb2, index_sync_pb2_grpc
+
+    key = EdgeKey(secrets.token_hex(8), secrets.token_bytes(32), "")
+    async with aio_channel(f"127.0.0.1:{port}", edge_token) as channel:
+        call = index_sync_pb2_grpc.IndexSyncServiceStub(channel).StreamIndex(None)
+        signing_key = index_sync_pb2.EdgeSigningKey(key_id=key.key_id, key=key.key)
+        await call.write(index_sync_pb2.StreamIndexRequest(store_id=STORE_ID, edge_id=edge_id, signing_key=signing_key))
+        first = await call.read()
+        call.cancel()
+    assert isinstance(first, index_sync_pb2.StreamIndexResponse), first
+    return EdgeKey(key.key_id, key.key, first.version)
+
+
+@dataclass(frozen=True)
+class EdgeKey:
+    """An edge's registered signing key and the index version it was sent."""
+
+    key_id: str
+    key: bytes
+    version: str
+
+
 def db_signing_key(root: Path) -> bytes:
     import sqlite3
 
@@ -62,12 +122,19 @@ def db_signing_key(root: Path) -> bytes:
     return bytes(row[0])
 
 
-def upload_batches(key: bytes, args: argparse.Namespace) -> list[list[UploadEventsRequest]]:
-    """Per edge, its batches of journaled events (built before the clock starts)."""
+def upload_batches(
+    key: bytes, args: argparse.Namespace, edge_keys: Sequence[EdgeKey] = ()
+) -> list[list[UploadEventsRequest]]:
+    """Per edge, its batches of journaled events (built before the clock starts): signed with the
+    edge's registered key when ``edge_keys`` has one, else with the store's shared ``key``."""
     per_edge = max(args.ingest_batch, args.ingest_events // args.ingest_edges)
     out = []
     for edge in range(args.ingest_edges):
-        events = bench_impressions(f"u{edge}", per_edge, key)
+        if edge_keys:
+            own = edge_keys[edge]
+            events = bench_impressions(f"u{edge}", per_edge, own.key, own.key_id, own.version)
+        else:
+            events = bench_impressions(f"u{edge}", per_edge, key)
         batches = []
         for start in range(0, per_edge, args.ingest_batch):
             chunk = events[start : start + args.ingest_batch]

@@ -22,6 +22,10 @@ class AdOrigin:
     price_micros: int
     cart_id: str = "cart-1"
     session_id: str = "sess-1"
+    # The edge's registered key and the index version the impressions were served from ("" for
+    # tokens of the store's shared key, from before per-edge keys).
+    signing_key_id: str = ""
+    index_version: str = ""
 
 
 def signed_impressions(
@@ -43,6 +47,8 @@ def signed_impressions(
             pricing_model=PricingModel.PRICING_MODEL_CPM,
             price_micros=origin.price_micros,
             issue_time_unix_ms=issue_time_unix_ms,
+            signing_key_id=origin.signing_key_id,
+            index_version=origin.index_version,
         )
         out.append(
             CartEvent(

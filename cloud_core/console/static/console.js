@@ -79,7 +79,14 @@ function renderEdges(view) {
         cell.append(el("small", null, `${store.connected}/${store.edges.length} connected · ${store.in_sync} in sync`));
         row.append(cell);
       }
-      row.append(el("td", "mono", edge.edge_id));
+      const name = el("td", "mono", edge.edge_id);
+      // Flagged: the edge uploaded charges the cloud never issued terms for (forged or tampered tokens).
+      if (edge.flagged) {
+        const badge = el("span", "pill bad flagged", `flagged: ${edge.flag_reason}`);
+        badge.title = `${edge.flag_count} refused charge(s); cartads-admin edges clear-flag to clear`;
+        name.append(badge);
+      }
+      row.append(name);
       const stream = el("td");
       stream.append(el("span", "pill " + (edge.connected ? "ok" : "off"), edge.connected ? "connected" : "disconnected"));
       row.append(stream);

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import grpc
 import pytest
@@ -17,22 +17,6 @@ from tests.cloud_core.helpers import STORE_ID, violations_of
 if TYPE_CHECKING:
     from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub
 
-UNSERVED: list[tuple[str, Any]] = [
-    ("RevokeEdgeSigningKey", admin_pb2.RevokeEdgeSigningKeyRequest(key_id="0123456789abcdef")),
-    ("ClearEdgeFlag", admin_pb2.ClearEdgeFlagRequest(store_id=STORE_ID, edge_id="edge-1")),
-]
-
-
-@pytest.mark.parametrize(("method", "request_pb"), UNSERVED, ids=[m for m, _ in UNSERVED])
-async def test_unserved_method_answers_unimplemented_by_name(
-    admin: AdminServiceAsyncStub, method: str, request_pb: Any
-) -> None:
-    """An admin calling a method not served yet gets UNIMPLEMENTED naming it, not UNKNOWN or a fake answer."""
-    with pytest.raises(grpc.aio.AioRpcError) as err:
-        await getattr(admin, method)(request_pb)
-    assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    assert err.value.details() == f"{method} is not served by this version of the cloud"
-
 
 async def test_advertiser_is_refused_before_learning_anything(cloud_server: CloudServer) -> None:
     """An advertiser token asking to enrol a cart is PERMISSION_DENIED, served or not."""
@@ -46,21 +30,6 @@ async def test_advertiser_is_refused_before_learning_anything(cloud_server: Clou
     finally:
         await channel.close(None)
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
-
-
-@pytest.mark.parametrize(
-    "filters",
-    [{"edge_id": "edge-1"}, {"reason_code": admin_pb2.DEAD_LETTER_REASON_PRICE_ABOVE_TERMS}],
-    ids=["edge_id", "reason_code"],
-)
-async def test_dead_letter_filters_not_served_are_refused(
-    admin: AdminServiceAsyncStub, filters: dict[str, Any]
-) -> None:
-    """A dead-letter filter this cloud cannot apply is INVALID_ARGUMENT on it, never an unfiltered list."""
-    with pytest.raises(grpc.aio.AioRpcError) as err:
-        await admin.ListDeadLetters(admin_pb2.ListDeadLettersRequest(store_id=STORE_ID, **filters))
-    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert set(violations_of(err.value)) == set(filters)
 
 
 async def test_report_rule_filter_not_served_is_refused(admin: AdminServiceAsyncStub) -> None:

@@ -37,11 +37,11 @@ def postings(index: index_pb2.StoreIndex) -> dict[str, list[str]]:
 
 
 def test_settings_come_from_store_and_config() -> None:
-    """Time zone, key, token TTL, reserve and name are copied into the settings."""
+    """Time zone, token TTL, reserve and name are copied into the settings; the store's key is not."""
     s = compile_store_index(base_input(), SETTINGS, NOW).settings
     assert (s.time_zone, s.signing_key, s.token_ttl_s, s.reserve_cpm_micros, s.display_name) == (
         "America/Chicago",
-        KEY,
+        b"",
         600,
         100,
         "Test Market",

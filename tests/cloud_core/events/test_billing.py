@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cartads.v1 import common_pb2, event_ingest_pb2
 from cloud_core.events.billing import assess_event, billing_key, charge_micros
-from tests.cloud_core.helpers import ad_event
+from tests.cloud_core.helpers import ad_event, legacy_judging
 
 KEY = b"s" * 32
 TTL_S = 7200
@@ -28,7 +28,7 @@ def test_other_pairings_are_free() -> None:
 
 def test_valid_impression_is_billable() -> None:
     """A correctly signed impression is billable with its charge and ids."""
-    outcome = assess_event(ad_event(KEY, event_id="e1", seq=1), "s1", KEY, TTL_S)
+    outcome = assess_event(ad_event(KEY, event_id="e1", seq=1), *legacy_judging(KEY), TTL_S)
     assert outcome.billable
     assert not outcome.reject_reason
     assert (outcome.charge_micros, outcome.campaign_id, outcome.line_item_id, outcome.ad_id) == (
@@ -41,36 +41,36 @@ def test_valid_impression_is_billable() -> None:
 
 def test_forged_token_is_rejected() -> None:
     """A token signed with another key goes to the dead letters."""
-    outcome = assess_event(ad_event(b"x" * 32, event_id="e1", seq=1), "s1", KEY, TTL_S)
+    outcome = assess_event(ad_event(b"x" * 32, event_id="e1", seq=1), *legacy_judging(KEY), TTL_S)
     assert not outcome.billable
-    assert outcome.reject_reason.startswith("invalid tracking_token")
+    assert outcome.reject_reason.startswith("TOKEN_SIGNATURE")
 
 
 def test_token_of_another_store_is_rejected() -> None:
     """A token issued for another store is refused even when the signature matches."""
-    outcome = assess_event(ad_event(KEY, event_id="e1", seq=1, store_id="s2"), "s1", KEY, TTL_S)
-    assert outcome.reject_reason == "token was issued for store 's2'"
+    outcome = assess_event(ad_event(KEY, event_id="e1", seq=1, store_id="s2"), *legacy_judging(KEY), TTL_S)
+    assert outcome.reject_reason == "FOREIGN_STORE: the token was issued for store 's2'"
 
 
 def test_token_of_another_cart_is_rejected() -> None:
     """An event whose cart differs from the token's is refused."""
     event = ad_event(KEY, event_id="e1", seq=1)
     event.event.cart_id = "cart-2"
-    assert assess_event(event, "s1", KEY, TTL_S).reject_reason == "token was issued to another cart"
+    assert assess_event(event, *legacy_judging(KEY), TTL_S).reject_reason == "token was issued to another cart"
 
 
 def test_expired_token_is_rejected() -> None:
     """An event received after the token's lifetime is refused."""
     event = ad_event(KEY, event_id="e1", seq=1)
     event.receive_time.seconds += TTL_S + 60
-    assert assess_event(event, "s1", KEY, TTL_S).reject_reason == "token expired"
+    assert assess_event(event, *legacy_judging(KEY), TTL_S).reject_reason == "token expired"
 
 
 def test_ad_event_without_token_is_rejected() -> None:
     """An impression without a token cannot be billed."""
     event = ad_event(KEY, event_id="e1", seq=1)
     event.event.tracking_token = ""
-    assert assess_event(event, "s1", KEY, TTL_S).reject_reason == "missing tracking_token"
+    assert assess_event(event, *legacy_judging(KEY), TTL_S).reject_reason == "missing tracking_token"
 
 
 def test_basket_event_is_recorded_not_billed() -> None:
@@ -78,7 +78,7 @@ def test_basket_event_is_recorded_not_billed() -> None:
     event = event_ingest_pb2.JournaledEvent(
         seq=3, event=common_pb2.CartEvent(event_id="b1", type=common_pb2.EVENT_TYPE_BASKET_ADD, product_id="24852")
     )
-    outcome = assess_event(event, "s1", KEY, TTL_S)
+    outcome = assess_event(event, *legacy_judging(KEY), TTL_S)
     assert not outcome.billable
     assert not outcome.reject_reason
     assert outcome.seq == 3
@@ -87,7 +87,7 @@ def test_basket_event_is_recorded_not_billed() -> None:
 def test_event_without_id_is_rejected() -> None:
     """An event without an event_id cannot be deduplicated and is refused."""
     event = ad_event(KEY, event_id="", seq=1)
-    assert assess_event(event, "s1", KEY, TTL_S).reject_reason == "missing event_id"
+    assert assess_event(event, *legacy_judging(KEY), TTL_S).reject_reason == "missing event_id"
 
 
 def test_cpa_conversion_charges_the_price() -> None:
@@ -115,5 +115,5 @@ def test_valid_conversion_is_billable_with_its_product() -> None:
         price_micros=400_000,
     )
     journaled.event.product_id = "p9"
-    outcome = assess_event(journaled, "s1", KEY, TTL_S)
+    outcome = assess_event(journaled, *legacy_judging(KEY), TTL_S)
     assert (outcome.billable, outcome.charge_micros, outcome.product_id) == (True, 400_000, "p9")

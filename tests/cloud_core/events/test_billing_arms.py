@@ -8,6 +8,7 @@ from cartads import tracking_token
 from cartads.time_units import dt_to_ts
 from cartads.v1 import common_pb2, event_ingest_pb2, tracking_pb2
 from cloud_core.events.billing import assess_event
+from tests.cloud_core.helpers import legacy_judging
 
 KEY = b"k" * 32
 
@@ -51,14 +52,14 @@ def _conversion() -> common_pb2.CartEvent:
 
 def test_ad_event_takes_its_arms_from_the_signed_token() -> None:
     """A conversion's arms come from its verified token, not from the (edge-stamped) event."""
-    outcome = assess_event(_journaled(_conversion()), "s1", KEY, 7200)
+    outcome = assess_event(_journaled(_conversion()), *legacy_judging(KEY), 7200)
     assert outcome.billable
     assert outcome.experiment_arms == (("L", "signed"),)
 
 
 def test_conversion_is_worth_its_shelf_price_times_quantity() -> None:
     """A billed conversion is worth the product's shelf price times the quantity added, for its creative."""
-    outcome = assess_event(_journaled(_conversion()), "s1", KEY, 7200)
+    outcome = assess_event(_journaled(_conversion()), *legacy_judging(KEY), 7200)
     assert outcome.billable
     assert (outcome.creative_id, outcome.sales_micros) == ("cr1", 7_500_000)
 
@@ -76,7 +77,7 @@ def test_basket_add_takes_the_edge_stamped_arms_and_advertised_value() -> None:
         advertised_product=True,
         experiment_arms=[common_pb2.ArmAssignment(layer_id="L", arm_id="holdout")],
     )
-    outcome = assess_event(_journaled(event), "s1", KEY, 7200)
+    outcome = assess_event(_journaled(event), *legacy_judging(KEY), 7200)
     assert not outcome.billable
     assert outcome.experiment_arms == (("L", "holdout"),)
     assert (outcome.advertised_sales_micros, outcome.sales_micros) == (2_000_000, 0)
@@ -87,4 +88,4 @@ def test_unadvertised_basket_add_adds_no_sales() -> None:
     event = common_pb2.CartEvent(
         event_id="b", type=common_pb2.EVENT_TYPE_BASKET_ADD, product_id="p9", quantity=1, unit_price_micros=500
     )
-    assert assess_event(_journaled(event), "s1", KEY, 7200).advertised_sales_micros == 0
+    assert assess_event(_journaled(event), *legacy_judging(KEY), 7200).advertised_sales_micros == 0

@@ -85,7 +85,7 @@ async def test_forged_token_goes_to_dead_letters(
     assert (response.rejected_count, response.billed_count, response.acknowledged_seq) == (1, 0, 7)
     [dead] = await cloud_server.store.ledger.dead_letters(STORE_ID)
     assert dead.event_id == "forged"
-    assert dead.reason.startswith("invalid tracking_token")
+    assert dead.reason.startswith("TOKEN_SIGNATURE")
     report = await admin.GetSpendReport(admin_pb2.GetSpendReportRequest())
     assert (report.total_spend_micros, report.billed_event_count) == (0, 0)
 

@@ -69,7 +69,8 @@ async def serving_edge(fake_cloud: FakeCloud, edges: StartEdge, config: EdgeConf
 async def test_pushed_index_is_acked_and_served_with_verifiable_token(
     fake_cloud: tuple[FakeCloud, int], edges: StartEdge, config: EdgeConfig, ad_stub_for: AdStubFor
 ) -> None:
-    """A pushed snapshot is ACKed, then GetAds serves its best ad with a token the store key verifies."""
+    """A pushed snapshot is ACKed, then GetAds serves its best ad with a token the key the edge registered
+    on its stream verifies (not the store's shared key of the index)."""
     fake, _ = fake_cloud
     index = standard_index()
     edge = await edges(config)
@@ -84,7 +85,12 @@ async def test_pushed_index_is_acked_and_served_with_verifiable_token(
     assert response.index_version == pushed.version
     assert response.request_id == "r-1"
     assert [ad.line_item_id for ad in response.ads] == ["aisle-li", "zone-li"]
-    payload = tracking_token.verify(response.ads[0].tracking_token, SIGNING_KEY)
+    registered = subscription.signing_key
+    assert (len(registered.key_id), len(registered.key)) == (16, 32)
+    with pytest.raises(tracking_token.InvalidTokenError):
+        tracking_token.verify(response.ads[0].tracking_token, SIGNING_KEY)
+    payload = tracking_token.verify_with(response.ads[0].tracking_token, {registered.key_id: registered.key})
+    assert payload.signing_key_id == registered.key_id
     assert payload.ad_id == response.ads[0].ad_id
     assert (payload.store_id, payload.cart_id, payload.session_id) == (STORE_ID, "cart-1", "s-1")
     assert (payload.line_item_id, payload.campaign_id, payload.advertiser_id) == (
