@@ -42,6 +42,8 @@ def token(ad_id: str, line_item_id: str = "li", price_micros: int = 4_000_000, p
         creative_id=f"cr-{line_item_id}",
         pricing_model=pricing,  # type: ignore[arg-type]
         price_micros=price_micros,
+        # Decided two seconds ago: an honest cart's impression comes after a viewable second.
+        issue_time_unix_ms=int(time.time() * 1000) - 2_000,
     )
     return tracking_token.sign(payload, SIGNING_KEY)
 
@@ -54,6 +56,7 @@ def impression(event_id: str, ad_id: str, **kw: int) -> CartEvent:
         session_id="s-1",
         tracking_token=token(ad_id, **kw),  # type: ignore[arg-type]
         ad_id=ad_id,
+        visible_duration_ms=1_200,
     )
 
 
