@@ -63,6 +63,7 @@ PURE_CORES = (
     "cloud_core.console.model",
     "cloud_core.delivery",
     "cloud_core.events.billing",
+    "cloud_core.events.ivt_check",
     "cloud_core.events.isolate",
     "cloud_core.events.upload_checks",
     "cloud_core.reports",

@@ -119,4 +119,5 @@ def assess_event(
         if event.type == common_pb2.EVENT_TYPE_BASKET_ADD and event.advertised_product
         else 0,
         trigger=int(payload.trigger) if payload is not None else 0,
+        token_issue_ms=payload.issue_time_unix_ms if payload is not None else 0,
     )

@@ -39,6 +39,11 @@ class EventOutcome:
     advertised_sales_micros: int = 0
     # Pacing and predictions: the trigger of the request the ad was chosen for (0: unknown).
     trigger: int = 0
+    # Invalid traffic (events.ivt_check): the verified token's issue time (unix ms; 0: none), the
+    # cloud's verdict (an InvalidTrafficRule; 0: valid), and whether the edge had called it valid.
+    token_issue_ms: int = 0
+    invalid_rule: int = 0
+    ivt_disagrees: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,8 @@ class IngestResult:
     recorded_count: int = 0
     rejected_count: int = 0
     exhausted_campaign_ids: frozenset[str] = frozenset()
+    # Events newly recorded as invalid traffic (not billed, not in recorded_count).
+    invalid_count: int = 0
 
     @classmethod
     def combined(cls, parts: Sequence[IngestResult], *, dead_new: int = 0, dead_again: int = 0) -> IngestResult:
@@ -61,6 +68,7 @@ class IngestResult:
             recorded_count=sum(p.recorded_count for p in parts),
             rejected_count=sum(p.rejected_count for p in parts) + dead_new,
             exhausted_campaign_ids=frozenset().union(*(p.exhausted_campaign_ids for p in parts)),
+            invalid_count=sum(p.invalid_count for p in parts),
         )
 
 

@@ -30,6 +30,7 @@ from cartads.rpc.errors import UnavailableError
 from cartads.time_units import now_us
 from cartads.v1 import admin_pb2, common_pb2
 from cloud_core.events.isolate import isolate
+from cloud_core.events.ivt_check import IvtContext
 from cloud_core.events.ledger_math import (
     CLAIM_COLUMNS,
     COUNT_COLUMNS,
@@ -47,6 +48,7 @@ from cloud_core.events.ledger_math import (
 )
 from cloud_core.events.outcomes import DeadLetter, EventOutcome, IngestResult
 from cloud_core.storage import schema as t
+from cloud_core.storage.ivt import read_ivt_context, write_ivt
 from cloud_core.storage.reports import write_report_rollups
 from cloud_core.storage.sql.database import Database, failure_text, is_data_error, is_transient_error
 from cloud_core.storage.sql.rows import IN_CHUNK, insert, insert_rows, upsert_adding
@@ -150,7 +152,10 @@ def record_in_tx(conn: Connection, upload: Upload, ingest_us: int) -> IngestResu
         deltas.hourly_rows,
     )
     upsert_adding(conn, t.store_traffic_hourly, ("store_id", "hour_start_us"), ("events",), deltas.traffic_rows)
-    write_report_rollups(conn, store_id, billed, [o for o in new if not o.reject_reason], ingest_us)
+    # Invalid traffic joins no trip: its sales are nobody's.
+    valid = [o for o in new if not o.reject_reason and not o.invalid_rule]
+    write_report_rollups(conn, store_id, billed, valid, ingest_us)
+    write_ivt(conn, store_id, edge_id, new, ingest_us)
     upsert_adding(
         conn,
         t.trigger_rollups_hourly,
@@ -268,6 +273,12 @@ class SqlLedger:
     async def record_events(self, store_id: str, edge_id: str, outcomes: Sequence[EventOutcome]) -> IngestResult:
         """Record one upload once it committed with the uploads pending beside it."""
         return await self._committer.submit(Upload(store_id, edge_id, outcomes))
+
+    async def ivt_context(self, store_id: str, cart_ids: Sequence[str], since_us: int) -> IvtContext:
+        """The carts' events since ``since_us`` and their traffic classes, to re-judge an upload by."""
+        return await self._db.read(
+            functools.partial(read_ivt_context, store_id=store_id, cart_ids=cart_ids, since_us=since_us)
+        )
 
     async def close(self) -> None:
         """Let the uploads being recorded commit, and refuse new ones."""
