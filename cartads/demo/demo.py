@@ -19,6 +19,7 @@ from cart_client.sim.simulator import simulate, store_layout
 from cart_client.sim.trip_trace import trace_from_order
 from cartads.demo.scenario import create_advertisers, create_store, plan_advertisers
 from cartads.demo.summary import DemoSummary, summarize
+from cartads.ivt import IvtPolicy
 from cartads.rpc.bearer import aio_channel
 from cartads.sample.instacart import Catalog, Order, load_catalog, load_orders
 from cartads.v1 import admin_pb2
@@ -33,6 +34,11 @@ if TYPE_CHECKING:
     from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub
 
 STORE_ID = "store-1"
+# The demo replays trips faster than people shop: its simulated shoppers view and tap an ad the
+# moment the text screen draws it. The after-decision timing rules (TOO_FAST) would call all of that
+# invalid traffic, so the demo's cloud (and through its index, the edge) waives them; every other
+# invalid traffic rule stands. A real deployment keeps the defaults.
+REPLAY_IVT_POLICY = IvtPolicy(min_impression_after_decision_ms=-1, min_click_after_decision_ms=-1)
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,9 @@ async def run_demo(config: DemoConfig) -> DemoSummary:
     )
     with tempfile.TemporaryDirectory(prefix="cartads-demo-", dir=config.work_dir) as tmp:
         work = Path(tmp)
-        cloud = await start_cloud(CloudConfig(db=str(work / "cloud.sqlite3"), listen_address="127.0.0.1:0"))
+        cloud = await start_cloud(
+            CloudConfig(db=str(work / "cloud.sqlite3"), listen_address="127.0.0.1:0", ivt_policy=REPLAY_IVT_POLICY)
+        )
         try:
             cloud_address = f"127.0.0.1:{cloud.port}"
             # The operator and the edge each get their own credentials, as in a real deployment.

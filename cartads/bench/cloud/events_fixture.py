@@ -3,8 +3,6 @@ one bench store's campaign."""
 
 from __future__ import annotations
 
-import time
-
 from cartads.bench.cloud.signed_events import AdOrigin, signed_impressions
 from cartads.v1.common_pb2 import CartEvent
 
@@ -25,4 +23,4 @@ _ORIGIN = AdOrigin(
 
 def bench_impressions(prefix: str, count: int, key: bytes = BENCH_KEY) -> list[CartEvent]:
     """Impressions with valid tokens (signed with ``key``), each its own decision."""
-    return signed_impressions(_ORIGIN, key, prefix, count, issue_time_unix_ms=int(time.time() * 1000))
+    return signed_impressions(_ORIGIN, key, prefix, count)
