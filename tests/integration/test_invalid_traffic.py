@@ -20,10 +20,10 @@ from cartads.rpc.bearer import aio_channel
 from cartads.time_units import dt_to_ts
 from cartads.v1 import admin_pb2, common_pb2, event_ingest_pb2
 from cartads.v1.ad_service_pb2 import Ad, GetAdsRequest, ReportEventsRequest
-from cartads.v1.ad_service_pb2_grpc import AdServiceStub
-from cartads.v1.admin_pb2_grpc import AdminServiceStub
+from cartads.v1.ad_service_pb2_grpc import AdServiceAsyncStub, AdServiceStub
+from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub, AdminServiceStub
 from cartads.v1.common_pb2 import CartEvent
-from cartads.v1.event_ingest_pb2_grpc import EventIngestServiceStub
+from cartads.v1.event_ingest_pb2_grpc import EventIngestServiceAsyncStub, EventIngestServiceStub
 from cloud_core.access.policy import Role
 from cloud_core.app.server import CloudServer, start_cloud
 from cloud_core.config import CloudConfig
@@ -46,9 +46,9 @@ VIEWABLE_WAIT_S = 1.2
 class World:
     cloud: CloudServer
     edge: EdgeServer
-    admin: AdminServiceStub
-    ads: AdServiceStub
-    ingest: EventIngestServiceStub
+    admin: AdminServiceAsyncStub
+    ads: AdServiceAsyncStub
+    ingest: EventIngestServiceAsyncStub
 
 
 @pytest.fixture
