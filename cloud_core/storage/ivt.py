@@ -8,6 +8,7 @@ both count every new invalid event exactly once, as billing does.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -15,6 +16,8 @@ from sqlalchemy.engine import Connection
 from cloud_core.events.ivt_check import HISTORY_TYPES, IvtContext, PastEvent
 from cloud_core.events.ledger_math import INVALID_COUNTS, INVALID_KEY, invalid_rollup_rows
 from cloud_core.events.outcomes import EventOutcome
+from cloud_core.reports.invalid import InvalidQuery, invalid_delivery
+from cloud_core.reports.metrics import Delivery
 from cloud_core.storage import schema as t
 from cloud_core.storage.sql.rows import chunks, upsert_adding
 
@@ -65,3 +68,37 @@ def edge_disagreements(conn: Connection, store_id: str) -> dict[str, int]:
     if store_id:
         query = query.where(d.store_id == store_id)
     return {f"{r[0]}/{r[1]}": int(r[2]) for r in conn.execute(query)}
+
+
+def read_invalid(conn: Connection, q: InvalidQuery) -> list[tuple[tuple[Any, ...], Delivery]]:
+    """The invalid rollups' sums grouped by ``q.columns`` within its filter."""
+    r = t.invalid_rollups_hourly.c
+    f = q.where
+    query = sa.select(*(r[c] for c in q.columns), *(sa.func.sum(r[c]) for c in INVALID_COUNTS)).where(
+        r.hour_start_us >= f.start_us, r.hour_start_us < f.end_us
+    )
+    if f.advertiser_id:
+        query = query.where(r.advertiser_id == f.advertiser_id)
+    for name, values in (
+        ("campaign_id", f.campaign_ids),
+        ("line_item_id", f.line_item_ids),
+        ("store_id", f.store_ids),
+    ):
+        if values:
+            query = query.where(r[name].in_(sorted(set(values))))
+    if q.rules:
+        query = query.where(r.rule.in_(list(q.rules)))
+    if q.columns:
+        query = query.group_by(*(r[c] for c in q.columns))
+    n = len(q.columns)
+    return [(tuple(row[:n]), invalid_delivery(row[n:])) for row in conn.execute(query) if row[n] is not None]
+
+
+def invalid_ad_events_by_campaign(conn: Connection, store_id: str) -> dict[str, int]:
+    """Campaign id -> its invalid ad events (impressions, clicks, conversions) in ``store_id`` ("" for all)."""
+    r = t.invalid_rollups_hourly.c
+    total = sa.func.sum(r.impressions + r.clicks + r.conversions)
+    query = sa.select(r.campaign_id, total).where(r.campaign_id != "").group_by(r.campaign_id)
+    if store_id:
+        query = query.where(r.store_id == store_id)
+    return {str(cid): int(n or 0) for cid, n in conn.execute(query)}

@@ -48,7 +48,7 @@ from cloud_core.events.ledger_math import (
 )
 from cloud_core.events.outcomes import DeadLetter, EventOutcome, IngestResult
 from cloud_core.storage import schema as t
-from cloud_core.storage.ivt import read_ivt_context, write_ivt
+from cloud_core.storage.ivt import invalid_ad_events_by_campaign, read_ivt_context, write_ivt
 from cloud_core.storage.reports import write_report_rollups
 from cloud_core.storage.sql.database import Database, failure_text, is_data_error, is_transient_error
 from cloud_core.storage.sql.rows import IN_CHUNK, insert, insert_rows, upsert_adding
@@ -197,6 +197,11 @@ def _dead_letter_alone(conn: Connection, upload: Upload, outcome: EventOutcome, 
     return _insert_unidentified(conn, [row])
 
 
+def _share(invalid: int, valid: int) -> float:
+    """invalid / (valid + invalid); 0 without either."""
+    return invalid / (invalid + valid) if invalid + valid else 0.0
+
+
 def _unavailable(error: BaseException) -> UnavailableError:
     return UnavailableError(f"the event store cannot write now ({type(error).__name__}); retry later")
 
@@ -310,7 +315,9 @@ class SqlLedger:
         )
         if advertiser_id:
             query = query.where(c.advertiser_id == advertiser_id)
-        rows = await self._db.read(lambda conn: list(conn.execute(query)))
+        rows, invalid = await self._db.read(
+            lambda conn: (list(conn.execute(query)), invalid_ad_events_by_campaign(conn, store_id))
+        )
         return [
             admin_pb2.CampaignSpend(
                 campaign_id=r[0],
@@ -321,6 +328,8 @@ class SqlLedger:
                 clicks=int(r[5]),
                 spend_micros=int(r[6]),
                 conversions=int(r[7]),
+                invalid_events=invalid.get(r[0], 0),
+                invalid_traffic_rate=_share(invalid.get(r[0], 0), int(r[4]) + int(r[5]) + int(r[7])),
             )
             for r in rows
         ]

@@ -21,6 +21,7 @@ from cloud_core.delivery.pacing import ControllerState
 from cloud_core.delivery.pacing_stats import PacingStatesSave, PacingStats, PacingStatsQuery
 from cloud_core.events.ivt_check import IvtContext
 from cloud_core.events.outcomes import DeadLetter, EventOutcome, IngestResult
+from cloud_core.reports.invalid import InvalidQuery
 from cloud_core.reports.metrics import Delivery, TripSums
 from cloud_core.reports.rollups import ReportFilter, ReportQuery
 
@@ -176,6 +177,7 @@ class ReportStore(Protocol):
     """Grouped sums of the hourly report rollups (storage/reports.py)."""
 
     async def report_delivery(self, queries: Sequence[ReportQuery]) -> list[tuple[tuple[Any, ...], Delivery]]: ...
+    async def report_invalid(self, query: InvalidQuery) -> list[tuple[tuple[Any, ...], Delivery]]: ...
     async def report_requests(
         self, where: ReportFilter, columns: Sequence[str]
     ) -> list[tuple[tuple[Any, ...], int]]: ...

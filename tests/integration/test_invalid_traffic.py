@@ -8,8 +8,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 import pytest
@@ -20,17 +21,23 @@ from cartads.rpc.bearer import aio_channel
 from cartads.time_units import dt_to_ts
 from cartads.v1 import admin_pb2, common_pb2, event_ingest_pb2
 from cartads.v1.ad_service_pb2 import Ad, GetAdsRequest, ReportEventsRequest
-from cartads.v1.ad_service_pb2_grpc import AdServiceAsyncStub, AdServiceStub
-from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub, AdminServiceStub
+from cartads.v1.ad_service_pb2_grpc import AdServiceStub
+from cartads.v1.admin_pb2_grpc import AdminServiceStub
 from cartads.v1.common_pb2 import CartEvent
-from cartads.v1.event_ingest_pb2_grpc import EventIngestServiceAsyncStub, EventIngestServiceStub
+from cartads.v1.event_ingest_pb2_grpc import EventIngestServiceStub
 from cloud_core.access.policy import Role
+from cloud_core.admin_cli import main as admin_cli
 from cloud_core.app.server import CloudServer, start_cloud
 from cloud_core.config import CloudConfig
 from cloud_core.storage import schema
 from edge_node.app.server import EdgeServer, start_edge
 from tests.cloud_core.helpers import STORE_ID, creative, line_item, seed
 from tests.edge_node.helpers import edge_config
+
+if TYPE_CHECKING:
+    from cartads.v1.ad_service_pb2_grpc import AdServiceAsyncStub
+    from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub
+    from cartads.v1.event_ingest_pb2_grpc import EventIngestServiceAsyncStub
 
 IMPRESSION = common_pb2.EVENT_TYPE_IMPRESSION
 CLICK = common_pb2.EVENT_TYPE_CLICK
@@ -44,6 +51,7 @@ VIEWABLE_WAIT_S = 1.2
 
 @dataclass
 class World:
+    admin_token: str
     cloud: CloudServer
     edge: EdgeServer
     admin: AdminServiceAsyncStub
@@ -86,7 +94,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     await edge.wait_for_index(timeout_s=10.0)
     cart_channel = grpc.aio.insecure_channel(f"127.0.0.1:{edge.port}")
     try:
-        yield World(cloud, edge, admin, AdServiceStub(cart_channel), EventIngestServiceStub(edge_channel))
+        yield World(admin_token, cloud, edge, admin, AdServiceStub(cart_channel), EventIngestServiceStub(edge_channel))
     finally:
         await cart_channel.close(grace=None)
         await admin_channel.close(grace=None)
@@ -134,11 +142,8 @@ async def stored(world: World) -> dict[str, tuple[int, str, int]]:
     return {r[0]: (int(r[1]), r[2], int(r[3])) for r in rows}
 
 
-async def test_every_abuse_is_kept_with_its_rule_and_billed_nothing_while_the_honest_cart_is_billed(
-    world: World,
-) -> None:
-    """Six abuses and one honest trip in one run: each abuse stored with its rule and charged 0, the
-    honest impression billed at its price, reports and learned rates count only the honest trip."""
+async def abuse_run(world: World) -> None:
+    """Six abuses and one honest trip in one run, uploaded to the cloud."""
     # Decisions first; then one viewable second passes for every cart at once.
     honest = await ad_for(world, "cart-honest", "s-honest", BANANA)
     fast = await ad_for(world, "cart-fast", "s-fast", BANANA)
@@ -181,6 +186,14 @@ async def test_every_abuse_is_kept_with_its_rule_and_billed_nothing_while_the_ho
         ),
     )
     await world.edge.wait_for_upload(timeout_s=10.0)
+
+
+async def test_every_abuse_is_kept_with_its_rule_and_billed_nothing_while_the_honest_cart_is_billed(
+    world: World,
+) -> None:
+    """Each abuse is stored with its rule and charged 0, the honest impressions billed at their price,
+    and the spend report counts only the honest carts' events."""
+    await abuse_run(world)
     rows = await stored(world)
 
     honest_charge = rows["honest-imp"][2]
@@ -203,6 +216,43 @@ async def test_every_abuse_is_kept_with_its_rule_and_billed_nothing_while_the_ho
     # decision's click bills once), and no conversion.
     assert rows["clicker-imp"][2] == honest_charge  # the same line item at the same price
     assert (c1.impressions, c1.clicks, c1.conversions, c1.spend_micros) == (2, 2, 0, 2 * honest_charge)
+
+
+async def test_reports_count_the_abuse_by_campaign_and_rule(world: World, tmp_path: Path) -> None:
+    """RunReport and cartads-admin show the campaign's invalid events and rate beside its delivery, and
+    one row per rule; learned rates and attributed sales hold only the honest events."""
+    await abuse_run(world)
+    now = datetime.now(UTC)
+    request = admin_pb2.RunReportRequest(
+        dimensions=[admin_pb2.REPORT_DIMENSION_CAMPAIGN],
+        start_time=dt_to_ts(now - timedelta(hours=1)),
+        end_time=dt_to_ts(now + timedelta(hours=1)),
+    )
+    (row,) = (await world.admin.RunReport(request)).rows
+    m = row.metrics
+    assert (m.impressions, m.clicks, m.conversions, m.attributed_sales_micros) == (2, 2, 0, 0)
+    assert (m.invalid_impressions, m.invalid_clicks, m.invalid_conversions, m.invalid_events) == (2, 102, 0, 104)
+    assert m.invalid_traffic_rate == pytest.approx(104 / 108)
+    request.dimensions[:] = [admin_pb2.REPORT_DIMENSION_INVALID_TRAFFIC_RULE]
+    by_rule = {r.invalid_traffic_rule: r.metrics.invalid_events for r in (await world.admin.RunReport(request)).rows}
+    assert by_rule == {
+        ivt.TOO_FAST: 1,
+        ivt.CLICK_WITHOUT_IMPRESSION: 1,
+        ivt.CLICK_CAP: 100,
+        ivt.NON_PRODUCTION_CART: 1,
+        ivt.VISIBLE_DURATION: 1,
+    }
+    # The learned click rates are compiled from these rollups: only the honest impressions and clicks.
+    r = schema.trigger_rollups_hourly.c
+    learned = sa.select(sa.func.sum(r.impressions), sa.func.sum(r.clicks), sa.func.sum(r.conversions))
+    assert await world.cloud.store.db.read(lambda conn: tuple(conn.execute(learned).one())) == (2, 2, 0)
+    cli = ["--cloud", f"127.0.0.1:{world.cloud.port}", "--token", world.admin_token]
+    out = tmp_path / "report.csv"
+    argv = [*cli, "report", "run", "--by", "campaign,ivt_rule", "--format", "csv", "--output", str(out)]
+    assert await asyncio.to_thread(admin_cli.main, argv) == 0
+    header, *lines = out.read_text().splitlines()
+    cap = dict(zip(header.split(","), next(line.split(",") for line in lines if ",CLICK_CAP," in line), strict=True))
+    assert (cap["campaign_id"], cap["invalid_clicks"], cap["invalid_traffic_rate"]) == ("c1", "100", "100.00%")
 
 
 async def test_an_edge_that_calls_invalid_traffic_valid_is_overruled(world: World) -> None:
