@@ -25,6 +25,7 @@ _BASKET_ADD = common_pb2.EVENT_TYPE_BASKET_ADD
 # Remembered per trip at most (ads, clicks per ad, invalid adds): bounds the memory of one abusive trip.
 _MAX_IDS_PER_TRIP = 1_000
 _MAX_JUDGED_PER_TRIP = 5_000
+_FORGOTTEN_PER_TRIP = 4
 # Valid impressions and clicks remembered per cart for the click-rate window (the newest kept).
 _MAX_TOUCHES_PER_CART = 5_000
 
@@ -78,7 +79,8 @@ class IvtJudge:
         self.sessions_per_cart = max(1, sessions_per_cart)
         self._trips: OrderedDict[tuple[str, str], _Trip] = OrderedDict()
         self._carts: OrderedDict[str, _Cart] = OrderedDict()
-        # Trips this process forgot (bounded like the trips): seen again, they are incomplete.
+        # Trips this process forgot (keys only, up to _FORGOTTEN_PER_TRIP times as many as the trips):
+        # seen again, they are incomplete.
         self._forgotten: OrderedDict[tuple[str, str], None] = OrderedDict()
         # A token issued before this process started belongs to a trip whose start it did not see.
         self._started_ms = started_ms
@@ -112,7 +114,7 @@ class IvtJudge:
     def _forget(self, key: tuple[str, str]) -> None:
         self._trips.pop(key, None)
         self._forgotten[key] = None
-        while len(self._forgotten) > self._max_trips:
+        while len(self._forgotten) > self._max_trips * _FORGOTTEN_PER_TRIP:
             self._forgotten.popitem(last=False)
 
     def _cart(self, cart_id: str) -> _Cart:
