@@ -10,7 +10,7 @@ from cartads.v1 import admin_pb2
 from cloud_core.admin_cli.command import Stub, Subcommands, add_command, add_group, list_all
 from cloud_core.admin_cli.output import emit, print_table
 
-COLUMNS = ["store_id", "edge_id", "connected", "in_sync", "applied", "current", "last_answer", "last_seen", "error"]
+COLUMNS = ["store_id", "edge_id", "connected", "in_sync", "applied", "current", "last_answer", "last_seen", "error", "ivt_disagreements"]
 
 
 def _short(version: str) -> str:
@@ -34,6 +34,7 @@ def edge_row(edge: admin_pb2.EdgeStatus) -> list[str]:
         edge.last_answer,
         _time(edge.last_seen_time),
         edge.last_error,
+        str(edge.ivt_disagreements),
     ]
 
 
