@@ -22,6 +22,8 @@ _IMPRESSION = common_pb2.EVENT_TYPE_IMPRESSION
 _CLICK = common_pb2.EVENT_TYPE_CLICK
 _CONVERSION = common_pb2.EVENT_TYPE_CONVERSION
 _BASKET_ADD = common_pb2.EVENT_TYPE_BASKET_ADD
+# The kinds the stateful rules judge (the others skip building the trip's history).
+_JUDGED_IN_TRIP = frozenset({_CLICK, _CONVERSION})
 # Remembered per trip at most (ads, clicks per ad, invalid adds): bounds the memory of one abusive trip.
 _MAX_IDS_PER_TRIP = 1_000
 _MAX_JUDGED_PER_TRIP = 5_000
@@ -54,9 +56,26 @@ class _Trip:
 
 @dataclass
 class _Cart:
-    # (receive ms, is click) of the cart's valid impressions and clicks, oldest first.
-    touches: deque[tuple[int, bool]] = field(default_factory=lambda: deque(maxlen=_MAX_TOUCHES_PER_CART))
+    # (receive ms, is click) of the cart's valid impressions and clicks, oldest first, and how many
+    # of them are clicks (kept as they come and go, so a window costs no scan).
+    touches: deque[tuple[int, bool]] = field(default_factory=deque)
+    clicks: int = 0
     sessions: OrderedDict[str, None] = field(default_factory=OrderedDict)
+
+    def touch(self, at_ms: int, is_click: bool) -> None:
+        if len(self.touches) >= _MAX_TOUCHES_PER_CART:
+            self._drop_oldest()
+        self.touches.append((at_ms, is_click))
+        self.clicks += is_click
+
+    def _drop_oldest(self) -> None:
+        _, was_click = self.touches.popleft()
+        self.clicks -= was_click
+
+    def window(self, now_ms: int, window_ms: int) -> ivt.CartWindow:
+        while self.touches and self.touches[0][0] < now_ms - window_ms:
+            self._drop_oldest()
+        return ivt.CartWindow(len(self.touches) - self.clicks, self.clicks)
 
 
 @dataclass(frozen=True)
@@ -126,13 +145,7 @@ class IvtJudge:
 
     def _window(self, cart_id: str, now_ms: int, window_ms: int) -> ivt.CartWindow:
         cart = self._carts.get(cart_id)
-        if cart is None:
-            return ivt.CartWindow()
-        touches = cart.touches
-        while touches and touches[0][0] < now_ms - window_ms:
-            touches.popleft()
-        clicks = sum(1 for _, is_click in touches if is_click)
-        return ivt.CartWindow(len(touches) - clicks, clicks)
+        return ivt.CartWindow() if cart is None else cart.window(now_ms, window_ms)
 
     def judge(
         self,
@@ -163,7 +176,7 @@ class IvtJudge:
         )
         if payload is not None and payload.issue_time_unix_ms < self._started_ms:
             trip.complete = False
-        if not verdict:
+        if not verdict and event.type in _JUDGED_IN_TRIP:
             window = self._window(event.cart_id, call.receive_ms, call.policy.outlier_window_s * 1000)
             verdict = ivt.judge_stateful(event, payload, trip.history(), window, call.policy)
         self._remember(trip, event, payload, verdict, call.receive_ms)
@@ -183,11 +196,11 @@ class IvtJudge:
         if kind == _IMPRESSION:
             if len(trip.impressed) < _MAX_IDS_PER_TRIP:
                 trip.impressed.add(ad_id)
-            self._carts[event.cart_id].touches.append((now_ms, False))
+            self._carts[event.cart_id].touch(now_ms, False)
         elif kind == _CLICK:
             trip.clicks += 1
             if ad_id in trip.clicks_by_ad or len(trip.clicks_by_ad) < _MAX_IDS_PER_TRIP:
                 trip.clicks_by_ad[ad_id] = trip.clicks_by_ad.get(ad_id, 0) + 1
-            self._carts[event.cart_id].touches.append((now_ms, True))
+            self._carts[event.cart_id].touch(now_ms, True)
         elif kind == _CONVERSION:
             trip.conversions += 1
