@@ -10,7 +10,18 @@ from cartads.v1 import admin_pb2
 from cloud_core.admin_cli.command import Stub, Subcommands, add_command, add_group, list_all
 from cloud_core.admin_cli.output import emit, print_table
 
-COLUMNS = ["store_id", "edge_id", "connected", "in_sync", "applied", "current", "last_answer", "last_seen", "error", "ivt_disagreements"]
+COLUMNS = [
+    "store_id",
+    "edge_id",
+    "connected",
+    "in_sync",
+    "applied",
+    "current",
+    "last_answer",
+    "last_seen",
+    "error",
+    "ivt_disagreements",
+]
 
 
 def _short(version: str) -> str:

@@ -54,7 +54,8 @@ class EventIngestServicer(event_ingest_pb2_grpc.EventIngestServiceServicer):
         if not cart_ids:
             return outcomes
         since = history_since_us(outcomes, self._ivt_policy, now)
-        context = await self._ledger.ivt_context(store_id, cart_ids, since)
+        credential_ids = sorted({j.cart_credential_id for j in journaled if j.cart_credential_id})
+        context = await self._ledger.ivt_context(store_id, cart_ids, since, credential_ids)
         return rejudge(
             store_id,
             journaled,

@@ -56,6 +56,20 @@ class IvtContext:
     history: Sequence[PastEvent] = ()
     # cart id -> CartTrafficClass of the store's enrolled carts (a cart not listed is production).
     traffic_classes: Mapping[str, int] = field(default_factory=dict)
+    # credential id -> (cart id, create time, revoke time or 0) of the store's credentials the upload names.
+    credentials: Mapping[str, tuple[str, int, int]] = field(default_factory=dict)
+
+
+def enrolled_at(context: IvtContext, credential_id: str, cart_id: str, receive_us: int) -> bool:
+    """Whether the event's credential was this store's, of its cart, and valid when the edge received
+    it. An event without one (journaled by an edge that authenticates no cart) is not judged by it."""
+    if not credential_id:
+        return True
+    record = context.credentials.get(credential_id)
+    if record is None:
+        return False
+    owner, created_us, revoked_us = record
+    return owner == cart_id and created_us <= receive_us and (revoked_us == 0 or receive_us < revoked_us)
 
 
 def history_since_us(outcomes: Sequence[EventOutcome], policy: ivt.IvtPolicy, now_us: int) -> int:
@@ -175,6 +189,7 @@ def rejudge(
                 traffic_class=context.traffic_classes.get(o.cart_id, _PRODUCTION),
                 token_ttl_ms=token_ttl_s * 1000,
                 policy=policy,
+                cart_enrolled=enrolled_at(context, j.cart_credential_id, o.cart_id, receive_us),
             ) or ivt.judge_stateful(
                 event,
                 payload,

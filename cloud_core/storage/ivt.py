@@ -22,9 +22,18 @@ from cloud_core.storage import schema as t
 from cloud_core.storage.sql.rows import chunks, upsert_adding
 
 
-def read_ivt_context(conn: Connection, store_id: str, cart_ids: Sequence[str], since_us: int) -> IvtContext:
-    """The carts' events received since ``since_us`` (dead letters aside) and their traffic classes."""
-    ev, ca = t.events.c, t.carts.c
+def read_ivt_context(
+    conn: Connection, store_id: str, cart_ids: Sequence[str], since_us: int, credential_ids: Sequence[str] = ()
+) -> IvtContext:
+    """The carts' events received since ``since_us`` (dead letters aside), their traffic classes, and
+    the store's credentials among ``credential_ids``."""
+    ev, ca, cr = t.events.c, t.carts.c, t.cart_credentials.c
+    credentials: dict[str, tuple[str, int, int]] = {}
+    for part in chunks(credential_ids):
+        query = sa.select(cr.credential_id, cr.cart_id, cr.create_time_us, cr.revoke_time_us).where(
+            cr.store_id == store_id, cr.credential_id.in_(part)
+        )
+        credentials.update({str(r[0]): (str(r[1]), int(r[2]), int(r[3])) for r in conn.execute(query)})
     history: list[PastEvent] = []
     classes: dict[str, int] = {}
     for part in chunks(cart_ids):
@@ -41,7 +50,7 @@ def read_ivt_context(conn: Connection, store_id: str, cart_ids: Sequence[str], s
         history.extend(PastEvent(r[0], int(r[1]), r[2], r[3], r[4], int(r[5]), int(r[6])) for r in conn.execute(query))
         carts = sa.select(ca.cart_id, ca.traffic_class).where(ca.store_id == store_id, ca.cart_id.in_(part))
         classes.update({str(cid): int(cls) for cid, cls in conn.execute(carts)})
-    return IvtContext(tuple(history), classes)
+    return IvtContext(tuple(history), classes, credentials)
 
 
 def write_ivt(conn: Connection, store_id: str, edge_id: str, new: Iterable[EventOutcome], ingest_us: int) -> None:

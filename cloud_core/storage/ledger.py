@@ -279,11 +279,15 @@ class SqlLedger:
         """Record one upload once it committed with the uploads pending beside it."""
         return await self._committer.submit(Upload(store_id, edge_id, outcomes))
 
-    async def ivt_context(self, store_id: str, cart_ids: Sequence[str], since_us: int) -> IvtContext:
-        """The carts' events since ``since_us`` and their traffic classes, to re-judge an upload by."""
-        return await self._db.read(
-            functools.partial(read_ivt_context, store_id=store_id, cart_ids=cart_ids, since_us=since_us)
+    async def ivt_context(
+        self, store_id: str, cart_ids: Sequence[str], since_us: int, credential_ids: Sequence[str] = ()
+    ) -> IvtContext:
+        """The carts' events since ``since_us``, their traffic classes and the named credentials, to
+        re-judge an upload by."""
+        read = functools.partial(
+            read_ivt_context, store_id=store_id, cart_ids=cart_ids, since_us=since_us, credential_ids=credential_ids
         )
+        return await self._db.read(read)
 
     async def close(self) -> None:
         """Let the uploads being recorded commit, and refuse new ones."""

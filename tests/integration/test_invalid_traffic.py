@@ -282,3 +282,18 @@ async def test_an_edge_that_calls_invalid_traffic_valid_is_overruled(world: Worl
     edges = await world.admin.ListEdges(admin_pb2.ListEdgesRequest(store_id=STORE_ID))
     (edge,) = edges.edges
     assert (edge.edge_id, edge.ivt_disagreements) == ("edge-1", 2)
+
+
+async def test_an_event_under_a_credential_the_store_never_issued_is_unenrolled(world: World) -> None:
+    """An upload naming a credential the cloud does not know stores its event as UNENROLLED_CART, unbilled."""
+    banana = await ad_for(world, "cart-y", "s-y", BANANA)
+    await asyncio.sleep(VIEWABLE_WAIT_S)
+    impression = event("y-imp", IMPRESSION, banana, "cart-y", "s-y", visible_duration_ms=1_100)
+    journaled = event_ingest_pb2.JournaledEvent(
+        seq=2_000_001, event=impression, receive_time=dt_to_ts(datetime.now(UTC)), cart_credential_id="cc-forged"
+    )
+    answer = await world.ingest.UploadEvents(
+        event_ingest_pb2.UploadEventsRequest(store_id=STORE_ID, edge_id="edge-1", events=[journaled])
+    )
+    assert (answer.invalid_count, answer.billed_count) == (1, 0)
+    assert (await stored(world))["y-imp"] == (ivt.UNENROLLED_CART, "invalid", 0)

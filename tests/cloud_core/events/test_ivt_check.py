@@ -90,3 +90,25 @@ def test_the_upload_is_judged_in_order() -> None:
     """An impression earlier in the same upload vouches for the click after it."""
     impression, click = run(pair("i", IMPRESSION), pair("c", CLICK))
     assert (impression.invalid_rule, click.invalid_rule) == (0, 0)
+
+
+def test_an_event_under_a_credential_revoked_before_its_receipt_is_unenrolled() -> None:
+    """A credential revoked before the edge received the event makes it UNENROLLED_CART."""
+    journaled, outcome = pair("i", IMPRESSION)
+    journaled.cart_credential_id = "cred-1"
+    context = IvtContext(credentials={"cred-1": ("cart-1", NOW_US - 10**9, NOW_US - 1)})
+    (judged,) = rejudge(
+        "s1", [journaled], [outcome], context, policy=ivt.DEFAULT_POLICY, token_ttl_s=7_200, now_us=NOW_US
+    )
+    assert judged.invalid_rule == ivt.UNENROLLED_CART
+
+
+def test_an_event_under_another_carts_credential_is_unenrolled() -> None:
+    """A credential of another cart vouches for nothing."""
+    journaled, outcome = pair("i", IMPRESSION)
+    journaled.cart_credential_id = "cred-2"
+    context = IvtContext(credentials={"cred-2": ("cart-2", NOW_US - 10**9, 0)})
+    (judged,) = rejudge(
+        "s1", [journaled], [outcome], context, policy=ivt.DEFAULT_POLICY, token_ttl_s=7_200, now_us=NOW_US
+    )
+    assert judged.invalid_rule == ivt.UNENROLLED_CART
