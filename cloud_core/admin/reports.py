@@ -14,6 +14,7 @@ from cloud_core.admin.pagination import decode_request, next_token
 from cloud_core.admin.request_checks import existing, raise_if
 from cloud_core.reports.metrics import Delivery
 from cloud_core.reports.query import (
+    add_invalid,
     add_requests,
     check_report_request,
     fold_rows,
@@ -41,7 +42,9 @@ async def run_report(
     (with field violations) for a bad request."""
     raise_if(check_report_request(request))
     plan = plan_report(request)
-    rows = fold_rows(plan, await store.report_delivery(plan.queries))
+    rows = fold_rows(plan, await store.report_delivery(plan.queries)) if plan.delivery else {}
+    if plan.invalid is not None:
+        rows = add_invalid(plan, rows, await store.report_invalid(plan.invalid))
     if len(rows) > MAX_REPORT_ROWS:
         # One response carries every row: beyond this it would outgrow the message size limit.
         raise InvalidArgumentError(

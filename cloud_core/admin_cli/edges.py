@@ -23,6 +23,7 @@ COLUMNS = [
     "error",
     "flagged",
     "keys",
+    "ivt_disagreements",
 ]
 
 
@@ -56,6 +57,7 @@ def edge_row(edge: admin_pb2.EdgeStatus) -> list[str]:
         edge.last_error,
         _flag(edge),
         ",".join(k.key_id + (" (revoked)" if k.HasField("revoke_time") else "") for k in edge.signing_keys),
+        str(edge.ivt_disagreements),
     ]
 
 

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from cartads.v1 import admin_pb2
+from cartads.v1 import admin_pb2, common_pb2
 from cloud_core.admin_cli.command import Stub, Subcommands, UsageError, add_command, add_group, parse_time
 from cloud_core.admin_cli.output import emit, emit_json_or, message_json, table_lines
 
@@ -21,6 +21,7 @@ DIMENSIONS = {
     "day": admin_pb2.REPORT_DIMENSION_DAY,
     "hour": admin_pb2.REPORT_DIMENSION_HOUR,
     "arm": admin_pb2.REPORT_DIMENSION_EXPERIMENT_ARM,
+    "ivt_rule": admin_pb2.REPORT_DIMENSION_INVALID_TRAFFIC_RULE,
 }
 # Report columns per dimension, in the row message.
 DIMENSION_COLUMNS = {
@@ -31,6 +32,7 @@ DIMENSION_COLUMNS = {
     "day": ("day",),
     "hour": ("hour_start_time",),
     "arm": ("layer_id", "arm_id"),
+    "ivt_rule": ("invalid_traffic_rule",),
 }
 METRIC_COLUMNS = (
     "requests",
@@ -43,7 +45,14 @@ METRIC_COLUMNS = (
     "ecpm_micros",
     "attributed_sales_micros",
     "roas",
+    "invalid_impressions",
+    "invalid_clicks",
+    "invalid_conversions",
+    "invalid_events",
+    # Shown as a percentage.
+    "invalid_traffic_rate",
 )
+_RULE_PREFIX = "INVALID_TRAFFIC_RULE_"
 
 
 def parse_dimensions(text: str) -> list[str]:
@@ -76,6 +85,10 @@ def report_request(args: argparse.Namespace) -> admin_pb2.RunReportRequest:
 def _cell(row: admin_pb2.ReportRow, column: str) -> str:
     if column == "hour_start_time":
         return row.hour_start_time.ToJsonString() if row.HasField("hour_start_time") else ""
+    if column == "invalid_traffic_rule":
+        return common_pb2.InvalidTrafficRule.Name(row.invalid_traffic_rule).removeprefix(_RULE_PREFIX)
+    if column == "invalid_traffic_rate":
+        return f"{row.metrics.invalid_traffic_rate:.2%}"
     if column in METRIC_COLUMNS:
         value = getattr(row.metrics, column)
         return f"{value:.6g}" if isinstance(value, float) else str(value)
@@ -137,6 +150,8 @@ def report_spend(stub: Stub, args: argparse.Namespace) -> None:
         "budget_micros",
         # Delivered past the budget, at the price it would have cost: never charged.
         "over_delivery_micros",
+        "invalid_events",
+        "invalid_traffic_rate",
     ]
     emit(args, list(response.campaigns), cols)
     print(f"total_spend_micros={response.total_spend_micros} billed_event_count={response.billed_event_count}")

@@ -53,6 +53,8 @@ class CampaignTotals:
     clicks: int = 0
     conversions: int = 0
     spend_micros: int = 0
+    # Impressions, clicks and conversions kept as invalid traffic (never billed).
+    invalid_ad_events: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +231,11 @@ def edges_json(rows: Sequence[EdgeRow], now_us: int) -> dict[str, Any]:
     }
 
 
+def _ivt_rate(c: CampaignTotals) -> float:
+    ad_events = c.impressions + c.clicks + c.conversions + c.invalid_ad_events
+    return c.invalid_ad_events / ad_events if ad_events else 0.0
+
+
 def campaign_json(c: CampaignTotals) -> dict[str, Any]:
     """One row of the campaign totals table."""
     return {
@@ -243,6 +250,9 @@ def campaign_json(c: CampaignTotals) -> dict[str, Any]:
         "impressions": c.impressions,
         "clicks": c.clicks,
         "conversions": c.conversions,
+        "invalid_ad_events": c.invalid_ad_events,
+        # Invalid ad events / all ad events (valid and invalid); 0 without any.
+        "invalid_traffic_rate": _ivt_rate(c),
         "start_time_us": c.start_time_us,
         "end_time_us": c.end_time_us,
     }

@@ -137,4 +137,5 @@ def assess_event(
         reject_code=code,
         signing_key_id=key_id,
         claimed_charge_micros=_claimed(event) if reason and event.tracking_token else 0,
+        token_issue_ms=payload.issue_time_unix_ms if payload is not None else 0,
     )

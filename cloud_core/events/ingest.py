@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import structlog
 
@@ -13,6 +13,8 @@ from cloud_core.access.edge_auth import require_store
 from cloud_core.config import CloudConfig
 from cloud_core.events.billing import assess_event
 from cloud_core.events.charge_inputs import ChargeGate
+from cloud_core.events.ivt_check import history_since_us, rejudge
+from cloud_core.events.outcomes import EventOutcome
 from cloud_core.events.upload_checks import journaled_violations, malformed_outcome, malformed_reason, upload_violations
 from cloud_core.storage.protocol import CatalogStore, LedgerStore, PacingStatsStore, SigningKeyStore, TermsStore
 from cloud_core.sync.notifier import ChangeNotifier
@@ -40,8 +42,33 @@ class EventIngestServicer(event_ingest_pb2_grpc.EventIngestServiceServicer):
         self._request_counts = request_counts
         self._notifier = notifier
         self._token_ttl_s = config.token_ttl_s
+        self._ivt_policy = config.ivt_policy
         self._clock = clock
         self._gate = ChargeGate(terms, keys, config)
+
+    async def _rejudged(
+        self,
+        store_id: str,
+        journaled: Sequence[event_ingest_pb2.JournaledEvent],
+        outcomes: list[EventOutcome],
+        now: int,
+    ) -> list[EventOutcome]:
+        """The outcomes with the cloud's invalid traffic verdicts, judged against the ledger's history."""
+        cart_ids = sorted({o.cart_id for o in outcomes if o.cart_id and not o.reject_reason})
+        if not cart_ids:
+            return outcomes
+        since = history_since_us(outcomes, self._ivt_policy, now)
+        credential_ids = sorted({j.cart_credential_id for j in journaled if j.cart_credential_id})
+        context = await self._ledger.ivt_context(store_id, cart_ids, since, credential_ids)
+        return rejudge(
+            store_id,
+            journaled,
+            outcomes,
+            context,
+            policy=self._ivt_policy,
+            token_ttl_s=self._token_ttl_s,
+            now_us=now,
+        )
 
     @maps_errors
     async def UploadEvents(  # noqa: N802
@@ -68,15 +95,20 @@ class EventIngestServicer(event_ingest_pb2_grpc.EventIngestServiceServicer):
         new_counts = (
             await self._request_counts.record_request_counts(request.store_id, request.edge_id, counts) if counts else 0
         )
+        judged = [
+            (j, problem)
+            for j, problem in zip(request.events, problems, strict=True)
+            if problem or not j.HasField("request_counts")
+        ]
         # Every charge is judged against the keys and terms the cloud itself recorded (events/charges.py).
         policy, records = await self._gate.inputs(request, problems, key, now)
         outcomes = [
             malformed_outcome(j, malformed_reason(problem))
             if problem
             else assess_event(j, policy, records, self._token_ttl_s)
-            for j, problem in zip(request.events, problems, strict=True)
-            if problem or not j.HasField("request_counts")
+            for j, problem in judged
         ]
+        outcomes = await self._rejudged(request.store_id, [j for j, _ in judged], outcomes, now)
         result = await self._ledger.record_events(request.store_id, request.edge_id, outcomes)
         await self._gate.flag(request.store_id, request.edge_id, result.rejected_codes, now)
         if result.exhausted_campaign_ids:
@@ -93,4 +125,5 @@ class EventIngestServicer(event_ingest_pb2_grpc.EventIngestServiceServicer):
             recorded_count=result.recorded_count + new_counts,
             rejected_count=result.rejected_count,
             over_delivered_count=result.over_delivered_count,
+            invalid_count=result.invalid_count,
         )

@@ -39,6 +39,7 @@ EVENT_COLUMNS = (
     "occur_time_us",
     "receive_time_us",
     "ingest_time_us",
+    "invalid_rule",
 )
 CLAIM_COLUMNS = ("ad_id", "event_type", "store_id", "event_id")
 LEDGER_COLUMNS = (
@@ -76,7 +77,7 @@ def _add(totals: dict[_K, list[int]], key: _K, counts: Sequence[int]) -> None:
 
 
 def _billed_now(o: EventOutcome) -> bool:
-    return o.billable and not o.reject_reason
+    return o.billable and not o.reject_reason and not o.invalid_rule
 
 
 def dead_letter_codes(o: EventOutcome) -> Row:
@@ -143,11 +144,12 @@ def event_rows(
                 o.campaign_id,
                 o.line_item_id,
                 # Provisional for billable events: corrected when the decision turns out billed before.
-                "rejected" if o.reject_reason else "billed" if billed else "recorded",
+                "rejected" if o.reject_reason else "invalid" if o.invalid_rule else "billed" if billed else "recorded",
                 o.charge_micros if billed else 0,
                 o.occur_time_us,
                 o.receive_time_us,
                 ingest_us,
+                o.invalid_rule,
             )
         )
     return rows
@@ -299,12 +301,50 @@ def ingest_result(
     events repeating an id within the upload, and first events whose id was recorded before. Rejected:
     new dead letters. Recorded: new events neither billed nor rejected."""
     rejected_new = sum(1 for o in new if o.reject_reason)
+    invalid_new = sum(1 for o in new if o.invalid_rule and not o.reject_reason)
     return IngestResult(
         billed_count=billed,
         duplicate_count=(unidentified - unidentified_new) + repeated + (firsts - len(new)),
-        recorded_count=len(new) - billed - rejected_new,
+        recorded_count=len(new) - billed - rejected_new - invalid_new,
+        invalid_count=invalid_new,
         rejected_count=unidentified_new + rejected_new,
         exhausted_campaign_ids=exhausted,
         rejected_codes=tuple(o.reject_code for o in new if o.reject_reason),
         over_delivered_count=over_delivered,
     )
+
+
+# Invalid traffic rollups: key and counts (impressions, clicks and conversions are its ad events;
+# events counts every invalid event, basket events too).
+INVALID_KEY = ("campaign_id", "line_item_id", "store_id", "hour_start_us", "rule")
+INVALID_COUNTS = ("impressions", "clicks", "conversions", "events")
+
+
+def invalid_rollup_rows(store_id: str, new: Iterable[EventOutcome], ingest_us: int) -> list[Row]:
+    """The hourly invalid traffic counts the newly recorded invalid events add, per campaign, line
+    item and rule (campaign "" for events of no ad)."""
+    totals: dict[tuple[str, str, str, int, int], list[int]] = {}
+    for o in new:
+        if not o.invalid_rule or o.reject_reason:
+            continue
+        kind = o.event_type
+        counts = (
+            int(kind == common_pb2.EVENT_TYPE_IMPRESSION),
+            int(kind == common_pb2.EVENT_TYPE_CLICK),
+            int(kind == common_pb2.EVENT_TYPE_CONVERSION),
+            1,
+        )
+        hour = hour_start_us(o.receive_time_us or ingest_us)
+        _add(totals, (o.advertiser_id, o.campaign_id, o.line_item_id, hour, o.invalid_rule), counts)
+    return [
+        {
+            "advertiser_id": adv,
+            "campaign_id": cid,
+            "line_item_id": lid,
+            "store_id": store_id,
+            "hour_start_us": hour,
+            "rule": rule,
+            **dict(zip(INVALID_COUNTS, c, strict=True)),
+        }
+        for (adv, cid, lid, hour, rule), c in totals.items()
+    ]

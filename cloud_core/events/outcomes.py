@@ -44,6 +44,11 @@ class EventOutcome:
     reject_code: int = 0
     signing_key_id: str = ""
     claimed_charge_micros: int = 0
+    # Invalid traffic (events.ivt_check): the verified token's issue time (unix ms; 0: none), the
+    # cloud's verdict (an InvalidTrafficRule; 0: valid), and whether the edge had called it valid.
+    token_issue_ms: int = 0
+    invalid_rule: int = 0
+    ivt_disagrees: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,8 @@ class IngestResult:
     rejected_codes: tuple[int, ...] = ()
     # Billed events charged less than their price (often nothing) because their budget ran out.
     over_delivered_count: int = 0
+    # Events newly recorded as invalid traffic (not billed, not in recorded_count).
+    invalid_count: int = 0
 
     @classmethod
     def combined(cls, parts: Sequence[IngestResult], *, dead_new: int = 0, dead_again: int = 0) -> IngestResult:
@@ -72,6 +79,7 @@ class IngestResult:
             exhausted_campaign_ids=frozenset().union(*(p.exhausted_campaign_ids for p in parts)),
             rejected_codes=tuple(c for p in parts for c in p.rejected_codes),
             over_delivered_count=sum(p.over_delivered_count for p in parts),
+            invalid_count=sum(p.invalid_count for p in parts),
         )
 
 

@@ -28,6 +28,11 @@ class Delivery:
     conversions: int = 0
     spend_micros: int = 0
     sales_micros: int = 0
+    # Invalid traffic kept, never billed: ad events by kind, and every invalid event.
+    invalid_impressions: int = 0
+    invalid_clicks: int = 0
+    invalid_conversions: int = 0
+    invalid_events: int = 0
 
     def __add__(self, other: Delivery) -> Delivery:
         return Delivery(
@@ -37,7 +42,17 @@ class Delivery:
             self.conversions + other.conversions,
             self.spend_micros + other.spend_micros,
             self.sales_micros + other.sales_micros,
+            self.invalid_impressions + other.invalid_impressions,
+            self.invalid_clicks + other.invalid_clicks,
+            self.invalid_conversions + other.invalid_conversions,
+            self.invalid_events + other.invalid_events,
         )
+
+
+def invalid_traffic_rate(d: Delivery) -> float:
+    """Invalid ad events / (valid + invalid ad events); 0 without ad events."""
+    invalid = d.invalid_impressions + d.invalid_clicks + d.invalid_conversions
+    return _ratio(invalid, invalid + d.impressions + d.clicks + d.conversions)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,16 @@ from cartads import bounds
 from cartads.time_units import DAY_US, HOUR_US, hour_start_us, ts_to_us, us_to_ts
 from cartads.v1 import admin_pb2
 from cloud_core.admin.validation import Violation, check_id, check_timestamp
-from cloud_core.reports.metrics import Delivery, Estimate, TripSums, mean_lift, proportion_lift, rates
+from cloud_core.reports.invalid import KNOWN_RULES, RULE_DIMENSION, InvalidQuery, invalid_key_values, invalid_query
+from cloud_core.reports.metrics import (
+    Delivery,
+    Estimate,
+    TripSums,
+    invalid_traffic_rate,
+    mean_lift,
+    proportion_lift,
+    rates,
+)
 from cloud_core.reports.rollups import CAMPAIGN_LEVEL_COLUMNS, GROUP_COLUMNS, ReportFilter, ReportQuery
 
 # A report reads at most this much time: hourly rollups over ~13 months.
@@ -30,6 +39,7 @@ DIMENSIONS: Mapping[int, str] = {
     admin_pb2.REPORT_DIMENSION_DAY: "day",
     admin_pb2.REPORT_DIMENSION_HOUR: "hour",
     admin_pb2.REPORT_DIMENSION_EXPERIMENT_ARM: "arm",
+    admin_pb2.REPORT_DIMENSION_INVALID_TRAFFIC_RULE: RULE_DIMENSION,
 }
 # Requests belong to a store and an hour, never to a campaign or an arm.
 REQUEST_DIMENSIONS = frozenset({"store", "day", "hour"})
@@ -42,6 +52,10 @@ class ReportPlan:
     dimensions: tuple[str, ...]
     query: ReportQuery
     tz: tzinfo
+    # The read of its invalid traffic counts (None: the report has none), and whether it reads
+    # delivery at all (not by rule: those rows are invalid events only).
+    invalid: InvalidQuery | None = None
+    delivery: bool = True
 
     @property
     def queries(self) -> tuple[ReportQuery, ...]:
@@ -102,9 +116,14 @@ def check_report_request(request: admin_pb2.RunReportRequest) -> list[Violation]
         out += check_id(request.layer_id, "layer_id")
     for name in ("campaign_ids", "line_item_ids", "creative_ids", "store_ids"):
         out += _check_ids(list(getattr(request, name)), name)
-    if request.invalid_traffic_rules:
-        # Refused rather than ignored: an unfiltered answer would pass for a filtered one.
-        out.append(("invalid_traffic_rules", "filtering by it is not served by this version of the cloud"))
+    for i, rule in enumerate(request.invalid_traffic_rules):
+        if rule not in KNOWN_RULES:
+            out.append((f"invalid_traffic_rules[{i}]", "is not a known invalid traffic rule"))
+    if admin_pb2.REPORT_DIMENSION_INVALID_TRAFFIC_RULE in seen:
+        # Invalid events are counted per campaign, line item, store, hour and rule only.
+        unserved = seen & {admin_pb2.REPORT_DIMENSION_CREATIVE, admin_pb2.REPORT_DIMENSION_EXPERIMENT_ARM}
+        if unserved or request.creative_ids or request.layer_id:
+            out.append(("dimensions", "a report by invalid traffic rule cannot be by or filtered by creative or arm"))
     return out
 
 
@@ -113,7 +132,7 @@ def plan_report(request: admin_pb2.RunReportRequest) -> ReportPlan:
     dims = tuple(DIMENSIONS[d] for d in request.dimensions)
     columns: list[str] = []
     for dim in dims:
-        columns.extend(c for c in GROUP_COLUMNS[dim] if c not in columns)
+        columns.extend(c for c in GROUP_COLUMNS.get(dim, ()) if c not in columns)
     start = hour_start_us(ts_to_us(request.start_time))
     end = ts_to_us(request.end_time)
     end = hour_start_us(end) + (HOUR_US if end % HOUR_US else 0)  # whole hours, rounded out
@@ -128,7 +147,9 @@ def plan_report(request: admin_pb2.RunReportRequest) -> ReportPlan:
         layer_id=request.layer_id,
     )
     tz = _zone(request.time_zone) or UTC
-    return ReportPlan(dims, ReportQuery(tuple(columns), where, by_arm="arm" in dims), tz)
+    invalid = invalid_query(dims, where, list(request.invalid_traffic_rules))
+    by_rule = RULE_DIMENSION in dims
+    return ReportPlan(dims, ReportQuery(tuple(columns), where, by_arm="arm" in dims), tz, invalid, not by_rule)
 
 
 def split_by_days(query: ReportQuery, *, daily_ok: bool) -> tuple[ReportQuery, ...]:
@@ -178,6 +199,27 @@ def fold_rows(plan: ReportPlan, grouped: Sequence[tuple[tuple[Any, ...], Deliver
                 key.append(str(values[position[GROUP_COLUMNS[dim][0]]]))
         k = tuple(key)
         out[k] = out[k] + delivery if k in out else delivery
+    return out
+
+
+def add_invalid(
+    plan: ReportPlan, rows: Mapping[RowKey, Delivery], grouped: Sequence[tuple[tuple[Any, ...], Delivery]]
+) -> dict[RowKey, Delivery]:
+    """``rows`` with the invalid counts (grouped by ``plan.invalid``) added to the rows they belong to."""
+    out = dict(rows)
+    if plan.invalid is None:
+        return out
+    for values, counts in grouped:
+        key: list[Any] = []
+        for dim, value in invalid_key_values(plan.invalid, plan.dimensions, values):
+            if dim == "day":
+                key.append(_day(int(value), plan.tz))
+            elif dim in ("hour", RULE_DIMENSION):
+                key.append(int(value))
+            else:
+                key.append(str(value))
+        k = tuple(key)
+        out[k] = out.get(k, Delivery()) + counts
     return out
 
 
@@ -232,6 +274,11 @@ def metrics_pb(d: Delivery) -> admin_pb2.ReportMetrics:
         ecpm_micros=r.ecpm_micros,
         attributed_sales_micros=d.sales_micros,
         roas=r.roas,
+        invalid_impressions=d.invalid_impressions,
+        invalid_clicks=d.invalid_clicks,
+        invalid_conversions=d.invalid_conversions,
+        invalid_events=d.invalid_events,
+        invalid_traffic_rate=invalid_traffic_rate(d),
     )
 
 
@@ -244,6 +291,8 @@ def _row_pb(plan: ReportPlan, key: RowKey, delivery: Delivery) -> admin_pb2.Repo
             row.hour_start_time.CopyFrom(us_to_ts(value))
         elif dim == "day":
             row.day = value
+        elif dim == RULE_DIMENSION:
+            row.invalid_traffic_rule = value
         else:
             setattr(row, f"{dim}_id", value)
     return row

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from cloud_core.console.model import CampaignHours, CampaignTotals, EdgeRow, HourlySpend
-from cloud_core.storage.schema import campaigns, edges, hourly_rollups, spend
+from cloud_core.storage.schema import campaigns, edges, hourly_rollups, invalid_rollups_hourly, spend
 from cloud_core.storage.sql.database import Database
 
 _E = edges.c
@@ -37,6 +37,12 @@ _SPEND_BY_CAMPAIGN = (
     .group_by(_S.campaign_id)
     .subquery("campaign_spend")
 )
+_I = invalid_rollups_hourly.c
+_INVALID_BY_CAMPAIGN = (
+    sa.select(_I.campaign_id, _sum(_I.impressions + _I.clicks + _I.conversions, "invalid_ad_events"))
+    .group_by(_I.campaign_id)
+    .subquery("campaign_invalid")
+)
 
 
 def _campaigns_query() -> sa.Select[Any]:
@@ -54,8 +60,13 @@ def _campaigns_query() -> sa.Select[Any]:
             sa.func.coalesce(totals.clicks, 0).label("clicks"),
             sa.func.coalesce(totals.conversions, 0).label("conversions"),
             sa.func.coalesce(totals.spend_micros, 0).label("spend_micros"),
+            sa.func.coalesce(_INVALID_BY_CAMPAIGN.c.invalid_ad_events, 0).label("invalid_ad_events"),
         )
-        .select_from(campaigns.outerjoin(_SPEND_BY_CAMPAIGN, totals.campaign_id == _C.campaign_id))
+        .select_from(
+            campaigns.outerjoin(_SPEND_BY_CAMPAIGN, totals.campaign_id == _C.campaign_id).outerjoin(
+                _INVALID_BY_CAMPAIGN, _INVALID_BY_CAMPAIGN.c.campaign_id == _C.campaign_id
+            )
+        )
         .order_by(_C.campaign_id)
     )
 
@@ -73,6 +84,7 @@ def _campaign(row: RowMapping) -> CampaignTotals:
         clicks=int(row["clicks"]),
         conversions=int(row["conversions"]),
         spend_micros=int(row["spend_micros"]),
+        invalid_ad_events=int(row["invalid_ad_events"]),
     )
 
 

@@ -14,6 +14,7 @@ from cartads.time_units import us_to_ts
 from cartads.v1 import admin_pb2
 from cloud_core.admin.pagination import PageRequest, split_edge_page_key
 from cloud_core.storage import schema as t
+from cloud_core.storage.ivt import edge_disagreements
 from cloud_core.storage.sql.database import Database
 from cloud_core.storage.sql.rows import insert
 
@@ -193,5 +194,12 @@ class SqlEdges:
         if store_id:
             query = query.where(_e.store_id == store_id)
         query = query.order_by(_e.store_id, _e.edge_id).limit(page.limit + 1)
-        rows = await self._db.read(lambda conn: list(conn.execute(query)))
-        return [_row_to_status(r) for r in rows]
+
+        def _read(conn: Connection) -> tuple[list[Any], dict[str, int]]:
+            return list(conn.execute(query)), edge_disagreements(conn, store_id)
+
+        rows, disagreements = await self._db.read(_read)
+        out = [_row_to_status(r) for r in rows]
+        for status in out:
+            status.ivt_disagreements = disagreements.get(f"{status.store_id}/{status.edge_id}", 0)
+        return out

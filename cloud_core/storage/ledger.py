@@ -30,6 +30,7 @@ from cartads.rpc.errors import UnavailableError
 from cartads.time_units import now_us
 from cartads.v1 import admin_pb2, common_pb2
 from cloud_core.events.isolate import isolate
+from cloud_core.events.ivt_check import IvtContext
 from cloud_core.events.ledger_math import (
     CLAIM_COLUMNS,
     COUNT_COLUMNS,
@@ -47,6 +48,7 @@ from cloud_core.events.ledger_math import (
 )
 from cloud_core.events.outcomes import DeadLetter, EventOutcome, IngestResult
 from cloud_core.storage import schema as t
+from cloud_core.storage.ivt import invalid_ad_events_by_campaign, read_ivt_context, write_ivt
 from cloud_core.storage.reports import write_report_rollups
 from cloud_core.storage.sql.database import Database, failure_text, is_data_error, is_transient_error
 from cloud_core.storage.sql.rows import IN_CHUNK, insert, insert_rows, upsert_adding
@@ -153,7 +155,10 @@ def record_in_tx(conn: Connection, upload: Upload, ingest_us: int) -> IngestResu
         deltas.hourly_rows,
     )
     upsert_adding(conn, t.store_traffic_hourly, ("store_id", "hour_start_us"), ("events",), deltas.traffic_rows)
-    write_report_rollups(conn, store_id, billed, [o for o in new if not o.reject_reason], ingest_us)
+    # Invalid traffic joins no trip: its sales are nobody's.
+    valid = [o for o in new if not o.reject_reason and not o.invalid_rule]
+    write_report_rollups(conn, store_id, billed, valid, ingest_us)
+    write_ivt(conn, store_id, edge_id, new, ingest_us)
     upsert_adding(
         conn,
         t.trigger_rollups_hourly,
@@ -197,6 +202,11 @@ def _dead_letter_alone(conn: Connection, upload: Upload, outcome: EventOutcome, 
         "claimed_charge_micros": 0,
     }
     return _insert_unidentified(conn, [row])
+
+
+def _share(invalid: int, valid: int) -> float:
+    """invalid / (valid + invalid); 0 without either."""
+    return invalid / (invalid + valid) if invalid + valid else 0.0
 
 
 def _unavailable(error: BaseException) -> UnavailableError:
@@ -276,6 +286,16 @@ class SqlLedger:
         """Record one upload once it committed with the uploads pending beside it."""
         return await self._committer.submit(Upload(store_id, edge_id, outcomes))
 
+    async def ivt_context(
+        self, store_id: str, cart_ids: Sequence[str], since_us: int, credential_ids: Sequence[str] = ()
+    ) -> IvtContext:
+        """The carts' events since ``since_us``, their traffic classes and the named credentials, to
+        re-judge an upload by."""
+        read = functools.partial(
+            read_ivt_context, store_id=store_id, cart_ids=cart_ids, since_us=since_us, credential_ids=credential_ids
+        )
+        return await self._db.read(read)
+
     async def close(self) -> None:
         """Let the uploads being recorded commit, and refuse new ones."""
         await self._committer.close()
@@ -307,7 +327,9 @@ class SqlLedger:
         )
         if advertiser_id:
             query = query.where(c.advertiser_id == advertiser_id)
-        rows = await self._db.read(lambda conn: list(conn.execute(query)))
+        rows, invalid = await self._db.read(
+            lambda conn: (list(conn.execute(query)), invalid_ad_events_by_campaign(conn, store_id))
+        )
         return [
             admin_pb2.CampaignSpend(
                 campaign_id=r[0],
@@ -319,6 +341,8 @@ class SqlLedger:
                 spend_micros=int(r[6]),
                 conversions=int(r[7]),
                 over_delivery_micros=int(r[8]),
+                invalid_events=invalid.get(r[0], 0),
+                invalid_traffic_rate=_share(invalid.get(r[0], 0), int(r[4]) + int(r[5]) + int(r[7])),
             )
             for r in rows
         ]

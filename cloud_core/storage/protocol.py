@@ -20,7 +20,9 @@ from cloud_core.console.model import CampaignHours, CampaignTotals, EdgeRow
 from cloud_core.delivery.pacing import ControllerState
 from cloud_core.delivery.pacing_stats import PacingStatesSave, PacingStats, PacingStatsQuery
 from cloud_core.events.charges import ChargeRecords, SigningKeyRecord
+from cloud_core.events.ivt_check import IvtContext
 from cloud_core.events.outcomes import DeadLetter, EventOutcome, IngestResult
+from cloud_core.reports.invalid import InvalidQuery
 from cloud_core.reports.metrics import Delivery, TripSums
 from cloud_core.reports.rollups import ReportFilter, ReportQuery
 
@@ -120,6 +122,9 @@ class LedgerStore(Protocol):
     async def dead_letters(
         self, store_id: str, after_id: int = 0, limit: int = 0, *, edge_id: str = "", reason_code: int = 0
     ) -> list[DeadLetter]: ...
+    async def ivt_context(
+        self, store_id: str, cart_ids: Sequence[str], since_us: int, credential_ids: Sequence[str] = ()
+    ) -> IvtContext: ...
 
 
 class EdgeStatusStore(Protocol):
@@ -216,6 +221,7 @@ class ReportStore(Protocol):
     """Grouped sums of the hourly report rollups (storage/reports.py)."""
 
     async def report_delivery(self, queries: Sequence[ReportQuery]) -> list[tuple[tuple[Any, ...], Delivery]]: ...
+    async def report_invalid(self, query: InvalidQuery) -> list[tuple[tuple[Any, ...], Delivery]]: ...
     async def report_requests(
         self, where: ReportFilter, columns: Sequence[str]
     ) -> list[tuple[tuple[Any, ...], int]]: ...

@@ -21,6 +21,7 @@ from cartads.time_units import ts_to_us, us_to_ts
 from cartads.v1 import admin_pb2
 from cloud_core.admin.pagination import PageRequest
 from cloud_core.events.outcomes import EventOutcome
+from cloud_core.reports.invalid import InvalidQuery
 from cloud_core.reports.metrics import Delivery, TripSums
 from cloud_core.reports.rollups import (
     ALL_TRAFFIC,
@@ -42,6 +43,7 @@ from cloud_core.reports.rollups import (
     trip_update,
 )
 from cloud_core.storage import schema as t
+from cloud_core.storage.ivt import read_invalid
 from cloud_core.storage.sql.database import Database
 from cloud_core.storage.sql.rows import IN_CHUNK, insert, upsert_adding
 
@@ -195,6 +197,9 @@ class SqlReports:
     async def report_delivery(self, queries: Sequence[ReportQuery]) -> list[tuple[tuple[Any, ...], Delivery]]:
         """Every query's groups, in one read snapshot (a report's hourly edges and its whole days)."""
         return await self._db.read(lambda conn: [row for q in queries for row in read_delivery(conn, q)])
+
+    async def report_invalid(self, query: InvalidQuery) -> list[tuple[tuple[Any, ...], Delivery]]:
+        return await self._db.read(lambda conn: read_invalid(conn, query))
 
     async def report_requests(self, where: ReportFilter, columns: Sequence[str]) -> list[tuple[tuple[Any, ...], int]]:
         return await self._db.read(lambda conn: read_requests(conn, where, columns))

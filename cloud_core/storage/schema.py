@@ -244,6 +244,8 @@ events = Table(
     _big("occur_time_us"),
     _big("receive_time_us"),
     _big("ingest_time_us"),
+    # The cloud's invalid traffic verdict (an InvalidTrafficRule; 0: valid; migration 0008).
+    _int("invalid_rule", default=0),
     # The durable identity uploads are deduplicated on (exactly-once ingest).
     UniqueConstraint("store_id", "event_id", name="events_store_id_event_id_key"),
 )
@@ -677,3 +679,37 @@ experiment_trip_rollups_hourly = Table(
 
 # The console's spend chart sums one campaign's rollups by hour: one ordered range (revision 0005).
 Index("hourly_rollups_by_campaign_hour", hourly_rollups.c.campaign_id, hourly_rollups.c.hour_start_us)
+
+# ---- invalid traffic (migration 0008) ----
+
+# Ingest re-judges an upload against its carts' recent events: one range per cart (revision 0008).
+Index("events_by_cart_time", events.c.store_id, events.c.cart_id, events.c.receive_time_us)
+
+# Invalid events per campaign, line item, store, hour and rule (campaign "" for events of no ad),
+# written in the ledger's transaction like every rollup; reports read them beside the delivery rollups.
+invalid_rollups_hourly = Table(
+    "invalid_rollups_hourly",
+    metadata,
+    _text("campaign_id"),
+    _text("line_item_id"),
+    _text("store_id"),
+    _big("hour_start_us"),
+    _int("rule"),
+    _text("advertiser_id", default=""),
+    _big("impressions", default=0),
+    _big("clicks", default=0),
+    _big("conversions", default=0),
+    _big("events", default=0),
+    PrimaryKeyConstraint("campaign_id", "line_item_id", "store_id", "hour_start_us", "rule"),
+)
+Index("invalid_rollups_by_hour", invalid_rollups_hourly.c.hour_start_us)
+
+# Events an edge called valid and the cloud invalid traffic, per edge (EdgeStatus.ivt_disagreements).
+edge_ivt_disagreements = Table(
+    "edge_ivt_disagreements",
+    metadata,
+    _text("store_id"),
+    _text("edge_id"),
+    _big("events", default=0),
+    PrimaryKeyConstraint("store_id", "edge_id"),
+)

@@ -54,6 +54,9 @@ class JournalWrite:
     charge: Callable[[CartEvent], LeaseCharge | None] | None = None
     # The edge's request counts (edge_node/events/request_counts.py): then ``events`` is one id-only event.
     request_counts: RequestCounts | None = None
+    # Invalid traffic: each invalid event's rule by event id (absent: valid), and the call's cart clock offset.
+    invalid_rules: Mapping[str, int] = field(default_factory=dict)
+    clock_offset_ms: int = 0
 
 
 def _seq_key(seq: int) -> bytes:
@@ -181,6 +184,8 @@ class Journal:
             journaled.receive_time.FromMilliseconds(write.receive_time_unix_ms)
             if write.request_counts is not None:
                 journaled.request_counts.CopyFrom(write.request_counts)
+            journaled.invalid_rule = write.invalid_rules.get(event.event_id, 0)  # type: ignore[assignment]
+            journaled.cart_clock_offset_ms = write.clock_offset_ms
             seq_key = _seq_key(next_seq)
             txn.put(seq_key, journaled.SerializeToString(deterministic=True), db=self._events)
             txn.put(seq_key, id_key, db=self._id_by_seq, append=True)

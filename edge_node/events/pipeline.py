@@ -1,8 +1,8 @@
-"""What happens to reported events at the edge: verify, attribute, price, journal (group commit).
+"""What happens to reported events at the edge: verify, judge, attribute, price, journal (group commit).
 
-The shell between ReportEvents and the journal. Tokens are checked here only to attribute
-conversions and count local lease spend; every event is journaled whatever its token, because the
-cloud decides what is billed and dead-letters the rest.
+The shell between ReportEvents and the journal. Every event is judged for invalid traffic
+(``ivt_state``) and journaled whatever its token or verdict, because the cloud decides what is
+billed; only valid events with a verified token are attributed and count towards local lease spend.
 """
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from cartads import tracking_token
-from cartads.v1.common_pb2 import ArmAssignment, CartEvent, EventType
+from cartads import ivt, tracking_token
+from cartads.cart_limits import DEFAULT_LIMITS
+from cartads.v1.common_pb2 import ArmAssignment, CartEvent, CartTrafficClass, EventType
 from cartads.v1.tracking_pb2 import TrackingTokenPayload
 from edge_node.config import EdgeConfig
 from edge_node.events.attribution import AdContext, Attributor
 from edge_node.events.group_commit import GroupCommitter
+from edge_node.events.ivt_state import CallContext, IvtJudge
 from edge_node.events.journal import Journal, JournalWrite
 from edge_node.events.leases import LeaseCharge, LeaseSpend, ServingSpend, charge_for
 from edge_node.index.holder import SigningKeys, verify_keys
@@ -25,6 +27,7 @@ from edge_node.index.view import ServingView
 _AD_TYPES = frozenset({EventType.EVENT_TYPE_IMPRESSION, EventType.EVENT_TYPE_CLICK})
 _CONVERSION = EventType.EVENT_TYPE_CONVERSION
 _BASKET_ADD = EventType.EVENT_TYPE_BASKET_ADD
+_PRODUCTION = CartTrafficClass.CART_TRAFFIC_CLASS_PRODUCTION
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,17 @@ def _verified(keys: Mapping[str, bytes], store_id: str, token: str) -> TrackingT
     except tracking_token.InvalidTokenError:
         return None
     return payload if payload.store_id == store_id else None
+
+
+def _checked(keys: Mapping[str, bytes], token: str) -> tuple[TrackingTokenPayload | None, ivt.TokenCheck]:
+    """The token's payload and what its check found, for the invalid traffic rules (which compare
+    the payload's store, cart and session with the event's themselves)."""
+    if not token:
+        return None, ivt.TokenCheck.INVALID
+    try:
+        return tracking_token.verify_with(token, keys), ivt.TokenCheck.VERIFIED
+    except tracking_token.InvalidTokenError:
+        return None, ivt.TokenCheck.INVALID
 
 
 def _promoted(view: ServingView, payload: TrackingTokenPayload) -> frozenset[str]:
@@ -95,6 +109,7 @@ class EventPipeline:
         self.committer = GroupCommitter(journal, config.group_commit_max_events)
         self.spend = LeaseSpend(journal.load_lease_spend(int(clock() * 1000)))
         self.attributor = Attributor(int(config.attribution_window_s * 1000), config.max_sessions)
+        self.ivt = IvtJudge(config.max_sessions, DEFAULT_LIMITS.sessions_per_cart, started_ms=int(clock() * 1000))
         self._last_ack_unix_ms = 0
 
     def paid_ads_allowed(self) -> bool:
@@ -105,38 +120,71 @@ class EventPipeline:
         """Local spend per line item for selection; stopped line items read as over any allowance."""
         return ServingSpend(view, self.spend, now_unix_ms, self.paid_ads_allowed())
 
+    def _judge(
+        self, view: ServingView, keys: Mapping[str, bytes], event: CartEvent, call: CallContext
+    ) -> tuple[int, TrackingTokenPayload | None]:
+        """The event's invalid traffic verdict, and its verified token payload (None when it did not verify)."""
+        payload, check = _checked(keys, event.tracking_token)
+        verdict = self.ivt.judge(event, payload, check, call, view.cart_traffic.get(event.cart_id, _PRODUCTION))
+        return verdict, payload
+
     async def record(
-        self, events: Sequence[CartEvent], view: ServingView | None, keys: SigningKeys | None = None
+        self,
+        events: Sequence[CartEvent],
+        view: ServingView | None,
+        keys: SigningKeys | None = None,
+        *,
+        send_time_unix_ms: int | None = None,
     ) -> RecordResult:
         """Journal ``events`` and the conversions they cause durably; raises JournalFullError.
 
-        Tokens are verified with this edge's own ``keys`` (and the index's shared key of older versions)."""
+        Tokens are verified with this edge's own ``keys`` (and the index's shared key of older
+        versions). ``send_time_unix_ms`` is the call's send_time (the cart's clock), when it sent one."""
         receive_unix_ms = int(self._clock() * 1000)
+        offset_ms = receive_unix_ms - send_time_unix_ms if send_time_unix_ms is not None else None
         charges: dict[str, LeaseCharge] = {}
         conversions: list[CartEvent] = []
+        verdicts: dict[str, int] = {}
         stamp_events(events, view)
         if view is not None:
             verify = verify_keys(view, keys)
+            self.ivt.sessions_per_cart = view.sessions_per_cart
+            ttl_ms = view.token_ttl_s * 1000
+            call = CallContext(self._config.store_id, receive_unix_ms, offset_ms, ttl_ms, view.ivt_policy)
             ads: dict[str, AdContext] = {}
+            valid: list[CartEvent] = []
             for event in events:
-                if event.type not in _AD_TYPES:
+                verdict, payload = self._judge(view, verify, event, call)
+                if verdict:
+                    # Kept and uploaded, never attributed or counted as spend.
+                    verdicts[event.event_id] = verdict
                     continue
-                payload = _verified(verify, self._config.store_id, event.tracking_token)
-                if payload is None:
+                valid.append(event)
+                if event.type not in _AD_TYPES or payload is None or payload.store_id != self._config.store_id:
                     continue
                 ads[event.event_id] = AdContext(payload.ad_id, event.tracking_token, _promoted(view, payload))
                 charge = charge_for(view, payload, event.type)
                 if charge is not None:
                     charges[event.event_id] = charge
-            conversions = self.attributor.observe(events, ads, receive_unix_ms)
+            conversions = self.attributor.observe(valid, ads, receive_unix_ms)
             for conversion in conversions:
                 payload = _verified(verify, self._config.store_id, conversion.tracking_token)
                 if payload is not None:
                     _stamp_conversion(conversion, view, payload)
+                verdict, _ = self._judge(view, verify, conversion, call)
+                if verdict:
+                    verdicts[conversion.event_id] = verdict
+                    continue
                 charge = charge_for(view, payload, conversion.type) if payload is not None else None
                 if charge is not None:
                     charges[conversion.event_id] = charge
-        write = JournalWrite([*events, *conversions], receive_unix_ms, lambda e: charges.get(e.event_id))
+        write = JournalWrite(
+            [*events, *conversions],
+            receive_unix_ms,
+            lambda e: charges.get(e.event_id),
+            invalid_rules=verdicts,
+            clock_offset_ms=offset_ms or 0,
+        )
         result = await self.committer.submit(write)
         self.spend.add(result.charges)
         made = sum(1 for j in result.accepted if j.event.type == _CONVERSION) if conversions else 0

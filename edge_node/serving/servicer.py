@@ -117,7 +117,10 @@ class AdServicer:
         """Journal the events (and the conversions they cause) durably, group-committed, then answer."""
         try:
             events = parse_report(request, self._config)
-            result = await self._events.record(events, self._holder.view, self._holder.keys)
+            sent_ms = request.send_time.ToMilliseconds() if request.HasField("send_time") else None
+            result = await self._events.record(
+                events, self._holder.view, self._holder.keys, send_time_unix_ms=sent_ms
+            )
         except CartAdsError as exc:
             await abort_with(context, exc)
         if result.accepted_count or result.conversion_count:

@@ -162,6 +162,8 @@ def parse_report(request: ReportEventsRequest, config: EdgeConfig) -> list[CartE
         violations.add("events", "is empty")
     if len(request.events) > config.max_events_per_report:
         violations.add("events", f"has more than {config.max_events_per_report} events")
+    if request.HasField("send_time"):
+        violations.extend(bounds.check_timestamp(request.send_time.seconds, request.send_time.nanos, "send_time"))
     violations.raise_if_any()
     events: list[CartEvent] = []
     max_id_chars = config.max_id_chars

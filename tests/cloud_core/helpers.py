@@ -180,7 +180,9 @@ def ad_event(
     cart_id: str = "cart-1",
     session_id: str = "sess-1",
 ) -> event_ingest_pb2.JournaledEvent:
-    """A journaled ad event carrying a token signed with ``key``."""
+    """A journaled ad event carrying a token signed with ``key``, as an honest cart reports it: decided
+    two seconds before its receipt, and an impression visible for 1.2 s (a click or a conversion is
+    honest only after an impression of its ad: see ``impression_then``)."""
     payload = tracking_pb2.TrackingTokenPayload(
         ad_id=ad_id,
         store_id=store_id,
@@ -191,7 +193,7 @@ def ad_event(
         creative_id="cr1",
         pricing_model=pricing_model,
         price_micros=price_micros,
-        issue_time_unix_ms=int(datetime.now(UTC).timestamp() * 1000),
+        issue_time_unix_ms=int(datetime.now(UTC).timestamp() * 1000) - 2_000,
         advertiser_id="acme",
     )
     return event_ingest_pb2.JournaledEvent(
@@ -203,6 +205,7 @@ def ad_event(
             session_id=session_id,
             ad_id=ad_id,
             tracking_token=tracking_token.sign(payload, key),
+            visible_duration_ms=1_200 if event_type == common_pb2.EVENT_TYPE_IMPRESSION else 0,
         ),
         receive_time=dt_to_ts(datetime.now(UTC)),
     )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
+from cartads import ivt
 from cartads.index.version import content_version
 from cartads.v1 import event_ingest_pb2_grpc, index_sync_pb2_grpc
 from cartads.v1.common_pb2 import Creative, CreativeFormat, PricingModel
@@ -68,6 +69,12 @@ def creative(
         headline=f"Buy {creative_id}",
         promoted_product_id=promoted_product_id,
     )
+
+
+def instant_ivt_policy() -> Any:
+    """An index's IvtPolicy under which a test cart may report an ad the moment it got it (the
+    after-decision thresholds below zero: no wait is too short); every other rule as by default."""
+    return ivt.policy_to_pb(ivt.IvtPolicy(min_impression_after_decision_ms=-1, min_click_after_decision_ms=-1))
 
 
 def make_index(

@@ -19,6 +19,7 @@ from cloud_core.app.server import start_cloud
 from cloud_core.config import CloudConfig
 from edge_node.app.server import start_edge
 from tests.edge_node.helpers import edge_config
+from tests.instant_ivt import INSTANT_IVT
 from tests.integration.whole_loop import STORE_ID, Loop
 
 
@@ -26,7 +27,9 @@ from tests.integration.whole_loop import STORE_ID, Loop
 async def loop(tmp_path: Path, sample: tuple[Catalog, list[Order]]) -> AsyncIterator[Loop]:
     """Cloud with the sample store and advertisers, and an edge that holds its index."""
     catalog, orders = sample
-    cloud = await start_cloud(CloudConfig(db=str(tmp_path / "cloud.sqlite3"), listen_address="127.0.0.1:0"))
+    cloud = await start_cloud(
+        CloudConfig(db=str(tmp_path / "cloud.sqlite3"), listen_address="127.0.0.1:0", ivt_policy=INSTANT_IVT)
+    )
     admin_token = await cloud.mint_token(Role.ADMIN)
     edge_token = await cloud.mint_token(Role.EDGE, store_id=STORE_ID)
     cloud_channel = aio_channel(f"127.0.0.1:{cloud.port}", admin_token)

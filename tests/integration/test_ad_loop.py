@@ -112,6 +112,7 @@ async def test_resent_events_are_billed_once(loop: Loop) -> None:
         session_id="s-2",
         tracking_token=ad.tracking_token,
         ad_id=ad.ad_id,
+        visible_duration_ms=1_000,
     )
     for _ in range(2):
         await loop.ads.ReportEvents(

@@ -86,6 +86,7 @@ async def _trip(loop: Loop, session_id: str, promoted: str) -> ad_service_pb2.Ge
             session_id=session_id,
             tracking_token=ad.tracking_token,
             ad_id=ad.ad_id,
+            visible_duration_ms=1_000,
         )
         for ad in response.ads
     ]

@@ -74,6 +74,7 @@ async def test_compile_carries_pacing_and_learned_click_rates(loop: Loop) -> Non
                     session_id=session_id,
                     tracking_token=ad.tracking_token,
                     ad_id=ad.ad_id,
+                    visible_duration_ms=1_000 if kind == common_pb2.EVENT_TYPE_IMPRESSION else 0,
                 )
             )
     await loop.ads.ReportEvents(ad_service_pb2.ReportEventsRequest(store_id=STORE_ID, cart_id="cart-1", events=events))

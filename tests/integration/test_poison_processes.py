@@ -24,7 +24,6 @@ import grpc
 import pytest
 
 from cartads.bench.cloud.signed_events import AdOrigin, signed_impressions
-from cartads.bounds import MAX_TRIP_SALES_MICROS
 from cartads.rpc.bearer import aio_channel
 from cartads.time_units import dt_to_ts
 from cartads.v1 import ad_service_pb2_grpc, admin_pb2, admin_pb2_grpc, common_pb2, event_ingest_pb2_grpc
@@ -304,7 +303,7 @@ async def test_a_basket_add_of_two_to_the_31_during_an_experiment_bills_nothing_
     assert refused.code() == grpc.StatusCode.INVALID_ARGUMENT
 
     # The same event from an edge that did not check it, stamped as an edge stamps basket adds; and
-    # beside it the largest add the bounds allow, whose trip is clamped before its square is summed.
+    # beside it the largest add the bounds allow (quantity 999 at $1,000: invalid traffic here).
     stamped = common_pb2.CartEvent()
     stamped.CopyFrom(huge)
     stamped.unit_price_micros, stamped.advertised_product = 5_000_000, True
@@ -326,9 +325,12 @@ async def test_a_basket_add_of_two_to_the_31_during_an_experiment_bills_nothing_
     assert not isinstance(response, grpc.aio.AioRpcError)
     assert (response.acknowledged_seq, response.billed_count, response.rejected_count) == (7, 5, 1)
     assert servers.dead_letters() == {"huge-add": "malformed: events[5].quantity must be at most 999"}
+    # The largest add the bounds allow is still far past what one shopper adds: invalid traffic
+    # (OUT_OF_BOUNDS), kept out of every trip's sales.
+    assert response.invalid_count == 1
     assert not isinstance(report, grpc.aio.AioRpcError)
     arm_sales = [arm.sales_micros for lift in report.lifts for arm in lift.arms]
-    assert arm_sales == [MAX_TRIP_SALES_MICROS]
+    assert arm_sales == []
     await assert_healthy_end(servers)
 
 

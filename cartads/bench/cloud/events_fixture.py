@@ -4,7 +4,6 @@ one bench store's campaign."""
 from __future__ import annotations
 
 import dataclasses
-import time
 
 from cartads.bench.cloud.signed_events import AdOrigin, signed_impressions
 from cartads.v1.common_pb2 import CartEvent
@@ -28,6 +27,6 @@ def bench_impressions(
     prefix: str, count: int, key: bytes = BENCH_KEY, key_id: str = "", version: str = ""
 ) -> list[CartEvent]:
     """Impressions with valid tokens (signed with ``key``, registered as ``key_id`` when given, served
-    from index ``version``), each its own decision."""
+    from index ``version``), each its own decision, decided long enough ago to be seen."""
     origin = dataclasses.replace(_ORIGIN, signing_key_id=key_id, index_version=version)
-    return signed_impressions(origin, key, prefix, count, issue_time_unix_ms=int(time.time() * 1000))
+    return signed_impressions(origin, key, prefix, count)

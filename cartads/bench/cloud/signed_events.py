@@ -3,6 +3,7 @@ fault tests that bill real events without running a real auction."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from cartads import tracking_token
@@ -29,9 +30,14 @@ class AdOrigin:
 
 
 def signed_impressions(
-    origin: AdOrigin, key: bytes, prefix: str, count: int, issue_time_unix_ms: int = 0
+    origin: AdOrigin, key: bytes, prefix: str, count: int, issue_time_unix_ms: int | None = None
 ) -> list[CartEvent]:
-    """``count`` CPM impressions, each its own decision ``{prefix}-{i}``, with tokens signed by ``key``."""
+    """``count`` CPM impressions, each its own decision ``{prefix}-{i}``, with tokens signed by ``key``.
+
+    Honest ones: decided (by default) two seconds before now and visible for 1.2 s, so the invalid
+    traffic rules (cartads/ivt.py: an impression comes at least a viewable second after its decision)
+    bill them when they are uploaded within the token's lifetime."""
+    issued_ms = int(time.time() * 1000) - 2_000 if issue_time_unix_ms is None else issue_time_unix_ms
     out = []
     for i in range(count):
         ad_id = f"{prefix}-{i}"
@@ -46,7 +52,7 @@ def signed_impressions(
             advertiser_id=origin.advertiser_id,
             pricing_model=PricingModel.PRICING_MODEL_CPM,
             price_micros=origin.price_micros,
-            issue_time_unix_ms=issue_time_unix_ms,
+            issue_time_unix_ms=issued_ms,
             signing_key_id=origin.signing_key_id,
             index_version=origin.index_version,
         )
@@ -58,6 +64,7 @@ def signed_impressions(
                 session_id=origin.session_id,
                 ad_id=ad_id,
                 tracking_token=tracking_token.sign(payload, key),
+                visible_duration_ms=1_200,
             )
         )
     return out

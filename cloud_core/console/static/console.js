@@ -134,7 +134,7 @@ function renderCampaigns(view) {
 
   const body = $("campaigns").querySelector("tbody");
   body.replaceChildren();
-  const totals = { budget: 0, spend: 0, impressions: 0, clicks: 0, conversions: 0 };
+  const totals = { budget: 0, spend: 0, impressions: 0, clicks: 0, conversions: 0, invalid: 0 };
   for (const c of campaigns) {
     const row = el("tr");
     row.dataset.campaign = c.campaign_id;
@@ -145,6 +145,7 @@ function renderCampaigns(view) {
     row.append(name, el("td", "mono", c.advertiser_id));
     row.append(el("td", null, c.active ? "active" : "paused"));
     row.append(el("td", "num", money(c.budget_micros)), el("td", "num spend", money(c.spend_micros)));
+    row.append(el("td", "num ivt", percent(c.invalid_traffic_rate)));
     const spent = el("td", "num");
     const bar = el("span", "bar");
     const fill = el("span", c.spent_fraction >= 1 ? "fill over" : "fill");
@@ -156,6 +157,7 @@ function renderCampaigns(view) {
     body.append(row);
     totals.budget += c.budget_micros; totals.spend += c.spend_micros;
     totals.impressions += c.impressions; totals.clicks += c.clicks; totals.conversions += c.conversions;
+    totals.invalid += c.invalid_ad_events;
   }
   const foot = $("campaigns").querySelector("tfoot");
   foot.replaceChildren();
@@ -163,6 +165,8 @@ function renderCampaigns(view) {
     const row = el("tr");
     row.append(el("th", null, `All ${campaigns.length} campaigns`), el("th"), el("th"));
     row.append(el("th", "num", money(totals.budget)), el("th", "num", money(totals.spend)));
+    const adEvents = totals.impressions + totals.clicks + totals.conversions + totals.invalid;
+    row.append(el("th", "num", adEvents ? percent(totals.invalid / adEvents) : "—"));
     row.append(el("th", "num", totals.budget ? percent(totals.spend / totals.budget) : "—"));
     row.append(el("th", "num", count(totals.impressions)), el("th", "num", count(totals.clicks)), el("th", "num", count(totals.conversions)));
     foot.append(row);

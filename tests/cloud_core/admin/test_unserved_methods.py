@@ -32,27 +32,27 @@ async def test_advertiser_is_refused_before_learning_anything(cloud_server: Clou
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
-async def test_report_rule_filter_not_served_is_refused(admin: AdminServiceAsyncStub) -> None:
-    """A report filtered by invalid traffic rule is INVALID_ARGUMENT on the filter, never an unfiltered report."""
+async def test_report_filtered_by_an_unknown_rule_is_refused(admin: AdminServiceAsyncStub) -> None:
+    """A report filtered by a rule number no rule has is INVALID_ARGUMENT on the filter, never an unfiltered report."""
     request = admin_pb2.RunReportRequest(
         start_time=Timestamp(seconds=1_700_000_000),
         end_time=Timestamp(seconds=1_700_003_600),
-        invalid_traffic_rules=[common_pb2.INVALID_TRAFFIC_RULE_TOO_FAST],
+        invalid_traffic_rules=[common_pb2.INVALID_TRAFFIC_RULE_TOO_FAST, 999],  # type: ignore[list-item]
     )
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await admin.RunReport(request)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert set(violations_of(err.value)) == {"invalid_traffic_rules"}
+    assert set(violations_of(err.value)) == {"invalid_traffic_rules[1]"}
 
 
-async def test_report_by_rule_not_served_is_refused(admin: AdminServiceAsyncStub) -> None:
-    """Grouping a report by invalid traffic rule is INVALID_ARGUMENT on the dimension until it is served."""
+async def test_report_by_rule_and_creative_is_refused(admin: AdminServiceAsyncStub) -> None:
+    """Invalid events are not counted per creative: a report by rule and creative is INVALID_ARGUMENT, not empty."""
     request = admin_pb2.RunReportRequest(
         start_time=Timestamp(seconds=1_700_000_000),
         end_time=Timestamp(seconds=1_700_003_600),
-        dimensions=[admin_pb2.REPORT_DIMENSION_INVALID_TRAFFIC_RULE],
+        dimensions=[admin_pb2.REPORT_DIMENSION_INVALID_TRAFFIC_RULE, admin_pb2.REPORT_DIMENSION_CREATIVE],
     )
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await admin.RunReport(request)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert set(violations_of(err.value)) == {"dimensions[0]"}
+    assert set(violations_of(err.value)) == {"dimensions"}

@@ -7,14 +7,18 @@ from typing import Any
 import aiohttp
 import pytest
 
-from cartads.time_units import us_to_ts
-from cartads.v1 import admin_pb2
+from cartads import ivt
+from cartads.time_units import now_us, us_to_ts
+from cartads.v1 import admin_pb2, common_pb2
+from cloud_core.events.outcomes import EventOutcome
 from tests.cloud_core.console.world import (
+    ADVERTISER_ID,
     BUDGET_MICROS,
     CAMPAIGN_ID,
     IDLE_CAMPAIGN_ID,
     LATE_HOURS,
     LAYER_ID,
+    LINE_ITEM_ID,
     LIVE_IMPRESSIONS,
     STORE_ID,
     TRIPS_PER_ARM,
@@ -139,3 +143,37 @@ async def test_experiment_days_out_of_range_is_400(world: ConsoleWorld) -> None:
     status, body = await _get(world, "api/experiments?days=0", world.viewer_token)
     assert status == 400
     assert body["error"].startswith("days:")
+
+
+async def test_invalid_traffic_rate_sits_beside_spend_as_the_spend_report_counts_it(world: ConsoleWorld) -> None:
+    """Invalid clicks recorded for a campaign show as its IVT rate in the console, equal to the spend
+    report's, and add nothing to its spend."""
+    before = await _get(world, "api/campaigns", world.viewer_token)
+    clicks = [
+        EventOutcome(
+            seq=9_000 + i,
+            event_id=f"ivt-click-{i}",
+            event_type=common_pb2.EVENT_TYPE_CLICK,
+            cart_id="cart-bot",
+            session_id="trip-bot",
+            event_blob=b"",
+            receive_time_us=now_us(),
+            ad_id="ad-bot",
+            advertiser_id=ADVERTISER_ID,
+            campaign_id=CAMPAIGN_ID,
+            line_item_id=LINE_ITEM_ID,
+            invalid_rule=ivt.CLICK_WITHOUT_IMPRESSION,
+        )
+        for i in range(3)
+    ]
+    await world.cloud.store.ledger.record_events(STORE_ID, "edge-1", clicks)
+    report = await world.admin.GetSpendReport(admin_pb2.GetSpendReportRequest())
+    billed = {c.campaign_id: (c.invalid_events, c.invalid_traffic_rate) for c in report.campaigns}
+    status, body = await _get(world, "api/campaigns", world.viewer_token)
+    assert status == 200
+    shown = {c["campaign_id"]: (c["invalid_ad_events"], c["invalid_traffic_rate"]) for c in body["campaigns"]}
+    assert shown == billed
+    assert shown[CAMPAIGN_ID][0] == 3
+    assert 0 < shown[CAMPAIGN_ID][1] < 1
+    spend = {c["campaign_id"]: c["spend_micros"] for c in body["campaigns"]}
+    assert spend == {c["campaign_id"]: c["spend_micros"] for c in before[1]["campaigns"]}

@@ -28,6 +28,7 @@ from cloud_core.events.outcomes import EventOutcome
 from edge_node.app.server import EdgeServer, start_edge
 from edge_node.index.arms import Arm, Layer, assign
 from tests.edge_node.helpers import edge_config
+from tests.instant_ivt import INSTANT_IVT
 
 if TYPE_CHECKING:
     from cartads.v1.ad_service_pb2_grpc import AdServiceAsyncStub
@@ -213,6 +214,7 @@ async def _trip(ads: AdServiceAsyncStub, session_id: str, product_id: str) -> in
             session_id=session_id,
             tracking_token=ad.tracking_token,
             ad_id=ad.ad_id,
+            visible_duration_ms=1_000,
         )
         for ad in response.ads
     ]
@@ -296,6 +298,7 @@ async def console_world(tmp_path: Path, db: str) -> AsyncIterator[ConsoleWorld]:
             console_listen_address="127.0.0.1:0",
             push_delay_s=0.02,
             reserve_cpm_micros=RESERVE_CPM_MICROS,
+            ivt_policy=INSTANT_IVT,
             # One lease window covers the rest of the flight, so the edge may spend the whole budget.
             lease_period_s=24 * 3600,
         )

@@ -50,14 +50,17 @@ async def test_cpa_conversion_is_billed_once_per_decision_and_product(
     """Conversions charge the CPA price once per decision and product, and show in the report."""
     await seed(admin)
     key = await signing_key_of(cloud_server)
+    # The ad's impression first (free under CPA): a conversion without one is invalid traffic.
+    exposure = ad_event(key, event_id="imp-1", seq=1, ad_id="ad-1", pricing_model=CPA, price_micros=700_000)
     result = await ingest.UploadEvents(
         upload(
-            conversion(key, "cv-1", 1, "ad-1", "p1"),
-            conversion(key, "cv-2", 2, "ad-1", "p2"),
-            conversion(key, "cv-3", 3, "ad-1", "p1"),
+            exposure,
+            conversion(key, "cv-1", 2, "ad-1", "p1"),
+            conversion(key, "cv-2", 3, "ad-1", "p2"),
+            conversion(key, "cv-3", 4, "ad-1", "p1"),
         )
     )
-    assert (result.billed_count, result.recorded_count) == (2, 1)
+    assert (result.billed_count, result.recorded_count, result.invalid_count) == (3, 1, 0)
     [c1] = (await admin.GetSpendReport(admin_pb2.GetSpendReportRequest())).campaigns
     assert (c1.conversions, c1.spend_micros) == (2, 1_400_000)
 

@@ -23,6 +23,7 @@ from tests.edge_node.helpers import (
     FakeCloud,
     StartEdge,
     edge_config,
+    instant_ivt_policy,
     line_item,
     make_index,
     product,
@@ -228,11 +229,18 @@ async def test_local_spend_stops_line_item_at_allowance(
     # allowance covers exactly one.
     index = make_index([line_item("li", 2_000_000, budget_allowance_micros=2_000)], {"all": ["li"]})
     index.settings.reserve_cpm_micros = 2_000_000
+    index.settings.ivt_policy.CopyFrom(instant_ivt_policy())
     index.version = version_of(index)
     edge = await serving_edge(fake, edges, config, index)
     stub = ad_stub_for(edge)
     ad = (await stub.GetAds(scan_request())).ads[0]
-    impression = CartEvent(event_id="i-1", type=EventType.EVENT_TYPE_IMPRESSION, tracking_token=ad.tracking_token)
+    impression = CartEvent(
+        event_id="i-1",
+        type=EventType.EVENT_TYPE_IMPRESSION,
+        tracking_token=ad.tracking_token,
+        session_id="s-1",
+        visible_duration_ms=1_000,
+    )
     await stub.ReportEvents(ReportEventsRequest(store_id=STORE_ID, cart_id="cart-1", events=[impression]))
     after = await stub.GetAds(scan_request(session_id="s-2"))
     assert after.no_fill_reason == NoFillReason.NO_FILL_REASON_BUDGET_EXHAUSTED

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import grpc
 import pytest
 
-from cartads import tracking_token
+from cartads import ivt, tracking_token
 from cartads.v1.ad_service_pb2 import GetAdsRequest, NoFillReason, ReportEventsRequest
 from cartads.v1.common_pb2 import CartEvent, EventType, PricingModel, PriorityTier, Trigger
 from cartads.v1.tracking_pb2 import TrackingTokenPayload
@@ -42,6 +42,8 @@ def token(ad_id: str, line_item_id: str = "li", price_micros: int = 4_000_000, p
         creative_id=f"cr-{line_item_id}",
         pricing_model=pricing,  # type: ignore[arg-type]
         price_micros=price_micros,
+        # Decided two seconds ago: an honest cart's impression comes after a viewable second.
+        issue_time_unix_ms=int(time.time() * 1000) - 2_000,
     )
     return tracking_token.sign(payload, SIGNING_KEY)
 
@@ -54,6 +56,7 @@ def impression(event_id: str, ad_id: str, **kw: int) -> CartEvent:
         session_id="s-1",
         tracking_token=token(ad_id, **kw),  # type: ignore[arg-type]
         ad_id=ad_id,
+        visible_duration_ms=1_200,
     )
 
 
@@ -189,3 +192,30 @@ async def test_journal_metrics_on_the_ops_endpoint(
     assert "cartads_edge_journal_oldest_unsent_age_seconds" in body
     assert "cartads_edge_upload_lag_seconds" in body
     assert "cartads_edge_paid_ads_allowed 0.0" in body
+
+
+async def test_an_invalid_impression_is_journaled_with_its_rule_but_never_attributed_or_spent(
+    fake_cloud: tuple[FakeCloud, int], edges: StartEdge, tmp_path: Path, ad_stub_for: AdStubFor
+) -> None:
+    """A glance (visible 300 ms) is acknowledged and uploaded with VISIBLE_DURATION and the call's clock
+    offset, but its product's add makes no conversion and the lease is charged nothing."""
+    fake, port = fake_cloud
+    edge = await edges(edge_config(tmp_path, port))
+    fake.push(leased_index(1_000_000_000))  # type: ignore[arg-type]
+    await edge.wait_for_index()
+    glance = impression("imp-1", "ad-1")
+    glance.visible_duration_ms = 300
+    add = CartEvent(
+        event_id="add-1", type=EventType.EVENT_TYPE_BASKET_ADD, session_id="s-1", product_id="p1", quantity=1
+    )
+    request = report(glance, add)
+    request.send_time.FromMilliseconds(int(time.time() * 1000) - 30_000)  # the cart's clock runs 30 s slow
+    response = await ad_stub_for(edge).ReportEvents(request)
+    assert (response.accepted_count, response.conversion_count) == (2, 0)
+    await fake.wait_for_events(2)
+    uploaded = {j.event.event_id: j for j in fake.events.values()}
+    assert uploaded["imp-1"].invalid_rule == ivt.VISIBLE_DURATION
+    assert uploaded["add-1"].invalid_rule == 0
+    assert 29_000 < uploaded["imp-1"].cart_clock_offset_ms < 31_000
+    assert edge.events is not None
+    assert edge.events.spend.spend_micros("camp-li", "L1") == 0
