@@ -118,9 +118,7 @@ class AdServicer:
         try:
             events = parse_report(request, self._config)
             sent_ms = request.send_time.ToMilliseconds() if request.HasField("send_time") else None
-            result = await self._events.record(
-                events, self._holder.view, self._holder.keys, send_time_unix_ms=sent_ms
-            )
+            result = await self._events.record(events, self._holder.view, self._holder.keys, send_time_unix_ms=sent_ms)
         except CartAdsError as exc:
             await abort_with(context, exc)
         if result.accepted_count or result.conversion_count:
