@@ -100,12 +100,22 @@ class EventPipeline:
         """False while the journal is above its soft limit: only house ads serve then."""
         return self._journal.depth() < self._config.journal_soft_limit_events
 
-    def serving_spend(self, view: ServingView, now_unix_ms: int) -> ServingSpend:
-        """Local spend per line item for selection; stopped line items read as over any allowance."""
-        return ServingSpend(view, self.spend, now_unix_ms, self.paid_ads_allowed())
+    def serving_spend(self, view: ServingView, now_unix_ms: int, *, paid_allowed: bool = True) -> ServingSpend:
+        """Local spend per line item for selection; stopped line items read as over any allowance.
 
-    async def record(self, events: Sequence[CartEvent], view: ServingView | None) -> RecordResult:
-        """Journal ``events`` and the conversions they cause durably; raises JournalFullError."""
+        ``paid_allowed`` False stops paid ads for this request alone (a cart at its journal share).
+        """
+        return ServingSpend(view, self.spend, now_unix_ms, paid_allowed and self.paid_ads_allowed())
+
+    def cart_unsent(self, cart_id: str) -> int:
+        """How many of the cart's events wait in the journal for the cloud."""
+        return self._journal.unsent_for(cart_id)
+
+    async def record(
+        self, events: Sequence[CartEvent], view: ServingView | None, *, cart_credential_id: str = ""
+    ) -> RecordResult:
+        """Journal ``events`` and the conversions they cause durably, stamped with the credential
+        the cart authenticated with; raises JournalFullError."""
         receive_unix_ms = int(self._clock() * 1000)
         charges: dict[str, LeaseCharge] = {}
         conversions: list[CartEvent] = []
@@ -130,7 +140,12 @@ class EventPipeline:
                 charge = charge_for(view, payload, conversion.type) if payload is not None else None
                 if charge is not None:
                     charges[conversion.event_id] = charge
-        write = JournalWrite([*events, *conversions], receive_unix_ms, lambda e: charges.get(e.event_id))
+        write = JournalWrite(
+            [*events, *conversions],
+            receive_unix_ms,
+            lambda e: charges.get(e.event_id),
+            cart_credential_id=cart_credential_id,
+        )
         result = await self.committer.submit(write)
         self.spend.add(result.charges)
         made = sum(1 for j in result.accepted if j.event.type == _CONVERSION) if conversions else 0
