@@ -17,7 +17,7 @@ from cart_client.sensors.trace import SensorEvent
 from cart_client.sim.replay import replay_trips
 from cart_client.sim.simulator import simulate, store_layout
 from cart_client.sim.trip_trace import trace_from_order
-from cartads.demo.scenario import create_advertisers, create_store, plan_advertisers
+from cartads.demo.scenario import create_advertisers, create_store, enroll_carts, plan_advertisers
 from cartads.demo.summary import DemoSummary, summarize
 from cartads.rpc.bearer import aio_channel
 from cartads.sample.instacart import Catalog, Order, load_catalog, load_orders
@@ -94,6 +94,8 @@ async def run_demo(config: DemoConfig) -> DemoSummary:
                 admin = AdminServiceStub(channel)
                 await create_store(admin, STORE_ID, "CartAds Demo Market", "America/Chicago", catalog)
                 await create_advertisers(admin, plan_advertisers(catalog, orders), STORE_ID, datetime.now(UTC))
+                # Every cart is enrolled before it starts, and sends its own credential on every call.
+                credentials = await enroll_carts(admin, STORE_ID, [f"cart-{n:03d}" for n in range(config.carts)])
                 edge = await start_edge(
                     EdgeConfig(
                         store_id=STORE_ID,
@@ -113,6 +115,7 @@ async def run_demo(config: DemoConfig) -> DemoSummary:
                         store_id=STORE_ID,
                         carts=config.carts,
                         cart_id_prefix="cart-",
+                        credentials=credentials,
                         # Real weights let the cart's scale confirm scans; aisles let it judge an ad's relevance.
                         catalog=cart_catalog_from_sample(catalog),
                     )
