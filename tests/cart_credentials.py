@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
@@ -25,7 +25,7 @@ from cartads.v1.index_pb2 import IndexCart
 
 # Every cart id the edge tests name; ``make_index`` enrols them all.
 TEST_CART_IDS = (
-    "c", "c1", "c2", "c-1", "cart", "cart-1", "cart-2", "cart-3", "cart-7", "cart-9", "cart-a", "cart-b",
+    "c", "c1", "c2", "c-1", "cart", *(f"cart-{n}" for n in range(10)), "cart-a", "cart-b",
     "cart-h", "cart-end", "cart-after", "cart-marker", "cart-offline", "cart-gone", "cart-kept", "bug",
     "refuse", "ghost", "bad", "honest", "flood",
 )  # fmt: skip
@@ -65,8 +65,13 @@ def _cart_of(request: Any) -> str:
 
 CredentialFor = Callable[[str], Awaitable[str | None]]
 
+if TYPE_CHECKING:
+    _AioUnaryUnary = grpc.aio.UnaryUnaryClientInterceptor[Any, Any]
+else:
+    _AioUnaryUnary = grpc.aio.UnaryUnaryClientInterceptor
 
-class CredentialInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+
+class CredentialInterceptor(_AioUnaryUnary):
     """Fills ``cart_credential`` of AdService calls that carry none, from ``credential_for(cart_id)``."""
 
     def __init__(self, credential_for: CredentialFor) -> None:
@@ -74,12 +79,7 @@ class CredentialInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: igno
 
     async def intercept_unary_unary(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
         if isinstance(request, GetAdsRequest | ReportEventsRequest) and not request.cart_credential:
-            credential = await self._credential_for(_cart_of(request))
-            if credential:
-                copy = type(request)()
-                copy.CopyFrom(request)
-                copy.cart_credential = credential
-                request = copy
+            request = _with_credential(request, await self._credential_for(_cart_of(request)))
         return await continuation(client_call_details, request)
 
 
@@ -135,7 +135,7 @@ def _with_credential(request: Any, credential: str | None) -> Any:
     return copy
 
 
-class _SyncCredentialInterceptor(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+class _SyncCredentialInterceptor(grpc.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
     def __init__(self, store_id: str) -> None:
         self._store_id = store_id
 
@@ -147,11 +147,33 @@ class _SyncCredentialInterceptor(grpc.UnaryUnaryClientInterceptor):  # type: ign
         return continuation(client_call_details, request)
 
 
+def ad_channel(address: str, credential_for: CredentialFor) -> grpc.aio.Channel:
+    """An aio channel to an edge whose AdService calls carry ``credential_for(cart_id)`` when they have none."""
+    interceptors: Any = [CredentialInterceptor(credential_for)]
+    return grpc.aio.insecure_channel(address, interceptors=interceptors)
+
+
 def credentialed_channel(address: str, store_id: str = "store-1") -> grpc.aio.Channel:
     """An aio channel to an edge serving a hand-built index: test carts' calls carry their credential."""
-    return grpc.aio.insecure_channel(address, interceptors=[CredentialInterceptor(derived_credentials(store_id))])
+    return ad_channel(address, derived_credentials(store_id))
 
 
 def credentialed_sync_channel(address: str, store_id: str = "store-1") -> grpc.Channel:
     """``credentialed_channel`` for the blocking gRPC API."""
     return grpc.intercept_channel(grpc.insecure_channel(address), _SyncCredentialInterceptor(store_id))
+
+
+async def enroll_cart(admin: Any, store_id: str, cart_id: str) -> str:
+    """Enrol ``cart_id`` through a real cloud's AdminService; its credential (shown only this once)."""
+    cart = admin_pb2.Cart(store_id=store_id, cart_id=cart_id)
+    response = await admin.CreateCart(admin_pb2.CreateCartRequest(cart=cart))
+    return str(response.credential)
+
+
+def fixed_credentials(credentials: dict[str, str]) -> CredentialFor:
+    """``credential_for`` of carts enrolled beforehand (cart id -> credential)."""
+
+    async def credential_for(cart_id: str) -> str | None:
+        return credentials.get(cart_id)
+
+    return credential_for

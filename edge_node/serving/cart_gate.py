@@ -10,7 +10,7 @@ served as before.
 from __future__ import annotations
 
 from cartads.ops.logs import clip
-from cartads.rpc.errors import PermissionDeniedError, ResourceExhaustedError
+from cartads.rpc.errors import InvalidArgumentError, PermissionDeniedError, ResourceExhaustedError
 from cartads.v1.ad_service_pb2 import GetAdsRequest, ReportEventsRequest
 from edge_node.config import EdgeConfig
 from edge_node.index.view import ServingView
@@ -22,8 +22,10 @@ _BPS = 10_000
 _JOURNAL_SHARE_RETRY_S = 1.0
 
 
-def _same_cart(cart: AuthenticatedCart, claimed: str, field: str) -> None:
+def _same_cart(cart: AuthenticatedCart, claimed: str, field: str, max_id_chars: int) -> None:
     if claimed and claimed != cart.cart_id:
+        if len(claimed) > max_id_chars:  # not an id at all: the request is malformed, whoever sends it
+            raise InvalidArgumentError([(field, f"is longer than {max_id_chars} characters")])
         raise PermissionDeniedError(f"{field} {clip(claimed)!r} is not the cart cart_credential was issued to", field)
 
 
@@ -40,6 +42,7 @@ class CartGate:
         self._quotas = CartQuotas(config.cart_state_max_carts)
         self._journal_soft_limit = config.journal_soft_limit_events
         self._max_events_per_report = config.max_events_per_report
+        self._max_id_chars = config.max_id_chars
 
     def journal_share(self, view: ServingView) -> int:
         """How many unsent events one cart may have in the journal before it is held back: its share
@@ -52,7 +55,7 @@ class CartGate:
         cart = self._auth.authenticate(request.cart_credential, view.carts)
         claimed = request.cart_id
         if claimed != cart.cart_id:
-            _same_cart(cart, claimed, "cart_id")
+            _same_cart(cart, claimed, "cart_id", self._max_id_chars)
             request.cart_id = cart.cart_id
         wait_s = self._quotas.take_call(cart.cart_id, view.cart_limits, now_s)
         if wait_s:
@@ -63,9 +66,9 @@ class CartGate:
         """The reporting cart, its id now in ``request.cart_id``; raises when a claimed cart id is not
         its own or it is over its call rate."""
         cart = self._auth.authenticate(request.cart_credential, view.carts)
-        _same_cart(cart, request.cart_id, "cart_id")
+        _same_cart(cart, request.cart_id, "cart_id", self._max_id_chars)
         for i, event in enumerate(request.events):
-            _same_cart(cart, event.cart_id, f"events[{i}].cart_id")
+            _same_cart(cart, event.cart_id, f"events[{i}].cart_id", self._max_id_chars)
         request.cart_id = cart.cart_id
         wait_s = self._quotas.take_call(cart.cart_id, view.cart_limits, now_s)
         if wait_s:

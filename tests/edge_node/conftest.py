@@ -13,7 +13,7 @@ import pytest
 from cartads.v1 import ad_service_pb2_grpc
 from edge_node.app.server import EdgeServer, start_edge
 from edge_node.config import EdgeConfig
-from tests.cart_credentials import CredentialInterceptor, derived_credentials
+from tests.cart_credentials import credentialed_channel
 from tests.edge_node.helpers import AdStubFor, FakeCloud, StartEdge, edge_config, start_fake_cloud
 
 if TYPE_CHECKING:
@@ -51,8 +51,7 @@ async def ad_stub_for() -> AsyncIterator[AdStubFor]:
     channels: list[grpc.aio.Channel] = []
 
     def make(edge: EdgeServer) -> AdServiceAsyncStub:
-        interceptor = CredentialInterceptor(derived_credentials(edge.config.store_id))
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{edge.port}", interceptors=[interceptor])
+        channel = credentialed_channel(f"127.0.0.1:{edge.port}", edge.config.store_id)
         channels.append(channel)
         return ad_service_pb2_grpc.AdServiceStub(channel)
 

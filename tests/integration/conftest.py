@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import grpc
 import pytest
 
 from cartads.demo.scenario import create_advertisers, create_store, plan_advertisers
@@ -18,7 +17,7 @@ from cloud_core.access.policy import Role
 from cloud_core.app.server import start_cloud
 from cloud_core.config import CloudConfig
 from edge_node.app.server import start_edge
-from tests.cart_credentials import CloudEnroller, CredentialInterceptor
+from tests.cart_credentials import CloudEnroller, ad_channel
 from tests.edge_node.helpers import edge_config
 from tests.integration.whole_loop import STORE_ID, Loop
 
@@ -39,7 +38,7 @@ async def loop(tmp_path: Path, sample: tuple[Catalog, list[Order]]) -> AsyncIter
     await edge.wait_for_index(timeout_s=10.0)
     # Each cart a test names is enrolled through the AdminService the first time it calls.
     enroller = CloudEnroller(admin, STORE_ID, edge.knows_credential)
-    edge_channel = grpc.aio.insecure_channel(f"127.0.0.1:{edge.port}", interceptors=[CredentialInterceptor(enroller)])
+    edge_channel = ad_channel(f"127.0.0.1:{edge.port}", enroller)
     try:
         yield Loop(
             cloud, edge, admin, AdServiceStub(edge_channel), catalog, orders, config, admin_token, edge_token, enroller

@@ -15,6 +15,7 @@ from cartads.v1.common_pb2 import Trigger
 from cartads.v1.index_pb2 import StoreIndex
 from cartads.v1.index_sync_pb2 import StreamIndexResponse
 from edge_node.app.server import start_edge
+from tests.cart_credentials import credentialed_channel
 from tests.edge_node.helpers import STORE_ID, edge_config, line_item, make_index
 from tests.edge_node.sync_fakes import ScriptedCloud, full_update
 from tests.eventually import eventually
@@ -48,7 +49,7 @@ async def test_get_ads_under_load_never_mixes_versions(
         stream.send(*full_update(versions[0], "n0"))
         assert not (await stream.answer()).error_detail
 
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{edge.port}") as channel:
+        async with credentialed_channel(f"127.0.0.1:{edge.port}") as channel:
             stub = ad_service_pb2_grpc.AdServiceStub(channel)
 
             async def shopper(cart: int) -> None:
