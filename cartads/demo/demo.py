@@ -17,6 +17,7 @@ from cart_client.sensors.trace import SensorEvent
 from cart_client.sim.replay import replay_trips
 from cart_client.sim.simulator import simulate, store_layout
 from cart_client.sim.trip_trace import trace_from_order
+from cartads.cart_limits import PerCartLimits
 from cartads.demo.scenario import create_advertisers, create_store, enroll_carts, plan_advertisers
 from cartads.demo.summary import DemoSummary, summarize
 from cartads.rpc.bearer import aio_channel
@@ -33,6 +34,10 @@ if TYPE_CHECKING:
     from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub
 
 STORE_ID = "store-1"
+# The demo replays each trip at machine speed, a whole trip in well under a second: a shopper's
+# calls of minutes arrive in a burst, far above a real cart's rate (default 20 calls/s, burst 60).
+# The store's limits are raised to match; every call is still checked against them.
+DEMO_CART_LIMITS = PerCartLimits(calls_per_s=2_000.0, call_burst=5_000, events_per_s=20_000.0, event_burst=50_000)
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,9 @@ async def run_demo(config: DemoConfig) -> DemoSummary:
     )
     with tempfile.TemporaryDirectory(prefix="cartads-demo-", dir=config.work_dir) as tmp:
         work = Path(tmp)
-        cloud = await start_cloud(CloudConfig(db=str(work / "cloud.sqlite3"), listen_address="127.0.0.1:0"))
+        cloud = await start_cloud(
+            CloudConfig(db=str(work / "cloud.sqlite3"), listen_address="127.0.0.1:0", cart_limits=DEMO_CART_LIMITS)
+        )
         try:
             cloud_address = f"127.0.0.1:{cloud.port}"
             # The operator and the edge each get their own credentials, as in a real deployment.
