@@ -76,6 +76,12 @@ class EdgeConfig:
     max_id_chars: int = bounds.MAX_ID_CHARS
     # Frequency state is kept for this many cart sessions; the least recently used are forgotten.
     max_sessions: int = 100_000
+    # Every GetAds and ReportEvents call must carry an enrolled cart's credential (edge_node/serving/
+    # cart_auth.py). Off exists ONLY as the baseline of the edge benchmark's auth_throughput_ratio:
+    # an edge with it off serves and journals whatever any caller claims to be. Never turn it off.
+    cart_auth: bool = True
+    # Verified credentials and per-cart rate buckets are kept for this many carts (least recent first out).
+    cart_state_max_carts: int = 50_000
     # Journal pushback: above the soft limit only house ads serve (no new billable work), above the
     # hard limit ReportEvents answers RESOURCE_EXHAUSTED; events are never silently dropped.
     journal_soft_limit_events: int = 200_000

@@ -22,6 +22,13 @@ import grpc
 import structlog
 
 from cart_client.app.catalog_loader import load_cart_catalog
+from cart_client.app.credential import (
+    CredentialedAdService,
+    CredentialError,
+    CredentialRefusedError,
+    choose,
+    load_entries,
+)
 from cart_client.app.outbox import EventOutbox, MemoryOutbox, SqliteOutbox
 from cart_client.app.runner import TripStats, run_trip
 from cart_client.app.session import CartSession
@@ -99,8 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--cart",
-        default=os.environ.get("CARTADS_CART") or f"cart-{uuid.uuid4().hex[:8]}",
-        help="this cart's id (env CARTADS_CART; default random)",
+        default=os.environ.get("CARTADS_CART") or None,
+        help="this cart's id (env CARTADS_CART; default: the credential file's cart, else random)",
+    )
+    parser.add_argument(
+        "--credential-file",
+        type=Path,
+        default=os.environ.get("CARTADS_CART_CREDENTIAL_FILE") or None,
+        metavar="PATH",
+        help="the cart's credential, as `cartads-admin carts enroll --out PATH` wrote it; sent with every call "
+        "(env CARTADS_CART_CREDENTIAL_FILE)",
     )
     parser.add_argument("--session", default=None, help="the trip's session id (default random)")
     parser.add_argument("--trace", default="-", metavar="FILE", help='the sensor trace, "-" for standard input')
@@ -156,7 +171,8 @@ async def _run(args: argparse.Namespace, catalog: CartCatalog | None, outbox: Ev
     session_id = args.session or uuid.uuid4().hex
     async with AsyncExitStack() as stack:
         channel = await stack.enter_async_context(await connect(args.edge))
-        stub = ad_service_pb2_grpc.AdServiceStub(channel)
+        # Always wrapped: a cart without a credential is refused, and that must stop it, not drop its events.
+        stub = CredentialedAdService(ad_service_pb2_grpc.AdServiceStub(channel), args.credential or "")
         feed = await _feed(args, stack)
         if args.screen is None:
             render = (lambda line: _log.info("ad", line=line)) if args.json else print
@@ -224,11 +240,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"cartads-cart: cannot read catalog {args.catalog}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    args.credential = None
+    if args.credential_file is not None:
+        try:
+            entry = choose(load_entries(args.credential_file), args.store, args.cart)
+        except CredentialError as exc:
+            print(f"cartads-cart: {exc}", file=sys.stderr)
+            return 3
+        args.cart, args.credential = entry.cart_id, entry.credential
+    args.cart = args.cart or f"cart-{uuid.uuid4().hex[:8]}"
     outbox: EventOutbox = SqliteOutbox(args.state_dir) if args.state_dir else MemoryOutbox()
     try:
         stats = asyncio.run(_run(args, catalog, outbox))
     except KeyboardInterrupt:
         return 130
+    except CredentialRefusedError as exc:
+        # Not a retry loop: only an operator (enrolling the cart again) can fix it; unsent events stay queued.
+        print(f"cartads-cart: {exc}", file=sys.stderr)
+        return 3
     finally:
         outbox.close()
     print(json.dumps(stats.as_dict(), sort_keys=True) if args.json else _summary(stats))

@@ -26,12 +26,18 @@ from cart_client.app.outbox import EventOutbox
 from cart_client.sensors.trace import SensorEvent, Touch
 from cart_client.trip.core import CartTrip, ScreenAd, Step, TripEvent
 from cart_client.trip.house import house_ads
+from cartads.rpc.errors import retry_delay_s
 from cartads.v1 import ad_service_pb2, common_pb2
 
 # Keeps one call well under the servers' 4 MiB message cap even after a long outage.
 MAX_EVENTS_PER_REPORT = 500
 DEFAULT_ADS_DEADLINE_S = 0.05
 DEFAULT_REPORT_DEADLINE_S = 1.0
+# A report refused as over the cart's rate (RESOURCE_EXHAUSTED with a RetryInfo) is sent again after
+# the delay the edge asked for, a few times per flush and only for short delays; longer waits are
+# left to the next flush, so a trip never stalls on its outbox.
+_RATE_RETRIES = 3
+_RATE_RETRY_MAX_S = 2.0
 
 # The edge refused the batch itself: sending the same events again cannot succeed, and keeping
 # them would block every later event behind them.
@@ -171,6 +177,7 @@ class CartSession:
 
     async def flush(self) -> bool:
         """Send what the outbox holds, oldest first; False when the edge could not be reached."""
+        rate_retries = _RATE_RETRIES
         while batch := self.outbox.peek(MAX_EVENTS_PER_REPORT):
             request = ad_service_pb2.ReportEventsRequest(
                 store_id=self.trip.store_id, cart_id=self.trip.cart_id, events=batch
@@ -184,6 +191,11 @@ class CartSession:
                     self.outbox.ack(ids)
                     self.tally.events_rejected += len(batch)
                     _log().error("report_rejected", code=_describe(exc), details=exc.details(), dropped=len(batch))
+                    continue
+                delay_s = retry_delay_s(exc) if isinstance(exc, grpc.aio.AioRpcError) else None
+                if delay_s is not None and delay_s <= _RATE_RETRY_MAX_S and rate_retries > 0:
+                    rate_retries -= 1
+                    await asyncio.sleep(delay_s)  # the wait the edge asked for (RetryInfo), not a guess
                     continue
                 _log().warning("report_failed", code=_describe(exc), queued=self.outbox.depth(), **self._ids)
                 return False

@@ -16,11 +16,13 @@ from pathlib import Path
 
 from cart_client.app.catalog_loader import load_cart_catalog
 from cart_client.app.cli import address
+from cart_client.app.credential import CredentialError, CredentialRefusedError, load_entries
 from cart_client.app.runner import TripStats
 from cart_client.sensors.feed import file_feed
 from cart_client.sensors.trace import TraceError, dump_trace
 from cart_client.sim.replay import HUMAN_DWELL_S, replay_trips
 from cart_client.sim.simulator import simulate
+from cartads.credential_file import CartCredentialEntry
 from cartads.ops.logs import configure_logging
 from cartads.sample.instacart import load_catalog, load_orders
 
@@ -50,6 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--edge", type=address, default=os.environ.get("CARTADS_EDGE"), metavar="HOST:PORT")
     replay.add_argument("--store", default=os.environ.get("CARTADS_STORE"))
     replay.add_argument("--carts", type=int, default=4, help="carts replaying concurrently (default 4)")
+    replay.add_argument(
+        "--credentials",
+        type=Path,
+        default=os.environ.get("CARTADS_SIM_CREDENTIALS") or None,
+        metavar="DIR|FILE",
+        help="enrolled carts' credential files (cartads-admin carts enroll --count N --out FILE): each "
+        "simulated cart sends its own (env CARTADS_SIM_CREDENTIALS)",
+    )
     replay.add_argument("--deadline-ms", type=float, default=50.0, help="GetAds deadline in milliseconds")
     replay.add_argument(
         "--dwell-ms",
@@ -98,21 +108,36 @@ def _replay_command(args: argparse.Namespace) -> int:
     if not files:
         print(f"cartads-sim: no *.jsonl traces in {args.replay}", file=sys.stderr)
         return 2
+    credentials: list[CartCredentialEntry] = []
+    if args.credentials is not None:
+        try:
+            credentials = [e for e in load_entries(args.credentials) if e.store_id == args.store]
+        except CredentialError as exc:
+            print(f"cartads-sim: {exc}", file=sys.stderr)
+            return 3
+        if not credentials:
+            print(f"cartads-sim: {args.credentials} holds no cart of store {args.store!r}", file=sys.stderr)
+            return 3
     catalog = load_cart_catalog(args.data)
     skipped: list[TraceError] = []
     trips = [(path.stem, file_feed(path, skipped.append)) for path in files]
-    results = asyncio.run(
-        replay_trips(
-            args.edge,
-            trips,
-            store_id=args.store,
-            carts=args.carts,
-            cart_id_prefix="sim-cart-",
-            catalog=catalog,
-            deadline_s=args.deadline_ms / 1000,
-            dwell_s=args.dwell_ms / 1000,
+    try:
+        results = asyncio.run(
+            replay_trips(
+                args.edge,
+                trips,
+                store_id=args.store,
+                carts=args.carts,
+                cart_id_prefix="sim-cart-",
+                catalog=catalog,
+                deadline_s=args.deadline_ms / 1000,
+                dwell_s=args.dwell_ms / 1000,
+                credentials=credentials,
+            )
         )
-    )
+    except CredentialRefusedError as exc:
+        print(f"cartads-sim: {exc}", file=sys.stderr)
+        return 3
     total = TripStats.total(results)
     if args.json:
         print(json.dumps({"trips": len(results), "lines_skipped": len(skipped), **total.as_dict()}, sort_keys=True))

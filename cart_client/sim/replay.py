@@ -11,11 +11,13 @@ import dataclasses
 from collections.abc import AsyncIterable, Iterable, Sequence
 
 from cart_client.app.cli import connect
+from cart_client.app.credential import CredentialedAdService
 from cart_client.app.runner import TripStats, run_trip
 from cart_client.app.session import DEFAULT_ADS_DEADLINE_S, AdServiceClient
 from cart_client.sensors.trace import SensorEvent
 from cart_client.sim.relevance import SimulatedShopper
 from cart_client.trip.catalog import CartCatalog
+from cartads.credential_file import CartCredentialEntry
 from cartads.v1 import ad_service_pb2_grpc
 
 # How long a simulated shopper looks at an answer's ads before they count as viewed: a little over
@@ -65,9 +67,13 @@ async def replay_trips(
     catalog: CartCatalog | None = None,
     deadline_s: float = DEFAULT_ADS_DEADLINE_S,
     dwell_s: float = HUMAN_DWELL_S,
+    credentials: Sequence[CartCredentialEntry] = (),
 ) -> list[TripStats]:
-    """Every trip, shared out among ``carts`` concurrent carts (``<cart_id_prefix>000`` and on); the
-    stats in the order the trips finished."""
+    """Every trip, shared out among ``carts`` concurrent carts (``<cart_id_prefix>000`` and on, or
+    with ``credentials`` the enrolled carts, each sending its own credential; at most one cart per
+    credential); the stats in the order the trips finished."""
+    if credentials:
+        carts = min(carts, len(credentials))
     queue: asyncio.Queue[TripToReplay] = asyncio.Queue()
     for trip in trips:
         queue.put_nowait(trip)
@@ -76,14 +82,19 @@ async def replay_trips(
     async def cart(number: int) -> None:
         # Each cart has its own connection, as real carts do, opened before its first trip.
         async with await connect(edge_address) as channel:
-            stub = ad_service_pb2_grpc.AdServiceStub(channel)
+            enrolled = credentials[number] if credentials else None
+            cart_id = enrolled.cart_id if enrolled is not None else f"{cart_id_prefix}{number:03d}"
+            # Always wrapped: a refused credential stops the replay with the reason, not a retry loop.
+            stub = CredentialedAdService(
+                ad_service_pb2_grpc.AdServiceStub(channel), enrolled.credential if enrolled is not None else ""
+            )
             while not queue.empty():
                 session_id, events = queue.get_nowait()
                 results.append(
                     await replay_trip(
                         stub,
                         store_id=store_id,
-                        cart_id=f"{cart_id_prefix}{number:03d}",
+                        cart_id=cart_id,
                         session_id=session_id,
                         events=events,
                         catalog=catalog,

@@ -17,7 +17,8 @@ from cart_client.sensors.trace import SensorEvent
 from cart_client.sim.replay import replay_trips
 from cart_client.sim.simulator import simulate, store_layout
 from cart_client.sim.trip_trace import trace_from_order
-from cartads.demo.scenario import create_advertisers, create_store, plan_advertisers
+from cartads.cart_limits import PerCartLimits
+from cartads.demo.scenario import create_advertisers, create_store, enroll_carts, plan_advertisers
 from cartads.demo.summary import DemoSummary, summarize
 from cartads.rpc.bearer import aio_channel
 from cartads.sample.instacart import Catalog, Order, load_catalog, load_orders
@@ -33,6 +34,10 @@ if TYPE_CHECKING:
     from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub
 
 STORE_ID = "store-1"
+# The demo replays each trip at machine speed, a whole trip in well under a second: a shopper's
+# calls of minutes arrive in a burst, far above a real cart's rate (default 20 calls/s, burst 60).
+# The store's limits are raised to match; every call is still checked against them.
+DEMO_CART_LIMITS = PerCartLimits(calls_per_s=2_000.0, call_burst=5_000, events_per_s=20_000.0, event_burst=50_000)
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,9 @@ async def run_demo(config: DemoConfig) -> DemoSummary:
     )
     with tempfile.TemporaryDirectory(prefix="cartads-demo-", dir=config.work_dir) as tmp:
         work = Path(tmp)
-        cloud = await start_cloud(CloudConfig(db=str(work / "cloud.sqlite3"), listen_address="127.0.0.1:0"))
+        cloud = await start_cloud(
+            CloudConfig(db=str(work / "cloud.sqlite3"), listen_address="127.0.0.1:0", cart_limits=DEMO_CART_LIMITS)
+        )
         try:
             cloud_address = f"127.0.0.1:{cloud.port}"
             # The operator and the edge each get their own credentials, as in a real deployment.
@@ -94,6 +101,8 @@ async def run_demo(config: DemoConfig) -> DemoSummary:
                 admin = AdminServiceStub(channel)
                 await create_store(admin, STORE_ID, "CartAds Demo Market", "America/Chicago", catalog)
                 await create_advertisers(admin, plan_advertisers(catalog, orders), STORE_ID, datetime.now(UTC))
+                # Every cart is enrolled before it starts, and sends its own credential on every call.
+                credentials = await enroll_carts(admin, STORE_ID, [f"cart-{n:03d}" for n in range(config.carts)])
                 edge = await start_edge(
                     EdgeConfig(
                         store_id=STORE_ID,
@@ -113,6 +122,7 @@ async def run_demo(config: DemoConfig) -> DemoSummary:
                         store_id=STORE_ID,
                         carts=config.carts,
                         cart_id_prefix="cart-",
+                        credentials=credentials,
                         # Real weights let the cart's scale confirm scans; aisles let it judge an ad's relevance.
                         catalog=cart_catalog_from_sample(catalog),
                     )

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from cartads.credential_file import CartCredentialEntry
 from cartads.sample.catalog_messages import import_catalog_requests
 from cartads.sample.instacart import Catalog, Order, Product
 from cartads.time_units import dt_to_ts
@@ -237,3 +238,15 @@ async def create_advertisers(
                     ),
                 )
             )
+
+
+async def enroll_carts(
+    admin: AdminServiceAsyncStub, store_id: str, cart_ids: Sequence[str]
+) -> list[CartCredentialEntry]:
+    """Enrol each cart through the AdminService (as ``cartads-admin carts enroll`` does); their credentials."""
+    entries = []
+    for cart_id in cart_ids:
+        cart = admin_pb2.Cart(store_id=store_id, cart_id=cart_id, display_name=f"demo {cart_id}")
+        response = await admin.CreateCart(admin_pb2.CreateCartRequest(cart=cart))
+        entries.append(CartCredentialEntry(store_id=store_id, cart_id=cart_id, credential=response.credential))
+    return entries

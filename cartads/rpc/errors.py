@@ -82,9 +82,16 @@ class UnavailableError(CartAdsError):
 
 
 class ResourceExhaustedError(CartAdsError):
-    """A limit is reached (e.g. a full journal); the caller keeps its data and retries later."""
+    """A limit is reached (e.g. a full journal); the caller keeps its data and retries later.
+
+    ``retry_delay_s``, when given, travels as a ``google.rpc.RetryInfo`` (a cart over its rate).
+    """
 
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+    def __init__(self, message: str, violations: Sequence[tuple[str, str]] = (), retry_delay_s: float = 0.0) -> None:
+        super().__init__(message, violations)
+        self.retry_delay_s = retry_delay_s
 
 
 def field_violation_status(code: grpc.StatusCode, message: str, violations: Sequence[tuple[str, str]]) -> grpc.Status:
@@ -104,8 +111,30 @@ def plain_status(code: grpc.StatusCode, message: str) -> grpc.Status:
     return rpc_status.to_status(status_pb2.Status(code=code.value[0], message=message))
 
 
+def retry_status(code: grpc.StatusCode, message: str, retry_delay_s: float) -> grpc.Status:
+    """A status with a ``google.rpc.RetryInfo`` saying how long to wait before trying again."""
+    retry = error_details_pb2.RetryInfo()
+    retry.retry_delay.FromNanoseconds(max(0, round(retry_delay_s * 1e9)))
+    status = status_pb2.Status(code=code.value[0], message=message)
+    status.details.add().Pack(retry)
+    return rpc_status.to_status(status)
+
+
+def retry_delay_s(error: grpc.aio.AioRpcError | grpc.RpcError) -> float | None:
+    """The RetryInfo delay a failed call carried, in seconds; None when it carried none."""
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    for detail in status.details if status is not None else ():
+        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            retry = error_details_pb2.RetryInfo()
+            detail.Unpack(retry)
+            return float(retry.retry_delay.ToNanoseconds()) / 1e9
+    return None
+
+
 def to_status(error: CartAdsError) -> grpc.Status:
     """The gRPC status a caller sees for ``error``, with field violations when there are any."""
+    if isinstance(error, ResourceExhaustedError) and error.retry_delay_s > 0 and not error.violations:
+        return retry_status(error.code, error.message, error.retry_delay_s)
     if error.violations:
         return field_violation_status(error.code, error.message, error.violations)
     return plain_status(error.code, error.message)

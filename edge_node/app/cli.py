@@ -121,6 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="nice value (0-19) of gRPC's helper threads, so that they wait for the serving thread "
         "instead of preempting it; 0 leaves them as started (CARTADS_HELPER_THREAD_NICE; default 10)",
     )
+    parser.add_argument(
+        "--no-cart-auth-benchmark-baseline",
+        dest="cart_auth",
+        action="store_false",
+        help="ONLY for the benchmark's auth_throughput_ratio baseline: serve and journal calls without "
+        "checking cart credentials, so any caller can claim to be any cart. Never in a store (no "
+        "environment variable turns it on)",
+    )
     # Set by the supervisor on each worker it starts; not for people.
     parser.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
     return parser
@@ -158,6 +166,7 @@ def config_from_args(args: argparse.Namespace) -> EdgeConfig:
         cloud_token=cloud_token(args.cloud_token_file),
         batch_scheduling=args.batch_scheduling,
         helper_thread_nice=args.helper_thread_nice,
+        cart_auth=args.cart_auth,
     )
 
 

@@ -130,6 +130,11 @@ class EdgeServer:
         """Wait until the edge serves any index (or ``version``); returns the version served."""
         return await self._holder.wait_for(version, timeout_s)
 
+    def knows_credential(self, credential_id: str) -> bool:
+        """Whether the index being served enrols the cart credential ``credential_id``."""
+        view = self._holder.view
+        return view is not None and credential_id in view.carts
+
     def journal_depth(self) -> int:
         """Events journaled but not yet acknowledged by the cloud."""
         return self._journal.depth()

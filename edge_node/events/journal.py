@@ -57,6 +57,8 @@ class JournalWrite:
     # Invalid traffic: each invalid event's rule by event id (absent: valid), and the call's cart clock offset.
     invalid_rules: Mapping[str, int] = field(default_factory=dict)
     clock_offset_ms: int = 0
+    # The credential the reporting cart authenticated with, stamped on each journaled event.
+    cart_credential_id: str = ""
 
 
 def _seq_key(seq: int) -> bytes:
@@ -102,6 +104,11 @@ class Journal:
                 self._depth = int(txn.stat(self._events)["entries"])
                 self._quarantined = int(txn.stat(self._quarantine)["entries"])
             self._oldest_receive_unix_ms = self._read_oldest(lmdb_env)
+            # Unsent events per cart (its share of the journal), rebuilt from what is on disk.
+            self._unsent_by_cart: dict[str, int] = {}
+            with lmdb_env.begin(db=self._events) as txn:
+                for raw in txn.cursor().iternext(keys=False, values=True):
+                    self._count_carts([raw], 1)
 
     @classmethod
     def open(cls, config: EdgeConfig) -> Journal:
@@ -158,6 +165,10 @@ class Journal:
             except lmdb.MapFullError as exc:
                 raise JournalFullError(f"journal map is full ({env.info()['map_size']} bytes)") from exc
             self._known_ids |= fresh  # only once committed
+            for done in results:
+                if isinstance(done, AppendResult):
+                    for journaled in done.accepted:
+                        self._count_cart(journaled.event.cart_id, 1)
             was_empty, self._depth = self._depth == 0, depth
             if was_empty and depth:
                 self._oldest_receive_unix_ms = self._read_oldest(env)
@@ -182,6 +193,8 @@ class Journal:
             fresh.add(id_key)
             journaled = JournaledEvent(seq=next_seq, event=event)
             journaled.receive_time.FromMilliseconds(write.receive_time_unix_ms)
+            if write.cart_credential_id:
+                journaled.cart_credential_id = write.cart_credential_id
             if write.request_counts is not None:
                 journaled.request_counts.CopyFrom(write.request_counts)
             journaled.invalid_rule = write.invalid_rules.get(event.event_id, 0)  # type: ignore[assignment]
@@ -293,6 +306,7 @@ class Journal:
             with env.begin(write=True) as txn:
                 cursor = txn.cursor(db=self._events)
                 while cursor.first() and _SEQ.unpack(cursor.key())[0] <= acknowledged_seq:
+                    self._count_carts([cursor.value()], -1)
                     cursor.delete()
                     deleted += 1
                 if forget_through > 0:
@@ -304,6 +318,28 @@ class Journal:
             self._depth = max(0, self._depth - deleted)
             self._oldest_receive_unix_ms = self._read_oldest(env)
         return deleted
+
+    def _count_carts(self, raws: Sequence[bytes], delta: int) -> None:
+        for raw in raws:
+            event = JournaledEvent()
+            try:
+                event.ParseFromString(raw)
+            except DecodeError:
+                continue  # quarantined by the next read_batch; it counts for no cart
+            self._count_cart(event.event.cart_id, delta)
+
+    def _count_cart(self, cart_id: str, delta: int) -> None:
+        if not cart_id:
+            return  # the edge's own records
+        count = self._unsent_by_cart.get(cart_id, 0) + delta
+        if count > 0:
+            self._unsent_by_cart[cart_id] = count
+        else:
+            self._unsent_by_cart.pop(cart_id, None)
+
+    def unsent_for(self, cart_id: str) -> int:
+        """How many of ``cart_id``'s events wait for the cloud (its share of the journal)."""
+        return self._unsent_by_cart.get(cart_id, 0)
 
     def depth(self) -> int:
         """How many events wait for the cloud's acknowledgement."""

@@ -116,9 +116,16 @@ class EventPipeline:
         """False while the journal is above its soft limit: only house ads serve then."""
         return self._journal.depth() < self._config.journal_soft_limit_events
 
-    def serving_spend(self, view: ServingView, now_unix_ms: int) -> ServingSpend:
-        """Local spend per line item for selection; stopped line items read as over any allowance."""
-        return ServingSpend(view, self.spend, now_unix_ms, self.paid_ads_allowed())
+    def serving_spend(self, view: ServingView, now_unix_ms: int, *, paid_allowed: bool = True) -> ServingSpend:
+        """Local spend per line item for selection; stopped line items read as over any allowance.
+
+        ``paid_allowed`` False stops paid ads for this request alone (a cart at its journal share).
+        """
+        return ServingSpend(view, self.spend, now_unix_ms, paid_allowed and self.paid_ads_allowed())
+
+    def cart_unsent(self, cart_id: str) -> int:
+        """How many of the cart's events wait in the journal for the cloud."""
+        return self._journal.unsent_for(cart_id)
 
     def _judge(
         self, view: ServingView, keys: Mapping[str, bytes], event: CartEvent, call: CallContext
@@ -135,8 +142,10 @@ class EventPipeline:
         keys: SigningKeys | None = None,
         *,
         send_time_unix_ms: int | None = None,
+        cart_credential_id: str = "",
     ) -> RecordResult:
-        """Journal ``events`` and the conversions they cause durably; raises JournalFullError.
+        """Journal ``events`` and the conversions they cause durably, stamped with the credential the
+        cart authenticated with; raises JournalFullError.
 
         Tokens are verified with this edge's own ``keys`` (and the index's shared key of older
         versions). ``send_time_unix_ms`` is the call's send_time (the cart's clock), when it sent one."""
@@ -148,7 +157,7 @@ class EventPipeline:
         stamp_events(events, view)
         if view is not None:
             verify = verify_keys(view, keys)
-            self.ivt.sessions_per_cart = view.sessions_per_cart
+            self.ivt.sessions_per_cart = view.cart_limits.sessions_per_cart
             ttl_ms = view.token_ttl_s * 1000
             call = CallContext(self._config.store_id, receive_unix_ms, offset_ms, ttl_ms, view.ivt_policy)
             ads: dict[str, AdContext] = {}
@@ -184,6 +193,7 @@ class EventPipeline:
             lambda e: charges.get(e.event_id),
             invalid_rules=verdicts,
             clock_offset_ms=offset_ms or 0,
+            cart_credential_id=cart_credential_id,
         )
         result = await self.committer.submit(write)
         self.spend.add(result.charges)

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, TypeVar
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from cartads.cart_limits import DEFAULT_LIMITS, limits_from_pb
+from cartads.cart_limits import DEFAULT_LIMITS, PerCartLimits, limits_from_pb
 from cartads.ivt import DEFAULT_POLICY, IvtPolicy, policy_from_pb
 from cartads.v1.index_pb2 import IndexLineItem, StoreIndex
 from cartads.v1.index_pb2 import IndexProduct as PbProduct
 from edge_node.index.arms import Layer, layers_from_index
+from edge_node.index.carts import EnrolledCart, enrolled_carts
 
 if TYPE_CHECKING:
     from edge_node.index.experiments import ExperimentTables
@@ -154,11 +155,13 @@ class ServingView:
     # Per trigger with learned rates: this version with the line items' predicted rates on that
     # trigger, so a request of that trigger is ranked by them (see ``for_trigger``).
     trigger_views: Mapping[int, ServingView] = field(default_factory=dict)
-    # Invalid traffic: each enrolled cart's CartTrafficClass (a cart not listed is judged as
-    # production), the rules' thresholds, and how many trips per cart the judge remembers.
+    # Enrolled carts by credential id (edge_node/index/carts.py), and what each may ask of the edge.
+    carts: Mapping[str, EnrolledCart] = field(default_factory=dict)
+    cart_limits: PerCartLimits = DEFAULT_LIMITS
+    # Invalid traffic: each enrolled cart's CartTrafficClass by cart id (a cart not listed is judged
+    # as production) and the rules' thresholds.
     cart_traffic: Mapping[str, int] = field(default_factory=dict)
     ivt_policy: IvtPolicy = DEFAULT_POLICY
-    sessions_per_cart: int = DEFAULT_LIMITS.sessions_per_cart
     shared: SharedParts = field(default_factory=SharedParts, compare=False, repr=False)
 
     def for_trigger(self, trigger: int) -> ServingView:
@@ -295,11 +298,10 @@ def build_view(index: StoreIndex, asset_base_url: str = "") -> ServingView:
         max_ads_per_trip=index.settings.max_ads_per_trip,
         min_ad_interval_ms=index.settings.min_ad_interval_ms,
         experiment_layers=layers_from_index(index.experiment_layers),
+        carts=enrolled_carts(index.carts),
+        cart_limits=limits_from_pb(index.settings.cart_limits if index.settings.HasField("cart_limits") else None),
         cart_traffic=_frozen({c.cart_id: int(c.traffic_class) for c in index.carts}),
         ivt_policy=policy_from_pb(index.settings.ivt_policy if index.settings.HasField("ivt_policy") else None),
-        sessions_per_cart=limits_from_pb(
-            index.settings.cart_limits if index.settings.HasField("cart_limits") else None
-        ).sessions_per_cart,
     )
     view = dataclasses.replace(view, trigger_views=_frozen(_trigger_views(view, index)))
     # Built here, off the event loop (callers run build_view in a thread), not on the first request.

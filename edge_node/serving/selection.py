@@ -46,6 +46,8 @@ class NoFillReason(enum.IntEnum):
     PAUSED = 25
     THROTTLED = 140
     EXPERIMENT_HOLDOUT = 160
+    # Paid ads stopped because the journal (or the cart's share of it) is full: house ads only.
+    JOURNAL_FULL = 170
 
 
 @dataclass(frozen=True, slots=True)

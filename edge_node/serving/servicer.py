@@ -11,7 +11,7 @@ from typing import Any
 import grpc
 import structlog
 
-from cartads.rpc.errors import CartAdsError, abort_with
+from cartads.rpc.errors import CartAdsError, UnavailableError, abort_with
 from cartads.v1.ad_service_pb2 import (
     GetAdsRequest,
     ReportEventsRequest,
@@ -21,9 +21,10 @@ from edge_node.config import EdgeConfig
 from edge_node.events.pipeline import EventPipeline
 from edge_node.events.request_counts import RequestCounter
 from edge_node.index.holder import ViewHolder
+from edge_node.serving.cart_gate import CartGate
 from edge_node.serving.local_state import SessionFrequency
 from edge_node.serving.response_wire import ResponseWriter, no_index_response
-from edge_node.serving.selection import select_ads
+from edge_node.serving.selection import NoFillReason, select_ads
 from edge_node.serving.validation import parse_get_ads, parse_report
 
 _log = structlog.get_logger("edge.ads")
@@ -60,18 +61,25 @@ class AdServicer:
         # Only makes ad ids; seeded from the OS so ids do not repeat across restarts.
         self._rng = rng or random.Random(int.from_bytes(os.urandom(16), "big"))
         self._writer: ResponseWriter | None = None
+        self._gate = CartGate(config)
 
     async def GetAds(self, request: GetAdsRequest, context: Context) -> bytes:  # noqa: N802
         """Choose ads for one moment of a cart's trip; answers the serialized GetAdsResponse."""
+        view = self._holder.view  # read once: the whole request uses this version
+        now_s = self._clock()
+        paid_allowed = True
         try:
+            # Without an index there is nothing to check a credential against, nor anything to sell.
+            if view is not None and self._gate.enabled:
+                cart = self._gate.admit_get_ads(request, view, now_s)
+                paid_allowed = self._events.cart_unsent(cart.cart_id) < self._gate.journal_share(view)
             ad_request = parse_get_ads(request, self._config)
         except CartAdsError as exc:
             await abort_with(context, exc)
-        view = self._holder.view  # read once: the whole request uses this version
         if view is not None:
             # The same version, ranked by the learned rates of this request's trigger when it has some.
             view = view.for_trigger(ad_request.trigger)
-        now_unix_ms = int(self._clock() * 1000)
+        now_unix_ms = int(now_s * 1000)
         # Read once: each read of a protobuf string field makes a new str.
         cart_id = request.cart_id
         session_id = request.session_id
@@ -79,7 +87,7 @@ class AdServicer:
         plan = view.experiments.plan_for(session_id) if view is not None else None
         # Local spend per budget lease; paid line items read as spent while the journal pushes back
         # and once their leases expire.
-        spend = self._events.serving_spend(view, now_unix_ms) if view is not None else None
+        spend = self._events.serving_spend(view, now_unix_ms, paid_allowed=paid_allowed) if view is not None else None
         # No await from reading the session to recording the decision: caps cannot be double-booked.
         decision = select_ads(
             view,
@@ -93,6 +101,13 @@ class AdServicer:
             plan=plan,
             paid_blocked=spend is not None and spend.paid_blocked,
         )
+        if (
+            not decision.ads
+            and decision.no_fill_reason == NoFillReason.BUDGET_EXHAUSTED
+            and not (paid_allowed and self._events.paid_ads_allowed())
+        ):
+            # Paid ads were stopped by the journal's pushback, not by any budget.
+            decision.no_fill_reason = NoFillReason.JOURNAL_FULL
         if self._counter is not None:
             self._counter.record(now_unix_ms, ad_request.trigger, decision)
         if view is None:
@@ -115,10 +130,23 @@ class AdServicer:
 
     async def ReportEvents(self, request: ReportEventsRequest, context: Context) -> ReportEventsResponse:  # noqa: N802
         """Journal the events (and the conversions they cause) durably, group-committed, then answer."""
+        view = self._holder.view
+        credential_id = ""
         try:
+            if self._gate.enabled:
+                if view is None:
+                    raise UnavailableError("this edge holds no index yet, so it cannot check cart credentials")
+                now_s = self._clock()
+                cart = self._gate.admit_report(request, view, now_s)
+                credential_id = cart.credential_id
             events = parse_report(request, self._config)
+            if self._gate.enabled and view is not None:
+                unsent = self._events.cart_unsent(cart.cart_id)
+                self._gate.admit_events(cart, len(events), unsent, view, now_s)
             sent_ms = request.send_time.ToMilliseconds() if request.HasField("send_time") else None
-            result = await self._events.record(events, self._holder.view, self._holder.keys, send_time_unix_ms=sent_ms)
+            result = await self._events.record(
+                events, view, self._holder.keys, send_time_unix_ms=sent_ms, cart_credential_id=credential_id
+            )
         except CartAdsError as exc:
             await abort_with(context, exc)
         if result.accepted_count or result.conversion_count:

@@ -13,6 +13,7 @@ import pytest
 from cartads.v1 import ad_service_pb2_grpc
 from edge_node.app.server import EdgeServer, start_edge
 from edge_node.config import EdgeConfig
+from tests.cart_credentials import credentialed_channel
 from tests.edge_node.helpers import AdStubFor, FakeCloud, StartEdge, edge_config, start_fake_cloud
 
 if TYPE_CHECKING:
@@ -45,11 +46,12 @@ async def edges() -> AsyncIterator[StartEdge]:
 
 @pytest.fixture
 async def ad_stub_for() -> AsyncIterator[AdStubFor]:
-    """Makes an AdService client of an edge; every channel it opened is closed at the end of the test."""
+    """Makes an AdService client of an edge, each call carrying its test cart's credential (unless it
+    has one); every channel it opened is closed at the end of the test."""
     channels: list[grpc.aio.Channel] = []
 
     def make(edge: EdgeServer) -> AdServiceAsyncStub:
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{edge.port}")
+        channel = credentialed_channel(f"127.0.0.1:{edge.port}", edge.config.store_id)
         channels.append(channel)
         return ad_service_pb2_grpc.AdServiceStub(channel)
 

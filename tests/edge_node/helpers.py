@@ -15,10 +15,11 @@ from cartads.index.version import content_version
 from cartads.v1 import event_ingest_pb2_grpc, index_sync_pb2_grpc
 from cartads.v1.common_pb2 import Creative, CreativeFormat, PricingModel
 from cartads.v1.event_ingest_pb2 import JournaledEvent, UploadEventsRequest, UploadEventsResponse
-from cartads.v1.index_pb2 import IndexLineItem, IndexProduct, PostingList, StoreIndex, StoreSettings
+from cartads.v1.index_pb2 import IndexCart, IndexLineItem, IndexProduct, PostingList, StoreIndex, StoreSettings
 from cartads.v1.index_sync_pb2 import StreamIndexRequest, StreamIndexResponse
 from edge_node.app.server import EdgeServer
 from edge_node.config import EdgeConfig
+from tests.cart_credentials import index_carts
 from tests.eventually import eventually
 
 if TYPE_CHECKING:
@@ -85,8 +86,10 @@ def make_index(
     creatives: Sequence[Creative] | None = None,
     products: Sequence[IndexProduct] = (),
     stamp_version: bool = True,
+    carts: Sequence[IndexCart] | None = None,
 ) -> StoreIndex:
-    """A StoreIndex with its version set; creatives default to one per line item."""
+    """A StoreIndex with its version set; creatives default to one per line item, carts to the test
+    carts (``tests.cart_credentials.TEST_CART_IDS``)."""
     index = StoreIndex(
         store_id=store_id,
         settings=StoreSettings(signing_key=SIGNING_KEY, token_ttl_s=7200, time_zone="UTC"),
@@ -96,6 +99,7 @@ def make_index(
         else [creative(cid) for li in line_items for cid in li.creative_ids],
         products=list(products),
         postings=[PostingList(key=k, line_item_ids=v) for k, v in sorted((postings or {}).items())],
+        carts=list(carts) if carts is not None else index_carts(store_id),
     )
     index.compile_time.FromSeconds(1_700_000_000)
     if stamp_version:

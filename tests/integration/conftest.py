@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import grpc
 import pytest
 
 from cartads.demo.scenario import create_advertisers, create_store, plan_advertisers
@@ -18,6 +17,7 @@ from cloud_core.access.policy import Role
 from cloud_core.app.server import start_cloud
 from cloud_core.config import CloudConfig
 from edge_node.app.server import start_edge
+from tests.cart_credentials import CloudEnroller, ad_channel
 from tests.edge_node.helpers import edge_config
 from tests.instant_ivt import INSTANT_IVT
 from tests.integration.whole_loop import STORE_ID, Loop
@@ -39,9 +39,13 @@ async def loop(tmp_path: Path, sample: tuple[Catalog, list[Order]]) -> AsyncIter
     config = edge_config(tmp_path, cloud.port, cloud_token=edge_token)
     edge = await start_edge(config)
     await edge.wait_for_index(timeout_s=10.0)
-    edge_channel = grpc.aio.insecure_channel(f"127.0.0.1:{edge.port}")
+    # Each cart a test names is enrolled through the AdminService the first time it calls.
+    enroller = CloudEnroller(admin, STORE_ID, edge.knows_credential)
+    edge_channel = ad_channel(f"127.0.0.1:{edge.port}", enroller)
     try:
-        yield Loop(cloud, edge, admin, AdServiceStub(edge_channel), catalog, orders, config, admin_token, edge_token)
+        yield Loop(
+            cloud, edge, admin, AdServiceStub(edge_channel), catalog, orders, config, admin_token, edge_token, enroller
+        )
     finally:
         await edge_channel.close(grace=None)
         await cloud_channel.close(grace=None)

@@ -31,6 +31,7 @@ from cloud_core.access.policy import Role
 from cloud_core.app.server import start_cloud
 from cloud_core.config import CloudConfig
 from edge_node.app.server import start_edge
+from tests.cart_credentials import ad_channel, enroll_cart, fixed_credentials
 from tests.cloud_core.helpers import STORE_ID, seed
 from tests.edge_node.helpers import edge_config
 from tests.eventually import eventually
@@ -149,8 +150,9 @@ async def _drain(reader: asyncio.StreamReader) -> None:
 
 
 @contextlib.asynccontextmanager
-async def ad_stub(port: int) -> AsyncIterator[AdServiceAsyncStub]:
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+async def ad_stub(port: int, credential: str) -> AsyncIterator[AdServiceAsyncStub]:
+    """An AdService client whose calls carry cart-1's enrolled credential."""
+    channel = ad_channel(f"127.0.0.1:{port}", fixed_credentials({"cart-1": credential}))
     try:
         yield ad_service_pb2_grpc.AdServiceStub(channel)
     finally:
@@ -204,11 +206,13 @@ async def test_edge_killed_at_random_points_bills_every_ok_event_once(tmp_path: 
         async with contextlib.AsyncExitStack() as stack:
             admin_channel = aio_channel(f"127.0.0.1:{cloud.port}", await cloud.mint_token(Role.ADMIN))
             stack.push_async_callback(admin_channel.close, None)
-            await seed(admin_pb2_grpc.AdminServiceStub(admin_channel), budget_micros=10**12)
+            admin = admin_pb2_grpc.AdminServiceStub(admin_channel)
+            await seed(admin, budget_micros=10**12)
+            credential = await enroll_cart(admin, STORE_ID, "cart-1")
         key = signing_key(db_path)
         for round_no in range(EDGE_KILLS):
             edge, port = await Process.start(edge_args, stream="stdout", marker="serving store")
-            async with ad_stub(port) as stub:
+            async with ad_stub(port, credential) as stub:
                 callers = [
                     asyncio.create_task(report_until_failure(stub, key, f"r{round_no}c{c}", ok)) for c in range(CALLERS)
                 ]
@@ -237,7 +241,9 @@ async def test_cloud_killed_mid_ingest_bills_every_ok_event_once(tmp_path: Path)
     cloud, _ = await Process.start(cloud_args, stream="stderr", marker="listening on port")
     admin_channel = aio_channel(f"127.0.0.1:{cloud_port}", await create_token_cli(db_path, "--role", "admin"))
     try:
-        await seed(admin_pb2_grpc.AdminServiceStub(admin_channel), budget_micros=10**12)
+        admin = admin_pb2_grpc.AdminServiceStub(admin_channel)
+        await seed(admin, budget_micros=10**12)
+        credential = await enroll_cart(admin, STORE_ID, "cart-1")
     finally:
         await admin_channel.close(None)
     key = signing_key(db_path)
@@ -254,10 +260,11 @@ async def test_cloud_killed_mid_ingest_bills_every_ok_event_once(tmp_path: Path)
         sync_backoff_max_s=0.2,
     )
     edge = await start_edge(config)
+    await edge.wait_for_index(timeout_s=10)  # the cart's credential is checked against it
     rng = random.Random(7)
     ok: set[str] = set()
     try:
-        async with ad_stub(edge.port) as stub:
+        async with ad_stub(edge.port, credential) as stub:
             for round_no in range(CLOUD_KILLS):
                 for batch in range(20):
                     events = impressions(key, f"k{round_no}b{batch}")
@@ -284,12 +291,13 @@ async def test_full_journal_refuses_explicitly_and_drains_when_the_cloud_returns
     cloud_port = cloud.port
     admin_channel = aio_channel(f"127.0.0.1:{cloud_port}", await cloud.mint_token(Role.ADMIN))
     try:
-        await seed(admin_pb2_grpc.AdminServiceStub(admin_channel), budget_micros=10**12)
+        admin = admin_pb2_grpc.AdminServiceStub(admin_channel)
+        await seed(admin, budget_micros=10**12)
+        credential = await enroll_cart(admin, STORE_ID, "cart-1")
     finally:
         await admin_channel.close(None)
     key = signing_key(db_path)
     edge_token = await cloud.mint_token(Role.EDGE, store_id=STORE_ID)
-    await cloud.stop(grace_s=0.1)
     config = edge_config(
         tmp_path,
         cloud_port,
@@ -302,10 +310,13 @@ async def test_full_journal_refuses_explicitly_and_drains_when_the_cloud_returns
         upload_backoff_max_s=0.1,
     )
     edge = await start_edge(config)
+    # The edge holds the store's index (with the enrolled cart) before the cloud goes away.
+    await edge.wait_for_index(timeout_s=10)
+    await cloud.stop(grace_s=0.1)
     ok: set[str] = set()
     refused: list[grpc.StatusCode] = []
     try:
-        async with ad_stub(edge.port) as stub:
+        async with ad_stub(edge.port, credential) as stub:
             for n in range(15):
                 events = impressions(key, f"f{n}")
                 try:

@@ -58,12 +58,12 @@ async def test_get_ads_without_store_names_the_field(loop: Loop) -> None:
     assert "store_id" in fields
 
 
-async def test_get_ads_without_cart_names_the_field(loop: Loop) -> None:
-    """GetAds with no cart_id is INVALID_ARGUMENT with a cart_id field violation."""
+async def test_get_ads_without_credential_names_the_field(loop: Loop) -> None:
+    """GetAds with no cart (no cart_id, no cart_credential) is UNAUTHENTICATED naming cart_credential."""
     fields = await _expect(
-        loop.ads.GetAds(ad_service_pb2.GetAdsRequest(store_id="store-1")), grpc.StatusCode.INVALID_ARGUMENT
+        loop.ads.GetAds(ad_service_pb2.GetAdsRequest(store_id="store-1")), grpc.StatusCode.UNAUTHENTICATED
     )
-    assert "cart_id" in fields
+    assert fields == ["cart_credential"]
 
 
 async def test_admin_rejects_a_campaign_without_budget(loop: Loop) -> None:

@@ -48,6 +48,8 @@ class Setup:
     channel: grpc.aio.Channel
     tmp: Path
     edge_token: str = ""
+    # The enrolled credential of cart-1, which asks the edge for ads.
+    credential: str = ""
 
 
 @pytest.fixture
@@ -96,8 +98,11 @@ async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
             ),
         )
     )
+    cart = admin_pb2.Cart(store_id=STORE, cart_id="cart-1")
+    enrolled = await admin.CreateCart(admin_pb2.CreateCartRequest(cart=cart))
     try:
-        yield Setup(cloud, admin, channel, tmp_path, await cloud.mint_token(Role.EDGE, store_id=STORE))
+        edge_token = await cloud.mint_token(Role.EDGE, store_id=STORE)
+        yield Setup(cloud, admin, channel, tmp_path, edge_token, enrolled.credential)
     finally:
         await channel.close(None)
         await cloud.stop(0.2)
@@ -143,13 +148,14 @@ def _edge_config(setup: Setup) -> EdgeConfig:
     )
 
 
-async def _get_ads(edge: EdgeServer) -> list[ad_service_pb2.Ad]:
+async def _get_ads(edge: EdgeServer, credential: str) -> list[ad_service_pb2.Ad]:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{edge.port}") as channel:
         stub: AdServiceAsyncStub = AdServiceStub(channel)
         response = await stub.GetAds(
             ad_service_pb2.GetAdsRequest(
                 store_id=STORE,
                 cart_id="cart-1",
+                cart_credential=credential,
                 session_id="s1",
                 request_id="r1",
                 max_ads=3,
@@ -177,7 +183,7 @@ async def test_uploaded_image_travels_to_the_edge_and_is_served_offline(setup: S
     edge = await start_edge(_edge_config(setup))
     try:
         await edge.wait_for_index(timeout_s=10.0)
-        ads = await _get_ads(edge)
+        ads = await _get_ads(edge, setup.credential)
         assert edge.assets is not None
         assert edge.assets.port is not None
         expected_url = f"http://127.0.0.1:{edge.assets.port}/assets/{uploaded.sha256}"
@@ -212,7 +218,7 @@ async def test_an_edge_restarted_offline_still_serves_its_assets(setup: Setup) -
     await setup.cloud.stop(0.1)
     edge = await start_edge(config)
     try:
-        ads = await _get_ads(edge)
+        ads = await _get_ads(edge, setup.credential)
         status, body, _ = await _fetch(ads[0].creative.image_url)
         assert status == 200
         assert hashlib.sha256(body).hexdigest() == uploaded.sha256
@@ -391,6 +397,6 @@ async def test_index_with_an_unfetchable_asset_is_nacked_and_the_old_one_serves(
         status = await eventually(nacked, timeout_s=10.0, interval_s=0.05, what="the edge's NACK of the update")
         assert "assets unavailable" in status.last_error
         assert edge.index_version == served
-        assert [ad.creative.creative_id for ad in await _get_ads(edge)] == ["cr-1"]
+        assert [ad.creative.creative_id for ad in await _get_ads(edge, setup.credential)] == ["cr-1"]
     finally:
         await edge.stop(0.2)

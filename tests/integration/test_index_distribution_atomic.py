@@ -12,10 +12,11 @@ from cartads.index.delta import compute_delta
 from cartads.v1 import ad_service_pb2_grpc
 from cartads.v1.ad_service_pb2 import GetAdsRequest
 from cartads.v1.common_pb2 import Trigger
-from cartads.v1.index_pb2 import StoreIndex
+from cartads.v1.index_pb2 import CartLimits, StoreIndex
 from cartads.v1.index_sync_pb2 import StreamIndexResponse
 from edge_node.app.server import start_edge
-from tests.edge_node.helpers import STORE_ID, edge_config, line_item, make_index
+from tests.cart_credentials import credentialed_channel
+from tests.edge_node.helpers import STORE_ID, edge_config, line_item, make_index, version_of
 from tests.edge_node.sync_fakes import ScriptedCloud, full_update
 from tests.eventually import eventually
 
@@ -27,7 +28,11 @@ LINE_ITEMS_PER_VERSION = 4
 def version_index(k: int) -> StoreIndex:
     """Version k: line items named after k with bids unique to k, so a response shows which index it used."""
     items = [line_item(f"v{k:02d}-li{j}", 1_000_000 + k * 10_000 + j) for j in range(LINE_ITEMS_PER_VERSION)]
-    return make_index(items, {"all": [li.line_item_id for li in items]})
+    index = make_index(items, {"all": [li.line_item_id for li in items]})
+    # Each shopper asks as fast as it can, far over a real cart's rate: the limits are out of the way.
+    index.settings.cart_limits.CopyFrom(CartLimits(calls_per_s=1e6, call_burst=1_000_000))
+    index.version = version_of(index)
+    return index
 
 
 async def test_get_ads_under_load_never_mixes_versions(
@@ -48,7 +53,7 @@ async def test_get_ads_under_load_never_mixes_versions(
         stream.send(*full_update(versions[0], "n0"))
         assert not (await stream.answer()).error_detail
 
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{edge.port}") as channel:
+        async with credentialed_channel(f"127.0.0.1:{edge.port}") as channel:
             stub = ad_service_pb2_grpc.AdServiceStub(channel)
 
             async def shopper(cart: int) -> None:

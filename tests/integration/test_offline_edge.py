@@ -14,6 +14,8 @@ from tests.integration.whole_loop import STORE_ID, Loop
 
 async def test_edge_restarted_with_cloud_down_serves_last_index(loop: Loop, tmp_path: Path) -> None:
     """After the cloud stops, a restarted edge serves its last index at once, no connection needed."""
+    assert loop.carts is not None
+    credential = await loop.carts.enroll("cart-1")  # enrolled while the cloud is up
     version = loop.edge.index_version
     await loop.edge.stop(grace_s=0.5)
     await loop.cloud.stop(grace_s=0.5)
@@ -25,6 +27,7 @@ async def test_edge_restarted_with_cloud_down_serves_last_index(loop: Loop, tmp_
                 ad_service_pb2.GetAdsRequest(
                     store_id=STORE_ID,
                     cart_id="cart-1",
+                    cart_credential=credential,
                     session_id="s-offline",
                     trigger=common_pb2.TRIGGER_SESSION_START,
                     max_ads=1,

@@ -29,6 +29,7 @@ from cartads.time_units import dt_to_ts
 from cartads.v1 import ad_service_pb2_grpc, admin_pb2, admin_pb2_grpc, common_pb2, event_ingest_pb2_grpc
 from cartads.v1.ad_service_pb2 import GetAdsRequest, ReportEventsRequest
 from cartads.v1.event_ingest_pb2 import JournaledEvent, UploadEventsRequest
+from tests.cart_credentials import ad_channel, enroll_cart, fixed_credentials
 from tests.cloud_core.helpers import STORE_ID, line_item, seed
 from tests.corrupt_requests import CLOUD_SERVICES, contract_methods, send_corrupt_bytes
 from tests.eventually import eventually
@@ -147,6 +148,8 @@ class Servers:
     edge_token: str
     down_file: Path
     codes: list[grpc.StatusCode] = field(default_factory=list)
+    # Enrolled carts' credentials by cart id (``cart`` sends them).
+    credentials: dict[str, str] = field(default_factory=dict)
 
     async def observe(self, call: Awaitable[T]) -> T | grpc.aio.AioRpcError:
         """The call's answer (or its error), its status code recorded."""
@@ -179,8 +182,9 @@ def signing_key(db_path: Path) -> bytes:
         return bytes(conn.execute("SELECT signing_key FROM stores WHERE store_id = ?", (STORE_ID,)).fetchone()[0])
 
 
-async def _seed(admin: AdminServiceAsyncStub) -> None:
-    """Store s1, advertiser acme's CPM line item li1, and an experiment every trip is in."""
+async def _seed(admin: AdminServiceAsyncStub) -> dict[str, str]:
+    """Store s1, advertiser acme's CPM line item li1, an experiment every trip is in, and the enrolled
+    carts cart-1 and cart-end (their credentials by cart id)."""
     await seed(admin, budget_micros=10**12)
     await admin.CreateLineItem(admin_pb2.CreateLineItemRequest(line_item=line_item()))
     await admin.CreateExperimentLayer(
@@ -191,6 +195,15 @@ async def _seed(admin: AdminServiceAsyncStub) -> None:
             ),
         )
     )
+    return {cart_id: await enroll_cart(admin, STORE_ID, cart_id) for cart_id in ("cart-1", "cart-end")}
+
+
+def _ready(ops_port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{ops_port}/readyz", timeout=5) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
 
 
 @pytest.fixture
@@ -205,7 +218,7 @@ async def servers(tmp_path: Path) -> AsyncIterator[Servers]:
     try:
         admin_token = await create_token(db_path, "--role", "admin")
         async with aio_channel(f"127.0.0.1:{cloud_port}", admin_token) as channel:
-            await _seed(admin_pb2_grpc.AdminServiceStub(channel))
+            credentials = await _seed(admin_pb2_grpc.AdminServiceStub(channel))
         edge_token = await create_token(db_path, "--role", "edge", "--store", STORE_ID)
         token_file = tmp_path / "edge.token"
         token_file.write_text(edge_token + "\n")
@@ -215,6 +228,8 @@ async def servers(tmp_path: Path) -> AsyncIterator[Servers]:
         edge_args += ["--listen", "127.0.0.1:0", "--ops-listen", f"127.0.0.1:{ops_port}"]
         edge_args += ["--cloud-token-file", str(token_file), "--log-json"]
         edge, edge_port = await Child.start(edge_args, {}, "serving store")
+        # Carts are checked against the index: the edge holds it before the test calls.
+        await eventually(lambda: asyncio.to_thread(_ready, ops_port), timeout_s=30, what="edge ready")
         yield Servers(
             cloud,
             edge,
@@ -226,6 +241,7 @@ async def servers(tmp_path: Path) -> AsyncIterator[Servers]:
             admin_token,
             edge_token,
             down_file,
+            credentials=credentials,
         )
     finally:
         if edge is not None:
@@ -235,7 +251,7 @@ async def servers(tmp_path: Path) -> AsyncIterator[Servers]:
 
 @contextlib.asynccontextmanager
 async def cart(servers: Servers) -> AsyncIterator[AdServiceAsyncStub]:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{servers.edge_port}") as channel:
+    async with ad_channel(f"127.0.0.1:{servers.edge_port}", fixed_credentials(servers.credentials)) as channel:
         yield ad_service_pb2_grpc.AdServiceStub(channel)
 
 
@@ -399,7 +415,9 @@ async def test_megabyte_ids_make_small_logs_in_both_processes(servers: Servers) 
     huge = "x" * 1_000_000
     async with cart(servers) as ads:
         for _ in range(200):
-            answer = await servers.observe(ads.GetAds(GetAdsRequest(store_id=STORE_ID, cart_id=huge)))
+            # An enrolled cart's credential with a cart_id no cart has: refused for its size, not its owner.
+            request = GetAdsRequest(store_id=STORE_ID, cart_id=huge, cart_credential=servers.credentials["cart-1"])
+            answer = await servers.observe(ads.GetAds(request))
             assert isinstance(answer, grpc.aio.AioRpcError)
             assert answer.code() == grpc.StatusCode.INVALID_ARGUMENT
     async with aio_channel(f"127.0.0.1:{servers.cloud_port}", servers.edge_token) as channel:

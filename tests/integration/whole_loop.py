@@ -10,6 +10,7 @@ from cartads.sample.instacart import Catalog, Order
 from cloud_core.app.server import CloudServer
 from edge_node.app.server import EdgeServer
 from edge_node.config import EdgeConfig
+from tests.cart_credentials import CloudEnroller
 from tests.edge_node.helpers import STORE_ID
 
 if TYPE_CHECKING:
@@ -33,3 +34,5 @@ class Loop:
     # Secrets for cartads-admin (--token) and for extra edges of STORE_ID.
     admin_token: str = ""
     edge_token: str = ""
+    # Enrols carts through ``admin`` as calls name them (``ads`` uses it); ``enroll`` gives a credential.
+    carts: CloudEnroller | None = None

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import grpc
 
-from cartads.bench.edge.fixture import STORE_ID, build_edge_index, build_requests
+from cartads.bench.edge.fixture import STORE_ID, build_edge_index, build_requests, enroll_bench_carts
 from cartads.bench.edge.floor_server import FloorServicer
 from cartads.ops.logs import configure_logging
 from cartads.rpc.runtime import add_logged_servicer
@@ -205,6 +205,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(level="INFO", json=True)
     index = _load_index(args.index_file, args.line_items)
     bodies = _load_bodies(args.index_file, args.bodies, args.max_ads)
+    # Every call carries an enrolled cart's credential (the same ones each run: the enrolment is seeded).
+    requests = [GetAdsRequest.FromString(body) for body in bodies]
+    enroll_bench_carts(index, requests)
+    bodies = [r.SerializeToString() for r in requests]
     ticks = iter(range(10**12))
 
     def clock() -> float:

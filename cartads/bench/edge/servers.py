@@ -113,9 +113,10 @@ def prepare_edge_dirs(root: Path, workers: int, index_bytes: bytes) -> None:
 
 
 def start_edge(
-    root: Path, *, port: int, workers: int, log_path: Path, batch: bool, helper_nice: int
+    root: Path, *, port: int, workers: int, log_path: Path, batch: bool, helper_nice: int, cart_auth: bool = True
 ) -> subprocess.Popen[str]:
-    """``cartads-edge`` with ``workers`` processes serving the index in ``root``, once all of them serve."""
+    """``cartads-edge`` with ``workers`` processes serving the index in ``root``, once all of them serve;
+    ``cart_auth`` False starts the auth_throughput_ratio baseline (cart credentials unchecked)."""
     cmd = [
         sys.executable,
         "-m",
@@ -138,6 +139,8 @@ def start_edge(
         "--helper-thread-nice",
         str(helper_nice),
     ]
+    if not cart_auth:
+        cmd.append("--no-cart-auth-benchmark-baseline")
     log = log_path.open("w")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, env=_env())
     log.close()

@@ -41,9 +41,10 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cartads.bench.edge.fixture import add_learned_rates, build_edge_index, build_requests
+from cartads.bench.edge.auth_ratio import measure_auth_ratio
+from cartads.bench.edge.fixture import add_learned_rates, build_edge_index, build_requests, enroll_bench_carts
 from cartads.bench.edge.h2load import grpc_body, h2load_path
-from cartads.bench.edge.phases import drive, plan_phases
+from cartads.bench.edge.phases import PhasePlan, drive, plan_phases
 from cartads.bench.edge.report import ServerCounts, bench_results, print_report
 from cartads.bench.edge.servers import (
     edge_log_counts,
@@ -56,6 +57,8 @@ from cartads.bench.edge.servers import (
     stop,
 )
 from cartads.sample.instacart import load_catalog, load_orders
+from cartads.v1.ad_service_pb2 import GetAdsRequest
+from cartads.v1.index_pb2 import StoreIndex
 
 DESCRIPTION = "GetAds of the real edge vs a bare grpc.aio server, driven by h2load (needs nghttp2-client)"
 
@@ -102,6 +105,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the same for the one-process floor (default 0: one process gains nothing from it)",
     )
     parser.add_argument(
+        "--auth-ratio",
+        action="store_true",
+        help="also measure auth_throughput_ratio: the same edge with cart authentication on vs off",
+    )
+    parser.add_argument(
         "--open-loop-clients", type=int, default=1, help="h2load connections in the open-loop phase (default 1)"
     )
     parser.add_argument(
@@ -131,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
     if args.learned_rates:
         add_learned_rates(index)
     requests = build_requests(load_orders(), catalog, bodies, args.max_ads)
+    # Every call carries an enrolled cart's credential: the edge authenticates it as in a store.
+    enroll_bench_carts(index, requests)
     plan = plan_phases(args, bodies)
     with tempfile.TemporaryDirectory(prefix="cartads-bench-edge-") as tmp:
         work = Path(tmp)
@@ -191,5 +201,36 @@ def run(args: argparse.Namespace) -> int:
         floor_rss_mb=floor_rss, floor_calls=floor_calls, edge_rss_mb=edge_rss, edge_ok=edge_ok, edge_not_ok=edge_not_ok
     )
     results = bench_results(totals, counts, index=index, args=args, now=now, bodies=bodies, floor_workers=floor_workers)
+    auth = _auth_ratio(args, index, requests, plan) if args.auth_ratio else {}
+    _report(results, auth, args)
+    return 0 if results["errors"] == 0 and not auth.get("auth_errors") else 1
+
+
+def _report(results: dict[str, object], auth: dict[str, object], args: argparse.Namespace) -> None:
+    if auth:
+        results["auth"] = auth
     print_report(results, args)
-    return 0 if results["errors"] == 0 else 1
+    if auth and not args.json:
+        print(
+            f"cart authentication: {auth['auth_on_rps']} req/s on vs {auth['auth_off_rps']} off "
+            f"(auth_throughput_ratio {auth['auth_throughput_ratio']}, target >= {auth['auth_target']}); "
+            f"p99 {auth['auth_on_p99_ms']} ms on, {auth['auth_off_p99_ms']} ms off"
+        )
+
+
+def _auth_ratio(
+    args: argparse.Namespace, index: StoreIndex, requests: list[GetAdsRequest], plan: PhasePlan
+) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="cartads-bench-auth-") as tmp:
+        return measure_auth_ratio(
+            Path(tmp),
+            index,
+            requests,
+            phase_s=plan.saturation_phase_s,
+            warm_up_s=plan.warm_up_s,
+            workers=args.edge_workers,
+            clients=args.clients,
+            streams=args.streams,
+            batch=args.batch_scheduling,
+            helper_nice=args.helper_thread_nice,
+        )

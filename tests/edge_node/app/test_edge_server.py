@@ -165,10 +165,12 @@ async def test_unacknowledged_events_are_sent_after_restart(
 ) -> None:
     """Events journaled while the cloud is down are uploaded once it is back, even across a restart."""
     fake = FakeCloud()
+    fake.push(make_index())  # the edge needs an index to check the cart's credential
     server, port = await start_fake_cloud(fake)
-    await server.stop(None)  # the cloud is down from the start
     config = edge_config(tmp_path, port)
     first = await edges(config)
+    await first.wait_for_index()
+    await server.stop(None)  # then the cloud is down
     report = ReportEventsRequest(
         store_id=STORE_ID, cart_id="cart-1", events=[CartEvent(event_id="b-1", type=EventType.EVENT_TYPE_CHECKOUT)]
     )
@@ -289,9 +291,13 @@ async def test_unknown_store_is_not_found(edges: StartEdge, config: EdgeConfig, 
     assert [f for f, _ in field_violations(caught.value)] == ["store_id"]
 
 
-async def test_bad_event_rejects_whole_report(edges: StartEdge, config: EdgeConfig, ad_stub_for: AdStubFor) -> None:
+async def test_bad_event_rejects_whole_report(
+    edges: StartEdge, config: EdgeConfig, ad_stub_for: AdStubFor, fake_cloud: tuple[FakeCloud, int]
+) -> None:
     """One event without an id rejects the call, names events[i].event_id, and journals nothing."""
     edge = await edges(config)
+    fake_cloud[0].push(make_index())
+    await edge.wait_for_index()
     report = ReportEventsRequest(
         store_id=STORE_ID,
         cart_id="cart-1",
@@ -307,9 +313,13 @@ async def test_bad_event_rejects_whole_report(edges: StartEdge, config: EdgeConf
     assert edge.journal_depth() == 0
 
 
-async def test_ad_event_without_token_is_rejected(edges: StartEdge, config: EdgeConfig, ad_stub_for: AdStubFor) -> None:
+async def test_ad_event_without_token_is_rejected(
+    edges: StartEdge, config: EdgeConfig, ad_stub_for: AdStubFor, fake_cloud: tuple[FakeCloud, int]
+) -> None:
     """An impression without a tracking token is INVALID_ARGUMENT naming events[0].tracking_token."""
     edge = await edges(config)
+    fake_cloud[0].push(make_index())
+    await edge.wait_for_index()
     report = ReportEventsRequest(
         store_id=STORE_ID, cart_id="c", events=[CartEvent(event_id="i", type=EventType.EVENT_TYPE_IMPRESSION)]
     )

@@ -180,6 +180,8 @@ async def test_journal_metrics_on_the_ops_endpoint(
     fake, port = fake_cloud
     fake.fail_next_uploads = 1_000_000
     edge = await edges(edge_config(tmp_path, port, ops_listen_address="127.0.0.1:0", journal_soft_limit_events=1))
+    fake.push(make_index())
+    await edge.wait_for_index()
     await ad_stub_for(edge).ReportEvents(report(impression("i-1", "a-1")))
     url = f"http://127.0.0.1:{edge.ops_port}/metrics"
 

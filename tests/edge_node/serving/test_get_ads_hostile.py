@@ -21,9 +21,17 @@ from cartads.v1 import ad_service_pb2_grpc
 from cartads.v1.ad_service_pb2 import GetAdsRequest
 from cartads.v1.common_pb2 import BasketLine, Slot, Trigger
 from edge_node.app.server import start_edge
+from tests.cart_credentials import credentialed_sync_channel
 from tests.edge_node.helpers import STORE_ID, FakeCloud, edge_config, line_item, make_index, product, start_fake_cloud
 
-_ANSWERS = {grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND}
+# A fuzzed cart_id that is not the credential's cart is PERMISSION_DENIED; a fuzzed credential UNAUTHENTICATED.
+_ANSWERS = {
+    grpc.StatusCode.OK,
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.NOT_FOUND,
+    grpc.StatusCode.UNAUTHENTICATED,
+    grpc.StatusCode.PERMISSION_DENIED,
+}
 
 
 class _EdgeThread:
@@ -87,7 +95,7 @@ def edge_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 @pytest.fixture(scope="module")
 def stub(edge_port: int) -> Iterator[ad_service_pb2_grpc.AdServiceStub]:
     """A synchronous AdService stub on the edge."""
-    with grpc.insecure_channel(f"127.0.0.1:{edge_port}") as channel:
+    with credentialed_sync_channel(f"127.0.0.1:{edge_port}") as channel:
         yield ad_service_pb2_grpc.AdServiceStub(channel)
 
 

@@ -14,7 +14,8 @@ from cartads.v1.ad_service_pb2 import GetAdsRequest, ReportEventsRequest
 from cartads.v1.common_pb2 import ATTRIBUTION_KIND_CLICK_THROUGH, BasketLine, CartEvent, EventType
 from edge_node.config import EdgeConfig
 from edge_node.serving.validation import parse_get_ads, parse_report
-from tests.edge_node.helpers import STORE_ID, FakeCloud, StartEdge, edge_config
+from tests.cart_credentials import credentialed_channel
+from tests.edge_node.helpers import STORE_ID, FakeCloud, StartEdge, edge_config, make_index
 
 CONFIG = EdgeConfig(store_id=STORE_ID, edge_id="e1", cloud_address="127.0.0.1:1", data_dir="/nonexistent")
 NOW_S = 1_780_000_000
@@ -108,12 +109,14 @@ async def test_out_of_bounds_events_reach_no_journal(
 ) -> None:
     """A real edge answers a hostile ReportEvents with INVALID_ARGUMENT and journals nothing: 0 billable."""
     edge = await edges(edge_config(tmp_path, fake_cloud[1]))
+    fake_cloud[0].push(make_index())
+    await edge.wait_for_index()
     hostile = [
         basket_add(event_id="q", quantity=2**31 - 1),
         basket_add(event_id="t", occur_time=Timestamp(seconds=10**15)),
         basket_add(event_id="n", occur_time=Timestamp(seconds=NOW_S, nanos=-1)),
     ]
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{edge.port}") as channel:
+    async with credentialed_channel(f"127.0.0.1:{edge.port}") as channel:
         stub = ad_service_pb2_grpc.AdServiceStub(channel)
         codes = []
         for event in hostile:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import grpc
 import pytest
 
 from cartads.index.delta import compute_delta
@@ -15,6 +14,7 @@ from cartads.v1.common_pb2 import Trigger
 from cartads.v1.index_pb2 import IndexProduct, StoreIndex
 from cartads.v1.index_sync_pb2 import StreamIndexResponse
 from edge_node.app.server import EdgeServer
+from tests.cart_credentials import credentialed_channel
 from tests.edge_node.helpers import STORE_ID, StartEdge, creative, edge_config, line_item, make_index, version_of
 from tests.edge_node.sync_fakes import ScriptedCloud, ScriptedStream, full_update
 
@@ -24,7 +24,7 @@ V2 = make_index([line_item("v2-a", 2_000_000)], {"all": ["v2-a"]})
 
 async def served_version(edge: EdgeServer) -> str:
     """The index version a GetAds call is answered from."""
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{edge.port}") as channel:
+    async with credentialed_channel(f"127.0.0.1:{edge.port}") as channel:
         response = await ad_service_pb2_grpc.AdServiceStub(channel).GetAds(
             GetAdsRequest(store_id=STORE_ID, cart_id="c", session_id="s", trigger=Trigger.TRIGGER_SESSION_START),
             timeout=5.0,
