@@ -34,9 +34,9 @@ if TYPE_CHECKING:
     from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub
 
 STORE_ID = "store-1"
-# The demo replays each trip at machine speed, a whole trip in well under a second: a shopper's
-# calls of minutes arrive in a burst, far above a real cart's rate (default 20 calls/s, burst 60).
-# The store's limits are raised to match; every call is still checked against them.
+# The demo replays each trip far faster than people shop (only the shoppers' looks at ads take real
+# time): a trip's calls of half an hour arrive within seconds, above a real cart's rate (default 20
+# calls/s, burst 60). The store's limits are raised to match; every call is still checked against them.
 DEMO_CART_LIMITS = PerCartLimits(calls_per_s=2_000.0, call_burst=5_000, events_per_s=20_000.0, event_burst=50_000)
 
 
