@@ -57,6 +57,7 @@ def audit(
         "honest_spend_billed_micros": sum(r.charge_micros for r in honest_rows),
         "honest_billed_equals_reported": honest_impressions == honest.impressions_reported
         and honest_clicks == honest.clicks_reported,
-        "honest_fill_rate": round(honest.ads_served / honest.requests, 4) if honest.requests else 0.0,
+        "honest_ad_requests": honest.requests,
+        "honest_ads_served": honest.ads_served,
         "attacks": {t.attack: t.as_dict() for t in rogues},
     }
