@@ -15,6 +15,7 @@ BENCHMARKS: dict[str, str] = {
     "cart": "cartads.bench.cart",
     "economics": "cartads.bench.economics",
     "cloud": "cartads.bench.cloud.compile",
+    "integrity": "cartads.bench.integrity.run",
 }
 
 

@@ -207,6 +207,19 @@ class SqlReports:
     async def report_trip_sums(self, where: ReportFilter) -> list[tuple[str, str, TripSums]]:
         return await self._db.read(lambda conn: read_trip_sums(conn, where))
 
+    async def billed_by_cart(self, store_id: str) -> list[tuple[str, int, int, int]]:
+        """(cart_id, event_type, events billed, micros charged) of a store, from the raw events: an
+        audit of who was billed, which the rollups (by campaign, not by cart) cannot answer."""
+        e = t.events.c
+        query = (
+            sa.select(e.cart_id, e.event_type, sa.func.count(), sa.func.coalesce(sa.func.sum(e.charge_micros), 0))
+            .where(e.store_id == store_id, e.outcome == "billed")
+            .group_by(e.cart_id, e.event_type)
+            .order_by(e.cart_id, e.event_type)
+        )
+        rows = await self._db.read(lambda conn: list(conn.execute(query)))
+        return [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in rows]
+
 
 # ---- experiment layers ----
 
