@@ -20,17 +20,18 @@ import os
 import secrets
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 
 from cartads import tracking_token
+from cartads.bench.integrity.tally import AttackTally
 from cartads.rpc.bearer import aio_channel
 from cartads.time_units import us_to_ts
 from cartads.v1 import ad_service_pb2, ad_service_pb2_grpc, common_pb2, event_ingest_pb2, event_ingest_pb2_grpc
 from cartads.v1.tracking_pb2 import TrackingTokenPayload
-from cartads.bench.integrity.tally import AttackTally
 
 _CALL_TIMEOUT_S = 5.0
 
@@ -76,23 +77,48 @@ class Target:
     flood_s: float = 5.0
 
 
+def _raw(data: bytes) -> bytes:
+    return data
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _event(kind: common_pb2.EventType, cart_id: str, session_id: str, **fields: object) -> common_pb2.CartEvent:
+def _event(
+    kind: common_pb2.EventType,
+    cart_id: str,
+    session_id: str,
+    *,
+    tracking_token: str = "",
+    ad_id: str = "",
+    product_id: str = "",
+    quantity: int = 0,
+    visible_duration_ms: int = 0,
+    unit_price_micros: int = 0,
+) -> common_pb2.CartEvent:
     event = common_pb2.CartEvent(
-        event_id=uuid.uuid4().hex, type=kind, cart_id=cart_id, session_id=session_id, **fields
+        event_id=uuid.uuid4().hex,
+        type=kind,
+        cart_id=cart_id,
+        session_id=session_id,
+        tracking_token=tracking_token,
+        ad_id=ad_id,
+        product_id=product_id,
+        quantity=quantity,
+        visible_duration_ms=visible_duration_ms,
+        unit_price_micros=unit_price_micros,
     )
     event.occur_time.CopyFrom(us_to_ts(_now_ms() * 1000))
     return event
 
 
-async def _call(tally: AttackTally, call: Callable[[], Awaitable[object]]) -> object | None:
+async def _call(tally: AttackTally, call: Callable[[], Any]) -> object | None:
     """One call; a refusal is tallied by its code, an answer returned."""
     tally.calls += 1
     try:
-        return await call()
+        answer: object = await call()
+        return answer
     except grpc.aio.AioRpcError as exc:
         tally.refuse(exc.code())
         tally.notes.setdefault(f"details_{exc.code().name}", (exc.details() or "")[:200])
@@ -104,6 +130,7 @@ async def _report(
     stub: ad_service_pb2_grpc.AdServiceStub,
     target: Target,
     events: list[common_pb2.CartEvent],
+    *,
     credential: str,
     cart_id: str = "",
 ) -> None:
@@ -117,7 +144,9 @@ async def _report(
         tally.events_accepted += answer.accepted_count
 
 
-def _get_ads_request(target: Target, credential: str, session_id: str, cart_id: str = "") -> ad_service_pb2.GetAdsRequest:
+def _get_ads_request(
+    target: Target, credential: str, session_id: str, cart_id: str = ""
+) -> ad_service_pb2.GetAdsRequest:
     return ad_service_pb2.GetAdsRequest(
         store_id=target.store_id,
         cart_id=cart_id,
@@ -146,13 +175,21 @@ async def no_credential(target: Target, rounds: int = 100) -> AttackTally:
             cart_id = f"rogue-cart-{n % 7}"
             request = _get_ads_request(target, credential, session_id, cart_id)
             await _call(tally, lambda request=request: stub.GetAds(request, timeout=_CALL_TIMEOUT_S))  # type: ignore[misc]
-            forged = tracking_token.sign(TrackingTokenPayload(ad_id=f"ad-{n}", store_id=target.store_id), os.urandom(32))
+            forged = tracking_token.sign(
+                TrackingTokenPayload(ad_id=f"ad-{n}", store_id=target.store_id), os.urandom(32)
+            )
             events = [
-                _event(common_pb2.EVENT_TYPE_IMPRESSION, cart_id, session_id, tracking_token=forged, ad_id=f"ad-{n}",
-                       visible_duration_ms=2_000),
+                _event(
+                    common_pb2.EVENT_TYPE_IMPRESSION,
+                    cart_id,
+                    session_id,
+                    tracking_token=forged,
+                    ad_id=f"ad-{n}",
+                    visible_duration_ms=2_000,
+                ),
                 _event(common_pb2.EVENT_TYPE_CLICK, cart_id, session_id, tracking_token=forged, ad_id=f"ad-{n}"),
             ]
-            await _report(tally, stub, target, events, credential, cart_id)
+            await _report(tally, stub, target, events, credential=credential, cart_id=cart_id)
     return tally
 
 
@@ -166,14 +203,22 @@ async def stolen_credential(target: Target, sessions: int = 6, clicks_in_one_tri
         # Another cart's id, on ads and on events: the authenticated cart is the only one.
         request = _get_ads_request(target, credential, "spoof", target.victim_cart_id)
         await _call(tally, lambda: stub.GetAds(request, timeout=_CALL_TIMEOUT_S))
-        spoofed = [_event(common_pb2.EVENT_TYPE_BASKET_ADD, target.victim_cart_id, "spoof", product_id=target.product_id,
-                          quantity=1)]
-        await _report(tally, stub, target, spoofed, credential, target.victim_cart_id)
+        spoofed = [
+            _event(
+                common_pb2.EVENT_TYPE_BASKET_ADD,
+                target.victim_cart_id,
+                "spoof",
+                product_id=target.product_id,
+                quantity=1,
+            )
+        ]
+        await _report(tally, stub, target, spoofed, credential=credential, cart_id=target.victim_cart_id)
         ads: list[ad_service_pb2.Ad] = []
         for n in range(sessions):
             session_id = f"fraud-{uuid.uuid4().hex[:8]}-{n}"
             answer = await _call(
-                tally, lambda s=session_id: stub.GetAds(_get_ads_request(target, credential, s), timeout=_CALL_TIMEOUT_S)  # type: ignore[misc]
+                tally,
+                lambda s=session_id: stub.GetAds(_get_ads_request(target, credential, s), timeout=_CALL_TIMEOUT_S),  # type: ignore[misc]
             )
             got = list(answer.ads) if isinstance(answer, ad_service_pb2.GetAdsResponse) else []
             ads.extend(got)
@@ -181,32 +226,64 @@ async def stolen_credential(target: Target, sessions: int = 6, clicks_in_one_tri
             for i, ad in enumerate(got):
                 if i == 0:
                     # Seen and clicked the moment it was decided, with a long visible time claimed.
-                    events.append(_event(common_pb2.EVENT_TYPE_IMPRESSION, cart_id, session_id,
-                                         tracking_token=ad.tracking_token, ad_id=ad.ad_id, visible_duration_ms=5_000))
+                    events.append(
+                        _event(
+                            common_pb2.EVENT_TYPE_IMPRESSION,
+                            cart_id,
+                            session_id,
+                            tracking_token=ad.tracking_token,
+                            ad_id=ad.ad_id,
+                            visible_duration_ms=5_000,
+                        )
+                    )
                 # Clicked with no impression (every ad but the first), and all at once.
-                events.append(_event(common_pb2.EVENT_TYPE_CLICK, cart_id, session_id,
-                                     tracking_token=ad.tracking_token, ad_id=ad.ad_id))
+                events.append(
+                    _event(
+                        common_pb2.EVENT_TYPE_CLICK,
+                        cart_id,
+                        session_id,
+                        tracking_token=ad.tracking_token,
+                        ad_id=ad.ad_id,
+                    )
+                )
                 # The promoted product into the basket: a conversion claimed from the cart's own report.
-                events.append(_event(common_pb2.EVENT_TYPE_BASKET_ADD, cart_id, session_id,
-                                     product_id=ad.creative.promoted_product_id or target.product_id, quantity=1))
+                events.append(
+                    _event(
+                        common_pb2.EVENT_TYPE_BASKET_ADD,
+                        cart_id,
+                        session_id,
+                        product_id=ad.creative.promoted_product_id or target.product_id,
+                        quantity=1,
+                    )
+                )
             if events:
-                await _report(tally, stub, target, events, credential)
+                await _report(tally, stub, target, events, credential=credential)
         # A hundred clicks in one trip on the ads it got, each a new event id.
         if ads:
             session_id = f"clicks-{uuid.uuid4().hex[:8]}"
             clicks = [
-                _event(common_pb2.EVENT_TYPE_CLICK, cart_id, session_id,
-                       tracking_token=ads[i % len(ads)].tracking_token, ad_id=ads[i % len(ads)].ad_id)
+                _event(
+                    common_pb2.EVENT_TYPE_CLICK,
+                    cart_id,
+                    session_id,
+                    tracking_token=ads[i % len(ads)].tracking_token,
+                    ad_id=ads[i % len(ads)].ad_id,
+                )
                 for i in range(clicks_in_one_trip)
             ]
             for start in range(0, len(clicks), 50):
-                await _report(tally, stub, target, clicks[start : start + 50], credential)
+                await _report(tally, stub, target, clicks[start : start + 50], credential=credential)
         # As fast as it can: the cart's limits answer RESOURCE_EXHAUSTED and the others keep their ads.
         session_id = f"burst-{uuid.uuid4().hex[:8]}"
         await asyncio.gather(
             *(
-                _call(tally, lambda s=f"{session_id}-{n}": stub.GetAds(_get_ads_request(target, credential, s),  # type: ignore[misc]
-                                                                       timeout=_CALL_TIMEOUT_S))
+                _call(
+                    tally,
+                    lambda s=f"{session_id}-{n}": stub.GetAds(
+                        _get_ads_request(target, credential, s),  # type: ignore[misc]
+                        timeout=_CALL_TIMEOUT_S,
+                    ),
+                )
                 for n in range(300)
             )
         )
@@ -248,13 +325,19 @@ def _forged_events(target: Target, seq_base: int) -> list[event_ingest_pb2.Journ
         (target.edge_key_id, real_key, {"creative_id": target.foreign_creative_id}),
         (target.edge_key_id, real_key, {"advertiser_id": "adv-someone-else", "campaign_id": "cmp-someone-else"}),
     ]
-    out = []
+    out: list[event_ingest_pb2.JournaledEvent] = []
     now_us = _now_ms() * 1000
     for key_id, key, changes in variants:
         token, payload = _forged_token(target, key_id, key, **changes)
         for kind in (common_pb2.EVENT_TYPE_IMPRESSION, common_pb2.EVENT_TYPE_CLICK):
-            event = _event(kind, payload.cart_id, payload.session_id, tracking_token=token, ad_id=payload.ad_id,
-                           visible_duration_ms=2_000 if kind == common_pb2.EVENT_TYPE_IMPRESSION else 0)
+            event = _event(
+                kind,
+                payload.cart_id,
+                payload.session_id,
+                tracking_token=token,
+                ad_id=payload.ad_id,
+                visible_duration_ms=2_000 if kind == common_pb2.EVENT_TYPE_IMPRESSION else 0,
+            )
             event.occur_time.CopyFrom(us_to_ts(now_us - 2_000_000))
             journaled = event_ingest_pb2.JournaledEvent(seq=seq_base + len(out), event=event)
             journaled.receive_time.CopyFrom(us_to_ts(now_us - 1_000_000))
@@ -290,20 +373,41 @@ async def poison(target: Target) -> AttackTally:
     too_late.occur_time.seconds = 253_402_300_000  # the year 9999
     poisons = [
         _event(common_pb2.EVENT_TYPE_BASKET_ADD, "", session_id, product_id=target.product_id, quantity=2**31 - 1),
-        _event(common_pb2.EVENT_TYPE_BASKET_ADD, "", session_id, product_id=target.product_id, quantity=1,
-               unit_price_micros=2**62),
+        _event(
+            common_pb2.EVENT_TYPE_BASKET_ADD,
+            "",
+            session_id,
+            product_id=target.product_id,
+            quantity=1,
+            unit_price_micros=2**62,
+        ),
         _event(common_pb2.EVENT_TYPE_IMPRESSION, "", session_id, tracking_token="x", ad_id="a", visible_duration_ms=-5),
         too_late,
     ]
     async with grpc.aio.insecure_channel(target.edge_address) as channel:
         stub = ad_service_pb2_grpc.AdServiceStub(channel)
         for event in poisons:
-            await _report(tally, stub, target, [event], credential)
+            await _report(tally, stub, target, [event], credential=credential)
         # A megabyte cart id.
-        await _report(tally, stub, target, [_event(common_pb2.EVENT_TYPE_BASKET_ADD, "c" * 1_000_000, session_id,
-                                                   product_id=target.product_id, quantity=1)], credential)
+        await _report(
+            tally,
+            stub,
+            target,
+            [
+                _event(
+                    common_pb2.EVENT_TYPE_BASKET_ADD,
+                    "c" * 1_000_000,
+                    session_id,
+                    product_id=target.product_id,
+                    quantity=1,
+                )
+            ],
+            credential=credential,
+        )
         # Bytes that are no protobuf at all.
-        raw = channel.unary_unary("/cartads.v1.AdService/ReportEvents")
+        raw = channel.unary_unary(
+            "/cartads.v1.AdService/ReportEvents", request_serializer=_raw, response_deserializer=_raw
+        )
         tally.events_sent += 1
         await _call(tally, lambda: raw(b"\xff\xff\xff\xff\x0f", timeout=_CALL_TIMEOUT_S))
     # Straight to the cloud with the leaked edge token: the same poison in journaled form.
@@ -333,14 +437,14 @@ async def journal_flood(target: Target) -> AttackTally:
                     _event(common_pb2.EVENT_TYPE_DISMISS, "", session_id, ad_id=f"nothing-{worker}-{n}-{i}")
                     for i in range(1_000)
                 ]
-                await _report(tally, stub, target, events, target.flood_credential)
+                await _report(tally, stub, target, events, credential=target.flood_credential)
                 n += 1
 
         await asyncio.gather(*(flooder(w) for w in range(4)))
     return tally
 
 
-ATTACKS: dict[str, Callable[[Target], Awaitable[AttackTally]]] = {
+ATTACKS: dict[str, Callable[[Target], Coroutine[Any, Any, AttackTally]]] = {
     "no_credential": no_credential,
     "stolen_credential": stolen_credential,
     "edge_forger": edge_forger,

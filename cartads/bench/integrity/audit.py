@@ -34,9 +34,7 @@ class BilledRow:
     charge_micros: int
 
 
-def audit(
-    honest: HonestReport, billed: Iterable[BilledRow], rogues: Sequence[AttackTally]
-) -> dict[str, Any]:
+def audit(honest: HonestReport, billed: Iterable[BilledRow], rogues: Sequence[AttackTally]) -> dict[str, Any]:
     """The bench's figures. Rogue spend is every micro billed to a cart that is not an honest one;
     an honest cart is billed exactly what it reported when its impressions and clicks match."""
     rows = list(billed)

@@ -3,8 +3,8 @@ the honest shoppers, and what the attackers are given (thin: set-up and reads ov
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import json
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -21,6 +21,7 @@ from cart_client.app.runner import TripStats
 from cart_client.sim.replay import replay_trips
 from cart_client.sim.simulator import simulate
 from cartads.bench.integrity.attacks import Target, Terms
+from cartads.credential_file import CartCredentialEntry
 from cartads.demo.scenario import AdvertiserPlan, create_advertisers, create_store, plan_advertisers
 from cartads.rpc.bearer import aio_channel
 from cartads.sample.instacart import Catalog, load_catalog, load_orders
@@ -31,6 +32,7 @@ from cloud_core.app.server import CloudServer, start_cloud
 from cloud_core.config import CloudConfig
 from edge_node.app.server import EdgeServer, start_edge
 from edge_node.config import EdgeConfig
+from edge_node.sync import signing_keys
 
 STORE_ID = "store-1"
 EDGE_ID = "edge-1"
@@ -64,7 +66,7 @@ class Stage:
             cart_id_prefix="honest-",
             catalog=cart_catalog_from_sample(self.catalog),
             deadline_s=1.0,
-            credentials=[self.credentials[c] for c in self.honest_cart_ids],
+            credentials=[CartCredentialEntry(STORE_ID, c, self.credentials[c]) for c in self.honest_cart_ids],
         )
         return TripStats.total(stats)
 
@@ -101,14 +103,19 @@ class Stage:
             ),
             "edge_flagged": bool(flagged),
             "edge_flag_reason": flagged[0].flag_reason if flagged else "",
-            "servers_up": await _serving(f"127.0.0.1:{self.cloud.port}") and await _serving(f"127.0.0.1:{self.edge.port}"),
+            "servers_up": await _serving(f"127.0.0.1:{self.cloud.port}")
+            and await _serving(f"127.0.0.1:{self.edge.port}"),
         }
 
     async def billed_by_cart(self) -> list[tuple[str, int, int, int]]:
         return await self.cloud.store.reports.billed_by_cart(STORE_ID)
 
-    async def auth_throughput_ratio(self, calls: int) -> float:
-        raise NotImplementedError
+
+def _stolen_key(data_dir: Path) -> tuple[str, bytes]:
+    """The edge's newest signing key, read from its disk as a thief of the disk would."""
+    doc = json.loads((data_dir / signing_keys.FILE_NAME).read_text())
+    key_id, key_hex = doc["keys"][-1]
+    return str(key_id), bytes.fromhex(key_hex)
 
 
 async def _serving(address: str) -> bool:
@@ -120,11 +127,9 @@ async def _serving(address: str) -> bool:
     return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
 
 
-async def _enrol(admin: Any, cart_id: str, traffic_class: int = 0) -> str:
+async def _enrol(admin: Any, cart_id: str) -> str:
     answer = await admin.CreateCart(
-        admin_pb2.CreateCartRequest(
-            cart=admin_pb2.Cart(store_id=STORE_ID, cart_id=cart_id, display_name=cart_id, traffic_class=traffic_class)
-        )
+        admin_pb2.CreateCartRequest(cart=admin_pb2.Cart(store_id=STORE_ID, cart_id=cart_id, display_name=cart_id))
     )
     return str(answer.credential)
 
@@ -177,7 +182,7 @@ async def open_stage(work: Path, *, db_url: str, carts: int) -> AsyncIterator[St
             try:
                 await edge.wait_for_index(timeout_s=30.0)
                 terms, scanned, foreign_creative = _terms(plans)
-                key_id, key = edge.signing_key
+                key_id, key = _stolen_key(work / "edge")
                 target = Target(
                     edge_address=f"127.0.0.1:{edge.port}",
                     cloud_address=cloud_address,
