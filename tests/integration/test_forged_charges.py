@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import grpc
 import pytest
 
 from cartads import tracking_token
@@ -31,6 +30,7 @@ from cloud_core.app.server import start_cloud
 from cloud_core.config import CloudConfig
 from edge_node.app.server import start_edge
 from tests.asset_images import png_bytes
+from tests.cart_credentials import CloudEnroller, ad_channel
 from tests.edge_node.helpers import edge_config
 from tests.eventually import eventually
 from tests.integration.whole_loop import STORE_ID, Loop
@@ -56,9 +56,21 @@ async def strict_loop(tmp_path: Path, sample: tuple[Catalog, list[Order]]) -> As
     edge_cfg = edge_config(tmp_path, cloud.port, cloud_token=edge_token)
     edge = await start_edge(edge_cfg)
     await edge.wait_for_index(timeout_s=10.0)
-    edge_channel = grpc.aio.insecure_channel(f"127.0.0.1:{edge.port}")
+    enroller = CloudEnroller(admin, STORE_ID, edge.knows_credential)
+    edge_channel = ad_channel(f"127.0.0.1:{edge.port}", enroller)
     try:
-        yield Loop(cloud, edge, admin, AdServiceStub(edge_channel), catalog, orders, edge_cfg, admin_token, edge_token)
+        yield Loop(
+            cloud,
+            edge,
+            admin,
+            AdServiceStub(edge_channel),
+            catalog,
+            orders,
+            edge_cfg,
+            admin_token,
+            edge_token,
+            enroller,
+        )
     finally:
         await edge_channel.close(grace=None)
         await cloud_channel.close(grace=None)

@@ -81,12 +81,20 @@ def test_forged_charges_are_dead_lettered_with_their_reason_and_the_edge_flagged
     assert run["edge_flagged"] is True
 
 
-def test_poison_is_refused_with_invalid_argument_and_never_unknown(run: dict[str, Any]) -> None:
-    """Values past every bound answer INVALID_ARGUMENT at the edge; none crashes a server or answers UNKNOWN."""
+def test_poison_is_refused_at_the_edge_with_invalid_argument(run: dict[str, Any]) -> None:
+    """Values past every bound answer INVALID_ARGUMENT at the edge, never UNKNOWN; a shelf price the cart
+    claims is taken but replaced by the edge's own."""
     attack = _attack(run, "poison")
-    assert attack["refused"].get("INVALID_ARGUMENT", 0) >= 6
-    assert "UNKNOWN" not in attack["refused"]
-    assert "INTERNAL" not in attack["refused"]
+    took = attack["notes"]["edge_took"]
+    assert {name for name, taken in took.items() if taken} == {"claimed_shelf_price"}
+    assert attack["refused"] == {"INVALID_ARGUMENT": len(took) - 1}
+
+
+def test_poison_uploaded_straight_to_the_cloud_is_dead_lettered_alone(run: dict[str, Any]) -> None:
+    """Each out-of-bounds event an edge token uploads is dead-lettered as malformed; nothing is billed."""
+    attack = _attack(run, "poison")
+    assert (attack["notes"]["billed_count"], attack["notes"]["rejected_count"]) == (0, 4)
+    assert run["dead_letters_by_reason"].get("DEAD_LETTER_REASON_MALFORMED", 0) >= 4
 
 
 def test_a_journal_flood_is_stopped_by_the_cart_limits(run: dict[str, Any]) -> None:

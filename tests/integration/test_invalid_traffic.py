@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import grpc
 import pytest
 import sqlalchemy as sa
 
@@ -31,6 +30,7 @@ from cloud_core.app.server import CloudServer, start_cloud
 from cloud_core.config import CloudConfig
 from cloud_core.storage import schema
 from edge_node.app.server import EdgeServer, start_edge
+from tests.cart_credentials import CloudEnroller, ad_channel
 from tests.cloud_core.helpers import STORE_ID, creative, line_item, seed
 from tests.edge_node.helpers import edge_config
 
@@ -83,7 +83,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         ),
     ):
         await admin.CreateLineItem(admin_pb2.CreateLineItemRequest(line_item=item))
-    await admin.CreateCart(
+    test_cart = await admin.CreateCart(
         admin_pb2.CreateCartRequest(
             cart=admin_pb2.Cart(
                 store_id=STORE_ID, cart_id="cart-test", traffic_class=common_pb2.CART_TRAFFIC_CLASS_TEST
@@ -92,7 +92,10 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     )
     edge = await start_edge(edge_config(tmp_path, cloud.port, store_id=STORE_ID, cloud_token=edge_token))
     await edge.wait_for_index(timeout_s=10.0)
-    cart_channel = grpc.aio.insecure_channel(f"127.0.0.1:{edge.port}")
+    # Each cart a test names is enrolled as it first calls; the test cart already is.
+    enroller = CloudEnroller(admin, STORE_ID, edge.knows_credential)
+    enroller.credentials["cart-test"] = test_cart.credential
+    cart_channel = ad_channel(f"127.0.0.1:{edge.port}", enroller)
     try:
         yield World(admin_token, cloud, edge, admin, AdServiceStub(cart_channel), EventIngestServiceStub(edge_channel))
     finally:

@@ -25,6 +25,7 @@ from cartads.credential_file import CartCredentialEntry
 from cartads.demo.scenario import AdvertiserPlan, create_advertisers, create_store, plan_advertisers
 from cartads.rpc.bearer import aio_channel
 from cartads.sample.instacart import Catalog, load_catalog, load_orders
+from cartads.time_units import DAY_US, HOUR_US, us_to_ts
 from cartads.v1 import admin_pb2, common_pb2
 from cartads.v1.admin_pb2_grpc import AdminServiceStub
 from cloud_core.access.policy import Role
@@ -75,28 +76,29 @@ class Stage:
         started = time.monotonic()
         await self.edge.wait_for_upload(timeout_s=_DRAIN_TIMEOUT_S)
         drained_s = time.monotonic() - started
-        report = await self.admin.RunReport(
-            admin_pb2.RunReportRequest(
-                dimensions=[admin_pb2.REPORT_DIMENSION_STORE],
-                store_ids=[STORE_ID],
+        # The whole run lies within the last day; reports take whole hours.
+        now_us = int(time.time() * 1_000_000)
+        start, end = us_to_ts(now_us - DAY_US), us_to_ts(now_us + HOUR_US)
+
+        def report_by(dimension: admin_pb2.ReportDimension) -> admin_pb2.RunReportRequest:
+            return admin_pb2.RunReportRequest(
+                dimensions=[dimension], store_ids=[STORE_ID], start_time=start, end_time=end
             )
-        )
+
+        report = await self.admin.RunReport(report_by(admin_pb2.REPORT_DIMENSION_STORE))
         rows = list(report.rows)
-        by_rule = await self.admin.RunReport(
-            admin_pb2.RunReportRequest(
-                dimensions=[admin_pb2.REPORT_DIMENSION_INVALID_TRAFFIC_RULE], store_ids=[STORE_ID]
-            )
-        )
+        by_rule = await self.admin.RunReport(report_by(admin_pb2.REPORT_DIMENSION_INVALID_TRAFFIC_RULE))
         dead = await self.admin.ListDeadLetters(admin_pb2.ListDeadLettersRequest(store_id=STORE_ID, page_size=1000))
         edges = await self.admin.ListEdges(admin_pb2.ListEdgesRequest(store_id=STORE_ID))
         flagged = [e for e in edges.edges if e.flagged]
         return {
             "journal_drained": self.edge.journal_depth() == 0,
             "journal_drain_s": round(drained_s, 2),
-            "invalid_traffic_rate": round(rows[0].invalid_traffic_rate, 4) if rows else 0.0,
-            "invalid_events": rows[0].invalid_events if rows else 0,
+            "invalid_traffic_rate": round(rows[0].metrics.invalid_traffic_rate, 4) if rows else 0.0,
+            "invalid_events": rows[0].metrics.invalid_events if rows else 0,
             "invalid_events_by_rule": {
-                common_pb2.InvalidTrafficRule.Name(r.invalid_traffic_rule): r.invalid_events for r in by_rule.rows
+                common_pb2.InvalidTrafficRule.Name(r.invalid_traffic_rule): r.metrics.invalid_events
+                for r in by_rule.rows
             },
             "dead_letters_by_reason": dict(
                 Counter(admin_pb2.DeadLetterReason.Name(d.reason_code) for d in dead.dead_letters)

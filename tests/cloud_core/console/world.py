@@ -27,6 +27,7 @@ from cloud_core.config import CloudConfig
 from cloud_core.events.outcomes import EventOutcome
 from edge_node.app.server import EdgeServer, start_edge
 from edge_node.index.arms import Arm, Layer, assign
+from tests.cart_credentials import CloudEnroller, ad_channel
 from tests.edge_node.helpers import edge_config
 from tests.instant_ivt import INSTANT_IVT
 
@@ -241,9 +242,9 @@ async def _trip(ads: AdServiceAsyncStub, session_id: str, product_id: str) -> in
     return len(response.ads)
 
 
-async def _shop(edge: EdgeServer) -> None:
+async def _shop(edge: EdgeServer, admin: AdminServiceAsyncStub) -> None:
     """Trips of both arms: exposed ones see the ad and buy its product, half of the holdout buy it anyway."""
-    async with aio_channel(f"127.0.0.1:{edge.port}", None) as channel:
+    async with ad_channel(f"127.0.0.1:{edge.port}", CloudEnroller(admin, STORE_ID, edge.knows_credential)) as channel:
         ads = AdServiceStub(channel)
         shown = 0
         for session_id in sessions("exposed", TRIPS_PER_ARM):
@@ -313,7 +314,7 @@ async def console_world(tmp_path: Path, db: str) -> AsyncIterator[ConsoleWorld]:
                 edge_config(tmp_path, cloud.port, cloud_token=await cloud.mint_token(Role.EDGE, store_id=STORE_ID))
             )
             await edge.wait_for_index(timeout_s=10.0)
-            await _shop(edge)
+            await _shop(edge, admin)
             await _late_upload(cloud, now)
             yield ConsoleWorld(
                 cloud=cloud,

@@ -57,16 +57,24 @@ async def test_campaign_past_its_budget_is_not_charged(
     key = await signing_key_of(cloud_server)
     click = common_pb2.EVENT_TYPE_CLICK
     cpc = common_pb2.PRICING_MODEL_CPC
+    # Each click follows a viewable impression of its ad (which a CPC line item does not charge).
     batch = upload(
         *(
             ad_event(
-                key, event_id=f"e{i}", seq=i, ad_id=f"ad-{i}", event_type=click, pricing_model=cpc, price_micros=400_000
+                key,
+                event_id=f"e{i}{kind}",
+                seq=2 * i + (kind == click),
+                ad_id=f"ad-{i}",
+                event_type=kind,
+                pricing_model=cpc,
+                price_micros=400_000,
             )
             for i in range(1, 6)
+            for kind in (common_pb2.EVENT_TYPE_IMPRESSION, click)
         )
     )
     response = await ingest.UploadEvents(batch)
-    assert (response.billed_count, response.over_delivered_count) == (5, 3)
+    assert (response.billed_count, response.over_delivered_count) == (10, 3)
     report = await admin.GetSpendReport(admin_pb2.GetSpendReportRequest())
     [c1] = report.campaigns
     assert (c1.clicks, c1.spend_micros, c1.over_delivery_micros) == (5, 1_000_000, 1_000_000)
