@@ -33,6 +33,7 @@ from tests.asset_images import png_bytes
 from tests.cart_credentials import CloudEnroller, ad_channel
 from tests.edge_node.helpers import edge_config
 from tests.eventually import eventually
+from tests.instant_ivt import INSTANT_IVT
 from tests.integration.whole_loop import STORE_ID, Loop
 
 R = admin_pb2.DeadLetterReason
@@ -43,8 +44,12 @@ ROGUE_EDGE = "rogue-1"
 async def strict_loop(tmp_path: Path, sample: tuple[Catalog, list[Order]]) -> AsyncIterator[Loop]:
     """The whole loop on a cloud past its legacy cut-over: only per-edge keys bill."""
     catalog, orders = sample
+    # Its honest impressions are uploaded the moment they are served (INSTANT_IVT waives only that wait).
     config = CloudConfig(
-        db=str(tmp_path / "cloud.sqlite3"), listen_address="127.0.0.1:0", legacy_store_key_tokens_until_us=1
+        db=str(tmp_path / "cloud.sqlite3"),
+        listen_address="127.0.0.1:0",
+        legacy_store_key_tokens_until_us=1,
+        ivt_policy=INSTANT_IVT,
     )
     cloud = await start_cloud(config)
     admin_token = await cloud.mint_token(Role.ADMIN)
@@ -102,6 +107,7 @@ async def served_ad(loop: Loop) -> common_pb2.CartEvent:
         ad_id=ad.ad_id,
         tracking_token=ad.tracking_token,
         occur_time=dt_to_ts(datetime.now(UTC)),
+        visible_duration_ms=1_000,
     )
 
 

@@ -104,6 +104,8 @@ def test_a_journal_flood_is_stopped_by_the_cart_limits(run: dict[str, Any]) -> N
     assert run["honest_ads_served"] > 0
 
 
-def test_authentication_costs_getads_little(run: dict[str, Any]) -> None:
-    """The ratio is measured on the same edge, with and without cart authentication (a figure, not a target)."""
-    assert 0 < run["auth_throughput_ratio"] <= 2.0
+def test_the_authentication_ratio_is_measured_with_every_call_answered(run: dict[str, Any]) -> None:
+    """Both edges of the ratio served GetAds with no error (its value is a benchmark figure, not a test)."""
+    assert run["auth_on_rps"] > 0
+    assert run["auth_off_rps"] > 0
+    assert run["auth_errors"] == 0

@@ -160,9 +160,16 @@ async def journal_flood(target: Target) -> AttackTally:
             n = 0
             while time.monotonic() < deadline:
                 session_id = f"flood-{worker}-{n // 10}"
+                # Valid events, nothing billable: a journal filled with basket adds.
                 events = [
-                    cart_event(common_pb2.EVENT_TYPE_DISMISS, "", session_id, ad_id=f"nothing-{worker}-{n}-{i}")
-                    for i in range(1_000)
+                    cart_event(
+                        common_pb2.EVENT_TYPE_BASKET_ADD,
+                        target.flood_cart_id,
+                        session_id,
+                        product_id=target.product_id,
+                        quantity=1,
+                    )
+                    for _ in range(1_000)
                 ]
                 await report(tally, stub, target, events, credential=target.flood_credential)
                 n += 1

@@ -196,6 +196,7 @@ async def open_stage(work: Path, *, db_url: str, carts: int) -> AsyncIterator[St
                     victim_cart_id=honest[0],
                     poison_credential=credentials["poison-cart"],
                     flood_credential=credentials["flood-cart"],
+                    flood_cart_id="flood-cart",
                     edge_token=edge_token,
                     edge_key_id=key_id,
                     edge_key_hex=key.hex(),

@@ -46,6 +46,7 @@ class Target:
     # The credentials of carts the attacker enrolled or stole for poison and for the flood.
     poison_credential: str
     flood_credential: str
+    flood_cart_id: str
     # A leaked edge API token, the edge's signing key read from its disk, and what its index holds.
     edge_token: str
     edge_key_id: str
