@@ -11,10 +11,19 @@ RETENTION_US = 35 * DAY_US
 TERMS = VersionTerms("v1", "s1", {"li": LineItemTerms("li", "c", "a", frozenset({"cr"}), 1, 5, 0, 0)})
 
 
+async def test_versions_with_the_same_terms_share_one_record(store: SqlCloudStore) -> None:
+    """Two versions with the same terms are both found, with their own version and store."""
+    await store.terms.record_sent("s1", "v1", encode_terms(TERMS), [], 1_000)
+    await store.terms.record_sent("s1", "v2", encode_terms(TERMS), [], 2_000)
+    records = await store.terms.charge_records("s1", [], ["v1", "v2"])
+    assert records.terms["v2"] == VersionTerms("v2", "s1", TERMS.line_items)
+    assert records.terms["v1"] == TERMS
+
+
 async def test_a_sent_version_is_found_with_its_terms(store: SqlCloudStore) -> None:
     """A version recorded as sent to a store comes back with when it was first sent and its terms."""
-    await store.terms.record_sent("s1", "v1", encode_terms(TERMS), ["a" * 64], 1_000, RETENTION_US)
-    await store.terms.record_sent("s1", "v1", encode_terms(TERMS), ["a" * 64], 2_000, RETENTION_US)
+    await store.terms.record_sent("s1", "v1", encode_terms(TERMS), ["a" * 64], 1_000)
+    await store.terms.record_sent("s1", "v1", encode_terms(TERMS), ["a" * 64], 2_000)
     records = await store.terms.charge_records("s1", [], ["v1"])
     assert records.sent_us == {"v1": 1_000}
     assert records.terms == {"v1": TERMS}
@@ -23,7 +32,7 @@ async def test_a_sent_version_is_found_with_its_terms(store: SqlCloudStore) -> N
 
 async def test_a_version_is_not_sent_to_another_store(store: SqlCloudStore) -> None:
     """Another store never sent the version finds nothing for it, nor its assets."""
-    await store.terms.record_sent("s1", "v1", encode_terms(TERMS), ["a" * 64], 1_000, RETENTION_US)
+    await store.terms.record_sent("s1", "v1", encode_terms(TERMS), ["a" * 64], 1_000)
     records = await store.terms.charge_records("s2", [], ["v1"])
     assert (records.sent_us, records.terms) == ({}, {})
     assert await store.terms.referenced_assets("s2", ["a" * 64]) == set()
@@ -31,9 +40,10 @@ async def test_a_version_is_not_sent_to_another_store(store: SqlCloudStore) -> N
 
 async def test_versions_past_retention_are_forgotten(store: SqlCloudStore) -> None:
     """A version last sent longer ago than the retention is no longer on record (so not billable)."""
-    await store.terms.record_sent("s1", "v1", encode_terms(TERMS), [], 1_000, RETENTION_US)
+    await store.terms.record_sent("s1", "v1", encode_terms(TERMS), [], 1_000)
     later = VersionTerms("v2", "s1", {})
-    await store.terms.record_sent("s1", "v2", encode_terms(later), [], 1_000 + RETENTION_US + 1, RETENTION_US)
+    await store.terms.record_sent("s1", "v2", encode_terms(later), [], 1_000 + RETENTION_US + 1)
+    await store.terms.forget_sent_before(1_000 + 1)
     records = await store.terms.charge_records("s1", [], ["v1", "v2"])
     assert set(records.sent_us) == {"v2"}
 
