@@ -9,6 +9,7 @@ import signal
 import socket
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
@@ -16,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from cartads.event_loop import loop_factory
 from cartads.ops.logs import configure_logging
 from cartads.rpc.tls import tls_files
+from cartads.time_units import dt_to_us
 from cloud_core.app.server import start_cloud
 from cloud_core.config import CloudConfig
 from cloud_core.console.http import ConsoleBindError, split_address
@@ -61,6 +63,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--token-ttl-s", type=int, default=7200, help="tracking token lifetime in seconds")
     parser.add_argument("--reserve-cpm-micros", type=int, default=500_000, help="auction reserve price (CPM micros)")
     parser.add_argument(
+        "--legacy-store-key-tokens-until",
+        type=_iso_time_us,
+        default=None,
+        metavar="ISO-8601",
+        help="bill tokens signed with a store's shared key (edges before per-edge keys) until this time, "
+        "e.g. 2026-12-08T00:00:00Z (default: --token-ttl-s after the database was migrated)",
+    )
+    parser.add_argument(
+        "--terms-retention-days",
+        type=int,
+        default=35,
+        help="how long the terms of each index version sent to a store are kept (events under older ones are refused)",
+    )
+    parser.add_argument(
         "--tls-cert",
         default=os.environ.get("CARTADS_TLS_CERT"),
         help="server certificate chain (PEM) for mutual TLS with edges (env CARTADS_TLS_CERT)",
@@ -91,7 +107,20 @@ def config_from_args(args: argparse.Namespace) -> CloudConfig:
         tls_key_path=args.tls_key,
         tls_client_ca_path=args.tls_client_ca,
         console_listen_address=args.console_listen,
+        legacy_store_key_tokens_until_us=args.legacy_store_key_tokens_until,
+        terms_retention_days=args.terms_retention_days,
     )
+
+
+def _iso_time_us(text: str) -> int:
+    """An ISO-8601 time with its zone, as microseconds since the epoch."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {text!r}") from exc
+    if when.tzinfo is None:
+        raise argparse.ArgumentTypeError("give the time zone, e.g. 2026-12-08T00:00:00Z")
+    return dt_to_us(when)
 
 
 class StartupError(Exception):

@@ -74,10 +74,9 @@ def index_terms(index: index_pb2.StoreIndex) -> VersionTerms:
 
 
 def encode_terms(terms: VersionTerms) -> bytes:
-    """Compact JSON, stable for a given version (sorted keys)."""
+    """Compact JSON of what the version allows, without its version and store: the same bytes for every
+    version with the same terms (most versions differ only in budgets and rates), sorted keys."""
     doc = {
-        "version": terms.version,
-        "store_id": terms.store_id,
         "assets": sorted(terms.assets),
         "line_items": {
             lid: [
@@ -95,11 +94,11 @@ def encode_terms(terms: VersionTerms) -> bytes:
     return json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
 
 
-def decode_terms(raw: bytes) -> VersionTerms:
-    """The terms ``encode_terms`` wrote."""
+def decode_terms(raw: bytes, version: str, store_id: str) -> VersionTerms:
+    """The terms ``encode_terms`` wrote, as those of ``version`` sent to ``store_id``."""
     doc = json.loads(raw)
     items = {
         lid: LineItemTerms(lid, str(c), str(a), frozenset(map(str, cr)), int(pm), int(mx), int(s), int(e))
         for lid, (c, a, cr, pm, mx, s, e) in doc["line_items"].items()
     }
-    return VersionTerms(str(doc["version"]), str(doc["store_id"]), items, frozenset(map(str, doc.get("assets", ()))))
+    return VersionTerms(version, store_id, items, frozenset(map(str, doc.get("assets", ()))))

@@ -12,7 +12,7 @@ from cartads import tracking_token
 from cartads.v1 import admin_pb2, event_ingest_pb2
 from cloud_core.config import CloudConfig
 from cloud_core.events.billing import BILLABLE_TYPES
-from cloud_core.events.charges import FLAGGING_REASONS, ChargePolicy, ChargeRecords
+from cloud_core.events.charges import FLAGGING_REASONS, SIGNED_REASONS, ChargePolicy, ChargeRecords
 from cloud_core.events.upload_checks import Violation
 from cloud_core.storage.protocol import SigningKeyStore, TermsStore
 
@@ -77,11 +77,25 @@ class ChargeGate:
         policy = ChargePolicy(request.store_id, legacy_key, await self._legacy_until(now_us), now_us)
         return policy, records
 
-    async def flag(self, store_id: str, edge_id: str, codes: Sequence[int], now_us: int) -> None:
-        """Flag the uploading edge for the refused charges no honest edge sends."""
-        flagging = [c for c in codes if c in FLAGGING_REASONS]
-        if not flagging:
-            return
-        reason = admin_pb2.DeadLetterReason.Name(flagging[-1]).removeprefix("DEAD_LETTER_REASON_")
-        await self._keys.flag_edge(store_id, edge_id, reason, len(flagging), now_us)
-        log.warning("edge_flagged", store_id=store_id, edge_id=edge_id, reason=reason, count=len(flagging))
+    async def flag(
+        self,
+        store_id: str,
+        edge_id: str,
+        rejected: Sequence[tuple[int, str]],
+        records: ChargeRecords,
+        now_us: int,
+    ) -> None:
+        """Flag the uploading edge for the refused charges no honest edge sends, and the edge whose key
+        signed a refused charge, when another: its key verified, so it is in other hands."""
+        flagged: dict[tuple[str, str], list[int]] = {}
+        for code, key_id in rejected:
+            if code not in FLAGGING_REASONS:
+                continue
+            flagged.setdefault((store_id, edge_id), []).append(code)
+            owner = records.keys.get(key_id)
+            if code in SIGNED_REASONS and owner is not None and (owner.store_id, owner.edge_id) != (store_id, edge_id):
+                flagged.setdefault((owner.store_id, owner.edge_id), []).append(code)
+        for (store, edge), codes in sorted(flagged.items()):
+            reason = admin_pb2.DeadLetterReason.Name(codes[-1]).removeprefix("DEAD_LETTER_REASON_")
+            await self._keys.flag_edge(store, edge, reason, len(codes), now_us)
+            log.warning("edge_flagged", store_id=store, edge_id=edge, reason=reason, count=len(codes))

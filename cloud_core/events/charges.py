@@ -24,6 +24,8 @@ OK = R.DEAD_LETTER_REASON_UNSPECIFIED
 CLOCK_SLACK_US = 300 * 1_000_000
 # Reasons no honest edge causes: they flag the edge that uploaded the event.
 FLAGGING_REASONS = frozenset(range(R.DEAD_LETTER_REASON_MALFORMED, R.DEAD_LETTER_REASON_LEGACY_TOKEN + 1))
+# Reasons found only after the token's MAC verified: its key signed the charge.
+SIGNED_REASONS = frozenset(range(R.DEAD_LETTER_REASON_VERSION_NOT_SENT, R.DEAD_LETTER_REASON_OUTSIDE_FLIGHT + 1))
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,7 @@ class EventIngestServicer(event_ingest_pb2_grpc.EventIngestServiceServicer):
         ]
         outcomes = await self._rejudged(request.store_id, [j for j, _ in judged], outcomes, now)
         result = await self._ledger.record_events(request.store_id, request.edge_id, outcomes)
-        await self._gate.flag(request.store_id, request.edge_id, result.rejected_codes, now)
+        await self._gate.flag(request.store_id, request.edge_id, result.rejected_codes, records, now)
         if result.exhausted_campaign_ids:
             log.info("budget_exhausted", campaign_ids=sorted(result.exhausted_campaign_ids))
             # Every store may serve the campaign; those whose index does not change are not re-sent.

@@ -309,7 +309,7 @@ def ingest_result(
         invalid_count=invalid_new,
         rejected_count=unidentified_new + rejected_new,
         exhausted_campaign_ids=exhausted,
-        rejected_codes=tuple(o.reject_code for o in new if o.reject_reason),
+        rejected_codes=tuple((o.reject_code, o.signing_key_id) for o in new if o.reject_reason),
         over_delivered_count=over_delivered,
     )
 

@@ -60,8 +60,9 @@ class IngestResult:
     recorded_count: int = 0
     rejected_count: int = 0
     exhausted_campaign_ids: frozenset[str] = frozenset()
-    # The reason codes of the events this upload dead-lettered for the first time, in upload order.
-    rejected_codes: tuple[int, ...] = ()
+    # (reason code, the key its token named) of the events this upload dead-lettered for the first
+    # time, in upload order.
+    rejected_codes: tuple[tuple[int, str], ...] = ()
     # Billed events charged less than their price (often nothing) because their budget ran out.
     over_delivered_count: int = 0
     # Events newly recorded as invalid traffic (not billed, not in recorded_count).

@@ -165,15 +165,10 @@ class SigningKeyStore(Protocol):
 class TermsStore(Protocol):
     """The index versions sent to each store and their terms (storage/trust/terms.py)."""
 
-    async def record_sent(  # noqa: PLR0917 - the version, its terms and assets, when, for how long
-        self,
-        store_id: str,
-        version: str,
-        encoded_terms: bytes,
-        assets: Sequence[str],
-        now_us: int,
-        retention_us: int,
+    async def record_sent(
+        self, store_id: str, version: str, encoded_terms: bytes, assets: Sequence[str], now_us: int
     ) -> None: ...
+    async def forget_sent_before(self, cutoff_us: int) -> None: ...
     async def referenced_assets(self, store_id: str, sha256s: Sequence[str]) -> set[str]: ...
     async def legacy_since_us(self, now_us: int) -> int: ...
     async def charge_records(self, store_id: str, key_ids: Sequence[str], versions: Sequence[str]) -> ChargeRecords: ...

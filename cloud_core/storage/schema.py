@@ -386,22 +386,23 @@ edge_signing_keys = Table(
 )
 Index("edge_signing_keys_by_edge", edge_signing_keys.c.store_id, edge_signing_keys.c.edge_id)
 
-# What each index version allowed (cloud_core/compile/terms.py, encoded), keyed by its content hash.
+# What index versions allowed (cloud_core/compile/terms.py, encoded), keyed by the encoding's sha256:
+# most versions differ only in budgets and rates, not terms, so many versions share one row.
 index_terms = Table(
     "index_terms",
     metadata,
-    Column("version", Text, primary_key=True),
-    _text("store_id"),
+    Column("terms_sha256", Text, primary_key=True),
     Column("terms", LargeBinary, nullable=False),
     _big("create_time_us"),
 )
 
-# Which versions the cloud sent to which store, and when (kept CloudConfig.terms_retention_days).
+# Which versions the cloud sent to which store, when, and their terms (kept terms_retention_days).
 index_versions_sent = Table(
     "index_versions_sent",
     metadata,
     _text("store_id"),
     _text("version"),
+    _text("terms_sha256"),
     _big("first_sent_us"),
     _big("last_sent_us"),
     PrimaryKeyConstraint("store_id", "version"),

@@ -4,6 +4,7 @@ sent to a store (``cloud_core/compile/terms.py``), recorded before the version l
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -28,6 +29,10 @@ REVOKED_REASON = "SIGNING_KEY_REVOKED"
 KEY_BYTES = 32
 _KEY_ID = re.compile(r"[0-9a-f]{16}")
 _ENCODED_VERSIONS = 64
+# A version already recorded as sent to a store is recorded again (its last send time) after this.
+RECORD_AGAIN_S = 3600
+PRUNE_EVERY_S = 3600
+_RECORDED_KEYS = 65_536
 Ctx = grpc.aio.ServicerContext[Any, Any]
 
 
@@ -84,20 +89,54 @@ async def register_edge_key(
 
 
 class TermsRecorder:
-    """Records each version's terms and that it was sent to its store, encoding each version once."""
+    """Records each version's terms and that it was sent to its store: once per store and version per
+    process (again after ``RECORD_AGAIN_S``, so retention counts from the latest send), with every
+    stream of the store waiting on the one write; and drops records past retention once an hour."""
 
-    def __init__(self, terms: TermsStore, retention_days: int) -> None:
+    def __init__(self, terms: TermsStore, retention_days: int, clock: Callable[[], int] = now_us) -> None:
         self._terms = terms
         self._retention_us = retention_days * 86_400 * 1_000_000
+        self._clock = clock
         self._encoded: OrderedDict[str, tuple[bytes, list[str]]] = OrderedDict()
+        self._recorded: OrderedDict[tuple[str, str], int] = OrderedDict()
+        self._inflight: dict[tuple[str, str], asyncio.Future[None]] = {}
+        self._pruned_us = 0
 
-    async def sent(self, index: index_pb2.StoreIndex) -> None:
-        """``index`` is about to be sent to its store's edge."""
+    def _encode(self, index: index_pb2.StoreIndex) -> tuple[bytes, list[str]]:
         found = self._encoded.get(index.version)
         if found is None:
             terms = index_terms(index)
             found = self._encoded[index.version] = (encode_terms(terms), sorted(terms.assets))
             while len(self._encoded) > _ENCODED_VERSIONS:
                 self._encoded.popitem(last=False)
-        encoded, assets = found
-        await self._terms.record_sent(index.store_id, index.version, encoded, assets, now_us(), self._retention_us)
+        return found
+
+    async def sent(self, index: index_pb2.StoreIndex) -> None:
+        """``index`` is about to be sent to its store's edge: on record before this returns."""
+        key = (index.store_id, index.version)
+        now = self._clock()
+        when = self._recorded.get(key)
+        if when is not None and now - when < RECORD_AGAIN_S * 1_000_000:
+            return
+        pending = self._inflight.get(key)
+        if pending is not None:
+            await asyncio.shield(pending)
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            encoded, assets = self._encode(index)
+            await self._terms.record_sent(index.store_id, index.version, encoded, assets, now)
+            if now - self._pruned_us >= PRUNE_EVERY_S * 1_000_000:
+                self._pruned_us = now
+                await self._terms.forget_sent_before(now - self._retention_us)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # the waiters (if any) see it; none is not an unretrieved error
+            raise
+        finally:
+            del self._inflight[key]
+        self._recorded[key] = now
+        while len(self._recorded) > _RECORDED_KEYS:
+            self._recorded.popitem(last=False)
+        future.set_result(None)

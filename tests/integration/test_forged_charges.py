@@ -187,7 +187,8 @@ async def test_edge_signs_with_its_own_registered_key(strict_loop: Loop) -> None
 
 
 async def test_forger_gets_nothing_and_honest_events_are_billed_once(strict_loop: Loop) -> None:
-    """Forged charges are dead-lettered with their reasons and flag the edge; honest ones bill once."""
+    """Forged charges are dead-lettered with their reasons and flag the uploading edge (and the edge
+    whose stolen key signed some); honest ones bill once."""
     loop = strict_loop
     honest = [await served_ad(loop) for _ in range(3)]
     template = honest[0]
@@ -240,7 +241,9 @@ async def test_forger_gets_nothing_and_honest_events_are_billed_once(strict_loop
     edges = {e.edge_id: e for e in (await loop.admin.ListEdges(admin_pb2.ListEdgesRequest(store_id=STORE_ID))).edges}
     assert edges[ROGUE_EDGE].flagged
     assert edges[ROGUE_EDGE].flag_count == len(cases)
-    assert not edges[loop.edge_config.edge_id].flagged
+    # The five charges signed with the stolen key also flag the edge it belongs to: its key is out.
+    owner = edges[loop.edge_config.edge_id]
+    assert (owner.flagged, owner.flag_count) == (True, 5)
 
 
 async def test_revoked_key_is_replaced_and_its_tokens_no_longer_bill(strict_loop: Loop) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -18,9 +20,8 @@ from cloud_core.storage.trust.keys import SqlSigningKeys
 _s = t.index_versions_sent.c
 _terms = t.index_terms.c
 _LEGACY_SINCE = "per_edge_keys_since_us"
-# Terms are keyed by a content hash, so a cached copy never goes stale (only out of retention, which
-# the sent rows decide).
-_CACHED_VERSIONS = 512
+# Terms are keyed by the sha256 of their encoding, so a cached copy never goes stale.
+_CACHED_TERMS = 256
 
 
 class SqlTerms:
@@ -29,42 +30,43 @@ class SqlTerms:
     def __init__(self, db: Database, keys: SqlSigningKeys) -> None:
         self._db = db
         self._keys = keys
+        # Decoded once per digest; a version's terms are these under its own version and store.
         self._cache: OrderedDict[str, VersionTerms] = OrderedDict()
 
-    async def record_sent(  # noqa: PLR0917 - the version, its terms and assets, when, for how long
-        self,
-        store_id: str,
-        version: str,
-        encoded_terms: bytes,
-        assets: Sequence[str],
-        now_us: int,
-        retention_us: int,
+    async def record_sent(
+        self, store_id: str, version: str, encoded_terms: bytes, assets: Sequence[str], now_us: int
     ) -> None:
-        """``version`` (with its terms and assets) was sent to ``store_id`` at ``now_us``; records older
-        than the retention are dropped on the way."""
+        """``version`` (with its terms and assets) was sent to ``store_id`` at ``now_us``."""
+        digest = hashlib.sha256(encoded_terms).hexdigest()
 
         def _record(conn: Connection) -> None:
-            if assets:
-                rows = [{"store_id": store_id, "sha256": sha, "create_time_us": now_us} for sha in sorted(set(assets))]
-                conn.execute(insert(conn, t.store_assets).on_conflict_do_nothing(), rows)
-            terms = insert(conn, t.index_terms).values(
-                version=version, store_id=store_id, terms=encoded_terms, create_time_us=now_us
-            )
+            terms = insert(conn, t.index_terms).values(terms_sha256=digest, terms=encoded_terms, create_time_us=now_us)
             conn.execute(terms.on_conflict_do_nothing())
             sent = insert(conn, t.index_versions_sent).values(
-                store_id=store_id, version=version, first_sent_us=now_us, last_sent_us=now_us
+                store_id=store_id, version=version, terms_sha256=digest, first_sent_us=now_us, last_sent_us=now_us
             )
             conn.execute(
                 sent.on_conflict_do_update(
                     index_elements=["store_id", "version"], set_={"last_sent_us": sent.excluded.last_sent_us}
                 )
             )
-            cutoff = now_us - retention_us
-            conn.execute(sa.delete(t.index_versions_sent).where(_s.last_sent_us < cutoff))
-            kept = sa.select(_s.version)
-            conn.execute(sa.delete(t.index_terms).where(_terms.create_time_us < cutoff, _terms.version.not_in(kept)))
+            if assets:
+                rows = [{"store_id": store_id, "sha256": sha, "create_time_us": now_us} for sha in sorted(set(assets))]
+                conn.execute(insert(conn, t.store_assets).on_conflict_do_nothing(), rows)
 
         await self._db.write(_record)
+
+    async def forget_sent_before(self, cutoff_us: int) -> None:
+        """Drop the versions last sent before ``cutoff_us`` (past retention) and terms no version uses."""
+
+        def _prune(conn: Connection) -> None:
+            conn.execute(sa.delete(t.index_versions_sent).where(_s.last_sent_us < cutoff_us))
+            used = sa.select(_s.terms_sha256)
+            conn.execute(
+                sa.delete(t.index_terms).where(_terms.create_time_us < cutoff_us, _terms.terms_sha256.not_in(used))
+            )
+
+        await self._db.write(_prune)
 
     async def referenced_assets(self, store_id: str, sha256s: Sequence[str]) -> set[str]:
         """Those of ``sha256s`` that an index version sent to ``store_id`` referenced."""
@@ -91,18 +93,22 @@ class SqlTerms:
         if not wanted:
             return ChargeRecords(keys=keys)
 
-        def _read(conn: Connection) -> tuple[dict[str, int], dict[str, bytes]]:
+        def _read(conn: Connection) -> tuple[dict[str, tuple[int, str]], dict[str, bytes]]:
             sent = {
-                str(v): int(first)
-                for v, first in conn.execute(
-                    sa.select(_s.version, _s.first_sent_us).where(_s.store_id == store_id, _s.version.in_(wanted))
+                str(v): (int(first), str(digest))
+                for v, first, digest in conn.execute(
+                    sa.select(_s.version, _s.first_sent_us, _s.terms_sha256).where(
+                        _s.store_id == store_id, _s.version.in_(wanted)
+                    )
                 )
             }
-            missing = [v for v in sent if v not in self._cache]
+            missing = sorted({digest for _, digest in sent.values() if digest not in self._cache})
             raw = (
                 {
-                    str(v): bytes(b)
-                    for v, b in conn.execute(sa.select(_terms.version, _terms.terms).where(_terms.version.in_(missing)))
+                    str(d): bytes(b)
+                    for d, b in conn.execute(
+                        sa.select(_terms.terms_sha256, _terms.terms).where(_terms.terms_sha256.in_(missing))
+                    )
                 }
                 if missing
                 else {}
@@ -110,9 +116,13 @@ class SqlTerms:
             return sent, raw
 
         sent, raw = await self._db.read(_read)
-        for version, blob in raw.items():
-            self._cache[version] = decode_terms(blob)
-            while len(self._cache) > _CACHED_VERSIONS:
+        for digest, blob in raw.items():
+            self._cache[digest] = decode_terms(blob, "", "")
+            while len(self._cache) > _CACHED_TERMS:
                 self._cache.popitem(last=False)
-        terms = {v: self._cache[v] for v in sent if v in self._cache}
-        return ChargeRecords(keys=keys, sent_us=sent, terms=terms)
+        terms: dict[str, VersionTerms] = {}
+        for version, (_, digest) in sent.items():
+            found = self._cache.get(digest)
+            if found is not None:
+                terms[version] = dataclasses.replace(found, version=version, store_id=store_id)
+        return ChargeRecords(keys=keys, sent_us={v: first for v, (first, _) in sent.items()}, terms=terms)

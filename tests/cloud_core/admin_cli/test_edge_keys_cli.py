@@ -50,3 +50,21 @@ async def test_edges_list_shows_keys_and_flags_and_revoke_key_revokes(
     after = capsys.readouterr().out
     assert f"{KEY_ID} (revoked)" in after
     assert "cleared x1" in after
+
+
+async def test_dead_letters_filter_by_edge_and_reason(
+    admin: AdminServiceAsyncStub,
+    ingest: EventIngestServiceAsyncStub,
+    cloud_server: CloudServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """dead-letters list --edge/--reason shows only the matching refusals; an unknown reason is a usage error."""
+    await seed(admin)
+    await ingest.UploadEvents(upload(ad_event(b"f" * 32, event_id="f1", seq=1)))
+    capsys.readouterr()
+    args = ("dead-letters", "list", "--store", STORE_ID)
+    assert await run_admin_cli_as_admin(cloud_server, *args, "--reason", "token_signature", "--edge", "edge-1") == 0
+    assert "f1" in capsys.readouterr().out
+    assert await run_admin_cli_as_admin(cloud_server, *args, "--reason", "price_above_terms") == 0
+    assert "f1" not in capsys.readouterr().out
+    assert await run_admin_cli_as_admin(cloud_server, *args, "--reason", "nonsense") == 2

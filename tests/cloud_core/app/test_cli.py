@@ -125,3 +125,15 @@ async def test_admin_spend_report_table(cloud_server: CloudServer, capsys: pytes
     out = capsys.readouterr().out
     assert out.splitlines()[0].startswith("campaign_id")
     assert "total_spend_micros=0" in out
+
+
+def test_legacy_cut_over_and_terms_retention_come_from_flags() -> None:
+    """--legacy-store-key-tokens-until (ISO-8601 with zone) and --terms-retention-days reach the config."""
+    from cloud_core.app.cli import build_parser, config_from_args
+
+    args = build_parser().parse_args(
+        ["--db", "x.sqlite3", "--legacy-store-key-tokens-until", "2026-12-08T00:00:00Z", "--terms-retention-days", "10"]
+    )
+    config = config_from_args(args)
+    assert (config.legacy_store_key_tokens_until_us, config.terms_retention_days) == (1_796_688_000_000_000, 10)
+    assert config_from_args(build_parser().parse_args(["--db", "x"])).legacy_store_key_tokens_until_us is None

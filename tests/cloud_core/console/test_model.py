@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from cartads.time_units import HOUR_US
@@ -236,3 +238,10 @@ def test_series_from_the_window_start_equals_the_series_from_every_hour() -> Non
         **args,
     )
     assert split == whole
+
+
+def test_a_flagged_edge_carries_its_badge() -> None:
+    """An edge flagged for refused charges shows the flag, its latest reason and how many."""
+    row = dataclasses.replace(_edge("s1", "e1"), flagged=True, flag_reason="PRICE_ABOVE_TERMS", flag_count=3)
+    edge = edges_json([row], T0)["stores"][0]["edges"][0]
+    assert (edge["flagged"], edge["flag_reason"], edge["flag_count"]) == (True, "PRICE_ABOVE_TERMS", 3)

@@ -136,6 +136,11 @@ def test_terms_round_trip_and_house_ads_are_free() -> None:
         creatives=[common_pb2.Creative(creative_id="k", image_asset_sha256="f" * 64)],
     )
     terms = index_terms(index)
-    assert decode_terms(encode_terms(terms)) == terms
+    assert decode_terms(encode_terms(terms), VERSION, STORE) == terms
+    assert encode_terms(terms) == encode_terms(
+        index_terms(
+            index_pb2.StoreIndex(store_id="s9", version="w", line_items=index.line_items, creatives=index.creatives)
+        )
+    )
     assert (terms.line_items["a"].max_price_micros, terms.line_items["h"].max_price_micros) == (9, 0)
     assert terms.assets == {"f" * 64}

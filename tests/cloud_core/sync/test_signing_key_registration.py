@@ -8,7 +8,8 @@ import grpc
 import pytest
 
 from cartads.v1 import admin_pb2, index_sync_pb2, index_sync_pb2_grpc
-from tests.cloud_core.helpers import STORE_ID, seed, violations_of
+from cloud_core.app.server import CloudServer
+from tests.cloud_core.helpers import STORE_ID, line_item, seed, violations_of
 from tests.sync_helpers import SyncReader
 
 if TYPE_CHECKING:
@@ -85,3 +86,25 @@ async def test_a_revoked_key_is_refused_with_its_reason(
         await again.read()
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "SIGNING_KEY_REVOKED" in (err.value.details() or "")
+
+
+async def test_a_version_is_on_record_before_the_edge_receives_it(
+    admin: AdminServiceAsyncStub, edge_channel: grpc.aio.Channel, cloud_server: CloudServer
+) -> None:
+    """By the time an update reaches the edge, the cloud has recorded it as sent with its terms."""
+    await seed(admin)
+    await admin.CreateLineItem(admin_pb2.CreateLineItemRequest(line_item=line_item()))
+    call = await subscribe(edge_channel, "edge-1")
+    try:
+        update = await SyncReader(call).next()
+    finally:
+        call.cancel()
+    records = await cloud_server.store.terms.charge_records(STORE_ID, [], [update.version])
+    assert set(records.sent_us) == {update.version}
+    terms = records.terms[update.version].line_items["li1"]
+    assert (terms.campaign_id, terms.advertiser_id, terms.max_price_micros, set(terms.creative_ids)) == (
+        "c1",
+        "acme",
+        5_000_000,
+        {"cr1"},
+    )

@@ -42,8 +42,7 @@ def upgrade() -> None:
     op.create_index("edge_signing_keys_by_edge", "edge_signing_keys", ["store_id", "edge_id"])
     op.create_table(
         "index_terms",
-        sa.Column("version", sa.Text(), primary_key=True),
-        _text("store_id"),
+        sa.Column("terms_sha256", sa.Text(), primary_key=True),
         sa.Column("terms", sa.LargeBinary(), nullable=False),
         _big("create_time_us"),
     )
@@ -51,6 +50,7 @@ def upgrade() -> None:
         "index_versions_sent",
         _text("store_id"),
         _text("version"),
+        _text("terms_sha256"),
         _big("first_sent_us"),
         _big("last_sent_us"),
         sa.PrimaryKeyConstraint("store_id", "version"),
