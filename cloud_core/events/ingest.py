@@ -13,7 +13,7 @@ from cloud_core.access.edge_auth import require_store
 from cloud_core.config import CloudConfig
 from cloud_core.events.billing import assess_event
 from cloud_core.events.charge_inputs import ChargeGate
-from cloud_core.events.ivt_check import history_since_us, rejudge
+from cloud_core.events.ivt_check import history_needs, rejudge
 from cloud_core.events.outcomes import EventOutcome
 from cloud_core.events.upload_checks import journaled_violations, malformed_outcome, malformed_reason, upload_violations
 from cloud_core.storage.protocol import CatalogStore, LedgerStore, PacingStatsStore, SigningKeyStore, TermsStore
@@ -54,12 +54,10 @@ class EventIngestServicer(event_ingest_pb2_grpc.EventIngestServiceServicer):
         now: int,
     ) -> list[EventOutcome]:
         """The outcomes with the cloud's invalid traffic verdicts, judged against the ledger's history."""
-        cart_ids = sorted({o.cart_id for o in outcomes if o.cart_id and not o.reject_reason})
-        if not cart_ids:
+        needs = history_needs(journaled, outcomes, self._ivt_policy, now)
+        if not needs.cart_ids:
             return outcomes
-        since = history_since_us(outcomes, self._ivt_policy, now)
-        credential_ids = sorted({j.cart_credential_id for j in journaled if j.cart_credential_id})
-        context = await self._ledger.ivt_context(store_id, cart_ids, since, credential_ids)
+        context = await self._ledger.ivt_context(store_id, needs)
         return rejudge(
             store_id,
             journaled,

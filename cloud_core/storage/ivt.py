@@ -13,7 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cloud_core.events.ivt_check import HISTORY_TYPES, IvtContext, PastEvent
+from cartads.v1 import common_pb2
+from cloud_core.events.ivt_check import HistoryNeeds, IvtContext, PastEvent, WindowBucket
 from cloud_core.events.ledger_math import INVALID_COUNTS, INVALID_KEY, invalid_rollup_rows
 from cloud_core.events.outcomes import EventOutcome
 from cloud_core.reports.invalid import InvalidQuery, invalid_delivery
@@ -21,36 +22,104 @@ from cloud_core.reports.metrics import Delivery
 from cloud_core.storage import schema as t
 from cloud_core.storage.sql.rows import chunks, upsert_adding
 
+_MINUTE_US = 60_000_000
 
-def read_ivt_context(
-    conn: Connection, store_id: str, cart_ids: Sequence[str], since_us: int, credential_ids: Sequence[str] = ()
-) -> IvtContext:
-    """The carts' events received since ``since_us`` (dead letters aside), their traffic classes, and
-    the store's credentials among ``credential_ids``."""
-    ev, ca, cr = t.events.c, t.carts.c, t.cart_credentials.c
+
+IMPRESSION = common_pb2.EVENT_TYPE_IMPRESSION
+CLICK = common_pb2.EVENT_TYPE_CLICK
+CONVERSION = common_pb2.EVENT_TYPE_CONVERSION
+BASKET_ADD = common_pb2.EVENT_TYPE_BASKET_ADD
+
+
+def _trip_counts(conn: Connection, store_id: str, needs: HistoryNeeds) -> list[PastEvent]:
+    """Valid impressions and clicks of the needs' ads, and clicks and conversions, per trip."""
+    ev = t.events.c
+    trips = set(needs.trips)
+    out: list[PastEvent] = []
+    carts = sorted({cart for cart, _ in trips})
+    sessions = sorted({session for _, session in trips})
+    for cart_part in chunks(carts):
+        for session_part in chunks(sessions):
+            for ad_part in list(chunks(list(needs.ad_ids))) or [[]]:
+                of_ads = sa.and_(ev.event_type == IMPRESSION, ev.ad_id.in_(ad_part))
+                query = (
+                    sa.select(ev.cart_id, ev.session_id, ev.event_type, ev.ad_id, sa.func.count())
+                    .where(
+                        ev.store_id == store_id,
+                        ev.cart_id.in_(cart_part),
+                        ev.session_id.in_(session_part),
+                        ev.receive_time_us >= needs.since_us,
+                        ev.invalid_rule == 0,
+                        ev.outcome != "rejected",
+                        sa.or_(ev.event_type.in_((CLICK, CONVERSION)), of_ads),
+                        ev.event_id.not_in(list(needs.event_ids)),
+                    )
+                    .group_by(ev.cart_id, ev.session_id, ev.event_type, ev.ad_id)
+                )
+                for cart, session, kind, ad_id, n in conn.execute(query):
+                    if (cart, session) in trips:
+                        out.append(PastEvent("", int(kind), str(cart), str(session), str(ad_id), 0, 0, int(n)))
+    return out
+
+
+def _invalid_adds(conn: Connection, store_id: str, add_ids: Sequence[str]) -> list[PastEvent]:
+    ev = t.events.c
+    out: list[PastEvent] = []
+    for part in chunks(add_ids):
+        query = sa.select(ev.event_id, ev.cart_id, ev.session_id, ev.invalid_rule).where(
+            ev.store_id == store_id, ev.event_id.in_(part), ev.invalid_rule != 0
+        )
+        out.extend(
+            PastEvent(str(r[0]), BASKET_ADD, str(r[1]), str(r[2]), "", 0, int(r[3])) for r in conn.execute(query)
+        )
+    return out
+
+
+def _windows(conn: Connection, store_id: str, needs: HistoryNeeds) -> list[WindowBucket]:
+    """The carts' valid impressions and clicks per minute over the needs' window range."""
+    ev = t.events.c
+    minute = ev.receive_time_us - ev.receive_time_us % _MINUTE_US
+    counts: dict[tuple[str, int], list[int]] = {}
+    for part in chunks(list(needs.window_cart_ids)):
+        query = (
+            sa.select(ev.cart_id, minute, ev.event_type, sa.func.count())
+            .where(
+                ev.store_id == store_id,
+                ev.cart_id.in_(part),
+                ev.event_type.in_((IMPRESSION, CLICK)),
+                ev.receive_time_us >= needs.window_from_us,
+                ev.receive_time_us <= needs.window_to_us,
+                ev.invalid_rule == 0,
+                ev.outcome != "rejected",
+                ev.event_id.not_in(list(needs.event_ids)),
+            )
+            .group_by(ev.cart_id, minute, ev.event_type)
+        )
+        for cart, start_us, kind, n in conn.execute(query):
+            acc = counts.setdefault((str(cart), int(start_us)), [0, 0])
+            acc[int(kind) == CLICK] += int(n)
+    return [WindowBucket(cart, start, imps, clicks) for (cart, start), (imps, clicks) in counts.items()]
+
+
+def read_ivt_context(conn: Connection, store_id: str, needs: HistoryNeeds) -> IvtContext:
+    """What ``needs`` names of the ledger: trip counts, invalid basket adds, click-rate windows, the
+    carts' traffic classes and the store's credentials among those named. Every read is bounded by
+    the upload (its trips, ads, adds and click times), never by how much a cart did before."""
+    ca, cr = t.carts.c, t.cart_credentials.c
+    classes: dict[str, int] = {}
+    for part in chunks(list(needs.cart_ids)):
+        carts = sa.select(ca.cart_id, ca.traffic_class).where(ca.store_id == store_id, ca.cart_id.in_(part))
+        classes.update({str(cid): int(cls) for cid, cls in conn.execute(carts)})
     credentials: dict[str, tuple[str, int, int]] = {}
-    for part in chunks(credential_ids):
+    for part in chunks(list(needs.credential_ids)):
         query = sa.select(cr.credential_id, cr.cart_id, cr.create_time_us, cr.revoke_time_us).where(
             cr.store_id == store_id, cr.credential_id.in_(part)
         )
         credentials.update({str(r[0]): (str(r[1]), int(r[2]), int(r[3])) for r in conn.execute(query)})
-    history: list[PastEvent] = []
-    classes: dict[str, int] = {}
-    for part in chunks(cart_ids):
-        # The (store_id, cart_id, receive_time_us) index serves it: one range per cart.
-        query = sa.select(
-            ev.event_id, ev.event_type, ev.cart_id, ev.session_id, ev.ad_id, ev.receive_time_us, ev.invalid_rule
-        ).where(
-            ev.store_id == store_id,
-            ev.cart_id.in_(part),
-            ev.receive_time_us >= since_us,
-            ev.event_type.in_(HISTORY_TYPES),
-            ev.outcome != "rejected",
-        )
-        history.extend(PastEvent(r[0], int(r[1]), r[2], r[3], r[4], int(r[5]), int(r[6])) for r in conn.execute(query))
-        carts = sa.select(ca.cart_id, ca.traffic_class).where(ca.store_id == store_id, ca.cart_id.in_(part))
-        classes.update({str(cid): int(cls) for cid, cls in conn.execute(carts)})
-    return IvtContext(tuple(history), classes, credentials)
+    history = _trip_counts(conn, store_id, needs) if needs.trips else []
+    history += _invalid_adds(conn, store_id, needs.add_ids) if needs.add_ids else []
+    windows = _windows(conn, store_id, needs) if needs.window_cart_ids else []
+    return IvtContext(tuple(history), tuple(windows), classes, credentials)
 
 
 def write_ivt(conn: Connection, store_id: str, edge_id: str, new: Iterable[EventOutcome], ingest_us: int) -> None:

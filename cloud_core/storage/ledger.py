@@ -30,7 +30,7 @@ from cartads.rpc.errors import UnavailableError
 from cartads.time_units import now_us
 from cartads.v1 import admin_pb2, common_pb2
 from cloud_core.events.isolate import isolate
-from cloud_core.events.ivt_check import IvtContext
+from cloud_core.events.ivt_check import HistoryNeeds, IvtContext
 from cloud_core.events.ledger_math import (
     CLAIM_COLUMNS,
     COUNT_COLUMNS,
@@ -286,15 +286,9 @@ class SqlLedger:
         """Record one upload once it committed with the uploads pending beside it."""
         return await self._committer.submit(Upload(store_id, edge_id, outcomes))
 
-    async def ivt_context(
-        self, store_id: str, cart_ids: Sequence[str], since_us: int, credential_ids: Sequence[str] = ()
-    ) -> IvtContext:
-        """The carts' events since ``since_us``, their traffic classes and the named credentials, to
-        re-judge an upload by."""
-        read = functools.partial(
-            read_ivt_context, store_id=store_id, cart_ids=cart_ids, since_us=since_us, credential_ids=credential_ids
-        )
-        return await self._db.read(read)
+    async def ivt_context(self, store_id: str, needs: HistoryNeeds) -> IvtContext:
+        """What ``needs`` names of the ledger, to re-judge an upload by (one read snapshot)."""
+        return await self._db.read(functools.partial(read_ivt_context, store_id=store_id, needs=needs))
 
     async def close(self) -> None:
         """Let the uploads being recorded commit, and refuse new ones."""

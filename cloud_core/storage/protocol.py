@@ -20,7 +20,7 @@ from cloud_core.console.model import CampaignHours, CampaignTotals, EdgeRow
 from cloud_core.delivery.pacing import ControllerState
 from cloud_core.delivery.pacing_stats import PacingStatesSave, PacingStats, PacingStatsQuery
 from cloud_core.events.charges import ChargeRecords, SigningKeyRecord
-from cloud_core.events.ivt_check import IvtContext
+from cloud_core.events.ivt_check import HistoryNeeds, IvtContext
 from cloud_core.events.outcomes import DeadLetter, EventOutcome, IngestResult
 from cloud_core.reports.invalid import InvalidQuery
 from cloud_core.reports.metrics import Delivery, TripSums
@@ -122,9 +122,7 @@ class LedgerStore(Protocol):
     async def dead_letters(
         self, store_id: str, after_id: int = 0, limit: int = 0, *, edge_id: str = "", reason_code: int = 0
     ) -> list[DeadLetter]: ...
-    async def ivt_context(
-        self, store_id: str, cart_ids: Sequence[str], since_us: int, credential_ids: Sequence[str] = ()
-    ) -> IvtContext: ...
+    async def ivt_context(self, store_id: str, needs: HistoryNeeds) -> IvtContext: ...
 
 
 class EdgeStatusStore(Protocol):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cartads import ivt
 from cartads.v1 import common_pb2, event_ingest_pb2
-from cloud_core.events.ivt_check import IvtContext, PastEvent, rejudge
+from cloud_core.events.ivt_check import IvtContext, PastEvent, WindowBucket, history_needs, rejudge
 from cloud_core.events.outcomes import EventOutcome
 
 NOW_US = 1_800_000_000_000_000
@@ -79,11 +79,28 @@ def test_an_edge_that_already_called_it_invalid_does_not_disagree() -> None:
     assert (click.invalid_rule, click.ivt_disagrees) == (ivt.CLICK_WITHOUT_IMPRESSION, False)
 
 
-def test_an_already_recorded_event_keeps_its_verdict() -> None:
-    """A resent click recorded valid is not judged again (its row stands; the upload is a duplicate)."""
-    recorded = PastEvent("c", CLICK, "cart-1", "s-1", "ad-1", NOW_US, 0)
-    (click,) = run(pair("c", CLICK), history=(recorded,))
-    assert click.invalid_rule == 0
+def test_a_click_past_the_carts_click_rate_in_the_ledger_is_an_outlier() -> None:
+    """Seven clicks and two impressions of the cart in the ledger's last hour make the eighth click an outlier."""
+    earlier = PastEvent("", IMPRESSION, "cart-1", "s-1", "ad-1", 0, 0)
+    minute = WindowBucket("cart-1", NOW_US - 10 * 60_000_000, impressions=2, clicks=7)
+    journaled, outcome = pair("c", CLICK)
+    (click,) = rejudge(
+        "s1",
+        [journaled],
+        [outcome],
+        IvtContext((earlier,), (minute,)),
+        policy=ivt.DEFAULT_POLICY,
+        token_ttl_s=7_200,
+        now_us=NOW_US,
+    )
+    assert click.invalid_rule == ivt.CLICK_RATE_OUTLIER
+
+
+def test_an_upload_without_clicks_or_conversions_reads_no_history() -> None:
+    """Impressions alone are judged without the ledger's trips: none of their rules needs them."""
+    journaled, outcome = pair("i", IMPRESSION)
+    needs = history_needs([journaled], [outcome], ivt.DEFAULT_POLICY, NOW_US)
+    assert (needs.cart_ids, needs.trips, needs.window_cart_ids, needs.add_ids) == (("cart-1",), (), (), ())
 
 
 def test_the_upload_is_judged_in_order() -> None:
