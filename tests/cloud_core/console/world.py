@@ -27,6 +27,7 @@ from cloud_core.config import CloudConfig
 from cloud_core.events.outcomes import EventOutcome
 from edge_node.app.server import EdgeServer, start_edge
 from edge_node.index.arms import Arm, Layer, assign
+from tests.cart_credentials import CloudEnroller, ad_channel
 from tests.edge_node.helpers import edge_config
 
 if TYPE_CHECKING:
@@ -239,9 +240,13 @@ async def _trip(ads: AdServiceAsyncStub, session_id: str, product_id: str) -> in
     return len(response.ads)
 
 
-async def _shop(edge: EdgeServer) -> None:
-    """Trips of both arms: exposed ones see the ad and buy its product, half of the holdout buy it anyway."""
-    async with aio_channel(f"127.0.0.1:{edge.port}", None) as channel:
+async def _shop(edge: EdgeServer, admin: AdminServiceAsyncStub) -> None:
+    """Trips of both arms: exposed ones see the ad and buy its product, half of the holdout buy it anyway.
+    Each trip's cart is enrolled first, and sends its credential."""
+    carts = CloudEnroller(admin, STORE_ID, edge.knows_credential)
+    trips = [*sessions("exposed", TRIPS_PER_ARM), *sessions("holdout", TRIPS_PER_ARM)]
+    await carts.enroll_many(f"cart-{session_id}" for session_id in trips)
+    async with ad_channel(f"127.0.0.1:{edge.port}", carts) as channel:
         ads = AdServiceStub(channel)
         shown = 0
         for session_id in sessions("exposed", TRIPS_PER_ARM):
@@ -310,7 +315,7 @@ async def console_world(tmp_path: Path, db: str) -> AsyncIterator[ConsoleWorld]:
                 edge_config(tmp_path, cloud.port, cloud_token=await cloud.mint_token(Role.EDGE, store_id=STORE_ID))
             )
             await edge.wait_for_index(timeout_s=10.0)
-            await _shop(edge)
+            await _shop(edge, admin)
             await _late_upload(cloud, now)
             yield ConsoleWorld(
                 cloud=cloud,
