@@ -120,6 +120,23 @@ class CloudEnroller:
             )
         return credential
 
+    async def enroll_many(self, cart_ids: Iterable[str]) -> None:
+        """Enrol carts ahead of their calls, waiting once for an index that has them all."""
+        from tests.eventually import eventually
+
+        wanted = []
+        for cart_id in cart_ids:
+            if cart_id in self.credentials:
+                continue
+            response = await self._admin.CreateCart(
+                admin_pb2.CreateCartRequest(cart=admin_pb2.Cart(store_id=self._store_id, cart_id=cart_id))
+            )
+            self.credentials[cart_id] = response.credential
+            wanted.append(cart_credential.parse(response.credential).credential_id)
+        await eventually(
+            lambda: all(self._holds(c) for c in wanted), timeout_s=self._timeout_s, what="edge knows the carts"
+        )
+
     async def __call__(self, cart_id: str) -> str | None:
         if not cart_id or len(cart_id) > 64 or cart_id.strip() != cart_id:
             return None  # not a cart id the cloud would enrol: the call goes without a credential

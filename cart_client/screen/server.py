@@ -106,6 +106,8 @@ class CartScreen:
         self._changed = asyncio.Event()
         self._send_now = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        # The queue ``run`` waits on while a trip runs, so a dead sender can wake it.
+        self._wake_run: asyncio.Queue[SensorEvent | None] | None = None
         self._runner: web.AppRunner | None = None
         self._port = 0
         self.assets = AssetProxy()
@@ -149,7 +151,8 @@ class CartScreen:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+            # A sender that died already raised its error from ``run``; stopping still closes everything.
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         for ws in list(self._sockets):
             await ws.close()
@@ -169,8 +172,10 @@ class CartScreen:
                 await queue.put(None)
 
         pump_task = asyncio.create_task(pump())
+        self._wake_run = queue
         try:
             while not self.session.trip.checked_out:
+                self._raise_if_sender_failed()
                 deadline = self.session.trip.next_deadline_ms()
                 timeout_s = None if deadline is None else max(0.0, (deadline - self.trip_ms()) / 1000)
                 try:
@@ -181,15 +186,27 @@ class CartScreen:
                 if event is None:
                     break
                 await self.session.sensor(event, self.trip_ms())
+            self._raise_if_sender_failed()
         finally:
+            self._wake_run = None
             pump_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pump_task
+
+    def _raise_if_sender_failed(self) -> None:
+        # The sender ends only by an error no retry can fix (a refused cart credential): the trip stops
+        # with it rather than keep its events queued forever behind a dead task.
+        sender = self._tasks[1] if len(self._tasks) > 1 else None
+        if sender is not None and sender.done() and not sender.cancelled():
+            error = sender.exception()
+            if error is not None:
+                raise error
 
     async def drained(self, timeout_s: float) -> bool:
         """Wait until the outbox is empty (the edge acknowledged everything), up to ``timeout_s``."""
         deadline = time.monotonic() + timeout_s
         while self.session.outbox.depth() > 0:
+            self._raise_if_sender_failed()
             if time.monotonic() > deadline:
                 return False
             self._send_now.set()
@@ -209,6 +226,15 @@ class CartScreen:
                         await ws.send_str(message)
 
     async def _send_events(self) -> None:
+        try:
+            await self._send_events_forever()
+        except Exception:
+            # Ended by an error no retry can fix: wake ``run``, which raises it.
+            if self._wake_run is not None:
+                self._wake_run.put_nowait(None)
+            raise
+
+    async def _send_events_forever(self) -> None:
         delay_s = self.config.retry_min_s
         while True:
             self._send_now.clear()

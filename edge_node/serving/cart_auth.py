@@ -1,4 +1,4 @@
-"""Which enrolled cart is calling: a credential checked against the index's carts, no round trip. Pure.
+"""Which enrolled cart is calling: a credential checked against the index's carts, no round trip.
 
 A cart sends its whole credential (``cartads.cart_credential``) on every call. The first call with
 a credential string parses it, finds its credential id among the current index's carts and checks
@@ -6,7 +6,8 @@ the secret against the digest there; the string is then cached, so every later c
 hit. The cache belongs to one carts table: a new index version (which may have revoked a cart)
 starts it afresh, so a revoked cart fails on its first call after the index without it arrives.
 Refusals are never cached (a flood of forged strings must not evict honest carts), and no message
-repeats the credential.
+repeats the credential. No I/O and no clock; refusals are the shared errors ``cartads.rpc.errors``
+maps to statuses (which is why it is not listed among the pure cores: they import no gRPC).
 """
 
 from __future__ import annotations

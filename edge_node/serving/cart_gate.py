@@ -1,4 +1,4 @@
-"""The step between a cart's call and serving it: which cart it is, and whether it may ask now. Pure.
+"""The step between a cart's call and serving it: which cart it is, and whether it may ask now.
 
 Every GetAds and ReportEvents call is authenticated (``cart_auth``) against the serving view's
 carts; the authenticated cart id replaces an empty request ``cart_id`` and must equal one that is
@@ -43,12 +43,18 @@ class CartGate:
         self._journal_soft_limit = config.journal_soft_limit_events
         self._max_events_per_report = config.max_events_per_report
         self._max_id_chars = config.max_id_chars
+        # journal_share of the last limits seen: read on every GetAds, the same for a whole index version.
+        self._share_of: tuple[object, int] = (None, 0)
 
     def journal_share(self, view: ServingView) -> int:
         """How many unsent events one cart may have in the journal before it is held back: its share
         of the soft limit, and never less than one full report (a tiny journal is held back as a whole)."""
-        share = self._journal_soft_limit * view.cart_limits.journal_share_bps // _BPS
-        return max(self._max_events_per_report, share)
+        limits = view.cart_limits
+        cached_for, share = self._share_of
+        if cached_for is not limits:
+            share = max(self._max_events_per_report, self._journal_soft_limit * limits.journal_share_bps // _BPS)
+            self._share_of = (limits, share)
+        return share
 
     def admit_get_ads(self, request: GetAdsRequest, view: ServingView, now_s: float) -> AuthenticatedCart:
         """The calling cart, its id now in ``request.cart_id``; raises when it may not be served now."""

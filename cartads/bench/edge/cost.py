@@ -138,8 +138,10 @@ def _unframe(data: bytes) -> list[bytes]:
     return out
 
 
-def _edge_path(index: StoreIndex, data_dir: Path, clock: Callable[[], float]) -> _Path:
-    config = EdgeConfig(store_id=STORE_ID, edge_id="cost-edge", cloud_address="127.0.0.1:9", data_dir=str(data_dir))
+def _edge_path(index: StoreIndex, data_dir: Path, clock: Callable[[], float], *, cart_auth: bool = True) -> _Path:
+    config = EdgeConfig(
+        store_id=STORE_ID, edge_id="cost-edge", cloud_address="127.0.0.1:9", data_dir=str(data_dir), cart_auth=cart_auth
+    )
     holder = ViewHolder()
     holder.install(build_view(index, "http://127.0.0.1:50062"))
     journal = Journal.open(config)
@@ -196,6 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--line-items", type=int, default=5000)
     parser.add_argument("--index-file", type=Path, default=None, help="cache of the compiled index (built if missing)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the measured calls")
+    parser.add_argument(
+        "--no-cart-auth", dest="cart_auth", action="store_false", help="the edge without cart authentication"
+    )
     return parser
 
 
@@ -215,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _START_UNIX_S + next(ticks) / 1000
 
     with tempfile.TemporaryDirectory(prefix="cartads-edge-cost-") as tmp:
-        edge = _edge_path(index, Path(tmp), clock)
+        edge = _edge_path(index, Path(tmp), clock, cart_auth=args.cart_auth)
         if args.server == "edge":
             path = edge
         else:

@@ -243,8 +243,12 @@ async def _trip(ads: AdServiceAsyncStub, session_id: str, product_id: str) -> in
 
 
 async def _shop(edge: EdgeServer, admin: AdminServiceAsyncStub) -> None:
-    """Trips of both arms: exposed ones see the ad and buy its product, half of the holdout buy it anyway."""
-    async with ad_channel(f"127.0.0.1:{edge.port}", CloudEnroller(admin, STORE_ID, edge.knows_credential)) as channel:
+    """Trips of both arms: exposed ones see the ad and buy its product, half of the holdout buy it anyway.
+    Each trip's cart is enrolled first, and sends its credential."""
+    carts = CloudEnroller(admin, STORE_ID, edge.knows_credential)
+    trips = [*sessions("exposed", TRIPS_PER_ARM), *sessions("holdout", TRIPS_PER_ARM)]
+    await carts.enroll_many(f"cart-{session_id}" for session_id in trips)
+    async with ad_channel(f"127.0.0.1:{edge.port}", carts) as channel:
         ads = AdServiceStub(channel)
         shown = 0
         for session_id in sessions("exposed", TRIPS_PER_ARM):
