@@ -187,6 +187,7 @@ async def _run(args: argparse.Namespace, catalog: CartCatalog | None, outbox: Ev
                 report_deadline_s=args.report_deadline_ms / 1000,
                 catalog=catalog,
                 outbox=outbox,
+                viewable_wait=True,
             )
         trip = CartTrip(
             store_id=args.store,

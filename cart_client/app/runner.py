@@ -13,10 +13,11 @@ event id, so a batch that was journaled but whose answer was lost is billed once
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from cart_client.app.outbox import EventOutbox, MemoryOutbox
@@ -31,9 +32,10 @@ from cart_client.app.session import (
 from cart_client.screen.text import ad_line
 from cart_client.sensors.trace import SensorEvent
 from cart_client.trip.catalog import CartCatalog
-from cart_client.trip.core import DEFAULT_SLOTS, CartTrip, SlotSpec
+from cart_client.trip.core import DEFAULT_SLOTS, MIN_VIEWABLE_MS, CartTrip, SlotSpec
 from cart_client.trip.fusion import FusionConfig
 from cart_client.trip.policy import RequestPolicyConfig
+from cartads.v1 import common_pb2
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,25 @@ async def _each(events: Iterable[SensorEvent] | AsyncIterable[SensorEvent]) -> A
             yield event
 
 
+_AD_EVENTS = frozenset({common_pb2.EVENT_TYPE_IMPRESSION, common_pb2.EVENT_TYPE_CLICK})
+
+
+async def hold_for_viewability(
+    outbox: EventOutbox, clock: Callable[[], float], sleep: Callable[[float], Awaitable[None]]
+) -> None:
+    """Wait until the newest queued impression or click is a viewable second old.
+
+    The text screen counts an ad viewed as it draws it, and a trace replays faster than a shopper
+    walks: sent at once, its impressions and clicks would reach the edge sooner after their
+    decision than a person can have seen the ad (invalid traffic rule TOO_FAST, cartads/ivt.py).
+    """
+    times = [e.occur_time.ToMilliseconds() for e in outbox.peek(MAX_EVENTS_PER_REPORT) if e.type in _AD_EVENTS]
+    if times:
+        delay_s = (max(times) + MIN_VIEWABLE_MS) / 1000 - clock()
+        if delay_s > 0:
+            await sleep(delay_s)
+
+
 async def run_trip(
     stub: AdServiceClient,
     *,
@@ -136,8 +157,14 @@ async def run_trip(
     policy: RequestPolicyConfig | None = None,
     taps: TapDecider | None = None,
     dwell_s: float = 0.0,
+    viewable_wait: bool = False,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> TripStats:
     """Replay one trip's sensor events against an AdService; ``clock`` gives Unix seconds.
+
+    With ``viewable_wait`` (a real cart's text screen) each report holding an impression or a click
+    waits until that event is a viewable second old (``hold_for_viewability``); simulations that
+    compress time leave it off.
 
     ``deadline_s`` bounds each GetAds call, ``report_deadline_s`` each ReportEvents call. Without a
     ``catalog`` the scale learns each product's weight from the scan it confirms. ``taps`` decides
@@ -175,6 +202,8 @@ async def run_trip(
         else:
             trip_ms = max(trip_ms, int((clock() - started_s) * 1000))
         await session.sensor(sensor_event, trip_ms)
+        if viewable_wait:
+            await hold_for_viewability(session.outbox, clock, sleep)
         # One ReportEvents call per sensor event: its basket change, click and impressions together.
         await session.flush()
     # A last try for whatever an outage left queued, so a brief blip at checkout loses nothing.

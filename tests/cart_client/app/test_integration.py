@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import grpc
+import pytest
 
-from cart_client.app.runner import run_trip
+from cart_client.app.outbox import MemoryOutbox
+from cart_client.app.runner import hold_for_viewability, run_trip
 from cart_client.sensors.trace import Checkout, Scan, SensorEvent, Touch, Weight, Zone
 from cartads.v1 import ad_service_pb2_grpc, common_pb2
 from tests.cart_client.fakes import FakeAdService
@@ -78,3 +80,18 @@ async def test_unreachable_edge_does_not_crash_the_trip() -> None:
     assert stats.clicks_reported == 0
     # Every step from the basket add on tries the queue again (weight, touch, checkout), then the final flush.
     assert stats.report_errors == 4
+
+
+async def test_a_text_carts_impression_waits_a_viewable_second_before_it_is_sent() -> None:
+    """With viewable_wait, a queued impression made at render is held until it is a second old."""
+    outbox = MemoryOutbox()
+    impression = common_pb2.CartEvent(event_id="i", type=common_pb2.EVENT_TYPE_IMPRESSION)
+    impression.occur_time.FromMilliseconds(1_800_000_000_000)
+    outbox.append([impression])
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    await hold_for_viewability(outbox, lambda: 1_800_000_000.25, sleep)
+    assert slept == [pytest.approx(0.75)]
