@@ -135,12 +135,15 @@ async def run_trip(
     fusion: FusionConfig | None = None,
     policy: RequestPolicyConfig | None = None,
     taps: TapDecider | None = None,
+    dwell_s: float = 0.0,
 ) -> TripStats:
     """Replay one trip's sensor events against an AdService; ``clock`` gives Unix seconds.
 
     ``deadline_s`` bounds each GetAds call, ``report_deadline_s`` each ReportEvents call. Without a
     ``catalog`` the scale learns each product's weight from the scan it confirms. ``taps`` decides
-    which touches are taps (default: every touch a real screen reports).
+    which touches are taps (default: every touch a real screen reports). With ``dwell_s`` > 0 a
+    simulated shopper looks at each answer's ads for that long in real time before they count as
+    viewed (the edge judges impressions by its own clock); with 0 each ad drawn is its impression.
     """
     trip = CartTrip(
         store_id=store_id,
@@ -151,6 +154,7 @@ async def run_trip(
         catalog=catalog,
         fusion=fusion,
         policy=policy,
+        impressions_on_render=dwell_s <= 0,
     )
     session = CartSession(
         stub,
@@ -161,6 +165,7 @@ async def run_trip(
         clock=clock,
         render=lambda ad: render(ad_line(ad)),
         taps=taps,
+        dwell_s=dwell_s,
     )
     started_s = clock()
     trip_ms = 0

@@ -127,6 +127,7 @@ class CartSession:
         render: Callable[[ScreenAd], None] | None = None,
         on_change: Callable[[], None] | None = None,
         taps: TapDecider | None = None,
+        dwell_s: float = 0.0,
     ) -> None:
         self.stub = stub
         self.trip = trip
@@ -138,6 +139,7 @@ class CartSession:
         self._clock = clock
         self._render = render
         self._taps = taps if taps is not None else TouchscreenTaps()
+        self._dwell_s = dwell_s
         self.on_change = on_change
         # Called when events were queued, so a background sender can wake up (the live screen has one).
         self.on_queued: Callable[[], None] | None = None
@@ -246,11 +248,22 @@ class CartSession:
             self.tally.ads_served += len(ads)
             if not ads:
                 self.tally.no_fill_count += 1
+            answered_s = self._clock()
             shown = self.trip.receive_ads(ads, trip_ms)
             self._draw(shown.rendered)
             self.tally.ads_rendered += len(shown.rendered)
             self._queue(shown.events)
+            if self._dwell_s > 0 and shown.rendered:
+                await self._look_at(shown.rendered, trip_ms, answered_s)
             self._changed()
+
+    async def _look_at(self, ads: Sequence[ScreenAd], trip_ms: int, since_s: float) -> None:
+        # A simulated shopper looks at the screen in real time: the edge and the cloud judge an
+        # impression by their own clocks (no sooner than a person could have seen the ad for a
+        # viewable second), so a headless replay must take that second as a person would.
+        await asyncio.sleep(self._dwell_s)
+        visible_ms = int((self._clock() - since_s) * 1000)
+        self._queue([e for ad in ads if (e := self.trip.viewed(ad.ad_id, visible_ms, trip_ms)) is not None])
 
     def _draw(self, ads: Sequence[ScreenAd]) -> None:
         if self._render is not None:

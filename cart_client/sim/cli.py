@@ -20,7 +20,7 @@ from cart_client.app.credential import CredentialError, CredentialRefusedError, 
 from cart_client.app.runner import TripStats
 from cart_client.sensors.feed import file_feed
 from cart_client.sensors.trace import TraceError, dump_trace
-from cart_client.sim.replay import replay_trips
+from cart_client.sim.replay import HUMAN_DWELL_S, replay_trips
 from cart_client.sim.simulator import simulate
 from cartads.credential_file import CartCredentialEntry
 from cartads.ops.logs import configure_logging
@@ -61,6 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
         "simulated cart sends its own (env CARTADS_SIM_CREDENTIALS)",
     )
     replay.add_argument("--deadline-ms", type=float, default=50.0, help="GetAds deadline in milliseconds")
+    replay.add_argument(
+        "--dwell-ms",
+        type=float,
+        default=HUMAN_DWELL_S * 1000,
+        help="how long each simulated shopper looks at an answer's ads before they count as viewed, in real"
+        " time (default %(default)s; below 1000 the edge keeps the impressions as invalid traffic; 0: each ad"
+        " drawn counts as viewed at once, for edges that judge no traffic)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     parser.add_argument("--log-level", type=str.upper, choices=["DEBUG", "INFO", "WARNING", "ERROR"], default="WARNING")
     return parser
@@ -123,6 +131,7 @@ def _replay_command(args: argparse.Namespace) -> int:
                 cart_id_prefix="sim-cart-",
                 catalog=catalog,
                 deadline_s=args.deadline_ms / 1000,
+                dwell_s=args.dwell_ms / 1000,
                 credentials=credentials,
             )
         )

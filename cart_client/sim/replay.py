@@ -20,6 +20,11 @@ from cart_client.trip.catalog import CartCatalog
 from cartads.credential_file import CartCredentialEntry
 from cartads.v1 import ad_service_pb2_grpc
 
+# How long a simulated shopper looks at an answer's ads before they count as viewed: a little over
+# the one viewable second, so the edge's invalid-traffic rules (no impression sooner than a person
+# could have seen the ad) find nothing to refuse in an honest replay.
+HUMAN_DWELL_S = 1.2
+
 # A trip to replay: its session id and its sensor events (a file feed stays unread until its turn).
 TripToReplay = tuple[str, Iterable[SensorEvent] | AsyncIterable[SensorEvent]]
 
@@ -33,6 +38,7 @@ async def replay_trip(
     events: Iterable[SensorEvent] | AsyncIterable[SensorEvent],
     catalog: CartCatalog | None = None,
     deadline_s: float = DEFAULT_ADS_DEADLINE_S,
+    dwell_s: float = HUMAN_DWELL_S,
 ) -> TripStats:
     """One simulated trip, drawn nowhere, its stats with the chances to tap its shopper had and took."""
     shopper = SimulatedShopper()
@@ -46,6 +52,7 @@ async def replay_trip(
         deadline_s=deadline_s,
         catalog=catalog,
         taps=shopper,
+        dwell_s=dwell_s,
     )
     return dataclasses.replace(stats, tap_chances=shopper.tap_chances, tap_chances_taken=shopper.tap_chances_taken)
 
@@ -59,6 +66,7 @@ async def replay_trips(
     cart_id_prefix: str,
     catalog: CartCatalog | None = None,
     deadline_s: float = DEFAULT_ADS_DEADLINE_S,
+    dwell_s: float = HUMAN_DWELL_S,
     credentials: Sequence[CartCredentialEntry] = (),
 ) -> list[TripStats]:
     """Every trip, shared out among ``carts`` concurrent carts (``<cart_id_prefix>000`` and on, or
@@ -91,6 +99,7 @@ async def replay_trips(
                         events=events,
                         catalog=catalog,
                         deadline_s=deadline_s,
+                        dwell_s=dwell_s,
                     )
                 )
 
@@ -98,4 +107,4 @@ async def replay_trips(
     return results
 
 
-__all__ = ["TripToReplay", "replay_trip", "replay_trips"]
+__all__ = ["HUMAN_DWELL_S", "TripToReplay", "replay_trip", "replay_trips"]

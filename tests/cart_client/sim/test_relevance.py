@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 
 from cart_client.sensors.trace import Checkout, Scan, SensorEvent, Touch, Weight
@@ -10,7 +13,7 @@ from cart_client.sim.replay import replay_trip
 from cart_client.trip.catalog import CartCatalog, CatalogItem
 from cart_client.trip.core import CartTrip, ScreenAd
 from cart_client.trip.house import house_ads
-from cartads.v1 import ad_service_pb2
+from cartads.v1 import ad_service_pb2, common_pb2
 from tests.cart_client.fakes import FakeAdService, fill_every_slot
 
 CATALOG = CartCatalog(
@@ -65,7 +68,9 @@ async def test_simulated_touch_is_decided_against_the_ad_on_screen(propensity: f
         Touch("slot-0", 3_000, propensity=propensity),
         Checkout(9_000),
     ]
-    stats = await replay_trip(fake, store_id="s", cart_id="c", session_id="t", events=trace, catalog=catalog)
+    stats = await replay_trip(
+        fake, store_id="s", cart_id="c", session_id="t", events=trace, catalog=catalog, dwell_s=0.0
+    )
     assert (stats.tap_chances, stats.tap_chances_taken, stats.clicks_reported) == (1, clicks, clicks)
 
 
@@ -85,3 +90,33 @@ def test_simulated_shopper_passes_a_plain_touch_as_a_tap() -> None:
     shopper = SimulatedShopper()
     assert shopper.is_tap(Touch("slot-0", 0), trip)
     assert shopper.tap_chances == 0
+
+
+async def test_replayed_impressions_wait_a_human_dwell_and_report_what_it_measured() -> None:
+    """A replay reports an impression only after a viewable second, with a visible time no longer than it took."""
+    fake = FakeAdService()
+    reported_at: dict[str, float] = {}
+    answered_at: list[float] = []
+    loop = asyncio.get_running_loop()
+    get_ads, report = fake.GetAds, fake.ReportEvents
+
+    async def timed_get_ads(request: ad_service_pb2.GetAdsRequest, timeout: float | None = None) -> Any:  # noqa: ASYNC109
+        response = await get_ads(request, timeout)
+        answered_at.append(loop.time())
+        return response
+
+    async def timed_report(request: ad_service_pb2.ReportEventsRequest, timeout: float | None = None) -> Any:  # noqa: ASYNC109
+        for event in request.events:
+            reported_at.setdefault(event.event_id, loop.time())
+        return await report(request, timeout)
+
+    fake.GetAds, fake.ReportEvents = timed_get_ads, timed_report  # type: ignore[method-assign]
+    trace: list[SensorEvent] = [Scan("banana", 0), Weight(121.0, 500), Checkout(9_000)]
+    await replay_trip(fake, store_id="s", cart_id="c", session_id="t", events=trace, catalog=CATALOG, dwell_s=1.0)
+    impressions = fake.journaled(common_pb2.EVENT_TYPE_IMPRESSION)
+    assert impressions
+    first_answer = answered_at[0]
+    for impression in impressions:
+        elapsed_ms = (reported_at[impression.event_id] - first_answer) * 1000
+        assert reported_at[impression.event_id] - first_answer >= 1.0
+        assert impression.visible_duration_ms <= elapsed_ms + 1

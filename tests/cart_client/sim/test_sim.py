@@ -98,6 +98,9 @@ async def test_replay_fuses_the_simulated_sensors_and_reports_to_the_edge(
                 "--json",
                 "--deadline-ms",
                 "1000",
+                # The fake edge judges no invalid traffic: each ad drawn may count as viewed at once.
+                "--dwell-ms",
+                "0",
             ],
         )
     assert code == 0
