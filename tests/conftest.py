@@ -49,6 +49,14 @@ def loggers_never_cached() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def logging_configuration_reset() -> Iterator[None]:
+    """A test that runs a CLI in-process leaves structlog configured as that CLI wants it, e.g. dropping
+    info lines; the next test in the worker starts from structlog's defaults instead."""
+    yield
+    structlog.reset_defaults()
+
+
 @pytest.fixture(params=ENGINES)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh database: a SQLite file path in tmp_path, or the DSN of an emptied PostgreSQL database."""
