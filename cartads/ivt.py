@@ -161,6 +161,29 @@ class TripHistory:
     complete: bool = True
 
 
+@dataclass
+class TripTally:
+    """A trip's valid events as a judge accumulates them (the edge's and the cloud's keep one per
+    trip); ``history`` is what the stateful rules read."""
+
+    impressed: set[str] = field(default_factory=set)
+    clicks: int = 0
+    clicks_by_ad: dict[str, int] = field(default_factory=dict)
+    conversions: int = 0
+    invalid_adds: set[str] = field(default_factory=set)
+    complete: bool = True
+
+    def history(self) -> TripHistory:
+        return TripHistory(
+            frozenset(self.impressed),
+            self.clicks,
+            self.clicks_by_ad,
+            self.conversions,
+            frozenset(self.invalid_adds),
+            self.complete,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class CartWindow:
     """The cart's valid impressions and clicks within the last ``outlier_window_s``."""

@@ -138,20 +138,6 @@ def history_needs(
 
 
 @dataclass
-class _Trip:
-    impressed: set[str] = field(default_factory=set)
-    clicks: int = 0
-    clicks_by_ad: dict[str, int] = field(default_factory=dict)
-    conversions: int = 0
-    invalid_adds: set[str] = field(default_factory=set)
-
-    def history(self) -> ivt.TripHistory:
-        return ivt.TripHistory(
-            frozenset(self.impressed), self.clicks, self.clicks_by_ad, self.conversions, frozenset(self.invalid_adds)
-        )
-
-
-@dataclass
 class _Cart:
     # The ledger's per-minute counts, and receive times (ms) of the upload's valid impressions and
     # clicks, sorted.
@@ -173,15 +159,15 @@ class _Cart:
 
 class _State:
     def __init__(self) -> None:
-        self.trips: dict[tuple[str, str], _Trip] = {}
+        self.trips: dict[tuple[str, str], ivt.TripTally] = {}
         self.carts: dict[str, _Cart] = {}
 
     def add(self, e: PastEvent, *, touch: bool) -> None:
         """Count ``e`` in its trip, and with ``touch`` (an uploaded event) in its cart's window."""
         key = (e.cart_id, e.session_id)
         trip = self.trips.get(key)
-        if trip is None:  # (not setdefault: building a _Trip per event costs more than judging it)
-            trip = self.trips[key] = _Trip()
+        if trip is None:  # (not setdefault: building a tally per event costs more than judging it)
+            trip = self.trips[key] = ivt.TripTally()
         if e.invalid_rule:
             if e.event_type == _BASKET_ADD:
                 trip.invalid_adds.add(e.event_id)
@@ -264,7 +250,7 @@ def rejudge(
             rule = ivt.judge_stateful(
                 event,
                 payload,
-                state.trips.get((o.cart_id, o.session_id), _Trip()).history(),
+                state.trips.get((o.cart_id, o.session_id), ivt.TripTally()).history(),
                 state.carts.get(o.cart_id, _Cart()).window(receive_ms, window_ms),
                 policy,
             )

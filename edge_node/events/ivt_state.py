@@ -33,25 +33,9 @@ _MAX_TOUCHES_PER_CART = 5_000
 
 
 @dataclass
-class _Trip:
-    impressed: set[str] = field(default_factory=set)
-    clicks: int = 0
-    clicks_by_ad: dict[str, int] = field(default_factory=dict)
-    conversions: int = 0
-    invalid_adds: set[str] = field(default_factory=set)
-    complete: bool = True
+class _Trip(ivt.TripTally):
     # Event id -> verdict of the events judged in the trip.
     judged: dict[str, int] = field(default_factory=dict)
-
-    def history(self) -> ivt.TripHistory:
-        return ivt.TripHistory(
-            frozenset(self.impressed),
-            self.clicks,
-            self.clicks_by_ad,
-            self.conversions,
-            frozenset(self.invalid_adds),
-            self.complete,
-        )
 
 
 @dataclass

@@ -16,25 +16,17 @@ from pathlib import Path
 import pytest
 
 from cartads import tracking_token
-from cartads.demo.scenario import create_advertisers, create_store, plan_advertisers
 from cartads.rpc.bearer import aio_channel
 from cartads.sample.instacart import Catalog, Order
 from cartads.time_units import dt_to_ts
 from cartads.v1 import ad_service_pb2, admin_pb2, asset_pb2, common_pb2, event_ingest_pb2
-from cartads.v1.ad_service_pb2_grpc import AdServiceStub
-from cartads.v1.admin_pb2_grpc import AdminServiceStub
 from cartads.v1.asset_pb2_grpc import AssetServiceStub
 from cartads.v1.event_ingest_pb2_grpc import EventIngestServiceStub
-from cloud_core.access.policy import Role
-from cloud_core.app.server import start_cloud
 from cloud_core.config import CloudConfig
-from edge_node.app.server import start_edge
 from tests.asset_images import png_bytes
-from tests.cart_credentials import CloudEnroller, ad_channel
-from tests.edge_node.helpers import edge_config
 from tests.eventually import eventually
 from tests.instant_ivt import INSTANT_IVT
-from tests.integration.whole_loop import STORE_ID, Loop
+from tests.integration.whole_loop import STORE_ID, Loop, open_loop
 
 R = admin_pb2.DeadLetterReason
 ROGUE_EDGE = "rogue-1"
@@ -43,7 +35,6 @@ ROGUE_EDGE = "rogue-1"
 @pytest.fixture
 async def strict_loop(tmp_path: Path, sample: tuple[Catalog, list[Order]]) -> AsyncIterator[Loop]:
     """The whole loop on a cloud past its legacy cut-over: only per-edge keys bill."""
-    catalog, orders = sample
     # Its honest impressions are uploaded the moment they are served (INSTANT_IVT waives only that wait).
     config = CloudConfig(
         db=str(tmp_path / "cloud.sqlite3"),
@@ -51,36 +42,8 @@ async def strict_loop(tmp_path: Path, sample: tuple[Catalog, list[Order]]) -> As
         legacy_store_key_tokens_until_us=1,
         ivt_policy=INSTANT_IVT,
     )
-    cloud = await start_cloud(config)
-    admin_token = await cloud.mint_token(Role.ADMIN)
-    edge_token = await cloud.mint_token(Role.EDGE, store_id=STORE_ID)
-    cloud_channel = aio_channel(f"127.0.0.1:{cloud.port}", admin_token)
-    admin = AdminServiceStub(cloud_channel)
-    await create_store(admin, STORE_ID, "Test Market", "America/Chicago", catalog)
-    await create_advertisers(admin, plan_advertisers(catalog, orders), STORE_ID, datetime.now(UTC))
-    edge_cfg = edge_config(tmp_path, cloud.port, cloud_token=edge_token)
-    edge = await start_edge(edge_cfg)
-    await edge.wait_for_index(timeout_s=10.0)
-    enroller = CloudEnroller(admin, STORE_ID, edge.knows_credential)
-    edge_channel = ad_channel(f"127.0.0.1:{edge.port}", enroller)
-    try:
-        yield Loop(
-            cloud,
-            edge,
-            admin,
-            AdServiceStub(edge_channel),
-            catalog,
-            orders,
-            edge_cfg,
-            admin_token,
-            edge_token,
-            enroller,
-        )
-    finally:
-        await edge_channel.close(grace=None)
-        await cloud_channel.close(grace=None)
-        await edge.stop(grace_s=0.5)
-        await cloud.stop(grace_s=0.5)
+    async with open_loop(tmp_path, sample, config) as running:
+        yield running
 
 
 def stolen_key(loop: Loop) -> tuple[str, bytes]:
