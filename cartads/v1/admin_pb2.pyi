@@ -41,6 +41,7 @@ class DeadLetterReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DEAD_LETTER_REASON_OUTSIDE_FLIGHT: _ClassVar[DeadLetterReason]
     DEAD_LETTER_REASON_LEGACY_TOKEN: _ClassVar[DeadLetterReason]
     DEAD_LETTER_REASON_INGEST_FAILURE: _ClassVar[DeadLetterReason]
+    DEAD_LETTER_REASON_TOKEN_MISMATCH: _ClassVar[DeadLetterReason]
 
 class ApiTokenRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -81,6 +82,7 @@ DEAD_LETTER_REASON_PRICE_ABOVE_TERMS: DeadLetterReason
 DEAD_LETTER_REASON_OUTSIDE_FLIGHT: DeadLetterReason
 DEAD_LETTER_REASON_LEGACY_TOKEN: DeadLetterReason
 DEAD_LETTER_REASON_INGEST_FAILURE: DeadLetterReason
+DEAD_LETTER_REASON_TOKEN_MISMATCH: DeadLetterReason
 API_TOKEN_ROLE_UNSPECIFIED: ApiTokenRole
 API_TOKEN_ROLE_ADMIN: ApiTokenRole
 API_TOKEN_ROLE_ADVERTISER: ApiTokenRole

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cartads import tracking_token
 from cartads.time_units import ts_to_us
-from cartads.v1 import common_pb2, event_ingest_pb2, tracking_pb2
+from cartads.v1 import admin_pb2, common_pb2, event_ingest_pb2, tracking_pb2
 from cloud_core.events.charges import ChargePolicy, ChargeRecords, terms_problem, verify_token
 from cloud_core.events.outcomes import EventOutcome
 
@@ -79,7 +79,8 @@ def _judge(
         return (verdict.reason if billable else ""), (verdict.code if billable else 0), verdict.key_id, None
     problem = token_problem(event, payload, policy.store_id, receive_us, token_ttl_s)
     if problem:
-        return (problem if billable else ""), 0, verdict.key_id, None
+        code = admin_pb2.DEAD_LETTER_REASON_TOKEN_MISMATCH if billable else 0
+        return (problem if billable else ""), code, verdict.key_id, None
     if billable:
         code, text = terms_problem(payload, policy, records)
         if code:

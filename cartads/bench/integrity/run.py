@@ -26,6 +26,7 @@ from cartads.bench.integrity.audit import BilledRow, HonestReport, audit
 from cartads.bench.integrity.stage import Stage, open_stage
 from cartads.bench.integrity.tally import AttackTally
 from cartads.event_loop import loop_factory
+from cartads.ops.logs import configure_logging
 
 DESCRIPTION = "honest carts and rogue devices against one cloud and edge: rogue spend billed (target 0) and more"
 
@@ -107,6 +108,8 @@ def _print_table(result: dict[str, Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Stdout carries the result alone; the servers' own lines go to stderr, warnings and worse only.
+    configure_logging(level="WARNING")
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
         result = runner.run(integrity(args))
     if args.json:

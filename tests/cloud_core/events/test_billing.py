@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from cartads.v1 import common_pb2, event_ingest_pb2
+from cartads.v1 import admin_pb2, common_pb2, event_ingest_pb2
 from cloud_core.events.billing import assess_event, billing_key, charge_micros
+from cloud_core.events.charges import FLAGGING_REASONS
 from tests.cloud_core.helpers import ad_event, legacy_judging
 
 KEY = b"s" * 32
@@ -53,10 +54,13 @@ def test_token_of_another_store_is_rejected() -> None:
 
 
 def test_token_of_another_cart_is_rejected() -> None:
-    """An event whose cart differs from the token's is refused."""
+    """An event whose cart differs from the token's is refused as a token mismatch, a code that flags no edge."""
     event = ad_event(KEY, event_id="e1", seq=1)
     event.event.cart_id = "cart-2"
-    assert assess_event(event, *legacy_judging(KEY), TTL_S).reject_reason == "token was issued to another cart"
+    outcome = assess_event(event, *legacy_judging(KEY), TTL_S)
+    assert outcome.reject_reason == "token was issued to another cart"
+    assert outcome.reject_code == admin_pb2.DEAD_LETTER_REASON_TOKEN_MISMATCH
+    assert outcome.reject_code not in FLAGGING_REASONS
 
 
 def test_expired_token_is_rejected() -> None:
