@@ -33,6 +33,9 @@ class Delivery:
     invalid_clicks: int = 0
     invalid_conversions: int = 0
     invalid_events: int = 0
+    # Delivered past the campaign's budget: what it would have cost, and its events; never charged.
+    over_delivery_micros: int = 0
+    over_delivered_events: int = 0
 
     def __add__(self, other: Delivery) -> Delivery:
         return Delivery(
@@ -46,6 +49,8 @@ class Delivery:
             self.invalid_clicks + other.invalid_clicks,
             self.invalid_conversions + other.invalid_conversions,
             self.invalid_events + other.invalid_events,
+            self.over_delivery_micros + other.over_delivery_micros,
+            self.over_delivered_events + other.over_delivered_events,
         )
 
 

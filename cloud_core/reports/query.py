@@ -279,6 +279,8 @@ def metrics_pb(d: Delivery) -> admin_pb2.ReportMetrics:
         invalid_conversions=d.invalid_conversions,
         invalid_events=d.invalid_events,
         invalid_traffic_rate=invalid_traffic_rate(d),
+        over_delivery_micros=d.over_delivery_micros,
+        over_delivered_events=d.over_delivered_events,
     )
 
 

@@ -21,7 +21,15 @@ from cloud_core.reports.metrics import trip_cents
 
 ALL_TRAFFIC = ""
 # The summed columns of the delivery rollups, and of the trip rollup.
-DELIVERY_SUMS = ("impressions", "clicks", "conversions", "spend_micros", "sales_micros")
+DELIVERY_SUMS = (
+    "impressions",
+    "clicks",
+    "conversions",
+    "spend_micros",
+    "sales_micros",
+    "over_delivery_micros",
+    "over_delivered_events",
+)
 TRIP_SUMS = ("trips", "converting_trips", "sales_micros", "sales_sq_cents2")
 # Keys of the delivery rollups (hourly and daily; daily per campaign) and of the trip rollup.
 DELIVERY_KEY = ("layer_id", "hour_start_us", "store_id", "campaign_id", "line_item_id", "creative_id", "arm_id")
@@ -47,8 +55,12 @@ def _add(totals: dict[Any, list[int]], key: Any, counts: Sequence[int]) -> None:
             acc[i] += n
 
 
-def delivery_rollup_rows(store_id: str, billed: Iterable[EventOutcome], ingest_us: int) -> list[Row]:
-    """The hourly delivery rollup's deltas of newly billed events (one row per key)."""
+def delivery_rollup_rows(
+    store_id: str, billed: Iterable[EventOutcome], ingest_us: int, over_micros: Mapping[str, int] | None = None
+) -> list[Row]:
+    """The hourly delivery rollup's deltas of newly billed events (one row per key); ``over_micros``
+    holds, by event id, the part of a billed event's price past its campaign's budget (not charged)."""
+    over = over_micros or {}
     totals: dict[tuple[str, int, str, str, str, str], list[int]] = {}
     advertisers: dict[str, str] = {}
     for o in billed:
@@ -60,6 +72,8 @@ def delivery_rollup_rows(store_id: str, billed: Iterable[EventOutcome], ingest_u
             int(kind == common_pb2.EVENT_TYPE_CONVERSION),
             o.charge_micros,
             o.sales_micros,
+            over.get(o.event_id, 0),
+            int(o.event_id in over),
         )
         advertisers[o.campaign_id] = o.advertiser_id
         base = (o.campaign_id, o.line_item_id, o.creative_id)

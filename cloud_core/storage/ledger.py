@@ -157,7 +157,8 @@ def record_in_tx(conn: Connection, upload: Upload, ingest_us: int) -> IngestResu
     upsert_adding(conn, t.store_traffic_hourly, ("store_id", "hour_start_us"), ("events",), deltas.traffic_rows)
     # Invalid traffic joins no trip: its sales are nobody's.
     valid = [o for o in new if not o.reject_reason and not o.invalid_rule]
-    write_report_rollups(conn, store_id, billed, valid, ingest_us)
+    over_micros = {d.outcome.event_id: d.over_micros for d in over}
+    write_report_rollups(conn, store_id, billed, valid, ingest_us, over_micros=over_micros)
     write_ivt(conn, store_id, edge_id, new, ingest_us)
     upsert_adding(
         conn,

@@ -8,7 +8,8 @@ writes them (adding to existing rows, never read-then-write) and reads them grou
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -99,10 +100,13 @@ def write_report_rollups(
     billed: Sequence[EventOutcome],
     recorded: Sequence[EventOutcome],
     ingest_us: int,
+    *,
+    over_micros: Mapping[str, int] | None = None,
 ) -> None:
-    """In the ledger's transaction: roll up the newly ``billed`` events, and the trips of every newly
-    ``recorded`` (not rejected) event, so each event reaches the reports exactly once."""
-    hourly = delivery_rollup_rows(store_id, billed, ingest_us)
+    """In the ledger's transaction: roll up the newly ``billed`` events (``over_micros``: by event id,
+    the part of a price past its campaign's budget), and the trips of every newly ``recorded`` (not
+    rejected) event, so each event reaches the reports exactly once."""
+    hourly = delivery_rollup_rows(store_id, billed, ingest_us, over_micros)
     upsert_adding(conn, t.report_rollups_hourly, DELIVERY_KEY, DELIVERY_SUMS, hourly)
     daily = daily_rows(hourly)
     upsert_adding(conn, t.report_rollups_daily, DELIVERY_KEY, DELIVERY_SUMS, daily)
@@ -160,8 +164,9 @@ def read_delivery(conn: Connection, q: ReportQuery) -> list[tuple[tuple[Any, ...
     n = len(q.columns)
     out = []
     for row in conn.execute(_delivery_select(q)):
-        impressions, clicks, conversions, spend, sales = (int(v or 0) for v in row[n:])
-        out.append((tuple(row[:n]), Delivery(0, impressions, clicks, conversions, spend, sales)))
+        impressions, clicks, conversions, spend, sales, over, over_events = (int(v or 0) for v in row[n:])
+        delivery = Delivery(0, impressions, clicks, conversions, spend, sales)
+        out.append((tuple(row[:n]), replace(delivery, over_delivery_micros=over, over_delivered_events=over_events)))
     return out
 
 

@@ -587,6 +587,9 @@ def _report_rollup_table(name: str) -> Table:
         _big("conversions", default=0),
         _big("spend_micros", default=0),
         _big("sales_micros", default=0),
+        # Delivery past the campaign's budget: what it would have cost, and its events (never charged).
+        _big("over_delivery_micros", default=0),
+        _big("over_delivered_events", default=0),
         PrimaryKeyConstraint(
             "layer_id", "hour_start_us", "store_id", "campaign_id", "line_item_id", "creative_id", "arm_id"
         ),
@@ -635,6 +638,8 @@ report_rollups_daily_campaign = Table(
     _big("conversions", default=0),
     _big("spend_micros", default=0),
     _big("sales_micros", default=0),
+    _big("over_delivery_micros", default=0),
+    _big("over_delivered_events", default=0),
     PrimaryKeyConstraint("layer_id", "hour_start_us", "campaign_id", "line_item_id", "arm_id"),
     sqlite_with_rowid=False,
 )

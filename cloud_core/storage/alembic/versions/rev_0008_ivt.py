@@ -1,7 +1,7 @@
 """ivt: each event's invalid traffic rule, its hourly rollups, and each edge's disagreements with the cloud.
 
 Revision ID: 0008_ivt
-Revises: 0006_carts
+Revises: 0007_charges
 """
 
 from __future__ import annotations
