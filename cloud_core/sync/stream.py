@@ -179,12 +179,14 @@ class IndexStream:
                     await self._handle_answer(received)
                 if waiter in done:
                     signalled, waiter = waiter.result(), None
-                    if signalled and self._key_valid is not None and not await self._key_valid():
-                        raise KeyRevokedError(self.edge_id)
                     if signalled:
                         # Coalesce a burst of changes into one compile and one push.
                         await asyncio.sleep(self._settings.push_delay_s)
                         self._subscription.clear()
+                        # Checked after the clear: a revocation signalled during the pause, coalesced
+                        # into another change's signal, is seen now rather than lost with it.
+                        if self._key_valid is not None and not await self._key_valid():
+                            raise KeyRevokedError(self.edge_id)
                     else:
                         # Quiet for a while: recompile anyway so budget allowances stay fresh.
                         max_age_s = self._settings.refresh_s / 2
