@@ -49,8 +49,10 @@ COMMAND_GROUPS: tuple[Callable[[Subcommands], None], ...] = (
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # No abbreviations at the top: they would take a subcommand's flag for a global one (`report run
+    # --to` for `--token`).
     parser = argparse.ArgumentParser(
-        prog="cartads-admin", description="Manage CartAds advertisers, campaigns and stores."
+        prog="cartads-admin", description="Manage CartAds advertisers, campaigns and stores.", allow_abbrev=False
     )
     parser.add_argument(
         "--cloud",
