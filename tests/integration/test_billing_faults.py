@@ -12,7 +12,6 @@ import contextlib
 import os
 import random
 import signal
-import socket
 import sqlite3
 import sys
 from collections.abc import AsyncIterator
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING
 import grpc
 import pytest
 
-from cartads.bench.cloud.signed_events import AdOrigin, signed_impressions
+from cartads.bench.cloud.signed_events import signed_impressions
 from cartads.rpc.bearer import aio_channel
 from cartads.v1 import ad_service_pb2_grpc, admin_pb2_grpc
 from cartads.v1.ad_service_pb2 import ReportEventsRequest
@@ -35,6 +34,7 @@ from tests.cart_credentials import ad_channel, enroll_cart, fixed_credentials
 from tests.cloud_core.helpers import STORE_ID, seed
 from tests.edge_node.helpers import edge_config
 from tests.eventually import eventually
+from tests.integration.server_processes import ORIGIN, create_token_cli, free_port, signing_key
 
 if TYPE_CHECKING:
     from cartads.v1.ad_service_pb2_grpc import AdServiceAsyncStub
@@ -45,25 +45,10 @@ CALLERS = 6
 EVENTS_PER_CALL = 5
 
 
-def signing_key(db_path: Path) -> bytes:
-    with contextlib.closing(sqlite3.connect(db_path)) as conn:
-        return bytes(conn.execute("SELECT signing_key FROM stores WHERE store_id = ?", (STORE_ID,)).fetchone()[0])
-
-
 def ledger_counts(db_path: Path) -> dict[str, int]:
     """Ledger entries per event id, read through a separate connection (WAL allows it)."""
     with contextlib.closing(sqlite3.connect(db_path, timeout=30)) as conn:
         return {str(r[0]): int(r[1]) for r in conn.execute("SELECT event_id, COUNT(*) FROM ledger GROUP BY event_id")}
-
-
-ORIGIN = AdOrigin(
-    store_id=STORE_ID,
-    campaign_id="c1",
-    line_item_id="li1",
-    creative_id="cr1",
-    advertiser_id="acme",
-    price_micros=5_000_000,
-)
 
 
 def impressions(key: bytes, prefix: str) -> list[CartEvent]:
@@ -93,12 +78,6 @@ async def wait_until_billed(db_path: Path, ok: set[str], timeout_s: float) -> di
     return await eventually(
         counts_once_billed, timeout_s=timeout_s, interval_s=0.2, what=f"all {len(ok)} OK'd events billed"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Process:
@@ -157,24 +136,6 @@ async def ad_stub(port: int, credential: str) -> AsyncIterator[AdServiceAsyncStu
         yield ad_service_pb2_grpc.AdServiceStub(channel)
     finally:
         await channel.close(None)
-
-
-async def create_token_cli(db_path: Path, *args: str) -> str:
-    """``cartads-cloud create-token --db DB ARGS``: the secret it prints (how an operator bootstraps)."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "cloud_core.app.cli",
-        "create-token",
-        "--db",
-        str(db_path),
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    out, _ = await proc.communicate()
-    assert proc.returncode == 0
-    return out.decode().strip()
 
 
 @pytest.mark.timeout(180)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import sqlite3
 import sys
 import urllib.request
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, TypeVar
 import grpc
 import pytest
 
-from cartads.bench.cloud.signed_events import AdOrigin, signed_impressions
+from cartads.bench.cloud.signed_events import signed_impressions
 from cartads.rpc.bearer import aio_channel
 from cartads.time_units import dt_to_ts
 from cartads.v1 import ad_service_pb2_grpc, admin_pb2, admin_pb2_grpc, common_pb2, event_ingest_pb2_grpc
@@ -33,6 +32,7 @@ from tests.cart_credentials import ad_channel, enroll_cart, fixed_credentials
 from tests.cloud_core.helpers import STORE_ID, line_item, seed
 from tests.corrupt_requests import CLOUD_SERVICES, contract_methods, send_corrupt_bytes
 from tests.eventually import eventually
+from tests.integration.server_processes import ORIGIN, create_token_cli, free_port, signing_key
 
 if TYPE_CHECKING:
     from cartads.v1.ad_service_pb2_grpc import AdServiceAsyncStub
@@ -42,21 +42,7 @@ T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
 POISON_EVENT_ID = "ev-poison-0"
 LAYER = "everyone"
-ORIGIN = AdOrigin(
-    store_id=STORE_ID,
-    campaign_id="c1",
-    line_item_id="li1",
-    creative_id="cr1",
-    advertiser_id="acme",
-    price_micros=5_000_000,
-)
 FAILURES = frozenset({grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL})
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Child:
@@ -115,24 +101,6 @@ class Child:
             reader.cancel()
 
 
-async def create_token(db_path: Path, *args: str) -> str:
-    """``cartads-cloud create-token``, as an operator bootstraps one."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "cloud_core.app.cli",
-        "create-token",
-        "--db",
-        str(db_path),
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    out, _ = await proc.communicate()
-    assert proc.returncode == 0
-    return out.decode().strip()
-
-
 @dataclass
 class Servers:
     """The two processes, how to reach them, and every status code the test's calls got."""
@@ -177,11 +145,6 @@ class Servers:
             return {str(r[0]): str(r[1]) for r in conn.execute("SELECT event_id, reason FROM dead_letters")}
 
 
-def signing_key(db_path: Path) -> bytes:
-    with contextlib.closing(sqlite3.connect(db_path)) as conn:
-        return bytes(conn.execute("SELECT signing_key FROM stores WHERE store_id = ?", (STORE_ID,)).fetchone()[0])
-
-
 async def _seed(admin: AdminServiceAsyncStub) -> dict[str, str]:
     """Store s1, advertiser acme's CPM line item li1, an experiment every trip is in, and the enrolled
     carts cart-1 and cart-end (their credentials by cart id)."""
@@ -216,10 +179,10 @@ async def servers(tmp_path: Path) -> AsyncIterator[Servers]:
     cloud, _ = await Child.start([*cloud_args, "--log-json"], cloud_env, "listening on port")
     edge: Child | None = None
     try:
-        admin_token = await create_token(db_path, "--role", "admin")
+        admin_token = await create_token_cli(db_path, "--role", "admin")
         async with aio_channel(f"127.0.0.1:{cloud_port}", admin_token) as channel:
             credentials = await _seed(admin_pb2_grpc.AdminServiceStub(channel))
-        edge_token = await create_token(db_path, "--role", "edge", "--store", STORE_ID)
+        edge_token = await create_token_cli(db_path, "--role", "edge", "--store", STORE_ID)
         token_file = tmp_path / "edge.token"
         token_file.write_text(edge_token + "\n")
         ops_port = free_port()
