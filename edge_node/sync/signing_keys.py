@@ -41,6 +41,15 @@ def _write_private(path: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
+def stored_keys(data_dir: str | Path) -> list[tuple[str, bytes]]:
+    """The keys ``data_dir`` holds, oldest first (the last one signs); none when it holds no keyring."""
+    path = Path(data_dir) / FILE_NAME
+    if not path.exists():
+        return []
+    doc = json.loads(path.read_text())
+    return [(str(k), bytes.fromhex(v)) for k, v in doc["keys"]]
+
+
 class Keyring:
     """The edge's keys, newest last; the newest signs."""
 
@@ -53,10 +62,7 @@ class Keyring:
     def open(cls, data_dir: str | Path, random_bytes: Callable[[int], bytes] = secrets.token_bytes) -> Keyring:
         """The keyring in ``data_dir``, made with a first key when there is none."""
         path = Path(data_dir) / FILE_NAME
-        keys: list[tuple[str, bytes]] = []
-        if path.exists():
-            doc = json.loads(path.read_text())
-            keys = [(str(k), bytes.fromhex(v)) for k, v in doc["keys"]]
+        keys = stored_keys(data_dir)
         ring = cls(path, keys, random_bytes)
         if not keys:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,6 @@ its reason and flags the uploading edge; honest events of the same upload are bi
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import stat
@@ -23,6 +22,7 @@ from cartads.v1 import ad_service_pb2, admin_pb2, asset_pb2, common_pb2, event_i
 from cartads.v1.asset_pb2_grpc import AssetServiceStub
 from cartads.v1.event_ingest_pb2_grpc import EventIngestServiceStub
 from cloud_core.config import CloudConfig
+from edge_node.sync.signing_keys import stored_keys
 from tests.asset_images import png_bytes
 from tests.eventually import eventually
 from tests.instant_ivt import INSTANT_IVT
@@ -48,9 +48,7 @@ async def strict_loop(tmp_path: Path, sample: tuple[Catalog, list[Order]]) -> As
 
 def stolen_key(loop: Loop) -> tuple[str, bytes]:
     """The edge's signing key as its disk holds it (what a thief of the disk gets)."""
-    doc = json.loads((Path(loop.edge_config.data_dir) / "signing_keys.json").read_text())
-    key_id, key_hex = doc["keys"][-1]
-    return key_id, bytes.fromhex(key_hex)
+    return stored_keys(loop.edge_config.data_dir)[-1]
 
 
 async def served_ad(loop: Loop) -> common_pb2.CartEvent:

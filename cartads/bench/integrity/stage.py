@@ -4,7 +4,6 @@ the honest shoppers, and what the attackers are given (thin: set-up and reads ov
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -115,9 +114,7 @@ class Stage:
 
 def _stolen_key(data_dir: Path) -> tuple[str, bytes]:
     """The edge's newest signing key, read from its disk as a thief of the disk would."""
-    doc = json.loads((data_dir / signing_keys.FILE_NAME).read_text())
-    key_id, key_hex = doc["keys"][-1]
-    return str(key_id), bytes.fromhex(key_hex)
+    return signing_keys.stored_keys(data_dir)[-1]
 
 
 async def _serving(address: str) -> bool:
