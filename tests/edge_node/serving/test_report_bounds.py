@@ -129,3 +129,12 @@ async def test_out_of_bounds_events_reach_no_journal(
         (grpc.StatusCode.INVALID_ARGUMENT, ["events[0].occur_time"]),
     ]
     assert edge.journal_depth() == 0
+
+
+def test_a_send_time_out_of_range_is_refused() -> None:
+    """A cart clock claimed in the year 9999 (to skew the clock-offset rule) is refused on send_time."""
+    request = ReportEventsRequest(store_id=STORE_ID, cart_id="c1", events=[basket_add()])
+    request.send_time.CopyFrom(Timestamp(seconds=253_402_300_000))
+    with pytest.raises(InvalidArgumentError) as raised:
+        parse_report(request, CONFIG)
+    assert [field for field, _ in raised.value.violations] == ["send_time"]
