@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from cartads.time_units import dt_to_ts
-from cartads.v1 import admin_pb2
+from cartads.v1 import admin_pb2, common_pb2
 from cloud_core.admin import validation as v
 from cloud_core.admin.campaigns import ACTIVE, PAUSED, resume_refusal
 from cloud_core.admin.pagination import PageRequest, decode_request, next_token
@@ -38,6 +38,9 @@ class LineItemAdmin:
         item.line_item_id = choose_id(request.line_item_id, item.line_item_id, "line_item_id", "li")
         if item.state == admin_pb2.SERVING_STATE_UNSPECIFIED:
             item.state = ACTIVE
+        # Unspecified competes in the auction anyway; stored as such, so what is shown is what serves.
+        if item.priority_tier == common_pb2.PRIORITY_TIER_UNSPECIFIED:
+            item.priority_tier = common_pb2.PRIORITY_TIER_AUCTION
         raise_if(v.check_required_id(item.campaign_id, "line_item.campaign_id"))
         campaign = await self._campaign_of(item)
         raise_if(v.validate_line_item(item, await self._context(item, campaign)))
@@ -64,6 +67,8 @@ class LineItemAdmin:
         merged = merge(current, request.line_item, request.update_mask, "line_item")
         if merged.state == admin_pb2.SERVING_STATE_UNSPECIFIED:
             merged.state = current.state
+        if merged.priority_tier == common_pb2.PRIORITY_TIER_UNSPECIFIED:
+            merged.priority_tier = common_pb2.PRIORITY_TIER_AUCTION
         campaign = await self._campaign_of(merged)
         raise_if(v.validate_line_item(merged, await self._context(merged, campaign)))
         await self._campaigns.update_line_item(merged)

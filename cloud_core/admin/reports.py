@@ -98,6 +98,12 @@ class ReportAdmin:
             scoped.CopyFrom(request)
             scoped.advertiser_id = own
             request = scoped
+        raise_if(check_report_request(request))
+        # A filter naming nothing would answer an empty report, which reads as "no traffic".
+        for i, store_id in enumerate(request.store_ids):
+            await existing("store", store_id, f"store_ids[{i}]", self._catalog.get_store)
+        if request.layer_id:
+            await existing("experiment layer", request.layer_id, "layer_id", self._layers.get_experiment_layer)
         return await run_report(self._reports, self._layers, request)
 
     async def spend(self, request: admin_pb2.GetSpendReportRequest) -> admin_pb2.GetSpendReportResponse:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -21,6 +21,18 @@ Subcommands = Any
 
 class UsageError(Exception):
     """Bad command-line input found after parsing (e.g. a malformed date)."""
+
+
+class OneLineErrors(argparse.ArgumentParser):
+    """An argparse parser whose errors are one line and a hint, not the whole usage block.
+
+    The usage of a command with twenty flags buries the one that was missing; ``--help`` still
+    prints it all. Subparsers take the class of their parent, so the root's choice covers every command.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        root = self.prog.split()[0]
+        self.exit(2, f"{root}: error: {message}\n{root}: hint: `{self.prog} --help` lists every flag\n")
 
 
 def add_group(root: Subcommands, name: str, help_text: str, description: str = "") -> Subcommands:

@@ -28,7 +28,7 @@ from cloud_core.admin_cli import (
     stores,
     tokens,
 )
-from cloud_core.admin_cli.command import Handler, Stub, Subcommands, UsageError
+from cloud_core.admin_cli.command import Handler, OneLineErrors, Stub, Subcommands, UsageError
 
 DEFAULT_CLOUD = "127.0.0.1:50051"
 # Each resource module registers its group(s) of commands, in the order --help lists them.
@@ -51,7 +51,7 @@ COMMAND_GROUPS: tuple[Callable[[Subcommands], None], ...] = (
 def build_parser() -> argparse.ArgumentParser:
     # No abbreviations at the top: they would take a subcommand's flag for a global one (`report run
     # --to` for `--token`).
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrors(
         prog="cartads-admin", description="Manage CartAds advertisers, campaigns and stores.", allow_abbrev=False
     )
     parser.add_argument(

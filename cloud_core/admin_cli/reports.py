@@ -49,9 +49,13 @@ METRIC_COLUMNS = (
     "invalid_clicks",
     "invalid_conversions",
     "invalid_events",
-    # Shown as a percentage.
     "invalid_traffic_rate",
 )
+# Ratios shown as percentages in tables and CSV (JSON keeps the raw ratio); ROAS shows as a multiple.
+PERCENT_COLUMNS = frozenset({"ctr", "conversion_rate", "invalid_traffic_rate"})
+# The edges count requests per store and hour only: a request that got no ad belongs to no campaign,
+# line item, creative or arm, so a report by or filtered on one of those has no request count to show.
+REQUEST_DIMENSIONS = frozenset({"store", "day", "hour"})
 _RULE_PREFIX = "INVALID_TRAFFIC_RULE_"
 
 
@@ -87,24 +91,34 @@ def _cell(row: admin_pb2.ReportRow, column: str) -> str:
         return row.hour_start_time.ToJsonString() if row.HasField("hour_start_time") else ""
     if column == "invalid_traffic_rule":
         return common_pb2.InvalidTrafficRule.Name(row.invalid_traffic_rule).removeprefix(_RULE_PREFIX)
-    if column == "invalid_traffic_rate":
-        return f"{row.metrics.invalid_traffic_rate:.2%}"
+    if column in PERCENT_COLUMNS:
+        return f"{getattr(row.metrics, column):.2%}"
+    if column == "roas":
+        return f"{row.metrics.roas:,.2f}x"
     if column in METRIC_COLUMNS:
         value = getattr(row.metrics, column)
         return f"{value:.6g}" if isinstance(value, float) else str(value)
     return str(getattr(row, column))
 
 
-def report_columns(dimensions: Sequence[str]) -> list[str]:
-    """Header of a report by ``dimensions``: their columns, then every metric."""
-    return [c for d in dimensions for c in DIMENSION_COLUMNS[d]] + list(METRIC_COLUMNS)
+def shows_requests(request: admin_pb2.RunReportRequest, dimensions: Sequence[str]) -> bool:
+    """Whether the report can count requests in each row (the cloud's rule; otherwise it answers 0)."""
+    filtered = request.advertiser_id or request.campaign_ids or request.line_item_ids or request.creative_ids
+    return set(dimensions) <= REQUEST_DIMENSIONS and not filtered and not request.layer_id
 
 
-def report_csv(response: admin_pb2.RunReportResponse, dimensions: Sequence[str]) -> str:
+def report_columns(dimensions: Sequence[str], *, requests: bool = True) -> list[str]:
+    """Header of a report by ``dimensions``: their columns, then every metric (``requests`` only
+    when the report can count them)."""
+    metrics = [c for c in METRIC_COLUMNS if requests or c != "requests"]
+    return [c for d in dimensions for c in DIMENSION_COLUMNS[d]] + metrics
+
+
+def report_csv(response: admin_pb2.RunReportResponse, dimensions: Sequence[str], *, requests: bool = True) -> str:
     """The rows as CSV with a header; the totals row last, its dimension cells reading "total"."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    columns = report_columns(dimensions)
+    columns = report_columns(dimensions, requests=requests)
     writer.writerow(columns)
     for row in response.rows:
         writer.writerow([_cell(row, c) for c in columns])
@@ -162,13 +176,14 @@ def report_run(stub: Stub, args: argparse.Namespace) -> None:
     request = report_request(args)
     response = stub.RunReport(request)
     dimensions = parse_dimensions(args.by or "")
+    requests = shows_requests(request, dimensions)
     fmt = "json" if args.json else args.format
     if fmt == "json":
         text = message_json(response)
     elif fmt == "csv":
-        text = report_csv(response, dimensions).rstrip("\n")
+        text = report_csv(response, dimensions, requests=requests).rstrip("\n")
     else:
-        text = _table(response, dimensions)
+        text = _table(response, dimensions, requests=requests)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:
             f.write(text + "\n")
@@ -177,8 +192,8 @@ def report_run(stub: Stub, args: argparse.Namespace) -> None:
         print(text)
 
 
-def _table(response: admin_pb2.RunReportResponse, dimensions: Sequence[str]) -> str:
-    columns = report_columns(dimensions)
+def _table(response: admin_pb2.RunReportResponse, dimensions: Sequence[str], *, requests: bool) -> str:
+    columns = report_columns(dimensions, requests=requests)
     rows = [columns] + [[_cell(r, c) for c in columns] for r in response.rows]
     total = admin_pb2.ReportRow(metrics=response.totals)
     rows.append(["total" if c not in METRIC_COLUMNS else _cell(total, c) for c in columns])

@@ -1,0 +1,44 @@
+"""How `cartads-admin report run` prints a report: ratios readable, no column it cannot fill."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from cartads.v1 import admin_pb2
+from cloud_core.admin_cli.main import build_parser
+from cloud_core.admin_cli.reports import report_csv, report_request, shows_requests
+
+
+def _response() -> admin_pb2.RunReportResponse:
+    metrics = admin_pb2.ReportMetrics(impressions=3, clicks=2, ctr=2 / 3, conversion_rate=0.25, roas=18_700.0)
+    return admin_pb2.RunReportResponse(rows=[admin_pb2.ReportRow(campaign_id="c1", metrics=metrics)], totals=metrics)
+
+
+def _request(*argv: str) -> admin_pb2.RunReportRequest:
+    return report_request(build_parser().parse_args(["report", "run", *argv]))
+
+
+def test_ctr_and_conversion_rate_print_as_percentages_and_roas_as_a_multiple() -> None:
+    """CTR 2/3 prints 66.67%, conversion rate 0.25 prints 25.00%, ROAS 18700 prints 18,700.00x."""
+    (row, _total) = list(csv.DictReader(io.StringIO(report_csv(_response(), ["campaign"], requests=False))))
+    assert (row["ctr"], row["conversion_rate"], row["roas"]) == ("66.67%", "25.00%", "18,700.00x")
+
+
+def test_report_by_campaign_has_no_requests_column() -> None:
+    """Requests belong to no campaign: a report by campaign shows no requests column rather than zeros."""
+    request = _request("--by", "campaign,day")
+    assert not shows_requests(request, ["campaign", "day"])
+    header = report_csv(_response(), ["campaign", "day"], requests=False).splitlines()[0].split(",")
+    assert "requests" not in header
+    assert "impressions" in header
+
+
+def test_report_by_store_and_day_keeps_requests() -> None:
+    """A report by store and day, unfiltered by campaign, can count requests per row and shows them."""
+    assert shows_requests(_request("--by", "store,day"), ["store", "day"])
+
+
+def test_report_filtered_on_a_campaign_has_no_requests_column() -> None:
+    """A campaign filter leaves the edges' request counts unattributable, so the column goes too."""
+    assert not shows_requests(_request("--by", "day", "--campaign", "c1"), ["day"])
