@@ -17,8 +17,10 @@ import asyncio
 import dataclasses
 import time
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from cart_client.app.outbox import EventOutbox, MemoryOutbox
 from cart_client.app.session import (
@@ -43,9 +45,12 @@ class TripStats:
     """What one trip did; the *_reported counts are only what the edge acknowledged."""
 
     sensor_events: int = 0
+    # Every GetAds call once: ad_requests = ad_requests_filled + no_fill_count + ad_request_errors.
     ad_requests: int = 0
     ad_request_errors: int = 0
+    ad_requests_filled: int = 0
     ad_requests_suppressed: int = 0
+    # Ads in the filled answers: one answer fills up to one ad per slot.
     ads_served: int = 0
     ads_rendered: int = 0
     house_fills: int = 0
@@ -66,19 +71,38 @@ class TripStats:
     events_rejected: int = 0
     # Dropped because the outbox was full after a very long outage.
     events_dropped: int = 0
+    # The no-fill answers by the edge's reason (``BUDGET_EXHAUSTED``...); they add up to no_fill_count.
+    no_fill_reasons: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, int]:
-        """The counts by name, for JSON output."""
+    def as_dict(self) -> dict[str, Any]:
+        """The counts by name, for JSON output (``no_fill_reasons`` an object of counts)."""
         return dataclasses.asdict(self)
+
+    @property
+    def billable_events_reported(self) -> int:
+        """The reported events a decision's token can bill: impressions and clicks."""
+        return self.impressions_reported + self.clicks_reported
+
+    def requests_text(self) -> str:
+        """The requests and what became of them, e.g. ``8 ad requests: 1 filled, 7 no fill
+        (BUDGET_EXHAUSTED 5, FREQUENCY_CAPPED 2), 0 failed``."""
+        reasons = ", ".join(f"{name} {n}" for name, n in sorted(self.no_fill_reasons.items(), key=lambda kv: -kv[1]))
+        no_fill = f"{self.no_fill_count} no fill" + (f" ({reasons})" if reasons else "")
+        return (
+            f"{self.ad_requests} ad requests: {self.ad_requests_filled} filled, {no_fill},"
+            f" {self.ad_request_errors} failed"
+        )
 
     @staticmethod
     def total(stats: Iterable[TripStats]) -> TripStats:
         """The field-by-field sum of several trips' stats."""
-        sums = dict.fromkeys((f.name for f in dataclasses.fields(TripStats)), 0)
+        sums = {f.name: 0 for f in dataclasses.fields(TripStats) if f.name != "no_fill_reasons"}
+        reasons: Counter[str] = Counter()
         for one in stats:
-            for name, value in one.as_dict().items():
-                sums[name] += value
-        return TripStats(**sums)
+            for name in sums:
+                sums[name] += getattr(one, name)
+            reasons.update(one.no_fill_reasons)
+        return TripStats(**sums, no_fill_reasons=dict(sorted(reasons.items())))
 
     @staticmethod
     def of(session: CartSession) -> TripStats:
@@ -88,6 +112,7 @@ class TripStats:
             sensor_events=counters.sensor_events,
             ad_requests=tally.ad_requests,
             ad_request_errors=tally.ad_request_errors,
+            ad_requests_filled=tally.ad_requests_filled,
             ad_requests_suppressed=counters.ad_requests_suppressed,
             ads_served=tally.ads_served,
             ads_rendered=tally.ads_rendered,
@@ -103,6 +128,7 @@ class TripStats:
             events_unreported=session.outbox.depth(),
             events_rejected=tally.events_rejected,
             events_dropped=tally.events_dropped,
+            no_fill_reasons=dict(sorted(tally.no_fill_reasons.items())),
         )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -90,6 +91,14 @@ class TouchscreenTaps:
         return touch.propensity is None
 
 
+def no_fill_reason_name(reason: int) -> str:
+    """A NoFillReason's name without its prefix (``BUDGET_EXHAUSTED``); the number for one newer than the cart."""
+    try:
+        return ad_service_pb2.NoFillReason.Name(reason).removeprefix("NO_FILL_REASON_")
+    except ValueError:
+        return str(reason)
+
+
 def _describe(exc: grpc.RpcError) -> str:
     return exc.code().name if isinstance(exc, grpc.aio.AioRpcError) else type(exc).__name__
 
@@ -100,10 +109,14 @@ class Tally:
 
     ad_requests: int = 0
     ad_request_errors: int = 0
+    # Answers holding at least one ad; with the errors and the no-fills, every request once.
+    ad_requests_filled: int = 0
     ads_served: int = 0
     ads_rendered: int = 0
     house_fills: int = 0
     no_fill_count: int = 0
+    # The answers without an ad by the edge's NoFillReason (its name without the prefix).
+    no_fill_reasons: Counter[str] = dataclasses.field(default_factory=Counter)
     events_reported: int = 0
     impressions_reported: int = 0
     clicks_reported: int = 0
@@ -246,8 +259,11 @@ class CartSession:
             self.edge_reachable = True
             ads = wire.screen_ads(response)
             self.tally.ads_served += len(ads)
-            if not ads:
+            if ads:
+                self.tally.ad_requests_filled += 1
+            else:
                 self.tally.no_fill_count += 1
+                self.tally.no_fill_reasons[no_fill_reason_name(response.no_fill_reason)] += 1
             answered_s = self._clock()
             shown = self.trip.receive_ads(ads, trip_ms)
             self._draw(shown.rendered)
@@ -284,4 +300,5 @@ __all__ = [
     "Tally",
     "TapDecider",
     "TouchscreenTaps",
+    "no_fill_reason_name",
 ]

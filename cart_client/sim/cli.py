@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cart_client.app.catalog_loader import load_cart_catalog
@@ -24,6 +25,7 @@ from cart_client.sim.replay import HUMAN_DWELL_S, replay_trips
 from cart_client.sim.simulator import simulate
 from cartads.credential_file import CartCredentialEntry
 from cartads.ops.logs import configure_logging
+from cartads.reported_file import CartReported, ReportedEvents
 from cartads.sample.instacart import load_catalog, load_orders
 
 
@@ -59,6 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR|FILE",
         help="enrolled carts' credential files (cartads-admin carts enroll --count N --out FILE): each "
         "simulated cart sends its own (env CARTADS_SIM_CREDENTIALS)",
+    )
+    replay.add_argument(
+        "--reported",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write what each cart reported (and the edge acknowledged) here, for `cartads-admin billing reconcile"
+        " --reported FILE` to compare with what the cloud billed",
     )
     replay.add_argument("--deadline-ms", type=float, default=50.0, help="GetAds deadline in milliseconds")
     replay.add_argument(
@@ -121,6 +131,13 @@ def _replay_command(args: argparse.Namespace) -> int:
     catalog = load_cart_catalog(args.data)
     skipped: list[TraceError] = []
     trips = [(path.stem, file_feed(path, skipped.append)) for path in files]
+    by_cart: dict[str, CartReported] = {}
+
+    def heard(cart_id: str, stats: TripStats) -> None:
+        one = CartReported(stats.impressions_reported, stats.clicks_reported, stats.events_reported)
+        by_cart[cart_id] = by_cart.get(cart_id, CartReported()) + one
+
+    started = datetime.now(UTC)
     try:
         results = asyncio.run(
             replay_trips(
@@ -133,22 +150,35 @@ def _replay_command(args: argparse.Namespace) -> int:
                 deadline_s=args.deadline_ms / 1000,
                 dwell_s=args.dwell_ms / 1000,
                 credentials=credentials,
+                on_trip=heard,
             )
         )
     except CredentialRefusedError as exc:
         print(f"cartads-sim: {exc}", file=sys.stderr)
         return 3
     total = TripStats.total(results)
+    if args.reported is not None:
+        args.reported.write_text(ReportedEvents(args.store, started, by_cart).to_json(), encoding="utf-8")
     if args.json:
         print(json.dumps({"trips": len(results), "lines_skipped": len(skipped), **total.as_dict()}, sort_keys=True))
     else:
-        print(
-            f"replayed {len(results)} trips: {total.ad_requests} ad requests, {total.ads_served} ads,"
-            f" {total.basket_adds} basket adds, {total.mismatches} mismatches,"
-            f" {total.impressions_reported} impressions and {total.clicks_reported} clicks reported,"
-            f" {total.events_unreported} unreported"
-        )
+        print(_replay_summary(len(results), total))
+        if args.reported is not None:
+            print(
+                f"wrote each cart's reported events to {args.reported};"
+                f" compare them with billing: cartads-admin billing reconcile --reported {args.reported}"
+            )
     return 1 if total.events_unreported else 0
+
+
+def _replay_summary(trips: int, total: TripStats) -> str:
+    return (
+        f"replayed {trips} trips: {total.requests_text()}; {total.ads_served} ads served,"
+        f" {total.basket_adds} basket adds, {total.mismatches} mismatches\n"
+        f"reported (acknowledged by the edge): {total.impressions_reported} impressions, {total.clicks_reported}"
+        f" clicks, {total.events_reported} events in all (with basket changes and checkouts);"
+        f" {total.events_unreported} unreported"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterable, Iterable, Sequence
+from collections.abc import AsyncIterable, Callable, Iterable, Sequence
 
 from cart_client.app.cli import connect
 from cart_client.app.credential import CredentialedAdService
@@ -68,10 +68,12 @@ async def replay_trips(
     deadline_s: float = DEFAULT_ADS_DEADLINE_S,
     dwell_s: float = HUMAN_DWELL_S,
     credentials: Sequence[CartCredentialEntry] = (),
+    on_trip: Callable[[str, TripStats], None] | None = None,
 ) -> list[TripStats]:
     """Every trip, shared out among ``carts`` concurrent carts (``<cart_id_prefix>000`` and on, or
     with ``credentials`` the enrolled carts, each sending its own credential; at most one cart per
-    credential); the stats in the order the trips finished."""
+    credential); the stats in the order the trips finished. ``on_trip`` hears each trip's cart and
+    stats as it ends (what each cart reported, for a reconciliation)."""
     if credentials:
         carts = min(carts, len(credentials))
     queue: asyncio.Queue[TripToReplay] = asyncio.Queue()
@@ -90,18 +92,19 @@ async def replay_trips(
             )
             while not queue.empty():
                 session_id, events = queue.get_nowait()
-                results.append(
-                    await replay_trip(
-                        stub,
-                        store_id=store_id,
-                        cart_id=cart_id,
-                        session_id=session_id,
-                        events=events,
-                        catalog=catalog,
-                        deadline_s=deadline_s,
-                        dwell_s=dwell_s,
-                    )
+                stats = await replay_trip(
+                    stub,
+                    store_id=store_id,
+                    cart_id=cart_id,
+                    session_id=session_id,
+                    events=events,
+                    catalog=catalog,
+                    deadline_s=deadline_s,
+                    dwell_s=dwell_s,
                 )
+                results.append(stats)
+                if on_trip is not None:
+                    on_trip(cart_id, stats)
 
     await asyncio.gather(*(cart(n) for n in range(max(1, carts))))
     return results

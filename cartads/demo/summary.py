@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,14 +22,27 @@ class CampaignLine:
 
 @dataclass(frozen=True)
 class DemoSummary:
+    """The demo's figures, named so that they add up (README, "Quick start"):
+
+    - every GetAds call once: ``ad_requests = ad_requests_filled + ad_requests_no_fill + ad_requests_failed``
+      (failed: no answer within the deadline, house content shown); ``no_fill_reasons`` splits the no-fills;
+    - ``ads_served`` counts ads, not answers: a filled answer holds one ad per slot it fills;
+    - ``billable_events_reported = impressions_reported + clicks_reported``, what carts reported that a
+      token can bill; ``all_events_reported`` adds the basket changes and checkouts, which bill nothing;
+    - ``events_billed = impressions_billed + clicks_billed + conversions_billed``; conversions are made
+      by the edge, never reported by a cart.
+    """
+
     trips: int
     carts: int
     ad_requests: int
+    ad_requests_filled: int
+    ad_requests_no_fill: int
+    ad_requests_failed: int
     ads_served: int
-    no_fill: int
     impressions_reported: int
     clicks_reported: int
-    events_reported: int
+    all_events_reported: int
     events_billed: int
     impressions_billed: int
     clicks_billed: int
@@ -40,6 +53,12 @@ class DemoSummary:
     # Conversions the edge attributed (add-to-cart after an ad) and the cloud billed; carts report
     # none of them, so they are not compared with what carts reported.
     conversions_billed: int = 0
+    no_fill_reasons: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def billable_events_reported(self) -> int:
+        """The reported events a token can bill: impressions and clicks."""
+        return self.impressions_reported + self.clicks_reported
 
     @property
     def billed_matches_reported(self) -> bool:
@@ -47,12 +66,14 @@ class DemoSummary:
         return (
             self.impressions_billed == self.impressions_reported
             and self.clicks_billed == self.clicks_reported
-            and self.events_billed == self.impressions_reported + self.clicks_reported + self.conversions_billed
+            and self.events_billed == self.billable_events_reported + self.conversions_billed
         )
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["campaigns"] = [asdict(c) for c in self.campaigns]
+        out["no_fill_reasons"] = dict(self.no_fill_reasons)
+        out["billable_events_reported"] = self.billable_events_reported
         out["billed_matches_reported"] = self.billed_matches_reported
         return out
 
@@ -83,11 +104,13 @@ def summarize(
         trips=len(trips),
         carts=carts,
         ad_requests=total.ad_requests,
+        ad_requests_filled=total.ad_requests_filled,
+        ad_requests_no_fill=total.no_fill_count,
+        ad_requests_failed=total.ad_request_errors,
         ads_served=total.ads_served,
-        no_fill=total.no_fill_count,
         impressions_reported=total.impressions_reported,
         clicks_reported=total.clicks_reported,
-        events_reported=total.events_reported,
+        all_events_reported=total.events_reported,
         events_billed=report.billed_event_count,
         impressions_billed=sum(c.impressions for c in campaigns),
         clicks_billed=sum(c.clicks for c in campaigns),
@@ -96,18 +119,26 @@ def summarize(
         elapsed_s=round(elapsed_s, 3),
         campaigns=campaigns,
         conversions_billed=sum(c.conversions for c in report.campaigns),
+        no_fill_reasons=total.no_fill_reasons,
     )
 
 
 def render_text(summary: DemoSummary) -> str:
     """A short human-readable report."""
+    reasons = ", ".join(f"{k} {n}" for k, n in sorted(summary.no_fill_reasons.items(), key=lambda kv: -kv[1]))
     lines = [
         f"CartAds demo: {summary.trips} real Instacart trips through {summary.carts} concurrent carts "
         f"in {summary.elapsed_s:.1f} s (index {summary.index_version[:12]})",
-        f"  ad requests {summary.ad_requests:>7}   ads served {summary.ads_served:>7}   no fill {summary.no_fill}",
+        f"  ad requests {summary.ad_requests} = {summary.ad_requests_filled} filled + {summary.ad_requests_no_fill}"
+        f" no fill + {summary.ad_requests_failed} failed (past the deadline: house content shown)",
+        f"  no fill by reason: {reasons or 'none'}",
+        f"  ads served {summary.ads_served} (in the filled answers, one per slot filled)",
         f"  impressions reported {summary.impressions_reported:>6}   billed {summary.impressions_billed:>6}",
         f"  clicks reported      {summary.clicks_reported:>6}   billed {summary.clicks_billed:>6}",
-        f"  events billed {summary.events_billed}   spend ${summary.spend_micros / 1e6:,.2f}",
+        f"  conversions (made by the edge)  billed {summary.conversions_billed:>6}",
+        f"  billable events reported {summary.billable_events_reported} (impressions + clicks)   events billed"
+        f" {summary.events_billed} (impressions + clicks + conversions)   spend ${summary.spend_micros / 1e6:,.2f}",
+        f"  all events reported {summary.all_events_reported} (also basket changes and checkouts, which bill nothing)",
         "",
         f"  {'campaign':<36} {'impr':>6} {'clicks':>6} {'spend':>10} {'budget':>10}",
     ]

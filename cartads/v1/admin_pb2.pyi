@@ -750,6 +750,44 @@ class ListDeadLettersResponse(_message.Message):
     next_page_token: str
     def __init__(self, dead_letters: _Optional[_Iterable[_Union[DeadLetter, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
+class CountCartEventsRequest(_message.Message):
+    __slots__ = ("store_id", "cart_ids", "start_time", "end_time")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    CART_IDS_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    cart_ids: _containers.RepeatedScalarFieldContainer[str]
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    def __init__(self, store_id: _Optional[str] = ..., cart_ids: _Optional[_Iterable[str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CartEventCount(_message.Message):
+    __slots__ = ("cart_id", "event_type", "received", "billed", "invalid", "rejected", "duplicate_decisions", "recorded")
+    CART_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    BILLED_FIELD_NUMBER: _ClassVar[int]
+    INVALID_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_DECISIONS_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_FIELD_NUMBER: _ClassVar[int]
+    cart_id: str
+    event_type: _common_pb2.EventType
+    received: int
+    billed: int
+    invalid: int
+    rejected: int
+    duplicate_decisions: int
+    recorded: int
+    def __init__(self, cart_id: _Optional[str] = ..., event_type: _Optional[_Union[_common_pb2.EventType, str]] = ..., received: _Optional[int] = ..., billed: _Optional[int] = ..., invalid: _Optional[int] = ..., rejected: _Optional[int] = ..., duplicate_decisions: _Optional[int] = ..., recorded: _Optional[int] = ...) -> None: ...
+
+class CountCartEventsResponse(_message.Message):
+    __slots__ = ("counts",)
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    counts: _containers.RepeatedCompositeFieldContainer[CartEventCount]
+    def __init__(self, counts: _Optional[_Iterable[_Union[CartEventCount, _Mapping]]] = ...) -> None: ...
+
 class ListEdgesRequest(_message.Message):
     __slots__ = ("store_id", "page_size", "page_token")
     STORE_ID_FIELD_NUMBER: _ClassVar[int]

@@ -190,6 +190,11 @@ class AdminServiceStub:
                 request_serializer=cartads_dot_v1_dot_admin__pb2.ListDeadLettersRequest.SerializeToString,
                 response_deserializer=cartads_dot_v1_dot_admin__pb2.ListDeadLettersResponse.FromString,
                 _registered_method=True)
+        self.CountCartEvents = channel.unary_unary(
+                '/cartads.v1.AdminService/CountCartEvents',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.CountCartEventsRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.CountCartEventsResponse.FromString,
+                _registered_method=True)
         self.UploadAsset = channel.stream_unary(
                 '/cartads.v1.AdminService/UploadAsset',
                 request_serializer=cartads_dot_v1_dot_admin__pb2.UploadAssetRequest.SerializeToString,
@@ -492,6 +497,14 @@ class AdminServiceServicer:
 
     def ListDeadLetters(self, request, context):
         """Events an edge uploaded that were refused for billing (bad or foreign token, ...), with why.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CountCartEvents(self, request, context):
+        """What the cloud made of some carts' events, per cart and event type: received, billed, kept as
+        invalid traffic, refused. Reconciles what carts reported (e.g. cartads-sim) with billing.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -803,6 +816,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListDeadLetters,
                     request_deserializer=cartads_dot_v1_dot_admin__pb2.ListDeadLettersRequest.FromString,
                     response_serializer=cartads_dot_v1_dot_admin__pb2.ListDeadLettersResponse.SerializeToString,
+            ),
+            'CountCartEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.CountCartEvents,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.CountCartEventsRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.CountCartEventsResponse.SerializeToString,
             ),
             'UploadAsset': grpc.stream_unary_rpc_method_handler(
                     servicer.UploadAsset,
@@ -1748,6 +1766,33 @@ class AdminService:
             '/cartads.v1.AdminService/ListDeadLetters',
             cartads_dot_v1_dot_admin__pb2.ListDeadLettersRequest.SerializeToString,
             cartads_dot_v1_dot_admin__pb2.ListDeadLettersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CountCartEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/CountCartEvents',
+            cartads_dot_v1_dot_admin__pb2.CountCartEventsRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.CountCartEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -75,6 +75,10 @@ class AdminServiceStub:
     """Each edge's index sync status: the version it serves, its last ACK or NACK, when it was last seen."""
     ListDeadLetters: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListDeadLettersRequest, _admin_pb2.ListDeadLettersResponse]
     """Events an edge uploaded that were refused for billing (bad or foreign token, ...), with why."""
+    CountCartEvents: _grpc.UnaryUnaryMultiCallable[_admin_pb2.CountCartEventsRequest, _admin_pb2.CountCartEventsResponse]
+    """What the cloud made of some carts' events, per cart and event type: received, billed, kept as
+    invalid traffic, refused. Reconciles what carts reported (e.g. cartads-sim) with billing.
+    """
     UploadAsset: _grpc.StreamUnaryMultiCallable[_admin_pb2.UploadAssetRequest, _admin_pb2.UploadAssetResponse]
     """Stores an image (PNG, JPEG or SVG) by its content hash: the first message names the file, the
     rest carry its bytes in order. SVGs are sanitised first, so their hash is of the safe bytes.
@@ -173,6 +177,10 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """Each edge's index sync status: the version it serves, its last ACK or NACK, when it was last seen."""
     ListDeadLetters: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListDeadLettersRequest, _admin_pb2.ListDeadLettersResponse]  # type: ignore[assignment]
     """Events an edge uploaded that were refused for billing (bad or foreign token, ...), with why."""
+    CountCartEvents: _aio.UnaryUnaryMultiCallable[_admin_pb2.CountCartEventsRequest, _admin_pb2.CountCartEventsResponse]  # type: ignore[assignment]
+    """What the cloud made of some carts' events, per cart and event type: received, billed, kept as
+    invalid traffic, refused. Reconciles what carts reported (e.g. cartads-sim) with billing.
+    """
     UploadAsset: _aio.StreamUnaryMultiCallable[_admin_pb2.UploadAssetRequest, _admin_pb2.UploadAssetResponse]  # type: ignore[assignment]
     """Stores an image (PNG, JPEG or SVG) by its content hash: the first message names the file, the
     rest carry its bytes in order. SVGs are sanitised first, so their hash is of the safe bytes.
@@ -454,6 +462,16 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_admin_pb2.ListDeadLettersResponse, _abc.Awaitable[_admin_pb2.ListDeadLettersResponse]]:
         """Events an edge uploaded that were refused for billing (bad or foreign token, ...), with why."""
+
+    @_abc_1.abstractmethod
+    def CountCartEvents(
+        self,
+        request: _admin_pb2.CountCartEventsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.CountCartEventsResponse, _abc.Awaitable[_admin_pb2.CountCartEventsResponse]]:
+        """What the cloud made of some carts' events, per cart and event type: received, billed, kept as
+        invalid traffic, refused. Reconciles what carts reported (e.g. cartads-sim) with billing.
+        """
 
     @_abc_1.abstractmethod
     def UploadAsset(

@@ -143,6 +143,8 @@ METHOD_RULES: Mapping[str, MethodRule] = {
     "RunReport": MethodRule(_R, _OWN),
     "ListEdges": MethodRule(_R),
     "ListDeadLetters": MethodRule(_R),
+    # Per cart: the operator's, like the carts themselves.
+    "CountCartEvents": MethodRule(_R),
     "UploadAsset": MethodRule(_W, _SHARED),
     "CreateApiToken": MethodRule(Kind.SECRET),
     "ListApiTokens": MethodRule(Kind.SECRET),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from cartads.rpc.errors import InvalidArgumentError
-from cartads.time_units import us_to_ts
+from cartads.time_units import ts_to_us, us_to_ts
 from cartads.v1 import admin_pb2
 from cloud_core.access.auth import scoped_advertiser
 from cloud_core.admin import validation as v
@@ -73,6 +73,25 @@ async def run_report(
     return report_response(plan, rows, lifts, totals)
 
 
+MAX_RECONCILED_CARTS = 1_000
+
+
+def check_cart_events_request(request: admin_pb2.CountCartEventsRequest) -> list[v.Violation]:
+    """CountCartEvents' input problems: a store, 1 to 1,000 well-formed cart ids, sane times."""
+    out = v.check_required_id(request.store_id, "store_id")
+    if not request.cart_ids:
+        out.append(("cart_ids", "name at least one cart"))
+    elif len(request.cart_ids) > MAX_RECONCILED_CARTS:
+        out.append(("cart_ids", f"at most {MAX_RECONCILED_CARTS} carts per call"))
+    else:
+        for i, cart_id in enumerate(request.cart_ids):
+            out += v.check_id(cart_id, f"cart_ids[{i}]")
+    for name in ("start_time", "end_time"):
+        if request.HasField(name):
+            out += v.check_timestamp(getattr(request, name), name)
+    return out
+
+
 class ReportAdmin:
     """The report methods; an advertiser token reports on its own campaigns only."""
 
@@ -117,6 +136,14 @@ class ReportAdmin:
             total_spend_micros=sum(r.spend_micros for r in rows),
             billed_event_count=sum(r.impressions + r.clicks + r.conversions for r in rows),
         )
+
+    async def cart_events(self, request: admin_pb2.CountCartEventsRequest) -> admin_pb2.CountCartEventsResponse:
+        raise_if(check_cart_events_request(request))
+        await existing("store", request.store_id, "store_id", self._catalog.get_store)
+        start_us = ts_to_us(request.start_time) if request.HasField("start_time") else None
+        end_us = ts_to_us(request.end_time) if request.HasField("end_time") else None
+        counts = await self._ledger.cart_event_counts(request.store_id, list(request.cart_ids), start_us, end_us)
+        return admin_pb2.CountCartEventsResponse(counts=counts)
 
     async def dead_letters(self, request: admin_pb2.ListDeadLettersRequest) -> admin_pb2.ListDeadLettersResponse:
         if not request.store_id:

@@ -195,6 +195,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     RunReport = _served_by(admin_pb2.RunReportRequest, lambda s: s._reports.run)
     GetSpendReport = _served_by(admin_pb2.GetSpendReportRequest, lambda s: s._reports.spend)
     ListDeadLetters = _served_by(admin_pb2.ListDeadLettersRequest, lambda s: s._reports.dead_letters)
+    CountCartEvents = _served_by(admin_pb2.CountCartEventsRequest, lambda s: s._reports.cart_events)
 
     # ---- API tokens ----
     CreateApiToken = _served_by(admin_pb2.CreateApiTokenRequest, lambda s: s._tokens.create)

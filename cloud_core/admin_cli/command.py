@@ -14,7 +14,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from cartads.v1 import admin_pb2_grpc
 
 Stub = admin_pb2_grpc.AdminServiceStub
-Handler = Callable[[Stub, argparse.Namespace], None]
+# A handler returns nothing, or an exit status when the command ran but its answer is a failure.
+Handler = Callable[[Stub, argparse.Namespace], int | None]
 # The subcommands of the root parser or of a group (argparse's type for it is private).
 Subcommands = Any
 

@@ -17,10 +17,10 @@ from cartads.v1 import admin_pb2, admin_pb2_grpc
 from cloud_core.admin_cli import (
     advertisers,
     assets,
+    billing,
     campaigns,
     carts,
     creatives,
-    dead_letters,
     edges,
     experiments,
     line_items,
@@ -40,10 +40,10 @@ COMMAND_GROUPS: tuple[Callable[[Subcommands], None], ...] = (
     stores.register,
     carts.register,
     reports.register,
+    billing.register,
     tokens.register,
     edges.register,
     assets.register,
-    dead_letters.register,
     experiments.register,
 )
 
@@ -120,7 +120,7 @@ def _run(argv: Sequence[str] | None) -> int:
     try:
         stub = admin_pb2_grpc.AdminServiceStub(channel)
         _with_timeout(stub, args.timeout_s)
-        handler(stub, args)
+        code = handler(stub, args)
     except grpc.RpcError as exc:
         print(f"error: {describe_rpc_error(exc)}", file=sys.stderr)
         return 2
@@ -133,7 +133,7 @@ def _run(argv: Sequence[str] | None) -> int:
         return 2
     finally:
         channel.close()
-    return 0
+    return code or 0
 
 
 def _with_timeout(stub: Stub, timeout_s: float) -> None:

@@ -49,7 +49,7 @@ from cloud_core.events.ledger_math import (
 from cloud_core.events.outcomes import DeadLetter, EventOutcome, IngestResult
 from cloud_core.storage import schema as t
 from cloud_core.storage.ivt import invalid_ad_events_by_campaign, read_ivt_context, write_ivt
-from cloud_core.storage.reports import write_report_rollups
+from cloud_core.storage.reports import count_cart_events, write_report_rollups
 from cloud_core.storage.sql.database import Database, failure_text, is_data_error, is_transient_error
 from cloud_core.storage.sql.rows import IN_CHUNK, insert, insert_rows, upsert_adding
 from cloud_core.storage.trust.budget import cap_billed, record_over_delivery
@@ -341,6 +341,14 @@ class SqlLedger:
             )
             for r in rows
         ]
+
+    async def cart_event_counts(
+        self, store_id: str, cart_ids: Sequence[str], start_us: int | None = None, end_us: int | None = None
+    ) -> list[admin_pb2.CartEventCount]:
+        """Per cart and event type, the events received in [start_us, end_us) by what billing made of them."""
+        return await self._db.read(
+            functools.partial(count_cart_events, store_id=store_id, cart_ids=cart_ids, start_us=start_us, end_us=end_us)
+        )
 
     async def dead_letters(
         self, store_id: str, after_id: int = 0, limit: int = 0, *, edge_id: str = "", reason_code: int = 0

@@ -123,6 +123,9 @@ class LedgerStore(Protocol):
         self, store_id: str, after_id: int = 0, limit: int = 0, *, edge_id: str = "", reason_code: int = 0
     ) -> list[DeadLetter]: ...
     async def ivt_context(self, store_id: str, needs: HistoryNeeds) -> IvtContext: ...
+    async def cart_event_counts(
+        self, store_id: str, cart_ids: Sequence[str], start_us: int | None = None, end_us: int | None = None
+    ) -> list[admin_pb2.CartEventCount]: ...
 
 
 class EdgeStatusStore(Protocol):

@@ -2,7 +2,8 @@
 experiment layers whose arms the reports compare (table ``experiment_layers``, arms as a JSON list).
 
 The rollup rows come from the pure rollup maths (``cloud_core.reports.rollups``); this module only
-writes them (adding to existing rows, never read-then-write) and reads them grouped in SQL.
+writes them (adding to existing rows, never read-then-write) and reads them grouped in SQL. Also
+some carts' events by outcome (``count_cart_events``), to reconcile what carts reported with billing.
 """
 
 from __future__ import annotations
@@ -309,3 +310,43 @@ class SqlExperiments:
                 raise NotFoundError(f"experiment layer {clip(layer_id)!r} does not exist", "layer_id")
 
         await self._db.write(_delete)
+
+
+# Each outcome the events table records, as the CartEventCount field that counts it. A billed event cut
+# by its campaign's budget is still delivered and in the ledger, at no charge: billed.
+OUTCOME_FIELDS = {
+    "billed": "billed",
+    "over_delivered": "billed",
+    "invalid": "invalid",
+    "rejected": "rejected",
+    "already_billed": "duplicate_decisions",
+    "recorded": "recorded",
+}
+
+
+def count_cart_events(
+    conn: Connection, store_id: str, cart_ids: Sequence[str], start_us: int | None, end_us: int | None
+) -> list[admin_pb2.CartEventCount]:
+    """Per cart and event type, the events received in [start_us, end_us) by outcome (one read)."""
+    ev = t.events.c
+    counts: dict[tuple[str, int], admin_pb2.CartEventCount] = {}
+    ids = sorted(set(cart_ids))
+    for i in range(0, len(ids), IN_CHUNK):
+        query = (
+            sa.select(ev.cart_id, ev.event_type, ev.outcome, sa.func.count())
+            .where(ev.store_id == store_id, ev.cart_id.in_(ids[i : i + IN_CHUNK]))
+            .group_by(ev.cart_id, ev.event_type, ev.outcome)
+        )
+        if start_us is not None:
+            query = query.where(ev.receive_time_us >= start_us)
+        if end_us is not None:
+            query = query.where(ev.receive_time_us < end_us)
+        for cart_id, event_type, outcome, n in conn.execute(query):
+            row = counts.setdefault(
+                (str(cart_id), int(event_type)),
+                admin_pb2.CartEventCount(cart_id=str(cart_id), event_type=int(event_type)),  # type: ignore[arg-type]
+            )
+            row.received += int(n)
+            field = OUTCOME_FIELDS.get(str(outcome), "recorded")
+            setattr(row, field, getattr(row, field) + int(n))
+    return [counts[key] for key in sorted(counts)]

@@ -11,7 +11,7 @@ from cart_client.app import session
 from cart_client.app.runner import TripStats, run_trip
 from cart_client.sensors.trace import Checkout, Scan, SensorEvent, Touch, Weight, Zone
 from cartads.v1 import common_pb2
-from tests.cart_client.fakes import FakeAdService, make_ad
+from tests.cart_client.fakes import FakeAdService, fill_every_slot, make_ad
 
 CLOCK_S = 1_700_000_000.25
 
@@ -151,6 +151,25 @@ async def test_no_fill_is_counted() -> None:
     assert stats.no_fill_count == stats.ad_requests == 6
     assert (stats.ads_served, stats.impressions_reported, stats.clicks_reported, lines) == (0, 0, 0, [])
     assert stats.events_reported == 3  # two basket adds and the checkout
+
+
+async def test_no_fills_are_counted_by_the_edges_reason() -> None:
+    """Each answer without an ad counts under its NoFillReason's name; requests = filled + no fill + failed."""
+    answered = itertools.count()
+    fake = FakeAdService(ads_for=lambda r: fill_every_slot(r) if next(answered) < 2 else [])
+    stats, _ = await run(fake)
+    assert (stats.ad_requests_filled, stats.no_fill_count, stats.ad_request_errors) == (2, 4, 0)
+    assert stats.no_fill_reasons == {"NO_CANDIDATES": 4}
+    assert stats.ad_requests == stats.ad_requests_filled + stats.no_fill_count + stats.ad_request_errors
+
+
+def test_totals_add_up_no_fill_reasons() -> None:
+    """TripStats.total adds each reason's no-fills over the trips."""
+    one = TripStats(no_fill_count=2, no_fill_reasons={"BUDGET_EXHAUSTED": 2})
+    two = TripStats(no_fill_count=3, no_fill_reasons={"BUDGET_EXHAUSTED": 1, "FREQUENCY_CAPPED": 2})
+    total = TripStats.total([one, two])
+    assert total.no_fill_reasons == {"BUDGET_EXHAUSTED": 3, "FREQUENCY_CAPPED": 2}
+    assert "5 no fill (BUDGET_EXHAUSTED 3, FREQUENCY_CAPPED 2)" in total.requests_text()
 
 
 async def test_ads_for_other_slots_are_not_impressions() -> None:
