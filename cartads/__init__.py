@@ -7,7 +7,9 @@
 - ``group_commit``: concurrent writers sharing one durable commit (the edge's journal, the cloud's ledger).
 - ``tracking_token``, ``time_units``, ``store_time``: formats and units both ends must agree on.
 - ``cart_credential``: the enrolled cart's credential (made by the cloud, checked by the edge);
-  ``credential_file``: the file ``cartads-admin carts enroll --out`` writes and a cart reads.
+  ``credential_file``: the file ``cartads-admin carts enroll --out`` writes and a cart reads;
+  ``reported_file``: what carts reported, as ``cartads-sim --reported`` writes it for
+  ``cartads-admin billing reconcile`` to read.
 - ``ivt``: the invalid traffic rules, judged by the edge and again by the cloud; ``cart_limits``:
   what one cart may ask of its edge. Both with the defaults the index's copies fall back to.
 - ``protowire``: protobuf's wire format written by hand, for the compiler's and the edge's spliced messages.

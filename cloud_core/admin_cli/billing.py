@@ -72,6 +72,11 @@ def carts_short(reported: ReportedEvents, counts: Sequence[admin_pb2.CartEventCo
     return [(cart_id, n) for cart_id, n in short if n > 0]
 
 
+def reconciled(lines: Sequence[Line], short: Sequence[tuple[str, int]]) -> bool:
+    """Every cart's reported events, and every kind's, are in the cloud."""
+    return not short and not any(ln.missing for ln in lines)
+
+
 def render(reported: ReportedEvents, lines: Sequence[Line], short: Sequence[tuple[str, int]]) -> str:
     """The reconciliation as a table and a verdict."""
     header = ["events", "reported", "in_cloud", "missing", *OUTCOMES]
@@ -82,12 +87,14 @@ def render(reported: ReportedEvents, lines: Sequence[Line], short: Sequence[tupl
     out = table_lines([header, *rows])
     first = f"{len(reported.carts)} carts of store {reported.store_id} since {reported.start_time.isoformat()}"
     out.insert(0, first)
-    if short:
-        listed = ", ".join(f"{cart_id} ({n})" for cart_id, n in short[:10])
+    if not reconciled(lines, short):
+        kinds = ", ".join(f"{ln.kind} {ln.missing}" for ln in lines if ln.missing)
+        carts = ", ".join(f"{cart_id} ({n})" for cart_id, n in short[:10])
         more = f" and {len(short) - 10} more" if len(short) > 10 else ""
         out.append(
-            f"NOT RECONCILED: {sum(n for _, n in short)} reported events are not in the cloud, from {listed}{more};"
-            " an edge may still hold them (cartads-admin edges list)"
+            f"NOT RECONCILED: reported events not in the cloud: {kinds}"
+            + (f"; from {carts}{more}" if carts else "")
+            + "; an edge may still hold them (cartads-admin edges list)"
         )
     else:
         billed = lines[0].outcomes["billed"] + lines[1].outcomes["billed"]
@@ -116,15 +123,15 @@ def billing_reconcile(stub: Stub, args: argparse.Namespace) -> int:
     while True:
         counts = _counts(stub, reported)
         short = carts_short(reported, counts)
-        if not short or time.monotonic() >= deadline:
+        lines = reconcile(reported.total(), counts)
+        if reconciled(lines, short) or time.monotonic() >= deadline:
             break
-        time.sleep(_POLL_S)  # the edges upload in batches: give them the time asked for
-    lines = reconcile(reported.total(), counts)
+        time.sleep(_POLL_S)  # an edge uploads its journal in batches, a second or so apart
     if args.json:
         body = {
             "store_id": reported.store_id,
             "carts": len(reported.carts),
-            "reconciled": not short,
+            "reconciled": reconciled(lines, short),
             "carts_missing_events": dict(short),
             "lines": [
                 {"events": ln.kind, "reported": ln.reported, "in_cloud": ln.received, **ln.outcomes} for ln in lines
@@ -133,7 +140,7 @@ def billing_reconcile(stub: Stub, args: argparse.Namespace) -> int:
         print(json.dumps(body, indent=2, sort_keys=True))
     else:
         print(render(reported, lines, short))
-    return 1 if short else 0
+    return 0 if reconciled(lines, short) else 1
 
 
 DEAD_LETTER_COLUMNS = ["edge_id", "seq", "event_id", "event_type", "reason", "create_time"]

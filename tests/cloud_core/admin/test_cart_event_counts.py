@@ -115,4 +115,7 @@ async def test_reconcile_fails_naming_the_cart_whose_events_are_missing(
     path = _reported(tmp_path, CartReported(impressions=3, clicks=1, events=5))
     argv = ("billing", "reconcile", "--reported", str(path), "--wait-s", "0")
     assert await run_admin_cli_as_admin(cloud_server, *argv) == 1
-    assert "NOT RECONCILED: 1 reported events are not in the cloud, from cart-a (1)" in capsys.readouterr().out
+    assert (
+        "NOT RECONCILED: reported events not in the cloud: impressions 1, all cart events 1; from cart-a (1)"
+        in capsys.readouterr().out
+    )
