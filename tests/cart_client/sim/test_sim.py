@@ -13,6 +13,7 @@ from cart_client.sensors.trace import Checkout, Scan, Touch, Weight, parse_trace
 from cart_client.sim.cli import main
 from cart_client.sim.simulator import simulate, store_layout
 from cart_client.trip.catalog import in_store_barcode
+from cartads.reported_file import read_reported
 from cartads.sample.instacart import Catalog, Order, load_catalog, load_orders
 from cartads.v1 import common_pb2
 from tests.cart_client.fakes import FakeAdService
@@ -118,3 +119,22 @@ async def test_replay_fuses_the_simulated_sensors_and_reports_to_the_edge(
     )
     assert len(adds) >= scans * 0.95
     assert len({e.session_id for e in adds}) == 4
+
+
+async def test_replay_writes_what_each_cart_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--reported FILE holds, per simulated cart, the events the edge journaled from it."""
+    trips, reported = tmp_path / "trips", tmp_path / "reported.json"
+    assert main(["--orders", "4", "--seed", "2", "--out", str(trips)]) == 0
+    fake = FakeAdService()
+    async with fake_edge(fake) as edge:
+        argv = ["--replay", str(trips), "--edge", edge.address, "--store", "store-1", "--carts", "2"]
+        argv += ["--deadline-ms", "1000", "--dwell-ms", "0", "--reported", str(reported)]
+        assert await asyncio.to_thread(main, argv) == 0
+    body = read_reported(reported)
+    assert body.store_id == "store-1"
+    assert sorted(body.carts) == sorted({e.cart_id for e in fake.journal.values()})
+    for cart_id, counts in body.carts.items():
+        from_cart = [e for e in fake.journal.values() if e.cart_id == cart_id]
+        assert counts.events == len(from_cart)
+        assert counts.impressions == sum(1 for e in from_cart if e.type == common_pb2.EVENT_TYPE_IMPRESSION)
+    assert f"billing reconcile --reported {reported}" in capsys.readouterr().out
