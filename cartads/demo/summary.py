@@ -130,7 +130,7 @@ def render_text(summary: DemoSummary) -> str:
         f"CartAds demo: {summary.trips} real Instacart trips through {summary.carts} concurrent carts "
         f"in {summary.elapsed_s:.1f} s (index {summary.index_version[:12]})",
         f"  ad requests {summary.ad_requests} = {summary.ad_requests_filled} filled + {summary.ad_requests_no_fill}"
-        f" no fill + {summary.ad_requests_failed} failed (past the deadline: house content shown)",
+        f" no fill + {summary.ad_requests_failed} failed (no answer in time: house content shown)",
         f"  no fill by reason: {reasons or 'none'}",
         f"  ads served {summary.ads_served} (in the filled answers, one per slot filled)",
         f"  impressions reported {summary.impressions_reported:>6}   billed {summary.impressions_billed:>6}",
