@@ -139,6 +139,10 @@ class EdgeServer:
         """Events journaled but not yet acknowledged by the cloud."""
         return self._journal.depth()
 
+    def journal_unsent_bytes(self) -> int:
+        """Bytes of events journaled but not yet acknowledged (what the journal's limits count)."""
+        return self._journal.unsent_bytes()
+
     async def wait_for_upload(self, timeout_s: float = 10.0) -> None:
         """Wait until every journaled event is acknowledged by the cloud; raises TimeoutError otherwise."""
         await self.uploader.wait_until_empty(timeout_s)
@@ -306,6 +310,11 @@ async def _start(
             [
                 ("cartads_edge_index_loaded", "1 when an index is held", lambda: float(bool(holder.version))),
                 ("cartads_edge_journal_depth", "events journaled and not yet acknowledged", journal.depth),
+                (
+                    "cartads_edge_journal_unsent_bytes",
+                    "bytes of events journaled and not yet acknowledged (the journal's limits count these)",
+                    journal.unsent_bytes,
+                ),
                 (
                     "cartads_edge_journal_quarantined",
                     "journal entries that did not parse, set aside instead of uploaded",
