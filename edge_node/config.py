@@ -7,6 +7,14 @@ from dataclasses import dataclass
 from cartads import bounds
 
 GIB = 1024 * 1024 * 1024
+# The journal's limits. A busy store: 120 carts shopping for 24 hours, each reporting an event every
+# 2 s (60 events/s, 5.2 million a day) at up to ~600 bytes journaled per event (an ad event with
+# its tracking token; basket events are smaller): about 3 GiB a day. The soft limit holds two such
+# days before paid ads stop (budget leases bound what the store spends offline long before that);
+# the hard limit adds two more before ReportEvents is refused. Together with LMDB's own pages the
+# journal needs up to twice the hard limit on the edge's disk (docs: README, "Events and billing").
+JOURNAL_SOFT_LIMIT_BYTES = 6 * GIB
+JOURNAL_HARD_LIMIT_BYTES = 12 * GIB
 # A whole store's index travels in one message, so the cap is well above gRPC's 4 MiB default.
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
@@ -51,7 +59,9 @@ class EdgeConfig:
     # The edge token (role edge, bound to this store) sent as "authorization: Bearer ..." to the cloud;
     # None sends none, which only a cloud that knows the edge by its mTLS certificate accepts.
     cloud_token: str | None = None
-    journal_map_size_bytes: int = GIB
+    # The LMDB map (a sparse file: disk is used only as events are journaled) must hold the hard
+    # limit below with room for LMDB's pages and the dedupe ids: twice the limit.
+    journal_map_size_bytes: int = 2 * JOURNAL_HARD_LIMIT_BYTES
     max_readers: int = 126
     # How many acknowledged event ids the journal remembers, to count late re-sends as duplicates.
     journal_dedupe_window_events: int = 100_000
@@ -82,10 +92,11 @@ class EdgeConfig:
     cart_auth: bool = True
     # Verified credentials and per-cart rate buckets are kept for this many carts (least recent first out).
     cart_state_max_carts: int = 50_000
-    # Journal pushback: above the soft limit only house ads serve (no new billable work), above the
-    # hard limit ReportEvents answers RESOURCE_EXHAUSTED; events are never silently dropped.
-    journal_soft_limit_events: int = 200_000
-    journal_hard_limit_events: int = 1_000_000
+    # Journal pushback, in bytes of unsent events as journaled: above the soft limit only house ads
+    # serve (no new billable work), above the hard limit ReportEvents answers RESOURCE_EXHAUSTED;
+    # events are never silently dropped. Sized for days of a busy store offline (JOURNAL_HARD_LIMIT_BYTES).
+    journal_soft_limit_bytes: int = JOURNAL_SOFT_LIMIT_BYTES
+    journal_hard_limit_bytes: int = JOURNAL_HARD_LIMIT_BYTES
     # Group commit: at most this many events go into one durable journal transaction.
     group_commit_max_events: int = 20_000
     # An add-to-cart converts an ad seen (or clicked) at most this long before, in the same trip.

@@ -15,6 +15,7 @@ from grpc_health.v1.health import HealthServicer
 from prometheus_client import CollectorRegistry
 
 from cartads.ops.http import CallbackGauges, OpsServer, start_ops_server
+from cartads.ops.loop_watch import StallTracker, watch_loop
 from cartads.rpc.runtime import add_logged_servicer, enable_health_and_reflection, server_options, set_serving
 from cartads.v1 import ad_service_pb2
 from edge_node.assets.service import EdgeAssets, open_edge_assets
@@ -95,6 +96,8 @@ class EdgeServer:
         self.assets: EdgeAssets | None = None
         # Journals GetAds request counts periodically (edge_node/events/request_counts.py); start_edge sets it.
         self.request_counts: RequestCountFlusher | None = None
+        # How late the event loop ran its callbacks (cartads/ops/loop_watch.py): carts wait that long.
+        self.loop_stalls = StallTracker()
 
     @property
     def ops_port(self) -> int | None:
@@ -118,6 +121,7 @@ class EdgeServer:
         """Start index sync and the uploader (start_edge does this)."""
         self._spawn(self.sync_client.run(), _SYNC_TASK)
         self._spawn(self.uploader.run(), "edge-uploader")
+        self._spawn(watch_loop(self.loop_stalls), "edge-loop-watch")
         if self.request_counts is not None:
             self._spawn(self.request_counts.run(), "edge-request-counts")
 
@@ -138,6 +142,10 @@ class EdgeServer:
     def journal_depth(self) -> int:
         """Events journaled but not yet acknowledged by the cloud."""
         return self._journal.depth()
+
+    def journal_unsent_bytes(self) -> int:
+        """Bytes of events journaled but not yet acknowledged (what the journal's limits count)."""
+        return self._journal.unsent_bytes()
 
     async def wait_for_upload(self, timeout_s: float = 10.0) -> None:
         """Wait until every journaled event is acknowledged by the cloud; raises TimeoutError otherwise."""
@@ -306,6 +314,21 @@ async def _start(
             [
                 ("cartads_edge_index_loaded", "1 when an index is held", lambda: float(bool(holder.version))),
                 ("cartads_edge_journal_depth", "events journaled and not yet acknowledged", journal.depth),
+                (
+                    "cartads_edge_journal_unsent_bytes",
+                    "bytes of events journaled and not yet acknowledged (the journal's limits count these)",
+                    journal.unsent_bytes,
+                ),
+                (
+                    "cartads_edge_loop_stall_max_ms",
+                    "the longest the event loop was kept from running callbacks since start (ms)",
+                    lambda: edge.loop_stalls.max_ms,
+                ),
+                (
+                    "cartads_edge_loop_stalls_over_50ms",
+                    "event loop stalls of at least 50 ms (a cart's GetAds deadline) since start",
+                    lambda: float(edge.loop_stalls.count_over(50)),
+                ),
                 (
                     "cartads_edge_journal_quarantined",
                     "journal entries that did not parse, set aside instead of uploaded",

@@ -33,6 +33,12 @@ def worker_config(config: EdgeConfig, index: int, count: int) -> EdgeConfig:
         data_dir=str(Path(config.data_dir) / f"worker-{index}"),
         reuse_port=True,
         budget_share=1.0 / count,
+        # The store's disk budget for unsent events is shared by the workers' journals.
+        journal_soft_limit_bytes=config.journal_soft_limit_bytes // count,
+        journal_hard_limit_bytes=config.journal_hard_limit_bytes // count,
+        journal_map_size_bytes=max(
+            config.journal_map_size_bytes // count, 2 * config.journal_hard_limit_bytes // count
+        ),
     )
 
 

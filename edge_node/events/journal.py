@@ -83,10 +83,11 @@ class AppendResult:
 class Journal:
     """Durable, ordered, deduplicated storage of cart events until the cloud acknowledges them."""
 
-    def __init__(self, env: LmdbEnv, dedupe_window_events: int, hard_limit_events: int = 1_000_000) -> None:
+    def __init__(self, env: LmdbEnv, dedupe_window_events: int, hard_limit_bytes: int = 8 * 1024**3) -> None:
         self._env = env
         self._dedupe_window = dedupe_window_events
-        self.hard_limit_events = hard_limit_events
+        # In bytes, not events: what fills a disk is bytes, and an event's size varies tenfold.
+        self.hard_limit_bytes = hard_limit_bytes
         with env.locked() as lmdb_env:
             self._events = lmdb_env.open_db(b"events")
             self._ids = lmdb_env.open_db(b"ids")
@@ -104,10 +105,12 @@ class Journal:
                 self._depth = int(txn.stat(self._events)["entries"])
                 self._quarantined = int(txn.stat(self._quarantine)["entries"])
             self._oldest_receive_unix_ms = self._read_oldest(lmdb_env)
-            # Unsent events per cart (its share of the journal), rebuilt from what is on disk.
+            # Unsent bytes in all and per cart (its share of the journal), rebuilt from what is on disk.
+            self._bytes = 0
             self._unsent_by_cart: dict[str, int] = {}
             with lmdb_env.begin(db=self._events) as txn:
                 for raw in txn.cursor().iternext(keys=False, values=True):
+                    self._bytes += len(raw)
                     self._count_carts([raw], 1)
 
     @classmethod
@@ -123,7 +126,7 @@ class Journal:
             sync=True,
             metasync=True,
         )
-        return cls(env, config.journal_dedupe_window_events, config.journal_hard_limit_events)
+        return cls(env, config.journal_dedupe_window_events, config.journal_hard_limit_bytes)
 
     def append(self, events: Sequence[CartEvent], receive_time_unix_ms: int) -> AppendResult:
         """Journal every event whose id is new, in order, in one durable write transaction."""
@@ -135,12 +138,14 @@ class Journal:
     def append_group(self, writes: Sequence[JournalWrite]) -> list[AppendResult | JournalFullError]:
         """Journal several callers' writes in one durable transaction; one result per write, in order.
 
-        A write that would take the journal past its hard limit gets a JournalFullError and changes
-        nothing; the others commit. If the map itself is full, the whole group fails with one.
+        A write that would take the journal's unsent bytes past its hard limit gets a JournalFullError
+        and changes nothing; the others commit. If the map or the disk itself is full, the whole group
+        fails with one and nothing of it is kept (LMDB aborts the transaction).
         """
         results: list[AppendResult | JournalFullError] = []
         with self._env.locked() as env:
-            depth = self._depth
+            depth, size = self._depth, self._bytes
+            added_by_cart: dict[str, int] = {}
             try:
                 with env.begin(write=True) as txn:
                     raw_next = txn.get(_NEXT_SEQ_KEY, db=self._meta)
@@ -148,50 +153,57 @@ class Journal:
                     spend: dict[bytes, tuple[int, int]] = {}
                     fresh: set[bytes] = set()
                     for write in writes:
-                        if depth + len(write.events) > self.hard_limit_events:
-                            results.append(
-                                JournalFullError(
-                                    f"journal holds {depth} unsent events, its limit is {self.hard_limit_events}"
-                                )
-                            )
+                        staged = self._stage(write, next_seq, fresh)
+                        staged_bytes = sum(len(value) for _, value, _ in staged)
+                        if staged and size + staged_bytes > self.hard_limit_bytes:
+                            results.append(self._full(size, depth, staged_bytes))
                             continue
-                        result = self._append_one(txn, write, next_seq, spend, fresh)
+                        result = self._put(txn, write, staged, spend, fresh)
+                        for journaled, value in zip(result.accepted, (v for _, v, _ in staged), strict=True):
+                            cart_id = journaled.event.cart_id
+                            added_by_cart[cart_id] = added_by_cart.get(cart_id, 0) + len(value)
                         next_seq += len(result.accepted)
                         depth += len(result.accepted)
+                        size += staged_bytes
                         results.append(result)
                     txn.put(_NEXT_SEQ_KEY, _SEQ.pack(next_seq), db=self._meta)
                     for key, (millimicros, expire_ms) in spend.items():
                         txn.put(key, _SPEND.pack(millimicros, expire_ms), db=self._lease_spend)
             except lmdb.MapFullError as exc:
                 raise JournalFullError(f"journal map is full ({env.info()['map_size']} bytes)") from exc
+            except lmdb.Error as exc:
+                # The disk itself is full or failing (LMDB reports a short write at commit as EIO):
+                # the transaction is aborted, nothing of it was acknowledged, and every caller hears why.
+                _log.error("journal write failed on disk", error=str(exc), events=sum(len(w.events) for w in writes))
+                raise JournalFullError(f"the edge's disk refused the journal write (full or failing): {exc}") from exc
             self._known_ids |= fresh  # only once committed
-            for done in results:
-                if isinstance(done, AppendResult):
-                    for journaled in done.accepted:
-                        self._count_cart(journaled.event.cart_id, 1)
+            for cart_id, added in added_by_cart.items():
+                self._count_cart(cart_id, added)
+            self._bytes = size
             was_empty, self._depth = self._depth == 0, depth
             if was_empty and depth:
                 self._oldest_receive_unix_ms = self._read_oldest(env)
         return results
 
-    def _append_one(
-        self,
-        txn: lmdb.Transaction,
-        write: JournalWrite,
-        next_seq: int,
-        spend: dict[bytes, tuple[int, int]],
-        fresh: set[bytes],
-    ) -> AppendResult:
-        accepted: list[JournaledEvent] = []
-        charges: list[LeaseCharge] = []
-        duplicates = 0
+    def _full(self, size: int, depth: int, wanted: int) -> JournalFullError:
+        return JournalFullError(
+            f"journal holds {size} bytes of unsent events ({depth} events) and this write needs {wanted} "
+            f"more; its limit is {self.hard_limit_bytes} bytes"
+        )
+
+    def _stage(
+        self, write: JournalWrite, next_seq: int, fresh: set[bytes]
+    ) -> list[tuple[JournaledEvent, bytes, bytes]]:
+        """The write's new events as (journaled, serialized, id key), numbered from ``next_seq``;
+        nothing is written yet, so a write over the limit leaves no trace."""
+        staged: list[tuple[JournaledEvent, bytes, bytes]] = []
+        seen: set[bytes] = set()
         for event in write.events:
             id_key = _id_key(event.event_id)
-            if id_key in self._known_ids or id_key in fresh:
-                duplicates += 1
+            if id_key in self._known_ids or id_key in fresh or id_key in seen:
                 continue
-            fresh.add(id_key)
-            journaled = JournaledEvent(seq=next_seq, event=event)
+            seen.add(id_key)
+            journaled = JournaledEvent(seq=next_seq + len(staged), event=event)
             journaled.receive_time.FromMilliseconds(write.receive_time_unix_ms)
             if write.cart_credential_id:
                 journaled.cart_credential_id = write.cart_credential_id
@@ -199,12 +211,24 @@ class Journal:
                 journaled.request_counts.CopyFrom(write.request_counts)
             journaled.invalid_rule = write.invalid_rules.get(event.event_id, 0)  # type: ignore[assignment]
             journaled.cart_clock_offset_ms = write.clock_offset_ms
-            seq_key = _seq_key(next_seq)
-            txn.put(seq_key, journaled.SerializeToString(deterministic=True), db=self._events)
+            staged.append((journaled, journaled.SerializeToString(deterministic=True), id_key))
+        return staged
+
+    def _put(
+        self,
+        txn: lmdb.Transaction,
+        write: JournalWrite,
+        staged: Sequence[tuple[JournaledEvent, bytes, bytes]],
+        spend: dict[bytes, tuple[int, int]],
+        fresh: set[bytes],
+    ) -> AppendResult:
+        charges: list[LeaseCharge] = []
+        for journaled, value, id_key in staged:
+            fresh.add(id_key)
+            seq_key = _seq_key(journaled.seq)
+            txn.put(seq_key, value, db=self._events)
             txn.put(seq_key, id_key, db=self._id_by_seq, append=True)
-            accepted.append(journaled)
-            next_seq += 1
-            charge = write.charge(event) if write.charge is not None else None
+            charge = write.charge(journaled.event) if write.charge is not None else None
             if charge is not None and charge.millimicros > 0:
                 charges.append(charge)
                 key = _spend_key(charge.campaign_id, charge.lease_id)
@@ -213,7 +237,8 @@ class Journal:
                     spend[key] = _SPEND.unpack(raw) if raw is not None else (0, charge.expire_unix_ms)
                 total, expire_ms = spend[key]
                 spend[key] = (total + charge.millimicros, max(expire_ms, charge.expire_unix_ms))
-        return AppendResult(tuple(accepted), duplicates, tuple(charges))
+        accepted = tuple(journaled for journaled, _, _ in staged)
+        return AppendResult(accepted, len(write.events) - len(accepted), tuple(charges))
 
     def lease_spend(self, campaign_id: str, lease_id: str) -> int:
         """Milli-micros journaled against one campaign's lease, as committed (survives restarts)."""
@@ -276,14 +301,16 @@ class Journal:
         return out
 
     def _set_aside(self, entries: Sequence[tuple[bytes, bytes]]) -> None:
-        moved = 0
+        moved = freed = 0
         with self._env.locked() as env:
             with env.begin(write=True) as txn:
                 for key, raw in entries:
                     if txn.delete(key, db=self._events):
                         txn.put(key, raw, db=self._quarantine)
                         moved += 1
+                        freed += len(raw)
             self._depth = max(0, self._depth - moved)
+            self._bytes = max(0, self._bytes - freed)
             self._quarantined += moved
             self._oldest_receive_unix_ms = self._read_oldest(env)
         for key, raw in entries:
@@ -299,14 +326,16 @@ class Journal:
         Their ids stay in the dedupe index for a window of later events, so a cart that re-sends
         soon after an upload still gets "duplicate"; the cloud's dedupe covers anything older.
         """
-        deleted = 0
+        deleted = freed = 0
         forgotten: list[bytes] = []
         forget_through = acknowledged_seq - self._dedupe_window
         with self._env.locked() as env:
             with env.begin(write=True) as txn:
                 cursor = txn.cursor(db=self._events)
                 while cursor.first() and _SEQ.unpack(cursor.key())[0] <= acknowledged_seq:
-                    self._count_carts([cursor.value()], -1)
+                    raw = cursor.value()
+                    self._count_carts([raw], -1)
+                    freed += len(raw)
                     cursor.delete()
                     deleted += 1
                 if forget_through > 0:
@@ -316,30 +345,36 @@ class Journal:
                         ids.delete()
             self._known_ids.difference_update(forgotten)
             self._depth = max(0, self._depth - deleted)
+            self._bytes = max(0, self._bytes - freed)
             self._oldest_receive_unix_ms = self._read_oldest(env)
         return deleted
 
-    def _count_carts(self, raws: Sequence[bytes], delta: int) -> None:
+    def _count_carts(self, raws: Sequence[bytes], sign: int) -> None:
         for raw in raws:
             event = JournaledEvent()
             try:
                 event.ParseFromString(raw)
             except DecodeError:
                 continue  # quarantined by the next read_batch; it counts for no cart
-            self._count_cart(event.event.cart_id, delta)
+            self._count_cart(event.event.cart_id, sign * len(raw))
 
-    def _count_cart(self, cart_id: str, delta: int) -> None:
+    def _count_cart(self, cart_id: str, delta_bytes: int) -> None:
         if not cart_id:
             return  # the edge's own records
-        count = self._unsent_by_cart.get(cart_id, 0) + delta
-        if count > 0:
-            self._unsent_by_cart[cart_id] = count
+        size = self._unsent_by_cart.get(cart_id, 0) + delta_bytes
+        if size > 0:
+            self._unsent_by_cart[cart_id] = size
         else:
             self._unsent_by_cart.pop(cart_id, None)
 
-    def unsent_for(self, cart_id: str) -> int:
-        """How many of ``cart_id``'s events wait for the cloud (its share of the journal)."""
+    def unsent_bytes_for(self, cart_id: str) -> int:
+        """How many bytes of ``cart_id``'s events wait for the cloud (its share of the journal)."""
         return self._unsent_by_cart.get(cart_id, 0)
+
+    def unsent_bytes(self) -> int:
+        """How many bytes of events (as journaled) wait for the cloud's acknowledgement."""
+        self._env.require()
+        return self._bytes
 
     def depth(self) -> int:
         """How many events wait for the cloud's acknowledgement."""

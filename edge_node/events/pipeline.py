@@ -114,7 +114,7 @@ class EventPipeline:
 
     def paid_ads_allowed(self) -> bool:
         """False while the journal is above its soft limit: only house ads serve then."""
-        return self._journal.depth() < self._config.journal_soft_limit_events
+        return self._journal.unsent_bytes() < self._config.journal_soft_limit_bytes
 
     def serving_spend(self, view: ServingView, now_unix_ms: int, *, paid_allowed: bool = True) -> ServingSpend:
         """Local spend per line item for selection; stopped line items read as over any allowance.
@@ -124,8 +124,8 @@ class EventPipeline:
         return ServingSpend(view, self.spend, now_unix_ms, paid_allowed and self.paid_ads_allowed())
 
     def cart_unsent(self, cart_id: str) -> int:
-        """How many of the cart's events wait in the journal for the cloud."""
-        return self._journal.unsent_for(cart_id)
+        """How many bytes of the cart's events wait in the journal for the cloud."""
+        return self._journal.unsent_bytes_for(cart_id)
 
     def _judge(
         self, view: ServingView, keys: Mapping[str, bytes], event: CartEvent, call: CallContext

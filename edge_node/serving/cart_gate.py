@@ -40,19 +40,20 @@ class CartGate:
         self.enabled = config.cart_auth
         self._auth = CartAuthenticator(config.store_id, config.cart_state_max_carts)
         self._quotas = CartQuotas(config.cart_state_max_carts)
-        self._journal_soft_limit = config.journal_soft_limit_events
-        self._max_events_per_report = config.max_events_per_report
+        self._journal_soft_limit_bytes = config.journal_soft_limit_bytes
+        # A cart's share is never less than one whole report's bytes (the largest request).
+        self._min_share_bytes = config.max_request_bytes
         self._max_id_chars = config.max_id_chars
         # journal_share of the last limits seen: read on every GetAds, the same for a whole index version.
         self._share_of: tuple[object, int] = (None, 0)
 
     def journal_share(self, view: ServingView) -> int:
-        """How many unsent events one cart may have in the journal before it is held back: its share
-        of the soft limit, and never less than one full report (a tiny journal is held back as a whole)."""
+        """How many bytes of unsent events one cart may have in the journal before it is held back: its
+        share of the soft limit, and never less than one full report (a tiny journal is held back as a whole)."""
         limits = view.cart_limits
         cached_for, share = self._share_of
         if cached_for is not limits:
-            share = max(self._max_events_per_report, self._journal_soft_limit * limits.journal_share_bps // _BPS)
+            share = max(self._min_share_bytes, self._journal_soft_limit_bytes * limits.journal_share_bps // _BPS)
             self._share_of = (limits, share)
         return share
 
@@ -82,11 +83,11 @@ class CartGate:
         return cart
 
     def admit_events(self, cart: AuthenticatedCart, count: int, unsent: int, view: ServingView, now_s: float) -> None:
-        """Whether ``cart`` (holding ``unsent`` journaled events) may journal ``count`` more now."""
+        """Whether ``cart`` (holding ``unsent`` bytes of journaled events) may journal ``count`` more now."""
         share = self.journal_share(view)
         if unsent >= share:
             raise ResourceExhaustedError(
-                f"this cart's {unsent} unsent events fill its share of the edge's journal ({share}); "
+                f"this cart's {unsent} bytes of unsent events fill its share of the edge's journal ({share} bytes); "
                 f"retry once they are uploaded",
                 retry_delay_s=_JOURNAL_SHARE_RETRY_S,
             )

@@ -264,8 +264,8 @@ async def test_full_journal_refuses_explicitly_and_drains_when_the_cloud_returns
         cloud_port,
         store_id=STORE_ID,
         cloud_token=edge_token,
-        journal_soft_limit_events=20,
-        journal_hard_limit_events=50,
+        journal_soft_limit_bytes=2_000,
+        journal_hard_limit_bytes=5_000,
         upload_interval_s=0.02,
         upload_backoff_initial_s=0.02,
         upload_backoff_max_s=0.1,
@@ -286,14 +286,16 @@ async def test_full_journal_refuses_explicitly_and_drains_when_the_cloud_returns
                     refused.append(exc.code())
                     continue
                 ok.update(e.event_id for e in events)
-        assert edge.journal_depth() == 50
+        assert edge.journal_depth() == len(ok)
+        assert edge.journal_unsent_bytes() <= 5_000
         cloud = await start_cloud(CloudConfig(db=str(db_path), listen_address=f"127.0.0.1:{cloud_port}"))
         await edge.wait_for_upload(timeout_s=30)
         counts = await asyncio.to_thread(ledger_counts, db_path)
     finally:
         await edge.stop(grace_s=0.2)
         await cloud.stop(grace_s=0.2)
-    assert refused == [grpc.StatusCode.RESOURCE_EXHAUSTED] * 5
-    assert len(ok) == 50
+    assert refused
+    assert set(refused) == {grpc.StatusCode.RESOURCE_EXHAUSTED}
+    assert len(ok) >= 10
     assert {e: n for e, n in counts.items() if n != 1} == {}
     assert ok <= counts.keys()

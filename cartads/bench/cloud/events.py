@@ -110,8 +110,8 @@ async def _serve(kind: str, root: str, ports: Any, stop: multiprocessing.synchro
                 data_dir=str(Path(root) / "edge"),
                 listen_address="127.0.0.1:0",
                 journal_map_size_bytes=1 << 32,
-                journal_soft_limit_events=10**9,
-                journal_hard_limit_events=10**9,
+                journal_soft_limit_bytes=1 << 40,
+                journal_hard_limit_bytes=1 << 40,
                 upload_backoff_initial_s=30.0,
                 upload_backoff_max_s=60.0,
             )

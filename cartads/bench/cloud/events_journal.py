@@ -46,7 +46,7 @@ def bench_journal(root: Path, events: int, batch: int) -> dict[str, float]:
         cloud_address="127.0.0.1:1",
         data_dir=str(root / "edge"),
         journal_map_size_bytes=1 << 32,
-        journal_hard_limit_events=10**9,
+        journal_hard_limit_bytes=1 << 40,
     )
     journal = Journal.open(config)
     writes = []

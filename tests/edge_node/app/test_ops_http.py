@@ -31,6 +31,9 @@ async def test_ops_endpoint_reports_not_ready_without_index(tmp_path: Path) -> N
         assert status == 200
         assert "cartads_edge_index_loaded 0.0" in body
         assert "cartads_edge_journal_depth 0.0" in body
+        assert "cartads_edge_journal_unsent_bytes 0.0" in body
+        assert "cartads_edge_loop_stall_max_ms" in body
+        assert "cartads_edge_loop_stalls_over_50ms" in body
     finally:
         await edge.stop(0.1)
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import grpc
-import pytest
 
 from cartads import ivt, tracking_token
 from cartads.v1.ad_service_pb2 import GetAdsRequest, NoFillReason, ReportEventsRequest
@@ -119,23 +118,34 @@ async def test_lease_spend_survives_an_edge_restart(
 async def test_full_journal_pushes_back_then_drains(
     fake_cloud: tuple[FakeCloud, int], edges: StartEdge, tmp_path: Path, ad_stub_for: AdStubFor
 ) -> None:
-    """Above the soft limit only house ads serve, above the hard limit RESOURCE_EXHAUSTED; then it drains."""
+    """Above the soft limit (bytes) only house ads serve, past the hard limit RESOURCE_EXHAUSTED; then it drains."""
     fake, port = fake_cloud
     fake.fail_next_uploads = 1_000_000
-    config = edge_config(tmp_path, port, journal_soft_limit_events=2, journal_hard_limit_events=4)
+    hard_limit_bytes = 3_000
+    config = edge_config(tmp_path, port, journal_soft_limit_bytes=1, journal_hard_limit_bytes=hard_limit_bytes)
     edge = await edges(config)
     fake.push(leased_index(1_000_000_000, house=True))  # type: ignore[arg-type]
     await edge.wait_for_index()
     stub = ad_stub_for(edge)
     assert (await stub.GetAds(get_ads())).ads[0].line_item_id == "li"
     first_reported = time.time()
-    await stub.ReportEvents(report(impression("i-1", "a-1"), impression("i-2", "a-2")))
+    await stub.ReportEvents(report(impression("i-1", "a-1")))
     first_answered = time.time()
+    one_event_bytes = edge.journal_unsent_bytes()
     assert (await stub.GetAds(get_ads("s-2"))).ads[0].line_item_id == "house"
-    await stub.ReportEvents(report(impression("i-3", "a-3"), impression("i-4", "a-4")))
-    with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await stub.ReportEvents(report(impression("i-5", "a-5")))
-    assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    accepted = ["i-1"]
+    refused: list[grpc.StatusCode] = []
+    for n in range(2, 100):
+        try:
+            await stub.ReportEvents(report(impression(f"i-{n:02d}", f"a-{n:02d}")))
+        except grpc.aio.AioRpcError as exc:
+            refused.append(exc.code())
+            break
+        accepted.append(f"i-{n:02d}")
+    assert refused == [grpc.StatusCode.RESOURCE_EXHAUSTED]
+    # Refused only when the next event would not fit, and never past the limit.
+    assert hard_limit_bytes - 2 * one_event_bytes < edge.journal_unsent_bytes() <= hard_limit_bytes
+    assert edge.journal_depth() == len(accepted) > 2
     assert edge.events is not None
     # The oldest waiting events are the first reported: received between these two readings of the clock.
     since_answered = time.time() - first_answered
@@ -143,7 +153,8 @@ async def test_full_journal_pushes_back_then_drains(
     assert since_answered <= age <= time.time() - first_reported + 0.001  # receive times are whole ms
     fake.fail_next_uploads = 0
     await edge.wait_for_upload(timeout_s=10)
-    assert sorted(fake.events) == ["i-1", "i-2", "i-3", "i-4"]
+    assert sorted(fake.events) == sorted(accepted)
+    assert edge.journal_unsent_bytes() == 0
     assert (await stub.GetAds(get_ads("s-3"))).ads[0].line_item_id == "li"
 
 
@@ -179,7 +190,7 @@ async def test_journal_metrics_on_the_ops_endpoint(
     """/metrics shows journal depth, oldest unsent age, upload lag and pushback while the cloud is down."""
     fake, port = fake_cloud
     fake.fail_next_uploads = 1_000_000
-    edge = await edges(edge_config(tmp_path, port, ops_listen_address="127.0.0.1:0", journal_soft_limit_events=1))
+    edge = await edges(edge_config(tmp_path, port, ops_listen_address="127.0.0.1:0", journal_soft_limit_bytes=1))
     fake.push(make_index())
     await edge.wait_for_index()
     await ad_stub_for(edge).ReportEvents(report(impression("i-1", "a-1")))
@@ -191,6 +202,7 @@ async def test_journal_metrics_on_the_ops_endpoint(
 
     body = await asyncio.to_thread(fetch)
     assert "cartads_edge_journal_depth 1.0" in body
+    assert f"cartads_edge_journal_unsent_bytes {float(edge.journal_unsent_bytes())}" in body
     assert "cartads_edge_journal_oldest_unsent_age_seconds" in body
     assert "cartads_edge_upload_lag_seconds" in body
     assert "cartads_edge_paid_ads_allowed 0.0" in body

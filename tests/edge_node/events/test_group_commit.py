@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from cartads.v1.common_pb2 import CartEvent, EventType
+from cartads.v1.event_ingest_pb2 import JournaledEvent
 from edge_node.errors import JournalFullError
 from edge_node.events.group_commit import GroupCommitter
 from edge_node.events.journal import Journal, JournalWrite
@@ -17,6 +18,13 @@ from tests.edge_node.helpers import edge_config
 
 def events(*ids: str) -> list[CartEvent]:
     return [CartEvent(event_id=i, type=EventType.EVENT_TYPE_CHECKOUT, cart_id="c") for i in ids]
+
+
+def journaled_size(event: CartEvent) -> int:
+    """What one such event takes in the journal (a small seq, receive time 0), as the limits count it."""
+    journaled = JournaledEvent(seq=1, event=event)
+    journaled.receive_time.FromMilliseconds(0)  # set, though zero: the journal always stamps it
+    return len(journaled.SerializeToString(deterministic=True))
 
 
 async def test_concurrent_writes_share_commits(tmp_path: Path) -> None:
@@ -36,8 +44,8 @@ async def test_concurrent_writes_share_commits(tmp_path: Path) -> None:
 
 
 async def test_over_hard_limit_write_fails_alone(tmp_path: Path) -> None:
-    """A write that would pass the hard limit gets JournalFullError; the rest of its group commits."""
-    journal = Journal.open(edge_config(tmp_path, 1, journal_hard_limit_events=3))
+    """A write that would pass the hard limit (bytes) gets JournalFullError; the rest of its group commits."""
+    journal = Journal.open(edge_config(tmp_path, 1, journal_hard_limit_bytes=3 * journaled_size(events("a")[0])))
     committer = GroupCommitter(journal, 10_000)
     try:
         first, second = await asyncio.gather(
@@ -48,7 +56,9 @@ async def test_over_hard_limit_write_fails_alone(tmp_path: Path) -> None:
         assert not isinstance(first, BaseException)
         assert len(first.accepted) == 2
         assert isinstance(second, JournalFullError)
+        assert "bytes" in str(second)
         assert journal.depth() == 2
+        assert journal.unsent_bytes() == 2 * journaled_size(events("a")[0])
     finally:
         journal.close()
 
@@ -102,11 +112,11 @@ def test_oldest_unsent_time_follows_acknowledgements(tmp_path: Path) -> None:
 
 def test_append_over_hard_limit_raises(tmp_path: Path) -> None:
     """The single-caller append raises JournalFullError at the hard limit and journals nothing."""
-    journal = Journal.open(edge_config(tmp_path, 1, journal_hard_limit_events=1))
+    journal = Journal.open(edge_config(tmp_path, 1, journal_hard_limit_bytes=journaled_size(events("a")[0])))
     try:
         with pytest.raises(JournalFullError):
             journal.append(events("a", "b"), 0)
-        assert journal.depth() == 0
+        assert (journal.depth(), journal.unsent_bytes()) == (0, 0)
     finally:
         journal.close()
 

@@ -233,18 +233,21 @@ async def test_a_journal_flood_by_one_cart_cannot_stop_other_carts_paid_ads(
     """With the cloud away, a cart at its journal share is refused and gets house ads; others still get paid ads."""
     fake_cloud[0].fail_next_uploads = 1_000_000
     index = store_index(house=True, limits=CartLimits(journal_share_bps=100))
-    # Share: 1% of a 1,000-event soft limit = 10 events (and never less than one 10-event report).
-    edge = await serving(fake_cloud, edges, tmp_path, index, journal_soft_limit_events=1000, max_events_per_report=10)
+    # Share: 1% of a 100,000-byte soft limit = 1,000 bytes (never less than one 800-byte request).
+    edge = await serving(fake_cloud, edges, tmp_path, index, journal_soft_limit_bytes=100_000, max_request_bytes=800)
     stub = stub_of(edge, raw)
     accepted = 0
     refused: list[grpc.aio.AioRpcError] = []
     for n in range(30):
         try:
-            await stub.ReportEvents(report("flood", checkout(f"f-{n}-a"), checkout(f"f-{n}-b")))
+            await stub.ReportEvents(report("flood", checkout(f"f-{n:02d}-a"), checkout(f"f-{n:02d}-b")))
             accepted += 2
         except grpc.aio.AioRpcError as exc:
             refused.append(exc)
-    assert accepted == 10
+    assert 0 < accepted < 60
+    assert edge.journal_depth() == accepted
+    # Held back once its unsent bytes reached its share: the last report it was let in with crossed it.
+    assert 1_000 <= edge.journal_unsent_bytes() < 1_000 + 2 * edge.journal_unsent_bytes() // accepted
     assert {e.code() for e in refused} == {grpc.StatusCode.RESOURCE_EXHAUSTED}
     flood_ads = await stub.GetAds(get_ads("flood", session_id="f-ads"))
     assert [ad.line_item_id for ad in flood_ads.ads] == ["house"]
@@ -258,7 +261,7 @@ async def test_a_journal_at_its_soft_limit_says_journal_full(
 ) -> None:
     """With the journal at its soft limit and no house ad, GetAds gets no ad with reason JOURNAL_FULL."""
     fake_cloud[0].fail_next_uploads = 1_000_000
-    edge = await serving(fake_cloud, edges, tmp_path, store_index(), journal_soft_limit_events=2)
+    edge = await serving(fake_cloud, edges, tmp_path, store_index(), journal_soft_limit_bytes=1)
     stub = stub_of(edge, raw)
     await stub.ReportEvents(report("cart-1", checkout("e1"), checkout("e2")))
     response = await stub.GetAds(get_ads("cart-2"))

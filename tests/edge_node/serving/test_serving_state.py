@@ -43,3 +43,12 @@ def test_worker_config_splits_dirs_ids_and_budget() -> None:
         True,
         0.25,
     )
+
+
+def test_worker_config_splits_the_journal_limits() -> None:
+    """The store's journal budget in bytes is shared by the workers, and each map still holds twice its limit."""
+    base = EdgeConfig(store_id="s", edge_id="edge-s", cloud_address="c:1", data_dir="/d")
+    worker = worker_config(base, 0, 4)
+    assert worker.journal_soft_limit_bytes * 4 == base.journal_soft_limit_bytes
+    assert worker.journal_hard_limit_bytes * 4 == base.journal_hard_limit_bytes
+    assert worker.journal_map_size_bytes >= 2 * worker.journal_hard_limit_bytes
