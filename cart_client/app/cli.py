@@ -66,7 +66,10 @@ async def connect(address: str, timeout_s: float = 2.0) -> grpc.aio.Channel:
     The first call on a fresh channel also pays for the TCP and HTTP/2 handshakes, which alone can
     exceed a 50 ms GetAds deadline; an edge that is away is not waited for (the cart starts offline).
     """
-    channel = grpc.aio.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)])
+    # An edge back after an outage is redialled within seconds (grpc's default backoff grows to
+    # two minutes), so queued events go out soon after it returns.
+    options = [("grpc.use_local_subchannel_pool", 1), ("grpc.max_reconnect_backoff_ms", 5_000)]
+    channel = grpc.aio.insecure_channel(address, options=options)
     try:
         await asyncio.wait_for(channel.channel_ready(), timeout_s)
     except TimeoutError:
