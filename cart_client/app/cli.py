@@ -129,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--screen", type=listen_address, default=None, metavar="HOST:PORT", help="serve the touchscreen page here"
     )
     parser.add_argument(
+        "--store-name",
+        default=os.environ.get("CARTADS_STORE_NAME", ""),
+        help="with --screen, the store's name in the header (env CARTADS_STORE_NAME; default: the name the edge gives)",
+    )
+    parser.add_argument(
         "--speed", type=float, default=0.0, help="with --screen, replay a trace's t_ms at this speed (0: at once)"
     )
     parser.add_argument(
@@ -209,7 +214,10 @@ async def _run(args: argparse.Namespace, catalog: CartCatalog | None, outbox: Ev
             report_deadline_s=args.report_deadline_ms / 1000,
         )
         host, _, port = args.screen.rpartition(":")
-        screen = CartScreen(session, ScreenConfig(host=host, port=int(port), store_name=args.store))
+        # The header's store and aisle names come from the edge (GetStoreInfo) unless --store-name says.
+        screen = CartScreen(
+            session, ScreenConfig(host=host, port=int(port), store_name=args.store_name), store_info=stub
+        )
         await screen.start()
         print(f"cart screen: {screen.url}", flush=True)
         try:
