@@ -169,6 +169,13 @@ def _replay_command(args: argparse.Namespace) -> int:
             f" {total.impressions_reported} impressions and {total.clicks_reported} clicks reported,"
             f" {total.events_unreported} unreported"
         )
+    if total.events_unreported:
+        kept = (
+            f"kept in {args.state_dir} for the next replay with --state-dir {args.state_dir}"
+            if args.state_dir is not None
+            else "lost with this run (give --state-dir DIR to keep them on disk until the edge takes them)"
+        )
+        print(f"cartads-sim: {total.events_unreported} events the edge did not take are {kept}", file=sys.stderr)
     return 1 if total.events_unreported else 0
 
 

@@ -61,7 +61,9 @@ async def test_events_left_by_an_outage_stay_on_disk_and_go_out_on_the_next_run(
     async with fake_edge(fake) as edge:
         edge.servicer.down = True
         assert await asyncio.to_thread(main, replay_args(trips, edge.address, state, drain_s=0)) == 1
-        first = json.loads(capsys.readouterr().out)
+        output = capsys.readouterr()
+        first = json.loads(output.out)
+        assert f"kept in {state}" in output.err
         left = queued_ids(state)
         assert first["events_unreported"] == len(left) > 0
         assert not fake.journal
