@@ -46,6 +46,11 @@ class CloudConfig:
     # The read-only operator console over HTTP (cloud_core/console/http.py), "HOST:PORT" (port 0 picks
     # one); "" serves none. Its API takes the same bearer tokens as AdminService (admin or viewer).
     console_listen_address: str = ""
+    # The cloud pings every connection with a call open (each edge's index stream) this often and
+    # drops one that leaves a ping unanswered for the timeout, so an edge that lost power or its
+    # network shows as disconnected within their sum; the console's edge health relies on it.
+    keepalive_s: float = 20.0
+    keepalive_timeout_s: float = 10.0
     # Names this process among several cloud replicas sharing one database (edge status rows carry it).
     replica_id: str = ""
     # How often each replica reads the database's change counters (PostgreSQL also pushes changes at

@@ -66,7 +66,10 @@ async def connect(address: str, timeout_s: float = 2.0) -> grpc.aio.Channel:
     The first call on a fresh channel also pays for the TCP and HTTP/2 handshakes, which alone can
     exceed a 50 ms GetAds deadline; an edge that is away is not waited for (the cart starts offline).
     """
-    channel = grpc.aio.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)])
+    # An edge back after an outage is redialled within seconds (grpc's default backoff grows to
+    # two minutes), so queued events go out soon after it returns.
+    options = [("grpc.use_local_subchannel_pool", 1), ("grpc.max_reconnect_backoff_ms", 5_000)]
+    channel = grpc.aio.insecure_channel(address, options=options)
     try:
         await asyncio.wait_for(channel.channel_ready(), timeout_s)
     except TimeoutError:
@@ -124,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--screen", type=listen_address, default=None, metavar="HOST:PORT", help="serve the touchscreen page here"
+    )
+    parser.add_argument(
+        "--store-name",
+        default=os.environ.get("CARTADS_STORE_NAME", ""),
+        help="with --screen, the store's name in the header (env CARTADS_STORE_NAME; default: the name the edge gives)",
     )
     parser.add_argument(
         "--speed", type=float, default=0.0, help="with --screen, replay a trace's t_ms at this speed (0: at once)"
@@ -206,7 +214,10 @@ async def _run(args: argparse.Namespace, catalog: CartCatalog | None, outbox: Ev
             report_deadline_s=args.report_deadline_ms / 1000,
         )
         host, _, port = args.screen.rpartition(":")
-        screen = CartScreen(session, ScreenConfig(host=host, port=int(port), store_name=args.store))
+        # The header's store and aisle names come from the edge (GetStoreInfo) unless --store-name says.
+        screen = CartScreen(
+            session, ScreenConfig(host=host, port=int(port), store_name=args.store_name), store_info=stub
+        )
         await screen.start()
         print(f"cart screen: {screen.url}", flush=True)
         try:

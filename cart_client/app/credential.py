@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import grpc
 
-from cart_client.app.session import AdServiceClient
+from cart_client.app.session import AdServiceClient, StoreInfoClient
 from cartads import credential_file
 from cartads.credential_file import CartCredentialEntry
 from cartads.v1 import ad_service_pb2
@@ -90,6 +91,18 @@ class CredentialedAdService:
         request.cart_credential = self._credential
         try:
             return await self._stub.ReportEvents(request, timeout=timeout)
+        except grpc.aio.AioRpcError as exc:
+            _raise_if_refused(exc)
+            raise
+
+    async def GetStoreInfo(  # noqa: N802 - the gRPC method's name
+        self,
+        request: ad_service_pb2.GetStoreInfoRequest,
+        timeout: float | None = None,  # noqa: ASYNC109 - the gRPC stub's signature
+    ) -> ad_service_pb2.GetStoreInfoResponse:
+        request.cart_credential = self._credential
+        try:
+            return await cast("StoreInfoClient", self._stub).GetStoreInfo(request, timeout=timeout)
         except grpc.aio.AioRpcError as exc:
             _raise_if_refused(exc)
             raise

@@ -65,7 +65,8 @@ class TripStats:
     impressions_reported: int = 0
     clicks_reported: int = 0
     report_errors: int = 0
-    # Still queued when the trip ended because the edge never acknowledged them.
+    # Still queued because the edge never acknowledged them: when the trip ended, or for a replayed
+    # cart (``cart_client.sim``) when its last trip and its outbox drain ended, on that last trip.
     events_unreported: int = 0
     # Dropped because the edge refused their batch as invalid (never retried).
     events_rejected: int = 0
@@ -237,4 +238,33 @@ async def run_trip(
     return TripStats.of(session)
 
 
-__all__ = ["MAX_EVENTS_PER_REPORT", "AdServiceClient", "TripStats", "run_trip"]
+async def drain_outbox(
+    stub: AdServiceClient,
+    outbox: EventOutbox,
+    *,
+    store_id: str,
+    cart_id: str,
+    within_s: float,
+    report_deadline_s: float = DEFAULT_REPORT_DEADLINE_S,
+    retry_min_s: float = 0.2,
+    retry_max_s: float = 2.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> TripStats:
+    """Send what ``outbox`` holds after the cart's trips, retrying with backoff for up to ``within_s``
+    while the edge is away; the stats of what was sent (``events_unreported``: what is still queued).
+
+    The session's own flush does the sending, so events leave the outbox only once acknowledged,
+    under their own event ids (the edge deduplicates a batch whose answer was lost).
+    """
+    trip = CartTrip(store_id=store_id, cart_id=cart_id, session_id="outbox-drain", new_id=_uuid_hex)
+    session = CartSession(stub, trip, outbox, report_deadline_s=report_deadline_s)
+    give_up_at = clock() + within_s
+    delay_s = retry_min_s
+    while not await session.flush() and clock() + delay_s <= give_up_at:
+        await sleep(delay_s)
+        delay_s = min(retry_max_s, delay_s * 2)
+    return TripStats.of(session)
+
+
+__all__ = ["MAX_EVENTS_PER_REPORT", "AdServiceClient", "TripStats", "drain_outbox", "run_trip"]

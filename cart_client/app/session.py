@@ -71,6 +71,14 @@ class AdServiceClient(Protocol):
     ) -> Awaitable[ad_service_pb2.ReportEventsResponse]: ...
 
 
+class StoreInfoClient(Protocol):
+    """Who tells the cart its store's name and zones: the edge's AdService.GetStoreInfo."""
+
+    def GetStoreInfo(  # noqa: N802 - the gRPC method's name
+        self, request: ad_service_pb2.GetStoreInfoRequest, timeout: float | None = None
+    ) -> Awaitable[ad_service_pb2.GetStoreInfoResponse]: ...
+
+
 class TapDecider(Protocol):
     """Who decides that a touch on the screen taps the ad in its slot."""
 
@@ -250,11 +258,7 @@ class CartSession:
                 self.tally.ad_request_errors += 1
                 self.edge_reachable = False
                 _log().warning("get_ads_failed", code=_describe(exc), trigger=str(ad_request.trigger), **self._ids)
-                placed = self.trip.fill_empty_slots(house_ads(self.trip.slots))
-                self.tally.house_fills += len(placed)
-                if placed:
-                    self._draw(placed)
-                    self._changed()
+                self._fill_with_house_content()
                 continue
             self.edge_reachable = True
             ads = wire.screen_ads(response)
@@ -269,8 +273,19 @@ class CartSession:
             self._draw(shown.rendered)
             self.tally.ads_rendered += len(shown.rendered)
             self._queue(shown.events)
+            # A slot the answer left empty (no fill) shows the store's own content, not a hole.
+            self._fill_with_house_content()
             if self._dwell_s > 0 and shown.rendered:
                 await self._look_at(shown.rendered, trip_ms, answered_s)
+            self._changed()
+
+    def _fill_with_house_content(self) -> None:
+        trip = self.trip
+        basket = {product_id for product_id, _ in trip.fusion.basket()}
+        placed = trip.fill_empty_slots(house_ads(trip.slots, catalog=trip.catalog, zone_id=trip.zone_id, basket=basket))
+        self.tally.house_fills += len(placed)
+        if placed:
+            self._draw(placed)
             self._changed()
 
     async def _look_at(self, ads: Sequence[ScreenAd], trip_ms: int, since_s: float) -> None:
@@ -297,6 +312,7 @@ __all__ = [
     "MAX_EVENTS_PER_REPORT",
     "AdServiceClient",
     "CartSession",
+    "StoreInfoClient",
     "Tally",
     "TapDecider",
     "TouchscreenTaps",

@@ -8,7 +8,9 @@ from the internet: the Content-Security-Policy allows only the cart's own origin
 
 ``CartScreen.run`` is the live cart: sensor readings from a feed, timers (dwell, idle, overdue
 scans) on the wall clock, and a background sender that drains the outbox, retrying with backoff
-while the edge is away.
+while the edge is away. Another background task asks the edge once for the store's name and its
+zones' names (GetStoreInfo) for the header, retrying while the edge is away; until it answers the
+header shows the catalog's aisle names.
 """
 
 from __future__ import annotations
@@ -24,14 +26,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import grpc
 import structlog
 from aiohttp import WSMsgType, web
 
-from cart_client.app.session import CartSession
+from cart_client.app.credential import CredentialRefusedError
+from cart_client.app.session import CartSession, StoreInfoClient
 from cart_client.screen.asset_proxy import AssetProxy
 from cart_client.screen.state import screen_state
 from cart_client.sensors.trace import SensorEvent
+from cart_client.trip.catalog import zone_label
 from cart_client.trip.core import AdFormat, SlotSpec
+from cartads.v1 import ad_service_pb2
 
 # The screen has room for four creatives, one per format, in a scrolling rail.
 SCREEN_SLOTS: tuple[SlotSpec, ...] = (
@@ -41,6 +47,10 @@ SCREEN_SLOTS: tuple[SlotSpec, ...] = (
     SlotSpec("slot-3", AdFormat.RECIPE),
 )
 _MAX_AD_ID_CHARS = 256
+# GetStoreInfo answers worth asking again: the edge is away, slow, or holds no index yet.
+_RETRY_STORE_INFO = frozenset(
+    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
+)
 _MAX_VISIBLE_MS = 24 * 3600 * 1000
 _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -63,6 +73,7 @@ class ScreenConfig:
 
     host: str = "127.0.0.1"
     port: int = 0
+    # Shown in the header instead of the name the edge gives (GetStoreInfo); "" uses the edge's.
     store_name: str = ""
     retry_min_s: float = 0.2
     retry_max_s: float = 5.0
@@ -97,9 +108,15 @@ def parse_page_message(text: str) -> tuple[str, str, int]:
 class CartScreen:
     """Serves one cart's screen and runs its trip live."""
 
-    def __init__(self, session: CartSession, config: ScreenConfig | None = None) -> None:
+    def __init__(
+        self, session: CartSession, config: ScreenConfig | None = None, store_info: StoreInfoClient | None = None
+    ) -> None:
         self.session = session
         self.config = config or ScreenConfig()
+        # Who to ask for the store's name and zones (the edge); None asks nobody.
+        self._store_info = store_info
+        self.store_name = ""
+        self.zone_names: dict[str, str] = {}
         self.page_messages_rejected = 0
         self._started = time.monotonic()
         self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
@@ -144,6 +161,8 @@ class CartScreen:
         await site.start()
         self._port = int(self._runner.addresses[0][1])
         self._tasks = [asyncio.create_task(self._push_state()), asyncio.create_task(self._send_events())]
+        if self._store_info is not None:
+            self._tasks.append(asyncio.create_task(self._learn_store(self._store_info)))
         self._send_now.set()  # events a previous run left in the outbox go first
 
     async def stop(self) -> None:
@@ -254,10 +273,34 @@ class CartScreen:
                 await asyncio.wait_for(self._send_now.wait(), delay_s)
             delay_s = min(delay_s * 2, self.config.retry_max_s)
 
+    async def _learn_store(self, client: StoreInfoClient) -> None:
+        trip = self.session.trip
+        request = ad_service_pb2.GetStoreInfoRequest(store_id=trip.store_id, cart_id=trip.cart_id)
+        delay_s = self.config.retry_min_s
+        while True:
+            try:
+                answer = await client.GetStoreInfo(request, timeout=self.config.retry_max_s)
+                break
+            except CredentialRefusedError:
+                return  # the sender meets the same refusal and stops the trip with it
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() not in _RETRY_STORE_INFO:
+                    # An edge without GetStoreInfo, or one that refuses: the header keeps the catalog's names.
+                    _log().warning("store_info_unavailable", code=exc.code().name, details=exc.details())
+                    return
+            await asyncio.sleep(delay_s)  # the edge is away or has no index yet: ask again later
+            delay_s = min(delay_s * 2, self.config.retry_max_s)
+        self.store_name = answer.display_name
+        self.zone_names = {z.zone_id: zone_label(z.aisle_id, z.display_name) for z in answer.zones}
+        self._changed.set()
+
     def state(self) -> dict[str, Any]:
         """The screen state the page draws."""
         return screen_state(
-            self.session.trip, edge_reachable=self.session.edge_reachable, store_name=self.config.store_name
+            self.session.trip,
+            edge_reachable=self.session.edge_reachable,
+            store_name=self.config.store_name or self.store_name,
+            zone_names=self.zone_names,
         )
 
     # --- HTTP -------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ mismatches in words a shopper understands, and each slot's creative. Prices are 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from cart_client.screen.text import format_price
@@ -59,8 +60,11 @@ def ad_json(ad: ScreenAd) -> dict[str, Any]:
     }
 
 
-def screen_state(trip: CartTrip, *, edge_reachable: bool = True, store_name: str = "") -> dict[str, Any]:
-    """Everything the page draws, in one message."""
+def screen_state(
+    trip: CartTrip, *, edge_reachable: bool = True, store_name: str = "", zone_names: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Everything the page draws, in one message; ``zone_names`` (the edge's, by zone id) name the
+    zone before the catalog does, and without a ``store_name`` the page keeps its own title."""
     catalog = trip.catalog
     lines = []
     total_micros = 0
@@ -80,9 +84,11 @@ def screen_state(trip: CartTrip, *, edge_reachable: bool = True, store_name: str
         )
     return {
         "type": "state",
-        "store_name": store_name or trip.store_id,
+        "store_name": store_name,
         "cart_id": trip.cart_id,
         "zone_id": trip.zone_id,
+        # The aisle as the shopper knows it, from the catalog ("Refrigerated (aisle 31)").
+        "zone_name": ((zone_names or {}).get(trip.zone_id) or catalog.zone_name(trip.zone_id)) if trip.zone_id else "",
         "edge_reachable": edge_reachable,
         "checked_out": trip.checked_out,
         "basket": lines,

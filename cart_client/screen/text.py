@@ -25,4 +25,6 @@ def ad_line(ad: ScreenAd) -> str:
         extras.append(format_price(ad.price_micros))
     if ad.location_hint:
         extras.append(ad.location_hint)
-    return "  ".join([f"[{ad.slot_id}] {text}", *extras])
+    # House content bills nobody: the line says it is the store's own.
+    prefix = f"[{ad.slot_id}] from the store: " if ad.house else f"[{ad.slot_id}] "
+    return "  ".join([prefix + text, *extras])

@@ -1,7 +1,7 @@
 """``cartads-sim``: write simulated shopping trips from real orders, or replay them against an edge.
 
 cartads-sim --orders 50 --seed 7 --out trips/          # one JSON Lines trace per trip
-cartads-sim --replay trips/ --edge 127.0.0.1:50061 --store store-1 --carts 8
+cartads-sim --replay trips/ --edge 127.0.0.1:50061 --store store-1 --carts 8 --state-dir sim-state/
 """
 
 from __future__ import annotations
@@ -72,6 +72,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--deadline-ms", type=float, default=50.0, help="GetAds deadline in milliseconds")
     replay.add_argument(
+        "--state-dir",
+        type=Path,
+        default=os.environ.get("CARTADS_SIM_STATE_DIR") or None,
+        metavar="DIR",
+        help="keep each cart's unsent events on disk in DIR/<cart id>/, as a real cart's --state-dir does; what"
+        " an edge outage left there is sent on the next replay with the same DIR (env CARTADS_SIM_STATE_DIR;"
+        " default: in memory, lost when the run ends)",
+    )
+    replay.add_argument(
+        "--drain-s",
+        type=float,
+        default=30.0,
+        help="after its last trip, how long each cart keeps retrying to send events the edge has not taken"
+        " (default %(default)s)",
+    )
+    replay.add_argument(
         "--dwell-ms",
         type=float,
         default=HUMAN_DWELL_S * 1000,
@@ -118,6 +134,9 @@ def _replay_command(args: argparse.Namespace) -> int:
     if not files:
         print(f"cartads-sim: no *.jsonl traces in {args.replay}", file=sys.stderr)
         return 2
+    if not args.drain_s >= 0:
+        print("cartads-sim: --drain-s must not be negative", file=sys.stderr)
+        return 2
     credentials: list[CartCredentialEntry] = []
     if args.credentials is not None:
         try:
@@ -150,6 +169,8 @@ def _replay_command(args: argparse.Namespace) -> int:
                 deadline_s=args.deadline_ms / 1000,
                 dwell_s=args.dwell_ms / 1000,
                 credentials=credentials,
+                state_dir=args.state_dir,
+                drain_s=args.drain_s,
                 on_trip=heard,
             )
         )
@@ -168,6 +189,13 @@ def _replay_command(args: argparse.Namespace) -> int:
                 f"wrote each cart's reported events to {args.reported};"
                 f" compare them with billing: cartads-admin billing reconcile --reported {args.reported}"
             )
+    if total.events_unreported:
+        kept = (
+            f"kept in {args.state_dir} for the next replay with --state-dir {args.state_dir}"
+            if args.state_dir is not None
+            else "lost with this run (give --state-dir DIR to keep them on disk until the edge takes them)"
+        )
+        print(f"cartads-sim: {total.events_unreported} events the edge did not take are {kept}", file=sys.stderr)
     return 1 if total.events_unreported else 0
 
 

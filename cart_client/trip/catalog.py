@@ -62,16 +62,27 @@ def tolerance_for(weight_g: float, department: str) -> float:
     return max(MIN_TOLERANCE_G, weight_g * fraction)
 
 
+def zone_label(aisle_id: str, aisle_name: str) -> str:
+    """A zone for the screen's header: "Refrigerated (aisle 31)", or "aisle 31" without a name."""
+    aisle = f"aisle {aisle_id}" if aisle_id else ""
+    if aisle_name and aisle:
+        return f"{aisle_name[:1].upper()}{aisle_name[1:]} ({aisle})"
+    return aisle_name or aisle
+
+
 class CartCatalog:
     """Products by id and by barcode; unknown products are allowed (the scale then learns their weight)."""
 
     def __init__(self, items: Iterable[CatalogItem] = ()) -> None:
         self._by_id: dict[str, CatalogItem] = {}
         self._by_code: dict[str, str] = {}
+        self._by_zone: dict[str, list[CatalogItem]] = {}
         for item in items:
             self._by_id[item.product_id] = item
             if item.barcode:
                 self._by_code[item.barcode] = item.product_id
+            if item.zone_id:
+                self._by_zone.setdefault(item.zone_id, []).append(item)
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -83,6 +94,24 @@ class CartCatalog:
     def product_for_code(self, code: str) -> str | None:
         """The product a barcode belongs to, or None."""
         return self._by_code.get(code)
+
+    def in_zone(self, zone_id: str) -> tuple[CatalogItem, ...]:
+        """The products shelved in a zone, in catalog order."""
+        return tuple(self._by_zone.get(zone_id, ()))
+
+    def zone_name(self, zone_id: str) -> str:
+        """The zone as a shopper knows it, e.g. "Refrigerated (aisle 31)": its aisle's name from the
+        catalog, or "aisle 31" from its id when the catalog does not name it."""
+        items = self._by_zone.get(zone_id)
+        if items:
+            return zone_label(items[0].aisle_id, items[0].aisle_name)
+        return zone_label(zone_id.removeprefix("zone-"), "")
+
+    def location(self, item: CatalogItem) -> str:
+        """Where to find a product, as the edge's cards say it: "aisle 31 — refrigerated"."""
+        if not item.aisle_id:
+            return ""
+        return f"aisle {item.aisle_id} — {item.aisle_name}" if item.aisle_name else f"aisle {item.aisle_id}"
 
     def name(self, product_id: str) -> str:
         """The product's name for the screen, or a placeholder that still identifies it."""
@@ -99,4 +128,5 @@ __all__ = [
     "ean13_check_digit",
     "in_store_barcode",
     "tolerance_for",
+    "zone_label",
 ]

@@ -176,6 +176,7 @@ class CartTrip:
         self.session_id = session_id
         self.new_id = new_id
         self.slots = slots
+        self._slot_ids = frozenset(slot.slot_id for slot in slots)
         self.catalog = catalog or CartCatalog()
         # A text screen shows what it draws; a real screen measures viewability and says so (``viewed``).
         self.impressions_on_render = impressions_on_render
@@ -286,12 +287,12 @@ class CartTrip:
         return Step(events=tuple(events), rendered=tuple(rendered))
 
     def fill_empty_slots(self, house_ads: Sequence[ScreenAd]) -> tuple[ScreenAd, ...]:
-        """Put house content in the slots that hold nothing (the edge did not answer)."""
+        """Put house content where no ad is (edge away, or no fill); newer house content replaces older."""
         placed = []
         for ad in house_ads:
-            if ad.slot_id not in self.screen and any(s.slot_id == ad.slot_id for s in self.slots):
-                self.screen[ad.slot_id] = ad
-                self._shown[ad.ad_id] = ad
+            held = self.screen.get(ad.slot_id)
+            if (held is None or (held.house and held.ad_id != ad.ad_id)) and ad.slot_id in self._slot_ids:
+                self.screen[ad.slot_id] = self._shown[ad.ad_id] = ad
                 placed.append(ad)
         return tuple(placed)
 

@@ -26,25 +26,31 @@ from cartads.v1 import common_pb2 as cartads_dot_v1_dot_common__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x63\x61rtads/v1/ad_service.proto\x12\ncartads.v1\x1a\x17\x63\x61rtads/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa1\x02\n\rGetAdsRequest\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61rt_id\x18\x02 \x01(\t\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12$\n\x07trigger\x18\x05 \x01(\x0e\x32\x13.cartads.v1.Trigger\x12\x1a\n\x12scanned_product_id\x18\x06 \x01(\t\x12\x0f\n\x07zone_id\x18\x07 \x01(\t\x12&\n\x06\x62\x61sket\x18\x08 \x03(\x0b\x32\x16.cartads.v1.BasketLine\x12\x1f\n\x05slots\x18\t \x03(\x0b\x32\x10.cartads.v1.Slot\x12\x0f\n\x07max_ads\x18\n \x01(\x05\x12\x18\n\x0f\x63\x61rt_credential\x18\xaa\x01 \x01(\t\"\xa6\x01\n\x02\x41\x64\x12\r\n\x05\x61\x64_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x02 \x01(\t\x12\x14\n\x0cline_item_id\x18\x03 \x01(\t\x12&\n\x08\x63reative\x18\x04 \x01(\x0b\x32\x14.cartads.v1.Creative\x12\x0f\n\x07slot_id\x18\x05 \x01(\t\x12\x16\n\x0etracking_token\x18\x06 \x01(\t\x12\x15\n\radvertiser_id\x18\x07 \x01(\t\"\x8a\x01\n\x0eGetAdsResponse\x12\x1b\n\x03\x61\x64s\x18\x01 \x03(\x0b\x32\x0e.cartads.v1.Ad\x12\x15\n\rindex_version\x18\x02 \x01(\t\x12\x30\n\x0eno_fill_reason\x18\x03 \x01(\x0e\x32\x18.cartads.v1.NoFillReason\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"\xa9\x01\n\x13ReportEventsRequest\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61rt_id\x18\x02 \x01(\t\x12%\n\x06\x65vents\x18\x03 \x03(\x0b\x32\x15.cartads.v1.CartEvent\x12\x18\n\x0f\x63\x61rt_credential\x18\xaa\x01 \x01(\t\x12.\n\tsend_time\x18\xab\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"a\n\x14ReportEventsResponse\x12\x16\n\x0e\x61\x63\x63\x65pted_count\x18\x01 \x01(\x05\x12\x17\n\x0f\x64uplicate_count\x18\x02 \x01(\x05\x12\x18\n\x10\x63onversion_count\x18< \x01(\x05*\x9a\x04\n\x0cNoFillReason\x12\x1e\n\x1aNO_FILL_REASON_UNSPECIFIED\x10\x00\x12\x1b\n\x17NO_FILL_REASON_NO_INDEX\x10\x01\x12 \n\x1cNO_FILL_REASON_NO_CANDIDATES\x10\x02\x12#\n\x1fNO_FILL_REASON_FREQUENCY_CAPPED\x10\x03\x12\x1f\n\x1bNO_FILL_REASON_NOT_ELIGIBLE\x10\x04\x12\x1b\n\x17NO_FILL_REASON_TRIP_CAP\x10\x05\x12\x1b\n\x17NO_FILL_REASON_NO_SLOTS\x10\x06\x12\"\n\x1eNO_FILL_REASON_OUT_OF_SCHEDULE\x10\x14\x12#\n\x1fNO_FILL_REASON_BUDGET_EXHAUSTED\x10\x15\x12\x1e\n\x1aNO_FILL_REASON_AD_INTERVAL\x10\x16\x12\x1c\n\x18NO_FILL_REASON_IN_BASKET\x10\x17\x12 \n\x1cNO_FILL_REASON_BELOW_RESERVE\x10\x18\x12\x19\n\x15NO_FILL_REASON_PAUSED\x10\x19\x12\x1d\n\x18NO_FILL_REASON_THROTTLED\x10\x8c\x01\x12&\n!NO_FILL_REASON_EXPERIMENT_HOLDOUT\x10\xa0\x01\x12 \n\x1bNO_FILL_REASON_JOURNAL_FULL\x10\xaa\x01\x32\x9f\x01\n\tAdService\x12?\n\x06GetAds\x12\x19.cartads.v1.GetAdsRequest\x1a\x1a.cartads.v1.GetAdsResponse\x12Q\n\x0cReportEvents\x12\x1f.cartads.v1.ReportEventsRequest\x1a .cartads.v1.ReportEventsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x63\x61rtads/v1/ad_service.proto\x12\ncartads.v1\x1a\x17\x63\x61rtads/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"R\n\x13GetStoreInfoRequest\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61rt_id\x18\x02 \x01(\t\x12\x18\n\x0f\x63\x61rt_credential\x18\xaa\x01 \x01(\t\"\x8e\x01\n\x14GetStoreInfoResponse\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x11\n\ttime_zone\x18\x03 \x01(\t\x12$\n\x05zones\x18\x04 \x03(\x0b\x32\x15.cartads.v1.StoreZone\x12\x15\n\rindex_version\x18\x05 \x01(\t\"D\n\tStoreZone\x12\x0f\n\x07zone_id\x18\x01 \x01(\t\x12\x10\n\x08\x61isle_id\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"\xa1\x02\n\rGetAdsRequest\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61rt_id\x18\x02 \x01(\t\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12$\n\x07trigger\x18\x05 \x01(\x0e\x32\x13.cartads.v1.Trigger\x12\x1a\n\x12scanned_product_id\x18\x06 \x01(\t\x12\x0f\n\x07zone_id\x18\x07 \x01(\t\x12&\n\x06\x62\x61sket\x18\x08 \x03(\x0b\x32\x16.cartads.v1.BasketLine\x12\x1f\n\x05slots\x18\t \x03(\x0b\x32\x10.cartads.v1.Slot\x12\x0f\n\x07max_ads\x18\n \x01(\x05\x12\x18\n\x0f\x63\x61rt_credential\x18\xaa\x01 \x01(\t\"\xa6\x01\n\x02\x41\x64\x12\r\n\x05\x61\x64_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x02 \x01(\t\x12\x14\n\x0cline_item_id\x18\x03 \x01(\t\x12&\n\x08\x63reative\x18\x04 \x01(\x0b\x32\x14.cartads.v1.Creative\x12\x0f\n\x07slot_id\x18\x05 \x01(\t\x12\x16\n\x0etracking_token\x18\x06 \x01(\t\x12\x15\n\radvertiser_id\x18\x07 \x01(\t\"\x8a\x01\n\x0eGetAdsResponse\x12\x1b\n\x03\x61\x64s\x18\x01 \x03(\x0b\x32\x0e.cartads.v1.Ad\x12\x15\n\rindex_version\x18\x02 \x01(\t\x12\x30\n\x0eno_fill_reason\x18\x03 \x01(\x0e\x32\x18.cartads.v1.NoFillReason\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"\xa9\x01\n\x13ReportEventsRequest\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61rt_id\x18\x02 \x01(\t\x12%\n\x06\x65vents\x18\x03 \x03(\x0b\x32\x15.cartads.v1.CartEvent\x12\x18\n\x0f\x63\x61rt_credential\x18\xaa\x01 \x01(\t\x12.\n\tsend_time\x18\xab\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"a\n\x14ReportEventsResponse\x12\x16\n\x0e\x61\x63\x63\x65pted_count\x18\x01 \x01(\x05\x12\x17\n\x0f\x64uplicate_count\x18\x02 \x01(\x05\x12\x18\n\x10\x63onversion_count\x18< \x01(\x05*\x9a\x04\n\x0cNoFillReason\x12\x1e\n\x1aNO_FILL_REASON_UNSPECIFIED\x10\x00\x12\x1b\n\x17NO_FILL_REASON_NO_INDEX\x10\x01\x12 \n\x1cNO_FILL_REASON_NO_CANDIDATES\x10\x02\x12#\n\x1fNO_FILL_REASON_FREQUENCY_CAPPED\x10\x03\x12\x1f\n\x1bNO_FILL_REASON_NOT_ELIGIBLE\x10\x04\x12\x1b\n\x17NO_FILL_REASON_TRIP_CAP\x10\x05\x12\x1b\n\x17NO_FILL_REASON_NO_SLOTS\x10\x06\x12\"\n\x1eNO_FILL_REASON_OUT_OF_SCHEDULE\x10\x14\x12#\n\x1fNO_FILL_REASON_BUDGET_EXHAUSTED\x10\x15\x12\x1e\n\x1aNO_FILL_REASON_AD_INTERVAL\x10\x16\x12\x1c\n\x18NO_FILL_REASON_IN_BASKET\x10\x17\x12 \n\x1cNO_FILL_REASON_BELOW_RESERVE\x10\x18\x12\x19\n\x15NO_FILL_REASON_PAUSED\x10\x19\x12\x1d\n\x18NO_FILL_REASON_THROTTLED\x10\x8c\x01\x12&\n!NO_FILL_REASON_EXPERIMENT_HOLDOUT\x10\xa0\x01\x12 \n\x1bNO_FILL_REASON_JOURNAL_FULL\x10\xaa\x01\x32\xf2\x01\n\tAdService\x12?\n\x06GetAds\x12\x19.cartads.v1.GetAdsRequest\x1a\x1a.cartads.v1.GetAdsResponse\x12Q\n\x0cReportEvents\x12\x1f.cartads.v1.ReportEventsRequest\x1a .cartads.v1.ReportEventsResponse\x12Q\n\x0cGetStoreInfo\x12\x1f.cartads.v1.GetStoreInfoRequest\x1a .cartads.v1.GetStoreInfoResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cartads.v1.ad_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_NOFILLREASON']._serialized_start=975
-  _globals['_NOFILLREASON']._serialized_end=1513
-  _globals['_GETADSREQUEST']._serialized_start=102
-  _globals['_GETADSREQUEST']._serialized_end=391
-  _globals['_AD']._serialized_start=394
-  _globals['_AD']._serialized_end=560
-  _globals['_GETADSRESPONSE']._serialized_start=563
-  _globals['_GETADSRESPONSE']._serialized_end=701
-  _globals['_REPORTEVENTSREQUEST']._serialized_start=704
-  _globals['_REPORTEVENTSREQUEST']._serialized_end=873
-  _globals['_REPORTEVENTSRESPONSE']._serialized_start=875
-  _globals['_REPORTEVENTSRESPONSE']._serialized_end=972
-  _globals['_ADSERVICE']._serialized_start=1516
-  _globals['_ADSERVICE']._serialized_end=1675
+  _globals['_NOFILLREASON']._serialized_start=1274
+  _globals['_NOFILLREASON']._serialized_end=1812
+  _globals['_GETSTOREINFOREQUEST']._serialized_start=101
+  _globals['_GETSTOREINFOREQUEST']._serialized_end=183
+  _globals['_GETSTOREINFORESPONSE']._serialized_start=186
+  _globals['_GETSTOREINFORESPONSE']._serialized_end=328
+  _globals['_STOREZONE']._serialized_start=330
+  _globals['_STOREZONE']._serialized_end=398
+  _globals['_GETADSREQUEST']._serialized_start=401
+  _globals['_GETADSREQUEST']._serialized_end=690
+  _globals['_AD']._serialized_start=693
+  _globals['_AD']._serialized_end=859
+  _globals['_GETADSRESPONSE']._serialized_start=862
+  _globals['_GETADSRESPONSE']._serialized_end=1000
+  _globals['_REPORTEVENTSREQUEST']._serialized_start=1003
+  _globals['_REPORTEVENTSREQUEST']._serialized_end=1172
+  _globals['_REPORTEVENTSRESPONSE']._serialized_start=1174
+  _globals['_REPORTEVENTSRESPONSE']._serialized_end=1271
+  _globals['_ADSERVICE']._serialized_start=1815
+  _globals['_ADSERVICE']._serialized_end=2057
 # @@protoc_insertion_point(module_scope)

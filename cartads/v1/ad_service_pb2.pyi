@@ -46,6 +46,40 @@ NO_FILL_REASON_THROTTLED: NoFillReason
 NO_FILL_REASON_EXPERIMENT_HOLDOUT: NoFillReason
 NO_FILL_REASON_JOURNAL_FULL: NoFillReason
 
+class GetStoreInfoRequest(_message.Message):
+    __slots__ = ("store_id", "cart_id", "cart_credential")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    CART_ID_FIELD_NUMBER: _ClassVar[int]
+    CART_CREDENTIAL_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    cart_id: str
+    cart_credential: str
+    def __init__(self, store_id: _Optional[str] = ..., cart_id: _Optional[str] = ..., cart_credential: _Optional[str] = ...) -> None: ...
+
+class GetStoreInfoResponse(_message.Message):
+    __slots__ = ("store_id", "display_name", "time_zone", "zones", "index_version")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    ZONES_FIELD_NUMBER: _ClassVar[int]
+    INDEX_VERSION_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    display_name: str
+    time_zone: str
+    zones: _containers.RepeatedCompositeFieldContainer[StoreZone]
+    index_version: str
+    def __init__(self, store_id: _Optional[str] = ..., display_name: _Optional[str] = ..., time_zone: _Optional[str] = ..., zones: _Optional[_Iterable[_Union[StoreZone, _Mapping]]] = ..., index_version: _Optional[str] = ...) -> None: ...
+
+class StoreZone(_message.Message):
+    __slots__ = ("zone_id", "aisle_id", "display_name")
+    ZONE_ID_FIELD_NUMBER: _ClassVar[int]
+    AISLE_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    zone_id: str
+    aisle_id: str
+    display_name: str
+    def __init__(self, zone_id: _Optional[str] = ..., aisle_id: _Optional[str] = ..., display_name: _Optional[str] = ...) -> None: ...
+
 class GetAdsRequest(_message.Message):
     __slots__ = ("store_id", "cart_id", "session_id", "request_id", "trigger", "scanned_product_id", "zone_id", "basket", "slots", "max_ads", "cart_credential")
     STORE_ID_FIELD_NUMBER: _ClassVar[int]

@@ -45,6 +45,11 @@ class AdServiceStub:
                 request_serializer=cartads_dot_v1_dot_ad__service__pb2.ReportEventsRequest.SerializeToString,
                 response_deserializer=cartads_dot_v1_dot_ad__service__pb2.ReportEventsResponse.FromString,
                 _registered_method=True)
+        self.GetStoreInfo = channel.unary_unary(
+                '/cartads.v1.AdService/GetStoreInfo',
+                request_serializer=cartads_dot_v1_dot_ad__service__pb2.GetStoreInfoRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_ad__service__pb2.GetStoreInfoResponse.FromString,
+                _registered_method=True)
 
 
 class AdServiceServicer:
@@ -65,6 +70,14 @@ class AdServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetStoreInfo(self, request, context):
+        """What a cart's screen says about the store: its name and its zones' names, from the index the
+        edge holds (so also while the store is offline). UNAVAILABLE before the edge holds an index.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +90,11 @@ def add_AdServiceServicer_to_server(servicer, server):
                     servicer.ReportEvents,
                     request_deserializer=cartads_dot_v1_dot_ad__service__pb2.ReportEventsRequest.FromString,
                     response_serializer=cartads_dot_v1_dot_ad__service__pb2.ReportEventsResponse.SerializeToString,
+            ),
+            'GetStoreInfo': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStoreInfo,
+                    request_deserializer=cartads_dot_v1_dot_ad__service__pb2.GetStoreInfoRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_ad__service__pb2.GetStoreInfoResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +152,33 @@ class AdService:
             '/cartads.v1.AdService/ReportEvents',
             cartads_dot_v1_dot_ad__service__pb2.ReportEventsRequest.SerializeToString,
             cartads_dot_v1_dot_ad__service__pb2.ReportEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStoreInfo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdService/GetStoreInfo',
+            cartads_dot_v1_dot_ad__service__pb2.GetStoreInfoRequest.SerializeToString,
+            cartads_dot_v1_dot_ad__service__pb2.GetStoreInfoResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -37,6 +37,10 @@ class AdServiceStub:
     """Chooses ads for one moment of a cart's trip."""
     ReportEvents: _grpc.UnaryUnaryMultiCallable[_ad_service_pb2.ReportEventsRequest, _ad_service_pb2.ReportEventsResponse]
     """Records cart events durably; answers only once they are journaled."""
+    GetStoreInfo: _grpc.UnaryUnaryMultiCallable[_ad_service_pb2.GetStoreInfoRequest, _ad_service_pb2.GetStoreInfoResponse]
+    """What a cart's screen says about the store: its name and its zones' names, from the index the
+    edge holds (so also while the store is offline). UNAVAILABLE before the edge holds an index.
+    """
 
 @_typing.type_check_only
 class AdServiceAsyncStub(AdServiceStub):
@@ -47,6 +51,10 @@ class AdServiceAsyncStub(AdServiceStub):
     """Chooses ads for one moment of a cart's trip."""
     ReportEvents: _aio.UnaryUnaryMultiCallable[_ad_service_pb2.ReportEventsRequest, _ad_service_pb2.ReportEventsResponse]  # type: ignore[assignment]
     """Records cart events durably; answers only once they are journaled."""
+    GetStoreInfo: _aio.UnaryUnaryMultiCallable[_ad_service_pb2.GetStoreInfoRequest, _ad_service_pb2.GetStoreInfoResponse]  # type: ignore[assignment]
+    """What a cart's screen says about the store: its name and its zones' names, from the index the
+    edge holds (so also while the store is offline). UNAVAILABLE before the edge holds an index.
+    """
 
 class AdServiceServicer(metaclass=_abc_1.ABCMeta):
     """Served by the edge node; called by the carts in its store."""
@@ -66,5 +74,15 @@ class AdServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_ad_service_pb2.ReportEventsResponse, _abc.Awaitable[_ad_service_pb2.ReportEventsResponse]]:
         """Records cart events durably; answers only once they are journaled."""
+
+    @_abc_1.abstractmethod
+    def GetStoreInfo(
+        self,
+        request: _ad_service_pb2.GetStoreInfoRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ad_service_pb2.GetStoreInfoResponse, _abc.Awaitable[_ad_service_pb2.GetStoreInfoResponse]]:
+        """What a cart's screen says about the store: its name and its zones' names, from the index the
+        edge holds (so also while the store is offline). UNAVAILABLE before the edge holds an index.
+        """
 
 def add_AdServiceServicer_to_server(servicer: AdServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -16,6 +16,13 @@ from cartads.time_units import HOUR_US, hour_start_us
 # A chart wider than a month of hours says nothing more; older hours are carried into the first point.
 DEFAULT_MAX_POINTS = 31 * 24
 
+# An open index stream is the edge's heartbeat: the cloud pings it every few seconds and drops it when
+# the edge stops answering (CloudConfig.edge_keepalive_s), so "connected" is current by itself and
+# when the edge last sent something says nothing about its health. A dropped edge redials within
+# seconds (its backoff tops out at 5 s): for this long after its stream ended it is reconnecting,
+# after that it is offline and how long ago it was last heard from matters.
+RECONNECT_GRACE_S = 60.0
+
 
 @dataclass(frozen=True, slots=True)
 class EdgeRow:
@@ -189,8 +196,27 @@ def seconds_since(time_us: int, now_us: int) -> float | None:
     return max(0, now_us - time_us) / 1_000_000
 
 
+def edge_health(row: EdgeRow, now_us: int, reconnect_grace_s: float = RECONNECT_GRACE_S) -> tuple[str, str]:
+    """The edge's health as (state, words for an operator); state is one of healthy, updating,
+    refusing, reconnecting, offline, never."""
+    in_sync = not row.current_version or row.applied_version == row.current_version
+    if row.connected:
+        if in_sync:
+            return "healthy", "connected, healthy"
+        if row.last_answer == "NACK" and row.last_nack_version == row.current_version:
+            return "refusing", "connected, refused the latest index"
+        return "updating", "connected, taking the latest index"
+    seen_s = seconds_since(row.last_seen_us, now_us)
+    if seen_s is None:
+        return "never", "never connected"
+    if seen_s < reconnect_grace_s:
+        return "reconnecting", "reconnecting"
+    return "offline", "offline"
+
+
 def edge_json(row: EdgeRow, now_us: int) -> dict[str, Any]:
     """One row of the edges table."""
+    health, health_text = edge_health(row, now_us)
     return {
         "store_id": row.store_id,
         "edge_id": row.edge_id,
@@ -206,6 +232,10 @@ def edge_json(row: EdgeRow, now_us: int) -> dict[str, Any]:
         "last_nack_version": row.last_nack_version,
         "last_seen_us": row.last_seen_us or None,
         "seconds_since_seen": seconds_since(row.last_seen_us, now_us),
+        "health": health,
+        "health_text": health_text,
+        # The page shows how long ago the edge was heard from only when that is news: it is offline.
+        "stale": health == "offline",
         "flagged": row.flagged,
         "flag_reason": row.flag_reason,
         "flag_count": row.flag_count,

@@ -147,6 +147,8 @@ class ServingView:
     postings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # IANA zone for flights' dayparting; "" means UTC.
     time_zone: str = ""
+    # The store's name, for the carts' screens (GetStoreInfo).
+    display_name: str = ""
     reserve_cpm_micros: int = 0
     max_ads_per_trip: int = 0
     min_ad_interval_ms: int = 0
@@ -294,6 +296,7 @@ def build_view(index: StoreIndex, asset_base_url: str = "") -> ServingView:
         products=_frozen(products),
         postings=_frozen(postings),
         time_zone=index.settings.time_zone,
+        display_name=index.settings.display_name,
         reserve_cpm_micros=index.settings.reserve_cpm_micros,
         max_ads_per_trip=index.settings.max_ads_per_trip,
         min_ad_interval_ms=index.settings.min_ad_interval_ms,

@@ -1,6 +1,6 @@
 """The step between a cart's call and serving it: which cart it is, and whether it may ask now.
 
-Every GetAds and ReportEvents call is authenticated (``cart_auth``) against the serving view's
+Every GetAds, ReportEvents and GetStoreInfo call is authenticated (``cart_auth``) against the serving view's
 carts; the authenticated cart id replaces an empty request ``cart_id`` and must equal one that is
 set; the cart's call and event buckets (``cart_quota``) and its share of the journal are checked
 against the view's CartLimits. Only this cart is refused when it is over: every other cart is
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from cartads.ops.logs import clip
 from cartads.rpc.errors import InvalidArgumentError, PermissionDeniedError, ResourceExhaustedError
-from cartads.v1.ad_service_pb2 import GetAdsRequest, ReportEventsRequest
+from cartads.v1.ad_service_pb2 import GetAdsRequest, GetStoreInfoRequest, ReportEventsRequest
 from edge_node.config import EdgeConfig
 from edge_node.index.view import ServingView
 from edge_node.serving.cart_auth import AuthenticatedCart, CartAuthenticator
@@ -64,6 +64,15 @@ class CartGate:
         if claimed != cart.cart_id:
             _same_cart(cart, claimed, "cart_id", self._max_id_chars)
             request.cart_id = cart.cart_id
+        wait_s = self._quotas.take_call(cart.cart_id, view.cart_limits, now_s)
+        if wait_s:
+            raise _over_rate("calls per second", wait_s)
+        return cart
+
+    def admit_store_info(self, request: GetStoreInfoRequest, view: ServingView, now_s: float) -> AuthenticatedCart:
+        """The asking cart; raises when a claimed cart id is not its own or it is over its call rate."""
+        cart = self._auth.authenticate(request.cart_credential, view.carts)
+        _same_cart(cart, request.cart_id, "cart_id", self._max_id_chars)
         wait_s = self._quotas.take_call(cart.cart_id, view.cart_limits, now_s)
         if wait_s:
             raise _over_rate("calls per second", wait_s)

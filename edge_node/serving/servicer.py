@@ -14,6 +14,8 @@ import structlog
 from cartads.rpc.errors import CartAdsError, UnavailableError, abort_with
 from cartads.v1.ad_service_pb2 import (
     GetAdsRequest,
+    GetStoreInfoRequest,
+    GetStoreInfoResponse,
     ReportEventsRequest,
     ReportEventsResponse,
 )
@@ -25,7 +27,8 @@ from edge_node.serving.cart_gate import CartGate
 from edge_node.serving.local_state import SessionFrequency
 from edge_node.serving.response_wire import ResponseWriter, no_index_response
 from edge_node.serving.selection import NoFillReason, select_ads
-from edge_node.serving.validation import parse_get_ads, parse_report
+from edge_node.serving.store_info import store_info
+from edge_node.serving.validation import check_store_info, parse_get_ads, parse_report
 
 _log = structlog.get_logger("edge.ads")
 
@@ -62,6 +65,8 @@ class AdServicer:
         self._rng = rng or random.Random(int.from_bytes(os.urandom(16), "big"))
         self._writer: ResponseWriter | None = None
         self._gate = CartGate(config)
+        # GetStoreInfo's answer, built once per index version.
+        self._store_info: GetStoreInfoResponse | None = None
 
     async def GetAds(self, request: GetAdsRequest, context: Context) -> bytes:  # noqa: N802
         """Choose ads for one moment of a cart's trip; answers the serialized GetAdsResponse."""
@@ -156,3 +161,19 @@ class AdServicer:
             duplicate_count=result.duplicate_count,
             conversion_count=result.conversion_count,
         )
+
+    async def GetStoreInfo(self, request: GetStoreInfoRequest, context: Context) -> GetStoreInfoResponse:  # noqa: N802
+        """The store's name and zones for a cart's screen, from the index this edge holds."""
+        view = self._holder.view
+        try:
+            if view is None:
+                raise UnavailableError("this edge holds no index yet, so it knows nothing of its store")
+            if self._gate.enabled:
+                self._gate.admit_store_info(request, view, self._clock())
+            check_store_info(request, self._config)
+        except CartAdsError as exc:
+            await abort_with(context, exc)
+        answer = self._store_info
+        if answer is None or answer.index_version != view.version:
+            answer = self._store_info = store_info(view)
+        return answer

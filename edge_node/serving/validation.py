@@ -5,7 +5,7 @@ from __future__ import annotations
 from cartads import bounds
 from cartads.ops.logs import clip
 from cartads.rpc.errors import InvalidArgumentError, NotFoundError
-from cartads.v1.ad_service_pb2 import GetAdsRequest, ReportEventsRequest
+from cartads.v1.ad_service_pb2 import GetAdsRequest, GetStoreInfoRequest, ReportEventsRequest
 from cartads.v1.common_pb2 import CartEvent, CreativeFormat, EventType, Trigger
 from edge_node.config import EdgeConfig
 from edge_node.serving.selection import AdRequest, SlotRequest
@@ -148,6 +148,14 @@ def parse_get_ads(request: GetAdsRequest, config: EdgeConfig) -> AdRequest:
         slots=tuple(SlotRequest(slot.slot_id, slot.format) for slot in request.slots),
         max_ads=request.max_ads,
     )
+
+
+def check_store_info(request: GetStoreInfoRequest, config: EdgeConfig) -> None:
+    """Raises unless ``request`` names this edge's store and, if any, a well-formed cart id."""
+    violations = _Violations(config.max_id_chars)
+    _check_store(violations, request.store_id, config)
+    violations.extend(bounds.check_id(request.cart_id, "cart_id", max_chars=config.max_id_chars))
+    violations.raise_if_any()
 
 
 def parse_report(request: ReportEventsRequest, config: EdgeConfig) -> list[CartEvent]:

@@ -61,6 +61,9 @@ class FakeAdService:
     lose_report_answers: int = 0
     # ReportEvents refuses any batch holding an event of this type, as an edge refuses invalid input.
     reject_event_type: common_pb2.EventType | None = None
+    # GetStoreInfo's answer over gRPC (tests/cart_client/grpc_fake.py); None answers UNIMPLEMENTED.
+    store_info: ad_service_pb2.GetStoreInfoResponse | None = None
+    store_info_requests: list[ad_service_pb2.GetStoreInfoRequest] = field(default_factory=list)
 
     async def GetAds(  # noqa: N802 - the gRPC method's name
         self,

@@ -41,6 +41,16 @@ class FakeAdServicer(ad_service_pb2_grpc.AdServiceServicer):
             await context.abort(grpc.StatusCode.UNAVAILABLE, "edge is down")
         return await self.fake.ReportEvents(request)
 
+    async def GetStoreInfo(  # noqa: N802 - the gRPC method's name
+        self, request: ad_service_pb2.GetStoreInfoRequest, context: grpc.aio.ServicerContext[object, object]
+    ) -> ad_service_pb2.GetStoreInfoResponse:
+        if self.down:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "edge is down")
+        if self.fake.store_info is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "this fake edge has no store info")
+        self.fake.store_info_requests.append(request)
+        return self.fake.store_info
+
 
 @dataclass(frozen=True)
 class RunningFake:

@@ -88,8 +88,11 @@ class LiveCart:
 
 
 @asynccontextmanager
-async def live_cart(state_dir: Path, fake: FakeAdService | None = None) -> AsyncIterator[LiveCart]:
-    """A fake edge on port 0 and a cart screen on port 0 talking to it over real gRPC."""
+async def live_cart(
+    state_dir: Path, fake: FakeAdService | None = None, *, store_name: str = "Demo Market"
+) -> AsyncIterator[LiveCart]:
+    """A fake edge on port 0 and a cart screen on port 0 talking to it over real gRPC; the screen asks
+    the edge for the store's names (``fake.store_info``) unless ``store_name`` names the store."""
     fake = fake or FakeAdService(ads_for=every_format)
     counter = itertools.count(1)
     async with fake_edge(fake) as edge, grpc.aio.insecure_channel(edge.address) as channel:
@@ -103,8 +106,10 @@ async def live_cart(state_dir: Path, fake: FakeAdService | None = None) -> Async
             impressions_on_render=False,
         )
         outbox = SqliteOutbox(state_dir)
-        session = CartSession(ad_service_pb2_grpc.AdServiceStub(channel), trip, outbox, ads_deadline_s=1.0)
-        screen = CartScreen(session, ScreenConfig(store_name="Demo Market", retry_min_s=0.05, retry_max_s=0.2))
+        stub = ad_service_pb2_grpc.AdServiceStub(channel)
+        session = CartSession(stub, trip, outbox, ads_deadline_s=1.0)
+        config = ScreenConfig(store_name=store_name, retry_min_s=0.05, retry_max_s=0.2)
+        screen = CartScreen(session, config, store_info=stub if fake.store_info is not None else None)
         await screen.start()
         try:
             yield LiveCart(edge, fake, screen, session)

@@ -89,6 +89,12 @@ function renderAd(ad) {
     if (ad.offer_text) card.appendChild(el("div", "offer", ad.offer_text));
     card.appendChild(el("p", "", ad.body));
     if (ad.coupon_code) { const p = el("p"); p.append("Code "); p.appendChild(el("span", "code", ad.coupon_code)); card.appendChild(p); }
+    // Where the product is and what to do: the edge sends both for a coupon as for a product card.
+    const meta = el("div", "meta");
+    if (ad.price_text) meta.appendChild(el("span", "big-price", ad.price_text));
+    if (ad.location_hint) meta.appendChild(el("span", "pill where-pill", ad.location_hint));
+    if (meta.childElementCount) card.appendChild(meta);
+    if (ad.call_to_action) card.appendChild(el("span", "cta", ad.call_to_action));
   } else if (ad.format === "recipe") {
     card.appendChild(el("h3", "", ad.headline));
     if (ad.recipe_items && ad.recipe_items.length) {
@@ -112,6 +118,7 @@ function renderAd(ad) {
     if (ad.image_url) { const img = el("img", "banner-image"); img.src = ad.image_url; img.alt = ad.headline || ""; card.appendChild(img); }
     card.appendChild(el("h3", "", ad.headline));
     card.appendChild(el("p", "", ad.body));
+    if (ad.location_hint) card.appendChild(el("span", "pill where-pill", ad.location_hint));
     if (ad.call_to_action) card.appendChild(el("span", "cta", ad.call_to_action));
   }
   card.addEventListener("click", () => {
@@ -158,8 +165,8 @@ function renderBasket(state) {
 }
 
 function render(state) {
-  document.getElementById("store-name").textContent = state.store_name;
-  document.getElementById("zone").textContent = state.zone_id ? `You are in ${state.zone_id.replace("zone-", "aisle ")}` : "Welcome";
+  document.getElementById("store-name").textContent = state.store_name || "Smart cart";
+  document.getElementById("zone").textContent = state.zone_name ? `You are in ${state.zone_name}` : "Welcome";
   const status = document.getElementById("edge-status");
   status.dataset.state = state.edge_reachable ? "online" : "offline";
   document.getElementById("edge-text").textContent = state.edge_reachable ? "Connected" : "Offline — your basket is safe";

@@ -41,7 +41,14 @@ from cartads.bench.cloud.events_ingest import (
 from cartads.bench.cloud.events_journal import bench_journal, report_bodies, report_load
 from cartads.event_loop import loop_factory
 from cartads.v1 import ad_service_pb2_grpc, event_ingest_pb2_grpc
-from cartads.v1.ad_service_pb2 import GetAdsRequest, GetAdsResponse, ReportEventsRequest, ReportEventsResponse
+from cartads.v1.ad_service_pb2 import (
+    GetAdsRequest,
+    GetAdsResponse,
+    GetStoreInfoRequest,
+    GetStoreInfoResponse,
+    ReportEventsRequest,
+    ReportEventsResponse,
+)
 from cartads.v1.event_ingest_pb2 import UploadEventsRequest, UploadEventsResponse
 
 DESCRIPTION = "durable journal (group commit) and cloud ingest throughput, each against a baseline"
@@ -85,6 +92,11 @@ class _NoOpAds(ad_service_pb2_grpc.AdServiceServicer):
 
     async def ReportEvents(self, request: ReportEventsRequest, context: Any) -> ReportEventsResponse:  # noqa: N802
         return ReportEventsResponse(accepted_count=len(request.events))
+
+    async def GetStoreInfo(  # noqa: N802
+        self, request: GetStoreInfoRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> GetStoreInfoResponse:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "the no-op edge serves GetAds and ReportEvents only")
 
 
 class _NoOpIngest(event_ingest_pb2_grpc.EventIngestServiceServicer):

@@ -22,7 +22,14 @@ from typing import Any
 import grpc
 import uvloop
 
-from cartads.v1.ad_service_pb2 import GetAdsRequest, GetAdsResponse, ReportEventsRequest, ReportEventsResponse
+from cartads.v1.ad_service_pb2 import (
+    GetAdsRequest,
+    GetAdsResponse,
+    GetStoreInfoRequest,
+    GetStoreInfoResponse,
+    ReportEventsRequest,
+    ReportEventsResponse,
+)
 from edge_node.app.cpu_policy import keep_helper_threads_niced, use_batch_scheduling
 from edge_node.serving.registration import add_ad_service
 
@@ -44,6 +51,12 @@ class FloorServicer:
     ) -> ReportEventsResponse:
         """Not part of the floor: answered empty."""
         return ReportEventsResponse()
+
+    async def GetStoreInfo(  # noqa: N802
+        self, request: GetStoreInfoRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> GetStoreInfoResponse:
+        """Not part of the floor: UNIMPLEMENTED."""
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "the benchmark floor serves GetAds only")
 
 
 async def _serve(port: int, response: GetAdsResponse, reuse_port: bool, helper_thread_nice: int) -> int:

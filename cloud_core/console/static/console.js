@@ -23,14 +23,42 @@ function el(tag, className, text) {
   return node;
 }
 
+// Dollars from micros. Ad spend is often a fraction of a cent (a $4 CPM impression costs $0.004), so an
+// amount under a cent keeps its first two significant digits ("$0.0042") rather than reading "$0.00"
+// as if nothing was billed; a cent or more shows cents. moneyExact gives every digit, for titles.
 function money(micros) {
-  const dollars = Math.abs(micros) / 1e6;
-  return (micros < 0 ? "-$" : "$") + dollars.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const sign = micros < 0 ? "-$" : "$";
+  const abs = Math.abs(micros);
+  if (abs > 0 && abs < 10000) {
+    // Two significant digits, cut rather than rounded (so $0.009999 never reads as a cent).
+    const digits = Math.min(6, 7 - Math.floor(Math.log10(abs)));
+    const unit = Math.pow(10, 6 - digits);
+    return sign + ((Math.floor(abs / unit) * unit) / 1e6).toFixed(digits);
+  }
+  return sign + (abs / 1e6).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
+function moneyExact(micros) {
+  const sign = micros < 0 ? "-$" : "$";
+  const abs = Math.abs(micros);
+  return `${sign}${Math.floor(abs / 1e6).toLocaleString("en-US")}.${String(abs % 1e6).padStart(6, "0")} (${count(micros)} micros)`;
+}
+
+// A money cell: the readable amount, every digit in its title.
+function moneyCell(tag, className, micros) {
+  const cell = el(tag, className, money(micros));
+  cell.title = moneyExact(micros);
+  return cell;
 }
 
 function count(n) { return Number(n).toLocaleString("en-US"); }
 
-function percent(fraction, digits = 1) { return (fraction * 100).toFixed(digits) + "%"; }
+// A share; one that is above zero but rounds to it says "<0.1%", so real activity never reads as none.
+function percent(fraction, digits = 1) {
+  const floor = Math.pow(10, -digits);
+  if (fraction > 0 && fraction * 100 < floor) return "<" + floor.toFixed(digits) + "%";
+  return (fraction * 100).toFixed(digits) + "%";
+}
 
 function shortVersion(version) { return version ? version.slice(0, 12) : "—"; }
 
@@ -109,9 +137,15 @@ function renderEdges(view) {
       const nack = el("td", null, timeText(edge.last_nack_time_us));
       if (edge.last_nack_version) nack.title = "refused " + edge.last_nack_version;
       row.append(nack);
-      const seen = el("td", "seen", ago(edge.seconds_since_seen));
-      seen.dataset.seconds = edge.seconds_since_seen === null ? "" : String(edge.seconds_since_seen);
-      row.append(seen);
+      // Health in words; how long ago the edge was heard from only once it is offline (a connected
+      // edge's stream is kept alive by the cloud's pings, so its last message's age means nothing).
+      const health = el("td", "health");
+      const tone = { healthy: "ok", updating: "warn", reconnecting: "warn", refusing: "bad", offline: "bad", never: "off" };
+      health.append(el("span", "pill " + (tone[edge.health] || "off"), edge.health_text));
+      if (edge.stale) health.append(el("small", "seen", "last seen " + ago(edge.seconds_since_seen)));
+      if (edge.last_seen_us) health.title = "last heard from " + timeText(edge.last_seen_us);
+      row.dataset.health = edge.health;
+      row.append(health);
       body.append(row);
     });
   }
@@ -144,7 +178,7 @@ function renderCampaigns(view) {
     name.append(el("small", "mono", c.campaign_id));
     row.append(name, el("td", "mono", c.advertiser_id));
     row.append(el("td", null, c.active ? "active" : "paused"));
-    row.append(el("td", "num", money(c.budget_micros)), el("td", "num spend", money(c.spend_micros)));
+    row.append(moneyCell("td", "num", c.budget_micros), moneyCell("td", "num spend", c.spend_micros));
     row.append(el("td", "num ivt", percent(c.invalid_traffic_rate)));
     const spent = el("td", "num");
     const bar = el("span", "bar");
@@ -164,7 +198,7 @@ function renderCampaigns(view) {
   if (campaigns.length) {
     const row = el("tr");
     row.append(el("th", null, `All ${campaigns.length} campaigns`), el("th"), el("th"));
-    row.append(el("th", "num", money(totals.budget)), el("th", "num", money(totals.spend)));
+    row.append(moneyCell("th", "num", totals.budget), moneyCell("th", "num spend", totals.spend));
     const adEvents = totals.impressions + totals.clicks + totals.conversions + totals.invalid;
     row.append(el("th", "num", adEvents ? percent(totals.invalid / adEvents) : "—"));
     row.append(el("th", "num", totals.budget ? percent(totals.spend / totals.budget) : "—"));
@@ -195,6 +229,32 @@ function niceStep(range, ticks) {
   const power = Math.pow(10, Math.floor(Math.log10(raw)));
   for (const m of [1, 2, 2.5, 5, 10]) if (m * power >= raw) return m * power;
   return 10 * power;
+}
+
+// The time axis's ticks from x0 to x1 (ms, UTC) on whole multiples of a round step (every 6 h falls on
+// 00, 06, 12, 18), labelled so that no two read alike: within a day the hour ("14h"), with the date
+// where a day starts (and on the first tick); over several days the date and hour of each ("12-02
+// 06h"), fewer of them to fit; steps of a day or more, the date alone.
+function timeTicks(x0, x1) {
+  const hours = (x1 - x0) / HOUR_MS;
+  const most = hours > 24 ? 8 : 12;
+  const every = [1, 2, 3, 6, 12, 24, 48, 96, 168, 336, 672].find((n) => hours / n <= most) || Math.ceil(hours / most);
+  const step = every * HOUR_MS;
+  const ticks = [];
+  const used = new Set();
+  let lastDay = "";
+  for (let t = Math.ceil(x0 / step) * step; t <= x1; t += step) {
+    const iso = new Date(t).toISOString();
+    const day = iso.slice(5, 10);
+    const hour = iso.slice(11, 13) + "h";
+    let label = `${day} ${hour}`;
+    if (every >= 24) label = day;
+    else if (hours <= 24 && day === lastDay && !used.has(hour)) label = hour;
+    used.add(label);
+    lastDay = day;
+    ticks.push({ ms: t, label });
+  }
+  return ticks;
 }
 
 function drawChart(series) {
@@ -239,15 +299,11 @@ function drawChart(series) {
   }
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
-  const hours = (x1 - x0) / HOUR_MS;
-  const every = [1, 2, 3, 6, 12, 24, 48, 96, 168].find((n) => hours / n <= 12) || 336;
-  for (let t = x0; t <= x1; t += every * HOUR_MS) {
-    const d = new Date(t);
-    const label = d.getUTCHours() === 0 || t === x0
-      ? d.toISOString().slice(5, 10) + " " + d.toISOString().slice(11, 13) + "h"
-      : d.toISOString().slice(11, 13) + "h";
-    ctx.fillText(label, X(t), pad.top + h + 8);
-  }
+  const ticks = timeTicks(x0, x1);
+  for (const tick of ticks) ctx.fillText(tick.label, X(tick.ms), pad.top + h + 8);
+  ctx.textAlign = "right";
+  ctx.fillText("UTC", pad.left + w, pad.top + h + 24);
+  canvas.dataset.ticks = ticks.map((tick) => tick.label).join("|");
   ctx.strokeStyle = "#9aa5ad";
   ctx.beginPath(); ctx.moveTo(pad.left, pad.top + h + 0.5); ctx.lineTo(pad.left + w, pad.top + h + 0.5); ctx.stroke();
 
@@ -357,7 +413,7 @@ function renderExperiments(view) {
       row.append(el("td", "num", arm.traffic_share === null ? "—" : percent(arm.traffic_share, 1)));
       row.append(el("td", "num", count(arm.trips)));
       row.append(el("td", "num", count(arm.impressions)), el("td", "num", count(arm.clicks)), el("td", "num", count(arm.conversions)));
-      row.append(el("td", "num", money(arm.spend_micros)));
+      row.append(moneyCell("td", "num", arm.spend_micros));
       row.append(el("td", "num", arm.trips ? percent(arm.trip_conversion_rate, 2) : "—"));
       if (arm.lift) {
         row.append(liftCell(arm.lift.conversion_rate, pointsText), liftCell(arm.lift.sales_per_trip_micros, money));
@@ -411,6 +467,8 @@ function askForToken(message) {
   clearTimeout(timer);
   $("main").hidden = true;
   $("logout").hidden = true;
+  $("refresh").hidden = true;
+  $("updated").textContent = "signed out: sign in with an operator token";
   $("login").hidden = false;
   $("login-error").textContent = sessionStorage.getItem(TOKEN_KEY) ? message : "";
   $("token").focus();
@@ -420,6 +478,8 @@ async function open() {
   $("login").hidden = true;
   $("main").hidden = false;
   $("logout").hidden = !authRequired;
+  $("refresh").hidden = false;
+  $("updated").textContent = "loading…";
   await refresh();
   schedule();
 }

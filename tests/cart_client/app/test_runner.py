@@ -145,11 +145,13 @@ async def test_events_carry_ids_tokens_and_the_cart_clock() -> None:
 
 
 async def test_no_fill_is_counted() -> None:
-    """Responses without ads count as no fill, and a touch then clicks nothing."""
+    """Responses without ads count as no fill; the slots show house content, and a touch then clicks nothing."""
     fake = FakeAdService(ads_for=lambda _request: [])
     stats, lines = await run(fake)
     assert stats.no_fill_count == stats.ad_requests == 6
-    assert (stats.ads_served, stats.impressions_reported, stats.clicks_reported, lines) == (0, 0, 0, [])
+    assert (stats.ads_served, stats.impressions_reported, stats.clicks_reported) == (0, 0, 0)
+    assert stats.house_fills == len(lines) == 2
+    assert all(" from the store: " in line for line in lines)
     assert stats.events_reported == 3  # two basket adds and the checkout
 
 
@@ -177,7 +179,8 @@ async def test_ads_for_other_slots_are_not_impressions() -> None:
     fake = FakeAdService(ads_for=lambda r: [make_ad("slot-9", f"ad-{r.request_id}")])
     stats, lines = await run(fake)
     assert stats.ads_served == 6
-    assert (stats.ads_rendered, stats.impressions_reported, lines) == (0, 0, [])
+    assert (stats.ads_rendered, stats.impressions_reported) == (0, 0)
+    assert all(" from the store: " in line for line in lines)  # its slots show house content
 
 
 async def test_rendered_lines_show_the_creative() -> None:

@@ -10,7 +10,14 @@ import pytest
 
 from cartads.rpc.runtime import add_logged_servicer
 from cartads.v1 import ad_service_pb2_grpc
-from cartads.v1.ad_service_pb2 import GetAdsRequest, GetAdsResponse, ReportEventsRequest, ReportEventsResponse
+from cartads.v1.ad_service_pb2 import (
+    GetAdsRequest,
+    GetAdsResponse,
+    GetStoreInfoRequest,
+    GetStoreInfoResponse,
+    ReportEventsRequest,
+    ReportEventsResponse,
+)
 
 
 class _Lines:
@@ -31,6 +38,11 @@ class _Servicer(ad_service_pb2_grpc.AdServiceServicer):
         self, request: ReportEventsRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> ReportEventsResponse:
         return ReportEventsResponse()
+
+    async def GetStoreInfo(  # noqa: N802
+        self, request: GetStoreInfoRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> GetStoreInfoResponse:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not served here")
 
 
 async def test_each_call_logs_one_line_with_method_ids_and_code() -> None:

@@ -17,7 +17,14 @@ from structlog.testing import capture_logs
 from cartads.rpc.errors import field_violations
 from cartads.rpc.runtime import RequestLogInterceptor, add_logged_servicer
 from cartads.v1 import ad_service_pb2_grpc, admin_pb2, admin_pb2_grpc
-from cartads.v1.ad_service_pb2 import GetAdsRequest, GetAdsResponse, ReportEventsRequest, ReportEventsResponse
+from cartads.v1.ad_service_pb2 import (
+    GetAdsRequest,
+    GetAdsResponse,
+    GetStoreInfoRequest,
+    GetStoreInfoResponse,
+    ReportEventsRequest,
+    ReportEventsResponse,
+)
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 
@@ -61,6 +68,9 @@ class _Servicer(ad_service_pb2_grpc.AdServiceServicer):
 
     async def ReportEvents(self, request: ReportEventsRequest, context: Ctx) -> ReportEventsResponse:  # noqa: N802
         return ReportEventsResponse()
+
+    async def GetStoreInfo(self, request: GetStoreInfoRequest, context: Ctx) -> GetStoreInfoResponse:  # noqa: N802
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not served here")
 
 
 @pytest.fixture

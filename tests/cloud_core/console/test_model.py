@@ -8,10 +8,13 @@ import pytest
 
 from cartads.time_units import HOUR_US
 from cloud_core.console.model import (
+    RECONNECT_GRACE_S,
     CampaignTotals,
     EdgeRow,
     HourlySpend,
     campaign_json,
+    edge_health,
+    edge_json,
     edges_json,
     seconds_since,
     spend_series,
@@ -245,3 +248,29 @@ def test_a_flagged_edge_carries_its_badge() -> None:
     row = dataclasses.replace(_edge("s1", "e1"), flagged=True, flag_reason="PRICE_ABOVE_TERMS", flag_count=3)
     edge = edges_json([row], T0)["stores"][0]["edges"][0]
     assert (edge["flagged"], edge["flag_reason"], edge["flag_count"]) == (True, "PRICE_ABOVE_TERMS", 3)
+
+
+def _edge_row(
+    *, connected: bool, seen_s_ago: float, applied: str = "v2", answer: str = "ACK", nacked: str = ""
+) -> EdgeRow:
+    return EdgeRow("s", "e", connected, applied, "v2", answer, T0, 0, "", nacked, T0 - int(seen_s_ago * 1_000_000))
+
+
+def test_a_connected_edge_in_sync_is_healthy_however_long_since_its_last_message() -> None:
+    """An open stream is the heartbeat: a quiet, connected, in-sync edge is healthy an hour after its last message."""
+    assert edge_health(_edge_row(connected=True, seen_s_ago=3600), T0) == ("healthy", "connected, healthy")
+    assert edge_json(_edge_row(connected=True, seen_s_ago=37), T0)["stale"] is False
+
+
+def test_a_connected_edge_behind_is_updating_or_refusing() -> None:
+    """Connected but behind: taking the latest index, or refusing it when it NACKed that version."""
+    assert edge_health(_edge_row(connected=True, seen_s_ago=1, applied="v1"), T0)[0] == "updating"
+    refusing = _edge_row(connected=True, seen_s_ago=1, applied="v1", answer="NACK", nacked="v2")
+    assert edge_health(refusing, T0)[0] == "refusing"
+
+
+def test_a_dropped_edge_reconnects_then_goes_offline_with_its_age() -> None:
+    """A stream ended less than the reconnect grace ago is reconnecting; after it, offline and stale."""
+    assert edge_health(_edge_row(connected=False, seen_s_ago=RECONNECT_GRACE_S - 1), T0)[0] == "reconnecting"
+    offline = edge_json(_edge_row(connected=False, seen_s_ago=RECONNECT_GRACE_S + 1), T0)
+    assert (offline["health"], offline["stale"]) == ("offline", True)
