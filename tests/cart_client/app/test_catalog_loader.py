@@ -31,5 +31,6 @@ def test_sample_products_carry_synthetic_gtins_and_weighed_items_a_label_referen
     for residue in range(3):
         product_id = next(p.product_id for p in sample.products if int(p.product_id) % 3 == residue)
         assert resolve_scan(catalog, synthetic_gtin(product_id)) == ResolvedScan(product_id)
-    weighed = {item.department for item in (catalog.get(p.product_id) for p in sample.products) if item and item.measure_ref}
+    items = [catalog.get(p.product_id) for p in sample.products]
+    weighed = {item.department for item in items if item is not None and item.measure_ref}
     assert weighed == {"produce", "meat seafood", "deli", "bulk"}
