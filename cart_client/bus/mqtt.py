@@ -63,6 +63,7 @@ class BusStats:
 
     connections: int = 0
     disconnects: int = 0
+    failed_attempts: int = 0
     messages: int = 0
     malformed: int = 0
     duplicates: int = 0
@@ -116,6 +117,8 @@ class MqttSensorFeed:
             try:
                 await self._session()
             except aiomqtt.MqttError as exc:
+                if not self._connected.is_set():
+                    self.stats.failed_attempts += 1
                 _log.warning("sensor_bus_unreachable", broker=f"{self.config.host}:{self.config.port}", error=str(exc))
             if self._connected.is_set():
                 # A session that was up and dropped: try again soon, then back off if the broker stays away.
