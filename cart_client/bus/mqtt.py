@@ -99,6 +99,11 @@ class MqttSensorFeed:
         await self._connected.wait()
 
     @property
+    def pending(self) -> int:
+        """Events received and not yet taken by ``events()``."""
+        return self._queue.qsize()
+
+    @property
     def connected(self) -> bool:
         """Whether the cart is subscribed now."""
         return self._connected.is_set()

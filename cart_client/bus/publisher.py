@@ -71,6 +71,18 @@ class BusPublisher:
         self.stats.published += 1
         self.stats.by_sensor[sensor] = self.stats.by_sensor.get(sensor, 0) + 1
 
+    async def clear_location(self) -> None:
+        """Remove the retained location, so the cart's next trip does not start in this one's zone."""
+        while True:
+            try:
+                client = await self._connected()
+                await client.publish(self.topics.topic(Sensor.LOCATION), b"", qos=1, retain=True)
+                return
+            except aiomqtt.MqttError:
+                self.stats.retries += 1
+                await self._drop()
+                await asyncio.sleep(self.config.reconnect_initial_s)  # the broker is away: wait, then retry
+
     @staticmethod
     def _sensor(event: SensorEvent) -> Sensor:
         return encode_event(event)[0]

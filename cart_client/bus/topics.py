@@ -206,6 +206,9 @@ class BusDecoder:
         sensor = self.topics.sensor_of(topic)
         if sensor is None:
             return BusError(topic, "not a sensor topic of this cart")
+        if not payload and sensor is Sensor.LOCATION:
+            # An empty retained location is the daemon clearing it (the trip ended): nothing to apply.
+            return None
         try:
             event, seq = decode_message(sensor, payload)
         except ValueError as exc:

@@ -5,8 +5,10 @@ carries what devices emit. So each scan becomes the symbol printed on the produc
 UPC-A, EAN-13 or EAN-8, now and then read from a GS1 DataBar, and a weighed item's scale label
 with its weight or price), and each weight change becomes the load cell's raw stream: a swing while
 the item goes in (flagged in motion by the device, or not), then settled readings with noise,
-while the cell slowly drifts. Every weight change settles at exactly the trace's ``t_ms``; an
-idle burst at the trip's first event gives the empty cart's reference.
+while the cell slowly drifts. Every weight change settles at exactly the trace's ``t_ms``: its
+last swing reading is well away from the new level and its settled readings, as many as the
+cart's stable window, stay within the window's tolerance. An idle burst before the trip's first
+event gives the empty cart's reference.
 
 Pure: the randomness comes from the caller's ``random.Random``.
 """
@@ -28,8 +30,13 @@ class ScaleNoise:
 
     reading_interval_ms: int = 50
     swing_readings: int = 3
-    settled_readings: int = 10
+    # As many as the cart's stable window (StableScaleConfig.window), so the change settles at t_ms.
+    settled_readings: int = 5
     noise_sd_g: float = 0.7
+    # Noise is clipped here: settled readings stay within the cart's 4 g tolerance of each other.
+    noise_max_g: float = 1.5
+    # A swinging load is at least this far from where it settles.
+    swing_min_g: float = 12.0
     drift_g_per_min: float = 0.6
     # How often the device itself flags the swing as motion (cheap cells do not).
     flags_motion: float = 0.5
@@ -86,10 +93,13 @@ def _readings(
     flagged = rng.random() < noise.flags_motion
     out: list[ScaleReading] = []
     for i in range(noise.swing_readings):
-        swing = start_g + (end_g - start_g) * rng.uniform(0.3, 1.4)
+        # Overshoot or still on the way, never already settled.
+        away = max(noise.swing_min_g, abs(end_g - start_g) * rng.uniform(0.1, 0.6))
+        swing = end_g + (away if rng.random() < 0.5 else -away)
         out.append(ScaleReading(round(swing + drift_g, 1), first_ms + i * step, motion=flagged))
     for i in range(noise.swing_readings, count):
-        out.append(ScaleReading(round(end_g + drift_g + rng.gauss(0.0, noise.noise_sd_g), 1), first_ms + i * step))
+        jitter = max(-noise.noise_max_g, min(noise.noise_max_g, rng.gauss(0.0, noise.noise_sd_g)))
+        out.append(ScaleReading(round(end_g + drift_g + jitter, 1), first_ms + i * step))
     return out
 
 
@@ -104,7 +114,8 @@ def bus_events(
     settle = model.settled_readings
     for i in range(settle):
         t_ms = max(0, first_ms - (settle - i) * model.reading_interval_ms)
-        out.append(ScaleReading(round(rng.gauss(0.0, model.noise_sd_g), 1), t_ms))
+        jitter = max(-model.noise_max_g, min(model.noise_max_g, rng.gauss(0.0, model.noise_sd_g)))
+        out.append(ScaleReading(round(jitter, 1), t_ms))
     for index, event in enumerate(events):
         t_ms = event.t_ms if event.t_ms is not None else first_ms
         drift_g = model.drift_g_per_min * (t_ms - first_ms) / 60_000

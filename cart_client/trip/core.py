@@ -108,11 +108,12 @@ class CartTrip:
             self.counters.events_after_checkout += 1
             return Step()
         if isinstance(event, ScaleReading):
-            # A raw reading is not activity: only the stable change it may complete is a reading of the trip.
+            # A raw reading is neither activity nor a tick of the trip clock (a load cell streams all the
+            # time): only the stable change it may complete is a reading of the trip.
             self.counters.scale_readings += 1
             delta_g = self.scale.reading(event.gross_g, now_ms, motion=event.motion)
             if delta_g is None:
-                return self.advance(now_ms)
+                return Step()
             event = Weight(delta_g, now_ms)
         self.counters.sensor_events += 1
         requests: list[AdRequest] = []
