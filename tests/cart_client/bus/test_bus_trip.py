@@ -39,10 +39,10 @@ def _trip(sample: tuple[Catalog, list[Order]], seed: int) -> tuple[CartCatalog, 
 
 def _seen(fake: FakeAdService) -> tuple[Requests, Facts]:
     requests = [
-        (r.trigger, r.zone_id, r.scanned_product_id, tuple((i.product_id, i.quantity) for i in r.basket))
+        (int(r.trigger), r.zone_id, r.scanned_product_id, tuple((i.product_id, i.quantity) for i in r.basket))
         for r in fake.get_ads_requests
     ]
-    facts = [(e.type, e.product_id) for e in fake.journal.values() if e.type in BASKET]
+    facts = [(int(e.type), e.product_id) for e in fake.journal.values() if e.type in BASKET]
     return requests, facts
 
 
