@@ -207,8 +207,17 @@ ROOM_IMPORTS = {
     # The trip's pure core reads the sensors' reading types and nothing else of the cart.
     "cart_client.trip": ("cart_client.trip", "cart_client.sensors.trace", "cart_client.barcodes"),
     "cart_client.barcodes": ("cart_client.barcodes",),
+    "cart_client.bus": ("cart_client.bus", "cart_client.sensors"),
+    "cart_client.devices": ("cart_client.devices", "cart_client.sensors"),
     # The simulator drives the cart; nothing live imports it (checked below), it may import the rest.
-    "cart_client.app": ("cart_client.app", "cart_client.trip", "cart_client.sensors", "cart_client.screen"),
+    "cart_client.app": (
+        "cart_client.app",
+        "cart_client.trip",
+        "cart_client.sensors",
+        "cart_client.screen",
+        "cart_client.bus",
+        "cart_client.devices",
+    ),
     "cart_client.screen": ("cart_client.screen", "cart_client.trip", "cart_client.sensors", "cart_client.app"),
     "cart_client.sensors": ("cart_client.sensors",),
 }
