@@ -46,7 +46,8 @@ async def test_a_cart_reads_its_trip_from_the_sensor_bus(
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
-        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout is not None
+        assert process.stderr is not None
         try:
             line: dict[str, object] = {}
             while line.get("event") != "sensor_bus_subscribed":
