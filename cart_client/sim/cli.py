@@ -2,6 +2,7 @@
 
 cartads-sim --orders 50 --seed 7 --out trips/          # one JSON Lines trace per trip
 cartads-sim --replay trips/ --edge 127.0.0.1:50061 --store store-1 --carts 8
+cartads-sim --replay trips/ --edge 127.0.0.1:50061 --store store-1 --sensor-bus mqtt://127.0.0.1:1883
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cart_client.app.catalog_loader import load_cart_catalog
-from cart_client.app.cli import address
+from cart_client.app.cli import address, bus_url
 from cart_client.app.credential import CredentialError, CredentialRefusedError, load_entries
 from cart_client.app.runner import TripStats
 from cart_client.sensors.feed import file_feed
@@ -59,6 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR|FILE",
         help="enrolled carts' credential files (cartads-admin carts enroll --count N --out FILE): each "
         "simulated cart sends its own (env CARTADS_SIM_CREDENTIALS)",
+    )
+    replay.add_argument(
+        "--sensor-bus",
+        type=bus_url,
+        default=os.environ.get("CARTADS_SENSOR_BUS") or None,
+        metavar="mqtt://HOST[:PORT][/PREFIX]",
+        help="drive the carts through the MQTT sensor bus: each trip's devices publish what its trace says, with"
+        " realistic noise (raw scale stream, printed barcodes), and its cart subscribes (env CARTADS_SENSOR_BUS)",
     )
     replay.add_argument("--deadline-ms", type=float, default=50.0, help="GetAds deadline in milliseconds")
     replay.add_argument(
@@ -133,6 +142,7 @@ def _replay_command(args: argparse.Namespace) -> int:
                 deadline_s=args.deadline_ms / 1000,
                 dwell_s=args.dwell_ms / 1000,
                 credentials=credentials,
+                sensor_bus=args.sensor_bus,
             )
         )
     except CredentialRefusedError as exc:

@@ -1,20 +1,27 @@
 """Simulated trips replayed against an edge: each trip through the cart's own shell with a simulated
 shopper taking its touches' chances to tap, several carts at once, each on its own connection.
 
-Shared by ``cartads-sim --replay`` and the demo.
+Shared by ``cartads-sim --replay`` and the demo; with a sensor bus, each trip's devices publish
+on MQTT and its cart subscribes, as in a store.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import random
+import zlib
 from collections.abc import AsyncIterable, Iterable, Sequence
 
 from cart_client.app.cli import connect
 from cart_client.app.credential import CredentialedAdService
 from cart_client.app.runner import TripStats, run_trip
 from cart_client.app.session import DEFAULT_ADS_DEADLINE_S, AdServiceClient
+from cart_client.bus.mqtt import BusConfig, MqttSensorFeed
+from cart_client.bus.publisher import BusPublisher
+from cart_client.bus.topics import CartTopics
 from cart_client.sensors.trace import SensorEvent
+from cart_client.sim.bus_trace import ScaleNoise, bus_events
 from cart_client.sim.relevance import SimulatedShopper
 from cart_client.trip.catalog import CartCatalog
 from cartads.credential_file import CartCredentialEntry
@@ -57,6 +64,57 @@ async def replay_trip(
     return dataclasses.replace(stats, tap_chances=shopper.tap_chances, tap_chances_taken=shopper.tap_chances_taken)
 
 
+async def publish_trip(publisher: BusPublisher, events: Sequence[SensorEvent]) -> None:
+    """Publish every event in order, each acknowledged before the next, then clear the retained location."""
+    for event in events:
+        await publisher.publish(event)
+    await publisher.clear_location()
+
+
+async def replay_trip_over_bus(
+    stub: AdServiceClient,
+    *,
+    bus: BusConfig,
+    store_id: str,
+    cart_id: str,
+    session_id: str,
+    events: Sequence[SensorEvent],
+    catalog: CartCatalog,
+    seed: int,
+    noise: ScaleNoise | None = None,
+    deadline_s: float = DEFAULT_ADS_DEADLINE_S,
+    dwell_s: float = HUMAN_DWELL_S,
+) -> TripStats:
+    """One simulated trip, its devices on the bus and the cart subscribed to it; its stats."""
+    topics = CartTopics(store_id, cart_id, bus.prefix)
+    published = bus_events(events, catalog, random.Random(seed), noise)
+    async with MqttSensorFeed(topics, bus) as feed, BusPublisher(topics, bus) as publisher:
+        await feed.wait_connected()
+        publishing = asyncio.create_task(publish_trip(publisher, published))
+        try:
+            stats = await replay_trip(
+                stub,
+                store_id=store_id,
+                cart_id=cart_id,
+                session_id=session_id,
+                events=feed.events(),
+                catalog=catalog,
+                deadline_s=deadline_s,
+                dwell_s=dwell_s,
+            )
+        except BaseException:
+            publishing.cancel()
+            raise
+        await publishing
+    return stats
+
+
+async def _listed(events: Iterable[SensorEvent] | AsyncIterable[SensorEvent]) -> list[SensorEvent]:
+    if isinstance(events, AsyncIterable):
+        return [event async for event in events]
+    return list(events)
+
+
 async def replay_trips(
     edge_address: str,
     trips: Sequence[TripToReplay],
@@ -68,10 +126,12 @@ async def replay_trips(
     deadline_s: float = DEFAULT_ADS_DEADLINE_S,
     dwell_s: float = HUMAN_DWELL_S,
     credentials: Sequence[CartCredentialEntry] = (),
+    sensor_bus: BusConfig | None = None,
 ) -> list[TripStats]:
     """Every trip, shared out among ``carts`` concurrent carts (``<cart_id_prefix>000`` and on, or
     with ``credentials`` the enrolled carts, each sending its own credential; at most one cart per
-    credential); the stats in the order the trips finished."""
+    credential); the stats in the order the trips finished. With ``sensor_bus`` (and a ``catalog``)
+    each trip's devices publish on the bus and its cart reads it from there."""
     if credentials:
         carts = min(carts, len(credentials))
     queue: asyncio.Queue[TripToReplay] = asyncio.Queue()
@@ -90,6 +150,22 @@ async def replay_trips(
             )
             while not queue.empty():
                 session_id, events = queue.get_nowait()
+                if sensor_bus is not None and catalog is not None:
+                    results.append(
+                        await replay_trip_over_bus(
+                            stub,
+                            bus=sensor_bus,
+                            store_id=store_id,
+                            cart_id=cart_id,
+                            session_id=session_id,
+                            events=await _listed(events),
+                            catalog=catalog,
+                            seed=zlib.crc32(session_id.encode()),
+                            deadline_s=deadline_s,
+                            dwell_s=dwell_s,
+                        )
+                    )
+                    continue
                 results.append(
                     await replay_trip(
                         stub,
@@ -107,4 +183,4 @@ async def replay_trips(
     return results
 
 
-__all__ = ["HUMAN_DWELL_S", "TripToReplay", "replay_trip", "replay_trips"]
+__all__ = ["HUMAN_DWELL_S", "TripToReplay", "publish_trip", "replay_trip", "replay_trip_over_bus", "replay_trips"]

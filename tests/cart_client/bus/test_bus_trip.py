@@ -15,8 +15,8 @@ from cart_client.bus.mqtt import BusConfig, MqttSensorFeed
 from cart_client.bus.publisher import BusPublisher
 from cart_client.bus.topics import CartTopics
 from cart_client.sensors.trace import SensorEvent, Weight
-from cart_client.sim.bus_replay import publish_trip
 from cart_client.sim.bus_trace import bus_events
+from cart_client.sim.replay import publish_trip
 from cart_client.sim.simulator import simulate
 from cart_client.trip.catalog import CartCatalog
 from cartads.sample.instacart import Catalog, Order
