@@ -35,8 +35,10 @@ from cart_client.app.runner import TripStats, run_trip
 from cart_client.app.session import CartSession
 from cart_client.bus.mqtt import BusConfig, MqttSensorFeed
 from cart_client.bus.topics import CartTopics
+from cart_client.devices.serial_scale import NciScale, SerialLine
+from cart_client.devices.serial_scanner import SerialScanner
 from cart_client.screen.server import SCREEN_SLOTS, CartScreen, ScreenConfig
-from cart_client.sensors.feed import TcpSensorFeed, file_feed, paced, stream_feed
+from cart_client.sensors.feed import TcpSensorFeed, file_feed, merged, paced, stream_feed
 from cart_client.sensors.trace import SensorEvent
 from cart_client.trip.catalog import CartCatalog
 from cart_client.trip.core import CartTrip
@@ -142,6 +144,19 @@ def build_parser() -> argparse.ArgumentParser:
         " (env CARTADS_SENSOR_BUS; see docs/SENSORS.md)",
     )
     parser.add_argument(
+        "--serial-scale",
+        default=os.environ.get("CARTADS_SERIAL_SCALE") or None,
+        metavar="PORT",
+        help="also read the basket's scale on this serial port, NCI protocol at 9600 7E1 (env CARTADS_SERIAL_SCALE)",
+    )
+    parser.add_argument(
+        "--serial-scanner",
+        default=os.environ.get("CARTADS_SERIAL_SCANNER") or None,
+        metavar="PORT",
+        help="also read the barcode scanner on this serial port, one symbol per line at 9600 8N1"
+        " (env CARTADS_SERIAL_SCANNER)",
+    )
+    parser.add_argument(
         "--screen", type=listen_address, default=None, metavar="HOST:PORT", help="serve the touchscreen page here"
     )
     parser.add_argument(
@@ -176,6 +191,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _feed(args: argparse.Namespace, stack: AsyncExitStack) -> AsyncIterator[SensorEvent]:
+    main = await _main_feed(args, stack)
+    devices: list[AsyncIterator[SensorEvent]] = []
+    if args.serial_scale:
+        devices.append(NciScale(SerialLine(args.serial_scale)).readings())
+    if args.serial_scanner:
+        devices.append(SerialScanner(SerialLine(args.serial_scanner, bytesize=8, parity="N")).scans())
+    return merged(main, *devices) if devices else main
+
+
+async def _main_feed(args: argparse.Namespace, stack: AsyncExitStack) -> AsyncIterator[SensorEvent]:
     if args.sensor_bus is not None:
         bus: BusConfig = args.sensor_bus
         # Not waited for: a broker that is away is retried with backoff while the cart starts.
