@@ -15,7 +15,7 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -87,6 +87,16 @@ def bus_url(text: str) -> BusConfig:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
+def _serial_line(framing: str) -> Callable[[str], SerialLine]:
+    def parse(text: str) -> SerialLine:
+        try:
+            return SerialLine.parse(text, framing)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+
+    return parse
+
+
 def _positive_ms(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -145,16 +155,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--serial-scale",
+        type=_serial_line("7E1"),
         default=os.environ.get("CARTADS_SERIAL_SCALE") or None,
-        metavar="PORT",
-        help="also read the basket's scale on this serial port, NCI protocol at 9600 7E1 (env CARTADS_SERIAL_SCALE)",
+        metavar="PORT[,BAUD[,FRAMING]]",
+        help="also read the basket's scale on this serial port, NCI protocol (default 9600,7E1;"
+        " env CARTADS_SERIAL_SCALE)",
     )
     parser.add_argument(
         "--serial-scanner",
+        type=_serial_line("8N1"),
         default=os.environ.get("CARTADS_SERIAL_SCANNER") or None,
-        metavar="PORT",
-        help="also read the barcode scanner on this serial port, one symbol per line at 9600 8N1"
-        " (env CARTADS_SERIAL_SCANNER)",
+        metavar="PORT[,BAUD[,FRAMING]]",
+        help="also read the barcode scanner on this serial port, one symbol per line (default 9600,8N1;"
+        " env CARTADS_SERIAL_SCANNER)",
     )
     parser.add_argument(
         "--screen", type=listen_address, default=None, metavar="HOST:PORT", help="serve the touchscreen page here"
@@ -194,9 +207,9 @@ async def _feed(args: argparse.Namespace, stack: AsyncExitStack) -> AsyncIterato
     main = await _main_feed(args, stack)
     devices: list[AsyncIterator[SensorEvent]] = []
     if args.serial_scale:
-        devices.append(NciScale(SerialLine(args.serial_scale)).readings())
+        devices.append(NciScale(args.serial_scale).readings())
     if args.serial_scanner:
-        devices.append(SerialScanner(SerialLine(args.serial_scanner, bytesize=8, parity="N")).scans())
+        devices.append(SerialScanner(args.serial_scanner).scans())
     return merged(main, *devices) if devices else main
 
 

@@ -72,8 +72,10 @@ class NciAnswer:
 
 
 def _status(raw: bytes) -> NciStatus:
-    if len(raw) not in (2, 3) or any(b & _ALWAYS != _ALWAYS for b in raw):
+    if len(raw) not in (2, 3) or any(b & _ALWAYS != _ALWAYS for b in raw) or raw[0] & 0x40:
         raise NciError(f"bad status bytes {raw!r}")
+    if bool(raw[1] & 0x40) != (len(raw) == 3):
+        raise NciError(f"status bytes {raw!r}: the second byte's 'byte follows' bit disagrees with their count")
     first, second = raw[0], raw[1]
     third = raw[2] if len(raw) == 3 else _ALWAYS
     return NciStatus(

@@ -10,6 +10,7 @@ serial line that fails is reopened with backoff. The trip never ends because of 
 from __future__ import annotations
 
 import asyncio
+import termios
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -32,13 +33,27 @@ def log_device_error(device: str, message: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class SerialLine:
-    """A serial port and its line settings (the NCI default is 9600 baud, 7 data bits, even parity)."""
+    """A serial port and its line settings (NCI scales ship at 9600 7E1, scanners at 9600 8N1)."""
 
     port: str
     baudrate: int = 9600
-    bytesize: int = 7
-    parity: str = "E"
+    bytesize: int = 8
+    parity: str = "N"
     stopbits: int = 1
+
+    @staticmethod
+    def parse(text: str, framing: str = "8N1") -> SerialLine:
+        """``PORT[,BAUD[,FRAMING]]``, e.g. ``/dev/ttyUSB0,9600,7E1``; raises ValueError saying what is wrong."""
+        port, *rest = text.split(",")
+        if not port or len(rest) > 2:
+            raise ValueError(f"expected PORT[,BAUD[,FRAMING]], got {text!r}")
+        baud = rest[0] if rest else "9600"
+        framing = rest[1] if len(rest) == 2 else framing
+        if not baud.isdigit() or int(baud) <= 0:
+            raise ValueError(f"bad baud rate {baud!r} in {text!r}")
+        if len(framing) != 3 or framing[0] not in "5678" or framing[1].upper() not in "NEOMS" or framing[2] not in "12":
+            raise ValueError(f"bad framing {framing!r} in {text!r} (expected e.g. 8N1 or 7E1)")
+        return SerialLine(port, int(baud), int(framing[0]), framing[1].upper(), int(framing[2]))
 
     async def open(self, limit: int = 2**16) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """The line as asyncio streams, through pyserial; raises OSError when the port cannot be opened."""
@@ -51,7 +66,8 @@ class SerialLine:
                 stopbits=self.stopbits,
                 limit=limit,
             )
-        except serial.SerialException as exc:
+        except (serial.SerialException, termios.error) as exc:
+            # Settings the port cannot take (a pty refuses 7E1) are as fatal to this attempt as a missing port.
             raise OSError(str(exc)) from exc
 
 

@@ -19,7 +19,7 @@ MAX_SYMBOL_BYTES = 256
 
 
 class SerialScanner:
-    """A barcode scanner on a serial line (give it ``SerialLine(port, bytesize=8, parity="N")``: 9600 8N1)."""
+    """A barcode scanner on a serial line (scanners ship at 9600 8N1, ``SerialLine``'s default)."""
 
     def __init__(
         self,
@@ -34,6 +34,8 @@ class SerialScanner:
         self._on_error = on_error
         self.symbols = 0
         self.noise_lines = 0
+        # Set while the line is open: opening a port discards what was sent before.
+        self.opened = asyncio.Event()
 
     async def scans(self) -> AsyncIterator[Scan]:
         """Every symbol read, for as long as the caller iterates."""
@@ -47,12 +49,14 @@ class SerialScanner:
                 delay_s = min(delay_s * 2, max_s)
                 continue
             delay_s = self._reopen[0]
+            self.opened.set()
             try:
                 async for scan in self._lines(reader):
                     yield scan
             except OSError as exc:
                 self._on_error(self.line.port, f"the scanner's line failed: {exc}")
             finally:
+                self.opened.clear()
                 writer.close()
 
     async def _lines(self, reader: asyncio.StreamReader) -> AsyncIterator[Scan]:
