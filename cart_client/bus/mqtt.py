@@ -152,11 +152,12 @@ class MqttSensorFeed:
 
     def _receive(self, topic: str, payload: object) -> None:
         self.stats.messages += 1
-        data = payload if isinstance(payload, bytes) else str(payload).encode()
+        data = payload if isinstance(payload, bytes) else b"" if payload is None else str(payload).encode()
         decoded = self._decoder.decode(topic, data)
+        self.stats.duplicates = self._decoder.duplicates
         if decoded is None:
-            self.stats.duplicates += 1
-        elif isinstance(decoded, BusError):
+            return
+        if isinstance(decoded, BusError):
             self.stats.malformed += 1
             self._on_error(decoded)
         else:

@@ -18,7 +18,7 @@ import aiomqtt
 import structlog
 
 from cart_client.bus.mqtt import BusConfig
-from cart_client.bus.topics import CartTopics, Sensor, encode_event
+from cart_client.bus.topics import CartTopics, Sensor, encode_event, sensor_for
 from cart_client.sensors.trace import SensorEvent
 
 _log = structlog.get_logger("cart_client.bus.publisher")
@@ -54,7 +54,7 @@ class BusPublisher:
 
     async def publish(self, event: SensorEvent) -> None:
         """Publish ``event`` on its sensor's topic; returns once the broker has acknowledged it."""
-        sensor, payload = encode_event(event, seq=next(self._seq[self._sensor(event)]))
+        sensor, payload = encode_event(event, seq=next(self._seq[sensor_for(event)]))
         delay_s = self.config.reconnect_initial_s
         while True:
             try:
@@ -82,10 +82,6 @@ class BusPublisher:
                 self.stats.retries += 1
                 await self._drop()
                 await asyncio.sleep(self.config.reconnect_initial_s)  # the broker is away: wait, then retry
-
-    @staticmethod
-    def _sensor(event: SensorEvent) -> Sensor:
-        return encode_event(event)[0]
 
     async def _connected(self) -> aiomqtt.Client:
         if self._client is not None:

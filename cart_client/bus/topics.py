@@ -143,24 +143,28 @@ def decode_message(sensor: Sensor, payload: bytes) -> tuple[SensorEvent, int | N
     return event, seq
 
 
-def encode_event(event: SensorEvent, seq: int | None = None) -> tuple[Sensor, bytes]:
-    """The sensor topic and payload that carry ``event``; a checkout is the touch screen's button."""
-    sensor: Sensor
+def sensor_for(event: SensorEvent) -> Sensor:
+    """The sensor whose topic carries ``event``; raises ValueError for what the bus does not carry."""
     match event:
         case Scan(code=code) if code:
-            sensor = Sensor.SCANNER
+            return Sensor.SCANNER
         case Scan():
             raise ValueError("a scanner sends the symbol it read: a scan needs its code to go on the bus")
         case Weight():
             raise ValueError("the bus carries the scale's raw readings, not weight changes")
         case ScaleReading():
-            sensor = Sensor.SCALE
+            return Sensor.SCALE
         case Vision():
-            sensor = Sensor.VISION
+            return Sensor.VISION
         case Zone():
-            sensor = Sensor.LOCATION
+            return Sensor.LOCATION
         case Touch() | Checkout():
-            sensor = Sensor.TOUCH
+            return Sensor.TOUCH
+
+
+def encode_event(event: SensorEvent, seq: int | None = None) -> tuple[Sensor, bytes]:
+    """The sensor topic and payload that carry ``event``; a checkout is the touch screen's button."""
+    sensor = sensor_for(event)
     obj: dict[str, object] = dict(event_to_json(event))
     if isinstance(event, Checkout):
         obj = {"button": CHECKOUT_BUTTON, **({"t_ms": event.t_ms} if event.t_ms is not None else {})}
@@ -229,4 +233,5 @@ __all__ = [
     "Sensor",
     "decode_message",
     "encode_event",
+    "sensor_for",
 ]
