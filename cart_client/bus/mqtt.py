@@ -1,7 +1,7 @@
 """The cart's subscriber to its sensor bus: MQTT through aiomqtt, reconnecting for as long as the trip lasts.
 
-The cart subscribes at QoS 1 to its topic tree with a persistent session (a fixed client id and no
-clean session), so a broker that stays up keeps the messages published while the cart was away.
+The cart subscribes at QoS 1 to its topic tree with a persistent session (client id
+``cartads-cart:{its tree}`` and no clean session), so a broker that stays up keeps the messages published while the cart was away.
 When the connection drops, or the broker is not up yet, the cart reconnects with exponential backoff
 and subscribes again; the broker then sends the retained ``location`` again, which the trip
 ignores as the zone it is already in (or drops by its ``seq``). A malformed message is reported to
@@ -138,7 +138,8 @@ class MqttSensorFeed:
         client = aiomqtt.Client(
             self.config.host,
             self.config.port,
-            identifier=f"cartads-cart-{self.topics.store_id}-{self.topics.cart_id}",
+            # The tree names the cart: two buses (prefixes) on one broker are two sessions.
+            identifier=f"cartads-cart:{self.topics.root}",
             clean_session=False,
             keepalive=self.config.keepalive_s,
         )

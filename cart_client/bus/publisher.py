@@ -40,7 +40,7 @@ class BusPublisher:
     def __init__(self, topics: CartTopics, config: BusConfig | None = None, *, identifier: str = "") -> None:
         self.topics = topics
         self.config = config or BusConfig(prefix=topics.prefix)
-        self._identifier = identifier or f"cartads-sensors-{topics.store_id}-{topics.cart_id}"
+        self._identifier = identifier or f"cartads-sensors:{topics.root}"
         self._seq = {sensor: itertools.count() for sensor in Sensor}
         self._stack: AsyncExitStack | None = None
         self._client: aiomqtt.Client | None = None

@@ -132,6 +132,8 @@ async def replay_trips(
     with ``credentials`` the enrolled carts, each sending its own credential; at most one cart per
     credential); the stats in the order the trips finished. With ``sensor_bus`` (and a ``catalog``)
     each trip's devices publish on the bus and its cart reads it from there."""
+    if sensor_bus is not None and catalog is None:
+        raise ValueError("replaying on the sensor bus needs the catalog: its barcodes are what the scanners print")
     if credentials:
         carts = min(carts, len(credentials))
     queue: asyncio.Queue[TripToReplay] = asyncio.Queue()
@@ -150,7 +152,8 @@ async def replay_trips(
             )
             while not queue.empty():
                 session_id, events = queue.get_nowait()
-                if sensor_bus is not None and catalog is not None:
+                if sensor_bus is not None:
+                    assert catalog is not None  # checked above
                     results.append(
                         await replay_trip_over_bus(
                             stub,
