@@ -1,7 +1,8 @@
 """The cart's subscriber to its sensor bus: MQTT through aiomqtt, reconnecting for as long as the trip lasts.
 
 The cart subscribes at QoS 1 to its topic tree with a persistent session (client id
-``cartads-cart:{its tree}`` and no clean session), so a broker that stays up keeps the messages published while the cart was away.
+``cartads-cart:{its tree}`` and no clean session), so a broker that stays up keeps the messages
+published while the cart was away.
 When the connection drops, or the broker is not up yet, the cart reconnects with exponential backoff
 and subscribes again; the broker then sends the retained ``location`` again, which the trip
 ignores as the zone it is already in (or drops by its ``seq``). A malformed message is reported to
