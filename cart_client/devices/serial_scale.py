@@ -119,10 +119,13 @@ class NciScale:
             try:
                 async for reading in self._poll(reader, writer):
                     yield reading
-            except OSError as exc:
-                self._on_error(self.line.port, f"the scale's line failed: {exc}")
+            except (OSError, serial.SerialException, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+                # Unplugged, hung up, or a flood without ETX: reopen the line rather than end the trip.
+                self._on_error(self.line.port, f"the scale's line failed: {exc!r}")
             finally:
                 writer.close()
+            self.stats.reopened += 1
+            await asyncio.sleep(self.polling.reopen_initial_s)  # a line that just failed gets a moment
 
     async def _poll(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> AsyncIterator[ScaleReading]:
         interval_s = 1.0 / self.polling.poll_hz

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import serial
+
 from cart_client.devices.serial_scale import DeviceErrorSink, SerialLine, log_device_error
 from cart_client.sensors.trace import Scan
 
@@ -53,11 +55,12 @@ class SerialScanner:
             try:
                 async for scan in self._lines(reader):
                     yield scan
-            except OSError as exc:
-                self._on_error(self.line.port, f"the scanner's line failed: {exc}")
+            except (OSError, serial.SerialException) as exc:
+                self._on_error(self.line.port, f"the scanner's line failed: {exc!r}")
             finally:
                 self.opened.clear()
                 writer.close()
+            await asyncio.sleep(self._reopen[0])  # a line that just failed or hung up gets a moment
 
     async def _lines(self, reader: asyncio.StreamReader) -> AsyncIterator[Scan]:
         pending = b""

@@ -146,3 +146,18 @@ async def test_scanner_and_scale_on_their_lines_fill_the_basket() -> None:
     for t_ms, event in enumerate(events):
         trip.feed(event, t_ms * 50)
     assert trip.basket == {"cola": 1}
+
+
+async def test_a_scale_that_hangs_up_is_reported_not_fatal(errors: list[tuple[str, str]]) -> None:
+    """Unplugging the scale mid-trip is reported and retried; the readings never raise."""
+    peer = NciScalePeer([encode_answer(NciStatus(), 0.1)])
+    polling = ScalePolling(poll_hz=100, answer_timeout_s=0.2, reopen_initial_s=0.01, reopen_max_s=0.05)
+    scale = NciScale(SerialLine(peer.port), polling, on_error=lambda d, m: errors.append((d, m)))
+    readings = scale.readings()
+    assert (await asyncio.wait_for(anext(readings), 10)).gross_g == pytest.approx(100.0)
+    peer.close()
+    pending = asyncio.create_task(anext(readings))
+    await eventually(lambda: scale.stats.reopened >= 2, what="the poller retried the lost line")
+    assert not pending.done()
+    pending.cancel()
+    assert any("failed" in message or "cannot open" in message or "no answer" in message for _, message in errors)
