@@ -156,7 +156,10 @@ async def test_a_scale_that_hangs_up_is_reported_not_fatal(errors: list[tuple[st
     readings = scale.readings()
     assert (await asyncio.wait_for(anext(readings), 10)).gross_g == pytest.approx(100.0)
     peer.close()
-    pending = asyncio.create_task(anext(readings))
+    async def next_reading() -> ScaleReading:
+        return await anext(readings)
+
+    pending = asyncio.create_task(next_reading())
     await eventually(lambda: scale.stats.reopened >= 2, what="the poller retried the lost line")
     assert not pending.done()
     pending.cancel()
