@@ -156,6 +156,7 @@ async def test_a_scale_that_hangs_up_is_reported_not_fatal(errors: list[tuple[st
     readings = scale.readings()
     assert (await asyncio.wait_for(anext(readings), 10)).gross_g == pytest.approx(100.0)
     peer.close()
+
     async def next_reading() -> ScaleReading:
         return await anext(readings)
 
