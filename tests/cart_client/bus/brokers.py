@@ -8,6 +8,7 @@ free port, with persistence in a temporary directory, so it never disturbs the s
 from __future__ import annotations
 
 import asyncio
+import getpass
 import os
 import shutil
 import socket
@@ -58,9 +59,12 @@ class OwnBroker:
         self.directory = directory
         self.config = directory / "mosquitto.conf"
         # Persistence keeps the carts' sessions (subscriptions, queued QoS 1 messages) across a restart.
+        # Started as root, mosquitto would switch to its own user, who cannot write the test's private
+        # directory: it stays the user who runs the tests (the setting is moot for anyone else).
         self.config.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
             f"persistence_location {directory}/\nlog_dest file {directory}/mosquitto.log\n"
+            f"user {getpass.getuser()}\n"
         )
         self._process: subprocess.Popen[bytes] | None = None
 
