@@ -87,6 +87,7 @@ PURE_CORES = (
     "edge_node.sync.update_assembler",
     "cart_client.trip",
     "cart_client.screen.state",
+    "cart_client.barcodes",
 )
 # Modules of a pure room that are its shell: they gather inputs through storage Protocols.
 SHELLS_IN_PURE_ROOMS = frozenset({"cloud_core.compile.store_inputs"})
@@ -204,9 +205,19 @@ ROOM_IMPORTS = {
     # A gRPC client of AdminService: never the cloud's server rooms.
     "cloud_core.admin_cli": ("cloud_core.admin_cli",),
     # The trip's pure core reads the sensors' reading types and nothing else of the cart.
-    "cart_client.trip": ("cart_client.trip", "cart_client.sensors.trace"),
+    "cart_client.trip": ("cart_client.trip", "cart_client.sensors.trace", "cart_client.barcodes"),
+    "cart_client.barcodes": ("cart_client.barcodes",),
+    "cart_client.bus": ("cart_client.bus", "cart_client.sensors"),
+    "cart_client.devices": ("cart_client.devices", "cart_client.sensors"),
     # The simulator drives the cart; nothing live imports it (checked below), it may import the rest.
-    "cart_client.app": ("cart_client.app", "cart_client.trip", "cart_client.sensors", "cart_client.screen"),
+    "cart_client.app": (
+        "cart_client.app",
+        "cart_client.trip",
+        "cart_client.sensors",
+        "cart_client.screen",
+        "cart_client.bus",
+        "cart_client.devices",
+    ),
     "cart_client.screen": ("cart_client.screen", "cart_client.trip", "cart_client.sensors", "cart_client.app"),
     "cart_client.sensors": ("cart_client.sensors",),
 }

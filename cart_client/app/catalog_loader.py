@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cart_client.trip.catalog import CartCatalog, CatalogItem, in_store_barcode, tolerance_for
+from cartads.sample.gtins import measure_ref, synthetic_gtin
 from cartads.sample.instacart import Catalog, load_catalog
 
 
@@ -30,6 +31,8 @@ def cart_catalog_from_sample(catalog: Catalog) -> CartCatalog:
                 aisle_name=aisle.name if aisle else "",
                 zone_id=aisle.zone_id if aisle else "",
                 barcode=in_store_barcode(p.product_id) if p.product_id.isdigit() else "",
+                gtin=gtin.zfill(14) if (gtin := synthetic_gtin(p.product_id)) else "",
+                measure_ref=measure_ref(p.product_id, department),
             )
         )
     return CartCatalog(items)

@@ -1,7 +1,8 @@
 """``cartads-cart``: one cart's client. Replays a sensor trace, or runs live with its touchscreen.
 
-Sensor readings come from a trace file, standard input, or a local TCP port (``--sensor-port``)
-that the cart's sensor daemons write JSON Lines to. Without ``--screen`` ads are drawn as text
+Sensor readings come from a trace file, standard input, a local TCP port (``--sensor-port``)
+that the cart's sensor daemons write JSON Lines to, the MQTT sensor bus (``--sensor-bus``), or the
+cart's serial scale and scanner (``--serial-scale``, ``--serial-scanner``). Without ``--screen`` ads are drawn as text
 lines and each drawn ad counts as seen; with ``--screen HOST:PORT`` the cart serves its touchscreen
 page there and only the page's viewability measurement makes an impression.
 """
@@ -14,7 +15,7 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -32,8 +33,12 @@ from cart_client.app.credential import (
 from cart_client.app.outbox import EventOutbox, MemoryOutbox, SqliteOutbox
 from cart_client.app.runner import TripStats, run_trip
 from cart_client.app.session import CartSession
+from cart_client.bus.mqtt import BusConfig, MqttSensorFeed
+from cart_client.bus.topics import CartTopics
+from cart_client.devices.serial_scale import NciScale, SerialLine
+from cart_client.devices.serial_scanner import SerialScanner
 from cart_client.screen.server import SCREEN_SLOTS, CartScreen, ScreenConfig
-from cart_client.sensors.feed import TcpSensorFeed, file_feed, paced, stream_feed
+from cart_client.sensors.feed import TcpSensorFeed, file_feed, merged, paced, stream_feed
 from cart_client.sensors.trace import SensorEvent
 from cart_client.trip.catalog import CartCatalog
 from cart_client.trip.core import CartTrip
@@ -75,6 +80,24 @@ async def connect(address: str, timeout_s: float = 2.0) -> grpc.aio.Channel:
     except TimeoutError:
         _log.warning("edge_not_ready", edge=address, waited_s=timeout_s)
     return channel
+
+
+def bus_url(text: str) -> BusConfig:
+    """An mqtt://HOST[:PORT][/PREFIX] argument."""
+    try:
+        return BusConfig.from_url(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _serial_line(framing: str) -> Callable[[str], SerialLine]:
+    def parse(text: str) -> SerialLine:
+        try:
+            return SerialLine.parse(text, framing)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+
+    return parse
 
 
 def _positive_ms(text: str) -> float:
@@ -126,6 +149,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--sensor-port", type=int, default=None, metavar="PORT", help="read sensors from TCP 127.0.0.1:PORT instead"
     )
     parser.add_argument(
+        "--sensor-bus",
+        type=bus_url,
+        default=os.environ.get("CARTADS_SENSOR_BUS") or None,
+        metavar="mqtt://HOST[:PORT][/PREFIX]",
+        help="read sensors from the MQTT sensor bus, topics PREFIX/STORE/CART/{scanner,scale,vision,location,touch}"
+        " (env CARTADS_SENSOR_BUS; see docs/SENSORS.md)",
+    )
+    parser.add_argument(
+        "--serial-scale",
+        type=_serial_line("7E1"),
+        default=os.environ.get("CARTADS_SERIAL_SCALE") or None,
+        metavar="PORT[,BAUD[,FRAMING]]",
+        help="also read the basket's scale on this serial port, NCI protocol (default 9600,7E1;"
+        " env CARTADS_SERIAL_SCALE)",
+    )
+    parser.add_argument(
+        "--serial-scanner",
+        type=_serial_line("8N1"),
+        default=os.environ.get("CARTADS_SERIAL_SCANNER") or None,
+        metavar="PORT[,BAUD[,FRAMING]]",
+        help="also read the barcode scanner on this serial port, one symbol per line (default 9600,8N1;"
+        " env CARTADS_SERIAL_SCANNER)",
+    )
+    parser.add_argument(
         "--screen", type=listen_address, default=None, metavar="HOST:PORT", help="serve the touchscreen page here"
     )
     parser.add_argument(
@@ -165,6 +212,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _feed(args: argparse.Namespace, stack: AsyncExitStack) -> AsyncIterator[SensorEvent]:
+    main = await _main_feed(args, stack)
+    devices: list[AsyncIterator[SensorEvent]] = []
+    if args.serial_scale:
+        devices.append(NciScale(args.serial_scale).readings())
+    if args.serial_scanner:
+        devices.append(SerialScanner(args.serial_scanner).scans())
+    return merged(main, *devices) if devices else main
+
+
+async def _main_feed(args: argparse.Namespace, stack: AsyncExitStack) -> AsyncIterator[SensorEvent]:
+    if args.sensor_bus is not None:
+        bus: BusConfig = args.sensor_bus
+        # Not waited for: a broker that is away is retried with backoff while the cart starts.
+        feed = await stack.enter_async_context(MqttSensorFeed(CartTopics(args.store, args.cart, bus.prefix), bus))
+        _log.info("sensor_bus", broker=f"{bus.host}:{bus.port}", topics=feed.topics.wildcard)
+        return feed.events()
     if args.sensor_port is not None:
         tcp = await stack.enter_async_context(TcpSensorFeed(args.sensor_port))
         _log.info("sensors_listening", address=f"127.0.0.1:{tcp.port}")
@@ -243,7 +306,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of cartads-cart; returns the exit code (1 when events stayed unreported)."""
     args = build_parser().parse_args(argv)
     configure_logging(level=args.log_level)
-    if args.trace != "-" and args.sensor_port is None and not Path(args.trace).is_file():
+    if args.sensor_bus is not None and args.sensor_port is not None:
+        print("cartads-cart: give --sensor-bus or --sensor-port, not both", file=sys.stderr)
+        return 2
+    live = args.sensor_port is not None or args.sensor_bus is not None
+    if args.trace != "-" and not live and not Path(args.trace).is_file():
         print(f"cartads-cart: cannot read trace {args.trace}: no such file", file=sys.stderr)
         return 2
     try:

@@ -24,7 +24,7 @@ import structlog
 
 from cart_client.app import wire
 from cart_client.app.outbox import EventOutbox
-from cart_client.sensors.trace import SensorEvent, Touch
+from cart_client.sensors.trace import ScaleReading, SensorEvent, Touch
 from cart_client.trip.core import CartTrip, ScreenAd, Step, TripEvent
 from cart_client.trip.house import house_ads
 from cartads.rpc.errors import retry_delay_s
@@ -177,10 +177,16 @@ class CartSession:
 
     async def sensor(self, event: SensorEvent, trip_ms: int) -> None:
         """One sensor reading at trip time ``trip_ms``."""
-        await self.advance_to(trip_ms)
+        if not isinstance(event, ScaleReading):
+            # A load cell streams all the time: its raw readings are not ticks of the trip's clock.
+            await self.advance_to(trip_ms)
         if isinstance(event, Touch) and not self._taps.is_tap(event, self.trip):
             return
+        refused = self.trip.counters.refused_codes
         await self._perform(self.trip.feed(event, trip_ms), trip_ms)
+        if self.trip.counters.refused_codes > refused:
+            scan = self.trip.refused_scans[-1]
+            _log().warning("scan_refused", code=scan.code, reason=scan.reason, **self._ids)
 
     async def viewed(self, ad_id: str, visible_ms: int, trip_ms: int) -> bool:
         """The screen measured ``ad_id`` viewable; True when that earned an impression."""

@@ -60,6 +60,41 @@ async def paced(events: AsyncIterator[SensorEvent], speed: float) -> AsyncIterat
         yield event
 
 
+async def merged(
+    primary: AsyncIterator[SensorEvent], *extras: AsyncIterator[SensorEvent]
+) -> AsyncIterator[SensorEvent]:
+    """Every source's events as they arrive; ends when ``primary`` ends (its checkout ends the trip).
+
+    The cart's serial scale and scanner stream for as long as they are read; the trip's main feed
+    (a trace, the TCP port or the bus) decides when it is over.
+    """
+    queue: asyncio.Queue[tuple[int, SensorEvent | BaseException | None]] = asyncio.Queue()
+
+    async def pump(index: int, source: AsyncIterator[SensorEvent]) -> None:
+        try:
+            async for event in source:
+                await queue.put((index, event))
+        except Exception as exc:  # handed to the reader, who raises it in the trip's own task
+            await queue.put((index, exc))
+            return
+        await queue.put((index, None))
+
+    tasks = [asyncio.create_task(pump(i, source)) for i, source in enumerate((primary, *extras))]
+    try:
+        while True:
+            index, item = await queue.get()
+            if isinstance(item, BaseException):
+                raise item
+            if item is not None:
+                yield item
+            elif index == 0:
+                return
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 class TcpSensorFeed:
     """A sensor feed served on 127.0.0.1: ``async with`` it, then iterate; ends after a checkout."""
 
@@ -121,4 +156,4 @@ class TcpSensorFeed:
                 return
 
 
-__all__ = ["ErrorSink", "TcpSensorFeed", "file_feed", "log_trace_error", "paced", "stream_feed"]
+__all__ = ["ErrorSink", "TcpSensorFeed", "file_feed", "log_trace_error", "merged", "paced", "stream_feed"]

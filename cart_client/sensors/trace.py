@@ -1,7 +1,9 @@
 """Sensor traces: what a cart's sensors saw during one trip, as JSON Lines.
 
 One object per line, ``"type"`` one of ``scan {"product_id" and/or "code"}`` (``code`` is the
-barcode the scanner read), ``weight {"delta_g"}`` (the scale's change in grams), ``vision
+barcode the scanner read), ``weight {"delta_g"}`` (the scale's change in grams), ``scale
+{"gross_g", "motion"?}`` (one raw load-cell reading, which the cart's stable-scale filter turns
+into weight changes), ``vision
 {"product_id", "confidence"}``, ``zone {"zone_id"}``, ``touch {"slot_id" or "button",
 "propensity"?}``, ``checkout {}``, each with an optional ``"t_ms"`` (milliseconds since the trip
 started). A touch with a ``propensity`` (0..1) is a moment the shopper may tap the ad in that slot:
@@ -47,6 +49,15 @@ class Weight:
 
 
 @dataclass(frozen=True, slots=True)
+class ScaleReading:
+    """One raw reading of the basket's load cell: the gross weight, and whether the device flags motion."""
+
+    gross_g: float
+    t_ms: int | None = None
+    motion: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Zone:
     """In-store location says the cart is now in ``zone_id``."""
 
@@ -74,7 +85,7 @@ class Checkout:
     t_ms: int | None = None
 
 
-SensorEvent = Scan | Weight | Vision | Zone | Touch | Checkout
+SensorEvent = Scan | Weight | ScaleReading | Vision | Zone | Touch | Checkout
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +121,13 @@ def _number_field(obj: dict[str, Any], name: str) -> float:
     if not math.isfinite(value):
         raise _BadLineError(f"field {name!r} must be finite")
     return float(value)
+
+
+def _bool_field(obj: dict[str, Any], name: str) -> bool:
+    value = obj.get(name, False)
+    if not isinstance(value, bool):
+        raise _BadLineError(f"field {name!r} must be true or false, got {type(value).__name__}")
+    return value
 
 
 def _optional_text(obj: dict[str, Any], name: str) -> str:
@@ -163,6 +181,8 @@ def parse_event(obj: object) -> SensorEvent:
         return _scan(obj, t_ms)
     if kind == "weight":
         return Weight(_number_field(obj, "delta_g"), t_ms)
+    if kind == "scale":
+        return ScaleReading(_number_field(obj, "gross_g"), t_ms, motion=_bool_field(obj, "motion"))
     if kind == "vision":
         return Vision(_text_field(obj, "product_id"), _unit_field(obj, "confidence"), t_ms)
     if kind == "zone":
@@ -208,6 +228,10 @@ def event_to_json(event: SensorEvent) -> dict[str, object]:
                 obj["code"] = code
         case Weight(delta_g=delta_g):
             obj = {"type": "weight", "delta_g": delta_g}
+        case ScaleReading(gross_g=gross_g, motion=motion):
+            obj = {"type": "scale", "gross_g": gross_g}
+            if motion:
+                obj["motion"] = True
         case Vision(product_id=product_id, confidence=confidence):
             obj = {"type": "vision", "product_id": product_id, "confidence": confidence}
         case Zone(zone_id=zone_id):
@@ -231,6 +255,7 @@ def dump_trace(events: Iterable[SensorEvent]) -> Iterator[str]:
 
 __all__ = [
     "Checkout",
+    "ScaleReading",
     "Scan",
     "SensorEvent",
     "Touch",

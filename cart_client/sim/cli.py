@@ -2,6 +2,7 @@
 
 cartads-sim --orders 50 --seed 7 --out trips/          # one JSON Lines trace per trip
 cartads-sim --replay trips/ --edge 127.0.0.1:50061 --store store-1 --carts 8 --state-dir sim-state/
+cartads-sim --replay trips/ --edge 127.0.0.1:50061 --store store-1 --sensor-bus mqtt://127.0.0.1:1883
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cart_client.app.catalog_loader import load_cart_catalog
-from cart_client.app.cli import address
+from cart_client.app.cli import address, bus_url
 from cart_client.app.credential import CredentialError, CredentialRefusedError, load_entries
 from cart_client.app.runner import TripStats
 from cart_client.sensors.feed import file_feed
@@ -69,6 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write what each cart reported (and the edge acknowledged) here, for `cartads-admin billing reconcile"
         " --reported FILE` to compare with what the cloud billed",
+    )
+    replay.add_argument(
+        "--sensor-bus",
+        type=bus_url,
+        default=os.environ.get("CARTADS_SENSOR_BUS") or None,
+        metavar="mqtt://HOST[:PORT][/PREFIX]",
+        help="drive the carts through the MQTT sensor bus: each trip's devices publish what its trace says, with"
+        " realistic noise (raw scale stream, printed barcodes), and its cart subscribes (env CARTADS_SENSOR_BUS)",
     )
     replay.add_argument("--deadline-ms", type=float, default=50.0, help="GetAds deadline in milliseconds")
     replay.add_argument(
@@ -172,6 +181,7 @@ def _replay_command(args: argparse.Namespace) -> int:
                 state_dir=args.state_dir,
                 drain_s=args.drain_s,
                 on_trip=heard,
+                sensor_bus=args.sensor_bus,
             )
         )
     except CredentialRefusedError as exc:

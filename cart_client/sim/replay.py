@@ -1,7 +1,8 @@
 """Simulated trips replayed against an edge: each trip through the cart's own shell with a simulated
 shopper taking its touches' chances to tap, several carts at once, each on its own connection.
 
-Shared by ``cartads-sim --replay`` and the demo.
+Shared by ``cartads-sim --replay`` and the demo; with a sensor bus, each trip's devices publish
+on MQTT and its cart subscribes, as in a store.
 
 Each simulated cart keeps one outbox over all its trips, as a real cart does: on disk under
 ``state_dir/<cart id>/`` (the cart's own ``SqliteOutbox``) when a state directory is given, else in
@@ -15,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import random
 import re
+import zlib
 from collections.abc import AsyncIterable, Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -24,7 +27,11 @@ from cart_client.app.credential import CredentialedAdService
 from cart_client.app.outbox import EventOutbox, MemoryOutbox, SqliteOutbox
 from cart_client.app.runner import TripStats, drain_outbox, run_trip
 from cart_client.app.session import DEFAULT_ADS_DEADLINE_S, AdServiceClient
+from cart_client.bus.mqtt import BusConfig, MqttSensorFeed
+from cart_client.bus.publisher import BusPublisher
+from cart_client.bus.topics import CartTopics
 from cart_client.sensors.trace import SensorEvent
+from cart_client.sim.bus_trace import ScaleNoise, bus_events
 from cart_client.sim.relevance import SimulatedShopper
 from cart_client.trip.catalog import CartCatalog
 from cartads.credential_file import CartCredentialEntry
@@ -97,6 +104,59 @@ async def replay_trip(
     return dataclasses.replace(stats, tap_chances=shopper.tap_chances, tap_chances_taken=shopper.tap_chances_taken)
 
 
+async def publish_trip(publisher: BusPublisher, events: Sequence[SensorEvent]) -> None:
+    """Publish every event in order, each acknowledged before the next, then clear the retained location."""
+    for event in events:
+        await publisher.publish(event)
+    await publisher.clear_location()
+
+
+async def replay_trip_over_bus(
+    stub: AdServiceClient,
+    *,
+    bus: BusConfig,
+    store_id: str,
+    cart_id: str,
+    session_id: str,
+    events: Sequence[SensorEvent],
+    catalog: CartCatalog,
+    seed: int,
+    noise: ScaleNoise | None = None,
+    deadline_s: float = DEFAULT_ADS_DEADLINE_S,
+    dwell_s: float = HUMAN_DWELL_S,
+    outbox: EventOutbox | None = None,
+) -> TripStats:
+    """One simulated trip, its devices on the bus and the cart subscribed to it; its stats."""
+    topics = CartTopics(store_id, cart_id, bus.prefix)
+    published = bus_events(events, catalog, random.Random(seed), noise)
+    async with MqttSensorFeed(topics, bus) as feed, BusPublisher(topics, bus) as publisher:
+        await feed.wait_connected()
+        publishing = asyncio.create_task(publish_trip(publisher, published))
+        try:
+            stats = await replay_trip(
+                stub,
+                store_id=store_id,
+                cart_id=cart_id,
+                session_id=session_id,
+                events=feed.events(),
+                catalog=catalog,
+                deadline_s=deadline_s,
+                dwell_s=dwell_s,
+                outbox=outbox,
+            )
+        except BaseException:
+            publishing.cancel()
+            raise
+        await publishing
+    return stats
+
+
+async def _listed(events: Iterable[SensorEvent] | AsyncIterable[SensorEvent]) -> list[SensorEvent]:
+    if isinstance(events, AsyncIterable):
+        return [event async for event in events]
+    return list(events)
+
+
 async def replay_trips(
     edge_address: str,
     trips: Sequence[TripToReplay],
@@ -111,6 +171,7 @@ async def replay_trips(
     state_dir: Path | None = None,
     drain_s: float = 0.0,
     on_trip: Callable[[str, TripStats], None] | None = None,
+    sensor_bus: BusConfig | None = None,
 ) -> list[TripStats]:
     """Every trip, shared out among ``carts`` concurrent carts (``<cart_id_prefix>000`` and on, or
     with ``credentials`` the enrolled carts, each sending its own credential; at most one cart per
@@ -119,7 +180,11 @@ async def replay_trips(
     A cart's outbox lives in ``state_dir`` when given (see the module's docstring); after its last
     trip the cart keeps trying to send what it holds for up to ``drain_s``. Each cart's unreported
     events are counted once, on its last trip's stats. ``on_trip`` hears each trip's cart and final
-    stats once the cart is done (what each cart reported, drained events included, for a reconciliation)."""
+    stats once the cart is done (what each cart reported, drained events included, for a reconciliation).
+    With ``sensor_bus`` (and a ``catalog``) each trip's devices publish on the bus and its cart reads
+    it from there."""
+    if sensor_bus is not None and catalog is None:
+        raise ValueError("replaying on the sensor bus needs the catalog: its barcodes are what the scanners print")
     if credentials:
         carts = min(carts, len(credentials))
     queue: asyncio.Queue[TripToReplay] = asyncio.Queue()
@@ -146,17 +211,33 @@ async def replay_trips(
                 last = -1
                 while not queue.empty():
                     session_id, events = queue.get_nowait()
-                    stats = await replay_trip(
-                        stub,
-                        store_id=store_id,
-                        cart_id=cart_id,
-                        session_id=session_id,
-                        events=events,
-                        catalog=catalog,
-                        deadline_s=deadline_s,
-                        dwell_s=dwell_s,
-                        outbox=outbox,
-                    )
+                    if sensor_bus is not None:
+                        assert catalog is not None  # checked above
+                        stats = await replay_trip_over_bus(
+                            stub,
+                            bus=sensor_bus,
+                            store_id=store_id,
+                            cart_id=cart_id,
+                            session_id=session_id,
+                            events=await _listed(events),
+                            catalog=catalog,
+                            seed=zlib.crc32(session_id.encode()),
+                            deadline_s=deadline_s,
+                            dwell_s=dwell_s,
+                            outbox=outbox,
+                        )
+                    else:
+                        stats = await replay_trip(
+                            stub,
+                            store_id=store_id,
+                            cart_id=cart_id,
+                            session_id=session_id,
+                            events=events,
+                            catalog=catalog,
+                            deadline_s=deadline_s,
+                            dwell_s=dwell_s,
+                            outbox=outbox,
+                        )
                     last = len(results)
                     mine.append(last)
                     results.append(_unreported_only_at_end(stats))
@@ -172,4 +253,12 @@ async def replay_trips(
     return results
 
 
-__all__ = ["HUMAN_DWELL_S", "TripToReplay", "outbox_dir", "replay_trip", "replay_trips"]
+__all__ = [
+    "HUMAN_DWELL_S",
+    "TripToReplay",
+    "outbox_dir",
+    "publish_trip",
+    "replay_trip",
+    "replay_trip_over_bus",
+    "replay_trips",
+]

@@ -54,6 +54,9 @@ class CatalogItem:
     aisle_name: str = ""
     zone_id: str = ""
     barcode: str = ""
+    # The product's GTIN as GTIN-14, and for a weighed item the item reference its scale labels print.
+    gtin: str = ""
+    measure_ref: str = ""
 
 
 def tolerance_for(weight_g: float, department: str) -> float:
@@ -77,12 +80,18 @@ class CartCatalog:
         self._by_id: dict[str, CatalogItem] = {}
         self._by_code: dict[str, str] = {}
         self._by_zone: dict[str, list[CatalogItem]] = {}
+        self._by_gtin: dict[str, str] = {}
+        self._by_ref: dict[str, str] = {}
         for item in items:
             self._by_id[item.product_id] = item
             if item.barcode:
                 self._by_code[item.barcode] = item.product_id
             if item.zone_id:
                 self._by_zone.setdefault(item.zone_id, []).append(item)
+            if item.gtin:
+                self._by_gtin[item.gtin.zfill(14)] = item.product_id
+            if item.measure_ref:
+                self._by_ref[item.measure_ref] = item.product_id
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -112,6 +121,14 @@ class CartCatalog:
         if not item.aisle_id:
             return ""
         return f"aisle {item.aisle_id} — {item.aisle_name}" if item.aisle_name else f"aisle {item.aisle_id}"
+
+    def product_for_gtin(self, gtin14: str) -> str | None:
+        """The product with this GTIN-14, or None."""
+        return self._by_gtin.get(gtin14)
+
+    def product_for_measure_ref(self, item_ref: str) -> str | None:
+        """The weighed product whose scale labels print this item reference, or None."""
+        return self._by_ref.get(item_ref)
 
     def name(self, product_id: str) -> str:
         """The product's name for the screen, or a placeholder that still identifies it."""

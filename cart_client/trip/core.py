@@ -8,151 +8,32 @@ the actions and stamp reported events with the wall clock.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
-from cart_client.sensors.trace import Checkout, Scan, SensorEvent, Touch, Vision, Weight, Zone
+from cart_client.sensors.trace import Checkout, ScaleReading, Scan, SensorEvent, Touch, Vision, Weight, Zone
 from cart_client.trip.catalog import CartCatalog
 from cart_client.trip.fusion import BasketFusion, FusionConfig, FusionResult, Mismatch
 from cart_client.trip.policy import RequestPolicy, RequestPolicyConfig, Trigger
+from cart_client.trip.scale import StableScale, StableScaleConfig
+from cart_client.trip.scanning import RefusedScan, ResolvedScan, resolve_scan
+from cart_client.trip.values import (
+    DEFAULT_SLOTS,
+    AdFormat,
+    AdRequest,
+    EventKind,
+    RecipeLine,
+    ScreenAd,
+    SlotSpec,
+    Step,
+    TripCounters,
+    TripEvent,
+)
 
 # The industry's viewability rule (and common.proto's): at least half the ad for one continuous second.
 MIN_VIEWABLE_MS = 1000
 # The text renderer draws every ad in full for as long as it stays on screen, and reports the
 # impression once it has drawn it: credit the minimum viewable time rather than a guess.
 TEXT_VIEWABLE_DURATION_MS = MIN_VIEWABLE_MS
-
-
-class AdFormat(enum.StrEnum):
-    """How a creative is laid out on a slot."""
-
-    UNSPECIFIED = "unspecified"
-    SPONSORED_PRODUCT = "sponsored_product"
-    BANNER = "banner"
-    COUPON = "coupon"
-    RECIPE = "recipe"
-
-
-class EventKind(enum.StrEnum):
-    """The kinds of event a cart reports."""
-
-    IMPRESSION = "impression"
-    CLICK = "click"
-    BASKET_ADD = "basket_add"
-    BASKET_REMOVE = "basket_remove"
-    CHECKOUT = "checkout"
-
-
-@dataclass(frozen=True, slots=True)
-class SlotSpec:
-    """A place on the cart's screen that holds one ad."""
-
-    slot_id: str
-    format: AdFormat
-
-
-DEFAULT_SLOTS: tuple[SlotSpec, ...] = (
-    SlotSpec("slot-0", AdFormat.SPONSORED_PRODUCT),
-    SlotSpec("slot-1", AdFormat.BANNER),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class AdRequest:
-    """What the cart asks the edge for, mirroring GetAdsRequest without the ids of the trip."""
-
-    request_id: str
-    trigger: Trigger
-    zone_id: str
-    basket: tuple[tuple[str, int], ...]
-    slots: tuple[SlotSpec, ...]
-    scanned_product_id: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class RecipeLine:
-    """One product of a recipe card and where to find it in the store."""
-
-    name: str
-    location_hint: str = ""
-    price_micros: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class ScreenAd:
-    """One ad on the screen: the edge's choice, or house content (``house``) when the edge is away."""
-
-    ad_id: str
-    slot_id: str
-    tracking_token: str
-    campaign_id: str = ""
-    line_item_id: str = ""
-    format: AdFormat = AdFormat.UNSPECIFIED
-    headline: str = ""
-    body: str = ""
-    call_to_action: str = ""
-    location_hint: str = ""
-    promoted_product_id: str = ""
-    price_micros: int = 0
-    offer_text: str = ""
-    coupon_code: str = ""
-    image_url: str = ""
-    # The image's content hash: the screen shows it through the cart's own /assets/ route.
-    image_asset_sha256: str = ""
-    recipe_items: tuple[RecipeLine, ...] = ()
-    # House content is the store's own; it is never billed, so it reports nothing.
-    house: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class TripEvent:
-    """One event to report, mirroring CartEvent without the trip's ids."""
-
-    event_id: str
-    kind: EventKind
-    occur_unix_ms: int
-    tracking_token: str = ""
-    ad_id: str = ""
-    product_id: str = ""
-    quantity: int = 0
-    visible_duration_ms: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """What the shell must do after one input: ask for ads, report events, draw ads."""
-
-    ad_requests: tuple[AdRequest, ...] = ()
-    events: tuple[TripEvent, ...] = ()
-    rendered: tuple[ScreenAd, ...] = ()
-
-
-@dataclass(slots=True)
-class TripCounters:
-    """What happened in the trip so far, as the cart saw it (not what the edge acknowledged)."""
-
-    sensor_events: int = 0
-    scans: int = 0
-    unknown_codes: int = 0
-    weight_changes: int = 0
-    sightings: int = 0
-    zone_changes: int = 0
-    touches: int = 0
-    touches_without_ad: int = 0
-    house_taps: int = 0
-    buttons: int = 0
-    basket_adds: int = 0
-    basket_removes: int = 0
-    mismatches: int = 0
-    ad_requests: int = 0
-    ad_requests_suppressed: int = 0
-    ads_received: int = 0
-    ads_off_screen: int = 0
-    impressions: int = 0
-    views_rejected: int = 0
-    clicks: int = 0
-    events_after_checkout: int = 0
 
 
 class CartTrip:
@@ -170,6 +51,7 @@ class CartTrip:
         fusion: FusionConfig | None = None,
         policy: RequestPolicyConfig | None = None,
         impressions_on_render: bool = True,
+        scale: StableScaleConfig | None = None,
     ) -> None:
         self.store_id = store_id
         self.cart_id = cart_id
@@ -182,6 +64,9 @@ class CartTrip:
         self.impressions_on_render = impressions_on_render
         self.fusion = BasketFusion(self.catalog, fusion)
         self.policy = RequestPolicy(policy)
+        self.scale = StableScale(scale)
+        # The symbols refused as untrustworthy, with the reason, newest last (the shell logs them).
+        self.refused_scans: list[RefusedScan] = []
         self.zone_id = ""
         self.screen: dict[str, ScreenAd] = {}
         self.counters = TripCounters()
@@ -223,6 +108,14 @@ class CartTrip:
             # A trip ends at checkout; a stray sensor reading afterwards must not open a new one.
             self.counters.events_after_checkout += 1
             return Step()
+        if isinstance(event, ScaleReading):
+            # A raw reading is neither activity nor a tick of the trip clock (a load cell streams all the
+            # time): only the stable change it may complete is a reading of the trip.
+            self.counters.scale_readings += 1
+            delta_g = self.scale.reading(event.gross_g, now_ms, motion=event.motion)
+            if delta_g is None:
+                return Step()
+            event = Weight(delta_g, now_ms)
         self.counters.sensor_events += 1
         requests: list[AdRequest] = []
         events: list[TripEvent] = []
@@ -234,12 +127,7 @@ class CartTrip:
         match event:
             case Scan(product_id=product_id, code=code):
                 self.counters.scans += 1
-                resolved = product_id or self.catalog.product_for_code(code)
-                if resolved:
-                    self._apply(self.fusion.scan(resolved, now_ms), now_ms, events, requests)
-                else:
-                    # The scale will flag the item if it goes in the basket anyway.
-                    self.counters.unknown_codes += 1
+                self._scan(product_id, code, now_ms, events, requests)
             case Weight(delta_g=delta_g):
                 self.counters.weight_changes += 1
                 self._apply(self.fusion.weight(delta_g, now_ms), now_ms, events, requests)
@@ -254,6 +142,9 @@ class CartTrip:
             case Touch(slot_id=slot_id, button=button):
                 if button:
                     self.counters.buttons += 1
+                    if button == "tare":
+                        # The shopper's own bag: the scale's next stable level is the new zero.
+                        self.scale.tare()
                 else:
                     self.counters.touches += 1
                     click = self.tap_slot(slot_id, now_ms)
@@ -332,6 +223,20 @@ class CartTrip:
         self.counters.clicks += 1
         return self._event(EventKind.CLICK, now_ms, tracking_token=ad.tracking_token, ad_id=ad_id)
 
+    def _scan(
+        self, product_id: str, code: str, now_ms: int, events: list[TripEvent], requests: list[AdRequest]
+    ) -> None:
+        resolved = ResolvedScan(product_id) if product_id else resolve_scan(self.catalog, code)
+        if isinstance(resolved, ResolvedScan):
+            result = self.fusion.scan(resolved.product_id, now_ms, resolved.label_weight_g)
+            self._apply(result, now_ms, events, requests)
+        elif isinstance(resolved, RefusedScan):
+            self.counters.refused_codes += 1
+            self.refused_scans = [*self.refused_scans[-19:], resolved]
+        else:
+            # The scale will flag the item if it goes in the basket anyway.
+            self.counters.unknown_codes += 1
+
     def _apply(self, result: FusionResult, now_ms: int, events: list[TripEvent], requests: list[AdRequest]) -> None:
         self.counters.mismatches += len(result.opened)
         for change in result.changes:
@@ -391,6 +296,7 @@ __all__ = [
     "AdRequest",
     "CartTrip",
     "EventKind",
+    "RecipeLine",
     "ScreenAd",
     "SlotSpec",
     "Step",

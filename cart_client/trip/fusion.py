@@ -3,7 +3,9 @@
 Pure: readings and the trip clock in, basket changes and mismatches out. The rules:
 
 * a scan is confirmed by a weight increase matching the product's catalog weight within its
-  tolerance (in either order: a shopper may put the item down before scanning it);
+  tolerance (in either order: a shopper may put the item down before scanning it); a
+  variable-measure label (meat, deli, produce) states its own weight, and the scale must confirm
+  that weight rather than the catalog's nominal one;
 * the camera alone never adds anything: a high-confidence sighting counts only when the scale
   agrees, and a low-confidence one is ignored as noise;
 * a weight drop matching an item in the basket removes it (the most recently added match first);
@@ -86,6 +88,8 @@ class _PendingScan:
     product_id: str
     at_ms: int
     mismatch: Mismatch | None = None
+    # What the item's label says it weighs (variable-measure items), else the catalog decides.
+    label_weight_g: float | None = None
 
 
 @dataclass(slots=True)
@@ -142,17 +146,18 @@ class BasketFusion:
 
     # --- readings -----------------------------------------------------------------------------
 
-    def scan(self, product_id: str, now_ms: int) -> FusionResult:
-        """The scanner read ``product_id``."""
+    def scan(self, product_id: str, now_ms: int, label_weight_g: float | None = None) -> FusionResult:
+        """The scanner read ``product_id``; ``label_weight_g`` is the weight its label states, if any."""
         out = _Out()
         self._expire_into(now_ms, out)
-        placed = next((m for m in self._unexplained if self._fits(product_id, m.delta_g)), None)
+        pending = _PendingScan(product_id, now_ms, label_weight_g=label_weight_g)
+        placed = next((m for m in self._unexplained if self._fits_scan(pending, m.delta_g)), None)
         if placed is not None:
             self._unexplained.remove(placed)
             self._close(placed, out)
             self._add(product_id, placed.delta_g, Source.SCAN, out)
         else:
-            self._scans.append(_PendingScan(product_id, now_ms))
+            self._scans.append(pending)
         return out.result()
 
     def vision(self, product_id: str, confidence: float, now_ms: int) -> FusionResult:
@@ -203,8 +208,8 @@ class BasketFusion:
 
     def _weight_added(self, delta_g: float, now_ms: int, out: _Out) -> None:
         # Known weights first, so an unknown product's scan does not swallow another item's weight.
-        ordered = sorted(self._scans, key=lambda s: self._catalog_weight(s.product_id) is None)
-        scan = next((s for s in ordered if self._fits(s.product_id, delta_g)), None)
+        ordered = sorted(self._scans, key=self._weight_unknown)
+        scan = next((s for s in ordered if self._fits_scan(s, delta_g)), None)
         if scan is not None:
             self._scans.remove(scan)
             if scan.mismatch is not None:
@@ -264,10 +269,17 @@ class BasketFusion:
         expected = self._catalog_weight(product_id)
         return expected is not None and abs(delta_g - expected) <= self._tolerance(product_id, expected)
 
-    def _fits(self, product_id: str, delta_g: float) -> bool:
-        if self._catalog_weight(product_id) is None:
+    def _weight_unknown(self, scan: _PendingScan) -> bool:
+        return scan.label_weight_g is None and self._catalog_weight(scan.product_id) is None
+
+    def _fits_scan(self, scan: _PendingScan, delta_g: float) -> bool:
+        if scan.label_weight_g is not None:
+            item = self._catalog.get(scan.product_id)
+            tolerance = tolerance_for(scan.label_weight_g, item.department if item else "")
+            return abs(delta_g - scan.label_weight_g) <= tolerance
+        if self._catalog_weight(scan.product_id) is None:
             return delta_g > 0
-        return self._fits_known(product_id, delta_g)
+        return self._fits_known(scan.product_id, delta_g)
 
 
 __all__ = [

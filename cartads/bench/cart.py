@@ -3,7 +3,9 @@
 Simulated trips (``cart_client.sim.simulator``) are replayed through the pure cart core with no edge: the
 baseline is parsing the JSON Lines alone, the measurement parsing plus basket fusion, timers and the
 trip core. The outbox is measured against its in-memory twin: an on-disk append with full
-durability per sensor step is what an offline cart pays to lose nothing. Medians of ``--rounds``.
+durability per sensor step is what an offline cart pays to lose nothing. The sensor bus's costs (per
+bus message, per raw scale reading, and with ``--sensor-bus`` through a real broker) are in
+``cart_bus``. Medians of ``--rounds``.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cart_client.app.catalog_loader import cart_catalog_from_sample
+from cart_client.app.cli import bus_url
 from cart_client.app.outbox import EventOutbox, MemoryOutbox, SqliteOutbox
 from cart_client.sensors.trace import TraceError, dump_trace, parse_trace_lines
 from cart_client.sim.simulator import simulate
 from cart_client.trip.core import CartTrip
+from cartads.bench import cart_bus
+from cartads.ops.logs import configure_logging
 from cartads.sample.instacart import load_catalog, load_orders
 from cartads.v1 import common_pb2
 
@@ -34,6 +39,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1, help="simulator seed")
     parser.add_argument("--rounds", type=int, default=5, help="rounds per measurement; the median is reported")
     parser.add_argument("--appends", type=int, default=500, help="outbox appends per round (default 500)")
+    parser.add_argument(
+        "--sensor-bus",
+        type=bus_url,
+        default=None,
+        metavar="mqtt://HOST[:PORT]",
+        help="also time messages through this MQTT broker (published at QoS 1, received by a subscribed cart)",
+    )
+    parser.add_argument("--broker-trips", type=int, default=5, help="trips to push through the broker (default 5)")
 
 
 def _median_s(rounds: int, work: Callable[[], None]) -> float:
@@ -108,11 +121,13 @@ def _outbox(args: argparse.Namespace) -> dict[str, float]:
 
 def run(args: argparse.Namespace) -> int:
     """Measure and print."""
-    results = {"core": _core(args), "outbox": _outbox(args)}
+    # The bus's connection logs go to stderr, below the numbers' notice (stdout may be --json).
+    configure_logging(level="WARNING")
+    results = {"core": _core(args), "outbox": _outbox(args), "bus": cart_bus.measure(args)}
     if args.json:
         print(json.dumps(results, sort_keys=True))
         return 0
-    core, outbox = results["core"], results["outbox"]
+    core, outbox, bus = results["core"], results["outbox"], results["bus"]
     print(f"cart core, {core['readings']:.0f} sensor readings from {args.trips} simulated trips:")
     print(f"  parse only (baseline)       {core['parse_us_per_reading']:8.2f} us/reading")
     print(f"  parse + fusion + trip core  {core['core_us_per_reading']:8.2f} us/reading  ({core['core_over_parse']}x)")
@@ -121,4 +136,10 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"  sqlite, synchronous=FULL    {outbox['sqlite_append_us']:8.2f} us/append  ({outbox['sqlite_over_memory']}x)"
     )
+    print(f"sensor bus, {bus['bus_messages']:.0f} messages ({bus['raw_scale_readings']:.0f} raw scale readings):")
+    print(f"  decode payload              {bus['bus_decode_us_per_message']:8.2f} us/message")
+    print(f"  decode + trip core          {bus['bus_core_us_per_message']:8.2f} us/message")
+    print(f"  trip core, raw reading      {bus['core_us_per_raw_scale_reading']:8.2f} us/reading")
+    if "broker_us_per_message" in bus:
+        print(f"  through the broker (QoS 1)  {bus['broker_us_per_message']:8.1f} us/message")
     return 0

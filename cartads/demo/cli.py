@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 
+from cart_client.app.cli import bus_url
 from cart_client.sensors.trace import dump_trace
 from cartads.demo.demo import DemoConfig, run_demo, trace_for_order
 from cartads.demo.summary import render_text
@@ -39,6 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ORDER_ID",
         help="print the sensor trace (JSON Lines) of one Instacart order and exit, to feed cartads-cart by hand",
     )
+    parser.add_argument(
+        "--sensor-bus",
+        type=bus_url,
+        default=None,
+        metavar="mqtt://HOST[:PORT][/PREFIX]",
+        help="drive the carts through this MQTT sensor bus: each trip's devices publish with realistic noise,"
+        " each cart subscribes (e.g. mqtt://127.0.0.1:1883)",
+    )
     parser.add_argument("--log-level", default="WARNING", help="log level of the components (default WARNING)")
     return parser
 
@@ -58,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(level=args.log_level)
     if args.print_trace is not None:
         return _print_trace(args.print_trace, args.seed)
-    config = DemoConfig(carts=args.carts, trips=args.trips or 4 * args.carts, seed=args.seed)
+    config = DemoConfig(
+        carts=args.carts, trips=args.trips or 4 * args.carts, seed=args.seed, sensor_bus=args.sensor_bus
+    )
     summary = asyncio.run(run_demo(config))
     if args.json:
         print(json.dumps(summary.as_json(), sort_keys=True))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cart_client.app.catalog_loader import cart_catalog_from_sample
+from cart_client.bus.mqtt import BusConfig
 from cart_client.sensors.trace import SensorEvent
 from cart_client.sim.replay import replay_trips
 from cart_client.sim.simulator import simulate, store_layout
@@ -48,6 +49,8 @@ class DemoConfig:
     click_probability: float = 0.15
     billing_timeout_s: float = 60.0
     work_dir: Path | None = None
+    # Drive the carts through this MQTT sensor bus (the trips' devices publish, the carts subscribe).
+    sensor_bus: BusConfig | None = None
 
 
 def trace_for_order(order: Order, catalog: Catalog, seed: int, click_probability: float = 0.15) -> list[SensorEvent]:
@@ -125,6 +128,7 @@ async def run_demo(config: DemoConfig) -> DemoSummary:
                         credentials=credentials,
                         # Real weights let the cart's scale confirm scans; aisles let it judge an ad's relevance.
                         catalog=cart_catalog_from_sample(catalog),
+                        sensor_bus=config.sensor_bus,
                     )
                     await edge.wait_for_upload(timeout_s=config.billing_timeout_s)
                     expected = sum(s.impressions_reported + s.clicks_reported for s in stats)

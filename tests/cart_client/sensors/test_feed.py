@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from cart_client.sensors.feed import TcpSensorFeed, file_feed, paced, stream_feed
+from cart_client.sensors.feed import TcpSensorFeed, file_feed, merged, paced, stream_feed
 from cart_client.sensors.trace import Checkout, Scan, SensorEvent, Touch, TraceError, Vision, Weight, Zone
 
 LINES = [
@@ -96,3 +96,22 @@ async def test_paced_replay_keeps_order_and_takes_scaled_time() -> None:
     events = [e async for e in paced(recorded(), speed=500.0)]
     assert events == EXPECTED
     assert loop.time() - started >= 50 / 1000 / 500
+
+
+async def test_merged_sources_end_with_the_primary() -> None:
+    """Events of every source come through; the trip ends when its main feed does, not with a device."""
+
+    async def main() -> AsyncIterator[SensorEvent]:
+        yield Zone("z", 1)
+        await device_sent.wait()
+        yield Checkout(3)
+
+    async def device() -> AsyncIterator[SensorEvent]:
+        yield Scan("", 2, code="036000241457")
+        device_sent.set()
+        await asyncio.Event().wait()  # a device streams until it is no longer read
+        yield Checkout(99)
+
+    device_sent = asyncio.Event()
+    got = [event async for event in merged(main(), device())]
+    assert got == [Zone("z", 1), Scan("", 2, code="036000241457"), Checkout(3)]

@@ -6,6 +6,7 @@ import pytest
 
 from cart_client.sensors.trace import (
     Checkout,
+    ScaleReading,
     Scan,
     SensorEvent,
     Touch,
@@ -64,6 +65,8 @@ def test_extra_fields_are_ignored() -> None:
         ('{"type": "weight", "delta_g": true}', "'delta_g' must be a number"),
         ('{"type": "weight", "delta_g": NaN}', "'delta_g' must be finite"),
         ('{"type": "zone"}', "missing field 'zone_id'"),
+        ('{"type": "scale"}', "missing field 'gross_g'"),
+        ('{"type": "scale", "gross_g": 12, "motion": "yes"}', "'motion' must be true or false"),
         ('{"type": "touch", "slot_id": null}', "'slot_id' must be a string"),
         ('{"type": "checkout", "t_ms": 1.5}', "'t_ms' must be an integer"),
         ('{"type": "checkout", "t_ms": -1}', "'t_ms' must not be negative"),
@@ -86,6 +89,8 @@ def test_dump_then_parse_round_trips() -> None:
         Zone("zone-24", 10),
         Scan("24852", 20),
         Weight(118.5, 21),
+        ScaleReading(1_204.5, 22),
+        ScaleReading(880.0, 23, motion=True),
         Touch("slot-1"),
         Checkout(99),
     ]

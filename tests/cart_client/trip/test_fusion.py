@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pytest
 
 from cart_client.trip.catalog import CartCatalog, CatalogItem, tolerance_for
-from cart_client.trip.fusion import BasketFusion, FusionConfig, MismatchKind, Source
+from cart_client.trip.fusion import BasketFusion, FusionConfig, FusionResult, MismatchKind, Source
+from cart_client.trip.scale import StableScale, StableScaleConfig
 
 CATALOG = CartCatalog(
     [
@@ -24,7 +25,8 @@ class Case:
     name: str
     readings: list[
         tuple[str, object, int]
-    ]  # ("scan", product) | ("weight", grams) | ("vision", (product, conf)) | ("tick", None)
+    ]  # ("scan", product) | ("label", (product, grams)) | ("weight", grams) | ("vision", (product, conf))
+    # | ("tick", None) | ("gross", [raw grams, 50 ms apart]) | ("motion", [raw grams]) | ("tare", None)
     basket: dict[str, int]
     open_mismatches: list[MismatchKind]
     sources: list[Source]
@@ -169,6 +171,83 @@ CASES = [
         [],
         [Source.SCAN, Source.SCAN],
     ),
+    Case(
+        "a label's weight, not the catalog's unit weight, confirms a weighed item",
+        [("label", ("banana", 730.0), 0), ("weight", 722.0, 800)],
+        {"banana": 1},
+        [],
+        [Source.SCAN],
+    ),
+    Case(
+        "a weighed item's catalog unit weight does not confirm a label stating more",
+        [("label", ("banana", 730.0), 0), ("weight", 121.0, 800)],
+        {},
+        [MismatchKind.UNEXPLAINED_ADD],
+        [],
+    ),
+    Case(
+        "noisy scale: only the stable change confirms the scan",
+        [
+            ("gross", [0.4, -0.3, 0.1, 0.6, -0.2], 0),
+            ("scan", "milk", 1_000),
+            ("motion", [480.0, 1_310.0, 990.0], 1_500),
+            ("gross", [1_052.0, 1_049.5, 1_051.2, 1_050.4, 1_049.0, 1_050.8], 1_700),
+        ],
+        {"milk": 1},
+        [],
+        [Source.SCAN],
+    ),
+    Case(
+        "a swinging load never settles, so the scan stays unconfirmed",
+        [
+            ("gross", [0.0, 0.0, 0.0, 0.0, 0.0], 0),
+            ("scan", "milk", 1_000),
+            ("gross", [400.0, 1_300.0, 900.0, 1_100.0, 1_000.0, 1_080.0, 1_020.0], 1_500),
+            ("tick", None, 16_000),
+        ],
+        {},
+        [MismatchKind.UNCONFIRMED_SCAN],
+        [],
+    ),
+    Case(
+        "items flagged in motion by the device are not weighed",
+        [("gross", [0.0] * 5, 0), ("scan", "soda", 500), ("motion", [360.0] * 8, 900), ("tick", None, 15_500)],
+        {},
+        [MismatchKind.UNCONFIRMED_SCAN],
+        [],
+    ),
+    Case(
+        "tare: the shopper's own bag is not an item, the next item is",
+        [
+            ("gross", [0.0] * 5, 0),
+            ("tare", None, 1_000),
+            ("gross", [310.0, 309.0, 310.5, 309.8, 310.2], 1_200),
+            ("scan", "soda", 3_000),
+            ("gross", [670.0, 669.5, 670.4, 670.1, 669.8], 3_500),
+        ],
+        {"soda": 1},
+        [],
+        [Source.SCAN],
+    ),
+    Case(
+        "slow drift of the load cell never becomes an item",
+        [("gross", [step * 1.5] * 5, step * 10_000) for step in range(13)],
+        {},
+        [],
+        [],
+    ),
+    Case(
+        "a stable drop takes the item back out",
+        [
+            ("gross", [0.0] * 5, 0),
+            ("scan", "soda", 500),
+            ("gross", [361.0, 359.0, 360.5, 360.0, 359.5], 1_000),
+            ("gross", [1.0, 0.5, -0.5, 0.0, 0.2], 5_000),
+        ],
+        {},
+        [],
+        [Source.SCAN, Source.SCALE],
+    ),
 ]
 
 
@@ -176,20 +255,33 @@ CASES = [
 def test_fusion_rule(case: Case) -> None:
     """Each reading sequence yields the expected basket, open mismatches and sources of change."""
     fusion = BasketFusion(CATALOG, FusionConfig(confirm_window_ms=15_000))
+    scale = StableScale(StableScaleConfig())
     sources: list[Source] = []
     for kind, value, t_ms in case.readings:
+        results: list[FusionResult] = []
         if kind == "scan":
             assert isinstance(value, str)
-            result = fusion.scan(value, t_ms)
+            results.append(fusion.scan(value, t_ms))
+        elif kind == "label":
+            assert isinstance(value, tuple)
+            results.append(fusion.scan(value[0], t_ms, label_weight_g=value[1]))
         elif kind == "weight":
             assert isinstance(value, float)
-            result = fusion.weight(value, t_ms)
+            results.append(fusion.weight(value, t_ms))
         elif kind == "vision":
             assert isinstance(value, tuple)
-            result = fusion.vision(value[0], value[1], t_ms)
+            results.append(fusion.vision(value[0], value[1], t_ms))
+        elif kind in ("gross", "motion"):
+            assert isinstance(value, list)
+            for i, grams in enumerate(value):
+                delta = scale.reading(grams, t_ms + 50 * i, motion=kind == "motion")
+                if delta is not None:
+                    results.append(fusion.weight(delta, t_ms + 50 * i))
+        elif kind == "tare":
+            scale.tare()
         else:
-            result = fusion.expire(t_ms)
-        sources += [change.source for change in result.changes]
+            results.append(fusion.expire(t_ms))
+        sources += [change.source for result in results for change in result.changes]
     assert dict(fusion.basket()) == case.basket
     assert [m.kind for m in fusion.mismatches()] == case.open_mismatches
     assert sources == case.sources
