@@ -61,14 +61,15 @@ def trace_for_order(order: Order, catalog: Catalog, seed: int, click_probability
     )
 
 
-async def _wait_until_billed(
-    admin: AdminServiceAsyncStub, expected_events: int, timeout_s: float
+async def wait_until_billed(
+    admin: AdminServiceAsyncStub, expected_events: int, timeout_s: float, store_id: str = STORE_ID
 ) -> admin_pb2.GetSpendReportResponse:
+    """The store's spend report once it bills ``expected_events`` impressions and clicks (or at the timeout)."""
     deadline = time.monotonic() + timeout_s
     delay_s = 0.05
     while True:
         report: admin_pb2.GetSpendReportResponse = await admin.GetSpendReport(
-            admin_pb2.GetSpendReportRequest(store_id=STORE_ID)
+            admin_pb2.GetSpendReportRequest(store_id=store_id)
         )
         # Impressions and clicks only: conversions are billed too, but no cart reported them.
         billed = sum(c.impressions + c.clicks for c in report.campaigns)
@@ -132,7 +133,7 @@ async def run_demo(config: DemoConfig) -> DemoSummary:
                     )
                     await edge.wait_for_upload(timeout_s=config.billing_timeout_s)
                     expected = sum(s.impressions_reported + s.clicks_reported for s in stats)
-                    report = await _wait_until_billed(admin, expected, config.billing_timeout_s)
+                    report = await wait_until_billed(admin, expected, config.billing_timeout_s)
                     elapsed_s = time.monotonic() - started
                     version = edge.index_version
                 finally:
