@@ -763,7 +763,7 @@ class CountCartEventsRequest(_message.Message):
     def __init__(self, store_id: _Optional[str] = ..., cart_ids: _Optional[_Iterable[str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CartEventCount(_message.Message):
-    __slots__ = ("cart_id", "event_type", "received", "billed", "invalid", "rejected", "duplicate_decisions", "recorded")
+    __slots__ = ("cart_id", "event_type", "received", "billed", "invalid", "rejected", "duplicate_decisions", "recorded", "over_budget")
     CART_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     RECEIVED_FIELD_NUMBER: _ClassVar[int]
@@ -772,6 +772,7 @@ class CartEventCount(_message.Message):
     REJECTED_FIELD_NUMBER: _ClassVar[int]
     DUPLICATE_DECISIONS_FIELD_NUMBER: _ClassVar[int]
     RECORDED_FIELD_NUMBER: _ClassVar[int]
+    OVER_BUDGET_FIELD_NUMBER: _ClassVar[int]
     cart_id: str
     event_type: _common_pb2.EventType
     received: int
@@ -780,7 +781,8 @@ class CartEventCount(_message.Message):
     rejected: int
     duplicate_decisions: int
     recorded: int
-    def __init__(self, cart_id: _Optional[str] = ..., event_type: _Optional[_Union[_common_pb2.EventType, str]] = ..., received: _Optional[int] = ..., billed: _Optional[int] = ..., invalid: _Optional[int] = ..., rejected: _Optional[int] = ..., duplicate_decisions: _Optional[int] = ..., recorded: _Optional[int] = ...) -> None: ...
+    over_budget: int
+    def __init__(self, cart_id: _Optional[str] = ..., event_type: _Optional[_Union[_common_pb2.EventType, str]] = ..., received: _Optional[int] = ..., billed: _Optional[int] = ..., invalid: _Optional[int] = ..., rejected: _Optional[int] = ..., duplicate_decisions: _Optional[int] = ..., recorded: _Optional[int] = ..., over_budget: _Optional[int] = ...) -> None: ...
 
 class CountCartEventsResponse(_message.Message):
     __slots__ = ("counts",)

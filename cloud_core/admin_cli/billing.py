@@ -25,7 +25,7 @@ from cloud_core.admin_cli.output import emit, table_lines
 _IMPRESSION, _CLICK = common_pb2.EVENT_TYPE_IMPRESSION, common_pb2.EVENT_TYPE_CLICK
 # Made by the edge from a basket add after an ad: no cart reports one.
 _EDGE_MADE = frozenset({common_pb2.EVENT_TYPE_CONVERSION})
-OUTCOMES = ("billed", "invalid", "rejected", "duplicate_decisions", "recorded")
+OUTCOMES = ("billed", "over_budget", "invalid", "rejected", "duplicate_decisions", "recorded")
 _POLL_S = 0.5
 
 
@@ -98,9 +98,11 @@ def render(reported: ReportedEvents, lines: Sequence[Line], short: Sequence[tupl
         )
     else:
         billed = lines[0].outcomes["billed"] + lines[1].outcomes["billed"]
+        over = lines[0].outcomes["over_budget"] + lines[1].outcomes["over_budget"]
         out.append(
             f"reconciled: every reported event is in the cloud; {billed} impressions and clicks billed,"
-            f" {lines[0].outcomes['invalid'] + lines[1].outcomes['invalid']} kept as invalid traffic (never billed)"
+            + (f" {over} delivered past their budget at no charge," if over else "")
+            + f" {lines[0].outcomes['invalid'] + lines[1].outcomes['invalid']} kept as invalid traffic (never billed)"
         )
     return "\n".join(out)
 

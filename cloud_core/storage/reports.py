@@ -312,11 +312,11 @@ class SqlExperiments:
         await self._db.write(_delete)
 
 
-# Each outcome the events table records, as the CartEventCount field that counts it. A billed event cut
-# by its campaign's budget is still delivered and in the ledger, at no charge: billed.
+# Each outcome the events table records, as the CartEventCount field that counts it. An event cut by
+# its campaign's budget is delivered and in the ledger at no charge: over_budget, not billed.
 OUTCOME_FIELDS = {
     "billed": "billed",
-    "over_delivered": "billed",
+    "over_delivered": "over_budget",
     "invalid": "invalid",
     "rejected": "rejected",
     "already_billed": "duplicate_decisions",

@@ -65,6 +65,17 @@ async def test_counts_each_carts_events_by_outcome(cloud_server: CloudServer, ad
     assert got == {(_IMPRESSION, 2, 1, 1, 0), (_CLICK, 1, 1, 0, 0), (_ADD, 1, 0, 0, 1)}
 
 
+async def test_events_past_the_budget_count_as_over_budget_not_billed(
+    cloud_server: CloudServer, admin: AdminServiceAsyncStub
+) -> None:
+    """With room in the budget for one charge, the second impression is over_budget (no charge), not billed."""
+    await seed(admin, budget_micros=1000)
+    await cloud_server.store.ledger.record_events(STORE_ID, "edge", [_event(1, _IMPRESSION), _event(2, _IMPRESSION)])
+    response = await admin.CountCartEvents(admin_pb2.CountCartEventsRequest(store_id=STORE_ID, cart_ids=["cart-a"]))
+    [row] = response.counts
+    assert (row.received, row.billed, row.over_budget) == (2, 1, 1)
+
+
 async def test_counts_only_events_received_since_the_start(
     cloud_server: CloudServer, admin: AdminServiceAsyncStub
 ) -> None:
