@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from cartads.cart_limits import PerCartLimits
 from cartads.ivt import IvtPolicy
+from cartads.rpc.keepalive import ServerKeepalive
 
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
@@ -64,3 +65,6 @@ class CloudConfig:
     # How long the record of each index version sent to a store (and the terms it allowed) is kept:
     # an event uploaded later than this under such a version is not billed.
     terms_retention_days: int = 35
+    # HTTP/2 pings to every edge and the edge pings accepted (cartads/rpc/keepalive.py): a silently
+    # partitioned edge's stream ends, logged and marked disconnected, within a few seconds.
+    keepalive: ServerKeepalive = field(default_factory=ServerKeepalive)

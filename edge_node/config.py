@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cartads import bounds
+from cartads.rpc.keepalive import ClientKeepalive
 
 GIB = 1024 * 1024 * 1024
 # A whole store's index travels in one message, so the cap is well above gRPC's 4 MiB default.
@@ -37,6 +38,9 @@ class EdgeConfig:
     sync_backoff_max_s: float = 5.0
     # A stream open this long (or one that brought an update) counts as healthy: the backoff restarts.
     sync_healthy_after_s: float = 30.0
+    # HTTP/2 keepalive and redialling of the cloud channel (cartads/rpc/keepalive.py): a silent
+    # partition ends the index stream within time_ms + timeout_ms; a heal is noticed within ~2 s.
+    cloud_keepalive: ClientKeepalive = field(default_factory=ClientKeepalive)
     # LMDB: map sizes are address space reserved, not disk used.
     index_map_size_bytes: int = GIB
     # Largest index accepted; 0 means half the map less a margin, because LMDB keeps the old

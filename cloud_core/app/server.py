@@ -118,7 +118,8 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
     auth = AuthInterceptor(authenticator, store.campaigns)
     # The request log wraps the auth check, so refused calls are logged with their status too.
     server = grpc.aio.server(
-        interceptors=[RequestLogInterceptor(), auth], options=server_options(config.max_message_bytes)
+        interceptors=[RequestLogInterceptor(), auth],
+        options=[*server_options(config.max_message_bytes), *config.keepalive.server_options()],
     )
     admin_storage = AdminStorage(
         advertisers=store.advertisers,
