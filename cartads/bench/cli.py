@@ -16,6 +16,7 @@ BENCHMARKS: dict[str, str] = {
     "economics": "cartads.bench.economics",
     "cloud": "cartads.bench.cloud.compile",
     "integrity": "cartads.bench.integrity.run",
+    "partition": "cartads.bench.netfault.bench",
 }
 
 

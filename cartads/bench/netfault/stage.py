@@ -12,10 +12,13 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+import grpc
 
 from cart_client.app.catalog_loader import cart_catalog_from_sample
 from cart_client.app.runner import TripStats
@@ -27,7 +30,10 @@ from cartads.credential_file import CartCredentialEntry
 from cartads.demo.scenario import AdvertiserPlan, create_advertisers, create_store, enroll_carts, plan_advertisers
 from cartads.rpc.bearer import aio_channel
 from cartads.sample.instacart import Catalog, load_catalog, load_orders
-from cartads.v1 import admin_pb2
+from cartads.time_units import us_to_ts
+from cartads.v1 import admin_pb2, common_pb2
+from cartads.v1.ad_service_pb2 import ReportEventsRequest
+from cartads.v1.ad_service_pb2_grpc import AdServiceStub
 from cartads.v1.admin_pb2_grpc import AdminServiceStub
 
 STORE_ID = "store-1"
@@ -143,8 +149,9 @@ class PartitionStage:
         if done.returncode != 0:
             raise RuntimeError(f"admin change failed: {done.stderr.strip()}")
 
-    async def shop(self, *, trips: int, seed: int, dwell_s: float = 0.05) -> TripStats:
-        """The enrolled carts replay ``trips`` real orders against the edge."""
+    async def shop(self, *, trips: int, seed: int) -> TripStats:
+        """The enrolled carts replay ``trips`` real orders against the edge, shoppers looking at each ad
+        for as long as a person does (so impressions are viewable and bill)."""
         simulated = simulate(load_orders(), self.catalog, count=trips, seed=seed, barcodes=False)
         stats = await replay_trips(
             f"127.0.0.1:{self.edge_port}",
@@ -154,10 +161,31 @@ class PartitionStage:
             cart_id_prefix="cart-",
             catalog=cart_catalog_from_sample(self.catalog),
             deadline_s=1.0,
-            dwell_s=dwell_s,
             credentials=self.carts,
         )
         return TripStats.total(stats)
+
+    async def fill_journal(self, events_per_cart: int) -> int:
+        """Each enrolled cart reports ``events_per_cart`` basket adds (real products, a session of its
+        own: nothing to attribute) in calls of 500, within a cart's burst; the events accepted."""
+        products = [p.product_id for p in self.catalog.products[:500]]
+        accepted = 0
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{self.edge_port}") as channel:
+            stub = AdServiceStub(channel)
+            for entry in self.carts:
+                session = f"backlog-{uuid.uuid4().hex[:8]}"
+                for start in range(0, events_per_cart, 500):
+                    events = [
+                        _basket_add(entry.cart_id, session, products[(start + n) % len(products)])
+                        for n in range(min(500, events_per_cart - start))
+                    ]
+                    request = ReportEventsRequest(
+                        store_id=STORE_ID, cart_id=entry.cart_id, events=events, cart_credential=entry.credential
+                    )
+                    request.send_time.CopyFrom(us_to_ts(int(time.time() * 1e6)))
+                    answer = await stub.ReportEvents(request, timeout=30)
+                    accepted += answer.accepted_count
+        return accepted
 
     async def spend_report(self) -> admin_pb2.GetSpendReportResponse:
         """The cloud's spend report, asked across the link."""
@@ -166,6 +194,19 @@ class PartitionStage:
                 admin_pb2.GetSpendReportRequest(store_id=STORE_ID), timeout=30
             )
         return report
+
+
+def _basket_add(cart_id: str, session_id: str, product_id: str) -> common_pb2.CartEvent:
+    event = common_pb2.CartEvent(
+        event_id=uuid.uuid4().hex,
+        type=common_pb2.EVENT_TYPE_BASKET_ADD,
+        cart_id=cart_id,
+        session_id=session_id,
+        product_id=product_id,
+        quantity=1,
+    )
+    event.occur_time.CopyFrom(us_to_ts(int(time.time() * 1e6)))
+    return event
 
 
 async def _create_token(db_path: Path, *args: str) -> str:
