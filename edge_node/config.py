@@ -29,6 +29,11 @@ class EdgeConfig:
     # After new events wake the uploader it waits this long for more, so a burst is one batch.
     upload_linger_s: float = 0.02
     upload_timeout_s: float = 10.0
+    # Batches uploaded at once (edge_node/events/uploader.py), and gzip on each: over a slow, lossy
+    # uplink one batch at a time left the link idle a round trip per batch and billed a seventh of
+    # what the carts produced.
+    upload_in_flight: int = 4
+    upload_gzip: bool = True
     upload_backoff_initial_s: float = 0.2
     upload_backoff_max_s: float = 5.0
     # GetAds request counts are journaled (and so uploaded) this often (edge_node/events/request_counts.py).
