@@ -23,17 +23,17 @@ class EdgeConfig:
     listen_address: str = "127.0.0.1:50061"
     # HTTP /metrics, /healthz, /readyz; None serves no ops endpoint.
     ops_listen_address: str | None = None
-    # Uploader: a batch is at most this many events; an idle uploader polls this often.
-    upload_batch_max_events: int = 500
+    # Uploader: one batch in flight, in seq order (the cloud judges clicks against impressions it has
+    # recorded). A batch starts at upload_batch_start_events and adapts to the link up to
+    # upload_batch_max_events (the contract's bound, cartads/bounds.py), and is sent gzipped
+    # (edge_node/events/batch_size.py). An idle uploader polls every upload_interval_s.
+    upload_batch_start_events: int = 500
+    upload_batch_max_events: int = bounds.MAX_EVENTS_PER_UPLOAD
+    upload_gzip: bool = True
     upload_interval_s: float = 0.5
     # After new events wake the uploader it waits this long for more, so a burst is one batch.
     upload_linger_s: float = 0.02
     upload_timeout_s: float = 10.0
-    # Batches uploaded at once (edge_node/events/uploader.py), and gzip on each: over a slow, lossy
-    # uplink one batch at a time left the link idle a round trip per batch and billed a seventh of
-    # what the carts produced.
-    upload_in_flight: int = 4
-    upload_gzip: bool = True
     upload_backoff_initial_s: float = 0.2
     upload_backoff_max_s: float = 5.0
     # GetAds request counts are journaled (and so uploaded) this often (edge_node/events/request_counts.py).

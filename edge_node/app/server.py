@@ -65,7 +65,6 @@ class EdgeServer:
         server: grpc.aio.Server,
         port: int,
         channel: grpc.aio.Channel,
-        lanes: list[grpc.aio.Channel],
         holder: ViewHolder,
         index_store: IndexStore,
         journal: Journal,
@@ -84,7 +83,6 @@ class EdgeServer:
         self.link = link
         self._server = server
         self._channel = channel
-        self._lanes = lanes
         self._holder = holder
         self._index_store = index_store
         self._journal = journal
@@ -171,8 +169,7 @@ class EdgeServer:
             with contextlib.suppress(Exception):
                 await self.request_counts.close()
         await self._final_flush(min(grace_s, _FINAL_FLUSH_MAX_S))
-        for channel in (self._channel, *self._lanes):
-            await channel.close(None)
+        await self._channel.close(None)
         # Whatever the cloud has not acknowledged stays journaled and is sent after the next start.
         left = await asyncio.to_thread(self._journal.depth)
         await asyncio.to_thread(self._journal.close)
@@ -272,11 +269,7 @@ async def _start(
     channel = open_cloud_channel(config)
     # Retry delays of uploads and the index stream end when the channel reconnects (a healed link).
     link = CloudLink(channel)
-    # Batches in flight beyond the first each get a connection of their own when it is up.
-    lanes = [open_cloud_channel(config, own_connection=True) for _ in range(max(0, config.upload_in_flight - 1))]
-    uploader = Uploader(
-        channel, config, journal, rng, on_acknowledged=events.mark_acknowledged, sleep=link.pause, lanes=lanes
-    )
+    uploader = Uploader(channel, config, journal, rng, on_acknowledged=events.mark_acknowledged, sleep=link.pause)
     counter = RequestCounter()
     asset_sync = assets.attach(channel, config, holder)
     sync_client = SyncClient(
@@ -298,8 +291,7 @@ async def _start(
         port = server.add_insecure_port(config.listen_address)
         await server.start()
     except BaseException:
-        for opened in (channel, *lanes):
-            await opened.close(None)
+        await channel.close(None)
         await server.stop(None)
         raise
 
@@ -308,7 +300,6 @@ async def _start(
         server=server,
         port=port,
         channel=channel,
-        lanes=lanes,
         holder=holder,
         index_store=index_store,
         journal=journal,

@@ -10,20 +10,13 @@ from cartads.rpc.tls import channel_credentials, tls_files
 from edge_node.config import EdgeConfig
 
 
-def open_cloud_channel(config: EdgeConfig, *, own_connection: bool = False) -> grpc.aio.Channel:
-    """One channel for index sync, assets and uploads, with the edge's message size caps and keepalive.
-
-    ``own_connection``: a TCP connection of its own rather than one shared with the other channels
-    to the cloud (the uploader's extra lanes: over a lossy uplink each connection's throughput is
-    bound by its own congestion window, so batches on separate connections add up).
-    """
+def open_cloud_channel(config: EdgeConfig) -> grpc.aio.Channel:
+    """One channel for index sync, assets and uploads, with the edge's message size caps and keepalive."""
     options: list[tuple[str, int | str]] = [
         ("grpc.max_receive_message_length", config.max_message_bytes),
         ("grpc.max_send_message_length", config.max_message_bytes),
         *config.cloud_keepalive.channel_options(),
     ]
-    if own_connection:
-        options.append(("grpc.use_local_subchannel_pool", 1))
     files = tls_files(config.tls_cert_path, config.tls_key_path, config.tls_ca_path, "--tls-ca")
     if files is None:
         return aio_channel(config.cloud_address, config.cloud_token, options=options)

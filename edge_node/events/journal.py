@@ -252,9 +252,8 @@ class Journal:
         """When the oldest event still waiting for the cloud was journaled (unix ms); 0 when none waits."""
         return self._oldest_receive_unix_ms if self._depth else 0
 
-    def read_batch(self, max_events: int, after_seq: int = 0) -> list[JournaledEvent]:
-        """Up to ``max_events`` unacknowledged events with seq above ``after_seq``, lowest seq first
-        (``after_seq``: the uploader reads past batches still in flight).
+    def read_batch(self, max_events: int) -> list[JournaledEvent]:
+        """Up to ``max_events`` unacknowledged events, lowest seq first.
 
         An entry that does not parse (a torn or corrupted write) would fail every upload after it
         forever: it is moved to the quarantine database, logged at error, and left out.
@@ -262,10 +261,7 @@ class Journal:
         out: list[JournaledEvent] = []
         corrupt: list[tuple[bytes, bytes]] = []
         with self._env.transaction() as txn:
-            cursor = txn.cursor(db=self._events)
-            if not cursor.set_range(_SEQ.pack(after_seq + 1)):
-                return out
-            for key, raw in cursor:
+            for key, raw in txn.cursor(db=self._events):
                 event = JournaledEvent()
                 try:
                     event.ParseFromString(raw)

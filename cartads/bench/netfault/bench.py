@@ -105,7 +105,7 @@ async def _lossy(stage: PartitionStage, args: argparse.Namespace, totals: list[T
 async def _billing(stage: PartitionStage, totals: list[TripStats]) -> dict[str, Any]:
     await until(lambda: stage.journal_depth() == 0, timeout_s=120)
     total = TripStats.total(totals)
-    report = await stage.spend_report()
+    report, dead_letters = await stage.spend_report()
     impressions = sum(c.impressions for c in report.campaigns)
     clicks = sum(c.clicks for c in report.campaigns)
     return {
@@ -113,6 +113,7 @@ async def _billing(stage: PartitionStage, totals: list[TripStats]) -> dict[str, 
         "clicks_reported": total.clicks_reported,
         "impressions_billed": impressions,
         "clicks_billed": clicks,
+        "dead_letters_by_reason": dead_letters,
         "billed_equals_reported": impressions == total.impressions_reported and clicks == total.clicks_reported,
     }
 

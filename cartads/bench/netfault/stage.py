@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -187,13 +188,18 @@ class PartitionStage:
                     accepted += answer.accepted_count
         return accepted
 
-    async def spend_report(self) -> admin_pb2.GetSpendReportResponse:
-        """The cloud's spend report, asked across the link."""
+    async def spend_report(self) -> tuple[admin_pb2.GetSpendReportResponse, dict[str, int]]:
+        """The cloud's spend report and its dead letters by reason, asked across the link."""
         async with aio_channel(f"{self.link.far_ip}:{CLOUD_PORT}", self.admin_token) as channel:
-            report: admin_pb2.GetSpendReportResponse = await AdminServiceStub(channel).GetSpendReport(
+            admin = AdminServiceStub(channel)
+            report: admin_pb2.GetSpendReportResponse = await admin.GetSpendReport(
                 admin_pb2.GetSpendReportRequest(store_id=STORE_ID), timeout=30
             )
-        return report
+            dead = await admin.ListDeadLetters(
+                admin_pb2.ListDeadLettersRequest(store_id=STORE_ID, page_size=1000), timeout=30
+            )
+        reasons = Counter(admin_pb2.DeadLetterReason.Name(d.reason_code) for d in dead.dead_letters)
+        return report, dict(reasons)
 
 
 def _basket_add(cart_id: str, session_id: str, product_id: str) -> common_pb2.CartEvent:
