@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from cartads.bench.netfault.policy import LinkPolicy
 from cartads.bench.netfault.stage import PartitionStage, until
 
 pytestmark = [pytest.mark.latency, pytest.mark.timeout(180)]
@@ -57,3 +58,18 @@ async def test_after_a_heal_uploads_and_index_sync_resume_within_2_s(stage: Part
     assert heal_to_upload_s <= RESUME_WITHIN_S
     assert heal_to_index_s <= RESUME_WITHIN_S
     assert stage.edge_says_connected()
+
+
+async def test_over_a_flapping_lossy_link_every_reported_ad_event_is_billed_once(stage: PartitionStage) -> None:
+    """Carts shop while the link flaps (up 3 s, down 4 s) with 10% loss and 100 +- 50 ms each way; once
+    it is clean again, the cloud has billed exactly the impressions and clicks the edge acknowledged."""
+    bad = LinkPolicy(loss=0.1, delay_ms=100, jitter_ms=50, flap_up_s=3.0, flap_down_s=4.0)
+    stage.link.set(up=bad, down=bad)
+    stats = await stage.shop(trips=4, seed=9)
+    stage.link.heal()
+    await until(lambda: stage.journal_depth() == 0, timeout_s=30)
+    report, dead_letters = await stage.spend_report()
+    assert stats.impressions_reported > 0
+    assert sum(c.impressions for c in report.campaigns) == stats.impressions_reported
+    assert sum(c.clicks for c in report.campaigns) == stats.clicks_reported
+    assert dead_letters == {}
