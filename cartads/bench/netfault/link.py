@@ -114,8 +114,8 @@ class FaultyLink:
         self.namespace = f"cartads-nf-{tag}"
         self._near_name = f"nfn{tag}"[:15]
         self._far_name = f"nff{tag}"[:15]
-        rng = random.Random(seed)
-        self._rng = rng
+        # Loss and jitter decisions: seeded, so a run can be repeated.
+        self._rng = random.Random(seed)
         self.near_ip = self.far_ip = ""
         self._fds: list[int] = []
         self._forwarder: _Forwarder | None = None
@@ -134,29 +134,37 @@ class FaultyLink:
     ) -> None:
         self.close()
 
-    def _pick_addresses(self) -> None:
-        for _ in range(64):
-            third, fourth = self._rng.randrange(256), self._rng.randrange(64) * 4
+    def _claim_near_address(self) -> None:
+        # Addresses come from an unseeded source: links opened at once by parallel test workers
+        # (whose packet decisions share a seed) must not pick the same pair. A pair another link
+        # took meanwhile makes ``ip addr add`` fail: the next pair is tried.
+        picker = random.Random()
+        for _ in range(32):
+            third, fourth = picker.randrange(256), picker.randrange(64) * 4
             near, far = f"10.213.{third}.{fourth + 2}", f"10.213.{third}.{fourth + 1}"
-            if not address_in_use(f"{near} ") and not address_in_use(f"{near}/"):
-                self.near_ip, self.far_ip = near, far
-                return
+            if address_in_use(f"{near} ") or address_in_use(f"{near}/"):
+                continue
+            try:
+                ip("addr", "add", near, "peer", far, "dev", self._near_name)
+            except NetfaultUnavailableError:
+                continue
+            self.near_ip, self.far_ip = near, far
+            return
         raise NetfaultUnavailableError("no free address pair in 10.213.0.0/16")
 
     def _open(self) -> None:
-        self._pick_addresses()
         ip("netns", "add", self.namespace)
         self._namespace_made = True
         ip("-n", self.namespace, "link", "set", "lo", "up")
+        near_fd = open_tun(self._near_name)
+        self._fds.append(near_fd)
+        self._claim_near_address()
         # The far device is made here and moved: its fd keeps working from this namespace.
         far_fd = open_tun(self._far_name)
         self._fds.append(far_fd)
         ip("link", "set", self._far_name, "netns", self.namespace)
         ip("-n", self.namespace, "addr", "add", self.far_ip, "peer", self.near_ip, "dev", self._far_name)
         ip("-n", self.namespace, "link", "set", self._far_name, "up")
-        near_fd = open_tun(self._near_name)
-        self._fds.append(near_fd)
-        ip("addr", "add", self.near_ip, "peer", self.far_ip, "dev", self._near_name)
         ip("link", "set", self._near_name, "up")
         self._forwarder = _Forwarder(near_fd, far_fd, self._rng)
         self._forwarder.start()
