@@ -336,6 +336,11 @@ async def _start(
                     events.upload_lag_s,
                 ),
                 (
+                    "cartads_edge_upload_batch_events",
+                    "events the next upload may carry (grows on a quick uplink, shrinks on a slow one)",
+                    lambda: float(uploader.batch_size),
+                ),
+                (
                     "cartads_edge_paid_ads_allowed",
                     "0 while journal pushback serves house ads only",
                     lambda: float(events.paid_ads_allowed()),
