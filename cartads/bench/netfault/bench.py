@@ -80,6 +80,10 @@ async def _outage(stage: PartitionStage, args: argparse.Namespace, totals: list[
     }
 
 
+def _upload_failures(stage: PartitionStage) -> int:
+    return sum('"upload failed, retrying"' in line for line in stage.edge.lines())
+
+
 async def _lossy(stage: PartitionStage, args: argparse.Namespace, totals: list[TripStats]) -> dict[str, float]:
     stage.link.partition()
     await until(lambda: not stage.edge_says_connected(), timeout_s=120)
@@ -87,6 +91,7 @@ async def _lossy(stage: PartitionStage, args: argparse.Namespace, totals: list[T
     basket_adds = await stage.fill_journal(args.backlog_per_cart)
     backlog = stage.journal_depth()
     lossy = LinkPolicy(delay_ms=args.lossy_delay_ms, jitter_ms=args.lossy_jitter_ms, loss=args.lossy_loss)
+    failures_before = _upload_failures(stage)
     stage.link.set(up=lossy, down=CLEAN)
     started = time.monotonic()
     # Past the time allowed, the rate is what drained in it.
@@ -99,6 +104,7 @@ async def _lossy(stage: PartitionStage, args: argparse.Namespace, totals: list[T
         "lossy_backlog_events": int(backlog),
         "lossy_backlog_basket_adds": basket_adds,
         "lossy_uplink_events_per_s": round(drained / elapsed_s, 1),
+        "lossy_upload_failures": _upload_failures(stage) - failures_before,
     }
 
 
