@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from cartads.cart_limits import PerCartLimits
 from cartads.ivt import IvtPolicy
+from cartads.rpc.keepalive import ServerKeepalive
 
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
@@ -46,11 +47,6 @@ class CloudConfig:
     # The read-only operator console over HTTP (cloud_core/console/http.py), "HOST:PORT" (port 0 picks
     # one); "" serves none. Its API takes the same bearer tokens as AdminService (admin or viewer).
     console_listen_address: str = ""
-    # The cloud pings every connection with a call open (each edge's index stream) this often and
-    # drops one that leaves a ping unanswered for the timeout, so an edge that lost power or its
-    # network shows as disconnected within their sum; the console's edge health relies on it.
-    keepalive_s: float = 20.0
-    keepalive_timeout_s: float = 10.0
     # Names this process among several cloud replicas sharing one database (edge status rows carry it).
     replica_id: str = ""
     # How often each replica reads the database's change counters (PostgreSQL also pushes changes at
@@ -69,3 +65,6 @@ class CloudConfig:
     # How long the record of each index version sent to a store (and the terms it allowed) is kept:
     # an event uploaded later than this under such a version is not billed.
     terms_retention_days: int = 35
+    # HTTP/2 pings to every edge and the edge pings accepted (cartads/rpc/keepalive.py): a silently
+    # partitioned edge's stream ends, logged and marked disconnected, within a few seconds.
+    keepalive: ServerKeepalive = field(default_factory=ServerKeepalive)

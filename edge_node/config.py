@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cartads import bounds
+from cartads.rpc.keepalive import ClientKeepalive
 
 GIB = 1024 * 1024 * 1024
 # The journal's limits. A busy store: 120 carts shopping for 24 hours, each reporting an event every
@@ -30,8 +31,13 @@ class EdgeConfig:
     listen_address: str = "127.0.0.1:50061"
     # HTTP /metrics, /healthz, /readyz; None serves no ops endpoint.
     ops_listen_address: str | None = None
-    # Uploader: a batch is at most this many events; an idle uploader polls this often.
-    upload_batch_max_events: int = 500
+    # Uploader: one batch in flight, in seq order (the cloud judges clicks against impressions it has
+    # recorded). A batch starts at upload_batch_start_events and adapts to the link up to
+    # upload_batch_max_events (the contract's bound, cartads/bounds.py), and is sent gzipped
+    # (edge_node/events/batch_size.py). An idle uploader polls every upload_interval_s.
+    upload_batch_start_events: int = 500
+    upload_batch_max_events: int = bounds.MAX_EVENTS_PER_UPLOAD
+    upload_gzip: bool = True
     upload_interval_s: float = 0.5
     # After new events wake the uploader it waits this long for more, so a burst is one batch.
     upload_linger_s: float = 0.02
@@ -45,6 +51,9 @@ class EdgeConfig:
     sync_backoff_max_s: float = 5.0
     # A stream open this long (or one that brought an update) counts as healthy: the backoff restarts.
     sync_healthy_after_s: float = 30.0
+    # HTTP/2 keepalive and redialling of the cloud channel (cartads/rpc/keepalive.py): a silent
+    # partition ends the index stream within time_ms + timeout_ms; a heal is noticed within ~2 s.
+    cloud_keepalive: ClientKeepalive = field(default_factory=ClientKeepalive)
     # LMDB: map sizes are address space reserved, not disk used.
     index_map_size_bytes: int = GIB
     # Largest index accepted; 0 means half the map less a margin, because LMDB keeps the old

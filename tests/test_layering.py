@@ -70,6 +70,7 @@ PURE_CORES = (
     "cloud_core.events.upload_checks",
     "cloud_core.reports",
     "edge_node.events.attribution",
+    "edge_node.events.batch_size",
     "edge_node.events.ivt_state",
     "edge_node.events.leases",
     "edge_node.index.arms",

@@ -40,33 +40,18 @@ _STOCK_SERVICES = (f"/{health.SERVICE_NAME}/", f"/{reflection.SERVICE_NAME}/")
 _LOGGED_FIELDS = ("request_id", "store_id", "cart_id", "session_id", "edge_id")
 
 
-def server_options(
-    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES, *, keepalive_s: float = 0.0, keepalive_timeout_s: float = 10.0
-) -> list[tuple[str, int]]:
-    """Options for grpc.aio.server: message size caps, no silent port sharing, and keepalive pings.
+def server_options(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> list[tuple[str, int]]:
+    """Options for grpc.aio.server: message size caps, and no silent port sharing.
 
     grpc enables SO_REUSEPORT by default on Linux, so a second server started on a taken port binds
     without an error and takes part of the traffic; the edge's ``--workers`` asks for it explicitly.
-
-    With ``keepalive_s`` > 0 the server pings each connection that has a call open that often and
-    closes it when a ping goes unanswered for ``keepalive_timeout_s``, ending its calls: a long-lived
-    stream whose peer lost power or its network ends within their sum instead of never. grpc 1.85
-    closes the connection on ``ping_timeout_ms``, not on ``keepalive_timeout_ms`` alone: both are set
-    (tests/cartads/rpc/test_keepalive.py holds it).
+    Keepalive is set apart, per long-lived connection (``cartads.rpc.keepalive``).
     """
-    options = [
+    return [
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.so_reuseport", 0),
     ]
-    if keepalive_s > 0:
-        options += [
-            ("grpc.keepalive_time_ms", max(1, round(keepalive_s * 1000))),
-            ("grpc.keepalive_timeout_ms", max(1, round(keepalive_timeout_s * 1000))),
-            ("grpc.keepalive_permit_without_calls", 0),
-            ("grpc.http2.ping_timeout_ms", max(1, round(keepalive_timeout_s * 1000))),
-        ]
-    return options
 
 
 def enable_health_and_reflection(server: grpc.aio.Server, service_names: Sequence[str]) -> health.HealthServicer:

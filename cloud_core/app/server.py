@@ -119,9 +119,7 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
     # The request log wraps the auth check, so refused calls are logged with their status too.
     server = grpc.aio.server(
         interceptors=[RequestLogInterceptor(), auth],
-        options=server_options(
-            config.max_message_bytes, keepalive_s=config.keepalive_s, keepalive_timeout_s=config.keepalive_timeout_s
-        ),
+        options=[*server_options(config.max_message_bytes), *config.keepalive.server_options()],
     )
     admin_storage = AdminStorage(
         advertisers=store.advertisers,

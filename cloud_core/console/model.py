@@ -17,8 +17,8 @@ from cartads.time_units import HOUR_US, hour_start_us
 DEFAULT_MAX_POINTS = 31 * 24
 
 # An open index stream is the edge's heartbeat: the cloud pings it every few seconds and drops it when
-# the edge stops answering (CloudConfig.edge_keepalive_s), so "connected" is current by itself and
-# when the edge last sent something says nothing about its health. A dropped edge redials within
+# the edge stops answering (CloudConfig.keepalive, cartads/rpc/keepalive.py), so "connected" is
+# current by itself and when the edge last sent something says nothing about its health. A dropped edge redials within
 # seconds (its backoff tops out at 5 s): for this long after its stream ended it is reconnecting,
 # after that it is offline and how long ago it was last heard from matters.
 RECONNECT_GRACE_S = 60.0

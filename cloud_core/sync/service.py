@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -31,7 +31,7 @@ from cloud_core.storage.protocol import (
 )
 from cloud_core.sync.charge_records import TermsRecorder, abort_revoked, key_still_valid, register_edge_key
 from cloud_core.sync.index_cache import IndexCache
-from cloud_core.sync.notifier import ChangeNotifier
+from cloud_core.sync.notifier import ChangeNotifier, ChangeSubscription
 from cloud_core.sync.stream import IndexStream, KeyRevokedError, StoreGoneError, StreamSettings
 from cloud_core.sync.stream_state import IndexStreamState, Reject
 
@@ -246,17 +246,58 @@ class IndexSyncServicer(index_sync_pb2_grpc.IndexSyncServiceServicer):
             on_send=self._terms.sent,
             key_valid=key_still_valid(self._keys, first.signing_key.key_id) if headers else None,
         )
+        # Closed with this call, so its end is logged and recorded now, not at garbage collection.
+        async with contextlib.aclosing(
+            self._serve(stream, state, subscription, context, first.signing_key.key_id)
+        ) as messages:
+            async for message in messages:
+                yield message
+
+    async def _serve(
+        self,
+        stream: IndexStream,
+        state: IndexStreamState,
+        subscription: ChangeSubscription,
+        context: Ctx,
+        key_id: str,
+    ) -> AsyncGenerator[index_sync_pb2.StreamIndexResponse]:
+        store_id, edge_id = stream.store_id, stream.edge_id
+        opened_us = now_us()
+        # One line when the stream ends, whatever ends it, so the cloud's view of an edge can be read
+        # against the edge's own ("index stream ended" with its code).
+        reason = "ended by the cloud"
         try:
             async for message in stream.updates():
                 yield message
         except StoreGoneError:
+            reason = "store deleted"
             await abort_with(context, NotFoundError(f"store {store_id!r} was deleted", "store_id"))
         except KeyRevokedError:
-            log.warning("signing_key_revoked", store_id=store_id, edge_id=edge_id, key_id=first.signing_key.key_id)
-            await abort_revoked(context, first.signing_key.key_id)
+            reason = "signing key revoked"
+            log.warning("signing_key_revoked", store_id=store_id, edge_id=edge_id, key_id=key_id)
+            await abort_revoked(context, key_id)
+        except asyncio.CancelledError:
+            # grpc cancels the handler when the edge cancels its call, or when the connection is lost:
+            # a reset, or keepalive pings unanswered on a silent link.
+            reason = "cancelled: the edge ended the call or its connection was lost"
+            raise
+        except GeneratorExit:
+            reason = "closed by grpc (the call is over)"
+            raise
+        except Exception as exc:
+            reason = f"error: {type(exc).__name__}"
+            raise
         finally:
             subscription.close()
-            disconnected = state.on_stream_closed(now_us())
+            closed_us = now_us()
+            log.info(
+                "index_stream_end",
+                store_id=store_id,
+                edge_id=edge_id,
+                reason=reason,
+                open_s=round((closed_us - opened_us) / 1e6, 3),
+            )
+            disconnected = state.on_stream_closed(closed_us)
             if disconnected is not None:
                 # The stream may be ending because the cloud is stopping: recording it is best effort.
                 with contextlib.suppress(Exception):

@@ -20,6 +20,7 @@ from cartads.rpc.runtime import add_logged_servicer, enable_health_and_reflectio
 from cartads.v1 import ad_service_pb2
 from edge_node.assets.service import EdgeAssets, open_edge_assets
 from edge_node.cloud_link.channel import open_cloud_channel
+from edge_node.cloud_link.link import CloudLink
 from edge_node.config import EdgeConfig
 from edge_node.errors import IndexRejectedError
 from edge_node.events.journal import Journal
@@ -70,6 +71,7 @@ class EdgeServer:
         journal: Journal,
         uploader: Uploader,
         sync_client: SyncClient,
+        link: CloudLink,
         health: HealthServicer,
         on_stop: list[Callable[[], None]],
         metrics: CollectorRegistry,
@@ -79,6 +81,7 @@ class EdgeServer:
         self.port = port
         self.uploader = uploader
         self.sync_client = sync_client
+        self.link = link
         self._server = server
         self._channel = channel
         self._holder = holder
@@ -122,6 +125,7 @@ class EdgeServer:
         self._spawn(self.sync_client.run(), _SYNC_TASK)
         self._spawn(self.uploader.run(), "edge-uploader")
         self._spawn(watch_loop(self.loop_stalls), "edge-loop-watch")
+        self._spawn(self.link.run(), "edge-cloud-link")
         if self.request_counts is not None:
             self._spawn(self.request_counts.run(), "edge-request-counts")
 
@@ -271,10 +275,14 @@ async def _start(
         _log.info("serving stored index", version=view.version)
 
     channel = open_cloud_channel(config)
-    uploader = Uploader(channel, config, journal, rng, on_acknowledged=events.mark_acknowledged)
+    # Retry delays of uploads and the index stream end when the channel reconnects (a healed link).
+    link = CloudLink(channel)
+    uploader = Uploader(channel, config, journal, rng, on_acknowledged=events.mark_acknowledged, sleep=link.pause)
     counter = RequestCounter()
     asset_sync = assets.attach(channel, config, holder)
-    sync_client = SyncClient(channel, config, index_store, holder, rng, prepare=asset_sync.prepare, keyring=keyring)
+    sync_client = SyncClient(
+        channel, config, index_store, holder, rng, prepare=asset_sync.prepare, keyring=keyring, sleep=link.pause
+    )
     servicer = AdServicer(
         config=config,
         holder=holder,
@@ -305,6 +313,7 @@ async def _start(
         journal=journal,
         uploader=uploader,
         sync_client=sync_client,
+        link=link,
         health=health,
         on_stop=[lambda: set_serving(health, [AD_SERVICE_NAME], False)],
         metrics=CollectorRegistry(auto_describe=True),
@@ -313,6 +322,11 @@ async def _start(
         CallbackGauges(
             [
                 ("cartads_edge_index_loaded", "1 when an index is held", lambda: float(bool(holder.version))),
+                (
+                    "cartads_edge_cloud_link_ready",
+                    "1 while the channel to the cloud holds a working connection (HTTP/2 keepalive answered)",
+                    lambda: float(link.ready),
+                ),
                 ("cartads_edge_journal_depth", "events journaled and not yet acknowledged", journal.depth),
                 (
                     "cartads_edge_journal_unsent_bytes",
@@ -343,6 +357,11 @@ async def _start(
                     "cartads_edge_upload_lag_seconds",
                     "time since the cloud last acknowledged an upload while events wait",
                     events.upload_lag_s,
+                ),
+                (
+                    "cartads_edge_upload_batch_events",
+                    "events the next upload may carry (grows on a quick uplink, shrinks on a slow one)",
+                    lambda: float(uploader.batch_size),
                 ),
                 (
                     "cartads_edge_paid_ads_allowed",

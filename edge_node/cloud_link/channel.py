@@ -11,10 +11,11 @@ from edge_node.config import EdgeConfig
 
 
 def open_cloud_channel(config: EdgeConfig) -> grpc.aio.Channel:
-    """One channel for index sync and uploads, with the edge's message size caps."""
+    """One channel for index sync, assets and uploads, with the edge's message size caps and keepalive."""
     options: list[tuple[str, int | str]] = [
         ("grpc.max_receive_message_length", config.max_message_bytes),
         ("grpc.max_send_message_length", config.max_message_bytes),
+        *config.cloud_keepalive.channel_options(),
     ]
     files = tls_files(config.tls_cert_path, config.tls_key_path, config.tls_ca_path, "--tls-ca")
     if files is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ from cartads.v1.event_ingest_pb2_grpc import EventIngestServiceStub
 from edge_node.cloud_link.backoff import Backoff
 from edge_node.cloud_link.refusals import CREDENTIAL_REFUSALS, log_call_failure
 from edge_node.config import EdgeConfig
+from edge_node.events.batch_size import BatchSizer
 from edge_node.events.journal import Journal
 
 if TYPE_CHECKING:
@@ -47,6 +49,11 @@ class Uploader:
         self._journal = journal
         self._on_acknowledged = on_acknowledged
         self._backoff = Backoff(config.upload_backoff_initial_s, config.upload_backoff_max_s, rng)
+        self._sizer = BatchSizer(
+            min(config.upload_batch_start_events, config.upload_batch_max_events),
+            config.upload_batch_max_events,
+            target_s=config.upload_timeout_s / 4,
+        )
         self._sleep = sleep
         self._wake = asyncio.Event()
         self._progress = asyncio.Condition()
@@ -83,11 +90,12 @@ class Uploader:
                 # The time bound of a batch: a burst of ReportEvents calls goes up as one upload,
                 # unless it already fills a batch.
                 linger_s = self._config.upload_linger_s
-                if linger_s > 0 and self._journal.depth() < self._config.upload_batch_max_events:
+                if linger_s > 0 and self._journal.depth() < self._sizer.size:
                     await asyncio.sleep(linger_s)
 
     async def _after_failure(self, exc: Exception) -> None:
         self.failures += 1
+        self._sizer.failed()
         delay_s = self._backoff.next_delay_s()
         if isinstance(exc, grpc.aio.AioRpcError):
             # A refused credential, or a batch the cloud calls malformed (a broken edge), needs an operator.
@@ -96,15 +104,24 @@ class Uploader:
             _log.info("upload failed, retrying", error=str(exc), retry_in_s=round(delay_s, 3))
         await self._sleep(delay_s)
 
+    @property
+    def batch_size(self) -> int:
+        """How many events the next upload may carry (it adapts to the link)."""
+        return self._sizer.size
+
     async def upload_once(self) -> int:
         """Send one batch; returns how many events the cloud acknowledged (0 when there was nothing)."""
-        batch = await asyncio.to_thread(self._journal.read_batch, self._config.upload_batch_max_events)
+        batch = await asyncio.to_thread(self._journal.read_batch, self._sizer.size)
         if not batch:
             return 0
+        started = time.monotonic()
         response = await self._stub.UploadEvents(
             UploadEventsRequest(store_id=self._config.store_id, edge_id=self._config.edge_id, events=batch),
             timeout=self._config.upload_timeout_s,
+            # Batches repeat ids, products and token fields: gzip sends a third of the bytes or less.
+            compression=grpc.Compression.Gzip if self._config.upload_gzip else None,
         )
+        self._sizer.answered(len(batch), time.monotonic() - started)
         self.batches_sent += 1
         # Never trust a watermark beyond what was sent: later events may not even exist yet.
         watermark = min(response.acknowledged_seq, batch[-1].seq)

@@ -14,6 +14,7 @@ import structlog
 
 from cartads import bounds
 from cartads.ops.logs import clip
+from cartads.rpc.bidi import RequestStream
 from cartads.v1.index_sync_pb2 import EdgeSigningKey, StreamIndexRequest, StreamIndexResponse
 from cartads.v1.index_sync_pb2_grpc import IndexSyncServiceStub
 from edge_node.cloud_link.backoff import Backoff
@@ -96,19 +97,23 @@ class SyncClient:
             opened_s = self._clock()
             try:
                 await self._session()
-                _log.info("index stream ended by the cloud")
+                _log.info("index stream ended", reason="closed by the cloud", open_s=self._open_s(opened_s))
             except grpc.aio.AioRpcError as exc:
-                log_call_failure(_log, "index stream failed", exc, refusals=_REFUSALS)
+                # Keepalive finding the cloud silent ends the stream UNAVAILABLE, as a lost connection does.
+                log_call_failure(_log, "index stream ended", exc, refusals=_REFUSALS, open_s=self._open_s(opened_s))
                 if self._keyring is not None and key_refused(exc):
                     # Tokens under the old key no longer bill: sign with a new one, registered next stream.
                     self._holder.keys = self._keyring.rotate()
                     _log.error("signing key refused by the cloud; made a new one", key_id=self._holder.keys.key_id)
             except Exception:
                 # A bug or a closed store must not end syncing for good: log it and reconnect.
-                _log.exception("index stream error")
+                _log.exception("index stream error", open_s=self._open_s(opened_s))
             if self._clock() - opened_s >= self._config.sync_healthy_after_s:
                 self._backoff.reset()
             await self._sleep(self._backoff.next_delay_s())
+
+    def _open_s(self, opened_s: float) -> float:
+        return round(self._clock() - opened_s, 3)
 
     def _apply(self, update: Ready) -> ServingView:
         # Runs in a worker thread: verifying, writing LMDB and building the view are all blocking.
@@ -121,16 +126,19 @@ class SyncClient:
         return build_view(index, self._config.asset_public_base_url)
 
     async def _session(self) -> None:
-        call = self._stub.StreamIndex(None)
+        # The requests are ours to end (cartads/rpc/bidi.py): grpc's own writer would leave a task
+        # behind for every stream that ends without being cancelled.
+        requests: RequestStream[StreamIndexRequest] = RequestStream()
+        hello = StreamIndexRequest(
+            store_id=self._config.store_id, edge_id=self._config.edge_id, version=self._holder.version
+        )
+        keys = self._holder.keys
+        if self._keyring is not None and keys is not None:
+            hello.signing_key.CopyFrom(EdgeSigningKey(key_id=keys.key_id, key=keys.key))
+        requests.send(hello)
+        call = self._stub.StreamIndex(requests)
         assembler = UpdateAssembler(self._config.index_cap_bytes)
         try:
-            hello = StreamIndexRequest(
-                store_id=self._config.store_id, edge_id=self._config.edge_id, version=self._holder.version
-            )
-            keys = self._holder.keys
-            if self._keyring is not None and keys is not None:
-                hello.signing_key.CopyFrom(EdgeSigningKey(key_id=keys.key_id, key=keys.key))
-            await call.write(hello)
             # The cloud sends its headers as soon as it accepts the subscription.
             await call.initial_metadata()
             if not call.done():
@@ -141,10 +149,11 @@ class SyncClient:
                     return
                 assert isinstance(response, StreamIndexResponse)
                 for step in assembler.feed(response):
-                    await call.write(await self._answer(step))
+                    requests.send(await self._answer(step))
         finally:
             self.state.mark_connected(False)
             call.cancel()
+            requests.close()
 
     def _reply(self, nonce: str, version: str, error: str = "") -> StreamIndexRequest:
         return StreamIndexRequest(

@@ -1,4 +1,4 @@
-"""server_options' keepalive: a quiet stream stays open, and one whose peer stopped answering is ended.
+"""The cloud's keepalive (ServerKeepalive): a quiet stream stays open, and one whose peer stopped answering is ended.
 
 A real grpc.aio server, and a client reaching it through a loopback TCP relay that can go silent in
 both directions without closing either socket, as a network that drops an edge's packets does.
@@ -13,10 +13,12 @@ from typing import Any
 
 import grpc
 
+from cartads.rpc.keepalive import ServerKeepalive
 from cartads.rpc.runtime import server_options
 
 KEEPALIVE_S = 0.3
 TIMEOUT_S = 0.3
+KEEPALIVE = ServerKeepalive(time_ms=300, timeout_ms=300, min_recv_ping_interval_ms=100)
 _METHOD = "/test.Quiet/Hold"
 
 
@@ -84,7 +86,7 @@ async def holding_server(options: list[tuple[str, int]]) -> AsyncIterator[tuple[
 
 async def test_a_peer_that_went_silent_has_its_stream_ended_after_a_quiet_spell() -> None:
     """A stream quiet for several ping intervals stays open; once its peer stops answering, the server ends it."""
-    options = server_options(keepalive_s=KEEPALIVE_S, keepalive_timeout_s=TIMEOUT_S)
+    options = [*server_options(), *KEEPALIVE.server_options()]
     async with holding_server(options) as (port, started, ended):
         relay = SilentRelay(port)
         await relay.start()
@@ -104,5 +106,5 @@ async def test_a_peer_that_went_silent_has_its_stream_ended_after_a_quiet_spell(
 
 
 def test_keepalive_is_off_unless_asked_for() -> None:
-    """Without keepalive_s the options set no pings (the edge's and the cart-facing servers)."""
+    """The shared server options set no pings (the edge's cart-facing server has none)."""
     assert not [name for name, _ in server_options() if "keepalive" in name or "pings" in name]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import grpc
 import pytest
+from structlog.testing import capture_logs
 
 from cartads.rpc.bearer import aio_channel
 from cartads.v1 import admin_pb2, index_sync_pb2, index_sync_pb2_grpc
@@ -195,3 +196,19 @@ async def test_closed_stream_marks_edge_disconnected(
     call.cancel()
     status = await wait_for_status(cloud_server, lambda s: not s.connected)
     assert status.edge_id == "edge-1"
+
+
+async def test_a_cancelled_stream_is_logged_once_with_its_reason(
+    admin: AdminServiceAsyncStub, edge_channel: grpc.aio.Channel, cloud_server: CloudServer
+) -> None:
+    """An edge's cancelled stream gives one index_stream_end line naming the edge and why it ended."""
+    await seed(admin)
+    with capture_logs() as logs:
+        call = await subscribe(edge_channel)
+        await next_update(call)
+        call.cancel()
+        await wait_for_status(cloud_server, lambda s: not s.connected)
+    [end] = [line for line in logs if line["event"] == "index_stream_end"]
+    assert (end["store_id"], end["edge_id"]) == (STORE_ID, "edge-1")
+    assert end["reason"].startswith("cancelled")
+    assert end["open_s"] >= 0

@@ -20,7 +20,8 @@ def _get(url: str) -> tuple[int, str]:
 
 
 async def test_ops_endpoint_reports_not_ready_without_index(tmp_path: Path) -> None:
-    """/healthz is 200, /readyz is 503 without an index, /metrics has the edge gauges."""
+    """/healthz is 200, /readyz is 503 without an index, /metrics has the edge gauges (no cloud at
+    port 1: the link is not ready; uploads start at their first batch size)."""
     edge = await start_edge(edge_config(tmp_path, 1, ops_listen_address="127.0.0.1:0"))
     try:
         base = f"http://127.0.0.1:{edge.ops_port}"
@@ -34,6 +35,8 @@ async def test_ops_endpoint_reports_not_ready_without_index(tmp_path: Path) -> N
         assert "cartads_edge_journal_unsent_bytes 0.0" in body
         assert "cartads_edge_loop_stall_max_ms" in body
         assert "cartads_edge_loop_stalls_over_50ms" in body
+        assert "cartads_edge_cloud_link_ready 0.0" in body
+        assert "cartads_edge_upload_batch_events 500.0" in body
     finally:
         await edge.stop(0.1)
 

@@ -115,3 +115,17 @@ async def test_new_events_wake_the_uploader(
         journal.append(events("e1"), 0)
         uploader.notify()
         await fake.wait_for_events(1, timeout_s=5.0)
+
+
+async def test_a_backlog_goes_up_in_growing_batches_in_seq_order(
+    fake_cloud: tuple[FakeCloud, int], config: EdgeConfig, journal: Journal, cloud_channel: grpc.aio.Channel
+) -> None:
+    """3,500 journaled events on a quick link: batches of 500, 1,000 and 2,000, in seq order, one at a time."""
+    fake, _ = fake_cloud
+    journal.append(events(*(f"e{i}" for i in range(3500))), 0)
+    uploader = Uploader(cloud_channel, config, journal)
+    while await uploader.upload_once():
+        pass
+    assert [len(u.events) for u in fake.uploads] == [500, 1000, 2000]
+    seqs = [j.seq for u in fake.uploads for j in u.events]
+    assert seqs == list(range(1, 3501))
