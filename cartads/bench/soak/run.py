@@ -35,6 +35,7 @@ from cart_client.sim.simulator import simulate
 from cartads.bench.soak.probe import ProbeCounts, probe
 from cartads.bench.soak.processes import Server, read_metrics, start_cloud, start_edge
 from cartads.demo.demo import wait_until_billed
+from cartads.ops.logs import configure_logging
 from cartads.demo.scenario import AdvertiserPlan, create_advertisers, create_store, enroll_carts, plan_advertisers
 from cartads.rpc.bearer import aio_channel
 from cartads.sample.instacart import load_catalog, load_orders
@@ -75,6 +76,8 @@ class _Run:
 
 def run(args: argparse.Namespace) -> int:
     """Run the soak and print its figures (one JSON object with --json)."""
+    # The carts run in this process: their warnings go to stderr, never into the figures on stdout.
+    configure_logging(level="WARNING", json=True)
     results = asyncio.run(_soak(args))
     if args.json:
         print(json.dumps(results, sort_keys=True))
