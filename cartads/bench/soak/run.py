@@ -35,8 +35,8 @@ from cart_client.sim.simulator import simulate
 from cartads.bench.soak.probe import ProbeCounts, probe
 from cartads.bench.soak.processes import Server, read_metrics, start_cloud, start_edge
 from cartads.demo.demo import wait_until_billed
-from cartads.ops.logs import configure_logging
 from cartads.demo.scenario import AdvertiserPlan, create_advertisers, create_store, enroll_carts, plan_advertisers
+from cartads.ops.logs import configure_logging
 from cartads.rpc.bearer import aio_channel
 from cartads.sample.instacart import load_catalog, load_orders
 from cartads.v1 import admin_pb2
