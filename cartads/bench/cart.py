@@ -13,9 +13,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from cart_client.sensors.trace import TraceError, dump_trace, parse_trace_lines
 from cart_client.sim.simulator import simulate
 from cart_client.trip.core import CartTrip
 from cartads.bench import cart_bus
+from cartads.bench.timing import median_s
 from cartads.ops.logs import configure_logging
 from cartads.sample.instacart import load_catalog, load_orders
 from cartads.v1 import common_pb2
@@ -47,15 +46,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also time messages through this MQTT broker (published at QoS 1, received by a subscribed cart)",
     )
     parser.add_argument("--broker-trips", type=int, default=5, help="trips to push through the broker (default 5)")
-
-
-def _median_s(rounds: int, work: Callable[[], None]) -> float:
-    times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def _core(args: argparse.Namespace) -> dict[str, float]:
@@ -81,8 +71,8 @@ def _core(args: argparse.Namespace) -> dict[str, float]:
                     trip.advance(deadline)
                 trip.feed(event, t_ms)
 
-    base_us = _median_s(args.rounds, parse_only) / readings * 1e6
-    core_us = _median_s(args.rounds, parse_and_core) / readings * 1e6
+    base_us = median_s(args.rounds, parse_only) / readings * 1e6
+    core_us = median_s(args.rounds, parse_and_core) / readings * 1e6
     return {
         "readings": readings,
         "parse_us_per_reading": round(base_us, 2),
@@ -108,10 +98,8 @@ def _outbox(args: argparse.Namespace) -> dict[str, float]:
 
     with tempfile.TemporaryDirectory(prefix="cartads-bench-cart-") as tmp:
         dirs = itertools.count()
-        memory_us = _median_s(args.rounds, appends(MemoryOutbox)) / args.appends * 1e6
-        disk_us = (
-            _median_s(args.rounds, appends(lambda: SqliteOutbox(Path(tmp) / str(next(dirs))))) / args.appends * 1e6
-        )
+        memory_us = median_s(args.rounds, appends(MemoryOutbox)) / args.appends * 1e6
+        disk_us = median_s(args.rounds, appends(lambda: SqliteOutbox(Path(tmp) / str(next(dirs))))) / args.appends * 1e6
     return {
         "memory_append_us": round(memory_us, 2),
         "sqlite_append_us": round(disk_us, 2),

@@ -13,10 +13,8 @@ import argparse
 import asyncio
 import itertools
 import random
-import statistics
 import time
 import uuid
-from collections.abc import Callable
 
 from cart_client.app.catalog_loader import cart_catalog_from_sample
 from cart_client.bus.mqtt import BusConfig, MqttSensorFeed
@@ -26,18 +24,10 @@ from cart_client.sensors.trace import Checkout, ScaleReading, SensorEvent
 from cart_client.sim.bus_trace import bus_events
 from cart_client.sim.simulator import simulate
 from cart_client.trip.core import CartTrip
+from cartads.bench.timing import median_s
 from cartads.sample.instacart import load_catalog, load_orders
 
 TOPICS = CartTopics("bench-store", "bench-cart")
-
-
-def _median_s(rounds: int, work: Callable[[], None]) -> float:
-    times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def measure(args: argparse.Namespace) -> dict[str, float]:
@@ -76,9 +66,9 @@ def measure(args: argparse.Namespace) -> dict[str, float]:
     results = {
         "bus_messages": count,
         "raw_scale_readings": raw_count,
-        "bus_decode_us_per_message": round(_median_s(args.rounds, decode_only) / count * 1e6, 2),
-        "bus_core_us_per_message": round(_median_s(args.rounds, decode_and_core) / count * 1e6, 2),
-        "core_us_per_raw_scale_reading": round(_median_s(args.rounds, readings_only) / raw_count * 1e6, 2),
+        "bus_decode_us_per_message": round(median_s(args.rounds, decode_only) / count * 1e6, 2),
+        "bus_core_us_per_message": round(median_s(args.rounds, decode_and_core) / count * 1e6, 2),
+        "core_us_per_raw_scale_reading": round(median_s(args.rounds, readings_only) / raw_count * 1e6, 2),
     }
     if args.sensor_bus is not None:
         events = [e for trip in published[: max(1, args.broker_trips)] for e in trip if not isinstance(e, Checkout)]
