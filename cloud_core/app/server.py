@@ -147,6 +147,7 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
         store.catalog,
         runner_id=config.replica_id,
         max_running=config.max_running_exports,
+        chunk_bytes=config.export_chunk_bytes,
     )
     admin_pb2_grpc.add_AdminServiceServicer_to_server(
         AdminServicer(admin_storage, notifier, exports, on_revoke=auth.forget), server

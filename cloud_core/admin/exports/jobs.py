@@ -18,6 +18,7 @@ from cloud_core.admin import validation as v
 from cloud_core.admin.reports import ExperimentLayerReader, report_rows
 from cloud_core.admin.request_checks import existing, raise_if
 from cloud_core.reports.export import (
+    CHUNK_BYTES,
     Chunker,
     csv_lines,
     csv_text,
@@ -77,10 +78,12 @@ class ExportRunner:
         runner_id: str = "",
         max_running: int = 2,
         stale_after_us: int = 300_000_000,
+        chunk_bytes: int = CHUNK_BYTES,
         clock_us: Callable[[], int] = now_us,
     ) -> None:
         self._exports = exports
         self._reports = reports
+        self._chunk_bytes = chunk_bytes
         self._catalog = catalog
         self._runner = f"{runner_id or 'cloud'}-{uuid.uuid4().hex[:8]}"
         self._slots = asyncio.Semaphore(max_running)
@@ -126,7 +129,7 @@ class ExportRunner:
         request = admin_pb2.RunReportRequest.FromString(row.request)
         store_ids = sorted(request.store_ids) if request.store_ids else sorted(await self._catalog.store_ids())
         dims = dimensions_of(request)
-        chunker = Chunker()
+        chunker = Chunker(self._chunk_bytes)
         chunks = chunker.feed(csv_text([header(dims)]))
         merged: dict[tuple[str, ...], Delivery] = {}
         written = 0

@@ -12,7 +12,7 @@ from cartads.time_units import HOUR_US, dt_to_us
 from cartads.v1 import common_pb2
 from cloud_core.delivery.forecast import ForecastTargeting, TrafficHistory, forecast_days, store_rates
 
-SCAN, IDLE = common_pb2.TRIGGER_SCAN, common_pb2.TRIGGER_IDLE
+SCAN, IDLE = int(common_pb2.TRIGGER_SCAN), int(common_pb2.TRIGGER_IDLE)
 # Monday 2026-12-07 00:00 UTC.
 T0 = dt_to_us(datetime(2026, 12, 7, tzinfo=UTC))
 CHICAGO = ZoneInfo("America/Chicago")
