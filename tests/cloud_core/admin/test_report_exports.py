@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import grpc
 import pytest
@@ -19,7 +20,7 @@ from cloud_core.app.server import CloudServer, start_cloud
 from cloud_core.config import CloudConfig
 from cloud_core.events.outcomes import EventOutcome
 from cloud_core.storage.protocol import PENDING_EXPORT, ReportExportRow
-from tests.cloud_core.helpers import violations_of
+from tests.cloud_core.helpers import run_admin_cli, violations_of
 from tests.eventually import eventually
 
 T0 = datetime(2026, 11, 30, tzinfo=UTC)
@@ -48,7 +49,7 @@ async def replicas(db_url: str) -> AsyncIterator[tuple[CloudServer, CloudServer]
 
 def _stub(cloud: CloudServer, token: str) -> tuple[grpc.aio.Channel, admin_pb2_grpc.AdminServiceAsyncStub]:
     channel = aio_channel(f"127.0.0.1:{cloud.port}", token)
-    return channel, admin_pb2_grpc.AdminServiceStub(channel)  # type: ignore[no-untyped-call]
+    return channel, admin_pb2_grpc.AdminServiceStub(channel)
 
 
 def _impression(i: int, at_us: int, campaign: str, advertiser: str = "acme") -> EventOutcome:
@@ -80,7 +81,7 @@ async def _stores(admin: admin_pb2_grpc.AdminServiceAsyncStub, zones: dict[str, 
         )
 
 
-def _report(*dims: int, hours: int, **fields: object) -> admin_pb2.RunReportRequest:
+def _report(*dims: admin_pb2.ReportDimension, hours: int, **fields: object) -> admin_pb2.RunReportRequest:
     start = dt_to_us(T0)
     return admin_pb2.RunReportRequest(
         dimensions=dims,
@@ -137,7 +138,8 @@ async def test_an_export_of_thousands_of_rows_is_polled_and_downloaded_from_anot
         await ch_a.close(None)
         await ch_b.close(None)
     assert (export.stores_done, export.stores_total, export.row_count) == (3, 3, 2_160)
-    assert len(rows) == 2_160 and sum(int(r["impressions"]) for r in rows) == 2_160
+    assert len(rows) == 2_160
+    assert sum(int(r["impressions"]) for r in rows) == 2_160
     assert chunks > 5
     assert {r["hour"][-6:] for r in rows if r["store_id"] == "s-chi"} == {"-06:00"}
 
@@ -211,7 +213,7 @@ async def test_bad_export_requests_name_their_field(replicas: tuple[CloudServer,
     a, _ = replicas
     channel, admin = _stub(a, await a.mint_token(Role.ADMIN))
     found: dict[str, tuple[grpc.StatusCode, dict[str, str]]] = {}
-    calls = {
+    calls: dict[str, Awaitable[object]] = {
         "missing": admin.CreateReportExport(admin_pb2.CreateReportExportRequest()),
         "dimension": admin.CreateReportExport(
             admin_pb2.CreateReportExportRequest(report=_report(99, hours=24))  # type: ignore[arg-type]
@@ -230,10 +232,13 @@ async def test_bad_export_requests_name_their_field(replicas: tuple[CloudServer,
     finally:
         await channel.close(None)
     invalid, not_found = grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND
-    assert found["missing"][0] == invalid and "report" in found["missing"][1]
-    assert found["dimension"][0] == invalid and "report.dimensions[0]" in found["dimension"][1]
+    assert found["missing"][0] == invalid
+    assert "report" in found["missing"][1]
+    assert found["dimension"][0] == invalid
+    assert "report.dimensions[0]" in found["dimension"][1]
     assert found["store"][0] == not_found
-    assert found["bad id"][0] == invalid and "export_id" in found["bad id"][1]
+    assert found["bad id"][0] == invalid
+    assert "export_id" in found["bad id"][1]
     assert found["unknown id"][0] == not_found
 
 
@@ -251,3 +256,34 @@ async def test_an_unfinished_export_cannot_be_downloaded(replicas: tuple[CloudSe
         await channel.close(None)
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "PENDING" in (caught.value.details() or "")
+
+
+@pytest.mark.usefixtures("quiet_server_logs")
+async def test_cartads_admin_exports_polls_and_downloads(
+    cloud_server: CloudServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`report export` prints a job id, `report job --wait` its finished state, `report download --out`
+    writes the CSV whole."""
+    token = await cloud_server.mint_token(Role.ADMIN)
+    channel, admin = _stub(cloud_server, token)
+    try:
+        await _stores(admin, {"s-chi": "America/Chicago"})
+    finally:
+        await channel.close(None)
+    at = dt_to_us(datetime(2026, 12, 8, 3, 30, tzinfo=UTC))
+    await cloud_server.store.ledger.record_events("s-chi", "edge", [_impression(1, at, "c1")])
+    period = ("--from", "2026-12-07T00:00:00Z", "--to", "2026-12-09T00:00:00Z")
+    capsys.readouterr()
+    assert await run_admin_cli(cloud_server, token, "report", "export", "--by", "store,day", *period) == 0
+    export_id = capsys.readouterr().out.strip()
+    assert await run_admin_cli(cloud_server, token, "report", "job", export_id, "--wait", "--poll-s", "0.05") == 0
+    assert "SUCCEEDED" in capsys.readouterr().out
+    out = tmp_path / "report.csv"
+    assert await run_admin_cli(cloud_server, token, "report", "download", export_id, "--out", str(out)) == 0
+    (row,) = csv.DictReader(io.StringIO(out.read_text()))
+    assert (row["store_id"], row["time_zone"], row["day"], row["impressions"]) == (
+        "s-chi",
+        "America/Chicago",
+        "2026-12-07",
+        "1",
+    )
