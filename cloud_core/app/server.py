@@ -207,8 +207,9 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
     await store.edges.disconnect_all_edges()
     await notifier.start()
     await server.start()
-    # Exports accepted by a replica that stopped before running them are taken up here.
-    await exports.resume()
+    # Exports accepted by a replica that stopped before running them (or while running them) are
+    # taken up here, now and every minute.
+    exports.start_sweeping()
     set_serving(health_servicer, SERVICE_NAMES, serving=True)
     log.info("cloud_started", listen=config.listen_address, port=port, db=redact(config.db), replica=config.replica_id)
     if console is not None:

@@ -90,6 +90,7 @@ class ExportRunner:
         self._stale_us = stale_after_us
         self._clock = clock_us
         self._tasks: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
 
     def submit(self, export_id: str) -> None:
         """Run ``export_id`` in the background once a slot is free."""
@@ -102,11 +103,31 @@ class ExportRunner:
         for export_id in await self._exports.claimable_exports(self._clock(), self._stale_us):
             self.submit(export_id)
 
+    def start_sweeping(self, interval_s: float = 60.0) -> None:
+        """Look for orphaned exports now and every ``interval_s``, so a replica's death never strands one."""
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep(interval_s), name="export-sweeper")
+
+    async def _sweep(self, interval_s: float) -> None:
+        while True:
+            try:
+                await self.resume()
+            except Exception:
+                # The database being away for a moment must not end the sweeping for good.
+                log.exception("report export sweep failed")
+            await asyncio.sleep(interval_s)
+
+    async def idle(self) -> None:
+        """Wait until every export submitted so far has ended."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def close(self) -> None:
-        """Stop the running exports (another runner claims them once they are stale)."""
-        for task in list(self._tasks):
+        """Stop sweeping and the running exports (another runner claims them once they are stale)."""
+        tasks = [*self._tasks, *([self._sweeper] if self._sweeper else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _run(self, export_id: str) -> None:
         async with self._slots:

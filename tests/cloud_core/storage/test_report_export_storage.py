@@ -3,7 +3,13 @@ over and its chunks dropped, and the one taken from can no longer write."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import structlog.testing
+
 from cartads.v1 import admin_pb2
+from cloud_core.admin.exports.jobs import ExportRunner
+from cloud_core.reports.metrics import Delivery, TripSums
 from cloud_core.storage.cloud_store import SqlCloudStore
 from cloud_core.storage.protocol import (
     PENDING_EXPORT,
@@ -58,3 +64,34 @@ async def test_chunks_read_back_in_order_with_the_outcome(store: SqlCloudStore) 
     row = await store.exports.get_export("exp-1")
     assert row is not None
     assert (row.stores_done, row.row_count, row.byte_count) == (2, 2, 9)
+
+
+class _BrokenReports:
+    """A report store whose every read fails, as a database gone away would."""
+
+    async def report_delivery(self, queries: object) -> list[tuple[tuple[Any, ...], Delivery]]:
+        raise OSError("the database went away")
+
+    async def report_invalid(self, query: object) -> list[tuple[tuple[Any, ...], Delivery]]:
+        raise OSError("the database went away")
+
+    async def report_requests(self, where: object, columns: object) -> list[tuple[tuple[Any, ...], int]]:
+        raise OSError("the database went away")
+
+    async def report_trip_sums(self, where: object) -> list[tuple[str, str, TripSums]]:
+        raise OSError("the database went away")
+
+
+async def test_an_export_that_fails_ends_failed_with_the_reason(store: SqlCloudStore) -> None:
+    """A report read that raises leaves the job FAILED with the error, not RUNNING forever."""
+    await store.catalog.create_store(admin_pb2.Store(store_id="s1", display_name="s1", time_zone="UTC"), b"k" * 32)
+    request = admin_pb2.RunReportRequest(dimensions=[admin_pb2.REPORT_DIMENSION_DAY])
+    request.start_time.seconds, request.end_time.seconds = 1_800_000_000, 1_800_003_600
+    await store.exports.create_export(ReportExportRow("exp-1", "", request.SerializeToString(), PENDING_EXPORT, T, T))
+    runner = ExportRunner(store.exports, _BrokenReports(), store.catalog, clock_us=lambda: T)
+    with structlog.testing.capture_logs():
+        runner.submit("exp-1")
+        await runner.idle()
+    row = await store.exports.get_export("exp-1")
+    assert row is not None
+    assert (row.state, row.error) == (admin_pb2.REPORT_EXPORT_STATE_FAILED, "OSError: the database went away")
