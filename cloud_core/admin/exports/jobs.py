@@ -96,7 +96,14 @@ class ExportRunner:
         """Run ``export_id`` in the background once a slot is free."""
         task = asyncio.get_running_loop().create_task(self._run(export_id), name=f"export-{export_id}")
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        # Marking the job FAILED can fail too (the database away): say so rather than lose it silently;
+        # the job stays RUNNING until a sweep finds it stale and runs it again.
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("report export ended without its state saved", task=task.get_name(), error=repr(error))
 
     async def resume(self) -> None:
         """Take up the exports no runner holds: accepted by a replica that stopped, or stale."""
@@ -135,8 +142,6 @@ class ExportRunner:
                 return
             try:
                 await self._write(export_id)
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:
                 # Whatever went wrong (a bad stored zone, the database), the job ends FAILED, not RUNNING.
                 log.exception("report export failed", export_id=export_id)
