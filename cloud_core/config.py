@@ -52,6 +52,10 @@ class CloudConfig:
     # How often each replica reads the database's change counters (PostgreSQL also pushes changes at
     # once with LISTEN/NOTIFY; this is its safety net, and the only path between SQLite processes).
     change_poll_s: float = 0.5
+    # Report exports (cloud_core/admin/exports/jobs.py) this process runs at once; more wait their turn.
+    max_running_exports: int = 2
+    # Size of each stored CSV chunk of an export, one download message each (under the message limit).
+    export_chunk_bytes: int = 256 * 1024
     # What one cart may ask of its store's edge (calls and events per second, its share of the
     # journal), compiled into every index.
     cart_limits: PerCartLimits = field(default_factory=PerCartLimits)

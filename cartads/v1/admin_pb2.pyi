@@ -62,6 +62,14 @@ class ReportDimension(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REPORT_DIMENSION_HOUR: _ClassVar[ReportDimension]
     REPORT_DIMENSION_EXPERIMENT_ARM: _ClassVar[ReportDimension]
     REPORT_DIMENSION_INVALID_TRAFFIC_RULE: _ClassVar[ReportDimension]
+
+class ReportExportState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REPORT_EXPORT_STATE_UNSPECIFIED: _ClassVar[ReportExportState]
+    REPORT_EXPORT_STATE_PENDING: _ClassVar[ReportExportState]
+    REPORT_EXPORT_STATE_RUNNING: _ClassVar[ReportExportState]
+    REPORT_EXPORT_STATE_SUCCEEDED: _ClassVar[ReportExportState]
+    REPORT_EXPORT_STATE_FAILED: _ClassVar[ReportExportState]
 SERVING_STATE_UNSPECIFIED: ServingState
 SERVING_STATE_ACTIVE: ServingState
 SERVING_STATE_PAUSED: ServingState
@@ -97,6 +105,11 @@ REPORT_DIMENSION_DAY: ReportDimension
 REPORT_DIMENSION_HOUR: ReportDimension
 REPORT_DIMENSION_EXPERIMENT_ARM: ReportDimension
 REPORT_DIMENSION_INVALID_TRAFFIC_RULE: ReportDimension
+REPORT_EXPORT_STATE_UNSPECIFIED: ReportExportState
+REPORT_EXPORT_STATE_PENDING: ReportExportState
+REPORT_EXPORT_STATE_RUNNING: ReportExportState
+REPORT_EXPORT_STATE_SUCCEEDED: ReportExportState
+REPORT_EXPORT_STATE_FAILED: ReportExportState
 
 class Advertiser(_message.Message):
     __slots__ = ("advertiser_id", "display_name", "create_time")
@@ -1357,3 +1370,115 @@ class RunReportResponse(_message.Message):
     totals: ReportMetrics
     lifts: _containers.RepeatedCompositeFieldContainer[LayerLift]
     def __init__(self, rows: _Optional[_Iterable[_Union[ReportRow, _Mapping]]] = ..., totals: _Optional[_Union[ReportMetrics, _Mapping]] = ..., lifts: _Optional[_Iterable[_Union[LayerLift, _Mapping]]] = ...) -> None: ...
+
+class ReportExport(_message.Message):
+    __slots__ = ("export_id", "state", "stores_done", "stores_total", "row_count", "byte_count", "error", "create_time", "update_time", "advertiser_id", "report")
+    EXPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    STORES_DONE_FIELD_NUMBER: _ClassVar[int]
+    STORES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    ROW_COUNT_FIELD_NUMBER: _ClassVar[int]
+    BYTE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
+    REPORT_FIELD_NUMBER: _ClassVar[int]
+    export_id: str
+    state: ReportExportState
+    stores_done: int
+    stores_total: int
+    row_count: int
+    byte_count: int
+    error: str
+    create_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    advertiser_id: str
+    report: RunReportRequest
+    def __init__(self, export_id: _Optional[str] = ..., state: _Optional[_Union[ReportExportState, str]] = ..., stores_done: _Optional[int] = ..., stores_total: _Optional[int] = ..., row_count: _Optional[int] = ..., byte_count: _Optional[int] = ..., error: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., advertiser_id: _Optional[str] = ..., report: _Optional[_Union[RunReportRequest, _Mapping]] = ...) -> None: ...
+
+class CreateReportExportRequest(_message.Message):
+    __slots__ = ("report",)
+    REPORT_FIELD_NUMBER: _ClassVar[int]
+    report: RunReportRequest
+    def __init__(self, report: _Optional[_Union[RunReportRequest, _Mapping]] = ...) -> None: ...
+
+class CreateReportExportResponse(_message.Message):
+    __slots__ = ("export",)
+    EXPORT_FIELD_NUMBER: _ClassVar[int]
+    export: ReportExport
+    def __init__(self, export: _Optional[_Union[ReportExport, _Mapping]] = ...) -> None: ...
+
+class GetReportExportRequest(_message.Message):
+    __slots__ = ("export_id",)
+    EXPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    export_id: str
+    def __init__(self, export_id: _Optional[str] = ...) -> None: ...
+
+class GetReportExportResponse(_message.Message):
+    __slots__ = ("export",)
+    EXPORT_FIELD_NUMBER: _ClassVar[int]
+    export: ReportExport
+    def __init__(self, export: _Optional[_Union[ReportExport, _Mapping]] = ...) -> None: ...
+
+class DownloadReportExportRequest(_message.Message):
+    __slots__ = ("export_id",)
+    EXPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    export_id: str
+    def __init__(self, export_id: _Optional[str] = ...) -> None: ...
+
+class DownloadReportExportResponse(_message.Message):
+    __slots__ = ("data",)
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    def __init__(self, data: _Optional[bytes] = ...) -> None: ...
+
+class ForecastAvailabilityRequest(_message.Message):
+    __slots__ = ("targeting", "start_date", "end_date")
+    TARGETING_FIELD_NUMBER: _ClassVar[int]
+    START_DATE_FIELD_NUMBER: _ClassVar[int]
+    END_DATE_FIELD_NUMBER: _ClassVar[int]
+    targeting: Targeting
+    start_date: str
+    end_date: str
+    def __init__(self, targeting: _Optional[_Union[Targeting, _Mapping]] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ...) -> None: ...
+
+class ForecastDay(_message.Message):
+    __slots__ = ("store_id", "date", "eligible_requests", "expected_impressions")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    ELIGIBLE_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_IMPRESSIONS_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    date: str
+    eligible_requests: float
+    expected_impressions: float
+    def __init__(self, store_id: _Optional[str] = ..., date: _Optional[str] = ..., eligible_requests: _Optional[float] = ..., expected_impressions: _Optional[float] = ...) -> None: ...
+
+class ForecastStore(_message.Message):
+    __slots__ = ("store_id", "time_zone", "requests_per_day", "impressions_per_request", "days_observed")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_PER_DAY_FIELD_NUMBER: _ClassVar[int]
+    IMPRESSIONS_PER_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    DAYS_OBSERVED_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    time_zone: str
+    requests_per_day: float
+    impressions_per_request: float
+    days_observed: float
+    def __init__(self, store_id: _Optional[str] = ..., time_zone: _Optional[str] = ..., requests_per_day: _Optional[float] = ..., impressions_per_request: _Optional[float] = ..., days_observed: _Optional[float] = ...) -> None: ...
+
+class ForecastAvailabilityResponse(_message.Message):
+    __slots__ = ("days", "stores", "total_eligible_requests", "total_expected_impressions", "upper_bound")
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    STORES_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_ELIGIBLE_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_EXPECTED_IMPRESSIONS_FIELD_NUMBER: _ClassVar[int]
+    UPPER_BOUND_FIELD_NUMBER: _ClassVar[int]
+    days: _containers.RepeatedCompositeFieldContainer[ForecastDay]
+    stores: _containers.RepeatedCompositeFieldContainer[ForecastStore]
+    total_eligible_requests: float
+    total_expected_impressions: float
+    upper_bound: bool
+    def __init__(self, days: _Optional[_Iterable[_Union[ForecastDay, _Mapping]]] = ..., stores: _Optional[_Iterable[_Union[ForecastStore, _Mapping]]] = ..., total_eligible_requests: _Optional[float] = ..., total_expected_impressions: _Optional[float] = ..., upper_bound: _Optional[bool] = ...) -> None: ...

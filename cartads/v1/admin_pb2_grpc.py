@@ -300,6 +300,26 @@ class AdminServiceStub:
                 request_serializer=cartads_dot_v1_dot_admin__pb2.ClearEdgeFlagRequest.SerializeToString,
                 response_deserializer=cartads_dot_v1_dot_admin__pb2.ClearEdgeFlagResponse.FromString,
                 _registered_method=True)
+        self.CreateReportExport = channel.unary_unary(
+                '/cartads.v1.AdminService/CreateReportExport',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.CreateReportExportRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.CreateReportExportResponse.FromString,
+                _registered_method=True)
+        self.GetReportExport = channel.unary_unary(
+                '/cartads.v1.AdminService/GetReportExport',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.GetReportExportRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.GetReportExportResponse.FromString,
+                _registered_method=True)
+        self.DownloadReportExport = channel.unary_stream(
+                '/cartads.v1.AdminService/DownloadReportExport',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.DownloadReportExportRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.DownloadReportExportResponse.FromString,
+                _registered_method=True)
+        self.ForecastAvailability = channel.unary_unary(
+                '/cartads.v1.AdminService/ForecastAvailability',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.ForecastAvailabilityRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.ForecastAvailabilityResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -659,6 +679,37 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateReportExport(self, request, context):
+        """Report export (cartads-admin report export|job|download): a long report runs as a job in the
+        background; its state lives in the database, so any replica answers the poll and the download.
+        Takes the same request as RunReport; days and hours are in each store's time zone.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetReportExport(self, request, context):
+        """NOT_FOUND for an export that does not exist or (advertiser tokens) is another advertiser's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DownloadReportExport(self, request, context):
+        """The finished export's CSV in chunks; FAILED_PRECONDITION while it is still running.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ForecastAvailability(self, request, context):
+        """Availability forecast (cartads-admin forecast): the expected eligible requests and viewable
+        impressions per day per store for a draft line item's targeting, from the learned traffic.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -926,6 +977,26 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ClearEdgeFlag,
                     request_deserializer=cartads_dot_v1_dot_admin__pb2.ClearEdgeFlagRequest.FromString,
                     response_serializer=cartads_dot_v1_dot_admin__pb2.ClearEdgeFlagResponse.SerializeToString,
+            ),
+            'CreateReportExport': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateReportExport,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.CreateReportExportRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.CreateReportExportResponse.SerializeToString,
+            ),
+            'GetReportExport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReportExport,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.GetReportExportRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.GetReportExportResponse.SerializeToString,
+            ),
+            'DownloadReportExport': grpc.unary_stream_rpc_method_handler(
+                    servicer.DownloadReportExport,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.DownloadReportExportRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.DownloadReportExportResponse.SerializeToString,
+            ),
+            'ForecastAvailability': grpc.unary_unary_rpc_method_handler(
+                    servicer.ForecastAvailability,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.ForecastAvailabilityRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.ForecastAvailabilityResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -2360,6 +2431,114 @@ class AdminService:
             '/cartads.v1.AdminService/ClearEdgeFlag',
             cartads_dot_v1_dot_admin__pb2.ClearEdgeFlagRequest.SerializeToString,
             cartads_dot_v1_dot_admin__pb2.ClearEdgeFlagResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateReportExport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/CreateReportExport',
+            cartads_dot_v1_dot_admin__pb2.CreateReportExportRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.CreateReportExportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReportExport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/GetReportExport',
+            cartads_dot_v1_dot_admin__pb2.GetReportExportRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.GetReportExportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DownloadReportExport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/cartads.v1.AdminService/DownloadReportExport',
+            cartads_dot_v1_dot_admin__pb2.DownloadReportExportRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.DownloadReportExportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ForecastAvailability(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/ForecastAvailability',
+            cartads_dot_v1_dot_admin__pb2.ForecastAvailabilityRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.ForecastAvailabilityResponse.FromString,
             options,
             channel_credentials,
             insecure,

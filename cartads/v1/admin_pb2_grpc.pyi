@@ -129,6 +129,19 @@ class AdminServiceStub:
     """
     ClearEdgeFlag: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ClearEdgeFlagRequest, _admin_pb2.ClearEdgeFlagResponse]
     """Clears an edge's flag (the count of what flagged it stays)."""
+    CreateReportExport: _grpc.UnaryUnaryMultiCallable[_admin_pb2.CreateReportExportRequest, _admin_pb2.CreateReportExportResponse]
+    """Report export (cartads-admin report export|job|download): a long report runs as a job in the
+    background; its state lives in the database, so any replica answers the poll and the download.
+    Takes the same request as RunReport; days and hours are in each store's time zone.
+    """
+    GetReportExport: _grpc.UnaryUnaryMultiCallable[_admin_pb2.GetReportExportRequest, _admin_pb2.GetReportExportResponse]
+    """NOT_FOUND for an export that does not exist or (advertiser tokens) is another advertiser's."""
+    DownloadReportExport: _grpc.UnaryStreamMultiCallable[_admin_pb2.DownloadReportExportRequest, _admin_pb2.DownloadReportExportResponse]
+    """The finished export's CSV in chunks; FAILED_PRECONDITION while it is still running."""
+    ForecastAvailability: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ForecastAvailabilityRequest, _admin_pb2.ForecastAvailabilityResponse]
+    """Availability forecast (cartads-admin forecast): the expected eligible requests and viewable
+    impressions per day per store for a draft line item's targeting, from the learned traffic.
+    """
 
 @_typing.type_check_only
 class AdminServiceAsyncStub(AdminServiceStub):
@@ -231,6 +244,19 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """
     ClearEdgeFlag: _aio.UnaryUnaryMultiCallable[_admin_pb2.ClearEdgeFlagRequest, _admin_pb2.ClearEdgeFlagResponse]  # type: ignore[assignment]
     """Clears an edge's flag (the count of what flagged it stays)."""
+    CreateReportExport: _aio.UnaryUnaryMultiCallable[_admin_pb2.CreateReportExportRequest, _admin_pb2.CreateReportExportResponse]  # type: ignore[assignment]
+    """Report export (cartads-admin report export|job|download): a long report runs as a job in the
+    background; its state lives in the database, so any replica answers the poll and the download.
+    Takes the same request as RunReport; days and hours are in each store's time zone.
+    """
+    GetReportExport: _aio.UnaryUnaryMultiCallable[_admin_pb2.GetReportExportRequest, _admin_pb2.GetReportExportResponse]  # type: ignore[assignment]
+    """NOT_FOUND for an export that does not exist or (advertiser tokens) is another advertiser's."""
+    DownloadReportExport: _aio.UnaryStreamMultiCallable[_admin_pb2.DownloadReportExportRequest, _admin_pb2.DownloadReportExportResponse]  # type: ignore[assignment]
+    """The finished export's CSV in chunks; FAILED_PRECONDITION while it is still running."""
+    ForecastAvailability: _aio.UnaryUnaryMultiCallable[_admin_pb2.ForecastAvailabilityRequest, _admin_pb2.ForecastAvailabilityResponse]  # type: ignore[assignment]
+    """Availability forecast (cartads-admin forecast): the expected eligible requests and viewable
+    impressions per day per store for a draft line item's targeting, from the learned traffic.
+    """
 
 class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
     """Served by the cloud; used by operators and advertisers (cartads-admin)."""
@@ -648,5 +674,42 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_admin_pb2.ClearEdgeFlagResponse, _abc.Awaitable[_admin_pb2.ClearEdgeFlagResponse]]:
         """Clears an edge's flag (the count of what flagged it stays)."""
+
+    @_abc_1.abstractmethod
+    def CreateReportExport(
+        self,
+        request: _admin_pb2.CreateReportExportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.CreateReportExportResponse, _abc.Awaitable[_admin_pb2.CreateReportExportResponse]]:
+        """Report export (cartads-admin report export|job|download): a long report runs as a job in the
+        background; its state lives in the database, so any replica answers the poll and the download.
+        Takes the same request as RunReport; days and hours are in each store's time zone.
+        """
+
+    @_abc_1.abstractmethod
+    def GetReportExport(
+        self,
+        request: _admin_pb2.GetReportExportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.GetReportExportResponse, _abc.Awaitable[_admin_pb2.GetReportExportResponse]]:
+        """NOT_FOUND for an export that does not exist or (advertiser tokens) is another advertiser's."""
+
+    @_abc_1.abstractmethod
+    def DownloadReportExport(
+        self,
+        request: _admin_pb2.DownloadReportExportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_admin_pb2.DownloadReportExportResponse], _abc.AsyncIterator[_admin_pb2.DownloadReportExportResponse]]:
+        """The finished export's CSV in chunks; FAILED_PRECONDITION while it is still running."""
+
+    @_abc_1.abstractmethod
+    def ForecastAvailability(
+        self,
+        request: _admin_pb2.ForecastAvailabilityRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.ForecastAvailabilityResponse, _abc.Awaitable[_admin_pb2.ForecastAvailabilityResponse]]:
+        """Availability forecast (cartads-admin forecast): the expected eligible requests and viewable
+        impressions per day per store for a draft line item's targeting, from the learned traffic.
+        """
 
 def add_AdminServiceServicer_to_server(servicer: AdminServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -141,6 +141,12 @@ METHOD_RULES: Mapping[str, MethodRule] = {
     "GetSpendReport": MethodRule(_R, _OWN),
     # An advertiser token's advertiser_id filter is forced to its own.
     "RunReport": MethodRule(_R, _OWN),
+    # An advertiser token's export holds its own data only, and it sees only the exports it made.
+    "CreateReportExport": MethodRule(_R, _OWN),
+    "GetReportExport": MethodRule(_R, _OWN),
+    "DownloadReportExport": MethodRule(_R, _OWN),
+    # Expected traffic of the stores, as shared as the stores themselves.
+    "ForecastAvailability": MethodRule(_R, _SHARED),
     "ListEdges": MethodRule(_R),
     "ListDeadLetters": MethodRule(_R),
     # Per cart: the operator's, like the carts themselves.

@@ -14,6 +14,8 @@ from cloud_core.admin.pagination import decode_request, next_token
 from cloud_core.admin.request_checks import existing, raise_if
 from cloud_core.reports.metrics import Delivery
 from cloud_core.reports.query import (
+    ReportPlan,
+    RowKey,
     add_invalid,
     add_requests,
     check_report_request,
@@ -35,6 +37,16 @@ class ExperimentLayerReader(Protocol):
     async def get_experiment_layer(self, layer_id: str) -> admin_pb2.ExperimentLayer | None: ...
 
 
+async def report_rows(store: ReportStore, plan: ReportPlan) -> dict[RowKey, Delivery]:
+    """The report's rows: delivery, invalid traffic and (where the report can show them) requests."""
+    rows = fold_rows(plan, await store.report_delivery(plan.queries)) if plan.delivery else {}
+    if plan.invalid is not None:
+        rows = add_invalid(plan, rows, await store.report_invalid(plan.invalid))
+    if (columns := request_columns(plan)) is not None:
+        rows = add_requests(plan, rows, columns, await store.report_requests(plan.query.where, columns))
+    return rows
+
+
 async def run_report(
     store: ReportStore, layers: ExperimentLayerReader, request: admin_pb2.RunReportRequest
 ) -> admin_pb2.RunReportResponse:
@@ -42,21 +54,19 @@ async def run_report(
     (with field violations) for a bad request."""
     raise_if(check_report_request(request))
     plan = plan_report(request)
-    rows = fold_rows(plan, await store.report_delivery(plan.queries)) if plan.delivery else {}
-    if plan.invalid is not None:
-        rows = add_invalid(plan, rows, await store.report_invalid(plan.invalid))
+    rows = await report_rows(store, plan)
     if len(rows) > MAX_REPORT_ROWS:
-        # One response carries every row: beyond this it would outgrow the message size limit.
+        # One response carries every row: beyond this it would outgrow the message size limit (a
+        # report export has no such cap: its CSV streams in chunks).
         raise InvalidArgumentError(
             [
                 (
                     "dimensions",
-                    f"the report has {len(rows)} rows, more than {MAX_REPORT_ROWS}: narrow its range or filters",
+                    f"the report has {len(rows)} rows, more than {MAX_REPORT_ROWS}: narrow its range or filters,"
+                    " or export it (cartads-admin report export)",
                 )
             ]
         )
-    if (columns := request_columns(plan)) is not None:
-        rows = add_requests(plan, rows, columns, await store.report_requests(plan.query.where, columns))
     totals: Delivery | None = None
     if queries := totals_queries(plan):
         totals = sum((d for _, d in await store.report_delivery(queries)), Delivery())

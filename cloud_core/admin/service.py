@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 
-from cartads.rpc.errors import Ctx, maps_errors
+from cartads.rpc.errors import CartAdsError, Ctx, abort_with, maps_errors
 from cartads.v1 import admin_pb2, admin_pb2_grpc
 from cloud_core.admin.campaigns import AdvertiserAdmin, CampaignAdmin
 from cloud_core.admin.carts import CartAdmin
 from cloud_core.admin.creatives import AssetAdmin, CreativeAdmin
 from cloud_core.admin.edges import EdgeAdmin
 from cloud_core.admin.experiments import ExperimentAdmin
+from cloud_core.admin.exports.forecast import ForecastAdmin
+from cloud_core.admin.exports.jobs import ExportAdmin, ExportRunner
 from cloud_core.admin.line_items import LineItemAdmin
 from cloud_core.admin.reports import ReportAdmin
 from cloud_core.admin.request_checks import NotServedYetError
@@ -35,8 +37,10 @@ from cloud_core.storage.protocol import (
     EdgeStatusStore,
     ExperimentStore,
     LedgerStore,
+    ReportExportStore,
     ReportStore,
     SigningKeyStore,
+    TrafficHistoryStore,
 )
 from cloud_core.sync.notifier import ChangeNotifier
 
@@ -63,6 +67,10 @@ class AdminStorage:
     carts: CartStore
     # Edges' tracking token keys and flags.
     signing_keys: SigningKeyStore
+    # Report export jobs and their CSV (run by the ExportRunner the servicer is given).
+    exports: ReportExportStore
+    # Edges' uploaded request counts, for the availability forecast.
+    traffic: TrafficHistoryStore
 
 
 Req = TypeVar("Req")
@@ -113,6 +121,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self,
         storage: AdminStorage,
         notifier: ChangeNotifier,
+        export_runner: ExportRunner,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_revoke: Callable[[Sequence[str]], None] = _no_cache,
     ) -> None:
@@ -135,6 +144,8 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self._reports = ReportAdmin(
             storage.reports, storage.experiments, storage.ledger, storage.advertisers, storage.catalog
         )
+        self._exports = ExportAdmin(storage.exports, export_runner, storage.experiments, storage.catalog)
+        self._forecast = ForecastAdmin(storage.catalog, storage.traffic, storage.reports)
         self._tokens = TokenAdmin(storage.access, storage.advertisers, storage.catalog, clock, on_revoke)
         self._carts = CartAdmin(storage.carts, storage.catalog, notifier, clock)
 
@@ -196,6 +207,19 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     GetSpendReport = _served_by(admin_pb2.GetSpendReportRequest, lambda s: s._reports.spend)
     ListDeadLetters = _served_by(admin_pb2.ListDeadLettersRequest, lambda s: s._reports.dead_letters)
     CountCartEvents = _served_by(admin_pb2.CountCartEventsRequest, lambda s: s._reports.cart_events)
+    CreateReportExport = _served_by(admin_pb2.CreateReportExportRequest, lambda s: s._exports.create)
+    GetReportExport = _served_by(admin_pb2.GetReportExportRequest, lambda s: s._exports.get)
+    ForecastAvailability = _served_by(admin_pb2.ForecastAvailabilityRequest, lambda s: s._forecast.forecast)
+
+    async def DownloadReportExport(  # noqa: N802 - the contract's method name
+        self, request: admin_pb2.DownloadReportExportRequest, context: Ctx
+    ) -> AsyncIterator[admin_pb2.DownloadReportExportResponse]:
+        """The export's CSV chunks in order (server-streaming, so outside the unary table)."""
+        try:
+            async for chunk in self._exports.download(request):
+                yield chunk
+        except CartAdsError as error:
+            await abort_with(context, error)
 
     # ---- API tokens ----
     CreateApiToken = _served_by(admin_pb2.CreateApiTokenRequest, lambda s: s._tokens.create)

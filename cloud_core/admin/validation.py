@@ -171,6 +171,18 @@ def _validate_targeting(targeting: admin_pb2.Targeting, ctx: LineItemContext, pr
     return out
 
 
+def check_targeting(targeting: admin_pb2.Targeting, ctx: LineItemContext, prefix: str = "targeting") -> list[Violation]:
+    """A targeting on its own (a draft line item's, for the availability forecast): references and dayparts."""
+    out = _validate_targeting(targeting, ctx, prefix)
+    for i, hour in enumerate(targeting.daypart_hours):
+        if not 0 <= hour <= 23:
+            out.append((f"{prefix}.daypart_hours[{i}]", "must be an hour from 0 to 23"))
+    for i, day in enumerate(targeting.daypart_weekdays):
+        if not 1 <= day <= 7:
+            out.append((f"{prefix}.daypart_weekdays[{i}]", "must be an ISO weekday from 1 (Monday) to 7"))
+    return out
+
+
 def validate_line_item(
     line_item: admin_pb2.LineItem, ctx: LineItemContext, prefix: str = "line_item"
 ) -> list[Violation]:

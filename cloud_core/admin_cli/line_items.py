@@ -16,7 +16,7 @@ from cloud_core.admin_cli.command import (
     given_paths,
     list_all,
 )
-from cloud_core.admin_cli.output import emit
+from cloud_core.admin_cli.output import emit, message_json, print_table
 
 PRICING = {
     "cpm": common_pb2.PRICING_MODEL_CPM,
@@ -208,7 +208,41 @@ def _add_serving(p: argparse.ArgumentParser, creating: bool) -> None:
     )
 
 
+FORECAST_COLUMNS = ("store_id", "date", "eligible_requests", "expected_impressions")
+
+
+def forecast(stub: Stub, args: argparse.Namespace) -> None:
+    """A draft line item's expected eligible requests and impressions per day per store."""
+    request = admin_pb2.ForecastAvailabilityRequest(
+        targeting=_targeting(args), start_date=args.start, end_date=args.end
+    )
+    response = stub.ForecastAvailability(request)
+    if args.json:
+        print(message_json(response))
+        return
+    rows = [list(FORECAST_COLUMNS)]
+    rows += [
+        [d.store_id, d.date, f"{d.eligible_requests:,.0f}", f"{d.expected_impressions:,.0f}"] for d in response.days
+    ]
+    rows.append(
+        ["total", "", f"{response.total_eligible_requests:,.0f}", f"{response.total_expected_impressions:,.0f}"]
+    )
+    print_table(rows)
+    for store in response.stores:
+        if store.days_observed == 0:
+            print(f"note: store {store.store_id} has no traffic history yet: it forecasts 0")
+    if response.upper_bound:
+        print(
+            "note: product, brand, aisle, department and zone targeting are not in the traffic counts:"
+            " these numbers are an upper bound"
+        )
+
+
 def register(root: Subcommands) -> None:
+    p = add_command(root, "forecast", forecast, "expected eligible requests and impressions of a draft targeting")
+    p.add_argument("--from", dest="start", required=True, help="first local date, YYYY-MM-DD")
+    p.add_argument("--to", dest="end", required=True, help="last local date, YYYY-MM-DD (inclusive)")
+    _add_targeting(p)
     group = add_group(root, "line-items", "line items")
     p = add_command(group, "create", line_items_create, "create a line item")
     p.add_argument("--campaign", required=True)

@@ -6,8 +6,10 @@ import argparse
 import csv
 import io
 import sys
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from cartads.v1 import admin_pb2, common_pb2
 from cloud_core.admin_cli.command import Stub, Subcommands, UsageError, add_command, add_group, parse_time
@@ -203,13 +205,53 @@ def _table(response: admin_pb2.RunReportResponse, dimensions: Sequence[str], *, 
     return "\n".join(lines)
 
 
-def register(root: Subcommands) -> None:
-    group = add_group(root, "report", "reports")
-    p = add_command(group, "spend", report_spend, "spend, impressions and clicks per campaign")
-    p.add_argument("--store")
-    p.add_argument("--advertiser")
-    text = "metrics by any of campaign, line item, creative, store, day, hour and arm, with lift"
-    p = add_command(group, "run", report_run, text)
+EXPORT_DONE = frozenset({admin_pb2.REPORT_EXPORT_STATE_SUCCEEDED, admin_pb2.REPORT_EXPORT_STATE_FAILED})
+
+
+def _export_text(export: admin_pb2.ReportExport) -> str:
+    state = admin_pb2.ReportExportState.Name(export.state).removeprefix("REPORT_EXPORT_STATE_")
+    text = f"{export.export_id}  {state}  stores {export.stores_done}/{export.stores_total}"
+    if export.state == admin_pb2.REPORT_EXPORT_STATE_SUCCEEDED:
+        text += f"  {export.row_count} rows  {export.byte_count} bytes"
+    if export.error:
+        text += f"  error: {export.error}"
+    return text
+
+
+def report_export(stub: Stub, args: argparse.Namespace) -> None:
+    """Start an export job of the report the flags describe; prints its id (poll with ``report job``)."""
+    response = stub.CreateReportExport(admin_pb2.CreateReportExportRequest(report=report_request(args)))
+    emit_json_or(args, response.export, response.export.export_id)
+
+
+def report_job(stub: Stub, args: argparse.Namespace) -> int:
+    """An export's state and progress; with --wait, polls until it has finished (1 if it FAILED)."""
+    while True:
+        export = stub.GetReportExport(admin_pb2.GetReportExportRequest(export_id=args.id)).export
+        if not args.wait or export.state in EXPORT_DONE:
+            break
+        time.sleep(args.poll_s)
+    emit_json_or(args, export, _export_text(export))
+    return 1 if export.state == admin_pb2.REPORT_EXPORT_STATE_FAILED else 0
+
+
+def report_download(stub: Stub, args: argparse.Namespace) -> None:
+    """Write a finished export's CSV to --out, whole or not at all (a partial file never stays)."""
+    out = Path(args.out)
+    partial = out.with_name(out.name + ".part")
+    size = 0
+    try:
+        with partial.open("wb") as f:
+            for chunk in stub.DownloadReportExport(admin_pb2.DownloadReportExportRequest(export_id=args.id)):
+                f.write(chunk.data)
+                size += len(chunk.data)
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+    print(f"wrote {size} bytes to {out}", file=sys.stderr)
+
+
+def _add_report_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", default="", help=f"comma-separated dimensions: {', '.join(DIMENSIONS)}")
     p.add_argument("--from", dest="start", help="start time, ISO 8601 (default: 24 hours ago)")
     p.add_argument("--to", dest="end", help="end time, ISO 8601 (default: now)")
@@ -219,6 +261,27 @@ def register(root: Subcommands) -> None:
     p.add_argument("--creative", action="append", help="only this creative (repeatable)")
     p.add_argument("--store", action="append", help="only this store (repeatable)")
     p.add_argument("--layer", help="only this experiment layer's arms and lift")
+
+
+def register(root: Subcommands) -> None:
+    group = add_group(root, "report", "reports")
+    p = add_command(group, "spend", report_spend, "spend, impressions and clicks per campaign")
+    p.add_argument("--store")
+    p.add_argument("--advertiser")
+    text = "metrics by any of campaign, line item, creative, store, day, hour and arm, with lift"
+    p = add_command(group, "run", report_run, text)
+    _add_report_flags(p)
     p.add_argument("--time-zone", help="IANA zone of the day dimension (default UTC)")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--output", help="write the export to this file instead of stdout")
+    text = "run a long report as a job: prints its id; days and hours in each store's time zone"
+    p = add_command(group, "export", report_export, text)
+    _add_report_flags(p)
+    p.set_defaults(time_zone=None)
+    p = add_command(group, "job", report_job, "an export job's state and progress")
+    p.add_argument("id")
+    p.add_argument("--wait", action="store_true", help="poll until the export has finished")
+    p.add_argument("--poll-s", type=float, default=1.0, help="seconds between polls with --wait")
+    p = add_command(group, "download", report_download, "write a finished export's CSV to a file")
+    p.add_argument("id")
+    p.add_argument("--out", required=True, help="the CSV file to write")

@@ -25,6 +25,7 @@ from cartads.v1 import (
 from cloud_core.access.api_tokens import TokenAuthenticator, issue_token
 from cloud_core.access.auth import AuthInterceptor
 from cloud_core.access.policy import Role
+from cloud_core.admin.exports.jobs import ExportRunner
 from cloud_core.admin.service import AdminServicer, AdminStorage
 from cloud_core.compile.compiler import CompileSettings
 from cloud_core.config import CloudConfig
@@ -59,6 +60,8 @@ class CloudServer:
     _server: grpc.aio.Server
     _health: health.HealthServicer
     _stopped: bool = False
+    # Runs this replica's report exports in the background.
+    exports: ExportRunner | None = None
     # The operator console (config.console_listen_address); None when not served.
     console: ConsoleServer | None = None
 
@@ -85,6 +88,8 @@ class CloudServer:
         if self.console is not None:
             await self.console.stop()
         await self._server.stop(grace_s)
+        if self.exports is not None:
+            await self.exports.close()
         await self.notifier.stop()
         await self.store.close()
         log.info("cloud_stopped", port=self.port)
@@ -133,9 +138,19 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
         ledger=store.ledger,
         carts=store.carts,
         signing_keys=store.signing_keys,
+        exports=store.exports,
+        traffic=store.pacing_stats,
+    )
+    exports = ExportRunner(
+        store.exports,
+        store.reports,
+        store.catalog,
+        runner_id=config.replica_id,
+        max_running=config.max_running_exports,
+        chunk_bytes=config.export_chunk_bytes,
     )
     admin_pb2_grpc.add_AdminServiceServicer_to_server(
-        AdminServicer(admin_storage, notifier, on_revoke=auth.forget), server
+        AdminServicer(admin_storage, notifier, exports, on_revoke=auth.forget), server
     )
     builder = IndexBuilder(
         catalog=store.catalog,
@@ -192,8 +207,11 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
     await store.edges.disconnect_all_edges()
     await notifier.start()
     await server.start()
+    # Exports accepted by a replica that stopped before running them (or while running them) are
+    # taken up here, now and every minute.
+    exports.start_sweeping()
     set_serving(health_servicer, SERVICE_NAMES, serving=True)
     log.info("cloud_started", listen=config.listen_address, port=port, db=redact(config.db), replica=config.replica_id)
     if console is not None:
         log.info("console_started", url=console.url)
-    return CloudServer(port, config, store, notifier, server, health_servicer, console=console)
+    return CloudServer(port, config, store, notifier, server, health_servicer, console=console, exports=exports)

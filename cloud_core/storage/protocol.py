@@ -224,6 +224,67 @@ class ReportStore(Protocol):
     async def report_trip_sums(self, where: ReportFilter) -> list[tuple[str, str, TripSums]]: ...
 
 
+# Report export states as stored (admin_pb2.ReportExportState values).
+PENDING_EXPORT = int(admin_pb2.REPORT_EXPORT_STATE_PENDING)
+RUNNING_EXPORT = int(admin_pb2.REPORT_EXPORT_STATE_RUNNING)
+
+
+@dataclass(frozen=True)
+class ReportExportRow:
+    """A report export job as stored; ``request`` is the serialized RunReportRequest."""
+
+    export_id: str
+    advertiser_id: str
+    request: bytes
+    state: int
+    create_time_us: int
+    update_time_us: int
+    stores_done: int = 0
+    stores_total: int = 0
+    row_count: int = 0
+    byte_count: int = 0
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ExportProgress:
+    """A running export's step: stores read so far, and the CSV chunks they added."""
+
+    stores_done: int
+    stores_total: int
+    chunks: tuple[tuple[int, bytes], ...]
+    now_us: int
+
+
+@dataclass(frozen=True)
+class ExportOutcome:
+    """How an export ended (state SUCCEEDED or FAILED)."""
+
+    state: int
+    now_us: int
+    row_count: int = 0
+    byte_count: int = 0
+    error: str = ""
+
+
+class ReportExportStore(Protocol):
+    """Report export jobs, their progress and CSV chunks (storage/exports/jobs.py)."""
+
+    async def create_export(self, row: ReportExportRow) -> None: ...
+    async def get_export(self, export_id: str) -> ReportExportRow | None: ...
+    async def claimable_exports(self, now_us: int, stale_us: int) -> list[str]: ...
+    async def claim_export(self, export_id: str, runner: str, now_us: int, stale_us: int) -> bool: ...
+    async def save_progress(self, export_id: str, runner: str, progress: ExportProgress) -> bool: ...
+    async def finish_export(self, export_id: str, runner: str, outcome: ExportOutcome) -> None: ...
+    async def export_chunks(self, export_id: str, after_seq: int, limit: int) -> list[tuple[int, bytes]]: ...
+
+
+class TrafficHistoryStore(Protocol):
+    """A store's uploaded GetAds request counts (storage/pacing_stats.py), for the availability forecast."""
+
+    async def request_counts(self, store_id: str, since_us: int) -> dict[tuple[int, int, int], tuple[int, int]]: ...
+
+
 class PacingStatsStore(Protocol):
     """Edges' request counts, pacing inputs and controller state (storage/pacing_stats.py)."""
 

@@ -719,3 +719,33 @@ edge_ivt_disagreements = Table(
     _big("events", default=0),
     PrimaryKeyConstraint("store_id", "edge_id"),
 )
+
+# ---- report exports (migration 12) ----
+
+# A long report run as a background job; any replica reads its state (cloud_core/admin/exports).
+report_exports = Table(
+    "report_exports",
+    metadata,
+    Column("export_id", Text, primary_key=True),
+    _text("advertiser_id", default=""),
+    Column("request", LargeBinary, nullable=False),
+    _int("state"),
+    _int("stores_done", default=0),
+    _int("stores_total", default=0),
+    _big("row_count", default=0),
+    _big("byte_count", default=0),
+    _text("error", default=""),
+    _text("runner", default=""),
+    _big("create_time_us"),
+    _big("update_time_us"),
+)
+
+# The finished export's CSV, in order, in chunks the download streams one message each.
+report_export_chunks = Table(
+    "report_export_chunks",
+    metadata,
+    _text("export_id"),
+    _int("seq"),
+    Column("data", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("export_id", "seq"),
+)
