@@ -135,6 +135,16 @@ class AdminServiceStub:
                 request_serializer=cartads_dot_v1_dot_admin__pb2.DeleteCreativeRequest.SerializeToString,
                 response_deserializer=cartads_dot_v1_dot_admin__pb2.DeleteCreativeResponse.FromString,
                 _registered_method=True)
+        self.ApproveCreative = channel.unary_unary(
+                '/cartads.v1.AdminService/ApproveCreative',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.ApproveCreativeRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.ApproveCreativeResponse.FromString,
+                _registered_method=True)
+        self.RejectCreative = channel.unary_unary(
+                '/cartads.v1.AdminService/RejectCreative',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.RejectCreativeRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.RejectCreativeResponse.FromString,
+                _registered_method=True)
         self.CreateStore = channel.unary_unary(
                 '/cartads.v1.AdminService/CreateStore',
                 request_serializer=cartads_dot_v1_dot_admin__pb2.CreateStoreRequest.SerializeToString,
@@ -300,6 +310,11 @@ class AdminServiceStub:
                 request_serializer=cartads_dot_v1_dot_admin__pb2.ClearEdgeFlagRequest.SerializeToString,
                 response_deserializer=cartads_dot_v1_dot_admin__pb2.ClearEdgeFlagResponse.FromString,
                 _registered_method=True)
+        self.ListAuditEntries = channel.unary_unary(
+                '/cartads.v1.AdminService/ListAuditEntries',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.ListAuditEntriesRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.ListAuditEntriesResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -426,6 +441,20 @@ class AdminServiceServicer:
 
     def DeleteCreative(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApproveCreative(self, request, context):
+        """Creative review (admin only): only an approved creative reaches the stores' indexes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RejectCreative(self, request, context):
+        """Rejected with a reason the advertiser sees; an edit sends it back to review.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -659,6 +688,14 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAuditEntries(self, request, context):
+        """Who changed what: every AdminService change and every token issued or revoked, newest first
+        (admin and viewer tokens only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -761,6 +798,16 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.DeleteCreative,
                     request_deserializer=cartads_dot_v1_dot_admin__pb2.DeleteCreativeRequest.FromString,
                     response_serializer=cartads_dot_v1_dot_admin__pb2.DeleteCreativeResponse.SerializeToString,
+            ),
+            'ApproveCreative': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveCreative,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.ApproveCreativeRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.ApproveCreativeResponse.SerializeToString,
+            ),
+            'RejectCreative': grpc.unary_unary_rpc_method_handler(
+                    servicer.RejectCreative,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.RejectCreativeRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.RejectCreativeResponse.SerializeToString,
             ),
             'CreateStore': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateStore,
@@ -926,6 +973,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ClearEdgeFlag,
                     request_deserializer=cartads_dot_v1_dot_admin__pb2.ClearEdgeFlagRequest.FromString,
                     response_serializer=cartads_dot_v1_dot_admin__pb2.ClearEdgeFlagResponse.SerializeToString,
+            ),
+            'ListAuditEntries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditEntries,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.ListAuditEntriesRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.ListAuditEntriesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1469,6 +1521,60 @@ class AdminService:
             '/cartads.v1.AdminService/DeleteCreative',
             cartads_dot_v1_dot_admin__pb2.DeleteCreativeRequest.SerializeToString,
             cartads_dot_v1_dot_admin__pb2.DeleteCreativeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApproveCreative(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/ApproveCreative',
+            cartads_dot_v1_dot_admin__pb2.ApproveCreativeRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.ApproveCreativeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RejectCreative(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/RejectCreative',
+            cartads_dot_v1_dot_admin__pb2.RejectCreativeRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.RejectCreativeResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -2360,6 +2466,33 @@ class AdminService:
             '/cartads.v1.AdminService/ClearEdgeFlag',
             cartads_dot_v1_dot_admin__pb2.ClearEdgeFlagRequest.SerializeToString,
             cartads_dot_v1_dot_admin__pb2.ClearEdgeFlagResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditEntries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/ListAuditEntries',
+            cartads_dot_v1_dot_admin__pb2.ListAuditEntriesRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.ListAuditEntriesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,20 +1,26 @@
-"""AdminService's API tokens: create, list, revoke (admin tokens only; see ``cloud_core.access.policy``)."""
+"""AdminService's API tokens: create, list, revoke (admin tokens only; see ``cloud_core.access.policy``);
+and the audit trail of who changed what with them: ``AuditRecorder`` writes an entry after each change
+(the servicer calls it), ``AuditAdmin`` serves ListAuditEntries."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+
+from google.protobuf.message import Message
 
 from cartads.bounds import clip
 from cartads.rpc.errors import InvalidArgumentError, NotFoundError
-from cartads.time_units import dt_to_us
+from cartads.time_units import dt_to_ts, dt_to_us, ts_to_us
 from cartads.v1 import admin_pb2
 from cloud_core.access.api_tokens import PROTO_TO_ROLE, TokenStore, issue_token
+from cloud_core.access.audit import AUDITED, AuditFilter, check_audit_filter, field_at, field_changes
+from cloud_core.access.auth import current_principal
 from cloud_core.access.policy import Role, validate_new_token
 from cloud_core.admin import validation as v
 from cloud_core.admin.pagination import decode_request, next_token
 from cloud_core.admin.request_checks import raise_if
-from cloud_core.storage.protocol import AdvertiserStore, CatalogStore
+from cloud_core.storage.protocol import AdvertiserStore, AuditStore, CatalogStore
 
 
 async def check_token_binding(advertisers: AdvertiserStore, catalog: CatalogStore, token: admin_pb2.ApiToken) -> Role:
@@ -81,3 +87,62 @@ class TokenAdmin:
         record = await self._tokens.revoke_api_token(request.token_id, dt_to_us(self._clock()))
         self._on_revoke([record.token_id])
         return admin_pb2.RevokeApiTokenResponse(api_token=record.to_proto())
+
+
+# Reads a resource as it is before a change: (its id) -> the resource, or None.
+BeforeReader = Callable[[str], Awaitable[Message | None]]
+
+
+class AuditRecorder:
+    """Writes the audit entry of one AdminService change once it has succeeded.
+
+    The entry is its own write right after the change commits (each part writes through its own store
+    calls, so no one transaction spans both): a crash between the two loses that entry, never a change
+    its entry claims. A failure to record is logged by the caller's error mapping, after the change.
+    """
+
+    def __init__(self, audit: AuditStore, tokens: TokenStore, clock: Callable[[], datetime]) -> None:
+        self._audit = audit
+        self._tokens = tokens
+        self._clock = clock
+
+    async def record(self, method: str, request: object, before: Message | None, response: Message) -> None:
+        rule = AUDITED[method]
+        after = getattr(response, rule.response_resource) if rule.response_resource else None
+        if after is None and method == "ImportCatalog":
+            after = response  # the counts imported
+        resource_id = field_at(request, rule.request_id) if isinstance(request, Message) else ""
+        resource_id = resource_id or field_at(response, rule.response_id)
+        entry = admin_pb2.AuditEntry(
+            time=dt_to_ts(self._clock()),
+            method=method,
+            resource_type=rule.resource_type,
+            resource_id=resource_id,
+            changes=[admin_pb2.AuditFieldChange(field=f, before=b, after=a) for f, b, a in field_changes(before, after)],
+        )
+        principal = current_principal()
+        if principal is not None:
+            token = await self._tokens.get_api_token(principal.token_id)
+            entry.actor_token_id = principal.token_id
+            entry.actor_role = principal.role.value
+            entry.actor_display_name = token.display_name if token else ""
+        await self._audit.record_audit(entry)
+
+
+class AuditAdmin:
+    """ListAuditEntries: the trail newest first, filtered (admin and viewer tokens; see the policy)."""
+
+    def __init__(self, audit: AuditStore) -> None:
+        self._audit = audit
+
+    async def list_page(self, request: admin_pb2.ListAuditEntriesRequest) -> admin_pb2.ListAuditEntriesResponse:
+        since_us = ts_to_us(request.since_time) if request.HasField("since_time") else 0
+        query = AuditFilter(request.resource_type, request.resource_id, request.actor_token_id, since_us)
+        raise_if(check_audit_filter(query))
+        key = f"audit:{query.resource_type}:{query.resource_id}:{query.actor_token_id}:{since_us}"
+        page = decode_request(request.page_size, request.page_token, key)
+        if page.after_id and not page.after_id.isdigit():
+            raise InvalidArgumentError([("page_token", "is not a token this server issued")])
+        rows = await self._audit.list_audit(query, page)
+        token = next_token([r.audit_entry_id for r in rows], page.limit, key)
+        return admin_pb2.ListAuditEntriesResponse(audit_entries=rows[: page.limit], next_page_token=token)

@@ -133,6 +133,7 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
         ledger=store.ledger,
         carts=store.carts,
         signing_keys=store.signing_keys,
+        audit=store.audit,
     )
     admin_pb2_grpc.add_AdminServiceServicer_to_server(
         AdminServicer(admin_storage, notifier, on_revoke=auth.forget), server

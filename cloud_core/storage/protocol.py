@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from cartads.v1 import admin_pb2, asset_pb2, common_pb2
 from cartads.v1.request_counts_pb2 import RequestCounts
 from cloud_core.access.api_tokens import TokenStore
+from cloud_core.access.audit import AuditFilter
 from cloud_core.admin.pagination import PageRequest
 from cloud_core.admin.validation import CatalogIds
 from cloud_core.compile.carts import EnrolledCart
@@ -191,6 +192,13 @@ class AccessStore(TokenStore, Protocol):
     async def advertiser_line_item_ids(self, advertiser_id: str, campaign_id: str, page: PageRequest) -> list[str]: ...
     async def add_asset_uploader(self, sha256: str, advertiser_id: str) -> None: ...
     async def uploaded_by(self, sha256: str, advertiser_id: str) -> bool: ...
+
+
+class AuditStore(Protocol):
+    """The audit trail: who changed what, appended after each change (storage/tokens.py)."""
+
+    async def record_audit(self, entry: admin_pb2.AuditEntry) -> None: ...
+    async def list_audit(self, query: AuditFilter, page: PageRequest) -> list[admin_pb2.AuditEntry]: ...
 
 
 class ConsoleReads(Protocol):

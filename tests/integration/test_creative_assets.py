@@ -120,6 +120,7 @@ async def _upload(admin: AdminServiceAsyncStub, data: bytes, chunk: int = 1000) 
 async def _creative(admin: AdminServiceAsyncStub, creative_id: str, **fields: object) -> None:
     spec = admin_pb2.CreativeSpec(advertiser_id="adv", display_name=creative_id, **fields)  # type: ignore[arg-type]
     await admin.CreateCreative(admin_pb2.CreateCreativeRequest(creative_id=creative_id, creative=spec))
+    await admin.ApproveCreative(admin_pb2.ApproveCreativeRequest(creative_id=creative_id))
 
 
 async def _line_item(admin: AdminServiceAsyncStub, creative_ids: list[str]) -> None:
