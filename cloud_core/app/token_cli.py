@@ -1,7 +1,8 @@
 """``cartads-cloud create-token``: mint a token directly in the database, e.g. the very first admin token.
 
 AdminService.CreateApiToken needs an admin token, so the first one cannot come through the API; this
-command needs only access to the database (the same trust as running the cloud itself).
+command needs only access to the database (the same trust as running the cloud itself). The token
+is recorded in the audit trail like one AdminService issues, its actor "local" (the server's shell).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from collections.abc import Sequence
 from google.protobuf import json_format
 
 from cartads.rpc.errors import CartAdsError
-from cartads.time_units import now_us
+from cartads.time_units import now_us, us_to_ts
+from cartads.v1 import admin_pb2
 from cloud_core.access.api_tokens import issue_token
+from cloud_core.access.audit import field_changes
 from cloud_core.access.policy import Role, validate_new_token
 from cloud_core.storage.sql.database import Database, DatabaseOpenError
-from cloud_core.storage.tokens import SqlTokens
+from cloud_core.storage.tokens import SqlAudit, SqlTokens
 
 DEFAULT_DB = "./cartads-cloud.sqlite3"
 
@@ -70,6 +73,19 @@ async def _create(args: argparse.Namespace) -> int:
             store_id=args.store,
             display_name=args.display_name,
             token_id=args.id,
+        )
+        changes = field_changes(None, record.to_proto())
+        await SqlAudit(db).record_audit(
+            admin_pb2.AuditEntry(
+                time=us_to_ts(now_us()),
+                actor_token_id="local",
+                actor_display_name="cartads-cloud create-token",
+                actor_role="local",
+                method="cartads-cloud create-token",
+                resource_type="api_token",
+                resource_id=record.token_id,
+                changes=[admin_pb2.AuditFieldChange(field=f, before=b, after=a) for f, b, a in changes],
+            )
         )
     finally:
         await db.close()

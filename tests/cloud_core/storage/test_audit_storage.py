@@ -1,0 +1,107 @@
+"""The audit trail and creative review in SQL, on both engines: entries kept newest first and filtered,
+and the migration that approves the creatives already serving."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+
+from cartads.time_units import us_to_ts
+from cartads.v1 import admin_pb2
+from cloud_core.access.audit import AuditFilter
+from cloud_core.admin.pagination import PageRequest
+from cloud_core.storage.cloud_store import SqlCloudStore
+from cloud_core.storage.sql.database import create_engine, database_url
+from cloud_core.storage.sql.migrations import alembic_config, upgrade_to_head
+from tests.conftest import ENGINES
+from tests.storage_engines import fresh_pg_dsn
+
+
+def _entry(resource_id: str, time_us: int, actor: str = "tok-a") -> admin_pb2.AuditEntry:
+    return admin_pb2.AuditEntry(
+        time=us_to_ts(time_us),
+        actor_token_id=actor,
+        actor_display_name="ops",
+        actor_role="admin",
+        method="UpdateCampaign",
+        resource_type="campaign",
+        resource_id=resource_id,
+        changes=[admin_pb2.AuditFieldChange(field="budget_micros", before='"1"', after='"2"')],
+    )
+
+
+async def test_entries_come_back_newest_first_with_their_changes(store: SqlCloudStore) -> None:
+    """What is recorded is listed back whole, the latest first, each with an id."""
+    await store.audit.record_audit(_entry("c1", 1_000))
+    await store.audit.record_audit(_entry("c2", 2_000))
+    rows = await store.audit.list_audit(AuditFilter(), PageRequest("", 10))
+    assert [r.resource_id for r in rows] == ["c2", "c1"]
+    assert rows[0].changes[0] == admin_pb2.AuditFieldChange(field="budget_micros", before='"1"', after='"2"')
+    assert rows[0].audit_entry_id and rows[0].time == us_to_ts(2_000)
+
+
+async def test_filters_match_all_together(store: SqlCloudStore) -> None:
+    """Resource id, actor and since each narrow the list, and together must all match."""
+    await store.audit.record_audit(_entry("c1", 1_000, actor="tok-a"))
+    await store.audit.record_audit(_entry("c1", 3_000, actor="tok-b"))
+    await store.audit.record_audit(_entry("c2", 3_000, actor="tok-b"))
+    query = AuditFilter(resource_type="campaign", resource_id="c1", actor_token_id="tok-b", since_us=2_000)
+    rows = await store.audit.list_audit(query, PageRequest("", 10))
+    assert [(r.resource_id, r.actor_token_id) for r in rows] == [("c1", "tok-b")]
+
+
+async def test_a_page_resumes_after_its_last_entry(store: SqlCloudStore) -> None:
+    """A page holds limit + 1 rows; the next starts after the last id shown."""
+    for n in range(3):
+        await store.audit.record_audit(_entry(f"c{n}", n))
+    first = await store.audit.list_audit(AuditFilter(), PageRequest("", 1))
+    second = await store.audit.list_audit(AuditFilter(), PageRequest(first[0].audit_entry_id, 1))
+    assert [r.resource_id for r in first] == ["c2", "c1"]
+    assert [r.resource_id for r in second] == ["c1", "c0"]
+
+
+@pytest.fixture(params=ENGINES)
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables at all, on each engine."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "empty.sqlite3")
+        return
+    with fresh_pg_dsn(empty=True) as dsn:
+        yield dsn
+
+
+def test_creatives_serving_before_the_upgrade_stay_approved(empty_db_url: str) -> None:
+    """Migration 0010 approves the creatives that exist (they were serving); new ones default to pending."""
+    engine = create_engine(database_url(empty_db_url))
+    try:
+        with engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "0009_report_over_delivery")
+            conn.execute(sa.text("INSERT INTO advertisers (advertiser_id, display_name, create_time_us) VALUES ('a', 'A', 0)"))
+            conn.execute(
+                sa.text(
+                    "INSERT INTO creatives (creative_id, advertiser_id, display_name, format, headline, body,"
+                    " image_url, promoted_product_id, call_to_action, offer_text, coupon_code, create_time_us)"
+                    " VALUES ('old', 'a', 'Old', 2, 'h', '', '', '', '', '', '', 0)"
+                )
+            )
+    finally:
+        engine.dispose()
+    upgrade_to_head(empty_db_url)
+    engine = create_engine(database_url(empty_db_url))
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO creatives (creative_id, advertiser_id, display_name, format, headline, body,"
+                    " image_url, promoted_product_id, call_to_action, offer_text, coupon_code, create_time_us)"
+                    " VALUES ('new', 'a', 'New', 2, 'h', '', '', '', '', '', '', 0)"
+                )
+            )
+            rows = dict(conn.execute(sa.text("SELECT creative_id, review_status FROM creatives")).all())
+    finally:
+        engine.dispose()
+    assert rows == {"old": admin_pb2.CREATIVE_REVIEW_STATUS_APPROVED, "new": admin_pb2.CREATIVE_REVIEW_STATUS_PENDING}
