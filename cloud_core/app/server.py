@@ -184,6 +184,7 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
                 experiments=lambda start_us, end_us: read_experiments(
                     store.experiments, store.reports, start_us=start_us, end_us=end_us
                 ),
+                audit=store.audit,
             )
     except (RuntimeError, OSError, ConsoleBindError):
         await server.stop(None)
