@@ -105,7 +105,9 @@ def field_changes(before: Message | None, after: Message | None) -> list[FieldCh
     """The top-level fields that differ between ``before`` and ``after`` (None: no resource), sorted;
     secrets are left out whatever their value."""
     old, new = _fields(before), _fields(after)
-    return [(name, old.get(name, ""), new.get(name, "")) for name in sorted(old | new) if old.get(name) != new.get(name)]
+    return [
+        (name, old.get(name, ""), new.get(name, "")) for name in sorted(old | new) if old.get(name) != new.get(name)
+    ]
 
 
 @dataclass(frozen=True)

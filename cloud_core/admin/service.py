@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 
-from cartads.rpc.errors import Ctx, maps_errors
 from google.protobuf.message import Message
 
+from cartads.rpc.errors import Ctx, maps_errors
 from cartads.v1 import admin_pb2, admin_pb2_grpc
 from cloud_core.access.audit import AUDITED, field_at
 from cloud_core.admin.campaigns import AdvertiserAdmin, CampaignAdmin
@@ -263,7 +263,6 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     # ---- edge signing keys and flags ----
     RevokeEdgeSigningKey = _served_by(admin_pb2.RevokeEdgeSigningKeyRequest, lambda s: s._edges.revoke_key)
     ClearEdgeFlag = _served_by(admin_pb2.ClearEdgeFlagRequest, lambda s: s._edges.clear_flag)
-
 
 
 def _before_readers(storage: AdminStorage) -> dict[str, BeforeReader]:

@@ -118,7 +118,9 @@ class AuditRecorder:
             method=method,
             resource_type=rule.resource_type,
             resource_id=resource_id,
-            changes=[admin_pb2.AuditFieldChange(field=f, before=b, after=a) for f, b, a in field_changes(before, after)],
+            changes=[
+                admin_pb2.AuditFieldChange(field=f, before=b, after=a) for f, b, a in field_changes(before, after)
+            ],
         )
         principal = current_principal()
         if principal is not None:

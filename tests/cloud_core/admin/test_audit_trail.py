@@ -36,9 +36,15 @@ async def test_an_update_records_who_and_the_field_before_and_after(admin: Admin
     await seed(admin)
     await admin.CreateLineItem(admin_pb2.CreateLineItemRequest(line_item=line_item(bid_micros=5_000_000)))
     edit = admin_pb2.LineItem(line_item_id="li1", bid_micros=7_000_000)
-    await admin.UpdateLineItem(admin_pb2.UpdateLineItemRequest(line_item=edit, update_mask=FieldMask(paths=["bid_micros"])))
+    await admin.UpdateLineItem(
+        admin_pb2.UpdateLineItemRequest(line_item=edit, update_mask=FieldMask(paths=["bid_micros"]))
+    )
     [entry] = await _entries(admin, resource_type="line_item", resource_id="li1", page_size=1)
-    assert (entry.method, entry.actor_role, entry.actor_display_name) == ("UpdateLineItem", "admin", "admin (in-process)")
+    assert (entry.method, entry.actor_role, entry.actor_display_name) == (
+        "UpdateLineItem",
+        "admin",
+        "admin (in-process)",
+    )
     assert entry.actor_token_id.startswith("tok")
     assert _changes(entry) == {"bid_micros": ('"5000000"', '"7000000"')}
 
@@ -73,10 +79,14 @@ async def test_a_refused_change_records_nothing(admin: AdminServiceAsyncStub) ->
 async def test_the_trail_is_newest_first_and_pages(admin: AdminServiceAsyncStub) -> None:
     """Entries come newest first, a page at a time, and the pages add up to the whole trail."""
     for n in range(3):
-        req = admin_pb2.CreateAdvertiserRequest(advertiser_id=f"a{n}", advertiser=admin_pb2.Advertiser(display_name="A"))
+        req = admin_pb2.CreateAdvertiserRequest(
+            advertiser_id=f"a{n}", advertiser=admin_pb2.Advertiser(display_name="A")
+        )
         await admin.CreateAdvertiser(req)
     first = await admin.ListAuditEntries(admin_pb2.ListAuditEntriesRequest(page_size=2))
-    rest = await admin.ListAuditEntries(admin_pb2.ListAuditEntriesRequest(page_size=2, page_token=first.next_page_token))
+    rest = await admin.ListAuditEntries(
+        admin_pb2.ListAuditEntriesRequest(page_size=2, page_token=first.next_page_token)
+    )
     ids = [e.resource_id for e in [*first.audit_entries, *rest.audit_entries]]
     assert (ids, rest.next_page_token) == (["a2", "a1", "a0"], "")
 
@@ -129,7 +139,9 @@ async def test_an_advertisers_own_change_is_recorded_as_its_own(
     secret = await cloud_server.mint_token(Role.ADVERTISER, advertiser_id="acme", display_name="acme's buyer")
     async with admin_as(cloud_server, secret) as acme:
         edit = admin_pb2.Campaign(campaign_id="c1", display_name="Renamed")
-        await acme.UpdateCampaign(admin_pb2.UpdateCampaignRequest(campaign=edit, update_mask=FieldMask(paths=["display_name"])))
+        await acme.UpdateCampaign(
+            admin_pb2.UpdateCampaignRequest(campaign=edit, update_mask=FieldMask(paths=["display_name"]))
+        )
     [entry] = await _entries(admin, resource_type="campaign", resource_id="c1", page_size=1)
     assert (entry.actor_role, entry.actor_display_name) == ("advertiser", "acme's buyer")
     assert json.loads(_changes(entry)["display_name"][1]) == "Renamed"

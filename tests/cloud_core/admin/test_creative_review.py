@@ -51,7 +51,8 @@ async def test_approve_records_status_time_and_reviewer(admin: AdminServiceAsync
     await _new_creative(admin)
     approved = (await admin.ApproveCreative(admin_pb2.ApproveCreativeRequest(creative_id="cr2"))).creative
     assert approved.review_status == APPROVED
-    assert approved.review_time.seconds > 0 and approved.reviewed_by.startswith("tok")
+    assert approved.review_time.seconds > 0
+    assert approved.reviewed_by.startswith("tok")
     assert (await _status(admin)).review_status == APPROVED
 
 
@@ -120,7 +121,9 @@ async def test_a_rename_keeps_the_approval(admin: AdminServiceAsyncStub) -> None
     """Renaming an approved creative changes nothing a shopper sees: it stays approved."""
     await seed(admin)
     edit = admin_pb2.CreativeSpec(creative_id="cr1", display_name="Renamed")
-    await admin.UpdateCreative(admin_pb2.UpdateCreativeRequest(creative=edit, update_mask=FieldMask(paths=["display_name"])))
+    await admin.UpdateCreative(
+        admin_pb2.UpdateCreativeRequest(creative=edit, update_mask=FieldMask(paths=["display_name"]))
+    )
     assert (await _status(admin, "cr1")).review_status == APPROVED
 
 
@@ -129,7 +132,9 @@ async def test_an_update_cannot_set_the_review(admin: AdminServiceAsyncStub) -> 
     await _new_creative(admin)
     edit = admin_pb2.CreativeSpec(creative_id="cr2", review_status=APPROVED)
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await admin.UpdateCreative(admin_pb2.UpdateCreativeRequest(creative=edit, update_mask=FieldMask(paths=["review_status"])))
+        await admin.UpdateCreative(
+            admin_pb2.UpdateCreativeRequest(creative=edit, update_mask=FieldMask(paths=["review_status"]))
+        )
     assert list(violations_of(err.value)) == ["update_mask"]
 
 

@@ -23,7 +23,8 @@ async def test_list_shows_pending_then_the_rejection_reason(
     capsys.readouterr()
     assert await run_admin_cli(cloud_server, seeded_token, "creatives", "list") == 0
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("cr1"))
-    assert " REJECTED" in row and "Logo too small to read" in row
+    assert " REJECTED" in row
+    assert "Logo too small to read" in row
 
 
 async def test_approve_makes_it_approved(
@@ -54,7 +55,8 @@ async def test_audit_list_filters_and_shows_before_and_after(
     assert await run_admin_cli(cloud_server, seeded_token, *argv) == 0
     header, row = capsys.readouterr().out.splitlines()
     assert header.split() == ["time", "actor", "role", "method", "resource", "changes"]
-    assert "ApproveCreative" in row and "creative cr1" in row
+    assert "ApproveCreative" in row
+    assert "creative cr1" in row
     assert '"CREATIVE_REVIEW_STATUS_PENDING" -> "CREATIVE_REVIEW_STATUS_APPROVED"' in row
 
 
@@ -63,7 +65,8 @@ async def test_audit_list_json_since_and_actor(
 ) -> None:
     """--json prints the entries; --actor of another token and --since in the future print none."""
     entries = await admin_cli_json(cloud_server, seeded_token, capsys, "audit", "list", "--limit", "3")
-    assert len(entries) == 3 and entries[0]["method"] == "CreateCampaign"
+    assert len(entries) == 3
+    assert entries[0]["method"] == "CreateCampaign"
     assert await admin_cli_json(cloud_server, seeded_token, capsys, "audit", "list", "--actor", "tok-nobody") == []
     assert await admin_cli_json(cloud_server, seeded_token, capsys, "audit", "list", "--since", "2999-01-01") == []
 

@@ -40,7 +40,8 @@ async def test_audit_panel_lists_changes_and_filters(browser: Browser, world: Co
     await page.click("#audit-filter button[type=submit]")
     await page.wait_for_selector("#audit tbody tr[data-method='UpdateCampaign']")
     await page.wait_for_function(
-        "() => [...document.querySelectorAll('#audit tbody tr')].every(r => r.cells[3].textContent.startsWith('campaign '))"
+        "() => [...document.querySelectorAll('#audit tbody tr')]"
+        ".every(r => r.cells[3].textContent.startsWith('campaign '))"
     )
     rename = await page.inner_text("#audit tbody tr[data-method='UpdateCampaign']")
     assert '"Kombucha relaunch"' in rename

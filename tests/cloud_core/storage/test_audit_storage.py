@@ -41,7 +41,8 @@ async def test_entries_come_back_newest_first_with_their_changes(store: SqlCloud
     rows = await store.audit.list_audit(AuditFilter(), PageRequest("", 10))
     assert [r.resource_id for r in rows] == ["c2", "c1"]
     assert rows[0].changes[0] == admin_pb2.AuditFieldChange(field="budget_micros", before='"1"', after='"2"')
-    assert rows[0].audit_entry_id and rows[0].time == us_to_ts(2_000)
+    assert rows[0].audit_entry_id
+    assert rows[0].time == us_to_ts(2_000)
 
 
 async def test_filters_match_all_together(store: SqlCloudStore) -> None:
@@ -80,7 +81,9 @@ def test_creatives_serving_before_the_upgrade_stay_approved(empty_db_url: str) -
     try:
         with engine.begin() as conn:
             command.upgrade(alembic_config(conn), "0009_report_over_delivery")
-            conn.execute(sa.text("INSERT INTO advertisers (advertiser_id, display_name, create_time_us) VALUES ('a', 'A', 0)"))
+            conn.execute(
+                sa.text("INSERT INTO advertisers (advertiser_id, display_name, create_time_us) VALUES ('a', 'A', 0)")
+            )
             conn.execute(
                 sa.text(
                     "INSERT INTO creatives (creative_id, advertiser_id, display_name, format, headline, body,"
@@ -101,7 +104,7 @@ def test_creatives_serving_before_the_upgrade_stay_approved(empty_db_url: str) -
                     " VALUES ('new', 'a', 'New', 2, 'h', '', '', '', '', '', '', 0)"
                 )
             )
-            rows = dict(conn.execute(sa.text("SELECT creative_id, review_status FROM creatives")).all())
+            rows: dict[str, int] = dict(conn.execute(sa.text("SELECT creative_id, review_status FROM creatives")).all())
     finally:
         engine.dispose()
     assert rows == {"old": admin_pb2.CREATIVE_REVIEW_STATUS_APPROVED, "new": admin_pb2.CREATIVE_REVIEW_STATUS_PENDING}
