@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
+import structlog
 from google.protobuf.message import Message
 
 from cartads.bounds import clip
@@ -21,6 +22,8 @@ from cloud_core.admin import validation as v
 from cloud_core.admin.pagination import decode_request, next_token
 from cloud_core.admin.request_checks import raise_if
 from cloud_core.storage.protocol import AdvertiserStore, AuditStore, CatalogStore
+
+log = structlog.get_logger("cloud.audit")
 
 
 async def check_token_binding(advertisers: AdvertiserStore, catalog: CatalogStore, token: admin_pb2.ApiToken) -> Role:
@@ -98,7 +101,8 @@ class AuditRecorder:
 
     The entry is its own write right after the change commits (each part writes through its own store
     calls, so no one transaction spans both): a crash between the two loses that entry, never a change
-    its entry claims. A failure to record is logged by the caller's error mapping, after the change.
+    its entry claims. A failure to record is logged as an error and the change still answered: it is
+    committed, and a caller told otherwise would retry a create into ALREADY_EXISTS.
     """
 
     def __init__(self, audit: AuditStore, tokens: TokenStore, clock: Callable[[], datetime]) -> None:
@@ -107,6 +111,12 @@ class AuditRecorder:
         self._clock = clock
 
     async def record(self, method: str, request: object, before: Message | None, response: Message) -> None:
+        try:
+            await self._record(method, request, before, response)
+        except Exception:
+            log.exception("audit_record_failed", method=method)
+
+    async def _record(self, method: str, request: object, before: Message | None, response: Message) -> None:
         rule = AUDITED[method]
         after = getattr(response, rule.response_resource) if rule.response_resource else None
         if after is None and method == "ImportCatalog":

@@ -310,10 +310,12 @@ async def test_unreferenced_assets_are_collected_after_an_update(setup: Setup) -
                 update_mask={"paths": ["image_asset_sha256"]},
             )
         )
+        # A new image is a new thing to review: served again only once approved.
+        await setup.admin.ApproveCreative(admin_pb2.ApproveCreativeRequest(creative_id="cr-banner"))
         store = edge.assets.store
         # The edge announces no collection: poll its store.
         await eventually(
-            lambda: edge.index_version != before and first.sha256 not in store.hashes(),
+            lambda: edge.index_version != before and store.hashes() == [second.sha256],
             timeout_s=10.0,
             interval_s=0.02,
             what="the unused asset collected",
