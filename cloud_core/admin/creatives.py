@@ -96,10 +96,11 @@ class CreativeAdmin:
         raise_if(v.validate_creative(merged))
         await check_creative(self._assets, merged)
         await self._check_asset_uploader(merged.image_asset_sha256, current.image_asset_sha256)
-        if shown_content_changed(current, merged):
+        rereview = shown_content_changed(current, merged)
+        if rereview:
             # What was approved is no longer what would be shown: it goes back to review (re-review).
             _set_review(merged, admin_pb2.CREATIVE_REVIEW_STATUS_PENDING, when=self._clock())
-        await self._campaigns.update_creative(merged)
+        await self._campaigns.update_creative(merged, review=rereview)
         self._notifier.notify()
         return admin_pb2.UpdateCreativeResponse(creative=merged)
 
@@ -120,10 +121,10 @@ class CreativeAdmin:
     async def _review(
         self, creative_id: str, status: admin_pb2.CreativeReviewStatus, reason: str
     ) -> admin_pb2.CreativeSpec:
-        creative = await self._creative(creative_id)
+        await self._creative(creative_id)  # NOT_FOUND naming creative_id
         principal = current_principal()
-        _set_review(creative, status, reason=reason, when=self._clock(), by=principal.token_id if principal else "")
-        await self._campaigns.update_creative(creative)
+        by = principal.token_id if principal else ""
+        creative = await self._campaigns.review_creative(creative_id, status, reason, dt_to_us(self._clock()), by)
         # Approving adds the creative to the indexes of its line items' stores; rejecting takes it out.
         self._notifier.notify()
         return creative

@@ -176,13 +176,14 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         if not isinstance(request, Message):
             return None
         resource_id = field_at(request, rule.request_id)
-        read = self._before_readers.get(rule.resource_type)
-        if not resource_id or read is None:
+        if not resource_id:
             return None
         if rule.resource_type == "cart":
+            # A cart is named by its store and its id: UpdateCart's cart.store_id, RevokeCart's store_id.
             store_id = field_at(request, rule.request_id.replace("cart_id", "store_id"))
             return await self._cart_store.get_cart(store_id, resource_id)
-        return await read(resource_id)
+        read = self._before_readers.get(rule.resource_type)
+        return None if read is None else await read(resource_id)
 
     # ---- advertisers ----
     CreateAdvertiser = _served_by(admin_pb2.CreateAdvertiserRequest, lambda s: s._advertisers.create)
@@ -272,10 +273,6 @@ def _before_readers(storage: AdminStorage) -> dict[str, BeforeReader]:
         record = await storage.access.get_api_token(token_id)
         return None if record is None else record.to_proto()
 
-    async def cart(cart_id: str) -> Message | None:
-        del cart_id  # a cart is named by its store too: read in AdminServicer._read_before
-        return None
-
     return {
         "advertiser": storage.advertisers.get_advertiser,
         "campaign": storage.campaigns.get_campaign,
@@ -284,5 +281,4 @@ def _before_readers(storage: AdminStorage) -> dict[str, BeforeReader]:
         "store": storage.catalog.get_store,
         "experiment_layer": storage.experiments.get_experiment_layer,
         "api_token": token,
-        "cart": cart,
     }

@@ -161,6 +161,10 @@ CREATIVE_COLUMNS = (
 )
 
 
+# The creatives columns only a review (or an edit that sends a creative back to review) writes.
+REVIEW_COLUMNS = ("review_status", "review_reason", "review_time_us", "reviewed_by")
+
+
 def campaign_from_row(row: Sequence[Any]) -> admin_pb2.Campaign:
     """The Campaign of a row of CAMPAIGN_COLUMNS."""
     cid, aid, name, start, end, budget, state, created, cap = row

@@ -108,3 +108,26 @@ def test_creatives_serving_before_the_upgrade_stay_approved(empty_db_url: str) -
     finally:
         engine.dispose()
     assert rows == {"old": admin_pb2.CREATIVE_REVIEW_STATUS_APPROVED, "new": admin_pb2.CREATIVE_REVIEW_STATUS_PENDING}
+
+
+async def test_an_edit_without_review_keeps_the_stored_review(store: SqlCloudStore) -> None:
+    """A content write that is not a re-review never overwrites a review made since it was read."""
+    from tests.cloud_core.helpers import creative
+
+    await store.advertisers.create_advertiser(admin_pb2.Advertiser(advertiser_id="acme", display_name="Acme"))
+    read = creative()
+    read.review_status = admin_pb2.CREATIVE_REVIEW_STATUS_PENDING
+    await store.campaigns.create_creative(read)
+    reviewed = await store.campaigns.review_creative(
+        "cr1", admin_pb2.CREATIVE_REVIEW_STATUS_REJECTED, "blurry", 5_000_000, "tok-admin"
+    )
+    read.display_name = "Renamed"  # an edit made from the copy read before the rejection
+    await store.campaigns.update_creative(read)
+    stored = await store.campaigns.get_creative("cr1")
+    assert stored is not None
+    assert (stored.display_name, stored.review_status, stored.review_reason) == (
+        "Renamed",
+        reviewed.review_status,
+        "blurry",
+    )
+    assert (reviewed.reviewed_by, reviewed.review_time.seconds) == ("tok-admin", 5)
