@@ -38,6 +38,8 @@ class Audited:
     response_resource: str = ""
     # The answer's field holding the resource's id (dotted), for a resource the request does not name.
     response_id: str = ""
+    # Recorded by the part itself, in the change's own transaction (tokens), not by the servicer after it.
+    in_change_transaction: bool = False
 
 
 _A = Audited
@@ -69,8 +71,8 @@ AUDITED: Mapping[str, Audited] = {
     "CreateExperimentLayer": _A("experiment_layer", "", "experiment_layer", "experiment_layer.layer_id"),
     "UpdateExperimentLayer": _A("experiment_layer", "experiment_layer.layer_id", "experiment_layer"),
     "DeleteExperimentLayer": _A("experiment_layer", "layer_id"),
-    "CreateApiToken": _A("api_token", "", "api_token", "api_token.token_id"),
-    "RevokeApiToken": _A("api_token", "token_id", "api_token"),
+    "CreateApiToken": _A("api_token", "", "api_token", "api_token.token_id", in_change_transaction=True),
+    "RevokeApiToken": _A("api_token", "token_id", "api_token", in_change_transaction=True),
     "CreateCart": _A("cart", "", "cart", "cart.cart_id"),
     "UpdateCart": _A("cart", "cart.cart_id", "cart"),
     "RevokeCart": _A("cart", "cart_id", "cart"),

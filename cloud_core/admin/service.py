@@ -87,7 +87,7 @@ def _served_by(request_type: type[Req], part: Callable[[AdminServicer], Callable
     name = request_type.__name__.removesuffix("Request")
 
     async def method(self: AdminServicer, request: Req, context: Ctx) -> Resp:
-        if name not in AUDITED:
+        if name not in AUDITED or AUDITED[name].in_change_transaction:
             return await part(self)(request)
         before = await self._read_before(name, request)
         response = await part(self)(request)

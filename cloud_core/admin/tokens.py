@@ -59,6 +59,10 @@ class TokenAdmin:
         # Tells the token cache of this replica to forget a token the moment it is revoked.
         self._on_revoke = on_revoke
 
+    async def _audit(self, method: str) -> admin_pb2.AuditEntry:
+        """Who is issuing or revoking: the store writes it with the token, in one transaction."""
+        return await actor_entry(self._tokens, method)
+
     async def create(self, request: admin_pb2.CreateApiTokenRequest) -> admin_pb2.CreateApiTokenResponse:
         token_id = request.token_id or request.api_token.token_id
         if token_id:
@@ -72,6 +76,7 @@ class TokenAdmin:
             store_id=request.api_token.store_id,
             display_name=request.api_token.display_name,
             token_id=token_id,
+            audit=await self._audit("CreateApiToken"),
         )
         return admin_pb2.CreateApiTokenResponse(api_token=record.to_proto(), secret=secret)
 
@@ -87,9 +92,22 @@ class TokenAdmin:
     async def revoke(self, request: admin_pb2.RevokeApiTokenRequest) -> admin_pb2.RevokeApiTokenResponse:
         if not request.token_id:
             raise InvalidArgumentError([("token_id", "is required")])
-        record = await self._tokens.revoke_api_token(request.token_id, dt_to_us(self._clock()))
+        audit = await self._audit("RevokeApiToken")
+        record = await self._tokens.revoke_api_token(request.token_id, dt_to_us(self._clock()), audit)
         self._on_revoke([record.token_id])
         return admin_pb2.RevokeApiTokenResponse(api_token=record.to_proto())
+
+
+async def actor_entry(tokens: TokenStore, method: str) -> admin_pb2.AuditEntry:
+    """An audit entry naming ``method`` and the caller: its token id, display name and role."""
+    entry = admin_pb2.AuditEntry(method=method)
+    principal = current_principal()
+    if principal is not None:
+        token = await tokens.get_api_token(principal.token_id)
+        entry.actor_token_id = principal.token_id
+        entry.actor_role = principal.role.value
+        entry.actor_display_name = token.display_name if token else ""
+    return entry
 
 
 # Reads a resource as it is before a change: (its id) -> the resource, or None.
@@ -101,8 +119,10 @@ class AuditRecorder:
 
     The entry is its own write right after the change commits (each part writes through its own store
     calls, so no one transaction spans both): a crash between the two loses that entry, never a change
-    its entry claims. A failure to record is logged as an error and the change still answered: it is
-    committed, and a caller told otherwise would retry a create into ALREADY_EXISTS.
+    its entry claims. Tokens are the exception: ``TokenAdmin`` hands the entry to the token store,
+    which writes it in the token's own transaction. A failure to record is logged as an error and the
+    change still answered: it is committed, and a caller told otherwise would retry a create into
+    ALREADY_EXISTS.
     """
 
     def __init__(self, audit: AuditStore, tokens: TokenStore, clock: Callable[[], datetime]) -> None:
@@ -123,21 +143,12 @@ class AuditRecorder:
             after = response  # the counts imported
         resource_id = field_at(request, rule.request_id) if isinstance(request, Message) else ""
         resource_id = resource_id or field_at(response, rule.response_id)
-        entry = admin_pb2.AuditEntry(
-            time=dt_to_ts(self._clock()),
-            method=method,
-            resource_type=rule.resource_type,
-            resource_id=resource_id,
-            changes=[
-                admin_pb2.AuditFieldChange(field=f, before=b, after=a) for f, b, a in field_changes(before, after)
-            ],
+        entry = await actor_entry(self._tokens, method)
+        entry.time.CopyFrom(dt_to_ts(self._clock()))
+        entry.resource_type, entry.resource_id = rule.resource_type, resource_id
+        entry.changes.extend(
+            admin_pb2.AuditFieldChange(field=f, before=b, after=a) for f, b, a in field_changes(before, after)
         )
-        principal = current_principal()
-        if principal is not None:
-            token = await self._tokens.get_api_token(principal.token_id)
-            entry.actor_token_id = principal.token_id
-            entry.actor_role = principal.role.value
-            entry.actor_display_name = token.display_name if token else ""
         await self._audit.record_audit(entry)
 
 

@@ -17,13 +17,12 @@ from collections.abc import Sequence
 from google.protobuf import json_format
 
 from cartads.rpc.errors import CartAdsError
-from cartads.time_units import now_us, us_to_ts
+from cartads.time_units import now_us
 from cartads.v1 import admin_pb2
 from cloud_core.access.api_tokens import issue_token
-from cloud_core.access.audit import field_changes
 from cloud_core.access.policy import Role, validate_new_token
 from cloud_core.storage.sql.database import Database, DatabaseOpenError
-from cloud_core.storage.tokens import SqlAudit, SqlTokens
+from cloud_core.storage.tokens import SqlTokens
 
 DEFAULT_DB = "./cartads-cloud.sqlite3"
 
@@ -73,19 +72,13 @@ async def _create(args: argparse.Namespace) -> int:
             store_id=args.store,
             display_name=args.display_name,
             token_id=args.id,
-        )
-        changes = field_changes(None, record.to_proto())
-        await SqlAudit(db).record_audit(
-            admin_pb2.AuditEntry(
-                time=us_to_ts(now_us()),
+            # Recorded with the token, in its transaction; the actor is the server's own shell.
+            audit=admin_pb2.AuditEntry(
                 actor_token_id="local",
                 actor_display_name="cartads-cloud create-token",
                 actor_role="local",
                 method="cartads-cloud create-token",
-                resource_type="api_token",
-                resource_id=record.token_id,
-                changes=[admin_pb2.AuditFieldChange(field=f, before=b, after=a) for f, b, a in changes],
-            )
+            ),
         )
     finally:
         await db.close()

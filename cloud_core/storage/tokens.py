@@ -14,7 +14,7 @@ from cartads.bounds import clip
 from cartads.rpc.errors import AlreadyExistsError, NotFoundError
 from cartads.time_units import ts_to_us, us_to_ts
 from cartads.v1 import admin_pb2
-from cloud_core.access.api_tokens import TokenRecord
+from cloud_core.access.api_tokens import TokenRecord, token_changes
 from cloud_core.access.audit import AuditFilter
 from cloud_core.access.policy import Role
 from cloud_core.admin.pagination import PageRequest
@@ -63,7 +63,11 @@ class SqlTokens:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def create_api_token(self, record: TokenRecord, secret_sha256: str) -> None:
+    async def create_api_token(
+        self, record: TokenRecord, secret_sha256: str, audit: admin_pb2.AuditEntry | None = None
+    ) -> None:
+        """Store the token (and, with ``audit``, its audit entry in the same transaction)."""
+
         def _insert(conn: Connection) -> None:
             exists = conn.execute(sa.select(_T.token_id).where(_T.token_id == record.token_id)).first()
             if exists is not None:
@@ -80,6 +84,8 @@ class SqlTokens:
                     revoke_time_us=record.revoke_time_us,
                 )
             )
+            if audit is not None:
+                insert_audit(conn, token_changes(audit, None, record, record.create_time_us))
 
         try:
             await self._db.write(_insert)
@@ -110,16 +116,22 @@ class SqlTokens:
 
         return await self._db.read(_select)
 
-    async def revoke_api_token(self, token_id: str, now_us: int) -> TokenRecord:
-        """Revoke (idempotently: a second revocation keeps the first time) and return the token."""
+    async def revoke_api_token(
+        self, token_id: str, now_us: int, audit: admin_pb2.AuditEntry | None = None
+    ) -> TokenRecord:
+        """Revoke (idempotently: a second revocation keeps the first time) and return the token; with
+        ``audit``, its audit entry is written in the same transaction."""
 
         def _revoke(conn: Connection) -> TokenRecord:
+            found = conn.execute(sa.select(*_COLUMNS).where(_T.token_id == token_id)).mappings().first()
             conn.execute(
                 api_tokens.update().where(_T.token_id == token_id, _T.revoke_time_us == 0).values(revoke_time_us=now_us)
             )
             row = conn.execute(sa.select(*_COLUMNS).where(_T.token_id == token_id)).mappings().first()
-            if row is None:
+            if row is None or found is None:
                 raise NotFoundError(f"token {clip(token_id)!r} does not exist", "token_id")
+            if audit is not None:
+                insert_audit(conn, token_changes(audit, _record(found), _record(row), now_us))
             return _record(row)
 
         return await self._db.write(_revoke)
@@ -203,6 +215,21 @@ def _audit_entry(row: RowMapping) -> admin_pb2.AuditEntry:
     )
 
 
+def insert_audit(conn: Connection, entry: admin_pb2.AuditEntry) -> None:
+    """Append ``entry`` in ``conn``'s transaction (the trail's sequence number becomes its id)."""
+    values = {
+        "time_us": ts_to_us(entry.time),
+        "actor_token_id": entry.actor_token_id,
+        "actor_display_name": entry.actor_display_name,
+        "actor_role": entry.actor_role,
+        "method": entry.method,
+        "resource_type": entry.resource_type,
+        "resource_id": entry.resource_id,
+        "changes_json": json.dumps([[c.field, c.before, c.after] for c in entry.changes]),
+    }
+    conn.execute(audit_entries.insert().values(**values))
+
+
 class SqlAudit:
     """The AuditStore Protocol (storage/protocol.py): an append-only trail, read newest first."""
 
@@ -211,17 +238,7 @@ class SqlAudit:
 
     async def record_audit(self, entry: admin_pb2.AuditEntry) -> None:
         """Append ``entry`` (its id is the trail's sequence number, given here)."""
-        values = {
-            "time_us": ts_to_us(entry.time),
-            "actor_token_id": entry.actor_token_id,
-            "actor_display_name": entry.actor_display_name,
-            "actor_role": entry.actor_role,
-            "method": entry.method,
-            "resource_type": entry.resource_type,
-            "resource_id": entry.resource_id,
-            "changes_json": json.dumps([[c.field, c.before, c.after] for c in entry.changes]),
-        }
-        await self._db.write(lambda conn: conn.execute(audit_entries.insert().values(**values)))
+        await self._db.write(lambda conn: insert_audit(conn, entry))
 
     async def list_audit(self, query: AuditFilter, page: PageRequest) -> list[admin_pb2.AuditEntry]:
         """One page newest first (after ``page.after_id``, an entry id), with one extra row when there is more."""

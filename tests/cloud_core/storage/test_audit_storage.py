@@ -131,3 +131,21 @@ async def test_an_edit_without_review_keeps_the_stored_review(store: SqlCloudSto
         "blurry",
     )
     assert (reviewed.reviewed_by, reviewed.review_time.seconds) == ("tok-admin", 5)
+
+
+async def test_a_token_and_its_audit_entry_commit_together(store: SqlCloudStore) -> None:
+    """Issuing a token writes its entry in the same transaction: a refused duplicate leaves no entry."""
+    from cartads.rpc.errors import AlreadyExistsError
+    from cloud_core.access.api_tokens import TokenRecord
+    from cloud_core.access.policy import Role
+
+    who = admin_pb2.AuditEntry(actor_token_id="local", actor_role="local", method="CreateApiToken")
+    await store.tokens.create_api_token(TokenRecord("t1", Role.VIEWER, create_time_us=7), "a" * 64, who)
+    with pytest.raises(AlreadyExistsError):
+        await store.tokens.create_api_token(TokenRecord("t1", Role.ADMIN, create_time_us=8), "b" * 64, who)
+    await store.tokens.revoke_api_token("t1", 9, who)
+    rows = await store.audit.list_audit(AuditFilter(resource_id="t1"), PageRequest("", 10))
+    assert [(r.resource_type, [c.field for c in r.changes]) for r in rows] == [
+        ("api_token", ["revoke_time"]),
+        ("api_token", ["create_time", "role", "token_id"]),
+    ]
