@@ -55,6 +55,7 @@ PURE_CORES = (
     "cartads.index.version",
     "cartads.ivt",
     "cartads.tracking_token",
+    "cloud_core.access.audit",
     "cloud_core.access.policy",
     "cloud_core.admin.asset_check",
     "cloud_core.admin.creative_rules",

@@ -162,7 +162,12 @@ def simulate_day(cfg: PacingSimConfig) -> PacingSimResult:
     campaigns, line_items = _catalog(cfg, day_start_us)
     store = admin_pb2.Store(store_id="s1", display_name="Sim Market", time_zone=cfg.time_zone)
     creatives = [
-        admin_pb2.CreativeSpec(creative_id=f"cr-{li.line_item_id}", advertiser_id="adv", headline="h")
+        admin_pb2.CreativeSpec(
+            creative_id=f"cr-{li.line_item_id}",
+            advertiser_id="adv",
+            headline="h",
+            review_status=admin_pb2.CREATIVE_REVIEW_STATUS_APPROVED,
+        )
         for li in line_items
     ]
     settings = CompileSettings(pacing=cfg.pacing)

@@ -215,6 +215,8 @@ async def create_advertisers(
                     ),
                 )
             )
+            # Every new creative waits for review; the demo's operator approves its own.
+            await admin.ApproveCreative(admin_pb2.ApproveCreativeRequest(creative_id=creative.creative_id))
         for item in plan.line_items:
             await admin.CreateLineItem(
                 admin_pb2.CreateLineItemRequest(

@@ -25,6 +25,13 @@ class PacingType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PACING_TYPE_EVEN: _ClassVar[PacingType]
     PACING_TYPE_ASAP: _ClassVar[PacingType]
 
+class CreativeReviewStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CREATIVE_REVIEW_STATUS_UNSPECIFIED: _ClassVar[CreativeReviewStatus]
+    CREATIVE_REVIEW_STATUS_PENDING: _ClassVar[CreativeReviewStatus]
+    CREATIVE_REVIEW_STATUS_APPROVED: _ClassVar[CreativeReviewStatus]
+    CREATIVE_REVIEW_STATUS_REJECTED: _ClassVar[CreativeReviewStatus]
+
 class DeadLetterReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     DEAD_LETTER_REASON_UNSPECIFIED: _ClassVar[DeadLetterReason]
@@ -76,6 +83,10 @@ SERVING_STATE_PAUSED: ServingState
 PACING_TYPE_UNSPECIFIED: PacingType
 PACING_TYPE_EVEN: PacingType
 PACING_TYPE_ASAP: PacingType
+CREATIVE_REVIEW_STATUS_UNSPECIFIED: CreativeReviewStatus
+CREATIVE_REVIEW_STATUS_PENDING: CreativeReviewStatus
+CREATIVE_REVIEW_STATUS_APPROVED: CreativeReviewStatus
+CREATIVE_REVIEW_STATUS_REJECTED: CreativeReviewStatus
 DEAD_LETTER_REASON_UNSPECIFIED: DeadLetterReason
 DEAD_LETTER_REASON_MALFORMED: DeadLetterReason
 DEAD_LETTER_REASON_TOKEN_SIGNATURE: DeadLetterReason
@@ -200,7 +211,7 @@ class LineItem(_message.Message):
     def __init__(self, line_item_id: _Optional[str] = ..., campaign_id: _Optional[str] = ..., display_name: _Optional[str] = ..., pricing_model: _Optional[_Union[_common_pb2.PricingModel, str]] = ..., bid_micros: _Optional[int] = ..., targeting: _Optional[_Union[Targeting, _Mapping]] = ..., creative_ids: _Optional[_Iterable[str]] = ..., frequency_cap_per_session: _Optional[int] = ..., state: _Optional[_Union[ServingState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., priority_tier: _Optional[_Union[_common_pb2.PriorityTier, str]] = ..., creative_frequency_cap_per_session: _Optional[int] = ..., exclusion_label: _Optional[str] = ..., pacing_type: _Optional[_Union[PacingType, str]] = ..., daily_budget_micros: _Optional[int] = ...) -> None: ...
 
 class CreativeSpec(_message.Message):
-    __slots__ = ("creative_id", "advertiser_id", "display_name", "format", "headline", "body", "image_url", "promoted_product_id", "call_to_action", "offer_text", "coupon_code", "create_time", "image_asset_sha256", "recipe_product_ids")
+    __slots__ = ("creative_id", "advertiser_id", "display_name", "format", "headline", "body", "image_url", "promoted_product_id", "call_to_action", "offer_text", "coupon_code", "create_time", "image_asset_sha256", "recipe_product_ids", "review_status", "review_reason", "review_time", "reviewed_by")
     CREATIVE_ID_FIELD_NUMBER: _ClassVar[int]
     ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -215,6 +226,10 @@ class CreativeSpec(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     IMAGE_ASSET_SHA256_FIELD_NUMBER: _ClassVar[int]
     RECIPE_PRODUCT_IDS_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_STATUS_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_REASON_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_TIME_FIELD_NUMBER: _ClassVar[int]
+    REVIEWED_BY_FIELD_NUMBER: _ClassVar[int]
     creative_id: str
     advertiser_id: str
     display_name: str
@@ -229,7 +244,93 @@ class CreativeSpec(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     image_asset_sha256: str
     recipe_product_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, creative_id: _Optional[str] = ..., advertiser_id: _Optional[str] = ..., display_name: _Optional[str] = ..., format: _Optional[_Union[_common_pb2.CreativeFormat, str]] = ..., headline: _Optional[str] = ..., body: _Optional[str] = ..., image_url: _Optional[str] = ..., promoted_product_id: _Optional[str] = ..., call_to_action: _Optional[str] = ..., offer_text: _Optional[str] = ..., coupon_code: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., image_asset_sha256: _Optional[str] = ..., recipe_product_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    review_status: CreativeReviewStatus
+    review_reason: str
+    review_time: _timestamp_pb2.Timestamp
+    reviewed_by: str
+    def __init__(self, creative_id: _Optional[str] = ..., advertiser_id: _Optional[str] = ..., display_name: _Optional[str] = ..., format: _Optional[_Union[_common_pb2.CreativeFormat, str]] = ..., headline: _Optional[str] = ..., body: _Optional[str] = ..., image_url: _Optional[str] = ..., promoted_product_id: _Optional[str] = ..., call_to_action: _Optional[str] = ..., offer_text: _Optional[str] = ..., coupon_code: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., image_asset_sha256: _Optional[str] = ..., recipe_product_ids: _Optional[_Iterable[str]] = ..., review_status: _Optional[_Union[CreativeReviewStatus, str]] = ..., review_reason: _Optional[str] = ..., review_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reviewed_by: _Optional[str] = ...) -> None: ...
+
+class ApproveCreativeRequest(_message.Message):
+    __slots__ = ("creative_id",)
+    CREATIVE_ID_FIELD_NUMBER: _ClassVar[int]
+    creative_id: str
+    def __init__(self, creative_id: _Optional[str] = ...) -> None: ...
+
+class ApproveCreativeResponse(_message.Message):
+    __slots__ = ("creative",)
+    CREATIVE_FIELD_NUMBER: _ClassVar[int]
+    creative: CreativeSpec
+    def __init__(self, creative: _Optional[_Union[CreativeSpec, _Mapping]] = ...) -> None: ...
+
+class RejectCreativeRequest(_message.Message):
+    __slots__ = ("creative_id", "reason")
+    CREATIVE_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    creative_id: str
+    reason: str
+    def __init__(self, creative_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RejectCreativeResponse(_message.Message):
+    __slots__ = ("creative",)
+    CREATIVE_FIELD_NUMBER: _ClassVar[int]
+    creative: CreativeSpec
+    def __init__(self, creative: _Optional[_Union[CreativeSpec, _Mapping]] = ...) -> None: ...
+
+class AuditEntry(_message.Message):
+    __slots__ = ("audit_entry_id", "time", "actor_token_id", "actor_display_name", "actor_role", "method", "resource_type", "resource_id", "changes")
+    AUDIT_ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_ROLE_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    audit_entry_id: str
+    time: _timestamp_pb2.Timestamp
+    actor_token_id: str
+    actor_display_name: str
+    actor_role: str
+    method: str
+    resource_type: str
+    resource_id: str
+    changes: _containers.RepeatedCompositeFieldContainer[AuditFieldChange]
+    def __init__(self, audit_entry_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_token_id: _Optional[str] = ..., actor_display_name: _Optional[str] = ..., actor_role: _Optional[str] = ..., method: _Optional[str] = ..., resource_type: _Optional[str] = ..., resource_id: _Optional[str] = ..., changes: _Optional[_Iterable[_Union[AuditFieldChange, _Mapping]]] = ...) -> None: ...
+
+class AuditFieldChange(_message.Message):
+    __slots__ = ("field", "before", "after")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    before: str
+    after: str
+    def __init__(self, field: _Optional[str] = ..., before: _Optional[str] = ..., after: _Optional[str] = ...) -> None: ...
+
+class ListAuditEntriesRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "resource_type", "resource_id", "actor_token_id", "since_time")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    SINCE_TIME_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    resource_type: str
+    resource_id: str
+    actor_token_id: str
+    since_time: _timestamp_pb2.Timestamp
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., resource_type: _Optional[str] = ..., resource_id: _Optional[str] = ..., actor_token_id: _Optional[str] = ..., since_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListAuditEntriesResponse(_message.Message):
+    __slots__ = ("audit_entries", "next_page_token")
+    AUDIT_ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    audit_entries: _containers.RepeatedCompositeFieldContainer[AuditEntry]
+    next_page_token: str
+    def __init__(self, audit_entries: _Optional[_Iterable[_Union[AuditEntry, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Store(_message.Message):
     __slots__ = ("store_id", "display_name", "time_zone", "create_time")

@@ -135,6 +135,16 @@ class AdminServiceStub:
                 request_serializer=cartads_dot_v1_dot_admin__pb2.DeleteCreativeRequest.SerializeToString,
                 response_deserializer=cartads_dot_v1_dot_admin__pb2.DeleteCreativeResponse.FromString,
                 _registered_method=True)
+        self.ApproveCreative = channel.unary_unary(
+                '/cartads.v1.AdminService/ApproveCreative',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.ApproveCreativeRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.ApproveCreativeResponse.FromString,
+                _registered_method=True)
+        self.RejectCreative = channel.unary_unary(
+                '/cartads.v1.AdminService/RejectCreative',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.RejectCreativeRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.RejectCreativeResponse.FromString,
+                _registered_method=True)
         self.CreateStore = channel.unary_unary(
                 '/cartads.v1.AdminService/CreateStore',
                 request_serializer=cartads_dot_v1_dot_admin__pb2.CreateStoreRequest.SerializeToString,
@@ -320,6 +330,11 @@ class AdminServiceStub:
                 request_serializer=cartads_dot_v1_dot_admin__pb2.ForecastAvailabilityRequest.SerializeToString,
                 response_deserializer=cartads_dot_v1_dot_admin__pb2.ForecastAvailabilityResponse.FromString,
                 _registered_method=True)
+        self.ListAuditEntries = channel.unary_unary(
+                '/cartads.v1.AdminService/ListAuditEntries',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.ListAuditEntriesRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.ListAuditEntriesResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -446,6 +461,20 @@ class AdminServiceServicer:
 
     def DeleteCreative(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApproveCreative(self, request, context):
+        """Creative review (admin only): only an approved creative reaches the stores' indexes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RejectCreative(self, request, context):
+        """Rejected with a reason the advertiser sees; an edit sends it back to review.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -710,6 +739,14 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAuditEntries(self, request, context):
+        """Who changed what: every AdminService change and every token issued or revoked, newest first
+        (admin and viewer tokens only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -812,6 +849,16 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.DeleteCreative,
                     request_deserializer=cartads_dot_v1_dot_admin__pb2.DeleteCreativeRequest.FromString,
                     response_serializer=cartads_dot_v1_dot_admin__pb2.DeleteCreativeResponse.SerializeToString,
+            ),
+            'ApproveCreative': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveCreative,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.ApproveCreativeRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.ApproveCreativeResponse.SerializeToString,
+            ),
+            'RejectCreative': grpc.unary_unary_rpc_method_handler(
+                    servicer.RejectCreative,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.RejectCreativeRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.RejectCreativeResponse.SerializeToString,
             ),
             'CreateStore': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateStore,
@@ -997,6 +1044,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ForecastAvailability,
                     request_deserializer=cartads_dot_v1_dot_admin__pb2.ForecastAvailabilityRequest.FromString,
                     response_serializer=cartads_dot_v1_dot_admin__pb2.ForecastAvailabilityResponse.SerializeToString,
+            ),
+            'ListAuditEntries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditEntries,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.ListAuditEntriesRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.ListAuditEntriesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1540,6 +1592,60 @@ class AdminService:
             '/cartads.v1.AdminService/DeleteCreative',
             cartads_dot_v1_dot_admin__pb2.DeleteCreativeRequest.SerializeToString,
             cartads_dot_v1_dot_admin__pb2.DeleteCreativeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApproveCreative(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/ApproveCreative',
+            cartads_dot_v1_dot_admin__pb2.ApproveCreativeRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.ApproveCreativeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RejectCreative(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/RejectCreative',
+            cartads_dot_v1_dot_admin__pb2.RejectCreativeRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.RejectCreativeResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -2539,6 +2645,33 @@ class AdminService:
             '/cartads.v1.AdminService/ForecastAvailability',
             cartads_dot_v1_dot_admin__pb2.ForecastAvailabilityRequest.SerializeToString,
             cartads_dot_v1_dot_admin__pb2.ForecastAvailabilityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditEntries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/ListAuditEntries',
+            cartads_dot_v1_dot_admin__pb2.ListAuditEntriesRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.ListAuditEntriesResponse.FromString,
             options,
             channel_credentials,
             insecure,

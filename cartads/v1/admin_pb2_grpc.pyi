@@ -57,6 +57,10 @@ class AdminServiceStub:
     UpdateCreative: _grpc.UnaryUnaryMultiCallable[_admin_pb2.UpdateCreativeRequest, _admin_pb2.UpdateCreativeResponse]
     """Changes the fields named in update_mask; an empty mask changes every settable field."""
     DeleteCreative: _grpc.UnaryUnaryMultiCallable[_admin_pb2.DeleteCreativeRequest, _admin_pb2.DeleteCreativeResponse]
+    ApproveCreative: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ApproveCreativeRequest, _admin_pb2.ApproveCreativeResponse]
+    """Creative review (admin only): only an approved creative reaches the stores' indexes."""
+    RejectCreative: _grpc.UnaryUnaryMultiCallable[_admin_pb2.RejectCreativeRequest, _admin_pb2.RejectCreativeResponse]
+    """Rejected with a reason the advertiser sees; an edit sends it back to review."""
     CreateStore: _grpc.UnaryUnaryMultiCallable[_admin_pb2.CreateStoreRequest, _admin_pb2.CreateStoreResponse]
     GetStore: _grpc.UnaryUnaryMultiCallable[_admin_pb2.GetStoreRequest, _admin_pb2.GetStoreResponse]
     ListStores: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListStoresRequest, _admin_pb2.ListStoresResponse]
@@ -142,6 +146,10 @@ class AdminServiceStub:
     """Availability forecast (cartads-admin forecast): the expected eligible requests and viewable
     impressions per day per store for a draft line item's targeting, from the learned traffic.
     """
+    ListAuditEntries: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListAuditEntriesRequest, _admin_pb2.ListAuditEntriesResponse]
+    """Who changed what: every AdminService change and every token issued or revoked, newest first
+    (admin and viewer tokens only).
+    """
 
 @_typing.type_check_only
 class AdminServiceAsyncStub(AdminServiceStub):
@@ -172,6 +180,10 @@ class AdminServiceAsyncStub(AdminServiceStub):
     UpdateCreative: _aio.UnaryUnaryMultiCallable[_admin_pb2.UpdateCreativeRequest, _admin_pb2.UpdateCreativeResponse]  # type: ignore[assignment]
     """Changes the fields named in update_mask; an empty mask changes every settable field."""
     DeleteCreative: _aio.UnaryUnaryMultiCallable[_admin_pb2.DeleteCreativeRequest, _admin_pb2.DeleteCreativeResponse]  # type: ignore[assignment]
+    ApproveCreative: _aio.UnaryUnaryMultiCallable[_admin_pb2.ApproveCreativeRequest, _admin_pb2.ApproveCreativeResponse]  # type: ignore[assignment]
+    """Creative review (admin only): only an approved creative reaches the stores' indexes."""
+    RejectCreative: _aio.UnaryUnaryMultiCallable[_admin_pb2.RejectCreativeRequest, _admin_pb2.RejectCreativeResponse]  # type: ignore[assignment]
+    """Rejected with a reason the advertiser sees; an edit sends it back to review."""
     CreateStore: _aio.UnaryUnaryMultiCallable[_admin_pb2.CreateStoreRequest, _admin_pb2.CreateStoreResponse]  # type: ignore[assignment]
     GetStore: _aio.UnaryUnaryMultiCallable[_admin_pb2.GetStoreRequest, _admin_pb2.GetStoreResponse]  # type: ignore[assignment]
     ListStores: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListStoresRequest, _admin_pb2.ListStoresResponse]  # type: ignore[assignment]
@@ -256,6 +268,10 @@ class AdminServiceAsyncStub(AdminServiceStub):
     ForecastAvailability: _aio.UnaryUnaryMultiCallable[_admin_pb2.ForecastAvailabilityRequest, _admin_pb2.ForecastAvailabilityResponse]  # type: ignore[assignment]
     """Availability forecast (cartads-admin forecast): the expected eligible requests and viewable
     impressions per day per store for a draft line item's targeting, from the learned traffic.
+    """
+    ListAuditEntries: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListAuditEntriesRequest, _admin_pb2.ListAuditEntriesResponse]  # type: ignore[assignment]
+    """Who changed what: every AdminService change and every token issued or revoked, newest first
+    (admin and viewer tokens only).
     """
 
 class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -404,6 +420,22 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _admin_pb2.DeleteCreativeRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_admin_pb2.DeleteCreativeResponse, _abc.Awaitable[_admin_pb2.DeleteCreativeResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ApproveCreative(
+        self,
+        request: _admin_pb2.ApproveCreativeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.ApproveCreativeResponse, _abc.Awaitable[_admin_pb2.ApproveCreativeResponse]]:
+        """Creative review (admin only): only an approved creative reaches the stores' indexes."""
+
+    @_abc_1.abstractmethod
+    def RejectCreative(
+        self,
+        request: _admin_pb2.RejectCreativeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.RejectCreativeResponse, _abc.Awaitable[_admin_pb2.RejectCreativeResponse]]:
+        """Rejected with a reason the advertiser sees; an edit sends it back to review."""
 
     @_abc_1.abstractmethod
     def CreateStore(
@@ -710,6 +742,16 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_admin_pb2.ForecastAvailabilityResponse, _abc.Awaitable[_admin_pb2.ForecastAvailabilityResponse]]:
         """Availability forecast (cartads-admin forecast): the expected eligible requests and viewable
         impressions per day per store for a draft line item's targeting, from the learned traffic.
+        """
+
+    @_abc_1.abstractmethod
+    def ListAuditEntries(
+        self,
+        request: _admin_pb2.ListAuditEntriesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.ListAuditEntriesResponse, _abc.Awaitable[_admin_pb2.ListAuditEntriesResponse]]:
+        """Who changed what: every AdminService change and every token issued or revoked, newest first
+        (admin and viewer tokens only).
         """
 
 def add_AdminServiceServicer_to_server(servicer: AdminServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -13,6 +13,7 @@ from cartads.bounds import clip
 from cartads.rpc.errors import AlreadyExistsError, NotFoundError
 from cartads.time_units import us_to_ts
 from cartads.v1 import admin_pb2
+from cloud_core.access.audit import field_changes
 from cloud_core.access.policy import Principal, Role
 from cloud_core.admin.pagination import PageRequest
 
@@ -88,11 +89,33 @@ def new_token_id() -> str:
 class TokenStore(Protocol):
     """Tokens by id and by the hash of their secret (cloud_core/storage/tokens.py)."""
 
-    async def create_api_token(self, record: TokenRecord, secret_sha256: str) -> None: ...
+    # ``audit``: the audit entry (who, method) to write in the same transaction, its changes filled
+    # in from the token (see ``token_changes``).
+    async def create_api_token(
+        self, record: TokenRecord, secret_sha256: str, audit: admin_pb2.AuditEntry | None = None
+    ) -> None: ...
     async def api_token_by_hash(self, secret_sha256: str) -> TokenRecord | None: ...
     async def get_api_token(self, token_id: str) -> TokenRecord | None: ...
     async def list_api_tokens(self, page: PageRequest) -> list[TokenRecord]: ...
-    async def revoke_api_token(self, token_id: str, now_us: int) -> TokenRecord: ...
+    async def revoke_api_token(
+        self, token_id: str, now_us: int, audit: admin_pb2.AuditEntry | None = None
+    ) -> TokenRecord: ...
+
+
+def token_changes(
+    entry: admin_pb2.AuditEntry, before: TokenRecord | None, after: TokenRecord, now_us: int
+) -> admin_pb2.AuditEntry:
+    """``entry`` completed for a token issued (``before`` None) or revoked: its time, the token and the
+    fields that changed (a token record holds no secret, only its id and binding)."""
+    done = admin_pb2.AuditEntry()
+    done.CopyFrom(entry)
+    done.time.CopyFrom(us_to_ts(now_us))
+    done.resource_type, done.resource_id = "api_token", after.token_id
+    old = None if before is None else before.to_proto()
+    done.changes.extend(
+        admin_pb2.AuditFieldChange(field=f, before=b, after=a) for f, b, a in field_changes(old, after.to_proto())
+    )
+    return done
 
 
 class InMemoryTokenStore:
@@ -102,12 +125,17 @@ class InMemoryTokenStore:
         self.by_id: dict[str, TokenRecord] = {}
         self.hashes: dict[str, str] = {}
         self.lookups = 0
+        self.audit: list[admin_pb2.AuditEntry] = []
 
-    async def create_api_token(self, record: TokenRecord, secret_sha256: str) -> None:
+    async def create_api_token(
+        self, record: TokenRecord, secret_sha256: str, audit: admin_pb2.AuditEntry | None = None
+    ) -> None:
         if record.token_id in self.by_id:
             raise AlreadyExistsError(f"token {clip(record.token_id)!r} already exists", "token_id")
         self.by_id[record.token_id] = record
         self.hashes[secret_sha256] = record.token_id
+        if audit is not None:
+            self.audit.append(token_changes(audit, None, record, record.create_time_us))
 
     async def api_token_by_hash(self, secret_sha256: str) -> TokenRecord | None:
         self.lookups += 1
@@ -121,12 +149,16 @@ class InMemoryTokenStore:
         ids = sorted(i for i in self.by_id if i > page.after_id)
         return [self.by_id[i] for i in ids[: page.limit + 1]]
 
-    async def revoke_api_token(self, token_id: str, now_us: int) -> TokenRecord:
-        record = self.by_id.get(token_id)
+    async def revoke_api_token(
+        self, token_id: str, now_us: int, audit: admin_pb2.AuditEntry | None = None
+    ) -> TokenRecord:
+        before = record = self.by_id.get(token_id)
         if record is None:
             raise NotFoundError(f"token {clip(token_id)!r} does not exist", "token_id")
         if not record.revoked:
             record = self.by_id[token_id] = replace(record, revoke_time_us=now_us)
+        if audit is not None:
+            self.audit.append(token_changes(audit, before, record, now_us))
         return record
 
 
@@ -139,8 +171,10 @@ async def issue_token(
     store_id: str = "",
     display_name: str = "",
     token_id: str = "",
+    audit: admin_pb2.AuditEntry | None = None,
 ) -> tuple[TokenRecord, str]:
-    """Store a new token and return it with its secret (the only time the secret exists outside the caller)."""
+    """Store a new token and return it with its secret (the only time the secret exists outside the caller);
+    with ``audit``, its audit entry is written in the same transaction."""
     record = TokenRecord(
         token_id=token_id or new_token_id(),
         role=role,
@@ -150,7 +184,7 @@ async def issue_token(
         create_time_us=now_us,
     )
     secret = new_secret()
-    await store.create_api_token(record, secret_hash(secret))
+    await store.create_api_token(record, secret_hash(secret), audit)
     return record, secret
 
 

@@ -130,6 +130,9 @@ METHOD_RULES: Mapping[str, MethodRule] = {
     "ListCreatives": MethodRule(_R, _OWN),
     "UpdateCreative": MethodRule(_W, _OWN),
     "DeleteCreative": MethodRule(_W, _OWN),
+    # Review is the operator's: an advertiser may never approve its own creative.
+    "ApproveCreative": MethodRule(_W),
+    "RejectCreative": MethodRule(_W),
     "CreateStore": MethodRule(_W),
     "GetStore": MethodRule(_R, _SHARED),
     "ListStores": MethodRule(_R, _SHARED),
@@ -154,6 +157,8 @@ METHOD_RULES: Mapping[str, MethodRule] = {
     "UploadAsset": MethodRule(_W, _SHARED),
     "CreateApiToken": MethodRule(Kind.SECRET),
     "ListApiTokens": MethodRule(Kind.SECRET),
+    # Operators' (admin and viewer) business; an advertiser learns nothing of others' changes.
+    "ListAuditEntries": MethodRule(_R),
     "RevokeApiToken": MethodRule(Kind.SECRET),
     # Carts and edges belong to the operator: an advertiser may not even learn which exist.
     "CreateCart": MethodRule(_W),

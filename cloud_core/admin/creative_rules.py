@@ -119,3 +119,30 @@ def validate_creative_format(
         out.append((f"{prefix}.recipe_product_ids", "only a recipe lists products"))
     out += _check_image(creative, ctx, prefix)
     return out
+
+
+# ---- creative review ----
+
+MAX_REVIEW_REASON_CHARS = 500
+# The fields a review never looked at: renaming a creative does not send it back to review.
+_NOT_REVIEWED = ("display_name", "create_time", "review_status", "review_reason", "review_time", "reviewed_by")
+
+
+def shown_content_changed(before: admin_pb2.CreativeSpec, after: admin_pb2.CreativeSpec) -> bool:
+    """Whether an edit changes what a cart would show (anything but the name and the review itself)."""
+    a, b = admin_pb2.CreativeSpec(), admin_pb2.CreativeSpec()
+    a.CopyFrom(before)
+    b.CopyFrom(after)
+    for name in _NOT_REVIEWED:
+        a.ClearField(name)
+        b.ClearField(name)
+    return a.SerializeToString(deterministic=True) != b.SerializeToString(deterministic=True)
+
+
+def check_reject_reason(reason: str, field_name: str = "reason") -> list[Violation]:
+    """A rejection says why, in words the advertiser can act on."""
+    if not reason.strip():
+        return [(field_name, "is required: the advertiser is shown why the creative was rejected")]
+    if len(reason) > MAX_REVIEW_REASON_CHARS:
+        return [(field_name, f"must be at most {MAX_REVIEW_REASON_CHARS} characters")]
+    return []

@@ -14,12 +14,14 @@ from cartads import bounds
 from cartads.rpc.errors import InvalidArgumentError, PermissionDeniedError
 from cartads.time_units import dt_to_ts, dt_to_us
 from cartads.v1 import admin_pb2, asset_pb2
-from cloud_core.access.auth import scoped_advertiser
+from cloud_core.access.auth import current_principal, scoped_advertiser
 from cloud_core.admin import validation as v
 from cloud_core.admin.asset_check import MAX_ASSET_BYTES, AssetError, check_asset
 from cloud_core.admin.creative_rules import (
     CreativeContext,
+    check_reject_reason,
     referenced_product_ids,
+    shown_content_changed,
     validate_creative_format,
     with_defaults,
 )
@@ -72,6 +74,9 @@ class CreativeAdmin:
         await self._check_asset_uploader(creative.image_asset_sha256, "")
         await existing("advertiser", creative.advertiser_id, "creative.advertiser_id", self._advertisers.get_advertiser)
         creative.create_time.CopyFrom(dt_to_ts(self._clock()))
+        # Every new creative waits for an admin's review, whoever made it (the review fields are
+        # output only: a caller cannot send one in approved).
+        _set_review(creative, admin_pb2.CREATIVE_REVIEW_STATUS_PENDING)
         await self._campaigns.create_creative(creative)
         return admin_pb2.CreateCreativeResponse(creative=creative)
 
@@ -91,7 +96,11 @@ class CreativeAdmin:
         raise_if(v.validate_creative(merged))
         await check_creative(self._assets, merged)
         await self._check_asset_uploader(merged.image_asset_sha256, current.image_asset_sha256)
-        await self._campaigns.update_creative(merged)
+        rereview = shown_content_changed(current, merged)
+        if rereview:
+            # What was approved is no longer what would be shown: it goes back to review (re-review).
+            _set_review(merged, admin_pb2.CREATIVE_REVIEW_STATUS_PENDING, when=self._clock())
+        await self._campaigns.update_creative(merged, review=rereview)
         self._notifier.notify()
         return admin_pb2.UpdateCreativeResponse(creative=merged)
 
@@ -99,6 +108,26 @@ class CreativeAdmin:
         raise_if(v.check_required_id(request.creative_id, "creative_id"))
         await self._campaigns.delete_creative(request.creative_id)
         return admin_pb2.DeleteCreativeResponse()
+
+    async def approve(self, request: admin_pb2.ApproveCreativeRequest) -> admin_pb2.ApproveCreativeResponse:
+        creative = await self._review(request.creative_id, admin_pb2.CREATIVE_REVIEW_STATUS_APPROVED, "")
+        return admin_pb2.ApproveCreativeResponse(creative=creative)
+
+    async def reject(self, request: admin_pb2.RejectCreativeRequest) -> admin_pb2.RejectCreativeResponse:
+        raise_if(v.check_required_id(request.creative_id, "creative_id") + check_reject_reason(request.reason))
+        creative = await self._review(request.creative_id, admin_pb2.CREATIVE_REVIEW_STATUS_REJECTED, request.reason)
+        return admin_pb2.RejectCreativeResponse(creative=creative)
+
+    async def _review(
+        self, creative_id: str, status: admin_pb2.CreativeReviewStatus, reason: str
+    ) -> admin_pb2.CreativeSpec:
+        await self._creative(creative_id)  # NOT_FOUND naming creative_id
+        principal = current_principal()
+        by = principal.token_id if principal else ""
+        creative = await self._campaigns.review_creative(creative_id, status, reason, dt_to_us(self._clock()), by)
+        # Approving adds the creative to the indexes of its line items' stores; rejecting takes it out.
+        self._notifier.notify()
+        return creative
 
     async def _creative(self, creative_id: str, field: str = "creative_id") -> admin_pb2.CreativeSpec:
         return await existing("creative", creative_id, field, self._campaigns.get_creative)
@@ -111,6 +140,22 @@ class CreativeAdmin:
                 f"asset {sha256[:12]}… was not uploaded by advertiser {own!r}; upload it with this token",
                 "creative.image_asset_sha256",
             )
+
+
+def _set_review(
+    creative: admin_pb2.CreativeSpec,
+    status: admin_pb2.CreativeReviewStatus,
+    *,
+    reason: str = "",
+    when: datetime | None = None,
+    by: str = "",
+) -> None:
+    creative.review_status = status
+    creative.review_reason = reason
+    creative.reviewed_by = by
+    creative.ClearField("review_time")
+    if when is not None:
+        creative.review_time.CopyFrom(dt_to_ts(when))
 
 
 async def _read_upload(request: AsyncIterator[admin_pb2.UploadAssetRequest], max_bytes: int) -> tuple[str, bytes]:

@@ -4,6 +4,9 @@ The parts (one class per resource, in the module of that name; advertisers sit w
 with creatives, catalogs with stores) hold the logic and take only the storage Protocols they need;
 this servicer only wires them and maps their errors to gRPC statuses. Its methods are a table, one
 line per RPC naming the request type and the part's method that serves it.
+
+Every change method (``access.audit.AUDITED``) is recorded in the audit trail: the servicer reads the
+resource before the part changes it and hands it, the request and the answer to ``AuditRecorder``.
 """
 
 from __future__ import annotations
@@ -13,8 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 
+from google.protobuf.message import Message
+
 from cartads.rpc.errors import CartAdsError, Ctx, abort_with, maps_errors
 from cartads.v1 import admin_pb2, admin_pb2_grpc
+from cloud_core.access.audit import AUDITED, field_at
 from cloud_core.admin.campaigns import AdvertiserAdmin, CampaignAdmin
 from cloud_core.admin.carts import CartAdmin
 from cloud_core.admin.creatives import AssetAdmin, CreativeAdmin
@@ -26,11 +32,12 @@ from cloud_core.admin.line_items import LineItemAdmin
 from cloud_core.admin.reports import ReportAdmin
 from cloud_core.admin.request_checks import NotServedYetError
 from cloud_core.admin.stores import CatalogAdmin, StoreAdmin
-from cloud_core.admin.tokens import TokenAdmin
+from cloud_core.admin.tokens import AuditAdmin, AuditRecorder, BeforeReader, TokenAdmin
 from cloud_core.storage.protocol import (
     AccessStore,
     AdvertiserStore,
     AssetStore,
+    AuditStore,
     CampaignStore,
     CartStore,
     CatalogStore,
@@ -71,6 +78,8 @@ class AdminStorage:
     exports: ReportExportStore
     # Edges' uploaded request counts, for the availability forecast.
     traffic: TrafficHistoryStore
+    # Who changed what.
+    audit: AuditStore
 
 
 Req = TypeVar("Req")
@@ -83,8 +92,15 @@ Resp = TypeVar("Resp")
 def _served_by(request_type: type[Req], part: Callable[[AdminServicer], Callable[[Req], Awaitable[Resp]]]) -> Any:
     """The RPC method handing its ``request_type`` request to the part method ``part`` picks."""
 
+    name = request_type.__name__.removesuffix("Request")
+
     async def method(self: AdminServicer, request: Req, context: Ctx) -> Resp:
-        return await part(self)(request)
+        if name not in AUDITED or AUDITED[name].in_change_transaction:
+            return await part(self)(request)
+        before = await self._read_before(name, request)
+        response = await part(self)(request)
+        await self._recorder.record(name, request, before, response)  # type: ignore[arg-type]
+        return response
 
     return maps_errors(method)
 
@@ -94,8 +110,20 @@ def _stream_served_by(
 ) -> Any:
     """``_served_by`` for a client-streaming RPC: the part reads the stream of ``request_type``."""
 
+    name = request_type.__name__.removesuffix("Request")
+
+    async def remembering(requests: AsyncIterator[Req], first: list[Req]) -> AsyncIterator[Req]:
+        # The first message names the resource (an import's store); the part reads the stream as sent.
+        async for request in requests:
+            if not first:
+                first.append(request)
+            yield request
+
     async def method(self: AdminServicer, requests: AsyncIterator[Req], context: Ctx) -> Resp:
-        return await part(self)(requests)
+        first: list[Req] = []
+        response = await part(self)(remembering(requests, first))
+        await self._recorder.record(name, first[0] if first else None, None, response)  # type: ignore[arg-type]
+        return response
 
     return maps_errors(method)
 
@@ -148,6 +176,25 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self._forecast = ForecastAdmin(storage.catalog, storage.traffic, storage.reports)
         self._tokens = TokenAdmin(storage.access, storage.advertisers, storage.catalog, clock, on_revoke)
         self._carts = CartAdmin(storage.carts, storage.catalog, notifier, clock)
+        self._audit = AuditAdmin(storage.audit)
+        self._recorder = AuditRecorder(storage.audit, storage.access, clock)
+        self._before_readers = _before_readers(storage)
+        self._cart_store = storage.carts
+
+    async def _read_before(self, method: str, request: object) -> Message | None:
+        """The resource a change method names, as it is before the change (None: new, or unknown)."""
+        rule = AUDITED[method]
+        if not isinstance(request, Message):
+            return None
+        resource_id = field_at(request, rule.request_id)
+        if not resource_id:
+            return None
+        if rule.resource_type == "cart":
+            # A cart is named by its store and its id: UpdateCart's cart.store_id, RevokeCart's store_id.
+            store_id = field_at(request, rule.request_id.replace("cart_id", "store_id"))
+            return await self._cart_store.get_cart(store_id, resource_id)
+        read = self._before_readers.get(rule.resource_type)
+        return None if read is None else await read(resource_id)
 
     # ---- advertisers ----
     CreateAdvertiser = _served_by(admin_pb2.CreateAdvertiserRequest, lambda s: s._advertisers.create)
@@ -180,6 +227,8 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     ListCreatives = _served_by(admin_pb2.ListCreativesRequest, lambda s: s._creatives.list_page)
     UpdateCreative = _served_by(admin_pb2.UpdateCreativeRequest, lambda s: s._creatives.update)
     DeleteCreative = _served_by(admin_pb2.DeleteCreativeRequest, lambda s: s._creatives.delete)
+    ApproveCreative = _served_by(admin_pb2.ApproveCreativeRequest, lambda s: s._creatives.approve)
+    RejectCreative = _served_by(admin_pb2.RejectCreativeRequest, lambda s: s._creatives.reject)
     UploadAsset = _stream_served_by(admin_pb2.UploadAssetRequest, lambda s: s._assets.upload)
 
     # ---- stores and their catalogs ----
@@ -226,6 +275,9 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     ListApiTokens = _served_by(admin_pb2.ListApiTokensRequest, lambda s: s._tokens.list_page)
     RevokeApiToken = _served_by(admin_pb2.RevokeApiTokenRequest, lambda s: s._tokens.revoke)
 
+    # ---- the audit trail ----
+    ListAuditEntries = _served_by(admin_pb2.ListAuditEntriesRequest, lambda s: s._audit.list_page)
+
     # ---- carts ----
     CreateCart = _served_by(admin_pb2.CreateCartRequest, lambda s: s._carts.create)
     GetCart = _served_by(admin_pb2.GetCartRequest, lambda s: s._carts.get)
@@ -236,3 +288,21 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     # ---- edge signing keys and flags ----
     RevokeEdgeSigningKey = _served_by(admin_pb2.RevokeEdgeSigningKeyRequest, lambda s: s._edges.revoke_key)
     ClearEdgeFlag = _served_by(admin_pb2.ClearEdgeFlagRequest, lambda s: s._edges.clear_flag)
+
+
+def _before_readers(storage: AdminStorage) -> dict[str, BeforeReader]:
+    """Per resource type, how to read the resource named by a change request's id (see AUDITED)."""
+
+    async def token(token_id: str) -> Message | None:
+        record = await storage.access.get_api_token(token_id)
+        return None if record is None else record.to_proto()
+
+    return {
+        "advertiser": storage.advertisers.get_advertiser,
+        "campaign": storage.campaigns.get_campaign,
+        "line_item": storage.campaigns.get_line_item,
+        "creative": storage.campaigns.get_creative,
+        "store": storage.catalog.get_store,
+        "experiment_layer": storage.experiments.get_experiment_layer,
+        "api_token": token,
+    }

@@ -1,4 +1,4 @@
-"""``cartads-admin creatives create|list|get|update|delete``."""
+"""``cartads-admin creatives create|list|get|update|delete|approve|reject``."""
 
 from __future__ import annotations
 
@@ -26,7 +26,17 @@ FORMATS = {
     "coupon": common_pb2.CREATIVE_FORMAT_COUPON,
     "recipe": common_pb2.CREATIVE_FORMAT_RECIPE,
 }
-COLUMNS = ["creative_id", "advertiser_id", "display_name", "format", "headline", "promoted_product_id"]
+COLUMNS = [
+    "creative_id",
+    "advertiser_id",
+    "display_name",
+    "format",
+    "headline",
+    "promoted_product_id",
+    # Creative review: what the advertiser waits on, and why a rejected creative was refused.
+    "review_status",
+    "review_reason",
+]
 
 
 def creatives_create(stub: Stub, args: argparse.Namespace) -> None:
@@ -102,6 +112,16 @@ def creatives_delete(stub: Stub, args: argparse.Namespace) -> None:
     print(f"deleted creative {args.id}")
 
 
+def creatives_approve(stub: Stub, args: argparse.Namespace) -> None:
+    creative = stub.ApproveCreative(admin_pb2.ApproveCreativeRequest(creative_id=args.id)).creative
+    emit(args, [creative], COLUMNS, True)
+
+
+def creatives_reject(stub: Stub, args: argparse.Namespace) -> None:
+    req = admin_pb2.RejectCreativeRequest(creative_id=args.id, reason=args.reason)
+    emit(args, [stub.RejectCreative(req).creative], COLUMNS, True)
+
+
 def register(root: Subcommands) -> None:
     group = add_group(root, "creatives", "creatives")
     p = add_command(group, "create", creatives_create, "create a creative")
@@ -138,3 +158,8 @@ def register(root: Subcommands) -> None:
     add_command(group, "list", creatives_list, "list creatives").add_argument("--advertiser")
     add_command(group, "get", creatives_get, "show one creative").add_argument("id")
     add_command(group, "delete", creatives_delete, "delete a creative no line item uses").add_argument("id")
+    help_approve = "approve a creative (admin): it is served from the next index on"
+    add_command(group, "approve", creatives_approve, help_approve).add_argument("id")
+    p = add_command(group, "reject", creatives_reject, "reject a creative (admin), telling the advertiser why")
+    p.add_argument("id")
+    p.add_argument("--reason", required=True, help="shown to the advertiser")

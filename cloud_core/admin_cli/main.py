@@ -42,6 +42,7 @@ COMMAND_GROUPS: tuple[Callable[[Subcommands], None], ...] = (
     reports.register,
     billing.register,
     tokens.register,
+    tokens.register_audit,
     edges.register,
     assets.register,
     experiments.register,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -49,12 +50,20 @@ def _cell(msg: Message, name: str) -> str:
     value = getattr(msg, name)
     if field.enum_type is not None:
         names = [field.enum_type.values_by_number[int(v)].name for v in (value if _repeated(field) else [value])]
-        return ",".join(n.split("_", 2)[-1] if n.count("_") >= 2 else n for n in names)
+        return ",".join(_short_enum(field.enum_type.name, n) for n in names)
     if isinstance(value, Timestamp):
         return value.ToJsonString() if value.seconds or value.nanos else ""
     if _repeated(field):
         return ",".join(str(v) for v in value)
     return str(value)
+
+
+def _short_enum(type_name: str, value_name: str) -> str:
+    """An enum value without its type's prefix (buf's ENUM_VALUE_PREFIX): CREATIVE_REVIEW_STATUS_PENDING is PENDING."""
+    prefix = re.sub(r"(?<!^)(?=[A-Z])", "_", type_name).upper() + "_"
+    if value_name.startswith(prefix):
+        return value_name[len(prefix) :]
+    return value_name.split("_", 2)[-1] if value_name.count("_") >= 2 else value_name
 
 
 def _clip(text: str, width: int = 48) -> str:

@@ -1,4 +1,5 @@
-"""``cartads-admin tokens create|list|revoke``: bearer tokens for operators, advertisers and edges."""
+"""``cartads-admin tokens create|list|revoke``: bearer tokens for operators, advertisers and edges; and
+``cartads-admin audit list``: who changed what with them."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import sys
 
 from cartads.v1 import admin_pb2
-from cloud_core.admin_cli.command import Stub, Subcommands, add_command, add_group, list_all
+from cloud_core.admin_cli.command import Stub, Subcommands, UsageError, add_command, add_group, list_all, parse_time
 from cloud_core.admin_cli.output import emit, message_json, print_table
 
 ROLES = {
@@ -79,3 +80,60 @@ def register(root: Subcommands) -> None:
     p.add_argument("--id", help="token id (server-made when omitted)")
     add_command(group, "list", tokens_list, "every token (never a secret), revoked ones included")
     add_command(group, "revoke", tokens_revoke, "revoke a token; it is refused from then on").add_argument("id")
+
+
+AUDIT_COLUMNS = ["time", "actor", "role", "method", "resource", "changes"]
+MAX_AUDIT_LIMIT = 10_000
+
+
+def _change_text(entry: admin_pb2.AuditEntry) -> str:
+    """Each changed field as ``field: before -> after`` (``-`` where there was no value)."""
+    return "; ".join(f"{c.field}: {c.before or '-'} -> {c.after or '-'}" for c in entry.changes)
+
+
+def audit_list(stub: Stub, args: argparse.Namespace) -> None:
+    """The newest ``--limit`` entries that match every filter given, newest first."""
+    if not 1 <= args.limit <= MAX_AUDIT_LIMIT:
+        raise UsageError(f"--limit must be between 1 and {MAX_AUDIT_LIMIT}")
+    request = admin_pb2.ListAuditEntriesRequest(
+        page_size=min(args.limit, 1000),
+        resource_type=args.resource_type or "",
+        resource_id=args.resource_id or "",
+        actor_token_id=args.actor or "",
+    )
+    if args.since:
+        request.since_time.CopyFrom(parse_time(args.since))
+    entries: list[admin_pb2.AuditEntry] = []
+    while len(entries) < args.limit:
+        response = stub.ListAuditEntries(request)
+        entries.extend(response.audit_entries)
+        if not response.next_page_token:
+            break
+        request.page_token = response.next_page_token
+    entries = entries[: args.limit]
+    if args.json:
+        emit(args, entries, AUDIT_COLUMNS)
+        return
+    rows = [
+        [
+            e.time.ToJsonString(),
+            f"{e.actor_token_id} ({e.actor_display_name})" if e.actor_display_name else e.actor_token_id,
+            e.actor_role,
+            e.method,
+            f"{e.resource_type} {e.resource_id}",
+            _change_text(e),
+        ]
+        for e in entries
+    ]
+    print_table([AUDIT_COLUMNS, *rows])
+
+
+def register_audit(root: Subcommands) -> None:
+    """Admin and viewer tokens: the cloud refuses an advertiser's."""
+    group = add_group(root, "audit", "the audit trail", "who changed what, newest first (admin or viewer token)")
+    p = add_command(group, "list", audit_list, "audit entries, newest first, matching every filter given")
+    p.add_argument("--resource-type", help="e.g. campaign, line_item, creative, api_token, cart, store")
+    p.add_argument("--resource-id")
+    p.add_argument("--actor", metavar="TOKEN_ID", help="changes made with this token")
+    p.add_argument("--since", metavar="TIME", help="entries at or after this ISO 8601 time (UTC when no zone)")
+    p.add_argument("--limit", type=int, default=100, help="at most this many entries (default 100)")

@@ -140,6 +140,7 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
         signing_keys=store.signing_keys,
         exports=store.exports,
         traffic=store.pacing_stats,
+        audit=store.audit,
     )
     exports = ExportRunner(
         store.exports,
@@ -198,6 +199,7 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
                 experiments=lambda start_us, end_us: read_experiments(
                     store.experiments, store.reports, start_us=start_us, end_us=end_us
                 ),
+                audit=store.audit,
             )
     except (RuntimeError, OSError, ConsoleBindError):
         await server.stop(None)

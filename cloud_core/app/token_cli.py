@@ -1,7 +1,8 @@
 """``cartads-cloud create-token``: mint a token directly in the database, e.g. the very first admin token.
 
 AdminService.CreateApiToken needs an admin token, so the first one cannot come through the API; this
-command needs only access to the database (the same trust as running the cloud itself).
+command needs only access to the database (the same trust as running the cloud itself). The token
+is recorded in the audit trail like one AdminService issues, its actor "local" (the server's shell).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from google.protobuf import json_format
 
 from cartads.rpc.errors import CartAdsError
 from cartads.time_units import now_us
+from cartads.v1 import admin_pb2
 from cloud_core.access.api_tokens import issue_token
 from cloud_core.access.policy import Role, validate_new_token
 from cloud_core.storage.sql.database import Database, DatabaseOpenError
@@ -70,6 +72,13 @@ async def _create(args: argparse.Namespace) -> int:
             store_id=args.store,
             display_name=args.display_name,
             token_id=args.id,
+            # Recorded with the token, in its transaction; the actor is the server's own shell.
+            audit=admin_pb2.AuditEntry(
+                actor_token_id="local",
+                actor_display_name="cartads-cloud create-token",
+                actor_role="local",
+                method="cartads-cloud create-token",
+            ),
         )
     finally:
         await db.close()

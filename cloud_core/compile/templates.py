@@ -60,7 +60,9 @@ def prepare_shared(
 ) -> SharedCompile:
     """Derive once what every store's compile of these rows needs (see SharedCompile)."""
     by_campaign = {c.campaign_id: c for c in campaigns}
-    by_creative = {c.creative_id: c for c in creatives}
+    # Only a creative an admin approved reaches a store (creative review): pending and rejected ones
+    # are left out, so a line item whose creatives are all unapproved has nothing to show.
+    by_creative = {c.creative_id: c for c in creatives if c.review_status == admin_pb2.CREATIVE_REVIEW_STATUS_APPROVED}
     servable = []
     for item in sorted(line_items, key=lambda li: li.line_item_id):
         campaign = by_campaign.get(item.campaign_id)

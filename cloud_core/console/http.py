@@ -22,9 +22,12 @@ import structlog
 from aiohttp import web
 
 from cartads.bounds import clip
-from cartads.time_units import DAY_US
+from cartads.time_units import DAY_US, ts_to_us
 from cartads.time_units import now_us as wall_now_us
+from cartads.v1 import admin_pb2
+from cloud_core.access.audit import AuditFilter, check_audit_filter
 from cloud_core.access.policy import Principal, Role
+from cloud_core.admin.pagination import PageRequest
 from cloud_core.console.model import (
     DEFAULT_MAX_POINTS,
     campaign_json,
@@ -33,7 +36,7 @@ from cloud_core.console.model import (
     spend_series,
     window_start_us,
 )
-from cloud_core.storage.protocol import ConsoleReads
+from cloud_core.storage.protocol import AuditStore, ConsoleReads
 
 _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -44,6 +47,9 @@ _log = structlog.get_logger("cloud.console")
 # Experiment results cover this many days up to now unless ?days= says otherwise.
 DEFAULT_EXPERIMENT_DAYS = 30
 MAX_EXPERIMENT_DAYS = 400
+# The audit panel shows this many of the newest matching entries unless ?limit= says otherwise.
+DEFAULT_AUDIT_ROWS = 50
+MAX_AUDIT_ROWS = 500
 
 
 class Access(enum.Enum):
@@ -151,6 +157,7 @@ class _Console:
     experiments: ExperimentResults | None
     now_us: Callable[[], int]
     max_points: int
+    audit: AuditStore | None = None
 
     async def refusal(self, request: web.Request) -> web.Response | None:
         """Why an API request may not be answered (401/403), or None when it may."""
@@ -241,6 +248,37 @@ class _Console:
         results = await self.experiments(end_us - int(raw) * DAY_US, end_us)
         return web.json_response({"available": True, "days": int(raw), **results})
 
+    async def audit_entries(self, request: web.Request) -> web.Response:
+        """The newest audit entries matching ?resource_type=&resource_id=&actor=, at most ?limit= of them."""
+        raw = request.query.get("limit", str(DEFAULT_AUDIT_ROWS))
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_AUDIT_ROWS:
+            return _error(400, f"limit: must be a whole number from 1 to {MAX_AUDIT_ROWS}")
+        query = AuditFilter(
+            resource_type=request.query.get("resource_type", ""),
+            resource_id=request.query.get("resource_id", ""),
+            actor_token_id=request.query.get("actor", ""),
+        )
+        if problems := check_audit_filter(query):
+            return _error(400, "; ".join(f"{field}: {why}" for field, why in problems))
+        if self.audit is None:
+            return web.json_response({"available": False, "entries": []})
+        rows = (await self.audit.list_audit(query, PageRequest("", int(raw))))[: int(raw)]
+        return web.json_response({"available": True, "entries": [_audit_json(e) for e in rows]})
+
+
+def _audit_json(entry: admin_pb2.AuditEntry) -> dict[str, Any]:
+    return {
+        "id": entry.audit_entry_id,
+        "time_us": ts_to_us(entry.time),
+        "actor_token_id": entry.actor_token_id,
+        "actor_display_name": entry.actor_display_name,
+        "actor_role": entry.actor_role,
+        "method": entry.method,
+        "resource_type": entry.resource_type,
+        "resource_id": entry.resource_id,
+        "changes": [{"field": c.field, "before": c.before, "after": c.after} for c in entry.changes],
+    }
+
 
 def build_app(
     reads: ConsoleReads,
@@ -249,9 +287,10 @@ def build_app(
     experiments: ExperimentResults | None = None,
     now_us: Callable[[], int] = wall_now_us,
     max_points: int = DEFAULT_MAX_POINTS,
+    audit: AuditStore | None = None,
 ) -> web.Application:
     """The console's aiohttp application: the page, its files and the read-only JSON API."""
-    console = _Console(reads, token_check, experiments, now_us, max_points)
+    console = _Console(reads, token_check, experiments, now_us, max_points, audit)
     app = web.Application(middlewares=[console.guard])
     # The public part: the page itself and what it needs to ask for a token.
     app.router.add_get("/", console.index)
@@ -263,6 +302,7 @@ def build_app(
     app.router.add_get("/api/campaigns", console.campaigns)
     app.router.add_get("/api/campaigns/{campaign_id}/spend", console.campaign_spend)
     app.router.add_get("/api/experiments", console.experiment_results)
+    app.router.add_get("/api/audit", console.audit_entries)
     return app
 
 
@@ -273,6 +313,7 @@ async def start_console(
     token_check: TokenCheck | None = None,
     experiments: ExperimentResults | None = None,
     now_us: Callable[[], int] = wall_now_us,
+    audit: AuditStore | None = None,
 ) -> ConsoleServer:
     """Serve the console on ``address`` ("host:port", port 0 picks one).
 
@@ -284,7 +325,7 @@ async def start_console(
         raise ConsoleBindError(
             f"the console has no token check, so it serves loopback only (127.0.0.1 or ::1), not {host!r}"
         )
-    app = build_app(reads, token_check=token_check, experiments=experiments, now_us=now_us)
+    app = build_app(reads, token_check=token_check, experiments=experiments, now_us=now_us, audit=audit)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     # Binding the socket here tells us the port when the address asked for port 0.

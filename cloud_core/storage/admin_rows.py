@@ -154,7 +154,15 @@ CREATIVE_COLUMNS = (
     _cr.create_time_us,
     _cr.image_asset_sha256,
     _cr.recipe_product_ids_json,
+    _cr.review_status,
+    _cr.review_reason,
+    _cr.review_time_us,
+    _cr.reviewed_by,
 )
+
+
+# The creatives columns only a review (or an edit that sends a creative back to review) writes.
+REVIEW_COLUMNS = ("review_status", "review_reason", "review_time_us", "reviewed_by")
 
 
 def campaign_from_row(row: Sequence[Any]) -> admin_pb2.Campaign:
@@ -175,8 +183,13 @@ def campaign_from_row(row: Sequence[Any]) -> admin_pb2.Campaign:
 
 def creative_from_row(row: Sequence[Any]) -> admin_pb2.CreativeSpec:
     """The CreativeSpec of a row of CREATIVE_COLUMNS."""
-    cid, aid, name, fmt, headline, body, image, product, cta, offer, code, created, image_sha, recipe_json = row
+    cid, aid, name, fmt, headline, body, image, product, cta, offer, code, created, image_sha, recipe_json = row[:14]
+    status, reason, review_us, reviewer = row[14:]
     return admin_pb2.CreativeSpec(
+        review_status=status,
+        review_reason=reason,
+        review_time=us_to_ts(review_us) if review_us else None,
+        reviewed_by=reviewer,
         image_asset_sha256=image_sha,
         recipe_product_ids=json.loads(recipe_json),
         creative_id=cid,
@@ -226,6 +239,10 @@ def creative_row(c: admin_pb2.CreativeSpec) -> dict[str, object]:
         "create_time_us": ts_to_us(c.create_time),
         "image_asset_sha256": c.image_asset_sha256,
         "recipe_product_ids_json": json.dumps(list(c.recipe_product_ids)),
+        "review_status": int(c.review_status),
+        "review_reason": c.review_reason,
+        "review_time_us": ts_to_us(c.review_time) if c.HasField("review_time") else 0,
+        "reviewed_by": c.reviewed_by,
     }
 
 

@@ -17,6 +17,7 @@ from cloud_core.storage.admin_rows import (
     CAMPAIGN_COLUMNS,
     CREATIVE_COLUMNS,
     LINE_ITEM_COLUMNS,
+    REVIEW_COLUMNS,
     campaign_from_row,
     campaign_row,
     creative_from_row,
@@ -165,10 +166,28 @@ class SqlCampaigns:
         filters = [(t.creatives.c.advertiser_id, advertiser_id)]
         return await read_page(self._db, CREATIVE_COLUMNS, page, creative_from_row, filters)
 
-    async def update_creative(self, creative: admin_pb2.CreativeSpec) -> None:
+    async def update_creative(self, creative: admin_pb2.CreativeSpec, *, review: bool = False) -> None:
+        """Write the creative's content; its review fields too only when ``review`` (an edit that sends
+        it back to review), so an edit never undoes an approval or rejection made meanwhile."""
         values = creative_row(creative)
         del values["creative_id"], values["create_time_us"]
+        if not review:
+            for column in REVIEW_COLUMNS:
+                del values[column]
         await self._db.write(lambda conn: update_row(conn, t.creatives, creative.creative_id, values, "creative"))
+
+    async def review_creative(
+        self, creative_id: str, status: admin_pb2.CreativeReviewStatus, reason: str, time_us: int, by: str
+    ) -> admin_pb2.CreativeSpec:
+        """Set only the review fields (content written meanwhile stays) and answer the creative as stored."""
+        values = {"review_status": int(status), "review_reason": reason, "review_time_us": time_us, "reviewed_by": by}
+
+        def _review(conn: Connection) -> admin_pb2.CreativeSpec:
+            update_row(conn, t.creatives, creative_id, values, "creative")
+            row = conn.execute(sa.select(*CREATIVE_COLUMNS).where(t.creatives.c.creative_id == creative_id)).one()
+            return creative_from_row(row)
+
+        return await self._db.write(_review)
 
     async def delete_creative(self, creative_id: str) -> None:
         children = [t.line_item_creatives.c.creative_id]

@@ -16,7 +16,7 @@ from cloud_core.storage.ledger import SqlLedger
 from cloud_core.storage.pacing_stats import SqlPacingStats
 from cloud_core.storage.reports import SqlExperiments, SqlReports
 from cloud_core.storage.sql.database import Database
-from cloud_core.storage.tokens import SqlTokens
+from cloud_core.storage.tokens import SqlAudit, SqlTokens
 from cloud_core.storage.trust.keys import SqlSigningKeys
 from cloud_core.storage.trust.terms import SqlTerms
 
@@ -33,6 +33,7 @@ class SqlCloudStore:
         self.edges = SqlEdges(db, replica_id)
         self.assets = SqlAssets(db)
         self.tokens = SqlTokens(db)
+        self.audit = SqlAudit(db)
         self.experiments = SqlExperiments(db)
         self.reports = SqlReports(db)
         self.console = SqlConsoleReads(db)

@@ -95,6 +95,11 @@ creatives = Table(
     _big("create_time_us"),
     _text("image_asset_sha256", default=""),
     _text("recipe_product_ids_json", default="[]"),
+    # Creative review (migration 10): CreativeReviewStatus, PENDING (1) until an admin approves it.
+    _int("review_status", default=1),
+    _text("review_reason", default=""),
+    _big("review_time_us", default=0),
+    _text("reviewed_by", default=""),
 )
 Index("creatives_by_advertiser", creatives.c.advertiser_id, creatives.c.creative_id)
 
@@ -749,3 +754,24 @@ report_export_chunks = Table(
     Column("data", LargeBinary, nullable=False),
     PrimaryKeyConstraint("export_id", "seq"),
 )
+
+# ---- the audit trail (migration 10) ----
+
+audit_entries = Table(
+    "audit_entries",
+    metadata,
+    Column("seq", _ROW_ID, primary_key=True, autoincrement=True),
+    _big("time_us"),
+    _text("actor_token_id"),
+    _text("actor_display_name"),
+    _text("actor_role"),
+    _text("method"),
+    _text("resource_type"),
+    _text("resource_id"),
+    # [[field, before, after], ...], each value JSON text or "".
+    _text("changes_json"),
+    sqlite_autoincrement=True,
+)
+Index("audit_entries_by_resource", audit_entries.c.resource_type, audit_entries.c.resource_id, audit_entries.c.seq)
+Index("audit_entries_by_actor", audit_entries.c.actor_token_id, audit_entries.c.seq)
+Index("audit_entries_by_time", audit_entries.c.time_us)

@@ -111,6 +111,9 @@ def creative(
         format=common_pb2.CREATIVE_FORMAT_SPONSORED_PRODUCT,
         headline="Go bananas",
         promoted_product_id=product_id,
+        # Approved, as an admin would have it: written straight to a store it serves; sent to
+        # CreateCreative it is ignored (the server makes every new creative pending).
+        review_status=admin_pb2.CREATIVE_REVIEW_STATUS_APPROVED,
     )
 
 
@@ -153,6 +156,7 @@ async def seed(admin: AdminServiceAsyncStub, *, budget_micros: int = 10_000_000)
         admin_pb2.CreateAdvertiserRequest(advertiser_id="acme", advertiser=admin_pb2.Advertiser(display_name="Acme"))
     )
     await admin.CreateCreative(admin_pb2.CreateCreativeRequest(creative=creative()))
+    await admin.ApproveCreative(admin_pb2.ApproveCreativeRequest(creative_id="cr1"))
     now = datetime.now(UTC)
     await admin.CreateCampaign(
         admin_pb2.CreateCampaignRequest(

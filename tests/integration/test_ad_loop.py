@@ -65,6 +65,7 @@ async def test_admin_change_reaches_the_edge_within_a_second(loop: Loop) -> None
             ),
         )
     )
+    await loop.admin.ApproveCreative(admin_pb2.ApproveCreativeRequest(creative_id="cr-new"))
     before = loop.edge.index_version
     started = time.monotonic()
     await loop.admin.CreateLineItem(

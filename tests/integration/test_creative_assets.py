@@ -120,6 +120,7 @@ async def _upload(admin: AdminServiceAsyncStub, data: bytes, chunk: int = 1000) 
 async def _creative(admin: AdminServiceAsyncStub, creative_id: str, **fields: object) -> None:
     spec = admin_pb2.CreativeSpec(advertiser_id="adv", display_name=creative_id, **fields)  # type: ignore[arg-type]
     await admin.CreateCreative(admin_pb2.CreateCreativeRequest(creative_id=creative_id, creative=spec))
+    await admin.ApproveCreative(admin_pb2.ApproveCreativeRequest(creative_id=creative_id))
 
 
 async def _line_item(admin: AdminServiceAsyncStub, creative_ids: list[str]) -> None:
@@ -309,10 +310,12 @@ async def test_unreferenced_assets_are_collected_after_an_update(setup: Setup) -
                 update_mask={"paths": ["image_asset_sha256"]},
             )
         )
+        # A new image is a new thing to review: served again only once approved.
+        await setup.admin.ApproveCreative(admin_pb2.ApproveCreativeRequest(creative_id="cr-banner"))
         store = edge.assets.store
         # The edge announces no collection: poll its store.
         await eventually(
-            lambda: edge.index_version != before and first.sha256 not in store.hashes(),
+            lambda: edge.index_version != before and store.hashes() == [second.sha256],
             timeout_s=10.0,
             interval_s=0.02,
             what="the unused asset collected",

@@ -72,6 +72,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     admin = AdminServiceStub(admin_channel)
     await seed(admin, budget_micros=1_000_000_000)
     await admin.CreateCreative(admin_pb2.CreateCreativeRequest(creative=creative("cr-spinach", product_id=SPINACH)))
+    await admin.ApproveCreative(admin_pb2.ApproveCreativeRequest(creative_id="cr-spinach"))
     for item in (
         line_item("li-cpm", bid_micros=CPM_BID, targeting=admin_pb2.Targeting(product_ids=[BANANA])),
         line_item(

@@ -74,6 +74,8 @@ async def seed_line_item(port: int, admin_token: str) -> None:
                 ),
             )
         )
+        # Every new creative waits for review; the bench's admin token approves its own.
+        await admin.ApproveCreative(admin_pb2.ApproveCreativeRequest(creative_id="bench-cr"))
         await admin.CreateLineItem(
             admin_pb2.CreateLineItemRequest(
                 line_item_id="bench-li",

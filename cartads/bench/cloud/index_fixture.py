@@ -106,6 +106,8 @@ def build_fixture(
                 body=f"Try {product.brand} today",
                 promoted_product_id=product.product_id,
                 call_to_action="Add to cart",
+                # Reviewed: only approved creatives are compiled in (creative review).
+                review_status=admin_pb2.CREATIVE_REVIEW_STATUS_APPROVED,
             )
         )
         line_item_id = f"li-{i:06d}"

@@ -1,6 +1,7 @@
 // The operator console. Reads the cloud's JSON API (with the bearer token kept in sessionStorage
-// when the console asks for one) and draws three things: edges and their index versions, a
-// campaign's cumulative spend by hour against its budget on a <canvas>, and experiment results.
+// when the console asks for one) and draws four things: edges and their index versions, a
+// campaign's cumulative spend by hour against its budget on a <canvas>, experiment results, and the
+// audit trail of who changed what.
 "use strict";
 
 const TOKEN_KEY = "cartads.console.token";
@@ -438,6 +439,44 @@ function renderExperiments(view) {
   }
 }
 
+// --- audit trail ------------------------------------------------------------------------------------
+
+// A recorded value is JSON text ("" when the resource had none): shown as is, a dash for none.
+function auditValue(text) { return text === "" ? "—" : text; }
+
+function renderAudit(view) {
+  const body = $("audit").querySelector("tbody");
+  body.replaceChildren();
+  for (const entry of view.entries) {
+    const row = el("tr");
+    row.dataset.method = entry.method;
+    row.append(el("td", "nowrap", timeText(entry.time_us)));
+    const who = el("td", null, entry.actor_display_name || entry.actor_token_id);
+    who.title = `${entry.actor_token_id} (${entry.actor_role})`;
+    who.append(el("div", "hint", `${entry.actor_token_id} · ${entry.actor_role}`));
+    row.append(who, el("td", null, entry.method), el("td", null, `${entry.resource_type} ${entry.resource_id}`));
+    const fields = el("td", "changes");
+    for (const change of entry.changes) {
+      const line = el("div", "change");
+      line.append(el("strong", null, change.field + ": "), el("span", "before", auditValue(change.before)));
+      line.append(el("span", null, " → "), el("span", "after", auditValue(change.after)));
+      fields.append(line);
+    }
+    row.append(fields);
+    body.append(row);
+  }
+  $("audit-empty").hidden = view.entries.length > 0;
+}
+
+async function loadAudit() {
+  const query = new URLSearchParams({ limit: "50" });
+  for (const [name, id] of [["resource_type", "audit-type"], ["resource_id", "audit-id"], ["actor", "audit-actor"]]) {
+    const value = $(id).value.trim();
+    if (value) query.set(name, value);
+  }
+  renderAudit(await api("/api/audit?" + query.toString()));
+}
+
 // --- loading, auth and refresh ----------------------------------------------------------------------
 
 function showError(error) {
@@ -453,7 +492,7 @@ async function refresh() {
   renderEdges(edges);
   renderCampaigns(campaigns);
   renderExperiments(experiments);
-  await loadSeries();
+  await Promise.all([loadSeries(), loadAudit()]);
   $("updated").textContent = "updated " + new Date().toLocaleTimeString("en-GB") + " · every " + REFRESH_MS / 1000 + " s";
   document.body.dataset.loaded = "1";
 }
@@ -502,6 +541,7 @@ $("login-form").addEventListener("submit", (event) => {
 $("logout").addEventListener("click", () => { sessionStorage.removeItem(TOKEN_KEY); askForToken(""); });
 $("refresh").addEventListener("click", () => refresh().catch(showError));
 $("campaign").addEventListener("change", (event) => selectCampaign(event.target.value));
+$("audit-filter").addEventListener("submit", (event) => { event.preventDefault(); loadAudit().catch(showError); });
 window.addEventListener("resize", () => { if (lastSeries) drawChart(lastSeries); });
 
 start().catch(showError);

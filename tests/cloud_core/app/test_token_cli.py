@@ -44,3 +44,22 @@ def test_json_output_and_edge_binding(tmp_path: Path, capsys: pytest.CaptureFixt
     assert capsys.readouterr().err == "error: NOT_FOUND: store 'nowhere' does not exist\n"
     assert cli.main(["create-token", "--db", db, "--role", "edge"]) == 2
     assert "--store: is required" in capsys.readouterr().err
+
+
+async def test_a_token_made_on_the_shell_is_in_the_audit_trail(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """create-token records the token it issues (actor "local"), and never its secret."""
+    db = str(tmp_path / "cloud.sqlite3")
+    argv = ["create-token", "--db", db, "--role", "admin", "--id", "boot", "--display-name", "ops"]
+    assert await asyncio.to_thread(cli.main, argv) == 0
+    secret = capsys.readouterr().out.strip()
+    cloud = await start_cloud(CloudConfig(db=db, listen_address="127.0.0.1:0"))
+    try:
+        async with aio_channel(f"127.0.0.1:{cloud.port}", secret) as channel:
+            request = admin_pb2.ListAuditEntriesRequest(resource_type="api_token")
+            entries = (await admin_pb2_grpc.AdminServiceStub(channel).ListAuditEntries(request)).audit_entries
+    finally:
+        await cloud.stop(grace_s=0.1)
+    assert [(e.actor_token_id, e.resource_id) for e in entries] == [("local", "boot")]
+    assert secret not in str(entries[0])

@@ -147,6 +147,7 @@ async def _seed_admin(admin: AdminServiceAsyncStub, now: int) -> None:
             ),
         )
     )
+    await admin.ApproveCreative(admin_pb2.ApproveCreativeRequest(creative_id="cr-kombucha"))
     await admin.CreateLineItem(
         admin_pb2.CreateLineItemRequest(
             line_item_id=LINE_ITEM_ID,
