@@ -1241,7 +1241,7 @@ class RunReportRequest(_message.Message):
     def __init__(self, dimensions: _Optional[_Iterable[_Union[ReportDimension, str]]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., advertiser_id: _Optional[str] = ..., campaign_ids: _Optional[_Iterable[str]] = ..., line_item_ids: _Optional[_Iterable[str]] = ..., creative_ids: _Optional[_Iterable[str]] = ..., store_ids: _Optional[_Iterable[str]] = ..., layer_id: _Optional[str] = ..., time_zone: _Optional[str] = ..., invalid_traffic_rules: _Optional[_Iterable[_Union[_common_pb2.InvalidTrafficRule, str]]] = ...) -> None: ...
 
 class ReportMetrics(_message.Message):
-    __slots__ = ("requests", "impressions", "clicks", "conversions", "spend_micros", "ctr", "conversion_rate", "ecpm_micros", "attributed_sales_micros", "roas", "invalid_impressions", "invalid_clicks", "invalid_conversions", "invalid_events", "invalid_traffic_rate", "over_delivery_micros", "over_delivered_events")
+    __slots__ = ("requests", "impressions", "clicks", "conversions", "spend_micros", "ctr", "conversion_rate", "ecpm_micros", "attributed_sales_micros", "roas", "invalid_impressions", "invalid_clicks", "invalid_conversions", "invalid_events", "invalid_traffic_rate", "over_delivery_micros", "over_delivered_events", "plays", "viewability_rate")
     REQUESTS_FIELD_NUMBER: _ClassVar[int]
     IMPRESSIONS_FIELD_NUMBER: _ClassVar[int]
     CLICKS_FIELD_NUMBER: _ClassVar[int]
@@ -1259,6 +1259,8 @@ class ReportMetrics(_message.Message):
     INVALID_TRAFFIC_RATE_FIELD_NUMBER: _ClassVar[int]
     OVER_DELIVERY_MICROS_FIELD_NUMBER: _ClassVar[int]
     OVER_DELIVERED_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    PLAYS_FIELD_NUMBER: _ClassVar[int]
+    VIEWABILITY_RATE_FIELD_NUMBER: _ClassVar[int]
     requests: int
     impressions: int
     clicks: int
@@ -1276,7 +1278,9 @@ class ReportMetrics(_message.Message):
     invalid_traffic_rate: float
     over_delivery_micros: int
     over_delivered_events: int
-    def __init__(self, requests: _Optional[int] = ..., impressions: _Optional[int] = ..., clicks: _Optional[int] = ..., conversions: _Optional[int] = ..., spend_micros: _Optional[int] = ..., ctr: _Optional[float] = ..., conversion_rate: _Optional[float] = ..., ecpm_micros: _Optional[int] = ..., attributed_sales_micros: _Optional[int] = ..., roas: _Optional[float] = ..., invalid_impressions: _Optional[int] = ..., invalid_clicks: _Optional[int] = ..., invalid_conversions: _Optional[int] = ..., invalid_events: _Optional[int] = ..., invalid_traffic_rate: _Optional[float] = ..., over_delivery_micros: _Optional[int] = ..., over_delivered_events: _Optional[int] = ...) -> None: ...
+    plays: int
+    viewability_rate: float
+    def __init__(self, requests: _Optional[int] = ..., impressions: _Optional[int] = ..., clicks: _Optional[int] = ..., conversions: _Optional[int] = ..., spend_micros: _Optional[int] = ..., ctr: _Optional[float] = ..., conversion_rate: _Optional[float] = ..., ecpm_micros: _Optional[int] = ..., attributed_sales_micros: _Optional[int] = ..., roas: _Optional[float] = ..., invalid_impressions: _Optional[int] = ..., invalid_clicks: _Optional[int] = ..., invalid_conversions: _Optional[int] = ..., invalid_events: _Optional[int] = ..., invalid_traffic_rate: _Optional[float] = ..., over_delivery_micros: _Optional[int] = ..., over_delivered_events: _Optional[int] = ..., plays: _Optional[int] = ..., viewability_rate: _Optional[float] = ...) -> None: ...
 
 class ReportRow(_message.Message):
     __slots__ = ("campaign_id", "line_item_id", "creative_id", "store_id", "day", "hour_start_time", "layer_id", "arm_id", "metrics", "invalid_traffic_rule")
