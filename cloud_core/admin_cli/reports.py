@@ -36,7 +36,10 @@ DIMENSION_COLUMNS = {
 }
 METRIC_COLUMNS = (
     "requests",
+    # The impression ladder: ad plays (put on screen), viewable impressions, and viewable / plays.
+    "plays",
     "impressions",
+    "viewability_rate",
     "clicks",
     "conversions",
     "spend_micros",
@@ -52,7 +55,7 @@ METRIC_COLUMNS = (
     "invalid_traffic_rate",
 )
 # Ratios shown as percentages in tables and CSV (JSON keeps the raw ratio); ROAS shows as a multiple.
-PERCENT_COLUMNS = frozenset({"ctr", "conversion_rate", "invalid_traffic_rate"})
+PERCENT_COLUMNS = frozenset({"viewability_rate", "ctr", "conversion_rate", "invalid_traffic_rate"})
 # The edges count requests per store and hour only: a request that got no ad belongs to no campaign,
 # line item, creative or arm, so a report by or filtered on one of those has no request count to show.
 REQUEST_DIMENSIONS = frozenset({"store", "day", "hour"})

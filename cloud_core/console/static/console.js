@@ -168,7 +168,7 @@ function renderCampaigns(view) {
 
   const body = $("campaigns").querySelector("tbody");
   body.replaceChildren();
-  const totals = { budget: 0, spend: 0, impressions: 0, clicks: 0, conversions: 0, invalid: 0 };
+  const totals = { budget: 0, spend: 0, plays: 0, impressions: 0, clicks: 0, conversions: 0, invalid: 0 };
   for (const c of campaigns) {
     const row = el("tr");
     row.dataset.campaign = c.campaign_id;
@@ -187,10 +187,12 @@ function renderCampaigns(view) {
     bar.append(fill);
     spent.append(bar, el("span", null, percent(c.spent_fraction)));
     row.append(spent);
-    row.append(el("td", "num", count(c.impressions)), el("td", "num", count(c.clicks)), el("td", "num", count(c.conversions)));
+    row.append(el("td", "num plays", count(c.plays)), el("td", "num", count(c.impressions)));
+    row.append(el("td", "num viewable", c.plays ? percent(c.viewability_rate) : "—"));
+    row.append(el("td", "num", count(c.clicks)), el("td", "num", count(c.conversions)));
     body.append(row);
     totals.budget += c.budget_micros; totals.spend += c.spend_micros;
-    totals.impressions += c.impressions; totals.clicks += c.clicks; totals.conversions += c.conversions;
+    totals.plays += c.plays; totals.impressions += c.impressions; totals.clicks += c.clicks; totals.conversions += c.conversions;
     totals.invalid += c.invalid_ad_events;
   }
   const foot = $("campaigns").querySelector("tfoot");
@@ -202,7 +204,9 @@ function renderCampaigns(view) {
     const adEvents = totals.impressions + totals.clicks + totals.conversions + totals.invalid;
     row.append(el("th", "num", adEvents ? percent(totals.invalid / adEvents) : "—"));
     row.append(el("th", "num", totals.budget ? percent(totals.spend / totals.budget) : "—"));
-    row.append(el("th", "num", count(totals.impressions)), el("th", "num", count(totals.clicks)), el("th", "num", count(totals.conversions)));
+    row.append(el("th", "num", count(totals.plays)), el("th", "num", count(totals.impressions)));
+    row.append(el("th", "num", totals.plays ? percent(totals.impressions / totals.plays) : "—"));
+    row.append(el("th", "num", count(totals.clicks)), el("th", "num", count(totals.conversions)));
     foot.append(row);
   }
   $("campaigns-empty").hidden = campaigns.length > 0;

@@ -42,3 +42,11 @@ def test_report_by_store_and_day_keeps_requests() -> None:
 def test_report_filtered_on_a_campaign_has_no_requests_column() -> None:
     """A campaign filter leaves the edges' request counts unattributable, so the column goes too."""
     assert not shows_requests(_request("--by", "day", "--campaign", "c1"), ["day"])
+
+
+def test_the_impression_ladder_prints_plays_impressions_and_viewability() -> None:
+    """Plays and impressions print as counts and the viewability rate (3 of 4 plays) as 75.00%."""
+    metrics = admin_pb2.ReportMetrics(plays=4, impressions=3, viewability_rate=0.75)
+    response = admin_pb2.RunReportResponse(rows=[admin_pb2.ReportRow(line_item_id="li1", metrics=metrics)])
+    (row, _total) = list(csv.DictReader(io.StringIO(report_csv(response, ["line_item"], requests=False))))
+    assert (row["plays"], row["impressions"], row["viewability_rate"]) == ("4", "3", "75.00%")

@@ -15,7 +15,9 @@ import pytest
 from tests.cloud_core.console.world import (
     CAMPAIGN_ID,
     IDLE_CAMPAIGN_ID,
+    LATE_PLAYS,
     LAYER_ID,
+    LIVE_IMPRESSIONS,
     STORE_ID,
     ConsoleWorld,
 )
@@ -69,6 +71,13 @@ async def test_console_shows_edges_spend_chart_and_totals(
     campaigns = await page.eval_on_selector_all("#campaigns tbody tr", "rows => rows.map(r => r.dataset.campaign)")
     assert campaigns == [CAMPAIGN_ID, IDLE_CAMPAIGN_ID]
     assert "All 2 campaigns" in await page.inner_text("#campaigns tfoot")
+    # The impression ladder: plays, viewable impressions and their rate per campaign.
+    head = (await page.inner_text("#campaigns thead")).lower()
+    assert "plays" in head and "viewable" in head
+    plays = page.locator(f"#campaigns tbody tr[data-campaign='{CAMPAIGN_ID}'] td.plays")
+    assert await plays.inner_text() == str(LIVE_IMPRESSIONS + LATE_PLAYS)
+    viewable = await page.inner_text(f"#campaigns tbody tr[data-campaign='{CAMPAIGN_ID}'] td.viewable")
+    assert viewable.endswith("%")
     exposed = page.locator(f".layer[data-layer='{LAYER_ID}'] tr[data-arm='exposed']")
     assert "+50.00 pp" in await exposed.inner_text()
     assert "holdout" in await page.inner_text(f".layer[data-layer='{LAYER_ID}'] tr[data-arm='holdout']")
