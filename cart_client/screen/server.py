@@ -3,8 +3,9 @@
 The server pushes the whole screen state (basket, total, mismatches, slots) whenever it changes.
 The page reports back three things: an ad it put on screen, which becomes the ad play; a tap on an
 ad, which becomes a click; and an ad that was at least 50% visible for one continuous second,
-measured in the page with IntersectionObserver, which becomes the (viewable) impression. The server never guesses viewability itself. Nothing on the page comes
-from the internet: the Content-Security-Policy allows only the cart's own origin.
+measured in the page with IntersectionObserver, which becomes the (viewable) impression. The
+server never guesses viewability itself. Nothing on the page comes from the internet: the
+Content-Security-Policy allows only the cart's own origin.
 
 ``CartScreen.run`` is the live cart: sensor readings from a feed, timers (dwell, idle, overdue
 scans) on the wall clock, and a background sender that drains the outbox, retrying with backoff

@@ -81,9 +81,8 @@ def _campaigns_query() -> sa.Select[Any]:
             sa.func.coalesce(_PLAYS_BY_CAMPAIGN.c.plays, 0).label("plays"),
         )
         .select_from(
-            campaigns.outerjoin(_SPEND_BY_CAMPAIGN, totals.campaign_id == _C.campaign_id).outerjoin(
-                _INVALID_BY_CAMPAIGN, _INVALID_BY_CAMPAIGN.c.campaign_id == _C.campaign_id
-            )
+            campaigns.outerjoin(_SPEND_BY_CAMPAIGN, totals.campaign_id == _C.campaign_id)
+            .outerjoin(_INVALID_BY_CAMPAIGN, _INVALID_BY_CAMPAIGN.c.campaign_id == _C.campaign_id)
             .outerjoin(_PLAYS_BY_CAMPAIGN, _PLAYS_BY_CAMPAIGN.c.campaign_id == _C.campaign_id)
         )
         .order_by(_C.campaign_id)

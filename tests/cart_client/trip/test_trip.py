@@ -182,7 +182,8 @@ def test_a_page_drawn_ad_plays_once_and_house_content_never() -> None:
     step = trip.receive_ads([ad("slot-0", "a1")], NOW_MS)
     assert step.events == ()
     play = trip.played("a1", NOW_MS)
-    assert play is not None and (play.kind, play.tracking_token) == (EventKind.PLAY, "token-a1")
+    assert play is not None
+    assert (play.kind, play.tracking_token) == (EventKind.PLAY, "token-a1")
     assert trip.played("a1", NOW_MS) is None
     assert trip.played("unknown", NOW_MS) is None
     assert trip.counters.plays == 1

@@ -73,7 +73,8 @@ async def test_console_shows_edges_spend_chart_and_totals(
     assert "All 2 campaigns" in await page.inner_text("#campaigns tfoot")
     # The impression ladder: plays, viewable impressions and their rate per campaign.
     head = (await page.inner_text("#campaigns thead")).lower()
-    assert "plays" in head and "viewable" in head
+    assert "plays" in head
+    assert "viewable" in head
     plays = page.locator(f"#campaigns tbody tr[data-campaign='{CAMPAIGN_ID}'] td.plays")
     assert await plays.inner_text() == str(LIVE_IMPRESSIONS + LATE_PLAYS)
     viewable = await page.inner_text(f"#campaigns tbody tr[data-campaign='{CAMPAIGN_ID}'] td.viewable")

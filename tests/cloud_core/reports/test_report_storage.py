@@ -254,7 +254,10 @@ async def test_invalid_or_unverified_plays_are_not_counted(store: SqlCloudStore)
     await store.ledger.record_events(
         "s1",
         "e1",
-        [_play("p1", ad="a1", invalid_rule=common_pb2.INVALID_TRAFFIC_RULE_TOKEN), _play("p2", ad="a2", campaign_id="")],
+        [
+            _play("p1", ad="a1", invalid_rule=common_pb2.INVALID_TRAFFIC_RULE_TOKEN),
+            _play("p2", ad="a2", campaign_id=""),
+        ],
     )
     total = (await store.reports.report_delivery([ReportQuery((), _where())]))[0][1]
     assert total.plays == 0

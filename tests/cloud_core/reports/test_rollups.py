@@ -123,6 +123,8 @@ def test_unchanged_known_trip_writes_nothing() -> None:
 
 def test_a_play_rolls_up_as_a_play_with_no_spend() -> None:
     """A play adds one play to its row and nothing to impressions or spend."""
-    play = dataclasses.replace(impression("p1"), event_type=common_pb2.EVENT_TYPE_AD_PLAY, billable=False, charge_micros=0)
+    play = dataclasses.replace(
+        impression("p1"), event_type=common_pb2.EVENT_TYPE_AD_PLAY, billable=False, charge_micros=0
+    )
     (row,) = delivery_rollup_rows("s1", [play], D0)
     assert (row["plays"], row["impressions"], row["spend_micros"]) == (1, 0, 0)
