@@ -1361,3 +1361,79 @@ class RunReportResponse(_message.Message):
     totals: ReportMetrics
     lifts: _containers.RepeatedCompositeFieldContainer[LayerLift]
     def __init__(self, rows: _Optional[_Iterable[_Union[ReportRow, _Mapping]]] = ..., totals: _Optional[_Union[ReportMetrics, _Mapping]] = ..., lifts: _Optional[_Iterable[_Union[LayerLift, _Mapping]]] = ...) -> None: ...
+
+class GetDeliveryStatusRequest(_message.Message):
+    __slots__ = ("campaign_id", "line_item_id")
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    LINE_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    campaign_id: str
+    line_item_id: str
+    def __init__(self, campaign_id: _Optional[str] = ..., line_item_id: _Optional[str] = ...) -> None: ...
+
+class StoreDelivery(_message.Message):
+    __slots__ = ("store_id", "serving", "spend_today_micros", "plan_today_micros", "planned_by_now_micros", "pacing_rate", "lease_allowance_micros", "lease_expire_time", "lease_spent_micros", "ads_last_hour", "throttled_last_hour", "requests_last_hour", "no_fill_requests_last_hour")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVING_FIELD_NUMBER: _ClassVar[int]
+    SPEND_TODAY_MICROS_FIELD_NUMBER: _ClassVar[int]
+    PLAN_TODAY_MICROS_FIELD_NUMBER: _ClassVar[int]
+    PLANNED_BY_NOW_MICROS_FIELD_NUMBER: _ClassVar[int]
+    PACING_RATE_FIELD_NUMBER: _ClassVar[int]
+    LEASE_ALLOWANCE_MICROS_FIELD_NUMBER: _ClassVar[int]
+    LEASE_EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    LEASE_SPENT_MICROS_FIELD_NUMBER: _ClassVar[int]
+    ADS_LAST_HOUR_FIELD_NUMBER: _ClassVar[int]
+    THROTTLED_LAST_HOUR_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_LAST_HOUR_FIELD_NUMBER: _ClassVar[int]
+    NO_FILL_REQUESTS_LAST_HOUR_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    serving: bool
+    spend_today_micros: int
+    plan_today_micros: int
+    planned_by_now_micros: int
+    pacing_rate: float
+    lease_allowance_micros: int
+    lease_expire_time: _timestamp_pb2.Timestamp
+    lease_spent_micros: int
+    ads_last_hour: int
+    throttled_last_hour: int
+    requests_last_hour: int
+    no_fill_requests_last_hour: int
+    def __init__(self, store_id: _Optional[str] = ..., serving: _Optional[bool] = ..., spend_today_micros: _Optional[int] = ..., plan_today_micros: _Optional[int] = ..., planned_by_now_micros: _Optional[int] = ..., pacing_rate: _Optional[float] = ..., lease_allowance_micros: _Optional[int] = ..., lease_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lease_spent_micros: _Optional[int] = ..., ads_last_hour: _Optional[int] = ..., throttled_last_hour: _Optional[int] = ..., requests_last_hour: _Optional[int] = ..., no_fill_requests_last_hour: _Optional[int] = ...) -> None: ...
+
+class DeliveryReason(_message.Message):
+    __slots__ = ("code", "store_id", "requests", "text")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    store_id: str
+    requests: int
+    text: str
+    def __init__(self, code: _Optional[str] = ..., store_id: _Optional[str] = ..., requests: _Optional[int] = ..., text: _Optional[str] = ...) -> None: ...
+
+class GetDeliveryStatusResponse(_message.Message):
+    __slots__ = ("campaign_id", "line_item_id", "state", "spend_today_micros", "plan_today_micros", "planned_by_now_micros", "pacing_rate", "stores", "reasons", "summary", "as_of_time")
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    LINE_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    SPEND_TODAY_MICROS_FIELD_NUMBER: _ClassVar[int]
+    PLAN_TODAY_MICROS_FIELD_NUMBER: _ClassVar[int]
+    PLANNED_BY_NOW_MICROS_FIELD_NUMBER: _ClassVar[int]
+    PACING_RATE_FIELD_NUMBER: _ClassVar[int]
+    STORES_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_TIME_FIELD_NUMBER: _ClassVar[int]
+    campaign_id: str
+    line_item_id: str
+    state: str
+    spend_today_micros: int
+    plan_today_micros: int
+    planned_by_now_micros: int
+    pacing_rate: float
+    stores: _containers.RepeatedCompositeFieldContainer[StoreDelivery]
+    reasons: _containers.RepeatedCompositeFieldContainer[DeliveryReason]
+    summary: str
+    as_of_time: _timestamp_pb2.Timestamp
+    def __init__(self, campaign_id: _Optional[str] = ..., line_item_id: _Optional[str] = ..., state: _Optional[str] = ..., spend_today_micros: _Optional[int] = ..., plan_today_micros: _Optional[int] = ..., planned_by_now_micros: _Optional[int] = ..., pacing_rate: _Optional[float] = ..., stores: _Optional[_Iterable[_Union[StoreDelivery, _Mapping]]] = ..., reasons: _Optional[_Iterable[_Union[DeliveryReason, _Mapping]]] = ..., summary: _Optional[str] = ..., as_of_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -141,6 +141,8 @@ METHOD_RULES: Mapping[str, MethodRule] = {
     "GetSpendReport": MethodRule(_R, _OWN),
     # An advertiser token's advertiser_id filter is forced to its own.
     "RunReport": MethodRule(_R, _OWN),
+    # Of its own campaign or line item (references below).
+    "GetDeliveryStatus": MethodRule(_R, _OWN),
     "ListEdges": MethodRule(_R),
     "ListDeadLetters": MethodRule(_R),
     # Per cart: the operator's, like the carts themselves.
@@ -233,6 +235,7 @@ _REFERENCE_FIELDS: Mapping[str, tuple[tuple[RefKind, str], ...]] = {
     "GetCreative": ((RefKind.CREATIVE, "creative_id"),),
     "UpdateCreative": ((RefKind.CREATIVE, "creative.creative_id"),),
     "DeleteCreative": ((RefKind.CREATIVE, "creative_id"),),
+    "GetDeliveryStatus": ((RefKind.CAMPAIGN, "campaign_id"), (RefKind.LINE_ITEM, "line_item_id")),
 }
 
 # Per list method: the request field that filters by advertiser; an advertiser token's is forced to its own.

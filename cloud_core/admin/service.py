@@ -18,6 +18,7 @@ from cartads.v1 import admin_pb2, admin_pb2_grpc
 from cloud_core.admin.campaigns import AdvertiserAdmin, CampaignAdmin
 from cloud_core.admin.carts import CartAdmin
 from cloud_core.admin.creatives import AssetAdmin, CreativeAdmin
+from cloud_core.admin.delivery.status import DeliveryAdmin, DeliveryPreview, DeliveryReads
 from cloud_core.admin.edges import EdgeAdmin
 from cloud_core.admin.experiments import ExperimentAdmin
 from cloud_core.admin.line_items import LineItemAdmin
@@ -25,6 +26,7 @@ from cloud_core.admin.reports import ReportAdmin
 from cloud_core.admin.request_checks import NotServedYetError
 from cloud_core.admin.stores import CatalogAdmin, StoreAdmin
 from cloud_core.admin.tokens import TokenAdmin
+from cloud_core.delivery.leases import LeaseSettings
 from cloud_core.storage.protocol import (
     AccessStore,
     AdvertiserStore,
@@ -63,6 +65,11 @@ class AdminStorage:
     carts: CartStore
     # Edges' tracking token keys and flags.
     signing_keys: SigningKeyStore
+    # Delivery status: the index a compile would make now, and the edges' request counts; without
+    # them GetDeliveryStatus is not served (UNIMPLEMENTED).
+    delivery_preview: DeliveryPreview | None = None
+    delivery_reads: DeliveryReads | None = None
+    lease: LeaseSettings = LeaseSettings()
 
 
 Req = TypeVar("Req")
@@ -137,6 +144,18 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         )
         self._tokens = TokenAdmin(storage.access, storage.advertisers, storage.catalog, clock, on_revoke)
         self._carts = CartAdmin(storage.carts, storage.catalog, notifier, clock)
+        self._delivery = (
+            DeliveryAdmin(storage.campaigns, storage.delivery_preview, storage.delivery_reads, storage.lease, clock)
+            if storage.delivery_preview is not None and storage.delivery_reads is not None
+            else None
+        )
+
+    async def _delivery_status(
+        self, request: admin_pb2.GetDeliveryStatusRequest
+    ) -> admin_pb2.GetDeliveryStatusResponse:
+        if self._delivery is None:
+            raise NotServedYetError("GetDeliveryStatus")
+        return await self._delivery.status(request)
 
     # ---- advertisers ----
     CreateAdvertiser = _served_by(admin_pb2.CreateAdvertiserRequest, lambda s: s._advertisers.create)
@@ -196,6 +215,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     GetSpendReport = _served_by(admin_pb2.GetSpendReportRequest, lambda s: s._reports.spend)
     ListDeadLetters = _served_by(admin_pb2.ListDeadLettersRequest, lambda s: s._reports.dead_letters)
     CountCartEvents = _served_by(admin_pb2.CountCartEventsRequest, lambda s: s._reports.cart_events)
+    GetDeliveryStatus = _served_by(admin_pb2.GetDeliveryStatusRequest, lambda s: s._delivery_status)
 
     # ---- API tokens ----
     CreateApiToken = _served_by(admin_pb2.CreateApiTokenRequest, lambda s: s._tokens.create)

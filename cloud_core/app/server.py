@@ -121,6 +121,13 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
         interceptors=[RequestLogInterceptor(), auth],
         options=[*server_options(config.max_message_bytes), *config.keepalive.server_options()],
     )
+    builder = IndexBuilder(
+        catalog=store.catalog,
+        experiments=store.experiments,
+        delivery=store.pacing_stats,
+        carts=store.carts,
+        settings=settings,
+    )
     admin_storage = AdminStorage(
         advertisers=store.advertisers,
         campaigns=store.campaigns,
@@ -133,16 +140,12 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
         ledger=store.ledger,
         carts=store.carts,
         signing_keys=store.signing_keys,
+        delivery_preview=builder,
+        delivery_reads=store.pacing_stats,
+        lease=settings.lease,
     )
     admin_pb2_grpc.add_AdminServiceServicer_to_server(
         AdminServicer(admin_storage, notifier, on_revoke=auth.forget), server
-    )
-    builder = IndexBuilder(
-        catalog=store.catalog,
-        experiments=store.experiments,
-        delivery=store.pacing_stats,
-        carts=store.carts,
-        settings=settings,
     )
     index_sync_pb2_grpc.add_IndexSyncServiceServicer_to_server(
         IndexSyncServicer(

@@ -102,7 +102,9 @@ class DeliveryStatus:
 
 
 def dollars(micros: int | float) -> str:
-    """``1_720_000`` → ``$1.72``."""
+    """``1_720_000`` → ``$1.72``; below a cent, to the hundredth of a cent (``360`` → ``$0.0004``)."""
+    if 0 < abs(micros) < 10_000:
+        return f"${micros / 1e6:.4f}"
     return f"${micros / 1e6:,.2f}"
 
 

@@ -270,3 +270,15 @@ class SqlPacingStats:
     async def store_ids(self) -> frozenset[str]:
         """Every store's id: the stores a campaign's traffic is shared among."""
         return await self._db.read(all_store_ids)
+
+    async def campaign_spend_since(self, campaign_id: str, since_us: int) -> dict[str, int]:
+        """Per store, what the campaign was charged for events ingested since ``since_us`` (the
+        spend the cloud has seen under a budget lease that started then)."""
+        lg = t.ledger.c
+        query = (
+            sa.select(lg.store_id, sa.func.sum(lg.charge_micros))
+            .where(lg.campaign_id == campaign_id, lg.create_time_us >= since_us)
+            .group_by(lg.store_id)
+        )
+        rows = await self._db.read(lambda conn: list(conn.execute(query)))
+        return {str(sid): int(n or 0) for sid, n in rows}

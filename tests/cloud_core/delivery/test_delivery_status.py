@@ -18,6 +18,7 @@ from cloud_core.delivery.status import (
     THROTTLED,
     StoreFacts,
     delivery_status,
+    dollars,
 )
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -103,3 +104,8 @@ def test_totals_and_the_plan_weighted_pacing_rate() -> None:
     assert (status.plan_today_micros, status.spend_today_micros) == (4_000_000, 4_000_000)
     assert status.pacing_rate == (3 * 1.0 + 0.2) / 4
     assert status.summary.startswith("Spent $4.00 today of a $4.00 plan ($4.00 planned by now): on plan.")
+
+
+def test_amounts_below_a_cent_keep_their_digits() -> None:
+    """Sub-cent amounts print to a hundredth of a cent rather than as $0.00."""
+    assert (dollars(360), dollars(1_720_000), dollars(0)) == ("$0.0004", "$1.72", "$0.00")
