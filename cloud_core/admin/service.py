@@ -9,7 +9,7 @@ line per RPC naming the request type and the part's method that serves it.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 
@@ -69,7 +69,7 @@ class AdminStorage:
     # them GetDeliveryStatus is not served (UNIMPLEMENTED).
     delivery_preview: DeliveryPreview | None = None
     delivery_reads: DeliveryReads | None = None
-    lease: LeaseSettings = LeaseSettings()
+    lease: LeaseSettings = field(default_factory=LeaseSettings)
 
 
 Req = TypeVar("Req")

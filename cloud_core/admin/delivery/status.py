@@ -106,6 +106,7 @@ class DeliveryAdmin:
         store_id: str,
         index: index_pb2.StoreIndex,
         pacing: StorePacing | None,
+        *,
         campaign_id: str,
         ids: frozenset[str],
         now_us: int,
@@ -147,7 +148,7 @@ class DeliveryAdmin:
         now_us = dt_to_us(self._clock())
         previews = await self._preview.preview_many(sorted(await self._reads.store_ids()))
         facts = [
-            await self._facts(store_id, index, pacing, campaign.campaign_id, ids, now_us)
+            await self._facts(store_id, index, pacing, campaign_id=campaign.campaign_id, ids=ids, now_us=now_us)
             for store_id, (index, pacing) in sorted(previews.items())
         ]
         # Stores it neither serves in nor has a plan for say nothing about it.
