@@ -1,4 +1,5 @@
-"""``cartads-admin report spend`` and ``report run`` (a table, or a CSV or JSON export)."""
+"""``cartads-admin report spend``, ``report run`` (a table, or a CSV or JSON export) and
+``delivery status`` (why a campaign or line item is, or is not, delivering)."""
 
 from __future__ import annotations
 
@@ -206,6 +207,48 @@ def _table(response: admin_pb2.RunReportResponse, dimensions: Sequence[str], *, 
     return "\n".join(lines)
 
 
+def _dollars(micros: int) -> str:
+    return f"${micros / 1e6:,.4f}" if 0 < micros < 10_000 else f"${micros / 1e6:,.2f}"
+
+
+def delivery_text(response: admin_pb2.GetDeliveryStatusResponse) -> str:
+    """The status as a reader takes it in: the summary, each store's numbers, the reasons."""
+    subject = f"line item {response.line_item_id}" if response.line_item_id else f"campaign {response.campaign_id}"
+    lines = [f"{subject}: {response.state} (pacing rate {response.pacing_rate:.0%})", response.summary, ""]
+    rows = [
+        ["store", "serving", "spend today", "plan today", "planned by now", "rate", "lease", "lease spent", "until"]
+    ]
+    for s in response.stores:
+        until = s.lease_expire_time.ToDatetime(UTC).strftime("%H:%MZ") if s.HasField("lease_expire_time") else ""
+        rows.append(
+            [
+                s.store_id,
+                "yes" if s.serving else "no",
+                _dollars(s.spend_today_micros),
+                _dollars(s.plan_today_micros),
+                _dollars(s.planned_by_now_micros),
+                f"{s.pacing_rate:.0%}",
+                _dollars(s.lease_allowance_micros),
+                _dollars(s.lease_spent_micros),
+                until,
+            ]
+        )
+    lines.extend(table_lines(rows) if len(rows) > 1 else ["(in no store)"])
+    if response.reasons:
+        lines += ["", "leading reasons (last hour):"]
+        lines += [f"  - {r.text}" for r in response.reasons]
+    return "\n".join(lines)
+
+
+def delivery_status(stub: Stub, args: argparse.Namespace) -> None:
+    """Print the delivery status of a campaign or a line item (JSON with --json)."""
+    if bool(args.campaign) == bool(args.line_item):
+        raise UsageError("give exactly one of --campaign and --line-item")
+    request = admin_pb2.GetDeliveryStatusRequest(campaign_id=args.campaign or "", line_item_id=args.line_item or "")
+    response = stub.GetDeliveryStatus(request)
+    emit_json_or(args, response, delivery_text(response))
+
+
 def register(root: Subcommands) -> None:
     group = add_group(root, "report", "reports")
     p = add_command(group, "spend", report_spend, "spend, impressions and clicks per campaign")
@@ -225,3 +268,7 @@ def register(root: Subcommands) -> None:
     p.add_argument("--time-zone", help="IANA zone of the day dimension (default UTC)")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--output", help="write the export to this file instead of stdout")
+    group = add_group(root, "delivery", "delivery status: spend against plan, pacing, leases, why not delivering")
+    p = add_command(group, "status", delivery_status, "a campaign's or line item's delivery status now")
+    p.add_argument("--campaign", help="the campaign (all its line items)")
+    p.add_argument("--line-item", help="one line item")

@@ -3,7 +3,9 @@ hostile inputs (bad ids, unknown ids, another advertiser's campaign)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import sys
 import time
 
 import grpc
@@ -128,3 +130,28 @@ async def test_another_advertisers_campaign_is_permission_denied(loop: Loop) -> 
             assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
     finally:
         await channel.close(None)
+
+
+async def test_cartads_admin_delivery_status_prints_stores_and_reasons(loop: Loop) -> None:
+    """`cartads-admin delivery status --campaign ID` prints the state, the store's lease and the summary."""
+    ad = await _billed_impression(loop)
+    argv = ["--cloud", f"127.0.0.1:{loop.cloud.port}", "--token", loop.admin_token]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cloud_core.admin_cli.main",
+        *argv,
+        "delivery",
+        "status",
+        "--campaign",
+        ad.campaign_id,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, err.decode()
+    text = out.decode()
+    assert text.startswith(f"campaign {ad.campaign_id}: ")
+    assert "Spent $" in text
+    (store_line,) = [line for line in text.splitlines() if line.startswith(STORE_ID)]
+    assert store_line.split()[1] == "yes"
