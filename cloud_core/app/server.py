@@ -25,6 +25,7 @@ from cartads.v1 import (
 from cloud_core.access.api_tokens import TokenAuthenticator, issue_token
 from cloud_core.access.auth import AuthInterceptor
 from cloud_core.access.policy import Role
+from cloud_core.admin.delivery.status import DeliveryAdmin, console_reader
 from cloud_core.admin.service import AdminServicer, AdminStorage
 from cloud_core.compile.compiler import CompileSettings
 from cloud_core.config import CloudConfig
@@ -186,6 +187,7 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
                 experiments=lambda start_us, end_us: read_experiments(
                     store.experiments, store.reports, start_us=start_us, end_us=end_us
                 ),
+                delivery=console_reader(DeliveryAdmin(store.campaigns, builder, store.pacing_stats, settings.lease)),
             )
     except (RuntimeError, OSError, ConsoleBindError):
         await server.stop(None)

@@ -3,12 +3,14 @@ status by the pure core (cloud_core/delivery/status.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from cartads.rpc.errors import PermissionDeniedError
+from google.protobuf import json_format
+
+from cartads.rpc.errors import InvalidArgumentError, NotFoundError, PermissionDeniedError
 from cartads.time_units import HOUR_US, dt_to_us, hour_start_us, ts_to_us, us_to_ts
 from cartads.v1 import ad_service_pb2, admin_pb2, index_pb2
 from cloud_core.access.auth import scoped_advertiser
@@ -185,3 +187,19 @@ class DeliveryAdmin:
         for r in status.reasons:
             response.reasons.add(code=r.code, store_id=r.store_id, requests=r.requests, text=r.text)
         return response
+
+
+def console_reader(admin: DeliveryAdmin) -> Callable[[str], Awaitable[dict[str, Any] | None]]:
+    """The operator console's read of a campaign's status: its JSON, or None when the campaign does
+    not exist (or its id could not name one)."""
+
+    async def read(campaign_id: str) -> dict[str, Any] | None:
+        try:
+            response = await admin.status(admin_pb2.GetDeliveryStatusRequest(campaign_id=campaign_id))
+        except (NotFoundError, InvalidArgumentError):
+            return None
+        return json_format.MessageToDict(
+            response, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+        )
+
+    return read

@@ -220,6 +220,36 @@ function selectCampaign(campaignId) {
     row.classList.toggle("selected", row.dataset.campaign === campaignId);
   }
   loadSeries().catch(showError);
+  loadDelivery().catch(showError);
+}
+
+const STATE_PILLS = { "on plan": "ok", "delivering (no daily plan)": "ok", "behind plan": "warn", "ahead of plan": "warn", "not delivering": "bad" };
+
+async function loadDelivery() {
+  const body = $("delivery-stores").querySelector("tbody");
+  const reasons = $("delivery-reasons");
+  if (!selectedCampaign) { body.replaceChildren(); reasons.replaceChildren(); $("delivery-summary").textContent = ""; return; }
+  const status = await api(`/api/campaigns/${encodeURIComponent(selectedCampaign)}/delivery`);
+  const pill = $("delivery-state");
+  if (!status.available) { pill.textContent = "not available"; pill.className = "pill off"; return; }
+  pill.textContent = status.state;
+  pill.className = "pill " + (STATE_PILLS[status.state] || "off");
+  $("delivery-summary").textContent = status.summary;
+  $("delivery-stores").dataset.campaign = status.campaign_id;
+  body.replaceChildren();
+  for (const s of status.stores) {
+    const row = el("tr");
+    row.dataset.store = s.store_id;
+    row.append(el("td", "mono", s.store_id), el("td", null, s.serving ? "yes" : "no"));
+    row.append(moneyCell("td", "num", Number(s.spend_today_micros)), moneyCell("td", "num", Number(s.plan_today_micros)), moneyCell("td", "num", Number(s.planned_by_now_micros)));
+    row.append(el("td", "num", percent(s.pacing_rate, 0)), moneyCell("td", "num", Number(s.lease_allowance_micros)), moneyCell("td", "num", Number(s.lease_spent_micros)));
+    row.append(el("td", null, s.lease_expire_time ? new Date(s.lease_expire_time).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", timeZone: "UTC" }) : "—"));
+    row.append(el("td", "num", count(s.ads_last_hour)), el("td", "num", count(s.throttled_last_hour)));
+    body.append(row);
+  }
+  reasons.replaceChildren(...status.reasons.map((r) => { const item = el("li", "reason", r.text); item.dataset.code = r.code; return item; }));
+  if (!status.reasons.length) reasons.append(el("li", "empty", "Nothing is holding it back."));
+  document.body.dataset.delivery = status.campaign_id;
 }
 
 async function loadSeries() {
@@ -458,6 +488,7 @@ async function refresh() {
   renderCampaigns(campaigns);
   renderExperiments(experiments);
   await loadSeries();
+  await loadDelivery();
   $("updated").textContent = "updated " + new Date().toLocaleTimeString("en-GB") + " · every " + REFRESH_MS / 1000 + " s";
   document.body.dataset.loaded = "1";
 }

@@ -193,3 +193,21 @@ async def test_invalid_traffic_rate_sits_beside_spend_as_the_spend_report_counts
     assert 0 < shown[CAMPAIGN_ID][1] < 1
     spend = {c["campaign_id"]: c["spend_micros"] for c in body["campaigns"]}
     assert spend == {c["campaign_id"]: c["spend_micros"] for c in before[1]["campaigns"]}
+
+
+async def test_delivery_status_of_a_campaign_matches_get_delivery_status(world: ConsoleWorld) -> None:
+    """The console's delivery panel reads what GetDeliveryStatus answers: state, stores and reasons."""
+    status, body = await _get(world, f"api/campaigns/{CAMPAIGN_ID}/delivery", world.viewer_token)
+    assert status == 200
+    rpc = await world.admin.GetDeliveryStatus(admin_pb2.GetDeliveryStatusRequest(campaign_id=CAMPAIGN_ID))
+    assert (body["available"], body["campaign_id"], body["state"]) == (True, CAMPAIGN_ID, rpc.state)
+    assert [s["store_id"] for s in body["stores"]] == [s.store_id for s in rpc.stores] == [STORE_ID]
+    assert [r["text"] for r in body["reasons"]] == [r.text for r in rpc.reasons]
+
+
+async def test_delivery_status_of_an_unknown_campaign_is_404(world: ConsoleWorld) -> None:
+    """A campaign id that names nothing answers 404, and no token answers 401."""
+    status, _ = await _get(world, "api/campaigns/cmp-nope/delivery", world.viewer_token)
+    assert status == 404
+    status, _ = await _get(world, f"api/campaigns/{CAMPAIGN_ID}/delivery", None)
+    assert status == 401

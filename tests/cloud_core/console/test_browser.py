@@ -88,6 +88,28 @@ async def test_console_shows_edges_spend_chart_and_totals(
     assert shot.stat().st_size > 20_000
 
 
+async def test_delivery_panel_shows_the_selected_campaigns_status(
+    browser: Browser, world: ConsoleWorld, tmp_path: Path
+) -> None:
+    """The delivery panel shows the campaign's state, summary, its store's lease row and the reasons."""
+    page = await sign_in(browser, world, world.viewer_token)
+    await page.wait_for_selector(f"body[data-delivery='{CAMPAIGN_ID}']")
+    state = await page.inner_text("#delivery-state")
+    assert state.lower() in {"on plan", "behind plan", "ahead of plan", "delivering (no daily plan)", "not delivering"}
+    assert (await page.inner_text("#delivery-summary")).startswith("Spent $")
+    row = page.locator(f"#delivery-stores tbody tr[data-store='{STORE_ID}']")
+    assert STORE_ID in await row.inner_text()
+    assert await page.locator("#delivery-reasons li").count() >= 1
+    shot = tmp_path / "console-delivery.png"
+    await page.locator("section[aria-labelledby='delivery-title']").screenshot(path=str(shot))
+    print(f"screenshot: {shot}")
+    assert shot.stat().st_size > 5_000
+    # Picking another campaign reloads the panel for it.
+    await page.select_option("#campaign", IDLE_CAMPAIGN_ID)
+    await page.wait_for_selector(f"body[data-delivery='{IDLE_CAMPAIGN_ID}']")
+    assert await page.get_attribute("#delivery-stores", "data-campaign") == IDLE_CAMPAIGN_ID
+
+
 async def test_picking_a_campaign_redraws_the_chart(browser: Browser, world: ConsoleWorld) -> None:
     """Choosing another campaign draws its series: the idle campaign's flight hours, with no spend."""
     page = await sign_in(browser, world, world.viewer_token)
