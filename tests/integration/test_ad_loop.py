@@ -144,7 +144,9 @@ async def test_plays_are_reported_and_only_viewable_impressions_bill(loop: Loop)
         )
         ads.append((session_id, response.ads[0]))
 
-    def event(event_id: str, kind: int, shown: tuple[str, ad_service_pb2.Ad], **fields: int) -> common_pb2.CartEvent:
+    def event(
+        event_id: str, kind: int, shown: tuple[str, ad_service_pb2.Ad], visible_duration_ms: int = 0
+    ) -> common_pb2.CartEvent:
         session_id, ad = shown
         return common_pb2.CartEvent(
             event_id=event_id,
@@ -153,7 +155,7 @@ async def test_plays_are_reported_and_only_viewable_impressions_bill(loop: Loop)
             session_id=session_id,
             tracking_token=ad.tracking_token,
             ad_id=ad.ad_id,
-            **fields,
+            visible_duration_ms=visible_duration_ms,
         )
 
     play, impression = common_pb2.EVENT_TYPE_AD_PLAY, common_pb2.EVENT_TYPE_IMPRESSION
