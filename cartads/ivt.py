@@ -11,10 +11,11 @@ class them: general or sophisticated invalid traffic):
 
 Stateless (``judge_stateless``: the event, its token and the call it came in say it alone)
 
-1. TOKEN (GIVT) — an impression, click or conversion whose token is missing, does not verify, was
+1. TOKEN (GIVT) — an ad play, impression, click or conversion whose token is missing, does not verify, was
    issued to another store, cart or session, or for another ad, carries no issue time, or was
    received more than the token's time to live after its decision. A dismiss or basket event is
-   not judged by its token (nothing is billed on it).
+   not judged by its token (nothing is billed on it). A play bills nothing either, but it is
+   counted in reports (the viewability rate's denominator), so only a play of a real decision counts.
 2. NON_PRODUCTION_CART (GIVT) — any event of a cart enrolled as test or staff.
 3. UNENROLLED_CART (GIVT, cloud only) — any event whose credential was unknown, revoked, or of
    another cart or store when the cloud received it (the edge refuses such a cart at the door).
@@ -82,8 +83,11 @@ STATEFUL_RULES = (CLICK_WITHOUT_IMPRESSION, CLICK_CAP, CLICK_RATE_OUTLIER, CONVE
 _IMPRESSION = common_pb2.EVENT_TYPE_IMPRESSION
 _CLICK = common_pb2.EVENT_TYPE_CLICK
 _CONVERSION = common_pb2.EVENT_TYPE_CONVERSION
-# The events a token makes billable: judged by their token.
-_TOKEN_EVENTS = frozenset({_IMPRESSION, _CLICK, _CONVERSION})
+_AD_PLAY = common_pb2.EVENT_TYPE_AD_PLAY
+# The events a token makes billable or countable: judged by their token. A play may follow its
+# decision at once (the cart renders the ad as soon as it has it), so TOO_FAST and VISIBLE_DURATION
+# do not apply to it.
+_TOKEN_EVENTS = frozenset({_AD_PLAY, _IMPRESSION, _CLICK, _CONVERSION})
 _NON_PRODUCTION = frozenset({common_pb2.CART_TRAFFIC_CLASS_TEST, common_pb2.CART_TRAFFIC_CLASS_STAFF})
 _CLICK_THROUGH = common_pb2.ATTRIBUTION_KIND_CLICK_THROUGH
 # The events the stateful rules judge.

@@ -296,7 +296,8 @@ async def _run(args: argparse.Namespace, catalog: CartCatalog | None, outbox: Ev
 def _summary(stats: TripStats) -> str:
     return (
         f"trip done: {stats.requests_text()}; {stats.ads_served} ads served, {stats.basket_adds} basket adds,"
-        f" {stats.mismatches} mismatches; {stats.impressions_reported} impressions and {stats.clicks_reported} clicks"
+        f" {stats.mismatches} mismatches; {stats.plays_reported} ad plays, {stats.impressions_reported} impressions"
+        f" and {stats.clicks_reported} clicks"
         f" reported, {stats.events_reported} events reported in all ({stats.report_errors} failed calls,"
         f" {stats.events_unreported} unreported)"
     )

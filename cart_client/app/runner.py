@@ -62,6 +62,7 @@ class TripStats:
     tap_chances: int = 0
     tap_chances_taken: int = 0
     events_reported: int = 0
+    plays_reported: int = 0
     impressions_reported: int = 0
     clicks_reported: int = 0
     report_errors: int = 0
@@ -123,6 +124,7 @@ class TripStats:
             basket_removes=counters.basket_removes,
             mismatches=counters.mismatches,
             events_reported=tally.events_reported,
+            plays_reported=tally.plays_reported,
             impressions_reported=tally.impressions_reported,
             clicks_reported=tally.clicks_reported,
             report_errors=tally.report_errors,

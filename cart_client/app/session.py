@@ -126,6 +126,7 @@ class Tally:
     # The answers without an ad by the edge's NoFillReason (its name without the prefix).
     no_fill_reasons: Counter[str] = dataclasses.field(default_factory=Counter)
     events_reported: int = 0
+    plays_reported: int = 0
     impressions_reported: int = 0
     clicks_reported: int = 0
     report_errors: int = 0
@@ -188,6 +189,12 @@ class CartSession:
             scan = self.trip.refused_scans[-1]
             _log().warning("scan_refused", code=scan.code, reason=scan.reason, **self._ids)
 
+    async def played(self, ad_id: str, trip_ms: int) -> bool:
+        """The screen put ``ad_id`` on screen; True when that made a play."""
+        event = self.trip.played(ad_id, trip_ms)
+        await self._perform(Step(events=(event,) if event else ()), trip_ms)
+        return event is not None
+
     async def viewed(self, ad_id: str, visible_ms: int, trip_ms: int) -> bool:
         """The screen measured ``ad_id`` viewable; True when that earned an impression."""
         event = self.trip.viewed(ad_id, visible_ms, trip_ms)
@@ -232,6 +239,7 @@ class CartSession:
 
     def _count(self, batch: Sequence[common_pb2.CartEvent]) -> None:
         self.tally.events_reported += len(batch)
+        self.tally.plays_reported += sum(1 for e in batch if e.type == common_pb2.EVENT_TYPE_AD_PLAY)
         self.tally.impressions_reported += sum(1 for e in batch if e.type == common_pb2.EVENT_TYPE_IMPRESSION)
         self.tally.clicks_reported += sum(1 for e in batch if e.type == common_pb2.EVENT_TYPE_CLICK)
 
@@ -279,6 +287,10 @@ class CartSession:
             self._draw(shown.rendered)
             self.tally.ads_rendered += len(shown.rendered)
             self._queue(shown.events)
+            if self._render is not None:
+                # A text screen has drawn them now: that is each ad's play (the core made it already
+                # when it also counts drawing as viewing). A page reports its own renders (``played``).
+                self._queue([e for ad in shown.rendered if (e := self.trip.played(ad.ad_id, trip_ms)) is not None])
             # A slot the answer left empty (no fill) shows the store's own content, not a hole.
             self._fill_with_house_content()
             if self._dwell_s > 0 and shown.rendered:

@@ -25,6 +25,7 @@ _FORMATS_TO_WIRE = {
 _FORMATS_FROM_WIRE = {wire: fmt for fmt, wire in _FORMATS_TO_WIRE.items()}
 
 _EVENT_TYPES = {
+    EventKind.PLAY: common_pb2.EVENT_TYPE_AD_PLAY,
     EventKind.IMPRESSION: common_pb2.EVENT_TYPE_IMPRESSION,
     EventKind.CLICK: common_pb2.EVENT_TYPE_CLICK,
     EventKind.BASKET_ADD: common_pb2.EVENT_TYPE_BASKET_ADD,

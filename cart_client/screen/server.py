@@ -1,10 +1,11 @@
 """The cart's touchscreen: a local web page (aiohttp, plain HTML/CSS/JS) fed live over a WebSocket.
 
 The server pushes the whole screen state (basket, total, mismatches, slots) whenever it changes.
-The page reports back two things: a tap on an ad, which becomes a click, and an ad that was at
-least 50% visible for one continuous second, measured in the page with IntersectionObserver, which
-becomes the impression. The server never guesses viewability itself. Nothing on the page comes
-from the internet: the Content-Security-Policy allows only the cart's own origin.
+The page reports back three things: an ad it put on screen, which becomes the ad play; a tap on an
+ad, which becomes a click; and an ad that was at least 50% visible for one continuous second,
+measured in the page with IntersectionObserver, which becomes the (viewable) impression. The
+server never guesses viewability itself. Nothing on the page comes from the internet: the
+Content-Security-Policy allows only the cart's own origin.
 
 ``CartScreen.run`` is the live cart: sensor readings from a feed, timers (dwell, idle, overdue
 scans) on the wall clock, and a background sender that drains the outbox, retrying with backoff
@@ -92,8 +93,8 @@ def parse_page_message(text: str) -> tuple[str, str, int]:
     if not isinstance(obj, dict):
         raise PageMessageError("expected a JSON object")
     kind = obj.get("type")
-    if kind not in ("viewable", "tap"):
-        raise PageMessageError(f"type: must be 'viewable' or 'tap', got {kind!r}")
+    if kind not in ("viewable", "tap", "render"):
+        raise PageMessageError(f"type: must be 'viewable', 'tap' or 'render', got {kind!r}")
     ad_id = obj.get("ad_id")
     if not isinstance(ad_id, str) or not ad_id or len(ad_id) > _MAX_AD_ID_CHARS:
         raise PageMessageError(f"ad_id: must be a non-empty string of at most {_MAX_AD_ID_CHARS} characters")
@@ -341,6 +342,8 @@ class CartScreen:
                 continue
             if kind == "tap":
                 accepted = await self.session.tapped(ad_id, self.trip_ms())
+            elif kind == "render":
+                accepted = await self.session.played(ad_id, self.trip_ms())
             else:
                 accepted = await self.session.viewed(ad_id, visible_ms, self.trip_ms())
             _log().info("page_event", kind=kind, ad_id=ad_id, accepted=accepted, visible_ms=visible_ms)

@@ -213,7 +213,8 @@ def _replay_summary(trips: int, total: TripStats) -> str:
     return (
         f"replayed {trips} trips: {total.requests_text()}; {total.ads_served} ads served,"
         f" {total.basket_adds} basket adds, {total.mismatches} mismatches\n"
-        f"reported (acknowledged by the edge): {total.impressions_reported} impressions, {total.clicks_reported}"
+        f"reported (acknowledged by the edge): {total.plays_reported} ad plays,"
+        f" {total.impressions_reported} viewable impressions, {total.clicks_reported}"
         f" clicks, {total.events_reported} events in all (with basket changes and checkouts);"
         f" {total.events_unreported} unreported"
     )

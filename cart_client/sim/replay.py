@@ -66,6 +66,7 @@ def _with_drain(last: TripStats, drained: TripStats) -> TripStats:
     return dataclasses.replace(
         last,
         events_reported=last.events_reported + drained.events_reported,
+        plays_reported=last.plays_reported + drained.plays_reported,
         impressions_reported=last.impressions_reported + drained.impressions_reported,
         clicks_reported=last.clicks_reported + drained.clicks_reported,
         report_errors=last.report_errors + drained.report_errors,

@@ -74,6 +74,7 @@ class CartTrip:
         self.checked_out = False
         self._shown: dict[str, ScreenAd] = {}
         self._impressed: set[str] = set()
+        self._played: set[str] = set()
         self._clicked: set[str] = set()
 
     @property
@@ -158,7 +159,9 @@ class CartTrip:
         return Step(ad_requests=tuple(requests), events=tuple(events))
 
     def receive_ads(self, ads: Sequence[ScreenAd], now_ms: int) -> Step:
-        """Put ads on screen; with ``impressions_on_render`` each ad drawn yields its impression."""
+        """Put ads on screen; with ``impressions_on_render`` (a text screen, which draws at once what it
+        gets) each ad drawn yields its play and its impression; a real screen reports both (``played``,
+        ``viewed``) when its page has drawn the ad and measured it viewable."""
         self.counters.ads_received += sum(1 for ad in ads if not ad.house)
         known_slots = {slot.slot_id for slot in self.slots}
         rendered: list[ScreenAd] = []
@@ -172,6 +175,9 @@ class CartTrip:
             self._shown[ad.ad_id] = ad
             rendered.append(ad)
             if self.impressions_on_render:
+                play = self.played(ad.ad_id, now_ms)
+                if play is not None:
+                    events.append(play)
                 impression = self.viewed(ad.ad_id, TEXT_VIEWABLE_DURATION_MS, now_ms)
                 if impression is not None:
                     events.append(impression)
@@ -186,6 +192,15 @@ class CartTrip:
                 self.screen[ad.slot_id] = self._shown[ad.ad_id] = ad
                 placed.append(ad)
         return tuple(placed)
+
+    def played(self, ad_id: str, now_ms: int) -> TripEvent | None:
+        """The screen put ``ad_id`` on screen: its one play (per decision), if it is a paid ad shown here."""
+        ad = self._shown.get(ad_id)
+        if ad is None or ad.house or ad_id in self._played:
+            return None
+        self._played.add(ad_id)
+        self.counters.plays += 1
+        return self._event(EventKind.PLAY, now_ms, tracking_token=ad.tracking_token, ad_id=ad_id)
 
     def viewed(self, ad_id: str, visible_ms: int, now_ms: int) -> TripEvent | None:
         """The screen measured ``ad_id`` viewable for ``visible_ms``: its one impression, if it earned one."""

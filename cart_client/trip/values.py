@@ -24,6 +24,8 @@ class AdFormat(enum.StrEnum):
 class EventKind(enum.StrEnum):
     """The kinds of event a cart reports."""
 
+    # The ad was put on screen (an ad play): the first rung of the impression ladder, never billed.
+    PLAY = "play"
     IMPRESSION = "impression"
     CLICK = "click"
     BASKET_ADD = "basket_add"
@@ -138,6 +140,7 @@ class TripCounters:
     ad_requests_suppressed: int = 0
     ads_received: int = 0
     ads_off_screen: int = 0
+    plays: int = 0
     impressions: int = 0
     views_rejected: int = 0
     clicks: int = 0

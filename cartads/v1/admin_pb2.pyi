@@ -1355,7 +1355,7 @@ class RunReportRequest(_message.Message):
     def __init__(self, dimensions: _Optional[_Iterable[_Union[ReportDimension, str]]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., advertiser_id: _Optional[str] = ..., campaign_ids: _Optional[_Iterable[str]] = ..., line_item_ids: _Optional[_Iterable[str]] = ..., creative_ids: _Optional[_Iterable[str]] = ..., store_ids: _Optional[_Iterable[str]] = ..., layer_id: _Optional[str] = ..., time_zone: _Optional[str] = ..., invalid_traffic_rules: _Optional[_Iterable[_Union[_common_pb2.InvalidTrafficRule, str]]] = ...) -> None: ...
 
 class ReportMetrics(_message.Message):
-    __slots__ = ("requests", "impressions", "clicks", "conversions", "spend_micros", "ctr", "conversion_rate", "ecpm_micros", "attributed_sales_micros", "roas", "invalid_impressions", "invalid_clicks", "invalid_conversions", "invalid_events", "invalid_traffic_rate", "over_delivery_micros", "over_delivered_events")
+    __slots__ = ("requests", "impressions", "clicks", "conversions", "spend_micros", "ctr", "conversion_rate", "ecpm_micros", "attributed_sales_micros", "roas", "invalid_impressions", "invalid_clicks", "invalid_conversions", "invalid_events", "invalid_traffic_rate", "over_delivery_micros", "over_delivered_events", "plays", "viewability_rate")
     REQUESTS_FIELD_NUMBER: _ClassVar[int]
     IMPRESSIONS_FIELD_NUMBER: _ClassVar[int]
     CLICKS_FIELD_NUMBER: _ClassVar[int]
@@ -1373,6 +1373,8 @@ class ReportMetrics(_message.Message):
     INVALID_TRAFFIC_RATE_FIELD_NUMBER: _ClassVar[int]
     OVER_DELIVERY_MICROS_FIELD_NUMBER: _ClassVar[int]
     OVER_DELIVERED_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    PLAYS_FIELD_NUMBER: _ClassVar[int]
+    VIEWABILITY_RATE_FIELD_NUMBER: _ClassVar[int]
     requests: int
     impressions: int
     clicks: int
@@ -1390,7 +1392,9 @@ class ReportMetrics(_message.Message):
     invalid_traffic_rate: float
     over_delivery_micros: int
     over_delivered_events: int
-    def __init__(self, requests: _Optional[int] = ..., impressions: _Optional[int] = ..., clicks: _Optional[int] = ..., conversions: _Optional[int] = ..., spend_micros: _Optional[int] = ..., ctr: _Optional[float] = ..., conversion_rate: _Optional[float] = ..., ecpm_micros: _Optional[int] = ..., attributed_sales_micros: _Optional[int] = ..., roas: _Optional[float] = ..., invalid_impressions: _Optional[int] = ..., invalid_clicks: _Optional[int] = ..., invalid_conversions: _Optional[int] = ..., invalid_events: _Optional[int] = ..., invalid_traffic_rate: _Optional[float] = ..., over_delivery_micros: _Optional[int] = ..., over_delivered_events: _Optional[int] = ...) -> None: ...
+    plays: int
+    viewability_rate: float
+    def __init__(self, requests: _Optional[int] = ..., impressions: _Optional[int] = ..., clicks: _Optional[int] = ..., conversions: _Optional[int] = ..., spend_micros: _Optional[int] = ..., ctr: _Optional[float] = ..., conversion_rate: _Optional[float] = ..., ecpm_micros: _Optional[int] = ..., attributed_sales_micros: _Optional[int] = ..., roas: _Optional[float] = ..., invalid_impressions: _Optional[int] = ..., invalid_clicks: _Optional[int] = ..., invalid_conversions: _Optional[int] = ..., invalid_events: _Optional[int] = ..., invalid_traffic_rate: _Optional[float] = ..., over_delivery_micros: _Optional[int] = ..., over_delivered_events: _Optional[int] = ..., plays: _Optional[int] = ..., viewability_rate: _Optional[float] = ...) -> None: ...
 
 class ReportRow(_message.Message):
     __slots__ = ("campaign_id", "line_item_id", "creative_id", "store_id", "day", "hour_start_time", "layer_id", "arm_id", "metrics", "invalid_traffic_rule")
@@ -1583,3 +1587,79 @@ class ForecastAvailabilityResponse(_message.Message):
     total_expected_impressions: float
     upper_bound: bool
     def __init__(self, days: _Optional[_Iterable[_Union[ForecastDay, _Mapping]]] = ..., stores: _Optional[_Iterable[_Union[ForecastStore, _Mapping]]] = ..., total_eligible_requests: _Optional[float] = ..., total_expected_impressions: _Optional[float] = ..., upper_bound: _Optional[bool] = ...) -> None: ...
+
+class GetDeliveryStatusRequest(_message.Message):
+    __slots__ = ("campaign_id", "line_item_id")
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    LINE_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    campaign_id: str
+    line_item_id: str
+    def __init__(self, campaign_id: _Optional[str] = ..., line_item_id: _Optional[str] = ...) -> None: ...
+
+class StoreDelivery(_message.Message):
+    __slots__ = ("store_id", "serving", "spend_today_micros", "plan_today_micros", "planned_by_now_micros", "pacing_rate", "lease_allowance_micros", "lease_expire_time", "lease_spent_micros", "ads_last_hour", "throttled_last_hour", "requests_last_hour", "no_fill_requests_last_hour")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVING_FIELD_NUMBER: _ClassVar[int]
+    SPEND_TODAY_MICROS_FIELD_NUMBER: _ClassVar[int]
+    PLAN_TODAY_MICROS_FIELD_NUMBER: _ClassVar[int]
+    PLANNED_BY_NOW_MICROS_FIELD_NUMBER: _ClassVar[int]
+    PACING_RATE_FIELD_NUMBER: _ClassVar[int]
+    LEASE_ALLOWANCE_MICROS_FIELD_NUMBER: _ClassVar[int]
+    LEASE_EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    LEASE_SPENT_MICROS_FIELD_NUMBER: _ClassVar[int]
+    ADS_LAST_HOUR_FIELD_NUMBER: _ClassVar[int]
+    THROTTLED_LAST_HOUR_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_LAST_HOUR_FIELD_NUMBER: _ClassVar[int]
+    NO_FILL_REQUESTS_LAST_HOUR_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    serving: bool
+    spend_today_micros: int
+    plan_today_micros: int
+    planned_by_now_micros: int
+    pacing_rate: float
+    lease_allowance_micros: int
+    lease_expire_time: _timestamp_pb2.Timestamp
+    lease_spent_micros: int
+    ads_last_hour: int
+    throttled_last_hour: int
+    requests_last_hour: int
+    no_fill_requests_last_hour: int
+    def __init__(self, store_id: _Optional[str] = ..., serving: _Optional[bool] = ..., spend_today_micros: _Optional[int] = ..., plan_today_micros: _Optional[int] = ..., planned_by_now_micros: _Optional[int] = ..., pacing_rate: _Optional[float] = ..., lease_allowance_micros: _Optional[int] = ..., lease_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lease_spent_micros: _Optional[int] = ..., ads_last_hour: _Optional[int] = ..., throttled_last_hour: _Optional[int] = ..., requests_last_hour: _Optional[int] = ..., no_fill_requests_last_hour: _Optional[int] = ...) -> None: ...
+
+class DeliveryReason(_message.Message):
+    __slots__ = ("code", "store_id", "requests", "text")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    store_id: str
+    requests: int
+    text: str
+    def __init__(self, code: _Optional[str] = ..., store_id: _Optional[str] = ..., requests: _Optional[int] = ..., text: _Optional[str] = ...) -> None: ...
+
+class GetDeliveryStatusResponse(_message.Message):
+    __slots__ = ("campaign_id", "line_item_id", "state", "spend_today_micros", "plan_today_micros", "planned_by_now_micros", "pacing_rate", "stores", "reasons", "summary", "as_of_time")
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    LINE_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    SPEND_TODAY_MICROS_FIELD_NUMBER: _ClassVar[int]
+    PLAN_TODAY_MICROS_FIELD_NUMBER: _ClassVar[int]
+    PLANNED_BY_NOW_MICROS_FIELD_NUMBER: _ClassVar[int]
+    PACING_RATE_FIELD_NUMBER: _ClassVar[int]
+    STORES_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_TIME_FIELD_NUMBER: _ClassVar[int]
+    campaign_id: str
+    line_item_id: str
+    state: str
+    spend_today_micros: int
+    plan_today_micros: int
+    planned_by_now_micros: int
+    pacing_rate: float
+    stores: _containers.RepeatedCompositeFieldContainer[StoreDelivery]
+    reasons: _containers.RepeatedCompositeFieldContainer[DeliveryReason]
+    summary: str
+    as_of_time: _timestamp_pb2.Timestamp
+    def __init__(self, campaign_id: _Optional[str] = ..., line_item_id: _Optional[str] = ..., state: _Optional[str] = ..., spend_today_micros: _Optional[int] = ..., plan_today_micros: _Optional[int] = ..., planned_by_now_micros: _Optional[int] = ..., pacing_rate: _Optional[float] = ..., stores: _Optional[_Iterable[_Union[StoreDelivery, _Mapping]]] = ..., reasons: _Optional[_Iterable[_Union[DeliveryReason, _Mapping]]] = ..., summary: _Optional[str] = ..., as_of_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -275,6 +275,11 @@ class AdminServiceStub:
                 request_serializer=cartads_dot_v1_dot_admin__pb2.RunReportRequest.SerializeToString,
                 response_deserializer=cartads_dot_v1_dot_admin__pb2.RunReportResponse.FromString,
                 _registered_method=True)
+        self.GetDeliveryStatus = channel.unary_unary(
+                '/cartads.v1.AdminService/GetDeliveryStatus',
+                request_serializer=cartads_dot_v1_dot_admin__pb2.GetDeliveryStatusRequest.SerializeToString,
+                response_deserializer=cartads_dot_v1_dot_admin__pb2.GetDeliveryStatusResponse.FromString,
+                _registered_method=True)
         self.CreateCart = channel.unary_unary(
                 '/cartads.v1.AdminService/CreateCart',
                 request_serializer=cartads_dot_v1_dot_admin__pb2.CreateCartRequest.SerializeToString,
@@ -656,6 +661,14 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetDeliveryStatus(self, request, context):
+        """Why a campaign or line item is (not) delivering now: spend today against plan, the pacing rate,
+        leases outstanding per store, and the leading no-fill and throttle reasons of the last hour.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateCart(self, request, context):
         """Carts (cartads-admin carts enroll|list|update|revoke): admin tokens write, viewer tokens read,
         advertiser tokens neither.
@@ -989,6 +1002,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.RunReport,
                     request_deserializer=cartads_dot_v1_dot_admin__pb2.RunReportRequest.FromString,
                     response_serializer=cartads_dot_v1_dot_admin__pb2.RunReportResponse.SerializeToString,
+            ),
+            'GetDeliveryStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDeliveryStatus,
+                    request_deserializer=cartads_dot_v1_dot_admin__pb2.GetDeliveryStatusRequest.FromString,
+                    response_serializer=cartads_dot_v1_dot_admin__pb2.GetDeliveryStatusResponse.SerializeToString,
             ),
             'CreateCart': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateCart,
@@ -2348,6 +2366,33 @@ class AdminService:
             '/cartads.v1.AdminService/RunReport',
             cartads_dot_v1_dot_admin__pb2.RunReportRequest.SerializeToString,
             cartads_dot_v1_dot_admin__pb2.RunReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDeliveryStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cartads.v1.AdminService/GetDeliveryStatus',
+            cartads_dot_v1_dot_admin__pb2.GetDeliveryStatusRequest.SerializeToString,
+            cartads_dot_v1_dot_admin__pb2.GetDeliveryStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -113,6 +113,10 @@ class AdminServiceStub:
     """Delivery and outcome metrics over a time range by any combination of dimensions, from hourly
     rollups; with experiment arms, the incremental lift of exposed trips over each layer's holdout.
     """
+    GetDeliveryStatus: _grpc.UnaryUnaryMultiCallable[_admin_pb2.GetDeliveryStatusRequest, _admin_pb2.GetDeliveryStatusResponse]
+    """Why a campaign or line item is (not) delivering now: spend today against plan, the pacing rate,
+    leases outstanding per store, and the leading no-fill and throttle reasons of the last hour.
+    """
     CreateCart: _grpc.UnaryUnaryMultiCallable[_admin_pb2.CreateCartRequest, _admin_pb2.CreateCartResponse]
     """Carts (cartads-admin carts enroll|list|update|revoke): admin tokens write, viewer tokens read,
     advertiser tokens neither.
@@ -235,6 +239,10 @@ class AdminServiceAsyncStub(AdminServiceStub):
     RunReport: _aio.UnaryUnaryMultiCallable[_admin_pb2.RunReportRequest, _admin_pb2.RunReportResponse]  # type: ignore[assignment]
     """Delivery and outcome metrics over a time range by any combination of dimensions, from hourly
     rollups; with experiment arms, the incremental lift of exposed trips over each layer's holdout.
+    """
+    GetDeliveryStatus: _aio.UnaryUnaryMultiCallable[_admin_pb2.GetDeliveryStatusRequest, _admin_pb2.GetDeliveryStatusResponse]  # type: ignore[assignment]
+    """Why a campaign or line item is (not) delivering now: spend today against plan, the pacing rate,
+    leases outstanding per store, and the leading no-fill and throttle reasons of the last hour.
     """
     CreateCart: _aio.UnaryUnaryMultiCallable[_admin_pb2.CreateCartRequest, _admin_pb2.CreateCartResponse]  # type: ignore[assignment]
     """Carts (cartads-admin carts enroll|list|update|revoke): admin tokens write, viewer tokens read,
@@ -643,6 +651,16 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_admin_pb2.RunReportResponse, _abc.Awaitable[_admin_pb2.RunReportResponse]]:
         """Delivery and outcome metrics over a time range by any combination of dimensions, from hourly
         rollups; with experiment arms, the incremental lift of exposed trips over each layer's holdout.
+        """
+
+    @_abc_1.abstractmethod
+    def GetDeliveryStatus(
+        self,
+        request: _admin_pb2.GetDeliveryStatusRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.GetDeliveryStatusResponse, _abc.Awaitable[_admin_pb2.GetDeliveryStatusResponse]]:
+        """Why a campaign or line item is (not) delivering now: spend today against plan, the pacing rate,
+        leases outstanding per store, and the leading no-fill and throttle reasons of the last hour.
         """
 
     @_abc_1.abstractmethod

@@ -51,6 +51,7 @@ class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_TYPE_BASKET_REMOVE: _ClassVar[EventType]
     EVENT_TYPE_CHECKOUT: _ClassVar[EventType]
     EVENT_TYPE_CONVERSION: _ClassVar[EventType]
+    EVENT_TYPE_AD_PLAY: _ClassVar[EventType]
 
 class AttributionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -106,6 +107,7 @@ EVENT_TYPE_BASKET_ADD: EventType
 EVENT_TYPE_BASKET_REMOVE: EventType
 EVENT_TYPE_CHECKOUT: EventType
 EVENT_TYPE_CONVERSION: EventType
+EVENT_TYPE_AD_PLAY: EventType
 ATTRIBUTION_KIND_UNSPECIFIED: AttributionKind
 ATTRIBUTION_KIND_VIEW_THROUGH: AttributionKind
 ATTRIBUTION_KIND_CLICK_THROUGH: AttributionKind

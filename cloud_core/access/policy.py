@@ -150,6 +150,8 @@ METHOD_RULES: Mapping[str, MethodRule] = {
     "DownloadReportExport": MethodRule(_R, _OWN),
     # Expected traffic of the stores, as shared as the stores themselves.
     "ForecastAvailability": MethodRule(_R, _SHARED),
+    # Of its own campaign or line item (references below).
+    "GetDeliveryStatus": MethodRule(_R, _OWN),
     "ListEdges": MethodRule(_R),
     "ListDeadLetters": MethodRule(_R),
     # Per cart: the operator's, like the carts themselves.
@@ -244,6 +246,7 @@ _REFERENCE_FIELDS: Mapping[str, tuple[tuple[RefKind, str], ...]] = {
     "GetCreative": ((RefKind.CREATIVE, "creative_id"),),
     "UpdateCreative": ((RefKind.CREATIVE, "creative.creative_id"),),
     "DeleteCreative": ((RefKind.CREATIVE, "creative_id"),),
+    "GetDeliveryStatus": ((RefKind.CAMPAIGN, "campaign_id"), (RefKind.LINE_ITEM, "line_item_id")),
 }
 
 # Per list method: the request field that filters by advertiser; an advertiser token's is forced to its own.

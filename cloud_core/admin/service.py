@@ -12,7 +12,7 @@ resource before the part changes it and hands it, the request and the answer to 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 
@@ -24,6 +24,7 @@ from cloud_core.access.audit import AUDITED, field_at
 from cloud_core.admin.campaigns import AdvertiserAdmin, CampaignAdmin
 from cloud_core.admin.carts import CartAdmin
 from cloud_core.admin.creatives import AssetAdmin, CreativeAdmin
+from cloud_core.admin.delivery.status import DeliveryAdmin, DeliveryPreview, DeliveryReads
 from cloud_core.admin.edges import EdgeAdmin
 from cloud_core.admin.experiments import ExperimentAdmin
 from cloud_core.admin.exports.forecast import ForecastAdmin
@@ -33,6 +34,7 @@ from cloud_core.admin.reports import ReportAdmin
 from cloud_core.admin.request_checks import NotServedYetError
 from cloud_core.admin.stores import CatalogAdmin, StoreAdmin
 from cloud_core.admin.tokens import AuditAdmin, AuditRecorder, BeforeReader, TokenAdmin
+from cloud_core.delivery.leases import LeaseSettings
 from cloud_core.storage.protocol import (
     AccessStore,
     AdvertiserStore,
@@ -80,6 +82,11 @@ class AdminStorage:
     traffic: TrafficHistoryStore
     # Who changed what.
     audit: AuditStore
+    # Delivery status: the index a compile would make now, and the edges' request counts; without
+    # them GetDeliveryStatus is not served (UNIMPLEMENTED).
+    delivery_preview: DeliveryPreview | None = None
+    delivery_reads: DeliveryReads | None = None
+    lease: LeaseSettings = field(default_factory=LeaseSettings)
 
 
 Req = TypeVar("Req")
@@ -180,6 +187,11 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self._recorder = AuditRecorder(storage.audit, storage.access, clock)
         self._before_readers = _before_readers(storage)
         self._cart_store = storage.carts
+        self._delivery = (
+            DeliveryAdmin(storage.campaigns, storage.delivery_preview, storage.delivery_reads, storage.lease, clock)
+            if storage.delivery_preview is not None and storage.delivery_reads is not None
+            else None
+        )
 
     async def _read_before(self, method: str, request: object) -> Message | None:
         """The resource a change method names, as it is before the change (None: new, or unknown)."""
@@ -195,6 +207,13 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             return await self._cart_store.get_cart(store_id, resource_id)
         read = self._before_readers.get(rule.resource_type)
         return None if read is None else await read(resource_id)
+
+    async def _delivery_status(
+        self, request: admin_pb2.GetDeliveryStatusRequest
+    ) -> admin_pb2.GetDeliveryStatusResponse:
+        if self._delivery is None:
+            raise NotServedYetError("GetDeliveryStatus")
+        return await self._delivery.status(request)
 
     # ---- advertisers ----
     CreateAdvertiser = _served_by(admin_pb2.CreateAdvertiserRequest, lambda s: s._advertisers.create)
@@ -269,6 +288,8 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
                 yield chunk
         except CartAdsError as error:
             await abort_with(context, error)
+
+    GetDeliveryStatus = _served_by(admin_pb2.GetDeliveryStatusRequest, lambda s: s._delivery_status)
 
     # ---- API tokens ----
     CreateApiToken = _served_by(admin_pb2.CreateApiTokenRequest, lambda s: s._tokens.create)

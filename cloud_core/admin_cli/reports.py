@@ -1,4 +1,6 @@
-"""``cartads-admin report spend`` and ``report run`` (a table, or a CSV or JSON export)."""
+"""``cartads-admin report spend``, ``report run`` (a table, or a CSV or JSON export), ``report
+export|job|download`` (long reports as jobs) and ``delivery status`` (why a campaign or line item
+is, or is not, delivering)."""
 
 from __future__ import annotations
 
@@ -38,7 +40,10 @@ DIMENSION_COLUMNS = {
 }
 METRIC_COLUMNS = (
     "requests",
+    # The impression ladder: ad plays (put on screen), viewable impressions, and viewable / plays.
+    "plays",
     "impressions",
+    "viewability_rate",
     "clicks",
     "conversions",
     "spend_micros",
@@ -54,7 +59,7 @@ METRIC_COLUMNS = (
     "invalid_traffic_rate",
 )
 # Ratios shown as percentages in tables and CSV (JSON keeps the raw ratio); ROAS shows as a multiple.
-PERCENT_COLUMNS = frozenset({"ctr", "conversion_rate", "invalid_traffic_rate"})
+PERCENT_COLUMNS = frozenset({"viewability_rate", "ctr", "conversion_rate", "invalid_traffic_rate"})
 # The edges count requests per store and hour only: a request that got no ad belongs to no campaign,
 # line item, creative or arm, so a report by or filtered on one of those has no request count to show.
 REQUEST_DIMENSIONS = frozenset({"store", "day", "hour"})
@@ -251,6 +256,48 @@ def report_download(stub: Stub, args: argparse.Namespace) -> None:
     print(f"wrote {size} bytes to {out}", file=sys.stderr)
 
 
+def _dollars(micros: int) -> str:
+    return f"${micros / 1e6:,.4f}" if 0 < micros < 10_000 else f"${micros / 1e6:,.2f}"
+
+
+def delivery_text(response: admin_pb2.GetDeliveryStatusResponse) -> str:
+    """The status as a reader takes it in: the summary, each store's numbers, the reasons."""
+    subject = f"line item {response.line_item_id}" if response.line_item_id else f"campaign {response.campaign_id}"
+    lines = [f"{subject}: {response.state} (pacing rate {response.pacing_rate:.0%})", response.summary, ""]
+    rows = [
+        ["store", "serving", "spend today", "plan today", "planned by now", "rate", "lease", "lease spent", "until"]
+    ]
+    for s in response.stores:
+        until = s.lease_expire_time.ToDatetime(UTC).strftime("%H:%MZ") if s.HasField("lease_expire_time") else ""
+        rows.append(
+            [
+                s.store_id,
+                "yes" if s.serving else "no",
+                _dollars(s.spend_today_micros),
+                _dollars(s.plan_today_micros),
+                _dollars(s.planned_by_now_micros),
+                f"{s.pacing_rate:.0%}",
+                _dollars(s.lease_allowance_micros),
+                _dollars(s.lease_spent_micros),
+                until,
+            ]
+        )
+    lines.extend(table_lines(rows) if len(rows) > 1 else ["(in no store)"])
+    if response.reasons:
+        lines += ["", "leading reasons (last hour):"]
+        lines += [f"  - {r.text}" for r in response.reasons]
+    return "\n".join(lines)
+
+
+def delivery_status(stub: Stub, args: argparse.Namespace) -> None:
+    """Print the delivery status of a campaign or a line item (JSON with --json)."""
+    if bool(args.campaign) == bool(args.line_item):
+        raise UsageError("give exactly one of --campaign and --line-item")
+    request = admin_pb2.GetDeliveryStatusRequest(campaign_id=args.campaign or "", line_item_id=args.line_item or "")
+    response = stub.GetDeliveryStatus(request)
+    emit_json_or(args, response, delivery_text(response))
+
+
 def _add_report_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", default="", help=f"comma-separated dimensions: {', '.join(DIMENSIONS)}")
     p.add_argument("--from", dest="start", help="start time, ISO 8601 (default: 24 hours ago)")
@@ -285,3 +332,7 @@ def register(root: Subcommands) -> None:
     p = add_command(group, "download", report_download, "write a finished export's CSV to a file")
     p.add_argument("id")
     p.add_argument("--out", required=True, help="the CSV file to write")
+    group = add_group(root, "delivery", "delivery status: spend against plan, pacing, leases, why not delivering")
+    p = add_command(group, "status", delivery_status, "a campaign's or line item's delivery status now")
+    p.add_argument("--campaign", help="the campaign (all its line items)")
+    p.add_argument("--line-item", help="one line item")

@@ -25,6 +25,7 @@ from cartads.v1 import (
 from cloud_core.access.api_tokens import TokenAuthenticator, issue_token
 from cloud_core.access.auth import AuthInterceptor
 from cloud_core.access.policy import Role
+from cloud_core.admin.delivery.status import DeliveryAdmin, console_reader
 from cloud_core.admin.exports.jobs import ExportRunner
 from cloud_core.admin.service import AdminServicer, AdminStorage
 from cloud_core.compile.compiler import CompileSettings
@@ -126,6 +127,13 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
         interceptors=[RequestLogInterceptor(), auth],
         options=[*server_options(config.max_message_bytes), *config.keepalive.server_options()],
     )
+    builder = IndexBuilder(
+        catalog=store.catalog,
+        experiments=store.experiments,
+        delivery=store.pacing_stats,
+        carts=store.carts,
+        settings=settings,
+    )
     admin_storage = AdminStorage(
         advertisers=store.advertisers,
         campaigns=store.campaigns,
@@ -141,6 +149,9 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
         exports=store.exports,
         traffic=store.pacing_stats,
         audit=store.audit,
+        delivery_preview=builder,
+        delivery_reads=store.pacing_stats,
+        lease=settings.lease,
     )
     exports = ExportRunner(
         store.exports,
@@ -152,13 +163,6 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
     )
     admin_pb2_grpc.add_AdminServiceServicer_to_server(
         AdminServicer(admin_storage, notifier, exports, on_revoke=auth.forget), server
-    )
-    builder = IndexBuilder(
-        catalog=store.catalog,
-        experiments=store.experiments,
-        delivery=store.pacing_stats,
-        carts=store.carts,
-        settings=settings,
     )
     index_sync_pb2_grpc.add_IndexSyncServiceServicer_to_server(
         IndexSyncServicer(
@@ -200,6 +204,7 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
                     store.experiments, store.reports, start_us=start_us, end_us=end_us
                 ),
                 audit=store.audit,
+                delivery=console_reader(DeliveryAdmin(store.campaigns, builder, store.pacing_stats, settings.lease)),
             )
     except (RuntimeError, OSError, ConsoleBindError):
         await server.stop(None)

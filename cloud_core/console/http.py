@@ -64,6 +64,8 @@ class Access(enum.Enum):
 TokenCheck = Callable[[str], Awaitable[Access]]
 # The experiment results over [start_us, end_us) (cloud_core.console.experiments.read_experiments).
 ExperimentResults = Callable[[int, int], Awaitable[dict[str, Any]]]
+# A campaign's delivery status as JSON (GetDeliveryStatusResponse's fields), None when it does not exist.
+DeliveryStatus = Callable[[str], Awaitable[dict[str, Any] | None]]
 
 
 class Authenticator(Protocol):
@@ -158,6 +160,7 @@ class _Console:
     now_us: Callable[[], int]
     max_points: int
     audit: AuditStore | None = None
+    delivery: DeliveryStatus | None = None
 
     async def refusal(self, request: web.Request) -> web.Response | None:
         """Why an API request may not be answered (401/403), or None when it may."""
@@ -238,6 +241,17 @@ class _Console:
         )
         return web.json_response(series_json(campaign, series))
 
+    async def delivery_status(self, request: web.Request) -> web.Response:
+        campaign_id = request.match_info["campaign_id"]
+        if len(campaign_id) > _MAX_ID_CHARS:
+            return _error(400, f"campaign_id: must be at most {_MAX_ID_CHARS} characters")
+        if self.delivery is None:
+            return web.json_response({"available": False})
+        status = await self.delivery(campaign_id)
+        if status is None:
+            return _error(404, f"campaign {clip(campaign_id)!r} not found")
+        return web.json_response({"available": True, **status})
+
     async def experiment_results(self, request: web.Request) -> web.Response:
         raw = request.query.get("days", str(DEFAULT_EXPERIMENT_DAYS))
         if not raw.isdigit() or not 1 <= int(raw) <= MAX_EXPERIMENT_DAYS:
@@ -288,9 +302,10 @@ def build_app(
     now_us: Callable[[], int] = wall_now_us,
     max_points: int = DEFAULT_MAX_POINTS,
     audit: AuditStore | None = None,
+    delivery: DeliveryStatus | None = None,
 ) -> web.Application:
     """The console's aiohttp application: the page, its files and the read-only JSON API."""
-    console = _Console(reads, token_check, experiments, now_us, max_points, audit)
+    console = _Console(reads, token_check, experiments, now_us, max_points, audit, delivery)
     app = web.Application(middlewares=[console.guard])
     # The public part: the page itself and what it needs to ask for a token.
     app.router.add_get("/", console.index)
@@ -301,6 +316,7 @@ def build_app(
     app.router.add_get("/api/edges", console.edges)
     app.router.add_get("/api/campaigns", console.campaigns)
     app.router.add_get("/api/campaigns/{campaign_id}/spend", console.campaign_spend)
+    app.router.add_get("/api/campaigns/{campaign_id}/delivery", console.delivery_status)
     app.router.add_get("/api/experiments", console.experiment_results)
     app.router.add_get("/api/audit", console.audit_entries)
     return app
@@ -314,6 +330,7 @@ async def start_console(
     experiments: ExperimentResults | None = None,
     now_us: Callable[[], int] = wall_now_us,
     audit: AuditStore | None = None,
+    delivery: DeliveryStatus | None = None,
 ) -> ConsoleServer:
     """Serve the console on ``address`` ("host:port", port 0 picks one).
 
@@ -325,7 +342,9 @@ async def start_console(
         raise ConsoleBindError(
             f"the console has no token check, so it serves loopback only (127.0.0.1 or ::1), not {host!r}"
         )
-    app = build_app(reads, token_check=token_check, experiments=experiments, now_us=now_us, audit=audit)
+    app = build_app(
+        reads, token_check=token_check, experiments=experiments, now_us=now_us, audit=audit, delivery=delivery
+    )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     # Binding the socket here tells us the port when the address asked for port 0.

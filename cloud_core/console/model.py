@@ -62,6 +62,8 @@ class CampaignTotals:
     spend_micros: int = 0
     # Impressions, clicks and conversions kept as invalid traffic (never billed).
     invalid_ad_events: int = 0
+    # Ad plays (put on screen; never billed): with impressions, the campaign's viewability rate.
+    plays: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +285,9 @@ def campaign_json(c: CampaignTotals) -> dict[str, Any]:
         "invalid_ad_events": c.invalid_ad_events,
         # Invalid ad events / all ad events (valid and invalid); 0 without any.
         "invalid_traffic_rate": _ivt_rate(c),
+        "plays": c.plays,
+        # Viewable impressions / plays; 0 without plays.
+        "viewability_rate": c.impressions / c.plays if c.plays else 0.0,
         "start_time_us": c.start_time_us,
         "end_time_us": c.end_time_us,
     }

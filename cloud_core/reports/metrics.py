@@ -36,6 +36,8 @@ class Delivery:
     # Delivered past the campaign's budget: what it would have cost, and its events; never charged.
     over_delivery_micros: int = 0
     over_delivered_events: int = 0
+    # Ad plays: the ad was put on screen (the first rung of the impression ladder); never billed.
+    plays: int = 0
 
     def __add__(self, other: Delivery) -> Delivery:
         return Delivery(
@@ -51,6 +53,7 @@ class Delivery:
             self.invalid_events + other.invalid_events,
             self.over_delivery_micros + other.over_delivery_micros,
             self.over_delivered_events + other.over_delivered_events,
+            self.plays + other.plays,
         )
 
 
@@ -58,6 +61,12 @@ def invalid_traffic_rate(d: Delivery) -> float:
     """Invalid ad events / (valid + invalid ad events); 0 without ad events."""
     invalid = d.invalid_impressions + d.invalid_clicks + d.invalid_conversions
     return _ratio(invalid, invalid + d.impressions + d.clicks + d.conversions)
+
+
+def viewability_rate(d: Delivery) -> float:
+    """Viewable impressions / plays; 0 without plays. Can pass 1 only when plays were lost (a cart
+    too old to report them), so it is reported as measured, not clipped."""
+    return _ratio(d.impressions, d.plays)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from cloud_core.reports.metrics import (
     mean_lift,
     proportion_lift,
     rates,
+    viewability_rate,
 )
 from cloud_core.reports.rollups import CAMPAIGN_LEVEL_COLUMNS, GROUP_COLUMNS, ReportFilter, ReportQuery
 
@@ -281,6 +282,8 @@ def metrics_pb(d: Delivery) -> admin_pb2.ReportMetrics:
         invalid_traffic_rate=invalid_traffic_rate(d),
         over_delivery_micros=d.over_delivery_micros,
         over_delivered_events=d.over_delivered_events,
+        plays=d.plays,
+        viewability_rate=viewability_rate(d),
     )
 
 

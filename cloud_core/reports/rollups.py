@@ -29,6 +29,7 @@ DELIVERY_SUMS = (
     "sales_micros",
     "over_delivery_micros",
     "over_delivered_events",
+    "plays",
 )
 TRIP_SUMS = ("trips", "converting_trips", "sales_micros", "sales_sq_cents2")
 # Keys of the delivery rollups (hourly and daily; daily per campaign) and of the trip rollup.
@@ -58,8 +59,9 @@ def _add(totals: dict[Any, list[int]], key: Any, counts: Sequence[int]) -> None:
 def delivery_rollup_rows(
     store_id: str, billed: Iterable[EventOutcome], ingest_us: int, over_micros: Mapping[str, int] | None = None
 ) -> list[Row]:
-    """The hourly delivery rollup's deltas of newly billed events (one row per key); ``over_micros``
-    holds, by event id, the part of a billed event's price past its campaign's budget (not charged)."""
+    """The hourly delivery rollup's deltas of newly billed events and valid ad plays (one row per key);
+    ``over_micros`` holds, by event id, the part of a billed event's price past its campaign's budget
+    (not charged)."""
     over = over_micros or {}
     totals: dict[tuple[str, int, str, str, str, str], list[int]] = {}
     advertisers: dict[str, str] = {}
@@ -74,6 +76,7 @@ def delivery_rollup_rows(
             o.sales_micros,
             over.get(o.event_id, 0),
             int(o.event_id in over),
+            int(kind == common_pb2.EVENT_TYPE_AD_PLAY),
         )
         advertisers[o.campaign_id] = o.advertiser_id
         base = (o.campaign_id, o.line_item_id, o.creative_id)

@@ -10,7 +10,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from cloud_core.console.model import CampaignHours, CampaignTotals, EdgeRow, HourlySpend
-from cloud_core.storage.schema import campaigns, edges, hourly_rollups, invalid_rollups_hourly, spend
+from cloud_core.storage.schema import (
+    campaigns,
+    edges,
+    hourly_rollups,
+    invalid_rollups_hourly,
+    report_rollups_daily_campaign,
+    spend,
+)
 from cloud_core.storage.sql.database import Database
 
 _E = edges.c
@@ -44,6 +51,16 @@ _INVALID_BY_CAMPAIGN = (
     .subquery("campaign_invalid")
 )
 
+_P = report_rollups_daily_campaign.c
+# Plays are counted only in the report rollups (they bill nothing, so the spend table has none); the
+# all-traffic layer ("") counts each play once.
+_PLAYS_BY_CAMPAIGN = (
+    sa.select(_P.campaign_id, _sum(_P.plays, "plays"))
+    .where(_P.layer_id == "")
+    .group_by(_P.campaign_id)
+    .subquery("campaign_plays")
+)
+
 
 def _campaigns_query() -> sa.Select[Any]:
     totals = _SPEND_BY_CAMPAIGN.c
@@ -61,11 +78,12 @@ def _campaigns_query() -> sa.Select[Any]:
             sa.func.coalesce(totals.conversions, 0).label("conversions"),
             sa.func.coalesce(totals.spend_micros, 0).label("spend_micros"),
             sa.func.coalesce(_INVALID_BY_CAMPAIGN.c.invalid_ad_events, 0).label("invalid_ad_events"),
+            sa.func.coalesce(_PLAYS_BY_CAMPAIGN.c.plays, 0).label("plays"),
         )
         .select_from(
-            campaigns.outerjoin(_SPEND_BY_CAMPAIGN, totals.campaign_id == _C.campaign_id).outerjoin(
-                _INVALID_BY_CAMPAIGN, _INVALID_BY_CAMPAIGN.c.campaign_id == _C.campaign_id
-            )
+            campaigns.outerjoin(_SPEND_BY_CAMPAIGN, totals.campaign_id == _C.campaign_id)
+            .outerjoin(_INVALID_BY_CAMPAIGN, _INVALID_BY_CAMPAIGN.c.campaign_id == _C.campaign_id)
+            .outerjoin(_PLAYS_BY_CAMPAIGN, _PLAYS_BY_CAMPAIGN.c.campaign_id == _C.campaign_id)
         )
         .order_by(_C.campaign_id)
     )
@@ -85,6 +103,7 @@ def _campaign(row: RowMapping) -> CampaignTotals:
         conversions=int(row["conversions"]),
         spend_micros=int(row["spend_micros"]),
         invalid_ad_events=int(row["invalid_ad_events"]),
+        plays=int(row["plays"]),
     )
 
 

@@ -270,3 +270,17 @@ class SqlPacingStats:
     async def store_ids(self) -> frozenset[str]:
         """Every store's id: the stores a campaign's traffic is shared among."""
         return await self._db.read(all_store_ids)
+
+    async def campaign_spend_since(self, campaign_id: str, since_us: int) -> dict[str, int]:
+        """Per store, what the campaign was charged for events its edges received since ``since_us``
+        (the spend the cloud has seen under a budget lease that started then). By the edge's receive
+        time, as the edge counts its lease: a late upload of older events belongs to older leases."""
+        ev = t.events.c
+        query = (
+            sa.select(ev.store_id, sa.func.sum(ev.charge_micros))
+            # An event received since then was ingested since then too (the bound narrows the scan).
+            .where(ev.campaign_id == campaign_id, ev.receive_time_us >= since_us, ev.ingest_time_us >= since_us)
+            .group_by(ev.store_id)
+        )
+        rows = await self._db.read(lambda conn: list(conn.execute(query)))
+        return {str(sid): int(n or 0) for sid, n in rows}

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from cartads.bounds import clip
 from cartads.rpc.errors import AlreadyExistsError, NotFoundError
 from cartads.time_units import ts_to_us, us_to_ts
-from cartads.v1 import admin_pb2
+from cartads.v1 import admin_pb2, common_pb2
 from cloud_core.admin.pagination import PageRequest
 from cloud_core.events.outcomes import EventOutcome
 from cloud_core.reports.invalid import InvalidQuery
@@ -107,7 +107,9 @@ def write_report_rollups(
     """In the ledger's transaction: roll up the newly ``billed`` events (``over_micros``: by event id,
     the part of a price past its campaign's budget), and the trips of every newly ``recorded`` (not
     rejected) event, so each event reaches the reports exactly once."""
-    hourly = delivery_rollup_rows(store_id, billed, ingest_us, over_micros)
+    # Plays bill nothing, so they are never ``billed``: a valid play whose token verified counts here.
+    plays = [o for o in recorded if o.event_type == common_pb2.EVENT_TYPE_AD_PLAY and o.campaign_id]
+    hourly = delivery_rollup_rows(store_id, [*billed, *plays], ingest_us, over_micros)
     upsert_adding(conn, t.report_rollups_hourly, DELIVERY_KEY, DELIVERY_SUMS, hourly)
     daily = daily_rows(hourly)
     upsert_adding(conn, t.report_rollups_daily, DELIVERY_KEY, DELIVERY_SUMS, daily)
@@ -165,9 +167,10 @@ def read_delivery(conn: Connection, q: ReportQuery) -> list[tuple[tuple[Any, ...
     n = len(q.columns)
     out = []
     for row in conn.execute(_delivery_select(q)):
-        impressions, clicks, conversions, spend, sales, over, over_events = (int(v or 0) for v in row[n:])
+        impressions, clicks, conversions, spend, sales, over, over_events, plays = (int(v or 0) for v in row[n:])
         delivery = Delivery(0, impressions, clicks, conversions, spend, sales)
-        out.append((tuple(row[:n]), replace(delivery, over_delivery_micros=over, over_delivered_events=over_events)))
+        extra = {"over_delivery_micros": over, "over_delivered_events": over_events, "plays": plays}
+        out.append((tuple(row[:n]), replace(delivery, **extra)))
     return out
 
 

@@ -595,6 +595,8 @@ def _report_rollup_table(name: str) -> Table:
         # Delivery past the campaign's budget: what it would have cost, and its events (never charged).
         _big("over_delivery_micros", default=0),
         _big("over_delivered_events", default=0),
+        # Ad plays (migration 0011): the ad was put on screen; never billed.
+        _big("plays", default=0),
         PrimaryKeyConstraint(
             "layer_id", "hour_start_us", "store_id", "campaign_id", "line_item_id", "creative_id", "arm_id"
         ),
@@ -645,6 +647,7 @@ report_rollups_daily_campaign = Table(
     _big("sales_micros", default=0),
     _big("over_delivery_micros", default=0),
     _big("over_delivered_events", default=0),
+    _big("plays", default=0),
     PrimaryKeyConstraint("layer_id", "hour_start_us", "campaign_id", "line_item_id", "arm_id"),
     sqlite_with_rowid=False,
 )

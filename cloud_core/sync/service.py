@@ -19,6 +19,7 @@ from cloud_core.compile.compiler import CompileInput, CompileSettings, compile_s
 from cloud_core.compile.store_inputs import DeliveryInputs, DeliveryStore, delivery_inputs
 from cloud_core.compile.templates import SharedCompile, prepare_shared
 from cloud_core.config import CloudConfig
+from cloud_core.delivery.pacing import StorePacing
 from cloud_core.delivery.pacing_stats import PacingStatesSave
 from cloud_core.storage.protocol import (
     CartStore,
@@ -95,6 +96,29 @@ class IndexBuilder:
 
         def compile_all() -> dict[str, index_pb2.StoreIndex]:
             return {inp.store.store_id: compile_store_index(inp, self._settings, now) for inp in inputs}
+
+        return await asyncio.to_thread(compile_all)
+
+    async def preview_many(
+        self, store_ids: Sequence[str]
+    ) -> dict[str, tuple[index_pb2.StoreIndex, StorePacing | None]]:
+        """Each existing store's index and pacing plan as ``build_many`` would make them now, saving
+        nothing (no pacing step is persisted): what AdminService's delivery status reads."""
+        now = self._clock()
+        views = await self._catalog.load_store_views(store_ids)
+        if not views:
+            return {}
+        layers = await self._experiments.active_experiment_layers()
+        carts = await self._carts.enrolled_carts(list(views))
+        first = next(iter(views.values()))
+        shared = await asyncio.to_thread(prepare_shared, first.line_items, first.campaigns, first.creatives)
+        inputs = [
+            (await self._input(view, layers, carts.get(view.store.store_id, ()), shared, now, save=False))[0]
+            for view in views.values()
+        ]
+
+        def compile_all() -> dict[str, tuple[index_pb2.StoreIndex, StorePacing | None]]:
+            return {inp.store.store_id: (compile_store_index(inp, self._settings, now), inp.pacing) for inp in inputs}
 
         return await asyncio.to_thread(compile_all)
 

@@ -11,7 +11,14 @@ from edge_node.config import EdgeConfig
 from edge_node.serving.selection import AdRequest, SlotRequest
 
 # Events that refer to a served ad, and so must carry its tracking token.
-AD_EVENT_TYPES = frozenset({EventType.EVENT_TYPE_IMPRESSION, EventType.EVENT_TYPE_CLICK, EventType.EVENT_TYPE_DISMISS})
+AD_EVENT_TYPES = frozenset(
+    {
+        EventType.EVENT_TYPE_AD_PLAY,
+        EventType.EVENT_TYPE_IMPRESSION,
+        EventType.EVENT_TYPE_CLICK,
+        EventType.EVENT_TYPE_DISMISS,
+    }
+)
 # Conversions are made by the edge's attribution, never reported by a cart.
 _CART_EVENT_TYPES = frozenset(EventType.values()) - {EventType.EVENT_TYPE_UNSPECIFIED, EventType.EVENT_TYPE_CONVERSION}
 _MAX_VIOLATIONS = 20

@@ -44,6 +44,7 @@ def payload(**changes: object) -> TrackingTokenPayload:
 def event(event_type: int, occur_ms: int | None = DECISION_MS + 2_000, **changes: object) -> CartEvent:
     """An event of the trip: an ad event carries the decision's token; by default it happened 2 s in."""
     ad_event = event_type in (
+        common_pb2.EVENT_TYPE_AD_PLAY,
         common_pb2.EVENT_TYPE_IMPRESSION,
         common_pb2.EVENT_TYPE_CLICK,
         common_pb2.EVENT_TYPE_CONVERSION,

@@ -218,3 +218,20 @@ def _visible(judged: common_pb2.CartEvent, ms: int) -> common_pb2.CartEvent:
     copy.CopyFrom(judged)
     copy.visible_duration_ms = ms
     return copy
+
+
+# ---- AD PLAY ----
+
+AD_PLAY = common_pb2.EVENT_TYPE_AD_PLAY
+
+
+def test_honest_play_drawn_at_once_is_valid() -> None:
+    """A play reported as soon as its ad is drawn (no viewable time) breaks no rule."""
+    at_once = HONEST.but(receive_ms=DECISION_MS + 20)
+    assert at_once.judge(event(AD_PLAY, occur_ms=DECISION_MS + 10)) == ivt.VALID
+
+
+def test_play_with_a_bad_token_is_token() -> None:
+    """A play counts in reports, so one whose token is missing or does not verify is TOKEN."""
+    assert HONEST.judge(event(AD_PLAY, tracking_token="")) == ivt.TOKEN
+    assert HONEST.but(token=ivt.TokenCheck.INVALID).judge(event(AD_PLAY)) == ivt.TOKEN

@@ -132,3 +132,45 @@ async def test_unknown_store_is_not_found_with_the_field(loop: Loop) -> None:
         await loop.ads.GetAds(ad_service_pb2.GetAdsRequest(store_id="store-x", cart_id="c"))
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     assert "store_id" in [field for field, _ in field_violations(caught.value)]
+
+
+async def test_plays_are_reported_and_only_viewable_impressions_bill(loop: Loop) -> None:
+    """Two ads played, one of them viewable: the report says 2 plays, 1 impression, 50% viewable; one event bills."""
+    ads = []
+    for session_id in ("s-3", "s-4"):
+        response = await loop.ads.GetAds(
+            ad_service_pb2.GetAdsRequest(
+                store_id=STORE_ID, cart_id="cart-3", session_id=session_id, trigger=common_pb2.TRIGGER_SESSION_START
+            )
+        )
+        ads.append((session_id, response.ads[0]))
+
+    def event(
+        event_id: str, kind: int, shown: tuple[str, ad_service_pb2.Ad], visible_duration_ms: int = 0
+    ) -> common_pb2.CartEvent:
+        session_id, ad = shown
+        return common_pb2.CartEvent(
+            event_id=event_id,
+            type=kind,  # type: ignore[arg-type]
+            cart_id="cart-3",
+            session_id=session_id,
+            tracking_token=ad.tracking_token,
+            ad_id=ad.ad_id,
+            visible_duration_ms=visible_duration_ms,
+        )
+
+    play, impression = common_pb2.EVENT_TYPE_AD_PLAY, common_pb2.EVENT_TYPE_IMPRESSION
+    events = [
+        event("p-1", play, ads[0]),
+        event("p-2", play, ads[1]),
+        event("i-1", impression, ads[0], visible_duration_ms=1_000),
+    ]
+    await loop.ads.ReportEvents(ad_service_pb2.ReportEventsRequest(store_id=STORE_ID, cart_id="cart-3", events=events))
+    await loop.edge.wait_for_upload(timeout_s=10.0)
+    spend = await loop.admin.GetSpendReport(admin_pb2.GetSpendReportRequest(store_id=STORE_ID))
+    assert spend.billed_event_count == 1
+    request = admin_pb2.RunReportRequest(dimensions=[admin_pb2.REPORT_DIMENSION_STORE])
+    request.start_time.FromSeconds(int(time.time()) - 7200)
+    request.end_time.FromSeconds(int(time.time()) + 7200)
+    totals = (await loop.admin.RunReport(request)).totals
+    assert (totals.plays, totals.impressions, totals.viewability_rate) == (2, 1, 0.5)

@@ -1,5 +1,6 @@
-// The cart's screen. Draws the state the cart pushes over the WebSocket and reports two things back:
-// taps on ads, and ads that were at least 50% visible for one continuous second (IntersectionObserver).
+// The cart's screen. Draws the state the cart pushes over the WebSocket and reports three things back:
+// ads it put on screen (renders: ad plays), taps on ads, and ads that were at least 50% visible for
+// one continuous second (IntersectionObserver).
 "use strict";
 
 const VIEWABLE_RATIO = 0.5;
@@ -8,6 +9,7 @@ const VIEWABLE_MS = 1000;
 let socket = null;
 const outbox = [];             // messages waiting for the socket to (re)open
 const reportedViews = new Set();
+const reportedRenders = new Set();
 const viewTimers = new Map();  // ad id -> {started, handle}
 const visibleNow = new Set();  // ad ids currently >= 50% in view
 
@@ -140,7 +142,11 @@ function renderSlots(slots) {
     const wanted = slot.ad ? slot.ad.ad_id : "";
     if (current && current.dataset.adId === wanted) continue;  // same ad: keep its viewability clock
     if (current) { observer.unobserve(current); stopViewTimer(current.dataset.adId); visibleNow.delete(current.dataset.adId); current.remove(); }
-    if (slot.ad) { const card = renderAd(slot.ad); holder.appendChild(card); observer.observe(card); }
+    if (slot.ad) {
+      const card = renderAd(slot.ad); holder.appendChild(card); observer.observe(card);
+      // The play: the ad is in the page now (once per decision; the cart ignores repeats and house content).
+      if (!slot.ad.house && !reportedRenders.has(slot.ad.ad_id)) { reportedRenders.add(slot.ad.ad_id); send({ type: "render", ad_id: slot.ad.ad_id }); }
+    }
   }
 }
 

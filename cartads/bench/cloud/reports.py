@@ -114,6 +114,8 @@ def _row(
         # The bench's campaigns stay within budget.
         "over_delivery_micros": 0,
         "over_delivered_events": 0,
+        # Plays: one per impression (every play viewable), so a bench report reads as plausible.
+        "plays": impressions,
     }
 
 

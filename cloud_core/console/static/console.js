@@ -169,7 +169,7 @@ function renderCampaigns(view) {
 
   const body = $("campaigns").querySelector("tbody");
   body.replaceChildren();
-  const totals = { budget: 0, spend: 0, impressions: 0, clicks: 0, conversions: 0, invalid: 0 };
+  const totals = { budget: 0, spend: 0, plays: 0, impressions: 0, clicks: 0, conversions: 0, invalid: 0 };
   for (const c of campaigns) {
     const row = el("tr");
     row.dataset.campaign = c.campaign_id;
@@ -188,10 +188,12 @@ function renderCampaigns(view) {
     bar.append(fill);
     spent.append(bar, el("span", null, percent(c.spent_fraction)));
     row.append(spent);
-    row.append(el("td", "num", count(c.impressions)), el("td", "num", count(c.clicks)), el("td", "num", count(c.conversions)));
+    row.append(el("td", "num plays", count(c.plays)), el("td", "num", count(c.impressions)));
+    row.append(el("td", "num viewable", c.plays ? percent(c.viewability_rate) : "—"));
+    row.append(el("td", "num", count(c.clicks)), el("td", "num", count(c.conversions)));
     body.append(row);
     totals.budget += c.budget_micros; totals.spend += c.spend_micros;
-    totals.impressions += c.impressions; totals.clicks += c.clicks; totals.conversions += c.conversions;
+    totals.plays += c.plays; totals.impressions += c.impressions; totals.clicks += c.clicks; totals.conversions += c.conversions;
     totals.invalid += c.invalid_ad_events;
   }
   const foot = $("campaigns").querySelector("tfoot");
@@ -203,7 +205,9 @@ function renderCampaigns(view) {
     const adEvents = totals.impressions + totals.clicks + totals.conversions + totals.invalid;
     row.append(el("th", "num", adEvents ? percent(totals.invalid / adEvents) : "—"));
     row.append(el("th", "num", totals.budget ? percent(totals.spend / totals.budget) : "—"));
-    row.append(el("th", "num", count(totals.impressions)), el("th", "num", count(totals.clicks)), el("th", "num", count(totals.conversions)));
+    row.append(el("th", "num", count(totals.plays)), el("th", "num", count(totals.impressions)));
+    row.append(el("th", "num", totals.plays ? percent(totals.impressions / totals.plays) : "—"));
+    row.append(el("th", "num", count(totals.clicks)), el("th", "num", count(totals.conversions)));
     foot.append(row);
   }
   $("campaigns-empty").hidden = campaigns.length > 0;
@@ -217,6 +221,36 @@ function selectCampaign(campaignId) {
     row.classList.toggle("selected", row.dataset.campaign === campaignId);
   }
   loadSeries().catch(showError);
+  loadDelivery().catch(showError);
+}
+
+const STATE_PILLS = { "on plan": "ok", "delivering (no daily plan)": "ok", "behind plan": "warn", "ahead of plan": "warn", "not delivering": "bad" };
+
+async function loadDelivery() {
+  const body = $("delivery-stores").querySelector("tbody");
+  const reasons = $("delivery-reasons");
+  if (!selectedCampaign) { body.replaceChildren(); reasons.replaceChildren(); $("delivery-summary").textContent = ""; return; }
+  const status = await api(`/api/campaigns/${encodeURIComponent(selectedCampaign)}/delivery`);
+  const pill = $("delivery-state");
+  if (!status.available) { pill.textContent = "not available"; pill.className = "pill off"; return; }
+  pill.textContent = status.state;
+  pill.className = "pill " + (STATE_PILLS[status.state] || "off");
+  $("delivery-summary").textContent = status.summary;
+  $("delivery-stores").dataset.campaign = status.campaign_id;
+  body.replaceChildren();
+  for (const s of status.stores) {
+    const row = el("tr");
+    row.dataset.store = s.store_id;
+    row.append(el("td", "mono", s.store_id), el("td", null, s.serving ? "yes" : "no"));
+    row.append(moneyCell("td", "num", Number(s.spend_today_micros)), moneyCell("td", "num", Number(s.plan_today_micros)), moneyCell("td", "num", Number(s.planned_by_now_micros)));
+    row.append(el("td", "num", percent(s.pacing_rate, 0)), moneyCell("td", "num", Number(s.lease_allowance_micros)), moneyCell("td", "num", Number(s.lease_spent_micros)));
+    row.append(el("td", null, s.lease_expire_time ? new Date(s.lease_expire_time).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", timeZone: "UTC" }) : "—"));
+    row.append(el("td", "num", count(s.ads_last_hour)), el("td", "num", count(s.throttled_last_hour)));
+    body.append(row);
+  }
+  reasons.replaceChildren(...status.reasons.map((r) => { const item = el("li", "reason", r.text); item.dataset.code = r.code; return item; }));
+  if (!status.reasons.length) reasons.append(el("li", "empty", "Nothing is holding it back."));
+  document.body.dataset.delivery = status.campaign_id;
 }
 
 async function loadSeries() {
@@ -492,7 +526,7 @@ async function refresh() {
   renderEdges(edges);
   renderCampaigns(campaigns);
   renderExperiments(experiments);
-  await Promise.all([loadSeries(), loadAudit()]);
+  await Promise.all([loadSeries(), loadAudit(), loadDelivery()]);
   $("updated").textContent = "updated " + new Date().toLocaleTimeString("en-GB") + " · every " + REFRESH_MS / 1000 + " s";
   document.body.dataset.loaded = "1";
 }

@@ -59,16 +59,17 @@ async def run(
 
 
 async def test_counts_match_what_the_edge_received() -> None:
-    """Requests, ads, impressions, clicks and events in the stats equal what the fake edge got."""
+    """Requests, ads, plays, impressions, clicks and events in the stats equal what the fake edge got."""
     fake = FakeAdService()
     stats, lines = await run(fake)
     impressions = fake.journaled(common_pb2.EVENT_TYPE_IMPRESSION)
     clicks = fake.journaled(common_pb2.EVENT_TYPE_CLICK)
     assert stats.ad_requests == len(fake.get_ads_requests) == 6  # start, 2 zone dwells, 2 confirmed scans, checkout
     assert stats.ads_served == stats.ads_rendered == len(lines) == 12
+    assert stats.plays_reported == len(fake.journaled(common_pb2.EVENT_TYPE_AD_PLAY)) == 12
     assert stats.impressions_reported == len(impressions) == 12
     assert stats.clicks_reported == len(clicks) == 2  # the repeated touch on slot-0 is no second click
-    assert stats.events_reported == len(fake.journal) == 12 + 2 + 2 + 1
+    assert stats.events_reported == len(fake.journal) == 12 + 12 + 2 + 2 + 1
     assert (stats.ad_request_errors, stats.report_errors, stats.no_fill_count, stats.events_unreported) == (0, 0, 0, 0)
     assert stats.sensor_events == len(TRACE)
 
@@ -119,7 +120,7 @@ async def test_default_ads_deadline_is_50_ms() -> None:
 
 
 async def test_one_report_call_per_sensor_event() -> None:
-    """A step's basket change, click and impressions go out together in one ReportEvents call."""
+    """A step's basket change, click, plays and impressions go out together in one ReportEvents call."""
     fake = FakeAdService()
     await run(fake)
     # Every event of TRACE reports something except the second touch and the second zone (still dwelling).
@@ -127,7 +128,9 @@ async def test_one_report_call_per_sensor_event() -> None:
     confirmed_scan_batch = fake.report_requests[2]
     assert [e.type for e in confirmed_scan_batch.events] == [
         common_pb2.EVENT_TYPE_BASKET_ADD,
+        common_pb2.EVENT_TYPE_AD_PLAY,
         common_pb2.EVENT_TYPE_IMPRESSION,
+        common_pb2.EVENT_TYPE_AD_PLAY,
         common_pb2.EVENT_TYPE_IMPRESSION,
     ]
 
@@ -237,7 +240,7 @@ async def test_events_left_when_edge_never_answers() -> None:
     fake = FakeAdService(report_down=True)
     stats, _ = await run(fake)
     assert stats.events_reported == stats.impressions_reported == stats.clicks_reported == 0
-    assert stats.events_unreported == 12 + 2 + 2 + 1
+    assert stats.events_unreported == 12 + 12 + 2 + 2 + 1
     assert stats.report_errors == len(fake.report_attempts)
 
 

@@ -80,6 +80,24 @@ async def test_tap_on_an_ad_reaches_the_edge_as_one_click(browser: Browser, tmp_
         assert await page.inner_text("#toast") == "Find it in aisle 24 — fresh fruits"
 
 
+async def test_every_ad_the_page_draws_plays_once_even_below_the_fold(browser: Browser, tmp_path: Path) -> None:
+    """The page reports a render for each paid ad it draws: the recipe below the fold plays, but earns no impression."""
+    async with live_cart(tmp_path) as cart:
+        await shop(cart)
+        page = await open_screen(browser, cart, height=560)
+        await page.wait_for_selector(".ad.recipe")
+        recipe_id = await page.locator(".ad.recipe").get_attribute("data-ad-id")
+        drawn = await page.eval_on_selector_all(".ad[data-house='0']", "cards => cards.map(c => c.dataset.adId)")
+        await eventually(
+            lambda: {e.ad_id for e in journaled(cart, common_pb2.EVENT_TYPE_AD_PLAY)} >= set(drawn), timeout_s=10.0
+        )
+        plays = journaled(cart, common_pb2.EVENT_TYPE_AD_PLAY)
+        assert sorted(e.ad_id for e in plays) == sorted(drawn)
+        assert all(e.tracking_token for e in plays)
+        assert recipe_id in {e.ad_id for e in plays}
+        assert recipe_id not in {e.ad_id for e in journaled(cart, common_pb2.EVENT_TYPE_IMPRESSION)}
+
+
 async def test_ad_scrolled_out_of_view_gets_no_impression(browser: Browser, tmp_path: Path) -> None:
     """On a short screen the ads in view earn impressions after a second; the recipe below the fold earns none."""
     async with live_cart(tmp_path) as cart:

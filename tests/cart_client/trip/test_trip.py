@@ -159,17 +159,34 @@ def test_events_after_checkout_are_ignored() -> None:
     assert trip.basket == {}
 
 
-def test_received_ads_are_rendered_with_one_impression_each() -> None:
-    """Each ad put on screen yields one impression carrying its token and viewable time."""
+def test_received_ads_are_rendered_with_one_play_and_one_impression_each() -> None:
+    """Each ad a text screen draws yields its play, then its impression, both carrying its token."""
     trip = started_trip()
     step = trip.receive_ads([ad("slot-0", "a1"), ad("slot-1", "a2")], NOW_MS)
     assert [a.ad_id for a in step.rendered] == ["a1", "a2"]
     assert [(e.kind, e.ad_id, e.tracking_token) for e in step.events] == [
+        (EventKind.PLAY, "a1", "token-a1"),
         (EventKind.IMPRESSION, "a1", "token-a1"),
+        (EventKind.PLAY, "a2", "token-a2"),
         (EventKind.IMPRESSION, "a2", "token-a2"),
     ]
-    assert all(e.visible_duration_ms == TEXT_VIEWABLE_DURATION_MS for e in step.events)
+    impressions = [e for e in step.events if e.kind == EventKind.IMPRESSION]
+    assert all(e.visible_duration_ms == TEXT_VIEWABLE_DURATION_MS for e in impressions)
     assert set(trip.screen) == {"slot-0", "slot-1"}
+
+
+def test_a_page_drawn_ad_plays_once_and_house_content_never() -> None:
+    """A real screen's render report makes one play per decision; repeats and house content make none."""
+    trip = started_trip()
+    trip.impressions_on_render = False
+    step = trip.receive_ads([ad("slot-0", "a1")], NOW_MS)
+    assert step.events == ()
+    play = trip.played("a1", NOW_MS)
+    assert play is not None
+    assert (play.kind, play.tracking_token) == (EventKind.PLAY, "token-a1")
+    assert trip.played("a1", NOW_MS) is None
+    assert trip.played("unknown", NOW_MS) is None
+    assert trip.counters.plays == 1
 
 
 def test_ad_for_unknown_slot_is_not_shown() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import aiohttp
@@ -17,6 +18,7 @@ from tests.cloud_core.console.world import (
     CAMPAIGN_ID,
     IDLE_CAMPAIGN_ID,
     LATE_HOURS,
+    LATE_PLAYS,
     LAYER_ID,
     LINE_ITEM_ID,
     LIVE_IMPRESSIONS,
@@ -54,6 +56,20 @@ async def test_campaign_totals_match_the_billed_spend_report(world: ConsoleWorld
     assert shown == billed
     assert shown[CAMPAIGN_ID][1] == LIVE_IMPRESSIONS + sum(n for _, n in LATE_HOURS)
     assert shown[IDLE_CAMPAIGN_ID] == (0, 0)
+
+
+async def test_campaign_plays_and_viewability_come_from_the_report_rollups(world: ConsoleWorld) -> None:
+    """Each campaign's plays and viewability rate in the console equal RunReport's by campaign."""
+    request = admin_pb2.RunReportRequest(dimensions=[admin_pb2.REPORT_DIMENSION_CAMPAIGN])
+    request.start_time.FromSeconds(int(time.time()) - 2 * 86_400)
+    request.end_time.FromSeconds(int(time.time()) + 3_600)
+    report = await world.admin.RunReport(request)
+    reported = {r.campaign_id: (r.metrics.plays, r.metrics.viewability_rate) for r in report.rows}
+    _, body = await _get(world, "api/campaigns", world.viewer_token)
+    shown = {c["campaign_id"]: (c["plays"], c["viewability_rate"]) for c in body["campaigns"]}
+    assert shown[CAMPAIGN_ID] == reported[CAMPAIGN_ID]
+    assert shown[CAMPAIGN_ID][0] == LIVE_IMPRESSIONS + LATE_PLAYS
+    assert shown[IDLE_CAMPAIGN_ID] == (0, 0.0)
 
 
 async def test_spend_series_accumulates_to_the_billed_total_by_hour(world: ConsoleWorld) -> None:
@@ -177,3 +193,21 @@ async def test_invalid_traffic_rate_sits_beside_spend_as_the_spend_report_counts
     assert 0 < shown[CAMPAIGN_ID][1] < 1
     spend = {c["campaign_id"]: c["spend_micros"] for c in body["campaigns"]}
     assert spend == {c["campaign_id"]: c["spend_micros"] for c in before[1]["campaigns"]}
+
+
+async def test_delivery_status_of_a_campaign_matches_get_delivery_status(world: ConsoleWorld) -> None:
+    """The console's delivery panel reads what GetDeliveryStatus answers: state, stores and reasons."""
+    status, body = await _get(world, f"api/campaigns/{CAMPAIGN_ID}/delivery", world.viewer_token)
+    assert status == 200
+    rpc = await world.admin.GetDeliveryStatus(admin_pb2.GetDeliveryStatusRequest(campaign_id=CAMPAIGN_ID))
+    assert (body["available"], body["campaign_id"], body["state"]) == (True, CAMPAIGN_ID, rpc.state)
+    assert [s["store_id"] for s in body["stores"]] == [s.store_id for s in rpc.stores] == [STORE_ID]
+    assert [r["text"] for r in body["reasons"]] == [r.text for r in rpc.reasons]
+
+
+async def test_delivery_status_of_an_unknown_campaign_is_404(world: ConsoleWorld) -> None:
+    """A campaign id that names nothing answers 404, and no token answers 401."""
+    status, _ = await _get(world, "api/campaigns/cmp-nope/delivery", world.viewer_token)
+    assert status == 404
+    status, _ = await _get(world, f"api/campaigns/{CAMPAIGN_ID}/delivery", None)
+    assert status == 401

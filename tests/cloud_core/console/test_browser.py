@@ -15,7 +15,9 @@ import pytest
 from tests.cloud_core.console.world import (
     CAMPAIGN_ID,
     IDLE_CAMPAIGN_ID,
+    LATE_PLAYS,
     LAYER_ID,
+    LIVE_IMPRESSIONS,
     STORE_ID,
     ConsoleWorld,
 )
@@ -69,6 +71,14 @@ async def test_console_shows_edges_spend_chart_and_totals(
     campaigns = await page.eval_on_selector_all("#campaigns tbody tr", "rows => rows.map(r => r.dataset.campaign)")
     assert campaigns == [CAMPAIGN_ID, IDLE_CAMPAIGN_ID]
     assert "All 2 campaigns" in await page.inner_text("#campaigns tfoot")
+    # The impression ladder: plays, viewable impressions and their rate per campaign.
+    head = (await page.inner_text("#campaigns thead")).lower()
+    assert "plays" in head
+    assert "viewable" in head
+    plays = page.locator(f"#campaigns tbody tr[data-campaign='{CAMPAIGN_ID}'] td.plays")
+    assert await plays.inner_text() == str(LIVE_IMPRESSIONS + LATE_PLAYS)
+    viewable = await page.inner_text(f"#campaigns tbody tr[data-campaign='{CAMPAIGN_ID}'] td.viewable")
+    assert viewable.endswith("%")
     exposed = page.locator(f".layer[data-layer='{LAYER_ID}'] tr[data-arm='exposed']")
     assert "+50.00 pp" in await exposed.inner_text()
     assert "holdout" in await page.inner_text(f".layer[data-layer='{LAYER_ID}'] tr[data-arm='holdout']")
@@ -76,6 +86,28 @@ async def test_console_shows_edges_spend_chart_and_totals(
     await page.screenshot(path=str(shot), full_page=True)
     print(f"screenshot: {shot}")
     assert shot.stat().st_size > 20_000
+
+
+async def test_delivery_panel_shows_the_selected_campaigns_status(
+    browser: Browser, world: ConsoleWorld, tmp_path: Path
+) -> None:
+    """The delivery panel shows the campaign's state, summary, its store's lease row and the reasons."""
+    page = await sign_in(browser, world, world.viewer_token)
+    await page.wait_for_selector(f"body[data-delivery='{CAMPAIGN_ID}']")
+    state = await page.inner_text("#delivery-state")
+    assert state.lower() in {"on plan", "behind plan", "ahead of plan", "delivering (no daily plan)", "not delivering"}
+    assert (await page.inner_text("#delivery-summary")).startswith("Spent $")
+    row = page.locator(f"#delivery-stores tbody tr[data-store='{STORE_ID}']")
+    assert STORE_ID in await row.inner_text()
+    assert await page.locator("#delivery-reasons li").count() >= 1
+    shot = tmp_path / "console-delivery.png"
+    await page.locator("section[aria-labelledby='delivery-title']").screenshot(path=str(shot))
+    print(f"screenshot: {shot}")
+    assert shot.stat().st_size > 5_000
+    # Picking another campaign reloads the panel for it.
+    await page.select_option("#campaign", IDLE_CAMPAIGN_ID)
+    await page.wait_for_selector(f"body[data-delivery='{IDLE_CAMPAIGN_ID}']")
+    assert await page.get_attribute("#delivery-stores", "data-campaign") == IDLE_CAMPAIGN_ID
 
 
 async def test_picking_a_campaign_redraws_the_chart(browser: Browser, world: ConsoleWorld) -> None:

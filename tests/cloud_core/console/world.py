@@ -53,6 +53,8 @@ TRIPS_PER_ARM = 6
 LIVE_IMPRESSIONS = TRIPS_PER_ARM
 # (hours before the current one, impressions) an offline edge uploads late.
 LATE_HOURS = ((9, 6), (7, 10), (4, 4), (2, 12), (1, 5))
+# Each late impression's ad was played first; in each late hour one more ad played and never became viewable.
+LATE_PLAYS = sum(n + 1 for _, n in LATE_HOURS)
 
 
 @dataclass
@@ -208,7 +210,18 @@ async def _trip(ads: AdServiceAsyncStub, session_id: str, product_id: str) -> in
             max_ads=1,
         )
     )
-    events = [
+    plays = [
+        common_pb2.CartEvent(
+            event_id=f"{session_id}-play-{ad.ad_id}",
+            type=common_pb2.EVENT_TYPE_AD_PLAY,
+            cart_id=cart_id,
+            session_id=session_id,
+            tracking_token=ad.tracking_token,
+            ad_id=ad.ad_id,
+        )
+        for ad in response.ads
+    ]
+    events = plays + [
         common_pb2.CartEvent(
             event_id=f"{session_id}-imp-{ad.ad_id}",
             type=common_pb2.EVENT_TYPE_IMPRESSION,
@@ -266,6 +279,24 @@ async def _late_upload(cloud: CloudServer, now: int) -> None:
     outcomes: list[EventOutcome] = []
     for hours_ago, count in LATE_HOURS:
         received = hour_start_us(now) - hours_ago * HOUR_US + 17 * 60 * 1_000_000
+        for i in range(count + 1):
+            # Plays bill nothing: recorded with their verified token, as billing assesses them.
+            outcomes.append(
+                EventOutcome(
+                    seq=len(outcomes) + 1,
+                    event_id=f"late-play-{hours_ago}-{i}",
+                    event_type=common_pb2.EVENT_TYPE_AD_PLAY,
+                    cart_id="cart-offline",
+                    session_id=f"trip-offline-{hours_ago}-{i}",
+                    event_blob=b"",
+                    receive_time_us=received,
+                    ad_id=f"ad-late-{hours_ago}-{i}",
+                    advertiser_id=ADVERTISER_ID,
+                    campaign_id=CAMPAIGN_ID,
+                    line_item_id=LINE_ITEM_ID,
+                    pricing_model=common_pb2.PRICING_MODEL_CPM,
+                )
+            )
         for i in range(count):
             event_id = f"late-{hours_ago}-{i}"
             event = common_pb2.CartEvent(

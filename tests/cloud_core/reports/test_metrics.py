@@ -16,6 +16,7 @@ from cloud_core.reports.metrics import (
     rates,
     sample_variance_micros2,
     trip_cents,
+    viewability_rate,
 )
 
 
@@ -95,3 +96,9 @@ def test_lift_needs_trips_on_both_sides() -> None:
 def test_trip_cents_rounds_micros_to_cents() -> None:
     """A trip's sales are squared in whole cents: 1.234567 dollars is 123 cents."""
     assert trip_cents(1_234_567) == 123
+
+
+def test_viewability_rate_is_viewable_impressions_per_play() -> None:
+    """Viewability rate = impressions / plays, and 0 without plays."""
+    assert viewability_rate(Delivery(impressions=3, plays=4)) == 0.75
+    assert viewability_rate(Delivery(impressions=3)) == 0.0

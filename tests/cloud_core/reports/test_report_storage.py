@@ -224,3 +224,40 @@ async def test_requests_appear_by_store_but_not_by_campaign(store: SqlCloudStore
     }
     by_campaign = await run_report(store.reports, store.experiments, request(admin_pb2.REPORT_DIMENSION_CAMPAIGN))
     assert {r.metrics.requests for r in by_campaign.rows} == {0}
+
+
+def _play(event_id: str, *, ad: str, creative: str = "cr1", **fields: Any) -> EventOutcome:
+    # As billing assesses a play: its token verified (campaign, line item, creative), nothing billable.
+    return dataclasses.replace(_ad_event(event_id, common_pb2.EVENT_TYPE_AD_PLAY, ad=ad, **fields), billable=False)
+
+
+async def test_plays_report_with_viewability_by_creative_and_store(store: SqlCloudStore) -> None:
+    """Valid plays reach the report (never the spend); the viewability rate is impressions / plays."""
+    await _seed(store)
+    await store.ledger.record_events(
+        "s1", "e1", [_play("p1", ad="a1"), _play("p2", ad="a9"), _play("p3", ad="a8"), _play("p4", ad="a7")]
+    )
+    request = admin_pb2.RunReportRequest(
+        dimensions=[admin_pb2.REPORT_DIMENSION_CREATIVE, admin_pb2.REPORT_DIMENSION_STORE]
+    )
+    request.start_time.FromMicroseconds(T0)
+    request.end_time.FromMicroseconds(T0 + 24 * HOUR_US)
+    response = await run_report(store.reports, store.experiments, request)
+    (row,) = response.rows
+    assert (row.creative_id, row.store_id, row.metrics.plays, row.metrics.impressions) == ("cr1", "s1", 4, 2)
+    assert row.metrics.viewability_rate == 0.5
+    assert response.totals.spend_micros == 5_000
+
+
+async def test_invalid_or_unverified_plays_are_not_counted(store: SqlCloudStore) -> None:
+    """A play kept as invalid traffic, or whose token did not verify (no campaign), counts nowhere."""
+    await store.ledger.record_events(
+        "s1",
+        "e1",
+        [
+            _play("p1", ad="a1", invalid_rule=common_pb2.INVALID_TRAFFIC_RULE_TOKEN),
+            _play("p2", ad="a2", campaign_id=""),
+        ],
+    )
+    total = (await store.reports.report_delivery([ReportQuery((), _where())]))[0][1]
+    assert total.plays == 0

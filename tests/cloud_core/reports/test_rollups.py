@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from cartads.time_units import DAY_US, HOUR_US
 from cartads.v1 import common_pb2
 from cloud_core.events.outcomes import EventOutcome
@@ -117,3 +119,12 @@ def test_unchanged_known_trip_writes_nothing() -> None:
     update = trip_update("s1", changes, [], {("t1", "L"): StoredTrip("x", D0, 200)})
     assert update.sales == []
     assert update.rollup_rows == []
+
+
+def test_a_play_rolls_up_as_a_play_with_no_spend() -> None:
+    """A play adds one play to its row and nothing to impressions or spend."""
+    play = dataclasses.replace(
+        impression("p1"), event_type=common_pb2.EVENT_TYPE_AD_PLAY, billable=False, charge_micros=0
+    )
+    (row,) = delivery_rollup_rows("s1", [play], D0)
+    assert (row["plays"], row["impressions"], row["spend_micros"]) == (1, 0, 0)

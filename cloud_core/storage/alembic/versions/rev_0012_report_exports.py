@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_report_exports"
-down_revision = "0010_review_audit"
+down_revision = "0011_ad_plays"
 branch_labels = None
 depends_on = None
 
