@@ -220,7 +220,7 @@ def _server_options(config: EdgeConfig) -> list[tuple[str, int]]:
 async def _load_last_index(index_store: IndexStore, asset_base_url: str = "") -> ServingView | None:
     def load() -> ServingView | None:
         index = index_store.load()
-        return build_view(index, asset_base_url) if index is not None else None
+        return build_view(index, asset_base_url).warmed() if index is not None else None
 
     try:
         return await asyncio.to_thread(load)

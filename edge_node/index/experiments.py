@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -77,7 +78,10 @@ class ExperimentTables:
     __slots__ = ("_bounds", "_by_session", "_layers", "_plans", "_salts", "_tables", "_view", "advertised")
 
     def __init__(self, view: ServingView, layers: Sequence[Layer]) -> None:
-        self._view = view
+        # Weak: the view holds these tables (its cached ``experiments``), and a strong reference back
+        # would make every index version a cycle that only a full garbage collection frees, so the
+        # edge's memory grew with each index push until one ran, and that one stalled the event loop.
+        self._view = weakref.ref(view)
         self.advertised = advertised_products(view)
         self._layers = tuple(layers)
         self._salts = tuple(layer.salt for layer in self._layers)
@@ -145,7 +149,10 @@ class ExperimentTables:
         if tables is None:
             from edge_node.index.tables import build_tables  # tables imports view, which builds these
 
-            tables = self._tables[key] = build_tables(weighted_view(self._view, reserve, weight))
+            view = self._view()
+            # Only ever reached through view.experiments, so the view is alive while this runs.
+            assert view is not None, "experiment tables used after their view was dropped"
+            tables = self._tables[key] = build_tables(weighted_view(view, reserve, weight))
         return tables
 
 

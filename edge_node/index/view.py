@@ -184,6 +184,15 @@ class ServingView:
 
         return build_tables(self)
 
+    def warmed(self) -> ServingView:
+        """This view with its lookups built (its own, and each trigger view's), for a worker thread to
+        call before the view is installed: built lazily, the first request after an index push
+        would build them on the event loop and hold every other call back for as long."""
+        for view in (self, *self.trigger_views.values()):
+            _ = view.tables
+            _ = view.experiments
+        return self
+
 
 _T = TypeVar("_T")
 _NO_MEMBERS: frozenset[object] = frozenset()

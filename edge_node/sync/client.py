@@ -123,7 +123,7 @@ class SyncClient:
             index = self._store.apply(update.snapshot, update.version)
         else:
             raise IndexRejectedError("update carries no snapshot or delta")
-        return build_view(index, self._config.asset_public_base_url)
+        return build_view(index, self._config.asset_public_base_url).warmed()
 
     async def _session(self) -> None:
         # The requests are ours to end (cartads/rpc/bidi.py): grpc's own writer would leave a task

@@ -29,15 +29,18 @@ class Server:
     log_path: Path
     port: int
 
-    def rss_mb(self) -> float:
-        """Resident memory now (VmRSS), in MiB; 0 once the process is gone."""
+    def memory_mb(self) -> tuple[float, float]:
+        """Resident memory now, in MiB: all of it (VmRSS) and the anonymous part (RssAnon: the heap,
+        without the LMDB files' pages mapped in); zeros once the process is gone."""
+        found = {"VmRSS:": 0.0, "RssAnon:": 0.0}
         try:
             for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return round(int(line.split()[1]) / 1024, 1)
+                key = line.split(maxsplit=1)[0] if line else ""
+                if key in found:
+                    found[key] = round(int(line.split()[1]) / 1024, 1)
         except OSError:
             pass
-        return 0.0
+        return found["VmRSS:"], found["RssAnon:"]
 
     def stop(self) -> int:
         """SIGTERM, then SIGKILL after 30 s; the exit code."""

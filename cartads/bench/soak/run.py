@@ -68,7 +68,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 class _Run:
     """What the soak gathered while it ran."""
 
-    rss_mb: list[tuple[float, float]] = field(default_factory=list)
+    # (seconds since the start, VmRSS MiB, RssAnon MiB)
+    rss_mb: list[tuple[float, float, float]] = field(default_factory=list)
     trips: list[TripStats] = field(default_factory=list)
     pushes: int = 0
     push_failures: int = 0
@@ -205,7 +206,7 @@ async def _sample_rss(edge: Server, warm_up_s: float, gathered: _Run, stop: asyn
     except TimeoutError:
         pass
     while not stop.is_set():
-        gathered.rss_mb.append((round(time.monotonic() - started, 1), edge.rss_mb()))
+        gathered.rss_mb.append((round(time.monotonic() - started, 1), *edge.memory_mb()))
         try:
             await asyncio.wait_for(stop.wait(), timeout=_RSS_EVERY_S)
         except TimeoutError:
@@ -239,8 +240,10 @@ def _results(
     drained_s: float,
     exit_codes: Mapping[str, int | None],
 ) -> dict[str, Any]:
-    rss = [mb for _, mb in gathered.rss_mb]
+    rss = [mb for _, mb, _ in gathered.rss_mb]
+    anon = [mb for _, _, mb in gathered.rss_mb]
     start_mb, end_mb = (rss[0], rss[-1]) if rss else (0.0, 0.0)
+    anon_start, anon_end = (anon[0], anon[-1]) if anon else (0.0, 0.0)
     return {
         "minutes": args.minutes,
         "carts": args.carts,
@@ -254,6 +257,10 @@ def _results(
         "rss_end_mb": end_mb,
         "rss_max_mb": max(rss, default=0.0),
         "rss_growth_pct": round((end_mb - start_mb) / start_mb * 100, 1) if start_mb else 0.0,
+        # The heap alone: what grows here is the process's own (the rest is LMDB pages mapped in).
+        "rss_anon_start_mb": anon_start,
+        "rss_anon_end_mb": anon_end,
+        "rss_anon_growth_pct": round((anon_end - anon_start) / anon_start * 100, 1) if anon_start else 0.0,
         "rss_samples": gathered.rss_mb,
         "max_loop_stall_ms": round(metrics.get("cartads_edge_loop_stall_max_ms", -1.0), 1),
         "loop_stalls_over_50ms": int(metrics.get("cartads_edge_loop_stalls_over_50ms", -1)),
