@@ -4,21 +4,15 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
 import sys
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from cartads.bench.edge.servers import free_port
+
 _START_TIMEOUT_S = 60.0
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
