@@ -17,6 +17,7 @@ BENCHMARKS: dict[str, str] = {
     "cloud": "cartads.bench.cloud.compile",
     "integrity": "cartads.bench.integrity.run",
     "soak": "cartads.bench.soak.run",
+    "store-day": "cartads.bench.store_day.run",
     "partition": "cartads.bench.netfault.bench",
 }
 

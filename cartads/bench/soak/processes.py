@@ -88,11 +88,13 @@ async def start_cloud(work: Path) -> tuple[Server, str]:
     return cloud, made.stdout.strip()
 
 
-async def start_edge(work: Path, *, store_id: str, cloud_port: int, token_file: Path) -> tuple[Server, int]:
+async def start_edge(
+    work: Path, *, store_id: str, cloud_port: int, token_file: Path, edge_id: str = "soak-edge"
+) -> tuple[Server, int]:
     """``cartads-edge`` of ``store_id`` with its ops endpoint; the server and the ops port."""
     port, ops_port = free_port(), free_port()
     argv = [
-        "edge_node.app.cli", "--store", store_id, "--edge-id", "soak-edge", "--cloud", f"127.0.0.1:{cloud_port}",
+        "edge_node.app.cli", "--store", store_id, "--edge-id", edge_id, "--cloud", f"127.0.0.1:{cloud_port}",
         "--cloud-token-file", str(token_file), "--data-dir", str(work / "edge"), "--listen", f"127.0.0.1:{port}",
         "--ops-listen", f"127.0.0.1:{ops_port}", "--log-json",
     ]  # fmt: skip
