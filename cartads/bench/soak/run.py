@@ -21,7 +21,6 @@ import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +31,15 @@ from cart_client.app.cli import connect
 from cart_client.app.runner import TripStats
 from cart_client.sim.replay import HUMAN_DWELL_S, replay_trips
 from cart_client.sim.simulator import simulate
+from cartads.bench.soak.pace import paced
 from cartads.bench.soak.probe import ProbeCounts, probe
-from cartads.bench.soak.processes import Server, read_metrics, start_cloud, start_edge
+from cartads.bench.soak.processes import Server, read_metrics
+from cartads.bench.soak.store import STORE_ID, LiveStore, live_store, push_index
 from cartads.demo.demo import wait_until_billed
-from cartads.demo.scenario import AdvertiserPlan, create_advertisers, create_store, enroll_carts, plan_advertisers
 from cartads.ops.logs import configure_logging
-from cartads.rpc.bearer import aio_channel
 from cartads.sample.instacart import load_catalog, load_orders
-from cartads.v1 import admin_pb2
-from cartads.v1.admin_pb2_grpc import AdminServiceStub
 
 DESCRIPTION = "an edge process under a busy store's compressed day: memory growth, loop stalls, deadline misses"
-STORE_ID = "store-1"
 _RSS_EVERY_S = 10.0
 _DRAIN_TIMEOUT_S = 300.0
 
@@ -58,6 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=int(HUMAN_DWELL_S * 1000),
         help="how long a shopper looks at ads (default a person's: shorter is invalid traffic, not billed)",
+    )
+    parser.add_argument(
+        "--speedup",
+        type=float,
+        default=10.0,
+        help="each trip at a shopper's pace compressed this many times (default 10: a 5-minute trip in 30 s)",
     )
     parser.add_argument("--push-every-s", type=float, default=30.0, help="an index push this often (default 30)")
     parser.add_argument("--probe-per-s", type=float, default=10.0, help="probe GetAds calls per second (default 10)")
@@ -91,60 +93,32 @@ def run(args: argparse.Namespace) -> int:
 
 async def _soak(args: argparse.Namespace) -> dict[str, Any]:
     catalog, orders = load_catalog(), load_orders()
+    cart_ids = [*(f"cart-{n:03d}" for n in range(args.carts)), "probe-cart"]
     with tempfile.TemporaryDirectory(prefix="cartads-bench-soak-") as tmp:
-        work = Path(tmp)
-        cloud, admin_token = await start_cloud(work)
-        edge: Server | None = None
-        try:
-            async with aio_channel(f"127.0.0.1:{cloud.port}", admin_token) as channel:
-                admin = AdminServiceStub(channel)
-                await create_store(admin, STORE_ID, "CartAds Soak Market", "America/Chicago", catalog)
-                plans = plan_advertisers(catalog, orders)
-                await create_advertisers(admin, plans, STORE_ID, datetime.now(UTC))
-                cart_ids = [f"cart-{n:03d}" for n in range(args.carts)]
-                credentials = await enroll_carts(admin, STORE_ID, [*cart_ids, "probe-cart"])
-                made = await admin.CreateApiToken(
-                    admin_pb2.CreateApiTokenRequest(
-                        api_token=admin_pb2.ApiToken(
-                            role=admin_pb2.API_TOKEN_ROLE_EDGE, store_id=STORE_ID, display_name="soak edge"
-                        )
-                    )
-                )
-                token_file = work / "edge.token"
-                token_file.write_text(made.secret)
-                edge, ops_port = await start_edge(work, store_id=STORE_ID, cloud_port=cloud.port, token_file=token_file)
-                gathered = _Run()
-                stop = asyncio.Event()
-                async with await connect(f"127.0.0.1:{edge.port}") as probe_channel:
-                    probe_cart = credentials[-1]
-                    probing = asyncio.create_task(
-                        probe(probe_channel, store_id=STORE_ID, cart_id=probe_cart.cart_id,
-                              credential=probe_cart.credential, rate_per_s=args.probe_per_s, stop=stop)
-                    )  # fmt: skip
-                    shopping = asyncio.create_task(
-                        _shop(
-                            args,
-                            edge,
-                            credentials=credentials[:-1],
-                            catalog=catalog,
-                            orders=orders,
-                            gathered=gathered,
-                            stop=stop,
-                        )
-                    )
-                    pushing = asyncio.create_task(_push(admin, plans, args.push_every_s, gathered, stop))
-                    sampling = asyncio.create_task(_sample_rss(edge, args.warm_up_s, gathered, stop))
-                    await asyncio.sleep(args.minutes * 60)  # the soak's length is the measurement itself
-                    stop.set()
-                    counts = await probing
-                    await asyncio.gather(shopping, pushing, sampling)
-                metrics = await asyncio.to_thread(read_metrics, ops_port)
-                drained_s = await _drain(ops_port)
-                billed = await _billed(admin, gathered.trips)
-        finally:
-            exit_codes = {"edge": edge.stop() if edge is not None else None, "cloud": cloud.stop()}
+        async with live_store(Path(tmp), catalog, orders, cart_ids) as store:
+            gathered = _Run()
+            stop = asyncio.Event()
+            async with await connect(f"127.0.0.1:{store.edge.port}") as probe_channel:
+                probe_cart = store.credentials[-1]
+                probing = asyncio.create_task(
+                    probe(probe_channel, store_id=STORE_ID, cart_id=probe_cart.cart_id,
+                          credential=probe_cart.credential, rate_per_s=args.probe_per_s, stop=stop)
+                )  # fmt: skip
+                shopping = asyncio.create_task(
+                    _shop(args, store.edge, credentials=store.credentials[:-1], catalog=catalog, orders=orders,
+                          gathered=gathered, stop=stop)
+                )  # fmt: skip
+                pushing = asyncio.create_task(_push(store, args.push_every_s, gathered, stop))
+                sampling = asyncio.create_task(_sample_rss(store.edge, args.warm_up_s, gathered, stop))
+                await asyncio.sleep(args.minutes * 60)  # the soak's length is the measurement itself
+                stop.set()
+                counts = await probing
+                await asyncio.gather(shopping, pushing, sampling)
+            metrics = await asyncio.to_thread(read_metrics, store.ops_port)
+            drained_s = await _drain(store.ops_port)
+            billed = await _billed(store.admin, gathered.trips)
     return _results(
-        args, gathered, counts=counts, metrics=metrics, billed=billed, drained_s=drained_s, exit_codes=exit_codes
+        args, gathered, counts=counts, metrics=metrics, billed=billed, drained_s=drained_s, exit_codes=store.exit_codes
     )
 
 
@@ -161,10 +135,12 @@ async def _shop(
     """Rounds of trips (fresh ones each round, from the real orders) until ``stop``."""
     round_no = 0
     while not stop.is_set():
-        trips = simulate(orders, catalog, count=len(credentials) * 4, seed=args.seed + round_no, barcodes=False)
+        trips = simulate(orders, catalog, count=len(credentials), seed=args.seed + round_no, barcodes=False)
         stats = await replay_trips(
             f"127.0.0.1:{edge.port}",
-            [(f"trip-{round_no}-{trip.order_id}", trip.events) for trip in trips],
+            # At a shopper's pace (compressed --speedup times): unpaced, a trip's calls come faster than
+            # any person could make them and the edge's per-cart call limit refuses them.
+            [(f"trip-{round_no}-{trip.order_id}", paced(trip.events, args.speedup)) for trip in trips],
             store_id=STORE_ID,
             carts=len(credentials),
             cart_id_prefix="cart-",
@@ -176,22 +152,16 @@ async def _shop(
         round_no += 1
 
 
-async def _push(admin: Any, plans: list[AdvertiserPlan], every_s: float, gathered: _Run, stop: asyncio.Event) -> None:
+async def _push(store: LiveStore, every_s: float, gathered: _Run, stop: asyncio.Event) -> None:
     """Change a line item's bid every ``every_s``: each change is an index push to the edge."""
-    item = plans[0].line_items[0]
     while not stop.is_set():
         try:
             await asyncio.wait_for(stop.wait(), timeout=every_s)
             return
         except TimeoutError:
             pass
-        bid = item.bid_micros + 1 + gathered.pushes % 997
-        request = admin_pb2.UpdateLineItemRequest(
-            line_item=admin_pb2.LineItem(line_item_id=item.line_item_id, bid_micros=bid)
-        )
-        request.update_mask.paths.append("bid_micros")
         try:
-            await admin.UpdateLineItem(request, timeout=10)
+            await push_index(store.admin, store.plans, gathered.pushes)
             gathered.pushes += 1
         except grpc.aio.AioRpcError:  # counted and reported; the soak goes on
             gathered.push_failures += 1

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 
@@ -24,6 +25,9 @@ from cartads.v1.ad_service_pb2_grpc import AdServiceStub
 from cartads.v1.admin_pb2_grpc import AdminServiceStub
 from cartads.v1.common_pb2 import Trigger
 
+if TYPE_CHECKING:
+    from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub
+
 STORE_ID = "store-1"
 _READY_TIMEOUT_S = 120.0
 
@@ -35,7 +39,7 @@ class LiveStore:
     cloud: Server
     edge: Server
     ops_port: int
-    admin: AdminServiceStub
+    admin: AdminServiceAsyncStub
     plans: list[AdvertiserPlan]
     credentials: list[CartCredentialEntry]
     # Exit codes of the edge and the cloud, filled in when the store closes.
@@ -53,7 +57,7 @@ async def live_store(
     store: LiveStore | None = None
     try:
         async with aio_channel(f"127.0.0.1:{cloud.port}", admin_token) as channel:
-            admin = AdminServiceStub(channel)
+            admin: AdminServiceAsyncStub = AdminServiceStub(channel)
             await create_store(admin, STORE_ID, "CartAds Soak Market", "America/Chicago", catalog)
             plans = plan_advertisers(catalog, orders)
             await create_advertisers(admin, plans, STORE_ID, datetime.now(UTC))
@@ -105,7 +109,7 @@ async def wait_until_enrolled(edge_port: int, last: CartCredentialEntry) -> None
             await asyncio.sleep(0.2)  # the index arrives from another process: nothing here to await
 
 
-async def push_index(admin: AdminServiceStub, plans: list[AdvertiserPlan], push_no: int) -> None:
+async def push_index(admin: AdminServiceAsyncStub, plans: list[AdvertiserPlan], push_no: int) -> None:
     """Change a line item's bid (a different bid for each ``push_no``): the cloud pushes a new index."""
     item = plans[0].line_items[0]
     request = admin_pb2.UpdateLineItemRequest(

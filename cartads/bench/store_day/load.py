@@ -142,6 +142,7 @@ class _Counts:
 async def _cart(
     spec: LoadSpec,
     cart: tuple[str, str],
+    *,
     pool: Sequence[SimulatedTrip],
     catalog: CartCatalog,
     counts: _Counts,
@@ -149,9 +150,7 @@ async def _cart(
 ) -> None:
     cart_id, credential = cart
     async with await connect(spec.edge_address) as channel:
-        stub = TimedAdService(
-            CredentialedAdService(AdServiceStub(channel), credential), counts.getads, counts.reports
-        )
+        stub = TimedAdService(CredentialedAdService(AdServiceStub(channel), credential), counts.getads, counts.reports)
         # Carts do not all start their trips in the same instant: a store's carts are spread out.
         offset_s = rng.uniform(0, spec.ramp_s)
         await asyncio.sleep(max(0.0, spec.start_at_unix_s + offset_s - time.time()))
@@ -184,7 +183,9 @@ async def run_load(spec: LoadSpec) -> dict[str, Any]:
     stalls = StallLog()
     watcher = asyncio.create_task(watch_loop(stalls, interval_s=_WATCH_INTERVAL_S, log_over_ms=1e9))
     carts = [
-        asyncio.create_task(_cart(spec, cart, pool, catalog, counts, random.Random(rng.random())))
+        asyncio.create_task(
+            _cart(spec, cart, pool=pool, catalog=catalog, counts=counts, rng=random.Random(rng.random()))
+        )
         for cart in spec.carts
     ]
     await asyncio.sleep(max(0.0, spec.start_at_unix_s - time.time()))

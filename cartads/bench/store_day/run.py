@@ -184,4 +184,3 @@ def _results(args: argparse.Namespace, outputs: list[dict[str, Any]], edge: dict
     }
     results.update(getads_figures(getads, blamed))
     return results
-
