@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import cast
 
+from cartads.cart_limits import DEFAULT_LIMITS
 from edge_node.serving.eligibility import SessionCounts
 
 _EMPTY: Mapping[str, int] = MappingProxyType({})
@@ -29,13 +30,19 @@ def _bump(counts: Mapping[str, int], key: str) -> None:
 class SessionFrequency:
     """What every cart session was served (per ad, line item, campaign; ads and the last ad's time).
 
-    The least recently used sessions are forgotten beyond ``max_sessions``. Reads and the record of
-    a decision happen without an ``await`` between them, so one process never double-books a cap.
+    A cart keeps its ``sessions_per_cart`` most recent sessions (a cart shops one trip at a time:
+    older sessions are finished trips), so the state is bounded by the store's enrolled carts, not
+    by how many trips a day brings; ``max_sessions`` bounds all carts together, least recently used
+    first out. Reads and the record of a decision happen without an ``await`` between them, so one
+    process never double-books a cap.
     """
 
-    def __init__(self, max_sessions: int) -> None:
+    def __init__(self, max_sessions: int, sessions_per_cart: int = DEFAULT_LIMITS.sessions_per_cart) -> None:
         self._max_sessions = max_sessions
+        self.sessions_per_cart = max(1, sessions_per_cart)
         self._sessions: OrderedDict[tuple[str, str], SessionCounts] = OrderedDict()
+        # Each cart's sessions, oldest first (session ids only: the counts live in _sessions).
+        self._carts: dict[str, OrderedDict[str, None]] = {}
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -56,11 +63,30 @@ class SessionFrequency:
         counts = self._sessions.get(key)
         if counts is None:
             counts = self._sessions[key] = _new_counts()
+            mine = self._carts.get(cart_id)
+            if mine is None:
+                mine = self._carts[cart_id] = OrderedDict()
+            mine[session_id] = None
+            while len(mine) > self.sessions_per_cart:
+                old, _ = mine.popitem(last=False)
+                del self._sessions[(cart_id, old)]
             while len(self._sessions) > self._max_sessions:
-                self._sessions.popitem(last=False)
+                (old_cart, old_session), _ = self._sessions.popitem(last=False)
+                self._forget_in_cart(old_cart, old_session)
         else:
             self._sessions.move_to_end(key)
+            self._carts[cart_id].move_to_end(session_id)
         return counts
+
+    def _forget_in_cart(self, cart_id: str, session_id: str) -> None:
+        mine = self._carts[cart_id]
+        del mine[session_id]
+        if not mine:
+            del self._carts[cart_id]
+
+    def carts(self) -> int:
+        """How many carts have sessions held."""
+        return len(self._carts)
 
     def record(self, cart_id: str, session_id: str, line_item_ids: Iterable[str]) -> None:
         """Count one more ad of each line item for this session."""

@@ -124,6 +124,8 @@ class AdServicer:
         if writer is None or writer.version != view.version or writer.signing_key_id != key_id:
             writer = self._writer = ResponseWriter(view.version, key, view.tables.creative_pb, signing_key_id=key_id)
         if decision.ads:
+            # The index says how many sessions a cart keeps (its finished trips' state is dropped).
+            self._frequency.sessions_per_cart = view.cart_limits.sessions_per_cart
             self._frequency.record_ads(
                 cart_id,
                 session_id,
