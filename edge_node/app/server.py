@@ -344,6 +344,17 @@ async def _start(
                     lambda: float(edge.loop_stalls.count_over(50)),
                 ),
                 (
+                    "cartads_edge_loop_busy_stall_max_ms",
+                    "the longest event loop stall since start not counting the loop thread's wait for a CPU "
+                    "(ms): what the edge held its own loop for",
+                    lambda: edge.loop_stalls.busy_max_ms,
+                ),
+                (
+                    "cartads_edge_loop_busy_stalls_over_50ms",
+                    "event loop stalls of at least 50 ms since start not counting the wait for a CPU",
+                    lambda: float(edge.loop_stalls.count_busy_over(50)),
+                ),
+                (
                     "cartads_edge_journal_quarantined",
                     "journal entries that did not parse, set aside instead of uploaded",
                     journal.quarantined,

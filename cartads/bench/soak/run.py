@@ -234,6 +234,9 @@ def _results(
         "rss_samples": gathered.rss_mb,
         "max_loop_stall_ms": round(metrics.get("cartads_edge_loop_stall_max_ms", -1.0), 1),
         "loop_stalls_over_50ms": int(metrics.get("cartads_edge_loop_stalls_over_50ms", -1)),
+        # The same without the loop thread's wait for a CPU (a shared machine): what the edge held its loop for.
+        "max_loop_busy_stall_ms": round(metrics.get("cartads_edge_loop_busy_stall_max_ms", -1.0), 1),
+        "loop_busy_stalls_over_50ms": int(metrics.get("cartads_edge_loop_busy_stalls_over_50ms", -1)),
         "probe_calls": counts.calls,
         "deadline_misses_50ms": counts.deadline_misses,
         "probe_failures": counts.failures,

@@ -74,11 +74,11 @@ class StallLog(StallTracker):
 
     def reset(self) -> None:
         """Forget every stall so far (those of the start-up are not the run's)."""
-        self.max_ms, self.samples, self.over = 0.0, 0, None
+        self.max_ms, self.samples, self.over, self.busy_max_ms, self.busy_over = 0.0, 0, None, 0.0, None
         self.stalls, self.lateness_ms = [], []
 
-    def record(self, late_ms: float) -> None:
-        super().record(late_ms)
+    def record(self, late_ms: float, cpu_wait_ms: float = 0.0) -> None:
+        super().record(late_ms, cpu_wait_ms)
         self.lateness_ms.append(max(0.0, late_ms))
         if late_ms >= _KEEP_STALL_MS:
             now = time.monotonic()  # watch_loop's clock: record() runs the moment the loop woke
@@ -209,6 +209,7 @@ async def run_load(spec: LoadSpec) -> dict[str, Any]:
         "refused_carts": counts.refused_carts,
         "stalls": stalls.stalls,
         "loop_lag_max_ms": round(stalls.max_ms, 3),
+        "loop_busy_lag_max_ms": round(stalls.busy_max_ms, 3),
         "loop_lag_p99_ms": round(lateness[int(0.99 * (len(lateness) - 1))], 3) if lateness else 0.0,
         "loop_stalls_over_10ms": sum(1 for x in lateness if x >= 10),
         "cpu_share": round(cpu_s / elapsed_s, 3) if elapsed_s > 0 else 0.0,

@@ -85,6 +85,7 @@ async def _store_day(args: argparse.Namespace) -> dict[str, Any]:
             outputs = await asyncio.gather(*(asyncio.to_thread(_finish, load) for load in loads))
             edge_metrics = await asyncio.to_thread(read_metrics, store.ops_port)
             edge_metrics["stalls_over_50ms_before"] = before.get("cartads_edge_loop_stalls_over_50ms", 0.0)
+            edge_metrics["busy_over_50ms_before"] = before.get("cartads_edge_loop_busy_stalls_over_50ms", 0.0)
             rss_mb = store.edge.memory_mb()[0]
         results = _results(args, outputs, edge_metrics)
         results.update(index_pushes=pushes, index_push_failures=push_failures, edge_rss_mb=rss_mb)
@@ -173,12 +174,18 @@ def _results(args: argparse.Namespace, outputs: list[dict[str, Any]], edge: dict
         "refused_carts": sum(o["refused_carts"] for o in outputs),
         "load_processes": len(outputs),
         "load_loop_lag_max_ms": max(o["loop_lag_max_ms"] for o in outputs),
+        "load_loop_busy_lag_max_ms": max(o["loop_busy_lag_max_ms"] for o in outputs),
         "load_loop_lag_p99_ms": max(o["loop_lag_p99_ms"] for o in outputs),
         "load_loop_stalls_over_10ms": sum(o["loop_stalls_over_10ms"] for o in outputs),
         "load_cpu_share_max": max(o["cpu_share"] for o in outputs),
         "edge_loop_stall_max_ms": round(edge.get("cartads_edge_loop_stall_max_ms", -1.0), 1),
         "edge_loop_stalls_over_50ms": int(
             edge.get("cartads_edge_loop_stalls_over_50ms", -1) - edge["stalls_over_50ms_before"]
+        ),
+        # The same without the loop thread's wait for a CPU: stalls the edge caused itself.
+        "edge_loop_busy_stall_max_ms": round(edge.get("cartads_edge_loop_busy_stall_max_ms", -1.0), 1),
+        "edge_loop_busy_stalls_over_50ms": int(
+            edge.get("cartads_edge_loop_busy_stalls_over_50ms", -1) - edge["busy_over_50ms_before"]
         ),
         "edge_journal_depth_at_end": int(edge.get("cartads_edge_journal_depth", -1)),
     }
