@@ -11,7 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cartads.event_loop import loop_factory
-from edge_node.app.cpu_policy import keep_helper_threads_niced, use_batch_scheduling
+from edge_node.app.cpu_policy import (
+    EXECUTOR_THREAD_PREFIX,
+    keep_helper_threads_niced,
+    name_executor_thread,
+    use_batch_scheduling,
+)
 from edge_node.app.workers import run_workers, worker_config
 from edge_node.config import EdgeConfig
 
@@ -186,6 +191,7 @@ async def serve(config: EdgeConfig) -> None:
     # the edge would cost it ~50 MB that it never uses.
     import asyncio
     import signal
+    from concurrent.futures import ThreadPoolExecutor
 
     import structlog
 
@@ -193,6 +199,10 @@ async def serve(config: EdgeConfig) -> None:
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    # Named, so that the helper threads' nice value passes them by (edge_node/app/cpu_policy.py).
+    loop.set_default_executor(
+        ThreadPoolExecutor(thread_name_prefix=EXECUTOR_THREAD_PREFIX, initializer=name_executor_thread)
+    )
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # add_signal_handler is Unix-only
             loop.add_signal_handler(signum, stop.set)

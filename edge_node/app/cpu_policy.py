@@ -18,10 +18,19 @@ event. Niced, they run when a serving thread waits, and then find several events
 cores with 2 workers, the poller's wake-ups per request 3.8 → 1.2, involuntary switches of the
 serving threads 3.5 → 1.0, edge CPU per request -10%, throughput +10%. A single process, whose
 serving thread has a core to itself, gains nothing from it (its floor measured 0 to -10%).
+
+The edge's own worker threads (the event loop's executor: journal commits, LMDB reads, index
+builds) are not niced: they run Python, so they hold the GIL. On a machine whose CPUs are shared
+with other work, a niced thread is preempted for long stretches, and one preempted while holding
+the GIL holds the serving thread with it (a priority inversion): under ``cartads-bench store-day``
+with the machine's load average at 12–23 on 2 cores, the loop's own stalls (not counting its wait
+for a CPU) reached 108 and 148 ms with them niced, 44 and 51 ms without any nicing. gRPC's threads
+mostly wait in C with the GIL released, and stay niced.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -31,6 +40,9 @@ if TYPE_CHECKING:
     import asyncio
 
 _TASKS = Path("/proc/self/task")
+# The name prefix of the serving loop's executor threads (``cartads-edge`` installs that executor):
+# they hold the GIL while they work, so they are never niced (see the module's docstring).
+EXECUTOR_THREAD_PREFIX = "edge-worker"
 # gRPC's event engine starts threads as load asks for them: new ones are niced within this time.
 HELPER_RECHECK_S = 2.0
 
@@ -52,6 +64,13 @@ def use_batch_scheduling() -> bool:
     return True
 
 
+def name_executor_thread() -> None:
+    """Name the calling thread EXECUTOR_THREAD_PREFIX for the kernel too (ps, top, py-spy and /proc
+    show it); the executor runs this as each of its threads starts. Linux only; elsewhere nothing."""
+    with contextlib.suppress(OSError):
+        Path("/proc/thread-self/comm").write_text(EXECUTOR_THREAD_PREFIX)
+
+
 def process_thread_ids() -> list[int]:
     """The kernel ids of this process's threads; empty where /proc does not list them (not Linux)."""
     try:
@@ -71,8 +90,10 @@ def nice_helper_threads(
     *,
     thread_ids: Callable[[], Iterable[int]] = process_thread_ids,
     set_nice: Callable[[int, int], None] = set_thread_nice,
+    keep: frozenset[int] = frozenset(),
 ) -> int:
-    """Give every thread of the process but the serving one ``nice``; returns how many got it.
+    """Give every thread of the process but the serving one (and those in ``keep``) ``nice``;
+    returns how many got it.
 
     Called again from time to time: gRPC's event engine and the asyncio executor start threads on
     demand, and one started by the serving thread inherits its priority. Raising a nice value needs
@@ -80,7 +101,7 @@ def nice_helper_threads(
     """
     done = 0
     for thread_id in thread_ids():
-        if thread_id == serving_thread_id:
+        if thread_id == serving_thread_id or thread_id in keep:
             continue
         try:
             set_nice(thread_id, nice)
@@ -98,11 +119,19 @@ def keep_helper_threads_niced(nice: int, recheck_s: float = HELPER_RECHECK_S) ->
     import threading
 
     serving = threading.get_native_id()
-    nice_helper_threads(nice, serving)
+
+    def executor_threads() -> frozenset[int]:
+        return frozenset(
+            t.native_id
+            for t in threading.enumerate()
+            if t.name.startswith(EXECUTOR_THREAD_PREFIX) and t.native_id is not None
+        )
+
+    nice_helper_threads(nice, serving, keep=executor_threads())
 
     async def recheck() -> None:
         while True:
             await asyncio.sleep(recheck_s)
-            nice_helper_threads(nice, serving)
+            nice_helper_threads(nice, serving, keep=executor_threads())
 
     return asyncio.create_task(recheck(), name="nice-helper-threads")

@@ -81,6 +81,13 @@ def test_a_thread_that_exits_before_it_is_niced_is_skipped() -> None:
     assert nice_helper_threads(10, 1, thread_ids=lambda: [1, 2, 3], set_nice=set_nice) == 1
 
 
+def test_threads_to_keep_are_not_niced() -> None:
+    """Threads in ``keep`` (the executor's, which hold the GIL while they work) keep their priority."""
+    given: dict[int, int] = {}
+    count = nice_helper_threads(10, 1, thread_ids=lambda: [1, 2, 3, 4], set_nice=given.__setitem__, keep=frozenset({3}))
+    assert (count, given) == (2, {2: 10, 4: 10})
+
+
 needs_proc_tasks = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
 
 
@@ -123,7 +130,7 @@ async def test_helper_threads_are_niced_again_for_threads_started_later(monkeypa
     calls: list[tuple[int, int]] = []
     again = asyncio.Event()
 
-    def record(nice: int, serving: int) -> int:
+    def record(nice: int, serving: int, **_: object) -> int:
         calls.append((nice, serving))
         if len(calls) == 2:
             again.set()
@@ -161,8 +168,15 @@ def _thread_nice(pid: int) -> dict[int, int]:
 
 
 @needs_proc_tasks
+def _is_executor(pid: int, tid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip() == cpu_policy.EXECUTOR_THREAD_PREFIX
+    except OSError:
+        return False
+
+
 async def test_a_running_edge_serves_from_a_thread_of_normal_priority_with_its_helpers_niced(tmp_path: Path) -> None:
-    """In a real cartads-edge process the main (serving) thread keeps nice 0; every other thread has 10."""
+    """In a real cartads-edge process the serving thread and the executor's keep nice 0; every other thread has 10."""
     argv = ["--store", "s1", "--cloud", "127.0.0.1:9", "--data-dir", str(tmp_path), "--listen", "127.0.0.1:0"]
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -177,10 +191,12 @@ async def test_a_running_edge_serves_from_a_thread_of_normal_priority_with_its_h
         # Threads started after the line (the executor's, on demand) are niced at the next recheck.
         def helpers_niced() -> dict[int, int] | None:
             nice = _thread_nice(proc.pid)
-            return nice if {n for tid, n in nice.items() if tid != proc.pid} == {10} else None
+            helpers = {n for tid, n in nice.items() if tid != proc.pid and not _is_executor(proc.pid, tid)}
+            return nice if helpers == {10} else None
 
         nice = await eventually(helpers_niced, timeout_s=10 * HELPER_RECHECK_S, interval_s=0.05)
         assert nice[proc.pid] == 0
+        assert all(n == 0 for tid, n in nice.items() if _is_executor(proc.pid, tid))
     finally:
         proc.terminate()
         await asyncio.wait_for(proc.wait(), 30)
