@@ -14,6 +14,7 @@ import structlog
 from grpc_health.v1.health import HealthServicer
 from prometheus_client import CollectorRegistry
 
+from cartads.ops.gc_watch import GcPauses, watch_gc
 from cartads.ops.http import CallbackGauges, OpsServer, start_ops_server
 from cartads.ops.loop_watch import StallTracker, watch_loop
 from cartads.rpc.runtime import add_logged_servicer, enable_health_and_reflection, server_options, set_serving
@@ -101,6 +102,8 @@ class EdgeServer:
         self.request_counts: RequestCountFlusher | None = None
         # How late the event loop ran its callbacks (cartads/ops/loop_watch.py): carts wait that long.
         self.loop_stalls = StallTracker()
+        # How long each garbage collection held the process (cartads/ops/gc_watch.py); start_edge watches.
+        self.gc_pauses = GcPauses()
 
     @property
     def ops_port(self) -> int | None:
@@ -116,6 +119,10 @@ class EdgeServer:
     def _readiness(self) -> tuple[bool, str]:
         version = self._holder.version
         return (True, f"serving index {version}") if version else (False, "no index held yet")
+
+    def start_gc_watch(self) -> None:
+        """Time every garbage collection into ``gc_pauses`` until the edge stops (start_edge does this)."""
+        self._on_stop.append(watch_gc(self.gc_pauses))
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         self._tasks.append(asyncio.create_task(coro, name=name))
@@ -355,6 +362,16 @@ async def _start(
                     lambda: float(edge.loop_stalls.count_busy_over(50)),
                 ),
                 (
+                    "cartads_edge_gc_pause_max_ms",
+                    "the longest garbage collection since start (ms): the loop stands still meanwhile",
+                    edge.gc_pauses.longest_ms,
+                ),
+                (
+                    "cartads_edge_gc_full_collections",
+                    "full (generation 2) garbage collections since start",
+                    lambda: float(edge.gc_pauses.counts.get(2, 0)),
+                ),
+                (
                     "cartads_edge_journal_quarantined",
                     "journal entries that did not parse, set aside instead of uploaded",
                     journal.quarantined,
@@ -395,6 +412,7 @@ async def _start(
         raise
     edge.events = events
     edge.assets = assets
+    edge.start_gc_watch()
     edge.request_counts = RequestCountFlusher(
         counter, events.committer, edge_id=config.edge_id, interval_s=config.request_counts_flush_s
     )

@@ -235,6 +235,8 @@ def _results(
         "max_loop_stall_ms": round(metrics.get("cartads_edge_loop_stall_max_ms", -1.0), 1),
         "loop_stalls_over_50ms": int(metrics.get("cartads_edge_loop_stalls_over_50ms", -1)),
         # The same without the loop thread's wait for a CPU (a shared machine): what the edge held its loop for.
+        "gc_pause_max_ms": round(metrics.get("cartads_edge_gc_pause_max_ms", -1.0), 1),
+        "gc_full_collections": int(metrics.get("cartads_edge_gc_full_collections", -1)),
         "max_loop_busy_stall_ms": round(metrics.get("cartads_edge_loop_busy_stall_max_ms", -1.0), 1),
         "loop_busy_stalls_over_50ms": int(metrics.get("cartads_edge_loop_busy_stalls_over_50ms", -1)),
         "probe_calls": counts.calls,

@@ -187,6 +187,7 @@ def _results(args: argparse.Namespace, outputs: list[dict[str, Any]], edge: dict
         "edge_loop_busy_stalls_over_50ms": int(
             edge.get("cartads_edge_loop_busy_stalls_over_50ms", -1) - edge["busy_over_50ms_before"]
         ),
+        "edge_gc_pause_max_ms": round(edge.get("cartads_edge_gc_pause_max_ms", -1.0), 1),
         "edge_journal_depth_at_end": int(edge.get("cartads_edge_journal_depth", -1)),
     }
     results.update(getads_figures(getads, blamed))
