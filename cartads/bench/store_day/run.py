@@ -37,8 +37,6 @@ from cartads.ops.logs import configure_logging
 from cartads.sample.instacart import load_catalog, load_orders
 
 DESCRIPTION = "one edge under 200 carts' mixed traffic with index pushes and uploads: the GetAds tail"
-# Time for the load processes to start, load the catalog and connect every cart before the run.
-_START_AFTER_S = 20.0
 _LOAD_EXIT_TIMEOUT_S = 120.0
 
 
@@ -52,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--push-every-s", type=float, default=10.0, help="an index push this often (default 10)")
     parser.add_argument("--load-processes", type=int, default=2, help="processes the carts are shared out to")
     parser.add_argument("--ramp-s", type=float, default=5.0, help="carts start their first trip within this")
+    parser.add_argument(
+        "--start-after-s",
+        type=float,
+        default=20.0,
+        help="time the load processes get to load the trips and connect every cart before the run (default 20)",
+    )
     parser.add_argument("--seed", type=int, default=11)
 
 
@@ -76,7 +80,7 @@ async def _store_day(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="cartads-bench-store-day-") as tmp:
         work = Path(tmp)
         async with live_store(work, catalog, orders, cart_ids, edge_name="store-day-edge") as store:
-            start_at = time.time() + _START_AFTER_S
+            start_at = time.time() + args.start_after_s
             loads = _start_loads(args, store, work, start_at)
             await asyncio.sleep(max(0.0, start_at - time.time()))
             # The edge's stall count at the start: the enrolments' index pushes before it are not the run's.

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from cart_client.sensors.trace import Scan, Zone
+from cartads.bench.cli import build_parser, main
 from cartads.bench.soak.pace import paced
 from cartads.bench.store_day.tally import (
     CallTally,
@@ -116,3 +119,35 @@ def test_percentiles_count_a_deadline_miss_as_the_deadline() -> None:
 def test_percentile_of_nothing_is_zero() -> None:
     """No call, no latency."""
     assert percentile_ms([], 0.99) == 0.0
+
+
+def test_store_day_is_registered_with_its_flags() -> None:
+    """cartads-bench store-day takes --carts and --seconds, 200 carts for 60 s by default."""
+    args = build_parser().parse_args(["store-day", "--json"])
+    assert (args.carts, args.seconds, args.push_every_s) == (200, 60.0, 10.0)
+
+
+def test_a_short_store_day_runs_every_cart_enrolled_against_a_live_edge(capsys: pytest.CaptureFixture[str]) -> None:
+    """A few carts for a few seconds: real cloud and edge processes, every cart served on its own
+    credential, GetAds and ReportEvents made and timed, an index push, the figures printed as JSON."""
+    argv = ["store-day", "--json", "--carts", "4", "--seconds", "4", "--speedup", "60", "--push-every-s", "2"]
+    argv += ["--load-processes", "2", "--start-after-s", "8", "--ramp-s", "0.5"]
+    main(argv)
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["getads_requests"] > 0
+    assert figures["report_requests"] > 0
+    assert figures["requests"] == figures["getads_requests"] + figures["report_requests"]
+    assert figures["refused_carts"] == 0
+    assert "UNAUTHENTICATED" not in figures["getads_errors_by_code"]
+    assert "RESOURCE_EXHAUSTED" not in figures["getads_errors_by_code"]
+    assert figures["index_pushes"] >= 1
+    assert figures["load_processes"] == 2
+    assert figures["exit_codes"] == {"edge": 0, "cloud": 0}
+    for key in ("getads_p99_ms", "getads_p999_ms", "deadline_misses_50ms", "edge_loop_busy_stall_max_ms"):
+        assert key in figures
+
+
+def test_store_day_refuses_a_run_without_carts(capsys: pytest.CaptureFixture[str]) -> None:
+    """Zero carts is a usage error (exit 2, a message), not a crash."""
+    assert main(["store-day", "--carts", "0"]) == 2
+    assert "--carts" in capsys.readouterr().err
