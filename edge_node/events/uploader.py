@@ -7,24 +7,25 @@ import contextlib
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
 import grpc
 import structlog
 
-from cartads.v1.event_ingest_pb2 import UploadEventsRequest
-from cartads.v1.event_ingest_pb2_grpc import EventIngestServiceStub
+from cartads.v1 import event_ingest_pb2
+from cartads.v1.event_ingest_pb2 import UploadEventsRequest, UploadEventsResponse
 from edge_node.cloud_link.backoff import Backoff
 from edge_node.cloud_link.refusals import CREDENTIAL_REFUSALS, log_call_failure
 from edge_node.config import EdgeConfig
 from edge_node.events.batch_size import BatchSizer
 from edge_node.events.journal import Journal
 
-if TYPE_CHECKING:
-    from cartads.v1.event_ingest_pb2_grpc import EventIngestServiceAsyncStub
-
 _log = structlog.get_logger("edge.uploader")
 _REFUSALS = CREDENTIAL_REFUSALS | {grpc.StatusCode.INVALID_ARGUMENT}
+_UPLOAD_METHOD = f"/{event_ingest_pb2.DESCRIPTOR.services_by_name['EventIngestService'].full_name}/UploadEvents"
+
+
+def _as_is(payload: bytes) -> bytes:
+    return payload
 
 
 class UploadRefusedError(Exception):
@@ -44,7 +45,11 @@ class Uploader:
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._stub: EventIngestServiceAsyncStub = EventIngestServiceStub(channel)
+        # The request is serialized in the worker thread that reads the batch (up to 5,000 events, ~1 MB:
+        # ~4 ms of CPU that the event loop's thread would otherwise spend), so the call sends bytes as they are.
+        self._upload = channel.unary_unary(
+            _UPLOAD_METHOD, request_serializer=_as_is, response_deserializer=UploadEventsResponse.FromString
+        )
         self._config = config
         self._journal = journal
         self._on_acknowledged = on_acknowledged
@@ -109,32 +114,40 @@ class Uploader:
         """How many events the next upload may carry (it adapts to the link)."""
         return self._sizer.size
 
+    def _read_request(self, max_events: int) -> tuple[int, int, int, bytes] | None:
+        """In a worker thread: the next batch as (first seq, last seq, events, the serialized request)."""
+        batch = self._journal.read_batch(max_events)
+        if not batch:
+            return None
+        request = UploadEventsRequest(store_id=self._config.store_id, edge_id=self._config.edge_id, events=batch)
+        return batch[0].seq, batch[-1].seq, len(batch), request.SerializeToString()
+
     async def upload_once(self) -> int:
         """Send one batch; returns how many events the cloud acknowledged (0 when there was nothing)."""
-        batch = await asyncio.to_thread(self._journal.read_batch, self._sizer.size)
-        if not batch:
+        read = await asyncio.to_thread(self._read_request, self._sizer.size)
+        if read is None:
             return 0
+        first_seq, last_seq, count, payload = read
         started = time.monotonic()
-        response = await self._stub.UploadEvents(
-            UploadEventsRequest(store_id=self._config.store_id, edge_id=self._config.edge_id, events=batch),
+        response = await self._upload(
+            payload,
             timeout=self._config.upload_timeout_s,
             # Batches repeat ids, products and token fields: gzip sends a third of the bytes or less.
+            # (gRPC compresses on the event loop's thread: ~10 ms of CPU for a full 5,000-event batch.)
             compression=grpc.Compression.Gzip if self._config.upload_gzip else None,
         )
-        self._sizer.answered(len(batch), time.monotonic() - started)
+        self._sizer.answered(count, time.monotonic() - started)
         self.batches_sent += 1
         # Never trust a watermark beyond what was sent: later events may not even exist yet.
-        watermark = min(response.acknowledged_seq, batch[-1].seq)
-        if watermark < batch[0].seq:
-            raise UploadRefusedError(
-                f"cloud acknowledged seq {response.acknowledged_seq}, batch starts at {batch[0].seq}"
-            )
+        watermark = min(response.acknowledged_seq, last_seq)
+        if watermark < first_seq:
+            raise UploadRefusedError(f"cloud acknowledged seq {response.acknowledged_seq}, batch starts at {first_seq}")
         deleted = await asyncio.to_thread(self._journal.acknowledge, watermark)
         if self._on_acknowledged is not None:
             self._on_acknowledged()
         async with self._progress:
             self._progress.notify_all()
-        _log.debug("uploaded", events=len(batch), acknowledged_seq=watermark, deleted=deleted)
+        _log.debug("uploaded", events=count, acknowledged_seq=watermark, deleted=deleted)
         return deleted
 
     async def wait_until_empty(self, timeout_s: float) -> None:
