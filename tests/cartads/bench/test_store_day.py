@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cart_client.sensors.trace import Scan, Zone
+from cart_client.sensors.trace import Scan, SensorEvent, Zone
 from cartads.bench.cli import build_parser, main
 from cartads.bench.soak.pace import paced
 from cartads.bench.store_day.tally import (
@@ -37,7 +37,11 @@ class _FakeTime:
 async def test_paced_trip_yields_each_event_at_its_compressed_trip_time() -> None:
     """Events come t_ms / speedup after the trip started, never sooner."""
     time = _FakeTime()
-    events = [Zone(zone_id="z", t_ms=0), Scan(product_id="p", t_ms=10_000), Scan(product_id="q", t_ms=30_000)]
+    events: list[SensorEvent] = [
+        Zone(zone_id="z", t_ms=0),
+        Scan(product_id="p", t_ms=10_000),
+        Scan(product_id="q", t_ms=30_000),
+    ]
     seen = []
     async for event in paced(events, 10.0, clock=time.clock, sleep=time.sleep):
         seen.append((event, round(time.now - 100.0, 6)))
