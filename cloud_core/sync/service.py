@@ -15,9 +15,11 @@ from cartads.time_units import dt_to_us, now_us
 from cartads.v1 import admin_pb2, index_pb2, index_sync_pb2, index_sync_pb2_grpc
 from cloud_core.access.edge_auth import require_store
 from cloud_core.compile.carts import EnrolledCart
-from cloud_core.compile.compiler import CompileInput, CompileSettings, compile_store_index
+from cloud_core.compile.compiler import CompileInput, CompileSettings
+from cloud_core.compile.incremental import IncrementalCompiler
+from cloud_core.compile.store_compiler import StoreCompiler
 from cloud_core.compile.store_inputs import DeliveryInputs, DeliveryStore, delivery_inputs
-from cloud_core.compile.templates import SharedCompile, prepare_shared
+from cloud_core.compile.templates import SharedCompile
 from cloud_core.config import CloudConfig
 from cloud_core.delivery.pacing import StorePacing
 from cloud_core.delivery.pacing_stats import PacingStatesSave
@@ -41,7 +43,11 @@ log = structlog.get_logger("cloud.index_sync")
 
 class IndexBuilder:
     """Loads a store's view and enrolled carts (DB thread) and compiles them (worker thread), off the
-    event loop."""
+    event loop.
+
+    ``compiler`` defaults to an IncrementalCompiler: a recompile after a change redoes only what the
+    change touched (cloud_core/compile/incremental.py), with the same bytes as a full compile.
+    """
 
     def __init__(
         self,
@@ -52,7 +58,9 @@ class IndexBuilder:
         carts: CartStore,
         settings: CompileSettings,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        compiler: StoreCompiler | None = None,
     ) -> None:
+        self._compiler: StoreCompiler = compiler if compiler is not None else IncrementalCompiler()
         self._catalog = catalog
         self._experiments = experiments
         self._delivery = delivery
@@ -68,8 +76,9 @@ class IndexBuilder:
             return None
         layers = await self._experiments.active_experiment_layers()
         carts = (await self._carts.enrolled_carts([store_id])).get(store_id, ())
-        inp, _ = await self._input(view, layers, carts, None, now, save=True)
-        return await asyncio.to_thread(compile_store_index, inp, self._settings, now)
+        shared = await asyncio.to_thread(self._compiler.prepare, view.line_items, view.campaigns, view.creatives)
+        inp, _ = await self._input(view, layers, carts, shared, now, save=True)
+        return await asyncio.to_thread(self._compiler.compile, inp, self._settings, now)
 
     async def build_many(self, store_ids: Sequence[str]) -> dict[str, index_pb2.StoreIndex]:
         """Indexes of the existing ``store_ids`` now, each as ``build`` makes it alone.
@@ -84,7 +93,7 @@ class IndexBuilder:
         layers = await self._experiments.active_experiment_layers()
         carts = await self._carts.enrolled_carts(list(views))
         first = next(iter(views.values()))
-        shared = await asyncio.to_thread(prepare_shared, first.line_items, first.campaigns, first.creatives)
+        shared = await asyncio.to_thread(self._compiler.prepare, first.line_items, first.campaigns, first.creatives)
         inputs, saves = [], []
         for view in views.values():
             store_carts = carts.get(view.store.store_id, ())
@@ -95,7 +104,7 @@ class IndexBuilder:
         await self._delivery.save_pacing_states_many(saves)
 
         def compile_all() -> dict[str, index_pb2.StoreIndex]:
-            return {inp.store.store_id: compile_store_index(inp, self._settings, now) for inp in inputs}
+            return {inp.store.store_id: self._compiler.compile(inp, self._settings, now) for inp in inputs}
 
         return await asyncio.to_thread(compile_all)
 
@@ -111,14 +120,16 @@ class IndexBuilder:
         layers = await self._experiments.active_experiment_layers()
         carts = await self._carts.enrolled_carts(list(views))
         first = next(iter(views.values()))
-        shared = await asyncio.to_thread(prepare_shared, first.line_items, first.campaigns, first.creatives)
+        shared = await asyncio.to_thread(self._compiler.prepare, first.line_items, first.campaigns, first.creatives)
         inputs = [
             (await self._input(view, layers, carts.get(view.store.store_id, ()), shared, now, save=False))[0]
             for view in views.values()
         ]
 
         def compile_all() -> dict[str, tuple[index_pb2.StoreIndex, StorePacing | None]]:
-            return {inp.store.store_id: (compile_store_index(inp, self._settings, now), inp.pacing) for inp in inputs}
+            return {
+                inp.store.store_id: (self._compiler.compile(inp, self._settings, now), inp.pacing) for inp in inputs
+            }
 
         return await asyncio.to_thread(compile_all)
 

@@ -1,0 +1,478 @@
+"""Incremental compile: a store's index patched from its last compile, byte for byte the index
+``compile_store_index`` makes from the same inputs. Pure (plain values and ``now`` in, an index out;
+the memory of past compiles is the only state, and it only saves work).
+
+The index is assembled as its own deterministic serialization, field by field in number order, from
+parts serialized once:
+
+- a line item's entry, keyed by its template (its rows), its campaign's lease in the store, its
+  predicted rates and its pacing part; a creative's, by its spec and the store's catalog; a catalog's
+  products, by the catalog's rows. These are shared by every store: the stores of a chain with the
+  same catalog and the same traffic share each other's work.
+- per store, its last compile: which line items were live, their entries, its postings and
+  creatives. A recompile works out what could differ (line items whose rows changed, campaigns whose
+  spend, liveness or lease inputs changed, line items whose pacing rate or predictions changed) and
+  redoes only those; anything store-wide that changed (the store's row, the lease window, traffic,
+  settings, the catalog) starts the store over from the shared parts.
+
+The version is the hash of the assembled bytes (what ``content_version`` hashes, without serializing
+the index again), and the index is parsed once from them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from bisect import bisect_left, insort
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from cartads.cart_limits import limits_to_pb
+from cartads.ivt import policy_to_pb
+from cartads.protowire import LEN, delimited, field_key, string_field
+from cartads.time_units import dt_to_ts, dt_to_us
+from cartads.v1 import admin_pb2, common_pb2, index_pb2
+from cloud_core.compile.carts import index_carts
+from cloud_core.compile.compiler import (
+    CompileInput,
+    CompileSettings,
+    _creative_store_part,
+    _index_products,
+    _lease_fields,
+    _part,
+    _prediction_part,
+    campaign_live,
+    pacing_factor,
+)
+from cloud_core.compile.experiment_rules import index_layers
+from cloud_core.compile.memo import MemoSettings, PartMemo
+from cloud_core.compile.shared_memo import SharedInterner
+from cloud_core.compile.templates import ServableItem, SharedCompile
+from cloud_core.delivery.leases import StoreTraffic, lease_window
+from cloud_core.delivery.pacing import shipped_rate
+from cloud_core.delivery.predictions import Prediction
+
+_STORE_ID_TAG = field_key(index_pb2.StoreIndex.STORE_ID_FIELD_NUMBER, LEN)
+_VERSION_TAG = field_key(index_pb2.StoreIndex.VERSION_FIELD_NUMBER, LEN)
+_COMPILE_TIME_TAG = field_key(index_pb2.StoreIndex.COMPILE_TIME_FIELD_NUMBER, LEN)
+_SETTINGS_TAG = field_key(index_pb2.StoreIndex.SETTINGS_FIELD_NUMBER, LEN)
+_LINE_ITEM_TAG = field_key(index_pb2.StoreIndex.LINE_ITEMS_FIELD_NUMBER, LEN)
+_CREATIVE_TAG = field_key(index_pb2.StoreIndex.CREATIVES_FIELD_NUMBER, LEN)
+_POSTING_TAG = field_key(index_pb2.StoreIndex.POSTINGS_FIELD_NUMBER, LEN)
+_LAYER_TAG = field_key(index_pb2.StoreIndex.EXPERIMENT_LAYERS_FIELD_NUMBER, LEN)
+_CART_TAG = field_key(index_pb2.StoreIndex.CARTS_FIELD_NUMBER, LEN)
+
+# A campaign's facts at one moment, the same for every store: its row, its spend, whether it is live,
+# its pacing part (without pacing state: the flight-level factor) and its lease's other inputs.
+CampaignFacts = tuple[bytes, int, bool, bytes | None, frozenset[str], frozenset[Any]]
+
+_PRIOR_PREDICTION = _prediction_part(None)
+
+
+def _canonical_entry(template: bytes, lease: bytes, prediction: bytes, pacing: bytes) -> bytes:
+    """A line item's entry as the index's deterministic serialization writes it, with its key."""
+    entry = index_pb2.IndexLineItem.FromString(template + lease + prediction + pacing)
+    return delimited(_LINE_ITEM_TAG, entry.SerializeToString(deterministic=True))
+
+
+def _canonical_creative(template: bytes, store_part: bytes) -> bytes:
+    creative = common_pb2.Creative.FromString(template + store_part)
+    return delimited(_CREATIVE_TAG, creative.SerializeToString(deterministic=True))
+
+
+def _store_creative(
+    template: bytes,
+    spec: admin_pb2.CreativeSpec,
+    catalog_rows: Callable[[], tuple[dict[str, admin_pb2.Product], dict[str, admin_pb2.Aisle]]],
+) -> bytes:
+    return _canonical_creative(template, _creative_store_part(spec, *catalog_rows()))
+
+
+def _products_section(inp: CompileInput) -> bytes:
+    """The index's products as its deterministic serialization writes them (field 7's entries)."""
+    return index_pb2.StoreIndex.FromString(_index_products(inp)).SerializeToString(deterministic=True)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """A store's inputs that every part of its index may depend on: any change starts it over."""
+
+    store: bytes
+    lease_window: int
+    settings: CompileSettings
+    traffic: StoreTraffic | None
+    paced: bool
+    profile: tuple[float, ...] | None
+    catalog: int
+
+
+@dataclass
+class _StoreState:
+    """One store's last compile, to be patched."""
+
+    context: _Context
+    shared: SharedCompile | None = None
+    facts: Mapping[str, CampaignFacts] = field(default_factory=dict)
+    rates: Mapping[str, float] | None = None
+    done: frozenset[str] = frozenset()
+    predictions: Mapping[str, Prediction] = field(default_factory=dict)
+    leases: dict[str, bytes] = field(default_factory=dict)
+    # Live line items in id order and their entries; postings and creatives with their entries.
+    ids: list[str] = field(default_factory=list)
+    entries: list[bytes] = field(default_factory=list)
+    postings: dict[str, list[str]] = field(default_factory=dict)
+    posting_keys: list[str] = field(default_factory=list)
+    posting_parts: dict[str, bytes] = field(default_factory=dict)
+    creative_refs: dict[str, int] = field(default_factory=dict)
+    creative_ids: list[str] = field(default_factory=list)
+    creative_parts: dict[str, bytes] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Round:
+    """One compile's inputs, as the parts of its line items read them."""
+
+    inp: CompileInput
+    shared: SharedCompile
+    settings: CompileSettings
+    now_us: int
+    rates: Mapping[str, float] | None
+    predictions: Mapping[str, Prediction]
+
+
+@dataclass
+class CompileStats:
+    """What the compiler did, for tests and benchmarks."""
+
+    compiles: int = 0
+    # Compiles that started a store over (no last compile, or a store-wide input changed).
+    fresh: int = 0
+    # Line items looked at again (recompiled or dropped) over all compiles.
+    items_redone: int = 0
+
+
+class IncrementalCompiler:
+    """``compile_store_index`` that remembers: safe to share between stores, batches and threads."""
+
+    def __init__(self, settings: MemoSettings | None = None) -> None:
+        self._settings = settings or MemoSettings()
+        s = self._settings
+        self._lock = threading.Lock()
+        self._shared = SharedInterner(max_items=s.max_parts, max_template_bytes=s.max_part_bytes // 8)
+        self._entries: PartMemo[tuple[bytes, bytes, bytes, bytes]] = PartMemo(
+            max_entries=s.max_parts, max_bytes=s.max_part_bytes // 2
+        )
+        self._creatives: PartMemo[tuple[int, bytes, bytes]] = PartMemo(
+            max_entries=s.max_parts, max_bytes=s.max_part_bytes // 8
+        )
+        self._product_sections: PartMemo[int] = PartMemo(max_entries=s.max_catalogs, max_bytes=s.max_part_bytes // 4)
+        # Catalog rows -> a number naming them, so parts key on a small int, not a megabyte of rows.
+        self._catalog_ids: OrderedDict[tuple[tuple[bytes, ...], tuple[bytes, ...]], int] = OrderedDict()
+        self._next_catalog = 0
+        self._stores: OrderedDict[str, _StoreState] = OrderedDict()
+        # The campaigns' facts of the last (shared, now, spend) asked: a batch's stores share them.
+        self._last_facts: tuple[SharedCompile, int, bool, Mapping[str, int], dict[str, CampaignFacts]] | None = None
+        self._pacing_parts: dict[float, bytes] = {}
+        self.stats = CompileStats()
+
+    def prepare(
+        self,
+        line_items: Sequence[admin_pb2.LineItem],
+        campaigns: Sequence[admin_pb2.Campaign],
+        creatives: Sequence[admin_pb2.CreativeSpec],
+    ) -> SharedCompile:
+        """``prepare_shared`` of these rows, reusing what earlier calls prepared (pass it as CompileInput.shared)."""
+        with self._lock:
+            return self._shared.prepare(line_items, campaigns, creatives)
+
+    def forget(self, store_id: str) -> None:
+        """Drop the store's last compile (a deleted store)."""
+        with self._lock:
+            self._stores.pop(store_id, None)
+
+    def compile(self, inp: CompileInput, settings: CompileSettings, now: datetime) -> index_pb2.StoreIndex:
+        """The store's index at ``now``: equal, byte for byte, to ``compile_store_index(inp, settings, now)``."""
+        with self._lock:
+            return self._compile(inp, settings, now)
+
+    # ---- inside the lock ----
+
+    def _compile(self, inp: CompileInput, settings: CompileSettings, now: datetime) -> index_pb2.StoreIndex:
+        now_us = dt_to_us(now)
+        shared = inp.shared
+        if (
+            shared is None
+            or shared.keys is None
+            or not (
+                shared.line_items is inp.line_items
+                and shared.campaigns is inp.campaigns
+                and shared.creatives is inp.creatives
+            )
+        ):
+            shared = self._shared.prepare(inp.line_items, inp.campaigns, inp.creatives)
+        catalog = self._catalog_id(inp)
+        context = _Context(
+            store=inp.store.SerializeToString(deterministic=True),
+            lease_window=lease_window(now_us, settings.lease.lease_period_s)[0],
+            settings=settings,
+            traffic=inp.traffic,
+            paced=inp.pacing is not None,
+            profile=tuple(inp.traffic_profile) if inp.traffic_profile is not None else None,
+            catalog=catalog,
+        )
+        store_id = inp.store.store_id
+        state = self._stores.pop(store_id, None)
+        self.stats.compiles += 1
+        if state is None or state.context != context:
+            state = _StoreState(context)
+            self.stats.fresh += 1
+        self._stores[store_id] = state
+        while len(self._stores) > self._settings.max_stores:
+            self._stores.popitem(last=False)
+        self._patch(state, inp, shared, settings, now_us)
+        return self._assemble(state, inp, settings, now)
+
+    def _catalog_id(self, inp: CompileInput) -> int:
+        key = (
+            tuple(map(admin_pb2.Product.SerializeToString, inp.products)),
+            tuple(map(admin_pb2.Aisle.SerializeToString, inp.aisles)),
+        )
+        found = self._catalog_ids.get(key)
+        if found is None:
+            found = self._catalog_ids[key] = self._next_catalog
+            self._next_catalog += 1
+            while len(self._catalog_ids) > self._settings.max_catalogs:
+                self._catalog_ids.popitem(last=False)
+        else:
+            self._catalog_ids.move_to_end(key)
+        return found
+
+    def _facts(self, shared: SharedCompile, inp: CompileInput, now_us: int) -> dict[str, CampaignFacts]:
+        paced = inp.pacing is not None
+        spend = inp.campaign_spend_micros
+        last = self._last_facts
+        if last is not None and last[0] is shared and last[1] == now_us and last[2] == paced and last[3] == spend:
+            return last[4]
+        assert shared.keys is not None
+        facts: dict[str, CampaignFacts] = {}
+        for cid in shared.keys.servable_by_campaign:
+            campaign = shared.keys.servable_by_id[shared.keys.servable_by_campaign[cid][0]].campaign
+            factor = None if paced else _part({"pacing_factor": pacing_factor(campaign, spend, now_us)})
+            facts[cid] = (
+                shared.keys.campaign_bytes[cid],
+                spend.get(cid, 0),
+                campaign_live(campaign, now_us, spend),
+                factor,
+                shared.targets.get(cid, frozenset()),
+                shared.kinds.get(cid, frozenset()) if paced else frozenset(),
+            )
+        self._last_facts = (shared, now_us, paced, dict(spend), facts)
+        return facts
+
+    def _dirty(
+        self, state: _StoreState, inp: CompileInput, shared: SharedCompile, facts: Mapping[str, CampaignFacts]
+    ) -> set[str]:
+        """The line items whose entry, or whether they are live, may differ from the store's last compile."""
+        assert shared.keys is not None
+        old = state.shared
+        if old is None or old.keys is None:
+            return set(shared.keys.servable_by_id)
+        dirty = set(self._shared.changes(old, shared).line_item_ids)
+        if state.facts is not facts:
+            before, now = state.facts, facts
+            for cid in before.keys() | now.keys():
+                if before.get(cid) != now.get(cid):
+                    state.leases.pop(cid, None)
+                    dirty.update(old.keys.servable_by_campaign.get(cid, ()))
+                    dirty.update(shared.keys.servable_by_campaign.get(cid, ()))
+        rates = inp.pacing.rates if inp.pacing is not None else None
+        if rates is not state.rates and rates != state.rates:
+            a, b = state.rates or {}, rates or {}
+            dirty.update(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+        done = inp.pacing.done_today if inp.pacing is not None else frozenset()
+        dirty.update(done ^ state.done)
+        predictions = inp.predictions or {}
+        if predictions is not state.predictions and predictions != state.predictions:
+            a2, b2 = state.predictions, predictions
+            dirty.update(k for k in a2.keys() | b2.keys() if a2.get(k) != b2.get(k))
+        return dirty
+
+    def _patch(
+        self, state: _StoreState, inp: CompileInput, shared: SharedCompile, settings: CompileSettings, now_us: int
+    ) -> None:
+        assert shared.keys is not None
+        facts = self._facts(shared, inp, now_us)
+        dirty = self._dirty(state, inp, shared, facts)
+        old_items = state.shared.keys.servable_by_id if state.shared is not None and state.shared.keys else {}
+        new_items = shared.keys.servable_by_id
+        touched_keys: set[str] = set()
+        touched_creatives: set[str] = set()
+        if state.shared is not None and state.shared is not shared:
+            touched_creatives.update(self._shared.changes(state.shared, shared).creative_ids)
+        store_id = inp.store.store_id
+        done = inp.pacing.done_today if inp.pacing is not None else frozenset()
+        predictions = inp.predictions or {}
+        rates = inp.pacing.rates if inp.pacing is not None else None
+        self.stats.items_redone += len(dirty)
+        round_ = _Round(inp, shared, settings, now_us, rates, predictions)
+        for lid in sorted(dirty):
+            at = bisect_left(state.ids, lid)
+            if at < len(state.ids) and state.ids[at] == lid:
+                del state.ids[at]
+                del state.entries[at]
+                gone = old_items[lid]
+                self._unpost(state, gone, touched_keys, touched_creatives)
+            entry = new_items.get(lid)
+            if entry is None:
+                continue
+            fact = facts[entry.campaign.campaign_id]
+            if not fact[2] or not entry.active or (entry.store_ids and store_id not in entry.store_ids):
+                continue
+            if lid in done:
+                continue  # spent its part of today's budget in this store
+            part = self._entry(state, round_, entry, fact)
+            at = bisect_left(state.ids, lid)
+            state.ids.insert(at, lid)
+            state.entries.insert(at, part)
+            self._post(state, entry, touched_keys, touched_creatives)
+        self._refresh_postings(state, touched_keys)
+        self._refresh_creatives(state, inp, shared, touched_creatives)
+        state.shared, state.facts, state.rates, state.done, state.predictions = shared, facts, rates, done, predictions
+
+    def _entry(self, state: _StoreState, r: _Round, entry: ServableItem, fact: CampaignFacts) -> bytes:
+        inp, shared = r.inp, r.shared
+        campaign = entry.campaign
+        cid = campaign.campaign_id
+        lease = state.leases.get(cid)
+        if lease is None:
+            kinds = shared.kinds if inp.pacing is not None else {}
+            lease = state.leases[cid] = _part(
+                _lease_fields(
+                    inp,
+                    shared.targets.get(cid, frozenset()),
+                    campaign,
+                    r.settings,
+                    r.now_us,
+                    kinds=kinds.get(cid, frozenset()),
+                )
+            )
+        if r.rates is None:
+            assert fact[3] is not None
+            pacing = fact[3]
+        else:
+            rate = r.rates.get(entry.line_item_id, 1.0)
+            pacing = self._pacing_parts.get(rate) or self._pacing_part(rate)
+        found = r.predictions.get(entry.line_item_id)
+        prediction = _PRIOR_PREDICTION if found is None else _prediction_part(found)
+        key = (entry.template, lease, prediction, pacing)
+        return self._entries.get(key, lambda: _canonical_entry(*key))
+
+    def _pacing_part(self, rate: float) -> bytes:
+        if len(self._pacing_parts) > 4096:
+            self._pacing_parts.clear()
+        part = self._pacing_parts[rate] = _part({"pacing_factor": 1.0, "pass_through_rate": shipped_rate(rate)})
+        return part
+
+    @staticmethod
+    def _unpost(state: _StoreState, entry: ServableItem, keys: set[str], creatives: set[str]) -> None:
+        for key in dict.fromkeys(entry.posting_keys):
+            ids = state.postings[key]
+            del ids[bisect_left(ids, entry.line_item_id)]
+            keys.add(key)
+        for cid in dict.fromkeys(c for c, _ in entry.creatives_by_id):
+            state.creative_refs[cid] -= 1
+            creatives.add(cid)
+
+    @staticmethod
+    def _post(state: _StoreState, entry: ServableItem, keys: set[str], creatives: set[str]) -> None:
+        for key in dict.fromkeys(entry.posting_keys):
+            insort(state.postings.setdefault(key, []), entry.line_item_id)
+            keys.add(key)
+        for cid in dict.fromkeys(c for c, _ in entry.creatives_by_id):
+            state.creative_refs[cid] = state.creative_refs.get(cid, 0) + 1
+            creatives.add(cid)
+
+    @staticmethod
+    def _refresh_postings(state: _StoreState, keys: Iterable[str]) -> None:
+        for key in keys:
+            ids = state.postings.get(key)
+            listed = key in state.posting_parts
+            if ids:
+                body = index_pb2.PostingList(key=key, line_item_ids=ids).SerializeToString(deterministic=True)
+                state.posting_parts[key] = delimited(_POSTING_TAG, body)
+                if not listed:
+                    insort(state.posting_keys, key)
+            else:
+                state.postings.pop(key, None)
+                if listed:
+                    del state.posting_parts[key]
+                    del state.posting_keys[bisect_left(state.posting_keys, key)]
+
+    def _refresh_creatives(
+        self, state: _StoreState, inp: CompileInput, shared: SharedCompile, creatives: Iterable[str]
+    ) -> None:
+        assert shared.keys is not None
+        catalog = state.context.catalog
+        rows: list[tuple[dict[str, admin_pb2.Product], dict[str, admin_pb2.Aisle]]] = []
+
+        def catalog_rows() -> tuple[dict[str, admin_pb2.Product], dict[str, admin_pb2.Aisle]]:
+            if not rows:  # built only when some creative is not in the memo
+                rows.append(({p.product_id: p for p in inp.products}, {a.aisle_id: a for a in inp.aisles}))
+            return rows[0]
+
+        for cid in creatives:
+            listed = cid in state.creative_parts
+            if state.creative_refs.get(cid, 0) <= 0:
+                state.creative_refs.pop(cid, None)
+                if listed:
+                    del state.creative_parts[cid]
+                    del state.creative_ids[bisect_left(state.creative_ids, cid)]
+                continue
+            spec = shared.keys.approved[cid]
+            template = shared.creative_templates[cid]
+            state.creative_parts[cid] = self._creatives.get(
+                (catalog, shared.keys.creative_bytes[cid], template),
+                partial(_store_creative, template, spec, catalog_rows),
+            )
+            if not listed:
+                insort(state.creative_ids, cid)
+
+    def _assemble(
+        self, state: _StoreState, inp: CompileInput, settings: CompileSettings, now: datetime
+    ) -> index_pb2.StoreIndex:
+        store_settings = index_pb2.StoreSettings(
+            time_zone=inp.store.time_zone,
+            token_ttl_s=settings.token_ttl_s,
+            reserve_cpm_micros=settings.reserve_cpm_micros,
+            display_name=inp.store.display_name,
+            max_ads_per_trip=settings.max_ads_per_trip,
+            min_ad_interval_ms=settings.min_ad_interval_ms,
+            cart_limits=limits_to_pb(settings.cart_limits),
+            ivt_policy=policy_to_pb(settings.ivt_policy),
+        )
+        products = self._product_sections.get(state.context.catalog, lambda: _products_section(inp))
+        creative_parts = state.creative_parts
+        rest = b"".join(
+            [
+                delimited(_SETTINGS_TAG, store_settings.SerializeToString(deterministic=True)),
+                *state.entries,
+                *(creative_parts[cid] for cid in state.creative_ids),
+                products,
+                *(state.posting_parts[key] for key in state.posting_keys),
+                *(
+                    delimited(_LAYER_TAG, layer.SerializeToString(deterministic=True))
+                    for layer in index_layers(inp.experiment_layers)
+                ),
+                *(delimited(_CART_TAG, cart.SerializeToString(deterministic=True)) for cart in index_carts(inp.carts)),
+            ]
+        )
+        head = string_field(_STORE_ID_TAG, inp.store.store_id)
+        digest = hashlib.sha256(head)
+        digest.update(rest)
+        version = digest.hexdigest()
+        stamp = delimited(_COMPILE_TIME_TAG, dt_to_ts(now).SerializeToString(deterministic=True))
+        return index_pb2.StoreIndex.FromString(b"".join((head, string_field(_VERSION_TAG, version), stamp, rest)))
