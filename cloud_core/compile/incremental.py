@@ -189,6 +189,11 @@ class IncrementalCompiler:
         with self._lock:
             return self._shared.prepare(line_items, campaigns, creatives)
 
+    def part_misses(self) -> tuple[int, int]:
+        """Line item entries and creative entries compiled so far (not found in the memo)."""
+        with self._lock:
+            return self._entries.misses, self._creatives.misses
+
     def forget(self, store_id: str) -> None:
         """Drop the store's last compile (a deleted store)."""
         with self._lock:
