@@ -120,7 +120,7 @@ TARGETINGS = st.one_of(
 )
 
 
-def _change(data: st.DataObject, w: World) -> str:  # noqa: PLR0915 - one branch per kind of change
+def _change(data: st.DataObject, w: World) -> str:
     """Apply one random change to ``w``; its name, for the failure message."""
     kind = data.draw(
         ids(
