@@ -9,8 +9,8 @@ edit only that line item is prepared again.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import partial
 from operator import attrgetter
 
@@ -21,12 +21,10 @@ from cloud_core.compile.templates import (
     SharedCompile,
     SharedKeys,
     approved_creatives,
-    campaign_store_targets,
     creative_template,
-    pacing_kinds,
     servable_item,
 )
-from cloud_core.delivery.pacing import pacing_groups
+from cloud_core.delivery.pacing import PacingType, pacing_key, pacing_type_of
 
 # A line item's content key: its row, its campaign's row and its approved creatives' specs, as bytes.
 ItemKey = tuple[bytes, bytes, tuple[bytes, ...]]
@@ -51,13 +49,59 @@ def _serialize(message: admin_pb2.Campaign | admin_pb2.CreativeSpec | admin_pb2.
     return message.SerializeToString(deterministic=True)
 
 
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """What preparing reads of one line item row, found again by the row's bytes."""
+
+    item: admin_pb2.LineItem
+    line_item_id: str
+    campaign_id: str
+    creative_ids: tuple[str, ...]
+    store_ids: frozenset[str]
+    pacing_type: PacingType
+    pacing_key: str
+    # Its ServableItem as last prepared (None: it could not serve), and what that was prepared with.
+    servable: ServableItem | None = None
+
+
+def _row(item: admin_pb2.LineItem) -> _Row:
+    return _Row(
+        item=item,
+        line_item_id=item.line_item_id,
+        campaign_id=item.campaign_id,
+        creative_ids=tuple(item.creative_ids),
+        store_ids=frozenset(item.targeting.store_ids),
+        pacing_type=pacing_type_of(item),
+        pacing_key=pacing_key(item),
+    )
+
+
 class SharedInterner:
-    """``prepare_shared`` with a memory of the ServableItems it made, bounded by count."""
+    """``prepare_shared`` with a memory of the ServableItems it made, bounded by count.
+
+    The last preparation's rows are kept by their bytes: a row whose bytes, campaign and creatives
+    are unchanged is not read again. Other rows are prepared under a key of their content, so a row
+    edited back to an earlier content finds its earlier ServableItem.
+    """
 
     def __init__(self, *, max_items: int, max_template_bytes: int) -> None:
         self._max_items = max(1, max_items)
         self._items: OrderedDict[ItemKey, ServableItem] = OrderedDict()
         self._creative_templates: PartMemo[bytes] = PartMemo(max_entries=max_items, max_bytes=max_template_bytes)
+        # The last preparation: its rows by bytes, and its campaigns' and approved creatives' bytes.
+        self._rows: dict[bytes, _Row] = {}
+        self._campaign_bytes: dict[str, bytes] = {}
+        self._creative_bytes: dict[str, bytes] = {}
+        # The last preparation's creative templates, with the bytes of the specs they came from.
+        self._last_templates: tuple[dict[str, bytes], dict[str, bytes]] = ({}, {})
+        # What the last preparation derived from all its rows (targets, kinds, pacing groups): the same
+        # while every row is (the rows, sorted, first).
+        self._derived: tuple[
+            list[_Row],
+            dict[str, frozenset[str]],
+            dict[str, frozenset[PacingType]],
+            dict[str, list[admin_pb2.LineItem]],
+        ] = ([], {}, {}, {})
         # The last pair compared: every store of a batch asks about the same pair.
         self._last_pair: tuple[SharedCompile, SharedCompile, SharedChanges] | None = None
 
@@ -74,40 +118,56 @@ class SharedInterner:
         spec_bytes = {id(c): _serialize(c) for c in creatives}
         approved = approved_creatives(creatives)
         creative_bytes = {cid: spec_bytes[id(c)] for cid, c in approved.items()}
-        servable: list[ServableItem] = []
-        by_id: dict[str, ServableItem] = {}
-        by_campaign_ids: dict[str, list[str]] = {}
-        for item in sorted(line_items, key=_by_line_item_id):
-            campaign = by_campaign.get(item.campaign_id)
-            specs = tuple(approved[cid] for cid in item.creative_ids if cid in approved)
-            if campaign is None or not specs:
-                continue
-            key: ItemKey = (
-                _serialize(item),
-                campaign_bytes[item.campaign_id],
-                tuple(spec_bytes[id(s)] for s in specs),
-            )
-            entry = self._items.get(key)
-            if entry is None:
-                entry = self._items[key] = servable_item(item, campaign, specs)
-                if len(self._items) > self._max_items:
-                    self._items.popitem(last=False)
+        stale_campaigns = _changed_keys(self._campaign_bytes, campaign_bytes)
+        stale_creatives = _changed_keys(self._creative_bytes, creative_bytes)
+        rows: dict[bytes, _Row] = {}
+        kept: list[_Row] = []
+        rebuilt = False
+        for raw, item in zip(map(admin_pb2.LineItem.SerializeToString, line_items), line_items, strict=True):
+            row = self._rows.get(raw)
+            if row is None:
+                row = _row(item)
+            elif row.campaign_id in stale_campaigns or (
+                stale_creatives and not stale_creatives.isdisjoint(row.creative_ids)
+            ):
+                row = replace(row, servable=None)
             else:
-                self._items.move_to_end(key)
-            servable.append(entry)
-            by_id[entry.line_item_id] = entry
-            by_campaign_ids.setdefault(item.campaign_id, []).append(entry.line_item_id)
-        templates: dict[str, bytes] = {}
-        for c in creatives:
-            templates[c.creative_id] = self._creative_templates.get(spec_bytes[id(c)], partial(creative_template, c))
+                rows[raw] = row
+                kept.append(row)
+                continue
+            rebuilt = True
+            campaign = by_campaign.get(row.campaign_id)
+            specs = tuple(approved[cid] for cid in row.creative_ids if cid in approved)
+            if campaign is not None and specs:
+                row = replace(
+                    row,
+                    servable=self._servable(
+                        raw, row.item, campaign, specs, campaign_bytes=campaign_bytes, spec_bytes=spec_bytes
+                    ),
+                )
+            rows[raw] = row
+            kept.append(row)
+        previous = self._rows
+        self._rows, self._campaign_bytes, self._creative_bytes = rows, campaign_bytes, creative_bytes
+        kept.sort(key=_by_line_item_id)
+        servable = tuple(row.servable for row in kept if row.servable is not None)
+        by_id = {entry.line_item_id: entry for entry in servable}
+        by_campaign_ids: dict[str, list[str]] = {}
+        for entry in servable:
+            by_campaign_ids.setdefault(entry.campaign.campaign_id, []).append(entry.line_item_id)
+        templates = self._templates(creatives, spec_bytes)
+        # Every row found again, none twice, as many as before: the same rows, so the same derivations.
+        if rebuilt or stale_campaigns or not len(kept) == len(rows) == len(previous):
+            self._derived = (kept, _targets(kept), _kinds(kept), _groups(kept, by_campaign))
+        _, targets, kinds, groups = self._derived
         return SharedCompile(
             line_items=line_items,
             campaigns=campaigns,
             creatives=creatives,
-            servable=tuple(servable),
-            targets=campaign_store_targets(line_items),
-            kinds=pacing_kinds(line_items),
-            pacing_groups=pacing_groups(line_items, by_campaign),
+            servable=servable,
+            targets=targets,
+            kinds=kinds,
+            pacing_groups=groups,
             creative_templates=templates,
             keys=SharedKeys(
                 servable_by_id=by_id,
@@ -117,6 +177,37 @@ class SharedInterner:
                 creative_bytes=creative_bytes,
             ),
         )
+
+    def _templates(self, creatives: Sequence[admin_pb2.CreativeSpec], spec_bytes: dict[int, bytes]) -> dict[str, bytes]:
+        """Each creative's template (as prepare_shared: the last row of an id wins)."""
+        by_id = {c.creative_id: spec_bytes[id(c)] for c in creatives}
+        if by_id == self._last_templates[0]:
+            return self._last_templates[1]
+        templates: dict[str, bytes] = {}
+        for c in creatives:
+            templates[c.creative_id] = self._creative_templates.get(spec_bytes[id(c)], partial(creative_template, c))
+        self._last_templates = (by_id, templates)
+        return templates
+
+    def _servable(
+        self,
+        raw: bytes,
+        item: admin_pb2.LineItem,
+        campaign: admin_pb2.Campaign,
+        specs: tuple[admin_pb2.CreativeSpec, ...],
+        *,
+        campaign_bytes: dict[str, bytes],
+        spec_bytes: dict[int, bytes],
+    ) -> ServableItem:
+        key: ItemKey = (raw, campaign_bytes[campaign.campaign_id], tuple(spec_bytes[id(s)] for s in specs))
+        entry = self._items.get(key)
+        if entry is None:
+            entry = self._items[key] = servable_item(item, campaign, specs)
+            if len(self._items) > self._max_items:
+                self._items.popitem(last=False)
+        else:
+            self._items.move_to_end(key)
+        return entry
 
     def changes(self, old: SharedCompile, new: SharedCompile) -> SharedChanges:
         """What differs between two preparations made by this interner."""
@@ -139,3 +230,38 @@ def shared_changes(old: SharedCompile, new: SharedCompile) -> SharedChanges:
     ca, cb = old.keys.creative_bytes, new.keys.creative_bytes
     creatives = frozenset(cid for cid in ca.keys() | cb.keys() if ca.get(cid) != cb.get(cid))
     return SharedChanges(items, creatives)
+
+
+def _changed_keys(before: dict[str, bytes], after: dict[str, bytes]) -> frozenset[str]:
+    if before == after:
+        return frozenset()
+    return frozenset(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
+# campaign_store_targets, pacing_kinds and pacing_groups (their definitions are the reference; the
+# property tests compare) over rows already read, rows sorted by line item id.
+
+
+def _targets(rows: Sequence[_Row]) -> dict[str, frozenset[str]]:
+    targets: dict[str, set[str]] = {}
+    everywhere: set[str] = set()
+    for row in rows:
+        if not row.store_ids:
+            everywhere.add(row.campaign_id)
+        targets.setdefault(row.campaign_id, set()).update(row.store_ids)
+    return {cid: frozenset() if cid in everywhere else frozenset(stores) for cid, stores in targets.items()}
+
+
+def _kinds(rows: Sequence[_Row]) -> dict[str, frozenset[PacingType]]:
+    kinds: dict[str, set[PacingType]] = {}
+    for row in rows:
+        kinds.setdefault(row.campaign_id, set()).add(row.pacing_type)
+    return {cid: frozenset(k) for cid, k in kinds.items()}
+
+
+def _groups(rows: Sequence[_Row], campaigns: Mapping[str, admin_pb2.Campaign]) -> dict[str, list[admin_pb2.LineItem]]:
+    groups: dict[str, list[admin_pb2.LineItem]] = {}
+    for row in rows:
+        if row.campaign_id in campaigns:
+            groups.setdefault(row.pacing_key, []).append(row.item)
+    return groups

@@ -113,10 +113,22 @@ class IndexBuilder:
     ) -> dict[str, tuple[index_pb2.StoreIndex, StorePacing | None]]:
         """Each existing store's index and pacing plan as ``build_many`` would make them now, saving
         nothing (no pacing step is persisted): what AdminService's delivery status reads."""
+        now, inputs = await self.compile_inputs(store_ids)
+
+        def compile_all() -> dict[str, tuple[index_pb2.StoreIndex, StorePacing | None]]:
+            return {
+                inp.store.store_id: (self._compiler.compile(inp, self._settings, now), inp.pacing) for inp in inputs
+            }
+
+        return await asyncio.to_thread(compile_all)
+
+    async def compile_inputs(self, store_ids: Sequence[str]) -> tuple[datetime, list[CompileInput]]:
+        """The time and each existing store's compile input as ``build_many`` would read them now,
+        saving nothing (no pacing step is persisted)."""
         now = self._clock()
         views = await self._catalog.load_store_views(store_ids)
         if not views:
-            return {}
+            return now, []
         layers = await self._experiments.active_experiment_layers()
         carts = await self._carts.enrolled_carts(list(views))
         first = next(iter(views.values()))
@@ -125,13 +137,7 @@ class IndexBuilder:
             (await self._input(view, layers, carts.get(view.store.store_id, ()), shared, now, save=False))[0]
             for view in views.values()
         ]
-
-        def compile_all() -> dict[str, tuple[index_pb2.StoreIndex, StorePacing | None]]:
-            return {
-                inp.store.store_id: (self._compiler.compile(inp, self._settings, now), inp.pacing) for inp in inputs
-            }
-
-        return await asyncio.to_thread(compile_all)
+        return now, inputs
 
     async def _input(
         self,

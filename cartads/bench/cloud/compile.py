@@ -7,6 +7,13 @@
   per store its catalog, delivery inputs and compile). Baseline in the same run: one store compiled
   alone (``IndexBuilder.build``) in this process, so ``compile_parallel_speedup`` says how much
   the batching and the workers gain over compiling the stores one by one.
+- incremental compile: the same stores' inputs read through the IndexBuilder (their real delivery
+  inputs), compiled once; then one line item is edited (a bid, a pause, a new targeting; each one
+  that serves every store) and the affected stores recompiled in this process, fully
+  (``prepare_shared`` + ``compile_store_index``) and incrementally (``IncrementalCompiler``, warm from
+  the compile before the edit), each index checked byte for byte against the full one. The same for
+  an edit of a line item that targets one store. ``incremental_vs_full_compile_ratio`` is the time
+  of the incremental recompiles over the full ones.
 - admin writes: CreateLineItem calls through a real AdminService on loopback (in-process cloud,
   admin token minted directly), on a SQLite file and on a new PostgreSQL database.
 """
@@ -21,6 +28,7 @@ import os
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +43,9 @@ from cartads.time_units import dt_to_ts
 from cartads.v1 import admin_pb2, admin_pb2_grpc, common_pb2
 from cloud_core.access.policy import Role
 from cloud_core.app.server import start_cloud
-from cloud_core.compile.compiler import CompileSettings
+from cloud_core.compile.compiler import CompileInput, CompileSettings, compile_store_index
+from cloud_core.compile.incremental import IncrementalCompiler
+from cloud_core.compile.templates import prepare_shared
 from cloud_core.config import CloudConfig
 from cloud_core.storage import schema as t
 from cloud_core.storage.admin_rows import campaign_row, creative_row, line_item_row
@@ -51,6 +61,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stores", type=int, default=100, help="stores to compile (default 100)")
     parser.add_argument("--line-items", type=int, default=5000, help="live line items over them (default 5000)")
     parser.add_argument("--workers", type=int, default=0, help="compile processes (default: CPU count)")
+    parser.add_argument(
+        "--incremental-stores",
+        type=int,
+        default=20,
+        help="stores recompiled after each edit for the incremental compile ratio (default 20)",
+    )
     parser.add_argument("--writes", type=int, default=500, help="CreateLineItem calls per engine (default 500)")
     parser.add_argument("--write-callers", type=int, default=8, help="concurrent admin callers (default 8)")
     parser.add_argument(
@@ -194,6 +210,7 @@ def _bench_compile(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             await store.close()
 
     asyncio.run(setup())
+    incremental = _bench_incremental(db, store_ids[: max(1, args.incremental_stores)])
     one_s, live_items, index_bytes = asyncio.run(_compile_one(db, store_ids[0]))
     workers = args.workers or os.cpu_count() or 1
     context = multiprocessing.get_context("spawn")
@@ -222,6 +239,91 @@ def _bench_compile(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         # CPU seconds the workers spent: on a busy machine the wall time above grows with the other
         # load, this does not; ``compile_cpu_s / compile_workers`` is the wall time on idle cores.
         "compile_cpu_s": round(cpu_s, 3),
+        **incremental,
+    }
+
+
+# ---- incremental compile ----
+
+
+def _edited(item: admin_pb2.LineItem, kind: str, store_id: str) -> admin_pb2.LineItem:
+    out = admin_pb2.LineItem()
+    out.CopyFrom(item)
+    if kind == "bid":
+        out.bid_micros += 10_000
+    elif kind == "pause":
+        out.state = admin_pb2.SERVING_STATE_PAUSED
+    elif kind == "targeting":
+        out.targeting.CopyFrom(admin_pb2.Targeting(brands=["Bench Brand"]))
+    elif kind == "one_store":
+        out.targeting.store_ids[:] = [store_id]
+    return out
+
+
+def _recompile(
+    inputs: Sequence[CompileInput], items: tuple[admin_pb2.LineItem, ...], now: datetime, compiler: Any
+) -> tuple[float, list[bytes]]:
+    """Seconds to prepare the rows and compile every store in ``inputs`` with ``items``; the indexes' bytes.
+
+    ``compiler`` None compiles fully, as the cloud did before the incremental compiler.
+    """
+    settings = CompileSettings()
+    first = inputs[0]
+    started = time.perf_counter()
+    if compiler is None:
+        shared = prepare_shared(items, first.campaigns, first.creatives)
+        indexes = [compile_store_index(replace(i, line_items=items, shared=shared), settings, now) for i in inputs]
+    else:
+        shared = compiler.prepare(items, first.campaigns, first.creatives)
+        indexes = [compiler.compile(replace(i, line_items=items, shared=shared), settings, now) for i in inputs]
+    elapsed = time.perf_counter() - started
+    return elapsed, [index.SerializeToString(deterministic=True) for index in indexes]
+
+
+def _bench_incremental(db: str, store_ids: Sequence[str]) -> dict[str, Any]:
+    async def read() -> tuple[datetime, list[CompileInput]]:
+        store = await SqlCloudStore.open(db)
+        try:
+            return await _index_builder(store).compile_inputs(store_ids)
+        finally:
+            await store.close()
+
+    now, inputs = asyncio.run(read())
+    compiler = IncrementalCompiler()
+    items = list(inputs[0].line_items)
+    # The national edits: line items that serve every store, far apart in id order.
+    picks = {"bid": len(items) // 3, "pause": len(items) // 2, "targeting": 2 * len(items) // 3}
+    # The one-store edit: a line item made to target the first store before the clock starts.
+    lone = len(items) - 1
+    items[lone] = _edited(items[lone], "one_store", store_ids[0])
+    _recompile(inputs, tuple(items), now, compiler)  # the compile before the edits
+    full_s = incremental_s = 0.0
+    for kind, at in picks.items():
+        items[at] = _edited(items[at], kind, store_ids[0])
+        rows = tuple(items)
+        full, want = _recompile(inputs, rows, now, None)
+        incremental, got = _recompile(inputs, rows, now, compiler)
+        if got != want:
+            raise AssertionError(f"incremental compile differs from the full one after the {kind} edit")
+        full_s += full
+        incremental_s += incremental
+    # One store affected: only it is recompiled.
+    items[lone] = _edited(items[lone], "bid", store_ids[0])
+    rows = tuple(items)
+    one_full, want = _recompile(inputs[:1], rows, now, None)
+    one_incremental, got = _recompile(inputs[:1], rows, now, compiler)
+    if got != want:
+        raise AssertionError("incremental compile differs from the full one after the one-store edit")
+    edits = len(picks)
+    return {
+        "incremental_stores": len(inputs),
+        "incremental_edits": edits,
+        "full_recompile_s": round(full_s / edits, 3),
+        "incremental_recompile_s": round(incremental_s / edits, 3),
+        "incremental_vs_full_compile_ratio": round(incremental_s / full_s, 3),
+        "one_store_full_recompile_s": round(one_full, 4),
+        "one_store_incremental_recompile_s": round(one_incremental, 4),
+        "one_store_incremental_vs_full_ratio": round(one_incremental / one_full, 3),
     }
 
 
