@@ -70,6 +70,12 @@ _CART_TAG = field_key(index_pb2.StoreIndex.CARTS_FIELD_NUMBER, LEN)
 # its pacing part (without pacing state: the flight-level factor) and its lease's other inputs.
 CampaignFacts = tuple[bytes, int, bool, bytes | None, frozenset[str], frozenset[Any]]
 
+# Catalogs whose products are also kept parsed (a few megabytes each at 10,000 products).
+_PRODUCT_PROTOS = 8
+
+# A catalog's products and aisles, each row as its bytes.
+CatalogKey = tuple[tuple[bytes, ...], tuple[bytes, ...]]
+
 _PRIOR_PREDICTION = _prediction_part(None)
 
 
@@ -115,6 +121,8 @@ class _StoreState:
     """One store's last compile, to be patched."""
 
     context: _Context
+    # The catalog's rows as bytes (the object the memo holds, shared by the stores with this catalog).
+    catalog_key: CatalogKey
     shared: SharedCompile | None = None
     facts: Mapping[str, CampaignFacts] = field(default_factory=dict)
     rates: Mapping[str, float] | None = None
@@ -126,10 +134,10 @@ class _StoreState:
     entries: list[bytes] = field(default_factory=list)
     postings: dict[str, list[str]] = field(default_factory=dict)
     posting_keys: list[str] = field(default_factory=list)
-    posting_parts: dict[str, bytes] = field(default_factory=dict)
+    posting_parts: list[bytes] = field(default_factory=list)
     creative_refs: dict[str, int] = field(default_factory=dict)
     creative_ids: list[str] = field(default_factory=list)
-    creative_parts: dict[str, bytes] = field(default_factory=dict)
+    creative_parts: list[bytes] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,8 +178,10 @@ class IncrementalCompiler:
             max_entries=s.max_parts, max_bytes=s.max_part_bytes // 8
         )
         self._product_sections: PartMemo[int] = PartMemo(max_entries=s.max_catalogs, max_bytes=s.max_part_bytes // 4)
+        self._product_protos: OrderedDict[int, index_pb2.StoreIndex] = OrderedDict()
         # Catalog rows -> a number naming them, so parts key on a small int, not a megabyte of rows.
-        self._catalog_ids: OrderedDict[tuple[tuple[bytes, ...], tuple[bytes, ...]], int] = OrderedDict()
+        self._catalog_ids: OrderedDict[CatalogKey, int] = OrderedDict()
+        self._catalog_keys: dict[int, CatalogKey] = {}
         self._next_catalog = 0
         self._stores: OrderedDict[str, _StoreState] = OrderedDict()
         # The campaigns' facts of the last (shared, now, spend) asked: a batch's stores share them.
@@ -219,7 +229,9 @@ class IncrementalCompiler:
             )
         ):
             shared = self._shared.prepare(inp.line_items, inp.campaigns, inp.creatives)
-        catalog = self._catalog_id(inp)
+        store_id = inp.store.store_id
+        state = self._stores.pop(store_id, None)
+        catalog, catalog_key = self._catalog_id(inp, state)
         context = _Context(
             store=inp.store.SerializeToString(deterministic=True),
             lease_window=lease_window(now_us, settings.lease.lease_period_s)[0],
@@ -229,11 +241,9 @@ class IncrementalCompiler:
             profile=tuple(inp.traffic_profile) if inp.traffic_profile is not None else None,
             catalog=catalog,
         )
-        store_id = inp.store.store_id
-        state = self._stores.pop(store_id, None)
         self.stats.compiles += 1
         if state is None or state.context != context:
-            state = _StoreState(context)
+            state = _StoreState(context, catalog_key)
             self.stats.fresh += 1
         self._stores[store_id] = state
         while len(self._stores) > self._settings.max_stores:
@@ -241,20 +251,27 @@ class IncrementalCompiler:
         self._patch(state, inp, shared, settings, now_us)
         return self._assemble(state, inp, settings, now)
 
-    def _catalog_id(self, inp: CompileInput) -> int:
+    def _catalog_id(self, inp: CompileInput, state: _StoreState | None) -> tuple[int, CatalogKey]:
+        """The number naming the store's catalog rows, and the rows' key as held (shared by its stores)."""
         key = (
             tuple(map(admin_pb2.Product.SerializeToString, inp.products)),
             tuple(map(admin_pb2.Aisle.SerializeToString, inp.aisles)),
         )
+        # The store's catalog as last time: compared, not hashed (the common case, and cheaper). A
+        # number is never reused, so it still names these rows even once the memo forgot them.
+        if state is not None and state.catalog_key == key:
+            return state.context.catalog, state.catalog_key
         found = self._catalog_ids.get(key)
         if found is None:
             found = self._catalog_ids[key] = self._next_catalog
+            self._catalog_keys[found] = key
             self._next_catalog += 1
             while len(self._catalog_ids) > self._settings.max_catalogs:
-                self._catalog_ids.popitem(last=False)
+                _, dropped = self._catalog_ids.popitem(last=False)
+                del self._catalog_keys[dropped]
         else:
             self._catalog_ids.move_to_end(key)
-        return found
+        return found, self._catalog_keys[found]
 
     def _facts(self, shared: SharedCompile, inp: CompileInput, now_us: int) -> dict[str, CampaignFacts]:
         paced = inp.pacing is not None
@@ -405,17 +422,21 @@ class IncrementalCompiler:
     def _refresh_postings(state: _StoreState, keys: Iterable[str]) -> None:
         for key in keys:
             ids = state.postings.get(key)
-            listed = key in state.posting_parts
+            at = bisect_left(state.posting_keys, key)
+            listed = at < len(state.posting_keys) and state.posting_keys[at] == key
             if ids:
                 body = index_pb2.PostingList(key=key, line_item_ids=ids).SerializeToString(deterministic=True)
-                state.posting_parts[key] = delimited(_POSTING_TAG, body)
-                if not listed:
-                    insort(state.posting_keys, key)
+                part = delimited(_POSTING_TAG, body)
+                if listed:
+                    state.posting_parts[at] = part
+                else:
+                    state.posting_keys.insert(at, key)
+                    state.posting_parts.insert(at, part)
             else:
                 state.postings.pop(key, None)
                 if listed:
-                    del state.posting_parts[key]
-                    del state.posting_keys[bisect_left(state.posting_keys, key)]
+                    del state.posting_keys[at]
+                    del state.posting_parts[at]
 
     def _refresh_creatives(
         self, state: _StoreState, inp: CompileInput, shared: SharedCompile, creatives: Iterable[str]
@@ -430,21 +451,25 @@ class IncrementalCompiler:
             return rows[0]
 
         for cid in creatives:
-            listed = cid in state.creative_parts
+            at = bisect_left(state.creative_ids, cid)
+            listed = at < len(state.creative_ids) and state.creative_ids[at] == cid
             if state.creative_refs.get(cid, 0) <= 0:
                 state.creative_refs.pop(cid, None)
                 if listed:
-                    del state.creative_parts[cid]
-                    del state.creative_ids[bisect_left(state.creative_ids, cid)]
+                    del state.creative_ids[at]
+                    del state.creative_parts[at]
                 continue
             spec = shared.keys.approved[cid]
             template = shared.creative_templates[cid]
-            state.creative_parts[cid] = self._creatives.get(
+            part = self._creatives.get(
                 (catalog, shared.keys.creative_bytes[cid], template),
                 partial(_store_creative, template, spec, catalog_rows),
             )
-            if not listed:
-                insort(state.creative_ids, cid)
+            if listed:
+                state.creative_parts[at] = part
+            else:
+                state.creative_ids.insert(at, cid)
+                state.creative_parts.insert(at, part)
 
     def _assemble(
         self, state: _StoreState, inp: CompileInput, settings: CompileSettings, now: datetime
@@ -459,15 +484,20 @@ class IncrementalCompiler:
             cart_limits=limits_to_pb(settings.cart_limits),
             ivt_policy=policy_to_pb(settings.ivt_policy),
         )
-        products = self._product_sections.get(state.context.catalog, lambda: _products_section(inp))
-        creative_parts = state.creative_parts
-        rest = b"".join(
+        catalog = state.context.catalog
+        products = self._product_sections.get(catalog, lambda: _products_section(inp))
+        # The fields before the products (settings, line items, creatives) and after them (postings,
+        # experiment layers, carts), each joined once: hashed, then parsed.
+        before = b"".join(
             [
                 delimited(_SETTINGS_TAG, store_settings.SerializeToString(deterministic=True)),
                 *state.entries,
-                *(creative_parts[cid] for cid in state.creative_ids),
-                products,
-                *(state.posting_parts[key] for key in state.posting_keys),
+                *state.creative_parts,
+            ]
+        )
+        after = b"".join(
+            [
+                *state.posting_parts,
                 *(
                     delimited(_LAYER_TAG, layer.SerializeToString(deterministic=True))
                     for layer in index_layers(inp.experiment_layers)
@@ -477,7 +507,22 @@ class IncrementalCompiler:
         )
         head = string_field(_STORE_ID_TAG, inp.store.store_id)
         digest = hashlib.sha256(head)
-        digest.update(rest)
-        version = digest.hexdigest()
+        for part in (before, products, after):
+            digest.update(part)
         stamp = delimited(_COMPILE_TIME_TAG, dt_to_ts(now).SerializeToString(deterministic=True))
-        return index_pb2.StoreIndex.FromString(b"".join((head, string_field(_VERSION_TAG, version), stamp, rest)))
+        # The products are copied from the catalog's parsed list (cheaper than parsing them again: no
+        # decoding or UTF-8 checks), the rest parsed; a message's fields are written in number order
+        # whatever order they were set in.
+        index = index_pb2.StoreIndex()
+        proto = self._product_protos.get(catalog)
+        if proto is None:
+            proto = self._product_protos[catalog] = index_pb2.StoreIndex.FromString(products)
+            while len(self._product_protos) > _PRODUCT_PROTOS:
+                self._product_protos.popitem(last=False)
+        else:
+            self._product_protos.move_to_end(catalog)
+        index.CopyFrom(proto)
+        index.MergeFromString(head + string_field(_VERSION_TAG, digest.hexdigest()) + stamp)
+        index.MergeFromString(before)
+        index.MergeFromString(after)
+        return index
