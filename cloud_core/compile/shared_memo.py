@@ -228,11 +228,10 @@ def shared_changes(old: SharedCompile, new: SharedCompile) -> SharedChanges:
     a, b = old.keys.servable_by_id, new.keys.servable_by_id
     items = frozenset(lid for lid in a.keys() | b.keys() if a.get(lid) is not b.get(lid))
     ca, cb = old.keys.creative_bytes, new.keys.creative_bytes
-    creatives = frozenset(cid for cid in ca.keys() | cb.keys() if ca.get(cid) != cb.get(cid))
-    return SharedChanges(items, creatives)
+    return SharedChanges(items, _changed_keys(ca, cb))
 
 
-def _changed_keys(before: dict[str, bytes], after: dict[str, bytes]) -> frozenset[str]:
+def _changed_keys(before: Mapping[str, bytes], after: Mapping[str, bytes]) -> frozenset[str]:
     if before == after:
         return frozenset()
     return frozenset(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
