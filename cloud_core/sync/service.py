@@ -68,6 +68,11 @@ class IndexBuilder:
         self._settings = settings
         self._clock = clock
 
+    @property
+    def compiler(self) -> StoreCompiler:
+        """What compiles the indexes."""
+        return self._compiler
+
     async def build(self, store_id: str) -> index_pb2.StoreIndex | None:
         """The store's index now, or None when the store does not exist."""
         now = self._clock()
