@@ -170,7 +170,7 @@ class IncrementalCompiler:
         self._settings = settings or MemoSettings()
         s = self._settings
         self._lock = threading.Lock()
-        self._shared = SharedInterner(max_items=s.max_parts, max_template_bytes=s.max_part_bytes // 8)
+        self._shared = SharedInterner(max_items=s.max_line_items, max_template_bytes=s.max_part_bytes // 8)
         self._entries: PartMemo[tuple[bytes, bytes, bytes, bytes]] = PartMemo(
             max_entries=s.max_parts, max_bytes=s.max_part_bytes // 2
         )

@@ -24,6 +24,8 @@ class MemoSettings:
     # Parts shared by every store (line item and creative entries, catalogs' product lists).
     max_part_bytes: int = 256 * 1024 * 1024
     max_parts: int = 1_000_000
+    # Prepared line items (each with its rows and template) kept beyond the current ones.
+    max_line_items: int = 50_000
     # Catalogs (a store's products and aisles) told apart, and their compiled product lists kept.
     max_catalogs: int = 64
     # Stores whose last compile is kept to be patched (each holds its live line items' order and
