@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from bisect import bisect_left, insort
+from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
 
 from cartads.cart_limits import limits_to_pb
 from cartads.ivt import policy_to_pb
@@ -51,8 +50,17 @@ from cloud_core.compile.compiler import (
 from cloud_core.compile.experiment_rules import index_layers
 from cloud_core.compile.memo import MemoSettings, PartMemo
 from cloud_core.compile.shared_memo import SharedInterner
+from cloud_core.compile.store_state import (
+    CampaignFacts,
+    CatalogKey,
+    StoreContext,
+    StoreState,
+    post,
+    refresh_postings,
+    unpost,
+)
 from cloud_core.compile.templates import ServableItem, SharedCompile
-from cloud_core.delivery.leases import StoreTraffic, lease_window
+from cloud_core.delivery.leases import lease_window
 from cloud_core.delivery.pacing import shipped_rate
 from cloud_core.delivery.predictions import Prediction
 
@@ -62,19 +70,11 @@ _COMPILE_TIME_TAG = field_key(index_pb2.StoreIndex.COMPILE_TIME_FIELD_NUMBER, LE
 _SETTINGS_TAG = field_key(index_pb2.StoreIndex.SETTINGS_FIELD_NUMBER, LEN)
 _LINE_ITEM_TAG = field_key(index_pb2.StoreIndex.LINE_ITEMS_FIELD_NUMBER, LEN)
 _CREATIVE_TAG = field_key(index_pb2.StoreIndex.CREATIVES_FIELD_NUMBER, LEN)
-_POSTING_TAG = field_key(index_pb2.StoreIndex.POSTINGS_FIELD_NUMBER, LEN)
 _LAYER_TAG = field_key(index_pb2.StoreIndex.EXPERIMENT_LAYERS_FIELD_NUMBER, LEN)
 _CART_TAG = field_key(index_pb2.StoreIndex.CARTS_FIELD_NUMBER, LEN)
 
-# A campaign's facts at one moment, the same for every store: its row, its spend, whether it is live,
-# its pacing part (without pacing state: the flight-level factor) and its lease's other inputs.
-CampaignFacts = tuple[bytes, int, bool, bytes | None, frozenset[str], frozenset[Any]]
-
 # Catalogs whose products are also kept parsed (a few megabytes each at 10,000 products).
 _PRODUCT_PROTOS = 8
-
-# A catalog's products and aisles, each row as its bytes.
-CatalogKey = tuple[tuple[bytes, ...], tuple[bytes, ...]]
 
 _PRIOR_PREDICTION = _prediction_part(None)
 
@@ -101,43 +101,6 @@ def _store_creative(
 def _products_section(inp: CompileInput) -> bytes:
     """The index's products as its deterministic serialization writes them (field 7's entries)."""
     return index_pb2.StoreIndex.FromString(_index_products(inp)).SerializeToString(deterministic=True)
-
-
-@dataclass(frozen=True)
-class _Context:
-    """A store's inputs that every part of its index may depend on: any change starts it over."""
-
-    store: bytes
-    lease_window: int
-    settings: CompileSettings
-    traffic: StoreTraffic | None
-    paced: bool
-    profile: tuple[float, ...] | None
-    catalog: int
-
-
-@dataclass
-class _StoreState:
-    """One store's last compile, to be patched."""
-
-    context: _Context
-    # The catalog's rows as bytes (the object the memo holds, shared by the stores with this catalog).
-    catalog_key: CatalogKey
-    shared: SharedCompile | None = None
-    facts: Mapping[str, CampaignFacts] = field(default_factory=dict)
-    rates: Mapping[str, float] | None = None
-    done: frozenset[str] = frozenset()
-    predictions: Mapping[str, Prediction] = field(default_factory=dict)
-    leases: dict[str, bytes] = field(default_factory=dict)
-    # Live line items in id order and their entries; postings and creatives with their entries.
-    ids: list[str] = field(default_factory=list)
-    entries: list[bytes] = field(default_factory=list)
-    postings: dict[str, list[str]] = field(default_factory=dict)
-    posting_keys: list[str] = field(default_factory=list)
-    posting_parts: list[bytes] = field(default_factory=list)
-    creative_refs: dict[str, int] = field(default_factory=dict)
-    creative_ids: list[str] = field(default_factory=list)
-    creative_parts: list[bytes] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +146,7 @@ class IncrementalCompiler:
         self._catalog_ids: OrderedDict[CatalogKey, int] = OrderedDict()
         self._catalog_keys: dict[int, CatalogKey] = {}
         self._next_catalog = 0
-        self._stores: OrderedDict[str, _StoreState] = OrderedDict()
+        self._stores: OrderedDict[str, StoreState] = OrderedDict()
         # The campaigns' facts of the last (shared, now, spend) asked: a batch's stores share them.
         self._last_facts: tuple[SharedCompile, int, bool, Mapping[str, int], dict[str, CampaignFacts]] | None = None
         self._pacing_parts: dict[float, bytes] = {}
@@ -232,7 +195,7 @@ class IncrementalCompiler:
         store_id = inp.store.store_id
         state = self._stores.pop(store_id, None)
         catalog, catalog_key = self._catalog_id(inp, state)
-        context = _Context(
+        context = StoreContext(
             store=inp.store.SerializeToString(deterministic=True),
             lease_window=lease_window(now_us, settings.lease.lease_period_s)[0],
             settings=settings,
@@ -243,7 +206,7 @@ class IncrementalCompiler:
         )
         self.stats.compiles += 1
         if state is None or state.context != context:
-            state = _StoreState(context, catalog_key)
+            state = StoreState(context, catalog_key)
             self.stats.fresh += 1
         self._stores[store_id] = state
         while len(self._stores) > self._settings.max_stores:
@@ -251,7 +214,7 @@ class IncrementalCompiler:
         self._patch(state, inp, shared, settings, now_us)
         return self._assemble(state, inp, settings, now)
 
-    def _catalog_id(self, inp: CompileInput, state: _StoreState | None) -> tuple[int, CatalogKey]:
+    def _catalog_id(self, inp: CompileInput, state: StoreState | None) -> tuple[int, CatalogKey]:
         """The number naming the store's catalog rows, and the rows' key as held (shared by its stores)."""
         key = (
             tuple(map(admin_pb2.Product.SerializeToString, inp.products)),
@@ -296,7 +259,7 @@ class IncrementalCompiler:
         return facts
 
     def _dirty(
-        self, state: _StoreState, inp: CompileInput, shared: SharedCompile, facts: Mapping[str, CampaignFacts]
+        self, state: StoreState, inp: CompileInput, shared: SharedCompile, facts: Mapping[str, CampaignFacts]
     ) -> set[str]:
         """The line items whose entry, or whether they are live, may differ from the store's last compile."""
         assert shared.keys is not None
@@ -324,7 +287,7 @@ class IncrementalCompiler:
         return dirty
 
     def _patch(
-        self, state: _StoreState, inp: CompileInput, shared: SharedCompile, settings: CompileSettings, now_us: int
+        self, state: StoreState, inp: CompileInput, shared: SharedCompile, settings: CompileSettings, now_us: int
     ) -> None:
         assert shared.keys is not None
         facts = self._facts(shared, inp, now_us)
@@ -347,7 +310,7 @@ class IncrementalCompiler:
                 del state.ids[at]
                 del state.entries[at]
                 gone = old_items[lid]
-                self._unpost(state, gone, touched_keys, touched_creatives)
+                unpost(state, gone, touched_keys, touched_creatives)
             entry = new_items.get(lid)
             if entry is None:
                 continue
@@ -360,12 +323,12 @@ class IncrementalCompiler:
             at = bisect_left(state.ids, lid)
             state.ids.insert(at, lid)
             state.entries.insert(at, part)
-            self._post(state, entry, touched_keys, touched_creatives)
-        self._refresh_postings(state, touched_keys)
+            post(state, entry, touched_keys, touched_creatives)
+        refresh_postings(state, touched_keys)
         self._refresh_creatives(state, inp, shared, touched_creatives)
         state.shared, state.facts, state.rates, state.done, state.predictions = shared, facts, rates, done, predictions
 
-    def _entry(self, state: _StoreState, r: _Round, entry: ServableItem, fact: CampaignFacts) -> bytes:
+    def _entry(self, state: StoreState, r: _Round, entry: ServableItem, fact: CampaignFacts) -> bytes:
         inp, shared = r.inp, r.shared
         campaign = entry.campaign
         cid = campaign.campaign_id
@@ -399,47 +362,8 @@ class IncrementalCompiler:
         part = self._pacing_parts[rate] = _part({"pacing_factor": 1.0, "pass_through_rate": shipped_rate(rate)})
         return part
 
-    @staticmethod
-    def _unpost(state: _StoreState, entry: ServableItem, keys: set[str], creatives: set[str]) -> None:
-        for key in dict.fromkeys(entry.posting_keys):
-            ids = state.postings[key]
-            del ids[bisect_left(ids, entry.line_item_id)]
-            keys.add(key)
-        for cid in dict.fromkeys(c for c, _ in entry.creatives_by_id):
-            state.creative_refs[cid] -= 1
-            creatives.add(cid)
-
-    @staticmethod
-    def _post(state: _StoreState, entry: ServableItem, keys: set[str], creatives: set[str]) -> None:
-        for key in dict.fromkeys(entry.posting_keys):
-            insort(state.postings.setdefault(key, []), entry.line_item_id)
-            keys.add(key)
-        for cid in dict.fromkeys(c for c, _ in entry.creatives_by_id):
-            state.creative_refs[cid] = state.creative_refs.get(cid, 0) + 1
-            creatives.add(cid)
-
-    @staticmethod
-    def _refresh_postings(state: _StoreState, keys: Iterable[str]) -> None:
-        for key in keys:
-            ids = state.postings.get(key)
-            at = bisect_left(state.posting_keys, key)
-            listed = at < len(state.posting_keys) and state.posting_keys[at] == key
-            if ids:
-                body = index_pb2.PostingList(key=key, line_item_ids=ids).SerializeToString(deterministic=True)
-                part = delimited(_POSTING_TAG, body)
-                if listed:
-                    state.posting_parts[at] = part
-                else:
-                    state.posting_keys.insert(at, key)
-                    state.posting_parts.insert(at, part)
-            else:
-                state.postings.pop(key, None)
-                if listed:
-                    del state.posting_keys[at]
-                    del state.posting_parts[at]
-
     def _refresh_creatives(
-        self, state: _StoreState, inp: CompileInput, shared: SharedCompile, creatives: Iterable[str]
+        self, state: StoreState, inp: CompileInput, shared: SharedCompile, creatives: Iterable[str]
     ) -> None:
         assert shared.keys is not None
         catalog = state.context.catalog
@@ -472,7 +396,7 @@ class IncrementalCompiler:
                 state.creative_parts.insert(at, part)
 
     def _assemble(
-        self, state: _StoreState, inp: CompileInput, settings: CompileSettings, now: datetime
+        self, state: StoreState, inp: CompileInput, settings: CompileSettings, now: datetime
     ) -> index_pb2.StoreIndex:
         store_settings = index_pb2.StoreSettings(
             time_zone=inp.store.time_zone,
