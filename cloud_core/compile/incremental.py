@@ -149,6 +149,9 @@ class IncrementalCompiler:
         self._stores: OrderedDict[str, StoreState] = OrderedDict()
         # The campaigns' facts of the last (shared, now, spend) asked: a batch's stores share them.
         self._last_facts: tuple[SharedCompile, int, bool, Mapping[str, int], dict[str, CampaignFacts]] | None = None
+        self._last_campaign_changes: (
+            tuple[Mapping[str, CampaignFacts], Mapping[str, CampaignFacts], frozenset[str]] | None
+        ) = None
         self._pacing_parts: dict[float, bytes] = {}
         self.stats = CompileStats()
 
@@ -268,12 +271,10 @@ class IncrementalCompiler:
             return set(shared.keys.servable_by_id)
         dirty = set(self._shared.changes(old, shared).line_item_ids)
         if state.facts is not facts:
-            before, now = state.facts, facts
-            for cid in before.keys() | now.keys():
-                if before.get(cid) != now.get(cid):
-                    state.leases.pop(cid, None)
-                    dirty.update(old.keys.servable_by_campaign.get(cid, ()))
-                    dirty.update(shared.keys.servable_by_campaign.get(cid, ()))
+            for cid in self._changed_campaigns(state.facts, facts):
+                state.leases.pop(cid, None)
+                dirty.update(old.keys.servable_by_campaign.get(cid, ()))
+                dirty.update(shared.keys.servable_by_campaign.get(cid, ()))
         rates = inp.pacing.rates if inp.pacing is not None else None
         if rates is not state.rates and rates != state.rates:
             a, b = state.rates or {}, rates or {}
@@ -285,6 +286,17 @@ class IncrementalCompiler:
             a2, b2 = state.predictions, predictions
             dirty.update(k for k in a2.keys() | b2.keys() if a2.get(k) != b2.get(k))
         return dirty
+
+    def _changed_campaigns(
+        self, before: Mapping[str, CampaignFacts], after: Mapping[str, CampaignFacts]
+    ) -> frozenset[str]:
+        """The campaigns whose facts differ; the last pair's answer kept, as every store of a batch asks it."""
+        last = self._last_campaign_changes
+        if last is not None and last[0] is before and last[1] is after:
+            return last[2]
+        changed = frozenset(cid for cid in before.keys() | after.keys() if before.get(cid) != after.get(cid))
+        self._last_campaign_changes = (before, after, changed)
+        return changed
 
     def _patch(
         self, state: StoreState, inp: CompileInput, shared: SharedCompile, settings: CompileSettings, now_us: int
