@@ -3,6 +3,7 @@ full compile's, and a small change redoes only what it touches."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import TypeVar
@@ -328,3 +329,14 @@ def test_part_memo_keeps_its_limits() -> None:
     memo.get("e", lambda: b"y" * 9)
     assert memo.size_bytes <= 10
     assert memo.get("a", lambda: b"again") == b"again"
+
+
+def test_threads_compiling_at_once_get_the_full_compiles() -> None:
+    """Stores compiled from several threads at once (replicas compile in worker threads) each get
+    the full compile's bytes: the memo is not corrupted by concurrent use."""
+    world = _world()
+    compiler = IncrementalCompiler()
+    inputs = [world.inputs(s) for s in STORES] * 4
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(lambda inp: _bytes(compiler.compile(inp, SETTINGS, NOW)), inputs))
+    assert got == [_bytes(compile_store_index(inp, SETTINGS, NOW)) for inp in inputs]
