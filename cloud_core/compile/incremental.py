@@ -55,9 +55,10 @@ from cloud_core.compile.store_state import (
     CatalogKey,
     StoreContext,
     StoreState,
-    post,
-    refresh_postings,
-    unpost,
+    is_live,
+    place,
+    posting_part,
+    touch,
 )
 from cloud_core.compile.templates import ServableItem, SharedCompile
 from cloud_core.delivery.leases import lease_window
@@ -153,6 +154,11 @@ class IncrementalCompiler:
             tuple[Mapping[str, CampaignFacts], Mapping[str, CampaignFacts], frozenset[str]] | None
         ) = None
         self._pacing_parts: dict[float, bytes] = {}
+        # Posting lists by key and line item ids: the stores with the same live line items share them.
+        self._postings: PartMemo[tuple[str, tuple[str, ...]]] = PartMemo(
+            max_entries=s.max_parts, max_bytes=s.max_part_bytes // 8
+        )
+        self._last_users: tuple[SharedCompile, dict[str, list[str]], dict[str, list[str]]] | None = None
         self.stats = CompileStats()
 
     def prepare(
@@ -322,7 +328,7 @@ class IncrementalCompiler:
                 del state.ids[at]
                 del state.entries[at]
                 gone = old_items[lid]
-                unpost(state, gone, touched_keys, touched_creatives)
+                touch(gone, touched_keys, touched_creatives)
             entry = new_items.get(lid)
             if entry is None:
                 continue
@@ -335,9 +341,10 @@ class IncrementalCompiler:
             at = bisect_left(state.ids, lid)
             state.ids.insert(at, lid)
             state.entries.insert(at, part)
-            post(state, entry, touched_keys, touched_creatives)
-        refresh_postings(state, touched_keys)
-        self._refresh_creatives(state, inp, shared, touched_creatives)
+            touch(entry, touched_keys, touched_creatives)
+        users = self._users(shared)
+        self._refresh_postings(state, users[0], touched_keys)
+        self._refresh_creatives(state, inp, shared, users[1], touched_creatives)
         state.shared, state.facts, state.rates, state.done, state.predictions = shared, facts, rates, done, predictions
 
     def _entry(self, state: StoreState, r: _Round, entry: ServableItem, fact: CampaignFacts) -> bytes:
@@ -374,8 +381,35 @@ class IncrementalCompiler:
         part = self._pacing_parts[rate] = _part({"pacing_factor": 1.0, "pass_through_rate": shipped_rate(rate)})
         return part
 
+    def _users(self, shared: SharedCompile) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """Per posting key and per creative, the servable line items (in id order) that carry it."""
+        last = self._last_users
+        if last is not None and last[0] is shared:
+            return last[1], last[2]
+        postings: dict[str, list[str]] = {}
+        creatives: dict[str, list[str]] = {}
+        for entry in shared.servable:
+            lid = entry.line_item_id
+            for key in dict.fromkeys(entry.posting_keys):
+                postings.setdefault(key, []).append(lid)
+            for cid in dict.fromkeys(cid for cid, _ in entry.creatives_by_id):
+                creatives.setdefault(cid, []).append(lid)
+        self._last_users = (shared, postings, creatives)
+        return postings, creatives
+
+    def _refresh_postings(self, state: StoreState, users: Mapping[str, list[str]], keys: Iterable[str]) -> None:
+        for key in keys:
+            ids = tuple(lid for lid in users.get(key, ()) if is_live(state, lid))
+            part = self._postings.get((key, ids), partial(posting_part, key, ids)) if ids else None
+            place(state.posting_keys, state.posting_parts, key, part)
+
     def _refresh_creatives(
-        self, state: StoreState, inp: CompileInput, shared: SharedCompile, creatives: Iterable[str]
+        self,
+        state: StoreState,
+        inp: CompileInput,
+        shared: SharedCompile,
+        users: Mapping[str, list[str]],
+        creatives: Iterable[str],
     ) -> None:
         assert shared.keys is not None
         catalog = state.context.catalog
@@ -387,25 +421,14 @@ class IncrementalCompiler:
             return rows[0]
 
         for cid in creatives:
-            at = bisect_left(state.creative_ids, cid)
-            listed = at < len(state.creative_ids) and state.creative_ids[at] == cid
-            if state.creative_refs.get(cid, 0) <= 0:
-                state.creative_refs.pop(cid, None)
-                if listed:
-                    del state.creative_ids[at]
-                    del state.creative_parts[at]
-                continue
-            spec = shared.keys.approved[cid]
-            template = shared.creative_templates[cid]
-            part = self._creatives.get(
-                (catalog, shared.keys.creative_bytes[cid], template),
-                partial(_store_creative, template, spec, catalog_rows),
-            )
-            if listed:
-                state.creative_parts[at] = part
-            else:
-                state.creative_ids.insert(at, cid)
-                state.creative_parts.insert(at, part)
+            part = None
+            if any(is_live(state, lid) for lid in users.get(cid, ())):
+                template = shared.creative_templates[cid]
+                part = self._creatives.get(
+                    (catalog, shared.keys.creative_bytes[cid], template),
+                    partial(_store_creative, template, shared.keys.approved[cid], catalog_rows),
+                )
+            place(state.creative_ids, state.creative_parts, cid, part)
 
     def _assemble(
         self, state: StoreState, inp: CompileInput, settings: CompileSettings, now: datetime

@@ -28,9 +28,10 @@ class MemoSettings:
     max_line_items: int = 50_000
     # Catalogs (a store's products and aisles) told apart, and their compiled product lists kept.
     max_catalogs: int = 64
-    # Stores whose last compile is kept to be patched (each holds its live line items' order and
-    # references to the parts above, a few hundred kilobytes of lists and dicts at 5,000 line items).
-    max_stores: int = 128
+    # Stores whose last compile is kept to be patched. Each holds its lists in order (~0.3 MB at 5,000
+    # line items) and references to its entries: shared with the other stores whose leases and rates
+    # are the same, its own otherwise (up to ~2.5 MB). A store not kept is compiled from the parts.
+    max_stores: int = 256
 
 
 class PartMemo(Generic[K]):

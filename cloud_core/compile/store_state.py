@@ -7,8 +7,8 @@ without sorting or serializing the others again.
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
-from collections.abc import Iterable, Mapping
+from bisect import bisect_left
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,48 +58,40 @@ class StoreState:
     # Live line items in id order and their entries; postings and creatives with their entries.
     ids: list[str] = field(default_factory=list)
     entries: list[bytes] = field(default_factory=list)
-    postings: dict[str, list[str]] = field(default_factory=dict)
     posting_keys: list[str] = field(default_factory=list)
     posting_parts: list[bytes] = field(default_factory=list)
-    creative_refs: dict[str, int] = field(default_factory=dict)
     creative_ids: list[str] = field(default_factory=list)
     creative_parts: list[bytes] = field(default_factory=list)
 
 
-def unpost(state: StoreState, entry: ServableItem, keys: set[str], creatives: set[str]) -> None:
-    for key in dict.fromkeys(entry.posting_keys):
-        ids = state.postings[key]
-        del ids[bisect_left(ids, entry.line_item_id)]
-        keys.add(key)
-    for cid in dict.fromkeys(c for c, _ in entry.creatives_by_id):
-        state.creative_refs[cid] -= 1
-        creatives.add(cid)
+def is_live(state: StoreState, line_item_id: str) -> bool:
+    """Whether the line item is in the store's index (its live line items, sorted)."""
+    at = bisect_left(state.ids, line_item_id)
+    return at < len(state.ids) and state.ids[at] == line_item_id
 
 
-def post(state: StoreState, entry: ServableItem, keys: set[str], creatives: set[str]) -> None:
-    for key in dict.fromkeys(entry.posting_keys):
-        insort(state.postings.setdefault(key, []), entry.line_item_id)
-        keys.add(key)
-    for cid in dict.fromkeys(c for c, _ in entry.creatives_by_id):
-        state.creative_refs[cid] = state.creative_refs.get(cid, 0) + 1
-        creatives.add(cid)
+def touch(entry: ServableItem, keys: set[str], creatives: set[str]) -> None:
+    """Note the posting keys and creatives of a line item that entered or left the store's index."""
+    keys.update(entry.posting_keys)
+    creatives.update(cid for cid, _ in entry.creatives_by_id)
 
 
-def refresh_postings(state: StoreState, keys: Iterable[str]) -> None:
-    for key in keys:
-        ids = state.postings.get(key)
-        at = bisect_left(state.posting_keys, key)
-        listed = at < len(state.posting_keys) and state.posting_keys[at] == key
-        if ids:
-            body = index_pb2.PostingList(key=key, line_item_ids=ids).SerializeToString(deterministic=True)
-            part = delimited(_POSTING_TAG, body)
-            if listed:
-                state.posting_parts[at] = part
-            else:
-                state.posting_keys.insert(at, key)
-                state.posting_parts.insert(at, part)
-        else:
-            state.postings.pop(key, None)
-            if listed:
-                del state.posting_keys[at]
-                del state.posting_parts[at]
+def place(keys: list[str], parts: list[bytes], key: str, part: bytes | None) -> None:
+    """Put ``part`` under ``key`` in the sorted ``keys`` and their aligned ``parts``; None removes it."""
+    at = bisect_left(keys, key)
+    listed = at < len(keys) and keys[at] == key
+    if part is None:
+        if listed:
+            del keys[at]
+            del parts[at]
+    elif listed:
+        parts[at] = part
+    else:
+        keys.insert(at, key)
+        parts.insert(at, part)
+
+
+def posting_part(key: str, line_item_ids: tuple[str, ...]) -> bytes:
+    """One posting list as the index's deterministic serialization writes it, with its field key."""
+    body = index_pb2.PostingList(key=key, line_item_ids=line_item_ids).SerializeToString(deterministic=True)
+    return delimited(_POSTING_TAG, body)
