@@ -16,7 +16,9 @@ parts serialized once:
   settings, the catalog) starts the store over from the shared parts.
 
 The version is the hash of the assembled bytes (what ``content_version`` hashes, without serializing
-the index again), and the index is parsed once from them.
+the index again), and the index is parsed from them (its products copied from the catalog's parsed
+list). What stays per store is thus mostly fixed: hashing and parsing the index, and comparing the
+store's catalog rows with its last compile's.
 """
 
 from __future__ import annotations
@@ -175,11 +177,6 @@ class IncrementalCompiler:
         """Line item entries and creative entries compiled so far (not found in the memo)."""
         with self._lock:
             return self._entries.misses, self._creatives.misses
-
-    def forget(self, store_id: str) -> None:
-        """Drop the store's last compile (a deleted store)."""
-        with self._lock:
-            self._stores.pop(store_id, None)
 
     def compile(self, inp: CompileInput, settings: CompileSettings, now: datetime) -> index_pb2.StoreIndex:
         """The store's index at ``now``: equal, byte for byte, to ``compile_store_index(inp, settings, now)``."""
