@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from operator import attrgetter
 
@@ -61,11 +61,12 @@ class _Row:
     pacing_type: PacingType
     pacing_key: str
     # Its ServableItem as last prepared (None: it could not serve), and what that was prepared with.
-    servable: ServableItem | None = None
+    servable: ServableItem | None
 
 
-def _row(item: admin_pb2.LineItem) -> _Row:
+def _row(item: admin_pb2.LineItem, servable: ServableItem | None) -> _Row:
     return _Row(
+        servable=servable,
         item=item,
         line_item_id=item.line_item_id,
         campaign_id=item.campaign_id,
@@ -125,27 +126,21 @@ class SharedInterner:
         rebuilt = False
         for raw, item in zip(map(admin_pb2.LineItem.SerializeToString, line_items), line_items, strict=True):
             row = self._rows.get(raw)
-            if row is None:
-                row = _row(item)
-            elif row.campaign_id in stale_campaigns or (
-                stale_creatives and not stale_creatives.isdisjoint(row.creative_ids)
+            if not (
+                row is None
+                or row.campaign_id in stale_campaigns
+                or (stale_creatives and not stale_creatives.isdisjoint(row.creative_ids))
             ):
-                row = replace(row, servable=None)
-            else:
                 rows[raw] = row
                 kept.append(row)
                 continue
             rebuilt = True
-            campaign = by_campaign.get(row.campaign_id)
-            specs = tuple(approved[cid] for cid in row.creative_ids if cid in approved)
+            campaign = by_campaign.get(item.campaign_id)
+            specs = tuple(approved[cid] for cid in item.creative_ids if cid in approved)
+            entry = None
             if campaign is not None and specs:
-                row = replace(
-                    row,
-                    servable=self._servable(
-                        raw, row.item, campaign, specs, campaign_bytes=campaign_bytes, spec_bytes=spec_bytes
-                    ),
-                )
-            rows[raw] = row
+                entry = self._servable(raw, item, campaign, specs, campaign_bytes=campaign_bytes, spec_bytes=spec_bytes)
+            row = rows[raw] = _row(item, entry)
             kept.append(row)
         previous = self._rows
         self._rows, self._campaign_bytes, self._creative_bytes = rows, campaign_bytes, creative_bytes
