@@ -23,33 +23,25 @@ store's catalog rows with its last compile's.
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
-from cartads.cart_limits import limits_to_pb
-from cartads.ivt import policy_to_pb
-from cartads.protowire import LEN, delimited, field_key, string_field
-from cartads.time_units import dt_to_ts, dt_to_us
-from cartads.v1 import admin_pb2, common_pb2, index_pb2
-from cloud_core.compile.carts import index_carts
+from cartads.time_units import dt_to_us
+from cartads.v1 import admin_pb2, index_pb2
+from cloud_core.compile.assemble import assemble_index, canonical_entry, products_section, store_creative
 from cloud_core.compile.compiler import (
     CompileInput,
     CompileSettings,
-    _creative_store_part,
-    _index_products,
     _lease_fields,
     _part,
     _prediction_part,
     campaign_live,
     pacing_factor,
 )
-from cloud_core.compile.experiment_rules import index_layers
 from cloud_core.compile.memo import MemoSettings, PartMemo
 from cloud_core.compile.shared_memo import SharedInterner
 from cloud_core.compile.store_state import (
@@ -67,43 +59,10 @@ from cloud_core.delivery.leases import lease_window
 from cloud_core.delivery.pacing import shipped_rate
 from cloud_core.delivery.predictions import Prediction
 
-_STORE_ID_TAG = field_key(index_pb2.StoreIndex.STORE_ID_FIELD_NUMBER, LEN)
-_VERSION_TAG = field_key(index_pb2.StoreIndex.VERSION_FIELD_NUMBER, LEN)
-_COMPILE_TIME_TAG = field_key(index_pb2.StoreIndex.COMPILE_TIME_FIELD_NUMBER, LEN)
-_SETTINGS_TAG = field_key(index_pb2.StoreIndex.SETTINGS_FIELD_NUMBER, LEN)
-_LINE_ITEM_TAG = field_key(index_pb2.StoreIndex.LINE_ITEMS_FIELD_NUMBER, LEN)
-_CREATIVE_TAG = field_key(index_pb2.StoreIndex.CREATIVES_FIELD_NUMBER, LEN)
-_LAYER_TAG = field_key(index_pb2.StoreIndex.EXPERIMENT_LAYERS_FIELD_NUMBER, LEN)
-_CART_TAG = field_key(index_pb2.StoreIndex.CARTS_FIELD_NUMBER, LEN)
-
 # Catalogs whose products are also kept parsed (a few megabytes each at 10,000 products).
 _PRODUCT_PROTOS = 8
 
 _PRIOR_PREDICTION = _prediction_part(None)
-
-
-def _canonical_entry(template: bytes, lease: bytes, prediction: bytes, pacing: bytes) -> bytes:
-    """A line item's entry as the index's deterministic serialization writes it, with its key."""
-    entry = index_pb2.IndexLineItem.FromString(template + lease + prediction + pacing)
-    return delimited(_LINE_ITEM_TAG, entry.SerializeToString(deterministic=True))
-
-
-def _canonical_creative(template: bytes, store_part: bytes) -> bytes:
-    creative = common_pb2.Creative.FromString(template + store_part)
-    return delimited(_CREATIVE_TAG, creative.SerializeToString(deterministic=True))
-
-
-def _store_creative(
-    template: bytes,
-    spec: admin_pb2.CreativeSpec,
-    catalog_rows: Callable[[], tuple[dict[str, admin_pb2.Product], dict[str, admin_pb2.Aisle]]],
-) -> bytes:
-    return _canonical_creative(template, _creative_store_part(spec, *catalog_rows()))
-
-
-def _products_section(inp: CompileInput) -> bytes:
-    """The index's products as its deterministic serialization writes them (field 7's entries)."""
-    return index_pb2.StoreIndex.FromString(_index_products(inp)).SerializeToString(deterministic=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,12 +89,12 @@ class CompileStats:
 
 
 class IncrementalCompiler:
-    """``compile_store_index`` that remembers: safe to share between stores, batches and threads."""
+    """``compile_store_index`` that remembers, shared by every store and batch. One call at a time:
+    the cloud's builder calls it from worker threads through a lock (cloud_core/sync/serial_compiler.py)."""
 
     def __init__(self, settings: MemoSettings | None = None) -> None:
         self._settings = settings or MemoSettings()
         s = self._settings
-        self._lock = threading.Lock()
         self._shared = SharedInterner(max_items=s.max_line_items, max_template_bytes=s.max_part_bytes // 8)
         self._entries: PartMemo[tuple[bytes, bytes, bytes, bytes]] = PartMemo(
             max_entries=s.max_parts, max_bytes=s.max_part_bytes // 2
@@ -170,22 +129,14 @@ class IncrementalCompiler:
         creatives: Sequence[admin_pb2.CreativeSpec],
     ) -> SharedCompile:
         """``prepare_shared`` of these rows, reusing what earlier calls prepared (pass it as CompileInput.shared)."""
-        with self._lock:
-            return self._shared.prepare(line_items, campaigns, creatives)
+        return self._shared.prepare(line_items, campaigns, creatives)
 
     def part_misses(self) -> tuple[int, int]:
         """Line item entries and creative entries compiled so far (not found in the memo)."""
-        with self._lock:
-            return self._entries.misses, self._creatives.misses
+        return self._entries.misses, self._creatives.misses
 
     def compile(self, inp: CompileInput, settings: CompileSettings, now: datetime) -> index_pb2.StoreIndex:
         """The store's index at ``now``: equal, byte for byte, to ``compile_store_index(inp, settings, now)``."""
-        with self._lock:
-            return self._compile(inp, settings, now)
-
-    # ---- inside the lock ----
-
-    def _compile(self, inp: CompileInput, settings: CompileSettings, now: datetime) -> index_pb2.StoreIndex:
         now_us = dt_to_us(now)
         shared = inp.shared
         if (
@@ -218,7 +169,7 @@ class IncrementalCompiler:
         while len(self._stores) > self._settings.max_stores:
             self._stores.popitem(last=False)
         self._patch(state, inp, shared, settings, now_us)
-        return self._assemble(state, inp, settings, now)
+        return assemble_index(state, inp, settings, now, self._products(state.context.catalog, inp))
 
     def _catalog_id(self, inp: CompileInput, state: StoreState | None) -> tuple[int, CatalogKey]:
         """The number naming the store's catalog rows, and the rows' key as held (shared by its stores)."""
@@ -370,7 +321,7 @@ class IncrementalCompiler:
         found = r.predictions.get(entry.line_item_id)
         prediction = _PRIOR_PREDICTION if found is None else _prediction_part(found)
         key = (entry.template, lease, prediction, pacing)
-        return self._entries.get(key, lambda: _canonical_entry(*key))
+        return self._entries.get(key, lambda: canonical_entry(*key))
 
     def _pacing_part(self, rate: float) -> bytes:
         if len(self._pacing_parts) > 4096:
@@ -423,53 +374,13 @@ class IncrementalCompiler:
                 template = shared.creative_templates[cid]
                 part = self._creatives.get(
                     (catalog, shared.keys.creative_bytes[cid], template),
-                    partial(_store_creative, template, shared.keys.approved[cid], catalog_rows),
+                    partial(store_creative, template, shared.keys.approved[cid], catalog_rows),
                 )
             place(state.creative_ids, state.creative_parts, cid, part)
 
-    def _assemble(
-        self, state: StoreState, inp: CompileInput, settings: CompileSettings, now: datetime
-    ) -> index_pb2.StoreIndex:
-        store_settings = index_pb2.StoreSettings(
-            time_zone=inp.store.time_zone,
-            token_ttl_s=settings.token_ttl_s,
-            reserve_cpm_micros=settings.reserve_cpm_micros,
-            display_name=inp.store.display_name,
-            max_ads_per_trip=settings.max_ads_per_trip,
-            min_ad_interval_ms=settings.min_ad_interval_ms,
-            cart_limits=limits_to_pb(settings.cart_limits),
-            ivt_policy=policy_to_pb(settings.ivt_policy),
-        )
-        catalog = state.context.catalog
-        products = self._product_sections.get(catalog, lambda: _products_section(inp))
-        # The fields before the products (settings, line items, creatives) and after them (postings,
-        # experiment layers, carts), each joined once: hashed, then parsed.
-        before = b"".join(
-            [
-                delimited(_SETTINGS_TAG, store_settings.SerializeToString(deterministic=True)),
-                *state.entries,
-                *state.creative_parts,
-            ]
-        )
-        after = b"".join(
-            [
-                *state.posting_parts,
-                *(
-                    delimited(_LAYER_TAG, layer.SerializeToString(deterministic=True))
-                    for layer in index_layers(inp.experiment_layers)
-                ),
-                *(delimited(_CART_TAG, cart.SerializeToString(deterministic=True)) for cart in index_carts(inp.carts)),
-            ]
-        )
-        head = string_field(_STORE_ID_TAG, inp.store.store_id)
-        digest = hashlib.sha256(head)
-        for part in (before, products, after):
-            digest.update(part)
-        stamp = delimited(_COMPILE_TIME_TAG, dt_to_ts(now).SerializeToString(deterministic=True))
-        # The products are copied from the catalog's parsed list (cheaper than parsing them again: no
-        # decoding or UTF-8 checks), the rest parsed; a message's fields are written in number order
-        # whatever order they were set in.
-        index = index_pb2.StoreIndex()
+    def _products(self, catalog: int, inp: CompileInput) -> tuple[bytes, index_pb2.StoreIndex]:
+        """The catalog's products as the index writes them, and parsed (kept for a few catalogs)."""
+        products = self._product_sections.get(catalog, lambda: products_section(inp))
         proto = self._product_protos.get(catalog)
         if proto is None:
             proto = self._product_protos[catalog] = index_pb2.StoreIndex.FromString(products)
@@ -477,8 +388,4 @@ class IncrementalCompiler:
                 self._product_protos.popitem(last=False)
         else:
             self._product_protos.move_to_end(catalog)
-        index.CopyFrom(proto)
-        index.MergeFromString(head + string_field(_VERSION_TAG, digest.hexdigest()) + stamp)
-        index.MergeFromString(before)
-        index.MergeFromString(after)
-        return index
+        return products, proto

@@ -35,6 +35,7 @@ from cloud_core.storage.protocol import (
 from cloud_core.sync.charge_records import TermsRecorder, abort_revoked, key_still_valid, register_edge_key
 from cloud_core.sync.index_cache import IndexCache
 from cloud_core.sync.notifier import ChangeNotifier, ChangeSubscription
+from cloud_core.sync.serial_compiler import SerialCompiler
 from cloud_core.sync.stream import IndexStream, KeyRevokedError, StoreGoneError, StreamSettings
 from cloud_core.sync.stream_state import IndexStreamState, Reject
 
@@ -46,7 +47,8 @@ class IndexBuilder:
     event loop.
 
     ``compiler`` defaults to an IncrementalCompiler: a recompile after a change redoes only what the
-    change touched (cloud_core/compile/incremental.py), with the same bytes as a full compile.
+    change touched (cloud_core/compile/incremental.py), with the same bytes as a full compile. Its
+    calls from the worker threads are made one at a time (SerialCompiler).
     """
 
     def __init__(
@@ -60,7 +62,7 @@ class IndexBuilder:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         compiler: StoreCompiler | None = None,
     ) -> None:
-        self._compiler: StoreCompiler = compiler if compiler is not None else IncrementalCompiler()
+        self._compiler = SerialCompiler(compiler if compiler is not None else IncrementalCompiler())
         self._catalog = catalog
         self._experiments = experiments
         self._delivery = delivery
@@ -70,8 +72,8 @@ class IndexBuilder:
 
     @property
     def compiler(self) -> StoreCompiler:
-        """What compiles the indexes."""
-        return self._compiler
+        """What compiles the indexes (inside its lock)."""
+        return self._compiler.compiler
 
     async def build(self, store_id: str) -> index_pb2.StoreIndex | None:
         """The store's index now, or None when the store does not exist."""

@@ -20,6 +20,7 @@ from cloud_core.compile.memo import MemoSettings, PartMemo
 from cloud_core.delivery.leases import StoreTraffic
 from cloud_core.delivery.pacing import StorePacing
 from cloud_core.delivery.predictions import Prediction
+from cloud_core.sync.serial_compiler import SerialCompiler
 from tests.cloud_core.helpers import AISLES, NOW, PRODUCTS, campaign, creative, line_item
 
 SETTINGS = CompileSettings(token_ttl_s=600, reserve_cpm_micros=100)
@@ -332,10 +333,10 @@ def test_part_memo_keeps_its_limits() -> None:
 
 
 def test_threads_compiling_at_once_get_the_full_compiles() -> None:
-    """Stores compiled from several threads at once (replicas compile in worker threads) each get
-    the full compile's bytes: the memo is not corrupted by concurrent use."""
+    """Stores compiled from several threads at once through the builder's lock (replicas compile in
+    worker threads) each get the full compile's bytes."""
     world = _world()
-    compiler = IncrementalCompiler()
+    compiler = SerialCompiler(IncrementalCompiler())
     inputs = [world.inputs(s) for s in STORES] * 4
     with ThreadPoolExecutor(max_workers=4) as pool:
         got = list(pool.map(lambda inp: _bytes(compiler.compile(inp, SETTINGS, NOW)), inputs))
