@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from cartads.cart_limits import PerCartLimits
 from cartads.ivt import IvtPolicy
 from cartads.rpc.keepalive import ServerKeepalive
+from cloud_core.compile.memo import MemoSettings
 
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
@@ -39,6 +40,8 @@ class CloudConfig:
     # size (well below gRPC's 4 MiB default message limit).
     index_history_versions: int = 16
     index_chunk_bytes: int = 1024 * 1024
+    # What the incremental index compiler keeps of its past work (cloud_core/compile/memo.py).
+    compile_memo: MemoSettings = field(default_factory=MemoSettings)
     # Mutual TLS: the server's certificate and key, and the CA that signs client (edge) certificates.
     # None (all three) serves plaintext, for loopback.
     tls_cert_path: str | None = None

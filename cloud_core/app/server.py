@@ -29,6 +29,7 @@ from cloud_core.admin.delivery.status import DeliveryAdmin, console_reader
 from cloud_core.admin.exports.jobs import ExportRunner
 from cloud_core.admin.service import AdminServicer, AdminStorage
 from cloud_core.compile.compiler import CompileSettings
+from cloud_core.compile.incremental import IncrementalCompiler
 from cloud_core.config import CloudConfig
 from cloud_core.console.experiments import read_experiments
 from cloud_core.console.http import ConsoleBindError, ConsoleServer, operator_token_check, start_console
@@ -133,6 +134,7 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
         delivery=store.pacing_stats,
         carts=store.carts,
         settings=settings,
+        compiler=IncrementalCompiler(config.compile_memo),
     )
     admin_storage = AdminStorage(
         advertisers=store.advertisers,

@@ -33,6 +33,23 @@ class SharedCompile:
     pacing_groups: Mapping[str, Sequence[admin_pb2.LineItem]]
     # creative id -> its serialized index Creative without the fields from a store's catalog.
     creative_templates: Mapping[str, bytes]
+    # Set when the incremental compiler prepared these rows (cloud_core/compile/shared_memo.py): what
+    # tells two preparations apart without comparing their rows again.
+    keys: SharedKeys | None = None
+
+
+@dataclass(frozen=True)
+class SharedKeys:
+    """Content keys of a SharedCompile's rows, for telling what changed between two of them."""
+
+    # Servable line item id -> its ServableItem, the same object whenever its rows are the same.
+    servable_by_id: Mapping[str, ServableItem]
+    # Campaign id -> the ids of its servable line items.
+    servable_by_campaign: Mapping[str, tuple[str, ...]]
+    # Campaign id -> its row's bytes; approved creative id -> its spec and the spec's bytes.
+    campaign_bytes: Mapping[str, bytes]
+    approved: Mapping[str, admin_pb2.CreativeSpec]
+    creative_bytes: Mapping[str, bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +77,7 @@ def prepare_shared(
 ) -> SharedCompile:
     """Derive once what every store's compile of these rows needs (see SharedCompile)."""
     by_campaign = {c.campaign_id: c for c in campaigns}
-    # Only a creative an admin approved reaches a store (creative review): pending and rejected ones
-    # are left out, so a line item whose creatives are all unapproved has nothing to show.
-    by_creative = {c.creative_id: c for c in creatives if c.review_status == admin_pb2.CREATIVE_REVIEW_STATUS_APPROVED}
+    by_creative = approved_creatives(creatives)
     servable = []
     for item in sorted(line_items, key=lambda li: li.line_item_id):
         campaign = by_campaign.get(item.campaign_id)
@@ -70,19 +85,7 @@ def prepare_shared(
         # Without a creative there is nothing to show; such a line item cannot serve.
         if campaign is None or not specs:
             continue
-        servable.append(
-            ServableItem(
-                line_item_id=item.line_item_id,
-                item=item,
-                campaign=campaign,
-                specs=specs,
-                creatives_by_id=tuple((spec.creative_id, spec) for spec in specs),
-                store_ids=frozenset(item.targeting.store_ids),
-                active=item.state == admin_pb2.SERVING_STATE_ACTIVE,
-                posting_keys=tuple(posting_keys(item.targeting)),
-                template=_line_item_template(item, campaign, specs).SerializeToString(),
-            )
-        )
+        servable.append(servable_item(item, campaign, specs))
     return SharedCompile(
         line_items=line_items,
         campaigns=campaigns,
@@ -91,7 +94,33 @@ def prepare_shared(
         targets=campaign_store_targets(line_items),
         kinds=pacing_kinds(line_items),
         pacing_groups=pacing_groups(line_items, by_campaign),
-        creative_templates={c.creative_id: _creative_template(c) for c in creatives},
+        creative_templates={c.creative_id: creative_template(c) for c in creatives},
+    )
+
+
+def approved_creatives(creatives: Sequence[admin_pb2.CreativeSpec]) -> dict[str, admin_pb2.CreativeSpec]:
+    """The creatives a store may show, by id.
+
+    Only a creative an admin approved reaches a store (creative review): pending and rejected ones
+    are left out, so a line item whose creatives are all unapproved has nothing to show.
+    """
+    return {c.creative_id: c for c in creatives if c.review_status == admin_pb2.CREATIVE_REVIEW_STATUS_APPROVED}
+
+
+def servable_item(
+    item: admin_pb2.LineItem, campaign: admin_pb2.Campaign, specs: tuple[admin_pb2.CreativeSpec, ...]
+) -> ServableItem:
+    """``item`` of ``campaign`` showing ``specs`` (its approved creatives, at least one), ready to compile."""
+    return ServableItem(
+        line_item_id=item.line_item_id,
+        item=item,
+        campaign=campaign,
+        specs=specs,
+        creatives_by_id=tuple((spec.creative_id, spec) for spec in specs),
+        store_ids=frozenset(item.targeting.store_ids),
+        active=item.state == admin_pb2.SERVING_STATE_ACTIVE,
+        posting_keys=tuple(posting_keys(item.targeting)),
+        template=_line_item_template(item, campaign, specs).SerializeToString(),
     )
 
 
@@ -152,7 +181,7 @@ def pacing_kinds(line_items: Sequence[admin_pb2.LineItem]) -> dict[str, frozense
     return {cid: frozenset(k) for cid, k in kinds.items()}
 
 
-def _creative_template(spec: admin_pb2.CreativeSpec) -> bytes:
+def creative_template(spec: admin_pb2.CreativeSpec) -> bytes:
     """The index Creative's fields that no store changes, serialized."""
     return common_pb2.Creative(
         creative_id=spec.creative_id,

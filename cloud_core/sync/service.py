@@ -15,9 +15,11 @@ from cartads.time_units import dt_to_us, now_us
 from cartads.v1 import admin_pb2, index_pb2, index_sync_pb2, index_sync_pb2_grpc
 from cloud_core.access.edge_auth import require_store
 from cloud_core.compile.carts import EnrolledCart
-from cloud_core.compile.compiler import CompileInput, CompileSettings, compile_store_index
+from cloud_core.compile.compiler import CompileInput, CompileSettings
+from cloud_core.compile.incremental import IncrementalCompiler
+from cloud_core.compile.store_compiler import StoreCompiler
 from cloud_core.compile.store_inputs import DeliveryInputs, DeliveryStore, delivery_inputs
-from cloud_core.compile.templates import SharedCompile, prepare_shared
+from cloud_core.compile.templates import SharedCompile
 from cloud_core.config import CloudConfig
 from cloud_core.delivery.pacing import StorePacing
 from cloud_core.delivery.pacing_stats import PacingStatesSave
@@ -33,6 +35,7 @@ from cloud_core.storage.protocol import (
 from cloud_core.sync.charge_records import TermsRecorder, abort_revoked, key_still_valid, register_edge_key
 from cloud_core.sync.index_cache import IndexCache
 from cloud_core.sync.notifier import ChangeNotifier, ChangeSubscription
+from cloud_core.sync.serial_compiler import SerialCompiler
 from cloud_core.sync.stream import IndexStream, KeyRevokedError, StoreGoneError, StreamSettings
 from cloud_core.sync.stream_state import IndexStreamState, Reject
 
@@ -41,7 +44,12 @@ log = structlog.get_logger("cloud.index_sync")
 
 class IndexBuilder:
     """Loads a store's view and enrolled carts (DB thread) and compiles them (worker thread), off the
-    event loop."""
+    event loop.
+
+    ``compiler`` defaults to an IncrementalCompiler: a recompile after a change redoes only what the
+    change touched (cloud_core/compile/incremental.py), with the same bytes as a full compile. Its
+    calls from the worker threads are made one at a time (SerialCompiler).
+    """
 
     def __init__(
         self,
@@ -52,13 +60,20 @@ class IndexBuilder:
         carts: CartStore,
         settings: CompileSettings,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        compiler: StoreCompiler | None = None,
     ) -> None:
+        self._compiler = SerialCompiler(compiler if compiler is not None else IncrementalCompiler())
         self._catalog = catalog
         self._experiments = experiments
         self._delivery = delivery
         self._carts = carts
         self._settings = settings
         self._clock = clock
+
+    @property
+    def compiler(self) -> StoreCompiler:
+        """What compiles the indexes (inside its lock)."""
+        return self._compiler.compiler
 
     async def build(self, store_id: str) -> index_pb2.StoreIndex | None:
         """The store's index now, or None when the store does not exist."""
@@ -68,8 +83,9 @@ class IndexBuilder:
             return None
         layers = await self._experiments.active_experiment_layers()
         carts = (await self._carts.enrolled_carts([store_id])).get(store_id, ())
-        inp, _ = await self._input(view, layers, carts, None, now, save=True)
-        return await asyncio.to_thread(compile_store_index, inp, self._settings, now)
+        shared = await asyncio.to_thread(self._compiler.prepare, view.line_items, view.campaigns, view.creatives)
+        inp, _ = await self._input(view, layers, carts, shared, now, save=True)
+        return await asyncio.to_thread(self._compiler.compile, inp, self._settings, now)
 
     async def build_many(self, store_ids: Sequence[str]) -> dict[str, index_pb2.StoreIndex]:
         """Indexes of the existing ``store_ids`` now, each as ``build`` makes it alone.
@@ -84,7 +100,7 @@ class IndexBuilder:
         layers = await self._experiments.active_experiment_layers()
         carts = await self._carts.enrolled_carts(list(views))
         first = next(iter(views.values()))
-        shared = await asyncio.to_thread(prepare_shared, first.line_items, first.campaigns, first.creatives)
+        shared = await asyncio.to_thread(self._compiler.prepare, first.line_items, first.campaigns, first.creatives)
         inputs, saves = [], []
         for view in views.values():
             store_carts = carts.get(view.store.store_id, ())
@@ -95,7 +111,7 @@ class IndexBuilder:
         await self._delivery.save_pacing_states_many(saves)
 
         def compile_all() -> dict[str, index_pb2.StoreIndex]:
-            return {inp.store.store_id: compile_store_index(inp, self._settings, now) for inp in inputs}
+            return {inp.store.store_id: self._compiler.compile(inp, self._settings, now) for inp in inputs}
 
         return await asyncio.to_thread(compile_all)
 
@@ -104,23 +120,31 @@ class IndexBuilder:
     ) -> dict[str, tuple[index_pb2.StoreIndex, StorePacing | None]]:
         """Each existing store's index and pacing plan as ``build_many`` would make them now, saving
         nothing (no pacing step is persisted): what AdminService's delivery status reads."""
+        now, inputs = await self.compile_inputs(store_ids)
+
+        def compile_all() -> dict[str, tuple[index_pb2.StoreIndex, StorePacing | None]]:
+            return {
+                inp.store.store_id: (self._compiler.compile(inp, self._settings, now), inp.pacing) for inp in inputs
+            }
+
+        return await asyncio.to_thread(compile_all)
+
+    async def compile_inputs(self, store_ids: Sequence[str]) -> tuple[datetime, list[CompileInput]]:
+        """The time and each existing store's compile input as ``build_many`` would read them now,
+        saving nothing (no pacing step is persisted)."""
         now = self._clock()
         views = await self._catalog.load_store_views(store_ids)
         if not views:
-            return {}
+            return now, []
         layers = await self._experiments.active_experiment_layers()
         carts = await self._carts.enrolled_carts(list(views))
         first = next(iter(views.values()))
-        shared = await asyncio.to_thread(prepare_shared, first.line_items, first.campaigns, first.creatives)
+        shared = await asyncio.to_thread(self._compiler.prepare, first.line_items, first.campaigns, first.creatives)
         inputs = [
             (await self._input(view, layers, carts.get(view.store.store_id, ()), shared, now, save=False))[0]
             for view in views.values()
         ]
-
-        def compile_all() -> dict[str, tuple[index_pb2.StoreIndex, StorePacing | None]]:
-            return {inp.store.store_id: (compile_store_index(inp, self._settings, now), inp.pacing) for inp in inputs}
-
-        return await asyncio.to_thread(compile_all)
+        return now, inputs
 
     async def _input(
         self,

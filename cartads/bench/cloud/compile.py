@@ -7,6 +7,13 @@
   per store its catalog, delivery inputs and compile). Baseline in the same run: one store compiled
   alone (``IndexBuilder.build``) in this process, so ``compile_parallel_speedup`` says how much
   the batching and the workers gain over compiling the stores one by one.
+- incremental compile: the same stores' inputs read through the IndexBuilder (their real delivery
+  inputs), compiled once; then one line item is edited (a bid, a pause, a new targeting; each one
+  that serves every store) and the affected stores recompiled in this process, fully
+  (``prepare_shared`` + ``compile_store_index``) and incrementally (``IncrementalCompiler``, warm from
+  the compile before the edit), each index checked byte for byte against the full one. The same for
+  an edit of a line item that targets one store. ``incremental_vs_full_compile_ratio`` is the time
+  of the incremental recompiles over the full ones.
 - admin writes: CreateLineItem calls through a real AdminService on loopback (in-process cloud,
   admin token minted directly), on a SQLite file and on a new PostgreSQL database.
 """
@@ -28,6 +35,7 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 
+from cartads.bench.cloud.compile_incremental import bench_incremental
 from cartads.bench.cloud.index_fixture import IndexFixture, build_fixture
 from cartads.ops.logs import configure_logging
 from cartads.rpc.bearer import aio_channel
@@ -51,6 +59,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stores", type=int, default=100, help="stores to compile (default 100)")
     parser.add_argument("--line-items", type=int, default=5000, help="live line items over them (default 5000)")
     parser.add_argument("--workers", type=int, default=0, help="compile processes (default: CPU count)")
+    parser.add_argument(
+        "--incremental-stores",
+        type=int,
+        default=100,
+        help="stores recompiled after each edit for the incremental compile ratio (default 100, at most --stores)",
+    )
     parser.add_argument("--writes", type=int, default=500, help="CreateLineItem calls per engine (default 500)")
     parser.add_argument("--write-callers", type=int, default=8, help="concurrent admin callers (default 8)")
     parser.add_argument(
@@ -194,6 +208,7 @@ def _bench_compile(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             await store.close()
 
     asyncio.run(setup())
+    incremental = bench_incremental(db, store_ids[: max(1, args.incremental_stores)], _index_builder)
     one_s, live_items, index_bytes = asyncio.run(_compile_one(db, store_ids[0]))
     workers = args.workers or os.cpu_count() or 1
     context = multiprocessing.get_context("spawn")
@@ -222,6 +237,7 @@ def _bench_compile(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         # CPU seconds the workers spent: on a busy machine the wall time above grows with the other
         # load, this does not; ``compile_cpu_s / compile_workers`` is the wall time on idle cores.
         "compile_cpu_s": round(cpu_s, 3),
+        **incremental,
     }
 
 

@@ -28,3 +28,8 @@ def test_quick_run_reports_compile_and_write_rates(capsys: pytest.CaptureFixture
     assert results["compile_stores_per_s"] >= 2 / whole_run_s
     assert results["admin_writes_per_s_sqlite"] >= 10 / whole_run_s
     assert results["admin_writes_per_s_postgres"] >= 10 / whole_run_s
+    # The incremental compile was measured on the same stores (each index checked against the full one).
+    assert results["incremental_stores"] == 2
+    assert 0 < results["incremental_recompile_s"] <= whole_run_s
+    assert results["incremental_vs_full_compile_ratio"] > 0
+    assert results["one_store_incremental_vs_full_ratio"] > 0
