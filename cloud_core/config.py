@@ -39,6 +39,19 @@ class CloudConfig:
     # size (well below gRPC's 4 MiB default message limit).
     index_history_versions: int = 16
     index_chunk_bytes: int = 1024 * 1024
+    # Compiled versions live in the database (the last index_history_versions of each store); each
+    # replica keeps parsed versions, encoded snapshots and deltas within this many bytes, so its
+    # memory does not grow with stores x versions.
+    index_cache_bytes: int = 256 * 1024 * 1024
+    # One replica compiles a store at a time, under a lease of this length (renewed while compiling;
+    # a dead holder's lease is taken over when it expires). Replicas waiting for another's compile are
+    # woken when it is stored (PostgreSQL NOTIFY) or read the database again every compile_wait_poll_s.
+    compile_lease_s: float = 10.0
+    compile_wait_poll_s: float = 0.25
+    # Each replica records a heartbeat this often; the edges of a replica silent for replica_timeout_s
+    # are marked disconnected by the others (within replica_timeout_s + replica_heartbeat_s).
+    replica_heartbeat_s: float = 3.0
+    replica_timeout_s: float = 15.0
     # Mutual TLS: the server's certificate and key, and the CA that signs client (edge) certificates.
     # None (all three) serves plaintext, for loopback.
     tls_cert_path: str | None = None

@@ -12,6 +12,7 @@ from cloud_core.storage.catalog import SqlCatalog
 from cloud_core.storage.console import SqlConsoleReads
 from cloud_core.storage.edges import SqlEdges
 from cloud_core.storage.exports.jobs import SqlReportExports
+from cloud_core.storage.index_store import SqlIndexStore, SqlReplicas
 from cloud_core.storage.ledger import SqlLedger
 from cloud_core.storage.pacing_stats import SqlPacingStats
 from cloud_core.storage.reports import SqlExperiments, SqlReports
@@ -42,6 +43,8 @@ class SqlCloudStore:
         self.signing_keys = SqlSigningKeys(db)
         self.terms = SqlTerms(db, self.signing_keys)
         self.exports = SqlReportExports(db)
+        self.index_versions = SqlIndexStore(db)
+        self.replicas = SqlReplicas(db)
 
     @classmethod
     async def open(cls, db: str, *, replica_id: str = "") -> SqlCloudStore:
