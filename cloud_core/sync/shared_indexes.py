@@ -148,13 +148,15 @@ class SharedIndexes:
                 await self._take_current(mine, generations, heads, out)
                 for store_id in won - mine.keys():
                     del pending[store_id]
-                await self._store.release_leases(sorted(won - mine.keys()), self._settings.replica_id)
+                if won - mine.keys():
+                    await self._store.release_leases(sorted(won - mine.keys()), self._settings.replica_id)
                 if mine:
                     out.update(await self._compile(sorted(mine), generations))
                     for store_id in mine:
                         del pending[store_id]
             if pending and not won:
-                await self._signals.wait(pending, self._settings.wait_poll_s)
+                # Never longer than a lease: a holder that died is taken over when its lease expires.
+                await self._signals.wait(pending, min(self._settings.wait_poll_s, self._settings.lease_s))
         return out
 
     async def _take_current(
