@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import grpc
 import pytest
@@ -23,6 +24,9 @@ from tests.cloud_replicas import Call, create_token, replica
 from tests.eventually import eventually
 from tests.storage_engines import fresh_pg_dsn
 from tests.sync_helpers import SyncReader, Update
+
+if TYPE_CHECKING:
+    from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub
 
 pytestmark = pytest.mark.postgres
 
@@ -43,7 +47,7 @@ async def _ack(call: Call, update: Update) -> None:
 class TwoServers:
     a: CloudServer
     b: CloudServer
-    admin: admin_pb2_grpc.AdminServiceStub
+    admin: AdminServiceAsyncStub
     edge_a: grpc.aio.Channel
     edge_b: grpc.aio.Channel
 
@@ -116,7 +120,7 @@ async def test_a_replica_started_later_serves_without_compiling(two_servers: Two
     assert two_servers.b.index_sync.shared.compiled == 0
 
 
-async def _connected(admin: admin_pb2_grpc.AdminServiceStub) -> dict[str, bool]:
+async def _connected(admin: AdminServiceAsyncStub) -> dict[str, bool]:
     listed = await admin.ListEdges(admin_pb2.ListEdgesRequest(store_id=STORE_ID))
     return {e.edge_id: e.connected for e in listed.edges}
 
@@ -153,5 +157,5 @@ async def test_edges_of_a_killed_replica_are_shown_disconnected_within_30_s() ->
     assert elapsed < 30
 
 
-async def _shown_disconnected(admin: admin_pb2_grpc.AdminServiceStub) -> bool:
+async def _shown_disconnected(admin: AdminServiceAsyncStub) -> bool:
     return not (await _connected(admin))["edge-on-a"]

@@ -54,7 +54,9 @@ async def test_saved_version_becomes_head_and_releases_the_lease(store: SqlCloud
     await versions.try_leases(["s1"], "a", 100 * S, 10 * S)
     await versions.save([_stored("s1", "v1", 3, 101 * S)], "a", keep_versions=4)
     _, heads = await versions.generations_and_heads(["s1", "s2"])
-    assert heads["s1"].version == "v1" and heads["s1"].generation == 3 and "s2" not in heads
+    assert heads["s1"].version == "v1"
+    assert heads["s1"].generation == 3
+    assert "s2" not in heads
     assert await versions.load("s1", "v1") == b"s1/v1"
     assert await versions.try_leases(["s1"], "b", 102 * S, 10 * S) == {"s1"}
 

@@ -71,7 +71,8 @@ async def test_delta_needs_base_in_store() -> None:
         await cache.current(STORE)
         notifier.notify([STORE])
     current = await cache.current(STORE)
-    assert current is not None and current.version == V[3].version
+    assert current is not None
+    assert current.version == V[3].version
     del compiler.stored.stored[(STORE, V[0].version)]
     assert await cache.delta(STORE, V[2].version, current) is not None
     assert await cache.delta(STORE, V[0].version, current) is None
@@ -94,7 +95,8 @@ async def test_memory_stays_within_the_budget() -> None:
         assert cache.held_bytes <= budget
     loads = stored.loads
     again = await cache.current("store-0")
-    assert again is not None and again.version == big[0].version
+    assert again is not None
+    assert again.version == big[0].version
     assert stored.loads == loads + 1
 
 

@@ -10,8 +10,8 @@ from cloud_core.sync.index_cache import IndexCache
 from cloud_core.sync.notifier import InProcessNotifier
 from cloud_core.sync.stream import IndexStream, StreamSettings
 from cloud_core.sync.stream_state import IndexStreamState
-from tests.edge_node.helpers import line_item, make_index, product
 from tests.cloud_core.sync.index_fakes import MemoryVersions
+from tests.edge_node.helpers import line_item, make_index, product
 
 STORE = "store-1"
 
