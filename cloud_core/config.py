@@ -35,9 +35,10 @@ class CloudConfig:
     # after its window a lease stays valid so the next index reaches the edge in time.
     lease_period_s: int = 900
     lease_grace_s: int = 180
-    # Index distribution: recent versions kept per store to send deltas from, and the snapshot chunk
-    # size (well below gRPC's 4 MiB default message limit).
-    index_history_versions: int = 16
+    # Index distribution: recent versions kept per store (in the database) to send deltas from, and
+    # the snapshot chunk size (well below gRPC's 4 MiB default message limit). An edge ACKs each
+    # version, so it is rarely more than one behind; a whole catalog's index is about 1 MB a version.
+    index_history_versions: int = 4
     index_chunk_bytes: int = 1024 * 1024
     # Compiled versions live in the database (the last index_history_versions of each store); each
     # replica keeps parsed versions, encoded snapshots and deltas within this many bytes, so its

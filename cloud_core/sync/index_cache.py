@@ -118,25 +118,39 @@ class IndexCache:
 
         Concurrent callers share one compile; None when the store does not exist.
         """
+        while True:
+            version = await self.current_version_of(store_id, max_age_s)
+            if version is None:
+                return None
+            index = await self.version(store_id, version)
+            if index is not None:
+                return index
+            # Evicted here and pruned from the database meanwhile: compile afresh.
+            self.forget(store_id)
+
+    async def current_version_of(self, store_id: str, max_age_s: float = float("inf")) -> str | None:
+        """The store's current version (compiled again only after a change, or when older than
+        ``max_age_s``), None when the store does not exist. Loads nothing: a stream whose edge holds
+        this version needs no index at all."""
         entry = self._stores.setdefault(store_id, _StoreEntry())
         while True:
             wanted = self._generation(store_id)
             fresh = self._clock() - entry.compiled_at_s <= max_age_s
             if entry.generation == wanted and fresh and entry.inflight is None:
-                if not entry.version:
-                    return None
-                index = await self.version(store_id, entry.version)
-                if index is not None:
-                    return index
-                # Evicted here and pruned from the database meanwhile: compile afresh.
-                entry.generation = -1
-                continue
+                return entry.version or None
             if entry.inflight is not None:
                 index, generation = await asyncio.shield(entry.inflight)
                 if generation >= self._generation(store_id):
-                    return index
+                    return index.version if index is not None else None
                 continue
-            return await self._compile_now(store_id, entry, wanted, max_age_s)
+            index = await self._compile_now(store_id, entry, wanted, max_age_s)
+            return index.version if index is not None else None
+
+    def forget(self, store_id: str) -> None:
+        """Compile the store again at the next ask (its current version could not be loaded)."""
+        entry = self._stores.get(store_id)
+        if entry is not None:
+            entry.generation = -1
 
     async def _compile_now(
         self, store_id: str, entry: _StoreEntry, generation: int, max_age_s: float

@@ -156,19 +156,25 @@ class IndexStream:
         max_age_s = float("inf")
         try:
             while True:
-                index = await self._cache.current(self.store_id, max_age_s)
+                version = await self._cache.current_version_of(self.store_id, max_age_s)
                 max_age_s = float("inf")
-                if index is None:
+                if version is None:
                     self._state.on_store_deleted()
                     raise StoreGoneError(self.store_id)
-                push = self._state.on_version(index.version)
+                push = self._state.on_version(version)
                 if push is not None:
+                    # Loaded only to push: an edge that holds the current version costs no memory.
+                    index = await self._cache.version(self.store_id, version)
+                    if index is None:
+                        # Gone from memory and from the database since: the next turn compiles afresh
+                        # (and the machine takes the next version it is given as a new offer).
+                        self._cache.forget(self.store_id)
+                        continue
                     messages = await self._push(index, push)
+                    del index
                     # Popped as sent, so no chunk stays referenced while the stream waits.
                     while messages:
                         yield messages.pop(0)
-                # Not held while the stream waits either: the cache decides what stays in memory.
-                del index
                 # A task that finished while we were compiling keeps its result until it is handled here.
                 if answer is None:
                     answer = asyncio.create_task(self._answers.get())
