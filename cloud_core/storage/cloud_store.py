@@ -12,9 +12,10 @@ from cloud_core.storage.catalog import SqlCatalog
 from cloud_core.storage.console import SqlConsoleReads
 from cloud_core.storage.edges import SqlEdges
 from cloud_core.storage.exports.jobs import SqlReportExports
-from cloud_core.storage.index_store import SqlIndexStore, SqlReplicas
 from cloud_core.storage.ledger import SqlLedger
 from cloud_core.storage.pacing_stats import SqlPacingStats
+from cloud_core.storage.replicas.heartbeats import SqlReplicas
+from cloud_core.storage.replicas.index_versions import SqlIndexStore
 from cloud_core.storage.reports import SqlExperiments, SqlReports
 from cloud_core.storage.sql.database import Database
 from cloud_core.storage.tokens import SqlAudit, SqlTokens

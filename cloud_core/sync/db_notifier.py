@@ -28,7 +28,7 @@ import structlog
 from sqlalchemy.engine import Connection
 
 from cloud_core.storage import schema as t
-from cloud_core.storage.index_store import INDEX_STORED_CHANNEL
+from cloud_core.storage.replicas.index_versions import INDEX_STORED_CHANNEL
 from cloud_core.storage.sql.database import POSTGRESQL, Database
 from cloud_core.storage.sql.rows import INDEX_CHANGES_CHANNEL, count_index_changes
 from cloud_core.sync.notifier import ChangeSubscription, InProcessNotifier

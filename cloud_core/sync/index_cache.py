@@ -1,7 +1,7 @@
 """Compiled indexes shared by every stream of a store: one compile per change, not one per edge,
 and each update encoded once, all within a memory budget.
 
-The versions themselves live in the database (``storage/index_store.py``, through ``VersionSource``):
+The versions themselves live in the database (``storage/replicas/index_versions.py``, through ``VersionSource``):
 this cache holds, per store, only which version is current, and keeps parsed indexes, encoded
 snapshots and deltas in one byte-bounded LRU. A version it let go is loaded again when asked for
 (the base of a delta, a current version evicted by busier stores), so a replica's memory stays flat
