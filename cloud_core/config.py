@@ -49,6 +49,8 @@ class CloudConfig:
     # woken when it is stored (PostgreSQL NOTIFY) or read the database again every compile_wait_poll_s.
     compile_lease_s: float = 10.0
     compile_wait_poll_s: float = 0.25
+    # Stores compiled per batch when many change at once: one batch's indexes are in memory together.
+    compile_batch_stores: int = 50
     # Each replica records a heartbeat this often; the edges of a replica silent for replica_timeout_s
     # are marked disconnected by the others (within replica_timeout_s + replica_heartbeat_s).
     replica_heartbeat_s: float = 3.0

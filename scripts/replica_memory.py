@@ -151,6 +151,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                 )
                 await _until(lambda r=r: all(e.updates >= r for e in edges), args.timeout_s)
             rounds.append({"round": r, "versions_per_store": r, **_rss_kib(process.pid)})
+            print(json.dumps(rounds[-1]), file=sys.stderr, flush=True)
         elapsed = time.monotonic() - started
     finally:
         for edge in edges:

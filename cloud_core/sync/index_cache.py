@@ -22,8 +22,9 @@ from cartads.index.delta import compute_delta
 from cartads.v1 import index_pb2, index_sync_pb2
 from cloud_core.sync.byte_lru import ByteLru
 
-# (store_id, max_age_s) -> the store's index no older than that, None when the store does not exist.
-Compile = Callable[[str, float], Awaitable[index_pb2.StoreIndex | None]]
+# (store_id, max_age_s) -> the store's current version no older than that (compiled and stored, so
+# VersionSource can load it), None when the store does not exist.
+Compile = Callable[[str, float], Awaitable[str | None]]
 Generation = Callable[[str], int]
 # A parsed StoreIndex takes about 7x its serialized size in memory (upb arenas; measured on a
 # 3,000 line item index), so it is charged to the budget at that rate.
@@ -75,7 +76,7 @@ class _StoreEntry:
     version: str = ""
     generation: int = -1
     compiled_at_s: float = 0.0
-    inflight: asyncio.Future[tuple[index_pb2.StoreIndex | None, int]] | None = None
+    inflight: asyncio.Future[tuple[str | None, int]] | None = None
 
 
 _Key = tuple[str, ...]
@@ -139,12 +140,11 @@ class IndexCache:
             if entry.generation == wanted and fresh and entry.inflight is None:
                 return entry.version or None
             if entry.inflight is not None:
-                index, generation = await asyncio.shield(entry.inflight)
+                version, generation = await asyncio.shield(entry.inflight)
                 if generation >= self._generation(store_id):
-                    return index.version if index is not None else None
+                    return version
                 continue
-            index = await self._compile_now(store_id, entry, wanted, max_age_s)
-            return index.version if index is not None else None
+            return await self._compile_now(store_id, entry, wanted, max_age_s)
 
     def forget(self, store_id: str) -> None:
         """Compile the store again at the next ask (its current version could not be loaded)."""
@@ -152,13 +152,11 @@ class IndexCache:
         if entry is not None:
             entry.generation = -1
 
-    async def _compile_now(
-        self, store_id: str, entry: _StoreEntry, generation: int, max_age_s: float
-    ) -> index_pb2.StoreIndex | None:
-        future: asyncio.Future[tuple[index_pb2.StoreIndex | None, int]] = asyncio.get_running_loop().create_future()
+    async def _compile_now(self, store_id: str, entry: _StoreEntry, generation: int, max_age_s: float) -> str | None:
+        future: asyncio.Future[tuple[str | None, int]] = asyncio.get_running_loop().create_future()
         entry.inflight = future
         try:
-            index = await self._compile(store_id, max_age_s)
+            version = await self._compile(store_id, max_age_s)
         except BaseException as exc:
             entry.inflight = None
             future.set_exception(exc)
@@ -166,12 +164,14 @@ class IndexCache:
             future.exception()
             raise
         entry.inflight = None
-        entry.version = index.version if index is not None else ""
+        entry.version = version or ""
         entry.generation, entry.compiled_at_s = generation, self._clock()
-        if index is not None:
-            self._keep_parsed(store_id, index)
-        future.set_result((index, generation))
-        return index
+        future.set_result((version, generation))
+        return version
+
+    def keep(self, store_id: str, index: index_pb2.StoreIndex) -> None:
+        """Hold a just compiled ``index`` while the budget allows (its streams are about to push it)."""
+        self._keep_parsed(store_id, index)
 
     def _keep_parsed(self, store_id: str, index: index_pb2.StoreIndex) -> None:
         size = self.size_bytes(store_id, index)

@@ -238,6 +238,7 @@ class IndexSyncServicer(index_sync_pb2_grpc.IndexSyncServiceServicer):
                 lease_s=config.compile_lease_s,
                 wait_poll_s=config.compile_wait_poll_s,
                 keep_versions=config.index_history_versions,
+                compile_batch_stores=config.compile_batch_stores,
             ),
         )
         self.cache = IndexCache(
@@ -247,6 +248,7 @@ class IndexSyncServicer(index_sync_pb2_grpc.IndexSyncServiceServicer):
             cache_bytes=config.index_cache_bytes,
             chunk_bytes=config.index_chunk_bytes,
         )
+        self.shared.on_compiled = self.cache.keep
         # The (store, edge) of every stream open on this replica (its heartbeats re-assert them).
         self.live_edges: set[tuple[str, str]] = set()
         self._settings = StreamSettings(push_delay_s=config.push_delay_s, refresh_s=config.index_refresh_s)

@@ -23,12 +23,12 @@ class Compiler:
         self.stored = stored
         self.compiles = 0
 
-    async def __call__(self, store_id: str, max_age_s: float) -> index_pb2.StoreIndex:
+    async def __call__(self, store_id: str, max_age_s: float) -> str:
         # A compile does not finish in the step it starts: callers arriving meanwhile find it in flight.
         await asyncio.sleep(0)
         index = self.versions[min(self.compiles, len(self.versions) - 1)]
         self.compiles += 1
-        return self.stored.keep(store_id, index)
+        return self.stored.keep(store_id, index).version
 
 
 V = [make_index([line_item(f"li{k}")], {"all": [f"li{k}"]}) for k in range(4)]
@@ -57,7 +57,9 @@ async def test_change_causes_recompile() -> None:
     await cache.current(STORE)
     assert compiler.compiles == 1
     notifier.notify([STORE])
-    assert (await cache.current(STORE)) is V[1]
+    changed = await cache.current(STORE)
+    assert changed is not None
+    assert changed.version == V[1].version
     assert compiler.compiles == 2
 
 

@@ -64,10 +64,10 @@ class Harness:
             self._compile, self.notifier.generation, self.stored, cache_bytes=64 << 20, chunk_bytes=1 << 20
         )
 
-    async def _compile(self, store_id: str, max_age_s: float) -> index_pb2.StoreIndex:
+    async def _compile(self, store_id: str, max_age_s: float) -> str:
         self.compiling.set()
         await self.compile_gate.wait()
-        return self.stored.keep(store_id, self.versions[self.current])
+        return self.stored.keep(store_id, self.versions[self.current]).version
 
     async def _requests(self) -> AsyncIterator[index_sync_pb2.StreamIndexRequest]:
         # task_done() once the stream takes a request: ``requests.join()`` returns when it has read them all.

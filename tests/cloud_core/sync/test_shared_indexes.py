@@ -93,7 +93,7 @@ async def test_both_replicas_get_one_compile(replicas: tuple[Replica, Replica]) 
     a.builder.gate.set()
     got_a, got_b = await asyncio.wait_for(asyncio.gather(first, second), 10)
     assert Builder.compiles == ["s1"]
-    assert got_a["s1"].version == got_b["s1"].version
+    assert got_a["s1"] == got_b["s1"]
     assert (a.shared.compiled, b.shared.compiled, b.shared.loaded) == (1, 0, 1)
 
 
@@ -103,7 +103,7 @@ async def test_a_replica_serves_what_another_compiled(replicas: tuple[Replica, R
     compiled = await a.shared.resolve({"s1": INF, "s2": INF})
     served = await b.shared.resolve({"s1": INF, "s2": INF})
     assert sorted(Builder.compiles) == ["s1", "s2"]
-    assert {s: i.version for s, i in served.items()} == {s: i.version for s, i in compiled.items()}
+    assert served == compiled
 
 
 async def test_a_change_makes_the_stored_version_stale(replicas: tuple[Replica, Replica]) -> None:
@@ -113,8 +113,8 @@ async def test_a_change_makes_the_stored_version_stale(replicas: tuple[Replica, 
     await b.store.db.write(lambda conn: count_index_changes(conn, ["s1"]))
     after = await b.shared.resolve({"s1": INF, "s2": INF})
     assert sorted(Builder.compiles) == ["s1", "s1", "s2"]
-    assert after["s1"].version != before["s1"].version
-    assert after["s2"].version == before["s2"].version
+    assert after["s1"] != before["s1"]
+    assert after["s2"] == before["s2"]
 
 
 async def test_a_change_notified_locally_is_counted_before_the_check(replicas: tuple[Replica, Replica]) -> None:
@@ -164,3 +164,39 @@ async def test_a_missing_store_resolves_to_nothing(replicas: tuple[Replica, Repl
 
 def _now_us() -> int:
     return now_us()
+
+
+async def test_a_served_version_loads_as_the_compiled_index(replicas: tuple[Replica, Replica]) -> None:
+    """The version another replica compiled loads from the database byte for byte."""
+    a, b = replicas
+    kept: dict[str, index_pb2.StoreIndex] = {}
+    a.shared.on_compiled = kept.__setitem__
+    versions = await a.shared.resolve({"s1": INF})
+    loaded = await b.shared.load("s1", versions["s1"])
+    assert loaded is not None
+    assert loaded.SerializeToString(deterministic=True) == kept["s1"].SerializeToString(deterministic=True)
+
+
+async def test_many_stores_compile_in_bounded_batches(replicas: tuple[Replica, Replica]) -> None:
+    """Stores resolved together are compiled at most ``compile_batch_stores`` per build_many call."""
+    a, _ = replicas
+    stores = [f"s{i}" for i in range(7)]
+    batches: list[int] = []
+    a.builder.existing = set(stores)
+    build_many = a.builder.build_many
+
+    async def counting(store_ids: Sequence[str]) -> dict[str, index_pb2.StoreIndex]:
+        batches.append(len(store_ids))
+        return await build_many(store_ids)
+
+    a.builder.build_many = counting  # type: ignore[method-assign]
+    shared = SharedIndexes(
+        a.store.index_versions,
+        a.builder,
+        flush=a.notifier.flush,
+        signals=a.notifier.stored,
+        settings=SharingSettings(replica_id="a", compile_batch_stores=3),
+    )
+    versions = await shared.resolve(dict.fromkeys(stores, INF))
+    assert sorted(versions) == stores
+    assert batches == [3, 3, 1]
