@@ -38,7 +38,6 @@ from cloud_core.access.policy import Role
 from cloud_core.storage.cloud_store import SqlCloudStore
 
 _PORT_LINE = re.compile(rb"listening on port (\d+)")
-_DB_NAME = "cartads_replica_memory"
 
 
 def _rss_kib(pid: int) -> dict[str, int]:
@@ -64,7 +63,7 @@ class Edge:
         await self._call.write(index_sync_pb2.StreamIndexRequest(store_id=self.store_id, edge_id="edge-1"))
         while True:
             response = await self._call.read()
-            if response is grpc.aio.EOF:
+            if not isinstance(response, index_sync_pb2.StreamIndexResponse):  # the stream ended
                 return
             last_chunk = response.HasField("chunk") and response.chunk.chunk_index == response.chunk.chunk_count - 1
             if response.HasField("delta") or last_chunk:
@@ -77,13 +76,13 @@ class Edge:
         self._call.cancel()
 
 
-def _make_database(server: str) -> str:
+def _make_database(server: str, name: str) -> str:
     if server == "sqlite":
         return str(Path(tempfile.mkdtemp(prefix="replica-memory-")) / "cloud.sqlite3")
     with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{_DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{_DB_NAME}" TEMPLATE template0')
-    return server.rsplit("/", 1)[0] + f"/{_DB_NAME}"
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    return server.rsplit("/", 1)[0] + f"/{name}"
 
 
 async def _seed(db: str, stores: list[str], line_items: int) -> tuple[str, dict[str, str]]:
@@ -98,14 +97,17 @@ async def _seed(db: str, stores: list[str], line_items: int) -> tuple[str, dict[
     return admin, edges
 
 
-async def _cloud(db: str, cache_mb: int) -> tuple[asyncio.subprocess.Process, int]:
+async def _cloud(db: str, cache_mb: int, checkout: str) -> tuple[asyncio.subprocess.Process, int]:
+    # Another checkout (the baseline) runs its own code from its own directory, without the new flag.
+    cache = ["--index-cache-mb", str(cache_mb)] if not checkout else []
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
+        str(Path(checkout) / ".venv/bin/python") if checkout else sys.executable,
         "-m",
         "cloud_core.app.cli",
-        *("--db", db, "--listen", "127.0.0.1:0", "--log-level", "WARNING", "--index-cache-mb", str(cache_mb)),
+        *("--db", db, "--listen", "127.0.0.1:0", "--log-level", "WARNING", *cache),
         stderr=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.DEVNULL,
+        cwd=checkout or None,
     )
     assert process.stderr is not None
     while True:
@@ -125,11 +127,12 @@ async def _until(predicate: Any, timeout_s: float) -> None:
         await asyncio.sleep(0.1)
 
 
-async def measure(args: argparse.Namespace) -> dict[str, Any]:
-    db = _make_database(args.db)
+async def measure(args: argparse.Namespace, checkout: str = "") -> dict[str, Any]:
+    """One run against a fresh database, the cloud from this checkout or from ``checkout``."""
+    db = _make_database(args.db, args.db_name)
     stores = [f"store-{i:04d}" for i in range(args.stores)]
     admin_token, edge_tokens = await _seed(db, stores, args.line_items)
-    process, port = await _cloud(db, args.index_cache_mb)
+    process, port = await _cloud(db, args.index_cache_mb, checkout)
     address = f"127.0.0.1:{port}"
     channels = [aio_channel(address, edge_tokens[s]) for s in stores]
     admin_channel = aio_channel(address, admin_token)
@@ -166,7 +169,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         "stores": args.stores,
         "versions": args.versions,
         "line_items": args.line_items,
-        "index_cache_mb": args.index_cache_mb,
+        "index_cache_mb": None if checkout else args.index_cache_mb,
+        "cloud": checkout or "this checkout",
         "engine": "sqlite" if args.db == "sqlite" else "postgresql",
         "rss_mb_first_round": round(first["VmRSS"] / 1024, 1),
         "rss_mb_last_round": round(last["VmRSS"] / 1024, 1),
@@ -188,8 +192,27 @@ def main() -> int:
         "--db", default="postgresql://postgres@127.0.0.1:5432/test", help="PostgreSQL server DSN or 'sqlite'"
     )
     parser.add_argument("--timeout-s", type=float, default=300.0)
+    parser.add_argument(
+        "--baseline-checkout",
+        default="",
+        help="also measure the cloud of this checkout (with its own .venv), e.g. the code before this change, "
+        "after this one's, and report both",
+    )
+    parser.add_argument("--db-name", default="cartads_replica_memory", help="the database made on the server")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(measure(args)), indent=1))
+    result = asyncio.run(measure(args))
+    if args.baseline_checkout:
+        baseline = asyncio.run(measure(args, args.baseline_checkout))
+        result = {
+            "this": result,
+            "baseline": baseline,
+            "rss_growth_this_over_baseline": round(
+                (result["rss_mb_last_round"] - result["rss_mb_first_round"])
+                / max(0.1, baseline["rss_mb_last_round"] - baseline["rss_mb_first_round"]),
+                3,
+            ),
+        }
+    print(json.dumps(result, indent=1))
     return 0
 
 
