@@ -97,6 +97,24 @@ async def _seed(db: str, stores: list[str], line_items: int) -> tuple[str, dict[
     return admin, edges
 
 
+# The schema of the code before this change: the baseline cloud refuses a newer one.
+BASELINE_REVISION = "0012_report_exports"
+
+
+def _downgrade(db: str, revision: str) -> None:
+    from alembic import command
+
+    from cloud_core.storage.sql.database import create_engine, database_url
+    from cloud_core.storage.sql.migrations import alembic_config
+
+    engine = create_engine(database_url(db))
+    try:
+        with engine.connect() as conn, conn.begin():
+            command.downgrade(alembic_config(conn), revision)
+    finally:
+        engine.dispose()
+
+
 async def _cloud(db: str, cache_mb: int, checkout: str) -> tuple[asyncio.subprocess.Process, int]:
     # Another checkout (the baseline) runs its own code from its own directory, without the new flag.
     cache = ["--index-cache-mb", str(cache_mb)] if not checkout else []
@@ -132,6 +150,8 @@ async def measure(args: argparse.Namespace, checkout: str = "") -> dict[str, Any
     db = _make_database(args.db, args.db_name)
     stores = [f"store-{i:04d}" for i in range(args.stores)]
     admin_token, edge_tokens = await _seed(db, stores, args.line_items)
+    if checkout:
+        _downgrade(db, BASELINE_REVISION)
     process, port = await _cloud(db, args.index_cache_mb, checkout)
     address = f"127.0.0.1:{port}"
     channels = [aio_channel(address, edge_tokens[s]) for s in stores]
