@@ -36,12 +36,28 @@ class CloudConfig:
     # after its window a lease stays valid so the next index reaches the edge in time.
     lease_period_s: int = 900
     lease_grace_s: int = 180
-    # Index distribution: recent versions kept per store to send deltas from, and the snapshot chunk
-    # size (well below gRPC's 4 MiB default message limit).
-    index_history_versions: int = 16
+    # Index distribution: recent versions kept per store (in the database) to send deltas from, and
+    # the snapshot chunk size (well below gRPC's 4 MiB default message limit). An edge ACKs each
+    # version, so it is rarely more than one behind; a whole catalog's index is about 1 MB a version.
+    index_history_versions: int = 4
     index_chunk_bytes: int = 1024 * 1024
     # What the incremental index compiler keeps of its past work (cloud_core/compile/memo.py).
     compile_memo: MemoSettings = field(default_factory=MemoSettings)
+    # Compiled versions live in the database (the last index_history_versions of each store); each
+    # replica keeps parsed versions, encoded snapshots and deltas within this many bytes, so its
+    # memory does not grow with stores x versions.
+    index_cache_bytes: int = 256 * 1024 * 1024
+    # One replica compiles a store at a time, under a lease of this length (renewed while compiling;
+    # a dead holder's lease is taken over when it expires). Replicas waiting for another's compile are
+    # woken when it is stored (PostgreSQL NOTIFY) or read the database again every compile_wait_poll_s.
+    compile_lease_s: float = 10.0
+    compile_wait_poll_s: float = 0.25
+    # Stores compiled per batch when many change at once: one batch's indexes are in memory together.
+    compile_batch_stores: int = 50
+    # Each replica records a heartbeat this often; the edges of a replica silent for replica_timeout_s
+    # are marked disconnected by the others (within replica_timeout_s + replica_heartbeat_s).
+    replica_heartbeat_s: float = 3.0
+    replica_timeout_s: float = 15.0
     # Mutual TLS: the server's certificate and key, and the CA that signs client (edge) certificates.
     # None (all three) serves plaintext, for loopback.
     tls_cert_path: str | None = None

@@ -33,14 +33,15 @@ class Replica:
 
 
 @asynccontextmanager
-async def replica(dsn: str, replica_id: str) -> AsyncIterator[Replica]:
-    """A `cartads-cloud` subprocess on ``dsn``, stopped with SIGTERM afterwards."""
+async def replica(dsn: str, replica_id: str, *extra_args: str) -> AsyncIterator[Replica]:
+    """A `cartads-cloud` subprocess on ``dsn`` (with ``extra_args``), stopped with SIGTERM afterwards."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "cloud_core.app.cli",
         *("--db", dsn, "--listen", "127.0.0.1:0", "--replica-id", replica_id),
         *("--push-delay-s", "0.02", "--log-level", "WARNING"),
+        *extra_args,
         stderr=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.DEVNULL,
     )

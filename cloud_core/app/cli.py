@@ -60,6 +60,33 @@ def build_parser() -> argparse.ArgumentParser:
         "its API takes an admin or viewer token (env CARTADS_CONSOLE_LISTEN; default: not served)",
     )
     parser.add_argument("--push-delay-s", type=float, default=0.1, help="coalescing delay before index pushes")
+    parser.add_argument(
+        "--index-cache-mb",
+        type=_positive_int,
+        default=os.environ.get("CARTADS_INDEX_CACHE_MB", "256"),
+        help="memory for compiled indexes, snapshots and deltas in this replica; versions live in the database "
+        "(env CARTADS_INDEX_CACHE_MB; default %(default)s)",
+    )
+    parser.add_argument(
+        "--compile-lease-s",
+        type=_positive_float,
+        default=os.environ.get("CARTADS_COMPILE_LEASE_S", "10"),
+        help="one replica compiles a store at a time under a lease this long, renewed while compiling; a dead "
+        "holder's lease is taken over when it expires (env CARTADS_COMPILE_LEASE_S; default %(default)s)",
+    )
+    parser.add_argument(
+        "--replica-heartbeat-s",
+        type=_positive_float,
+        default=os.environ.get("CARTADS_REPLICA_HEARTBEAT_S", "3"),
+        help="how often this replica records that it is alive (env CARTADS_REPLICA_HEARTBEAT_S; default %(default)s)",
+    )
+    parser.add_argument(
+        "--replica-timeout-s",
+        type=_positive_float,
+        default=os.environ.get("CARTADS_REPLICA_TIMEOUT_S", "15"),
+        help="the edges of a replica without a heartbeat for this long are shown disconnected "
+        "(env CARTADS_REPLICA_TIMEOUT_S; default %(default)s)",
+    )
     parser.add_argument("--token-ttl-s", type=int, default=7200, help="tracking token lifetime in seconds")
     parser.add_argument("--reserve-cpm-micros", type=int, default=500_000, help="auction reserve price (CPM micros)")
     parser.add_argument(
@@ -109,7 +136,31 @@ def config_from_args(args: argparse.Namespace) -> CloudConfig:
         console_listen_address=args.console_listen,
         legacy_store_key_tokens_until_us=args.legacy_store_key_tokens_until,
         terms_retention_days=args.terms_retention_days,
+        index_cache_bytes=args.index_cache_mb * 1024 * 1024,
+        compile_lease_s=args.compile_lease_s,
+        replica_heartbeat_s=args.replica_heartbeat_s,
+        replica_timeout_s=args.replica_timeout_s,
     )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from exc
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from exc
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds: {text}")
+    return value
 
 
 def _iso_time_us(text: str) -> int:

@@ -39,6 +39,7 @@ from cloud_core.storage.cloud_store import SqlCloudStore
 from cloud_core.storage.sql.database import redact
 from cloud_core.sync.asset_service import AssetServicer
 from cloud_core.sync.db_notifier import DatabaseNotifier
+from cloud_core.sync.heartbeats import Heartbeats, HeartbeatSettings
 from cloud_core.sync.service import IndexBuilder, IndexSyncServicer
 
 log = structlog.get_logger("cloud")
@@ -66,6 +67,10 @@ class CloudServer:
     exports: ExportRunner | None = None
     # The operator console (config.console_listen_address); None when not served.
     console: ConsoleServer | None = None
+    # This replica's heartbeats (and its sweeps of silent replicas' edges).
+    heartbeats: Heartbeats | None = None
+    # The index streams' servicer (its shared index store and cache, for tests and benchmarks).
+    index_sync: IndexSyncServicer | None = None
 
     async def mint_token(
         self, role: Role, *, advertiser_id: str = "", store_id: str = "", display_name: str = ""
@@ -90,6 +95,8 @@ class CloudServer:
         if self.console is not None:
             await self.console.stop()
         await self._server.stop(grace_s)
+        if self.heartbeats is not None:
+            await self.heartbeats.stop()
         if self.exports is not None:
             await self.exports.close()
         await self.notifier.stop()
@@ -166,17 +173,23 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
     admin_pb2_grpc.add_AdminServiceServicer_to_server(
         AdminServicer(admin_storage, notifier, exports, on_revoke=auth.forget), server
     )
-    index_sync_pb2_grpc.add_IndexSyncServiceServicer_to_server(
-        IndexSyncServicer(
-            catalog=store.catalog,
-            edges=store.edges,
-            notifier=notifier,
-            builder=builder,
-            config=config,
-            keys=store.signing_keys,
-            terms=store.terms,
-        ),
-        server,
+    index_sync = IndexSyncServicer(
+        catalog=store.catalog,
+        edges=store.edges,
+        notifier=notifier,
+        builder=builder,
+        config=config,
+        keys=store.signing_keys,
+        terms=store.terms,
+        versions=store.index_versions,
+        flush=notifier.flush,
+        stored=notifier.stored,
+    )
+    index_sync_pb2_grpc.add_IndexSyncServiceServicer_to_server(index_sync, server)
+    heartbeats = Heartbeats(
+        store.replicas,
+        HeartbeatSettings(config.replica_id, config.replica_heartbeat_s, config.replica_timeout_s),
+        lambda: index_sync.live_edges,
     )
     event_ingest_pb2_grpc.add_EventIngestServiceServicer_to_server(
         EventIngestServicer(
@@ -214,6 +227,8 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
         raise
     # No stream of this replica survived its last run; each edge is marked connected again when it reconnects.
     await store.edges.disconnect_all_edges()
+    # Alive before serving, so no other replica takes this one's new streams for a dead replica's.
+    await heartbeats.start()
     await notifier.start()
     await server.start()
     # Exports accepted by a replica that stopped before running them (or while running them) are
@@ -223,4 +238,15 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
     log.info("cloud_started", listen=config.listen_address, port=port, db=redact(config.db), replica=config.replica_id)
     if console is not None:
         log.info("console_started", url=console.url)
-    return CloudServer(port, config, store, notifier, server, health_servicer, console=console, exports=exports)
+    return CloudServer(
+        port,
+        config,
+        store,
+        notifier,
+        server,
+        health_servicer,
+        console=console,
+        exports=exports,
+        heartbeats=heartbeats,
+        index_sync=index_sync,
+    )

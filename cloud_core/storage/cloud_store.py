@@ -14,6 +14,8 @@ from cloud_core.storage.edges import SqlEdges
 from cloud_core.storage.exports.jobs import SqlReportExports
 from cloud_core.storage.ledger import SqlLedger
 from cloud_core.storage.pacing_stats import SqlPacingStats
+from cloud_core.storage.replicas.heartbeats import SqlReplicas
+from cloud_core.storage.replicas.index_versions import SqlIndexStore
 from cloud_core.storage.reports import SqlExperiments, SqlReports
 from cloud_core.storage.sql.database import Database
 from cloud_core.storage.tokens import SqlAudit, SqlTokens
@@ -42,6 +44,8 @@ class SqlCloudStore:
         self.signing_keys = SqlSigningKeys(db)
         self.terms = SqlTerms(db, self.signing_keys)
         self.exports = SqlReportExports(db)
+        self.index_versions = SqlIndexStore(db)
+        self.replicas = SqlReplicas(db)
 
     @classmethod
     async def open(cls, db: str, *, replica_id: str = "") -> SqlCloudStore:

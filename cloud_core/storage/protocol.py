@@ -344,3 +344,42 @@ class CloudStore(
     Protocol,
 ):
     """All of the cloud's storage, for AdminService until it takes the narrow Protocols it uses."""
+
+
+@dataclass(frozen=True)
+class IndexHead:
+    """A store's newest stored index version, the change counter its compile saw, and when it ran."""
+
+    version: str
+    generation: int
+    compiled_us: int
+
+
+@dataclass(frozen=True)
+class StoredIndex:
+    """One compiled version to store: its deterministic serialized bytes."""
+
+    store_id: str
+    version: str
+    generation: int
+    compiled_us: int
+    data: bytes
+
+
+class IndexVersionStore(Protocol):
+    """Compiled index versions shared by the replicas, and the leases that divide compiles among them."""
+
+    async def generations_and_heads(self, store_ids: Sequence[str]) -> tuple[dict[str, int], dict[str, IndexHead]]: ...
+    async def load(self, store_id: str, version: str) -> bytes | None: ...
+    async def try_leases(self, store_ids: Sequence[str], holder: str, now_us: int, lease_us: int) -> set[str]: ...
+    async def release_leases(self, store_ids: Sequence[str], holder: str) -> None: ...
+    async def save(self, stored: Sequence[StoredIndex], holder: str, keep_versions: int) -> None: ...
+
+
+class ReplicaStore(Protocol):
+    """Replica heartbeats and the edge rows of replicas that stopped."""
+
+    async def beat(self, replica_id: str, started_us: int, now_us: int) -> int: ...
+    async def disconnect_silent(self, now_us: int, timeout_us: int) -> int: ...
+    async def reconnect(self, replica_id: str, edges: Sequence[tuple[str, str]]) -> None: ...
+    async def forget(self, replica_id: str) -> None: ...

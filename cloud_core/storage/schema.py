@@ -458,6 +458,53 @@ index_changes = Table(
     _big("generation", default=0),
 )
 
+# ---- the index store and replicas (migration 0013) ----
+
+# Compiled index versions, the deterministic serialized StoreIndex, so a replica's memory holds a
+# bounded cache of them, not every store's history; ``generation`` is the store's change counter
+# (index_changes: its row plus the every-store row) read before the compile read its inputs.
+compiled_indexes = Table(
+    "compiled_indexes",
+    metadata,
+    _text("store_id"),
+    _text("version"),
+    _big("generation"),
+    _big("compiled_us"),
+    _big("size_bytes"),
+    Column("data", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("store_id", "version"),
+)
+Index("compiled_indexes_by_time", compiled_indexes.c.store_id, compiled_indexes.c.compiled_us)
+
+# Each store's newest compiled version: what every replica serves while its generation is current.
+compiled_index_heads = Table(
+    "compiled_index_heads",
+    metadata,
+    Column("store_id", Text, primary_key=True),
+    _text("version"),
+    _big("generation"),
+    _big("compiled_us"),
+    _text("replica_id"),
+)
+
+# Which replica compiles a store now, until when: one compile per store across replicas.
+compile_leases = Table(
+    "compile_leases",
+    metadata,
+    Column("store_id", Text, primary_key=True),
+    _text("holder"),
+    _big("expires_us"),
+)
+
+# Each replica's last sign of life: the edges of one that stopped beating are shown disconnected.
+replica_heartbeats = Table(
+    "replica_heartbeats",
+    metadata,
+    Column("replica_id", Text, primary_key=True),
+    _big("started_us"),
+    _big("heartbeat_us"),
+)
+
 # ---- auth tokens (migration 0002) ----
 
 # Bearer tokens; only the SHA-256 of each secret is kept (see cloud_core/access/api_tokens.py for why).

@@ -28,9 +28,11 @@ import structlog
 from sqlalchemy.engine import Connection
 
 from cloud_core.storage import schema as t
+from cloud_core.storage.replicas.index_versions import INDEX_STORED_CHANNEL
 from cloud_core.storage.sql.database import POSTGRESQL, Database
 from cloud_core.storage.sql.rows import INDEX_CHANGES_CHANNEL, count_index_changes
 from cloud_core.sync.notifier import ChangeSubscription, InProcessNotifier
+from cloud_core.sync.shared_indexes import StoredSignals
 
 log = structlog.get_logger("cloud.notifier")
 
@@ -76,6 +78,8 @@ class DatabaseNotifier:
         self._stopping = False
         # Set while a LISTEN connection is up (PostgreSQL only).
         self.listening = asyncio.Event()
+        # Stores whose compiled index another replica stored (PostgreSQL NOTIFY): wakes their waiters.
+        self.stored = StoredSignals()
 
     # ---- ChangeNotifier ----
 
@@ -119,8 +123,13 @@ class DatabaseNotifier:
     # ---- recording this replica's changes ----
 
     async def flush(self) -> None:
-        """Record the changes not yet recorded now (the background loop does so continuously)."""
+        """Record the changes not yet recorded now (the background loop does so continuously); on
+        return every change notified before the call is counted in the database."""
         await self._record_pending()
+        # A record the loop took over before this call is committed too (the lock is FIFO, and the
+        # loop takes it in the step it takes the pending stores).
+        async with self._counters_lock:
+            pass
 
     async def _record_pending(self) -> None:
         if not self._pending:
@@ -182,11 +191,15 @@ class DatabaseNotifier:
             try:
                 async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
+                    await conn.execute(f"LISTEN {INDEX_STORED_CHANNEL}")
                     self.listening.set()
                     # Changes made while the connection was down are caught up now.
                     await self.poll()
-                    async for _ in conn.notifies():
-                        await self.poll()
+                    async for notice in conn.notifies():
+                        if notice.channel == INDEX_STORED_CHANNEL:
+                            self.stored.signal(notice.payload.split(","))
+                        else:
+                            await self.poll()
             except (psycopg.Error, OSError, sa.exc.SQLAlchemyError) as exc:
                 log.warning("index_change_listen_lost", error=str(exc))
             self.listening.clear()

@@ -1,5 +1,12 @@
 """Compiled indexes shared by every stream of a store: one compile per change, not one per edge,
-a bounded history of recent versions to compute deltas from, and each update encoded once."""
+and each update encoded once, all within a memory budget.
+
+The versions themselves live in the database (``storage/replicas/index_versions.py``, through ``VersionSource``):
+this cache holds, per store, only which version is current, and keeps parsed indexes, encoded
+snapshots and deltas in one byte-bounded LRU. A version it let go is loaded again when asked for
+(the base of a delta, a current version evicted by busier stores), so a replica's memory stays flat
+however many stores and versions it serves.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +15,28 @@ import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Protocol
 
 from cartads.index.delta import compute_delta
 from cartads.v1 import index_pb2, index_sync_pb2
+from cloud_core.sync.byte_lru import ByteLru
 
-Compile = Callable[[str], Awaitable[index_pb2.StoreIndex | None]]
+# (store_id, max_age_s) -> the store's current version no older than that (compiled and stored, so
+# VersionSource can load it), None when the store does not exist.
+Compile = Callable[[str, float], Awaitable[str | None]]
 Generation = Callable[[str], int]
+# A parsed StoreIndex takes about 7x its serialized size in memory (upb arenas; measured on a
+# 3,000 line item index), so it is charged to the budget at that rate.
+PARSED_BYTES_PER_SERIALIZED = 7
+# Sizes remembered (a few ints each); far more than the stores one replica serves.
+_SIZES_KEPT = 65_536
+
+
+class VersionSource(Protocol):
+    async def load(self, store_id: str, version: str) -> index_pb2.StoreIndex | None:
+        """Stored version ``version`` of the store, None when it is not stored (any more)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -50,64 +72,91 @@ def encode_snapshot(index: index_pb2.StoreIndex, chunk_bytes: int) -> FullSnapsh
 
 @dataclass
 class _StoreEntry:
-    index: index_pb2.StoreIndex | None = None
+    # "" when the store did not exist at the last compile.
+    version: str = ""
     generation: int = -1
     compiled_at_s: float = 0.0
-    inflight: asyncio.Future[tuple[index_pb2.StoreIndex | None, int]] | None = None
-    # version -> index, oldest first; the current version is the last entry.
-    history: OrderedDict[str, index_pb2.StoreIndex] = field(default_factory=OrderedDict)
-    snapshots: OrderedDict[str, FullSnapshot] = field(default_factory=OrderedDict)
-    sizes: dict[str, int] = field(default_factory=dict)
-    deltas: OrderedDict[tuple[str, str], index_sync_pb2.IndexDelta] = field(default_factory=OrderedDict)
+    inflight: asyncio.Future[tuple[str | None, int]] | None = None
+
+
+_Key = tuple[str, ...]
 
 
 class IndexCache:
-    """Per store: the current compiled index, recent versions, encoded snapshots and deltas."""
+    """Per store: which version is current; parsed versions, snapshots and deltas within ``cache_bytes``."""
 
     def __init__(
         self,
         compile_index: Compile,
         generation: Generation,
+        versions: VersionSource,
         *,
-        history_versions: int,
+        cache_bytes: int,
         chunk_bytes: int,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._compile = compile_index
         self._generation = generation
-        self._history_versions = max(1, history_versions)
+        self._versions = versions
         self._chunk_bytes = chunk_bytes
         self._clock = clock
         self._stores: dict[str, _StoreEntry] = {}
+        self._lru: ByteLru[_Key, object] = ByteLru(cache_bytes)
+        self._sizes: OrderedDict[tuple[str, str], int] = OrderedDict()
+
+    @property
+    def held_bytes(self) -> int:
+        """What the cache holds now, as charged to its budget."""
+        return self._lru.size_bytes
 
     def current_version(self, store_id: str) -> str:
         """The latest compiled version of the store, "" when none was compiled yet."""
         entry = self._stores.get(store_id)
-        return entry.index.version if entry is not None and entry.index is not None else ""
+        return entry.version if entry is not None else ""
 
     async def current(self, store_id: str, max_age_s: float = float("inf")) -> index_pb2.StoreIndex | None:
         """The store's index, compiled again only after a change (or when older than ``max_age_s``).
 
         Concurrent callers share one compile; None when the store does not exist.
         """
+        while True:
+            version = await self.current_version_of(store_id, max_age_s)
+            if version is None:
+                return None
+            index = await self.version(store_id, version)
+            if index is not None:
+                return index
+            # Evicted here and pruned from the database meanwhile: compile afresh.
+            self.forget(store_id)
+
+    async def current_version_of(self, store_id: str, max_age_s: float = float("inf")) -> str | None:
+        """The store's current version (compiled again only after a change, or when older than
+        ``max_age_s``), None when the store does not exist. Loads nothing: a stream whose edge holds
+        this version needs no index at all."""
         entry = self._stores.setdefault(store_id, _StoreEntry())
         while True:
             wanted = self._generation(store_id)
             fresh = self._clock() - entry.compiled_at_s <= max_age_s
             if entry.generation == wanted and fresh and entry.inflight is None:
-                return entry.index
+                return entry.version or None
             if entry.inflight is not None:
-                index, generation = await asyncio.shield(entry.inflight)
+                version, generation = await asyncio.shield(entry.inflight)
                 if generation >= self._generation(store_id):
-                    return index
+                    return version
                 continue
-            return await self._compile_now(store_id, entry, wanted)
+            return await self._compile_now(store_id, entry, wanted, max_age_s)
 
-    async def _compile_now(self, store_id: str, entry: _StoreEntry, generation: int) -> index_pb2.StoreIndex | None:
-        future: asyncio.Future[tuple[index_pb2.StoreIndex | None, int]] = asyncio.get_running_loop().create_future()
+    def forget(self, store_id: str) -> None:
+        """Compile the store again at the next ask (its current version could not be loaded)."""
+        entry = self._stores.get(store_id)
+        if entry is not None:
+            entry.generation = -1
+
+    async def _compile_now(self, store_id: str, entry: _StoreEntry, generation: int, max_age_s: float) -> str | None:
+        future: asyncio.Future[tuple[str | None, int]] = asyncio.get_running_loop().create_future()
         entry.inflight = future
         try:
-            index = await self._compile(store_id)
+            version = await self._compile(store_id, max_age_s)
         except BaseException as exc:
             entry.inflight = None
             future.set_exception(exc)
@@ -115,17 +164,28 @@ class IndexCache:
             future.exception()
             raise
         entry.inflight = None
-        entry.index, entry.generation, entry.compiled_at_s = index, generation, self._clock()
-        if index is not None:
-            self._remember(entry, index)
-        future.set_result((index, generation))
-        return index
+        entry.version = version or ""
+        entry.generation, entry.compiled_at_s = generation, self._clock()
+        future.set_result((version, generation))
+        return version
 
-    def _remember(self, entry: _StoreEntry, index: index_pb2.StoreIndex) -> None:
-        entry.history.pop(index.version, None)
-        entry.history[index.version] = index
-        while len(entry.history) > self._history_versions:
-            entry.history.popitem(last=False)
+    def keep(self, store_id: str, index: index_pb2.StoreIndex) -> None:
+        """Hold a just compiled ``index`` while the budget allows (its streams are about to push it)."""
+        self._keep_parsed(store_id, index)
+
+    def _keep_parsed(self, store_id: str, index: index_pb2.StoreIndex) -> None:
+        size = self.size_bytes(store_id, index)
+        self._lru.put(("index", store_id, index.version), index, size * PARSED_BYTES_PER_SERIALIZED)
+
+    async def version(self, store_id: str, version: str) -> index_pb2.StoreIndex | None:
+        """Version ``version`` of the store: from memory, else from the database; None when neither has it."""
+        found = self._lru.get(("index", store_id, version))
+        if isinstance(found, index_pb2.StoreIndex):
+            return found
+        loaded = await self._versions.load(store_id, version)
+        if loaded is not None:
+            self._keep_parsed(store_id, loaded)
+        return loaded
 
     @property
     def chunk_bytes(self) -> int:
@@ -134,39 +194,36 @@ class IndexCache:
 
     def size_bytes(self, store_id: str, index: index_pb2.StoreIndex) -> int:
         """The serialized size of ``index``, computed once per version."""
-        entry = self._stores.setdefault(store_id, _StoreEntry())
-        found = entry.sizes.get(index.version)
+        key = (store_id, index.version)
+        found = self._sizes.get(key)
         if found is None:
-            found = entry.sizes[index.version] = index.ByteSize()
-            while len(entry.sizes) > self._history_versions:
-                entry.sizes.pop(next(iter(entry.sizes)))
+            found = self._sizes[key] = index.ByteSize()
+            while len(self._sizes) > _SIZES_KEPT:
+                self._sizes.popitem(last=False)
         return found
 
     def snapshot(self, store_id: str, index: index_pb2.StoreIndex) -> FullSnapshot:
-        """``index`` encoded for the stream, computed once per version."""
-        entry = self._stores.setdefault(store_id, _StoreEntry())
-        found = entry.snapshots.get(index.version)
-        if found is None:
-            found = encode_snapshot(index, self._chunk_bytes)
-            entry.snapshots[index.version] = found
-            while len(entry.snapshots) > 2:
-                entry.snapshots.popitem(last=False)
-        return found
-
-    def delta(self, store_id: str, base_version: str, index: index_pb2.StoreIndex) -> index_sync_pb2.IndexDelta | None:
-        """The delta from ``base_version`` to ``index``, or None when that base is no longer held."""
-        entry = self._stores.get(store_id)
-        if entry is None:
-            return None
-        key = (base_version, index.version)
-        found = entry.deltas.get(key)
-        if found is not None:
+        """``index`` encoded for the stream, computed once per version while it stays in memory."""
+        key = ("snapshot", store_id, index.version)
+        found = self._lru.get(key)
+        if isinstance(found, FullSnapshot):
             return found
-        base = entry.history.get(base_version)
+        snapshot = encode_snapshot(index, self._chunk_bytes)
+        self._lru.put(key, snapshot, snapshot.total_bytes)
+        return snapshot
+
+    async def delta(
+        self, store_id: str, base_version: str, index: index_pb2.StoreIndex
+    ) -> index_sync_pb2.IndexDelta | None:
+        """The delta from ``base_version`` to ``index``, or None when that base is no longer stored."""
+        key = ("delta", store_id, base_version, index.version)
+        found = self._lru.get(key)
+        if isinstance(found, index_sync_pb2.IndexDelta):
+            return found
+        base = await self.version(store_id, base_version)
         if base is None:
             return None
-        found = compute_delta(base, index)
-        entry.deltas[key] = found
-        while len(entry.deltas) > 4 * self._history_versions:
-            entry.deltas.popitem(last=False)
-        return found
+        # On the loop, as before: concurrent streams of the store then find it computed.
+        delta = compute_delta(base, index)
+        self._lru.put(key, delta, delta.ByteSize())
+        return delta

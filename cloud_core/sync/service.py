@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -28,6 +28,7 @@ from cloud_core.storage.protocol import (
     CatalogStore,
     EdgeStatusStore,
     ExperimentStore,
+    IndexVersionStore,
     SigningKeyStore,
     StoreView,
     TermsStore,
@@ -36,6 +37,7 @@ from cloud_core.sync.charge_records import TermsRecorder, abort_revoked, key_sti
 from cloud_core.sync.index_cache import IndexCache
 from cloud_core.sync.notifier import ChangeNotifier, ChangeSubscription
 from cloud_core.sync.serial_compiler import SerialCompiler
+from cloud_core.sync.shared_indexes import CoalescingResolver, SharedIndexes, SharingSettings, StoredSignals
 from cloud_core.sync.stream import IndexStream, KeyRevokedError, StoreGoneError, StreamSettings
 from cloud_core.sync.stream_state import IndexStreamState, Reject
 
@@ -240,18 +242,39 @@ class IndexSyncServicer(index_sync_pb2_grpc.IndexSyncServiceServicer):
         config: CloudConfig,
         keys: SigningKeyStore,
         terms: TermsStore,
+        versions: IndexVersionStore,
+        flush: Callable[[], Awaitable[None]],
+        stored: StoredSignals,
     ) -> None:
         self._catalog = catalog
         self._keys = keys
         self._terms = TermsRecorder(terms, config.terms_retention_days)
         self._edges = edges
         self._notifier = notifier
+        # Versions compiled by whichever replica holds the store's lease, stored in the database.
+        self.shared = SharedIndexes(
+            versions,
+            builder,
+            flush=flush,
+            signals=stored,
+            settings=SharingSettings(
+                replica_id=config.replica_id,
+                lease_s=config.compile_lease_s,
+                wait_poll_s=config.compile_wait_poll_s,
+                keep_versions=config.index_history_versions,
+                compile_batch_stores=config.compile_batch_stores,
+            ),
+        )
         self.cache = IndexCache(
-            CoalescingBuilder(builder).build,
+            CoalescingResolver(self.shared.resolve).build,
             notifier.generation,
-            history_versions=config.index_history_versions,
+            self.shared,
+            cache_bytes=config.index_cache_bytes,
             chunk_bytes=config.index_chunk_bytes,
         )
+        self.shared.on_compiled = self.cache.keep
+        # The (store, edge) of every stream open on this replica (its heartbeats re-assert them).
+        self.live_edges: set[tuple[str, str]] = set()
         self._settings = StreamSettings(push_delay_s=config.push_delay_s, refresh_s=config.index_refresh_s)
 
     async def StreamIndex(  # noqa: N802
@@ -280,6 +303,7 @@ class IndexSyncServicer(index_sync_pb2_grpc.IndexSyncServiceServicer):
         # Subscribe before the first compile so a change made meanwhile is not missed.
         subscription = self._notifier.subscribe(store_id)
         connected = state.on_subscribed(now_us())
+        self.live_edges.add((store_id, edge_id))
         await self._edges.edge_connected(connected.store_id, connected.edge_id, connected.version, connected.now_us)
         log.info("index_subscribe", store_id=store_id, edge_id=edge_id, version=connected.version)
         # Headers now tell the edge it is subscribed, even when it already holds the current version.
@@ -300,6 +324,8 @@ class IndexSyncServicer(index_sync_pb2_grpc.IndexSyncServiceServicer):
         ) as messages:
             async for message in messages:
                 yield message
+                # Not referenced while the stream waits for the next update (a snapshot chunk is large).
+                del message
 
     async def _serve(
         self,
@@ -317,6 +343,7 @@ class IndexSyncServicer(index_sync_pb2_grpc.IndexSyncServiceServicer):
         try:
             async for message in stream.updates():
                 yield message
+                del message
         except StoreGoneError:
             reason = "store deleted"
             await abort_with(context, NotFoundError(f"store {store_id!r} was deleted", "store_id"))
@@ -337,6 +364,7 @@ class IndexSyncServicer(index_sync_pb2_grpc.IndexSyncServiceServicer):
             raise
         finally:
             subscription.close()
+            self.live_edges.discard((store_id, edge_id))
             closed_us = now_us()
             log.info(
                 "index_stream_end",

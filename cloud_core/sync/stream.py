@@ -118,11 +118,11 @@ class IndexStream:
             error=decision.error,
         )
 
-    def _encode(
+    async def _encode(
         self, index: index_pb2.StoreIndex, push: SendUpdate, nonce: str
     ) -> tuple[list[index_sync_pb2.StreamIndexResponse], UpdateKind]:
         if push.base_version:
-            delta = self._cache.delta(self.store_id, push.base_version, index)
+            delta = await self._cache.delta(self.store_id, push.base_version, index)
             if delta is not None and not delta_is_empty(delta):
                 size = self._cache.size_bytes(self.store_id, index)
                 if delta_worth_sending(delta.ByteSize(), size, self._cache.chunk_bytes):
@@ -134,7 +134,7 @@ class IndexStream:
         if self._on_send is not None:
             await self._on_send(index)
         nonce = secrets.token_hex(8)
-        messages, kind = self._encode(index, push, nonce)
+        messages, kind = await self._encode(index, push, nonce)
         sent = self._state.on_update_sent(index.version, nonce, kind, now_us())
         await self._status.edge_update_sent(sent.store_id, sent.edge_id, sent.version, sent.nonce, sent.now_us)
         log.info(
@@ -156,15 +156,25 @@ class IndexStream:
         max_age_s = float("inf")
         try:
             while True:
-                index = await self._cache.current(self.store_id, max_age_s)
+                version = await self._cache.current_version_of(self.store_id, max_age_s)
                 max_age_s = float("inf")
-                if index is None:
+                if version is None:
                     self._state.on_store_deleted()
                     raise StoreGoneError(self.store_id)
-                push = self._state.on_version(index.version)
+                push = self._state.on_version(version)
                 if push is not None:
-                    for message in await self._push(index, push):
-                        yield message
+                    # Loaded only to push: an edge that holds the current version costs no memory.
+                    index = await self._cache.version(self.store_id, version)
+                    if index is None:
+                        # Gone from memory and from the database since: the next turn compiles afresh
+                        # (and the machine takes the next version it is given as a new offer).
+                        self._cache.forget(self.store_id)
+                        continue
+                    messages = await self._push(index, push)
+                    del index
+                    # Popped as sent, so no chunk stays referenced while the stream waits.
+                    while messages:
+                        yield messages.pop(0)
                 # A task that finished while we were compiling keeps its result until it is handled here.
                 if answer is None:
                     answer = asyncio.create_task(self._answers.get())

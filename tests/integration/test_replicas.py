@@ -75,8 +75,9 @@ async def test_change_through_one_replica_reaches_an_edge_on_the_other(deploymen
     assert [li.bid_micros for li in update.index.line_items] == [777_000]
 
 
-async def test_edge_moving_to_the_other_replica_gets_a_snapshot(deployment: Deployment) -> None:
-    """An edge reconnecting to B with a version only A ever compiled gets a full snapshot of the newest index."""
+async def test_edge_moving_to_the_other_replica_gets_a_delta(deployment: Deployment) -> None:
+    """An edge reconnecting to B with a version A compiled gets a delta to the newest index: the
+    versions are stored in the database, not in A's memory."""
     call, reader = await subscribe(deployment.edge_a)
     on_a = await reader.next(timeout_s=30)
     call.cancel()
@@ -87,9 +88,11 @@ async def test_edge_moving_to_the_other_replica_gets_a_snapshot(deployment: Depl
         )
     )
     moved, moved_reader = await subscribe(deployment.edge_b, version=on_a.version)
+    # The edge still holds what A sent it.
+    moved_reader.index = on_a.index
     on_b = await moved_reader.next(timeout_s=30)
     moved.cancel()
-    assert on_b.kind == "full"
+    assert on_b.kind == "delta"
     assert on_b.version != on_a.version
     assert [li.bid_micros for li in on_b.index.line_items] == [888_000]
 

@@ -10,6 +10,7 @@ from cloud_core.sync.index_cache import IndexCache
 from cloud_core.sync.notifier import InProcessNotifier
 from cloud_core.sync.stream import IndexStream, StreamSettings
 from cloud_core.sync.stream_state import IndexStreamState
+from tests.cloud_core.sync.index_fakes import MemoryVersions
 from tests.edge_node.helpers import line_item, make_index, product
 
 STORE = "store-1"
@@ -58,12 +59,15 @@ class Harness:
         self.notifier = InProcessNotifier()
         self.requests: asyncio.Queue[index_sync_pb2.StreamIndexRequest | None] = asyncio.Queue()
         self.status = FakeStatus()
-        self.cache = IndexCache(self._compile, self.notifier.generation, history_versions=4, chunk_bytes=1 << 20)
+        self.stored = MemoryVersions()
+        self.cache = IndexCache(
+            self._compile, self.notifier.generation, self.stored, cache_bytes=64 << 20, chunk_bytes=1 << 20
+        )
 
-    async def _compile(self, store_id: str) -> index_pb2.StoreIndex:
+    async def _compile(self, store_id: str, max_age_s: float) -> str:
         self.compiling.set()
         await self.compile_gate.wait()
-        return self.versions[self.current]
+        return self.stored.keep(store_id, self.versions[self.current]).version
 
     async def _requests(self) -> AsyncIterator[index_sync_pb2.StreamIndexRequest]:
         # task_done() once the stream takes a request: ``requests.join()`` returns when it has read them all.
