@@ -126,9 +126,7 @@ def _qualifies(touch: _Touch, at_ms: int, in_trip: bool) -> tuple[int, int] | No
     return None
 
 
-def _last_touch(
-    candidates: Iterable[tuple[_Touch, bool]], at_ms: int
-) -> tuple[int, int, str, _Touch, bool] | None:
+def _last_touch(candidates: Iterable[tuple[_Touch, bool]], at_ms: int) -> tuple[int, int, str, _Touch, bool] | None:
     """The winning (kind, time, ad id, touch, cross_trip): any click beats any view, then the latest,
     then the greatest ad id (deterministic)."""
     best: tuple[int, int, str, _Touch, bool] | None = None
@@ -211,6 +209,7 @@ class SalesAttributor:
         cart_id: str,
         session_id: str,
         purchased: Iterable[tuple[str, int]],
+        *,
         loyalty_id: str,
         at_ms: int,
         products: Mapping[str, ProductFacts],

@@ -27,9 +27,7 @@ def ad_reach(view: ServingView, payload: TrackingTokenPayload, token: str, promo
     """The ad of a verified token as sales attribution sees it: what it promotes, their brands, and
     its campaign's windows (from the line item in the index; none when it has left the index)."""
     line_item = view.line_items.get(payload.line_item_id)
-    brands = frozenset(
-        p.brand for p in (view.products.get(pid) for pid in promoted) if p is not None and p.brand
-    )
+    brands = frozenset(p.brand for p in (view.products.get(pid) for pid in promoted) if p is not None and p.brand)
     return AdReach(
         ad_id=payload.ad_id,
         tracking_token=token,
@@ -92,7 +90,12 @@ def observe_sales(
             lines = [(line.product_id, line.quantity) for line in event.purchased_lines]
             facts = _facts(view, {pid for pid, _ in lines})
             sales = attributor.checkout(
-                event.cart_id, event.session_id, lines, event.loyalty_id, receive_unix_ms, facts
+                event.cart_id,
+                event.session_id,
+                lines,
+                loyalty_id=event.loyalty_id,
+                at_ms=receive_unix_ms,
+                products=facts,
             )
             out.extend(_sale_event(event, sale) for sale in sales)
     return out
