@@ -12,16 +12,16 @@ from cartads import tracking_token
 from cartads.v1 import admin_pb2, event_ingest_pb2
 from cloud_core.config import CloudConfig
 from cloud_core.events.billing import BILLABLE_TYPES
-from cloud_core.events.sales_tokens import SALE_TYPES
-
-# Sales bill nothing, but their token must verify to credit their campaign, often in an upload that
-# holds no other event of that token (a checkout long after the ad, the trip's events sent before).
-_VERIFIED_TYPES = BILLABLE_TYPES | SALE_TYPES
 from cloud_core.events.charges import FLAGGING_REASONS, SIGNED_REASONS, ChargePolicy, ChargeRecords
+from cloud_core.events.sales_tokens import SALE_TYPES
 from cloud_core.events.upload_checks import Violation
 from cloud_core.storage.protocol import SigningKeyStore, TermsStore
 
 log = structlog.get_logger("cloud.ingest")
+
+# Sales bill nothing, but their token must verify to credit their campaign, often in an upload that
+# holds no other event of that token (a checkout long after the ad, the trip's events sent before).
+_VERIFIED_TYPES = BILLABLE_TYPES | SALE_TYPES
 
 
 def named_records(

@@ -318,7 +318,8 @@ async def test_hostile_checkout_is_refused_naming_the_field(loop: Loop, change: 
 @pytest.mark.parametrize("value", [-1, 14 * DAY_S + 1])
 async def test_campaign_window_out_of_range_is_invalid_argument(loop: Loop, name: str, value: int) -> None:
     """A negative window, or one past 14 days, is refused with the field named."""
-    campaign = admin_pb2.Campaign(campaign_id="cmp-house", **{name: value})
+    campaign = admin_pb2.Campaign(campaign_id="cmp-house")
+    setattr(campaign, name, value)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await loop.admin.UpdateCampaign(
             admin_pb2.UpdateCampaignRequest(campaign=campaign, update_mask={"paths": [name]})
