@@ -54,6 +54,20 @@ function moneyCell(tag, className, micros) {
 
 function count(n) { return Number(n).toLocaleString("en-US"); }
 
+// Sales at checkout (README, "Measurement"): click-through, view-through and halo, one line each
+// with the value at shelf price and the units.
+const SALES_KEYS = ["ct_sales_units", "ct_sales_micros", "vt_sales_units", "vt_sales_micros", "halo_sales_units", "halo_sales_micros"];
+function salesCell(tag, s) {
+  const cell = el(tag, "num sales");
+  for (const [kind, label] of [["ct", "click"], ["vt", "view"], ["halo", "halo"]]) {
+    const micros = s[`${kind}_sales_micros`], units = s[`${kind}_sales_units`];
+    const line = el("small", `sales-${kind}`, `${label} ${money(micros)} · ${count(units)}`);
+    line.title = `${moneyExact(micros)}, ${count(units)} ${units === 1 ? "unit" : "units"}`;
+    cell.append(line);
+  }
+  return cell;
+}
+
 // A share; one that is above zero but rounds to it says "<0.1%", so real activity never reads as none.
 function percent(fraction, digits = 1) {
   const floor = Math.pow(10, -digits);
@@ -170,6 +184,7 @@ function renderCampaigns(view) {
   const body = $("campaigns").querySelector("tbody");
   body.replaceChildren();
   const totals = { budget: 0, spend: 0, plays: 0, impressions: 0, clicks: 0, conversions: 0, invalid: 0 };
+  for (const k of SALES_KEYS) totals[k] = 0;
   for (const c of campaigns) {
     const row = el("tr");
     row.dataset.campaign = c.campaign_id;
@@ -191,7 +206,9 @@ function renderCampaigns(view) {
     row.append(el("td", "num plays", count(c.plays)), el("td", "num", count(c.impressions)));
     row.append(el("td", "num viewable", c.plays ? percent(c.viewability_rate) : "—"));
     row.append(el("td", "num", count(c.clicks)), el("td", "num", count(c.conversions)));
+    row.append(salesCell("td", c));
     body.append(row);
+    for (const k of SALES_KEYS) totals[k] += c[k];
     totals.budget += c.budget_micros; totals.spend += c.spend_micros;
     totals.plays += c.plays; totals.impressions += c.impressions; totals.clicks += c.clicks; totals.conversions += c.conversions;
     totals.invalid += c.invalid_ad_events;
@@ -208,6 +225,7 @@ function renderCampaigns(view) {
     row.append(el("th", "num", count(totals.plays)), el("th", "num", count(totals.impressions)));
     row.append(el("th", "num", totals.plays ? percent(totals.impressions / totals.plays) : "—"));
     row.append(el("th", "num", count(totals.clicks)), el("th", "num", count(totals.conversions)));
+    row.append(salesCell("th", totals));
     foot.append(row);
   }
   $("campaigns-empty").hidden = campaigns.length > 0;
