@@ -9,8 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from cloud_core.reports.metrics import SALES_FIELDS
 from cloud_core.console.model import CampaignHours, CampaignTotals, EdgeRow, HourlySpend
+from cloud_core.reports.metrics import SALES_FIELDS
 from cloud_core.storage.schema import (
     campaigns,
     edges,

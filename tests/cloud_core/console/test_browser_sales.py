@@ -61,7 +61,7 @@ async def console() -> AsyncIterator[ConsoleServer]:
 async def test_campaign_table_shows_click_view_and_halo_sales(
     browser: Browser, console: ConsoleServer, artifacts: Path
 ) -> None:
-    """Each campaign row shows click-through, view-through and halo sales (value and units), and the footer sums them."""
+    """Each row shows click-through, view-through and halo sales (value and units); the footer sums them."""
     page = await browser.new_page(viewport={"width": 1600, "height": 900})
     page.set_default_timeout(10_000)
     await page.goto(console.url)
