@@ -6,22 +6,19 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import grpc
 import pytest
 
 from cartads.rpc.errors import field_violations
-from cartads.sample.instacart import Catalog, Order, Product
+from cartads.sample.instacart import Catalog, Product
 from cartads.time_units import dt_to_ts
 from cartads.v1 import ad_service_pb2, admin_pb2, common_pb2
-from cloud_core.config import CloudConfig
 from tests.eventually import eventually
-from tests.instant_ivt import INSTANT_IVT
-from tests.integration.whole_loop import STORE_ID, Loop, open_loop
+from tests.integration.engine_loop import engine_loop
+from tests.integration.whole_loop import STORE_ID, Loop
 
 ZONE = "zone-3"
 LOYAL = "b" * 64
@@ -34,12 +31,8 @@ class Brand:
     sibling: Product
 
 
-@pytest.fixture
-async def loop(tmp_path: Path, sample: tuple[Catalog, list[Order]], db_url: str) -> AsyncIterator[Loop]:
-    """The whole loop with its cloud on ``db_url`` (SQLite, then PostgreSQL)."""
-    config = CloudConfig(db=db_url, listen_address="127.0.0.1:0", ivt_policy=INSTANT_IVT)
-    async with open_loop(tmp_path, sample, config) as running:
-        yield running
+# Every test on SQLite, then PostgreSQL.
+loop = engine_loop
 
 
 def _brand(catalog: Catalog) -> Brand:
