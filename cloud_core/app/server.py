@@ -31,6 +31,7 @@ from cloud_core.admin.service import AdminServicer, AdminStorage
 from cloud_core.compile.compiler import CompileSettings
 from cloud_core.config import CloudConfig
 from cloud_core.console.experiments import read_experiments
+from cloud_core.console.exports import exports_reader
 from cloud_core.console.http import ConsoleBindError, ConsoleServer, operator_token_check, start_console
 from cloud_core.delivery.leases import LeaseSettings
 from cloud_core.events.ingest import EventIngestServicer
@@ -205,6 +206,7 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
                 ),
                 audit=store.audit,
                 delivery=console_reader(DeliveryAdmin(store.campaigns, builder, store.pacing_stats, settings.lease)),
+                exports=exports_reader(store.exports),
             )
     except (RuntimeError, OSError, ConsoleBindError):
         await server.stop(None)

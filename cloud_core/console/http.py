@@ -66,6 +66,11 @@ TokenCheck = Callable[[str], Awaitable[Access]]
 ExperimentResults = Callable[[int, int], Awaitable[dict[str, Any]]]
 # A campaign's delivery status as JSON (GetDeliveryStatusResponse's fields), None when it does not exist.
 DeliveryStatus = Callable[[str], Awaitable[dict[str, Any] | None]]
+# The newest N report export jobs as JSON (ReportExport's fields; cloud_core/console/exports.py).
+ExportJobs = Callable[[int], Awaitable[list[dict[str, Any]]]]
+# The exports panel lists this many of the newest jobs unless ?limit= says otherwise.
+DEFAULT_EXPORT_ROWS = 20
+MAX_EXPORT_ROWS = 200
 
 
 class Authenticator(Protocol):
@@ -161,6 +166,7 @@ class _Console:
     max_points: int
     audit: AuditStore | None = None
     delivery: DeliveryStatus | None = None
+    exports: ExportJobs | None = None
 
     async def refusal(self, request: web.Request) -> web.Response | None:
         """Why an API request may not be answered (401/403), or None when it may."""
@@ -262,6 +268,15 @@ class _Console:
         results = await self.experiments(end_us - int(raw) * DAY_US, end_us)
         return web.json_response({"available": True, "days": int(raw), **results})
 
+    async def export_jobs(self, request: web.Request) -> web.Response:
+        """The newest report export jobs, at most ?limit= of them."""
+        raw = request.query.get("limit", str(DEFAULT_EXPORT_ROWS))
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_EXPORT_ROWS:
+            return _error(400, f"limit: must be a whole number from 1 to {MAX_EXPORT_ROWS}")
+        if self.exports is None:
+            return web.json_response({"available": False, "exports": []})
+        return web.json_response({"available": True, "exports": await self.exports(int(raw))})
+
     async def audit_entries(self, request: web.Request) -> web.Response:
         """The newest audit entries matching ?resource_type=&resource_id=&actor=, at most ?limit= of them."""
         raw = request.query.get("limit", str(DEFAULT_AUDIT_ROWS))
@@ -303,9 +318,10 @@ def build_app(
     max_points: int = DEFAULT_MAX_POINTS,
     audit: AuditStore | None = None,
     delivery: DeliveryStatus | None = None,
+    exports: ExportJobs | None = None,
 ) -> web.Application:
     """The console's aiohttp application: the page, its files and the read-only JSON API."""
-    console = _Console(reads, token_check, experiments, now_us, max_points, audit, delivery)
+    console = _Console(reads, token_check, experiments, now_us, max_points, audit, delivery, exports)
     app = web.Application(middlewares=[console.guard])
     # The public part: the page itself and what it needs to ask for a token.
     app.router.add_get("/", console.index)
@@ -319,6 +335,7 @@ def build_app(
     app.router.add_get("/api/campaigns/{campaign_id}/delivery", console.delivery_status)
     app.router.add_get("/api/experiments", console.experiment_results)
     app.router.add_get("/api/audit", console.audit_entries)
+    app.router.add_get("/api/exports", console.export_jobs)
     return app
 
 
@@ -331,6 +348,7 @@ async def start_console(
     now_us: Callable[[], int] = wall_now_us,
     audit: AuditStore | None = None,
     delivery: DeliveryStatus | None = None,
+    exports: ExportJobs | None = None,
 ) -> ConsoleServer:
     """Serve the console on ``address`` ("host:port", port 0 picks one).
 
@@ -343,7 +361,13 @@ async def start_console(
             f"the console has no token check, so it serves loopback only (127.0.0.1 or ::1), not {host!r}"
         )
     app = build_app(
-        reads, token_check=token_check, experiments=experiments, now_us=now_us, audit=audit, delivery=delivery
+        reads,
+        token_check=token_check,
+        experiments=experiments,
+        now_us=now_us,
+        audit=audit,
+        delivery=delivery,
+        exports=exports,
     )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

@@ -520,6 +520,56 @@ function renderAudit(view) {
   $("audit-empty").hidden = view.entries.length > 0;
 }
 
+// --- report exports ---------------------------------------------------------------------------------
+
+const EXPORT_STATES = {
+  REPORT_EXPORT_STATE_PENDING: ["waiting", "off"],
+  REPORT_EXPORT_STATE_RUNNING: ["running", "warn"],
+  REPORT_EXPORT_STATE_SUCCEEDED: ["ready", "ok"],
+  REPORT_EXPORT_STATE_FAILED: ["failed", "bad"],
+};
+
+function bytesText(n) {
+  const v = Number(n);
+  if (v < 1024) return `${v} B`;
+  if (v < 1024 * 1024) return `${(v / 1024).toFixed(1)} KiB`;
+  return `${(v / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function exportReportText(report) {
+  const dims = (report.dimensions || []).map((d) => d.replace("REPORT_DIMENSION_", "").toLowerCase().replace("_", " "));
+  const range = `${(report.start_time || "").slice(0, 10)} → ${(report.end_time || "").slice(0, 10)}`;
+  return `${dims.length ? "by " + dims.join(", ") : "totals"}, ${range}`;
+}
+
+function renderExports(view) {
+  const body = $("exports").querySelector("tbody");
+  body.replaceChildren();
+  for (const job of view.exports) {
+    const row = el("tr");
+    row.dataset.export = job.export_id;
+    const [label, tone] = EXPORT_STATES[job.state] || [job.state, "off"];
+    const state = el("td");
+    state.append(el("span", `pill ${tone}`, label));
+    if (job.error) state.append(el("small", "error", job.error));
+    const id = el("td", "mono", job.export_id);
+    if (job.advertiser_id) id.append(el("small", null, `advertiser ${job.advertiser_id}`));
+    row.append(id, state);
+    row.append(el("td", "num", `${job.stores_done} / ${job.stores_total}`));
+    const done = job.state === "REPORT_EXPORT_STATE_SUCCEEDED";
+    row.append(el("td", "num", done ? count(job.row_count) : "—"), el("td", "num", done ? bytesText(job.byte_count) : "—"));
+    row.append(el("td", null, exportReportText(job.report || {})));
+    row.append(el("td", "nowrap", (job.create_time || "").replace("T", " ").slice(0, 16)));
+    body.append(row);
+  }
+  $("exports-count").textContent = view.available ? `newest ${view.exports.length}` : "not available here";
+  $("exports-empty").hidden = view.exports.length > 0;
+}
+
+async function loadExports() {
+  renderExports(await api("/api/exports?limit=20"));
+}
+
 async function loadAudit() {
   const query = new URLSearchParams({ limit: "50" });
   for (const [name, id] of [["resource_type", "audit-type"], ["resource_id", "audit-id"], ["actor", "audit-actor"]]) {
@@ -544,7 +594,7 @@ async function refresh() {
   renderEdges(edges);
   renderCampaigns(campaigns);
   renderExperiments(experiments);
-  await Promise.all([loadSeries(), loadAudit(), loadDelivery()]);
+  await Promise.all([loadSeries(), loadAudit(), loadDelivery(), loadExports()]);
   $("updated").textContent = "updated " + new Date().toLocaleTimeString("en-GB") + " · every " + REFRESH_MS / 1000 + " s";
   document.body.dataset.loaded = "1";
 }
