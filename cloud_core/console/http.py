@@ -68,6 +68,11 @@ ExperimentResults = Callable[[int, int], Awaitable[dict[str, Any]]]
 DeliveryStatus = Callable[[str], Awaitable[dict[str, Any] | None]]
 # The newest N report export jobs as JSON (ReportExport's fields; cloud_core/console/exports.py).
 ExportJobs = Callable[[int], Awaitable[list[dict[str, Any]]]]
+# A campaign's availability forecast over the next N days as JSON (cloud_core/console/forecast.py),
+# None when the campaign does not exist.
+CampaignForecast = Callable[[str, int], Awaitable[dict[str, Any] | None]]
+DEFAULT_FORECAST_DAYS = 7
+MAX_FORECAST_DAYS = 92
 # The exports panel lists this many of the newest jobs unless ?limit= says otherwise.
 DEFAULT_EXPORT_ROWS = 20
 MAX_EXPORT_ROWS = 200
@@ -167,6 +172,7 @@ class _Console:
     audit: AuditStore | None = None
     delivery: DeliveryStatus | None = None
     exports: ExportJobs | None = None
+    forecast: CampaignForecast | None = None
 
     async def refusal(self, request: web.Request) -> web.Response | None:
         """Why an API request may not be answered (401/403), or None when it may."""
@@ -268,6 +274,21 @@ class _Console:
         results = await self.experiments(end_us - int(raw) * DAY_US, end_us)
         return web.json_response({"available": True, "days": int(raw), **results})
 
+    async def campaign_forecast(self, request: web.Request) -> web.Response:
+        """The campaign's line items' availability over the next ?days= days."""
+        campaign_id = request.match_info["campaign_id"]
+        if len(campaign_id) > _MAX_ID_CHARS:
+            return _error(400, f"campaign_id: must be at most {_MAX_ID_CHARS} characters")
+        raw = request.query.get("days", str(DEFAULT_FORECAST_DAYS))
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_FORECAST_DAYS:
+            return _error(400, f"days: must be a whole number from 1 to {MAX_FORECAST_DAYS}")
+        if self.forecast is None:
+            return web.json_response({"available": False, "line_items": []})
+        found = await self.forecast(campaign_id, int(raw))
+        if found is None:
+            return _error(404, f"campaign {clip(campaign_id)!r} not found")
+        return web.json_response({"available": True, "days": int(raw), **found})
+
     async def export_jobs(self, request: web.Request) -> web.Response:
         """The newest report export jobs, at most ?limit= of them."""
         raw = request.query.get("limit", str(DEFAULT_EXPORT_ROWS))
@@ -319,9 +340,10 @@ def build_app(
     audit: AuditStore | None = None,
     delivery: DeliveryStatus | None = None,
     exports: ExportJobs | None = None,
+    forecast: CampaignForecast | None = None,
 ) -> web.Application:
     """The console's aiohttp application: the page, its files and the read-only JSON API."""
-    console = _Console(reads, token_check, experiments, now_us, max_points, audit, delivery, exports)
+    console = _Console(reads, token_check, experiments, now_us, max_points, audit, delivery, exports, forecast)
     app = web.Application(middlewares=[console.guard])
     # The public part: the page itself and what it needs to ask for a token.
     app.router.add_get("/", console.index)
@@ -336,6 +358,7 @@ def build_app(
     app.router.add_get("/api/experiments", console.experiment_results)
     app.router.add_get("/api/audit", console.audit_entries)
     app.router.add_get("/api/exports", console.export_jobs)
+    app.router.add_get("/api/campaigns/{campaign_id}/forecast", console.campaign_forecast)
     return app
 
 
@@ -349,6 +372,7 @@ async def start_console(
     audit: AuditStore | None = None,
     delivery: DeliveryStatus | None = None,
     exports: ExportJobs | None = None,
+    forecast: CampaignForecast | None = None,
 ) -> ConsoleServer:
     """Serve the console on ``address`` ("host:port", port 0 picks one).
 
@@ -368,6 +392,7 @@ async def start_console(
         audit=audit,
         delivery=delivery,
         exports=exports,
+        forecast=forecast,
     )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

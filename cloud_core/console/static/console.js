@@ -240,6 +240,7 @@ function selectCampaign(campaignId) {
   }
   loadSeries().catch(showError);
   loadDelivery().catch(showError);
+  loadForecast().catch(showError);
 }
 
 const STATE_PILLS = { "on plan": "ok", "delivering (no daily plan)": "ok", "behind plan": "warn", "ahead of plan": "warn", "not delivering": "bad" };
@@ -520,6 +521,48 @@ function renderAudit(view) {
   $("audit-empty").hidden = view.entries.length > 0;
 }
 
+// --- availability forecast -------------------------------------------------------------------------
+
+function roundCount(x) { return count(Math.round(Number(x))); }
+
+function renderForecast(view) {
+  const body = $("forecast").querySelector("tbody");
+  body.replaceChildren();
+  const items = view.line_items || [];
+  for (const item of items) {
+    const row = el("tr");
+    row.dataset.lineItem = item.line_item_id;
+    const name = el("td", null, item.display_name);
+    name.append(el("small", "mono", item.line_item_id));
+    row.append(name);
+    if (item.error) {
+      row.append(el("td"), el("td", "error", item.error));
+      body.append(row);
+      continue;
+    }
+    row.append(el("td", null, item.state.replace("SERVING_STATE_", "").toLowerCase()));
+    const bound = item.upper_bound ? "≤ " : "";
+    row.append(el("td", "num requests", bound + roundCount(item.total_eligible_requests)));
+    row.append(el("td", "num impressions", bound + roundCount(item.total_expected_impressions)));
+    const days = el("td", "days");
+    for (const day of item.days) days.append(el("small", "day", `${day.date.slice(5)}: ${roundCount(day.expected_impressions)}`));
+    if (item.stores_without_history) days.append(el("small", "hint", `${item.stores_without_history} store(s) without traffic history`));
+    row.append(days);
+    body.append(row);
+  }
+  $("forecast-range").textContent = view.available && view.start_date ? `${view.start_date} → ${view.end_date}` : "";
+  $("forecast-empty").hidden = items.length > 0;
+}
+
+async function loadForecast() {
+  if (!selectedCampaign) { renderForecast({ line_items: [] }); return; }
+  const campaignId = selectedCampaign;
+  const view = await api(`/api/campaigns/${encodeURIComponent(campaignId)}/forecast?days=7`);
+  if (campaignId !== selectedCampaign) return;  // another campaign was picked meanwhile
+  renderForecast(view);
+  document.body.dataset.forecast = campaignId;
+}
+
 // --- report exports ---------------------------------------------------------------------------------
 
 const EXPORT_STATES = {
@@ -594,7 +637,7 @@ async function refresh() {
   renderEdges(edges);
   renderCampaigns(campaigns);
   renderExperiments(experiments);
-  await Promise.all([loadSeries(), loadAudit(), loadDelivery(), loadExports()]);
+  await Promise.all([loadSeries(), loadAudit(), loadDelivery(), loadExports(), loadForecast()]);
   $("updated").textContent = "updated " + new Date().toLocaleTimeString("en-GB") + " · every " + REFRESH_MS / 1000 + " s";
   document.body.dataset.loaded = "1";
 }
