@@ -36,6 +36,7 @@ from cloud_core.console.model import (
     spend_series,
     window_start_us,
 )
+from cloud_core.console.panels import CampaignForecast, ExportJobs, exports_response, forecast_response
 from cloud_core.storage.protocol import AuditStore, ConsoleReads
 
 _CSP = (
@@ -66,16 +67,6 @@ TokenCheck = Callable[[str], Awaitable[Access]]
 ExperimentResults = Callable[[int, int], Awaitable[dict[str, Any]]]
 # A campaign's delivery status as JSON (GetDeliveryStatusResponse's fields), None when it does not exist.
 DeliveryStatus = Callable[[str], Awaitable[dict[str, Any] | None]]
-# The newest N report export jobs as JSON (ReportExport's fields; cloud_core/console/exports.py).
-ExportJobs = Callable[[int], Awaitable[list[dict[str, Any]]]]
-# A campaign's availability forecast over the next N days as JSON (cloud_core/console/forecast.py),
-# None when the campaign does not exist.
-CampaignForecast = Callable[[str, int], Awaitable[dict[str, Any] | None]]
-DEFAULT_FORECAST_DAYS = 7
-MAX_FORECAST_DAYS = 92
-# The exports panel lists this many of the newest jobs unless ?limit= says otherwise.
-DEFAULT_EXPORT_ROWS = 20
-MAX_EXPORT_ROWS = 200
 
 
 class Authenticator(Protocol):
@@ -275,28 +266,10 @@ class _Console:
         return web.json_response({"available": True, "days": int(raw), **results})
 
     async def campaign_forecast(self, request: web.Request) -> web.Response:
-        """The campaign's line items' availability over the next ?days= days."""
-        campaign_id = request.match_info["campaign_id"]
-        if len(campaign_id) > _MAX_ID_CHARS:
-            return _error(400, f"campaign_id: must be at most {_MAX_ID_CHARS} characters")
-        raw = request.query.get("days", str(DEFAULT_FORECAST_DAYS))
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_FORECAST_DAYS:
-            return _error(400, f"days: must be a whole number from 1 to {MAX_FORECAST_DAYS}")
-        if self.forecast is None:
-            return web.json_response({"available": False, "line_items": []})
-        found = await self.forecast(campaign_id, int(raw))
-        if found is None:
-            return _error(404, f"campaign {clip(campaign_id)!r} not found")
-        return web.json_response({"available": True, "days": int(raw), **found})
+        return await forecast_response(request, self.forecast)
 
     async def export_jobs(self, request: web.Request) -> web.Response:
-        """The newest report export jobs, at most ?limit= of them."""
-        raw = request.query.get("limit", str(DEFAULT_EXPORT_ROWS))
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_EXPORT_ROWS:
-            return _error(400, f"limit: must be a whole number from 1 to {MAX_EXPORT_ROWS}")
-        if self.exports is None:
-            return web.json_response({"available": False, "exports": []})
-        return web.json_response({"available": True, "exports": await self.exports(int(raw))})
+        return await exports_response(request, self.exports)
 
     async def audit_entries(self, request: web.Request) -> web.Response:
         """The newest audit entries matching ?resource_type=&resource_id=&actor=, at most ?limit= of them."""
