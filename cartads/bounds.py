@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from google.protobuf.message import Message
 
+from cartads.sales_windows import loyalty_id_problem
 from cartads.time_units import DAY_US, HOUR_US, US_PER_S
 from cartads.v1 import common_pb2
 
@@ -76,6 +77,11 @@ ROLLUP_SATURATION = 2**62
 MAX_LOGGED_CHARS = 128
 
 _BASKET_TYPES = frozenset({common_pb2.EVENT_TYPE_BASKET_ADD, common_pb2.EVENT_TYPE_BASKET_REMOVE})
+# Made by the edge's attribution (add-to-cart conversions, sales at checkout): they carry how.
+_ATTRIBUTED_TYPES = frozenset(
+    {common_pb2.EVENT_TYPE_CONVERSION, common_pb2.EVENT_TYPE_ATTRIBUTED_SALE, common_pb2.EVENT_TYPE_HALO_SALE}
+)
+_SALE_TYPES = frozenset({common_pb2.EVENT_TYPE_ATTRIBUTED_SALE, common_pb2.EVENT_TYPE_HALO_SALE})
 
 
 def clip(text: str, max_chars: int = MAX_LOGGED_CHARS) -> str:
@@ -174,8 +180,8 @@ def _visible_duration(event: common_pb2.CartEvent, prefix: str, *, from_cart: bo
 
 
 def _attribution(event: common_pb2.CartEvent, prefix: str, *, from_cart: bool) -> list[Violation]:
-    # Made by the edge's attribution, on the conversions it makes: never a cart's to set.
-    if not from_cart and event.type == common_pb2.EVENT_TYPE_CONVERSION:
+    # Made by the edge's attribution, on the conversions and sales it makes: never a cart's to set.
+    if not from_cart and event.type in _ATTRIBUTED_TYPES:
         return []
     why = "is set by the edge only" if from_cart else "is set on conversions only"
     out = []
@@ -183,6 +189,33 @@ def _attribution(event: common_pb2.CartEvent, prefix: str, *, from_cart: bool) -
         out.append((f"{prefix}.attribution", why))
     if event.attributed_event_id:
         out.append((f"{prefix}.attributed_event_id", why))
+    return out
+
+
+def _checkout(event: common_pb2.CartEvent, prefix: str, *, from_cart: bool) -> list[Violation]:
+    checkout = event.type == common_pb2.EVENT_TYPE_CHECKOUT
+    out: list[Violation] = []
+    lines = event.purchased_lines
+    if lines and not checkout:
+        out.append((f"{prefix}.purchased_lines", "must be empty for an event that is not a checkout"))
+    elif len(lines) > MAX_BASKET_LINES:
+        out.append((f"{prefix}.purchased_lines", f"has more than {MAX_BASKET_LINES} lines"))
+    else:
+        for i, line in enumerate(lines):
+            where = f"{prefix}.purchased_lines[{i}]"
+            out += check_id(line.product_id, f"{where}.product_id", required=True)
+            out += check_range(line.quantity, MIN_QUANTITY, MAX_QUANTITY, f"{where}.quantity")
+            if len(out) >= 20:
+                break
+    if event.loyalty_id:
+        problem = loyalty_id_problem(event.loyalty_id)
+        if not checkout:
+            out.append((f"{prefix}.loyalty_id", "must be empty for an event that is not a checkout"))
+        elif problem:
+            out.append((f"{prefix}.loyalty_id", problem))
+    if event.cross_trip and (from_cart or event.type not in _SALE_TYPES):
+        why = "is set by the edge only" if from_cart else "is set on sales only"
+        out.append((f"{prefix}.cross_trip", why))
     return out
 
 
@@ -217,8 +250,10 @@ def event_within_bounds(event: common_pb2.CartEvent, *, from_cart: bool, max_id_
         occur = event.occur_time
         if not (MIN_EVENT_TIME_S <= occur.seconds < MAX_EVENT_TIME_S and 0 <= occur.nanos <= MAX_NANOS):
             return False
-    if (event.attribution or event.attributed_event_id) and (from_cart or kind != common_pb2.EVENT_TYPE_CONVERSION):
+    if (event.attribution or event.attributed_event_id) and (from_cart or kind not in _ATTRIBUTED_TYPES):
         return False
+    if event.purchased_lines or event.loyalty_id or event.cross_trip:
+        return False  # a checkout or a sale: its lines and ids are checked field by field
     # A cart's shelf price is overwritten by the edge before journaling; an edge's is bounded. (The
     # experiment arms an edge stamps are ids of its index, made by the cloud: reading them here would
     # cost more than the rest of this check.)
@@ -252,6 +287,7 @@ def event_field_violations(
     if event.HasField("occur_time"):
         out += check_timestamp(event.occur_time.seconds, event.occur_time.nanos, f"{prefix}.occur_time")
     out += _attribution(event, prefix, from_cart=from_cart)
+    out += _checkout(event, prefix, from_cart=from_cart)
     if not from_cart:
         out += check_range(event.unit_price_micros, 0, MAX_UNIT_PRICE_MICROS, f"{prefix}.unit_price_micros")
     return out

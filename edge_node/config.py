@@ -110,6 +110,12 @@ class EdgeConfig:
     group_commit_max_events: int = 20_000
     # An add-to-cart converts an ad seen (or clicked) at most this long before, in the same trip.
     attribution_window_s: float = 1800.0
+    # Sales attribution at checkout (edge_node/events/sales.py): loyalty ids remembered (least recent
+    # first out), and a loyalty id checked out on more than this many carts within this long is shared
+    # and links no trips.
+    sales_max_loyalty_ids: int = 100_000
+    loyalty_max_carts: int = 2
+    loyalty_share_window_s: float = 3600.0
     # Assets: the HTTP server carts fetch images from (None: none), the base URL that
     # GetAds answers put in image_url ("" = http://<bound host:port>, which suits loopback only;
     # set it to the address carts reach the edge at), the LMDB map of the asset environment, and

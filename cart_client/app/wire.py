@@ -98,4 +98,6 @@ def cart_event(event: TripEvent, *, cart_id: str, session_id: str) -> common_pb2
         quantity=event.quantity,
         visible_duration_ms=event.visible_duration_ms,
         occur_time=occur_time,
+        purchased_lines=[common_pb2.BasketLine(product_id=pid, quantity=qty) for pid, qty in event.purchased],
+        loyalty_id=event.loyalty_id,
     )

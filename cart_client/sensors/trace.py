@@ -80,9 +80,11 @@ class Touch:
 
 @dataclass(frozen=True, slots=True)
 class Checkout:
-    """The shopper finished the trip."""
+    """The shopper finished the trip (with the loyalty card number they scanned, if any: it stays on
+    the cart, which reports only its pseudonym, cart_client/trip/loyalty.py)."""
 
     t_ms: int | None = None
+    loyalty_number: str = ""
 
 
 SensorEvent = Scan | Weight | ScaleReading | Vision | Zone | Touch | Checkout
@@ -190,7 +192,7 @@ def parse_event(obj: object) -> SensorEvent:
     if kind == "touch":
         return _touch(obj, t_ms)
     if kind == "checkout":
-        return Checkout(t_ms)
+        return Checkout(t_ms, _optional_text(obj, "loyalty_number"))
     raise _BadLineError(f"unknown event type {kind!r}")
 
 
@@ -240,8 +242,10 @@ def event_to_json(event: SensorEvent) -> dict[str, object]:
             obj = {"type": "touch", "slot_id": slot_id} if slot_id else {"type": "touch", "button": button}
             if propensity is not None:
                 obj["propensity"] = propensity
-        case Checkout():
+        case Checkout(loyalty_number=loyalty_number):
             obj = {"type": "checkout"}
+            if loyalty_number:
+                obj["loyalty_number"] = loyalty_number
     if event.t_ms is not None:
         obj["t_ms"] = event.t_ms
     return obj

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from cart_client.sensors.trace import Checkout, ScaleReading, Scan, SensorEvent, Touch, Vision, Weight, Zone
 from cart_client.trip.catalog import CartCatalog
 from cart_client.trip.fusion import BasketFusion, FusionConfig, FusionResult, Mismatch
+from cart_client.trip.loyalty import pseudonymous_id
 from cart_client.trip.policy import RequestPolicy, RequestPolicyConfig, Trigger
 from cart_client.trip.scale import StableScale, StableScaleConfig
 from cart_client.trip.scanning import RefusedScan, ResolvedScan, resolve_scan
@@ -28,6 +29,7 @@ from cart_client.trip.values import (
     TripCounters,
     TripEvent,
 )
+from cartads import bounds
 
 # The industry's viewability rule (and common.proto's): at least half the ad for one continuous second.
 MIN_VIEWABLE_MS = 1000
@@ -52,6 +54,7 @@ class CartTrip:
         policy: RequestPolicyConfig | None = None,
         impressions_on_render: bool = True,
         scale: StableScaleConfig | None = None,
+        loyalty_key: bytes = b"",
     ) -> None:
         self.store_id = store_id
         self.cart_id = cart_id
@@ -62,6 +65,8 @@ class CartTrip:
         self.catalog = catalog or CartCatalog()
         # A text screen shows what it draws; a real screen measures viewability and says so (``viewed``).
         self.impressions_on_render = impressions_on_render
+        # The retailer's loyalty key: a scanned loyalty number leaves the cart only as its HMAC.
+        self._loyalty_key = loyalty_key
         self.fusion = BasketFusion(self.catalog, fusion)
         self.policy = RequestPolicy(policy)
         self.scale = StableScale(scale)
@@ -151,9 +156,9 @@ class CartTrip:
                     click = self.tap_slot(slot_id, now_ms)
                     if click is not None:
                         events.append(click)
-            case Checkout():
+            case Checkout(loyalty_number=loyalty_number):
                 self.checked_out = True
-                events.append(self._event(EventKind.CHECKOUT, now_ms))
+                events.append(self._checkout(loyalty_number, now_ms))
                 self._ask(Trigger.CHECKOUT, now_ms, requests)
         self.policy.activity(now_ms)
         return Step(ad_requests=tuple(requests), events=tuple(events))
@@ -278,6 +283,20 @@ class CartTrip:
             basket=self.fusion.basket(),
             slots=self.slots,
             scanned_product_id=scanned_product_id,
+        )
+
+    def _checkout(self, loyalty_number: str, now_ms: int) -> TripEvent:
+        """The checkout event: the confirmed basket as bought, and the shopper's pseudonymous id."""
+        return TripEvent(
+            event_id=self.new_id(),
+            kind=EventKind.CHECKOUT,
+            occur_unix_ms=now_ms,
+            # Within what one checkout may carry (the edge refuses the whole call otherwise); the edge
+            # counts no more than the trip's adds anyway.
+            purchased=tuple(
+                (pid, min(qty, bounds.MAX_QUANTITY)) for pid, qty in sorted(self.fusion.basket()) if qty > 0
+            )[: bounds.MAX_BASKET_LINES],
+            loyalty_id=pseudonymous_id(loyalty_number, self._loyalty_key),
         )
 
     def _event(

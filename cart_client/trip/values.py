@@ -106,6 +106,9 @@ class TripEvent:
     product_id: str = ""
     quantity: int = 0
     visible_duration_ms: int = 0
+    # Checkout: the basket paid for (product, quantity) and the shopper's pseudonymous loyalty id.
+    purchased: tuple[tuple[str, int], ...] = ()
+    loyalty_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

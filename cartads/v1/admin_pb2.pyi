@@ -133,7 +133,7 @@ class Advertiser(_message.Message):
     def __init__(self, advertiser_id: _Optional[str] = ..., display_name: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Campaign(_message.Message):
-    __slots__ = ("campaign_id", "advertiser_id", "display_name", "start_time", "end_time", "budget_micros", "state", "create_time", "frequency_cap_per_session")
+    __slots__ = ("campaign_id", "advertiser_id", "display_name", "start_time", "end_time", "budget_micros", "state", "create_time", "frequency_cap_per_session", "click_through_window_s", "view_through_window_s")
     CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
     ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -143,6 +143,8 @@ class Campaign(_message.Message):
     STATE_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     FREQUENCY_CAP_PER_SESSION_FIELD_NUMBER: _ClassVar[int]
+    CLICK_THROUGH_WINDOW_S_FIELD_NUMBER: _ClassVar[int]
+    VIEW_THROUGH_WINDOW_S_FIELD_NUMBER: _ClassVar[int]
     campaign_id: str
     advertiser_id: str
     display_name: str
@@ -152,7 +154,9 @@ class Campaign(_message.Message):
     state: ServingState
     create_time: _timestamp_pb2.Timestamp
     frequency_cap_per_session: int
-    def __init__(self, campaign_id: _Optional[str] = ..., advertiser_id: _Optional[str] = ..., display_name: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., budget_micros: _Optional[int] = ..., state: _Optional[_Union[ServingState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., frequency_cap_per_session: _Optional[int] = ...) -> None: ...
+    click_through_window_s: int
+    view_through_window_s: int
+    def __init__(self, campaign_id: _Optional[str] = ..., advertiser_id: _Optional[str] = ..., display_name: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., budget_micros: _Optional[int] = ..., state: _Optional[_Union[ServingState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., frequency_cap_per_session: _Optional[int] = ..., click_through_window_s: _Optional[int] = ..., view_through_window_s: _Optional[int] = ...) -> None: ...
 
 class Targeting(_message.Message):
     __slots__ = ("product_ids", "brands", "aisle_ids", "department_ids", "zone_ids", "triggers", "store_ids", "daypart_hours", "daypart_weekdays")
@@ -1355,7 +1359,7 @@ class RunReportRequest(_message.Message):
     def __init__(self, dimensions: _Optional[_Iterable[_Union[ReportDimension, str]]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., advertiser_id: _Optional[str] = ..., campaign_ids: _Optional[_Iterable[str]] = ..., line_item_ids: _Optional[_Iterable[str]] = ..., creative_ids: _Optional[_Iterable[str]] = ..., store_ids: _Optional[_Iterable[str]] = ..., layer_id: _Optional[str] = ..., time_zone: _Optional[str] = ..., invalid_traffic_rules: _Optional[_Iterable[_Union[_common_pb2.InvalidTrafficRule, str]]] = ...) -> None: ...
 
 class ReportMetrics(_message.Message):
-    __slots__ = ("requests", "impressions", "clicks", "conversions", "spend_micros", "ctr", "conversion_rate", "ecpm_micros", "attributed_sales_micros", "roas", "invalid_impressions", "invalid_clicks", "invalid_conversions", "invalid_events", "invalid_traffic_rate", "over_delivery_micros", "over_delivered_events", "plays", "viewability_rate")
+    __slots__ = ("requests", "impressions", "clicks", "conversions", "spend_micros", "ctr", "conversion_rate", "ecpm_micros", "attributed_sales_micros", "roas", "invalid_impressions", "invalid_clicks", "invalid_conversions", "invalid_events", "invalid_traffic_rate", "over_delivery_micros", "over_delivered_events", "plays", "viewability_rate", "click_through_sales_units", "click_through_sales_micros", "view_through_sales_units", "view_through_sales_micros", "halo_sales_units", "halo_sales_micros")
     REQUESTS_FIELD_NUMBER: _ClassVar[int]
     IMPRESSIONS_FIELD_NUMBER: _ClassVar[int]
     CLICKS_FIELD_NUMBER: _ClassVar[int]
@@ -1375,6 +1379,12 @@ class ReportMetrics(_message.Message):
     OVER_DELIVERED_EVENTS_FIELD_NUMBER: _ClassVar[int]
     PLAYS_FIELD_NUMBER: _ClassVar[int]
     VIEWABILITY_RATE_FIELD_NUMBER: _ClassVar[int]
+    CLICK_THROUGH_SALES_UNITS_FIELD_NUMBER: _ClassVar[int]
+    CLICK_THROUGH_SALES_MICROS_FIELD_NUMBER: _ClassVar[int]
+    VIEW_THROUGH_SALES_UNITS_FIELD_NUMBER: _ClassVar[int]
+    VIEW_THROUGH_SALES_MICROS_FIELD_NUMBER: _ClassVar[int]
+    HALO_SALES_UNITS_FIELD_NUMBER: _ClassVar[int]
+    HALO_SALES_MICROS_FIELD_NUMBER: _ClassVar[int]
     requests: int
     impressions: int
     clicks: int
@@ -1394,7 +1404,13 @@ class ReportMetrics(_message.Message):
     over_delivered_events: int
     plays: int
     viewability_rate: float
-    def __init__(self, requests: _Optional[int] = ..., impressions: _Optional[int] = ..., clicks: _Optional[int] = ..., conversions: _Optional[int] = ..., spend_micros: _Optional[int] = ..., ctr: _Optional[float] = ..., conversion_rate: _Optional[float] = ..., ecpm_micros: _Optional[int] = ..., attributed_sales_micros: _Optional[int] = ..., roas: _Optional[float] = ..., invalid_impressions: _Optional[int] = ..., invalid_clicks: _Optional[int] = ..., invalid_conversions: _Optional[int] = ..., invalid_events: _Optional[int] = ..., invalid_traffic_rate: _Optional[float] = ..., over_delivery_micros: _Optional[int] = ..., over_delivered_events: _Optional[int] = ..., plays: _Optional[int] = ..., viewability_rate: _Optional[float] = ...) -> None: ...
+    click_through_sales_units: int
+    click_through_sales_micros: int
+    view_through_sales_units: int
+    view_through_sales_micros: int
+    halo_sales_units: int
+    halo_sales_micros: int
+    def __init__(self, requests: _Optional[int] = ..., impressions: _Optional[int] = ..., clicks: _Optional[int] = ..., conversions: _Optional[int] = ..., spend_micros: _Optional[int] = ..., ctr: _Optional[float] = ..., conversion_rate: _Optional[float] = ..., ecpm_micros: _Optional[int] = ..., attributed_sales_micros: _Optional[int] = ..., roas: _Optional[float] = ..., invalid_impressions: _Optional[int] = ..., invalid_clicks: _Optional[int] = ..., invalid_conversions: _Optional[int] = ..., invalid_events: _Optional[int] = ..., invalid_traffic_rate: _Optional[float] = ..., over_delivery_micros: _Optional[int] = ..., over_delivered_events: _Optional[int] = ..., plays: _Optional[int] = ..., viewability_rate: _Optional[float] = ..., click_through_sales_units: _Optional[int] = ..., click_through_sales_micros: _Optional[int] = ..., view_through_sales_units: _Optional[int] = ..., view_through_sales_micros: _Optional[int] = ..., halo_sales_units: _Optional[int] = ..., halo_sales_micros: _Optional[int] = ...) -> None: ...
 
 class ReportRow(_message.Message):
     __slots__ = ("campaign_id", "line_item_id", "creative_id", "store_id", "day", "hour_start_time", "layer_id", "arm_id", "metrics", "invalid_traffic_rule")

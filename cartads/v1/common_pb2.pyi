@@ -52,6 +52,8 @@ class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_TYPE_CHECKOUT: _ClassVar[EventType]
     EVENT_TYPE_CONVERSION: _ClassVar[EventType]
     EVENT_TYPE_AD_PLAY: _ClassVar[EventType]
+    EVENT_TYPE_ATTRIBUTED_SALE: _ClassVar[EventType]
+    EVENT_TYPE_HALO_SALE: _ClassVar[EventType]
 
 class AttributionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -108,6 +110,8 @@ EVENT_TYPE_BASKET_REMOVE: EventType
 EVENT_TYPE_CHECKOUT: EventType
 EVENT_TYPE_CONVERSION: EventType
 EVENT_TYPE_AD_PLAY: EventType
+EVENT_TYPE_ATTRIBUTED_SALE: EventType
+EVENT_TYPE_HALO_SALE: EventType
 ATTRIBUTION_KIND_UNSPECIFIED: AttributionKind
 ATTRIBUTION_KIND_VIEW_THROUGH: AttributionKind
 ATTRIBUTION_KIND_CLICK_THROUGH: AttributionKind
@@ -189,7 +193,7 @@ class RecipeItem(_message.Message):
     def __init__(self, product_id: _Optional[str] = ..., name: _Optional[str] = ..., aisle_id: _Optional[str] = ..., location_hint: _Optional[str] = ..., price_micros: _Optional[int] = ...) -> None: ...
 
 class CartEvent(_message.Message):
-    __slots__ = ("event_id", "type", "cart_id", "session_id", "tracking_token", "ad_id", "product_id", "quantity", "visible_duration_ms", "occur_time", "attribution", "attributed_event_id", "experiment_arms", "unit_price_micros", "advertised_product")
+    __slots__ = ("event_id", "type", "cart_id", "session_id", "tracking_token", "ad_id", "product_id", "quantity", "visible_duration_ms", "occur_time", "attribution", "attributed_event_id", "purchased_lines", "loyalty_id", "cross_trip", "experiment_arms", "unit_price_micros", "advertised_product")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     CART_ID_FIELD_NUMBER: _ClassVar[int]
@@ -202,6 +206,9 @@ class CartEvent(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTION_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PURCHASED_LINES_FIELD_NUMBER: _ClassVar[int]
+    LOYALTY_ID_FIELD_NUMBER: _ClassVar[int]
+    CROSS_TRIP_FIELD_NUMBER: _ClassVar[int]
     EXPERIMENT_ARMS_FIELD_NUMBER: _ClassVar[int]
     UNIT_PRICE_MICROS_FIELD_NUMBER: _ClassVar[int]
     ADVERTISED_PRODUCT_FIELD_NUMBER: _ClassVar[int]
@@ -217,10 +224,13 @@ class CartEvent(_message.Message):
     occur_time: _timestamp_pb2.Timestamp
     attribution: AttributionKind
     attributed_event_id: str
+    purchased_lines: _containers.RepeatedCompositeFieldContainer[BasketLine]
+    loyalty_id: str
+    cross_trip: bool
     experiment_arms: _containers.RepeatedCompositeFieldContainer[ArmAssignment]
     unit_price_micros: int
     advertised_product: bool
-    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[_Union[EventType, str]] = ..., cart_id: _Optional[str] = ..., session_id: _Optional[str] = ..., tracking_token: _Optional[str] = ..., ad_id: _Optional[str] = ..., product_id: _Optional[str] = ..., quantity: _Optional[int] = ..., visible_duration_ms: _Optional[int] = ..., occur_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attribution: _Optional[_Union[AttributionKind, str]] = ..., attributed_event_id: _Optional[str] = ..., experiment_arms: _Optional[_Iterable[_Union[ArmAssignment, _Mapping]]] = ..., unit_price_micros: _Optional[int] = ..., advertised_product: _Optional[bool] = ...) -> None: ...
+    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[_Union[EventType, str]] = ..., cart_id: _Optional[str] = ..., session_id: _Optional[str] = ..., tracking_token: _Optional[str] = ..., ad_id: _Optional[str] = ..., product_id: _Optional[str] = ..., quantity: _Optional[int] = ..., visible_duration_ms: _Optional[int] = ..., occur_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attribution: _Optional[_Union[AttributionKind, str]] = ..., attributed_event_id: _Optional[str] = ..., purchased_lines: _Optional[_Iterable[_Union[BasketLine, _Mapping]]] = ..., loyalty_id: _Optional[str] = ..., cross_trip: _Optional[bool] = ..., experiment_arms: _Optional[_Iterable[_Union[ArmAssignment, _Mapping]]] = ..., unit_price_micros: _Optional[int] = ..., advertised_product: _Optional[bool] = ...) -> None: ...
 
 class ArmAssignment(_message.Message):
     __slots__ = ("layer_id", "arm_id")

@@ -145,7 +145,7 @@ class StoreSettings(_message.Message):
     def __init__(self, time_zone: _Optional[str] = ..., signing_key: _Optional[bytes] = ..., token_ttl_s: _Optional[int] = ..., reserve_cpm_micros: _Optional[int] = ..., display_name: _Optional[str] = ..., max_ads_per_trip: _Optional[int] = ..., min_ad_interval_ms: _Optional[int] = ..., cart_limits: _Optional[_Union[CartLimits, _Mapping]] = ..., ivt_policy: _Optional[_Union[IvtPolicy, _Mapping]] = ...) -> None: ...
 
 class IndexLineItem(_message.Message):
-    __slots__ = ("line_item_id", "campaign_id", "advertiser_id", "pricing_model", "bid_micros", "creative_ids", "start_time", "end_time", "frequency_cap_per_session", "budget_allowance_micros", "predicted_ctr", "predicted_cvr", "promoted_product_ids", "triggers", "budget_lease_id", "budget_lease_expire_time", "priority_tier", "creative_frequency_cap_per_session", "campaign_frequency_cap_per_session", "exclusion_label", "daypart_hours", "daypart_weekdays", "pacing_factor", "paused", "campaign_paused", "pass_through_rate", "trigger_rates")
+    __slots__ = ("line_item_id", "campaign_id", "advertiser_id", "pricing_model", "bid_micros", "creative_ids", "start_time", "end_time", "frequency_cap_per_session", "budget_allowance_micros", "predicted_ctr", "predicted_cvr", "promoted_product_ids", "triggers", "budget_lease_id", "budget_lease_expire_time", "priority_tier", "creative_frequency_cap_per_session", "campaign_frequency_cap_per_session", "exclusion_label", "daypart_hours", "daypart_weekdays", "pacing_factor", "paused", "campaign_paused", "pass_through_rate", "trigger_rates", "click_through_window_s", "view_through_window_s")
     LINE_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
     CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
     ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -173,6 +173,8 @@ class IndexLineItem(_message.Message):
     CAMPAIGN_PAUSED_FIELD_NUMBER: _ClassVar[int]
     PASS_THROUGH_RATE_FIELD_NUMBER: _ClassVar[int]
     TRIGGER_RATES_FIELD_NUMBER: _ClassVar[int]
+    CLICK_THROUGH_WINDOW_S_FIELD_NUMBER: _ClassVar[int]
+    VIEW_THROUGH_WINDOW_S_FIELD_NUMBER: _ClassVar[int]
     line_item_id: str
     campaign_id: str
     advertiser_id: str
@@ -200,7 +202,9 @@ class IndexLineItem(_message.Message):
     campaign_paused: bool
     pass_through_rate: float
     trigger_rates: _containers.RepeatedCompositeFieldContainer[TriggerRates]
-    def __init__(self, line_item_id: _Optional[str] = ..., campaign_id: _Optional[str] = ..., advertiser_id: _Optional[str] = ..., pricing_model: _Optional[_Union[_common_pb2.PricingModel, str]] = ..., bid_micros: _Optional[int] = ..., creative_ids: _Optional[_Iterable[str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., frequency_cap_per_session: _Optional[int] = ..., budget_allowance_micros: _Optional[int] = ..., predicted_ctr: _Optional[float] = ..., predicted_cvr: _Optional[float] = ..., promoted_product_ids: _Optional[_Iterable[str]] = ..., triggers: _Optional[_Iterable[_Union[_common_pb2.Trigger, str]]] = ..., budget_lease_id: _Optional[str] = ..., budget_lease_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., priority_tier: _Optional[_Union[_common_pb2.PriorityTier, str]] = ..., creative_frequency_cap_per_session: _Optional[int] = ..., campaign_frequency_cap_per_session: _Optional[int] = ..., exclusion_label: _Optional[str] = ..., daypart_hours: _Optional[_Iterable[int]] = ..., daypart_weekdays: _Optional[_Iterable[int]] = ..., pacing_factor: _Optional[float] = ..., paused: _Optional[bool] = ..., campaign_paused: _Optional[bool] = ..., pass_through_rate: _Optional[float] = ..., trigger_rates: _Optional[_Iterable[_Union[TriggerRates, _Mapping]]] = ...) -> None: ...
+    click_through_window_s: int
+    view_through_window_s: int
+    def __init__(self, line_item_id: _Optional[str] = ..., campaign_id: _Optional[str] = ..., advertiser_id: _Optional[str] = ..., pricing_model: _Optional[_Union[_common_pb2.PricingModel, str]] = ..., bid_micros: _Optional[int] = ..., creative_ids: _Optional[_Iterable[str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., frequency_cap_per_session: _Optional[int] = ..., budget_allowance_micros: _Optional[int] = ..., predicted_ctr: _Optional[float] = ..., predicted_cvr: _Optional[float] = ..., promoted_product_ids: _Optional[_Iterable[str]] = ..., triggers: _Optional[_Iterable[_Union[_common_pb2.Trigger, str]]] = ..., budget_lease_id: _Optional[str] = ..., budget_lease_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., priority_tier: _Optional[_Union[_common_pb2.PriorityTier, str]] = ..., creative_frequency_cap_per_session: _Optional[int] = ..., campaign_frequency_cap_per_session: _Optional[int] = ..., exclusion_label: _Optional[str] = ..., daypart_hours: _Optional[_Iterable[int]] = ..., daypart_weekdays: _Optional[_Iterable[int]] = ..., pacing_factor: _Optional[float] = ..., paused: _Optional[bool] = ..., campaign_paused: _Optional[bool] = ..., pass_through_rate: _Optional[float] = ..., trigger_rates: _Optional[_Iterable[_Union[TriggerRates, _Mapping]]] = ..., click_through_window_s: _Optional[int] = ..., view_through_window_s: _Optional[int] = ...) -> None: ...
 
 class TriggerRates(_message.Message):
     __slots__ = ("trigger", "predicted_ctr", "predicted_cvr")

@@ -11,6 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from cartads import bounds
 from cartads.bounds import clip
+from cartads.sales_windows import window_problem
 from cartads.v1 import admin_pb2, common_pb2
 
 Violation = tuple[str, str]
@@ -75,6 +76,10 @@ def validate_campaign(campaign: admin_pb2.Campaign, prefix: str = "campaign") ->
             out.append((f"{prefix}.end_time", "must be after start_time"))
     out += bounds.check_range(campaign.budget_micros, 1, bounds.MAX_BUDGET_MICROS, f"{prefix}.budget_micros")
     out += _check_cap(campaign.frequency_cap_per_session, f"{prefix}.frequency_cap_per_session")
+    for name in ("click_through_window_s", "view_through_window_s"):
+        problem = window_problem(getattr(campaign, name))
+        if problem:
+            out.append((f"{prefix}.{name}", problem))
     out += _check_state(campaign.state, f"{prefix}.state")
     return out
 
@@ -301,6 +306,7 @@ SETTABLE_PATHS: Mapping[str, frozenset[str]] = {
     "advertiser": frozenset({"display_name"}),
     "campaign": frozenset(
         {"display_name", "start_time", "end_time", "budget_micros", "state", "frequency_cap_per_session"}
+        | {"click_through_window_s", "view_through_window_s"}
     ),
     "line_item": frozenset(
         {"display_name", "pricing_model", "bid_micros", "targeting", "creative_ids", "frequency_cap_per_session"}

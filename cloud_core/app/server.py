@@ -26,12 +26,15 @@ from cloud_core.access.api_tokens import TokenAuthenticator, issue_token
 from cloud_core.access.auth import AuthInterceptor
 from cloud_core.access.policy import Role
 from cloud_core.admin.delivery.status import DeliveryAdmin, console_reader
+from cloud_core.admin.exports.forecast import ForecastAdmin
 from cloud_core.admin.exports.jobs import ExportRunner
 from cloud_core.admin.service import AdminServicer, AdminStorage
 from cloud_core.compile.compiler import CompileSettings
 from cloud_core.compile.incremental import IncrementalCompiler
 from cloud_core.config import CloudConfig
 from cloud_core.console.experiments import read_experiments
+from cloud_core.console.exports import exports_reader
+from cloud_core.console.forecast import forecast_reader
 from cloud_core.console.http import ConsoleBindError, ConsoleServer, operator_token_check, start_console
 from cloud_core.delivery.leases import LeaseSettings
 from cloud_core.events.ingest import EventIngestServicer
@@ -220,6 +223,10 @@ async def start_cloud(config: CloudConfig) -> CloudServer:
                 ),
                 audit=store.audit,
                 delivery=console_reader(DeliveryAdmin(store.campaigns, builder, store.pacing_stats, settings.lease)),
+                exports=exports_reader(store.exports),
+                forecast=forecast_reader(
+                    store.campaigns, ForecastAdmin(store.catalog, store.pacing_stats, store.reports)
+                ),
             )
     except (RuntimeError, OSError, ConsoleBindError):
         await server.stop(None)

@@ -142,6 +142,8 @@ def _line_item_template(
         priority_tier=item.priority_tier,
         creative_frequency_cap_per_session=item.creative_frequency_cap_per_session,
         campaign_frequency_cap_per_session=campaign.frequency_cap_per_session,
+        click_through_window_s=campaign.click_through_window_s,
+        view_through_window_s=campaign.view_through_window_s,
         exclusion_label=item.exclusion_label,
         daypart_hours=sorted(set(item.targeting.daypart_hours)),
         daypart_weekdays=sorted(set(item.targeting.daypart_weekdays)),

@@ -36,6 +36,7 @@ from cloud_core.console.model import (
     spend_series,
     window_start_us,
 )
+from cloud_core.console.panels import CampaignForecast, ExportJobs, exports_response, forecast_response
 from cloud_core.storage.protocol import AuditStore, ConsoleReads
 
 _CSP = (
@@ -161,6 +162,8 @@ class _Console:
     max_points: int
     audit: AuditStore | None = None
     delivery: DeliveryStatus | None = None
+    exports: ExportJobs | None = None
+    forecast: CampaignForecast | None = None
 
     async def refusal(self, request: web.Request) -> web.Response | None:
         """Why an API request may not be answered (401/403), or None when it may."""
@@ -262,6 +265,12 @@ class _Console:
         results = await self.experiments(end_us - int(raw) * DAY_US, end_us)
         return web.json_response({"available": True, "days": int(raw), **results})
 
+    async def campaign_forecast(self, request: web.Request) -> web.Response:
+        return await forecast_response(request, self.forecast)
+
+    async def export_jobs(self, request: web.Request) -> web.Response:
+        return await exports_response(request, self.exports)
+
     async def audit_entries(self, request: web.Request) -> web.Response:
         """The newest audit entries matching ?resource_type=&resource_id=&actor=, at most ?limit= of them."""
         raw = request.query.get("limit", str(DEFAULT_AUDIT_ROWS))
@@ -303,9 +312,11 @@ def build_app(
     max_points: int = DEFAULT_MAX_POINTS,
     audit: AuditStore | None = None,
     delivery: DeliveryStatus | None = None,
+    exports: ExportJobs | None = None,
+    forecast: CampaignForecast | None = None,
 ) -> web.Application:
     """The console's aiohttp application: the page, its files and the read-only JSON API."""
-    console = _Console(reads, token_check, experiments, now_us, max_points, audit, delivery)
+    console = _Console(reads, token_check, experiments, now_us, max_points, audit, delivery, exports, forecast)
     app = web.Application(middlewares=[console.guard])
     # The public part: the page itself and what it needs to ask for a token.
     app.router.add_get("/", console.index)
@@ -319,6 +330,8 @@ def build_app(
     app.router.add_get("/api/campaigns/{campaign_id}/delivery", console.delivery_status)
     app.router.add_get("/api/experiments", console.experiment_results)
     app.router.add_get("/api/audit", console.audit_entries)
+    app.router.add_get("/api/exports", console.export_jobs)
+    app.router.add_get("/api/campaigns/{campaign_id}/forecast", console.campaign_forecast)
     return app
 
 
@@ -331,6 +344,8 @@ async def start_console(
     now_us: Callable[[], int] = wall_now_us,
     audit: AuditStore | None = None,
     delivery: DeliveryStatus | None = None,
+    exports: ExportJobs | None = None,
+    forecast: CampaignForecast | None = None,
 ) -> ConsoleServer:
     """Serve the console on ``address`` ("host:port", port 0 picks one).
 
@@ -343,7 +358,14 @@ async def start_console(
             f"the console has no token check, so it serves loopback only (127.0.0.1 or ::1), not {host!r}"
         )
     app = build_app(
-        reads, token_check=token_check, experiments=experiments, now_us=now_us, audit=audit, delivery=delivery
+        reads,
+        token_check=token_check,
+        experiments=experiments,
+        now_us=now_us,
+        audit=audit,
+        delivery=delivery,
+        exports=exports,
+        forecast=forecast,
     )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

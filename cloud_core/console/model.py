@@ -64,6 +64,13 @@ class CampaignTotals:
     invalid_ad_events: int = 0
     # Ad plays (put on screen; never billed): with impressions, the campaign's viewability rate.
     plays: int = 0
+    # Purchases at checkout credited to the campaign's ads: click-through, view-through, halo.
+    ct_sales_units: int = 0
+    ct_sales_micros: int = 0
+    vt_sales_units: int = 0
+    vt_sales_micros: int = 0
+    halo_sales_units: int = 0
+    halo_sales_micros: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +295,12 @@ def campaign_json(c: CampaignTotals) -> dict[str, Any]:
         "plays": c.plays,
         # Viewable impressions / plays; 0 without plays.
         "viewability_rate": c.impressions / c.plays if c.plays else 0.0,
+        "ct_sales_units": c.ct_sales_units,
+        "ct_sales_micros": c.ct_sales_micros,
+        "vt_sales_units": c.vt_sales_units,
+        "vt_sales_micros": c.vt_sales_micros,
+        "halo_sales_units": c.halo_sales_units,
+        "halo_sales_micros": c.halo_sales_micros,
         "start_time_us": c.start_time_us,
         "end_time_us": c.end_time_us,
     }

@@ -7,6 +7,7 @@ from cartads.time_units import ts_to_us
 from cartads.v1 import admin_pb2, common_pb2, event_ingest_pb2, tracking_pb2
 from cloud_core.events.charges import ChargePolicy, ChargeRecords, terms_problem, verify_token
 from cloud_core.events.outcomes import EventOutcome
+from cloud_core.events.sales_tokens import SALE_TYPES, sale_token_problem
 
 _KNOWN_TYPES = frozenset(common_pb2.EventType.values()) - {common_pb2.EVENT_TYPE_UNSPECIFIED}
 BILLABLE_TYPES = frozenset(
@@ -77,7 +78,8 @@ def _judge(
     if payload is None:
         # A bad token on an event we do not bill (e.g. a dismiss) is kept, just not attributed.
         return (verdict.reason if billable else ""), (verdict.code if billable else 0), verdict.key_id, None
-    problem = token_problem(event, payload, policy.store_id, receive_us, token_ttl_s)
+    check = sale_token_problem if event.type in SALE_TYPES else token_problem
+    problem = check(event, payload, policy.store_id, receive_us, token_ttl_s)
     if problem:
         code = admin_pb2.DEAD_LETTER_REASON_TOKEN_MISMATCH if billable else 0
         return (problem if billable else ""), code, verdict.key_id, None
@@ -106,6 +108,7 @@ def assess_event(
     reason, code, key_id, payload = _judge(event, policy, records, receive_us, token_ttl_s)
     # Built once (no dataclasses.replace): ingest assesses tens of thousands of events a second.
     billable = payload is not None and event.type in BILLABLE_TYPES
+    sale = payload is not None and event.type in SALE_TYPES
     return EventOutcome(
         seq=journaled.seq,
         event_id=event.event_id,
@@ -139,4 +142,7 @@ def assess_event(
         signing_key_id=key_id,
         claimed_charge_micros=_claimed(event) if reason and event.tracking_token else 0,
         token_issue_ms=payload.issue_time_unix_ms if payload is not None else 0,
+        sale_units=event.quantity if sale else 0,
+        sale_micros=event_value_micros(event) if sale else 0,
+        attribution=int(event.attribution) if sale else 0,
     )

@@ -13,23 +13,28 @@ from cartads.v1 import admin_pb2, event_ingest_pb2
 from cloud_core.config import CloudConfig
 from cloud_core.events.billing import BILLABLE_TYPES
 from cloud_core.events.charges import FLAGGING_REASONS, SIGNED_REASONS, ChargePolicy, ChargeRecords
+from cloud_core.events.sales_tokens import SALE_TYPES
 from cloud_core.events.upload_checks import Violation
 from cloud_core.storage.protocol import SigningKeyStore, TermsStore
 
 log = structlog.get_logger("cloud.ingest")
 
+# Sales bill nothing, but their token must verify to credit their campaign, often in an upload that
+# holds no other event of that token (a checkout long after the ad, the trip's events sent before).
+_VERIFIED_TYPES = BILLABLE_TYPES | SALE_TYPES
+
 
 def named_records(
     events: Sequence[event_ingest_pb2.JournaledEvent], problems: Sequence[list[Violation]]
 ) -> tuple[list[str], list[str], dict[str, tracking_token.OpenedToken]]:
-    """The key ids and index versions the billable events' tokens name (unverified: what to load), and
+    """The key ids and index versions the billable events' and sales' tokens name (unverified: what to load), and
     the payloads parsed to find them, by token."""
     key_ids: set[str] = set()
     versions: set[str] = set()
     peeked: dict[str, tracking_token.OpenedToken] = {}
     for journaled, problem in zip(events, problems, strict=True):
         event = journaled.event
-        if problem or not event.tracking_token or event.type not in BILLABLE_TYPES:
+        if problem or not event.tracking_token or event.type not in _VERIFIED_TYPES:
             continue
         try:
             opened = tracking_token.open_token(event.tracking_token)

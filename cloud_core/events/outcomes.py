@@ -49,6 +49,11 @@ class EventOutcome:
     token_issue_ms: int = 0
     invalid_rule: int = 0
     ivt_disagrees: bool = False
+    # Sales at checkout whose token vouches for them: units, value at the edge's shelf price, and
+    # how they were attributed (a cartads.v1.AttributionKind).
+    sale_units: int = 0
+    sale_micros: int = 0
+    attribution: int = 0
 
 
 @dataclass(frozen=True)

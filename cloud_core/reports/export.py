@@ -38,6 +38,13 @@ METRIC_COLUMNS = (
     "invalid_events",
     "invalid_traffic_rate",
     "over_delivery_micros",
+    # Purchases at checkout credited to the ads, and halo (README, "Measurement").
+    "click_through_sales_units",
+    "click_through_sales_micros",
+    "view_through_sales_units",
+    "view_through_sales_micros",
+    "halo_sales_units",
+    "halo_sales_micros",
 )
 
 _DIMENSION_COLUMNS: Mapping[str, tuple[str, ...]] = {

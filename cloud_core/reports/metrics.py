@@ -18,6 +18,17 @@ Z_95 = 1.959963984540054
 MICROS_PER_CENT = 10_000
 
 
+# Delivery's sales fields, in the rollups' column order (rollups.DELIVERY_SUMS ends with them).
+SALES_FIELDS = (
+    "ct_sales_units",
+    "ct_sales_micros",
+    "vt_sales_units",
+    "vt_sales_micros",
+    "halo_sales_units",
+    "halo_sales_micros",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """Additive delivery counts of one report row."""
@@ -38,6 +49,13 @@ class Delivery:
     over_delivered_events: int = 0
     # Ad plays: the ad was put on screen (the first rung of the impression ladder); never billed.
     plays: int = 0
+    # Sales at checkout (units, value at shelf price): click-through, view-through, halo.
+    ct_sales_units: int = 0
+    ct_sales_micros: int = 0
+    vt_sales_units: int = 0
+    vt_sales_micros: int = 0
+    halo_sales_units: int = 0
+    halo_sales_micros: int = 0
 
     def __add__(self, other: Delivery) -> Delivery:
         return Delivery(
@@ -54,6 +72,7 @@ class Delivery:
             self.over_delivery_micros + other.over_delivery_micros,
             self.over_delivered_events + other.over_delivered_events,
             self.plays + other.plays,
+            *(getattr(self, name) + getattr(other, name) for name in SALES_FIELDS),
         )
 
 

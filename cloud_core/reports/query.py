@@ -284,6 +284,12 @@ def metrics_pb(d: Delivery) -> admin_pb2.ReportMetrics:
         over_delivered_events=d.over_delivered_events,
         plays=d.plays,
         viewability_rate=viewability_rate(d),
+        click_through_sales_units=d.ct_sales_units,
+        click_through_sales_micros=d.ct_sales_micros,
+        view_through_sales_units=d.vt_sales_units,
+        view_through_sales_micros=d.vt_sales_micros,
+        halo_sales_units=d.halo_sales_units,
+        halo_sales_micros=d.halo_sales_micros,
     )
 
 

@@ -30,6 +30,13 @@ DELIVERY_SUMS = (
     "over_delivery_micros",
     "over_delivered_events",
     "plays",
+    # Sales at checkout: click-through, view-through and halo units and value (migration 0014).
+    "ct_sales_units",
+    "ct_sales_micros",
+    "vt_sales_units",
+    "vt_sales_micros",
+    "halo_sales_units",
+    "halo_sales_micros",
 )
 TRIP_SUMS = ("trips", "converting_trips", "sales_micros", "sales_sq_cents2")
 # Keys of the delivery rollups (hourly and daily; daily per campaign) and of the trip rollup.
@@ -56,6 +63,22 @@ def _add(totals: dict[Any, list[int]], key: Any, counts: Sequence[int]) -> None:
             acc[i] += n
 
 
+_HALO = common_pb2.EVENT_TYPE_HALO_SALE
+_CLICK_THROUGH = common_pb2.ATTRIBUTION_KIND_CLICK_THROUGH
+
+
+def _sale_counts(o: EventOutcome) -> tuple[int, int, int, int, int, int]:
+    """(ct units, ct value, vt units, vt value, halo units, halo value) of one sale; zeros otherwise."""
+    units, value = o.sale_units, o.sale_micros
+    if not units:
+        return (0, 0, 0, 0, 0, 0)
+    if o.event_type == _HALO:
+        return (0, 0, 0, 0, units, value)
+    if o.attribution == _CLICK_THROUGH:
+        return (units, value, 0, 0, 0, 0)
+    return (0, 0, units, value, 0, 0)
+
+
 def delivery_rollup_rows(
     store_id: str, billed: Iterable[EventOutcome], ingest_us: int, over_micros: Mapping[str, int] | None = None
 ) -> list[Row]:
@@ -77,6 +100,7 @@ def delivery_rollup_rows(
             over.get(o.event_id, 0),
             int(o.event_id in over),
             int(kind == common_pb2.EVENT_TYPE_AD_PLAY),
+            *_sale_counts(o),
         )
         advertisers[o.campaign_id] = o.advertiser_id
         base = (o.campaign_id, o.line_item_id, o.creative_id)

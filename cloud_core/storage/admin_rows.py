@@ -120,6 +120,8 @@ CAMPAIGN_COLUMNS = (
     _c.state,
     _c.create_time_us,
     _c.frequency_cap_per_session,
+    _c.click_through_window_s,
+    _c.view_through_window_s,
 )
 _l = t.line_items.c
 LINE_ITEM_COLUMNS = (
@@ -167,9 +169,11 @@ REVIEW_COLUMNS = ("review_status", "review_reason", "review_time_us", "reviewed_
 
 def campaign_from_row(row: Sequence[Any]) -> admin_pb2.Campaign:
     """The Campaign of a row of CAMPAIGN_COLUMNS."""
-    cid, aid, name, start, end, budget, state, created, cap = row
+    cid, aid, name, start, end, budget, state, created, cap, ct_window_s, vt_window_s = row
     return admin_pb2.Campaign(
         frequency_cap_per_session=cap,
+        click_through_window_s=ct_window_s,
+        view_through_window_s=vt_window_s,
         campaign_id=cid,
         advertiser_id=aid,
         display_name=name,
@@ -219,6 +223,8 @@ def campaign_row(c: admin_pb2.Campaign) -> dict[str, object]:
         "state": int(c.state),
         "create_time_us": ts_to_us(c.create_time),
         "frequency_cap_per_session": c.frequency_cap_per_session,
+        "click_through_window_s": c.click_through_window_s,
+        "view_through_window_s": c.view_through_window_s,
     }
 
 

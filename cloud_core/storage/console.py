@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from cloud_core.console.model import CampaignHours, CampaignTotals, EdgeRow, HourlySpend
+from cloud_core.reports.metrics import SALES_FIELDS
 from cloud_core.storage.schema import (
     campaigns,
     edges,
@@ -55,7 +56,7 @@ _P = report_rollups_daily_campaign.c
 # Plays are counted only in the report rollups (they bill nothing, so the spend table has none); the
 # all-traffic layer ("") counts each play once.
 _PLAYS_BY_CAMPAIGN = (
-    sa.select(_P.campaign_id, _sum(_P.plays, "plays"))
+    sa.select(_P.campaign_id, _sum(_P.plays, "plays"), *(_sum(_P[c], c) for c in SALES_FIELDS))
     .where(_P.layer_id == "")
     .group_by(_P.campaign_id)
     .subquery("campaign_plays")
@@ -79,6 +80,7 @@ def _campaigns_query() -> sa.Select[Any]:
             sa.func.coalesce(totals.spend_micros, 0).label("spend_micros"),
             sa.func.coalesce(_INVALID_BY_CAMPAIGN.c.invalid_ad_events, 0).label("invalid_ad_events"),
             sa.func.coalesce(_PLAYS_BY_CAMPAIGN.c.plays, 0).label("plays"),
+            *(sa.func.coalesce(_PLAYS_BY_CAMPAIGN.c[c], 0).label(c) for c in SALES_FIELDS),
         )
         .select_from(
             campaigns.outerjoin(_SPEND_BY_CAMPAIGN, totals.campaign_id == _C.campaign_id)
@@ -104,6 +106,7 @@ def _campaign(row: RowMapping) -> CampaignTotals:
         spend_micros=int(row["spend_micros"]),
         invalid_ad_events=int(row["invalid_ad_events"]),
         plays=int(row["plays"]),
+        **{c: int(row[c]) for c in SALES_FIELDS},
     )
 
 

@@ -24,7 +24,7 @@ from cartads.v1 import admin_pb2, common_pb2
 from cloud_core.admin.pagination import PageRequest
 from cloud_core.events.outcomes import EventOutcome
 from cloud_core.reports.invalid import InvalidQuery
-from cloud_core.reports.metrics import Delivery, TripSums
+from cloud_core.reports.metrics import SALES_FIELDS, Delivery, TripSums
 from cloud_core.reports.rollups import (
     ALL_TRAFFIC,
     CAMPAIGN_KEY,
@@ -109,7 +109,9 @@ def write_report_rollups(
     rejected) event, so each event reaches the reports exactly once."""
     # Plays bill nothing, so they are never ``billed``: a valid play whose token verified counts here.
     plays = [o for o in recorded if o.event_type == common_pb2.EVENT_TYPE_AD_PLAY and o.campaign_id]
-    hourly = delivery_rollup_rows(store_id, [*billed, *plays], ingest_us, over_micros)
+    # Sales bill nothing either: a valid one whose token vouched for it (sale_units set) counts here.
+    sales = [o for o in recorded if o.sale_units and o.campaign_id]
+    hourly = delivery_rollup_rows(store_id, [*billed, *plays, *sales], ingest_us, over_micros)
     upsert_adding(conn, t.report_rollups_hourly, DELIVERY_KEY, DELIVERY_SUMS, hourly)
     daily = daily_rows(hourly)
     upsert_adding(conn, t.report_rollups_daily, DELIVERY_KEY, DELIVERY_SUMS, daily)
@@ -167,9 +169,12 @@ def read_delivery(conn: Connection, q: ReportQuery) -> list[tuple[tuple[Any, ...
     n = len(q.columns)
     out = []
     for row in conn.execute(_delivery_select(q)):
-        impressions, clicks, conversions, spend, sales, over, over_events, plays = (int(v or 0) for v in row[n:])
+        impressions, clicks, conversions, spend, sales, over, over_events, plays, *bought = (
+            int(v or 0) for v in row[n:]
+        )
         delivery = Delivery(0, impressions, clicks, conversions, spend, sales)
         extra = {"over_delivery_micros": over, "over_delivered_events": over_events, "plays": plays}
+        extra.update(zip(SALES_FIELDS, bought, strict=True))
         out.append((tuple(row[:n]), replace(delivery, **extra)))
     return out
 

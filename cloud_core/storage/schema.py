@@ -74,6 +74,9 @@ campaigns = Table(
     _int("state"),
     _big("create_time_us"),
     _int("frequency_cap_per_session", default=0),
+    # Sales attribution windows (migration 0014); 0 is the same trip only.
+    _big("click_through_window_s", default=0),
+    _big("view_through_window_s", default=0),
     CheckConstraint("budget_micros > 0", name="campaigns_budget_positive"),
 )
 Index("campaigns_by_advertiser", campaigns.c.advertiser_id, campaigns.c.campaign_id)
@@ -622,6 +625,20 @@ experiment_layers = Table(
 # Billed events rolled up per hour, store, creative and arm, in the ledger's transaction, so that
 # reports never read raw events. Every event adds to the layer_id = '' row (all traffic) and to one
 # row per experiment layer its trip was in (layer_id, arm_id).
+def _sales_columns() -> list[Column[int]]:
+    return [
+        _big(name, default=0)
+        for name in (
+            "ct_sales_units",
+            "ct_sales_micros",
+            "vt_sales_units",
+            "vt_sales_micros",
+            "halo_sales_units",
+            "halo_sales_micros",
+        )
+    ]
+
+
 def _report_rollup_table(name: str) -> Table:
     return Table(
         name,
@@ -644,6 +661,8 @@ def _report_rollup_table(name: str) -> Table:
         _big("over_delivered_events", default=0),
         # Ad plays (migration 0011): the ad was put on screen; never billed.
         _big("plays", default=0),
+        # Sales at checkout (migration 0014): click-through, view-through and halo units and value.
+        *_sales_columns(),
         PrimaryKeyConstraint(
             "layer_id", "hour_start_us", "store_id", "campaign_id", "line_item_id", "creative_id", "arm_id"
         ),
@@ -695,6 +714,7 @@ report_rollups_daily_campaign = Table(
     _big("over_delivery_micros", default=0),
     _big("over_delivered_events", default=0),
     _big("plays", default=0),
+    *_sales_columns(),
     PrimaryKeyConstraint("layer_id", "hour_start_us", "campaign_id", "line_item_id", "arm_id"),
     sqlite_with_rowid=False,
 )

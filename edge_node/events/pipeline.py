@@ -21,6 +21,8 @@ from edge_node.events.group_commit import GroupCommitter
 from edge_node.events.ivt_state import CallContext, IvtJudge
 from edge_node.events.journal import Journal, JournalWrite
 from edge_node.events.leases import LeaseCharge, LeaseSpend, ServingSpend, charge_for
+from edge_node.events.sales import AdReach, SalesAttributor, SalesPolicy
+from edge_node.events.sales_events import SALE_TYPES, ad_reach, observe_sales
 from edge_node.index.holder import SigningKeys, verify_keys
 from edge_node.index.view import ServingView
 
@@ -37,6 +39,8 @@ class RecordResult:
     accepted_count: int
     duplicate_count: int
     conversion_count: int
+    # Sales attributed (or halo) at checkouts of this call, newly journaled.
+    sale_count: int = 0
 
 
 def _verified(keys: Mapping[str, bytes], store_id: str, token: str) -> TrackingTokenPayload | None:
@@ -109,6 +113,14 @@ class EventPipeline:
         self.committer = GroupCommitter(journal, config.group_commit_max_events)
         self.spend = LeaseSpend(journal.load_lease_spend(int(clock() * 1000)))
         self.attributor = Attributor(int(config.attribution_window_s * 1000), config.max_sessions)
+        self.sales = SalesAttributor(
+            SalesPolicy(
+                max_trips=config.max_sessions,
+                max_loyalty_ids=config.sales_max_loyalty_ids,
+                loyalty_max_carts=config.loyalty_max_carts,
+                loyalty_share_window_ms=int(config.loyalty_share_window_s * 1000),
+            )
+        )
         self.ivt = IvtJudge(config.max_sessions, DEFAULT_LIMITS.sessions_per_cart, started_ms=int(clock() * 1000))
         self._last_ack_unix_ms = 0
 
@@ -153,6 +165,7 @@ class EventPipeline:
         offset_ms = receive_unix_ms - send_time_unix_ms if send_time_unix_ms is not None else None
         charges: dict[str, LeaseCharge] = {}
         conversions: list[CartEvent] = []
+        sales: list[CartEvent] = []
         verdicts: dict[str, int] = {}
         stamp_events(events, view)
         if view is not None:
@@ -161,6 +174,7 @@ class EventPipeline:
             ttl_ms = view.token_ttl_s * 1000
             call = CallContext(self._config.store_id, receive_unix_ms, offset_ms, ttl_ms, view.ivt_policy)
             ads: dict[str, AdContext] = {}
+            reaches: dict[str, AdReach] = {}
             valid: list[CartEvent] = []
             for event in events:
                 verdict, payload = self._judge(view, verify, event, call)
@@ -171,7 +185,9 @@ class EventPipeline:
                 valid.append(event)
                 if event.type not in _AD_TYPES or payload is None or payload.store_id != self._config.store_id:
                     continue
-                ads[event.event_id] = AdContext(payload.ad_id, event.tracking_token, _promoted(view, payload))
+                promoted = _promoted(view, payload)
+                ads[event.event_id] = AdContext(payload.ad_id, event.tracking_token, promoted)
+                reaches[event.event_id] = ad_reach(view, payload, event.tracking_token, promoted)
                 charge = charge_for(view, payload, event.type)
                 if charge is not None:
                     charges[event.event_id] = charge
@@ -187,8 +203,16 @@ class EventPipeline:
                 charge = charge_for(view, payload, conversion.type) if payload is not None else None
                 if charge is not None:
                     charges[conversion.event_id] = charge
+            sales = observe_sales(self.sales, valid, reaches, view, receive_unix_ms)
+            for sale in sales:
+                # Judged as the cart's own events are (bounds, cart class, time); its token is the
+                # ad's, verified when the ad reached the shopper, perhaps on an earlier trip.
+                traffic = view.cart_traffic.get(sale.cart_id, _PRODUCTION)
+                verdict = self.ivt.judge(sale, None, ivt.TokenCheck.VERIFIED, call, traffic)
+                if verdict:
+                    verdicts[sale.event_id] = verdict
         write = JournalWrite(
-            [*events, *conversions],
+            [*events, *conversions, *sales],
             receive_unix_ms,
             lambda e: charges.get(e.event_id),
             invalid_rules=verdicts,
@@ -198,7 +222,8 @@ class EventPipeline:
         result = await self.committer.submit(write)
         self.spend.add(result.charges)
         made = sum(1 for j in result.accepted if j.event.type == _CONVERSION) if conversions else 0
-        return RecordResult(len(result.accepted) - made, result.duplicate_count, made)
+        sold = sum(1 for j in result.accepted if j.event.type in SALE_TYPES) if sales else 0
+        return RecordResult(len(result.accepted) - made - sold, result.duplicate_count, made, sold)
 
     def mark_acknowledged(self) -> None:
         """The cloud acknowledged an upload now (for the upload lag metric)."""

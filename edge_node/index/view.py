@@ -61,6 +61,9 @@ class LineItem:
     budget_lease_expire_unix_ms: int | None = None
     # Pacing: the probability that the line item takes part in a request it is eligible for.
     pass_through_rate: float = 1.0
+    # The campaign's sales attribution windows (0: the same trip only); edge_node/events/sales.py.
+    click_through_window_s: int = 0
+    view_through_window_s: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +248,8 @@ def _line_item(pb: IndexLineItem) -> LineItem:
             _unix_ms(pb.budget_lease_expire_time) if pb.HasField("budget_lease_expire_time") else None
         ),
         pass_through_rate=pb.pass_through_rate or 1.0,
+        click_through_window_s=pb.click_through_window_s,
+        view_through_window_s=pb.view_through_window_s,
     )
 
 

@@ -19,8 +19,13 @@ AD_EVENT_TYPES = frozenset(
         EventType.EVENT_TYPE_DISMISS,
     }
 )
-# Conversions are made by the edge's attribution, never reported by a cart.
-_CART_EVENT_TYPES = frozenset(EventType.values()) - {EventType.EVENT_TYPE_UNSPECIFIED, EventType.EVENT_TYPE_CONVERSION}
+# Conversions and sales are made by the edge's attribution, never reported by a cart.
+_CART_EVENT_TYPES = frozenset(EventType.values()) - {
+    EventType.EVENT_TYPE_UNSPECIFIED,
+    EventType.EVENT_TYPE_CONVERSION,
+    EventType.EVENT_TYPE_ATTRIBUTED_SALE,
+    EventType.EVENT_TYPE_HALO_SALE,
+}
 _MAX_VIOLATIONS = 20
 _MAX_QUANTITY = bounds.MAX_QUANTITY
 _TRIGGERS = frozenset(Trigger.values())

@@ -116,6 +116,13 @@ def _row(
         "over_delivered_events": 0,
         # Plays: one per impression (every play viewable), so a bench report reads as plausible.
         "plays": impressions,
+        # Sales at checkout: a share of conversions bought, valued like the conversions.
+        "ct_sales_units": conversions // 2,
+        "ct_sales_micros": sales // 2,
+        "vt_sales_units": conversions - conversions // 2,
+        "vt_sales_micros": sales - sales // 2,
+        "halo_sales_units": conversions // 4,
+        "halo_sales_micros": sales // 4,
     }
 
 

@@ -54,6 +54,20 @@ function moneyCell(tag, className, micros) {
 
 function count(n) { return Number(n).toLocaleString("en-US"); }
 
+// Sales at checkout (README, "Measurement"): click-through, view-through and halo, one line each
+// with the value at shelf price and the units.
+const SALES_KEYS = ["ct_sales_units", "ct_sales_micros", "vt_sales_units", "vt_sales_micros", "halo_sales_units", "halo_sales_micros"];
+function salesCell(tag, s) {
+  const cell = el(tag, "num sales");
+  for (const [kind, label] of [["ct", "click"], ["vt", "view"], ["halo", "halo"]]) {
+    const micros = s[`${kind}_sales_micros`], units = s[`${kind}_sales_units`];
+    const line = el("small", `sales-${kind}`, `${label} ${money(micros)} · ${count(units)}`);
+    line.title = `${moneyExact(micros)}, ${count(units)} ${units === 1 ? "unit" : "units"}`;
+    cell.append(line);
+  }
+  return cell;
+}
+
 // A share; one that is above zero but rounds to it says "<0.1%", so real activity never reads as none.
 function percent(fraction, digits = 1) {
   const floor = Math.pow(10, -digits);
@@ -170,6 +184,7 @@ function renderCampaigns(view) {
   const body = $("campaigns").querySelector("tbody");
   body.replaceChildren();
   const totals = { budget: 0, spend: 0, plays: 0, impressions: 0, clicks: 0, conversions: 0, invalid: 0 };
+  for (const k of SALES_KEYS) totals[k] = 0;
   for (const c of campaigns) {
     const row = el("tr");
     row.dataset.campaign = c.campaign_id;
@@ -191,7 +206,9 @@ function renderCampaigns(view) {
     row.append(el("td", "num plays", count(c.plays)), el("td", "num", count(c.impressions)));
     row.append(el("td", "num viewable", c.plays ? percent(c.viewability_rate) : "—"));
     row.append(el("td", "num", count(c.clicks)), el("td", "num", count(c.conversions)));
+    row.append(salesCell("td", c));
     body.append(row);
+    for (const k of SALES_KEYS) totals[k] += c[k];
     totals.budget += c.budget_micros; totals.spend += c.spend_micros;
     totals.plays += c.plays; totals.impressions += c.impressions; totals.clicks += c.clicks; totals.conversions += c.conversions;
     totals.invalid += c.invalid_ad_events;
@@ -208,6 +225,7 @@ function renderCampaigns(view) {
     row.append(el("th", "num", count(totals.plays)), el("th", "num", count(totals.impressions)));
     row.append(el("th", "num", totals.plays ? percent(totals.impressions / totals.plays) : "—"));
     row.append(el("th", "num", count(totals.clicks)), el("th", "num", count(totals.conversions)));
+    row.append(salesCell("th", totals));
     foot.append(row);
   }
   $("campaigns-empty").hidden = campaigns.length > 0;
@@ -222,6 +240,7 @@ function selectCampaign(campaignId) {
   }
   loadSeries().catch(showError);
   loadDelivery().catch(showError);
+  loadForecast().catch(showError);
 }
 
 const STATE_PILLS = { "on plan": "ok", "delivering (no daily plan)": "ok", "behind plan": "warn", "ahead of plan": "warn", "not delivering": "bad" };
@@ -502,6 +521,98 @@ function renderAudit(view) {
   $("audit-empty").hidden = view.entries.length > 0;
 }
 
+// --- availability forecast -------------------------------------------------------------------------
+
+function roundCount(x) { return count(Math.round(Number(x))); }
+
+function renderForecast(view) {
+  const body = $("forecast").querySelector("tbody");
+  body.replaceChildren();
+  const items = view.line_items || [];
+  for (const item of items) {
+    const row = el("tr");
+    row.dataset.lineItem = item.line_item_id;
+    const name = el("td", null, item.display_name);
+    name.append(el("small", "mono", item.line_item_id));
+    row.append(name);
+    if (item.error) {
+      row.append(el("td"), el("td", "error", item.error));
+      body.append(row);
+      continue;
+    }
+    row.append(el("td", null, item.state.replace("SERVING_STATE_", "").toLowerCase()));
+    const bound = item.upper_bound ? "≤ " : "";
+    row.append(el("td", "num requests", bound + roundCount(item.total_eligible_requests)));
+    row.append(el("td", "num impressions", bound + roundCount(item.total_expected_impressions)));
+    const days = el("td", "days");
+    for (const day of item.days) days.append(el("small", "day", `${day.date.slice(5)}: ${roundCount(day.expected_impressions)}`));
+    if (item.stores_without_history) days.append(el("small", "hint", `${item.stores_without_history} store(s) without traffic history`));
+    row.append(days);
+    body.append(row);
+  }
+  $("forecast-range").textContent = view.available && view.start_date ? `${view.start_date} → ${view.end_date}` : "";
+  $("forecast-empty").hidden = items.length > 0;
+}
+
+async function loadForecast() {
+  if (!selectedCampaign) { renderForecast({ line_items: [] }); return; }
+  const campaignId = selectedCampaign;
+  const view = await api(`/api/campaigns/${encodeURIComponent(campaignId)}/forecast?days=7`);
+  if (campaignId !== selectedCampaign) return;  // another campaign was picked meanwhile
+  renderForecast(view);
+  document.body.dataset.forecast = campaignId;
+}
+
+// --- report exports ---------------------------------------------------------------------------------
+
+const EXPORT_STATES = {
+  REPORT_EXPORT_STATE_PENDING: ["waiting", "off"],
+  REPORT_EXPORT_STATE_RUNNING: ["running", "warn"],
+  REPORT_EXPORT_STATE_SUCCEEDED: ["ready", "ok"],
+  REPORT_EXPORT_STATE_FAILED: ["failed", "bad"],
+};
+
+function bytesText(n) {
+  const v = Number(n);
+  if (v < 1024) return `${v} B`;
+  if (v < 1024 * 1024) return `${(v / 1024).toFixed(1)} KiB`;
+  return `${(v / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function exportReportText(report) {
+  const dims = (report.dimensions || []).map((d) => d.replace("REPORT_DIMENSION_", "").toLowerCase().replace("_", " "));
+  const range = `${(report.start_time || "").slice(0, 10)} → ${(report.end_time || "").slice(0, 10)}`;
+  return `${dims.length ? "by " + dims.join(", ") : "totals"}, ${range}`;
+}
+
+function renderExports(view) {
+  const body = $("exports").querySelector("tbody");
+  body.replaceChildren();
+  for (const job of view.exports) {
+    const row = el("tr");
+    row.dataset.export = job.export_id;
+    const [label, tone] = EXPORT_STATES[job.state] || [job.state, "off"];
+    const state = el("td");
+    state.append(el("span", `pill ${tone}`, label));
+    if (job.error) state.append(el("small", "error", job.error));
+    const id = el("td", "mono", job.export_id);
+    if (job.advertiser_id) id.append(el("small", null, `advertiser ${job.advertiser_id}`));
+    row.append(id, state);
+    row.append(el("td", "num", `${job.stores_done} / ${job.stores_total}`));
+    const done = job.state === "REPORT_EXPORT_STATE_SUCCEEDED";
+    row.append(el("td", "num", done ? count(job.row_count) : "—"), el("td", "num", done ? bytesText(job.byte_count) : "—"));
+    row.append(el("td", null, exportReportText(job.report || {})));
+    row.append(el("td", "nowrap", (job.create_time || "").replace("T", " ").slice(0, 16)));
+    body.append(row);
+  }
+  $("exports-count").textContent = view.available ? `newest ${view.exports.length}` : "not available here";
+  $("exports-empty").hidden = view.exports.length > 0;
+}
+
+async function loadExports() {
+  renderExports(await api("/api/exports?limit=20"));
+}
+
 async function loadAudit() {
   const query = new URLSearchParams({ limit: "50" });
   for (const [name, id] of [["resource_type", "audit-type"], ["resource_id", "audit-id"], ["actor", "audit-actor"]]) {
@@ -526,7 +637,7 @@ async function refresh() {
   renderEdges(edges);
   renderCampaigns(campaigns);
   renderExperiments(experiments);
-  await Promise.all([loadSeries(), loadAudit(), loadDelivery()]);
+  await Promise.all([loadSeries(), loadAudit(), loadDelivery(), loadExports(), loadForecast()]);
   $("updated").textContent = "updated " + new Date().toLocaleTimeString("en-GB") + " · every " + REFRESH_MS / 1000 + " s";
   document.body.dataset.loaded = "1";
 }

@@ -66,6 +66,11 @@ class SqlReportExports:
         found = await self._db.read(lambda conn: conn.execute(query).first())
         return _row(found) if found is not None else None
 
+    async def recent_exports(self, limit: int) -> list[ReportExportRow]:
+        """The newest ``limit`` jobs, newest first (the operator console's panel)."""
+        query = sa.select(t.report_exports).order_by(_E.create_time_us.desc(), _E.export_id.desc()).limit(limit)
+        return [_row(r) for r in await self._db.read(lambda conn: list(conn.execute(query)))]
+
     async def claimable_exports(self, now_us: int, stale_us: int) -> list[str]:
         """Exports waiting for a runner, or whose runner has said nothing for ``stale_us`` (it died)."""
         query = (
