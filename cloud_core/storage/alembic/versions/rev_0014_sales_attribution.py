@@ -2,7 +2,7 @@
 value at shelf price) in the report rollups.
 
 Revision ID: 0014_sales_attribution
-Revises: 0012_report_exports
+Revises: 0013_index_store_replicas
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_sales_attribution"
-down_revision = "0012_report_exports"
+down_revision = "0013_index_store_replicas"
 branch_labels = None
 depends_on = None
 
