@@ -18,6 +18,7 @@ BENCHMARKS: dict[str, str] = {
     "integrity": "cartads.bench.integrity.run",
     "soak": "cartads.bench.soak.run",
     "partition": "cartads.bench.netfault.bench",
+    "fleet": "cartads.bench.fleet.run",
 }
 
 

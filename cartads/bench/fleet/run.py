@@ -1,0 +1,325 @@
+"""``cartads-bench fleet``: the run. Seeds the fleet's own PostgreSQL database, starts two replicas and
+the simulated edges, times a national change and one-store changes to the edges' ACKs, measures a full
+compile, replica memory, and signed ingest through both replicas, then drops the database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import resource
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from google.protobuf.field_mask_pb2 import FieldMask
+
+from cartads.bench.cloud.signed_events import AdOrigin
+from cartads.bench.fleet import compile_ratio, ingest, replicas
+from cartads.bench.fleet.edges import EdgePlan, run_fleet_worker
+from cartads.bench.fleet.fixture import Fleet, FleetShape, build_fleet
+from cartads.bench.fleet.seed import DatabaseUnavailableError, fresh_database, issue_tokens, seed_rows
+from cartads.bench.soak.processes import Server
+from cartads.ops.logs import configure_logging
+from cartads.rpc.bearer import aio_channel
+from cartads.sample.instacart import load_catalog
+from cartads.v1 import admin_pb2
+from cartads.v1.admin_pb2_grpc import AdminServiceStub
+
+DESCRIPTION = (
+    "a fleet: 1,000 stores with their own catalogs on PostgreSQL, two cloud replicas, one simulated edge per "
+    "store; national and one-store change to ACK, replica memory, ingest through both replicas"
+)
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+TARGETS = {
+    "national_change_to_last_ack_s": "<= 10",
+    "one_store_change_to_ack_s": "<= 1",
+    "incremental_vs_full_compile_ratio": "<= 0.1",
+    "replica_rss_mb": "<= 1000",
+    "ingest_events_per_s_postgres": ">= 20000",
+    "billed_exactly_once": "true",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of ``cartads-bench fleet``."""
+    parser.add_argument("--stores", type=int, default=1000, help="stores, one simulated edge each (default 1000)")
+    parser.add_argument("--products-per-store", type=int, default=1500, help="each store's own catalog size")
+    parser.add_argument("--national-line-items", type=int, default=100, help="line items targeting every store")
+    parser.add_argument("--local-line-items", type=int, default=2, help="line items of one store, per store")
+    parser.add_argument("--workers", type=int, default=4, help="processes the simulated edges run in (default 4)")
+    parser.add_argument("--one-store-changes", type=int, default=5, help="one-store changes to time (median)")
+    parser.add_argument("--ingest-edges", type=int, default=8, help="edges uploading at once (default 8)")
+    parser.add_argument("--ingest-events", type=int, default=60_000, help="distinct events uploaded (default 60000)")
+    parser.add_argument("--ingest-batch", type=int, default=500, help="events per UploadEvents call")
+    parser.add_argument(
+        "--duplicate-every", type=int, default=4, help="every Nth batch also goes to the other replica at once"
+    )
+    parser.add_argument("--timeout-s", type=float, default=900.0, help="give up waiting for ACKs after this")
+    parser.add_argument(
+        "--postgres", default=DEFAULT_PG, help="the PostgreSQL server (DSN of any database on it; default %(default)s)"
+    )
+    parser.add_argument("--quick", action="store_true", help="a small fleet (20 stores) for smoke tests")
+
+
+def _shape(args: argparse.Namespace) -> tuple[FleetShape, ingest.IngestShape]:
+    if args.quick:
+        args.stores = min(args.stores, 20)
+        args.products_per_store = min(args.products_per_store, 300)
+        args.national_line_items = min(args.national_line_items, 20)
+        args.workers = min(args.workers, 2)
+        args.one_store_changes = min(args.one_store_changes, 2)
+        args.ingest_edges = min(args.ingest_edges, 4)
+        args.ingest_events = min(args.ingest_events, 4_000)
+    for flag in ("stores", "products_per_store", "national_line_items", "local_line_items", "workers", "ingest_batch"):
+        if getattr(args, flag) < 1:
+            raise SystemExit(f"--{flag.replace('_', '-')} must be at least 1")
+    fleet = FleetShape(args.stores, args.products_per_store, args.national_line_items, args.local_line_items)
+    upload = ingest.IngestShape(
+        edges=min(args.ingest_edges, args.stores),
+        events=args.ingest_events,
+        batch=args.ingest_batch,
+        duplicate_every=args.duplicate_every,
+    )
+    return fleet, upload
+
+
+class _Edges:
+    """The edge worker processes and their command and result queues."""
+
+    def __init__(self, plans: list[EdgePlan], workers: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.commands = [context.Queue() for _ in range(workers)]
+        self.results: Any = context.Queue()
+        self.procs = [
+            context.Process(target=run_fleet_worker, args=(plans[w::workers], self.commands[w], self.results))
+            for w in range(workers)
+        ]
+        for proc in self.procs:
+            proc.start()
+
+    def send(self, command: dict[str, Any]) -> None:
+        for queue in self.commands:
+            queue.put(command)
+
+    async def collect(self, timeout_s: float) -> list[dict[str, Any]]:
+        reports = []
+        for _ in self.commands:
+            report = await asyncio.to_thread(self.results.get, True, timeout_s)
+            if "error" in report:
+                raise RuntimeError(f"edge worker failed: {report['error']}")
+            reports.append(report)
+        return reports
+
+    async def stop(self) -> None:
+        for queue in self.commands:
+            queue.put(None)
+        for proc in self.procs:
+            await asyncio.to_thread(proc.join, 15.0)
+            if proc.is_alive():
+                proc.terminate()
+
+
+def _versions(reports: list[dict[str, Any]]) -> dict[str, str]:
+    return {store: version for r in reports for store, version in r["versions"].items()}
+
+
+async def _change_bid(admin: AdminServiceStub, item: admin_pb2.LineItem, bid_micros: int) -> None:
+    await admin.UpdateLineItem(
+        admin_pb2.UpdateLineItemRequest(
+            line_item=admin_pb2.LineItem(line_item_id=item.line_item_id, bid_micros=bid_micros),
+            update_mask=FieldMask(paths=["bid_micros"]),
+        ),
+        timeout=60.0,
+    )
+
+
+async def _timed_change(
+    edges: _Edges, admin: AdminServiceStub, item: admin_pb2.LineItem, bid: int, old: dict[str, str], timeout_s: float
+) -> tuple[float, list[dict[str, Any]]]:
+    """Change ``item``'s bid; seconds until the last edge of ``old``'s stores ACKed a new version."""
+    edges.send({"op": "changed", "from": old})
+    started = time.monotonic()
+    await _change_bid(admin, item, bid)
+    reports = await edges.collect(timeout_s)
+    touched = [r for r in reports if r["versions"]]
+    return max(r["last_ack_s"] for r in touched) - started, reports
+
+
+async def _bench(args: argparse.Namespace, fleet: Fleet, dsn: str, upload: ingest.IngestShape, work: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    started = time.perf_counter()
+    out["seeded_rows"] = await asyncio.to_thread(seed_rows, dsn, fleet)
+    admin_token, edge_tokens = await issue_tokens(dsn, fleet.store_ids)
+    out["seed_s"] = round(time.perf_counter() - started, 2)
+    servers: list[Server] = []
+    edges: _Edges | None = None
+    try:
+        servers.extend(
+            await asyncio.gather(*(replicas.start_replica(dsn, f"fleet-{n}", work) for n in ("a", "b")))
+        )
+        ports = [s.port for s in servers]
+        plans = [
+            EdgePlan(store_id, f"edge-{store_id}", replicas.address(servers[i % 2]), edge_tokens[store_id])
+            for i, store_id in enumerate(fleet.store_ids)
+        ]
+        workers = min(args.workers, len(plans))
+        synced = time.monotonic()
+        edges = _Edges(plans, workers)
+        edges.send({"op": "versions"})
+        initial = await edges.collect(args.timeout_s)
+        out["initial_full_sync_s"] = round(max(r["last_ack_s"] for r in initial) - synced, 3)
+        out["full_bytes"] = max(r["payload_bytes"] for r in initial)
+        versions = _versions(initial)
+        rss = [replicas.largest_rss_mb(servers)]
+        async with aio_channel(replicas.address(servers[0]), admin_token) as a, aio_channel(
+            replicas.address(servers[1]), admin_token
+        ) as b:
+            admins = [AdminServiceStub(a), AdminServiceStub(b)]
+            national = fleet.national_line_item
+            seconds, reports = await _timed_change(
+                edges, admins[0], national, national.bid_micros + 1_000, versions, args.timeout_s
+            )
+            out["national_change_to_last_ack_s"] = round(seconds, 3)
+            out["national_change_to_first_ack_s"] = round(
+                min(r["first_ack_s"] for r in reports) - (max(r["last_ack_s"] for r in reports) - seconds), 3
+            )
+            out["national_change_delta_bytes"] = max(r["payload_bytes"] for r in reports)
+            out["national_change_updates"] = {
+                kind: sum(r["kinds"][kind] for r in reports) for kind in ("full", "delta")
+            }
+            versions = _versions(reports)
+            rss.append(replicas.largest_rss_mb(servers))
+            one_store = []
+            for k in range(args.one_store_changes):
+                store_id = fleet.store_ids[(k * 7919 + 1) % len(fleet.store_ids)]
+                local = fleet.local_line_item(store_id)
+                # Alternate: the change made through the edge's own replica, then through the other one.
+                seconds, reports = await _timed_change(
+                    edges, admins[k % 2], local, local.bid_micros + 1_000 * (k + 1), {store_id: versions[store_id]},
+                    args.timeout_s,
+                )  # fmt: skip
+                one_store.append(seconds)
+                versions.update(_versions(reports))
+            out["one_store_change_to_ack_s"] = round(statistics.median(one_store), 3) if one_store else None
+            out["one_store_change_to_ack_max_s"] = round(max(one_store), 3) if one_store else None
+            rss.append(replicas.largest_rss_mb(servers))
+            ratio = await compile_ratio.measure(dsn, fleet.store_ids[0], national.line_item_id)
+            out["full_compile_one_store_s"] = round(ratio.full_compile_s, 4)
+            out["incremental_compile_one_store_s"] = ratio.incremental_compile_s
+            out["incremental_vs_full_compile_ratio"] = None if ratio.ratio is None else round(ratio.ratio, 4)
+            if ratio.note:
+                out["incremental_vs_full_compile_note"] = ratio.note
+            out.update(await _ingest(fleet, dsn, ports, edge_tokens, upload, admins[1]))
+        rss.append(replicas.largest_rss_mb(servers))
+        out["replica_rss_mb"] = max(rss)
+        out["replica_rss_mb_samples"] = rss
+        # Reports hold NACK totals so far; the last collected are the latest.
+        edges.send({"op": "changed", "from": {}})
+        out["nacks"] = sum(r["nacks"] for r in await edges.collect(args.timeout_s))
+    finally:
+        if edges is not None:
+            await edges.stop()
+        for server in servers:
+            server.stop()
+    return out
+
+
+async def _ingest(
+    fleet: Fleet,
+    dsn: str,
+    ports: list[int],
+    tokens: dict[str, str],
+    shape: ingest.IngestShape,
+    admin: AdminServiceStub,
+) -> dict[str, Any]:
+    item = fleet.line_items[1] if len(fleet.line_items) > 1 else fleet.line_items[0]
+    campaign = next(c for c in fleet.campaigns if c.campaign_id == item.campaign_id)
+    origin = AdOrigin(
+        store_id="",
+        campaign_id=item.campaign_id,
+        line_item_id=item.line_item_id,
+        creative_id=item.creative_ids[0],
+        advertiser_id=campaign.advertiser_id,
+        # Under the bid (the clearing price of a second-price auction), over the reserve.
+        price_micros=min(item.bid_micros, 500_000),
+    )
+    uploaders = await ingest.register_edges(ports, fleet.store_ids, tokens, shape.edges)
+    batches = ingest.build_batches(uploaders, origin, shape)
+    result = await ingest.upload(ports, uploaders, batches, shape)
+    entries, distinct = await ingest.ledger_counts(dsn, [e.store_id for e in uploaders])
+    report = await admin.GetSpendReport(admin_pb2.GetSpendReportRequest(advertiser_id=campaign.advertiser_id))
+    impressions = sum(c.impressions for c in report.campaigns if c.campaign_id == campaign.campaign_id)
+    return {
+        "ingest_events_per_s_postgres": round(result.unique_events / result.seconds, 1),
+        # Duplicates included: what the replicas received per second.
+        "ingest_uploaded_events_per_s": round(result.uploaded_events / result.seconds, 1),
+        "ingest_edges": len(uploaders),
+        "ingest_events": result.unique_events,
+        "ingest_uploaded_events": result.uploaded_events,
+        "ingest_duplicate_batches": result.duplicate_batches,
+        "ingest_billed_count": result.billed,
+        "ledger_entries": entries,
+        "ledger_distinct_events": distinct,
+        "spend_report_impressions": impressions,
+        "billed_exactly_once": result.billed == entries == distinct == impressions == result.unique_events,
+    }
+
+
+def _raise_open_file_limit() -> None:
+    # A thousand streams: the replicas (started from here) inherit the limit.
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+@contextlib.contextmanager
+def _work_dir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="cartads-bench-fleet-") as tmp:
+        yield Path(tmp)
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the whole bench; the results."""
+    fleet_shape, upload = _shape(args)
+    _raise_open_file_limit()
+    started = time.perf_counter()
+    fleet = build_fleet(fleet_shape, load_catalog(), datetime.now(UTC))
+    build_s = time.perf_counter() - started
+    with _work_dir() as work, fresh_database(args.postgres) as dsn:
+        results = asyncio.run(_bench(args, fleet, dsn, upload, work))
+    return {
+        "stores": fleet_shape.stores,
+        "products_per_store": fleet_shape.products_per_store,
+        "line_items": len(fleet.line_items),
+        "national_line_items": fleet_shape.national_line_items,
+        "edges": fleet_shape.stores,
+        "replicas": 2,
+        "edge_workers": min(args.workers, fleet_shape.stores),
+        "build_fleet_s": round(build_s, 2),
+        **results,
+        "targets": TARGETS,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    """Measure and print; exit 1 when an event was not billed exactly once or an edge NACKed, 2 without
+    PostgreSQL."""
+    configure_logging(level="WARNING")
+    try:
+        results = measure(args)
+    except DatabaseUnavailableError as exc:
+        print(f"error: {exc}")
+        return 2
+    if args.json:
+        print(json.dumps(results, sort_keys=True))
+    else:
+        width = max(len(k) for k in results)
+        for key, value in results.items():
+            print(f"{key:<{width}}  {value}")
+    return 0 if results["billed_exactly_once"] and results["nacks"] == 0 else 1
