@@ -204,7 +204,8 @@ def build_fleet(shape: FleetShape, catalog: Catalog, now: datetime) -> Fleet:
         owner = campaign(f"fleet-local-{store_id}", NATIONAL_ADVERTISERS + len(campaigns) % LOCAL_ADVERTISERS)
         campaigns.append(owner)
         for k in range(shape.local_line_items_per_store):
-            product = rows.products[(k * 7919) % len(rows.products)]
-            targeting = admin_pb2.Targeting(store_ids=[store_id], product_ids=[str(product["product_id"])])
-            line_item(f"li-{store_id}-{k}", owner, targeting, str(product["product_id"]), str(product["display_name"]))
+            stocked = rows.products[(k * 7919) % len(rows.products)]
+            product_id, name = str(stocked["product_id"]), str(stocked["display_name"])
+            targeting = admin_pb2.Targeting(store_ids=[store_id], product_ids=[product_id])
+            line_item(f"li-{store_id}-{k}", owner, targeting, product_id, name)
     return Fleet(stores, advertisers, tuple(campaigns), tuple(creatives), tuple(items))

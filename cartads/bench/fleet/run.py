@@ -14,9 +14,10 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google.protobuf.field_mask_pb2 import FieldMask
 
@@ -31,6 +32,9 @@ from cartads.rpc.bearer import aio_channel
 from cartads.sample.instacart import load_catalog
 from cartads.v1 import admin_pb2
 from cartads.v1.admin_pb2_grpc import AdminServiceStub
+
+if TYPE_CHECKING:
+    from cartads.v1.admin_pb2_grpc import AdminServiceAsyncStub
 
 DESCRIPTION = (
     "a fleet: 1,000 stores with their own catalogs on PostgreSQL, two cloud replicas, one simulated edge per "
@@ -130,115 +134,101 @@ def _versions(reports: list[dict[str, Any]]) -> dict[str, str]:
     return {store: version for r in reports for store, version in r["versions"].items()}
 
 
-async def _change_bid(admin: AdminServiceStub, item: admin_pb2.LineItem, bid_micros: int) -> None:
-    await admin.UpdateLineItem(
-        admin_pb2.UpdateLineItemRequest(
-            line_item=admin_pb2.LineItem(line_item_id=item.line_item_id, bid_micros=bid_micros),
-            update_mask=FieldMask(paths=["bid_micros"]),
-        ),
-        timeout=60.0,
-    )
+@dataclass
+class _Fleet:
+    """The running fleet: its replicas, edges and operator channels to both replicas."""
 
+    args: argparse.Namespace
+    fleet: Fleet
+    dsn: str
+    servers: list[Server]
+    edges: _Edges
+    admins: list[AdminServiceAsyncStub]
+    edge_tokens: dict[str, str]
+    versions: dict[str, str] = field(default_factory=dict)
 
-async def _timed_change(
-    edges: _Edges, admin: AdminServiceStub, item: admin_pb2.LineItem, bid: int, old: dict[str, str], timeout_s: float
-) -> tuple[float, list[dict[str, Any]]]:
-    """Change ``item``'s bid; seconds until the last edge of ``old``'s stores ACKed a new version."""
-    edges.send({"op": "changed", "from": old})
-    started = time.monotonic()
-    await _change_bid(admin, item, bid)
-    reports = await edges.collect(timeout_s)
-    touched = [r for r in reports if r["versions"]]
-    return max(r["last_ack_s"] for r in touched) - started, reports
-
-
-async def _bench(args: argparse.Namespace, fleet: Fleet, dsn: str, upload: ingest.IngestShape, work: Path) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    started = time.perf_counter()
-    out["seeded_rows"] = await asyncio.to_thread(seed_rows, dsn, fleet)
-    admin_token, edge_tokens = await issue_tokens(dsn, fleet.store_ids)
-    out["seed_s"] = round(time.perf_counter() - started, 2)
-    servers: list[Server] = []
-    edges: _Edges | None = None
-    try:
-        servers.extend(
-            await asyncio.gather(*(replicas.start_replica(dsn, f"fleet-{n}", work) for n in ("a", "b")))
+    async def timed_change(
+        self, admin: AdminServiceAsyncStub, item: admin_pb2.LineItem, bid: int, old: dict[str, str]
+    ) -> tuple[float, list[dict[str, Any]]]:
+        """Change ``item``'s bid; seconds until the last edge of ``old``'s stores ACKed a new version."""
+        self.edges.send({"op": "changed", "from": old})
+        started = time.monotonic()
+        await admin.UpdateLineItem(
+            admin_pb2.UpdateLineItemRequest(
+                line_item=admin_pb2.LineItem(line_item_id=item.line_item_id, bid_micros=bid),
+                update_mask=FieldMask(paths=["bid_micros"]),
+            ),
+            timeout=60.0,
         )
-        ports = [s.port for s in servers]
-        plans = [
-            EdgePlan(store_id, f"edge-{store_id}", replicas.address(servers[i % 2]), edge_tokens[store_id])
-            for i, store_id in enumerate(fleet.store_ids)
-        ]
-        workers = min(args.workers, len(plans))
-        synced = time.monotonic()
-        edges = _Edges(plans, workers)
-        edges.send({"op": "versions"})
-        initial = await edges.collect(args.timeout_s)
-        out["initial_full_sync_s"] = round(max(r["last_ack_s"] for r in initial) - synced, 3)
-        out["full_bytes"] = max(r["payload_bytes"] for r in initial)
-        versions = _versions(initial)
-        rss = [replicas.largest_rss_mb(servers)]
-        async with aio_channel(replicas.address(servers[0]), admin_token) as a, aio_channel(
-            replicas.address(servers[1]), admin_token
-        ) as b:
-            admins = [AdminServiceStub(a), AdminServiceStub(b)]
-            national = fleet.national_line_item
-            seconds, reports = await _timed_change(
-                edges, admins[0], national, national.bid_micros + 1_000, versions, args.timeout_s
-            )
-            out["national_change_to_last_ack_s"] = round(seconds, 3)
-            out["national_change_to_first_ack_s"] = round(
-                min(r["first_ack_s"] for r in reports) - (max(r["last_ack_s"] for r in reports) - seconds), 3
-            )
-            out["national_change_delta_bytes"] = max(r["payload_bytes"] for r in reports)
-            out["national_change_updates"] = {
-                kind: sum(r["kinds"][kind] for r in reports) for kind in ("full", "delta")
-            }
-            versions = _versions(reports)
-            rss.append(replicas.largest_rss_mb(servers))
-            one_store = []
-            for k in range(args.one_store_changes):
-                store_id = fleet.store_ids[(k * 7919 + 1) % len(fleet.store_ids)]
-                local = fleet.local_line_item(store_id)
-                # Alternate: the change made through the edge's own replica, then through the other one.
-                seconds, reports = await _timed_change(
-                    edges, admins[k % 2], local, local.bid_micros + 1_000 * (k + 1), {store_id: versions[store_id]},
-                    args.timeout_s,
-                )  # fmt: skip
-                one_store.append(seconds)
-                versions.update(_versions(reports))
-            out["one_store_change_to_ack_s"] = round(statistics.median(one_store), 3) if one_store else None
-            out["one_store_change_to_ack_max_s"] = round(max(one_store), 3) if one_store else None
-            rss.append(replicas.largest_rss_mb(servers))
-            ratio = await compile_ratio.measure(dsn, fleet.store_ids[0], national.line_item_id)
-            out["full_compile_one_store_s"] = round(ratio.full_compile_s, 4)
-            out["incremental_compile_one_store_s"] = ratio.incremental_compile_s
-            out["incremental_vs_full_compile_ratio"] = None if ratio.ratio is None else round(ratio.ratio, 4)
-            if ratio.note:
-                out["incremental_vs_full_compile_note"] = ratio.note
-            out.update(await _ingest(fleet, dsn, ports, edge_tokens, upload, admins[1]))
-        rss.append(replicas.largest_rss_mb(servers))
-        out["replica_rss_mb"] = max(rss)
-        out["replica_rss_mb_samples"] = rss
-        # Reports hold NACK totals so far; the last collected are the latest.
-        edges.send({"op": "changed", "from": {}})
-        out["nacks"] = sum(r["nacks"] for r in await edges.collect(args.timeout_s))
-    finally:
-        if edges is not None:
-            await edges.stop()
-        for server in servers:
-            server.stop()
+        reports = await self.edges.collect(self.args.timeout_s)
+        self.versions.update(_versions(reports))
+        touched = [r for r in reports if r["versions"]]
+        return max(r["last_ack_s"] for r in touched) - started, reports
+
+    def rss_mb(self) -> float:
+        return replicas.largest_rss_mb(self.servers)
+
+
+async def _initial_sync(running: _Fleet) -> dict[str, Any]:
+    synced = time.monotonic()
+    running.edges.send({"op": "versions"})
+    initial = await running.edges.collect(running.args.timeout_s)
+    running.versions.update(_versions(initial))
+    return {
+        "initial_full_sync_s": round(max(r["last_ack_s"] for r in initial) - synced, 3),
+        "full_bytes": max(r["payload_bytes"] for r in initial),
+    }
+
+
+async def _national_change(running: _Fleet) -> dict[str, Any]:
+    national = running.fleet.national_line_item
+    seconds, reports = await running.timed_change(
+        running.admins[0], national, national.bid_micros + 1_000, dict(running.versions)
+    )
+    started = max(r["last_ack_s"] for r in reports) - seconds
+    return {
+        "national_change_to_last_ack_s": round(seconds, 3),
+        "national_change_to_first_ack_s": round(min(r["first_ack_s"] for r in reports) - started, 3),
+        "national_change_to_last_receive_s": round(max(r["last_receive_s"] for r in reports) - started, 3),
+        "national_change_delta_bytes": max(r["payload_bytes"] for r in reports),
+        "national_change_updates": {kind: sum(r["kinds"][kind] for r in reports) for kind in ("full", "delta")},
+    }
+
+
+async def _one_store_changes(running: _Fleet) -> dict[str, Any]:
+    times = []
+    stores = running.fleet.store_ids
+    for k in range(running.args.one_store_changes):
+        store_id = stores[(k * 7919 + 1) % len(stores)]
+        local = running.fleet.local_line_item(store_id)
+        # Alternately through the edge's own replica and through the other one.
+        seconds, _ = await running.timed_change(
+            running.admins[k % 2], local, local.bid_micros + 1_000 * (k + 1), {store_id: running.versions[store_id]}
+        )
+        times.append(seconds)
+    return {
+        "one_store_change_to_ack_s": round(statistics.median(times), 3) if times else None,
+        "one_store_change_to_ack_max_s": round(max(times), 3) if times else None,
+    }
+
+
+async def _compile_ratio(running: _Fleet) -> dict[str, Any]:
+    ratio = await compile_ratio.measure(
+        running.dsn, running.fleet.store_ids[0], running.fleet.national_line_item.line_item_id
+    )
+    out: dict[str, Any] = {
+        "full_compile_one_store_s": round(ratio.full_compile_s, 4),
+        "incremental_compile_one_store_s": ratio.incremental_compile_s,
+        "incremental_vs_full_compile_ratio": None if ratio.ratio is None else round(ratio.ratio, 4),
+    }
+    if ratio.note:
+        out["incremental_vs_full_compile_note"] = ratio.note
     return out
 
 
-async def _ingest(
-    fleet: Fleet,
-    dsn: str,
-    ports: list[int],
-    tokens: dict[str, str],
-    shape: ingest.IngestShape,
-    admin: AdminServiceStub,
-) -> dict[str, Any]:
+async def _ingest(running: _Fleet, shape: ingest.IngestShape) -> dict[str, Any]:
+    fleet = running.fleet
+    # Not the line item the national change edits: its terms stay those of the version each edge holds.
     item = fleet.line_items[1] if len(fleet.line_items) > 1 else fleet.line_items[0]
     campaign = next(c for c in fleet.campaigns if c.campaign_id == item.campaign_id)
     origin = AdOrigin(
@@ -250,11 +240,14 @@ async def _ingest(
         # Under the bid (the clearing price of a second-price auction), over the reserve.
         price_micros=min(item.bid_micros, 500_000),
     )
-    uploaders = await ingest.register_edges(ports, fleet.store_ids, tokens, shape.edges)
+    ports = [s.port for s in running.servers]
+    uploaders = await ingest.register_edges(ports, fleet.store_ids, running.edge_tokens, shape.edges)
     batches = ingest.build_batches(uploaders, origin, shape)
     result = await ingest.upload(ports, uploaders, batches, shape)
-    entries, distinct = await ingest.ledger_counts(dsn, [e.store_id for e in uploaders])
-    report = await admin.GetSpendReport(admin_pb2.GetSpendReportRequest(advertiser_id=campaign.advertiser_id))
+    entries, distinct = await ingest.ledger_counts(running.dsn, [e.store_id for e in uploaders])
+    report = await running.admins[1].GetSpendReport(
+        admin_pb2.GetSpendReportRequest(advertiser_id=campaign.advertiser_id)
+    )
     impressions = sum(c.impressions for c in report.campaigns if c.campaign_id == campaign.campaign_id)
     return {
         "ingest_events_per_s_postgres": round(result.unique_events / result.seconds, 1),
@@ -270,6 +263,46 @@ async def _ingest(
         "spend_report_impressions": impressions,
         "billed_exactly_once": result.billed == entries == distinct == impressions == result.unique_events,
     }
+
+
+async def _bench(
+    args: argparse.Namespace, fleet: Fleet, dsn: str, upload: ingest.IngestShape, work: Path
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    started = time.perf_counter()
+    out["seeded_rows"] = await asyncio.to_thread(seed_rows, dsn, fleet)
+    admin_token, edge_tokens = await issue_tokens(dsn, fleet.store_ids)
+    out["seed_s"] = round(time.perf_counter() - started, 2)
+    async with contextlib.AsyncExitStack() as stack:
+        servers = list(await asyncio.gather(*(replicas.start_replica(dsn, f"fleet-{n}", work) for n in ("a", "b"))))
+        for server in servers:
+            stack.callback(server.stop)
+        plans = [
+            EdgePlan(store_id, f"edge-{store_id}", replicas.address(servers[i % 2]), edge_tokens[store_id])
+            for i, store_id in enumerate(fleet.store_ids)
+        ]
+        edges = _Edges(plans, min(args.workers, len(plans)))
+        stack.push_async_callback(edges.stop)
+        admins: list[AdminServiceAsyncStub] = []
+        for server in servers:
+            channel = aio_channel(replicas.address(server), admin_token)
+            stack.push_async_callback(channel.close, None)
+            admins.append(AdminServiceStub(channel))
+        running = _Fleet(args, fleet, dsn, servers, edges, admins, edge_tokens)
+        out.update(await _initial_sync(running))
+        rss = [running.rss_mb()]
+        out.update(await _national_change(running))
+        rss.append(running.rss_mb())
+        out.update(await _one_store_changes(running))
+        out.update(await _compile_ratio(running))
+        out.update(await _ingest(running, upload))
+        rss.append(running.rss_mb())
+        out["replica_rss_mb"] = max(rss)
+        out["replica_rss_mb_samples"] = rss
+        # Every report holds its worker's NACKs so far: an empty wait answers at once with the totals.
+        edges.send({"op": "changed", "from": {}})
+        out["nacks"] = sum(r["nacks"] for r in await edges.collect(args.timeout_s))
+    return out
 
 
 def _raise_open_file_limit() -> None:

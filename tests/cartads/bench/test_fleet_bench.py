@@ -1,0 +1,37 @@
+"""`cartads-bench fleet`: a small fleet on PostgreSQL reports every number, each event billed once."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from cartads.bench.cli import main
+from tests.storage_engines import PG_ADMIN_DSN, require_postgres
+
+
+def test_quick_fleet_reports_change_to_ack_memory_and_ingest(capsys: pytest.CaptureFixture[str]) -> None:
+    """`cartads-bench fleet --quick --json` with 6 stores prints one object: every edge ACKed each change,
+    no NACK, and the ingest through both replicas billed each event once."""
+    require_postgres()
+    argv = ["fleet", "--quick", "--json", "--stores", "6", "--ingest-edges", "2", "--ingest-events", "1200"]
+    started = time.perf_counter()
+    assert main([*argv, "--ingest-batch", "200", "--postgres", PG_ADMIN_DSN]) == 0
+    whole_run_s = time.perf_counter() - started
+    results = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (results["stores"], results["edges"], results["replicas"]) == (6, 6, 2)
+    assert results["seeded_rows"]["stores"] == 6
+    # Every store's edge got the national change as a delta; one-store changes reached their edge.
+    assert results["national_change_updates"] == {"full": 0, "delta": 6}
+    assert 0 < results["national_change_to_last_ack_s"] < whole_run_s
+    assert 0 < results["one_store_change_to_ack_s"] <= results["one_store_change_to_ack_max_s"] < whole_run_s
+    assert results["nacks"] == 0
+    assert results["replica_rss_mb"] > 0
+    # No incremental compile on this branch: the ratio is null and says why.
+    assert results["incremental_vs_full_compile_ratio"] is None
+    assert results["incremental_vs_full_compile_note"]
+    assert results["ingest_events"] == results["ledger_distinct_events"] == results["spend_report_impressions"] == 1200
+    assert results["ingest_uploaded_events"] > 1200  # some batches went to both replicas
+    assert results["billed_exactly_once"] is True
+    assert results["ingest_events_per_s_postgres"] >= 1200 / whole_run_s
