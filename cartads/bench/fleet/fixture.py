@@ -1,4 +1,4 @@
-"""The fleet's rows, built deterministically from the Instacart sample (pure: no I/O, no clock).
+"""The fleet, built deterministically from the Instacart sample (pure: no I/O, no clock).
 
 Each store carries its own catalog: a store-seeded sample of the real products with prices varied
 per store (a chain's stores stock and price differently). National campaigns' line items target
@@ -37,20 +37,21 @@ class FleetShape:
 
 
 @dataclass(frozen=True)
-class StoreRows:
-    """One store and its own catalog, as rows of the cloud's tables (column name -> value)."""
+class StoreCatalog:
+    """One store, its signing key and its own catalog."""
 
-    store: dict[str, object]
-    aisles: tuple[dict[str, object], ...]
-    departments: tuple[dict[str, object], ...]
-    products: tuple[dict[str, object], ...]
+    store: admin_pb2.Store
+    signing_key: bytes
+    aisles: tuple[admin_pb2.Aisle, ...]
+    departments: tuple[admin_pb2.Department, ...]
+    products: tuple[admin_pb2.Product, ...]
 
 
 @dataclass(frozen=True)
 class Fleet:
     """Everything the bench seeds."""
 
-    stores: tuple[StoreRows, ...]
+    stores: tuple[StoreCatalog, ...]
     advertisers: tuple[admin_pb2.Advertiser, ...]
     campaigns: tuple[admin_pb2.Campaign, ...]
     creatives: tuple[admin_pb2.CreativeSpec, ...]
@@ -58,7 +59,7 @@ class Fleet:
 
     @property
     def store_ids(self) -> list[str]:
-        return [str(s.store["store_id"]) for s in self.stores]
+        return [s.store.store_id for s in self.stores]
 
     @property
     def national_line_item(self) -> admin_pb2.LineItem:
@@ -78,7 +79,7 @@ def signing_key_of(store_id: str) -> bytes:
     return hashlib.sha256(f"fleet-signing-key:{store_id}".encode()).digest()
 
 
-def _store_rows(i: int, catalog: Catalog, products_per_store: int) -> StoreRows:
+def _store_catalog(i: int, catalog: Catalog, products_per_store: int) -> StoreCatalog:
     store_id = store_id_of(i)
     rng = random.Random(f"fleet-store-{i}")
     count = min(products_per_store, len(catalog.products))
@@ -86,34 +87,26 @@ def _store_rows(i: int, catalog: Catalog, products_per_store: int) -> StoreRows:
     products = []
     for p in (catalog.products[k] for k in stocked):
         factor = 1 + rng.uniform(-PRICE_SPREAD, PRICE_SPREAD)
-        price = max(10_000, round(p.price_micros * factor / 10_000) * 10_000)
         products.append(
-            {
-                "store_id": store_id,
-                "product_id": p.product_id,
-                "display_name": p.name,
-                "aisle_id": p.aisle_id,
-                "department_id": p.department_id,
-                "brand": p.brand,
-                "price_micros": price,
-            }
+            admin_pb2.Product(
+                product_id=p.product_id,
+                display_name=p.name,
+                aisle_id=p.aisle_id,
+                department_id=p.department_id,
+                brand=p.brand,
+                price_micros=max(10_000, round(p.price_micros * factor / 10_000) * 10_000),
+            )
         )
-    return StoreRows(
-        store={
-            "store_id": store_id,
-            "display_name": f"Fleet Market {i}",
-            # Stores across the country: the time zone decides dayparting.
-            "time_zone": ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles")[i % 4],
-            "signing_key": signing_key_of(store_id),
-            "create_time_us": 0,
-        },
+    # Stores across the country: the time zone decides dayparting.
+    zone = ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles")[i % 4]
+    return StoreCatalog(
+        store=admin_pb2.Store(store_id=store_id, display_name=f"Fleet Market {i}", time_zone=zone),
+        signing_key=signing_key_of(store_id),
         aisles=tuple(
-            {"store_id": store_id, "aisle_id": a.aisle_id, "display_name": a.name, "zone_id": a.zone_id}
-            for a in catalog.aisles
+            admin_pb2.Aisle(aisle_id=a.aisle_id, display_name=a.name, zone_id=a.zone_id) for a in catalog.aisles
         ),
         departments=tuple(
-            {"store_id": store_id, "department_id": d.department_id, "display_name": d.name}
-            for d in catalog.departments
+            admin_pb2.Department(department_id=d.department_id, display_name=d.name) for d in catalog.departments
         ),
         products=tuple(products),
     )
@@ -151,7 +144,7 @@ def _national_targeting(n: int, catalog: Catalog) -> admin_pb2.Targeting:
 
 def build_fleet(shape: FleetShape, catalog: Catalog, now: datetime) -> Fleet:
     """The fleet of ``shape`` over ``catalog``, flights around ``now``."""
-    stores = tuple(_store_rows(i, catalog, shape.products_per_store) for i in range(shape.stores))
+    stores = tuple(_store_catalog(i, catalog, shape.products_per_store) for i in range(shape.stores))
     advertisers = tuple(
         admin_pb2.Advertiser(advertiser_id=f"fleet-adv-{a:03d}", display_name=f"Fleet advertiser {a}")
         for a in range(NATIONAL_ADVERTISERS + LOCAL_ADVERTISERS)
@@ -199,13 +192,12 @@ def build_fleet(shape: FleetShape, catalog: Catalog, now: datetime) -> Fleet:
         product = catalog.products[(n * 104729) % len(catalog.products)]
         owner = campaigns[n // NATIONAL_LINE_ITEMS_PER_CAMPAIGN]
         line_item(f"li-national-{n:04d}", owner, _national_targeting(n, catalog), product.product_id, product.name)
-    for rows in stores:
-        store_id = str(rows.store["store_id"])
+    for own in stores:
+        store_id = own.store.store_id
         owner = campaign(f"fleet-local-{store_id}", NATIONAL_ADVERTISERS + len(campaigns) % LOCAL_ADVERTISERS)
         campaigns.append(owner)
         for k in range(shape.local_line_items_per_store):
-            stocked = rows.products[(k * 7919) % len(rows.products)]
-            product_id, name = str(stocked["product_id"]), str(stocked["display_name"])
-            targeting = admin_pb2.Targeting(store_ids=[store_id], product_ids=[product_id])
-            line_item(f"li-{store_id}-{k}", owner, targeting, product_id, name)
+            stocked = own.products[(k * 7919) % len(own.products)]
+            targeting = admin_pb2.Targeting(store_ids=[store_id], product_ids=[stocked.product_id])
+            line_item(f"li-{store_id}-{k}", owner, targeting, stocked.product_id, stocked.display_name)
     return Fleet(stores, advertisers, tuple(campaigns), tuple(creatives), tuple(items))

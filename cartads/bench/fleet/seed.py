@@ -5,6 +5,7 @@ call with."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import secrets
 import subprocess
@@ -15,8 +16,9 @@ from contextlib import contextmanager
 import psycopg
 import sqlalchemy as sa
 
-from cartads.bench.fleet.fixture import Fleet
+from cartads.bench.fleet.fixture import Fleet, StoreCatalog
 from cartads.time_units import now_us
+from cartads.v1 import admin_pb2
 from cloud_core.access.api_tokens import issue_token
 from cloud_core.access.policy import Role
 from cloud_core.storage import schema as t
@@ -66,10 +68,41 @@ def _copy(cur: psycopg.Cursor[tuple[object, ...]], table: sa.Table, rows: Iterab
         raise ValueError(f"{table.name} has no columns {sorted(unknown)}")
     names = ", ".join(f'"{c}"' for c in columns)
     with cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        for row in (first, *rows):
+        for row in itertools.chain((first,), rows):
             copy.write_row([row[c] for c in columns])
             count += 1
     return count
+
+
+def _store_row(own: StoreCatalog) -> dict[str, object]:
+    s = own.store
+    return {
+        "store_id": s.store_id,
+        "display_name": s.display_name,
+        "time_zone": s.time_zone,
+        "signing_key": own.signing_key,
+        "create_time_us": 0,
+    }
+
+
+def _aisle_row(store_id: str, a: admin_pb2.Aisle) -> dict[str, object]:
+    return {"store_id": store_id, "aisle_id": a.aisle_id, "display_name": a.display_name, "zone_id": a.zone_id}
+
+
+def _department_row(store_id: str, d: admin_pb2.Department) -> dict[str, object]:
+    return {"store_id": store_id, "department_id": d.department_id, "display_name": d.display_name}
+
+
+def _product_row(store_id: str, p: admin_pb2.Product) -> dict[str, object]:
+    return {
+        "store_id": store_id,
+        "product_id": p.product_id,
+        "display_name": p.display_name,
+        "aisle_id": p.aisle_id,
+        "department_id": p.department_id,
+        "brand": p.brand,
+        "price_micros": p.price_micros,
+    }
 
 
 def seed_rows(dsn: str, fleet: Fleet) -> dict[str, int]:
@@ -77,10 +110,10 @@ def seed_rows(dsn: str, fleet: Fleet) -> dict[str, int]:
     written: dict[str, int] = {}
     with psycopg.connect(dsn) as conn, conn.cursor() as cur:
         plan: list[tuple[sa.Table, Iterable[Mapping[str, object]]]] = [
-            (t.stores, (s.store for s in fleet.stores)),
-            (t.aisles, (a for s in fleet.stores for a in s.aisles)),
-            (t.departments, (d for s in fleet.stores for d in s.departments)),
-            (t.products, (p for s in fleet.stores for p in s.products)),
+            (t.stores, (_store_row(s) for s in fleet.stores)),
+            (t.aisles, (_aisle_row(s.store.store_id, a) for s in fleet.stores for a in s.aisles)),
+            (t.departments, (_department_row(s.store.store_id, d) for s in fleet.stores for d in s.departments)),
+            (t.products, (_product_row(s.store.store_id, p) for s in fleet.stores for p in s.products)),
             (
                 t.advertisers,
                 ({"advertiser_id": a.advertiser_id, "display_name": a.display_name, "create_time_us": 0}

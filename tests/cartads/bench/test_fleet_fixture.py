@@ -14,7 +14,7 @@ SHAPE = FleetShape(stores=3, products_per_store=200, national_line_items=12, loc
 def test_each_store_stocks_and_prices_its_own_catalog(sample: tuple[Catalog, list[Order]]) -> None:
     """Stores hold different subsets of the real products, and a product both stock is priced apart."""
     fleet = build_fleet(FleetShape(stores=2, products_per_store=2000), sample[0], NOW)
-    catalogs = [{p["product_id"]: p["price_micros"] for p in s.products} for s in fleet.stores]
+    catalogs = [{p.product_id: p.price_micros for p in s.products} for s in fleet.stores]
     assert [len(c) for c in catalogs] == [2000, 2000]
     assert catalogs[0].keys() != catalogs[1].keys()
     shared = set(catalogs[0]) & set(catalogs[1])
@@ -30,10 +30,10 @@ def test_national_line_items_target_every_store_and_local_ones_their_own(sample:
     national = [li for li in fleet.line_items if not li.targeting.store_ids]
     assert len(national) == 12
     assert fleet.national_line_item in national
-    for rows in fleet.stores:
-        store_id = str(rows.store["store_id"])
+    for own in fleet.stores:
+        store_id = own.store.store_id
         local = [li for li in fleet.line_items if list(li.targeting.store_ids) == [store_id]]
-        stocked = {p["product_id"] for p in rows.products}
+        stocked = {p.product_id for p in own.products}
         assert len(local) == 2
         assert fleet.local_line_item(store_id) == local[0]
         assert all(set(li.targeting.product_ids) <= stocked for li in local)
