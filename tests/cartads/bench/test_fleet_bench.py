@@ -12,18 +12,18 @@ from tests.storage_engines import PG_ADMIN_DSN, require_postgres
 
 
 def test_quick_fleet_reports_change_to_ack_memory_and_ingest(capsys: pytest.CaptureFixture[str]) -> None:
-    """`cartads-bench fleet --quick --json` with 6 stores prints one object: every edge ACKed each change,
+    """`cartads-bench fleet --quick --json` with 4 stores prints one object: every edge ACKed each change,
     no NACK, and the ingest through both replicas billed each event once."""
     require_postgres()
-    argv = ["fleet", "--quick", "--json", "--stores", "6", "--ingest-edges", "2", "--ingest-events", "1200"]
+    argv = ["fleet", "--quick", "--json", "--stores", "4", "--one-store-changes", "1", "--ingest-edges", "2"]
     started = time.perf_counter()
-    assert main([*argv, "--ingest-batch", "200", "--postgres", PG_ADMIN_DSN]) == 0
+    assert main([*argv, "--ingest-events", "1200", "--ingest-batch", "200", "--postgres", PG_ADMIN_DSN]) == 0
     whole_run_s = time.perf_counter() - started
     results = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert (results["stores"], results["edges"], results["replicas"]) == (6, 6, 2)
-    assert results["seeded_rows"]["stores"] == 6
+    assert (results["stores"], results["edges"], results["replicas"]) == (4, 4, 2)
+    assert results["seeded_rows"]["stores"] == 4
     # Every store's edge got the national change as a delta; one-store changes reached their edge.
-    assert results["national_change_updates"] == {"full": 0, "delta": 6}
+    assert results["national_change_updates"] == {"full": 0, "delta": 4}
     assert 0 < results["national_change_to_last_ack_s"] < whole_run_s
     assert 0 < results["one_store_change_to_ack_s"] <= results["one_store_change_to_ack_max_s"] < whole_run_s
     assert results["nacks"] == 0
@@ -35,3 +35,18 @@ def test_quick_fleet_reports_change_to_ack_memory_and_ingest(capsys: pytest.Capt
     assert results["ingest_uploaded_events"] > 1200  # some batches went to both replicas
     assert results["billed_exactly_once"] is True
     assert results["ingest_events_per_s_postgres"] >= 1200 / whole_run_s
+
+
+@pytest.mark.parametrize("flag", ["--stores", "--products-per-store", "--workers", "--ingest-batch"])
+def test_a_fleet_of_nothing_is_refused_naming_the_flag(flag: str) -> None:
+    """A count below one stops the bench before it touches a database, naming the flag."""
+    with pytest.raises(SystemExit, match=f"{flag} must be at least 1"):
+        main(["fleet", "--quick", flag, "0", "--postgres", "postgresql://postgres@127.0.0.1:1/none"])
+
+
+def test_an_unreachable_postgresql_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """Without a PostgreSQL server the bench says so in one line and exits 2, no traceback."""
+    assert main(["fleet", "--quick", "--postgres", "postgresql://postgres@127.0.0.1:1/none"]) == 2
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("error: PostgreSQL:")
+    assert len(out.splitlines()) == 1
