@@ -4,7 +4,8 @@ Several stores' edges each register a key of their own on a replica's index stre
 does) and upload impressions signed with it, naming the version that replica sent them, in batches,
 one after another (as the uploader does). Every ``duplicate_every``-th batch goes to both replicas at
 the same time, as an edge re-sending to another replica while the first upload still runs: the
-ledger must still hold each event once.
+ledger must still hold each event once. The baseline, in the same run: as many other events from as
+many other edges, all through one replica (``ingest_two_vs_one_replica``: what the second replica adds).
 """
 
 from __future__ import annotations
@@ -62,12 +63,12 @@ class IngestResult:
 
 
 async def register_edges(
-    ports: Sequence[int], stores: Sequence[str], tokens: dict[str, str], edges: int
+    ports: Sequence[int], stores: Sequence[str], tokens: dict[str, str], edges: int, *, prefix: str = "ingest"
 ) -> list[IngestEdge]:
     """One uploading edge per store of the first ``edges`` stores, alternating between the replicas."""
     out = []
     for i, store_id in enumerate(stores[:edges]):
-        edge_id = f"ingest-{store_id}"
+        edge_id = f"{prefix}-{store_id}"
         home = i % len(ports)
         key = await register_edge_key(ports[home], tokens[store_id], edge_id, store_id=store_id)
         out.append(IngestEdge(store_id, edge_id, home, tokens[store_id], key))

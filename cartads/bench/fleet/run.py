@@ -249,7 +249,12 @@ async def _ingest(running: _Fleet, shape: ingest.IngestShape) -> dict[str, Any]:
         admin_pb2.GetSpendReportRequest(advertiser_id=campaign.advertiser_id)
     )
     impressions = sum(c.impressions for c in report.campaigns if c.campaign_id == campaign.campaign_id)
+    # The baseline, in the same run: as many new events from as many other edges, all through one replica.
+    alone = await ingest.register_edges(ports[:1], fleet.store_ids, running.edge_tokens, shape.edges, prefix="alone")
+    one = await ingest.upload(ports[:1], alone, ingest.build_batches(alone, origin, shape), shape)
     return {
+        "ingest_one_replica_events_per_s_postgres": round(one.unique_events / one.seconds, 1),
+        "ingest_two_vs_one_replica": round(one.seconds / result.seconds * result.unique_events / one.unique_events, 3),
         "ingest_events_per_s_postgres": round(result.unique_events / result.seconds, 1),
         # Duplicates included: what the replicas received per second.
         "ingest_uploaded_events_per_s": round(result.uploaded_events / result.seconds, 1),
@@ -261,7 +266,8 @@ async def _ingest(running: _Fleet, shape: ingest.IngestShape) -> dict[str, Any]:
         "ledger_entries": entries,
         "ledger_distinct_events": distinct,
         "spend_report_impressions": impressions,
-        "billed_exactly_once": result.billed == entries == distinct == impressions == result.unique_events,
+        "billed_exactly_once": result.billed == entries == distinct == impressions == result.unique_events
+        and one.billed == one.unique_events,
     }
 
 

@@ -35,6 +35,7 @@ def test_quick_fleet_reports_change_to_ack_memory_and_ingest(capsys: pytest.Capt
     assert results["ingest_uploaded_events"] > 1200  # some batches went to both replicas
     assert results["billed_exactly_once"] is True
     assert results["ingest_events_per_s_postgres"] >= 1200 / whole_run_s
+    assert results["ingest_one_replica_events_per_s_postgres"] >= 1200 / whole_run_s
 
 
 @pytest.mark.parametrize("flag", ["--stores", "--products-per-store", "--workers", "--ingest-batch"])
