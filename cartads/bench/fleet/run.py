@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import multiprocessing
+import queue
 import resource
 import statistics
 import tempfile
@@ -109,21 +110,24 @@ class _Edges:
             proc.start()
 
     def send(self, command: dict[str, Any]) -> None:
-        for queue in self.commands:
-            queue.put(command)
+        for commands in self.commands:
+            commands.put(command)
 
     async def collect(self, timeout_s: float) -> list[dict[str, Any]]:
         reports = []
         for _ in self.commands:
-            report = await asyncio.to_thread(self.results.get, True, timeout_s)
+            try:
+                report = await asyncio.to_thread(self.results.get, True, timeout_s)
+            except queue.Empty:
+                raise RuntimeError(f"the simulated edges did not all ACK within {timeout_s} s (--timeout-s)") from None
             if "error" in report:
                 raise RuntimeError(f"edge worker failed: {report['error']}")
             reports.append(report)
         return reports
 
     async def stop(self) -> None:
-        for queue in self.commands:
-            queue.put(None)
+        for commands in self.commands:
+            commands.put(None)
         for proc in self.procs:
             await asyncio.to_thread(proc.join, 15.0)
             if proc.is_alive():
