@@ -19,6 +19,7 @@ BENCHMARKS: dict[str, str] = {
     "soak": "cartads.bench.soak.run",
     "store-day": "cartads.bench.store_day.run",
     "partition": "cartads.bench.netfault.bench",
+    "fleet": "cartads.bench.fleet.run",
 }
 
 

@@ -144,7 +144,7 @@ def _populate(conn: sa.Connection, fixture: IndexFixture, store_ids: Sequence[st
 # ---- compiling (worker processes) ----
 
 
-def _index_builder(store: SqlCloudStore) -> IndexBuilder:
+def index_builder(store: SqlCloudStore) -> IndexBuilder:
     """The cloud's own index builder over ``store``."""
     return IndexBuilder(
         catalog=store.catalog,
@@ -177,7 +177,7 @@ def _compile(store_ids: list[str]) -> tuple[list[int], float]:
     assert _WORKER_STORE is not None
     assert _WORKER_LOOP is not None
     cpu_started = time.process_time()
-    indexes = _WORKER_LOOP.run_until_complete(_index_builder(_WORKER_STORE).build_many(store_ids))
+    indexes = _WORKER_LOOP.run_until_complete(index_builder(_WORKER_STORE).build_many(store_ids))
     assert len(indexes) == len(store_ids)
     return [index.ByteSize() for index in indexes.values()], time.process_time() - cpu_started
 
@@ -186,7 +186,7 @@ async def _compile_one(db: str, store_id: str) -> tuple[float, int, int]:
     store = await SqlCloudStore.open(db)
     try:
         started = time.perf_counter()
-        index = await _index_builder(store).build(store_id)
+        index = await index_builder(store).build(store_id)
         elapsed = time.perf_counter() - started
     finally:
         await store.close()
@@ -208,7 +208,7 @@ def _bench_compile(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             await store.close()
 
     asyncio.run(setup())
-    incremental = bench_incremental(db, store_ids[: max(1, args.incremental_stores)], _index_builder)
+    incremental = bench_incremental(db, store_ids[: max(1, args.incremental_stores)], index_builder)
     one_s, live_items, index_bytes = asyncio.run(_compile_one(db, store_ids[0]))
     workers = args.workers or os.cpu_count() or 1
     context = multiprocessing.get_context("spawn")

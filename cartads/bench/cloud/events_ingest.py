@@ -91,16 +91,16 @@ async def seed_line_item(port: int, admin_token: str) -> None:
         )
 
 
-async def register_edge_key(port: int, edge_token: str, edge_id: str) -> EdgeKey:
-    """Register a new key for ``edge_id`` on its index stream, as the edge does, and the version the
-    cloud sends it (whose terms it records before sending)."""
+async def register_edge_key(port: int, edge_token: str, edge_id: str, store_id: str = STORE_ID) -> EdgeKey:
+    """Register a new key for ``edge_id`` of ``store_id`` on its index stream, as the edge does, and the
+    version the cloud sends it (whose terms it records before sending)."""
     from cartads.v1 import index_sync_pb2, index_sync_pb2_grpc
 
     key = EdgeKey(secrets.token_hex(8), secrets.token_bytes(32), "")
     async with aio_channel(f"127.0.0.1:{port}", edge_token) as channel:
         call = index_sync_pb2_grpc.IndexSyncServiceStub(channel).StreamIndex(None)
         signing_key = index_sync_pb2.EdgeSigningKey(key_id=key.key_id, key=key.key)
-        await call.write(index_sync_pb2.StreamIndexRequest(store_id=STORE_ID, edge_id=edge_id, signing_key=signing_key))
+        await call.write(index_sync_pb2.StreamIndexRequest(store_id=store_id, edge_id=edge_id, signing_key=signing_key))
         first = await call.read()
         call.cancel()
     assert isinstance(first, index_sync_pb2.StreamIndexResponse), first
