@@ -9,10 +9,14 @@ from cartads.time_units import dt_to_ts
 from cartads.v1 import admin_pb2, common_pb2
 from cloud_core.admin import validation as v
 from cloud_core.admin.campaigns import ACTIVE, PAUSED, resume_refusal
+from cloud_core.admin.change_scope import stores_touched
 from cloud_core.admin.pagination import PageRequest, decode_request, next_token
 from cloud_core.admin.request_checks import choose_id, existing, merge, raise_if
 from cloud_core.storage.protocol import AccessStore, CampaignStore, CatalogStore
 from cloud_core.sync.notifier import ChangeNotifier
+
+# Rows read per page when finding the stores a change touches.
+_SCOPE_PAGE = 1000
 
 
 class LineItemAdmin:
@@ -45,8 +49,9 @@ class LineItemAdmin:
         campaign = await self._campaign_of(item)
         raise_if(v.validate_line_item(item, await self._context(item, campaign)))
         item.create_time.CopyFrom(dt_to_ts(self._clock()))
+        before = await self._campaign_line_items(item.campaign_id)
         await self._campaigns.create_line_item(item)
-        self._notifier.notify()
+        self._notifier.notify(stores_touched([*before, item]))
         return admin_pb2.CreateLineItemResponse(line_item=item)
 
     async def get(self, request: admin_pb2.GetLineItemRequest) -> admin_pb2.GetLineItemResponse:
@@ -71,14 +76,15 @@ class LineItemAdmin:
             merged.priority_tier = common_pb2.PRIORITY_TIER_AUCTION
         campaign = await self._campaign_of(merged)
         raise_if(v.validate_line_item(merged, await self._context(merged, campaign)))
-        await self._campaigns.update_line_item(merged)
-        self._notifier.notify()
+        await self._update_and_notify(current, merged)
         return admin_pb2.UpdateLineItemResponse(line_item=merged)
 
     async def delete(self, request: admin_pb2.DeleteLineItemRequest) -> admin_pb2.DeleteLineItemResponse:
         raise_if(v.check_required_id(request.line_item_id, "line_item_id"))
+        found = await self._campaigns.get_line_item(request.line_item_id)
+        before = await self._campaign_line_items(found.campaign_id) if found is not None else []
         await self._campaigns.delete_line_item(request.line_item_id)
-        self._notifier.notify()
+        self._notifier.notify(stores_touched(before) if found is not None else None)
         return admin_pb2.DeleteLineItemResponse()
 
     async def pause(self, request: admin_pb2.PauseLineItemRequest) -> admin_pb2.PauseLineItemResponse:
@@ -120,7 +126,27 @@ class LineItemAdmin:
             refusal = resume_refusal(await self._campaign_of(item), self._clock())
             if refusal is not None:
                 raise refusal
-        item.state = state
-        await self._campaigns.update_line_item(item)
-        self._notifier.notify()
-        return item
+        changed = admin_pb2.LineItem()
+        changed.CopyFrom(item)
+        changed.state = state
+        await self._update_and_notify(item, changed)
+        return changed
+
+    async def _update_and_notify(self, current: admin_pb2.LineItem, merged: admin_pb2.LineItem) -> None:
+        """Store ``merged`` and recompile the stores its campaign (or campaigns) targeted before or after."""
+        before = await self._campaign_line_items(current.campaign_id)
+        if merged.campaign_id != current.campaign_id:
+            before += await self._campaign_line_items(merged.campaign_id)
+        await self._campaigns.update_line_item(merged)
+        self._notifier.notify(stores_touched([*before, merged]))
+
+    async def _campaign_line_items(self, campaign_id: str) -> list[admin_pb2.LineItem]:
+        """Every line item of ``campaign_id`` as stored now."""
+        found: dict[str, admin_pb2.LineItem] = {}
+        after = ""
+        while True:
+            rows = await self._campaigns.list_line_items(PageRequest(after, _SCOPE_PAGE), campaign_id)
+            found.update((r.line_item_id, r) for r in rows)
+            if len(rows) < _SCOPE_PAGE:
+                return list(found.values())
+            after = rows[-1].line_item_id
