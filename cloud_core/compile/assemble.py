@@ -8,13 +8,12 @@ import hashlib
 from collections.abc import Callable
 from datetime import datetime
 
-from cartads.cart_limits import limits_to_pb
-from cartads.ivt import policy_to_pb
 from cartads.protowire import LEN, delimited, field_key, string_field
 from cartads.time_units import dt_to_ts
 from cartads.v1 import admin_pb2, common_pb2, index_pb2
 from cloud_core.compile.carts import index_carts
 from cloud_core.compile.compiler import CompileInput, CompileSettings, _creative_store_part, _index_products
+from cloud_core.compile.compiler import store_settings as compiled_store_settings
 from cloud_core.compile.experiment_rules import index_layers
 from cloud_core.compile.store_state import StoreState
 
@@ -60,16 +59,7 @@ def assemble_index(
 ) -> index_pb2.StoreIndex:
     """The index of ``state``'s parts, the store's settings, layers and carts, and ``products`` (the
     catalog's products serialized, and parsed)."""
-    store_settings = index_pb2.StoreSettings(
-        time_zone=inp.store.time_zone,
-        token_ttl_s=settings.token_ttl_s,
-        reserve_cpm_micros=settings.reserve_cpm_micros,
-        display_name=inp.store.display_name,
-        max_ads_per_trip=settings.max_ads_per_trip,
-        min_ad_interval_ms=settings.min_ad_interval_ms,
-        cart_limits=limits_to_pb(settings.cart_limits),
-        ivt_policy=policy_to_pb(settings.ivt_policy),
-    )
+    store_settings = compiled_store_settings(inp, settings)
     products_bytes, products_proto = products
     # The fields before the products (settings, line items, creatives) and after them (postings,
     # experiment layers, carts), each joined once: hashed, then parsed.

@@ -294,6 +294,20 @@ def _live_items(inp: CompileInput, shared: SharedCompile, now_us: int) -> list[S
     return live
 
 
+def store_settings(inp: CompileInput, settings: CompileSettings) -> index_pb2.StoreSettings:
+    """The index's store-wide settings (one definition: the incremental compiler's bytes must match)."""
+    return index_pb2.StoreSettings(
+        time_zone=inp.store.time_zone,
+        token_ttl_s=settings.token_ttl_s,
+        reserve_cpm_micros=settings.reserve_cpm_micros,
+        display_name=inp.store.display_name,
+        max_ads_per_trip=settings.max_ads_per_trip,
+        min_ad_interval_ms=settings.min_ad_interval_ms,
+        cart_limits=limits_to_pb(settings.cart_limits),
+        ivt_policy=policy_to_pb(settings.ivt_policy),
+    )
+
+
 def compile_store_index(inp: CompileInput, settings: CompileSettings, now: datetime) -> index_pb2.StoreIndex:
     """The store's index at ``now``: its live line items, their creatives, its catalog and postings."""
     now_us = dt_to_us(now)
@@ -311,16 +325,7 @@ def compile_store_index(inp: CompileInput, settings: CompileSettings, now: datet
     index = index_pb2.StoreIndex(
         store_id=store_id,
         compile_time=dt_to_ts(now),
-        settings=index_pb2.StoreSettings(
-            time_zone=inp.store.time_zone,
-            token_ttl_s=settings.token_ttl_s,
-            reserve_cpm_micros=settings.reserve_cpm_micros,
-            display_name=inp.store.display_name,
-            max_ads_per_trip=settings.max_ads_per_trip,
-            min_ad_interval_ms=settings.min_ad_interval_ms,
-            cart_limits=limits_to_pb(settings.cart_limits),
-            ivt_policy=policy_to_pb(settings.ivt_policy),
-        ),
+        settings=store_settings(inp, settings),
         postings=_postings((entry.line_item_id, entry.posting_keys) for entry in live),
         experiment_layers=index_layers(inp.experiment_layers),
         carts=index_carts(inp.carts),
