@@ -9,9 +9,9 @@ from cartads.time_units import dt_to_ts
 from cartads.v1 import admin_pb2, common_pb2
 from cloud_core.admin import validation as v
 from cloud_core.admin.campaigns import ACTIVE, PAUSED, resume_refusal
-from cloud_core.admin.change_scope import stores_touched
 from cloud_core.admin.pagination import PageRequest, decode_request, next_token
 from cloud_core.admin.request_checks import choose_id, existing, merge, raise_if
+from cloud_core.compile.change_scope import stores_touched
 from cloud_core.storage.protocol import AccessStore, CampaignStore, CatalogStore
 from cloud_core.sync.notifier import ChangeNotifier
 

@@ -4,5 +4,5 @@ StoreIndex out.
 Pure (plain values and an injected ``now``): ``templates`` derives once what every store's index
 repeats, ``compiler`` splices one store's index from those and its own fields (``carts``: its
 enrolled carts' credential digests); ``store_inputs`` gathers what a compile needs from the storage
-Protocols.
+Protocols; ``change_scope`` names the stores whose index a line item change can alter.
 """

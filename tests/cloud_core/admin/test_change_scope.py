@@ -7,8 +7,8 @@ from datetime import datetime
 from google.protobuf.field_mask_pb2 import FieldMask
 
 from cartads.v1 import admin_pb2
-from cloud_core.admin.change_scope import stores_touched
 from cloud_core.admin.line_items import LineItemAdmin
+from cloud_core.compile.change_scope import stores_touched
 from cloud_core.storage.cloud_store import SqlCloudStore
 from cloud_core.sync.notifier import InProcessNotifier
 from tests.cloud_core.helpers import NOW, campaign, creative, line_item
