@@ -15,10 +15,10 @@ import random
 import resource
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 
@@ -38,6 +38,7 @@ from cartads.v1.ad_service_pb2_grpc import AdServiceStub
 
 # How often the load process checks its own loop: finer than the edge's 20 ms, as a client stall
 # of 10 ms already matters to a 50 ms deadline.
+_Answer = TypeVar("_Answer")
 _WATCH_INTERVAL_S = 0.005
 # Stalls shorter than this are the loop's ordinary jitter and are not kept.
 _KEEP_STALL_MS = 2.0
@@ -98,28 +99,26 @@ class TimedAdService:
         request: ad_service_pb2.GetAdsRequest,
         timeout: float | None = None,  # noqa: ASYNC109 - the gRPC stub's signature
     ) -> ad_service_pb2.GetAdsResponse:
-        started = time.monotonic()
-        try:
-            response = await self._inner.GetAds(request, timeout=timeout)
-        except grpc.aio.AioRpcError as error:
-            self._getads.failed(error.code().name, started, time.monotonic())
-            raise
-        self._getads.answered(started, time.monotonic())
-        return response
+        return await _timed(self._inner.GetAds(request, timeout=timeout), self._getads)
 
     async def ReportEvents(  # noqa: N802 - the gRPC method's name
         self,
         request: ad_service_pb2.ReportEventsRequest,
         timeout: float | None = None,  # noqa: ASYNC109 - the gRPC stub's signature
     ) -> ad_service_pb2.ReportEventsResponse:
-        started = time.monotonic()
-        try:
-            response = await self._inner.ReportEvents(request, timeout=timeout)
-        except grpc.aio.AioRpcError as error:
-            self._reports.failed(error.code().name, started, time.monotonic())
-            raise
-        self._reports.answered(started, time.monotonic())
-        return response
+        return await _timed(self._inner.ReportEvents(request, timeout=timeout), self._reports)
+
+
+async def _timed(call: Awaitable[_Answer], tally: CallTally) -> _Answer:
+    """``call``'s answer, its time tallied as answered or failed with the gRPC status."""
+    started = time.monotonic()
+    try:
+        response = await call
+    except grpc.aio.AioRpcError as error:
+        tally.failed(error.code().name, started, time.monotonic())
+        raise
+    tally.answered(started, time.monotonic())
+    return response
 
 
 def _trips(pool: Sequence[SimulatedTrip], rng: random.Random, prefix: str) -> Iterator[tuple[str, SimulatedTrip]]:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 import sqlalchemy as sa
 
 from cartads.time_units import now_us
@@ -14,15 +11,6 @@ from cloud_core.storage.protocol import StoredIndex
 from cloud_core.storage.sql.rows import count_index_changes
 
 S = 1_000_000
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[SqlCloudStore]:
-    opened = await SqlCloudStore.open(db_url)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 def _stored(store_id: str, version: str, generation: int, at_us: int) -> StoredIndex:
